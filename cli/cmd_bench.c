@@ -1,0 +1,116 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sim/engine.h"
+#include "sim/scenario.h"
+
+static void bench_usage(FILE *f) {
+    fprintf(f, "usage: admitsim bench [SCENARIO] [options]\n"
+               "\n"
+               "Measures simulated tasks per second: the scenario's task counts are scaled,\n"
+               "then each policy runs --repeat times, with the event stream captured and\n"
+               "without.  Reports the best and the median wall-clock rate.\n"
+               "\n"
+               "options:\n"
+               "  --scale N     multiply records and column rows by N (default 100)\n"
+               "  --repeat N    runs per configuration (default 5)\n"
+               "  --seed N      scenario seed (default 1)\n"
+               "  -h, --help    this text\n"
+               "\n"
+               "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int cmd_bench(int argc, char **argv) {
+    static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
+                                         {"repeat", required_argument, 0, 'r'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    uint64_t scale = 100, repeat = 5, seed = 1;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'x':
+            if (!cli_parse_u64("bench", "--scale", optarg, 100000, &scale) || scale == 0)
+                return EXIT_USAGE;
+            break;
+        case 'r':
+            if (!cli_parse_u64("bench", "--repeat", optarg, 1000, &repeat) || repeat == 0)
+                return EXIT_USAGE;
+            break;
+        case 's':
+            if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
+            break;
+        case 'h': bench_usage(stdout); return EXIT_OK;
+        default: bench_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (argc - optind > 1) {
+        bench_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *path = optind < argc ? argv[optind] : "scenarios/heavy_root_peer_arrival.json";
+    sim_error err;
+    sim_scenario *sc = sim_scenario_load(path, &err);
+    if (!sc) {
+        fprintf(stderr, "admitsim bench: %s\n", err.message);
+        return EXIT_FAILURE_RUN;
+    }
+    sc->records *= (int64_t)scale;
+    if (sc->buffer_size) sc->buffer_size *= (int64_t)scale;
+    for (uint32_t c = 0; c < sc->column_count; c++)
+        sc->columns[c].rows *= (int64_t)scale;
+    uint64_t tasks = sim_scenario_task_count(sc);
+    printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->scenario_id,
+           (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
+    printf("%-8s %-8s %12s %12s %14s %14s\n", "policy", "events", "events/run", "best_s",
+           "best_tasks/s", "median_tasks/s");
+    double *secs = calloc(repeat, sizeof *secs);
+    int rc = EXIT_OK;
+    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
+        for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
+            sim_run_options ro = {.policy = (sim_policy_kind)p,
+                                  .policy_set = true,
+                                  .seed = seed,
+                                  .capture_events = capture};
+            uint64_t events = 0;
+            for (uint64_t i = 0; i < repeat; i++) {
+                double t0 = cli_monotonic_seconds();
+                sim_run *run = sim_run_execute(sc, &ro, &err);
+                secs[i] = cli_monotonic_seconds() - t0;
+                if (!run) {
+                    fprintf(stderr, "admitsim bench: %s\n", err.message);
+                    rc = EXIT_FAILURE_RUN;
+                    break;
+                }
+                events = run->stats.events_emitted;
+                if (run->final_task_leases || run->stats.tasks_completed != tasks) {
+                    fprintf(
+                        stderr, "admitsim bench: run ended with %llu leases, %llu of %llu tasks\n",
+                        (unsigned long long)run->final_task_leases,
+                        (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
+                    rc = EXIT_FAILURE_RUN;
+                }
+                sim_run_free(run);
+            }
+            if (rc != EXIT_OK) break;
+            qsort(secs, repeat, sizeof *secs, cmp_double);
+            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f\n", sim_policy_name((sim_policy_kind)p),
+                   capture ? "captured" : "counted", (unsigned long long)events, secs[0],
+                   (double)tasks / secs[0], (double)tasks / secs[repeat / 2]);
+            fflush(stdout);
+        }
+    }
+    free(secs);
+    sim_scenario_free(sc);
+    return rc;
+}

@@ -1,0 +1,64 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "res/artifact.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: admitsim <command> [options]\n"
+               "\n"
+               "Deterministic simulator and benchmark harness for the admit two-stage\n"
+               "admission scheduler.\n"
+               "\n"
+               "commands:\n"
+               "  run SCENARIO     simulate a scenario and print its summary\n"
+               "  bench            measure simulated tasks per second\n"
+               "  version          print the harness version\n"
+               "  help             this text\n"
+               "\n"
+               "'admitsim <command> --help' describes a command's options.\n"
+               "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
+}
+
+bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
+                   uint64_t *out) {
+    char *end = NULL;
+    if (!text || !*text || *text == '-') goto bad;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end || v > max) goto bad;
+    *out = v;
+    return true;
+bad:
+    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
+            (unsigned long long)max, text ? text : "");
+    return false;
+}
+
+double cli_monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("%s\n", RES_HARNESS_VERSION);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "admitsim: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,227 @@
+/*
+** StrictFair and BoundedBorrow task admission policies (SPEC §3).
+** Pure functions of (task, queue view, admission view); the only state is
+** the bounded-borrow configuration.
+*/
+#include "admit/task_admission.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool admit_policy_hard_eligible(const admit_task *task, const admit_admission_view *aview) {
+    for (uint8_t i = 0; i < task->resources.count; i++) {
+        uint16_t r = task->resources.resource[i];
+        if (r >= aview->resource_count) return false;
+        if (aview->limits[r] - aview->leased[r] < task->resources.amount[i]) return false;
+    }
+    return true;
+}
+
+static uint32_t requested(const admit_task *t, uint16_t resource) {
+    for (uint8_t i = 0; i < t->resources.count; i++)
+        if (t->resources.resource[i] == resource) return t->resources.amount[i];
+    return 0;
+}
+
+/* Fair resources: everything but submission, or submission alone. */
+static bool is_fair_resource(const admit_task *t, uint16_t resource) {
+    if (resource != ADMIT_RESOURCE_SUBMISSION) return requested(t, resource) > 0;
+    for (uint8_t i = 0; i < t->resources.count; i++)
+        if (t->resources.resource[i] != ADMIT_RESOURCE_SUBMISSION) return false;
+    return true;
+}
+
+/* Does another group's hard-eligible first candidate request resource? */
+static bool peer_requests(const admit_task *task, uint16_t resource, const admit_queue_view *qview,
+                          const admit_admission_view *aview) {
+    for (uint32_t i = 0; i < qview->active_count; i++) {
+        uint32_t g = qview->active_groups[i];
+        if (g == task->group) continue;
+        const admit_task *head = qview->first_candidate[g];
+        if (requested(head, resource) > 0 && admit_policy_hard_eligible(head, aview)) return true;
+    }
+    return false;
+}
+
+bool admit_policy_peer_pressure(const admit_task *task, uint16_t resource,
+                                const admit_queue_view *qview, const admit_admission_view *aview) {
+    return is_fair_resource(task, resource) && peer_requests(task, resource, qview, aview);
+}
+
+static bool any_peer_pressure(const admit_task *task, const admit_queue_view *qview,
+                              const admit_admission_view *aview) {
+    for (uint8_t i = 0; i < task->resources.count; i++)
+        if (admit_policy_peer_pressure(task, task->resources.resource[i], qview, aview))
+            return true;
+    return false;
+}
+
+uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
+                                   const admit_queue_view *qview, const admit_admission_view *aview,
+                                   admit_share_rounding rounding) {
+    uint32_t limit = resource < aview->resource_count ? aview->limits[resource] : 0;
+    if (limit == 0) return 0;
+    if (limit == 1) return 1;
+    const admit_group_spec *own = &aview->groups[task->group];
+    double w = (double)admit_group_weight(own);
+    double total = w;
+    uint32_t peers = 0;
+    for (uint32_t i = 0; i < qview->active_count; i++) {
+        uint32_t g = qview->active_groups[i];
+        if (g == task->group) continue;
+        const admit_task *head = qview->first_candidate[g];
+        if (requested(head, resource) == 0 || !admit_policy_hard_eligible(head, aview)) continue;
+        total += (double)admit_group_weight(&qview->groups[g]);
+        peers++;
+    }
+    if (peers == 0) total = 2.0 * w; /* a phantom equal peer keeps a solo share near half */
+    double raw = (double)limit * w / total;
+    double rounded = rounding == ADMIT_SHARE_CEIL ? ceil(raw) : floor(raw);
+    uint32_t share = rounded < 1.0 ? 1u : (uint32_t)rounded;
+    if (own->admitted_limit > 0 && share > (uint32_t)own->admitted_limit)
+        share = (uint32_t)own->admitted_limit;
+    return share > limit ? limit : share;
+}
+
+/* ---- StrictFair -------------------------------------------------------- */
+
+static void strict_evaluate(void *ctx, const admit_task *task, const admit_queue_view *qview,
+                            const admit_admission_view *aview, admit_policy_decision *out) {
+    (void)ctx;
+    const admit_group_spec *g = &aview->groups[task->group];
+    out->allowed = true;
+    if (g->admitted_limit <= 0) return;
+    if (aview->running_by_group[task->group] < (uint32_t)g->admitted_limit) return;
+    if (!any_peer_pressure(task, qview, aview)) return;
+    out->allowed = false;
+    out->reason = ADMIT_DENY_GROUP_CAP;
+}
+
+void admit_policy_strict_fair(admit_task_policy *out) {
+    memset(out, 0, sizeof *out);
+    out->name = "strict";
+    out->evaluate = strict_evaluate;
+}
+
+/* ---- BoundedBorrow ----------------------------------------------------- */
+
+typedef struct bounded_state {
+    admit_bounded_borrow_config cfg;
+    admit_borrow_ceiling *ceilings; /* owned copy of cfg.ceilings */
+} bounded_state;
+
+void admit_bounded_borrow_config_init(admit_bounded_borrow_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->default_ceiling = -1;
+    cfg->reserve_fraction = 0.0;
+    cfg->max_reserved_slots = 8;
+    cfg->rounding = ADMIT_SHARE_CEIL;
+}
+
+static uint32_t borrow_ceiling(const bounded_state *st, uint32_t group, uint16_t resource,
+                               uint32_t limit, uint32_t strict_share) {
+    for (uint32_t i = 0; i < st->cfg.ceiling_count; i++)
+        if (st->ceilings[i].group == group && st->ceilings[i].resource == resource)
+            return st->ceilings[i].ceiling;
+    if (st->cfg.default_ceiling >= 0) return (uint32_t)st->cfg.default_ceiling;
+    double reserve = ceil((double)limit * st->cfg.reserve_fraction);
+    uint32_t reserved = reserve > (double)st->cfg.max_reserved_slots ? st->cfg.max_reserved_slots
+                                                                     : (uint32_t)reserve;
+    uint32_t solo_cap = limit > reserved ? limit - reserved : 0;
+    return solo_cap > strict_share ? solo_cap - strict_share : 0;
+}
+
+static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queue_view *qview,
+                             const admit_admission_view *aview, admit_policy_decision *out) {
+    const bounded_state *st = ctx;
+    out->allowed = true;
+    if (aview->groups[task->group].admitted_limit <= 0) return;
+    const uint32_t *leased = &aview->leased_by_group[(size_t)task->group * aview->resource_count];
+    const uint32_t *debt = &aview->debt[(size_t)task->group * aview->resource_count];
+    for (uint8_t i = 0; i < task->resources.count; i++) {
+        uint16_t r = task->resources.resource[i];
+        uint32_t amount = task->resources.amount[i];
+        uint32_t share = admit_policy_strict_share(task, r, qview, aview, st->cfg.rounding);
+        uint64_t projected = (uint64_t)leased[r] + amount;
+        if (admit_policy_peer_pressure(task, r, qview, aview)) {
+            if (debt[r] > 0 || projected > share) {
+                out->allowed = false;
+                out->reason = debt[r] > 0 ? ADMIT_DENY_BORROW_DEBT : ADMIT_DENY_GROUP_CAP;
+                out->deny_resource = r;
+                out->strict_share = share;
+                return;
+            }
+            continue;
+        }
+        if (projected <= share) continue;
+        uint64_t over = projected - share;
+        uint32_t new_debt = over < amount ? (uint32_t)over : amount;
+        uint32_t ceiling = borrow_ceiling(st, task->group, r, aview->limits[r], share);
+        if ((uint64_t)debt[r] + new_debt > ceiling) {
+            out->allowed = false;
+            out->reason = ADMIT_DENY_BORROW_DEBT;
+            out->deny_resource = r;
+            out->strict_share = share;
+            return;
+        }
+        out->borrow_resource[out->borrow_count] = r;
+        out->borrow_amount[out->borrow_count] = new_debt;
+        out->borrow_count++;
+    }
+}
+
+static void bounded_on_acquire(void *ctx, const admit_task *task,
+                               const admit_policy_decision *decision, admit_policy_delta *out) {
+    (void)ctx;
+    (void)task;
+    out->count = decision->borrow_count;
+    for (uint8_t i = 0; i < decision->borrow_count; i++) {
+        out->resource[i] = decision->borrow_resource[i];
+        out->debt_change[i] = decision->borrow_amount[i];
+    }
+}
+
+/* Debt is group-level: any completed lease of the group repays it. */
+static void bounded_on_release(void *ctx, const admit_task *task, admit_policy_delta *out) {
+    (void)ctx;
+    out->count = task->resources.count;
+    for (uint8_t i = 0; i < task->resources.count; i++) {
+        out->resource[i] = task->resources.resource[i];
+        out->debt_change[i] = -(int64_t)task->resources.amount[i];
+    }
+}
+
+static void bounded_destroy(void *ctx) {
+    bounded_state *st = ctx;
+    free(st->ceilings);
+    free(st);
+}
+
+admit_status admit_policy_bounded_borrow(const admit_bounded_borrow_config *cfg,
+                                         admit_task_policy *out, admit_error *err) {
+    if (!cfg || !(cfg->reserve_fraction >= 0.0 && cfg->reserve_fraction <= 1.0))
+        return admit_error_set(err, ADMIT_EINVAL, "reserve_fraction must be between 0 and 1");
+    if (cfg->max_reserved_slots == 0)
+        return admit_error_set(err, ADMIT_EINVAL, "max_reserved_slots must be positive");
+    bounded_state *st = calloc(1, sizeof *st);
+    if (!st) return admit_error_set(err, ADMIT_ENOMEM, "out of memory");
+    st->cfg = *cfg;
+    if (cfg->ceiling_count) {
+        st->ceilings = malloc(cfg->ceiling_count * sizeof *st->ceilings);
+        if (!st->ceilings) {
+            free(st);
+            return admit_error_set(err, ADMIT_ENOMEM, "out of memory");
+        }
+        memcpy(st->ceilings, cfg->ceilings, cfg->ceiling_count * sizeof *st->ceilings);
+    }
+    st->cfg.ceilings = st->ceilings;
+    memset(out, 0, sizeof *out);
+    out->name = "bounded";
+    out->ctx = st;
+    out->evaluate = bounded_evaluate;
+    out->on_acquire = bounded_on_acquire;
+    out->on_release = bounded_on_release;
+    out->destroy = bounded_destroy;
+    return ADMIT_OK;
+}

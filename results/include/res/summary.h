@@ -1,0 +1,49 @@
+/*
+** Per-run summary figures computed from a run's scheduler event stream:
+** wall time, slot utilization, and per column the dispatch waits (dispatch
+** time - ready time, in dispatch order), their percentiles and idle time.
+** Percentile q of n sorted waits is the one at index round((n-1) * q),
+** rounding half to even.
+*/
+#ifndef RES_SUMMARY_H
+#define RES_SUMMARY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "sim/engine.h"
+
+typedef struct res_column_summary {
+    const char *column;
+    uint64_t tasks;
+    uint64_t dispatches;
+    double first_wait_seconds; /* < 0: never dispatched */
+    double wait_mean_seconds;
+    double wait_p50_seconds;
+    double wait_p95_seconds;
+    double wait_max_seconds;
+    double idle_seconds;
+    double busy_task_seconds;
+} res_column_summary;
+
+typedef struct res_summary {
+    double wall_time_seconds;
+    double slot_utilization;
+    double task_seconds;
+    uint64_t final_task_leases;
+    uint32_t column_count;
+    res_column_summary *columns;
+} res_summary;
+
+/* Needs a run executed with capture_events.  Returns NULL on out of memory. */
+res_summary *res_summary_compute(const sim_run *run);
+void res_summary_free(res_summary *s);
+
+/* The `admitsim run --format json` object (also the artifact's derived
+** metrics per iteration).  New reference. */
+json_t *res_summary_to_json(const res_summary *s, const sim_run *run);
+
+/* Index of the q-quantile among n sorted values (round half to even). */
+size_t res_quantile_index(size_t n, double q);
+
+#endif

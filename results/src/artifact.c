@@ -1,0 +1,234 @@
+#include "res/artifact.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admit/resources.h"
+#include "admit/task_admission.h"
+
+static json_t *hex64(uint64_t v) {
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
+    return json_string(buf);
+}
+
+static json_t *opt_id(uint64_t v) {
+    return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/* Reason or outcome of an event, named by what its kind carries. */
+static json_t *reason_json(const admit_event *ev) {
+    if (ev->reason < 0) return json_null();
+    switch (ev->kind) {
+    case ADMIT_EV_ADMISSION_DENIED:
+        return json_string(admit_deny_reason_name((admit_deny_reason)ev->reason));
+    case ADMIT_EV_TASK_LEASE_RELEASED:
+    case ADMIT_EV_RELEASE_DIAGNOSTIC:
+        return json_string(admit_release_reason_name((admit_release_reason)ev->reason));
+    case ADMIT_EV_SCHEDULER_JOB_COMPLETED:
+        return json_string(admit_job_status_name((admit_job_status)ev->reason));
+    case ADMIT_EV_WORKER_SPAWN_FAILED: return json_string("spawn_failed");
+    default: return json_string(admit_worker_outcome_name((admit_worker_outcome)ev->reason));
+    }
+}
+
+json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {
+    const admit_correlation *c = &ev->corr;
+    json_t *corr = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id", hex64(c->run_id), "row_group",
+        c->row_group >= 0 ? json_integer(c->row_group) : json_null(), "task_column",
+        c->column >= 0 ? json_string(run->scenario->columns[c->column].name) : json_null(),
+        "task_type",
+        c->task_type >= 0 ? json_string(admit_task_type_name((admit_task_type)c->task_type))
+                          : json_null(),
+        "scheduling_group_kind",
+        c->group_kind >= 0
+            ? json_string(admit_metadata_kind_name((admit_metadata_kind)c->group_kind))
+            : json_null(),
+        "scheduling_group_identity_hash",
+        c->group >= 0 ? hex64(c->group_identity_hash) : json_null(), "task_execution_id",
+        opt_id(c->task_execution_id));
+    json_t *resource =
+        ev->resource >= 0 ? json_string(run->resource_names[ev->resource]) : json_null();
+    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:n, s:n, s:o, s:n, s:o, s:I}",
+                     "event_kind", admit_event_kind_name((admit_event_kind)ev->kind),
+                     "captured_at_monotonic", (json_int_t)ev->captured_at_ns, "stream", "scheduler",
+                     "sequence", (json_int_t)ev->sequence, "captured_correlation", corr, "task_id",
+                     opt_id(ev->task_id), "task_execution_id", opt_id(c->task_execution_id),
+                     "task_lease_id", opt_id(ev->lease_id), "request_attempt_id",
+                     "request_lease_id", "scheduler_resource_key", resource, "request_resource_key",
+                     "reason_or_outcome", reason_json(ev), "value", (json_int_t)ev->value);
+}
+
+static json_t *inputs_json(const sim_run *run, size_t iterations) {
+    const sim_scenario *sc = run->scenario;
+    json_t *capacity = json_object();
+    for (uint32_t r = 0; r < run->resource_count; r++)
+        json_object_set_new(capacity, run->resource_names[r],
+                            json_integer(run->resource_limits[r]));
+    json_t *cols = json_array();
+    for (uint32_t c = 0; c < sc->column_count; c++) {
+        const sim_column *col = &sc->columns[c];
+        const admit_group_spec *g = &run->groups[run->column_group[c]];
+        json_t *deps = json_array();
+        for (uint32_t d = 0; d < col->dep_count; d++)
+            json_array_append_new(deps, json_string(sc->columns[col->deps[d]].name));
+        json_array_append_new(
+            cols,
+            json_pack("{s:s, s:s, s:o, s:I, s:I, s:f, s:{s:s, s:f, s:f}, s:f, s:f, s:s, s:s, "
+                      "s:i, s:o}",
+                      "name", col->name, "strategy",
+                      col->strategy == ADMIT_CELL_BY_CELL ? "cell_by_cell" : "full_column",
+                      "depends_on", deps, "rows", (json_int_t)(col->rows ? col->rows : sc->records),
+                      "tasks", (json_int_t)run->column_tasks[c], "ready_at_seconds",
+                      (double)col->ready_at_ns / 1e9, "duration", "dist",
+                      sim_dist_kind_name(col->duration.kind), "a", col->duration.a, "b",
+                      col->duration.b, "retryable_probability", col->retryable_probability,
+                      "non_retryable_probability", col->non_retryable_probability, "group_key",
+                      g->key, "group_kind", admit_metadata_kind_name(g->kind), "weight", g->weight,
+                      "admitted_limit",
+                      g->admitted_limit > 0 ? json_integer(g->admitted_limit) : json_null()));
+    }
+    json_t *policy =
+        json_pack("{s:s, s:s, s:f, s:i, s:o}", "name", sim_policy_name(run->policy),
+                  "strict_share_rounding", sc->rounding == ADMIT_SHARE_CEIL ? "ceil" : "floor",
+                  "reserve_fraction", sc->reserve_fraction, "max_reserved_slots",
+                  (int)sc->max_reserved_slots, "default_borrow_ceiling",
+                  sc->default_ceiling >= 0 ? json_integer(sc->default_ceiling) : json_null());
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
+                     "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",
+                     (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
+                     (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
+                     "max_concurrent_row_groups", (json_int_t)sc->max_concurrent_row_groups,
+                     "capacity", capacity, "policy_config", policy, "columns", cols, "failures",
+                     "salvage_max_rounds", (int)sc->salvage_max_rounds, "shutdown_error_rate",
+                     sc->shutdown_error_rate, "shutdown_error_window",
+                     (int)sc->shutdown_error_window, "spawn_failure_probability",
+                     sc->spawn_failure_probability);
+}
+
+static json_t *iteration_json(const sim_run *run) {
+    json_t *timeline = json_array();
+    for (size_t i = 0; i < run->event_count; i++)
+        json_array_append_new(timeline, res_event_to_json(&run->events[i], run));
+    json_t *leased = json_object();
+    for (uint32_t r = 0; r < run->resource_count; r++)
+        json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
+    json_t *hashes = json_object();
+    for (uint32_t c = 0; c < run->scenario->column_count; c++)
+        json_object_set_new(hashes, run->scenario->columns[c].name, hex64(run->output_hash[c]));
+    json_object_set_new(hashes, "all", hex64(run->output_hash_all));
+    const admit_scheduler_stats *st = &run->stats;
+    json_t *stats = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "tasks_total",
+        (json_int_t)st->tasks_total, "tasks_completed", (json_int_t)st->tasks_completed,
+        "tasks_dropped", (json_int_t)st->tasks_dropped, "rows_dropped",
+        (json_int_t)st->rows_dropped, "workers_spawned", (json_int_t)st->workers_spawned,
+        "spawn_failures", (json_int_t)st->spawn_failures, "retries_deferred",
+        (json_int_t)st->retries_deferred, "salvage_rounds", (json_int_t)st->salvage_rounds,
+        "salvage_redispatched", (json_int_t)st->salvage_redispatched, "stale_selections",
+        (json_int_t)st->stale_selections, "dispatch_passes", (json_int_t)st->dispatch_passes,
+        "events_emitted", (json_int_t)st->events_emitted, "hidden_scheduler_resource_waiters",
+        (json_int_t)st->hidden_waiters, "max_row_groups_in_flight",
+        (json_int_t)st->max_row_groups_in_flight);
+    json_t *snapshot = json_pack(
+        "{s:I, s:o, s:I, s:i, s:I, s:I, s:I}", "task_leases", (json_int_t)run->final_task_leases,
+        "leased_by_resource", leased, "queued", (json_int_t)run->final_queued, "running",
+        (int)run->stats.running, "leases_acquired", (json_int_t)run->admission_stats.acquired,
+        "leases_released", (json_int_t)run->admission_stats.released, "duplicate_releases",
+        (json_int_t)run->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE]);
+    return json_pack("{s:i, s:I, s:s, s:f, s:o, s:o, s:o, s:o}", "iteration", (int)run->iteration,
+                     "seed", (json_int_t)run->seed, "status", admit_job_status_name(run->status),
+                     "wall_time_seconds", (double)run->wall_ns / 1e9, "stats", stats,
+                     "final_task_snapshot", snapshot, "output_hashes", hashes, "timeline",
+                     timeline);
+}
+
+static json_t *distribution_json(const double *v, size_t n) {
+    double sum = 0, min = v[0], max = v[0];
+    for (size_t i = 0; i < n; i++) {
+        sum += v[i];
+        if (v[i] < min) min = v[i];
+        if (v[i] > max) max = v[i];
+    }
+    double mean = sum / (double)n, var = 0;
+    for (size_t i = 0; i < n; i++)
+        var += (v[i] - mean) * (v[i] - mean);
+    return json_pack("{s:f, s:f, s:f, s:f, s:I}", "mean", mean, "min", min, "max", max, "stddev",
+                     n > 1 ? sqrt(var / (double)(n - 1)) : 0.0, "n", (json_int_t)n);
+}
+
+json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, size_t count,
+                           const res_host_info *host) {
+    const sim_run *first = runs[0];
+    json_t *iterations = json_array(), *per_iter = json_array();
+    double walls[4096];
+    size_t nwalls = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_array_append_new(iterations, iteration_json(runs[i]));
+        json_array_append_new(per_iter, res_summary_to_json(summaries[i], runs[i]));
+        if (nwalls < sizeof walls / sizeof *walls)
+            walls[nwalls++] = summaries[i]->wall_time_seconds;
+    }
+    struct utsname u;
+    char machine[256] = "unknown";
+    if (uname(&u) == 0)
+        snprintf(machine, sizeof machine, "%s %s %s", u.sysname, u.release, u.machine);
+    char when[64] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *h =
+        json_pack("{s:s, s:s, s:f, s:f, s:i}", "machine", machine, "written_at", when,
+                  "cpu_seconds", host ? host->cpu_seconds : 0.0, "elapsed_seconds",
+                  host ? host->elapsed_seconds : 0.0, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
+    if (host && host->command_line)
+        json_object_set_new(h, "command_line", json_string(host->command_line));
+    return json_pack(
+        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:n, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
+        first->scenario->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
+        "scenario_version", (json_int_t)first->scenario->scenario_version, "harness_version",
+        RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
+        "provider_script", "clock_script", "iterations", iterations, "derived_metrics",
+        "iterations", per_iter, "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
+}
+
+static int mkdir_p(const char *dir) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int res_write_json_atomic(const json_t *json, const char *dir, const char *name, char *err,
+                          size_t errlen) {
+    if (mkdir_p(dir) != 0) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    char final_path[1024], tmp_path[1100];
+    snprintf(final_path, sizeof final_path, "%s/%s", dir, name);
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
+    if (json_dump_file(json, tmp_path, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) != 0) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(errno));
+        unlink(tmp_path);
+        return -1;
+    }
+    if (rename(tmp_path, final_path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename into place: %s", final_path, strerror(errno));
+        unlink(tmp_path);
+        return -1;
+    }
+    return 0;
+}

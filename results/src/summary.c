@@ -1,0 +1,168 @@
+#include "res/summary.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admit/resources.h"
+
+size_t res_quantile_index(size_t n, double q) {
+    if (n == 0) return 0;
+    double at = nearbyint((double)(n - 1) * q); /* default rounding mode: half to even */
+    return at < 0 ? 0 : (size_t)at >= n ? n - 1 : (size_t)at;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct column_acc {
+    int64_t *waits;
+    size_t count;
+    uint32_t in_flight;
+    int64_t busy_since, busy_total, task_ns;
+} column_acc;
+
+static double ns_to_s(int64_t ns) {
+    return (double)ns / 1e9;
+}
+
+void res_summary_free(res_summary *s) {
+    if (!s) return;
+    free(s->columns);
+    free(s);
+}
+
+res_summary *res_summary_compute(const sim_run *run) {
+    const sim_scenario *sc = run->scenario;
+    uint32_t ncol = sc->column_count;
+    res_summary *s = calloc(1, sizeof *s);
+    column_acc *acc = calloc(ncol, sizeof *acc);
+    size_t *base = calloc(ncol + 1, sizeof *base);
+    uint64_t max_exec = 0;
+    for (size_t i = 0; i < run->event_count; i++)
+        if (run->events[i].corr.task_execution_id > max_exec)
+            max_exec = run->events[i].corr.task_execution_id;
+    int64_t *exec_start = malloc((max_exec + 1) * sizeof *exec_start);
+    int64_t *ready = NULL;
+    if (!s || !acc || !base || !exec_start) goto oom;
+    s->column_count = ncol;
+    s->columns = calloc(ncol, sizeof *s->columns);
+    for (uint32_t c = 0; c < ncol; c++)
+        base[c + 1] = base[c] + run->column_tasks[c];
+    ready = calloc(base[ncol] ? base[ncol] : 1, sizeof *ready);
+    if (!s->columns || !ready) goto oom;
+    for (uint32_t c = 0; c < ncol; c++) {
+        acc[c].waits = malloc((run->column_tasks[c] * 2 + 8) * sizeof *acc[c].waits);
+        if (!acc[c].waits) goto oom;
+    }
+    for (uint64_t i = 0; i <= max_exec; i++)
+        exec_start[i] = -1;
+
+    size_t waits_cap_ok = 1;
+    for (size_t i = 0; i < run->event_count; i++) {
+        const admit_event *ev = &run->events[i];
+        if (ev->corr.column < 0) continue;
+        uint32_t c = (uint32_t)ev->corr.column;
+        size_t dense = base[c] + (size_t)(ev->task_id & ((1ULL << 40) - 1));
+        uint64_t exec = ev->corr.task_execution_id;
+        switch (ev->kind) {
+        case ADMIT_EV_DEPENDENCY_READY: ready[dense] = ev->captured_at_ns; break;
+        case ADMIT_EV_WORKER_SPAWNED: {
+            column_acc *a = &acc[c];
+            if (a->count == run->column_tasks[c] * 2 + 8) {
+                int64_t *w = realloc(a->waits, a->count * 2 * sizeof *w);
+                if (!w) {
+                    waits_cap_ok = 0;
+                    break;
+                }
+                a->waits = w;
+            }
+            a->waits[a->count++] = ev->captured_at_ns - ready[dense];
+            if (a->in_flight++ == 0) a->busy_since = ev->captured_at_ns;
+            exec_start[exec] = ev->captured_at_ns;
+            break;
+        }
+        case ADMIT_EV_TASK_LEASE_RELEASED:
+            if (exec && exec_start[exec] >= 0) {
+                column_acc *a = &acc[c];
+                a->task_ns += ev->captured_at_ns - exec_start[exec];
+                exec_start[exec] = -1;
+                if (--a->in_flight == 0) a->busy_total += ev->captured_at_ns - a->busy_since;
+            }
+            break;
+        default: break;
+        }
+    }
+    if (!waits_cap_ok) goto oom;
+
+    int64_t task_ns = 0;
+    for (uint32_t c = 0; c < ncol; c++) {
+        column_acc *a = &acc[c];
+        res_column_summary *cs = &s->columns[c];
+        cs->column = sc->columns[c].name;
+        cs->tasks = run->column_tasks[c];
+        cs->dispatches = a->count;
+        cs->busy_task_seconds = ns_to_s(a->task_ns);
+        cs->idle_seconds = ns_to_s(run->wall_ns - a->busy_total);
+        task_ns += a->task_ns;
+        if (a->count == 0) {
+            cs->first_wait_seconds = -1;
+            continue;
+        }
+        cs->first_wait_seconds = ns_to_s(a->waits[0]);
+        int64_t sum = 0;
+        for (size_t k = 0; k < a->count; k++)
+            sum += a->waits[k];
+        cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
+        qsort(a->waits, a->count, sizeof *a->waits, cmp_i64);
+        cs->wait_p50_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.50)]);
+        cs->wait_p95_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.95)]);
+        cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
+    }
+    s->wall_time_seconds = ns_to_s(run->wall_ns);
+    s->task_seconds = ns_to_s(task_ns);
+    uint32_t capacity = run->resource_limits[ADMIT_RESOURCE_SUBMISSION];
+    s->slot_utilization =
+        run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
+    s->final_task_leases = run->final_task_leases;
+    for (uint32_t c = 0; c < ncol; c++)
+        free(acc[c].waits);
+    free(acc);
+    free(base);
+    free(exec_start);
+    free(ready);
+    return s;
+oom:
+    if (acc)
+        for (uint32_t c = 0; c < ncol; c++)
+            free(acc[c].waits);
+    free(acc);
+    free(base);
+    free(exec_start);
+    free(ready);
+    res_summary_free(s);
+    return NULL;
+}
+
+json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
+    json_t *groups = json_object();
+    for (uint32_t c = 0; c < s->column_count; c++) {
+        const res_column_summary *cs = &s->columns[c];
+        json_t *first =
+            cs->first_wait_seconds < 0 ? json_null() : json_real(cs->first_wait_seconds);
+        json_object_set_new(groups, cs->column,
+                            json_pack("{s:I, s:o, s:f, s:f, s:f, s:f, s:f}", "tasks",
+                                      (json_int_t)cs->tasks, "first_wait_seconds", first,
+                                      "wait_mean_seconds", cs->wait_mean_seconds,
+                                      "wait_p50_seconds", cs->wait_p50_seconds, "wait_p95_seconds",
+                                      cs->wait_p95_seconds, "wait_max_seconds",
+                                      cs->wait_max_seconds, "idle_seconds", cs->idle_seconds));
+    }
+    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:I, s:o}", "scenario_id",
+                     run->scenario->scenario_id, "policy", sim_policy_name(run->policy), "seed",
+                     (json_int_t)run->seed, "wall_time_seconds", s->wall_time_seconds,
+                     "slot_utilization", s->slot_utilization, "final_task_leases",
+                     (json_int_t)s->final_task_leases, "groups", groups);
+}

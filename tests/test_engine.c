@@ -1,0 +1,261 @@
+/* The simulator driving the real core: reference figures, determinism,
+** common random numbers across arms, and zero leases on every shipped
+** scenario (success, failure, salvage and cancellation paths). */
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "res/artifact.h"
+#include "res/summary.h"
+#include "sim/engine.h"
+
+static sim_scenario *load(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", ADMIT_SCENARIO_DIR, name);
+    sim_error err;
+    sim_scenario *sc = sim_scenario_load(path, &err);
+    if (!sc) fail_msg("%s", err.message);
+    return sc;
+}
+
+static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed,
+                    uint32_t iteration) {
+    sim_run_options o = {.policy = policy,
+                         .policy_set = true,
+                         .seed = seed,
+                         .iteration = iteration,
+                         .capture_events = true};
+    sim_error err;
+    sim_run *r = sim_run_execute(sc, &o, &err);
+    if (!r) fail_msg("%s", err.message);
+    return r;
+}
+
+#define assert_close(a, b) assert_true(fabs((a) - (b)) < 1e-9)
+
+typedef struct expected_column {
+    double first, mean, p50, p95, max, idle;
+} expected_column;
+
+static void check_reference(sim_policy_kind policy, double wall, double util, expected_column hot,
+                            expected_column peer) {
+    sim_scenario *sc = load("heavy_root_peer_arrival.json");
+    sim_run *r = run(sc, policy, 1, 0);
+    res_summary *s = res_summary_compute(r);
+    assert_non_null(s);
+    assert_close(s->wall_time_seconds, wall);
+    assert_close(s->slot_utilization, util);
+    assert_int_equal(s->final_task_leases, 0);
+    const expected_column *want[2] = {&hot, &peer};
+    for (int c = 0; c < 2; c++) {
+        const res_column_summary *cs = &s->columns[c];
+        assert_close(cs->first_wait_seconds, want[c]->first);
+        assert_close(cs->wait_mean_seconds, want[c]->mean);
+        assert_close(cs->wait_p50_seconds, want[c]->p50);
+        assert_close(cs->wait_p95_seconds, want[c]->p95);
+        assert_close(cs->wait_max_seconds, want[c]->max);
+        assert_close(cs->idle_seconds, want[c]->idle);
+    }
+    assert_int_equal(s->columns[0].tasks, 512);
+    assert_int_equal(s->columns[1].tasks, 256);
+    res_summary_free(s);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+/* Figures from an independent implementation of SPEC §3 (written from the
+** spec alone), and checked by hand where possible: strict keeps every slot
+** busy, so wall = (512 x 0.5 + 256 x 0.05) / 8 = 33.6 s. */
+static void test_heavy_root_peer_arrival_strict(void **state) {
+    (void)state;
+    check_reference(SIM_POLICY_STRICT, 33.6, 1.0,
+                    (expected_column){0.0, 16.1458984375, 16.25, 30.75, 32.65, 0.45},
+                    (expected_column){0.45, 24.80703125, 32.65, 33.45, 33.5, 26.4});
+}
+
+/* Bounded borrowing holds hot to 7 slots while peer has work, so peer
+** finishes at ~13 s instead of ~33.5 s. */
+static void test_heavy_root_peer_arrival_bounded(void **state) {
+    (void)state;
+    check_reference(SIM_POLICY_BOUNDED, 34.0, 268.8 / (34.0 * 8),
+                    (expected_column){0.0, 17.04794921875, 17.5, 31.55, 33.5, 0.0},
+                    (expected_column){0.45, 6.7751953125, 6.8, 12.5, 13.15, 21.25});
+}
+
+static void test_neutral_scenario_policies_agree(void **state) {
+    (void)state;
+    sim_scenario *sc = load("neutral_ready_at_start.json");
+    sim_run *a = run(sc, SIM_POLICY_STRICT, 1, 0), *b = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+    res_summary *sa = res_summary_compute(a), *sb = res_summary_compute(b);
+    assert_close(sa->wall_time_seconds, 6.4);
+    assert_close(sb->wall_time_seconds, 6.4);
+    for (int c = 0; c < 2; c++) {
+        assert_close(sa->columns[c].wait_mean_seconds, 3.15); /* 0.1 x 63 / 2 */
+        assert_close(sb->columns[c].wait_mean_seconds, 3.15);
+        assert_close(sa->columns[c].wait_p50_seconds, 3.2); /* index round(127.5) = 128 */
+    }
+    res_summary_free(sa);
+    res_summary_free(sb);
+    sim_run_free(a);
+    sim_run_free(b);
+    sim_scenario_free(sc);
+}
+
+static char *artifact_without_host(sim_run *r) {
+    res_summary *s = res_summary_compute(r);
+    json_t *art = res_artifact_build(&r, &s, 1, NULL);
+    json_object_del(art, "host");
+    char *text = json_dumps(art, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(art);
+    res_summary_free(s);
+    return text;
+}
+
+static void test_same_seed_identical_artifacts(void **state) {
+    (void)state;
+    sim_scenario *sc = load("failures_salvage.json");
+    sim_run *a = run(sc, SIM_POLICY_BOUNDED, 42, 0), *b = run(sc, SIM_POLICY_BOUNDED, 42, 0);
+    char *ta = artifact_without_host(a), *tb = artifact_without_host(b);
+    assert_string_equal(ta, tb);
+    sim_run *c = run(sc, SIM_POLICY_BOUNDED, 43, 0);
+    char *tc = artifact_without_host(c);
+    assert_true(strcmp(ta, tc) != 0); /* the seed matters */
+    free(ta);
+    free(tb);
+    free(tc);
+    sim_run_free(a);
+    sim_run_free(b);
+    sim_run_free(c);
+    sim_scenario_free(sc);
+}
+
+/* Common random numbers: without failures every task completes under both
+** arms, so output hashes must be equal even though timings differ. */
+static void test_output_hashes_equal_across_arms(void **state) {
+    (void)state;
+    sim_scenario *sc = load("heavy_root.json");
+    sim_run *a = run(sc, SIM_POLICY_STRICT, 5, 0), *b = run(sc, SIM_POLICY_BOUNDED, 5, 0);
+    assert_int_equal(a->output_hash_all, b->output_hash_all);
+    sim_run *c = run(sc, SIM_POLICY_STRICT, 5, 1);
+    assert_true(a->output_hash_all != c->output_hash_all); /* iterations draw anew */
+    sim_run_free(a);
+    sim_run_free(b);
+    sim_run_free(c);
+    sim_scenario_free(sc);
+}
+
+static void assert_clean_end(const sim_run *r) {
+    assert_int_equal(r->final_task_leases, 0);
+    for (uint32_t i = 0; i < r->resource_count; i++)
+        assert_int_equal(r->final_leased[i], 0);
+    assert_int_equal(r->admission_stats.acquired, r->admission_stats.released);
+    assert_int_equal(r->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
+    assert_int_equal(r->stats.hidden_waiters, 0);
+    assert_int_equal(r->stats.running, 0);
+    assert_int_equal(r->final_queued, 0);
+}
+
+static void test_every_scenario_ends_with_zero_leases(void **state) {
+    (void)state;
+    DIR *d = opendir(ADMIT_SCENARIO_DIR);
+    assert_non_null(d);
+    int checked = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0) continue;
+        sim_scenario *sc = load(de->d_name);
+        for (int p = 0; p < 2; p++)
+            for (uint64_t seed = 1; seed <= 3; seed++) {
+                sim_run *r = run(sc, (sim_policy_kind)p, seed, 0);
+                assert_clean_end(r);
+                assert_true(r->status == ADMIT_JOB_COMPLETED || r->status == ADMIT_JOB_CANCELLED ||
+                            r->status == ADMIT_JOB_EARLY_SHUTDOWN);
+                sim_run_free(r);
+            }
+        sim_scenario_free(sc);
+        checked++;
+    }
+    closedir(d);
+    assert_true(checked >= 5);
+}
+
+static void test_failure_paths_exercised(void **state) {
+    (void)state;
+    sim_scenario *sc = load("failures_salvage.json");
+    sim_run *r = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+    assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
+    assert_true(r->stats.retries_deferred > 0);
+    assert_true(r->stats.salvage_redispatched > 0);
+    assert_true(r->stats.rows_dropped > 0);
+    assert_clean_end(r);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+
+    sc = load("cancel_midrun.json");
+    r = run(sc, SIM_POLICY_STRICT, 1, 0);
+    assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
+    assert_true(r->stats.tasks_completed < r->stats.tasks_total);
+    assert_int_equal(r->wall_ns, 3000000000LL); /* cancelled workers stop at once */
+    assert_clean_end(r);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+static void test_spawn_failures_release_leases(void **state) {
+    (void)state;
+    sim_scenario *sc = load("narrow_serial.json");
+    sc->spawn_failure_probability = 0.2;
+    sim_run *r = run(sc, SIM_POLICY_BOUNDED, 3, 0);
+    assert_true(r->stats.spawn_failures > 0);
+    assert_clean_end(r);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+static void test_early_shutdown_releases_leases(void **state) {
+    (void)state;
+    sim_scenario *sc = load("wide_independent_roots.json");
+    sc->columns[0].non_retryable_probability = 1.0;
+    sc->columns[1].non_retryable_probability = 1.0;
+    sc->columns[2].non_retryable_probability = 1.0;
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1, 0);
+    assert_int_equal(r->status, ADMIT_JOB_EARLY_SHUTDOWN);
+    assert_clean_end(r);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+static void test_quantile_index_rounds_half_even(void **state) {
+    (void)state;
+    assert_int_equal(res_quantile_index(256, 0.5), 128); /* 127.5 -> 128 */
+    assert_int_equal(res_quantile_index(512, 0.5), 256); /* 255.5 -> 256 */
+    assert_int_equal(res_quantile_index(4, 0.5), 2);     /* 1.5 -> 2 */
+    assert_int_equal(res_quantile_index(6, 0.5), 2);     /* 2.5 -> 2 */
+    assert_int_equal(res_quantile_index(256, 0.95), 242);
+    assert_int_equal(res_quantile_index(1, 0.95), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heavy_root_peer_arrival_strict),
+        cmocka_unit_test(test_heavy_root_peer_arrival_bounded),
+        cmocka_unit_test(test_neutral_scenario_policies_agree),
+        cmocka_unit_test(test_same_seed_identical_artifacts),
+        cmocka_unit_test(test_output_hashes_equal_across_arms),
+        cmocka_unit_test(test_every_scenario_ends_with_zero_leases),
+        cmocka_unit_test(test_failure_paths_exercised),
+        cmocka_unit_test(test_spawn_failures_release_leases),
+        cmocka_unit_test(test_early_shutdown_releases_leases),
+        cmocka_unit_test(test_quantile_index_rounds_half_even),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
