@@ -137,6 +137,56 @@ static void test_deadline_wakes_sleeping_dispatcher(void **state) {
     admit_scheduler_destroy(s);
 }
 
+/* A policy that holds every task until a fixed time and says so through
+** available_after, as a rate or time-window policy would. */
+typedef struct hold_policy {
+    const script_rt *rt;
+    int64_t until;
+} hold_policy;
+
+static void hold_evaluate(void *ctx, const admit_task *task, const admit_queue_view *q,
+                          const admit_admission_view *a, admit_policy_decision *out) {
+    (void)task, (void)q, (void)a;
+    const hold_policy *h = ctx;
+    out->allowed = h->rt->now >= h->until;
+    if (!out->allowed) {
+        out->reason = ADMIT_DENY_POLICY;
+        out->available_after_ns = h->until;
+    }
+}
+
+static void test_available_after_wakes_sleeping_dispatcher(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    hold_policy hold = {&rt, 7000};
+    groups[0] = (admit_group_spec){.key = "g", .weight = 1, .admitted_limit = 4};
+    admit_column_spec col = {.name = "a", .resources = one_submission};
+    admit_scheduler_config cfg;
+    admit_scheduler_config_init(&cfg);
+    cfg.columns = &col;
+    cfg.column_count = 1;
+    cfg.records = 2;
+    cfg.groups = groups;
+    cfg.group_count = 1;
+    cfg.resource_count = 1;
+    cfg.resource_limits = limits;
+    cfg.policy = (admit_task_policy){.name = "hold", .ctx = &hold, .evaluate = hold_evaluate};
+    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+    cfg.sink = (admit_event_sink){sink, &rt};
+    admit_error err;
+    admit_scheduler *s = admit_scheduler_create(&cfg, &err);
+    assert_non_null(s);
+    assert_int_equal(admit_scheduler_start(s, &err), ADMIT_OK);
+    admit_scheduler_dispatch(s);
+    assert_int_equal(rt.nrunning, 0);
+    assert_int_equal(count_kind(&rt, ADMIT_EV_ADMISSION_BLOCKED), 1);
+    assert_int_equal(rt.last_wake, 7000); /* sleeps until the policy's deadline */
+    rt.now = 7000;
+    admit_scheduler_dispatch(s);
+    assert_int_equal(rt.nrunning, 2);
+    admit_scheduler_destroy(s);
+}
+
 static void test_release_wakes_dispatcher(void **state) {
     (void)state;
     script_rt rt = {0};
@@ -350,6 +400,7 @@ static void test_event_sequence_monotonic(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deadline_wakes_sleeping_dispatcher),
+        cmocka_unit_test(test_available_after_wakes_sleeping_dispatcher),
         cmocka_unit_test(test_release_wakes_dispatcher),
         cmocka_unit_test(test_exactly_once_under_failures),
         cmocka_unit_test(test_salvage_after_release),

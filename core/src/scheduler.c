@@ -54,59 +54,47 @@ void admit_scheduler_config_init(admit_scheduler_config *cfg) {
     cfg->shutdown_error_window = 10;
 }
 
-static void emit(admit_scheduler *s, admit_event_kind kind, const admit_task *task,
-                 uint64_t execution_id, uint64_t lease_id, int32_t reason, int64_t value) {
-    admit_event ev;
-    ev.sequence = s->next_sequence++;
-    ev.captured_at_ns = s->rt.now(s->rt.ctx);
-    ev.stream = ADMIT_STREAM_SCHEDULER;
-    ev.kind = (uint16_t)kind;
-    ev.reason = reason;
-    ev.resource = -1;
-    ev.task_id = task ? task->task_id : 0;
-    ev.lease_id = lease_id;
-    ev.value = value;
-    ev.corr.run_id = s->cfg.run_id;
+/* Builds and delivers one event; correlation comes from the task when there
+** is one, else only the row group (-1 for job-level events). */
+static void emit_event(admit_scheduler *s, admit_event_kind kind, const admit_task *task,
+                       int64_t row_group, uint64_t execution_id, uint64_t lease_id, int32_t reason,
+                       int64_t value) {
+    s->stats.events_emitted++;
+    admit_event ev = {.sequence = s->next_sequence++,
+                      .captured_at_ns = s->rt.now(s->rt.ctx),
+                      .stream = ADMIT_STREAM_SCHEDULER,
+                      .kind = (uint16_t)kind,
+                      .reason = reason,
+                      .resource = -1,
+                      .lease_id = lease_id,
+                      .value = value,
+                      .corr = {.run_id = s->cfg.run_id,
+                               .row_group = row_group,
+                               .column = -1,
+                               .task_type = -1,
+                               .group = -1,
+                               .group_kind = -1,
+                               .task_execution_id = execution_id}};
     if (task) {
         const admit_group_spec *g = &s->cfg.groups[task->group];
+        ev.task_id = task->task_id;
         ev.corr.row_group = task->row_group;
         ev.corr.column = (int32_t)task->column;
         ev.corr.task_type = (int32_t)task->type;
         ev.corr.group = (int32_t)task->group;
         ev.corr.group_kind = (int32_t)g->kind;
         ev.corr.group_identity_hash = g->identity_hash;
-    } else {
-        ev.corr.row_group = -1;
-        ev.corr.column = ev.corr.task_type = ev.corr.group = ev.corr.group_kind = -1;
-        ev.corr.group_identity_hash = 0;
     }
-    ev.corr.task_execution_id = execution_id;
-    s->stats.events_emitted++;
     if (s->cfg.sink.fn) s->cfg.sink.fn(s->cfg.sink.ctx, &ev);
 }
 
+static void emit(admit_scheduler *s, admit_event_kind kind, const admit_task *task,
+                 uint64_t execution_id, uint64_t lease_id, int32_t reason, int64_t value) {
+    emit_event(s, kind, task, -1, execution_id, lease_id, reason, value);
+}
+
 static void emit_rg(admit_scheduler *s, admit_event_kind kind, int64_t rg, int64_t value) {
-    uint64_t seq = s->next_sequence;
-    if (!s->cfg.sink.fn) {
-        emit(s, kind, NULL, 0, 0, -1, value);
-        return;
-    }
-    admit_event ev = {.sequence = seq,
-                      .captured_at_ns = s->rt.now(s->rt.ctx),
-                      .stream = ADMIT_STREAM_SCHEDULER,
-                      .kind = (uint16_t)kind,
-                      .reason = -1,
-                      .resource = -1,
-                      .value = value,
-                      .corr = {.run_id = s->cfg.run_id,
-                               .row_group = rg,
-                               .column = -1,
-                               .task_type = -1,
-                               .group = -1,
-                               .group_kind = -1}};
-    s->next_sequence++;
-    s->stats.events_emitted++;
-    s->cfg.sink.fn(s->cfg.sink.ctx, &ev);
+    emit_event(s, kind, NULL, rg, 0, 0, -1, value);
 }
 
 void admit_scheduler_destroy(admit_scheduler *s) {

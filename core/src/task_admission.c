@@ -189,8 +189,9 @@ bool admit_task_admission_try_acquire(admit_task_admission *c, const admit_task 
 }
 
 static admit_release_reason classify(const admit_task_admission *c, admit_task_lease lease) {
+    if (lease.lease_id == 0) return ADMIT_RELEASE_UNKNOWN_LEASE;
     if (lease.generation != c->generation) return ADMIT_RELEASE_WRONG_GENERATION;
-    if (lease.lease_id == 0 || lease.lease_id >= c->next_lease_id || lease.slot >= c->slot_count)
+    if (lease.lease_id >= c->next_lease_id || lease.slot >= c->slot_count)
         return ADMIT_RELEASE_UNKNOWN_LEASE;
     const lease_slot *ls = &c->slots[lease.slot];
     if (ls->lease_id != lease.lease_id) {

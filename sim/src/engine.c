@@ -85,6 +85,7 @@ static int rt_spawn(void *ctx, admit_worker *w) {
             e->worker_cap = cap;
         }
         slot = e->worker_count++;
+        e->workers[slot].token = 0;
     }
     size_t idx = admit_tracker_task_index(e->tracker, w->task);
     const sim_column *col = &sc->columns[w->task->column];

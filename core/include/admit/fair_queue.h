@@ -9,7 +9,9 @@
 **   - commit pops that head, V = max(V, finish_tag[g]),
 **     group_finish[g] = V + 1/max(weight,1), deactivates g and reactivates it
 **     with a new act_seq if it still has work.
-** Within a group tasks leave in enqueue order.
+** Within a group tasks leave in enqueue order.  Tags are doubles accumulated
+** with exactly the reference implementation's arithmetic, so orderings match
+** it bit for bit (including where 1/3 steps make rational ties inexact).
 **
 ** Invariants: every mutation bumps the version; commit() of a selection made
 ** at another version returns NULL (stale).  enqueue is idempotent by task_id.

@@ -162,8 +162,9 @@ void admit_task_admission_explain_blocked(admit_task_admission *c, const admit_q
                                           admit_block_summary *out);
 /* After shutdown every try_acquire is denied "shutdown"; releases still work. */
 void admit_task_admission_shutdown(admit_task_admission *c);
-/* Drops every live lease and all debt and starts a new generation: leases of
-** the old generation release as wrong_controller_generation. */
+/* Drops every live lease and all debt, clears shutdown and starts a new
+** generation: leases of the old generation release as
+** wrong_controller_generation.  Statistics keep counting across resets. */
 void admit_task_admission_reset(admit_task_admission *c);
 
 typedef struct admit_task_admission_stats {

@@ -93,7 +93,6 @@ void admit_tracker_redispatch(admit_tracker *t, const admit_task *task);
 ** rule: at most one) and counted in *rg_done_count. */
 size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
                                const admit_task **discard, int64_t *rg_done, size_t *rg_done_count);
-/* Drops a task that cannot run (salvage exhausted) together with its rows. */
 
 /* Earliest time a timed task becomes ready; < 0 when none. */
 int64_t admit_tracker_next_timed_at(const admit_tracker *t);
