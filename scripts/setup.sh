@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgsl-dev libsqlite3-dev
-          libcmocka-dev libjansson-dev gnuplot-nox sqlite3)
+          libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind)
 
 missing=()
 for p in "${packages[@]}"; do

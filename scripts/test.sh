@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds admitsim and runs every test twice: a normal optimised build, then
-# under AddressSanitizer + UndefinedBehaviorSanitizer.  Installs missing
-# Debian packages first.  Exit status is non-zero if anything fails.
+# Builds admitsim and runs every test: an optimised build with ctest, the
+# unit tests again under valgrind, then an ASan + UBSan build with ctest.
+# Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,6 +11,19 @@ echo "== build (RelWithDebInfo) and test" >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== valgrind over the unit tests" >&2
+for t in build/tests/test_*; do
+  [ -x "$t" ] || continue
+  log="build/$(basename "$t").valgrind.txt"
+  if ! valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+       "$t" >/dev/null 2>"$log"; then
+    echo "valgrind: $(basename "$t") FAILED" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+done
+echo "valgrind: every unit test clean" >&2
 
 echo "== build (ASan + UBSan) and test" >&2
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON >/dev/null
