@@ -1,6 +1,7 @@
 #include "res/summary.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,16 +47,17 @@ res_summary *res_summary_compute(const sim_run *run) {
             max_exec = run->events[i].corr.task_execution_id;
     int64_t *exec_start = malloc((max_exec + 1) * sizeof *exec_start);
     int64_t *ready = NULL;
-    if (!s || !acc || !base || !exec_start) goto oom;
+    bool ok = false;
+    if (!s || !acc || !base || !exec_start) goto done;
     s->column_count = ncol;
     s->columns = calloc(ncol, sizeof *s->columns);
     for (uint32_t c = 0; c < ncol; c++)
         base[c + 1] = base[c] + run->column_tasks[c];
     ready = calloc(base[ncol] ? base[ncol] : 1, sizeof *ready);
-    if (!s->columns || !ready) goto oom;
+    if (!s->columns || !ready) goto done;
     for (uint32_t c = 0; c < ncol; c++) {
         acc[c].waits = malloc((run->column_tasks[c] * 2 + 8) * sizeof *acc[c].waits);
-        if (!acc[c].waits) goto oom;
+        if (!acc[c].waits) goto done;
     }
     for (uint64_t i = 0; i <= max_exec; i++)
         exec_start[i] = -1;
@@ -95,7 +97,7 @@ res_summary *res_summary_compute(const sim_run *run) {
         default: break;
         }
     }
-    if (!waits_cap_ok) goto oom;
+    if (!waits_cap_ok) goto done;
 
     int64_t task_ns = 0;
     for (uint32_t c = 0; c < ncol; c++) {
@@ -127,14 +129,8 @@ res_summary *res_summary_compute(const sim_run *run) {
     s->slot_utilization =
         run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
     s->final_task_leases = run->final_task_leases;
-    for (uint32_t c = 0; c < ncol; c++)
-        free(acc[c].waits);
-    free(acc);
-    free(base);
-    free(exec_start);
-    free(ready);
-    return s;
-oom:
+    ok = true;
+done:
     if (acc)
         for (uint32_t c = 0; c < ncol; c++)
             free(acc[c].waits);
@@ -142,6 +138,7 @@ oom:
     free(base);
     free(exec_start);
     free(ready);
+    if (ok) return s;
     res_summary_free(s);
     return NULL;
 }
