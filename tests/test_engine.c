@@ -234,6 +234,60 @@ static void test_early_shutdown_releases_leases(void **state) {
     sim_scenario_free(sc);
 }
 
+static sim_scenario *parse(const char *text) {
+    sim_error err;
+    sim_scenario *sc = sim_scenario_parse(text, "inline.json", &err);
+    if (!sc) fail_msg("%s", err.message);
+    return sc;
+}
+
+/* Two groups each asking for the whole llm_wait capacity: every strict share
+** is 1 < 2, yet bounded borrowing must still make progress (a group holding
+** none of a resource is never denied on it). */
+static void test_bounded_progress_with_amounts_above_share(void **state) {
+    (void)state;
+    sim_scenario *sc =
+        parse("{\"schema\":1,\"scenario_id\":\"wide\",\"scenario_version\":1,\"records\":4,"
+              "\"capacity\":{\"submission\":4,\"llm_wait\":2},\"columns\":["
+              "{\"name\":\"a\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
+              "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"x\",\"a\"],"
+              "\"resources\":{\"submission\":1,\"llm_wait\":2}}},"
+              "{\"name\":\"b\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
+              "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"x\",\"b\"],"
+              "\"resources\":{\"submission\":1,\"llm_wait\":2}}}]}");
+    for (int p = 0; p < 2; p++) {
+        sim_run *r = run(sc, (sim_policy_kind)p, 1, 0);
+        assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
+        assert_int_equal(r->wall_ns, 8 * 1000000000LL); /* one task at a time */
+        assert_clean_end(r);
+        sim_run_free(r);
+    }
+    sim_scenario_free(sc);
+}
+
+/* A default borrow ceiling beyond 32 bits saturates instead of wrapping to 0. */
+static void test_huge_default_ceiling_saturates(void **state) {
+    (void)state;
+    const char *fmt = "{\"schema\":1,\"scenario_id\":\"solo\",\"scenario_version\":1,\"records\":8,"
+                      "\"capacity\":{\"submission\":4,\"llm_wait\":4},"
+                      "\"policy\":{\"default_borrow_ceiling\":%s},\"columns\":["
+                      "{\"name\":\"a\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
+                      "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"x\",\"a\"]}}]}";
+    char text[1024];
+    int64_t wall[2];
+    const char *ceilings[2] = {"4294967295", "4294967296"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof text, fmt, ceilings[i]);
+        sim_scenario *sc = parse(text);
+        sim_run *r = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+        wall[i] = r->wall_ns;
+        sim_run_free(r);
+        sim_scenario_free(sc);
+    }
+    assert_int_equal(wall[0], 2 * 1000000000LL); /* borrows all 4 slots */
+    assert_int_equal(wall[1], wall[0]);
+}
+
 static void test_quantile_index_rounds_half_even(void **state) {
     (void)state;
     assert_int_equal(res_quantile_index(256, 0.5), 128); /* 127.5 -> 128 */
@@ -255,6 +309,8 @@ int main(void) {
         cmocka_unit_test(test_failure_paths_exercised),
         cmocka_unit_test(test_spawn_failures_release_leases),
         cmocka_unit_test(test_early_shutdown_releases_leases),
+        cmocka_unit_test(test_bounded_progress_with_amounts_above_share),
+        cmocka_unit_test(test_huge_default_ceiling_saturates),
         cmocka_unit_test(test_quantile_index_rounds_half_even),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,6 +90,17 @@ static void test_resolver_model_column(void **state) {
     admit_resolver_destroy(r);
 }
 
+static void test_huge_weight_does_not_overflow(void **state) {
+    (void)state;
+    admit_error err;
+    admit_resolver *r = admit_resolver_create(64, &err);
+    admit_resolver_input in = {.column = "big", .metadata = model("p", "m", 2000000000)};
+    admit_resolved_column out;
+    assert_int_equal(admit_resolver_resolve(r, &in, &out, &err), ADMIT_OK);
+    assert_int_equal(admit_resolver_groups(r)[out.group].admitted_limit, 64);
+    admit_resolver_destroy(r);
+}
+
 static void test_resolver_local_and_override(void **state) {
     (void)state;
     admit_error err;
@@ -156,6 +167,7 @@ int main(void) {
         cmocka_unit_test(test_default_is_local_default_weight_one),
         cmocka_unit_test(test_validation_errors_and_fallbacks),
         cmocka_unit_test(test_resolver_model_column),
+        cmocka_unit_test(test_huge_weight_does_not_overflow),
         cmocka_unit_test(test_resolver_local_and_override),
         cmocka_unit_test(test_resolver_fallback_diagnostic_and_fatal),
         cmocka_unit_test(test_identity_hash_differs_by_flow),

@@ -59,6 +59,10 @@ static admit_worker *take_first(script_rt *r) {
     return w;
 }
 
+static void finish(admit_scheduler *s, admit_worker *w, admit_worker_outcome o) {
+    admit_scheduler_worker_finished(s, w, w->execution_id, o);
+}
+
 static admit_group_spec groups[2];
 static uint32_t limits[1] = {2};
 
@@ -129,7 +133,7 @@ static void test_deadline_wakes_sleeping_dispatcher(void **state) {
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 2); /* limit 2 */
     while (rt.nrunning) {
-        admit_scheduler_worker_finished(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
+        finish(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
         admit_scheduler_dispatch(s);
     }
     assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_COMPLETED);
@@ -196,7 +200,7 @@ static void test_release_wakes_dispatcher(void **state) {
     assert_int_equal(rt.nrunning, 2);
     int wakes = rt.wakes;
     rt.now = 10;
-    admit_scheduler_worker_finished(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
+    finish(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
     assert_int_equal(rt.wakes, wakes + 1);
     assert_int_equal(rt.last_wake, 10);
     admit_scheduler_destroy(s);
@@ -216,7 +220,7 @@ static void drive(admit_scheduler *s, script_rt *rt, const admit_worker_outcome 
         rt->now += 1000;
         admit_worker_outcome o = step < nscript ? script[step] : ADMIT_WORKER_SUCCESS;
         step++;
-        admit_scheduler_worker_finished(s, take_first(rt), o);
+        finish(s, take_first(rt), o);
         admit_scheduler_dispatch(s);
     }
     assert_true(admit_scheduler_finished(s));
@@ -308,9 +312,8 @@ static void test_cancellation_releases_every_lease(void **state) {
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 2); /* nothing new after cancel */
     admit_worker *w1 = take_first(&rt), *w2 = take_first(&rt);
-    admit_scheduler_worker_finished(s, w1, ADMIT_WORKER_CANCELLED);
-    admit_scheduler_worker_finished(
-        s, w2, ADMIT_WORKER_SUCCESS); /* finished just before the cancel landed */
+    finish(s, w1, ADMIT_WORKER_CANCELLED);
+    finish(s, w2, ADMIT_WORKER_SUCCESS); /* finished just before the cancel landed */
     admit_scheduler_dispatch(s);
     assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_CANCELLED);
     assert_int_equal(admit_fair_queue_view(admit_scheduler_queue(s))->queued_total, 0);
@@ -345,12 +348,153 @@ static void test_duplicate_finish_ignored(void **state) {
     admit_scheduler *s = make(&rt, &col, 1, 3, 0, 0);
     admit_scheduler_dispatch(s);
     admit_worker *w = take_first(&rt);
-    admit_scheduler_worker_finished(s, w, ADMIT_WORKER_SUCCESS);
-    admit_scheduler_worker_finished(s, w, ADMIT_WORKER_SUCCESS); /* ignored: no second release */
+    finish(s, w, ADMIT_WORKER_SUCCESS);
+    finish(s, w, ADMIT_WORKER_SUCCESS); /* ignored: no second release */
     admit_task_admission_stats st;
     admit_task_admission_stats_get(admit_scheduler_admission(s), &st);
     assert_int_equal(st.released, 1);
     assert_int_equal(st.release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
+    admit_scheduler_destroy(s);
+}
+
+/* A repeated finish for an execution whose worker record was reused must not
+** end the worker that now owns the record. */
+static void test_repeated_finish_after_reuse_ignored(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    limits[0] = 1;
+    admit_column_spec col = {.name = "a", .resources = one_submission};
+    admit_scheduler *s = make(&rt, &col, 1, 2, 0, 0);
+    admit_scheduler_dispatch(s);
+    admit_worker *w1 = take_first(&rt);
+    uint64_t exec1 = w1->execution_id;
+    finish(s, w1, ADMIT_WORKER_SUCCESS);
+    admit_scheduler_dispatch(s);
+    admit_worker *w2 = take_first(&rt);
+    assert_ptr_equal(w1, w2);                                            /* the record was reused */
+    admit_scheduler_worker_finished(s, w2, exec1, ADMIT_WORKER_SUCCESS); /* late repeat */
+    admit_scheduler_stats st;
+    admit_scheduler_stats_get(s, &st);
+    assert_int_equal(st.stale_finishes, 1);
+    assert_int_equal(st.running, 1);
+    assert_int_equal(admit_task_admission_view(admit_scheduler_admission(s))->leases_active, 1);
+    finish(s, w2, ADMIT_WORKER_SUCCESS);
+    admit_scheduler_dispatch(s);
+    assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_COMPLETED);
+    assert_ledger_clean(s);
+    limits[0] = 2;
+    admit_scheduler_destroy(s);
+}
+
+/* A runtime may cancel one worker on its own (a timeout): the task is
+** retried, not stranded. */
+static void test_runtime_cancel_outside_shutdown_retries(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    admit_column_spec col = {.name = "a", .resources = one_submission};
+    admit_scheduler *s = make(&rt, &col, 1, 1, 0, 0);
+    admit_worker_outcome script[] = {ADMIT_WORKER_CANCELLED};
+    drive(s, &rt, script, 1);
+    assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_COMPLETED);
+    admit_scheduler_stats st;
+    admit_scheduler_stats_get(s, &st);
+    assert_int_equal(st.tasks_completed, 1);
+    assert_int_equal(st.retries_deferred, 1);
+    assert_ledger_clean(s);
+    admit_scheduler_destroy(s);
+}
+
+/* Salvage rounds are a per-task budget: every row gets its own retries. */
+static void test_salvage_budget_is_per_task(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    admit_column_spec col = {.name = "a", .resources = one_submission};
+    admit_scheduler *s = make(&rt, &col, 1, 3, 1, 1); /* 3 row groups of one row, one at a time */
+    admit_worker_outcome script[9];
+    for (int i = 0; i < 9; i++)
+        script[i] = ADMIT_WORKER_RETRYABLE_FAILURE;
+    drive(s, &rt, script, 9);
+    admit_scheduler_stats st;
+    admit_scheduler_stats_get(s, &st);
+    assert_int_equal(st.workers_spawned, 9); /* 3 attempts for each of the 3 rows */
+    assert_int_equal(st.tasks_dropped, 3);
+    assert_int_equal(st.salvage_redispatched, 6);
+    assert_ledger_clean(s);
+    admit_scheduler_destroy(s);
+}
+
+/* A task whose row was dropped while it ran is not retried after a
+** retryable failure: there is nothing left to produce. */
+static void test_no_retry_for_dropped_row(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    admit_column_spec cols[2] = {{.name = "a", .resources = one_submission},
+                                 {.name = "b", .group = 1, .resources = one_submission}};
+    admit_scheduler *s = make(&rt, cols, 2, 1, 0, 0);
+    admit_scheduler_dispatch(s);
+    assert_int_equal(rt.nrunning, 2); /* a0 and b0, independent roots of row 0 */
+    admit_worker *a0 = take_first(&rt), *b0 = take_first(&rt);
+    finish(s, a0, ADMIT_WORKER_NON_RETRYABLE_FAILURE); /* drops row 0 */
+    finish(s, b0, ADMIT_WORKER_RETRYABLE_FAILURE);
+    admit_scheduler_dispatch(s);
+    assert_int_equal(rt.nrunning, 0);
+    assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_COMPLETED);
+    admit_scheduler_stats st;
+    admit_scheduler_stats_get(s, &st);
+    assert_int_equal(st.retries_deferred, 0);
+    assert_int_equal(st.salvage_redispatched, 0);
+    assert_ledger_clean(s);
+    admit_scheduler_destroy(s);
+}
+
+static void test_unsatisfiable_requests_rejected(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    admit_scheduler_config cfg;
+    admit_scheduler_config_init(&cfg);
+    admit_column_spec col = {.name = "a",
+                             .resources = {.count = 2, .resource = {0, 0}, .amount = {1, 1}}};
+    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
+    cfg.columns = &col;
+    cfg.column_count = 1;
+    cfg.records = 1;
+    cfg.groups = groups;
+    cfg.group_count = 1;
+    cfg.resource_count = 1;
+    cfg.resource_limits = limits;
+    admit_policy_strict_fair(&cfg.policy);
+    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+    admit_error err;
+    assert_null(admit_scheduler_create(&cfg, &err));
+    assert_string_equal(err.message, "column 0 requests resource 0 twice");
+    col.resources = (admit_resource_request){.count = 1, .resource = {0}, .amount = {3}};
+    assert_null(admit_scheduler_create(&cfg, &err));
+    assert_int_equal(err.code, ADMIT_ECONFIG);
+    assert_string_equal(err.message, "column 0 requests 3 of resource 0, whose limit is 2");
+}
+
+static void test_cancel_before_start(void **state) {
+    (void)state;
+    script_rt rt = {0};
+    admit_column_spec col = {.name = "a", .resources = one_submission};
+    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
+    admit_scheduler_config cfg;
+    admit_scheduler_config_init(&cfg);
+    cfg.columns = &col;
+    cfg.column_count = 1;
+    cfg.records = 1;
+    cfg.groups = groups;
+    cfg.group_count = 1;
+    cfg.resource_count = 1;
+    cfg.resource_limits = limits;
+    admit_policy_strict_fair(&cfg.policy);
+    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+    admit_error err;
+    admit_scheduler *s = admit_scheduler_create(&cfg, &err);
+    admit_scheduler_cancel(s);
+    assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_CANCELLED);
+    assert_int_not_equal(admit_scheduler_start(s, &err), ADMIT_OK);
+    assert_int_equal(rt.spawn_calls, 0);
     admit_scheduler_destroy(s);
 }
 
@@ -363,10 +507,10 @@ static void test_row_group_admission_limits_frontier(void **state) {
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 2); /* one row group of two rows, despite 8 slots */
     assert_int_equal(count_kind(&rt, ADMIT_EV_ROW_GROUP_ADMISSION_BLOCKED), 1);
-    admit_scheduler_worker_finished(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
+    finish(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 1);
-    admit_scheduler_worker_finished(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
+    finish(s, take_first(&rt), ADMIT_WORKER_SUCCESS);
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 2); /* row group 1 admitted after the checkpoint */
     assert_int_equal(count_kind(&rt, ADMIT_EV_ROW_GROUP_CHECKPOINTED), 1);
@@ -408,6 +552,12 @@ int main(void) {
         cmocka_unit_test(test_cancellation_releases_every_lease),
         cmocka_unit_test(test_early_shutdown_on_error_rate),
         cmocka_unit_test(test_duplicate_finish_ignored),
+        cmocka_unit_test(test_repeated_finish_after_reuse_ignored),
+        cmocka_unit_test(test_runtime_cancel_outside_shutdown_retries),
+        cmocka_unit_test(test_salvage_budget_is_per_task),
+        cmocka_unit_test(test_no_retry_for_dropped_row),
+        cmocka_unit_test(test_unsatisfiable_requests_rejected),
+        cmocka_unit_test(test_cancel_before_start),
         cmocka_unit_test(test_row_group_admission_limits_frontier),
         cmocka_unit_test(test_event_sequence_monotonic),
     };

@@ -187,9 +187,9 @@ admit_status admit_resolver_resolve(admit_resolver *r, const admit_resolver_inpu
     if (m.kind == ADMIT_KIND_LOCAL) {
         g->admitted_limit = 0;
     } else {
-        int derived =
-            2 * m.weight < r->model_group_limit_cap ? 2 * m.weight : r->model_group_limit_cap;
-        g->admitted_limit = derived < 1 ? 1 : derived;
+        int64_t derived = 2 * (int64_t)m.weight; /* no int overflow for huge weights */
+        if (derived > r->model_group_limit_cap) derived = r->model_group_limit_cap;
+        g->admitted_limit = derived < 1 ? 1 : (int)derived;
     }
     if (in->admitted_limit > 0) g->admitted_limit = in->admitted_limit;
 

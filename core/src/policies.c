@@ -124,7 +124,9 @@ static uint32_t borrow_ceiling(const bounded_state *st, uint32_t group, uint16_t
     for (uint32_t i = 0; i < st->cfg.ceiling_count; i++)
         if (st->ceilings[i].group == group && st->ceilings[i].resource == resource)
             return st->ceilings[i].ceiling;
-    if (st->cfg.default_ceiling >= 0) return (uint32_t)st->cfg.default_ceiling;
+    if (st->cfg.default_ceiling >= 0)
+        return st->cfg.default_ceiling > UINT32_MAX ? UINT32_MAX
+                                                    : (uint32_t)st->cfg.default_ceiling;
     double reserve = ceil((double)limit * st->cfg.reserve_fraction);
     uint32_t reserved = reserve > (double)st->cfg.max_reserved_slots ? st->cfg.max_reserved_slots
                                                                      : (uint32_t)reserve;
@@ -144,8 +146,14 @@ static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queu
         uint32_t amount = task->resources.amount[i];
         uint32_t share = admit_policy_strict_share(task, r, qview, aview, st->cfg.rounding);
         uint64_t projected = (uint64_t)leased[r] + amount;
+        /* Progress guarantee (beyond SPEC §3): a group holding none of r is
+        ** never denied on r, even for an amount above its share, or a task
+        ** asking for more than any share could never run.  Shares are at
+        ** least 1, so with amounts of 1 this never changes a decision; a
+        ** group holding none of r has no debt on it either. */
+        bool holds_none = leased[r] == 0;
         if (admit_policy_peer_pressure(task, r, qview, aview)) {
-            if (debt[r] > 0 || projected > share) {
+            if (!holds_none && (debt[r] > 0 || projected > share)) {
                 out->allowed = false;
                 out->reason = debt[r] > 0 ? ADMIT_DENY_BORROW_DEBT : ADMIT_DENY_GROUP_CAP;
                 out->deny_resource = r;
@@ -158,7 +166,7 @@ static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queu
         uint64_t over = projected - share;
         uint32_t new_debt = over < amount ? (uint32_t)over : amount;
         uint32_t ceiling = borrow_ceiling(st, task->group, r, aview->limits[r], share);
-        if ((uint64_t)debt[r] + new_debt > ceiling) {
+        if (!holds_none && (uint64_t)debt[r] + new_debt > ceiling) {
             out->allowed = false;
             out->reason = ADMIT_DENY_BORROW_DEBT;
             out->deny_resource = r;

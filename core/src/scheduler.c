@@ -33,12 +33,13 @@ struct admit_scheduler {
     uint64_t next_sequence;
     uint64_t next_execution_id;
     uint32_t *attempts; /* per task index */
+    uint32_t *salvages; /* per task index: salvage rounds spent */
 
     worker_block *blocks;
     worker_rec *free_workers;
 
-    const admit_task **deferred;
-    size_t deferred_count, deferred_cap;
+    const admit_task **deferred; /* sized for every task: deferring never allocates */
+    size_t deferred_count;
     const admit_task **discard; /* scratch for drops */
     size_t discard_cap;
     uint8_t *error_ring;
@@ -108,42 +109,59 @@ void admit_scheduler_destroy(admit_scheduler *s) {
         free(b);
     }
     free(s->attempts);
+    free(s->salvages);
     free(s->deferred);
     free(s->discard);
     free(s->error_ring);
     free(s);
 }
 
+/* Every request must be satisfiable on an empty ledger, or its task could
+** never run and the job would never finish. */
+static admit_status validate_columns(const admit_scheduler_config *cfg, admit_error *err) {
+    for (uint32_t c = 0; c < cfg->column_count; c++) {
+        const admit_column_spec *col = &cfg->columns[c];
+        if (col->group >= cfg->group_count)
+            return admit_error_set(err, ADMIT_EINVAL, "column %u names task group %u of %u", c,
+                                   col->group, cfg->group_count);
+        for (uint8_t i = 0; i < col->resources.count; i++) {
+            uint16_t r = col->resources.resource[i];
+            if (r >= cfg->resource_count)
+                return admit_error_set(err, ADMIT_EINVAL, "column %u requests unknown resource %u",
+                                       c, r);
+            for (uint8_t j = 0; j < i; j++)
+                if (col->resources.resource[j] == r)
+                    return admit_error_set(err, ADMIT_EINVAL,
+                                           "column %u requests resource %u twice", c, r);
+            if (col->resources.amount[i] == 0 || col->resources.amount[i] > cfg->resource_limits[r])
+                return admit_error_set(err, ADMIT_ECONFIG,
+                                       "column %u requests %u of resource %u, whose limit is %u", c,
+                                       col->resources.amount[i], r, cfg->resource_limits[r]);
+        }
+    }
+    return ADMIT_OK;
+}
+
 admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit_error *err) {
-    if (!cfg || !cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn ||
-        !cfg->runtime.cancel) {
+    if (!cfg) {
+        admit_error_set(err, ADMIT_EINVAL, "scheduler needs a configuration");
+        return NULL;
+    }
+    if (!cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn || !cfg->runtime.cancel) {
         admit_error_set(err, ADMIT_EINVAL,
                         "scheduler needs a runtime with now, wake_at, spawn and cancel");
-        return NULL;
+        goto reject;
     }
     if (!cfg->resource_limits || cfg->resource_count == 0 ||
         cfg->resource_limits[ADMIT_RESOURCE_SUBMISSION] == 0) {
         admit_error_set(err, ADMIT_ECONFIG, "submission capacity must be a positive integer");
-        return NULL;
+        goto reject;
     }
-    for (uint32_t c = 0; c < cfg->column_count; c++) {
-        const admit_column_spec *col = &cfg->columns[c];
-        if (col->group >= cfg->group_count) {
-            admit_error_set(err, ADMIT_EINVAL, "column %u names task group %u of %u", c, col->group,
-                            cfg->group_count);
-            return NULL;
-        }
-        for (uint8_t i = 0; i < col->resources.count; i++)
-            if (col->resources.resource[i] >= cfg->resource_count) {
-                admit_error_set(err, ADMIT_EINVAL, "column %u requests unknown resource %u", c,
-                                col->resources.resource[i]);
-                return NULL;
-            }
-    }
+    if (validate_columns(cfg, err) != ADMIT_OK) goto reject;
     admit_scheduler *s = calloc(1, sizeof *s);
     if (!s) {
         admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
-        return NULL;
+        goto reject;
     }
     s->cfg = *cfg;
     s->rt = cfg->runtime;
@@ -166,9 +184,11 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     admit_tracker_row_group_rows(s->tracker, 0, &first, &last);
     s->discard_cap = (size_t)(last - first) * cfg->column_count + cfg->column_count + 1;
     s->attempts = calloc(ntasks ? ntasks : 1, sizeof *s->attempts);
+    s->salvages = calloc(ntasks ? ntasks : 1, sizeof *s->salvages);
+    s->deferred = malloc((ntasks ? ntasks : 1) * sizeof *s->deferred);
     s->discard = malloc(s->discard_cap * sizeof *s->discard);
     s->error_ring = calloc(s->cfg.shutdown_error_window, 1);
-    if (!s->attempts || !s->discard || !s->error_ring) {
+    if (!s->attempts || !s->salvages || !s->deferred || !s->discard || !s->error_ring) {
         admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
         goto fail;
     }
@@ -179,6 +199,9 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
 fail:
     if (!s->admission && cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     admit_scheduler_destroy(s);
+    return NULL;
+reject: /* the policy was handed over: it is ours to destroy */
+    if (cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     return NULL;
 }
 
@@ -228,13 +251,6 @@ static void checkpoint(admit_scheduler *s, int64_t rg) {
 }
 
 static void defer_task(admit_scheduler *s, const admit_task *task, uint64_t exec_id) {
-    if (s->deferred_count == s->deferred_cap) {
-        size_t cap = s->deferred_cap ? s->deferred_cap * 2 : 64;
-        const admit_task **d = realloc(s->deferred, cap * sizeof *d);
-        if (!d) return; /* the task stays deferred in the tracker; salvage drops it below */
-        s->deferred = d;
-        s->deferred_cap = cap;
-    }
     admit_tracker_mark_deferred(s->tracker, task);
     s->deferred[s->deferred_count++] = task;
     s->stats.retries_deferred++;
@@ -280,10 +296,15 @@ static void record_outcome(admit_scheduler *s, bool failed) {
         shutdown_begin(s, ADMIT_JOB_EARLY_SHUTDOWN);
 }
 
-void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w,
+void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64_t execution_id,
                                      admit_worker_outcome outcome) {
     worker_rec *rec = (worker_rec *)w; /* w is the first member of its record */
-    if (!rec->live) return;            /* a second finish for one worker is ignored */
+    if (!rec->live || w->execution_id != execution_id) {
+        /* A second finish for one execution (maybe after its record was
+        ** reused): never release anything twice. */
+        s->stats.stale_finishes++;
+        return;
+    }
     const admit_task *task = w->task;
     int64_t rg_done;
     if (s->stopping && outcome != ADMIT_WORKER_SUCCESS) outcome = ADMIT_WORKER_CANCELLED;
@@ -294,15 +315,27 @@ void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w,
              0);
         if (admit_tracker_mark_complete(s->tracker, task, &rg_done)) checkpoint(s, rg_done);
         break;
-    case ADMIT_WORKER_RETRYABLE_FAILURE: defer_task(s, task, w->execution_id); break;
     case ADMIT_WORKER_NON_RETRYABLE_FAILURE:
         s->stats.tasks_dropped++;
         emit(s, ADMIT_EV_NON_RETRYABLE_DROPPED, task, w->execution_id, w->lease.lease_id,
              (int32_t)outcome, 0);
         drop_task_rows(s, task);
         break;
-    default:
+    case ADMIT_WORKER_CANCELLED:
         emit(s, ADMIT_EV_CANCELLED, task, w->execution_id, w->lease.lease_id, (int32_t)outcome, 0);
+        if (s->stopping) break;
+        /* Cancelled by the runtime on its own (a timeout, say): retry it. */
+        /* fall through */
+    default:
+        if (admit_tracker_rows_dropped_for(s->tracker, task)) {
+            /* Its rows are gone already: nothing left to retry for. */
+            s->stats.tasks_dropped++;
+            emit(s, ADMIT_EV_NON_RETRYABLE_DROPPED, task, w->execution_id, w->lease.lease_id,
+                 (int32_t)outcome, 0);
+            drop_task_rows(s, task);
+        } else {
+            defer_task(s, task, w->execution_id);
+        }
         break;
     }
     release_lease(s, task, w->execution_id, w->lease);
@@ -427,8 +460,9 @@ static void dispatch_ready(admit_scheduler *s, int64_t now) {
     }
 }
 
-/* Progress has stalled on deferred tasks only: give them another round, or
-** drop them once the rounds are spent.  Returns true if anything changed. */
+/* Progress has stalled on deferred tasks only: give each another round, or
+** drop it (and its rows) once it has spent salvage_max_rounds.  Returns true
+** if anything changed. */
 static bool salvage(admit_scheduler *s) {
     if (!s->deferred_count || s->stats.running || admit_fair_queue_view(s->queue)->queued_total ||
         admit_tracker_next_timed_at(s->tracker) >= 0)
@@ -437,17 +471,18 @@ static bool salvage(admit_scheduler *s) {
     if (s->next_row_group < admit_tracker_row_group_count(s->tracker) &&
         (max == 0 || s->stats.row_groups_in_flight < max))
         return false;
-    bool another_round = s->stats.salvage_rounds < s->cfg.salvage_max_rounds;
-    if (another_round) s->stats.salvage_rounds++;
     size_t n = s->deferred_count;
+    bool redispatched = false;
     s->deferred_count = 0;
     for (size_t i = 0; i < n; i++) {
         const admit_task *task = s->deferred[i];
         if (admit_tracker_state(s->tracker, task) != ADMIT_TASK_DEFERRED) continue;
-        if (another_round) {
+        uint32_t *spent = &s->salvages[admit_tracker_task_index(s->tracker, task)];
+        if (*spent < s->cfg.salvage_max_rounds) {
+            ++*spent;
+            redispatched = true;
             s->stats.salvage_redispatched++;
-            emit(s, ADMIT_EV_SALVAGE_REDISPATCHED, task, 0, 0, -1,
-                 (int64_t)s->stats.salvage_rounds);
+            emit(s, ADMIT_EV_SALVAGE_REDISPATCHED, task, 0, 0, -1, (int64_t)*spent);
             admit_tracker_redispatch(s->tracker, task);
         } else {
             s->stats.tasks_dropped++;
@@ -455,6 +490,7 @@ static bool salvage(admit_scheduler *s) {
             drop_task_rows(s, task);
         }
     }
+    if (redispatched) s->stats.salvage_rounds++;
     return true;
 }
 
@@ -496,6 +532,10 @@ admit_status admit_scheduler_start(admit_scheduler *s, admit_error *err) {
 }
 
 void admit_scheduler_cancel(admit_scheduler *s) {
+    if (s->status == ADMIT_JOB_NOT_STARTED) {
+        s->status = ADMIT_JOB_CANCELLED; /* nothing ran, nothing to release */
+        return;
+    }
     if (s->status != ADMIT_JOB_RUNNING) return;
     shutdown_begin(s, ADMIT_JOB_CANCELLED);
 }

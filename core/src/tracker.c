@@ -430,6 +430,15 @@ size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
     return ndiscard;
 }
 
+bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *task) {
+    if (task->row >= 0) return t->row_dropped[task->row];
+    int64_t first, last;
+    admit_tracker_row_group_rows(t, task->row_group, &first, &last);
+    for (int64_t r = first; r < last; r++)
+        if (!t->row_dropped[r]) return false;
+    return true;
+}
+
 int64_t admit_tracker_next_timed_at(const admit_tracker *t) {
     return t->timed_count ? t->timed[0].at : -1;
 }

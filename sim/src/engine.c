@@ -14,6 +14,7 @@ enum { EV_COMPLETE = 1, EV_WAKE, EV_CANCEL };
 
 typedef struct sim_worker {
     admit_worker *w;
+    uint64_t execution_id;
     uint32_t token;
     admit_worker_outcome outcome;
     size_t next_free;
@@ -100,6 +101,7 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     }
     sim_worker *sw = &e->workers[slot];
     sw->w = w;
+    sw->execution_id = w->execution_id;
     sw->outcome = outcome;
     sw->token++;
     w->runtime_data = (void *)(uintptr_t)slot;
@@ -408,7 +410,7 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
                 admit_worker *w = sw->w;
                 sw->next_free = e.free_worker;
                 e.free_worker = ev.ref;
-                admit_scheduler_worker_finished(e.sched, w, sw->outcome);
+                admit_scheduler_worker_finished(e.sched, w, sw->execution_id, sw->outcome);
             }
         }
         e.wake_now_pending = false;

@@ -9,8 +9,9 @@
 **               requests for the same instant may be coalesced; a dispatch
 **               with nothing to do is harmless;
 **   spawn(w)    start worker w; 0 if started, then the runtime calls
-**               admit_scheduler_worker_finished(w, outcome) exactly once,
-**               later (never from inside spawn).  Non-zero: not started;
+**               admit_scheduler_worker_finished(w, w->execution_id, outcome)
+**               exactly once, later (never from inside spawn), passing the
+**               execution id it saw at spawn.  Non-zero: not started;
 **   cancel(w)   ask a started worker to stop soon; it still finishes through
 **               admit_scheduler_worker_finished(), typically as CANCELLED.
 ** Every call happens on the thread that drives the scheduler.

@@ -35,8 +35,8 @@ typedef struct admit_scheduler_config {
     uint32_t group_count;
     uint32_t resource_count;
     const uint32_t *resource_limits; /* [resource_count]; submission included */
-    admit_task_policy policy;        /* ownership moves to the scheduler */
-    uint32_t salvage_max_rounds;     /* default 2 */
+    admit_task_policy policy;        /* ownership moves to the scheduler, even on failure */
+    uint32_t salvage_max_rounds;     /* per task, default 2 */
     double shutdown_error_rate;      /* default 0.5; > 1 disables */
     uint32_t shutdown_error_window;  /* default 10 */
     uint64_t run_id;
@@ -66,6 +66,7 @@ typedef struct admit_scheduler_stats {
     uint64_t salvage_rounds;
     uint64_t salvage_redispatched;
     uint64_t stale_selections;
+    uint64_t stale_finishes; /* worker_finished calls ignored as repeats */
     uint64_t dispatch_passes;
     uint64_t events_emitted;
     uint64_t hidden_waiters; /* workers spawned without a lease: must be 0 */
@@ -84,11 +85,16 @@ void admit_scheduler_destroy(admit_scheduler *s);
 admit_status admit_scheduler_start(admit_scheduler *s, admit_error *err);
 /* One dispatch pass at runtime.now(). */
 void admit_scheduler_dispatch(admit_scheduler *s);
-/* Terminal path of a spawned worker; releases its lease exactly once. */
-void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w,
+/* Terminal path of a spawned worker; releases its lease exactly once.
+** execution_id is the w->execution_id the runtime saw at spawn: a repeated
+** call for an execution that already finished is ignored, even when the
+** worker record has since been reused.  A CANCELLED outcome outside a
+** shutdown (a runtime timeout, say) is retried like a retryable failure. */
+void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64_t execution_id,
                                      admit_worker_outcome outcome);
 /* Stops admitting, discards queued work and cancels running workers; the job
-** ends once every worker has finished. */
+** ends once every worker has finished.  Before start: the job is cancelled
+** without running anything. */
 void admit_scheduler_cancel(admit_scheduler *s);
 
 admit_job_status admit_scheduler_status(const admit_scheduler *s);

@@ -11,7 +11,8 @@
 ** dependency-ready earlier wait in a time-ordered list until then.
 **
 ** The tracker never enqueues: the scheduler pulls ready_frontier() and
-** enqueues.  Every task ends exactly once, as done or dropped.
+** enqueues.  Every task ends exactly once, as done or dropped, unless the
+** job is cancelled or shut down early (then running tasks stay running).
 */
 #ifndef ADMIT_TRACKER_H
 #define ADMIT_TRACKER_H
@@ -93,6 +94,10 @@ void admit_tracker_redispatch(admit_tracker *t, const admit_task *task);
 ** rule: at most one) and counted in *rg_done_count. */
 size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
                                const admit_task **discard, int64_t *rg_done, size_t *rg_done_count);
+
+/* True when every row the task covers has been dropped (a cell's row, or
+** all rows of a batch's row group): retrying it would produce nothing. */
+bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *task);
 
 /* Earliest time a timed task becomes ready; < 0 when none. */
 int64_t admit_tracker_next_timed_at(const admit_tracker *t);
