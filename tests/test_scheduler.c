@@ -473,6 +473,28 @@ static void test_unsatisfiable_requests_rejected(void **state) {
     assert_string_equal(err.message, "column 0 requests 3 of resource 0, whose limit is 2");
 }
 
+/* The controller itself never over-grants, even for a request naming one
+** resource twice (callers other than the scheduler can build one). */
+static void test_admission_counts_repeated_resource(void **state) {
+    (void)state;
+    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
+    uint32_t one[1] = {1};
+    admit_task_policy pol;
+    admit_policy_strict_fair(&pol);
+    admit_task_admission_config ac = {
+        .groups = groups, .group_count = 1, .resource_count = 1, .limits = one, .policy = pol};
+    admit_error err;
+    admit_task_admission *c = admit_task_admission_create(&ac, &err);
+    assert_non_null(c);
+    admit_task t = {.task_id = 1, .resources = {.count = 2, .resource = {0, 0}, .amount = {1, 1}}};
+    admit_task_lease lease;
+    admit_policy_decision d;
+    assert_false(admit_task_admission_try_acquire(c, &t, NULL, 0, &lease, &d));
+    assert_int_equal(d.reason, ADMIT_DENY_NO_CAPACITY);
+    assert_int_equal(admit_task_admission_view(c)->leased[0], 0);
+    admit_task_admission_destroy(c);
+}
+
 static void test_cancel_before_start(void **state) {
     (void)state;
     script_rt rt = {0};
@@ -557,6 +579,7 @@ int main(void) {
         cmocka_unit_test(test_salvage_budget_is_per_task),
         cmocka_unit_test(test_no_retry_for_dropped_row),
         cmocka_unit_test(test_unsatisfiable_requests_rejected),
+        cmocka_unit_test(test_admission_counts_repeated_resource),
         cmocka_unit_test(test_cancel_before_start),
         cmocka_unit_test(test_row_group_admission_limits_frontier),
         cmocka_unit_test(test_event_sequence_monotonic),

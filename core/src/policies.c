@@ -13,7 +13,10 @@ bool admit_policy_hard_eligible(const admit_task *task, const admit_admission_vi
     for (uint8_t i = 0; i < task->resources.count; i++) {
         uint16_t r = task->resources.resource[i];
         if (r >= aview->resource_count) return false;
-        if (aview->limits[r] - aview->leased[r] < task->resources.amount[i]) return false;
+        uint64_t need = task->resources.amount[i];
+        for (uint8_t j = 0; j < i; j++) /* a resource named twice needs both amounts */
+            if (task->resources.resource[j] == r) need += task->resources.amount[j];
+        if ((uint64_t)aview->leased[r] + need > aview->limits[r]) return false;
     }
     return true;
 }

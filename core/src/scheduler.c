@@ -478,7 +478,8 @@ static bool salvage(admit_scheduler *s) {
         const admit_task *task = s->deferred[i];
         if (admit_tracker_state(s->tracker, task) != ADMIT_TASK_DEFERRED) continue;
         uint32_t *spent = &s->salvages[admit_tracker_task_index(s->tracker, task)];
-        if (*spent < s->cfg.salvage_max_rounds) {
+        if (*spent < s->cfg.salvage_max_rounds &&
+            !admit_tracker_rows_dropped_for(s->tracker, task)) {
             ++*spent;
             redispatched = true;
             s->stats.salvage_redispatched++;

@@ -86,12 +86,7 @@ void admit_task_admission_destroy(admit_task_admission *c) {
 }
 
 static bool hard_available(const admit_task_admission *c, const admit_task *t) {
-    for (uint8_t i = 0; i < t->resources.count; i++) {
-        uint16_t r = t->resources.resource[i];
-        if (r >= c->resource_count) return false;
-        if (c->limits[r] - c->leased[r] < t->resources.amount[i]) return false;
-    }
-    return true;
+    return admit_policy_hard_eligible(t, &c->view);
 }
 
 static void decide(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,
