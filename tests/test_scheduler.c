@@ -94,6 +94,21 @@ static admit_scheduler *make(script_rt *rt, admit_column_spec *cols, uint32_t nc
 
 static const admit_resource_request one_submission = {.count = 1, .resource = {0}, .amount = {1}};
 
+/* One group, one submission resource, strict policy, no sink. */
+static void one_group_config(admit_scheduler_config *cfg, script_rt *rt, admit_column_spec *col) {
+    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
+    admit_scheduler_config_init(cfg);
+    cfg->columns = col;
+    cfg->column_count = 1;
+    cfg->records = 1;
+    cfg->groups = groups;
+    cfg->group_count = 1;
+    cfg->resource_count = 1;
+    cfg->resource_limits = limits;
+    admit_policy_strict_fair(&cfg->policy);
+    cfg->runtime = (admit_runtime){rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+}
+
 static int count_kind(const script_rt *r, admit_event_kind k) {
     int n = 0;
     for (int i = 0; i < r->nevents; i++)
@@ -163,19 +178,12 @@ static void test_available_after_wakes_sleeping_dispatcher(void **state) {
     (void)state;
     script_rt rt = {0};
     hold_policy hold = {&rt, 7000};
-    groups[0] = (admit_group_spec){.key = "g", .weight = 1, .admitted_limit = 4};
     admit_column_spec col = {.name = "a", .resources = one_submission};
     admit_scheduler_config cfg;
-    admit_scheduler_config_init(&cfg);
-    cfg.columns = &col;
-    cfg.column_count = 1;
+    one_group_config(&cfg, &rt, &col);
+    groups[0].admitted_limit = 4;
     cfg.records = 2;
-    cfg.groups = groups;
-    cfg.group_count = 1;
-    cfg.resource_count = 1;
-    cfg.resource_limits = limits;
     cfg.policy = (admit_task_policy){.name = "hold", .ctx = &hold, .evaluate = hold_evaluate};
-    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
     cfg.sink = (admit_event_sink){sink, &rt};
     admit_error err;
     admit_scheduler *s = admit_scheduler_create(&cfg, &err);
@@ -450,20 +458,10 @@ static void test_no_retry_for_dropped_row(void **state) {
 static void test_unsatisfiable_requests_rejected(void **state) {
     (void)state;
     script_rt rt = {0};
-    admit_scheduler_config cfg;
-    admit_scheduler_config_init(&cfg);
     admit_column_spec col = {.name = "a",
                              .resources = {.count = 2, .resource = {0, 0}, .amount = {1, 1}}};
-    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
-    cfg.columns = &col;
-    cfg.column_count = 1;
-    cfg.records = 1;
-    cfg.groups = groups;
-    cfg.group_count = 1;
-    cfg.resource_count = 1;
-    cfg.resource_limits = limits;
-    admit_policy_strict_fair(&cfg.policy);
-    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+    admit_scheduler_config cfg;
+    one_group_config(&cfg, &rt, &col);
     admit_error err;
     assert_null(admit_scheduler_create(&cfg, &err));
     assert_string_equal(err.message, "column 0 requests resource 0 twice");
@@ -499,18 +497,8 @@ static void test_cancel_before_start(void **state) {
     (void)state;
     script_rt rt = {0};
     admit_column_spec col = {.name = "a", .resources = one_submission};
-    groups[0] = (admit_group_spec){.key = "g", .weight = 1};
     admit_scheduler_config cfg;
-    admit_scheduler_config_init(&cfg);
-    cfg.columns = &col;
-    cfg.column_count = 1;
-    cfg.records = 1;
-    cfg.groups = groups;
-    cfg.group_count = 1;
-    cfg.resource_count = 1;
-    cfg.resource_limits = limits;
-    admit_policy_strict_fair(&cfg.policy);
-    cfg.runtime = (admit_runtime){&rt, rt_now, rt_wake, rt_spawn, rt_cancel};
+    one_group_config(&cfg, &rt, &col);
     admit_error err;
     admit_scheduler *s = admit_scheduler_create(&cfg, &err);
     admit_scheduler_cancel(s);
