@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "test_tasks.h"
 #include "admit/fair_queue.h"
 
 enum { R_SUB = ADMIT_RESOURCE_SUBMISSION, R_LLM = 1, R_REQ = 2, NRES = 3 };
@@ -73,12 +74,7 @@ static admit_task *fx_task(fixture *fx, uint32_t g, uint32_t sub, uint32_t llm, 
     assert_true(fx->task_count < MAX_TASKS);
     uint32_t i = fx->task_count++;
     admit_task *t = &fx->tasks[i];
-    memset(t, 0, sizeof *t);
-    t->task_id = admit_task_id(g, ADMIT_TASK_CELL, 0, (int64_t)i);
-    t->group = g;
-    t->column = g;
-    t->row = (int64_t)i;
-    t->type = ADMIT_TASK_CELL;
+    test_task_init(t, g, i);
     const uint32_t amounts[NRES] = {sub, llm, req};
     for (uint16_t r = 0; r < NRES; r++) {
         if (!amounts[r]) continue;

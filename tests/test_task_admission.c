@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "test_tasks.h"
 #include "admit/fair_queue.h"
 #include "admit/task_admission.h"
 
@@ -110,12 +111,7 @@ static admit_task *mk_ordered(fixture *fx, uint32_t g, uint8_t n, const uint16_t
     assert_true(fx->task_count < MAX_TASKS);
     uint32_t i = fx->task_count++;
     admit_task *t = &fx->tasks[i];
-    memset(t, 0, sizeof *t);
-    t->task_id = admit_task_id(g, ADMIT_TASK_CELL, 0, (int64_t)i);
-    t->group = g;
-    t->column = g;
-    t->row = (int64_t)i;
-    t->type = ADMIT_TASK_CELL;
+    test_task_init(t, g, i);
     t->resources.count = n;
     for (uint8_t k = 0; k < n; k++) {
         t->resources.resource[k] = res[k];
