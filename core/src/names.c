@@ -31,6 +31,21 @@ const char *admit_event_kind_name(admit_event_kind kind) {
     return (unsigned)kind < ADMIT_EV_KIND_COUNT ? names[kind] : "unknown";
 }
 
+const char *admit_request_event_kind_name(admit_request_event_kind kind) {
+    static const char *names[] = {
+#define ADMIT_X_NAME(sym, str) str,
+        ADMIT_REQUEST_EVENT_KINDS(ADMIT_X_NAME)
+#undef ADMIT_X_NAME
+    };
+    return (unsigned)kind < ADMIT_REV_KIND_COUNT ? names[kind] : "unknown";
+}
+
+const char *admit_event_name(const admit_event *event) {
+    return event->stream == ADMIT_STREAM_REQUEST
+               ? admit_request_event_kind_name((admit_request_event_kind)event->kind)
+               : admit_event_kind_name((admit_event_kind)event->kind);
+}
+
 const char *admit_deny_reason_name(admit_deny_reason r) {
     static const char *names[] = {"none",        "no_capacity", "group_cap",
                                   "borrow_debt", "shutdown",    "policy_denial"};

@@ -34,6 +34,9 @@ struct admit_scheduler {
     uint64_t next_execution_id;
     uint32_t *attempts; /* per task index */
     uint32_t *salvages; /* per task index: salvage rounds spent */
+    uint64_t *last_skip; /* per group: last task reported advisory-skipped */
+    const admit_task *skipped[16]; /* advisory skips seen during one selection */
+    uint32_t skip_count;
 
     worker_block *blocks;
     worker_rec *free_workers;
@@ -110,6 +113,7 @@ void admit_scheduler_destroy(admit_scheduler *s) {
     }
     free(s->attempts);
     free(s->salvages);
+    free(s->last_skip);
     free(s->deferred);
     free(s->discard);
     free(s->error_ring);
@@ -185,10 +189,11 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     s->discard_cap = (size_t)(last - first) * cfg->column_count + cfg->column_count + 1;
     s->attempts = calloc(ntasks ? ntasks : 1, sizeof *s->attempts);
     s->salvages = calloc(ntasks ? ntasks : 1, sizeof *s->salvages);
+    s->last_skip = calloc(cfg->group_count ? cfg->group_count : 1, sizeof *s->last_skip);
     s->deferred = malloc((ntasks ? ntasks : 1) * sizeof *s->deferred);
     s->discard = malloc(s->discard_cap * sizeof *s->discard);
     s->error_ring = calloc(s->cfg.shutdown_error_window, 1);
-    if (!s->attempts || !s->salvages || !s->deferred || !s->discard || !s->error_ring) {
+    if (!s->attempts || !s->salvages || !s->last_skip || !s->deferred || !s->discard || !s->error_ring) {
         admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
         goto fail;
     }
@@ -383,7 +388,23 @@ static void pull_frontier(admit_scheduler *s, int64_t now) {
 
 static bool eligible(void *ctx, const admit_task *task, const admit_queue_view *view) {
     admit_scheduler *s = ctx;
-    return admit_task_admission_is_eligible(s->admission, task, view, NULL);
+    admit_policy_decision d;
+    bool ok = admit_task_admission_is_eligible(s->admission, task, view, &d);
+    if (!ok && d.advisory && s->skip_count < sizeof s->skipped / sizeof *s->skipped)
+        s->skipped[s->skip_count++] = task;
+    return ok;
+}
+
+/* Reports request-pressure skips seen by the last selection, once per task
+** and group in a row, so a task skipped pass after pass is reported once. */
+static void report_skips(admit_scheduler *s) {
+    for (uint32_t i = 0; i < s->skip_count; i++) {
+        const admit_task *t = s->skipped[i];
+        if (s->last_skip[t->group] == t->task_id) continue;
+        s->last_skip[t->group] = t->task_id;
+        emit(s, ADMIT_EV_REQUEST_PRESSURE_ADVISORY_SKIPPED, t, 0, 0, ADMIT_DENY_POLICY, 0);
+    }
+    s->skip_count = 0;
 }
 
 static void spawn_worker(admit_scheduler *s, const admit_task *task, admit_task_lease lease,
@@ -424,7 +445,9 @@ static void dispatch_ready(admit_scheduler *s, int64_t now) {
     const admit_queue_view *view = admit_fair_queue_view(s->queue);
     for (;;) {
         admit_queue_selection sel;
-        if (!admit_fair_queue_select_next(s->queue, eligible, s, &sel)) {
+        bool found = admit_fair_queue_select_next(s->queue, eligible, s, &sel);
+        report_skips(s);
+        if (!found) {
             if (view->queued_total == 0) {
                 emit(s, ADMIT_EV_QUEUE_EMPTY, NULL, 0, 0, -1, 0);
                 return;

@@ -7,43 +7,99 @@
 #include <time.h>
 
 #include "admit/metadata.h"
+#include "admit/provider_aware.h"
 #include "sim/clock.h"
+#include "sim/provider.h"
 #include "sim/rng.h"
 
-enum { EV_COMPLETE = 1, EV_WAKE, EV_CANCEL };
+enum { EV_COMPLETE = 1, EV_WAKE, EV_CANCEL, EV_STEP, EV_CALL_DONE, EV_REQ_TICK };
 
+/* One running task execution, walking its column's request program. */
 typedef struct sim_worker {
     admit_worker *w;
     uint64_t execution_id;
-    uint32_t token;
+    uint32_t token; /* EV_STEP / EV_COMPLETE carry it; bumping it voids them */
     admit_worker_outcome outcome;
     size_t next_free;
+    const int64_t *plan; /* per step: local duration ns, or call count */
+    int64_t own_plan[SIM_MAX_STEPS];
+    uint32_t step;
+    uint32_t calls_left;
+    uint32_t call_failures; /* failed attempts of the current call */
+    bool step_started;
+    bool cancelled;
+    bool finishing;
+    admit_model_attempt *attempt;
 } sim_worker;
+
+/* One outbound call on a simulated provider. */
+typedef struct sim_call {
+    admit_model_attempt *attempt;
+    sim_call_plan plan;
+    uint32_t resource;
+    uint32_t token;
+    size_t next_free;
+} sim_call;
+
+/* Request-stream accounting per request resource. */
+typedef struct req_acc {
+    uint32_t in_flight;
+    int64_t since_ns;
+    double area; /* in-flight x ns */
+    int64_t last_lease_ns;
+    int64_t (*flight)[2]; /* (time, in-flight) change points */
+    size_t flight_count, flight_cap;
+    int64_t (*cool)[2]; /* merged cooldown intervals */
+    size_t cool_count, cool_cap;
+    size_t wait_cap;
+    size_t limit_cap;
+} req_acc;
 
 typedef struct engine {
     const sim_scenario *sc;
+    sim_run *run;
     sim_clock clock;
     admit_scheduler *sched;
     admit_tracker *tracker;
     gsl_rng **first_rng; /* [column] first attempts, drawn up front */
     gsl_rng **retry_rng; /* [column] later attempts, in the order they run */
     gsl_rng *spawn_rng;
-    int64_t *first_duration; /* [task] */
-    uint8_t *first_outcome;  /* [task] */
+    int64_t *first_plan;  /* per task: its column's step values */
+    size_t *plan_offset;  /* [task] */
+    uint8_t *first_outcome; /* [task] */
     sim_worker *workers;
     size_t worker_count, worker_cap, free_worker;
     bool wake_now_pending;
     int64_t last_future_wake;
     admit_event *events;
     size_t event_count, event_cap;
+    admit_event *revents;
+    size_t revent_count, revent_cap;
     bool capture;
     bool oom;
+    /* request stage */
+    admit_request_resolver *rr;
+    admit_request_admission *adm;
+    admit_model_executor *exec;
+    sim_providers *providers;
+    int32_t *call_resource; /* [column * SIM_MAX_STEPS + step]: request resource or -1 */
+    int32_t *call_group;    /* same shape: request group */
+    sim_call *calls;
+    size_t call_count, call_cap, free_call;
+    req_acc *racc;
+    int64_t last_req_wake;
+    uint64_t run_id;
+    bool tearing_down; /* callbacks from destroying the request stage are ignored */
 } engine;
 
-#define NO_WORKER SIZE_MAX
+#define NO_SLOT SIZE_MAX
 
 static int64_t rt_now(void *ctx) {
     return ((engine *)ctx)->clock.now_ns;
+}
+
+static void schedule(engine *e, int64_t at, uint32_t type, size_t ref, uint32_t token) {
+    if (!sim_clock_schedule(&e->clock, at, type, ref, token)) e->oom = true;
 }
 
 static void rt_wake_at(void *ctx, int64_t at) {
@@ -57,7 +113,15 @@ static void rt_wake_at(void *ctx, int64_t at) {
     } else {
         e->last_future_wake = at;
     }
-    if (!sim_clock_schedule(&e->clock, at, EV_WAKE, 0, 0)) e->oom = true;
+    schedule(e, at, EV_WAKE, 0, 0);
+}
+
+static void req_wake_at(void *ctx, int64_t at) {
+    engine *e = ctx;
+    if (at < e->clock.now_ns) at = e->clock.now_ns;
+    if (at == e->last_req_wake) return;
+    e->last_req_wake = at;
+    schedule(e, at, EV_REQ_TICK, 0, 0);
 }
 
 static admit_worker_outcome draw_outcome(const sim_column *col, gsl_rng *rng) {
@@ -68,6 +132,168 @@ static admit_worker_outcome draw_outcome(const sim_column *col, gsl_rng *rng) {
     return ADMIT_WORKER_SUCCESS;
 }
 
+static uint32_t step_count(const sim_column *col) {
+    return col->step_count ? col->step_count : 1;
+}
+
+/* Draws one execution's program values (local durations, call counts) and
+** its outcome, in step order, from rng. */
+static admit_worker_outcome draw_plan(const sim_column *col, gsl_rng *rng, int64_t *plan) {
+    if (col->step_count == 0) {
+        plan[0] = sim_dist_sample_ns(&col->duration, rng);
+        return draw_outcome(col, rng);
+    }
+    for (uint32_t i = 0; i < col->step_count; i++) {
+        const sim_step *st = &col->program[i];
+        if (st->kind == SIM_STEP_LOCAL) {
+            plan[i] = sim_dist_sample_ns(&st->duration, rng);
+        } else if (st->count_kind == SIM_COUNT_BRANCH) {
+            plan[i] = gsl_rng_uniform(rng) < st->probability ? st->count : st->count_else;
+        } else if (st->count_kind == SIM_COUNT_UNTIL_VALID) {
+            uint32_t n = 1;
+            while (n < st->count && !(gsl_rng_uniform(rng) < st->probability))
+                n++;
+            plan[i] = n;
+        } else {
+            plan[i] = st->count;
+        }
+    }
+    return draw_outcome(col, rng);
+}
+
+static const sim_step *worker_step(const engine *e, const sim_worker *sw) {
+    const sim_column *col = &e->sc->columns[sw->w->task->column];
+    return col->step_count ? &col->program[sw->step] : NULL;
+}
+
+static void finish_worker(engine *e, size_t slot) {
+    sim_worker *sw = &e->workers[slot];
+    sw->token++;
+    admit_worker *w = sw->w;
+    sw->next_free = e->free_worker;
+    e->free_worker = slot;
+    admit_scheduler_worker_finished(e->sched, w, sw->execution_id, sw->outcome);
+}
+
+/* Ends the worker at the current instant, after whatever else happens now. */
+static void complete_soon(engine *e, size_t slot) {
+    sim_worker *sw = &e->workers[slot];
+    if (sw->finishing) return;
+    sw->finishing = true;
+    sw->token++;
+    schedule(e, e->clock.now_ns, EV_COMPLETE, slot, sw->token);
+}
+
+static void on_attempt_done(void *ctx, const admit_model_attempt_result *r);
+
+static void start_call(engine *e, size_t slot) {
+    sim_worker *sw = &e->workers[slot];
+    const admit_task *t = sw->w->task;
+    const admit_group_spec *g = &e->run->groups[t->group];
+    size_t at = (size_t)t->column * SIM_MAX_STEPS + sw->step;
+    admit_model_request req = {
+        .resource = (uint32_t)e->call_resource[at],
+        .group = e->call_group[at],
+        .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT,
+        .corr = {.run_id = e->run_id,
+                 .row_group = t->row_group,
+                 .column = (int32_t)t->column,
+                 .task_type = (int32_t)t->type,
+                 .group = (int32_t)t->group,
+                 .group_kind = (int32_t)g->kind,
+                 .group_identity_hash = g->identity_hash,
+                 .task_execution_id = sw->execution_id},
+        .task_id = t->task_id,
+        .user = (void *)(uintptr_t)slot};
+    admit_error err;
+    if (admit_model_executor_execute_attempt(e->exec, &req, on_attempt_done, e, &sw->attempt,
+                                             &err) != ADMIT_OK)
+        e->oom = true;
+}
+
+/* Moves the worker on from its current position in the program. */
+static void advance(engine *e, size_t slot) {
+    sim_worker *sw = &e->workers[slot];
+    const sim_column *col = &e->sc->columns[sw->w->task->column];
+    uint32_t n = step_count(col);
+    while (sw->step < n) {
+        const sim_step *st = worker_step(e, sw);
+        if (!st || st->kind == SIM_STEP_LOCAL) {
+            if (!sw->step_started) {
+                sw->step_started = true;
+                schedule(e, e->clock.now_ns + sw->plan[sw->step], EV_STEP, slot, sw->token);
+                return;
+            }
+        } else {
+            if (!sw->step_started) {
+                sw->step_started = true;
+                sw->calls_left = (uint32_t)sw->plan[sw->step];
+                sw->call_failures = 0;
+            }
+            if (sw->calls_left) {
+                start_call(e, slot);
+                return;
+            }
+        }
+        sw->step++;
+        sw->step_started = false;
+    }
+    finish_worker(e, slot);
+}
+
+static void on_attempt_done(void *ctx, const admit_model_attempt_result *r) {
+    engine *e = ctx;
+    if (e->tearing_down) return;
+    size_t slot = (size_t)(uintptr_t)r->user;
+    sim_worker *sw = &e->workers[slot];
+    sim_run *run = e->run;
+    sim_request_stats *rs = &run->request[r->resource];
+    req_acc *acc = &e->racc[r->resource];
+    sw->attempt = NULL;
+    rs->attempts++;
+    if (r->admitted) {
+        rs->outcomes[r->outcome.kind]++;
+        if (rs->wait_count == acc->wait_cap) {
+            size_t cap = acc->wait_cap ? acc->wait_cap * 2 : 256;
+            int64_t *n = realloc(rs->waits, cap * sizeof *n);
+            if (!n) {
+                e->oom = true;
+                return;
+            }
+            rs->waits = n;
+            acc->wait_cap = cap;
+        }
+        rs->waits[rs->wait_count++] = r->wait_completed_ns - r->wait_started_ns;
+        if (!(r->wait_started_ns <= r->wait_completed_ns &&
+              (r->call_started_ns < 0 || (r->wait_completed_ns <= r->call_started_ns &&
+                                          r->call_started_ns <= r->call_completed_ns &&
+                                          r->call_completed_ns <= r->released_ns))))
+            run->attempt_order_violations++;
+    } else {
+        rs->not_admitted++;
+        if (r->wait_completed_ns < r->wait_started_ns) run->attempt_order_violations++;
+    }
+    if (sw->cancelled) {
+        complete_soon(e, slot);
+        return;
+    }
+    if (r->admitted && r->outcome.kind == ADMIT_REQ_SUCCESS) {
+        sw->calls_left--;
+        sw->call_failures = 0;
+        schedule(e, e->clock.now_ns, EV_STEP, slot, sw->token);
+        return;
+    }
+    const sim_column *col = &e->sc->columns[sw->w->task->column];
+    if (++sw->call_failures >= col->retry_max_attempts) {
+        sw->outcome = ADMIT_WORKER_RETRYABLE_FAILURE;
+        complete_soon(e, slot);
+        return;
+    }
+    int64_t backoff = col->retry_backoff_ns;
+    if (r->admitted && r->outcome.retry_after_ns > backoff) backoff = r->outcome.retry_after_ns;
+    schedule(e, e->clock.now_ns + backoff, EV_STEP, slot, sw->token);
+}
+
 static int rt_spawn(void *ctx, admit_worker *w) {
     engine *e = ctx;
     const sim_scenario *sc = e->sc;
@@ -75,7 +301,7 @@ static int rt_spawn(void *ctx, admit_worker *w) {
         gsl_rng_uniform(e->spawn_rng) < sc->spawn_failure_probability)
         return -1;
     size_t slot = e->free_worker;
-    if (slot != NO_WORKER) {
+    if (slot != NO_SLOT) {
         e->free_worker = e->workers[slot].next_free;
     } else {
         if (e->worker_count == e->worker_cap) {
@@ -90,24 +316,22 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     }
     size_t idx = admit_tracker_task_index(e->tracker, w->task);
     const sim_column *col = &sc->columns[w->task->column];
-    int64_t duration;
-    admit_worker_outcome outcome;
-    if (w->attempt == 1) {
-        duration = e->first_duration[idx];
-        outcome = (admit_worker_outcome)e->first_outcome[idx];
-    } else {
-        duration = sim_dist_sample_ns(&col->duration, e->retry_rng[w->task->column]);
-        outcome = draw_outcome(col, e->retry_rng[w->task->column]);
-    }
     sim_worker *sw = &e->workers[slot];
-    sw->w = w;
-    sw->execution_id = w->execution_id;
-    sw->outcome = outcome;
-    sw->token++;
+    uint32_t token = sw->token + 1;
+    *sw = (sim_worker){.w = w, .execution_id = w->execution_id, .token = token};
+    if (w->attempt == 1) {
+        sw->plan = &e->first_plan[e->plan_offset[idx]];
+        sw->outcome = (admit_worker_outcome)e->first_outcome[idx];
+    } else {
+        sw->outcome = draw_plan(col, e->retry_rng[w->task->column], sw->own_plan);
+        sw->plan = sw->own_plan;
+    }
     w->runtime_data = (void *)(uintptr_t)slot;
-    if (!sim_clock_schedule(&e->clock, e->clock.now_ns + duration, EV_COMPLETE, slot, sw->token)) {
+    advance(e, slot);
+    if (e->oom) {
+        sw->token++;
+        sw->next_free = e->free_worker;
         e->free_worker = slot;
-        sw->next_free = NO_WORKER;
         return -1;
     }
     return 0;
@@ -117,30 +341,143 @@ static void rt_cancel(void *ctx, admit_worker *w) {
     engine *e = ctx;
     size_t slot = (size_t)(uintptr_t)w->runtime_data;
     sim_worker *sw = &e->workers[slot];
-    sw->token++; /* the pending completion becomes stale */
+    if (sw->cancelled || sw->finishing) return;
+    sw->cancelled = true;
     sw->outcome = ADMIT_WORKER_CANCELLED;
-    if (!sim_clock_schedule(&e->clock, e->clock.now_ns, EV_COMPLETE, slot, sw->token))
+    sw->token++; /* a pending step becomes stale */
+    if (sw->attempt)
+        admit_model_executor_cancel(e->exec, sw->attempt); /* done callback completes */
+    else
+        complete_soon(e, slot);
+}
+
+/* ---- simulated provider calls ------------------------------------------ */
+
+static int provider_call(void *ctx, admit_model_attempt *a) {
+    engine *e = ctx;
+    size_t slot = e->free_call;
+    if (slot != NO_SLOT) {
+        e->free_call = e->calls[slot].next_free;
+    } else {
+        if (e->call_count == e->call_cap) {
+            size_t cap = e->call_cap ? e->call_cap * 2 : 64;
+            sim_call *n = realloc(e->calls, cap * sizeof *n);
+            if (!n) return -1;
+            e->calls = n;
+            e->call_cap = cap;
+        }
+        slot = e->call_count++;
+        e->calls[slot].token = 0;
+    }
+    sim_call *c = &e->calls[slot];
+    c->attempt = a;
+    c->resource = admit_model_attempt_resource(a);
+    c->token++;
+    sim_providers_begin(e->providers, c->resource, e->clock.now_ns, &c->plan);
+    admit_model_attempt_set_provider_data(a, (void *)(uintptr_t)slot);
+    schedule(e, e->clock.now_ns + c->plan.duration_ns, EV_CALL_DONE, slot, c->token);
+    return 0;
+}
+
+static void provider_cancel(void *ctx, admit_model_attempt *a) {
+    engine *e = ctx;
+    size_t slot = (size_t)(uintptr_t)admit_model_attempt_provider_data(a);
+    sim_call *c = &e->calls[slot];
+    c->token++;
+    c->plan.outcome = (admit_request_outcome){.kind = ADMIT_REQ_LOCAL_CANCELLED};
+    schedule(e, e->clock.now_ns, EV_CALL_DONE, slot, c->token);
+}
+
+static void call_done(engine *e, size_t slot) {
+    sim_call *c = &e->calls[slot];
+    c->token++;
+    admit_model_attempt *a = c->attempt;
+    sim_call_plan plan = c->plan;
+    c->next_free = e->free_call;
+    e->free_call = slot;
+    sim_providers_end(e->providers, c->resource, e->clock.now_ns, &plan);
+    admit_model_executor_call_finished(e->exec, a, plan.outcome);
+}
+
+/* ---- event capture and request accounting ------------------------------ */
+
+static bool push_pair(int64_t (**arr)[2], size_t *count, size_t *cap, int64_t a, int64_t b) {
+    if (*count == *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        int64_t(*p)[2] = realloc(*arr, n * sizeof **arr);
+        if (!p) return false;
+        *arr = p;
+        *cap = n;
+    }
+    (*arr)[*count][0] = a;
+    (*arr)[*count][1] = b;
+    (*count)++;
+    return true;
+}
+
+static bool append_event(admit_event **arr, size_t *count, size_t *cap, const admit_event *ev) {
+    if (*count == *cap) {
+        size_t n = *cap ? *cap * 2 : 1024;
+        admit_event *p = realloc(*arr, n * sizeof *p);
+        if (!p) return false;
+        *arr = p;
+        *cap = n;
+    }
+    (*arr)[(*count)++] = *ev;
+    return true;
+}
+
+static void request_event(void *ctx, const admit_event *ev) {
+    engine *e = ctx;
+    if (e->tearing_down) return;
+    if (e->capture && !append_event(&e->revents, &e->revent_count, &e->revent_cap, ev))
         e->oom = true;
+    if (ev->resource < 0 || (uint32_t)ev->resource >= e->run->request_resource_count) return;
+    uint32_t r = (uint32_t)ev->resource;
+    req_acc *acc = &e->racc[r];
+    sim_request_stats *rs = &e->run->request[r];
+    int64_t t = ev->captured_at_ns;
+    bool ok = true;
+    switch ((admit_request_event_kind)ev->kind) {
+    case ADMIT_REV_REQUEST_LEASE_ACQUIRED:
+    case ADMIT_REV_REQUEST_LEASE_RELEASED:
+        acc->area += (double)acc->in_flight * (double)(t - acc->since_ns);
+        acc->since_ns = t;
+        acc->in_flight = (uint32_t)ev->value;
+        if (acc->in_flight > rs->in_flight_max) rs->in_flight_max = acc->in_flight;
+        if (ev->kind == ADMIT_REV_REQUEST_LEASE_ACQUIRED) {
+            rs->leases++;
+            acc->last_lease_ns = t;
+        }
+        ok = push_pair(&acc->flight, &acc->flight_count, &acc->flight_cap, t, ev->value);
+        break;
+    case ADMIT_REV_REQUEST_LIMIT_DECREASED:
+    case ADMIT_REV_REQUEST_LIMIT_INCREASED:
+        ok = push_pair(&rs->limit_points, &rs->limit_point_count, &acc->limit_cap, t, ev->value);
+        break;
+    case ADMIT_REV_REQUEST_RATE_LIMITED: {
+        int64_t until = admit_request_admission_pressure(e->adm)->blocked_until_ns[r];
+        if (acc->cool_count && acc->cool[acc->cool_count - 1][1] >= t) {
+            if (until > acc->cool[acc->cool_count - 1][1]) acc->cool[acc->cool_count - 1][1] = until;
+        } else {
+            ok = push_pair(&acc->cool, &acc->cool_count, &acc->cool_cap, t, until);
+        }
+        break;
+    }
+    default: break;
+    }
+    if (!ok) e->oom = true;
 }
 
 static void capture_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
-    if (e->event_count == e->event_cap) {
-        size_t cap = e->event_cap ? e->event_cap * 2 : 1024;
-        admit_event *n = realloc(e->events, cap * sizeof *n);
-        if (!n) {
-            e->oom = true;
-            return;
-        }
-        e->events = n;
-        e->event_cap = cap;
-    }
-    e->events[e->event_count++] = *ev;
+    if (!append_event(&e->events, &e->event_count, &e->event_cap, ev)) e->oom = true;
 }
 
 void sim_run_free(sim_run *r) {
     if (!r) return;
     free(r->events);
+    free(r->request_events);
     free(r->resource_names);
     free(r->resource_limits);
     free(r->final_leased);
@@ -148,10 +485,21 @@ void sim_run_free(sim_run *r) {
     free(r->column_group);
     free(r->column_tasks);
     free(r->output_hash);
+    for (uint32_t i = 0; r->request && i < r->request_resource_count; i++) {
+        free(r->request[i].waits);
+        free(r->request[i].limit_points);
+    }
+    free(r->request);
+    free(r->provider_names);
+    free(r->provider_busy_fraction);
     free(r);
 }
 
 static void engine_free(engine *e) {
+    e->tearing_down = true;
+    admit_scheduler_destroy(e->sched);
+    admit_request_admission_destroy(e->adm); /* denies waiters left by a failed run */
+    admit_model_executor_destroy(e->exec);
     if (e->first_rng)
         for (uint32_t c = 0; c < e->sc->column_count; c++)
             gsl_rng_free(e->first_rng[c]);
@@ -161,12 +509,242 @@ static void engine_free(engine *e) {
     free(e->first_rng);
     free(e->retry_rng);
     if (e->spawn_rng) gsl_rng_free(e->spawn_rng);
-    free(e->first_duration);
+    free(e->first_plan);
+    free(e->plan_offset);
     free(e->first_outcome);
     free(e->workers);
     free(e->events);
+    free(e->revents);
     sim_clock_free(&e->clock);
-    admit_scheduler_destroy(e->sched);
+    sim_providers_free(e->providers);
+    admit_request_resolver_destroy(e->rr);
+    free(e->call_resource);
+    free(e->call_group);
+    free(e->calls);
+    if (e->racc)
+        for (uint32_t r = 0; r < e->run->request_resource_count; r++) {
+            free(e->racc[r].flight);
+            free(e->racc[r].cool);
+        }
+    free(e->racc);
+}
+
+/* Canonicalizes every model alias and interns the request resources the
+** scenario uses: providers entries first, then limits, then program calls,
+** so ids follow the file. */
+static bool build_request_resolver(engine *e, sim_error *err) {
+    const sim_scenario *sc = e->sc;
+    admit_error aerr = {0};
+    e->rr = admit_request_resolver_create(&aerr);
+    if (!e->rr) goto fail;
+    for (uint32_t i = 0; i < sc->model_count; i++) {
+        const sim_model_alias *m = &sc->models[i];
+        if (admit_request_resolver_add_alias(e->rr, m->alias, m->provider, m->model_id,
+                                             m->max_parallel_requests, NULL,
+                                             &aerr) != ADMIT_OK) {
+            snprintf(err->message, sizeof err->message, "%.400s: $.models[%u]: %.500s", sc->path,
+                     i, aerr.message);
+            return false;
+        }
+    }
+#define INTERN(model, domain)                                                                      \
+    admit_request_resolver_resource(                                                               \
+        e->rr, (uint32_t)admit_request_resolver_lookup(e->rr, sc->models[(model)].alias), (domain))
+    for (uint32_t i = 0; i < sc->provider_count; i++)
+        if (INTERN(sc->providers[i].model, sc->providers[i].domain) < 0) goto fail;
+    for (uint32_t i = 0; i < sc->request_limit_count; i++)
+        if (INTERN(sc->request_limits[i].model, sc->request_limits[i].domain) < 0) goto fail;
+    size_t cells = (size_t)sc->column_count * SIM_MAX_STEPS;
+    e->call_resource = malloc(cells * sizeof *e->call_resource);
+    e->call_group = malloc(cells * sizeof *e->call_group);
+    if (!e->call_resource || !e->call_group) goto fail;
+    for (size_t i = 0; i < cells; i++)
+        e->call_resource[i] = e->call_group[i] = -1;
+    for (uint32_t c = 0; c < sc->column_count; c++)
+        for (uint32_t j = 0; j < sc->columns[c].step_count; j++) {
+            const sim_step *st = &sc->columns[c].program[j];
+            if (st->kind != SIM_STEP_CALL) continue;
+            int r = INTERN(st->model, st->domain);
+            if (r < 0) goto fail;
+            e->call_resource[(size_t)c * SIM_MAX_STEPS + j] = r;
+        }
+#undef INTERN
+    return true;
+fail:
+    snprintf(err->message, sizeof err->message, "%.400s: %.500s", sc->path,
+             aerr.message[0] ? aerr.message : "out of memory resolving model aliases");
+    return false;
+}
+
+static bool build_request_stage(engine *e, const sim_run_options *opt, sim_error *err) {
+    const sim_scenario *sc = e->sc;
+    sim_run *run = e->run;
+    uint32_t n = admit_request_resolver_resource_count(e->rr);
+    admit_error aerr = {0};
+    admit_request_resource_limits *limits = calloc(n ? n : 1, sizeof *limits);
+    run->request_resource_count = n;
+    run->request = calloc(n ? n : 1, sizeof *run->request);
+    e->racc = calloc(n ? n : 1, sizeof *e->racc);
+    if (!limits || !run->request || !e->racc) goto oom;
+    for (uint32_t i = 0; i < sc->request_limit_count; i++) {
+        const sim_request_limit *l = &sc->request_limits[i];
+        int pm = admit_request_resolver_lookup(e->rr, sc->models[l->model].alias);
+        int r = admit_request_resolver_resource(e->rr, (uint32_t)pm, l->domain);
+        limits[r].initial_limit = l->initial_limit;
+        limits[r].max_limit_clamp = l->max_limit_clamp;
+    }
+    admit_request_admission_config cfg;
+    admit_request_admission_config_init(&cfg);
+    cfg.resolver = e->rr;
+    cfg.limits = limits;
+    cfg.aimd = sc->aimd;
+    cfg.queue_wait_timeout_ns = sc->queue_wait_timeout_ns;
+    cfg.now = rt_now;
+    cfg.clock_ctx = e;
+    cfg.wake_at = req_wake_at;
+    cfg.wake_ctx = e;
+    cfg.sink = (admit_event_sink){.fn = request_event, .ctx = e};
+    cfg.run_id = e->run_id;
+    e->adm = admit_request_admission_create(&cfg, &aerr);
+    free(limits);
+    limits = NULL;
+    if (!e->adm) goto core_fail;
+    for (uint32_t r = 0; r < n; r++) {
+        sim_request_stats *rs = &run->request[r];
+        uint32_t pm = admit_request_resolver_resource_pm(e->rr, r);
+        snprintf(rs->key, sizeof rs->key, "%s", admit_request_resolver_resource_key(e->rr, r));
+        snprintf(rs->provider, sizeof rs->provider, "%s",
+                 admit_request_resolver_pm_provider(e->rr, pm));
+        admit_request_resource_snapshot snap;
+        admit_request_admission_snapshot(e->adm, r, &snap);
+        rs->initial_limit = snap.initial_limit;
+        if (!push_pair(&rs->limit_points, &rs->limit_point_count, &e->racc[r].limit_cap, 0,
+                       snap.current_limit))
+            goto oom;
+    }
+    /* One request group per (column, resource), weighted like the column's task group. */
+    for (uint32_t c = 0; c < sc->column_count; c++) {
+        int weight = admit_group_weight(&run->groups[run->column_group[c]]);
+        for (uint32_t j = 0; j < sc->columns[c].step_count; j++) {
+            size_t at = (size_t)c * SIM_MAX_STEPS + j;
+            if (e->call_resource[at] < 0) continue;
+            for (uint32_t k = 0; k < j; k++)
+                if (e->call_resource[(size_t)c * SIM_MAX_STEPS + k] == e->call_resource[at])
+                    e->call_group[at] = e->call_group[(size_t)c * SIM_MAX_STEPS + k];
+            if (e->call_group[at] >= 0) continue;
+            e->call_group[at] =
+                admit_request_admission_add_group(e->adm, (uint32_t)e->call_resource[at], weight,
+                                                  &aerr);
+            if (e->call_group[at] < 0) goto core_fail;
+        }
+    }
+    admit_model_provider prov = {.ctx = e, .call = provider_call, .cancel = provider_cancel};
+    e->exec = admit_model_executor_create(e->adm, &prov, &aerr);
+    if (!e->exec) goto core_fail;
+    e->providers = sim_providers_create(sc, e->rr, opt->seed, opt->iteration, err);
+    if (!e->providers) return false;
+    e->free_call = NO_SLOT;
+    return true;
+core_fail:
+    snprintf(err->message, sizeof err->message, "%.400s: %.500s", sc->path, aerr.message);
+    free(limits);
+    return false;
+oom:
+    snprintf(err->message, sizeof err->message, "%s: out of memory building the request stage",
+             sc->path);
+    free(limits);
+    return false;
+}
+
+/* The request resource a group's tasks call first, for ProviderAware. */
+static int32_t *group_request_resources(const engine *e) {
+    const sim_run *run = e->run;
+    int32_t *out = malloc((run->group_count ? run->group_count : 1) * sizeof *out);
+    if (!out) return NULL;
+    for (uint32_t g = 0; g < run->group_count; g++)
+        out[g] = -1;
+    for (uint32_t c = 0; c < e->sc->column_count; c++) {
+        uint32_t g = run->column_group[c];
+        for (uint32_t j = 0; j < e->sc->columns[c].step_count && out[g] < 0; j++)
+            out[g] = e->call_resource[(size_t)c * SIM_MAX_STEPS + j];
+    }
+    return out;
+}
+
+/* Folds the request accounting into the run's figures at the end. */
+static void finish_request_stats(engine *e) {
+    sim_run *run = e->run;
+    int64_t wall = e->clock.now_ns;
+    for (uint32_t r = 0; r < run->request_resource_count; r++) {
+        sim_request_stats *rs = &run->request[r];
+        req_acc *acc = &e->racc[r];
+        acc->area += (double)acc->in_flight * (double)(wall - acc->since_ns);
+        rs->in_flight_mean = wall > 0 ? acc->area / (double)wall : 0;
+        admit_request_admission_snapshot(e->adm, r, &rs->final);
+        int64_t cool = 0;
+        for (size_t i = 0; i < acc->cool_count; i++) {
+            int64_t end = acc->cool[i][1] < wall ? acc->cool[i][1] : wall;
+            if (end > acc->cool[i][0]) cool += end - acc->cool[i][0];
+        }
+        rs->cooldown_ns = cool;
+        /* Utilization while any other provider cools: sweep this resource's
+        ** in-flight steps against the union of others' cooldowns. */
+        int64_t horizon = acc->last_lease_ns;
+        double area = 0;
+        int64_t covered = 0;
+        size_t fi = 0;
+        uint32_t level = 0;
+        for (int64_t t = 0; t < horizon;) {
+            int64_t next = horizon;
+            bool cooling = false;
+            for (uint32_t o = 0; o < run->request_resource_count; o++) {
+                if (strcmp(run->request[o].provider, rs->provider) == 0) continue;
+                const req_acc *oa = &e->racc[o];
+                for (size_t i = 0; i < oa->cool_count; i++) {
+                    if (oa->cool[i][0] <= t && t < oa->cool[i][1]) {
+                        cooling = true;
+                        if (oa->cool[i][1] < next) next = oa->cool[i][1];
+                    } else if (oa->cool[i][0] > t && oa->cool[i][0] < next) {
+                        next = oa->cool[i][0];
+                    }
+                }
+            }
+            /* in-flight is a step function: integrate it over [t, next) */
+            while (fi < acc->flight_count && acc->flight[fi][0] <= t)
+                level = (uint32_t)acc->flight[fi++][1];
+            int64_t at = t;
+            for (; fi < acc->flight_count && acc->flight[fi][0] < next; fi++) {
+                if (cooling) area += (double)level * (double)(acc->flight[fi][0] - at);
+                at = acc->flight[fi][0];
+                level = (uint32_t)acc->flight[fi][1];
+            }
+            if (cooling) {
+                area += (double)level * (double)(next - at);
+                covered += next - t;
+            }
+            t = next;
+        }
+        rs->others_cooling_ns = covered;
+        rs->utilization_while_others_cooling =
+            covered > 0 ? area / ((double)covered * (double)rs->final.effective_max) : -1;
+    }
+    admit_request_admission_stats_get(e->adm, &run->request_admission_stats);
+    admit_model_executor_stats_get(e->exec, &run->executor_stats);
+    run->final_request_leases = run->request_admission_stats.leases_active;
+    run->final_request_waiters = run->request_admission_stats.waiters_queued;
+    uint32_t np = sim_providers_provider_count(e->providers);
+    run->provider_count = np;
+    run->provider_names = calloc(np ? np : 1, sizeof *run->provider_names);
+    run->provider_busy_fraction = calloc(np ? np : 1, sizeof *run->provider_busy_fraction);
+    if (!run->provider_names || !run->provider_busy_fraction) {
+        e->oom = true;
+        return;
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        snprintf(run->provider_names[i], sizeof run->provider_names[i], "%s",
+                 sim_providers_provider_name(e->providers, i));
+        run->provider_busy_fraction[i] = sim_providers_busy_fraction(e->providers, i, wall);
+    }
 }
 
 /* Resolves every column and turns the scenario into a scheduler config. */
@@ -239,12 +817,25 @@ fail:
     return NULL;
 }
 
-static admit_status make_policy(const sim_scenario *sc, sim_policy_kind kind, admit_resolver *res,
+static admit_status make_policy(const engine *e, sim_policy_kind kind, admit_resolver *res,
                                 const uint32_t *column_group, admit_task_policy *out,
                                 admit_error *err) {
+    const sim_scenario *sc = e->sc;
     if (kind == SIM_POLICY_STRICT) {
         admit_policy_strict_fair(out);
         return ADMIT_OK;
+    }
+    if (kind == SIM_POLICY_PROVIDER_AWARE) {
+        int32_t *gr = group_request_resources(e);
+        if (!gr) return admit_error_set(err, ADMIT_ENOMEM, "out of memory building the policy");
+        admit_provider_aware_config pcfg = {.pressure = admit_request_admission_pressure(e->adm),
+                                            .group_request_resource = gr,
+                                            .group_count = e->run->group_count,
+                                            .now = rt_now,
+                                            .clock_ctx = (void *)e};
+        admit_status st = admit_policy_provider_aware(&pcfg, out, err);
+        free(gr);
+        return st;
     }
     admit_bounded_borrow_config cfg;
     admit_bounded_borrow_config_init(&cfg);
@@ -295,14 +886,19 @@ static void hash_outputs(engine *e, sim_run *run, uint64_t seed, uint32_t iterat
 
 sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim_error *err) {
     clock_t cpu0 = clock();
-    engine e = {
-        .sc = sc, .last_future_wake = -1, .free_worker = NO_WORKER, .capture = opt->capture_events};
+    engine e = {.sc = sc,
+                .last_future_wake = -1,
+                .last_req_wake = -1,
+                .free_worker = NO_SLOT,
+                .free_call = NO_SLOT,
+                .capture = opt->capture_events};
     sim_run *run = calloc(1, sizeof *run);
     admit_column_spec *cols = calloc(sc->column_count, sizeof *cols);
     uint32_t *limits = NULL;
     admit_resolver *res = NULL;
     admit_error aerr = {0};
     if (!run || !cols) goto oom;
+    e.run = run;
     run->scenario = sc;
     run->policy = opt->policy_set ? opt->policy : sc->default_policy;
     run->seed = opt->seed;
@@ -311,6 +907,8 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     run->column_tasks = calloc(sc->column_count, sizeof *run->column_tasks);
     run->output_hash = calloc(sc->column_count, sizeof *run->output_hash);
     if (!run->column_group || !run->column_tasks || !run->output_hash) goto oom;
+    e.run_id = sim_rng_stream_seed(opt->seed, opt->iteration, sc->scenario_id);
+    if (!sim_clock_init(&e.clock, 1024)) goto oom;
 
     res = resolve(sc, run, cols, &limits, err);
     if (!res) goto fail;
@@ -329,6 +927,7 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
                  admit_resolver_resource_name(res, r));
     run->resource_limits = limits;
     limits = NULL;
+    if (!build_request_resolver(&e, err) || !build_request_stage(&e, opt, err)) goto fail;
 
     admit_scheduler_config cfg;
     admit_scheduler_config_init(&cfg);
@@ -344,24 +943,23 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     cfg.salvage_max_rounds = sc->salvage_max_rounds;
     cfg.shutdown_error_rate = sc->shutdown_error_rate;
     cfg.shutdown_error_window = sc->shutdown_error_window;
-    cfg.run_id = sim_rng_stream_seed(opt->seed, opt->iteration, sc->scenario_id);
+    cfg.run_id = e.run_id;
     cfg.runtime = (admit_runtime){
         .ctx = &e, .now = rt_now, .wake_at = rt_wake_at, .spawn = rt_spawn, .cancel = rt_cancel};
     if (opt->capture_events) cfg.sink = (admit_event_sink){.fn = capture_event, .ctx = &e};
-    if (make_policy(sc, run->policy, res, run->column_group, &cfg.policy, &aerr) != ADMIT_OK)
+    if (make_policy(&e, run->policy, res, run->column_group, &cfg.policy, &aerr) != ADMIT_OK)
         goto core_fail;
     e.sched = admit_scheduler_create(&cfg, &aerr);
     if (!e.sched) goto core_fail;
     e.tracker = admit_scheduler_tracker(e.sched);
 
     size_t ntasks = admit_tracker_task_count(e.tracker);
-    if (!sim_clock_init(&e.clock, 1024)) goto oom;
     e.first_rng = calloc(sc->column_count, sizeof *e.first_rng);
     e.retry_rng = calloc(sc->column_count, sizeof *e.retry_rng);
     e.spawn_rng = sim_rng_stream(opt->seed, opt->iteration, "runtime/spawn");
-    e.first_duration = malloc((ntasks ? ntasks : 1) * sizeof *e.first_duration);
+    e.plan_offset = malloc((ntasks ? ntasks : 1) * sizeof *e.plan_offset);
     e.first_outcome = malloc(ntasks ? ntasks : 1);
-    if (!e.first_rng || !e.retry_rng || !e.spawn_rng || !e.first_duration || !e.first_outcome)
+    if (!e.first_rng || !e.retry_rng || !e.spawn_rng || !e.plan_offset || !e.first_outcome)
         goto oom;
     for (uint32_t c = 0; c < sc->column_count; c++) {
         char entity[ADMIT_NAME_MAX + 16];
@@ -371,19 +969,24 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
         e.retry_rng[c] = sim_rng_stream(opt->seed, opt->iteration, entity);
         if (!e.first_rng[c] || !e.retry_rng[c]) goto oom;
     }
+    size_t plan_values = 0;
+    for (size_t i = 0; i < ntasks; i++) {
+        e.plan_offset[i] = plan_values;
+        plan_values += step_count(&sc->columns[admit_tracker_task(e.tracker, i)->column]);
+    }
+    e.first_plan = malloc((plan_values ? plan_values : 1) * sizeof *e.first_plan);
+    if (!e.first_plan) goto oom;
     for (size_t i = 0; i < ntasks; i++) {
         const admit_task *t = admit_tracker_task(e.tracker, i);
-        const sim_column *col = &sc->columns[t->column];
-        e.first_duration[i] = sim_dist_sample_ns(&col->duration, e.first_rng[t->column]);
-        e.first_outcome[i] = (uint8_t)draw_outcome(col, e.first_rng[t->column]);
+        e.first_outcome[i] = (uint8_t)draw_plan(&sc->columns[t->column], e.first_rng[t->column],
+                                                &e.first_plan[e.plan_offset[i]]);
     }
     if (opt->capture_events) {
         e.event_cap = ntasks * 8 + 1024;
         e.events = malloc(e.event_cap * sizeof *e.events);
         if (!e.events) goto oom;
     }
-    if (sc->cancel_at_ns >= 0 && !sim_clock_schedule(&e.clock, sc->cancel_at_ns, EV_CANCEL, 0, 0))
-        goto oom;
+    if (sc->cancel_at_ns >= 0) schedule(&e, sc->cancel_at_ns, EV_CANCEL, 0, 0);
 
     if (admit_scheduler_start(e.sched, &aerr) != ADMIT_OK) goto core_fail;
     while (!admit_scheduler_finished(e.sched) && !e.oom) {
@@ -396,25 +999,39 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
         }
         bool dispatch = false;
         sim_event ev;
-        while (sim_clock_next_at(&e.clock) == t && sim_clock_pop(&e.clock, &ev)) {
-            if (ev.type == EV_WAKE) {
+        while (sim_clock_next_at(&e.clock) == t && sim_clock_pop(&e.clock, &ev) && !e.oom) {
+            switch (ev.type) {
+            case EV_WAKE:
                 dispatch = true;
                 if (ev.at_ns == e.clock.now_ns) e.wake_now_pending = false;
                 if (ev.at_ns == e.last_future_wake) e.last_future_wake = -1;
-            } else if (ev.type == EV_CANCEL) {
-                admit_scheduler_cancel(e.sched);
-            } else {
+                break;
+            case EV_CANCEL: admit_scheduler_cancel(e.sched); break;
+            case EV_REQ_TICK:
+                if (ev.at_ns == e.last_req_wake) e.last_req_wake = -1;
+                admit_request_admission_tick(e.adm);
+                break;
+            case EV_CALL_DONE:
+                if (e.calls[ev.ref].token == ev.token) call_done(&e, ev.ref);
+                break;
+            case EV_STEP: {
                 sim_worker *sw = &e.workers[ev.ref];
-                if (sw->token != ev.token) continue;
-                sw->token++;
-                admit_worker *w = sw->w;
-                sw->next_free = e.free_worker;
-                e.free_worker = ev.ref;
-                admit_scheduler_worker_finished(e.sched, w, sw->execution_id, sw->outcome);
+                if (sw->token != ev.token) break;
+                const sim_step *st = worker_step(&e, sw);
+                if (!st || st->kind == SIM_STEP_LOCAL) { /* the local step ran its time */
+                    sw->step++;
+                    sw->step_started = false;
+                }
+                advance(&e, ev.ref);
+                break;
+            }
+            default: /* EV_COMPLETE */
+                if (e.workers[ev.ref].token == ev.token) finish_worker(&e, ev.ref);
+                break;
             }
         }
         e.wake_now_pending = false;
-        if (dispatch) admit_scheduler_dispatch(e.sched);
+        if (dispatch && !e.oom) admit_scheduler_dispatch(e.sched);
     }
     if (e.oom) goto oom;
 
@@ -427,10 +1044,15 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     run->final_task_leases = av->leases_active;
     memcpy(run->final_leased, av->leased, run->resource_count * sizeof *run->final_leased);
     run->final_queued = admit_fair_queue_view(admit_scheduler_queue(e.sched))->queued_total;
+    finish_request_stats(&e);
+    if (e.oom) goto oom;
     hash_outputs(&e, run, opt->seed, opt->iteration);
     run->events = e.events;
     run->event_count = e.event_count;
     e.events = NULL;
+    run->request_events = e.revents;
+    run->request_event_count = e.revent_count;
+    e.revents = NULL;
     engine_free(&e);
     admit_resolver_destroy(res);
     free(cols);

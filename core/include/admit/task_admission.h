@@ -69,6 +69,7 @@ typedef struct admit_policy_decision {
     int64_t available_after_ns; /* < 0: none */
     int32_t deny_resource;      /* resource that decided a denial, or -1 */
     uint32_t strict_share;      /* share computed for deny_resource */
+    bool advisory;              /* policy_denial that only steers: request-pressure skip */
     uint8_t borrow_count;       /* debts to add on acquire */
     uint16_t borrow_resource[ADMIT_MAX_TASK_RESOURCES];
     uint32_t borrow_amount[ADMIT_MAX_TASK_RESOURCES];

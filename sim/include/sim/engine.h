@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "admit/events.h"
+#include "admit/model_executor.h"
+#include "admit/request_admission.h"
 #include "admit/scheduler.h"
 #include "sim/scenario.h"
 
@@ -25,6 +27,29 @@ typedef struct sim_run_options {
     uint32_t iteration;
     bool capture_events; /* keep every event in sim_run.events */
 } sim_run_options;
+
+/* Figures for one request resource (provider/model/domain). */
+typedef struct sim_request_stats {
+    char key[ADMIT_REQUEST_KEY_MAX];
+    char provider[ADMIT_NAME_MAX];
+    uint64_t attempts;     /* executor attempts */
+    uint64_t leases;       /* request leases acquired */
+    uint64_t not_admitted; /* attempts that never held a lease */
+    uint64_t outcomes[ADMIT_REQ_OUTCOME_COUNT];
+    int64_t *waits; /* wait of every admitted attempt, ns, in admission order */
+    size_t wait_count;
+    double in_flight_mean; /* time-weighted over the run */
+    uint32_t in_flight_max;
+    uint32_t initial_limit;
+    int64_t cooldown_ns; /* time cooling down within the run */
+    /* In-flight / effective max while another provider cools down, up to
+    ** this resource's last lease; < 0 when no other provider cooled then. */
+    double utilization_while_others_cooling;
+    int64_t others_cooling_ns;
+    int64_t (*limit_points)[2]; /* (time ns, limit): the start and every change */
+    size_t limit_point_count;
+    admit_request_resource_snapshot final;
+} sim_request_stats;
 
 typedef struct sim_run {
     const sim_scenario *scenario;
@@ -52,6 +77,19 @@ typedef struct sim_run {
     char diagnostics[8][256];
     uint32_t diagnostic_count;
     double cpu_seconds; /* host-dependent */
+    /* request stage; request_events holds the request stream when captured */
+    admit_event *request_events;
+    size_t request_event_count;
+    uint32_t request_resource_count;
+    sim_request_stats *request;
+    uint32_t provider_count;
+    char (*provider_names)[ADMIT_NAME_MAX];
+    double *provider_busy_fraction;
+    admit_request_admission_stats request_admission_stats;
+    admit_model_executor_stats executor_stats;
+    uint64_t final_request_leases;
+    uint64_t final_request_waiters;
+    uint64_t attempt_order_violations; /* attempts whose timestamps go backwards: must be 0 */
 } sim_run;
 
 sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim_error *err);

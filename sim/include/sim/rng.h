@@ -21,15 +21,19 @@ typedef enum sim_dist_kind {
     SIM_DIST_UNIFORM,
     SIM_DIST_EXPONENTIAL,
     SIM_DIST_LOGNORMAL,
-    SIM_DIST_GAMMA
+    SIM_DIST_GAMMA,
+    SIM_DIST_EMPIRICAL
 } sim_dist_kind;
 
 /* Parameters in seconds: constant{a}, uniform{a=low, b=high},
 ** exponential{a=mean}, lognormal{a=mu, b=sigma of ln(seconds)},
-** gamma{a=shape, b=scale}. */
+** gamma{a=shape, b=scale}, empirical{samples: observed seconds, drawn
+** uniformly; the array belongs to whoever built the dist}. */
 typedef struct sim_dist {
     sim_dist_kind kind;
     double a, b;
+    const double *samples;
+    uint32_t sample_count;
 } sim_dist;
 
 /* One draw, rounded to whole nanoseconds once, never negative. */
