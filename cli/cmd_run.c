@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "res/artifact.h"
+#include "res/request_report.h"
 #include "res/summary.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
@@ -17,7 +18,8 @@ static void run_usage(FILE *f) {
                "with the core scheduler and prints a summary.\n"
                "\n"
                "options:\n"
-               "  --policy strict|bounded  task admission policy (default: the scenario's)\n"
+               "  --policy strict|bounded|provider_aware\n"
+               "                           task admission policy (default: the scenario's)\n"
                "  --seed N                 scenario seed (default 1)\n"
                "  --iterations N           measured iterations, seeds the streams per iteration\n"
                "                           (default 1)\n"
@@ -28,7 +30,13 @@ static void run_usage(FILE *f) {
                "\n"
                "The JSON object describes iteration 0: scenario_id, policy, seed,\n"
                "wall_time_seconds, slot_utilization, final_task_leases and groups (per column:\n"
-               "tasks, first_wait_seconds, wait_mean/p50/p95/max_seconds, idle_seconds).\n");
+               "tasks, first_wait_seconds, wait_mean/p50/p95/max_seconds, idle_seconds),\n"
+               "final_request_leases, final_request_waiters, request_resources (per\n"
+               "provider/model/domain: attempts, leases, rate_limited, outcomes,\n"
+               "request_wait_mean/p50/p95/max_seconds, in_flight_mean/max, effective_max,\n"
+               "initial_limit, current_limit_end/min, limit_decreases/increases,\n"
+               "cooldown_seconds, utilization_while_others_cooling, limit_timeline) and\n"
+               "providers (busy_fraction).\n");
 }
 
 static void print_table(const res_summary *s, const sim_run *run, uint64_t iterations) {
@@ -47,6 +55,27 @@ static void print_table(const res_summary *s, const sim_run *run, uint64_t itera
         printf("%-20.20s %8llu %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", cs->column,
                (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
                cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
+    }
+    if (run->request_resource_count) {
+        printf("%-28s %8s %8s %6s %9s %9s %9s %7s %5s %5s %5s %8s %8s\n", "request resource",
+               "attempts", "leases", "429s", "wait_p50", "wait_p95", "wait_max", "flight", "max",
+               "limit", "min", "cooldown", "util_oc");
+        for (uint32_t r = 0; r < run->request_resource_count; r++) {
+            const sim_request_stats *rs = &run->request[r];
+            res_wait_quantiles q = res_request_waits(rs);
+            printf("%-28.28s %8llu %8llu %6llu %9.3f %9.3f %9.3f %7.2f %5u %5u %5u %8.2f ", rs->key,
+                   (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
+                   (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
+                   rs->in_flight_mean, rs->in_flight_max, rs->final.current_limit,
+                   rs->final.min_limit, (double)rs->cooldown_ns / 1e9);
+            if (rs->utilization_while_others_cooling >= 0)
+                printf("%8.3f\n", rs->utilization_while_others_cooling);
+            else
+                printf("%8s\n", "-");
+        }
+        for (uint32_t i = 0; i < run->provider_count; i++)
+            printf("provider %s busy %.3f\n", run->provider_names[i],
+                   run->provider_busy_fraction[i]);
     }
     for (uint32_t i = 0; i < run->diagnostic_count; i++)
         printf("diagnostic: %s\n", run->diagnostics[i]);
@@ -84,7 +113,7 @@ int cmd_run(int argc, char **argv) {
         switch (ch) {
         case 'p':
             if (!sim_policy_parse(optarg, &ro.policy)) {
-                fprintf(stderr, "admitsim run: --policy expects strict or bounded, got '%s'\n",
+                fprintf(stderr, "admitsim run: --policy expects strict, bounded or provider_aware, got '%s'\n",
                         optarg);
                 return EXIT_USAGE;
             }
@@ -185,9 +214,14 @@ int cmd_run(int argc, char **argv) {
     } else {
         print_table(sums[0], runs[0], iterations);
     }
-    if (runs[0]->final_task_leases != 0) {
-        fprintf(stderr, "admitsim run: %llu task leases outstanding at the end of the run\n",
-                (unsigned long long)runs[0]->final_task_leases);
+    if (runs[0]->final_task_leases != 0 || runs[0]->final_request_leases != 0 ||
+        runs[0]->final_request_waiters != 0) {
+        fprintf(stderr,
+                "admitsim run: %llu task leases, %llu request leases and %llu request waiters "
+                "outstanding at the end of the run\n",
+                (unsigned long long)runs[0]->final_task_leases,
+                (unsigned long long)runs[0]->final_request_leases,
+                (unsigned long long)runs[0]->final_request_waiters);
         rc = EXIT_FAILURE_RUN;
     }
 done:

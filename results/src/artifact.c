@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admit/request_admission.h"
 #include "admit/resources.h"
 #include "admit/task_admission.h"
+#include "res/request_report.h"
 
 static json_t *hex64(uint64_t v) {
     char buf[17];
@@ -22,8 +24,24 @@ static json_t *opt_id(uint64_t v) {
     return v ? json_integer((json_int_t)v) : json_null();
 }
 
+/* Reason or outcome of a request event, named by what its kind carries. */
+static json_t *request_reason_json(const admit_event *ev) {
+    if (ev->reason < 0) return json_null();
+    switch (ev->kind) {
+    case ADMIT_REV_REQUEST_LEASE_RELEASED:
+    case ADMIT_REV_MODEL_REQUEST_COMPLETED:
+    case ADMIT_REV_REQUEST_RATE_LIMITED:
+        return json_string(admit_request_outcome_name((admit_request_outcome_kind)ev->reason));
+    case ADMIT_REV_REQUEST_RELEASE_DIAGNOSTIC:
+        return json_string(admit_release_reason_name((admit_release_reason)ev->reason));
+    default:
+        return json_string(admit_request_deny_reason_name((admit_request_deny_reason)ev->reason));
+    }
+}
+
 /* Reason or outcome of an event, named by what its kind carries. */
 static json_t *reason_json(const admit_event *ev) {
+    if (ev->stream == ADMIT_STREAM_REQUEST) return request_reason_json(ev);
     if (ev->reason < 0) return json_null();
     switch (ev->kind) {
     case ADMIT_EV_ADMISSION_DENIED:
@@ -54,16 +72,38 @@ json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {
         "scheduling_group_identity_hash",
         c->group >= 0 ? hex64(c->group_identity_hash) : json_null(), "task_execution_id",
         opt_id(c->task_execution_id));
-    json_t *resource =
-        ev->resource >= 0 ? json_string(run->resource_names[ev->resource]) : json_null();
-    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:n, s:n, s:o, s:n, s:o, s:I}",
-                     "event_kind", admit_event_kind_name((admit_event_kind)ev->kind),
-                     "captured_at_monotonic", (json_int_t)ev->captured_at_ns, "stream", "scheduler",
+    bool req = ev->stream == ADMIT_STREAM_REQUEST;
+    json_t *sched_res = !req && ev->resource >= 0 ? json_string(run->resource_names[ev->resource])
+                                                  : json_null();
+    json_t *req_res = req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count
+                          ? json_string(run->request[ev->resource].key)
+                          : json_null();
+    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+                     "event_kind", admit_event_name(ev), "captured_at_monotonic",
+                     (json_int_t)ev->captured_at_ns, "stream", req ? "request" : "scheduler",
                      "sequence", (json_int_t)ev->sequence, "captured_correlation", corr, "task_id",
                      opt_id(ev->task_id), "task_execution_id", opt_id(c->task_execution_id),
-                     "task_lease_id", opt_id(ev->lease_id), "request_attempt_id",
-                     "request_lease_id", "scheduler_resource_key", resource, "request_resource_key",
-                     "reason_or_outcome", reason_json(ev), "value", (json_int_t)ev->value);
+                     "task_lease_id", req ? json_null() : opt_id(ev->lease_id),
+                     "request_attempt_id", opt_id(ev->attempt_id), "request_lease_id",
+                     req ? opt_id(ev->lease_id) : json_null(), "scheduler_resource_key",
+                     sched_res, "request_resource_key", req_res, "reason_or_outcome",
+                     reason_json(ev), "value", (json_int_t)ev->value);
+}
+
+/* Both streams in one timeline: by capture time; at one instant the
+** scheduler stream first, each stream in sequence order. */
+static json_t *timeline_json(const sim_run *run) {
+    json_t *timeline = json_array();
+    size_t i = 0, j = 0;
+    while (i < run->event_count || j < run->request_event_count) {
+        bool take_sched =
+            j == run->request_event_count ||
+            (i < run->event_count &&
+             run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
+        const admit_event *ev = take_sched ? &run->events[i++] : &run->request_events[j++];
+        json_array_append_new(timeline, res_event_to_json(ev, run));
+    }
+    return timeline;
 }
 
 static json_t *inputs_json(const sim_run *run, size_t iterations) {
@@ -101,7 +141,21 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
                   "reserve_fraction", sc->reserve_fraction, "max_reserved_slots",
                   (int)sc->max_reserved_slots, "default_borrow_ceiling",
                   sc->default_ceiling >= 0 ? json_integer(sc->default_ceiling) : json_null());
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
+    json_t *models = json_array();
+    for (uint32_t i = 0; i < sc->model_count; i++)
+        json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:i}", "alias",
+                                                sc->models[i].alias, "provider",
+                                                sc->models[i].provider, "model",
+                                                sc->models[i].model_id, "max_parallel_requests",
+                                                (int)sc->models[i].max_parallel_requests));
+    json_t *request = json_pack(
+        "{s:f, s:i, s:i, s:f, s:f, s:o}", "md_factor", sc->aimd.md_factor, "ai_step",
+        (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
+        "cooldown_seconds", (double)sc->aimd.cooldown_ns / 1e9, "startup_ramp_seconds",
+        (double)sc->aimd.startup_ramp_ns / 1e9, "queue_wait_timeout_seconds",
+        sc->queue_wait_timeout_ns > 0 ? json_real((double)sc->queue_wait_timeout_ns / 1e9)
+                                      : json_null());
+    json_t *inputs = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
                      "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",
                      (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
                      (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
@@ -111,12 +165,13 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
                      sc->shutdown_error_rate, "shutdown_error_window",
                      (int)sc->shutdown_error_window, "spawn_failure_probability",
                      sc->spawn_failure_probability);
+    json_object_set_new(inputs, "models", models);
+    json_object_set_new(inputs, "request_admission", request);
+    return inputs;
 }
 
 static json_t *iteration_json(const sim_run *run) {
-    json_t *timeline = json_array();
-    for (size_t i = 0; i < run->event_count; i++)
-        json_array_append_new(timeline, res_event_to_json(&run->events[i], run));
+    json_t *timeline = timeline_json(run);
     json_t *leased = json_object();
     for (uint32_t r = 0; r < run->resource_count; r++)
         json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
@@ -143,11 +198,12 @@ static json_t *iteration_json(const sim_run *run) {
         (int)run->stats.running, "leases_acquired", (json_int_t)run->admission_stats.acquired,
         "leases_released", (json_int_t)run->admission_stats.released, "duplicate_releases",
         (json_int_t)run->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE]);
-    return json_pack("{s:i, s:I, s:s, s:f, s:o, s:o, s:o, s:o}", "iteration", (int)run->iteration,
-                     "seed", (json_int_t)run->seed, "status", admit_job_status_name(run->status),
-                     "wall_time_seconds", (double)run->wall_ns / 1e9, "stats", stats,
-                     "final_task_snapshot", snapshot, "output_hashes", hashes, "timeline",
-                     timeline);
+    return json_pack("{s:i, s:I, s:s, s:f, s:o, s:o, s:o, s:o, s:o}", "iteration",
+                     (int)run->iteration, "seed", (json_int_t)run->seed, "status",
+                     admit_job_status_name(run->status), "wall_time_seconds",
+                     (double)run->wall_ns / 1e9, "stats", stats, "final_task_snapshot", snapshot,
+                     "final_request_snapshot", res_final_request_snapshot_json(run),
+                     "output_hashes", hashes, "timeline", timeline);
 }
 
 static json_t *distribution_json(const double *v, size_t n) {
@@ -191,11 +247,12 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
     if (host && host->command_line)
         json_object_set_new(h, "command_line", json_string(host->command_line));
     return json_pack(
-        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:n, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
+        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
         first->scenario->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
         "scenario_version", (json_int_t)first->scenario->scenario_version, "harness_version",
         RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
-        "provider_script", "clock_script", "iterations", iterations, "derived_metrics",
+        "provider_script", res_provider_script_json(first->scenario), "clock_script",
+        "iterations", iterations, "derived_metrics",
         "iterations", per_iter, "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
 }
 
