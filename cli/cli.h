@@ -13,6 +13,7 @@ enum {
 
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int bench_request(uint64_t repeat);
 
 /* Parses a non-negative integer option value; prints an error and returns false if invalid. */
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);

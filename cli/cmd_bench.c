@@ -18,6 +18,9 @@ static void bench_usage(FILE *f) {
                "  --scale N     multiply records and column rows by N (default 100)\n"
                "  --repeat N    runs per configuration (default 5)\n"
                "  --seed N      scenario seed (default 1)\n"
+               "  --request     request admission microbenchmarks instead: uncontended\n"
+               "                acquire+release, 1,000 queued waiters across 16 groups,\n"
+               "                8 threads on acquire_sync\n"
                "  -h, --help    this text\n"
                "\n"
                "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
@@ -32,9 +35,11 @@ int cmd_bench(int argc, char **argv) {
     static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
                                          {"repeat", required_argument, 0, 'r'},
                                          {"seed", required_argument, 0, 's'},
+                                         {"request", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t scale = 100, repeat = 5, seed = 1;
+    bool request = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -50,14 +55,16 @@ int cmd_bench(int argc, char **argv) {
         case 's':
             if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
             break;
+        case 'q': request = true; break;
         case 'h': bench_usage(stdout); return EXIT_OK;
         default: bench_usage(stderr); return EXIT_USAGE;
         }
     }
-    if (argc - optind > 1) {
+    if (argc - optind > (request ? 0 : 1)) {
         bench_usage(stderr);
         return EXIT_USAGE;
     }
+    if (request) return bench_request(repeat);
     const char *path = optind < argc ? argv[optind] : "scenarios/heavy_root_peer_arrival.json";
     sim_error err;
     sim_scenario *sc = sim_scenario_load(path, &err);

@@ -13,7 +13,7 @@ out=${OUT_DIR:-out}
 seed=${SEED:-1}
 status=0
 for scenario in scenarios/*.json; do
-  for policy in strict bounded; do
+  for policy in strict bounded provider_aware; do
     echo "== $(basename "$scenario" .json) / $policy" >&2
     if ! "$bin" run "$scenario" --policy "$policy" --seed "$seed" --out "$out"; then
       echo "admitsim: $scenario under $policy FAILED" >&2
@@ -22,4 +22,6 @@ for scenario in scenarios/*.json; do
     echo
   done
 done
+echo "== request admission microbenchmarks" >&2
+"$bin" bench --request --repeat 3 || status=1
 exit $status

@@ -161,6 +161,11 @@ static void assert_clean_end(const sim_run *r) {
     assert_int_equal(r->stats.hidden_waiters, 0);
     assert_int_equal(r->stats.running, 0);
     assert_int_equal(r->final_queued, 0);
+    assert_int_equal(r->final_request_leases, 0);
+    assert_int_equal(r->final_request_waiters, 0);
+    assert_int_equal(r->request_admission_stats.leases_acquired,
+                     r->request_admission_stats.release_reasons[ADMIT_RELEASE_RELEASED]);
+    assert_int_equal(r->attempt_order_violations, 0);
 }
 
 static void test_every_scenario_ends_with_zero_leases(void **state) {
@@ -173,7 +178,7 @@ static void test_every_scenario_ends_with_zero_leases(void **state) {
         size_t n = strlen(de->d_name);
         if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0) continue;
         sim_scenario *sc = load(de->d_name);
-        for (int p = 0; p < 2; p++)
+        for (int p = 0; p < 3; p++) /* strict, bounded, provider_aware */
             for (uint64_t seed = 1; seed <= 3; seed++) {
                 sim_run *r = run(sc, (sim_policy_kind)p, seed, 0);
                 assert_clean_end(r);

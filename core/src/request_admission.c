@@ -1058,6 +1058,13 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
         /* Cooldown ends and ramp steps are nobody else's to notice. */
         pump(c, c->resource_pm[r], now);
         if (w->state != W_QUEUED) break;
+        if (!c->flushing && (c->event_count || c->done_head != NIL)) {
+            /* Others admitted by this pump must hear of it before we sleep
+            ** (a delivery already running will pick it up instead). */
+            unlock_and_flush(c);
+            lock(c);
+            continue;
+        }
         int64_t at = w->deadline_ns;
         int64_t t = c->blocked_until[r] > now ? c->blocked_until[r] : ramp_next_ns(c, r);
         if (t >= 0 && (at < 0 || t < at)) at = t;

@@ -1,0 +1,330 @@
+/* The request stage end to end in the simulator: the issue's acceptance
+** figures for dynamic_request_count, cross_provider_cooldown and
+** aimd_recovery, per-attempt timelines from the request stream, and zero
+** request leases and waiters on cancellation, timeout and failure paths. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "res/artifact.h"
+#include "res/summary.h"
+#include "sim/engine.h"
+
+static sim_scenario *load(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", ADMIT_SCENARIO_DIR, name);
+    sim_error err;
+    sim_scenario *sc = sim_scenario_load(path, &err);
+    if (!sc) fail_msg("%s", err.message);
+    return sc;
+}
+
+static sim_scenario *parse(const char *text) {
+    sim_error err;
+    sim_scenario *sc = sim_scenario_parse(text, "inline.json", &err);
+    if (!sc) fail_msg("%s", err.message);
+    return sc;
+}
+
+static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed) {
+    sim_run_options o = {
+        .policy = policy, .policy_set = true, .seed = seed, .capture_events = true};
+    sim_error err;
+    sim_run *r = sim_run_execute(sc, &o, &err);
+    if (!r) fail_msg("%s", err.message);
+    return r;
+}
+
+static const sim_request_stats *resource(const sim_run *r, const char *key) {
+    for (uint32_t i = 0; i < r->request_resource_count; i++)
+        if (strcmp(r->request[i].key, key) == 0) return &r->request[i];
+    fail_msg("no request resource %s", key);
+    return NULL;
+}
+
+/* Both ledgers empty, every lease released exactly once. */
+static void assert_request_clean(const sim_run *r) {
+    assert_int_equal(r->final_task_leases, 0);
+    assert_int_equal(r->final_request_leases, 0);
+    assert_int_equal(r->final_request_waiters, 0);
+    assert_int_equal(r->attempt_order_violations, 0);
+    const admit_request_admission_stats *st = &r->request_admission_stats;
+    assert_int_equal(st->leases_acquired, st->release_reasons[ADMIT_RELEASE_RELEASED]);
+    assert_int_equal(st->release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
+    assert_int_equal(r->executor_stats.in_progress, 0);
+    uint64_t leases = 0, attempts = 0;
+    for (uint32_t i = 0; i < r->request_resource_count; i++) {
+        const sim_request_stats *rs = &r->request[i];
+        assert_int_equal(rs->final.in_flight, 0);
+        assert_int_equal(rs->final.waiters, 0);
+        assert_int_equal(rs->leases, rs->attempts - rs->not_admitted);
+        assert_true(rs->final.max_in_flight <= rs->final.effective_max);
+        leases += rs->leases;
+        attempts += rs->attempts;
+    }
+    assert_int_equal(leases, st->leases_acquired);
+    assert_int_equal(attempts, r->executor_stats.attempts);
+    assert_int_equal(r->stats.hidden_waiters, 0);
+}
+
+typedef struct attempt_times {
+    int64_t at[5]; /* wait started, lease acquired, call started, call completed, released */
+    int seen[5];
+} attempt_times;
+
+/* Every attempt's request events, in stream order, have one of each stage,
+** with non-decreasing times; stream sequence numbers increase by one. */
+static void check_attempt_timelines(const sim_run *r, uint64_t *attempts_out) {
+    uint64_t max_id = 0;
+    for (size_t i = 0; i < r->request_event_count; i++)
+        if (r->request_events[i].attempt_id > max_id) max_id = r->request_events[i].attempt_id;
+    attempt_times *t = calloc(max_id + 1, sizeof *t);
+    assert_non_null(t);
+    for (size_t i = 0; i < r->request_event_count; i++) {
+        const admit_event *ev = &r->request_events[i];
+        assert_int_equal(ev->stream, ADMIT_STREAM_REQUEST);
+        if (i) assert_int_equal(ev->sequence, r->request_events[i - 1].sequence + 1);
+        if (!ev->attempt_id) continue;
+        int stage = -1;
+        switch (ev->kind) {
+        case ADMIT_REV_REQUEST_WAIT_STARTED: stage = 0; break;
+        case ADMIT_REV_REQUEST_LEASE_ACQUIRED: stage = 1; break;
+        case ADMIT_REV_MODEL_REQUEST_STARTED: stage = 2; break;
+        case ADMIT_REV_MODEL_REQUEST_COMPLETED: stage = 3; break;
+        case ADMIT_REV_REQUEST_LEASE_RELEASED: stage = 4; break;
+        default: break;
+        }
+        if (stage < 0) continue;
+        attempt_times *a = &t[ev->attempt_id];
+        assert_int_equal(a->seen[stage], 0);
+        for (int s = stage + 1; s < 5; s++)
+            assert_int_equal(a->seen[s], 0); /* stages arrive in order */
+        a->seen[stage] = 1;
+        a->at[stage] = ev->captured_at_ns;
+        if (stage) assert_true(a->seen[stage - 1] && a->at[stage - 1] <= a->at[stage]);
+        assert_true(ev->task_id != 0);
+        assert_true(ev->corr.task_execution_id != 0);
+    }
+    uint64_t n = 0;
+    for (uint64_t id = 1; id <= max_id; id++) {
+        if (!t[id].seen[0]) continue;
+        n++;
+        if (t[id].seen[1]) assert_true(t[id].seen[4]); /* every lease is released */
+    }
+    *attempts_out = n;
+    free(t);
+}
+
+static void test_dynamic_request_count(void **state) {
+    (void)state;
+    sim_scenario *sc = load("dynamic_request_count.json");
+    sim_policy_kind arms[3] = {SIM_POLICY_STRICT, SIM_POLICY_PROVIDER_AWARE, SIM_POLICY_BOUNDED};
+    uint64_t hash = 0, leases = 0;
+    for (int a = 0; a < 3; a++) {
+        sim_run *r = run(sc, arms[a], 7);
+        assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
+        assert_request_clean(r);
+        uint64_t attempts;
+        check_attempt_timelines(r, &attempts);
+        assert_int_equal(attempts, r->executor_stats.attempts);
+        /* no failures here: every attempt is admitted and succeeds */
+        assert_int_equal(r->request_admission_stats.leases_acquired, r->executor_stats.attempts);
+        assert_int_equal(r->executor_stats.outcomes[ADMIT_REQ_SUCCESS], r->executor_stats.attempts);
+        /* calls per column: draft 1, expand 3, review's judge calls come in pairs */
+        uint64_t per_column[4] = {0};
+        for (size_t i = 0; i < r->request_event_count; i++)
+            if (r->request_events[i].kind == ADMIT_REV_MODEL_REQUEST_STARTED)
+                per_column[r->request_events[i].corr.column]++;
+        assert_int_equal(per_column[0], 0);
+        assert_int_equal(per_column[1], 400);
+        const sim_request_stats *judge = resource(r, "northwind/judge-8b/chat");
+        assert_int_equal(judge->attempts % 2, 0);
+        assert_true(judge->attempts > 0 && judge->attempts < 800);
+        const sim_request_stats *writer = resource(r, "acme/writer-70b/chat");
+        /* writer: 400 drafts + 1200 expansions + 400..1600 validation calls */
+        assert_true(writer->attempts >= 2000 && writer->attempts <= 3200);
+        assert_int_equal(per_column[2], 1200);
+        assert_int_equal(per_column[3], judge->attempts + (writer->attempts - 1600));
+        assert_int_equal(writer->final.effective_max, 8); /* aliases merged by minimum */
+        if (a == 0) {
+            hash = r->output_hash_all;
+            leases = r->request_admission_stats.leases_acquired;
+        } else {
+            assert_int_equal(r->output_hash_all, hash); /* common random numbers */
+            assert_int_equal(r->request_admission_stats.leases_acquired, leases);
+        }
+        sim_run_free(r);
+    }
+    sim_scenario_free(sc);
+}
+
+static void test_cross_provider_cooldown(void **state) {
+    (void)state;
+    sim_scenario *sc = load("cross_provider_cooldown.json");
+    sim_run *strict = run(sc, SIM_POLICY_STRICT, 1), *aware = run(sc, SIM_POLICY_PROVIDER_AWARE, 1);
+    assert_request_clean(strict);
+    assert_request_clean(aware);
+    const sim_request_stats *bs = resource(strict, "provider-b/gen-b-large/chat");
+    const sim_request_stats *ba = resource(aware, "provider-b/gen-b-large/chat");
+    const sim_request_stats *aa = resource(aware, "provider-a/gen-a-large/chat");
+    assert_true(aa->cooldown_ns >= 29000000000LL); /* A cools for most of its outage */
+    assert_true(ba->others_cooling_ns > 20000000000LL);
+    assert_true(ba->utilization_while_others_cooling >= 0.9);
+    assert_true(bs->utilization_while_others_cooling < 0.75);
+    uint64_t skips[2] = {0, 0};
+    const sim_run *runs[2] = {strict, aware};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < runs[k]->event_count; i++)
+            skips[k] += runs[k]->events[i].kind == ADMIT_EV_REQUEST_PRESSURE_ADVISORY_SKIPPED;
+    assert_int_equal(skips[0], 0);
+    assert_true(skips[1] > 0);
+    sim_run_free(strict);
+    sim_run_free(aware);
+    sim_scenario_free(sc);
+}
+
+static void test_aimd_recovery(void **state) {
+    (void)state;
+    sim_scenario *sc = load("aimd_recovery.json");
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    assert_request_clean(r);
+    const sim_request_stats *rs = resource(r, "acme/gen-13b/chat");
+    assert_int_equal(rs->limit_points[0][1], 16);
+    /* the first change is a decrease, within one cooldown (2 s) of the drop at 30 s */
+    assert_true(rs->limit_point_count > 2);
+    assert_true(rs->limit_points[1][1] < 16);
+    assert_true(rs->limit_points[1][0] >= 30000000000LL);
+    assert_true(rs->limit_points[1][0] <= 32000000000LL);
+    /* held low during the window, back at the effective max after it */
+    int64_t recovered_at = -1;
+    for (size_t i = 1; i < rs->limit_point_count; i++) {
+        int64_t t = rs->limit_points[i][0], v = rs->limit_points[i][1];
+        if (t > 40000000000LL && t < 90000000000LL) assert_true(v <= 6);
+        if (t >= 90000000000LL && v == 16 && recovered_at < 0) recovered_at = t;
+    }
+    assert_true(recovered_at > 0 && recovered_at < 130000000000LL);
+    assert_int_equal(rs->final.current_limit, 16);
+    assert_true(rs->final.min_limit <= 4);
+    int fully = 0;
+    for (size_t i = 0; i < r->request_event_count; i++)
+        fully += r->request_events[i].kind == ADMIT_REV_REQUEST_FULLY_RECOVERED &&
+                 r->request_events[i].captured_at_ns == recovered_at;
+    assert_int_equal(fully, 1);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+static char *artifact_text(sim_run *r) {
+    res_summary *s = res_summary_compute(r);
+    json_t *art = res_artifact_build(&r, &s, 1, NULL);
+    json_object_del(art, "host");
+    char *text = json_dumps(art, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(art);
+    res_summary_free(s);
+    return text;
+}
+
+static void test_same_seed_identical_request_artifacts(void **state) {
+    (void)state;
+    sim_scenario *sc = load("dual_model_generate_to_judge.json");
+    sim_run *a = run(sc, SIM_POLICY_PROVIDER_AWARE, 11), *b = run(sc, SIM_POLICY_PROVIDER_AWARE, 11);
+    char *ta = artifact_text(a), *tb = artifact_text(b);
+    assert_string_equal(ta, tb);
+    assert_non_null(strstr(ta, "\"stream\":\"request\""));
+    assert_non_null(strstr(ta, "\"request_resources\""));
+    free(ta);
+    free(tb);
+    sim_run_free(a);
+    sim_run_free(b);
+    sim_scenario_free(sc);
+}
+
+/* A slow provider and a cancel while calls are in flight and queued: 12
+** tasks, 3 calls at a time.  At 1.0 s the first 3 calls succeed and the
+** next 3 queued first calls start; at 1.5 s those 3 are cancelled in flight
+** and 9 waiters (6 first calls, 3 second calls) are cancelled in the queue. */
+static const char *cancel_text =
+    "{\"schema\":1,\"scenario_id\":\"cancel_calls\",\"scenario_version\":1,\"records\":60,"
+    "\"capacity\":{\"submission\":12,\"llm_wait\":12},\"cancel_at_seconds\":1.5,"
+    "\"models\":[{\"alias\":\"m\",\"provider\":\"p\",\"model\":\"x\","
+    "\"max_parallel_requests\":3}],"
+    "\"providers\":[{\"model\":\"m\",\"latency\":{\"dist\":\"constant\",\"seconds\":1.0}}],"
+    "\"columns\":[{\"name\":\"c\",\"scheduling\":{\"kind\":\"custom_model\","
+    "\"identity\":[\"t\",\"c\",\"v1\"],\"weight\":1,\"admitted_limit\":12,"
+    "\"resources\":{\"submission\":1,\"llm_wait\":1}},"
+    "\"program\":[{\"call\":{\"model\":\"m\",\"count\":2}}]}]}";
+
+static void test_cancel_with_calls_in_flight(void **state) {
+    (void)state;
+    sim_scenario *sc = parse(cancel_text);
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
+    assert_int_equal(r->wall_ns, 1500000000LL);
+    assert_request_clean(r);
+    const sim_request_stats *rs = resource(r, "p/x/chat");
+    assert_int_equal(rs->outcomes[ADMIT_REQ_SUCCESS], 3);
+    assert_int_equal(rs->outcomes[ADMIT_REQ_LOCAL_CANCELLED], 3);
+    assert_int_equal(rs->not_admitted, 9);
+    assert_int_equal(r->executor_stats.cancelled, 12);
+    uint64_t cancelled_waits = 0;
+    for (size_t i = 0; i < r->request_event_count; i++)
+        cancelled_waits += r->request_events[i].kind == ADMIT_REV_REQUEST_WAIT_CANCELLED;
+    assert_int_equal(cancelled_waits, rs->not_admitted);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
+/* Queue timeouts, provider failures and timeouts, exhausted call retries:
+** tasks fail, are salvaged or dropped, and every lease still comes back. */
+static const char *failure_text =
+    "{\"schema\":1,\"scenario_id\":\"request_failures\",\"scenario_version\":1,\"records\":200,"
+    "\"capacity\":{\"submission\":16,\"llm_wait\":16},"
+    "\"request_admission\":{\"queue_wait_timeout_seconds\":0.3,\"cooldown_seconds\":0.5},"
+    "\"models\":[{\"alias\":\"m\",\"provider\":\"p\",\"model\":\"x\","
+    "\"max_parallel_requests\":4}],"
+    "\"providers\":[{\"model\":\"m\",\"latency\":{\"dist\":\"exponential\",\"mean\":0.2},"
+    "\"max_concurrent\":3,\"retry_after_seconds\":0.25,\"failure_probability\":0.1,"
+    "\"timeout_probability\":0.05,\"timeout_seconds\":1.0}],"
+    "\"columns\":[{\"name\":\"c\",\"scheduling\":{\"kind\":\"model\",\"model\":\"m\"},"
+    "\"program\":[{\"call\":{\"model\":\"m\",\"count\":{\"until_valid\":0.5,\"max\":3}}}],"
+    "\"retry\":{\"max_attempts\":2,\"backoff_seconds\":0.05}}]}";
+
+static void test_request_failure_paths(void **state) {
+    (void)state;
+    sim_scenario *sc = parse(failure_text);
+    for (int p = 0; p < 3; p++)
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            sim_run *r = run(sc, (sim_policy_kind)p, seed);
+            assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
+            assert_request_clean(r);
+            const sim_request_stats *rs = resource(r, "p/x/chat");
+            assert_true(rs->not_admitted > 0); /* queue timeouts */
+            assert_true(rs->outcomes[ADMIT_REQ_RATE_LIMITED] > 0);
+            assert_true(rs->outcomes[ADMIT_REQ_PROVIDER_FAILURE] > 0);
+            assert_true(rs->outcomes[ADMIT_REQ_PROVIDER_TIMEOUT] > 0);
+            assert_true(r->stats.retries_deferred > 0);
+            assert_int_equal(r->request_admission_stats.denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT],
+                             rs->not_admitted);
+            sim_run_free(r);
+        }
+    sim_scenario_free(sc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dynamic_request_count),
+        cmocka_unit_test(test_cross_provider_cooldown),
+        cmocka_unit_test(test_aimd_recovery),
+        cmocka_unit_test(test_same_seed_identical_request_artifacts),
+        cmocka_unit_test(test_cancel_with_calls_in_flight),
+        cmocka_unit_test(test_request_failure_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
