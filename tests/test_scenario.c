@@ -20,6 +20,9 @@
 #ifndef ADMIT_SCENARIO_DIR
 #error "ADMIT_SCENARIO_DIR must name the scenarios/ directory"
 #endif
+#ifndef ADMIT_TEST_DATA_DIR
+#error "ADMIT_TEST_DATA_DIR must name the tests/data/ directory"
+#endif
 
 /* Test JSON is written with ' for " to stay readable; this swaps them back. */
 static char *dq(const char *text) {
@@ -42,6 +45,22 @@ static sim_scenario *parse_q(const char *text, sim_error *err) {
     "'capacity': {'submission': 4, 'llm_wait': 2}, "
 #define COL_A "{'name': 'a', 'duration': {'dist': 'constant', 'seconds': 1}}"
 #define DUR   "'duration': {'dist': 'constant', 'seconds': 1}"
+/* Request stage: one model alias with a chat provider. */
+#define MODELS                                                                                     \
+    "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 4}], "
+#define LAT  "'latency': {'dist': 'constant', 'seconds': 0.1}"
+#define PROV "'providers': [{'model': 'm', " LAT "}], "
+/* A column running PROGRAM (a JSON array) and a one-step program. */
+#define PCOL(program) "'columns': [{'name': 'a', 'program': " program "}]}"
+#define CALL_M        "{'call': {'model': 'm'}}"
+/* Providers entry and window with extra keys. */
+#define PROVX(extra)                                                                               \
+    HEAD MODELS "'providers': [{'model': 'm', " LAT ", " extra "}], 'columns': [" COL_A "]}"
+#define WIN(w)     PROVX("'windows': [" w "]")
+#define RA(extra)  HEAD MODELS PROV "'request_admission': {" extra "}, 'columns': [" COL_A "]}"
+#define COUNT(c)   HEAD MODELS PROV PCOL("[{'call': {'model': 'm', 'count': " c "}}]")
+#define SCHED(sch) HEAD MODELS "'columns': [{'name': 'a', " DUR ", 'scheduling': " sch "}]}"
+#define DATA(file) ADMIT_TEST_DATA_DIR "/" file
 
 typedef struct bad_case {
     const char *json;    /* ' for " */
@@ -72,7 +91,7 @@ static const bad_case BAD[] = {
      "t.json: $.columns[1].depends_on[1]: expected a column not listed before, got 'a'", false},
     {HEAD "'columns': [{'name': 'a', 'durration': {}}]}",
      "t.json: $.columns[0].durration: unknown key (expected one of: name, strategy, depends_on, "
-     "rows, ready_at_seconds, duration, failure, scheduling)",
+     "rows, ready_at_seconds, duration, program, retry, failure, scheduling)",
      false},
     {HEAD "'columns': [" COL_A "], 'extra': 1}",
      "t.json: $.extra: unknown key (expected one of: schema, scenario_id, ", true},
@@ -123,7 +142,7 @@ static const bad_case BAD[] = {
      "t.json: $.columns[0].duration: expected an object, got 0.5", false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'normal'}}]}",
      "t.json: $.columns[0].duration.dist: expected 'constant', 'uniform', 'exponential', "
-     "'lognormal' or 'gamma', got 'normal'",
+     "'lognormal', 'gamma' or 'empirical', got 'normal'",
      false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'constant', 'mean': 1}}]}",
      "t.json: $.columns[0].duration.mean: unknown key (expected one of: dist, seconds)", false},
@@ -191,7 +210,8 @@ static const bad_case BAD[] = {
      "explicit 'resources'), got none",
      false},
     {HEAD "'columns': [" COL_A "], 'policy': {'default': 'greedy'}}",
-     "t.json: $.policy.default: expected 'strict' or 'bounded', got 'greedy'", false},
+     "t.json: $.policy.default: expected 'strict', 'bounded' or 'provider_aware', got 'greedy'",
+     false},
     {HEAD "'columns': [" COL_A "], 'policy': {'strict_share_rounding': 'round'}}",
      "t.json: $.policy.strict_share_rounding: expected 'ceil' or 'floor', got 'round'", false},
     {HEAD "'columns': [" COL_A "], 'policy': {'default_borrow_ceiling': -1}}",
@@ -218,6 +238,330 @@ static const bad_case BAD[] = {
      false},
     {HEAD "'columns': [" COL_A "], 'cancel_at_seconds': 'soon'}",
      "t.json: $.cancel_at_seconds: expected a number between 0 and 1000000000, got 'soon'", false},
+    /* ---- models ---- */
+    {HEAD "'models': {}, 'columns': [" COL_A "]}",
+     "t.json: $.models: expected an array of at most 32 models, got {}", false},
+    {HEAD "'models': [7], 'columns': [" COL_A "]}",
+     "t.json: $.models[0]: expected an object, got 7", false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 4}, "
+          "{'alias': 'm', 'provider': 'p', 'model': 'm2', 'max_parallel_requests': 4}], "
+          "'columns': [" COL_A "]}",
+     "t.json: $.models[1].alias: expected an alias not used by an earlier model, got 'm'", false},
+    {HEAD "'models': [{'alias': '', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 4}], "
+          "'columns': [" COL_A "]}",
+     "t.json: $.models[0].alias: expected a non-empty string of at most 95 characters, got ''",
+     false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'a/b', 'model': 'm1', "
+          "'max_parallel_requests': 4}], 'columns': [" COL_A "]}",
+     "t.json: $.models[0].provider: expected a non-empty string of at most 95 characters without "
+     "'/', got 'a/b'",
+     false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'max_parallel_requests': 4}], "
+          "'columns': [" COL_A "]}",
+     "t.json: $.models[0]: missing required key 'model'", false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1'}], 'columns': [" COL_A "]}",
+     "t.json: $.models[0]: missing required key 'max_parallel_requests'", false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 0}], "
+          "'columns': [" COL_A "]}",
+     "t.json: $.models[0].max_parallel_requests: expected an integer between 1 and 2147483647, got "
+     "0",
+     false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'cap': 4}], "
+          "'columns': [" COL_A "]}",
+     "t.json: $.models[0].cap: unknown key (expected one of: alias, provider, model, "
+     "max_parallel_requests)",
+     false},
+    /* ---- request_admission ---- */
+    {HEAD "'request_admission': [], 'columns': [" COL_A "]}",
+     "t.json: $.request_admission: expected an object, got []", false},
+    {RA("'md_factor': 1"),
+     "t.json: $.request_admission.md_factor: expected a number > 0 and < 1, "
+     "got 1",
+     false},
+    {RA("'md_factor': 0"),
+     "t.json: $.request_admission.md_factor: expected a number > 0 and < 1, "
+     "got 0",
+     false},
+    {RA("'ai_step': 0"),
+     "t.json: $.request_admission.ai_step: expected an integer between 1 and 4294967295, got 0",
+     false},
+    {RA("'successes_until_increase': 2.5"),
+     "t.json: $.request_admission.successes_until_increase: expected an integer between 1 and "
+     "4294967295, got 2.5",
+     false},
+    {RA("'cooldown_seconds': 0"),
+     "t.json: $.request_admission.cooldown_seconds: expected a number > 0 and <= 1000000000, got 0",
+     false},
+    {RA("'startup_ramp_seconds': 3601"),
+     "t.json: $.request_admission.startup_ramp_seconds: expected a number between 0 and 3600, got "
+     "3601",
+     false},
+    {RA("'queue_wait_timeout_seconds': 0"),
+     "t.json: $.request_admission.queue_wait_timeout_seconds: expected null or a number > 0 and <= "
+     "1000000000, got 0",
+     false},
+    {RA("'cooldown': 1"),
+     "t.json: $.request_admission.cooldown: unknown key (expected one of: md_factor, ai_step, "
+     "successes_until_increase, cooldown_seconds, startup_ramp_seconds, "
+     "queue_wait_timeout_seconds, resources)",
+     false},
+    {RA("'resources': {}"),
+     "t.json: $.request_admission.resources: expected an array of at most 64 request resources, "
+     "got {}",
+     false},
+    {RA("'resources': [{'initial_limit': 2}]"),
+     "t.json: $.request_admission.resources[0]: missing required key 'model'", false},
+    {RA("'resources': [{'model': 'zzz'}]"),
+     "t.json: $.request_admission.resources[0].model: expected a model alias named in $.models, "
+     "got 'zzz'",
+     false},
+    {RA("'resources': [{'model': 'm', 'domain': 'audio'}]"),
+     "t.json: $.request_admission.resources[0].domain: expected 'chat', 'embedding', 'image' or "
+     "'healthcheck', got 'audio'",
+     false},
+    {RA("'resources': [{'model': 'm', 'initial_limit': 0}]"),
+     "t.json: $.request_admission.resources[0].initial_limit: expected an integer between 1 and "
+     "4294967295, got 0",
+     false},
+    {RA("'resources': [{'model': 'm', 'max_limit_clamp': 0}]"),
+     "t.json: $.request_admission.resources[0].max_limit_clamp: expected an integer between 1 and "
+     "4294967295, got 0",
+     false},
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 4}, "
+          "{'alias': 'm2', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 2}], "
+          "'providers': [{'model': 'm2', 'domain': 'image', " LAT "}], "
+          "'request_admission': {'resources': [{'model': 'm', 'domain': 'image'}, "
+          "{'model': 'm2', 'domain': 'image'}]}, 'columns': [" COL_A "]}",
+     "t.json: $.request_admission.resources[1]: expected a model endpoint and domain pair not "
+     "listed before, got 'p/m1' and 'image' again",
+     false},
+    {RA("'resources': [{'model': 'm', 'domain': 'embedding'}]"),
+     "t.json: $.request_admission.resources[0]: expected a $.providers entry for model 'm' and "
+     "domain 'embedding', got none",
+     false},
+    /* ---- providers ---- */
+    {HEAD MODELS "'providers': 1, 'columns': [" COL_A "]}",
+     "t.json: $.providers: expected an array of at most 64 providers, got 1", false},
+    {HEAD MODELS "'providers': [{'model': 'm'}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0]: missing required key 'latency'", false},
+    {HEAD MODELS "'providers': [{" LAT "}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0]: missing required key 'model'", false},
+    {HEAD MODELS "'providers': [{'model': 'q', " LAT "}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].model: expected a model alias named in $.models, got 'q'", false},
+    {HEAD MODELS "'providers': [{'model': 'm', " LAT "}, {'model': 'm', 'domain': 'chat', " LAT
+                 "}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[1]: expected a model endpoint and domain pair not listed before, got "
+     "'p/m1' and 'chat' again",
+     false},
+    {PROVX("'max_concurrent': -1"),
+     "t.json: $.providers[0].max_concurrent: expected an integer between 0 and 4294967295, got -1",
+     false},
+    {PROVX("'requests_per_minute': 2000000"),
+     "t.json: $.providers[0].requests_per_minute: expected a number between 0 and 1000000, got "
+     "2000000",
+     false},
+    {PROVX("'retry_after_seconds': -1"),
+     "t.json: $.providers[0].retry_after_seconds: expected null or a number between 0 and "
+     "1000000000, got -1",
+     false},
+    {PROVX("'rate_limited_latency_seconds': -0.5"),
+     "t.json: $.providers[0].rate_limited_latency_seconds: expected a number between 0 and "
+     "1000000000, got -0.5",
+     false},
+    {PROVX("'failure_probability': 1.5"),
+     "t.json: $.providers[0].failure_probability: expected a number between 0 and 1, got 1.5",
+     false},
+    {PROVX("'failure_probability': 0.6, 'timeout_probability': 0.5"),
+     "t.json: $.providers[0]: expected probabilities summing to at most 1, got 0.6 + 0.5", false},
+    {PROVX("'timeout_seconds': 0"),
+     "t.json: $.providers[0].timeout_seconds: expected a number > 0 and <= 1000000000, got 0",
+     false},
+    {PROVX("'latency_seconds': 1"),
+     "t.json: $.providers[0].latency_seconds: unknown key (expected one of: model, domain, "
+     "latency, "
+     "max_concurrent, requests_per_minute, retry_after_seconds, rate_limited_latency_seconds, "
+     "failure_probability, timeout_probability, timeout_seconds, windows)",
+     false},
+    {PROVX("'windows': {}"),
+     "t.json: $.providers[0].windows: expected an array of at most 16 windows, got {}", false},
+    {WIN("{'kind': 'storm', 'start_seconds': 1, 'end_seconds': 2}"),
+     "t.json: $.providers[0].windows[0].kind: expected 'outage', 'capacity' or 'latency', got "
+     "'storm'",
+     false},
+    {WIN("{'kind': 'outage', 'end_seconds': 2}"),
+     "t.json: $.providers[0].windows[0]: missing required key 'start_seconds'", false},
+    {WIN("{'kind': 'outage', 'start_seconds': 5, 'end_seconds': 5}"),
+     "t.json: $.providers[0].windows[0].end_seconds: expected a number > 5 and <= 1000000000, got "
+     "5",
+     false},
+    {WIN("{'kind': 'outage', 'start_seconds': 1, 'end_seconds': 2, 'multiplier': 2}"),
+     "t.json: $.providers[0].windows[0].multiplier: unknown key (expected one of: kind, "
+     "start_seconds, end_seconds)",
+     false},
+    {WIN("{'kind': 'capacity', 'start_seconds': 1, 'end_seconds': 2}"),
+     "t.json: $.providers[0].windows[0]: missing required key 'max_concurrent' or "
+     "'requests_per_minute'",
+     false},
+    {WIN("{'kind': 'capacity', 'start_seconds': 1, 'end_seconds': 2, 'requests_per_minute': -1}"),
+     "t.json: $.providers[0].windows[0].requests_per_minute: expected a number between 0 and "
+     "1000000, got -1",
+     false},
+    {WIN("{'kind': 'latency', 'start_seconds': 1, 'end_seconds': 2}"),
+     "t.json: $.providers[0].windows[0]: missing required key 'multiplier'", false},
+    {WIN("{'kind': 'latency', 'start_seconds': 1, 'end_seconds': 2, 'multiplier': 0}"),
+     "t.json: $.providers[0].windows[0].multiplier: expected a number > 0, got 0", false},
+    /* ---- empirical distributions ---- */
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical'}}], "
+                 "'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency: missing required key 'file'", false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', 'file': ''}}], "
+                 "'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: expected a non-empty string (a CSV file path), got ''",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', 'file': 'x.csv', "
+                 "'mean': 1}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.mean: unknown key (expected one of: dist, file)", false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '/nonexistent/x.csv'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: cannot read /nonexistent/x.csv: No such file or "
+     "directory",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_negative.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_negative.csv") ":2: expected a finite "
+                                                                        "number >= 0, got '-0.5'",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_text.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_text.csv") ":3: expected a finite number "
+                                                                    ">= 0, got 'fast'",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_inf.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_inf.csv") ":2: expected a finite number "
+                                                                   ">= 0, got 'inf'",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_empty.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_empty.csv") ": expected at least 1 "
+                                                                     "sample, got none",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" ADMIT_TEST_DATA_DIR "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: cannot read " ADMIT_TEST_DATA_DIR ": Is a directory",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'empirical', 'file': '" DATA(
+         "trace_text.csv") "'}}]}",
+     "t.json: $.columns[0].duration.file: " DATA("trace_text.csv") ":3: expected a finite number "
+                                                                   ">= 0, got 'fast'",
+     false},
+    /* ---- programs and retry ---- */
+    {HEAD MODELS PROV "'columns': [{'name': 'a', " DUR ", 'program': [" CALL_M "]}]}",
+     "t.json: $.columns[0]: expected either 'duration' or 'program', got both", false},
+    {HEAD MODELS PROV PCOL("[]"),
+     "t.json: $.columns[0].program: expected an array of 1 to 16 "
+     "steps, got []",
+     false},
+    {HEAD MODELS PROV PCOL("{}"),
+     "t.json: $.columns[0].program: expected an array of 1 to 16 "
+     "steps, got {}",
+     false},
+    {HEAD MODELS PROV PCOL("[" CALL_M ", 3]"),
+     "t.json: $.columns[0].program[1]: expected an object, got 3", false},
+    {HEAD MODELS PROV PCOL("[{}]"),
+     "t.json: $.columns[0].program[0]: missing required key 'local' or 'call'", false},
+    {HEAD MODELS PROV PCOL("[{'local': {'dist': 'constant', 'seconds': 1}, 'call': {'model': "
+                           "'m'}}]"),
+     "t.json: $.columns[0].program[0]: expected exactly one of 'local' or 'call', got both", false},
+    {HEAD MODELS PROV PCOL("[{'sleep': 1}]"),
+     "t.json: $.columns[0].program[0].sleep: unknown key (expected one of: local, call)", false},
+    {HEAD MODELS PROV PCOL("[{'local': {'dist': 'constant', 'seconds': -1}}]"),
+     "t.json: $.columns[0].program[0].local.seconds: expected a number >= 0, got -1", false},
+    {HEAD MODELS PROV PCOL("[{'local': 0.5}]"),
+     "t.json: $.columns[0].program[0].local: expected an object, got 0.5", false},
+    {HEAD MODELS PROV PCOL("[{'call': {'count': 1}}]"),
+     "t.json: $.columns[0].program[0].call: missing required key 'model'", false},
+    {HEAD MODELS PROV PCOL("[{'call': {'model': 'zzz'}}]"),
+     "t.json: $.columns[0].program[0].call.model: expected a model alias named in $.models, got "
+     "'zzz'",
+     false},
+    {HEAD MODELS PROV PCOL("[{'call': {'model': 'm', 'tokens': 5}}]"),
+     "t.json: $.columns[0].program[0].call.tokens: unknown key (expected one of: model, domain, "
+     "count)",
+     false},
+    {HEAD MODELS PROV PCOL("[" CALL_M ", {'call': {'model': 'm', 'domain': 'embedding'}}]"),
+     "t.json: $.columns[0].program[1].call: expected a $.providers entry for model 'm' and domain "
+     "'embedding', got none",
+     false},
+    {HEAD MODELS PCOL("[" CALL_M "]"),
+     "t.json: $.columns[0].program[0].call: expected a $.providers entry for model 'm' and domain "
+     "'chat', got none",
+     false},
+    {COUNT("-1"),
+     "t.json: $.columns[0].program[0].call.count: expected an integer between 0 and 4294967295, "
+     "got -1",
+     false},
+    {COUNT("'two'"),
+     "t.json: $.columns[0].program[0].call.count: expected an integer >= 0 or an object with "
+     "'branch' or 'until_valid', got 'two'",
+     false},
+    {COUNT("{}"),
+     "t.json: $.columns[0].program[0].call.count: missing required key 'branch' or 'until_valid'",
+     false},
+    {COUNT("{'branch': 1.5, 'then': 1, 'else': 0}"),
+     "t.json: $.columns[0].program[0].call.count.branch: expected a number between 0 and 1, got "
+     "1.5",
+     false},
+    {COUNT("{'branch': 0.5, 'then': 1}"),
+     "t.json: $.columns[0].program[0].call.count: missing required key 'else'", false},
+    {COUNT("{'branch': 0.5, 'then': -1, 'else': 0}"),
+     "t.json: $.columns[0].program[0].call.count.then: expected an integer between 0 and "
+     "4294967295, got -1",
+     false},
+    {COUNT("{'branch': 0.5, 'then': 1, 'else': 0, 'until_valid': 0.5}"),
+     "t.json: $.columns[0].program[0].call.count.until_valid: unknown key (expected one of: "
+     "branch, then, else)",
+     false},
+    {COUNT("{'until_valid': 0, 'max': 3}"),
+     "t.json: $.columns[0].program[0].call.count.until_valid: expected a number > 0 and <= 1, got "
+     "0",
+     false},
+    {COUNT("{'until_valid': 0.5, 'max': 0}"),
+     "t.json: $.columns[0].program[0].call.count.max: expected an integer between 1 and "
+     "4294967295, got 0",
+     false},
+    {COUNT("{'until_valid': 0.5}"),
+     "t.json: $.columns[0].program[0].call.count: missing required key 'max'", false},
+    {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'max_attempts': 0}}]}",
+     "t.json: $.columns[0].retry.max_attempts: expected an integer between 1 and 4294967295, got 0",
+     false},
+    {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'backoff_seconds': -1}}]}",
+     "t.json: $.columns[0].retry.backoff_seconds: expected a number between 0 and 1000000000, got "
+     "-1",
+     false},
+    {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'attempts': 2}}]}",
+     "t.json: $.columns[0].retry.attempts: unknown key (expected one of: max_attempts, "
+     "backoff_seconds)",
+     false},
+    /* ---- scheduling by model alias ---- */
+    {SCHED("{'kind': 'model', 'model': 'm', 'identity': ['p', 'm1', 'chat']}"),
+     "t.json: $.columns[0].scheduling: expected either 'identity' or 'model', got both", false},
+    {SCHED("{'kind': 'model'}"),
+     "t.json: $.columns[0].scheduling: missing required key 'identity' or 'model'", false},
+    {SCHED("{'kind': 'custom_model', 'model': 'm'}"),
+     "t.json: $.columns[0].scheduling.model: expected kind 'model' for a model alias, got 'm'",
+     false},
+    {SCHED("{'kind': 'model', 'identity': ['p', 'm1', 'chat'], 'domain': 'chat'}"),
+     "t.json: $.columns[0].scheduling.domain: expected 'domain' only together with 'model', got "
+     "'chat'",
+     false},
+    {SCHED("{'kind': 'model', 'model': 'zzz'}"),
+     "t.json: $.columns[0].scheduling.model: expected a model alias named in $.models, got 'zzz'",
+     false},
+    {SCHED("{'kind': 'model', 'model': 'm', 'domain': 'video'}"),
+     "t.json: $.columns[0].scheduling.domain: expected 'chat', 'embedding', 'image' or "
+     "'healthcheck', got 'video'",
+     false},
 };
 
 static void test_malformed(void **state) {
@@ -498,6 +842,323 @@ static void test_task_count(void **state) {
     sim_scenario_free(s);
 }
 
+/* Every request-stage key at once. */
+static const char REQUEST_FULL[] =
+    "{'schema': 1, 'scenario_id': 'req', 'scenario_version': 1, 'records': 4,"
+    " 'capacity': {'submission': 4, 'llm_wait': 4},"
+    " 'models': ["
+    "  {'alias': 'fast', 'provider': 'openai', 'model': 'gpt-4o-mini', 'max_parallel_requests': 8},"
+    "  {'alias': 'fast-eu', 'provider': 'openai', 'model': 'gpt-4o-mini',"
+    "   'max_parallel_requests': 6},"
+    "  {'alias': 'judge', 'provider': 'anthropic', 'model': 'claude', 'max_parallel_requests': 3},"
+    "  {'alias': 'embed', 'provider': 'openai', 'model': 'text-embedding-3',"
+    "   'max_parallel_requests': 16}],"
+    " 'request_admission': {'md_factor': 0.5, 'ai_step': 2, 'successes_until_increase': 10,"
+    "  'cooldown_seconds': 1.5, 'startup_ramp_seconds': 4, 'queue_wait_timeout_seconds': 30,"
+    "  'resources': [{'model': 'fast', 'initial_limit': 4, 'max_limit_clamp': 6},"
+    "   {'model': 'embed', 'domain': 'embedding', 'initial_limit': 2}]},"
+    " 'providers': ["
+    "  {'model': 'fast', 'latency': {'dist': 'lognormal', 'mu': -1, 'sigma': 0.5},"
+    "   'max_concurrent': 10, 'requests_per_minute': 600, 'retry_after_seconds': 2,"
+    "   'rate_limited_latency_seconds': 0.01, 'failure_probability': 0.05,"
+    "   'timeout_probability': 0.01, 'timeout_seconds': 20,"
+    "   'windows': [{'kind': 'outage', 'start_seconds': 10, 'end_seconds': 12},"
+    "    {'kind': 'capacity', 'start_seconds': 20, 'end_seconds': 30, 'max_concurrent': 2},"
+    "    {'kind': 'capacity', 'start_seconds': 40, 'end_seconds': 50, 'requests_per_minute': 30},"
+    "    {'kind': 'latency', 'start_seconds': 5, 'end_seconds': 6.5, 'multiplier': 2.5}]},"
+    "  {'model': 'judge', 'latency': {'dist': 'empirical', 'file': '" DATA(
+        "latency_trace.csv") "'},"
+                             "   'retry_after_seconds': 0},"
+                             "  {'model': 'embed', 'domain': 'embedding', 'latency': {'dist': "
+                             "'constant', 'seconds': 0.02},"
+                             "   'retry_after_seconds': null}],"
+                             " 'policy': {'default': 'provider_aware'},"
+                             " 'columns': ["
+                             "  {'name': 'q', 'program': [{'local': {'dist': 'constant', "
+                             "'seconds': 0.1}},"
+                             "    {'call': {'model': 'fast', 'count': 2}},"
+                             "    {'call': {'model': 'embed', 'domain': 'embedding', 'count': 0}}],"
+                             "   'retry': {'max_attempts': 5, 'backoff_seconds': 0.25},"
+                             "   'scheduling': {'kind': 'model', 'model': 'fast-eu'}},"
+                             "  {'name': 'a', 'depends_on': ['q'],"
+                             "   'program': [{'call': {'model': 'judge', 'count': {'branch': 0.3, "
+                             "'then': 2, 'else': 1}}},"
+                             "    {'call': {'model': 'fast-eu', 'count': {'until_valid': 0.8, "
+                             "'max': 4}}},"
+                             "    {'call': {'model': 'judge'}}],"
+                             "   'scheduling': {'kind': 'model', 'model': 'judge', 'domain': "
+                             "'chat', 'weight': 7}},"
+                             "  {'name': 'e', 'duration': {'dist': 'empirical', 'file': '" DATA(
+                                 "latency_trace.csv") "'},"
+                                                      "   'scheduling': {'kind': 'model', 'model': "
+                                                      "'embed', 'domain': 'embedding'}}]}";
+
+/* latency_trace.csv: a header, comments, blank lines, extra fields, CRLF */
+static const double TRACE[] = {0.125, 0.25, 0.5, 1.5, 0.0625};
+
+static void assert_trace(const sim_dist *d) {
+    assert_int_equal(d->kind, SIM_DIST_EMPIRICAL);
+    assert_non_null(d->samples);
+    assert_int_equal(d->sample_count, 5);
+    for (int i = 0; i < 5; i++)
+        assert_true(d->samples[i] == TRACE[i]);
+}
+
+static void test_request_full(void **state) {
+    (void)state;
+    sim_error err = {{0}};
+    sim_scenario *s = parse_q(REQUEST_FULL, &err);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+
+    assert_int_equal(s->model_count, 4);
+    assert_string_equal(s->models[1].alias, "fast-eu");
+    assert_string_equal(s->models[1].provider, "openai");
+    assert_string_equal(s->models[1].model_id, "gpt-4o-mini");
+    assert_int_equal(s->models[1].max_parallel_requests, 6);
+    assert_string_equal(s->models[3].model_id, "text-embedding-3");
+
+    assert_true(s->aimd.md_factor == 0.5);
+    assert_int_equal(s->aimd.ai_step, 2);
+    assert_int_equal(s->aimd.successes_until_increase, 10);
+    assert_int_equal(s->aimd.cooldown_ns, 1500000000LL);
+    assert_int_equal(s->aimd.startup_ramp_ns, 4000000000LL);
+    assert_int_equal(s->queue_wait_timeout_ns, 30000000000LL);
+    assert_int_equal(s->request_limit_count, 2);
+    assert_int_equal(s->request_limits[0].model, 0);
+    assert_int_equal(s->request_limits[0].domain, ADMIT_DOMAIN_CHAT);
+    assert_int_equal(s->request_limits[0].initial_limit, 4);
+    assert_int_equal(s->request_limits[0].max_limit_clamp, 6);
+    assert_int_equal(s->request_limits[1].model, 3);
+    assert_int_equal(s->request_limits[1].domain, ADMIT_DOMAIN_EMBEDDING);
+    assert_int_equal(s->request_limits[1].initial_limit, 2);
+    assert_int_equal(s->request_limits[1].max_limit_clamp, 0);
+
+    assert_int_equal(s->provider_count, 3);
+    const sim_provider_spec *f = &s->providers[0], *j = &s->providers[1], *e = &s->providers[2];
+    assert_int_equal(f->model, 0);
+    assert_int_equal(f->domain, ADMIT_DOMAIN_CHAT);
+    assert_int_equal(f->latency.kind, SIM_DIST_LOGNORMAL);
+    assert_true(f->latency.a == -1.0 && f->latency.b == 0.5);
+    assert_int_equal(f->max_concurrent, 10);
+    assert_true(f->requests_per_minute == 600);
+    assert_int_equal(f->retry_after_ns, 2000000000LL);
+    assert_int_equal(f->rate_limited_latency_ns, 10000000LL);
+    assert_true(f->failure_probability == 0.05 && f->timeout_probability == 0.01);
+    assert_int_equal(f->timeout_ns, 20000000000LL);
+    assert_int_equal(f->window_count, 4);
+    assert_int_equal(f->windows[0].kind, SIM_WINDOW_OUTAGE);
+    assert_int_equal(f->windows[0].start_ns, 10000000000LL);
+    assert_int_equal(f->windows[0].end_ns, 12000000000LL);
+    /* a capacity window's missing keys keep the entry's base values */
+    assert_int_equal(f->windows[1].kind, SIM_WINDOW_CAPACITY);
+    assert_int_equal(f->windows[1].max_concurrent, 2);
+    assert_true(f->windows[1].requests_per_minute == 600);
+    assert_int_equal(f->windows[2].max_concurrent, 10);
+    assert_true(f->windows[2].requests_per_minute == 30);
+    assert_int_equal(f->windows[3].kind, SIM_WINDOW_LATENCY);
+    assert_int_equal(f->windows[3].start_ns, 5000000000LL);
+    assert_int_equal(f->windows[3].end_ns, 6500000000LL);
+    assert_true(f->windows[3].latency_multiplier == 2.5);
+
+    assert_int_equal(j->model, 2);
+    assert_trace(&j->latency);
+    assert_int_equal(j->retry_after_ns, 0); /* 0 is a Retry-After of 0, not "none" */
+    assert_int_equal(j->max_concurrent, 0);
+    assert_true(j->requests_per_minute == 0);
+    assert_int_equal(j->rate_limited_latency_ns, 50000000LL);
+    assert_true(j->failure_probability == 0 && j->timeout_probability == 0);
+    assert_int_equal(j->timeout_ns, 30000000000LL);
+    assert_int_equal(j->window_count, 0);
+
+    assert_int_equal(e->model, 3);
+    assert_int_equal(e->domain, ADMIT_DOMAIN_EMBEDDING);
+    assert_int_equal(e->latency.kind, SIM_DIST_CONSTANT);
+    assert_int_equal(e->retry_after_ns, -1);
+
+    assert_int_equal(s->default_policy, SIM_POLICY_PROVIDER_AWARE);
+
+    const sim_column *q = &s->columns[0], *a = &s->columns[1], *ec = &s->columns[2];
+    assert_int_equal(q->step_count, 3);
+    assert_int_equal(q->program[0].kind, SIM_STEP_LOCAL);
+    assert_int_equal(q->program[0].duration.kind, SIM_DIST_CONSTANT);
+    assert_true(q->program[0].duration.a == 0.1);
+    assert_int_equal(q->program[1].kind, SIM_STEP_CALL);
+    assert_int_equal(q->program[1].model, 0);
+    assert_int_equal(q->program[1].domain, ADMIT_DOMAIN_CHAT);
+    assert_int_equal(q->program[1].count_kind, SIM_COUNT_FIXED);
+    assert_int_equal(q->program[1].count, 2);
+    assert_int_equal(q->program[2].model, 3);
+    assert_int_equal(q->program[2].domain, ADMIT_DOMAIN_EMBEDDING);
+    assert_int_equal(q->program[2].count, 0);
+    assert_int_equal(q->retry_max_attempts, 5);
+    assert_int_equal(q->retry_backoff_ns, 250000000LL);
+    /* by alias: identity of the endpoint, weight = its static cap min(8, 6) */
+    assert_true(q->has_metadata);
+    assert_int_equal(q->metadata.kind, ADMIT_KIND_MODEL);
+    assert_string_equal(q->metadata.identity[0], "openai");
+    assert_string_equal(q->metadata.identity[1], "gpt-4o-mini");
+    assert_string_equal(q->metadata.identity[2], "chat");
+    assert_int_equal(q->metadata.weight, 6);
+
+    assert_int_equal(a->step_count, 3);
+    assert_int_equal(a->program[0].model, 2);
+    assert_int_equal(a->program[0].count_kind, SIM_COUNT_BRANCH);
+    assert_true(a->program[0].probability == 0.3);
+    assert_int_equal(a->program[0].count, 2);
+    assert_int_equal(a->program[0].count_else, 1);
+    assert_int_equal(a->program[1].model, 1);
+    assert_int_equal(a->program[1].count_kind, SIM_COUNT_UNTIL_VALID);
+    assert_true(a->program[1].probability == 0.8);
+    assert_int_equal(a->program[1].count, 4);
+    assert_int_equal(a->program[2].count_kind, SIM_COUNT_FIXED);
+    assert_int_equal(a->program[2].count, 1); /* count defaults to one call */
+    assert_int_equal(a->retry_max_attempts, 3);
+    assert_int_equal(a->retry_backoff_ns, 500000000LL);
+    assert_string_equal(a->metadata.identity[0], "anthropic");
+    assert_string_equal(a->metadata.identity[1], "claude");
+    assert_string_equal(a->metadata.identity[2], "chat");
+    assert_int_equal(a->metadata.weight, 7); /* explicit weight wins */
+
+    assert_int_equal(ec->step_count, 0);
+    assert_trace(&ec->duration);
+    assert_string_equal(ec->metadata.identity[2], "embedding");
+    assert_int_equal(ec->metadata.weight, 16);
+
+    assert_string_equal(sim_dist_kind_name(SIM_DIST_EMPIRICAL), "empirical");
+    assert_true(sim_dist_mean_seconds(&ec->duration) == (0.125 + 0.25 + 0.5 + 1.5 + 0.0625) / 5);
+    sim_scenario_free(s);
+}
+
+/* Request-stage defaults when a file has none of the new keys. */
+static void test_request_defaults(void **state) {
+    (void)state;
+    sim_error err = {{0}};
+    sim_scenario *s = parse_q(HEAD "'columns': [" COL_A "]}", &err);
+    assert_non_null(s);
+    admit_aimd_config want;
+    admit_aimd_config_init(&want);
+    assert_true(s->aimd.md_factor == 0.75 && want.md_factor == 0.75);
+    assert_int_equal(s->aimd.ai_step, 1);
+    assert_int_equal(s->aimd.successes_until_increase, 25);
+    assert_int_equal(s->aimd.cooldown_ns, 2000000000LL);
+    assert_int_equal(s->aimd.startup_ramp_ns, 0);
+    assert_int_equal(s->queue_wait_timeout_ns, 0);
+    assert_int_equal(s->model_count, 0);
+    assert_int_equal(s->provider_count, 0);
+    assert_int_equal(s->request_limit_count, 0);
+    assert_int_equal(s->columns[0].step_count, 0);
+    assert_int_equal(s->columns[0].retry_max_attempts, 3);
+    assert_int_equal(s->columns[0].retry_backoff_ns, 500000000LL);
+    sim_scenario_free(s);
+
+    /* an empty request_admission object keeps every default; null timeout = none */
+    s = parse_q(HEAD "'request_admission': {'queue_wait_timeout_seconds': null}, "
+                     "'columns': [" COL_A "]}",
+                &err);
+    assert_non_null(s);
+    assert_true(s->aimd.md_factor == want.md_factor);
+    assert_int_equal(s->aimd.cooldown_ns, want.cooldown_ns);
+    assert_int_equal(s->queue_wait_timeout_ns, 0);
+    sim_scenario_free(s);
+}
+
+/* Array limits of the new keys. */
+static void test_request_limits(void **state) {
+    (void)state;
+    size_t cap = 64 * 1024, len = 0;
+    char *json = malloc(cap);
+    assert_non_null(json);
+    sim_error err = {{0}};
+
+    len = (size_t)snprintf(json, cap, "%s'models': [", HEAD);
+    for (int i = 0; i < SIM_MAX_MODELS + 1; i++)
+        len += (size_t)snprintf(json + len, cap - len,
+                                "%s{'alias': 'a%d', 'provider': 'p', 'model': 'm%d', "
+                                "'max_parallel_requests': 1}",
+                                i ? ", " : "", i, i);
+    snprintf(json + len, cap - len, "], 'columns': [%s]}", COL_A);
+    assert_null(parse_q(json, &err));
+    assert_string_equal(err.message,
+                        "t.json: $.models: expected an array of at most 32 models, got an array "
+                        "of 33 items");
+
+    len = (size_t)snprintf(json, cap, "%s%s'providers': [{'model': 'm', %s, 'windows': [", HEAD,
+                           MODELS, LAT);
+    for (int i = 0; i < SIM_MAX_WINDOWS + 1; i++)
+        len += (size_t)snprintf(json + len, cap - len,
+                                "%s{'kind': 'outage', 'start_seconds': %d, 'end_seconds': %d}",
+                                i ? ", " : "", i, i + 1);
+    snprintf(json + len, cap - len, "]}], 'columns': [%s]}", COL_A);
+    assert_null(parse_q(json, &err));
+    assert_string_equal(err.message, "t.json: $.providers[0].windows: expected an array of at most "
+                                     "16 windows, got an array of 17 items");
+
+    len = (size_t)snprintf(json, cap, "%s%s%s'columns': [{'name': 'a', 'program': [", HEAD, MODELS,
+                           PROV);
+    for (int i = 0; i < SIM_MAX_STEPS + 1; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s%s", i ? ", " : "", CALL_M);
+    snprintf(json + len, cap - len, "]}]}");
+    assert_null(parse_q(json, &err));
+    assert_string_equal(err.message, "t.json: $.columns[0].program: expected an array of 1 to 16 "
+                                     "steps, got an array of 17 items");
+
+    /* exactly at the limits: fine */
+    len = (size_t)snprintf(json, cap, "%s%s%s'columns': [{'name': 'a', 'program': [", HEAD, MODELS,
+                           PROV);
+    for (int i = 0; i < SIM_MAX_STEPS; i++)
+        len += (size_t)snprintf(json + len, cap - len, "%s%s", i ? ", " : "", CALL_M);
+    snprintf(json + len, cap - len, "]}]}");
+    sim_scenario *s = parse_q(json, &err);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+    assert_int_equal(s->columns[0].step_count, SIM_MAX_STEPS);
+    sim_scenario_free(s);
+    free(json);
+}
+
+/* Trace files: relative to the scenario file's directory when loaded, to the
+** current directory when parsed from text. */
+static void test_empirical_paths(void **state) {
+    (void)state;
+    sim_error err = {{0}};
+    sim_scenario *s = sim_scenario_load(DATA("provider_trace.json"), &err);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+    assert_trace(&s->providers[0].latency);
+    sim_scenario_free(s);
+
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    char *json = dq(HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                                "'file': 'latency_trace.csv'}}], 'columns': [" COL_A "]}");
+    s = sim_scenario_parse(json, "t.json", &err); /* not in the data directory */
+    assert_null(s);
+    assert_string_equal(err.message, "t.json: $.providers[0].latency.file: cannot read "
+                                     "latency_trace.csv: No such file or directory");
+    assert_int_equal(chdir(ADMIT_TEST_DATA_DIR), 0);
+    s = sim_scenario_parse(json, "t.json", &err);
+    assert_int_equal(chdir(cwd), 0);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+    assert_trace(&s->providers[0].latency);
+    sim_scenario_free(s);
+    free(json);
+
+    /* a failure after a trace was read frees it (valgrind checks) */
+    assert_null(parse_q(HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': "
+                                    "'empirical', 'file': '" DATA(
+                                        "latency_trace.csv") "'}, 'timeout_seconds': 0}], "
+                                                             "'columns': [" COL_A "]}",
+                        &err));
+    assert_null(parse_q(HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'empirical', "
+                             "'file': '" DATA("latency_trace.csv") "'}}, {'name': 'a', " DUR "}]}",
+                        &err));
+    assert_string_equal(err.message,
+                        "t.json: $.columns[1].name: expected a name not used by an earlier column, "
+                        "got \"a\"");
+}
+
 static void test_policy_names(void **state) {
     (void)state;
     sim_policy_kind p = SIM_POLICY_BOUNDED;
@@ -510,6 +1171,10 @@ static void test_policy_names(void **state) {
     assert_int_equal(p, SIM_POLICY_BOUNDED);
     assert_string_equal(sim_policy_name(SIM_POLICY_STRICT), "strict");
     assert_string_equal(sim_policy_name(SIM_POLICY_BOUNDED), "bounded");
+    assert_true(sim_policy_parse("provider_aware", &p));
+    assert_int_equal(p, SIM_POLICY_PROVIDER_AWARE);
+    assert_string_equal(sim_policy_name(SIM_POLICY_PROVIDER_AWARE), "provider_aware");
+    assert_string_equal(sim_policy_name((sim_policy_kind)99), "unknown");
 }
 
 static char *write_temp(const char *text) {
@@ -578,26 +1243,48 @@ static void test_scenario_dir(void **state) {
     if (!loaded) skip();
 }
 
-/* The README's first ```json block is a valid scenario. */
+/* The README's ```json blocks are valid scenarios: the first is the task-stage
+** example, the second the request-stage one. */
 static void test_readme_example(void **state) {
     (void)state;
     FILE *f = fopen(ADMIT_SCENARIO_DIR "/README.md", "r");
     if (!f) skip();
-    static char text[1 << 16];
+    static char text[1 << 17];
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
-    char *start = strstr(text, "```json\n");
-    assert_non_null(start);
-    start += strlen("```json\n");
-    char *end = strstr(start, "```");
-    assert_non_null(end);
-    *end = '\0';
+    char *blocks[2];
+    char *at = text;
+    for (int i = 0; i < 2; i++) {
+        char *start = strstr(at, "```json\n");
+        assert_non_null(start);
+        start += strlen("```json\n");
+        char *end = strstr(start, "```");
+        assert_non_null(end);
+        *end = '\0';
+        blocks[i] = start;
+        at = end + 1;
+    }
     sim_error err = {{0}};
-    sim_scenario *s = sim_scenario_parse(start, "README.md", &err);
+    sim_scenario *s = sim_scenario_parse(blocks[0], "README.md", &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
     assert_int_equal(sim_scenario_task_count(s), 353); /* the README says so */
+    sim_scenario_free(s);
+
+    s = sim_scenario_parse(blocks[1], "README.md", &err);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+    /* what the README says about it */
+    assert_int_equal(s->model_count, 3);
+    assert_int_equal(s->provider_count, 2);
+    assert_int_equal(s->default_policy, SIM_POLICY_PROVIDER_AWARE);
+    assert_int_equal(s->queue_wait_timeout_ns, 60000000000LL);
+    assert_int_equal(s->columns[0].metadata.weight, 6);
+    assert_int_equal(s->columns[1].metadata.weight, 4);
+    assert_string_equal(s->columns[1].metadata.identity[1], "claude-3-5-haiku");
+    assert_int_equal(s->columns[1].retry_max_attempts, 4);
+    assert_int_equal(s->providers[1].retry_after_ns, -1);
     sim_scenario_free(s);
 }
 
@@ -610,6 +1297,10 @@ int main(void) {
         cmocka_unit_test(test_resolver_judges_metadata),
         cmocka_unit_test(test_capacity_order),
         cmocka_unit_test(test_task_count),
+        cmocka_unit_test(test_request_full),
+        cmocka_unit_test(test_request_defaults),
+        cmocka_unit_test(test_request_limits),
+        cmocka_unit_test(test_empirical_paths),
         cmocka_unit_test(test_policy_names),
         cmocka_unit_test(test_load_files),
         cmocka_unit_test(test_scenario_dir),

@@ -34,6 +34,10 @@ int64_t sim_dist_sample_ns(const sim_dist *d, gsl_rng *rng) {
     case SIM_DIST_EXPONENTIAL: s = gsl_ran_exponential(rng, d->a); break;
     case SIM_DIST_LOGNORMAL: s = gsl_ran_lognormal(rng, d->a, d->b); break;
     case SIM_DIST_GAMMA: s = gsl_ran_gamma(rng, d->a, d->b); break;
+    case SIM_DIST_EMPIRICAL:
+        if (!d->samples || d->sample_count == 0) return 0;
+        s = d->samples[gsl_rng_uniform_int(rng, d->sample_count)];
+        break;
     default: s = d->a; break;
     }
     if (!(s > 0)) return 0;
@@ -42,8 +46,9 @@ int64_t sim_dist_sample_ns(const sim_dist *d, gsl_rng *rng) {
 }
 
 const char *sim_dist_kind_name(sim_dist_kind k) {
-    static const char *names[] = {"constant", "uniform", "exponential", "lognormal", "gamma"};
-    return (unsigned)k <= SIM_DIST_GAMMA ? names[k] : "unknown";
+    static const char *names[] = {"constant",  "uniform", "exponential",
+                                  "lognormal", "gamma",   "empirical"};
+    return (unsigned)k <= SIM_DIST_EMPIRICAL ? names[k] : "unknown";
 }
 
 double sim_dist_mean_seconds(const sim_dist *d) {
@@ -52,6 +57,13 @@ double sim_dist_mean_seconds(const sim_dist *d) {
     case SIM_DIST_EXPONENTIAL: return d->a;
     case SIM_DIST_LOGNORMAL: return exp(d->a + d->b * d->b / 2);
     case SIM_DIST_GAMMA: return d->a * d->b;
+    case SIM_DIST_EMPIRICAL: {
+        if (!d->samples || d->sample_count == 0) return 0;
+        double sum = 0;
+        for (uint32_t i = 0; i < d->sample_count; i++)
+            sum += d->samples[i];
+        return sum / d->sample_count;
+    }
     default: return d->a;
     }
 }
