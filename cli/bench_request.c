@@ -192,8 +192,7 @@ int bench_request(uint64_t repeat) {
     admit_error err;
     admit_request_resolver *rr = admit_request_resolver_create(&err);
     uint32_t big, other;
-    if (!rr ||
-        admit_request_resolver_add_alias(rr, "big", "bench", "big", 100000, &big, &err) ||
+    if (!rr || admit_request_resolver_add_alias(rr, "big", "bench", "big", 100000, &big, &err) ||
         admit_request_resolver_add_alias(rr, "four", "bench", "four", 4, &other, &err)) {
         fprintf(stderr, "admitsim bench: %s\n", err.message);
         admit_request_resolver_destroy(rr);

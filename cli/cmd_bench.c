@@ -32,12 +32,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
-                                         {"repeat", required_argument, 0, 'r'},
-                                         {"seed", required_argument, 0, 's'},
-                                         {"request", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"scale", required_argument, 0, 'x'}, {"repeat", required_argument, 0, 'r'},
+        {"seed", required_argument, 0, 's'},  {"request", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     uint64_t scale = 100, repeat = 5, seed = 1;
     bool request = false;
     optind = 1;

@@ -113,8 +113,10 @@ int cmd_run(int argc, char **argv) {
         switch (ch) {
         case 'p':
             if (!sim_policy_parse(optarg, &ro.policy)) {
-                fprintf(stderr, "admitsim run: --policy expects strict, bounded or provider_aware, got '%s'\n",
-                        optarg);
+                fprintf(
+                    stderr,
+                    "admitsim run: --policy expects strict, bounded or provider_aware, got '%s'\n",
+                    optarg);
                 return EXIT_USAGE;
             }
             ro.policy_set = true;

@@ -234,7 +234,8 @@ static char *artifact_text(sim_run *r) {
 static void test_same_seed_identical_request_artifacts(void **state) {
     (void)state;
     sim_scenario *sc = load("dual_model_generate_to_judge.json");
-    sim_run *a = run(sc, SIM_POLICY_PROVIDER_AWARE, 11), *b = run(sc, SIM_POLICY_PROVIDER_AWARE, 11);
+    sim_run *a = run(sc, SIM_POLICY_PROVIDER_AWARE, 11),
+            *b = run(sc, SIM_POLICY_PROVIDER_AWARE, 11);
     char *ta = artifact_text(a), *tb = artifact_text(b);
     assert_string_equal(ta, tb);
     assert_non_null(strstr(ta, "\"stream\":\"request\""));

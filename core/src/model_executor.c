@@ -116,8 +116,8 @@ static void start_call(admit_model_attempt *a, const admit_request_result *r) {
     }
     a->state = A_CALLING;
     a->res.call_started_ns = admit_request_admission_now(e->adm);
-    admit_request_admission_emit(e->adm, ADMIT_REV_MODEL_REQUEST_STARTED, a->req.resource,
-                                 &a->rctx, a->lease.lease_id, -1, 0);
+    admit_request_admission_emit(e->adm, ADMIT_REV_MODEL_REQUEST_STARTED, a->req.resource, &a->rctx,
+                                 a->lease.lease_id, -1, 0);
     if (e->provider.call(e->provider.ctx, a) != 0)
         admit_model_executor_call_finished(
             e, a, (admit_request_outcome){.kind = ADMIT_REQ_UNEXPECTED_EXCEPTION});

@@ -269,7 +269,8 @@ static void ramp_update(admit_request_admission *c, uint32_t r, int64_t now) {
         limit = s->initial_limit;
         s->ramping = false;
     } else {
-        limit = 1 + (uint32_t)((int64_t)(s->initial_limit - 1) * (elapsed < 0 ? 0 : elapsed) / ramp);
+        limit =
+            1 + (uint32_t)((int64_t)(s->initial_limit - 1) * (elapsed < 0 ? 0 : elapsed) / ramp);
     }
     if (limit > c->current[r]) set_limit(c, r, limit, now, ADMIT_REV_REQUEST_LIMIT_INCREASED);
 }
@@ -317,8 +318,7 @@ static void on_success(admit_request_admission *c, uint32_t r, int64_t now) {
     uint64_t next = (uint64_t)c->current[r] + c->cfg.aimd.ai_step;
     set_limit(c, r, next > emax ? emax : (uint32_t)next, now, ADMIT_REV_REQUEST_LIMIT_INCREASED);
     if (s->ceiling && c->current[r] > s->ceiling) {
-        push_event(c, ADMIT_REV_REQUEST_SOFT_CEILING_RECOVERED, now, r, NULL, 0, -1,
-                   c->current[r]);
+        push_event(c, ADMIT_REV_REQUEST_SOFT_CEILING_RECOVERED, now, r, NULL, 0, -1, c->current[r]);
         s->ceiling = 0;
     }
     if (c->current[r] == emax) {
@@ -379,7 +379,8 @@ static bool grant(admit_request_admission *c, uint32_t r, const admit_request_co
     c->rs[r].leases++;
     c->stats.leases_acquired++;
     c->stats.leases_active++;
-    *out = (admit_request_lease){.lease_id = l->lease_id, .slot = slot, .generation = c->generation};
+    *out =
+        (admit_request_lease){.lease_id = l->lease_id, .slot = slot, .generation = c->generation};
     push_event(c, ADMIT_REV_REQUEST_LEASE_ACQUIRED, now, r, ctx, l->lease_id, -1, c->in_flight[r]);
     return true;
 }
@@ -452,11 +453,10 @@ static void waiter_finish(admit_request_admission *c, uint32_t slot, bool admitt
         w->result.lease = *lease;
     } else {
         uint32_t r = c->groups[w->group].resource;
-        w->result.denied = (admit_request_denied){.reason = why,
-                                                  .retry_after_ns = -1,
-                                                  .available_after_ns =
-                                                      c->blocked_until[r] > now ? c->blocked_until[r]
-                                                                                : -1};
+        w->result.denied = (admit_request_denied){
+            .reason = why,
+            .retry_after_ns = -1,
+            .available_after_ns = c->blocked_until[r] > now ? c->blocked_until[r] : -1};
         count_denial(c, r, why);
     }
     if (w->sync) {
@@ -510,8 +510,8 @@ static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
             pm_deactivate(c, best);
             pm_activate(c, best);
         }
-        push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, gr->resource, &w->ctx,
-                   lease.lease_id, -1, now - w->result.wait_started_ns);
+        push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, gr->resource, &w->ctx, lease.lease_id,
+                   -1, now - w->result.wait_started_ns);
         drained_check(c, gr->resource, now);
         waiter_finish(c, slot, true, &lease, ADMIT_REQ_DENY_NONE, now);
         admitted++;
@@ -587,8 +587,8 @@ void admit_request_admission_config_init(admit_request_admission_config *cfg) {
     cfg->waiter_capacity = 64;
 }
 
-#define MAX_LIMIT          100000
-#define MAX_RAMP_NS        3600000000000LL
+#define MAX_LIMIT   100000
+#define MAX_RAMP_NS 3600000000000LL
 
 static admit_status check_config(const admit_request_admission_config *cfg, admit_error *err) {
     const admit_aimd_config *a = &cfg->aimd;
@@ -600,8 +600,7 @@ static admit_status check_config(const admit_request_admission_config *cfg, admi
     if (a->ai_step < 1 || a->successes_until_increase < 1)
         return admit_error_set(err, ADMIT_EINVAL,
                                "ai_step and successes_until_increase must be >= 1");
-    if (a->cooldown_ns <= 0)
-        return admit_error_set(err, ADMIT_EINVAL, "cooldown must be > 0");
+    if (a->cooldown_ns <= 0) return admit_error_set(err, ADMIT_EINVAL, "cooldown must be > 0");
     if (a->startup_ramp_ns < 0 || a->startup_ramp_ns > MAX_RAMP_NS)
         return admit_error_set(err, ADMIT_EINVAL, "startup ramp must be in [0, 3600] seconds");
     uint32_t n = admit_request_resolver_resource_count(cfg->resolver);
@@ -655,8 +654,7 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->pm_waiters = calloc(np, sizeof *c->pm_waiters);
     c->pms = calloc(np, sizeof *c->pms);
     if (!c->resource_pm || !c->in_flight || !c->current || !c->effective_max || !c->waiters ||
-        !c->blocked_until || !c->rs || !c->pm_in_flight || !c->pm_cap || !c->pm_waiters ||
-        !c->pms)
+        !c->blocked_until || !c->rs || !c->pm_in_flight || !c->pm_cap || !c->pm_waiters || !c->pms)
         goto oom;
     c->pressure = (admit_request_pressure){.resource_count = n,
                                            .pm_count = npm,
@@ -726,10 +724,9 @@ int admit_request_admission_add_group(admit_request_admission *c, uint32_t resou
     lock(c);
     uint32_t pm = c->resource_pm[resource];
     pm_state *p = &c->pms[pm];
-    bool ok = grow_array((void **)&c->groups, &c->group_cap, c->group_count + 1,
-                         sizeof *c->groups) &&
-              grow_array((void **)&p->active, &p->active_cap, p->active_count + 1,
-                         sizeof *p->active);
+    bool ok =
+        grow_array((void **)&c->groups, &c->group_cap, c->group_count + 1, sizeof *c->groups) &&
+        grow_array((void **)&p->active, &p->active_cap, p->active_count + 1, sizeof *p->active);
     int id = -1;
     if (ok) {
         /* Every group of pm may be active at once: keep room for all. */
@@ -740,11 +737,8 @@ int admit_request_admission_add_group(admit_request_admission *c, uint32_t resou
     }
     if (ok) {
         id = (int)c->group_count++;
-        c->groups[id] = (rgroup){.resource = resource,
-                                 .pm = pm,
-                                 .weight = (double)weight,
-                                 .head = NIL,
-                                 .tail = NIL};
+        c->groups[id] = (rgroup){
+            .resource = resource, .pm = pm, .weight = (double)weight, .head = NIL, .tail = NIL};
     }
     unlock(c);
     if (!ok) admit_error_set(err, ADMIT_ENOMEM, "out of memory adding a request group");
@@ -940,8 +934,7 @@ admit_request_admission_acquire_async(admit_request_admission *c, const admit_re
             waiter *w = &c->waiters_slab[slot];
             w->fn = completion;
             w->fn_ctx = completion_ctx;
-            if (w->deadline_ns >= 0)
-                heap_push(c, (deadline){w->deadline_ns, slot, w->generation});
+            if (w->deadline_ns >= 0) heap_push(c, (deadline){w->deadline_ns, slot, w->generation});
             if (wait) *wait = (admit_request_wait){.slot = slot, .generation = w->generation};
             schedule_wake(c, now);
             unlock_and_flush(c);
@@ -1016,9 +1009,9 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
             return true;
         }
         if (why != ADMIT_REQ_DENY_SHUTDOWN)
-            why = !c->locking                              ? ADMIT_REQ_DENY_HARD_POLICY
+            why = !c->locking                           ? ADMIT_REQ_DENY_HARD_POLICY
                   : enqueue(c, item, group, now, &slot) ? ADMIT_REQ_DENY_NONE
-                                                           : ADMIT_REQ_DENY_NO_CAPACITY;
+                                                        : ADMIT_REQ_DENY_NO_CAPACITY;
     }
     if (why != ADMIT_REQ_DENY_NONE) {
         deny_event(c, item, why, now, denied);
@@ -1049,7 +1042,7 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
             waiter_unlink(c, slot);
             push_event(c,
                        end == ADMIT_REQ_DENY_QUEUE_TIMEOUT ? ADMIT_REV_REQUEST_WAIT_TIMEOUT
-                                                          : ADMIT_REV_REQUEST_WAIT_CANCELLED,
+                                                           : ADMIT_REV_REQUEST_WAIT_CANCELLED,
                        now, r, &w->ctx, 0, (int32_t)end, now - w->result.wait_started_ns);
             drained_check(c, r, now);
             waiter_finish(c, slot, false, NULL, end, now);
@@ -1256,8 +1249,8 @@ void admit_request_admission_snapshot(admit_request_admission *c, uint32_t resou
         .rate_limit_ceiling = s->ceiling,
         .consecutive_rate_limits = s->consecutive_rl,
         .ramping = s->ramping,
-        .blocked_until_ns = c->blocked_until[resource] == INT64_MIN ? -1
-                                                                    : c->blocked_until[resource],
+        .blocked_until_ns =
+            c->blocked_until[resource] == INT64_MIN ? -1 : c->blocked_until[resource],
         .cooldown_total_ns = s->cooldown_total_ns,
         .leases = s->leases,
         .released = s->released,
@@ -1276,15 +1269,15 @@ void admit_request_admission_stats_get(admit_request_admission *c,
 }
 
 const char *admit_request_outcome_name(admit_request_outcome_kind k) {
-    static const char *names[] = {"success",         "rate_limited",    "provider_failure",
-                                  "provider_timeout", "local_cancelled", "local_timeout",
-                                  "unexpected_exception"};
+    static const char *names[] = {
+        "success",         "rate_limited",  "provider_failure",    "provider_timeout",
+        "local_cancelled", "local_timeout", "unexpected_exception"};
     return (unsigned)k < ADMIT_REQ_OUTCOME_COUNT ? names[k] : "unknown";
 }
 
 const char *admit_request_deny_reason_name(admit_request_deny_reason r) {
-    static const char *names[] = {"none",         "no_capacity",          "cooldown",
+    static const char *names[] = {"none",          "no_capacity",          "cooldown",
                                   "queue_timeout", "queued_waiters_ahead", "cancellation",
-                                  "shutdown",     "hard_policy_denial"};
+                                  "shutdown",      "hard_policy_denial"};
     return (unsigned)r < ADMIT_REQ_DENY_REASON_COUNT ? names[r] : "unknown";
 }

@@ -89,9 +89,8 @@ admit_status admit_request_resolver_add_alias(admit_request_resolver *r, const c
     for (uint32_t i = 0; i < r->alias_count; i++) {
         if (strcmp(r->aliases[i].name, alias) != 0) continue;
         if ((int)r->aliases[i].pm != pm)
-            return admit_error_set(err, ADMIT_EINVAL,
-                                   "alias \"%s\" already names %s, not %s/%s", alias,
-                                   r->pms[r->aliases[i].pm].key, provider, model_id);
+            return admit_error_set(err, ADMIT_EINVAL, "alias \"%s\" already names %s, not %s/%s",
+                                   alias, r->pms[r->aliases[i].pm].key, provider, model_id);
         if (max_parallel_requests < r->aliases[i].raw_cap)
             r->aliases[i].raw_cap = max_parallel_requests;
         if (max_parallel_requests < r->pms[pm].cap) r->pms[pm].cap = max_parallel_requests;

@@ -73,21 +73,21 @@ json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {
         c->group >= 0 ? hex64(c->group_identity_hash) : json_null(), "task_execution_id",
         opt_id(c->task_execution_id));
     bool req = ev->stream == ADMIT_STREAM_REQUEST;
-    json_t *sched_res = !req && ev->resource >= 0 ? json_string(run->resource_names[ev->resource])
-                                                  : json_null();
-    json_t *req_res = req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count
-                          ? json_string(run->request[ev->resource].key)
-                          : json_null();
-    return json_pack("{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
-                     "event_kind", admit_event_name(ev), "captured_at_monotonic",
-                     (json_int_t)ev->captured_at_ns, "stream", req ? "request" : "scheduler",
-                     "sequence", (json_int_t)ev->sequence, "captured_correlation", corr, "task_id",
-                     opt_id(ev->task_id), "task_execution_id", opt_id(c->task_execution_id),
-                     "task_lease_id", req ? json_null() : opt_id(ev->lease_id),
-                     "request_attempt_id", opt_id(ev->attempt_id), "request_lease_id",
-                     req ? opt_id(ev->lease_id) : json_null(), "scheduler_resource_key",
-                     sched_res, "request_resource_key", req_res, "reason_or_outcome",
-                     reason_json(ev), "value", (json_int_t)ev->value);
+    json_t *sched_res =
+        !req && ev->resource >= 0 ? json_string(run->resource_names[ev->resource]) : json_null();
+    json_t *req_res =
+        req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count
+            ? json_string(run->request[ev->resource].key)
+            : json_null();
+    return json_pack(
+        "{s:s, s:I, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "event_kind",
+        admit_event_name(ev), "captured_at_monotonic", (json_int_t)ev->captured_at_ns, "stream",
+        req ? "request" : "scheduler", "sequence", (json_int_t)ev->sequence, "captured_correlation",
+        corr, "task_id", opt_id(ev->task_id), "task_execution_id", opt_id(c->task_execution_id),
+        "task_lease_id", req ? json_null() : opt_id(ev->lease_id), "request_attempt_id",
+        opt_id(ev->attempt_id), "request_lease_id", req ? opt_id(ev->lease_id) : json_null(),
+        "scheduler_resource_key", sched_res, "request_resource_key", req_res, "reason_or_outcome",
+        reason_json(ev), "value", (json_int_t)ev->value);
 }
 
 /* Both streams in one timeline: by capture time; at one instant the
@@ -96,10 +96,9 @@ static json_t *timeline_json(const sim_run *run) {
     json_t *timeline = json_array();
     size_t i = 0, j = 0;
     while (i < run->event_count || j < run->request_event_count) {
-        bool take_sched =
-            j == run->request_event_count ||
-            (i < run->event_count &&
-             run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
+        bool take_sched = j == run->request_event_count ||
+                          (i < run->event_count &&
+                           run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
         const admit_event *ev = take_sched ? &run->events[i++] : &run->request_events[j++];
         json_array_append_new(timeline, res_event_to_json(ev, run));
     }
@@ -143,11 +142,10 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
                   sc->default_ceiling >= 0 ? json_integer(sc->default_ceiling) : json_null());
     json_t *models = json_array();
     for (uint32_t i = 0; i < sc->model_count; i++)
-        json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:i}", "alias",
-                                                sc->models[i].alias, "provider",
-                                                sc->models[i].provider, "model",
-                                                sc->models[i].model_id, "max_parallel_requests",
-                                                (int)sc->models[i].max_parallel_requests));
+        json_array_append_new(
+            models, json_pack("{s:s, s:s, s:s, s:i}", "alias", sc->models[i].alias, "provider",
+                              sc->models[i].provider, "model", sc->models[i].model_id,
+                              "max_parallel_requests", (int)sc->models[i].max_parallel_requests));
     json_t *request = json_pack(
         "{s:f, s:i, s:i, s:f, s:f, s:o}", "md_factor", sc->aimd.md_factor, "ai_step",
         (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
@@ -155,16 +153,16 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
         (double)sc->aimd.startup_ramp_ns / 1e9, "queue_wait_timeout_seconds",
         sc->queue_wait_timeout_ns > 0 ? json_real((double)sc->queue_wait_timeout_ns / 1e9)
                                       : json_null());
-    json_t *inputs = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
-                     "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",
-                     (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
-                     (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
-                     "max_concurrent_row_groups", (json_int_t)sc->max_concurrent_row_groups,
-                     "capacity", capacity, "policy_config", policy, "columns", cols, "failures",
-                     "salvage_max_rounds", (int)sc->salvage_max_rounds, "shutdown_error_rate",
-                     sc->shutdown_error_rate, "shutdown_error_window",
-                     (int)sc->shutdown_error_window, "spawn_failure_probability",
-                     sc->spawn_failure_probability);
+    json_t *inputs =
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
+                  "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",
+                  (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
+                  (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
+                  "max_concurrent_row_groups", (json_int_t)sc->max_concurrent_row_groups,
+                  "capacity", capacity, "policy_config", policy, "columns", cols, "failures",
+                  "salvage_max_rounds", (int)sc->salvage_max_rounds, "shutdown_error_rate",
+                  sc->shutdown_error_rate, "shutdown_error_window", (int)sc->shutdown_error_window,
+                  "spawn_failure_probability", sc->spawn_failure_probability);
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
     return inputs;
@@ -251,9 +249,9 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
         first->scenario->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
         "scenario_version", (json_int_t)first->scenario->scenario_version, "harness_version",
         RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
-        "provider_script", res_provider_script_json(first->scenario), "clock_script",
-        "iterations", iterations, "derived_metrics",
-        "iterations", per_iter, "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
+        "provider_script", res_provider_script_json(first->scenario), "clock_script", "iterations",
+        iterations, "derived_metrics", "iterations", per_iter, "wall_time_seconds",
+        distribution_json(walls, nwalls), "host", h);
 }
 
 static int mkdir_p(const char *dir) {

@@ -93,14 +93,13 @@ json_t *res_final_request_snapshot_json(const sim_run *run) {
                                       "released", (json_int_t)f->released));
     }
     const admit_request_admission_stats *st = &run->request_admission_stats;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "request_leases",
-                     (json_int_t)run->final_request_leases, "waiters",
-                     (json_int_t)run->final_request_waiters, "leases_acquired",
-                     (json_int_t)st->leases_acquired, "leases_released",
-                     (json_int_t)st->release_reasons[ADMIT_RELEASE_RELEASED], "duplicate_releases",
-                     (json_int_t)st->release_reasons[ADMIT_RELEASE_DUPLICATE],
-                     "attempt_order_violations", (json_int_t)run->attempt_order_violations,
-                     "resources", per);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "request_leases",
+        (json_int_t)run->final_request_leases, "waiters", (json_int_t)run->final_request_waiters,
+        "leases_acquired", (json_int_t)st->leases_acquired, "leases_released",
+        (json_int_t)st->release_reasons[ADMIT_RELEASE_RELEASED], "duplicate_releases",
+        (json_int_t)st->release_reasons[ADMIT_RELEASE_DUPLICATE], "attempt_order_violations",
+        (json_int_t)run->attempt_order_violations, "resources", per);
 }
 
 static json_t *dist_json(const sim_dist *d) {
@@ -120,27 +119,25 @@ json_t *res_provider_script_json(const sim_scenario *sc) {
         for (uint32_t w = 0; w < p->window_count; w++) {
             const sim_window *win = &p->windows[w];
             json_array_append_new(
-                windows, json_pack("{s:s, s:f, s:f, s:i, s:f, s:f}", "kind",
-                                   window_kinds[win->kind], "start_seconds",
-                                   (double)win->start_ns / 1e9, "end_seconds",
-                                   (double)win->end_ns / 1e9, "max_concurrent",
-                                   (int)win->max_concurrent, "requests_per_minute",
-                                   win->requests_per_minute, "latency_multiplier",
-                                   win->latency_multiplier));
+                windows,
+                json_pack("{s:s, s:f, s:f, s:i, s:f, s:f}", "kind", window_kinds[win->kind],
+                          "start_seconds", (double)win->start_ns / 1e9, "end_seconds",
+                          (double)win->end_ns / 1e9, "max_concurrent", (int)win->max_concurrent,
+                          "requests_per_minute", win->requests_per_minute, "latency_multiplier",
+                          win->latency_multiplier));
         }
         json_array_append_new(
-            out,
-            json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:f, s:o, s:f, s:f, s:f, s:f, s:o}",
-                      "alias", m->alias, "provider", m->provider, "model", m->model_id, "domain",
-                      admit_request_domain_name(p->domain), "latency", dist_json(&p->latency),
-                      "max_concurrent", (int)p->max_concurrent, "requests_per_minute",
-                      p->requests_per_minute, "retry_after_seconds",
-                      p->retry_after_ns >= 0 ? json_real((double)p->retry_after_ns / 1e9)
-                                             : json_null(),
-                      "rate_limited_latency_seconds", (double)p->rate_limited_latency_ns / 1e9,
-                      "failure_probability", p->failure_probability, "timeout_probability",
-                      p->timeout_probability, "timeout_seconds", (double)p->timeout_ns / 1e9,
-                      "windows", windows));
+            out, json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:f, s:o, s:f, s:f, s:f, s:f, s:o}",
+                           "alias", m->alias, "provider", m->provider, "model", m->model_id,
+                           "domain", admit_request_domain_name(p->domain), "latency",
+                           dist_json(&p->latency), "max_concurrent", (int)p->max_concurrent,
+                           "requests_per_minute", p->requests_per_minute, "retry_after_seconds",
+                           p->retry_after_ns >= 0 ? json_real((double)p->retry_after_ns / 1e9)
+                                                  : json_null(),
+                           "rate_limited_latency_seconds", (double)p->rate_limited_latency_ns / 1e9,
+                           "failure_probability", p->failure_probability, "timeout_probability",
+                           p->timeout_probability, "timeout_seconds", (double)p->timeout_ns / 1e9,
+                           "windows", windows));
     }
     return out;
 }

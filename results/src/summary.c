@@ -164,7 +164,6 @@ json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
                      "slot_utilization", s->slot_utilization, "final_task_leases",
                      (json_int_t)s->final_task_leases, "final_request_leases",
                      (json_int_t)run->final_request_leases, "final_request_waiters",
-                     (json_int_t)run->final_request_waiters, "groups", groups,
-                     "request_resources", res_request_resources_json(run), "providers",
-                     res_providers_json(run));
+                     (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
+                     res_request_resources_json(run), "providers", res_providers_json(run));
 }

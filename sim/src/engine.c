@@ -64,8 +64,8 @@ typedef struct engine {
     gsl_rng **first_rng; /* [column] first attempts, drawn up front */
     gsl_rng **retry_rng; /* [column] later attempts, in the order they run */
     gsl_rng *spawn_rng;
-    int64_t *first_plan;  /* per task: its column's step values */
-    size_t *plan_offset;  /* [task] */
+    int64_t *first_plan;    /* per task: its column's step values */
+    size_t *plan_offset;    /* [task] */
     uint8_t *first_outcome; /* [task] */
     sim_worker *workers;
     size_t worker_count, worker_cap, free_worker;
@@ -191,20 +191,19 @@ static void start_call(engine *e, size_t slot) {
     const admit_task *t = sw->w->task;
     const admit_group_spec *g = &e->run->groups[t->group];
     size_t at = (size_t)t->column * SIM_MAX_STEPS + sw->step;
-    admit_model_request req = {
-        .resource = (uint32_t)e->call_resource[at],
-        .group = e->call_group[at],
-        .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT,
-        .corr = {.run_id = e->run_id,
-                 .row_group = t->row_group,
-                 .column = (int32_t)t->column,
-                 .task_type = (int32_t)t->type,
-                 .group = (int32_t)t->group,
-                 .group_kind = (int32_t)g->kind,
-                 .group_identity_hash = g->identity_hash,
-                 .task_execution_id = sw->execution_id},
-        .task_id = t->task_id,
-        .user = (void *)(uintptr_t)slot};
+    admit_model_request req = {.resource = (uint32_t)e->call_resource[at],
+                               .group = e->call_group[at],
+                               .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT,
+                               .corr = {.run_id = e->run_id,
+                                        .row_group = t->row_group,
+                                        .column = (int32_t)t->column,
+                                        .task_type = (int32_t)t->type,
+                                        .group = (int32_t)t->group,
+                                        .group_kind = (int32_t)g->kind,
+                                        .group_identity_hash = g->identity_hash,
+                                        .task_execution_id = sw->execution_id},
+                               .task_id = t->task_id,
+                               .user = (void *)(uintptr_t)slot};
     admit_error err;
     if (admit_model_executor_execute_attempt(e->exec, &req, on_attempt_done, e, &sw->attempt,
                                              &err) != ADMIT_OK)
@@ -458,7 +457,8 @@ static void request_event(void *ctx, const admit_event *ev) {
     case ADMIT_REV_REQUEST_RATE_LIMITED: {
         int64_t until = admit_request_admission_pressure(e->adm)->blocked_until_ns[r];
         if (acc->cool_count && acc->cool[acc->cool_count - 1][1] >= t) {
-            if (until > acc->cool[acc->cool_count - 1][1]) acc->cool[acc->cool_count - 1][1] = until;
+            if (until > acc->cool[acc->cool_count - 1][1])
+                acc->cool[acc->cool_count - 1][1] = until;
         } else {
             ok = push_pair(&acc->cool, &acc->cool_count, &acc->cool_cap, t, until);
         }
@@ -540,16 +540,16 @@ static bool build_request_resolver(engine *e, sim_error *err) {
     for (uint32_t i = 0; i < sc->model_count; i++) {
         const sim_model_alias *m = &sc->models[i];
         if (admit_request_resolver_add_alias(e->rr, m->alias, m->provider, m->model_id,
-                                             m->max_parallel_requests, NULL,
-                                             &aerr) != ADMIT_OK) {
-            snprintf(err->message, sizeof err->message, "%.400s: $.models[%u]: %.500s", sc->path,
-                     i, aerr.message);
+                                             m->max_parallel_requests, NULL, &aerr) != ADMIT_OK) {
+            snprintf(err->message, sizeof err->message, "%.400s: $.models[%u]: %.500s", sc->path, i,
+                     aerr.message);
             return false;
         }
     }
 #define INTERN(model, domain)                                                                      \
     admit_request_resolver_resource(                                                               \
-        e->rr, (uint32_t)admit_request_resolver_lookup(e->rr, sc->models[(model)].alias), (domain))
+        e->rr, (uint32_t)admit_request_resolver_lookup(e->rr, sc->models[(model)].alias),          \
+        (domain))
     for (uint32_t i = 0; i < sc->provider_count; i++)
         if (INTERN(sc->providers[i].model, sc->providers[i].domain) < 0) goto fail;
     for (uint32_t i = 0; i < sc->request_limit_count; i++)
@@ -632,9 +632,8 @@ static bool build_request_stage(engine *e, const sim_run_options *opt, sim_error
                 if (e->call_resource[(size_t)c * SIM_MAX_STEPS + k] == e->call_resource[at])
                     e->call_group[at] = e->call_group[(size_t)c * SIM_MAX_STEPS + k];
             if (e->call_group[at] >= 0) continue;
-            e->call_group[at] =
-                admit_request_admission_add_group(e->adm, (uint32_t)e->call_resource[at], weight,
-                                                  &aerr);
+            e->call_group[at] = admit_request_admission_add_group(
+                e->adm, (uint32_t)e->call_resource[at], weight, &aerr);
             if (e->call_group[at] < 0) goto core_fail;
         }
     }

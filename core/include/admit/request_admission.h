@@ -105,7 +105,7 @@ typedef struct admit_request_context {
     uint64_t attempt_id; /* 0: none */
 } admit_request_context;
 
-#define ADMIT_REQ_GROUP_DEFAULT (-1)
+#define ADMIT_REQ_GROUP_DEFAULT   (-1)
 #define ADMIT_REQ_TIMEOUT_DEFAULT (-1)
 
 typedef struct admit_request_item {
@@ -131,8 +131,8 @@ typedef struct admit_request_resource_limits {
 } admit_request_resource_limits;
 
 typedef struct admit_request_admission_config {
-    const admit_request_resolver *resolver;       /* read at create; may go away after */
-    const admit_request_resource_limits *limits;  /* [resource count] or NULL */
+    const admit_request_resolver *resolver;      /* read at create; may go away after */
+    const admit_request_resource_limits *limits; /* [resource count] or NULL */
     admit_aimd_config aimd;
     int64_t queue_wait_timeout_ns; /* default for items; <= 0: none */
     uint32_t waiter_capacity;      /* preallocated waiters (grows on demand) */
@@ -211,8 +211,7 @@ typedef struct admit_request_cancel_token {
 bool admit_request_admission_acquire_sync(admit_request_admission *c,
                                           const admit_request_item *item,
                                           admit_request_cancel_token *token,
-                                          admit_request_lease *lease,
-                                          admit_request_denied *denied);
+                                          admit_request_lease *lease, admit_request_denied *denied);
 void admit_request_admission_cancel_token(admit_request_admission *c,
                                           admit_request_cancel_token *token);
 
@@ -249,15 +248,15 @@ void admit_request_admission_emit(admit_request_admission *c, admit_request_even
 typedef struct admit_request_pressure {
     uint32_t resource_count;
     uint32_t pm_count;
-    const uint32_t *resource_pm;      /* [resource] */
-    const uint32_t *in_flight;        /* [resource] */
-    const uint32_t *current_limit;    /* [resource] */
-    const uint32_t *effective_max;    /* [resource] */
-    const int64_t *blocked_until_ns;  /* [resource] */
-    const uint32_t *waiters;          /* [resource] */
-    const uint32_t *pm_in_flight;     /* [pm] */
-    const uint32_t *pm_cap;           /* [pm] */
-    const uint32_t *pm_waiters;       /* [pm] */
+    const uint32_t *resource_pm;     /* [resource] */
+    const uint32_t *in_flight;       /* [resource] */
+    const uint32_t *current_limit;   /* [resource] */
+    const uint32_t *effective_max;   /* [resource] */
+    const int64_t *blocked_until_ns; /* [resource] */
+    const uint32_t *waiters;         /* [resource] */
+    const uint32_t *pm_in_flight;    /* [pm] */
+    const uint32_t *pm_cap;          /* [pm] */
+    const uint32_t *pm_waiters;      /* [pm] */
 } admit_request_pressure;
 
 const admit_request_pressure *admit_request_admission_pressure(const admit_request_admission *c);

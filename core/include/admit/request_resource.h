@@ -70,8 +70,7 @@ uint32_t admit_request_resolver_resource_pm(const admit_request_resolver *r, uin
 admit_request_domain admit_request_resolver_resource_domain(const admit_request_resolver *r,
                                                             uint32_t resource);
 /* "provider/model/domain" */
-const char *admit_request_resolver_resource_key(const admit_request_resolver *r,
-                                                uint32_t resource);
+const char *admit_request_resolver_resource_key(const admit_request_resolver *r, uint32_t resource);
 
 const char *admit_request_domain_name(admit_request_domain d);
 bool admit_request_domain_parse(const char *text, admit_request_domain *out);

@@ -54,9 +54,9 @@ typedef enum sim_window_kind {
 typedef struct sim_window {
     sim_window_kind kind;
     int64_t start_ns, end_ns;
-    uint32_t max_concurrent;     /* capacity: 0 = unlimited */
-    double requests_per_minute;  /* capacity: 0 = unlimited */
-    double latency_multiplier;   /* latency: > 0 */
+    uint32_t max_concurrent;    /* capacity: 0 = unlimited */
+    double requests_per_minute; /* capacity: 0 = unlimited */
+    double latency_multiplier;  /* latency: > 0 */
 } sim_window;
 
 /* "providers": how the simulated server behind one endpoint and domain
@@ -87,8 +87,8 @@ typedef struct sim_request_limit {
 typedef enum sim_step_kind { SIM_STEP_LOCAL = 0, SIM_STEP_CALL } sim_step_kind;
 
 typedef enum sim_count_kind {
-    SIM_COUNT_FIXED = 0, /* count calls */
-    SIM_COUNT_BRANCH,    /* probability -> count, else count_else */
+    SIM_COUNT_FIXED = 0,  /* count calls */
+    SIM_COUNT_BRANCH,     /* probability -> count, else count_else */
     SIM_COUNT_UNTIL_VALID /* call until an output validates (probability each), at most count */
 } sim_count_kind;
 
