@@ -21,7 +21,14 @@
 #include <string.h>
 #include <time.h>
 
-#define NIL UINT32_MAX
+#define NIL         UINT32_MAX
+#define NO_RESOURCE UINT32_MAX /* events that belong to no resource: resource -1 */
+
+/* a + b for b >= 0, saturating at INT64_MAX (huge retry_after, cooldowns or
+** queue timeouts mean "practically never", not a wrapped-around past). */
+static int64_t add_sat(int64_t a, int64_t b) {
+    return b > 0 && a > INT64_MAX - b ? INT64_MAX : a + b;
+}
 
 enum { W_FREE = 0, W_QUEUED, W_GRANTED, W_DENIED };
 
@@ -182,7 +189,7 @@ static void push_event(admit_request_admission *c, admit_request_event_kind kind
     ev->stream = ADMIT_STREAM_REQUEST;
     ev->kind = (uint16_t)kind;
     ev->reason = reason;
-    ev->resource = (int32_t)resource;
+    ev->resource = resource == NO_RESOURCE ? -1 : (int32_t)resource;
     ev->lease_id = lease_id;
     ev->value = value;
     if (ctx) {
@@ -297,14 +304,27 @@ static void on_rate_limited(admit_request_admission *c, uint32_t r, const lease_
         if (!s->ceiling) s->ceiling = before;
         set_limit(c, r, after, now, ADMIT_REV_REQUEST_LIMIT_DECREASED);
     }
-    int64_t until = now + (retry_after > 0 ? retry_after : c->cfg.aimd.cooldown_ns);
+    int64_t until = add_sat(now, retry_after > 0 ? retry_after : c->cfg.aimd.cooldown_ns);
     int64_t old = c->blocked_until[r];
     if (until > old) {
-        s->cooldown_total_ns += until - (old > now ? old : now);
+        s->cooldown_total_ns = add_sat(s->cooldown_total_ns, until - (old > now ? old : now));
         c->blocked_until[r] = until;
     }
     s->streak = 0;
     s->consecutive_rl++;
+}
+
+/* A sync waiter sleeps until its own deadline or the cooldown end / ramp
+** step it saw when it went to sleep, and otherwise until signalled.  A new
+** cooldown on its resource must wake it to re-arm that timed wait, or it
+** sleeps past the cooldown end when nothing else is in flight. */
+static void rearm_sync_waiters(admit_request_admission *c, uint32_t r) {
+    if (!c->locking || !c->waiters[r]) return;
+    for (uint32_t g = 0; g < c->group_count; g++) {
+        if (c->groups[g].resource != r) continue;
+        for (uint32_t s = c->groups[g].head; s != NIL; s = c->waiters_slab[s].next)
+            if (c->waiters_slab[s].sync) pthread_cond_signal(c->waiters_slab[s].cond);
+    }
 }
 
 static void on_success(admit_request_admission *c, uint32_t r, int64_t now) {
@@ -364,7 +384,7 @@ static bool alloc_lease(admit_request_admission *c, uint32_t *slot) {
 
 /* Takes capacity for r and fills *out; false only when out of memory. */
 static bool grant(admit_request_admission *c, uint32_t r, const admit_request_context *ctx,
-                  int64_t now, admit_request_lease *out) {
+                  admit_request_lease *out) {
     uint32_t slot;
     if (!alloc_lease(c, &slot)) return false;
     lease_rec *l = &c->leases[slot];
@@ -381,8 +401,13 @@ static bool grant(admit_request_admission *c, uint32_t r, const admit_request_co
     c->stats.leases_active++;
     *out =
         (admit_request_lease){.lease_id = l->lease_id, .slot = slot, .generation = c->generation};
-    push_event(c, ADMIT_REV_REQUEST_LEASE_ACQUIRED, now, r, ctx, l->lease_id, -1, c->in_flight[r]);
     return true;
+}
+
+/* request_lease_acquired follows request_wait_completed of the same attempt. */
+static void lease_acquired_event(admit_request_admission *c, uint32_t r,
+                                 const admit_request_context *ctx, int64_t now, uint64_t lease_id) {
+    push_event(c, ADMIT_REV_REQUEST_LEASE_ACQUIRED, now, r, ctx, lease_id, -1, c->in_flight[r]);
 }
 
 static void count_denial(admit_request_admission *c, uint32_t r, admit_request_deny_reason why) {
@@ -501,7 +526,7 @@ static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
         uint32_t slot = gr->head;
         waiter *w = &c->waiters_slab[slot];
         admit_request_lease lease;
-        if (!grant(c, gr->resource, &w->ctx, now, &lease)) break;
+        if (!grant(c, gr->resource, &w->ctx, &lease)) break;
         if (best_tag > p->vtime) p->vtime = best_tag;
         gr->last_finish = p->vtime + 1.0 / gr->weight;
         gr->has_finish = true;
@@ -512,6 +537,7 @@ static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
         }
         push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, gr->resource, &w->ctx, lease.lease_id,
                    -1, now - w->result.wait_started_ns);
+        lease_acquired_event(c, gr->resource, &w->ctx, now, lease.lease_id);
         drained_check(c, gr->resource, now);
         waiter_finish(c, slot, true, &lease, ADMIT_REQ_DENY_NONE, now);
         admitted++;
@@ -815,7 +841,7 @@ static admit_request_deny_reason acquire_now(admit_request_admission *c,
     admit_request_deny_reason why = immediate_denial(c, r, now);
     if (why != ADMIT_REQ_DENY_NONE) return why;
     if (emit_wait) push_event(c, ADMIT_REV_REQUEST_WAIT_STARTED, now, r, &item->ctx, 0, -1, 0);
-    if (!grant(c, r, &item->ctx, now, lease)) return ADMIT_REQ_DENY_NO_CAPACITY;
+    if (!grant(c, r, &item->ctx, lease)) return ADMIT_REQ_DENY_NO_CAPACITY;
     /* Fair-queue accounting: an immediate admission is a commit too. */
     rgroup *gr = &c->groups[group];
     pm_state *p = &c->pms[gr->pm];
@@ -825,16 +851,17 @@ static admit_request_deny_reason acquire_now(admit_request_admission *c,
     gr->has_finish = true;
     if (emit_wait)
         push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, r, &item->ctx, lease->lease_id, -1, 0);
+    lease_acquired_event(c, r, &item->ctx, now, lease->lease_id);
     return ADMIT_REQ_DENY_NONE;
 }
 
 static void deny_event(admit_request_admission *c, const admit_request_item *item,
                        admit_request_deny_reason why, int64_t now, admit_request_denied *out) {
-    uint32_t r = item->resource < c->resource_count ? item->resource : 0;
+    uint32_t r = item->resource < c->resource_count ? item->resource : NO_RESOURCE;
     count_denial(c, item->resource, why);
     push_event(c, ADMIT_REV_REQUEST_ACQUIRE_DENIED, now, r, &item->ctx, 0, (int32_t)why, 0);
     if (out) {
-        bool known = item->resource < c->resource_count && c->blocked_until[r] > now;
+        bool known = r != NO_RESOURCE && c->blocked_until[r] > now;
         *out = (admit_request_denied){.reason = why,
                                       .retry_after_ns = -1,
                                       .available_after_ns = known ? c->blocked_until[r] : -1};
@@ -886,7 +913,7 @@ static bool enqueue(admit_request_admission *c, const admit_request_item *item, 
     w->group = group;
     w->seq = c->next_seq++;
     w->ctx = item->ctx;
-    w->deadline_ns = timeout > 0 ? now + timeout : -1;
+    w->deadline_ns = timeout > 0 ? add_sat(now, timeout) : -1;
     w->result = (admit_request_result){.wait_started_ns = now, .wait_completed_ns = -1};
     w->prev = gr->tail;
     w->next = NIL;
@@ -1111,7 +1138,8 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
     admit_release_reason why = classify(c, lease);
     c->stats.release_reasons[why]++;
     if (why != ADMIT_RELEASE_RELEASED) {
-        uint32_t r = lease.slot < c->lease_cap ? c->leases[lease.slot].resource : 0;
+        /* Only a duplicate still owns its slot; the others name no resource. */
+        uint32_t r = why == ADMIT_RELEASE_DUPLICATE ? c->leases[lease.slot].resource : NO_RESOURCE;
         push_event(c, ADMIT_REV_REQUEST_RELEASE_DIAGNOSTIC, now, r, NULL, lease.lease_id,
                    (int32_t)why, 0);
         unlock_and_flush(c);
@@ -1129,10 +1157,12 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
     c->rs[r].released++;
     c->rs[r].outcomes[outcome.kind]++;
     ramp_update(c, r, now);
-    if (outcome.kind == ADMIT_REQ_RATE_LIMITED)
+    if (outcome.kind == ADMIT_REQ_RATE_LIMITED) {
         on_rate_limited(c, r, l, outcome.retry_after_ns, now);
-    else if (outcome.kind == ADMIT_REQ_SUCCESS)
+        rearm_sync_waiters(c, r);
+    } else if (outcome.kind == ADMIT_REQ_SUCCESS) {
         on_success(c, r, now);
+    }
     push_event(c, ADMIT_REV_REQUEST_LEASE_RELEASED, now, r, &l->ctx, l->lease_id,
                (int32_t)outcome.kind, c->in_flight[r]);
     l->next_free = c->free_lease;
