@@ -188,7 +188,9 @@ typedef struct admit_request_wait {
 } admit_request_wait;
 
 /* Event-driven acquire.  The completion runs later on whatever thread
-** releases, ticks or cancels, never with the controller's mutex held. */
+** releases, ticks or cancels, never with the controller's mutex held.  It
+** may call back into the controller but must not block (no acquire_sync):
+** while it runs, that thread is delivering every other completion. */
 admit_request_acquire_status
 admit_request_admission_acquire_async(admit_request_admission *c, const admit_request_item *item,
                                       admit_request_completion_fn completion, void *completion_ctx,
