@@ -158,6 +158,7 @@ static void assert_clean_end(const sim_run *r) {
         assert_int_equal(r->final_leased[i], 0);
     assert_int_equal(r->admission_stats.acquired, r->admission_stats.released);
     assert_int_equal(r->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
+    assert_int_equal(r->admission_stats.release_reasons[ADMIT_RELEASE_STALE_LEASE], 0);
     assert_int_equal(r->stats.hidden_waiters, 0);
     assert_int_equal(r->stats.running, 0);
     assert_int_equal(r->final_queued, 0);

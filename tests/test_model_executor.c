@@ -257,6 +257,76 @@ static void test_queue_timeout_reports_not_admitted(void **state) {
     assert_no_leases();
 }
 
+/* Regression: cap 1, A calling, B queued.  A's release admits B, whose
+** call cannot start, and B's done callback cancels A, whose done has not
+** run yet.  A's call is over: the cancel must not reach the provider, and
+** A must still report its success. */
+static void cancel_a_from_b(void *ctx, const admit_model_attempt_result *r) {
+    fixture *f = ctx;
+    f->done[f->ndone++] = *r;
+    if (r->attempt_id == 2) admit_model_executor_cancel(f->exec, f->calling[0]);
+}
+
+static void test_cancel_after_call_finished_is_a_no_op(void **state) {
+    (void)state;
+    admit_request_admission_set_max_limit_clamp(F.adm, 0, 1);
+    admit_model_request req = {.resource = 0,
+                               .group = ADMIT_REQ_GROUP_DEFAULT,
+                               .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT};
+    admit_error err;
+    admit_model_attempt *a = NULL;
+    assert_int_equal(
+        admit_model_executor_execute_attempt(F.exec, &req, cancel_a_from_b, &F, &a, &err),
+        ADMIT_OK);
+    assert_int_equal(
+        admit_model_executor_execute_attempt(F.exec, &req, cancel_a_from_b, &F, NULL, &err),
+        ADMIT_OK);
+    F.refuse_call = true; /* B will not start */
+    admit_model_executor_call_finished(F.exec, a,
+                                       (admit_request_outcome){.kind = ADMIT_REQ_SUCCESS});
+    assert_int_equal(F.cancel_calls, 0);
+    assert_int_equal(F.ndone, 2);
+    assert_int_equal(F.done[0].attempt_id, 2);
+    assert_int_equal(F.done[0].outcome.kind, ADMIT_REQ_UNEXPECTED_EXCEPTION);
+    assert_int_equal(F.done[1].attempt_id, 1);
+    assert_int_equal(F.done[1].outcome.kind, ADMIT_REQ_SUCCESS);
+    admit_model_executor_stats es;
+    admit_model_executor_stats_get(F.exec, &es);
+    assert_int_equal(es.cancelled, 0);
+    assert_no_leases();
+}
+
+/* Regression: clamping a ramping resource down to 1 ends the ramp (there is
+** nothing left to ramp to) instead of dividing by zero later. */
+static void test_clamp_to_one_while_ramping(void **state) {
+    (void)state;
+    admit_error err;
+    admit_request_admission_config cfg;
+    admit_request_admission_config_init(&cfg);
+    cfg.resolver = F.rr;
+    cfg.now = fake_now;
+    cfg.clock_ctx = &F.now;
+    cfg.aimd.startup_ramp_ns = SEC;
+    admit_request_admission *adm = admit_request_admission_create(&cfg, &err);
+    assert_non_null(adm);
+    admit_request_admission_set_max_limit_clamp(adm, 0, 1);
+    admit_request_item item = {.resource = 0, .group = ADMIT_REQ_GROUP_DEFAULT};
+    admit_request_lease l;
+    admit_request_denied d;
+    assert_true(admit_request_admission_try_acquire(adm, &item, &l, &d));
+    admit_request_result r;
+    admit_request_wait w;
+    assert_int_equal(admit_request_admission_acquire_async(adm, &item, NULL, NULL, &r, &w),
+                     ADMIT_REQ_DENIED); /* no completion given: cannot queue */
+    admit_request_resource_snapshot snap;
+    admit_request_admission_snapshot(adm, 0, &snap);
+    assert_false(snap.ramping);
+    assert_int_equal(snap.effective_max, 1);
+    admit_request_admission_tick(adm);
+    admit_request_admission_release(adm, l, (admit_request_outcome){.kind = ADMIT_REQ_SUCCESS});
+    admit_request_admission_destroy(adm);
+}
+
 /* ---- ProviderAware ------------------------------------------------------- */
 
 /* Two groups (0 calls request resource 0, 1 calls nothing or resource 1)
@@ -388,6 +458,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cancel_while_calling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_refuses_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_timeout_reports_not_admitted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_after_call_finished_is_a_no_op, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_clamp_to_one_while_ramping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_aware_skips_pressured_with_peer, setup,
                                         teardown),
     };

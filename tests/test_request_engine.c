@@ -58,6 +58,8 @@ static void assert_request_clean(const sim_run *r) {
     const admit_request_admission_stats *st = &r->request_admission_stats;
     assert_int_equal(st->leases_acquired, st->release_reasons[ADMIT_RELEASE_RELEASED]);
     assert_int_equal(st->release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
+    assert_int_equal(st->release_reasons[ADMIT_RELEASE_STALE_LEASE], 0);
+    assert_int_equal(st->release_reasons[ADMIT_RELEASE_UNKNOWN_LEASE], 0);
     assert_int_equal(r->executor_stats.in_progress, 0);
     uint64_t leases = 0, attempts = 0;
     for (uint32_t i = 0; i < r->request_resource_count; i++) {
@@ -318,6 +320,33 @@ static void test_request_failure_paths(void **state) {
     sim_scenario_free(sc);
 }
 
+/* Regression: a program with no time-taking step (zero calls, no local
+** step) still finishes after the scheduler has recorded its spawn. */
+static void test_zero_call_task_event_order(void **state) {
+    (void)state;
+    sim_scenario *sc =
+        parse("{\"schema\":1,\"scenario_id\":\"zero\",\"scenario_version\":1,\"records\":3,"
+              "\"capacity\":{\"submission\":1},\"models\":[{\"alias\":\"m\",\"provider\":\"p\","
+              "\"model\":\"m\",\"max_parallel_requests\":1}],\"providers\":[{\"model\":\"m\","
+              "\"latency\":{\"dist\":\"constant\",\"seconds\":0.1}}],\"columns\":[{\"name\":\"c\","
+              "\"program\":[{\"call\":{\"model\":\"m\",\"count\":0}}]}]}");
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
+    assert_int_equal(r->stats.tasks_completed, 3);
+    assert_request_clean(r);
+    int spawned = 0, completed = 0;
+    for (size_t i = 0; i < r->event_count; i++) {
+        if (r->events[i].kind == ADMIT_EV_WORKER_SPAWNED) spawned++;
+        if (r->events[i].kind == ADMIT_EV_TASK_COMPLETED) {
+            completed++;
+            assert_true(completed <= spawned);
+        }
+    }
+    assert_int_equal(completed, 3);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dynamic_request_count),
@@ -326,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_same_seed_identical_request_artifacts),
         cmocka_unit_test(test_cancel_with_calls_in_flight),
         cmocka_unit_test(test_request_failure_paths),
+        cmocka_unit_test(test_zero_call_task_event_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

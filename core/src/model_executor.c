@@ -6,7 +6,7 @@
 
 #define CHUNK 256
 
-enum { A_FREE = 0, A_WAITING, A_CALLING };
+enum { A_FREE = 0, A_WAITING, A_CALLING, A_RELEASING };
 
 struct admit_model_attempt {
     admit_model_executor *e;
@@ -97,6 +97,7 @@ static void attempt_finish(admit_model_attempt *a) {
 
 static void release_lease(admit_model_attempt *a, admit_request_outcome outcome) {
     admit_model_executor *e = a->e;
+    a->state = A_RELEASING; /* re-entrant cancel()/call_finished() are no-ops from here */
     a->res.outcome = outcome;
     admit_request_admission_release(e->adm, a->lease, outcome);
     a->res.released_ns = admit_request_admission_now(e->adm);
@@ -183,7 +184,7 @@ admit_status admit_model_executor_execute_attempt(admit_model_executor *e,
 }
 
 void admit_model_executor_cancel(admit_model_executor *e, admit_model_attempt *a) {
-    if (!a || a->state == A_FREE || a->cancelled) return;
+    if (!a || a->state == A_FREE || a->state == A_RELEASING || a->cancelled) return;
     a->cancelled = true;
     if (a->state == A_WAITING) {
         /* Either the waiter is removed (its completion reports cancellation)
@@ -197,6 +198,7 @@ void admit_model_executor_cancel(admit_model_executor *e, admit_model_attempt *a
 void admit_model_executor_call_finished(admit_model_executor *e, admit_model_attempt *a,
                                         admit_request_outcome outcome) {
     if (!a || a->state != A_CALLING || a->e != e) return;
+    a->state = A_RELEASING;
     if (a->cancelled) outcome = (admit_request_outcome){.kind = ADMIT_REQ_LOCAL_CANCELLED};
     a->res.call_completed_ns = admit_request_admission_now(e->adm);
     admit_request_admission_emit(e->adm, ADMIT_REV_MODEL_REQUEST_COMPLETED, a->req.resource,

@@ -132,6 +132,7 @@ struct admit_request_admission {
     uint32_t event_count, event_cap, deliver_cap;
     uint32_t done_head, done_tail; /* waiters whose completion is due, FIFO */
     bool flushing;
+    pthread_t flusher; /* the delivering thread while flushing (thread_safe only) */
     uint64_t next_event_seq;
     admit_request_admission_stats stats;
 };
@@ -207,16 +208,54 @@ static void push_event(admit_request_admission *c, admit_request_event_kind kind
     if (!ev->corr.run_id) ev->corr.run_id = c->cfg.run_id;
 }
 
+/* Completion delivery depth of this thread (any controller): a thread that
+** is already running completions only queues more for its outer loop. */
+static _Thread_local int tl_completion_depth;
+
+static void pop_completions(admit_request_admission *c, done_item *batch, uint32_t max,
+                            uint32_t *nd) {
+    *nd = 0;
+    while (c->done_head != NIL && *nd < max) {
+        uint32_t slot = c->done_head;
+        waiter *w = &c->waiters_slab[slot];
+        c->done_head = w->next;
+        batch[(*nd)++] = (done_item){.fn = w->fn, .ctx = w->fn_ctx, .result = w->result};
+        waiter_free(c, slot);
+    }
+    if (c->done_head == NIL) c->done_tail = NIL;
+}
+
 /* Called with the lock held; returns with it released.  Delivers queued
 ** events, then completions (whose records are freed as they are copied out),
-** until both are empty. */
+** until both are empty.  Events go out from one thread at a time, in
+** sequence order; while another thread is delivering events, a caller
+** delivers the completions due so far itself, so a completion never waits
+** behind other threads' event traffic. */
 static void unlock_and_flush(admit_request_admission *c) {
-    if (c->flushing || (c->event_count == 0 && c->done_head == NIL)) {
+    done_item batch[32];
+    uint32_t nd;
+    if (c->flushing) {
+        if (c->locking && !pthread_equal(c->flusher, pthread_self()) && tl_completion_depth == 0) {
+            tl_completion_depth++;
+            while (c->done_head != NIL) {
+                pop_completions(c, batch, 32, &nd);
+                unlock(c);
+                for (uint32_t i = 0; i < nd; i++)
+                    batch[i].fn(batch[i].ctx, &batch[i].result);
+                lock(c);
+            }
+            tl_completion_depth--;
+        }
+        unlock(c);
+        return;
+    }
+    if (c->event_count == 0 && c->done_head == NIL) {
         unlock(c);
         return;
     }
     c->flushing = true;
-    done_item batch[32];
+    if (c->locking) c->flusher = pthread_self();
+    tl_completion_depth++;
     while (c->event_count || c->done_head != NIL) {
         /* Swap the pending events out so producers keep appending. */
         admit_event *evs = c->events;
@@ -226,17 +265,7 @@ static void unlock_and_flush(admit_request_admission *c) {
         c->event_count = 0;
         c->deliver_events = evs;
         c->deliver_cap = evcap;
-        uint32_t nd = 0;
-        if (nev == 0) {
-            while (c->done_head != NIL && nd < sizeof batch / sizeof *batch) {
-                uint32_t slot = c->done_head;
-                waiter *w = &c->waiters_slab[slot];
-                c->done_head = w->next;
-                batch[nd++] = (done_item){.fn = w->fn, .ctx = w->fn_ctx, .result = w->result};
-                waiter_free(c, slot);
-            }
-            if (c->done_head == NIL) c->done_tail = NIL;
-        }
+        pop_completions(c, batch, 32, &nd);
         unlock(c);
         for (uint32_t i = 0; i < nev; i++)
             c->cfg.sink.fn(c->cfg.sink.ctx, &evs[i]);
@@ -244,6 +273,7 @@ static void unlock_and_flush(admit_request_admission *c) {
             batch[i].fn(batch[i].ctx, &batch[i].result);
         lock(c);
     }
+    tl_completion_depth--;
     c->flushing = false;
     unlock(c);
 }
@@ -287,6 +317,7 @@ static int64_t ramp_next_ns(const admit_request_admission *c, uint32_t r) {
     const resource_state *s = &c->rs[r];
     if (!s->ramping) return -1;
     int64_t ramp = c->cfg.aimd.startup_ramp_ns, span = (int64_t)s->initial_limit - 1;
+    if (span <= 0) return -1;
     int64_t k = (int64_t)c->current[r]; /* reach current + 1 */
     return s->ramp_start_ns + (k * ramp + span - 1) / span;
 }
@@ -1225,6 +1256,7 @@ void admit_request_admission_set_max_limit_clamp(admit_request_admission *c, uin
         if (c->current[resource] > emax)
             set_limit(c, resource, emax, now, ADMIT_REV_REQUEST_LIMIT_DECREASED);
         if (s->initial_limit > emax) s->initial_limit = emax;
+        if (s->initial_limit <= 1) s->ramping = false; /* nothing left to ramp to */
         if (c->pms[pm].active_count) pump(c, pm, now);
     }
     unlock_and_flush(c);

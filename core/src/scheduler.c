@@ -32,9 +32,9 @@ struct admit_scheduler {
     bool rg_blocked_reported;
     uint64_t next_sequence;
     uint64_t next_execution_id;
-    uint32_t *attempts; /* per task index */
-    uint32_t *salvages; /* per task index: salvage rounds spent */
-    uint64_t *last_skip; /* per group: last task reported advisory-skipped */
+    uint32_t *attempts;            /* per task index */
+    uint32_t *salvages;            /* per task index: salvage rounds spent */
+    uint64_t *last_skip;           /* per group: last task reported advisory-skipped */
     const admit_task *skipped[16]; /* advisory skips seen during one selection */
     uint32_t skip_count;
 
@@ -193,7 +193,8 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     s->deferred = malloc((ntasks ? ntasks : 1) * sizeof *s->deferred);
     s->discard = malloc(s->discard_cap * sizeof *s->discard);
     s->error_ring = calloc(s->cfg.shutdown_error_window, 1);
-    if (!s->attempts || !s->salvages || !s->last_skip || !s->deferred || !s->discard || !s->error_ring) {
+    if (!s->attempts || !s->salvages || !s->last_skip || !s->deferred || !s->discard ||
+        !s->error_ring) {
         admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
         goto fail;
     }

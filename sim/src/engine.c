@@ -90,6 +90,7 @@ typedef struct engine {
     int64_t last_req_wake;
     uint64_t run_id;
     bool tearing_down; /* callbacks from destroying the request stage are ignored */
+    bool in_spawn;     /* inside rt_spawn: a worker may not finish synchronously */
 } engine;
 
 #define NO_SLOT SIZE_MAX
@@ -237,7 +238,12 @@ static void advance(engine *e, size_t slot) {
         sw->step++;
         sw->step_started = false;
     }
-    finish_worker(e, slot);
+    /* A program with no time-taking step ends at once; from inside spawn()
+    ** that must still happen after the scheduler has seen the spawn. */
+    if (e->in_spawn)
+        complete_soon(e, slot);
+    else
+        finish_worker(e, slot);
 }
 
 static void on_attempt_done(void *ctx, const admit_model_attempt_result *r) {
@@ -326,7 +332,9 @@ static int rt_spawn(void *ctx, admit_worker *w) {
         sw->plan = sw->own_plan;
     }
     w->runtime_data = (void *)(uintptr_t)slot;
+    e->in_spawn = true;
     advance(e, slot);
+    e->in_spawn = false;
     if (e->oom) {
         sw->token++;
         sw->next_free = e->free_worker;
