@@ -437,6 +437,11 @@ static const bad_case BAD[] = {
                                                                     ">= 0, got 'fast'",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_hex.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_hex.csv") ":3: expected a finite number "
+                                                                   ">= 0, got '0x10'",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_inf.csv") "'}}], 'columns': [" COL_A "]}",
      "t.json: $.providers[0].latency.file: " DATA("trace_inf.csv") ":2: expected a finite number "
                                                                    ">= 0, got 'inf'",
@@ -904,6 +909,22 @@ static void assert_trace(const sim_dist *d) {
         assert_true(d->samples[i] == TRACE[i]);
 }
 
+/* A UTF-8 byte order mark is not a header: the first value counts. */
+static void test_trace_with_bom(void **state) {
+    (void)state;
+    sim_error err = {{0}};
+    sim_scenario *s = parse_q(
+        "{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, "
+        "'records': 1, 'capacity': {'submission': 1}, 'columns': "
+        "[{'name': 'a', 'duration': {'dist': 'empirical', 'file': '" DATA("trace_bom.csv") "'}}]}",
+        &err);
+    if (!s) print_error("%s\n", err.message);
+    assert_non_null(s);
+    assert_int_equal(s->columns[0].duration.sample_count, 2);
+    assert_true(s->columns[0].duration.samples[0] == 0.5);
+    sim_scenario_free(s);
+}
+
 static void test_request_full(void **state) {
     (void)state;
     sim_error err = {{0}};
@@ -1298,6 +1319,7 @@ int main(void) {
         cmocka_unit_test(test_capacity_order),
         cmocka_unit_test(test_task_count),
         cmocka_unit_test(test_request_full),
+        cmocka_unit_test(test_trace_with_bom),
         cmocka_unit_test(test_request_defaults),
         cmocka_unit_test(test_request_limits),
         cmocka_unit_test(test_empirical_paths),

@@ -437,6 +437,7 @@ static bool load_samples(const node *f, sim_dist *d) {
     while (ok && getline(&line, &line_cap, in) != -1) {
         lineno++;
         char *t = line;
+        if (lineno == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0) t += 3; /* UTF-8 byte order mark */
         while (*t == ' ' || *t == '\t')
             t++;
         if (*t == '\0' || *t == '\n' || *t == '\r' || *t == '#') continue;
@@ -446,7 +447,8 @@ static bool load_samples(const node *f, sim_dist *d) {
         *end = '\0';
         char *rest;
         double x = strtod(t, &rest);
-        bool number = rest != t && *rest == '\0';
+        /* decimal only: strtod would also take hex ("0x10") and "nan"/"inf" */
+        bool number = rest != t && *rest == '\0' && !strpbrk(t, "xXnN");
         if (!seen && !number) { /* a header */
             seen = true;
             continue;
