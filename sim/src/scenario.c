@@ -937,6 +937,23 @@ static bool parse_task_resources(const node *r, const sim_scenario *s, sim_colum
     return true;
 }
 
+/* The static cap of an alias's endpoint, merged over its aliases by the
+** RequestResourceResolver (the one place that rule lives). */
+static uint32_t endpoint_cap(const sim_scenario *s, uint32_t alias) {
+    uint32_t cap = s->models[alias].max_parallel_requests;
+    admit_request_resolver *rr = admit_request_resolver_create(NULL);
+    bool ok = rr != NULL;
+    for (uint32_t i = 0; ok && i < s->model_count; i++)
+        ok = admit_request_resolver_add_alias(rr, s->models[i].alias, s->models[i].provider,
+                                              s->models[i].model_id,
+                                              s->models[i].max_parallel_requests, NULL,
+                                              NULL) == ADMIT_OK;
+    int pm = ok ? admit_request_resolver_lookup(rr, s->models[alias].alias) : -1;
+    if (pm >= 0) cap = admit_request_resolver_pm_cap(rr, (uint32_t)pm);
+    admit_request_resolver_destroy(rr);
+    return cap;
+}
+
 static bool parse_scheduling(const node *c, const sim_scenario *s, sim_column *col) {
     node o, f;
     if (!get_obj(c, "scheduling", false, SCHEDULING_KEYS, &o)) return false;
@@ -966,10 +983,7 @@ static bool parse_scheduling(const node *c, const sim_scenario *s, sim_column *c
         snprintf(m->identity[0], sizeof m->identity[0], "%s", ma->provider);
         snprintf(m->identity[1], sizeof m->identity[1], "%s", ma->model_id);
         snprintf(m->identity[2], sizeof m->identity[2], "%s", admit_request_domain_name(domain));
-        weight = ma->max_parallel_requests;
-        for (uint32_t i = 0; i < s->model_count; i++)
-            if (same_endpoint(s, i, alias) && s->models[i].max_parallel_requests < weight)
-                weight = s->models[i].max_parallel_requests;
+        weight = endpoint_cap(s, alias);
     } else {
         size_t parts = json_array_size(f.v);
         if (!json_is_array(f.v) || parts < 1 || parts > ADMIT_IDENTITY_PARTS)
