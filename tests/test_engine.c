@@ -13,31 +13,7 @@
 
 #include <cmocka.h>
 
-#include "res/artifact.h"
-#include "res/summary.h"
-#include "sim/engine.h"
-
-static sim_scenario *load(const char *name) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", ADMIT_SCENARIO_DIR, name);
-    sim_error err;
-    sim_scenario *sc = sim_scenario_load(path, &err);
-    if (!sc) fail_msg("%s", err.message);
-    return sc;
-}
-
-static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed,
-                    uint32_t iteration) {
-    sim_run_options o = {.policy = policy,
-                         .policy_set = true,
-                         .seed = seed,
-                         .iteration = iteration,
-                         .capture_events = true};
-    sim_error err;
-    sim_run *r = sim_run_execute(sc, &o, &err);
-    if (!r) fail_msg("%s", err.message);
-    return r;
-}
+#include "sim_test.h"
 
 #define assert_close(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -48,7 +24,7 @@ typedef struct expected_column {
 static void check_reference(sim_policy_kind policy, double wall, double util, expected_column hot,
                             expected_column peer) {
     sim_scenario *sc = load("heavy_root_peer_arrival.json");
-    sim_run *r = run(sc, policy, 1, 0);
+    sim_run *r = run_iteration(sc, policy, 1, 0);
     res_summary *s = res_summary_compute(r);
     assert_non_null(s);
     assert_close(s->wall_time_seconds, wall);
@@ -93,7 +69,8 @@ static void test_heavy_root_peer_arrival_bounded(void **state) {
 static void test_neutral_scenario_policies_agree(void **state) {
     (void)state;
     sim_scenario *sc = load("neutral_ready_at_start.json");
-    sim_run *a = run(sc, SIM_POLICY_STRICT, 1, 0), *b = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+    sim_run *a = run_iteration(sc, SIM_POLICY_STRICT, 1, 0),
+            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
     res_summary *sa = res_summary_compute(a), *sb = res_summary_compute(b);
     assert_close(sa->wall_time_seconds, 6.4);
     assert_close(sb->wall_time_seconds, 6.4);
@@ -109,23 +86,14 @@ static void test_neutral_scenario_policies_agree(void **state) {
     sim_scenario_free(sc);
 }
 
-static char *artifact_without_host(sim_run *r) {
-    res_summary *s = res_summary_compute(r);
-    json_t *art = res_artifact_build(&r, &s, 1, NULL);
-    json_object_del(art, "host");
-    char *text = json_dumps(art, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(art);
-    res_summary_free(s);
-    return text;
-}
-
 static void test_same_seed_identical_artifacts(void **state) {
     (void)state;
     sim_scenario *sc = load("failures_salvage.json");
-    sim_run *a = run(sc, SIM_POLICY_BOUNDED, 42, 0), *b = run(sc, SIM_POLICY_BOUNDED, 42, 0);
+    sim_run *a = run_iteration(sc, SIM_POLICY_BOUNDED, 42, 0),
+            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 42, 0);
     char *ta = artifact_without_host(a), *tb = artifact_without_host(b);
     assert_string_equal(ta, tb);
-    sim_run *c = run(sc, SIM_POLICY_BOUNDED, 43, 0);
+    sim_run *c = run_iteration(sc, SIM_POLICY_BOUNDED, 43, 0);
     char *tc = artifact_without_host(c);
     assert_true(strcmp(ta, tc) != 0); /* the seed matters */
     free(ta);
@@ -142,9 +110,10 @@ static void test_same_seed_identical_artifacts(void **state) {
 static void test_output_hashes_equal_across_arms(void **state) {
     (void)state;
     sim_scenario *sc = load("heavy_root.json");
-    sim_run *a = run(sc, SIM_POLICY_STRICT, 5, 0), *b = run(sc, SIM_POLICY_BOUNDED, 5, 0);
+    sim_run *a = run_iteration(sc, SIM_POLICY_STRICT, 5, 0),
+            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 5, 0);
     assert_int_equal(a->output_hash_all, b->output_hash_all);
-    sim_run *c = run(sc, SIM_POLICY_STRICT, 5, 1);
+    sim_run *c = run_iteration(sc, SIM_POLICY_STRICT, 5, 1);
     assert_true(a->output_hash_all != c->output_hash_all); /* iterations draw anew */
     sim_run_free(a);
     sim_run_free(b);
@@ -181,7 +150,7 @@ static void test_every_scenario_ends_with_zero_leases(void **state) {
         sim_scenario *sc = load(de->d_name);
         for (int p = 0; p < 3; p++) /* strict, bounded, provider_aware */
             for (uint64_t seed = 1; seed <= 3; seed++) {
-                sim_run *r = run(sc, (sim_policy_kind)p, seed, 0);
+                sim_run *r = run_iteration(sc, (sim_policy_kind)p, seed, 0);
                 assert_clean_end(r);
                 assert_true(r->status == ADMIT_JOB_COMPLETED || r->status == ADMIT_JOB_CANCELLED ||
                             r->status == ADMIT_JOB_EARLY_SHUTDOWN);
@@ -197,7 +166,7 @@ static void test_every_scenario_ends_with_zero_leases(void **state) {
 static void test_failure_paths_exercised(void **state) {
     (void)state;
     sim_scenario *sc = load("failures_salvage.json");
-    sim_run *r = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+    sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
     assert_true(r->stats.retries_deferred > 0);
     assert_true(r->stats.salvage_redispatched > 0);
@@ -207,7 +176,7 @@ static void test_failure_paths_exercised(void **state) {
     sim_scenario_free(sc);
 
     sc = load("cancel_midrun.json");
-    r = run(sc, SIM_POLICY_STRICT, 1, 0);
+    r = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
     assert_true(r->stats.tasks_completed < r->stats.tasks_total);
     assert_int_equal(r->wall_ns, 3000000000LL); /* cancelled workers stop at once */
@@ -220,7 +189,7 @@ static void test_spawn_failures_release_leases(void **state) {
     (void)state;
     sim_scenario *sc = load("narrow_serial.json");
     sc->spawn_failure_probability = 0.2;
-    sim_run *r = run(sc, SIM_POLICY_BOUNDED, 3, 0);
+    sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 3, 0);
     assert_true(r->stats.spawn_failures > 0);
     assert_clean_end(r);
     sim_run_free(r);
@@ -233,18 +202,11 @@ static void test_early_shutdown_releases_leases(void **state) {
     sc->columns[0].non_retryable_probability = 1.0;
     sc->columns[1].non_retryable_probability = 1.0;
     sc->columns[2].non_retryable_probability = 1.0;
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1, 0);
+    sim_run *r = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_EARLY_SHUTDOWN);
     assert_clean_end(r);
     sim_run_free(r);
     sim_scenario_free(sc);
-}
-
-static sim_scenario *parse(const char *text) {
-    sim_error err;
-    sim_scenario *sc = sim_scenario_parse(text, "inline.json", &err);
-    if (!sc) fail_msg("%s", err.message);
-    return sc;
 }
 
 /* Two groups each asking for the whole llm_wait capacity: every strict share
@@ -262,7 +224,7 @@ static void test_bounded_progress_with_amounts_above_share(void **state) {
               "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"x\",\"b\"],"
               "\"resources\":{\"submission\":1,\"llm_wait\":2}}}]}");
     for (int p = 0; p < 2; p++) {
-        sim_run *r = run(sc, (sim_policy_kind)p, 1, 0);
+        sim_run *r = run_iteration(sc, (sim_policy_kind)p, 1, 0);
         assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
         assert_int_equal(r->wall_ns, 8 * 1000000000LL); /* one task at a time */
         assert_clean_end(r);
@@ -285,7 +247,7 @@ static void test_huge_default_ceiling_saturates(void **state) {
     for (int i = 0; i < 2; i++) {
         snprintf(text, sizeof text, fmt, ceilings[i]);
         sim_scenario *sc = parse(text);
-        sim_run *r = run(sc, SIM_POLICY_BOUNDED, 1, 0);
+        sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
         wall[i] = r->wall_ns;
         sim_run_free(r);
         sim_scenario_free(sc);

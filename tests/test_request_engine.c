@@ -13,33 +13,10 @@
 
 #include <cmocka.h>
 
-#include "res/artifact.h"
-#include "res/summary.h"
-#include "sim/engine.h"
-
-static sim_scenario *load(const char *name) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", ADMIT_SCENARIO_DIR, name);
-    sim_error err;
-    sim_scenario *sc = sim_scenario_load(path, &err);
-    if (!sc) fail_msg("%s", err.message);
-    return sc;
-}
-
-static sim_scenario *parse(const char *text) {
-    sim_error err;
-    sim_scenario *sc = sim_scenario_parse(text, "inline.json", &err);
-    if (!sc) fail_msg("%s", err.message);
-    return sc;
-}
+#include "sim_test.h"
 
 static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed) {
-    sim_run_options o = {
-        .policy = policy, .policy_set = true, .seed = seed, .capture_events = true};
-    sim_error err;
-    sim_run *r = sim_run_execute(sc, &o, &err);
-    if (!r) fail_msg("%s", err.message);
-    return r;
+    return run_iteration(sc, policy, seed, 0);
 }
 
 static const sim_request_stats *resource(const sim_run *r, const char *key) {
@@ -223,22 +200,12 @@ static void test_aimd_recovery(void **state) {
     sim_scenario_free(sc);
 }
 
-static char *artifact_text(sim_run *r) {
-    res_summary *s = res_summary_compute(r);
-    json_t *art = res_artifact_build(&r, &s, 1, NULL);
-    json_object_del(art, "host");
-    char *text = json_dumps(art, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(art);
-    res_summary_free(s);
-    return text;
-}
-
 static void test_same_seed_identical_request_artifacts(void **state) {
     (void)state;
     sim_scenario *sc = load("dual_model_generate_to_judge.json");
     sim_run *a = run(sc, SIM_POLICY_PROVIDER_AWARE, 11),
             *b = run(sc, SIM_POLICY_PROVIDER_AWARE, 11);
-    char *ta = artifact_text(a), *tb = artifact_text(b);
+    char *ta = artifact_without_host(a), *tb = artifact_without_host(b);
     assert_string_equal(ta, tb);
     assert_non_null(strstr(ta, "\"stream\":\"request\""));
     assert_non_null(strstr(ta, "\"request_resources\""));

@@ -530,6 +530,21 @@ static void waiter_finish(admit_request_admission *c, uint32_t slot, bool admitt
     c->done_tail = slot;
 }
 
+/* Takes a queued waiter out with a denial (timeout, cancellation,
+** shutdown): its event, the drained check, then its completion. */
+static void waiter_deny(admit_request_admission *c, uint32_t slot, admit_request_deny_reason why,
+                        int64_t now) {
+    waiter *w = &c->waiters_slab[slot];
+    uint32_t r = c->groups[w->group].resource;
+    waiter_unlink(c, slot);
+    push_event(c,
+               why == ADMIT_REQ_DENY_QUEUE_TIMEOUT ? ADMIT_REV_REQUEST_WAIT_TIMEOUT
+                                                   : ADMIT_REV_REQUEST_WAIT_CANCELLED,
+               now, r, &w->ctx, 0, (int32_t)why, now - w->result.wait_started_ns);
+    drained_check(c, r, now);
+    waiter_finish(c, slot, false, NULL, why, now);
+}
+
 /* Admits waiters of pm while capacity allows, in fair order.  Returns how
 ** many were admitted. */
 static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
@@ -807,13 +822,7 @@ static void deny_all_waiters(admit_request_admission *c, admit_request_deny_reas
     for (uint32_t g = 0; g < c->group_count; g++) {
         rgroup *gr = &c->groups[g];
         while (gr->head != NIL) {
-            uint32_t slot = gr->head;
-            waiter *w = &c->waiters_slab[slot];
-            waiter_unlink(c, slot);
-            push_event(c, ADMIT_REV_REQUEST_WAIT_CANCELLED, now, gr->resource, &w->ctx, 0,
-                       (int32_t)why, now - w->result.wait_started_ns);
-            drained_check(c, gr->resource, now);
-            waiter_finish(c, slot, false, NULL, why, now);
+            waiter_deny(c, gr->head, why, now);
         }
     }
 }
@@ -1011,13 +1020,7 @@ bool admit_request_admission_cancel(admit_request_admission *c, admit_request_wa
     if (wait.slot < c->waiter_cap) {
         waiter *w = &c->waiters_slab[wait.slot];
         if (w->state == W_QUEUED && w->generation == wait.generation && !w->sync) {
-            int64_t now = now_of(c);
-            uint32_t r = c->groups[w->group].resource;
-            waiter_unlink(c, wait.slot);
-            push_event(c, ADMIT_REV_REQUEST_WAIT_CANCELLED, now, r, &w->ctx, 0,
-                       ADMIT_REQ_DENY_CANCELLATION, now - w->result.wait_started_ns);
-            drained_check(c, r, now);
-            waiter_finish(c, wait.slot, false, NULL, ADMIT_REQ_DENY_CANCELLATION, now);
+            waiter_deny(c, wait.slot, ADMIT_REQ_DENY_CANCELLATION, now_of(c));
             cancelled = true;
         }
     }
@@ -1036,12 +1039,7 @@ static void process_due(admit_request_admission *c, int64_t now) {
         deadline d = heap_pop(c);
         waiter *w = &c->waiters_slab[d.slot];
         if (w->state != W_QUEUED || w->generation != d.generation || w->sync) continue;
-        uint32_t r = c->groups[w->group].resource;
-        waiter_unlink(c, d.slot);
-        push_event(c, ADMIT_REV_REQUEST_WAIT_TIMEOUT, now, r, &w->ctx, 0,
-                   ADMIT_REQ_DENY_QUEUE_TIMEOUT, now - w->result.wait_started_ns);
-        drained_check(c, r, now);
-        waiter_finish(c, d.slot, false, NULL, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
+        waiter_deny(c, d.slot, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
     }
     for (uint32_t pm = 0; pm < c->pm_count; pm++)
         if (c->pms[pm].active_count) pump(c, pm, now);
@@ -1097,13 +1095,7 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
         else if (w->deadline_ns >= 0 && now >= w->deadline_ns)
             end = ADMIT_REQ_DENY_QUEUE_TIMEOUT;
         if (end != ADMIT_REQ_DENY_NONE) {
-            waiter_unlink(c, slot);
-            push_event(c,
-                       end == ADMIT_REQ_DENY_QUEUE_TIMEOUT ? ADMIT_REV_REQUEST_WAIT_TIMEOUT
-                                                           : ADMIT_REV_REQUEST_WAIT_CANCELLED,
-                       now, r, &w->ctx, 0, (int32_t)end, now - w->result.wait_started_ns);
-            drained_check(c, r, now);
-            waiter_finish(c, slot, false, NULL, end, now);
+            waiter_deny(c, slot, end, now);
             break;
         }
         /* Cooldown ends and ramp steps are nobody else's to notice. */

@@ -944,10 +944,9 @@ static uint32_t endpoint_cap(const sim_scenario *s, uint32_t alias) {
     admit_request_resolver *rr = admit_request_resolver_create(NULL);
     bool ok = rr != NULL;
     for (uint32_t i = 0; ok && i < s->model_count; i++)
-        ok = admit_request_resolver_add_alias(rr, s->models[i].alias, s->models[i].provider,
-                                              s->models[i].model_id,
-                                              s->models[i].max_parallel_requests, NULL,
-                                              NULL) == ADMIT_OK;
+        ok = admit_request_resolver_add_alias(
+                 rr, s->models[i].alias, s->models[i].provider, s->models[i].model_id,
+                 s->models[i].max_parallel_requests, NULL, NULL) == ADMIT_OK;
     int pm = ok ? admit_request_resolver_lookup(rr, s->models[alias].alias) : -1;
     if (pm >= 0) cap = admit_request_resolver_pm_cap(rr, (uint32_t)pm);
     admit_request_resolver_destroy(rr);
