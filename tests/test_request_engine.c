@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "res/capacity_plan.h"
 #include "sim_test.h"
 
 static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed) {
@@ -314,6 +315,62 @@ static void test_zero_call_task_event_order(void **state) {
     sim_scenario_free(sc);
 }
 
+static void test_capacity_values(void **state) {
+    (void)state;
+    admit_error err;
+    admit_capacity_value v = admit_capacity_of(8, ADMIT_SRC_RUN_CONFIG);
+    assert_int_equal(admit_capacity_require(&v, "x", &err), ADMIT_OK);
+    v = admit_capacity_fallback(4, ADMIT_SRC_DEFAULT, ADMIT_SRC_RUN_CONFIG);
+    assert_int_equal(admit_capacity_require(&v, "x", &err), ADMIT_OK);
+    assert_int_equal(v.fallback_from, ADMIT_SRC_RUN_CONFIG);
+    v = admit_capacity_missing("not applicable");
+    assert_int_equal(admit_capacity_require(&v, "x", &err), ADMIT_OK);
+    v = admit_capacity_missing(NULL); /* no value, no source, no reason */
+    assert_int_equal(admit_capacity_require(&v, "transport", &err), ADMIT_ECONFIG);
+    assert_non_null(strstr(err.message, "transport"));
+    v = (admit_capacity_value){.present = true, .value = 3, .source = 99};
+    assert_int_equal(admit_capacity_require(&v, "x", &err), ADMIT_ECONFIG);
+    assert_string_equal(admit_capacity_source_name(ADMIT_SRC_MODEL_METADATA), "model_metadata");
+}
+
+/* The plan names the merged cap with every alias and raw cap, where each
+** value came from, and maxima consistent with the caps. */
+static void test_capacity_plan(void **state) {
+    (void)state;
+    sim_scenario *sc = load("dynamic_request_count.json");
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    json_t *plan = res_capacity_plan_json(r);
+    assert_non_null(plan);
+    json_t *cap = json_object_get(
+        json_object_get(json_object_get(plan, "configured"), "provider_model_static_caps"),
+        "acme/writer-70b");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(cap, "cap"), "value")), 8);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(cap, "cap"), "source")),
+                        "model_metadata");
+    assert_int_equal(json_array_size(json_object_get(cap, "aliases")), 2);
+    json_t *raw = json_object_get(cap, "raw_caps");
+    assert_int_equal(json_integer_value(json_object_get(raw, "writer")), 8);
+    assert_int_equal(json_integer_value(json_object_get(raw, "writer-fast")), 12);
+    json_t *conf = json_object_get(plan, "configured");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(conf, "buffer_size"), "source")),
+        "run_config");
+    assert_true(
+        json_is_null(json_object_get(json_object_get(conf, "transport_pool_limits"), "value")));
+    json_t *max = json_object_get(plan, "observed_maxima");
+    json_int_t agg = json_integer_value(json_object_get(
+        json_object_get(max, "aggregate_in_flight_by_provider_model"), "acme/writer-70b"));
+    assert_true(agg >= 1 && agg <= 8);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(max, "task_leases_by_resource"), "submission")),
+                     r->max_leased[ADMIT_RESOURCE_SUBMISSION]);
+    assert_true(r->max_leased[ADMIT_RESOURCE_SUBMISSION] <= 24);
+    assert_int_equal(json_integer_value(json_object_get(max, "row_groups_in_flight")), 2);
+    json_decref(plan);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dynamic_request_count),
@@ -323,6 +380,8 @@ int main(void) {
         cmocka_unit_test(test_cancel_with_calls_in_flight),
         cmocka_unit_test(test_request_failure_paths),
         cmocka_unit_test(test_zero_call_task_event_order),
+        cmocka_unit_test(test_capacity_values),
+        cmocka_unit_test(test_capacity_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,7 @@ struct admit_request_admission {
     /* pressure view storage */
     uint32_t *resource_pm, *in_flight, *current, *effective_max, *waiters;
     int64_t *blocked_until;
-    uint32_t *pm_in_flight, *pm_cap, *pm_waiters;
+    uint32_t *pm_in_flight, *pm_cap, *pm_waiters, *pm_max_in_flight;
     admit_request_pressure pressure;
     resource_state *rs;
     pm_state *pms;
@@ -426,7 +426,8 @@ static bool grant(admit_request_admission *c, uint32_t r, const admit_request_co
     l->ctx = *ctx;
     uint32_t pm = c->resource_pm[r];
     if (++c->in_flight[r] > c->rs[r].max_in_flight) c->rs[r].max_in_flight = c->in_flight[r];
-    c->pm_in_flight[pm]++;
+    if (++c->pm_in_flight[pm] > c->pm_max_in_flight[pm])
+        c->pm_max_in_flight[pm] = c->pm_in_flight[pm];
     c->rs[r].leases++;
     c->stats.leases_acquired++;
     c->stats.leases_active++;
@@ -724,9 +725,11 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->pm_in_flight = calloc(np, sizeof *c->pm_in_flight);
     c->pm_cap = calloc(np, sizeof *c->pm_cap);
     c->pm_waiters = calloc(np, sizeof *c->pm_waiters);
+    c->pm_max_in_flight = calloc(np, sizeof *c->pm_max_in_flight);
     c->pms = calloc(np, sizeof *c->pms);
     if (!c->resource_pm || !c->in_flight || !c->current || !c->effective_max || !c->waiters ||
-        !c->blocked_until || !c->rs || !c->pm_in_flight || !c->pm_cap || !c->pm_waiters || !c->pms)
+        !c->blocked_until || !c->rs || !c->pm_in_flight || !c->pm_cap || !c->pm_waiters ||
+        !c->pm_max_in_flight || !c->pms)
         goto oom;
     c->pressure = (admit_request_pressure){.resource_count = n,
                                            .pm_count = npm,
@@ -847,6 +850,7 @@ void admit_request_admission_destroy(admit_request_admission *c) {
     free(c->pm_in_flight);
     free(c->pm_cap);
     free(c->pm_waiters);
+    free(c->pm_max_in_flight);
     free(c->pms);
     free(c->groups);
     free(c->waiters_slab);
@@ -1300,6 +1304,7 @@ void admit_request_admission_snapshot(admit_request_admission *c, uint32_t resou
         .max_waiters = s->max_waiters,
         .pm_in_flight = c->pm_in_flight[pm],
         .pm_cap = c->pm_cap[pm],
+        .pm_max_in_flight = c->pm_max_in_flight[pm],
         .rate_limit_ceiling = s->ceiling,
         .consecutive_rate_limits = s->consecutive_rl,
         .ramping = s->ramping,

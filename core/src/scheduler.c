@@ -35,6 +35,7 @@ struct admit_scheduler {
     uint32_t *attempts;            /* per task index */
     uint32_t *salvages;            /* per task index: salvage rounds spent */
     uint64_t *last_skip;           /* per group: last task reported advisory-skipped */
+    uint32_t *max_queued;          /* per group: the most tasks queued at once */
     const admit_task *skipped[16]; /* advisory skips seen during one selection */
     uint32_t skip_count;
 
@@ -114,6 +115,7 @@ void admit_scheduler_destroy(admit_scheduler *s) {
     free(s->attempts);
     free(s->salvages);
     free(s->last_skip);
+    free(s->max_queued);
     free(s->deferred);
     free(s->discard);
     free(s->error_ring);
@@ -190,11 +192,12 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     s->attempts = calloc(ntasks ? ntasks : 1, sizeof *s->attempts);
     s->salvages = calloc(ntasks ? ntasks : 1, sizeof *s->salvages);
     s->last_skip = calloc(cfg->group_count ? cfg->group_count : 1, sizeof *s->last_skip);
+    s->max_queued = calloc(cfg->group_count ? cfg->group_count : 1, sizeof *s->max_queued);
     s->deferred = malloc((ntasks ? ntasks : 1) * sizeof *s->deferred);
     s->discard = malloc(s->discard_cap * sizeof *s->discard);
     s->error_ring = calloc(s->cfg.shutdown_error_window, 1);
-    if (!s->attempts || !s->salvages || !s->last_skip || !s->deferred || !s->discard ||
-        !s->error_ring) {
+    if (!s->attempts || !s->salvages || !s->last_skip || !s->max_queued || !s->deferred ||
+        !s->discard || !s->error_ring) {
         admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
         goto fail;
     }
@@ -382,8 +385,11 @@ static void pull_frontier(admit_scheduler *s, int64_t now) {
     size_t accepted = admit_fair_queue_enqueue(s->queue, (const admit_task *const *)ready, n, NULL);
     admit_tracker_mark_enqueued(s->tracker, ready, n);
     const admit_queue_view *v = admit_fair_queue_view(s->queue);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t g = ready[i]->group;
+        if (v->queued_by_group[g] > s->max_queued[g]) s->max_queued[g] = v->queued_by_group[g];
         emit(s, ADMIT_EV_READY_ENQUEUED, ready[i], 0, 0, -1, (int64_t)v->queued_total);
+    }
     (void)accepted;
 }
 
@@ -588,4 +594,8 @@ const admit_task_admission *admit_scheduler_admission(const admit_scheduler *s) 
 
 admit_tracker *admit_scheduler_tracker(admit_scheduler *s) {
     return s->tracker;
+}
+
+const uint32_t *admit_scheduler_max_queued_by_group(const admit_scheduler *s) {
+    return s->max_queued;
 }

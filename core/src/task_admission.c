@@ -17,7 +17,7 @@ typedef struct lease_slot {
 struct admit_task_admission {
     const admit_group_spec *groups;
     uint32_t group_count, resource_count;
-    uint32_t *limits, *leased, *leased_by_group, *running_by_group, *debt;
+    uint32_t *limits, *leased, *leased_by_group, *running_by_group, *debt, *max_leased;
     admit_task_policy policy;
     admit_admission_view view;
 
@@ -51,7 +51,9 @@ admit_task_admission *admit_task_admission_create(const admit_task_admission_con
     c->leased_by_group = calloc(gr, sizeof *c->leased_by_group);
     c->running_by_group = calloc(cfg->group_count, sizeof *c->running_by_group);
     c->debt = calloc(gr, sizeof *c->debt);
-    if (!c->limits || !c->leased || !c->leased_by_group || !c->running_by_group || !c->debt)
+    c->max_leased = calloc(cfg->resource_count, sizeof *c->max_leased);
+    if (!c->limits || !c->leased || !c->leased_by_group || !c->running_by_group || !c->debt ||
+        !c->max_leased)
         goto oom;
     memcpy(c->limits, cfg->limits, cfg->resource_count * sizeof *c->limits);
     c->free_head = NO_SLOT;
@@ -64,6 +66,7 @@ admit_task_admission *admit_task_admission_create(const admit_task_admission_con
                                      .leased_by_group = c->leased_by_group,
                                      .running_by_group = c->running_by_group,
                                      .debt = c->debt,
+                                     .max_leased = c->max_leased,
                                      .groups = c->groups};
     return c;
 oom:
@@ -81,6 +84,7 @@ void admit_task_admission_destroy(admit_task_admission *c) {
     free(c->leased_by_group);
     free(c->running_by_group);
     free(c->debt);
+    free(c->max_leased);
     free(c->slots);
     free(c);
 }
@@ -166,8 +170,10 @@ bool admit_task_admission_try_acquire(admit_task_admission *c, const admit_task 
 
     uint32_t *grow = &c->leased_by_group[(size_t)task->group * c->resource_count];
     for (uint8_t i = 0; i < task->resources.count; i++) {
-        c->leased[task->resources.resource[i]] += task->resources.amount[i];
-        grow[task->resources.resource[i]] += task->resources.amount[i];
+        uint16_t r = task->resources.resource[i];
+        c->leased[r] += task->resources.amount[i];
+        grow[r] += task->resources.amount[i];
+        if (c->leased[r] > c->max_leased[r]) c->max_leased[r] = c->leased[r];
     }
     c->running_by_group[task->group]++;
     if (c->policy.on_acquire) {

@@ -12,6 +12,7 @@
 #include "admit/request_admission.h"
 #include "admit/resources.h"
 #include "admit/task_admission.h"
+#include "res/capacity_plan.h"
 #include "res/request_report.h"
 
 static json_t *hex64(uint64_t v) {
@@ -244,14 +245,15 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
                   host ? host->elapsed_seconds : 0.0, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
     if (host && host->command_line)
         json_object_set_new(h, "command_line", json_string(host->command_line));
-    return json_pack(
-        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
-        first->scenario->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
-        "scenario_version", (json_int_t)first->scenario->scenario_version, "harness_version",
-        RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
-        "provider_script", res_provider_script_json(first->scenario), "clock_script", "iterations",
-        iterations, "derived_metrics", "iterations", per_iter, "wall_time_seconds",
-        distribution_json(walls, nwalls), "host", h);
+    return json_pack("{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}",
+                     "scenario_id", first->scenario->scenario_id, "artifact_schema_version",
+                     RES_ARTIFACT_SCHEMA_VERSION, "scenario_version",
+                     (json_int_t)first->scenario->scenario_version, "harness_version",
+                     RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs",
+                     inputs_json(first, count), "capacity_plan", res_capacity_plan_json(first),
+                     "provider_script", res_provider_script_json(first->scenario), "clock_script",
+                     "iterations", iterations, "derived_metrics", "iterations", per_iter,
+                     "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
 }
 
 static int mkdir_p(const char *dir) {

@@ -500,6 +500,8 @@ void sim_run_free(sim_run *r) {
     free(r->request);
     free(r->provider_names);
     free(r->provider_busy_fraction);
+    free(r->max_leased);
+    free(r->max_queued_by_group);
     free(r);
 }
 
@@ -1051,6 +1053,12 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     run->final_task_leases = av->leases_active;
     memcpy(run->final_leased, av->leased, run->resource_count * sizeof *run->final_leased);
     run->final_queued = admit_fair_queue_view(admit_scheduler_queue(e.sched))->queued_total;
+    run->max_leased = malloc(run->resource_count * sizeof *run->max_leased);
+    run->max_queued_by_group = malloc(run->group_count * sizeof *run->max_queued_by_group);
+    if (!run->max_leased || !run->max_queued_by_group) goto oom;
+    memcpy(run->max_leased, av->max_leased, run->resource_count * sizeof *run->max_leased);
+    memcpy(run->max_queued_by_group, admit_scheduler_max_queued_by_group(e.sched),
+           run->group_count * sizeof *run->max_queued_by_group);
     finish_request_stats(&e);
     if (e.oom) goto oom;
     hash_outputs(&e, run, opt->seed, opt->iteration);

@@ -665,6 +665,7 @@ static bool parse_request_admission(const node *root, sim_scenario *s) {
     node o, f;
     if (!get_obj(root, "request_admission", false, AIMD_KEYS, &o)) return false;
     if (!o.v) return true;
+    s->request_admission_set = true;
     admit_aimd_config *c = &s->aimd; /* holds admit_aimd_config_init()'s defaults */
     double cooldown = -1, ramp = -1; /* -1: absent, keep the default */
     if (!field(&o, "md_factor", false, &f)) return false;
@@ -1150,6 +1151,7 @@ static bool parse_root(parser *p, json_t *json) {
         !parse_failures(&root, s) ||
         !get_num(&root, "cancel_at_seconds", false, 0, MAX_SECONDS, false, &cancel))
         return false;
+    s->buffer_size_set = buffer_size != 0;
     s->buffer_size = buffer_size == 0 || buffer_size > s->records ? s->records : buffer_size;
     s->model_group_limit_cap = (int)cap;
     s->cancel_at_ns = cancel < 0 ? -1 : sim_seconds_to_ns(cancel);

@@ -278,6 +278,7 @@ typedef struct admit_request_resource_snapshot {
     uint32_t max_waiters;
     uint32_t pm_in_flight;
     uint32_t pm_cap;
+    uint32_t pm_max_in_flight;   /* the provider/model aggregate's most at once */
     uint32_t rate_limit_ceiling; /* 0: none remembered */
     uint32_t consecutive_rate_limits;
     bool ramping;

@@ -103,6 +103,8 @@ void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *
 const admit_fair_queue *admit_scheduler_queue(const admit_scheduler *s);
 const admit_task_admission *admit_scheduler_admission(const admit_scheduler *s);
 admit_tracker *admit_scheduler_tracker(admit_scheduler *s);
+/* [group]: the most tasks of each group queued at once so far. */
+const uint32_t *admit_scheduler_max_queued_by_group(const admit_scheduler *s);
 const char *admit_job_status_name(admit_job_status st);
 
 #endif

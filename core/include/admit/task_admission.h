@@ -58,6 +58,7 @@ typedef struct admit_admission_view {
     const uint32_t *leased_by_group;  /* [g * resource_count + r] */
     const uint32_t *running_by_group; /* [g] */
     const uint32_t *debt;             /* [g * resource_count + r] */
+    const uint32_t *max_leased;       /* [r]: the most ever leased at once */
     const admit_group_spec *groups;
     uint64_t leases_active;
     bool shutdown;

@@ -90,6 +90,9 @@ typedef struct sim_run {
     uint64_t final_request_leases;
     uint64_t final_request_waiters;
     uint64_t attempt_order_violations; /* attempts whose timestamps go backwards: must be 0 */
+    /* observed maxima for the capacity plan */
+    uint32_t *max_leased;          /* [scheduler resource] */
+    uint32_t *max_queued_by_group; /* [group] */
 } sim_run;
 
 sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim_error *err);

@@ -144,6 +144,8 @@ typedef struct sim_scenario {
     char description[512];
     int64_t records;
     int64_t buffer_size;
+    bool buffer_size_set;       /* false: defaulted to records */
+    bool request_admission_set; /* "request_admission" given: its values are run config */
     uint32_t max_concurrent_row_groups;
     int model_group_limit_cap;
     sim_resource_amount capacity[SIM_MAX_RESOURCES];

@@ -1,0 +1,22 @@
+/*
+** AsyncCapacityPlan of a simulated run (SPEC §6), as JSON: the configured
+** capacity values, each {value, source, fallback_from, missing_reason}; the
+** request stage's runtime snapshot at the end; and the observed maxima.
+** Sources: values written in the scenario are run_config, values the
+** simulator fills in are default, model caps are model_metadata (merged by
+** the request resolver, minimum over an endpoint's aliases), derived limits
+** are engine_internal_config.
+*/
+#ifndef RES_CAPACITY_PLAN_H
+#define RES_CAPACITY_PLAN_H
+
+#include <jansson.h>
+
+#include "admit/capacity_plan.h"
+#include "sim/engine.h"
+
+json_t *res_capacity_value_json(const admit_capacity_value *v);
+/* New reference; NULL on out of memory. */
+json_t *res_capacity_plan_json(const sim_run *run);
+
+#endif
