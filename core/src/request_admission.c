@@ -752,6 +752,7 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->wake_requested_ns = -1;
     c->generation = 1;
     c->next_seq = 1;
+    c->next_event_seq = 1; /* like the scheduler stream: sequences start at 1 */
     for (uint32_t r = 0; r < n; r++) {
         uint32_t pm = admit_request_resolver_resource_pm(rr, r);
         resource_state *s = &c->rs[r];
