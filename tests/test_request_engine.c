@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "res/capacity_plan.h"
+#include "res/report_files.h"
 #include "sim_test.h"
 
 static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed) {
@@ -371,6 +373,47 @@ static void test_capacity_plan(void **state) {
     sim_scenario_free(sc);
 }
 
+/* The Markdown summary and the long-form metrics CSV of a run. */
+static void test_report_files(void **state) {
+    (void)state;
+    sim_scenario *sc = load("cross_provider_cooldown.json");
+    sim_run *r = run(sc, SIM_POLICY_PROVIDER_AWARE, 1);
+    res_summary *s = res_summary_compute(r);
+    char *md = res_markdown_summary(&r, &s, 1);
+    char *csv = res_metrics_csv(&r, &s, 1);
+    assert_non_null(md);
+    assert_non_null(csv);
+    assert_non_null(strstr(md, "# cross_provider_cooldown (version 1), policy provider_aware"));
+    assert_non_null(strstr(md, "| provider-b/gen-b-large/chat | 1200 | 1200 | 0 |"));
+    assert_non_null(strstr(md, "| provider-a | "));
+    /* header + 6 run rows + 7 per column + 11 or 12 per request resource + 1 per provider */
+    size_t lines = 0;
+    for (const char *p = csv; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 6 + 7 * 2 + 11 + 12 + 2);
+    assert_non_null(strstr(csv, "0,request:provider-b/gen-b-large/chat,leases,1200\n"));
+    assert_non_null(strstr(csv, "0,run,final_request_leases,0\n"));
+    char dir[] = "/tmp/admitsim-report-XXXXXX", err[256], path[512];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(res_write_text_atomic(csv, dir, "m.csv", err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/m.csv", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char head[64] = "";
+    assert_non_null(fgets(head, sizeof head, f));
+    fclose(f);
+    assert_string_equal(head, "iteration,scope,name,value\n");
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(rmdir(dir), 0); /* nothing else (no temp file) was left behind */
+    assert_int_equal(res_write_text_atomic(csv, "/nonexistent/dir", "m.csv", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/dir"));
+    free(md);
+    free(csv);
+    res_summary_free(s);
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dynamic_request_count),
@@ -382,6 +425,7 @@ int main(void) {
         cmocka_unit_test(test_zero_call_task_event_order),
         cmocka_unit_test(test_capacity_values),
         cmocka_unit_test(test_capacity_plan),
+        cmocka_unit_test(test_report_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,25 @@
+/*
+** The human and spreadsheet companions of the JSON artifact: a Markdown
+** summary of a run (per iteration: status, wall time, leases at the end;
+** per group waits; per request resource waits, limits and cooldown; provider
+** busy fractions) and a CSV of the same metrics in long form
+** (iteration,scope,name,value), both written atomically like the artifact.
+*/
+#ifndef RES_REPORT_FILES_H
+#define RES_REPORT_FILES_H
+
+#include <stddef.h>
+
+#include "res/summary.h"
+#include "sim/engine.h"
+
+/* Malloc'd text; NULL on out of memory. */
+char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count);
+char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_t count);
+
+/* Writes text to dir/name via a temporary name and rename; creates dir.
+** Returns 0, or -1 with a message in err. */
+int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
+                          size_t errlen);
+
+#endif

@@ -1,0 +1,215 @@
+#include "res/report_files.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "res/request_report.h"
+
+/* A growing string; on allocation failure it stays failed and returns NULL. */
+typedef struct buf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+} buf;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void
+bprintf(buf *b, const char *fmt, ...) {
+    if (b->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+            return;
+        }
+        if (b->s && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+}
+
+static char *bdone(buf *b) {
+    if (b->failed) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s ? b->s : calloc(1, 1);
+}
+
+char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count) {
+    buf b = {0};
+    const sim_run *first = runs[0];
+    const sim_scenario *sc = first->scenario;
+    bprintf(&b, "# %s (version %lld), policy %s\n\n", sc->scenario_id,
+            (long long)sc->scenario_version, sim_policy_name(first->policy));
+    if (sc->description[0]) bprintf(&b, "%s\n\n", sc->description);
+    bprintf(&b, "| iteration | seed | status | wall time (s) | slot utilization | task leases "
+                "left | request leases left | request waiters left |\n|---|---|---|---|---|---|---|"
+                "---|\n");
+    for (size_t i = 0; i < count; i++)
+        bprintf(&b, "| %u | %llu | %s | %.3f | %.3f | %llu | %llu | %llu |\n", runs[i]->iteration,
+                (unsigned long long)runs[i]->seed, admit_job_status_name(runs[i]->status),
+                summaries[i]->wall_time_seconds, summaries[i]->slot_utilization,
+                (unsigned long long)runs[i]->final_task_leases,
+                (unsigned long long)runs[i]->final_request_leases,
+                (unsigned long long)runs[i]->final_request_waiters);
+    const res_summary *s = summaries[0];
+    bprintf(&b, "\n## Groups (iteration 0)\n\nWait = dispatch time - ready time.\n\n"
+                "| column | tasks | first wait (s) | mean (s) | p50 (s) | p95 (s) | max (s) | "
+                "idle (s) |\n|---|---|---|---|---|---|---|---|\n");
+    for (uint32_t c = 0; c < s->column_count; c++) {
+        const res_column_summary *cs = &s->columns[c];
+        bprintf(&b, "| %s | %llu | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", cs->column,
+                (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
+                cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
+    }
+    if (first->request_resource_count) {
+        bprintf(&b, "\n## Request resources (iteration 0)\n\n| resource | attempts | leases | "
+                    "rate limited | wait p50 (s) | wait p95 (s) | wait max (s) | in flight "
+                    "mean/max | limit end/min/max | cooldown (s) | utilization while others "
+                    "cool |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (uint32_t r = 0; r < first->request_resource_count; r++) {
+            const sim_request_stats *rs = &first->request[r];
+            res_wait_quantiles q = res_request_waits(rs);
+            bprintf(&b,
+                    "| %s | %llu | %llu | %llu | %.3f | %.3f | %.3f | %.2f / %u | %u / %u / %u "
+                    "| %.2f | ",
+                    rs->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
+                    (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
+                    rs->in_flight_mean, rs->in_flight_max, rs->final.current_limit,
+                    rs->final.min_limit, rs->final.effective_max, (double)rs->cooldown_ns / 1e9);
+            if (rs->utilization_while_others_cooling >= 0)
+                bprintf(&b, "%.3f |\n", rs->utilization_while_others_cooling);
+            else
+                bprintf(&b, "- |\n");
+        }
+        bprintf(&b, "\n| provider | busy fraction |\n|---|---|\n");
+        for (uint32_t i = 0; i < first->provider_count; i++)
+            bprintf(&b, "| %s | %.3f |\n", first->provider_names[i],
+                    first->provider_busy_fraction[i]);
+    }
+    return bdone(&b);
+}
+
+/* CSV fields here are identifiers without quotes or commas except resource
+** keys and column names, which are quoted when needed. */
+static void csv_field(buf *b, const char *s) {
+    if (!strpbrk(s, ",\"\n")) {
+        bprintf(b, "%s", s);
+        return;
+    }
+    bprintf(b, "\"");
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            bprintf(b, "\"\"");
+        else
+            bprintf(b, "%c", *p);
+    }
+    bprintf(b, "\"");
+}
+
+static void csv_row(buf *b, uint32_t iteration, const char *scope_kind, const char *scope,
+                    const char *name, double value) {
+    bprintf(b, "%u,", iteration);
+    char full[512];
+    snprintf(full, sizeof full, "%s%s%s", scope_kind, scope[0] ? ":" : "", scope);
+    csv_field(b, full);
+    bprintf(b, ",%s,%.9g\n", name, value);
+}
+
+char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_t count) {
+    buf b = {0};
+    bprintf(&b, "iteration,scope,name,value\n");
+    for (size_t i = 0; i < count; i++) {
+        const sim_run *r = runs[i];
+        const res_summary *s = summaries[i];
+        uint32_t it = r->iteration;
+        csv_row(&b, it, "run", "", "wall_time_seconds", s->wall_time_seconds);
+        csv_row(&b, it, "run", "", "slot_utilization", s->slot_utilization);
+        csv_row(&b, it, "run", "", "final_task_leases", (double)r->final_task_leases);
+        csv_row(&b, it, "run", "", "final_request_leases", (double)r->final_request_leases);
+        csv_row(&b, it, "run", "", "final_request_waiters", (double)r->final_request_waiters);
+        csv_row(&b, it, "run", "", "hidden_scheduler_resource_waiters",
+                (double)r->stats.hidden_waiters);
+        for (uint32_t c = 0; c < s->column_count; c++) {
+            const res_column_summary *cs = &s->columns[c];
+            csv_row(&b, it, "group", cs->column, "tasks", (double)cs->tasks);
+            csv_row(&b, it, "group", cs->column, "first_wait_seconds", cs->first_wait_seconds);
+            csv_row(&b, it, "group", cs->column, "wait_mean_seconds", cs->wait_mean_seconds);
+            csv_row(&b, it, "group", cs->column, "wait_p50_seconds", cs->wait_p50_seconds);
+            csv_row(&b, it, "group", cs->column, "wait_p95_seconds", cs->wait_p95_seconds);
+            csv_row(&b, it, "group", cs->column, "wait_max_seconds", cs->wait_max_seconds);
+            csv_row(&b, it, "group", cs->column, "idle_seconds", cs->idle_seconds);
+        }
+        for (uint32_t q = 0; q < r->request_resource_count; q++) {
+            const sim_request_stats *rs = &r->request[q];
+            res_wait_quantiles w = res_request_waits(rs);
+            csv_row(&b, it, "request", rs->key, "attempts", (double)rs->attempts);
+            csv_row(&b, it, "request", rs->key, "leases", (double)rs->leases);
+            csv_row(&b, it, "request", rs->key, "rate_limited",
+                    (double)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
+            csv_row(&b, it, "request", rs->key, "request_wait_p50_seconds", w.p50);
+            csv_row(&b, it, "request", rs->key, "request_wait_p95_seconds", w.p95);
+            csv_row(&b, it, "request", rs->key, "request_wait_max_seconds", w.max);
+            csv_row(&b, it, "request", rs->key, "in_flight_mean", rs->in_flight_mean);
+            csv_row(&b, it, "request", rs->key, "in_flight_max", rs->in_flight_max);
+            csv_row(&b, it, "request", rs->key, "current_limit_end", rs->final.current_limit);
+            csv_row(&b, it, "request", rs->key, "current_limit_min", rs->final.min_limit);
+            csv_row(&b, it, "request", rs->key, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
+            if (rs->utilization_while_others_cooling >= 0)
+                csv_row(&b, it, "request", rs->key, "utilization_while_others_cooling",
+                        rs->utilization_while_others_cooling);
+        }
+        for (uint32_t p = 0; p < r->provider_count; p++)
+            csv_row(&b, it, "provider", r->provider_names[p], "busy_fraction",
+                    r->provider_busy_fraction[p]);
+    }
+    return bdone(&b);
+}
+
+int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
+                          size_t errlen) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+        return -1;
+    }
+    char final_path[1024], tmp_path[1100];
+    snprintf(final_path, sizeof final_path, "%s/%s", dir, name);
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
+    FILE *f = fopen(tmp_path, "w");
+    size_t len = strlen(text);
+    bool written = f && fwrite(text, 1, len, f) == len;
+    if (f && fclose(f) != 0) written = false;
+    if (!written) {
+        snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(errno));
+        unlink(tmp_path);
+        return -1;
+    }
+    if (rename(tmp_path, final_path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename into place: %s", final_path, strerror(errno));
+        unlink(tmp_path);
+        return -1;
+    }
+    return 0;
+}
