@@ -325,8 +325,16 @@ static int64_t ramp_next_ns(const admit_request_admission *c, uint32_t r) {
 static void on_rate_limited(admit_request_admission *c, uint32_t r, const lease_rec *l,
                             int64_t retry_after, int64_t now) {
     resource_state *s = &c->rs[r];
+    int64_t until = add_sat(now, retry_after > 0 ? retry_after : c->cfg.aimd.cooldown_ns);
+    int64_t old = c->blocked_until[r];
+    if (until > old) {
+        s->cooldown_total_ns = add_sat(s->cooldown_total_ns, until - (old > now ? old : now));
+        c->blocked_until[r] = until;
+    }
+    /* value: how long the resource now cools (a longer cooldown already in
+    ** force wins), so a timeline can shade the interval from the event alone */
     push_event(c, ADMIT_REV_REQUEST_RATE_LIMITED, now, r, &l->ctx, l->lease_id,
-               ADMIT_REQ_RATE_LIMITED, retry_after > 0 ? retry_after : -1);
+               ADMIT_REQ_RATE_LIMITED, c->blocked_until[r] - now);
     s->ramping = false; /* a rate limit aborts the ramp */
     if (l->admitted_limit <= c->current[r]) {
         uint32_t before = c->current[r];
@@ -334,12 +342,6 @@ static void on_rate_limited(admit_request_admission *c, uint32_t r, const lease_
         if (after < 1) after = 1;
         if (!s->ceiling) s->ceiling = before;
         set_limit(c, r, after, now, ADMIT_REV_REQUEST_LIMIT_DECREASED);
-    }
-    int64_t until = add_sat(now, retry_after > 0 ? retry_after : c->cfg.aimd.cooldown_ns);
-    int64_t old = c->blocked_until[r];
-    if (until > old) {
-        s->cooldown_total_ns = add_sat(s->cooldown_total_ns, until - (old > now ? old : now));
-        c->blocked_until[r] = until;
     }
     s->streak = 0;
     s->consecutive_rl++;

@@ -109,7 +109,8 @@ typedef struct admit_event {
     uint64_t task_id;
     uint64_t lease_id;
     uint64_t attempt_id; /* request stream only; 0: none */
-    int64_t value;       /* kind-specific (queued tasks, new limit, wait ns ...) */
+    int64_t value;       /* kind-specific (queued tasks, new limit, wait ns, for
+                         ** request_rate_limited the ns of cooldown now in force ...) */
     admit_correlation corr;
 } admit_event;
 
