@@ -21,6 +21,10 @@ static void bench_usage(FILE *f) {
                "  --request     request admission microbenchmarks instead: uncontended\n"
                "                acquire+release, 1,000 queued waiters across 16 groups,\n"
                "                8 threads on acquire_sync\n"
+               "  --store       results store insert rate instead: runs SCENARIO (scaled)\n"
+               "                once with events captured, then times writing the\n"
+               "                iteration (every event) to a fresh temporary database in\n"
+               "                one transaction, --repeat times; reports events/s\n"
                "  -h, --help    this text\n"
                "\n"
                "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
@@ -32,12 +36,15 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"scale", required_argument, 0, 'x'}, {"repeat", required_argument, 0, 'r'},
-        {"seed", required_argument, 0, 's'},  {"request", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
+                                         {"repeat", required_argument, 0, 'r'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"request", no_argument, 0, 'q'},
+                                         {"store", no_argument, 0, 'S'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     uint64_t scale = 100, repeat = 5, seed = 1;
-    bool request = false;
+    bool request = false, store = false;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -54,6 +61,7 @@ int cmd_bench(int argc, char **argv) {
             if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
             break;
         case 'q': request = true; break;
+        case 'S': store = true; break;
         case 'h': bench_usage(stdout); return EXIT_OK;
         default: bench_usage(stderr); return EXIT_USAGE;
         }
@@ -74,6 +82,11 @@ int cmd_bench(int argc, char **argv) {
     if (sc->buffer_size) sc->buffer_size *= (int64_t)scale;
     for (uint32_t c = 0; c < sc->column_count; c++)
         sc->columns[c].rows *= (int64_t)scale;
+    if (store) {
+        int src = bench_store(sc, seed, repeat);
+        sim_scenario_free(sc);
+        return src;
+    }
     uint64_t tasks = sim_scenario_task_count(sc);
     printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->scenario_id,
            (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);

@@ -6,7 +6,9 @@
 
 #include "cli.h"
 #include "res/artifact.h"
+#include "res/report_files.h"
 #include "res/request_report.h"
+#include "res/store.h"
 #include "res/summary.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
@@ -26,6 +28,11 @@ static void run_usage(FILE *f) {
                "  --out DIR                also write DIR/<scenario>-<policy>-seed<N>.json, the\n"
                "                           full artifact with every event\n"
                "  --format table|json      table for people (default), or one JSON object\n"
+               "  --db FILE                store the run (inputs, every event, metrics,\n"
+               "                           snapshots) in the SQLite database FILE, one\n"
+               "                           transaction per iteration (default\n"
+               "                           results/admitsim.db; the directory is created)\n"
+               "  --no-db                  do not store the run\n"
                "  -h, --help               this text\n"
                "\n"
                "The JSON object describes iteration 0: scenario_id, policy, seed,\n"
@@ -101,12 +108,15 @@ int cmd_run(int argc, char **argv) {
                                          {"iterations", required_argument, 0, 'i'},
                                          {"out", required_argument, 0, 'o'},
                                          {"format", required_argument, 0, 'f'},
+                                         {"db", required_argument, 0, 'd'},
+                                         {"no-db", no_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     sim_run_options ro = {.seed = 1, .capture_events = true};
     uint64_t iterations = 1;
     const char *out_dir = NULL;
     bool json_out = false;
+    const char *db_path = RES_STORE_DEFAULT_PATH;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -139,6 +149,8 @@ int cmd_run(int argc, char **argv) {
             }
             json_out = !strcmp(optarg, "json");
             break;
+        case 'd': db_path = optarg; break;
+        case 'n': db_path = NULL; break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: run_usage(stderr); return EXIT_USAGE;
         }
@@ -157,6 +169,31 @@ int cmd_run(int argc, char **argv) {
         return EXIT_FAILURE_RUN;
     }
     int rc = EXIT_OK;
+    res_store *store = NULL;
+    int64_t run_id = 0;
+    if (db_path) {
+        char serr[1100], *cmdline = join_args(argc, argv);
+        res_store_run_info info = {
+            .scenario_id = sc->scenario_id,
+            .scenario_version = sc->scenario_version,
+            .scenario_file = sc->path,
+            .policy = sim_policy_name(ro.policy_set ? ro.policy : sc->default_policy),
+            .seed = ro.seed,
+            .iterations = iterations,
+            .command_line = cmdline};
+        int src = res_store_open(db_path, RES_STORE_OPEN_CREATE, &store, serr, sizeof serr);
+        if (src == RES_STORE_OK && res_store_begin_run(store, &info, &run_id) != RES_STORE_OK) {
+            snprintf(serr, sizeof serr, "%s", res_store_errmsg(store));
+            src = RES_STORE_ERROR;
+        }
+        free(cmdline);
+        if (src != RES_STORE_OK) {
+            fprintf(stderr, "admitsim run: %s\n", serr);
+            res_store_close(store);
+            sim_scenario_free(sc);
+            return EXIT_FAILURE_RUN;
+        }
+    }
     sim_run **runs = calloc(iterations, sizeof *runs);
     res_summary **sums = calloc(iterations, sizeof *sums);
     if (!runs || !sums) {
@@ -181,6 +218,11 @@ int cmd_run(int argc, char **argv) {
             rc = EXIT_FAILURE_RUN;
             goto done;
         }
+        if (store && res_store_write_iteration(store, run_id, runs[i], sums[i]) != RES_STORE_OK) {
+            fprintf(stderr, "admitsim run: %s\n", res_store_errmsg(store));
+            rc = EXIT_FAILURE_RUN;
+            goto done;
+        }
     }
     if (out_dir) {
         char *cmdline = join_args(argc, argv);
@@ -200,6 +242,24 @@ int cmd_run(int argc, char **argv) {
             fprintf(stderr, "admitsim run: wrote %s/%s\n", out_dir, name);
         }
         json_decref(art);
+        if (rc != EXIT_OK) goto done;
+        /* The Markdown summary and the metrics CSV beside the artifact. */
+        char *md = res_markdown_summary(runs, sums, iterations);
+        char *csv = res_metrics_csv(runs, sums, iterations);
+        char base[400];
+        snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->scenario_id,
+                 sim_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
+        char md_name[420], csv_name[420];
+        snprintf(md_name, sizeof md_name, "%s.md", base);
+        snprintf(csv_name, sizeof csv_name, "%s-metrics.csv", base);
+        if (!md || !csv || res_write_text_atomic(md, out_dir, md_name, werr, sizeof werr) != 0 ||
+            res_write_text_atomic(csv, out_dir, csv_name, werr, sizeof werr) != 0) {
+            fprintf(stderr, "admitsim run: %s\n",
+                    md && csv ? werr : "out of memory writing the summaries");
+            rc = EXIT_FAILURE_RUN;
+        }
+        free(md);
+        free(csv);
         if (rc != EXIT_OK) goto done;
     }
     if (json_out) {
@@ -227,6 +287,11 @@ int cmd_run(int argc, char **argv) {
         rc = EXIT_FAILURE_RUN;
     }
 done:
+    if (store) {
+        if (rc != EXIT_OK) res_store_set_run_status(store, run_id, "failed");
+        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)run_id, db_path);
+        res_store_close(store);
+    }
     for (uint64_t i = 0; runs && i < iterations; i++) {
         sim_run_free(runs[i]);
         if (sums) res_summary_free(sums[i]);

@@ -15,6 +15,10 @@ static void usage(FILE *f) {
                "commands:\n"
                "  run SCENARIO     simulate a scenario and print its summary\n"
                "  bench            measure simulated tasks per second\n"
+               "  runs             list the runs in the results database\n"
+               "  show RUN         show one stored run: inputs, iterations, metrics\n"
+               "  plot RUN         draw a stored run with gnuplot\n"
+               "  export RUN       write a stored run as json, csv or a chrome trace\n"
                "  version          print the harness version\n"
                "  help             this text\n"
                "\n"
@@ -50,6 +54,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "runs")) return cmd_runs(argc - 1, argv + 1);
+    if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

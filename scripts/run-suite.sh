@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds admitsim (Release), runs every
-# shipped scenario under each task admission policy, prints the summaries and
-# writes the artifacts to out/ (override with OUT_DIR=...).
+# shipped scenario under each task admission policy, prints the summaries,
+# stores every run in the results database (results/admitsim.db, DB=...),
+# writes the artifacts, Markdown and CSV to out/ (OUT_DIR=...) and the
+# pictures to out/plots/<scenario>-<policy>/ (PLOT_DIR=...), then runs the
+# request admission microbenchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,13 +13,25 @@ cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DADMIT_TESTS=OFF >/dev/n
 cmake --build build-release -j "$jobs" --target admitsim
 bin=build-release/admitsim
 out=${OUT_DIR:-out}
+plots=${PLOT_DIR:-$out/plots}
+db=${DB:-results/admitsim.db}
 seed=${SEED:-1}
 status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for scenario in scenarios/*.json; do
+  name=$(basename "$scenario" .json)
   for policy in strict bounded provider_aware; do
-    echo "== $(basename "$scenario" .json) / $policy" >&2
-    if ! "$bin" run "$scenario" --policy "$policy" --seed "$seed" --out "$out"; then
+    echo "== $name / $policy" >&2
+    if ! "$bin" run "$scenario" --policy "$policy" --seed "$seed" --out "$out" --db "$db" 2>"$log"; then
+      cat "$log" >&2
       echo "admitsim: $scenario under $policy FAILED" >&2
+      status=1
+      continue
+    fi
+    cat "$log" >&2
+    run=$(sed -n 's/^admitsim run: stored run \([0-9]*\) in .*/\1/p' "$log")
+    if [ -n "$run" ] && ! "$bin" plot "$run" --db "$db" --out "$plots/$name-$policy"; then
       status=1
     fi
     echo
@@ -24,4 +39,5 @@ for scenario in scenarios/*.json; do
 done
 echo "== request admission microbenchmarks" >&2
 "$bin" bench --request --repeat 3 || status=1
+"$bin" runs --db "$db" | tail -n 5
 exit $status

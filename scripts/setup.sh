@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgsl-dev libsqlite3-dev
-          libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind)
+          libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind python3
+          python3-jsonschema)
 
 missing=()
 for p in "${packages[@]}"; do

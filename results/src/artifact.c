@@ -13,6 +13,7 @@
 #include "admit/resources.h"
 #include "admit/task_admission.h"
 #include "res/capacity_plan.h"
+#include "res/event_names.h"
 #include "res/request_report.h"
 
 static json_t *hex64(uint64_t v) {
@@ -25,36 +26,10 @@ static json_t *opt_id(uint64_t v) {
     return v ? json_integer((json_int_t)v) : json_null();
 }
 
-/* Reason or outcome of a request event, named by what its kind carries. */
-static json_t *request_reason_json(const admit_event *ev) {
-    if (ev->reason < 0) return json_null();
-    switch (ev->kind) {
-    case ADMIT_REV_REQUEST_LEASE_RELEASED:
-    case ADMIT_REV_MODEL_REQUEST_COMPLETED:
-    case ADMIT_REV_REQUEST_RATE_LIMITED:
-        return json_string(admit_request_outcome_name((admit_request_outcome_kind)ev->reason));
-    case ADMIT_REV_REQUEST_RELEASE_DIAGNOSTIC:
-        return json_string(admit_release_reason_name((admit_release_reason)ev->reason));
-    default:
-        return json_string(admit_request_deny_reason_name((admit_request_deny_reason)ev->reason));
-    }
-}
-
 /* Reason or outcome of an event, named by what its kind carries. */
 static json_t *reason_json(const admit_event *ev) {
-    if (ev->stream == ADMIT_STREAM_REQUEST) return request_reason_json(ev);
-    if (ev->reason < 0) return json_null();
-    switch (ev->kind) {
-    case ADMIT_EV_ADMISSION_DENIED:
-        return json_string(admit_deny_reason_name((admit_deny_reason)ev->reason));
-    case ADMIT_EV_TASK_LEASE_RELEASED:
-    case ADMIT_EV_RELEASE_DIAGNOSTIC:
-        return json_string(admit_release_reason_name((admit_release_reason)ev->reason));
-    case ADMIT_EV_SCHEDULER_JOB_COMPLETED:
-        return json_string(admit_job_status_name((admit_job_status)ev->reason));
-    case ADMIT_EV_WORKER_SPAWN_FAILED: return json_string("spawn_failed");
-    default: return json_string(admit_worker_outcome_name((admit_worker_outcome)ev->reason));
-    }
+    const char *name = res_event_reason_name(ev);
+    return name ? json_string(name) : json_null();
 }
 
 json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/correlated_view.h"
 #include "res/request_report.h"
 
 size_t res_quantile_index(size_t n, double q) {
@@ -158,12 +159,14 @@ json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
                                       cs->wait_p95_seconds, "wait_max_seconds",
                                       cs->wait_max_seconds, "idle_seconds", cs->idle_seconds));
     }
-    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
-                     run->scenario->scenario_id, "policy", sim_policy_name(run->policy), "seed",
-                     (json_int_t)run->seed, "wall_time_seconds", s->wall_time_seconds,
-                     "slot_utilization", s->slot_utilization, "final_task_leases",
-                     (json_int_t)s->final_task_leases, "final_request_leases",
-                     (json_int_t)run->final_request_leases, "final_request_waiters",
-                     (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
-                     res_request_resources_json(run), "providers", res_providers_json(run));
+    json_t *out = json_pack(
+        "{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
+        run->scenario->scenario_id, "policy", sim_policy_name(run->policy), "seed",
+        (json_int_t)run->seed, "wall_time_seconds", s->wall_time_seconds, "slot_utilization",
+        s->slot_utilization, "final_task_leases", (json_int_t)s->final_task_leases,
+        "final_request_leases", (json_int_t)run->final_request_leases, "final_request_waiters",
+        (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
+        res_request_resources_json(run), "providers", res_providers_json(run));
+    json_object_set_new(out, "correlated", res_correlated_json(run));
+    return out;
 }

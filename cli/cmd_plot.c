@@ -1,0 +1,581 @@
+/* `admitsim plot RUN`: pictures of a stored run, drawn by gnuplot from data
+** files this command writes next to them (so a reader can re-plot or check
+** any point):
+**   timeline      task leases in flight, queued tasks by group, row groups
+**                 in flight, over virtual time;
+**   request-N     per request resource: in-flight vs current limit vs
+**                 effective max, cooldown intervals shaded, rate-limit marks;
+**   cdf           CDFs of ready_to_lease_gap and of request wait per group;
+**   layers        the limiting-layer breakdown per group as stacked bars
+**                 (when the run stored layer metrics).
+** Everything is read from the results database written by `admitsim run`. */
+#include <errno.h>
+#include <getopt.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "cli.h"
+#include "res/store.h"
+
+static void plot_usage(FILE *f) {
+    fprintf(f, "usage: admitsim plot RUN [options]\n"
+               "\n"
+               "Draws a stored run with gnuplot: timeline.<fmt> (task leases, queued tasks by\n"
+               "group, row groups in flight), request-<n>.<fmt> per request resource (in-flight,\n"
+               "current limit, effective max, cooldowns shaded, rate limits marked), cdf.<fmt>\n"
+               "(ready-to-lease gap and request wait per group) and layers.<fmt> (where each\n"
+               "group's task time went, when the run stored layer metrics).  The data files\n"
+               "(*.dat) and the gnuplot script (plot.gp) are kept beside the pictures.\n"
+               "\n"
+               "options:\n"
+               "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
+               "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
+               "  --format png|svg     picture format (default png)\n"
+               "  --iteration N        which iteration (default 0)\n"
+               "  -h, --help           this text\n"
+               "\n"
+               "Needs gnuplot on PATH (scripts/setup.sh installs gnuplot-nox).\n");
+}
+
+typedef struct plot_ctx {
+    sqlite3 *db;
+    int64_t run;
+    int64_t iteration;
+    const char *dir;
+    const char *fmt;
+    char title[512];
+    FILE *gp;
+} plot_ctx;
+
+static FILE *open_dat(const plot_ctx *p, const char *name) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", p->dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) fprintf(stderr, "admitsim plot: cannot write %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+static sqlite3_stmt *prepare(const plot_ctx *p, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", sqlite3_errmsg(p->db));
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, p->run);
+    sqlite3_bind_int64(st, 2, p->iteration);
+    return st;
+}
+
+static const char *text(sqlite3_stmt *st, int col) {
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? (const char *)t : "";
+}
+
+/* Names of the run's groups (columns) in first-seen order. */
+typedef struct names {
+    char (*v)[128];
+    int n, cap;
+} names;
+
+static int name_index(names *ns, const char *s, bool add) {
+    for (int i = 0; i < ns->n; i++)
+        if (strcmp(ns->v[i], s) == 0) return i;
+    if (!add) return -1;
+    if (ns->n == ns->cap) {
+        int cap = ns->cap ? ns->cap * 2 : 8;
+        char(*v)[128] = realloc(ns->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        ns->v = v;
+        ns->cap = cap;
+    }
+    snprintf(ns->v[ns->n], sizeof ns->v[0], "%s", s);
+    return ns->n++;
+}
+
+/* (a) leases, row groups and queued tasks per group as step series. */
+static bool plot_timeline(plot_ctx *p) {
+    sqlite3_stmt *st = prepare(
+        p, "SELECT captured_at_ns, kind, column_name, reason FROM events WHERE run_id = ?1 AND "
+           "iteration = ?2 AND stream = 'scheduler' AND kind IN ('task_lease_acquired', "
+           "'task_lease_released', 'row_group_admitted', 'row_group_checkpointed', "
+           "'ready_enqueued', 'stale_selection') ORDER BY sequence");
+    FILE *f = open_dat(p, "timeline.dat");
+    if (!st || !f) {
+        sqlite3_finalize(st);
+        if (f) fclose(f);
+        return false;
+    }
+    names groups = {0};
+    long *queued = NULL;
+    int qcap = 0;
+    long leases = 0, rgs = 0;
+    bool ok = true;
+    fprintf(f, "# seconds task_leases row_groups queued_by_group...\n");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double t = (double)sqlite3_column_int64(st, 0) / 1e9;
+        const char *kind = text(st, 1);
+        int g = name_index(&groups, text(st, 2), true);
+        if (g >= qcap) {
+            long *q = g >= 0 ? realloc(queued, (size_t)groups.cap * sizeof *q) : NULL;
+            if (!q) {
+                ok = false;
+                break;
+            }
+            queued = q;
+            for (int i = qcap; i < groups.cap; i++)
+                queued[i] = 0;
+            qcap = groups.cap;
+        }
+        if (strcmp(kind, "task_lease_acquired") == 0) {
+            leases++;
+            queued[g]--;
+        } else if (strcmp(kind, "task_lease_released") == 0) {
+            if (strcmp(text(st, 3), "released") == 0) leases--;
+        } else if (strcmp(kind, "stale_selection") == 0) {
+            queued[g]++;
+        } else if (strcmp(kind, "ready_enqueued") == 0) {
+            queued[g]++;
+        } else if (strcmp(kind, "row_group_admitted") == 0) {
+            rgs++;
+        } else {
+            rgs--;
+        }
+        fprintf(f, "%.9f %ld %ld", t, leases, rgs);
+        for (int i = 0; i < groups.n; i++)
+            fprintf(f, " %ld", queued[i] < 0 ? 0 : queued[i]);
+        fputc('\n', f);
+    }
+    sqlite3_finalize(st);
+    fclose(f);
+    fprintf(p->gp,
+            "set output '%s/timeline.%s'\n"
+            "set title \"%s\\nTask stage over time\"\n"
+            "set xlabel 'virtual time (s)'\nset ylabel 'task leases / row groups in flight'\n"
+            "set y2label 'queued tasks'\nset ytics nomirror\nset y2tics\nset key outside right\n"
+            "plot '%s/timeline.dat' using 1:2 with steps lw 2 title 'task leases in flight', \\\n"
+            "     '' using 1:3 with steps lw 2 title 'row groups in flight'",
+            p->dir, p->fmt, p->title, p->dir);
+    for (int i = 0; i < groups.n; i++)
+        if (groups.v[i][0])
+            fprintf(p->gp, ", \\\n     '' using 1:%d axes x1y2 with steps title 'queued: %s'",
+                    4 + i, groups.v[i]);
+    fprintf(p->gp, "\nunset y2tics\nunset y2label\nset ytics mirror\n");
+    free(queued);
+    free(groups.v);
+    return ok;
+}
+
+/* (b) one picture per request resource. */
+static bool plot_requests(plot_ctx *p, int *count) {
+    sqlite3_stmt *res = prepare(p, "SELECT DISTINCT resource FROM events WHERE run_id = ?1 AND "
+                                   "iteration = ?2 AND stream = 'request' AND kind = "
+                                   "'request_resource_registered' ORDER BY resource");
+    if (!res) return false;
+    *count = 0;
+    while (sqlite3_step(res) == SQLITE_ROW) {
+        char key[256], dat[64], cool[64];
+        snprintf(key, sizeof key, "%s", text(res, 0));
+        int n = (*count)++;
+        snprintf(dat, sizeof dat, "request-%d.dat", n);
+        snprintf(cool, sizeof cool, "request-%d-ratelimits.dat", n);
+        sqlite3_stmt *st = prepare(
+            p, "SELECT captured_at_ns, kind, value FROM events WHERE run_id = ?1 AND iteration = "
+               "?2 AND stream = 'request' AND resource = ?3 AND kind IN "
+               "('request_resource_registered', 'request_lease_acquired', "
+               "'request_lease_released', 'request_limit_decreased', 'request_limit_increased', "
+               "'request_effective_cap_changed', 'request_rate_limited') ORDER BY sequence");
+        FILE *f = open_dat(p, dat), *rl = open_dat(p, cool);
+        if (!st || !f || !rl) {
+            sqlite3_finalize(st);
+            if (f) fclose(f);
+            if (rl) fclose(rl);
+            sqlite3_finalize(res);
+            return false;
+        }
+        sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+        long in_flight = 0, limit = 0, emax = 0;
+        double last = 0;
+        fprintf(f, "# seconds in_flight current_limit effective_max\n");
+        fprintf(rl, "# seconds in_flight cooldown_end_seconds\n");
+        fprintf(p->gp, "unset object\n");
+        int objects = 0, limits_hit = 0;
+        double shaded_until = -1;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            double t = (double)sqlite3_column_int64(st, 0) / 1e9;
+            const char *kind = text(st, 1);
+            long v = (long)sqlite3_column_int64(st, 2);
+            if (strcmp(kind, "request_resource_registered") == 0 ||
+                strcmp(kind, "request_effective_cap_changed") == 0) {
+                emax = v;
+                if (!limit) limit = v;
+            } else if (strstr(kind, "request_lease_")) {
+                in_flight = v;
+            } else if (strstr(kind, "request_limit_")) {
+                limit = v;
+            } else { /* rate limited: v = ns of cooldown now in force */
+                fprintf(rl, "%.9f %ld %.9f\n", t, in_flight, t + (double)v / 1e9);
+                limits_hit++;
+                double end = t + (double)v / 1e9;
+                if (end > shaded_until && objects < 4000) {
+                    double from = t > shaded_until ? t : shaded_until;
+                    fprintf(p->gp,
+                            "set object %d rect from %.9f, graph 0 to %.9f, graph 1 behind fc "
+                            "rgb '#f4c7c3' fs solid 0.6 noborder\n",
+                            ++objects, from, end);
+                    shaded_until = end;
+                }
+            }
+            fprintf(f, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
+            last = t;
+        }
+        (void)last;
+        sqlite3_finalize(st);
+        fclose(f);
+        fclose(rl);
+        fprintf(p->gp,
+                "set output '%s/request-%d.%s'\n"
+                "set title \"%s\\nRequest admission: %s (shaded: cooling down)\"\n"
+                "set xlabel 'virtual time (s)'\nset ylabel 'requests'\nset key outside right\n"
+                "plot '%s/%s' using 1:2 with steps lw 2 title 'in flight', \\\n"
+                "     '' using 1:3 with steps lw 2 title 'current limit', \\\n"
+                "     '' using 1:4 with steps dt 2 title 'effective max'",
+                p->dir, n, p->fmt, p->title, key, p->dir, dat);
+        if (limits_hit)
+            fprintf(p->gp,
+                    ", \\\n     '%s/%s' using 1:2 with points pt 2 ps 0.6 title "
+                    "'rate limited'",
+                    p->dir, cool);
+        fprintf(p->gp, "\nunset object\n");
+    }
+    sqlite3_finalize(res);
+    return true;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct samples {
+    double *v;
+    size_t n, cap;
+} samples;
+
+static bool add_sample(samples *s, double x) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        double *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return false;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+    return true;
+}
+
+/* Pairs "start" and "end" events by an id column and collects end - start
+** per group, then writes one CDF file per group. */
+static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *groups) {
+    sqlite3_stmt *st = prepare(p, sql);
+    if (!st) return -1;
+    samples *per = NULL;
+    int nper = 0;
+    /* ids are dense enough per run to index an open-addressing table */
+    size_t cap = 1 << 16, used = 0;
+    int64_t *keys = calloc(cap, sizeof *keys), *starts = calloc(cap, sizeof *starts);
+    bool ok = keys && starts;
+    while (ok && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0), t = sqlite3_column_int64(st, 1);
+        bool is_start = sqlite3_column_int(st, 2) != 0;
+        if (used * 2 >= cap) { /* grow and rehash */
+            size_t ncap = cap * 2;
+            int64_t *nk = calloc(ncap, sizeof *nk), *ns = calloc(ncap, sizeof *ns);
+            if (!nk || !ns) {
+                free(nk);
+                free(ns);
+                ok = false;
+                break;
+            }
+            for (size_t i = 0; i < cap; i++)
+                if (keys[i]) {
+                    size_t j = (size_t)keys[i] * 0x9e3779b97f4a7c15ULL & (ncap - 1);
+                    while (nk[j])
+                        j = (j + 1) & (ncap - 1);
+                    nk[j] = keys[i];
+                    ns[j] = starts[i];
+                }
+            free(keys);
+            free(starts);
+            keys = nk;
+            starts = ns;
+            cap = ncap;
+        }
+        size_t j = (size_t)id * 0x9e3779b97f4a7c15ULL & (cap - 1);
+        while (keys[j] && keys[j] != id)
+            j = (j + 1) & (cap - 1);
+        if (is_start) {
+            if (!keys[j]) used++;
+            keys[j] = id;
+            starts[j] = t;
+        } else if (keys[j] == id) {
+            int g = name_index(groups, text(st, 3), true);
+            if (g >= nper) {
+                samples *np = g >= 0 ? realloc(per, (size_t)groups->cap * sizeof *np) : NULL;
+                if (!np) {
+                    ok = false;
+                    break;
+                }
+                per = np;
+                for (int i = nper; i < groups->cap; i++)
+                    per[i] = (samples){0};
+                nper = groups->cap;
+            }
+            ok = add_sample(&per[g], (double)(t - starts[j]) / 1e9);
+        }
+    }
+    sqlite3_finalize(st);
+    free(keys);
+    free(starts);
+    for (int g = 0; ok && g < groups->n; g++) {
+        char name[256];
+        snprintf(name, sizeof name, "%s-%d.dat", prefix, g);
+        FILE *f = open_dat(p, name);
+        if (!f) {
+            ok = false;
+            break;
+        }
+        qsort(per[g].v, per[g].n, sizeof *per[g].v, cmp_double);
+        fprintf(f, "# seconds cumulative_fraction (%s)\n", groups->v[g]);
+        for (size_t i = 0; i < per[g].n; i++)
+            fprintf(f, "%.9f %.6f\n", per[g].v[i], (double)(i + 1) / (double)per[g].n);
+        fclose(f);
+    }
+    for (int g = 0; g < nper; g++)
+        free(per[g].v);
+    free(per);
+    return ok ? groups->n : -1;
+}
+
+/* (c) CDFs of ready_to_lease_gap (last ready_enqueued -> task_lease_acquired
+** of a task) and of request wait (request_wait_started -> completed of an
+** attempt), per group. */
+static bool plot_cdfs(plot_ctx *p) {
+    names ready = {0}, wait = {0};
+    int nr = cdf_files(p,
+                       "SELECT task_id, captured_at_ns, kind = 'ready_enqueued', column_name "
+                       "FROM events WHERE run_id = ?1 AND iteration = ?2 AND stream = "
+                       "'scheduler' AND kind IN ('ready_enqueued', 'task_lease_acquired') "
+                       "ORDER BY sequence",
+                       "cdf-ready", &ready);
+    int nw = cdf_files(p,
+                       "SELECT request_attempt_id, captured_at_ns, kind = "
+                       "'request_wait_started', column_name FROM events WHERE run_id = ?1 AND "
+                       "iteration = ?2 AND stream = 'request' AND kind IN "
+                       "('request_wait_started', 'request_wait_completed') ORDER BY sequence",
+                       "cdf-wait", &wait);
+    bool ok = nr >= 0 && nw >= 0;
+    if (ok) {
+        fprintf(p->gp,
+                "set output '%s/cdf.%s'\nset multiplot layout 1,2 title \"%s\"\n"
+                "set key bottom right\nset ylabel 'fraction of tasks'\nset yrange [0:1.02]\n"
+                "set xlabel 'ready-to-lease gap (s)'\nset title 'Ready queue + task admission'\n",
+                p->dir, p->fmt, p->title);
+        fprintf(p->gp, nr ? "plot " : "plot NaN title 'no tasks'\n");
+        for (int g = 0; g < nr; g++)
+            fprintf(p->gp, "%s'%s/cdf-ready-%d.dat' using 1:2 with steps lw 2 title '%s'",
+                    g ? ", " : "", p->dir, g, ready.v[g]);
+        fprintf(p->gp, nr ? "\n" : "");
+        fprintf(p->gp, "set xlabel 'request wait (s)'\nset ylabel 'fraction of attempts'\n"
+                       "set title 'Request admission wait'\n");
+        fprintf(p->gp, nw ? "plot " : "plot NaN title 'no model calls'\n");
+        for (int g = 0; g < nw; g++)
+            fprintf(p->gp, "%s'%s/cdf-wait-%d.dat' using 1:2 with steps lw 2 title '%s'",
+                    g ? ", " : "", p->dir, g, wait.v[g]);
+        fprintf(p->gp, "%sunset multiplot\nset yrange [*:*]\n", nw ? "\n" : "");
+    }
+    free(ready.v);
+    free(wait.v);
+    return ok;
+}
+
+/* (d) stacked bars from the layer metrics the store keeps per group. */
+static bool plot_layers(plot_ctx *p, bool *drawn) {
+    static const char *layers[] = {"ready_queue", "task_admission",     "request_admission",
+                                   "cooldown",    "provider_execution", "local_other"};
+    enum { NL = sizeof layers / sizeof *layers };
+    sqlite3_stmt *st = prepare(
+        p, "SELECT scope, name, value FROM metrics WHERE run_id = ?1 AND iteration = ?2 AND "
+           "scope LIKE 'layers:%' AND name LIKE 'layer_%_seconds' ORDER BY rowid");
+    if (!st) return false;
+    names groups = {0};
+    double(*v)[NL] = NULL;
+    int nv_cap = 0;
+    bool ok = true;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        /* group keys end in "|<column>": the column names the bar */
+        const char *key = text(st, 0) + strlen("layers:"), *bar = strrchr(key, '|');
+        int g = name_index(&groups, bar ? bar + 1 : key, true);
+        if (g >= nv_cap) {
+            double(*nv)[NL] = g >= 0 ? realloc(v, (size_t)groups.cap * sizeof *nv) : NULL;
+            if (!nv) {
+                ok = false;
+                break;
+            }
+            v = nv;
+            memset(v[nv_cap], 0, (size_t)(groups.cap - nv_cap) * sizeof *v);
+            nv_cap = groups.cap;
+        }
+        for (int l = 0; l < NL; l++) {
+            char want[64];
+            snprintf(want, sizeof want, "layer_%s_seconds", layers[l]);
+            if (strcmp(text(st, 1), want) == 0) v[g][l] = sqlite3_column_double(st, 2);
+        }
+    }
+    sqlite3_finalize(st);
+    *drawn = ok && groups.n > 0;
+    if (*drawn) {
+        FILE *f = open_dat(p, "layers.dat");
+        if (!f) ok = false;
+        for (int g = 0; f && g < groups.n; g++) {
+            fprintf(f, "\"%s\"", groups.v[g]);
+            for (int l = 0; l < NL; l++)
+                fprintf(f, " %.9f", v[g][l]);
+            fputc('\n', f);
+        }
+        if (f) fclose(f);
+        fprintf(p->gp,
+                "set output '%s/layers.%s'\nset title \"%s\\nWhere each group's task time went\"\n"
+                "set style data histograms\nset style histogram rowstacked\n"
+                "set style fill solid 0.8 border -1\nset boxwidth 0.6\nset key outside right\n"
+                "set xlabel 'group'\nset ylabel 'task-seconds'\nset xtics rotate by -20\n"
+                "plot '%s/layers.dat' using 2:xtic(1) title 'ready queue', '' using 3 title "
+                "'task admission', '' using ($4-$5) title 'request admission (not cooling)', '' "
+                "using 5 "
+                "title 'request cooldown', '' using 6 title 'provider execution', '' using 7 "
+                "title 'local / other'\n",
+                p->dir, p->fmt, p->title, p->dir);
+    }
+    free(v);
+    free(groups.v);
+    return ok;
+}
+
+int cmd_plot(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
+        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *db_path = RES_STORE_DEFAULT_PATH, *out = NULL, *fmt = "png";
+    uint64_t iteration = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': db_path = optarg; break;
+        case 'o': out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "png") && strcmp(optarg, "svg")) {
+                fprintf(stderr, "admitsim plot: --format expects png or svg, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            fmt = optarg;
+            break;
+        case 'i':
+            if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &iteration))
+                return EXIT_USAGE;
+            break;
+        case 'h': plot_usage(stdout); return EXIT_OK;
+        default: plot_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    uint64_t run_id;
+    if (optind != argc - 1 || !cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &run_id)) {
+        if (optind != argc - 1) fprintf(stderr, "admitsim plot: expected exactly one RUN id\n\n");
+        plot_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "admitsim plot: gnuplot is not installed or not on PATH; install it "
+                        "(scripts/setup.sh installs gnuplot-nox) and run again\n");
+        return EXIT_FAILURE_RUN;
+    }
+    char err[1100];
+    res_store *store = NULL;
+    if (res_store_open(db_path, RES_STORE_OPEN_EXISTING, &store, err, sizeof err) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", err);
+        return EXIT_FAILURE_RUN;
+    }
+    char dir[1024];
+    if (out)
+        snprintf(dir, sizeof dir, "%s", out);
+    else
+        snprintf(dir, sizeof dir, "out/plots/run-%llu", (unsigned long long)run_id);
+    plot_ctx p = {.db = res_store_db(store),
+                  .run = (int64_t)run_id,
+                  .iteration = (int64_t)iteration,
+                  .dir = dir,
+                  .fmt = fmt};
+    int rc = EXIT_FAILURE_RUN;
+    sqlite3_stmt *st = prepare(&p, "SELECT r.scenario_id, r.policy, r.seed, i.status FROM runs r "
+                                   "JOIN iterations i ON i.run_id = r.run_id WHERE r.run_id = ?1 "
+                                   "AND i.iteration = ?2");
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n", db_path,
+                (unsigned long long)run_id, (unsigned long long)iteration);
+        sqlite3_finalize(st);
+        res_store_close(store);
+        return EXIT_FAILURE_RUN;
+    }
+    snprintf(p.title, sizeof p.title, "%s - policy %s - seed %lld - iteration %llu (%s)",
+             text(st, 0), text(st, 1), (long long)sqlite3_column_int64(st, 2),
+             (unsigned long long)iteration, text(st, 3));
+    sqlite3_finalize(st);
+    for (char *q = dir + 1; *q; q++) { /* mkdir -p */
+        if (*q != '/') continue;
+        *q = '\0';
+        int made = mkdir(dir, 0777);
+        *q = '/';
+        if (made != 0 && errno != EEXIST) break;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "admitsim plot: cannot create %s: %s\n", dir, strerror(errno));
+        goto done;
+    }
+    char gp_path[1100];
+    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
+    p.gp = fopen(gp_path, "w");
+    if (!p.gp) {
+        fprintf(stderr, "admitsim plot: cannot write %s: %s\n", gp_path, strerror(errno));
+        goto done;
+    }
+    fprintf(p.gp, "# written by admitsim plot; run: gnuplot %s\n", gp_path);
+    if (strcmp(fmt, "svg") == 0)
+        fprintf(p.gp, "set terminal svg size 1200,600 dynamic enhanced font 'sans,11'\n");
+    else
+        fprintf(p.gp, "set terminal pngcairo size 1400,650 noenhanced font 'sans,10'\n");
+    fprintf(p.gp, "set grid\nset datafile commentschars '#'\n");
+    int nreq = 0;
+    bool layers = false;
+    bool ok =
+        plot_timeline(&p) && plot_requests(&p, &nreq) && plot_cdfs(&p) && plot_layers(&p, &layers);
+    fclose(p.gp);
+    if (!ok) goto done;
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s/gnuplot.log'", gp_path, dir);
+    int status = system(cmd);
+    if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "admitsim plot: gnuplot failed (see %s/gnuplot.log)\n", dir);
+        goto done;
+    }
+    fprintf(stderr, "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
+            dir, fmt, nreq, nreq == 1 ? "" : "s", fmt, layers ? ", layers." : "", layers ? fmt : "",
+            dir);
+    rc = EXIT_OK;
+done:
+    res_store_close(store);
+    return rc;
+}

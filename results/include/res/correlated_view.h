@@ -1,0 +1,245 @@
+/*
+** CorrelatedRuntimeView (SPEC §5) and the derived metrics of SPEC §9.
+**
+** res_correlated_view_build joins the scheduler stream and the request
+** stream of one run into one row per task execution (a worker_spawned event;
+** executions that never got a worker, e.g. spawn failures, have no row) and
+** computes the derived metrics.  It is a pure function of the two streams
+** (each in its own sequence order) and the static facts in res_view_facts, so
+** hand-built streams test it.  Times are ns on the run clock; -1 = absent.
+**
+** Joining.  Scheduler events dependency_ready, ready_enqueued, selected and
+** task_lease_acquired carry no execution id: they belong to the task, and an
+** execution takes the task's LATEST such event before its worker_spawned
+** (so a retried or salvaged task's second execution gets the enqueue that
+** preceded it, never the first one's); the lease must carry the same lease
+** id as worker_spawned.  Per-task state is reset at each worker_spawned, so an
+** execution with no fresh dependency_ready/ready_enqueued shows -1.  Later
+** scheduler events (task_completed, cancelled, retry_deferred,
+** non_retryable_dropped, task_lease_released) carry the execution id.
+** Request events carry corr.task_execution_id and the attempt id; attempts
+** are ordered by attempt id (the executor numbers them in creation order).
+** request_wait_started_at, request_wait_completed_at,
+** request_lease_acquired_at and model_request_started_at come from the
+** execution's FIRST attempt (lowest attempt id); model_request_completed_at
+** and request_lease_released_at from its LAST attempt (highest attempt id).
+**
+** Derived metrics (seconds unless stated), per group (task group, keyed by
+** the group spec key) and overall, over rows that have both endpoints:
+**   ready_queue_wait     = selected_at - ready_enqueued_at
+**   task_admission_wait  = task_lease_acquired_at - selected_at
+**   ready_to_lease_gap   = task_lease_acquired_at - ready_enqueued_at
+**   each as n / mean / p50 / p95 / max (pXX: res_quantile_index).
+** A sweep over the scheduler stream keeps: active task leases (per group and
+** total; +1 task_lease_acquired, -1 task_lease_released, any lease id), and
+** queued tasks (per group; a task is queued from ready_enqueued until its
+** worker_spawned / worker_spawn_failed / non_retryable_dropped, and every
+** queued task is cleared at queue_empty, queue_drained,
+** scheduler_job_completed and at a task_lease_released that directly
+** follows a cancelled of the same execution (no retry between: the
+** scheduler is stopping and has emptied its queue).  Tasks discarded from
+** the queue by a row drop emit no event of their own, so they count as
+** queued until the next of those; an approximation that only matters on
+** failure paths).
+**   ready_idle_gap: a gap is a maximal interval during which queued > 0,
+**     active leases < submission capacity, and no task_lease_acquired
+**     happens (an acquisition ends one gap and may start the next).
+**     Reported as the longest gap and the total, overall and per group (per
+**     group: queued of that group > 0, total leases < capacity, no lease
+**     acquired by that group).
+**   active_capacity_integral = integral of active leases / capacity dt over
+**     the run (seconds), and the same divided by the wall time (fraction).
+**   jain_fairness_index: over the time during which every participating
+**     group (one with any ready_enqueued) has queued > 0 ("all backlogged"),
+**     x_g = integral of group leases dt / weight_g; J = (sum x)^2 /
+**     (n * sum x^2).  Undefined (null) with < 2 groups or no such time.
+**   hidden_scheduler_resource_waiters = executions whose worker_spawned
+**     has no task_lease_acquired of the same task with the same lease id
+**     at or before it (since the task's previous worker_spawned): must be 0.
+** Capacity is the submission resource's limit and every task lease counts
+** as one unit of it.  The sweep costs O(events x groups).
+**   first_downstream_ready / first_downstream_dispatch = the first
+**     dependency_ready / task_lease_acquired of any non-root column
+**     (a root column has no dependencies).
+**   root_over_admission_debt (lease-seconds): from the first downstream-
+**     ready instant, the integral over time of, summed over root groups g
+**     (groups of root columns), max(0, leases_g - ceil(capacity * w_g /
+**     W_active)), W_active = sum of weights of groups with queued or
+**     running (leased) work at that time.
+**   records: a record (row r) is done when every column covering r has
+**     completed (task_completed) the task covering r (its cell, or its row
+**     group's batch); done_at = the latest of those.  time_to_first_record
+**     = min done_at; time_to_50pct_records = the ceil(records/2)-th smallest
+**     done_at (null if fewer rows are done); row_completion_p95 = p95 over
+**     done rows of done_at - row_group_admitted of the row's row group.
+**   limiting layers per execution, from ready onward (the time inputs were
+**     pending before dependency_ready is not in the streams): ready_queue
+**     (ready_queue_wait), task_admission (task_admission_wait),
+**     request_admission (sum over attempts of the wait: wait_started to
+**     wait_completed, or to wait_timeout / wait_cancelled), cooldown (the
+**     part of those waits that overlaps a cooldown window of the attempt's
+**     resource: a request_rate_limited at t with value > 0 (the cooldown
+**     then in force, i.e. the controller's blocked_until - t) opens [t, t +
+**     value); with value <= 0 (streams from before that field) [t, t +
+**     facts.cooldown_ns), which ignores retry-after; windows of one
+**     resource merge, so the union is exactly the blocked time), provider
+**     (sum over attempts of model_request_started..completed) and
+**     local_other = task_lease_released - task_lease_acquired -
+**     request_admission - provider, clamped at 0 (concurrent attempts of one
+**     task can overlap).  Summed per group and overall, as seconds and as
+**     fractions of ready_queue + task_admission + request_admission +
+**     provider + local_other (cooldown is part of request_admission).
+*/
+#ifndef RES_CORRELATED_VIEW_H
+#define RES_CORRELATED_VIEW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admit/events.h"
+#include "sim/engine.h"
+
+/* The thirteen SPEC §5 timestamps, in SPEC order. */
+typedef enum res_ts {
+    RES_TS_DEPENDENCY_READY = 0,
+    RES_TS_READY_ENQUEUED,
+    RES_TS_SELECTED,
+    RES_TS_TASK_LEASE_ACQUIRED,
+    RES_TS_WORKER_SPAWNED,
+    RES_TS_REQUEST_WAIT_STARTED,
+    RES_TS_REQUEST_WAIT_COMPLETED,
+    RES_TS_REQUEST_LEASE_ACQUIRED,
+    RES_TS_MODEL_REQUEST_STARTED,
+    RES_TS_MODEL_REQUEST_COMPLETED,
+    RES_TS_REQUEST_LEASE_RELEASED,
+    RES_TS_TASK_COMPLETED,
+    RES_TS_TASK_LEASE_RELEASED,
+    RES_TS_COUNT
+} res_ts;
+
+/* "dependency_ready_at" ... */
+const char *res_ts_name(res_ts ts);
+
+typedef enum res_exec_end {
+    RES_END_NONE = 0, /* lease never released in the stream */
+    RES_END_COMPLETED,
+    RES_END_CANCELLED,
+    RES_END_DROPPED,  /* non_retryable_dropped */
+    RES_END_DEFERRED, /* retry_deferred: a later execution may follow */
+} res_exec_end;
+
+typedef struct res_view_row {
+    uint64_t task_execution_id;
+    uint64_t task_id;
+    int32_t column;
+    int32_t group;
+    int64_t row_group;
+    int64_t worker_attempt; /* worker_spawned value: 1 for the task's first execution */
+    int64_t at[RES_TS_COUNT];
+    uint32_t attempts;              /* request attempts of this execution */
+    uint32_t rate_limited_attempts; /* attempts with a request_rate_limited */
+    res_exec_end end;
+    int64_t request_wait_ns; /* sum over attempts */
+    int64_t cooldown_wait_ns;
+    int64_t provider_ns;
+} res_view_row;
+
+typedef struct res_view_column {
+    uint32_t group;
+    bool root;         /* no dependencies */
+    bool cell_by_cell; /* one task per row; else one per row group */
+    int64_t rows;      /* rows covered from row 0; <= 0: all records */
+} res_view_column;
+
+typedef struct res_view_group {
+    const char *name;
+    int weight;
+} res_view_group;
+
+typedef struct res_view_facts {
+    uint32_t submission_capacity;
+    int64_t wall_ns; /* <= 0: the last scheduler event */
+    int64_t records;
+    int64_t buffer_size;
+    int64_t cooldown_ns; /* fallback cooldown for request_rate_limited with value <= 0 */
+    uint32_t column_count;
+    const res_view_column *columns;
+    uint32_t group_count;
+    const res_view_group *groups;
+} res_view_facts;
+
+typedef struct res_wait_stats {
+    uint64_t n;
+    double mean, p50, p95, max;
+} res_wait_stats;
+
+typedef struct res_layers {
+    double ready_queue, task_admission, request_admission, cooldown, provider, local_other;
+} res_layers;
+
+typedef struct res_group_metrics {
+    uint64_t executions;
+    res_wait_stats ready_queue_wait, task_admission_wait, ready_to_lease_gap;
+    double ready_idle_gap_max, ready_idle_gap_total;
+    double lease_seconds;      /* integral of the group's leases */
+    double backlogged_service; /* x_g of the fairness index */
+    res_layers layers;
+} res_group_metrics;
+
+typedef struct res_view_metrics {
+    uint64_t executions;
+    uint64_t spawn_failures;
+    uint64_t hidden_scheduler_resource_waiters;
+    res_wait_stats ready_queue_wait, task_admission_wait, ready_to_lease_gap;
+    double ready_idle_gap_max, ready_idle_gap_total;
+    double wall_seconds;
+    double active_capacity_integral; /* seconds */
+    double active_capacity_fraction; /* / wall */
+    double jain_fairness_index;      /* < 0: undefined */
+    double all_backlogged_seconds;
+    double first_downstream_ready; /* < 0: none */
+    double first_downstream_dispatch;
+    double root_over_admission_debt; /* lease-seconds */
+    uint64_t records, records_done;
+    double time_to_first_record; /* < 0: none */
+    double time_to_50pct_records;
+    double row_completion_p95;
+    res_layers layers;
+    uint32_t group_count;
+    res_group_metrics *groups;
+} res_view_metrics;
+
+typedef struct res_correlated_view {
+    size_t row_count;
+    res_view_row *rows; /* by task_execution_id */
+    res_view_metrics m;
+} res_correlated_view;
+
+/* NULL on out of memory. */
+res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
+                                               const admit_event *req, size_t nreq,
+                                               const res_view_facts *facts);
+void res_correlated_view_free(res_correlated_view *v);
+
+/* The metrics as the "correlated" JSON object (in every
+** res_summary_to_json object, hence `run --format json` and the artifact's
+** derived_metrics.iterations[]): executions, spawn_failures,
+** hidden_scheduler_resource_waiters, ready_queue_wait / task_admission_wait
+** / ready_to_lease_gap {overall, groups}, ready_idle_gap, active_capacity_
+** integral, fairness, first_downstream_ready_seconds,
+** first_downstream_dispatch_seconds, root_over_admission_debt_lease_seconds,
+** records, limiting_layers {overall, groups}.  Absent values are null.
+** New reference. */
+json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_facts *facts);
+
+/* Facts of a run; free with res_view_facts_free. NULL on out of memory. */
+res_view_facts *res_view_facts_from_run(const sim_run *run);
+void res_view_facts_free(res_view_facts *f);
+
+/* Builds the view of a run captured with capture_events and returns its
+** JSON; JSON null when the run has no events or memory runs out. */
+json_t *res_correlated_json(const sim_run *run);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+** The SQLite results store: runs, their iterations, every event of both
+** streams, metrics and final snapshots, in one database file (WAL mode).
+**
+** The schema carries a version (PRAGMA user_version, with a history in
+** schema_migrations); opening a database applies the missing forward
+** migrations in order, one transaction each, and refuses a database newer
+** than this binary.  Each iteration is written in one transaction, so a
+** crashed writer leaves earlier iterations intact and never half of one; a
+** run's status goes 'running' -> 'complete' in the transaction that writes
+** its last iteration.  Functions return RES_STORE_OK or a negative code and
+** never exit; the message is in res_store_errmsg() (or the caller's buffer
+** for opening).
+*/
+#ifndef RES_STORE_H
+#define RES_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "res/summary.h"
+#include "sim/engine.h"
+
+#define RES_STORE_SCHEMA_VERSION 2
+#define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
+
+enum {
+    RES_STORE_OK = 0,
+    RES_STORE_ERROR = -1,     /* SQLite or I/O error */
+    RES_STORE_TOO_NEW = -2,   /* schema newer than this binary knows */
+    RES_STORE_NOT_FOUND = -3, /* no such database file or run */
+    RES_STORE_NOMEM = -4
+};
+
+typedef struct res_store res_store;
+
+typedef enum res_store_open_flags {
+    RES_STORE_OPEN_EXISTING = 0, /* the file must exist */
+    RES_STORE_OPEN_CREATE = 1    /* create the file (and its directory) if missing */
+} res_store_open_flags;
+
+/* Opens path and migrates it to RES_STORE_SCHEMA_VERSION.  On failure *out
+** is NULL and err (errlen bytes) holds the message. */
+int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen);
+/* Like res_store_open but migrates only up to target_version (tests use it
+** to build an old database).  A store below the latest version is read-only
+** for the write functions. */
+int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
+                           char *err, size_t errlen);
+void res_store_close(res_store *s);
+
+const char *res_store_errmsg(const res_store *s);
+int res_store_schema_version(const res_store *s);
+/* The connection, for queries. */
+sqlite3 *res_store_db(res_store *s);
+
+typedef struct res_store_run_info {
+    const char *scenario_id;
+    int64_t scenario_version;
+    const char *scenario_file;
+    const char *policy;
+    uint64_t seed; /* stored as a 64-bit signed integer (two's complement) */
+    uint64_t iterations;
+    const char *command_line; /* may be NULL */
+} res_store_run_info;
+
+/* Inserts the runs row (status 'running', created_at now, UTC). */
+int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id);
+
+/* Writes iteration run->iteration of run_id in one transaction: the
+** iterations row, every event of both streams, the metrics and the two final
+** snapshots; the run becomes 'complete' once all its iterations are stored.
+** Needs a run executed with capture_events.  On error nothing is written. */
+int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
+                              const res_summary *summary);
+
+/* Sets a run's status (e.g. 'failed'). */
+int res_store_set_run_status(res_store *s, int64_t run_id, const char *status);
+
+#endif

@@ -1,0 +1,581 @@
+#include "res/store.h"
+#include "res/correlated_view.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admit/request_admission.h"
+#include "admit/scheduler.h"
+#include "res/artifact.h"
+#include "res/event_names.h"
+#include "res/request_report.h"
+
+/* Forward migrations: entry i takes the schema from version i to i + 1.
+** A new version is one more entry here and RES_STORE_SCHEMA_VERSION + 1. */
+static const char *const migrations[] = {
+    /* 1: the base schema */
+    "CREATE TABLE runs ("
+    " run_id INTEGER PRIMARY KEY,"
+    " scenario_id TEXT NOT NULL,"
+    " scenario_version INTEGER NOT NULL,"
+    " scenario_file TEXT,"
+    " policy TEXT NOT NULL,"
+    " seed INTEGER NOT NULL,"
+    " iterations INTEGER NOT NULL,"
+    " harness_version TEXT NOT NULL,"
+    " command_line TEXT,"
+    " created_at TEXT NOT NULL,"
+    " status TEXT NOT NULL);"
+    "CREATE TABLE iterations ("
+    " run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,"
+    " iteration INTEGER NOT NULL,"
+    " status TEXT NOT NULL,"
+    " wall_time_seconds REAL NOT NULL,"
+    " final_task_leases INTEGER NOT NULL,"
+    " final_request_leases INTEGER NOT NULL,"
+    " final_request_waiters INTEGER NOT NULL,"
+    " output_hash TEXT NOT NULL,"
+    " PRIMARY KEY (run_id, iteration));"
+    "CREATE TABLE events ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " stream TEXT NOT NULL CHECK (stream IN ('scheduler', 'request')),"
+    " sequence INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " captured_at_ns INTEGER NOT NULL,"
+    " task_id INTEGER,"
+    " execution_id INTEGER,"
+    " task_lease_id INTEGER,"
+    " request_attempt_id INTEGER,"
+    " request_lease_id INTEGER,"
+    " resource TEXT,"
+    " reason TEXT,"
+    " value INTEGER,"
+    " row_group INTEGER,"
+    " column_name TEXT,"
+    " PRIMARY KEY (run_id, iteration, stream, sequence),"
+    " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
+    " ON DELETE CASCADE) WITHOUT ROWID;"
+    "CREATE INDEX events_by_kind ON events(run_id, kind);"
+    "CREATE INDEX events_by_resource ON events(run_id, resource) WHERE resource IS NOT NULL;"
+    "CREATE INDEX events_by_time ON events(run_id, captured_at_ns);"
+    "CREATE TABLE metrics ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value REAL,"
+    " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
+    " ON DELETE CASCADE);"
+    "CREATE INDEX metrics_by_name ON metrics(run_id, name);"
+    "CREATE TABLE snapshots ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('final_task', 'final_request')),"
+    " json TEXT NOT NULL,"
+    " PRIMARY KEY (run_id, iteration, kind),"
+    " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
+    " ON DELETE CASCADE);",
+    /* 2: per-iteration event counts (back-filled), when a run finished, and
+    ** metrics by scope (e.g. every figure of one request resource). */
+    "ALTER TABLE iterations ADD COLUMN event_count INTEGER;"
+    "UPDATE iterations SET event_count = (SELECT count(*) FROM events e"
+    " WHERE e.run_id = iterations.run_id AND e.iteration = iterations.iteration);"
+    "ALTER TABLE runs ADD COLUMN finished_at TEXT;"
+    "CREATE INDEX metrics_by_scope ON metrics(run_id, scope, name);",
+};
+
+_Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+enum { ST_ITERATION, ST_EVENT, ST_METRIC, ST_SNAPSHOT, ST_COMPLETE, ST_COUNT };
+
+static const char *const statement_sql[ST_COUNT] = {
+    [ST_ITERATION] = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
+                     " final_task_leases, final_request_leases, final_request_waiters,"
+                     " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_EVENT] = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_METRIC] = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
+    [ST_SNAPSHOT] = "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
+    [ST_COMPLETE] = "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
+                    " AND status = 'running' AND (SELECT count(*) FROM iterations i"
+                    " WHERE i.run_id = ?1) >= iterations",
+};
+
+struct res_store {
+    sqlite3 *db;
+    int version;
+    sqlite3_stmt *stmt[ST_COUNT];
+    char path[1024];
+    char err[1024];
+};
+
+static int fail(res_store *s, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int fail_db(res_store *s, const char *what) {
+    return fail(s, RES_STORE_ERROR, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int exec(res_store *s, const char *sql, const char *what) {
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return RES_STORE_OK;
+    fail(s, RES_STORE_ERROR, "%s: %s: %s", s->path, what, msg ? msg : sqlite3_errmsg(s->db));
+    sqlite3_free(msg);
+    return RES_STORE_ERROR;
+}
+
+static void utc_now(char *buf, size_t len) {
+    time_t now = time(NULL);
+    struct tm tm;
+    buf[0] = '\0';
+    if (gmtime_r(&now, &tm)) strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int mkdir_parents(const char *path) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(dir, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int read_version(res_store *s, int *version) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "reading the schema version");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? RES_STORE_OK : fail_db(s, "reading the schema version");
+}
+
+static int migrate(res_store *s, int target) {
+    int version;
+    if (read_version(s, &version) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (version > RES_STORE_SCHEMA_VERSION)
+        return fail(s, RES_STORE_TOO_NEW,
+                    "%s: database schema version %d is newer than this admitsim supports (%d); "
+                    "use a newer admitsim or another --db",
+                    s->path, version, RES_STORE_SCHEMA_VERSION);
+    while (version < target) {
+        if (exec(s, "BEGIN IMMEDIATE", "starting a migration") != RES_STORE_OK)
+            return RES_STORE_ERROR;
+        /* Re-read under the write lock: another process may have migrated. */
+        if (read_version(s, &version) != RES_STORE_OK) goto rollback;
+        if (version >= target) {
+            exec(s, "COMMIT", "committing");
+            break;
+        }
+        char what[64], sql[256];
+        snprintf(what, sizeof what, "migrating to schema version %d", version + 1);
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                 " applied_at TEXT NOT NULL);"
+                 "INSERT INTO schema_migrations VALUES (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ'));"
+                 "PRAGMA user_version = %d;",
+                 version + 1, version + 1);
+        if (exec(s, migrations[version], what) != RES_STORE_OK ||
+            exec(s, sql, what) != RES_STORE_OK || exec(s, "COMMIT", what) != RES_STORE_OK)
+            goto rollback;
+        version++;
+    }
+    s->version = version;
+    return RES_STORE_OK;
+rollback:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return RES_STORE_ERROR;
+}
+
+int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
+                           char *err, size_t errlen) {
+    *out = NULL;
+    res_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return RES_STORE_NOMEM;
+    }
+    snprintf(s->path, sizeof s->path, "%s", path);
+    int rc = RES_STORE_OK;
+    struct stat sb;
+    if (!(flags & RES_STORE_OPEN_CREATE) && stat(path, &sb) != 0) {
+        rc = fail(s, RES_STORE_NOT_FOUND, "%s: no such results database (%s)", path,
+                  strerror(errno));
+        goto out;
+    }
+    if ((flags & RES_STORE_OPEN_CREATE) && mkdir_parents(path) != 0) {
+        rc = fail(s, RES_STORE_ERROR, "%s: cannot create its directory: %s", path, strerror(errno));
+        goto out;
+    }
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                 ((flags & RES_STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        rc = fail(s, RES_STORE_ERROR, "%s: cannot open: %s", path,
+                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_busy_timeout(s->db, 10000);
+    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "not a usable SQLite database")) ||
+        (rc =
+             exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
+                  "setting pragmas")) ||
+        (rc = migrate(s, target_version)))
+        goto out;
+out:
+    if (rc != RES_STORE_OK) {
+        snprintf(err, errlen, "%s", s->err);
+        res_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return RES_STORE_OK;
+}
+
+int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen) {
+    return res_store_open_version(path, flags, RES_STORE_SCHEMA_VERSION, out, err, errlen);
+}
+
+void res_store_close(res_store *s) {
+    if (!s) return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *res_store_errmsg(const res_store *s) {
+    return s ? s->err : "no store";
+}
+
+int res_store_schema_version(const res_store *s) {
+    return s->version;
+}
+
+sqlite3 *res_store_db(res_store *s) {
+    return s->db;
+}
+
+int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy,"
+                           " seed, iterations, harness_version, command_line, created_at, status)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "preparing the run");
+    char now[64];
+    utc_now(now, sizeof now);
+    sqlite3_bind_text(st, 1, info->scenario_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, info->scenario_version);
+    sqlite3_bind_text(st, 3, info->scenario_file, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, info->policy, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)info->seed);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)info->iterations);
+    sqlite3_bind_text(st, 7, RES_HARNESS_VERSION, -1, SQLITE_STATIC);
+    if (info->command_line) sqlite3_bind_text(st, 8, info->command_line, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "inserting the run");
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    return RES_STORE_OK;
+}
+
+int res_store_set_run_status(res_store *s, int64_t run_id, const char *status) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status = ? WHERE run_id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return fail_db(s, "preparing the status update");
+    sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, run_id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, "updating the run status");
+    if (sqlite3_changes(s->db) == 0)
+        return fail(s, RES_STORE_NOT_FOUND, "%s: no run %lld", s->path, (long long)run_id);
+    return RES_STORE_OK;
+}
+
+/* ---- one iteration ----------------------------------------------------- */
+
+static int step(res_store *s, sqlite3_stmt *st, const char *what) {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? RES_STORE_OK : fail_db(s, what);
+}
+
+static void bind_opt_id(sqlite3_stmt *st, int i, uint64_t v) {
+    if (v)
+        sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int write_event(res_store *s, const sim_run *run, const admit_event *ev) {
+    sqlite3_stmt *st = s->stmt[ST_EVENT];
+    bool req = ev->stream == ADMIT_STREAM_REQUEST;
+    /* columns 1 and 2 (run, iteration) are bound once per iteration */
+    sqlite3_bind_text(st, 3, req ? "request" : "scheduler", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->sequence);
+    sqlite3_bind_text(st, 5, admit_event_name(ev), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, ev->captured_at_ns);
+    bind_opt_id(st, 7, ev->task_id);
+    bind_opt_id(st, 8, ev->corr.task_execution_id);
+    bind_opt_id(st, 9, req ? 0 : ev->lease_id);
+    bind_opt_id(st, 10, ev->attempt_id);
+    bind_opt_id(st, 11, req ? ev->lease_id : 0);
+    const char *res = NULL;
+    if (!req && ev->resource >= 0 && (uint32_t)ev->resource < run->resource_count)
+        res = run->resource_names[ev->resource];
+    else if (req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count)
+        res = run->request[ev->resource].key;
+    if (res)
+        sqlite3_bind_text(st, 12, res, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    const char *reason = res_event_reason_name(ev);
+    if (reason)
+        sqlite3_bind_text(st, 13, reason, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 13);
+    sqlite3_bind_int64(st, 14, ev->value);
+    if (ev->corr.row_group >= 0)
+        sqlite3_bind_int64(st, 15, ev->corr.row_group);
+    else
+        sqlite3_bind_null(st, 15);
+    if (ev->corr.column >= 0 && (uint32_t)ev->corr.column < run->scenario->column_count)
+        sqlite3_bind_text(st, 16, run->scenario->columns[ev->corr.column].name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 16);
+    return step(s, st, "inserting an event");
+}
+
+static int metric(res_store *s, const char *scope, const char *name, double value) {
+    sqlite3_stmt *st = s->stmt[ST_METRIC];
+    sqlite3_bind_text(st, 3, scope, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, value);
+    return step(s, st, "inserting a metric");
+}
+
+/* The CorrelatedRuntimeView's headline figures (scope "run") and its
+** limiting-layer breakdown per group (scope "layers:<group key>", names
+** layer_<layer>_seconds; request_admission includes cooldown). */
+static int write_correlated_metrics(res_store *s, const sim_run *run) {
+    json_t *cv = res_correlated_json(run);
+    if (!cv || json_is_null(cv)) {
+        json_decref(cv);
+        return RES_STORE_OK;
+    }
+    static const char *const headline[][3] = {
+        {"hidden_scheduler_resource_waiters", NULL, "correlated_hidden_waiters"},
+        {"ready_idle_gap", "max_seconds", "ready_idle_gap_max_seconds"},
+        {"ready_idle_gap", "total_seconds", "ready_idle_gap_total_seconds"},
+        {"active_capacity_integral", "fraction_of_wall", "active_capacity_fraction"},
+        {"fairness", "jain_index", "jain_fairness_index"},
+        {"root_over_admission_debt_lease_seconds", NULL, "root_over_admission_debt_lease_seconds"},
+        {"first_downstream_ready_seconds", NULL, "first_downstream_ready_seconds"},
+        {"first_downstream_dispatch_seconds", NULL, "first_downstream_dispatch_seconds"},
+        {"records", "time_to_first_record_seconds", "time_to_first_record_seconds"},
+        {"records", "time_to_50pct_records_seconds", "time_to_50pct_records_seconds"},
+        {"records", "row_completion_p95_seconds", "row_completion_p95_seconds"}};
+    int rc = RES_STORE_OK;
+    for (size_t i = 0; rc == RES_STORE_OK && i < sizeof headline / sizeof *headline; i++) {
+        json_t *v = json_object_get(cv, headline[i][0]);
+        if (headline[i][1]) v = json_object_get(v, headline[i][1]);
+        if (json_is_number(v)) rc = metric(s, "run", headline[i][2], json_number_value(v));
+    }
+    const char *group, *layer;
+    json_t *g, *v;
+    json_object_foreach(json_object_get(json_object_get(cv, "limiting_layers"), "groups"), group,
+                        g) {
+        char scope[512], name[128];
+        snprintf(scope, sizeof scope, "layers:%s", group);
+        json_object_foreach(json_object_get(g, "seconds"), layer, v) {
+            if (rc != RES_STORE_OK) break;
+            snprintf(name, sizeof name, "layer_%s_seconds", layer);
+            rc = metric(s, scope, name, json_number_value(v));
+        }
+    }
+    json_decref(cv);
+    return rc;
+}
+
+static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum) {
+    const admit_scheduler_stats *stt = &run->stats;
+#define M(scope, name, v)                                                                          \
+    do {                                                                                           \
+        if (metric(s, scope, name, (double)(v)) != RES_STORE_OK) return RES_STORE_ERROR;           \
+    } while (0)
+    M("run", "wall_time_seconds", sum->wall_time_seconds);
+    M("run", "slot_utilization", sum->slot_utilization);
+    M("run", "task_seconds", sum->task_seconds);
+    M("run", "final_task_leases", sum->final_task_leases);
+    M("run", "final_request_leases", run->final_request_leases);
+    M("run", "final_request_waiters", run->final_request_waiters);
+    M("run", "tasks_total", stt->tasks_total);
+    M("run", "tasks_completed", stt->tasks_completed);
+    M("run", "tasks_dropped", stt->tasks_dropped);
+    M("run", "rows_dropped", stt->rows_dropped);
+    M("run", "salvage_rounds", stt->salvage_rounds);
+    M("run", "hidden_scheduler_resource_waiters", stt->hidden_waiters);
+    M("run", "max_row_groups_in_flight", stt->max_row_groups_in_flight);
+    M("run", "cpu_seconds", run->cpu_seconds);
+    char scope[512];
+    for (uint32_t c = 0; c < sum->column_count; c++) {
+        const res_column_summary *cs = &sum->columns[c];
+        snprintf(scope, sizeof scope, "group:%s", cs->column);
+        M(scope, "tasks", cs->tasks);
+        M(scope, "dispatches", cs->dispatches);
+        if (cs->first_wait_seconds >= 0) M(scope, "first_wait_seconds", cs->first_wait_seconds);
+        M(scope, "wait_mean_seconds", cs->wait_mean_seconds);
+        M(scope, "wait_p50_seconds", cs->wait_p50_seconds);
+        M(scope, "wait_p95_seconds", cs->wait_p95_seconds);
+        M(scope, "wait_max_seconds", cs->wait_max_seconds);
+        M(scope, "idle_seconds", cs->idle_seconds);
+        M(scope, "busy_task_seconds", cs->busy_task_seconds);
+    }
+    for (uint32_t r = 0; r < run->request_resource_count; r++) {
+        const sim_request_stats *rs = &run->request[r];
+        res_wait_quantiles q = res_request_waits(rs);
+        snprintf(scope, sizeof scope, "request:%s", rs->key);
+        M(scope, "attempts", rs->attempts);
+        M(scope, "leases", rs->leases);
+        M(scope, "not_admitted", rs->not_admitted);
+        M(scope, "rate_limited", rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
+        M(scope, "request_wait_mean_seconds", q.mean);
+        M(scope, "request_wait_p50_seconds", q.p50);
+        M(scope, "request_wait_p95_seconds", q.p95);
+        M(scope, "request_wait_max_seconds", q.max);
+        M(scope, "in_flight_mean", rs->in_flight_mean);
+        M(scope, "in_flight_max", rs->in_flight_max);
+        M(scope, "effective_max", rs->final.effective_max);
+        M(scope, "initial_limit", rs->initial_limit);
+        M(scope, "current_limit_end", rs->final.current_limit);
+        M(scope, "current_limit_min", rs->final.min_limit);
+        M(scope, "limit_decreases", rs->final.limit_decreases);
+        M(scope, "limit_increases", rs->final.limit_increases);
+        M(scope, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
+        if (rs->utilization_while_others_cooling >= 0)
+            M(scope, "utilization_while_others_cooling", rs->utilization_while_others_cooling);
+        M(scope, "others_cooling_seconds", (double)rs->others_cooling_ns / 1e9);
+    }
+    for (uint32_t p = 0; p < run->provider_count; p++) {
+        snprintf(scope, sizeof scope, "provider:%s", run->provider_names[p]);
+        double cooldown = 0; /* summed over the provider's request resources */
+        for (uint32_t r = 0; r < run->request_resource_count; r++)
+            if (!strcmp(run->request[r].provider, run->provider_names[p]))
+                cooldown += (double)run->request[r].cooldown_ns / 1e9;
+        M(scope, "busy_fraction", run->provider_busy_fraction[p]);
+        M(scope, "cooldown_seconds", cooldown);
+    }
+#undef M
+    return write_correlated_metrics(s, run);
+}
+
+static json_t *task_snapshot_json(const sim_run *run) {
+    json_t *leased = json_object();
+    for (uint32_t r = 0; r < run->resource_count; r++)
+        json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
+    return json_pack(
+        "{s:I, s:o, s:I, s:i, s:I, s:I, s:I}", "task_leases", (json_int_t)run->final_task_leases,
+        "leased_by_resource", leased, "queued", (json_int_t)run->final_queued, "running",
+        (int)run->stats.running, "leases_acquired", (json_int_t)run->admission_stats.acquired,
+        "leases_released", (json_int_t)run->admission_stats.released, "duplicate_releases",
+        (json_int_t)run->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE]);
+}
+
+static int snapshot(res_store *s, const char *kind, json_t *j) {
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(j);
+    if (!text) return fail(s, RES_STORE_NOMEM, "%s: out of memory building a snapshot", s->path);
+    sqlite3_stmt *st = s->stmt[ST_SNAPSHOT];
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
+    int rc = step(s, st, "inserting a snapshot");
+    free(text);
+    return rc;
+}
+
+static int write_body(res_store *s, int64_t run_id, const sim_run *run, const res_summary *sum) {
+    sqlite3_stmt *it = s->stmt[ST_ITERATION];
+    char hash[17];
+    snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->output_hash_all);
+    sqlite3_bind_int64(it, 1, run_id);
+    sqlite3_bind_int64(it, 2, run->iteration);
+    sqlite3_bind_text(it, 3, admit_job_status_name(run->status), -1, SQLITE_STATIC);
+    sqlite3_bind_double(it, 4, (double)run->wall_ns / 1e9);
+    sqlite3_bind_int64(it, 5, (sqlite3_int64)run->final_task_leases);
+    sqlite3_bind_int64(it, 6, (sqlite3_int64)run->final_request_leases);
+    sqlite3_bind_int64(it, 7, (sqlite3_int64)run->final_request_waiters);
+    sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(it, 9, (sqlite3_int64)(run->event_count + run->request_event_count));
+    if (step(s, it, "inserting the iteration") != RES_STORE_OK) return RES_STORE_ERROR;
+    for (int k = ST_EVENT; k <= ST_SNAPSHOT; k++) {
+        sqlite3_bind_int64(s->stmt[k], 1, run_id);
+        sqlite3_bind_int64(s->stmt[k], 2, run->iteration);
+    }
+    /* Both streams merged by capture time (scheduler first at one instant),
+    ** so the time index and both key ranges only ever grow at their end. */
+    size_t i = 0, j = 0;
+    while (i < run->event_count || j < run->request_event_count) {
+        bool sched = j == run->request_event_count ||
+                     (i < run->event_count &&
+                      run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
+        const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
+        if (write_event(s, run, ev) != RES_STORE_OK) return RES_STORE_ERROR;
+    }
+    if (write_metrics(s, run, sum) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (snapshot(s, "final_task", task_snapshot_json(run)) != RES_STORE_OK ||
+        snapshot(s, "final_request", res_final_request_snapshot_json(run)) != RES_STORE_OK)
+        return RES_STORE_ERROR;
+    char now[64];
+    utc_now(now, sizeof now);
+    sqlite3_stmt *done = s->stmt[ST_COMPLETE];
+    sqlite3_bind_int64(done, 1, run_id);
+    sqlite3_bind_text(done, 2, now, -1, SQLITE_TRANSIENT);
+    return step(s, done, "completing the run");
+}
+
+int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
+                              const res_summary *summary) {
+    if (s->version != RES_STORE_SCHEMA_VERSION)
+        return fail(s, RES_STORE_ERROR, "%s: schema version %d is not the current one (%d)",
+                    s->path, s->version, RES_STORE_SCHEMA_VERSION);
+    for (int k = 0; k < ST_COUNT; k++)
+        if (!s->stmt[k] &&
+            sqlite3_prepare_v3(s->db, statement_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k],
+                               NULL) != SQLITE_OK)
+            return fail_db(s, "preparing statements");
+    if (exec(s, "BEGIN IMMEDIATE", "starting the iteration's transaction") != RES_STORE_OK)
+        return RES_STORE_ERROR;
+    int rc = write_body(s, run_id, run, summary);
+    if (rc == RES_STORE_OK) rc = exec(s, "COMMIT", "committing the iteration");
+    if (rc != RES_STORE_OK) {
+        char keep[sizeof s->err];
+        memcpy(keep, s->err, sizeof keep);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        memcpy(s->err, keep, sizeof keep);
+    }
+    for (int k = 0; k < ST_COUNT; k++)
+        sqlite3_clear_bindings(s->stmt[k]);
+    return rc;
+}

@@ -1,0 +1,546 @@
+/*
+** CorrelatedRuntimeView: joins of hand-built scheduler and request streams
+** (plain execution, zero-wait acquisition, several attempts with a rate
+** limit, retry / salvage, cancellation, a hidden waiter), each derived
+** metric on small timelines worked out by hand, and end-to-end checks on
+** shipped scenarios.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "admit/resources.h"
+#include "res/correlated_view.h"
+#include "sim_test.h"
+
+#define SEC 1000000000LL
+#define MS  1000000LL
+
+typedef struct stream {
+    admit_event ev[128];
+    size_t n;
+} stream;
+
+/* Scheduler event; group and column < 0 for job-level events. */
+static void S(stream *s, int64_t t, admit_event_kind kind, uint64_t task, uint64_t exec,
+              uint64_t lease, int32_t column, int64_t value) {
+    assert_true(s->n < 128);
+    s->ev[s->n] = (admit_event){.sequence = s->n,
+                                .captured_at_ns = t,
+                                .stream = ADMIT_STREAM_SCHEDULER,
+                                .kind = (uint16_t)kind,
+                                .reason = -1,
+                                .resource = -1,
+                                .task_id = task,
+                                .lease_id = lease,
+                                .value = value,
+                                .corr = {.row_group = -1,
+                                         .column = column,
+                                         .task_type = -1,
+                                         .group = column, /* group g = column g here */
+                                         .group_kind = -1,
+                                         .task_execution_id = exec}};
+    if (task) s->ev[s->n].corr.row_group = 0;
+    s->n++;
+}
+
+static void R(stream *s, int64_t t, admit_request_event_kind kind, uint64_t task, uint64_t exec,
+              uint64_t attempt, int64_t value) {
+    assert_true(s->n < 128);
+    s->ev[s->n] = (admit_event){.sequence = s->n,
+                                .captured_at_ns = t,
+                                .stream = ADMIT_STREAM_REQUEST,
+                                .kind = (uint16_t)kind,
+                                .reason = -1,
+                                .resource = 0,
+                                .task_id = task,
+                                .lease_id = attempt,
+                                .attempt_id = attempt,
+                                .value = value,
+                                .corr = {.row_group = 0,
+                                         .column = 0,
+                                         .task_type = -1,
+                                         .group = 0,
+                                         .group_kind = -1,
+                                         .task_execution_id = exec}};
+    s->n++;
+}
+
+/* Column 0 "root" (group 0, weight w0) -> column 1 "down" (group 1,
+** weight w1), both cell by cell; down covers down_rows rows (0: all). */
+static res_view_column cols[2];
+static res_view_group groups[2];
+
+static res_view_facts facts(uint32_t cap, int w0, int w1, int64_t records, int64_t down_rows) {
+    cols[0] = (res_view_column){.group = 0, .root = true, .cell_by_cell = true, .rows = 0};
+    cols[1] = (res_view_column){.group = 1, .root = false, .cell_by_cell = true, .rows = down_rows};
+    groups[0] = (res_view_group){"root", w0};
+    groups[1] = (res_view_group){"down", w1};
+    return (res_view_facts){.submission_capacity = cap,
+                            .wall_ns = 0,
+                            .records = records,
+                            .buffer_size = records,
+                            .cooldown_ns = 2 * SEC,
+                            .column_count = 2,
+                            .columns = cols,
+                            .group_count = 2,
+                            .groups = groups};
+}
+
+static uint64_t root_task(int64_t row) {
+    return admit_task_id(0, ADMIT_TASK_FROM_SCRATCH, 0, row);
+}
+static uint64_t down_task(int64_t row) {
+    return admit_task_id(1, ADMIT_TASK_CELL, 0, row);
+}
+
+/* ready -> queued -> selected -> leased -> spawned, all for one task. */
+static void dispatch(stream *s, int64_t enq, int64_t sel, int64_t lease, uint64_t task, int32_t col,
+                     uint64_t exec, uint64_t lease_id) {
+    S(s, enq, ADMIT_EV_DEPENDENCY_READY, task, 0, 0, col, 0);
+    S(s, enq, ADMIT_EV_READY_ENQUEUED, task, 0, 0, col, 1);
+    S(s, sel, ADMIT_EV_SELECTED, task, 0, 0, col, 0);
+    S(s, lease, ADMIT_EV_TASK_LEASE_ACQUIRED, task, 0, lease_id, col, 0);
+    S(s, lease, ADMIT_EV_WORKER_SPAWNED, task, exec, lease_id, col, 1);
+}
+
+static void finish(stream *s, int64_t t, uint64_t task, int32_t col, uint64_t exec,
+                   uint64_t lease_id) {
+    S(s, t, ADMIT_EV_TASK_COMPLETED, task, exec, lease_id, col, 0);
+    S(s, t, ADMIT_EV_TASK_LEASE_RELEASED, task, exec, lease_id, col, 0);
+}
+
+static res_correlated_view *build(const stream *sched, const stream *req, res_view_facts *f) {
+    res_correlated_view *v =
+        res_correlated_view_build(sched->ev, sched->n, req ? req->ev : NULL, req ? req->n : 0, f);
+    assert_non_null(v);
+    return v;
+}
+
+static void assert_near(double got, double want) {
+    if (got < want - 1e-9 || got > want + 1e-9) fail_msg("got %.12f, want %.12f", got, want);
+}
+
+/* One execution, one request attempt admitted at once (wait started ==
+** completed): all thirteen timestamps; layers 1 + 1 + 0 + 4 + 2. */
+static void test_plain_execution_zero_wait(void **state) {
+    (void)state;
+    stream s = {.n = 0}, r = {.n = 0};
+    uint64_t t = root_task(0);
+    dispatch(&s, 0, 1 * SEC, 2 * SEC, t, 0, 1, 11);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, t, 1, 1, 0);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, t, 1, 1, 0);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_LEASE_ACQUIRED, t, 1, 1, 1);
+    R(&r, 3 * SEC, ADMIT_REV_MODEL_REQUEST_STARTED, t, 1, 1, 0);
+    R(&r, 7 * SEC, ADMIT_REV_MODEL_REQUEST_COMPLETED, t, 1, 1, 4 * SEC);
+    R(&r, 7 * SEC, ADMIT_REV_REQUEST_LEASE_RELEASED, t, 1, 1, 0);
+    finish(&s, 8 * SEC, t, 0, 1, 11);
+    res_view_facts f = facts(2, 1, 1, 1, 0);
+    res_correlated_view *v = build(&s, &r, &f);
+    assert_int_equal(v->row_count, 1);
+    const res_view_row *row = &v->rows[0];
+    int64_t want[RES_TS_COUNT] = {0,       0,       1 * SEC, 2 * SEC, 2 * SEC, 3 * SEC, 3 * SEC,
+                                  3 * SEC, 3 * SEC, 7 * SEC, 7 * SEC, 8 * SEC, 8 * SEC};
+    for (int i = 0; i < RES_TS_COUNT; i++)
+        assert_int_equal(row->at[i], want[i]);
+    assert_int_equal(row->task_execution_id, 1);
+    assert_int_equal(row->attempts, 1);
+    assert_int_equal(row->rate_limited_attempts, 0);
+    assert_int_equal(row->end, RES_END_COMPLETED);
+    assert_int_equal(row->request_wait_ns, 0); /* zero wait, present */
+    assert_int_equal(row->provider_ns, 4 * SEC);
+    const res_view_metrics *m = &v->m;
+    assert_int_equal(m->hidden_scheduler_resource_waiters, 0);
+    assert_near(m->ready_queue_wait.mean, 1.0);    /* 1 - 0 */
+    assert_near(m->task_admission_wait.mean, 1.0); /* 2 - 1 */
+    assert_near(m->ready_to_lease_gap.mean, 2.0);  /* 2 - 0 */
+    assert_near(m->layers.ready_queue, 1.0);       /* 1 - 0 */
+    assert_near(m->layers.task_admission, 1.0);    /* 2 - 1 */
+    assert_near(m->layers.request_admission, 0.0); /* 3 - 3 */
+    assert_near(m->layers.provider, 4.0);          /* 7 - 3 */
+    assert_near(m->layers.local_other, 2.0);       /* (8 - 2) - 0 - 4 */
+    assert_int_equal(m->records_done, 0);          /* row 0 also needs column 1 (down), */
+    assert_near(m->time_to_first_record, -1);      /* which never ran */
+    assert_int_equal(m->groups[0].executions, 1);
+    /* fractions in JSON: 8 s total, provider 4/8 */
+    json_t *j = res_correlated_view_json(v, &f);
+    json_t *fr = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "limiting_layers"), "overall"),
+                        "fractions"),
+        "provider_execution");
+    assert_near(json_real_value(fr), 0.5);
+    json_decref(j);
+    res_correlated_view_free(v);
+}
+
+/* Two attempts: request fields from the first for started/acquired and
+** from the last for completed/released.  The first is rate limited at 4 s
+** with 1.5 s of cooldown in force (the event's value): cooldown window [4, 5.5); the second waits 4
+*-> 7
+** s, 1.5 s of it in cooldown. */
+static void test_first_last_attempt_and_cooldown(void **state) {
+    (void)state;
+    stream s = {.n = 0}, r = {.n = 0};
+    uint64_t t = root_task(0);
+    dispatch(&s, 0, 1 * SEC, 2 * SEC, t, 0, 1, 11);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, t, 1, 1, 0);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, t, 1, 1, 0);
+    R(&r, 3 * SEC, ADMIT_REV_REQUEST_LEASE_ACQUIRED, t, 1, 1, 1);
+    R(&r, 3 * SEC, ADMIT_REV_MODEL_REQUEST_STARTED, t, 1, 1, 0);
+    R(&r, 4 * SEC, ADMIT_REV_REQUEST_RATE_LIMITED, t, 1, 1, 1500 * MS);
+    R(&r, 4 * SEC, ADMIT_REV_MODEL_REQUEST_COMPLETED, t, 1, 1, 1 * SEC);
+    R(&r, 4 * SEC, ADMIT_REV_REQUEST_LEASE_RELEASED, t, 1, 1, 0);
+    R(&r, 4 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, t, 1, 2, 1);
+    R(&r, 7 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, t, 1, 2, 3 * SEC);
+    R(&r, 7 * SEC, ADMIT_REV_REQUEST_LEASE_ACQUIRED, t, 1, 2, 1);
+    R(&r, 7 * SEC, ADMIT_REV_MODEL_REQUEST_STARTED, t, 1, 2, 0);
+    R(&r, 9 * SEC, ADMIT_REV_MODEL_REQUEST_COMPLETED, t, 1, 2, 2 * SEC);
+    R(&r, 9 * SEC, ADMIT_REV_REQUEST_LEASE_RELEASED, t, 1, 2, 0);
+    finish(&s, 10 * SEC, t, 0, 1, 11);
+    res_view_facts f = facts(2, 1, 1, 1, 0);
+    res_correlated_view *v = build(&s, &r, &f);
+    const res_view_row *row = &v->rows[0];
+    assert_int_equal(row->at[RES_TS_REQUEST_WAIT_STARTED], 3 * SEC);    /* first */
+    assert_int_equal(row->at[RES_TS_REQUEST_WAIT_COMPLETED], 3 * SEC);  /* first */
+    assert_int_equal(row->at[RES_TS_REQUEST_LEASE_ACQUIRED], 3 * SEC);  /* first */
+    assert_int_equal(row->at[RES_TS_MODEL_REQUEST_STARTED], 3 * SEC);   /* first */
+    assert_int_equal(row->at[RES_TS_MODEL_REQUEST_COMPLETED], 9 * SEC); /* last */
+    assert_int_equal(row->at[RES_TS_REQUEST_LEASE_RELEASED], 9 * SEC);  /* last */
+    assert_int_equal(row->attempts, 2);
+    assert_int_equal(row->rate_limited_attempts, 1);
+    assert_int_equal(row->request_wait_ns, 3 * SEC);    /* 0 + (7 - 4) */
+    assert_int_equal(row->cooldown_wait_ns, 1500 * MS); /* [4, 7) n [4, 5.5) */
+    assert_int_equal(row->provider_ns, 3 * SEC);        /* (4 - 3) + (9 - 7) */
+    assert_near(v->m.layers.local_other, 2.0);          /* (10 - 2) - 3 - 3 */
+    assert_near(v->m.groups[0].layers.cooldown, 1.5);
+    res_correlated_view_free(v);
+
+    /* With no value the facts' cooldown (2 s) applies: [4, 6) n [4, 7). */
+    r.ev[4].value = -1;
+    v = build(&s, &r, &f);
+    assert_int_equal(v->rows[0].cooldown_wait_ns, 2 * SEC);
+    res_correlated_view_free(v);
+}
+
+/* A retried task (salvage): two executions; the second gets the enqueue
+** that preceded it, not the first one's. */
+static void test_retry_two_executions(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    uint64_t t = root_task(0);
+    dispatch(&s, 0, 0, 0, t, 0, 1, 11);
+    S(&s, 1 * SEC, ADMIT_EV_RETRY_DEFERRED, t, 1, 0, 0, 1);
+    S(&s, 1 * SEC, ADMIT_EV_TASK_LEASE_RELEASED, t, 1, 11, 0, 0);
+    S(&s, 1 * SEC, ADMIT_EV_SALVAGE_REDISPATCHED, t, 0, 0, 0, 1);
+    S(&s, 2 * SEC, ADMIT_EV_DEPENDENCY_READY, t, 0, 0, 0, 0);
+    S(&s, 2 * SEC, ADMIT_EV_READY_ENQUEUED, t, 0, 0, 0, 1);
+    S(&s, 3 * SEC, ADMIT_EV_SELECTED, t, 0, 0, 0, 0);
+    S(&s, 3500 * MS, ADMIT_EV_TASK_LEASE_ACQUIRED, t, 0, 12, 0, 0);
+    S(&s, 3500 * MS, ADMIT_EV_WORKER_SPAWNED, t, 2, 12, 0, 2);
+    finish(&s, 5 * SEC, t, 0, 2, 12);
+    res_view_facts f = facts(2, 1, 1, 1, 0);
+    res_correlated_view *v = build(&s, NULL, &f);
+    assert_int_equal(v->row_count, 2);
+    const res_view_row *a = &v->rows[0], *b = &v->rows[1];
+    assert_int_equal(a->task_execution_id, 1);
+    assert_int_equal(a->end, RES_END_DEFERRED);
+    assert_int_equal(a->at[RES_TS_TASK_COMPLETED], -1);
+    assert_int_equal(a->at[RES_TS_TASK_LEASE_RELEASED], 1 * SEC);
+    assert_int_equal(a->at[RES_TS_REQUEST_WAIT_STARTED], -1); /* no request events */
+    assert_int_equal(b->task_execution_id, 2);
+    assert_int_equal(b->worker_attempt, 2);
+    assert_int_equal(b->at[RES_TS_DEPENDENCY_READY], 2 * SEC);
+    assert_int_equal(b->at[RES_TS_READY_ENQUEUED], 2 * SEC);
+    assert_int_equal(b->at[RES_TS_SELECTED], 3 * SEC);
+    assert_int_equal(b->at[RES_TS_TASK_LEASE_ACQUIRED], 3500 * MS);
+    assert_int_equal(b->at[RES_TS_TASK_COMPLETED], 5 * SEC);
+    assert_int_equal(b->end, RES_END_COMPLETED);
+    assert_int_equal(v->m.hidden_scheduler_resource_waiters, 0);
+    /* waits: rows (0, 0) and (1, 0.5): ready_to_lease_gap mean (0 + 1.5) / 2 */
+    assert_near(v->m.ready_to_lease_gap.mean, 0.75);
+    res_correlated_view_free(v);
+}
+
+/* Cancelled while waiting for a request lease: no task_completed, the wait
+** counts until the cancellation, and a task that never ran has no row. */
+static void test_cancellation(void **state) {
+    (void)state;
+    stream s = {.n = 0}, r = {.n = 0};
+    uint64_t t = root_task(0), never = root_task(1);
+    dispatch(&s, 0, 0, 0, t, 0, 1, 11);
+    S(&s, 0, ADMIT_EV_DEPENDENCY_READY, never, 0, 0, 0, 0);
+    S(&s, 0, ADMIT_EV_READY_ENQUEUED, never, 0, 0, 0, 1);
+    R(&r, 1 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, t, 1, 1, 0);
+    R(&r, 2 * SEC, ADMIT_REV_REQUEST_WAIT_CANCELLED, t, 1, 1, 0);
+    S(&s, 2 * SEC, ADMIT_EV_CANCELLED, t, 1, 11, 0, 0);
+    S(&s, 2 * SEC, ADMIT_EV_TASK_LEASE_RELEASED, t, 1, 11, 0, 0);
+    S(&s, 2 * SEC, ADMIT_EV_SCHEDULER_JOB_COMPLETED, 0, 0, 0, -1, 0);
+    res_view_facts f = facts(1, 1, 1, 2, 0);
+    res_correlated_view *v = build(&s, &r, &f);
+    assert_int_equal(v->row_count, 1);
+    const res_view_row *row = &v->rows[0];
+    assert_int_equal(row->end, RES_END_CANCELLED);
+    assert_int_equal(row->at[RES_TS_TASK_COMPLETED], -1);
+    assert_int_equal(row->at[RES_TS_REQUEST_WAIT_STARTED], 1 * SEC);
+    assert_int_equal(row->at[RES_TS_REQUEST_WAIT_COMPLETED], -1);
+    assert_int_equal(row->at[RES_TS_REQUEST_LEASE_ACQUIRED], -1);
+    assert_int_equal(row->at[RES_TS_TASK_LEASE_RELEASED], 2 * SEC);
+    assert_int_equal(row->attempts, 1);
+    assert_int_equal(row->request_wait_ns, 1 * SEC);
+    assert_int_equal(v->m.records_done, 0);
+    assert_near(v->m.time_to_first_record, -1);
+    /* capacity 1 is full [0, 2): no idle gap although `never` is queued */
+    assert_near(v->m.ready_idle_gap_total, 0);
+    res_correlated_view_free(v);
+
+    /* Capacity 2: `never` waits with a free slot over [0, 2) (2 s of ready
+    ** idle gap); the cancellation at 2 ends the queue (cancelled then
+    ** released, no retry), so [2, 3) before the job completes is no gap. */
+    s.n -= 1; /* drop job_completed */
+    S(&s, 3 * SEC, ADMIT_EV_SCHEDULER_HEALTH_SNAPSHOT, 0, 0, 0, -1, 0);
+    S(&s, 3 * SEC, ADMIT_EV_SCHEDULER_JOB_COMPLETED, 0, 0, 0, -1, 0);
+    f = facts(2, 1, 1, 2, 0);
+    v = build(&s, &r, &f);
+    assert_near(v->m.ready_idle_gap_total, 2);
+    assert_near(v->m.ready_idle_gap_max, 2);
+    res_correlated_view_free(v);
+}
+
+/* A worker spawned with no task lease is a hidden waiter. */
+static void test_hidden_waiter(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    uint64_t t = root_task(0);
+    S(&s, 0, ADMIT_EV_READY_ENQUEUED, t, 0, 0, 0, 1);
+    S(&s, 0, ADMIT_EV_SELECTED, t, 0, 0, 0, 0);
+    S(&s, 0, ADMIT_EV_WORKER_SPAWNED, t, 1, 0, 0, 1);
+    finish(&s, 1 * SEC, t, 0, 1, 0);
+    res_view_facts f = facts(1, 1, 1, 1, 0);
+    res_correlated_view *v = build(&s, NULL, &f);
+    assert_int_equal(v->m.hidden_scheduler_resource_waiters, 1);
+    assert_int_equal(v->rows[0].at[RES_TS_TASK_LEASE_ACQUIRED], -1);
+    res_correlated_view_free(v);
+}
+
+/* Capacity 2, root (w 2) R0, R1 at 0; R0 done at 2 makes D0 ready, but it
+** waits until 3 with a free slot; R1 done at 4 makes D1 ready, selected at
+** 4, leased at 4.5.  D0 done at 5, D1 at 6.
+**   leases: [0,2) 2, [2,3) 1, [3,4) 2, [4,4.5) 1, [4.5,5) 2, [5,6) 1
+**   integral = 4 + 1 + 2 + 0.5 + 1 + 1 = 9.5 lease-s; / 2 = 4.75 s; / 6 s
+**   ready idle gaps: [2,3) (D0 queued, 1 < 2) and [4,4.5): max 1, total 1.5
+**   ready_queue_wait R0 0, R1 0, D0 1, D1 0 -> sorted 0 0 0 1: mean .25,
+**     p50 = index round(1.5) = 2 -> 0, p95 = index round(2.85) = 3 -> 1
+**   task_admission_wait 0 0 0 .5: mean .125, p50 0, p95 .5, max .5
+**   ready_to_lease_gap 0 0 1 .5 -> 0 0 .5 1: mean .375, p50 .5, p95 1
+**   down's gap .5 1: p50 index round(.5) = 0 -> .5, p95 index 1 -> 1
+**   first downstream ready 2, dispatch 3
+**   debt: from 2, root has 1 lease, fair = ceil(2 * 2 / 3) = 2: 0
+**   records: row 0 done at max(2, 5) = 5, row 1 at max(4, 6) = 6; 50% of 2
+**     = the 1st = 5; latency from row group admission at 0: p95 index 1 -> 6
+**   fairness: root is never queued for a positive time: undefined */
+static void test_metrics_by_hand(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    S(&s, 0, ADMIT_EV_ROW_GROUP_ADMITTED, 0, 0, 0, -1, 1);
+    s.ev[s.n - 1].corr.row_group = 0;
+    dispatch(&s, 0, 0, 0, root_task(0), 0, 1, 1);
+    dispatch(&s, 0, 0, 0, root_task(1), 0, 2, 2);
+    S(&s, 0, ADMIT_EV_QUEUE_DRAINED, 0, 0, 0, -1, 0);
+    finish(&s, 2 * SEC, root_task(0), 0, 1, 1);
+    S(&s, 2 * SEC, ADMIT_EV_DEPENDENCY_READY, down_task(0), 0, 0, 1, 0);
+    S(&s, 2 * SEC, ADMIT_EV_READY_ENQUEUED, down_task(0), 0, 0, 1, 1);
+    S(&s, 3 * SEC, ADMIT_EV_SELECTED, down_task(0), 0, 0, 1, 0);
+    S(&s, 3 * SEC, ADMIT_EV_TASK_LEASE_ACQUIRED, down_task(0), 0, 3, 1, 0);
+    S(&s, 3 * SEC, ADMIT_EV_WORKER_SPAWNED, down_task(0), 3, 3, 1, 1);
+    finish(&s, 4 * SEC, root_task(1), 0, 2, 2);
+    dispatch(&s, 4 * SEC, 4 * SEC, 4500 * MS, down_task(1), 1, 4, 4);
+    finish(&s, 5 * SEC, down_task(0), 1, 3, 3);
+    finish(&s, 6 * SEC, down_task(1), 1, 4, 4);
+    S(&s, 6 * SEC, ADMIT_EV_SCHEDULER_JOB_COMPLETED, 0, 0, 0, -1, 0);
+    res_view_facts f = facts(2, 2, 1, 2, 0);
+    res_correlated_view *v = build(&s, NULL, &f);
+    const res_view_metrics *m = &v->m;
+    assert_int_equal(m->executions, 4);
+    assert_near(m->active_capacity_integral, 4.75);
+    assert_near(m->active_capacity_fraction, 4.75 / 6);
+    assert_near(m->ready_idle_gap_max, 1.0);
+    assert_near(m->ready_idle_gap_total, 1.5);
+    assert_near(m->groups[1].ready_idle_gap_max, 1.0);
+    assert_near(m->groups[1].ready_idle_gap_total, 1.5);
+    assert_near(m->groups[0].ready_idle_gap_total, 0);
+    assert_near(m->ready_queue_wait.mean, 0.25);
+    assert_near(m->ready_queue_wait.p50, 0);
+    assert_near(m->ready_queue_wait.p95, 1);
+    assert_near(m->ready_queue_wait.max, 1);
+    assert_near(m->task_admission_wait.mean, 0.125);
+    assert_near(m->task_admission_wait.p50, 0);
+    assert_near(m->task_admission_wait.p95, 0.5);
+    assert_near(m->ready_to_lease_gap.mean, 0.375);
+    assert_near(m->ready_to_lease_gap.p50, 0.5);
+    assert_near(m->ready_to_lease_gap.p95, 1);
+    assert_int_equal(m->groups[1].ready_to_lease_gap.n, 2);
+    assert_near(m->groups[1].ready_to_lease_gap.p50, 0.5);
+    assert_near(m->groups[1].ready_to_lease_gap.p95, 1);
+    assert_near(m->groups[0].ready_to_lease_gap.max, 0);
+    assert_near(m->first_downstream_ready, 2);
+    assert_near(m->first_downstream_dispatch, 3);
+    assert_near(m->root_over_admission_debt, 0);
+    assert_int_equal(m->records_done, 2);
+    assert_near(m->time_to_first_record, 5);
+    assert_near(m->time_to_50pct_records, 5);
+    assert_near(m->row_completion_p95, 6);
+    assert_true(m->jain_fairness_index < 0);
+    assert_int_equal(m->hidden_scheduler_resource_waiters, 0);
+    res_correlated_view_free(v);
+}
+
+/* Capacity 4, root and down weight 1 each; six root rows, down covers row 0.
+**   t=0: R0..R3 leased (R4, R5 queued).  t=1: R0 done, D0 ready, R4 leased
+**   (root 4 leases, R5 and D0 queued).  t=3: R1 done, D0 leased.  t=4: R2
+**   done, R5 leased.  t=5: everything else done.
+**   debt (from t=1; W_active = 2, fair root = ceil(4 * 1 / 2) = 2):
+**     [1,3) 4 - 2 = 2 -> 4; [3,4) 3 - 2 -> 1; [4,5) 3 - 2 -> 1: 6 lease-s
+**   all backlogged (R5 and D0 queued): [1,3); service root 4 * 2 = 8,
+**     down 0: Jain = (8 + 0)^2 / (2 * (64 + 0)) = 0.5
+**   integral: 4 leases over [0,5) = 20 / 4 = 5 s, fraction 1; no idle gap
+**   records: rows done at R0..R5 = 1,3,4,5,5,5 and row 0 needs D0 (5):
+**     sorted 3 4 5 5 5 5 -> first 3, 50% = 3rd = 5; p95 = index 5 -> 5 */
+static void test_debt_and_fairness_by_hand(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    S(&s, 0, ADMIT_EV_ROW_GROUP_ADMITTED, 0, 0, 0, -1, 1);
+    s.ev[s.n - 1].corr.row_group = 0;
+    for (int i = 0; i < 6; i++) {
+        S(&s, 0, ADMIT_EV_DEPENDENCY_READY, root_task(i), 0, 0, 0, 0);
+        S(&s, 0, ADMIT_EV_READY_ENQUEUED, root_task(i), 0, 0, 0, i + 1);
+    }
+    for (int i = 0; i < 4; i++) {
+        S(&s, 0, ADMIT_EV_SELECTED, root_task(i), 0, 0, 0, 0);
+        S(&s, 0, ADMIT_EV_TASK_LEASE_ACQUIRED, root_task(i), 0, (uint64_t)i + 1, 0, 0);
+        S(&s, 0, ADMIT_EV_WORKER_SPAWNED, root_task(i), (uint64_t)i + 1, (uint64_t)i + 1, 0, 1);
+    }
+    finish(&s, 1 * SEC, root_task(0), 0, 1, 1);
+    S(&s, 1 * SEC, ADMIT_EV_DEPENDENCY_READY, down_task(0), 0, 0, 1, 0);
+    S(&s, 1 * SEC, ADMIT_EV_READY_ENQUEUED, down_task(0), 0, 0, 1, 3);
+    S(&s, 1 * SEC, ADMIT_EV_SELECTED, root_task(4), 0, 0, 0, 0);
+    S(&s, 1 * SEC, ADMIT_EV_TASK_LEASE_ACQUIRED, root_task(4), 0, 5, 0, 0);
+    S(&s, 1 * SEC, ADMIT_EV_WORKER_SPAWNED, root_task(4), 5, 5, 0, 1);
+    finish(&s, 3 * SEC, root_task(1), 0, 2, 2);
+    S(&s, 3 * SEC, ADMIT_EV_SELECTED, down_task(0), 0, 0, 1, 0);
+    S(&s, 3 * SEC, ADMIT_EV_TASK_LEASE_ACQUIRED, down_task(0), 0, 6, 1, 0);
+    S(&s, 3 * SEC, ADMIT_EV_WORKER_SPAWNED, down_task(0), 6, 6, 1, 1);
+    finish(&s, 4 * SEC, root_task(2), 0, 3, 3);
+    S(&s, 4 * SEC, ADMIT_EV_SELECTED, root_task(5), 0, 0, 0, 0);
+    S(&s, 4 * SEC, ADMIT_EV_TASK_LEASE_ACQUIRED, root_task(5), 0, 7, 0, 0);
+    S(&s, 4 * SEC, ADMIT_EV_WORKER_SPAWNED, root_task(5), 7, 7, 0, 1);
+    S(&s, 4 * SEC, ADMIT_EV_QUEUE_DRAINED, 0, 0, 0, -1, 0);
+    finish(&s, 5 * SEC, down_task(0), 1, 6, 6);
+    finish(&s, 5 * SEC, root_task(3), 0, 4, 4);
+    finish(&s, 5 * SEC, root_task(4), 0, 5, 5);
+    finish(&s, 5 * SEC, root_task(5), 0, 7, 7);
+    S(&s, 5 * SEC, ADMIT_EV_SCHEDULER_JOB_COMPLETED, 0, 0, 0, -1, 0);
+    res_view_facts f = facts(4, 1, 1, 6, 1);
+    res_correlated_view *v = build(&s, NULL, &f);
+    const res_view_metrics *m = &v->m;
+    assert_near(m->root_over_admission_debt, 6);
+    assert_near(m->all_backlogged_seconds, 2);
+    assert_near(m->groups[0].backlogged_service, 8);
+    assert_near(m->groups[1].backlogged_service, 0);
+    assert_near(m->jain_fairness_index, 0.5);
+    assert_near(m->active_capacity_integral, 5);
+    assert_near(m->active_capacity_fraction, 1);
+    assert_near(m->ready_idle_gap_total, 0);
+    assert_near(m->first_downstream_ready, 1);
+    assert_near(m->first_downstream_dispatch, 3);
+    assert_int_equal(m->records_done, 6);
+    assert_near(m->time_to_first_record, 3);
+    assert_near(m->time_to_50pct_records, 5);
+    assert_near(m->row_completion_p95, 5);
+    assert_near(m->groups[1].ready_queue_wait.max, 2); /* D0: 3 - 1 */
+    res_correlated_view_free(v);
+}
+
+/* End to end on shipped scenarios: no hidden waiters, timestamps in SPEC
+** order where present, gap = queue wait + admission wait per row, every
+** executed task has a row, and the JSON is deterministic. */
+static void check_scenario(const char *name, sim_policy_kind policy) {
+    sim_scenario *sc = load(name);
+    sim_run *run = run_iteration(sc, policy, 1, 0);
+    res_view_facts *f = res_view_facts_from_run(run);
+    assert_non_null(f);
+    res_correlated_view *v = res_correlated_view_build(
+        run->events, run->event_count, run->request_events, run->request_event_count, f);
+    assert_non_null(v);
+    assert_int_equal(v->m.hidden_scheduler_resource_waiters, 0);
+    assert_int_equal(v->row_count, run->stats.workers_spawned);
+    uint64_t completed = 0;
+    for (size_t i = 0; i < v->row_count; i++) {
+        const res_view_row *r = &v->rows[i];
+        int64_t last = -1;
+        int last_i = -1;
+        for (int k = 0; k < RES_TS_COUNT; k++) {
+            if (r->at[k] < 0) continue;
+            if (r->at[k] < last)
+                fail_msg("%s: execution %llu: %s %lld before %s %lld", name,
+                         (unsigned long long)r->task_execution_id, res_ts_name((res_ts)k),
+                         (long long)r->at[k], res_ts_name((res_ts)last_i), (long long)last);
+            last = r->at[k];
+            last_i = k;
+        }
+        assert_true(r->at[RES_TS_TASK_LEASE_ACQUIRED] >= 0);
+        assert_true(r->at[RES_TS_TASK_LEASE_RELEASED] >= 0);
+        if (r->at[RES_TS_READY_ENQUEUED] >= 0 && r->at[RES_TS_SELECTED] >= 0)
+            assert_int_equal(r->at[RES_TS_TASK_LEASE_ACQUIRED] - r->at[RES_TS_READY_ENQUEUED],
+                             (r->at[RES_TS_SELECTED] - r->at[RES_TS_READY_ENQUEUED]) +
+                                 (r->at[RES_TS_TASK_LEASE_ACQUIRED] - r->at[RES_TS_SELECTED]));
+        if (r->end == RES_END_COMPLETED) completed++;
+    }
+    assert_int_equal(completed, run->stats.tasks_completed);
+    json_t *a = res_correlated_view_json(v, f), *b = res_correlated_json(run);
+    char *ta = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *tb = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    assert_string_equal(ta, tb);
+    sim_run *again = run_iteration(sc, policy, 1, 0); /* same run: same JSON */
+    json_t *c = res_correlated_json(again);
+    char *tc = json_dumps(c, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    assert_string_equal(ta, tc);
+    free(ta);
+    free(tb);
+    free(tc);
+    json_decref(c);
+    sim_run_free(again);
+    json_decref(a);
+    json_decref(b);
+    res_correlated_view_free(v);
+    res_view_facts_free(f);
+    sim_run_free(run);
+    sim_scenario_free(sc);
+}
+
+static void test_shipped_scenarios(void **state) {
+    (void)state;
+    check_scenario("heavy_root.json", SIM_POLICY_STRICT);
+    check_scenario("heavy_root.json", SIM_POLICY_BOUNDED);
+    check_scenario("dynamic_request_count.json", SIM_POLICY_STRICT);
+    check_scenario("failures_salvage.json", SIM_POLICY_STRICT);
+    check_scenario("cancel_midrun.json", SIM_POLICY_STRICT);
+    check_scenario("cross_provider_cooldown.json", SIM_POLICY_PROVIDER_AWARE);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_execution_zero_wait),
+        cmocka_unit_test(test_first_last_attempt_and_cooldown),
+        cmocka_unit_test(test_retry_two_executions),
+        cmocka_unit_test(test_cancellation),
+        cmocka_unit_test(test_hidden_waiter),
+        cmocka_unit_test(test_metrics_by_hand),
+        cmocka_unit_test(test_debt_and_fairness_by_hand),
+        cmocka_unit_test(test_shipped_scenarios),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

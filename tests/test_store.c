@@ -1,0 +1,410 @@
+/* The SQLite results store: schema and version, migration, refusal of a
+** newer schema, round trip of a run, rollback on error, and a writer killed
+** mid-transaction leaving a consistent database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "res/event_names.h"
+#include "res/store.h"
+#include "sim_test.h"
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "%s/admitsim-store-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/sub/results.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static void remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[1024];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (unlink(p) != 0) remove_tree(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    remove_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static res_store *open_ok(const char *path, int flags) {
+    char err[1100];
+    res_store *s = NULL;
+    int rc = res_store_open(path, flags, &s, err, sizeof err);
+    if (rc != RES_STORE_OK) fail_msg("%s", err);
+    return s;
+}
+
+/* The single integer (or -1) a query returns. */
+static int64_t scalar(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *text_of(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static void expect_text(sqlite3 *db, const char *sql, const char *want) {
+    char *got = text_of(db, sql);
+    if (!got || strcmp(got, want))
+        fail_msg("%s: got '%s', want '%s'", sql, got ? got : "NULL", want);
+    free(got);
+}
+
+static void schema_created_at_current_version(void **state) {
+    fixture *f = *state;
+    res_store *s = open_ok(f->path, RES_STORE_OPEN_CREATE);
+    sqlite3 *db = res_store_db(s);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
+                     RES_STORE_SCHEMA_VERSION);
+    expect_text(db, "PRAGMA journal_mode", "wal");
+    assert_int_equal(scalar(db, "PRAGMA foreign_keys"), 1);
+    const char *tables[] = {"runs", "iterations", "events", "metrics", "snapshots"};
+    for (size_t i = 0; i < 5; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
+        assert_int_equal(scalar(db, sql), 1);
+    }
+    const char *indexes[] = {"events_by_kind", "events_by_resource", "events_by_time",
+                             "metrics_by_name", "metrics_by_scope"};
+    for (size_t i = 0; i < 5; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='%s'", indexes[i]);
+        assert_int_equal(scalar(db, sql), 1);
+    }
+    res_store_close(s);
+    /* reopening changes nothing */
+    s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(scalar(res_store_db(s), "SELECT count(*) FROM schema_migrations"),
+                     RES_STORE_SCHEMA_VERSION);
+    res_store_close(s);
+}
+
+static void missing_database_is_not_created(void **state) {
+    fixture *f = *state;
+    char err[1100] = "";
+    res_store *s = NULL;
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err),
+                     RES_STORE_NOT_FOUND);
+    assert_null(s);
+    assert_non_null(strstr(err, "no such results database"));
+    assert_int_not_equal(access(f->path, F_OK), 0);
+}
+
+static void migrates_v1_to_v2_keeping_data(void **state) {
+    fixture *f = *state;
+    char err[1100];
+    res_store *s = NULL;
+    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 1, &s, err, sizeof err),
+                     RES_STORE_OK);
+    assert_int_equal(res_store_schema_version(s), 1);
+    res_store_run_info info = {.scenario_id = "old",
+                               .scenario_version = 3,
+                               .scenario_file = "old.json",
+                               .policy = "strict",
+                               .seed = 42,
+                               .iterations = 1};
+    int64_t run_id = 0;
+    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    sqlite3 *db = res_store_db(s);
+    /* a v1 store refuses to write iterations; fill one by hand, v1 columns only */
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO iterations VALUES (1, 0, 'completed', 2.5, 0, 0, 0,"
+                     " '00000000000000ff');"
+                     "INSERT INTO events (run_id, iteration, stream, sequence, kind,"
+                     " captured_at_ns) VALUES (1, 0, 'scheduler', 0, 'selected', 10),"
+                     " (1, 0, 'scheduler', 1, 'task_lease_acquired', 10),"
+                     " (1, 0, 'request', 0, 'request_wait_started', 11);"
+                     "INSERT INTO metrics VALUES (1, 0, 'run', 'wall_time_seconds', 2.5);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('iterations')"
+                                " WHERE name = 'event_count'"),
+                     0);
+    res_store_close(s);
+
+    s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
+    db = res_store_db(s);
+    assert_int_equal(res_store_schema_version(s), 2);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 2);
+    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2' FROM schema_migrations"), 1);
+    assert_int_equal(scalar(db, "SELECT event_count FROM iterations WHERE run_id = 1"), 3);
+    assert_int_equal(scalar(db, "SELECT seed FROM runs WHERE run_id = 1"), 42);
+    expect_text(db, "SELECT scenario_id || ':' || status FROM runs WHERE run_id = 1",
+                "old:running");
+    assert_int_equal(scalar(db, "SELECT finished_at IS NULL FROM runs WHERE run_id = 1"), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 3);
+    assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
+                     1);
+    assert_int_equal(
+        scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics_by_scope'"), 1);
+    res_store_close(s);
+}
+
+static void refuses_a_newer_schema(void **state) {
+    fixture *f = *state;
+    res_store *s = open_ok(f->path, RES_STORE_OPEN_CREATE);
+    assert_int_equal(sqlite3_exec(res_store_db(s), "PRAGMA user_version = 99", NULL, NULL, NULL),
+                     SQLITE_OK);
+    res_store_close(s);
+    char err[1100] = "";
+    s = NULL;
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_TOO_NEW);
+    assert_null(s);
+    assert_non_null(strstr(err, "schema version 99 is newer than this admitsim supports (2)"));
+}
+
+static void round_trip_one(const char *dir, const char *scenario) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.db", dir, scenario);
+    char file[256];
+    snprintf(file, sizeof file, "%s.json", scenario);
+    sim_scenario *sc = load(file);
+    sim_run *run = run_iteration(sc, sc->default_policy, 3, 0);
+    res_summary *sum = res_summary_compute(run);
+    assert_non_null(sum);
+    res_store *s = open_ok(path, RES_STORE_OPEN_CREATE);
+    sqlite3 *db = res_store_db(s);
+    res_store_run_info info = {.scenario_id = sc->scenario_id,
+                               .scenario_version = sc->scenario_version,
+                               .scenario_file = sc->path,
+                               .policy = sim_policy_name(run->policy),
+                               .seed = 3,
+                               .iterations = 1,
+                               .command_line = "admitsim test"};
+    int64_t run_id = 0;
+    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(run_id, 1);
+    expect_text(db, "SELECT status FROM runs", "running");
+    if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK)
+        fail_msg("%s", res_store_errmsg(s));
+    size_t total = run->event_count + run->request_event_count;
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), total);
+    assert_int_equal(scalar(db, "SELECT event_count FROM iterations"), total);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE stream = 'request'"),
+                     run->request_event_count);
+    expect_text(db, "SELECT status FROM runs", "complete");
+    assert_int_equal(scalar(db, "SELECT finished_at IS NOT NULL FROM runs"), 1);
+    expect_text(db, "SELECT harness_version FROM runs", RES_HARNESS_VERSION);
+    expect_text(db, "SELECT scenario_id FROM runs", sc->scenario_id);
+
+    /* exact fields of a few events, both streams */
+    const admit_event *picks[3] = {&run->events[0], &run->events[run->event_count / 2],
+                                   run->request_event_count
+                                       ? &run->request_events[run->request_event_count / 2]
+                                       : &run->events[run->event_count - 1]};
+    for (int i = 0; i < 3; i++) {
+        const admit_event *ev = picks[i];
+        char sql[512];
+        snprintf(
+            sql, sizeof sql,
+            "SELECT kind || '|' || captured_at_ns || '|' || ifnull(task_id, 0) || '|' ||"
+            " value || '|' || ifnull(reason, '-') || '|' || ifnull(request_attempt_id, 0)"
+            " FROM events WHERE run_id = 1 AND iteration = 0 AND stream = '%s' AND sequence = %llu",
+            ev->stream == ADMIT_STREAM_REQUEST ? "request" : "scheduler",
+            (unsigned long long)ev->sequence);
+        const char *reason = res_event_reason_name(ev);
+        char want[512];
+        snprintf(want, sizeof want, "%s|%lld|%llu|%lld|%s|%llu", admit_event_name(ev),
+                 (long long)ev->captured_at_ns, (unsigned long long)ev->task_id,
+                 (long long)ev->value, reason ? reason : "-", (unsigned long long)ev->attempt_id);
+        expect_text(db, sql, want);
+    }
+    /* the events of one kind match the capture */
+    size_t leases = 0;
+    for (size_t i = 0; i < run->event_count; i++)
+        leases += run->events[i].kind == ADMIT_EV_TASK_LEASE_ACQUIRED;
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"
+                                " AND kind = 'task_lease_acquired' AND task_lease_id IS NOT NULL"
+                                " AND column_name IS NOT NULL"),
+                     leases);
+    /* metrics and snapshots */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT abs(value - %.17g) < 1e-9 FROM metrics WHERE scope = 'run'"
+             " AND name = 'wall_time_seconds'",
+             sum->wall_time_seconds);
+    assert_int_equal(scalar(db, sql), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM metrics WHERE scope LIKE 'group:%'"
+                                " AND name = 'wait_p95_seconds'"),
+                     sum->column_count);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM metrics WHERE scope LIKE 'request:%'"
+                                " AND name = 'request_wait_p95_seconds'"),
+                     run->request_resource_count);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM snapshots"), 2);
+    assert_int_equal(scalar(db, "SELECT json_extract(json, '$.task_leases') FROM snapshots"
+                                " WHERE kind = 'final_task'"),
+                     0);
+    assert_int_equal(
+        scalar(db, "SELECT json_valid(json) FROM snapshots WHERE kind = 'final_request'"), 1);
+
+    /* writing the same iteration again fails and leaves nothing behind */
+    assert_int_equal(res_store_write_iteration(s, run_id, run, sum), RES_STORE_ERROR);
+    assert_non_null(strstr(res_store_errmsg(s), "inserting the iteration"));
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events"), total);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM snapshots"), 2);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM iterations"), 1);
+    /* the connection is usable after the rollback */
+    assert_int_equal(res_store_set_run_status(s, run_id, "failed"), RES_STORE_OK);
+    assert_int_equal(res_store_set_run_status(s, 77, "failed"), RES_STORE_NOT_FOUND);
+    res_store_close(s);
+    res_summary_free(sum);
+    sim_run_free(run);
+    sim_scenario_free(sc);
+}
+
+static void round_trip(void **state) {
+    fixture *f = *state;
+    round_trip_one(f->dir, "neutral_ready_at_start");
+    round_trip_one(f->dir, "dynamic_request_count");
+}
+
+/* The child writes iterations of one run forever; the parent kills it with
+** SIGKILL mid-stream and checks what a crash leaves behind. */
+static void killed_writer_leaves_consistent_database(void **state) {
+    fixture *f = *state;
+    sim_scenario *sc = load("heavy_root_peer_arrival.json");
+    sim_run *run = run_iteration(sc, sc->default_policy, 1, 0);
+    res_summary *sum = res_summary_compute(run);
+    assert_non_null(sum);
+    int64_t per_iteration = (int64_t)(run->event_count + run->request_event_count);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/killed.db", f->dir);
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[1100];
+        res_store *s = NULL;
+        int64_t run_id;
+        res_store_run_info info = {.scenario_id = sc->scenario_id,
+                                   .scenario_version = 1,
+                                   .scenario_file = sc->path,
+                                   .policy = "strict",
+                                   .seed = 1,
+                                   .iterations = 1000000};
+        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err) != RES_STORE_OK ||
+            res_store_begin_run(s, &info, &run_id) != RES_STORE_OK)
+            _exit(3);
+        for (uint32_t i = 0; i < 100000; i++) {
+            run->iteration = i;
+            if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK) _exit(4);
+        }
+        _exit(0);
+    }
+    /* wait until at least two iterations are committed */
+    int64_t committed = 0;
+    struct timespec nap = {0, 2000000};
+    for (int tries = 0; tries < 60000 && committed < 2; tries++) {
+        sqlite3 *db = NULL;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+            sqlite3_busy_timeout(db, 1000);
+            sqlite3_stmt *st = NULL;
+            if (sqlite3_prepare_v2(db, "SELECT count(*) FROM iterations", -1, &st, NULL) ==
+                    SQLITE_OK &&
+                sqlite3_step(st) == SQLITE_ROW)
+                committed = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) fail_msg("writer exited early (%d)", status);
+        if (committed < 2) nanosleep(&nap, NULL);
+    }
+    assert_true(committed >= 2);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    sqlite3 *db = res_store_db(s);
+    expect_text(db, "PRAGMA integrity_check", "ok");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    int64_t iterations = scalar(db, "SELECT count(*) FROM iterations");
+    assert_true(iterations >= committed);
+    /* the iterations are 0..n-1, each complete */
+    assert_int_equal(scalar(db, "SELECT max(iteration) + 1 FROM iterations"), iterations);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM iterations i WHERE event_count != %lld OR"
+             " (SELECT count(*) FROM events e WHERE e.run_id = i.run_id"
+             "  AND e.iteration = i.iteration) != %lld OR"
+             " (SELECT count(*) FROM snapshots n WHERE n.run_id = i.run_id"
+             "  AND n.iteration = i.iteration) != 2",
+             (long long)per_iteration, (long long)per_iteration);
+    assert_int_equal(scalar(db, sql), 0);
+    /* nothing of a later, uncommitted iteration is visible */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE iteration NOT IN"
+                                " (SELECT iteration FROM iterations)"),
+                     0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM metrics WHERE iteration NOT IN"
+                                " (SELECT iteration FROM iterations)"),
+                     0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events"), iterations * per_iteration);
+    expect_text(db, "SELECT status FROM runs WHERE run_id = 1", "running");
+    res_store_close(s);
+    res_summary_free(sum);
+    sim_run_free(run);
+    sim_scenario_free(sc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(schema_created_at_current_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_database_is_not_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_v1_to_v2_keeping_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(killed_writer_leaves_consistent_database, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
