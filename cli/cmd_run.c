@@ -246,20 +246,25 @@ int cmd_run(int argc, char **argv) {
         /* The Markdown summary and the metrics CSV beside the artifact. */
         char *md = res_markdown_summary(runs, sums, iterations);
         char *csv = res_metrics_csv(runs, sums, iterations);
+        char *tasks = res_task_timelines_csv(runs, iterations);
         char base[400];
         snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->scenario_id,
                  sim_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
-        char md_name[420], csv_name[420];
+        char md_name[420], csv_name[420], tasks_name[420];
         snprintf(md_name, sizeof md_name, "%s.md", base);
         snprintf(csv_name, sizeof csv_name, "%s-metrics.csv", base);
-        if (!md || !csv || res_write_text_atomic(md, out_dir, md_name, werr, sizeof werr) != 0 ||
-            res_write_text_atomic(csv, out_dir, csv_name, werr, sizeof werr) != 0) {
+        snprintf(tasks_name, sizeof tasks_name, "%s-tasks.csv", base);
+        if (!md || !csv || !tasks ||
+            res_write_text_atomic(md, out_dir, md_name, werr, sizeof werr) != 0 ||
+            res_write_text_atomic(csv, out_dir, csv_name, werr, sizeof werr) != 0 ||
+            res_write_text_atomic(tasks, out_dir, tasks_name, werr, sizeof werr) != 0) {
             fprintf(stderr, "admitsim run: %s\n",
-                    md && csv ? werr : "out of memory writing the summaries");
+                    md && csv && tasks ? werr : "out of memory writing the summaries");
             rc = EXIT_FAILURE_RUN;
         }
         free(md);
         free(csv);
+        free(tasks);
         if (rc != EXIT_OK) goto done;
     }
     if (json_out) {

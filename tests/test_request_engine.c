@@ -406,6 +406,15 @@ static void test_report_files(void **state) {
     assert_int_equal(remove(path), 0);
     assert_int_equal(rmdir(dir), 0); /* nothing else (no temp file) was left behind */
     assert_int_equal(res_write_text_atomic(csv, "/nonexistent/dir", "m.csv", err, sizeof err), -1);
+    /* task timelines: a header and one row per spawned worker */
+    char *tasks = res_task_timelines_csv(&r, 1);
+    assert_non_null(tasks);
+    size_t rows = 0;
+    for (const char *p = tasks; *p; p++)
+        rows += *p == '\n';
+    assert_int_equal(rows, 1 + r->stats.workers_spawned);
+    assert_non_null(strstr(tasks, ",model_request_started_at_ns,"));
+    free(tasks);
     assert_non_null(strstr(err, "/nonexistent/dir"));
     free(md);
     free(csv);

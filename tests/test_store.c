@@ -136,7 +136,7 @@ static void missing_database_is_not_created(void **state) {
     assert_int_not_equal(access(f->path, F_OK), 0);
 }
 
-static void migrates_v1_to_v2_keeping_data(void **state) {
+static void migrates_v1_to_latest_keeping_data(void **state) {
     fixture *f = *state;
     char err[1100];
     res_store *s = NULL;
@@ -171,9 +171,14 @@ static void migrates_v1_to_v2_keeping_data(void **state) {
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
     db = res_store_db(s);
-    assert_int_equal(res_store_schema_version(s), 2);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 2);
-    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2' FROM schema_migrations"), 1);
+    assert_int_equal(res_store_schema_version(s), 3);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 3);
+    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2,3' FROM schema_migrations"),
+                     1);
+    /* version 3: task timelines and capacity plans */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                "('task_timelines', 'capacity_plans')"),
+                     2);
     assert_int_equal(scalar(db, "SELECT event_count FROM iterations WHERE run_id = 1"), 3);
     assert_int_equal(scalar(db, "SELECT seed FROM runs WHERE run_id = 1"), 42);
     expect_text(db, "SELECT scenario_id || ':' || status FROM runs WHERE run_id = 1",
@@ -198,7 +203,7 @@ static void refuses_a_newer_schema(void **state) {
     assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
                      RES_STORE_TOO_NEW);
     assert_null(s);
-    assert_non_null(strstr(err, "schema version 99 is newer than this admitsim supports (2)"));
+    assert_non_null(strstr(err, "schema version 99 is newer than this admitsim supports (3)"));
 }
 
 static void round_trip_one(const char *dir, const char *scenario) {
@@ -284,6 +289,23 @@ static void round_trip_one(const char *dir, const char *scenario) {
                      0);
     assert_int_equal(
         scalar(db, "SELECT json_valid(json) FROM snapshots WHERE kind = 'final_request'"), 1);
+    /* task timelines: one row per worker spawned, timestamps in SPEC order */
+    size_t spawned = 0;
+    for (size_t i = 0; i < run->event_count; i++)
+        spawned += run->events[i].kind == ADMIT_EV_WORKER_SPAWNED;
+    assert_int_equal(scalar(db, "SELECT count(*) FROM task_timelines WHERE run_id = 1"), spawned);
+    assert_int_equal(scalar(db,
+                            "SELECT count(*) FROM task_timelines WHERE NOT ("
+                            "ready_enqueued_at <= selected_at AND selected_at <="
+                            " task_lease_acquired_at AND task_lease_acquired_at <="
+                            " worker_spawned_at AND worker_spawned_at <= task_lease_released_at)"),
+                     0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM task_timelines WHERE end_state ="
+                                " 'completed'"),
+                     run->stats.tasks_completed);
+    assert_int_equal(scalar(db, "SELECT json_extract(json, '$.configured.submission_capacity."
+                                "value') FROM capacity_plans WHERE run_id = 1"),
+                     run->resource_limits[ADMIT_RESOURCE_SUBMISSION]);
 
     /* writing the same iteration again fails and leaves nothing behind */
     assert_int_equal(res_store_write_iteration(s, run_id, run, sum), RES_STORE_ERROR);
@@ -401,7 +423,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(schema_created_at_current_version, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_database_is_not_created, setup, teardown),
-        cmocka_unit_test_setup_teardown(migrates_v1_to_v2_keeping_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_v1_to_latest_keeping_data, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(killed_writer_leaves_consistent_database, setup, teardown),

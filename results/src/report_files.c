@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "res/correlated_view.h"
 #include "res/request_report.h"
 
 /* A growing string; on allocation failure it stays failed and returns NULL. */
@@ -184,6 +185,49 @@ char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_
         for (uint32_t p = 0; p < r->provider_count; p++)
             csv_row(&b, it, "provider", r->provider_names[p], "busy_fraction",
                     r->provider_busy_fraction[p]);
+    }
+    return bdone(&b);
+}
+
+char *res_task_timelines_csv(sim_run *const *runs, size_t count) {
+    static const char *const ends[] = {"running", "completed", "cancelled", "dropped", "deferred"};
+    buf b = {0};
+    bprintf(&b, "iteration,task_execution_id,task_id,column,row_group,worker_attempt,end_state,"
+                "attempts,rate_limited_attempts");
+    for (int t = 0; t < RES_TS_COUNT; t++)
+        bprintf(&b, ",%s_ns", res_ts_name((res_ts)t));
+    bprintf(&b, ",request_wait_ns,cooldown_wait_ns,provider_ns\n");
+    for (size_t k = 0; k < count; k++) {
+        const sim_run *run = runs[k];
+        res_view_facts *facts = res_view_facts_from_run(run);
+        res_correlated_view *v =
+            facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
+                                              run->request_event_count, facts)
+                  : NULL;
+        res_view_facts_free(facts);
+        if (!v) {
+            free(b.s);
+            return NULL;
+        }
+        for (size_t i = 0; i < v->row_count; i++) {
+            const res_view_row *r = &v->rows[i];
+            bprintf(&b, "%u,%llu,%llu,", run->iteration, (unsigned long long)r->task_execution_id,
+                    (unsigned long long)r->task_id);
+            if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
+                csv_field(&b, run->scenario->columns[r->column].name);
+            bprintf(&b, ",%lld,%lld,%s,%u,%u", (long long)r->row_group,
+                    (long long)r->worker_attempt, ends[r->end], r->attempts,
+                    r->rate_limited_attempts);
+            for (int t = 0; t < RES_TS_COUNT; t++) {
+                if (r->at[t] >= 0)
+                    bprintf(&b, ",%lld", (long long)r->at[t]);
+                else
+                    bprintf(&b, ",");
+            }
+            bprintf(&b, ",%lld,%lld,%lld\n", (long long)r->request_wait_ns,
+                    (long long)r->cooldown_wait_ns, (long long)r->provider_ns);
+        }
+        res_correlated_view_free(v);
     }
     return bdone(&b);
 }

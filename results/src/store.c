@@ -1,4 +1,5 @@
 #include "res/store.h"
+#include "res/capacity_plan.h"
 #include "res/correlated_view.h"
 
 #include <errno.h>
@@ -89,12 +90,54 @@ static const char *const migrations[] = {
     " WHERE e.run_id = iterations.run_id AND e.iteration = iterations.iteration);"
     "ALTER TABLE runs ADD COLUMN finished_at TEXT;"
     "CREATE INDEX metrics_by_scope ON metrics(run_id, scope, name);",
+    /* 3: the CorrelatedRuntimeView's task timelines (one row per task
+    ** execution, the thirteen SPEC §5 timestamps in ns, NULL when absent) and
+    ** the AsyncCapacityPlan of each iteration. */
+    "CREATE TABLE task_timelines ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " task_execution_id INTEGER NOT NULL,"
+    " task_id INTEGER NOT NULL,"
+    " column_name TEXT,"
+    " row_group INTEGER,"
+    " worker_attempt INTEGER,"
+    " end_state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " rate_limited_attempts INTEGER NOT NULL,"
+    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"
+    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"
+    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"
+    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"
+    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"
+    " task_completed_at INTEGER, task_lease_released_at INTEGER,"
+    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"
+    " provider_ns INTEGER NOT NULL,"
+    " PRIMARY KEY (run_id, iteration, task_execution_id),"
+    " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
+    " ON DELETE CASCADE) WITHOUT ROWID;"
+    "CREATE INDEX task_timelines_by_column ON task_timelines(run_id, column_name);"
+    "CREATE TABLE capacity_plans ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " json TEXT NOT NULL,"
+    " PRIMARY KEY (run_id, iteration),"
+    " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
+    " ON DELETE CASCADE);",
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
                "one migration per schema version");
 
-enum { ST_ITERATION, ST_EVENT, ST_METRIC, ST_SNAPSHOT, ST_COMPLETE, ST_COUNT };
+enum {
+    ST_ITERATION,
+    ST_EVENT,
+    ST_METRIC,
+    ST_SNAPSHOT,
+    ST_TIMELINE,
+    ST_PLAN,
+    ST_COMPLETE,
+    ST_COUNT
+};
 
 static const char *const statement_sql[ST_COUNT] = {
     [ST_ITERATION] = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
@@ -103,6 +146,10 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_EVENT] = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [ST_METRIC] = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
     [ST_SNAPSHOT] = "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
+    [ST_TIMELINE] =
+        "INSERT INTO task_timelines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_PLAN] = "INSERT INTO capacity_plans VALUES (?, ?, ?)",
     [ST_COMPLETE] = "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
                     " AND status = 'running' AND (SELECT count(*) FROM iterations i"
                     " WHERE i.run_id = ?1) >= iterations",
@@ -515,6 +562,59 @@ static int snapshot(res_store *s, const char *kind, json_t *j) {
     return rc;
 }
 
+static const char *const end_names[] = {"running", "completed", "cancelled", "dropped", "deferred"};
+
+/* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
+static int write_timelines(res_store *s, const sim_run *run) {
+    res_view_facts *facts = res_view_facts_from_run(run);
+    res_correlated_view *v =
+        facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
+                                          run->request_event_count, facts)
+              : NULL;
+    res_view_facts_free(facts);
+    if (!v) return fail(s, RES_STORE_NOMEM, "%s: out of memory building task timelines", s->path);
+    sqlite3_stmt *st = s->stmt[ST_TIMELINE];
+    int rc = RES_STORE_OK;
+    for (size_t i = 0; rc == RES_STORE_OK && i < v->row_count; i++) {
+        const res_view_row *r = &v->rows[i];
+        int c = 3;
+        sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_execution_id);
+        sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_id);
+        if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
+            sqlite3_bind_text(st, c++, run->scenario->columns[r->column].name, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, c++);
+        sqlite3_bind_int64(st, c++, r->row_group);
+        sqlite3_bind_int64(st, c++, r->worker_attempt);
+        sqlite3_bind_text(st, c++, end_names[r->end], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, c++, r->attempts);
+        sqlite3_bind_int64(st, c++, r->rate_limited_attempts);
+        for (int t = 0; t < RES_TS_COUNT; t++, c++) {
+            if (r->at[t] >= 0)
+                sqlite3_bind_int64(st, c, r->at[t]);
+            else
+                sqlite3_bind_null(st, c);
+        }
+        sqlite3_bind_int64(st, c++, r->request_wait_ns);
+        sqlite3_bind_int64(st, c++, r->cooldown_wait_ns);
+        sqlite3_bind_int64(st, c++, r->provider_ns);
+        rc = step(s, st, "inserting a task timeline");
+    }
+    res_correlated_view_free(v);
+    return rc;
+}
+
+static int write_plan(res_store *s, const sim_run *run) {
+    json_t *plan = res_capacity_plan_json(run);
+    char *text = plan ? json_dumps(plan, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(plan);
+    if (!text) return fail(s, RES_STORE_NOMEM, "%s: out of memory storing the plan", s->path);
+    sqlite3_bind_text(s->stmt[ST_PLAN], 3, text, -1, SQLITE_TRANSIENT);
+    int rc = step(s, s->stmt[ST_PLAN], "inserting the capacity plan");
+    free(text);
+    return rc;
+}
+
 static int write_body(res_store *s, int64_t run_id, const sim_run *run, const res_summary *sum) {
     sqlite3_stmt *it = s->stmt[ST_ITERATION];
     char hash[17];
@@ -529,7 +629,7 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(it, 9, (sqlite3_int64)(run->event_count + run->request_event_count));
     if (step(s, it, "inserting the iteration") != RES_STORE_OK) return RES_STORE_ERROR;
-    for (int k = ST_EVENT; k <= ST_SNAPSHOT; k++) {
+    for (int k = ST_EVENT; k <= ST_PLAN; k++) {
         sqlite3_bind_int64(s->stmt[k], 1, run_id);
         sqlite3_bind_int64(s->stmt[k], 2, run->iteration);
     }
@@ -545,7 +645,8 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     }
     if (write_metrics(s, run, sum) != RES_STORE_OK) return RES_STORE_ERROR;
     if (snapshot(s, "final_task", task_snapshot_json(run)) != RES_STORE_OK ||
-        snapshot(s, "final_request", res_final_request_snapshot_json(run)) != RES_STORE_OK)
+        snapshot(s, "final_request", res_final_request_snapshot_json(run)) != RES_STORE_OK ||
+        write_timelines(s, run) != RES_STORE_OK || write_plan(s, run) != RES_STORE_OK)
         return RES_STORE_ERROR;
     char now[64];
     utc_now(now, sizeof now);

@@ -2,8 +2,9 @@
 ** The human and spreadsheet companions of the JSON artifact: a Markdown
 ** summary of a run (per iteration: status, wall time, leases at the end;
 ** per group waits; per request resource waits, limits and cooldown; provider
-** busy fractions) and a CSV of the same metrics in long form
-** (iteration,scope,name,value), both written atomically like the artifact.
+** busy fractions), a CSV of the same metrics in long form
+** (iteration,scope,name,value) and a CSV of task timelines, all written
+** atomically like the artifact.
 */
 #ifndef RES_REPORT_FILES_H
 #define RES_REPORT_FILES_H
@@ -16,6 +17,11 @@
 /* Malloc'd text; NULL on out of memory. */
 char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count);
 char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_t count);
+/* One row per task execution of the CorrelatedRuntimeView: ids, column,
+** row group, how it ended, request attempts, the thirteen SPEC §5 timestamps
+** in ns (empty when absent) and the request wait, cooldown and provider
+** time it spent.  Needs runs captured with capture_events. */
+char *res_task_timelines_csv(sim_run *const *runs, size_t count);
 
 /* Writes text to dir/name via a temporary name and rename; creates dir.
 ** Returns 0, or -1 with a message in err. */
