@@ -426,8 +426,9 @@ static int metric(res_store *s, const char *scope, const char *name, double valu
 /* The CorrelatedRuntimeView's headline figures (scope "run") and its
 ** limiting-layer breakdown per group (scope "layers:<group key>", names
 ** layer_<layer>_seconds; request_admission includes cooldown). */
-static int write_correlated_metrics(res_store *s, const sim_run *run) {
-    json_t *cv = res_correlated_json(run);
+static int write_correlated_metrics(res_store *s, const res_correlated_view *v,
+                                    const res_view_facts *facts) {
+    json_t *cv = res_correlated_view_json(v, facts);
     if (!cv || json_is_null(cv)) {
         json_decref(cv);
         return RES_STORE_OK;
@@ -446,27 +447,28 @@ static int write_correlated_metrics(res_store *s, const sim_run *run) {
         {"records", "row_completion_p95_seconds", "row_completion_p95_seconds"}};
     int rc = RES_STORE_OK;
     for (size_t i = 0; rc == RES_STORE_OK && i < sizeof headline / sizeof *headline; i++) {
-        json_t *v = json_object_get(cv, headline[i][0]);
-        if (headline[i][1]) v = json_object_get(v, headline[i][1]);
-        if (json_is_number(v)) rc = metric(s, "run", headline[i][2], json_number_value(v));
+        json_t *x = json_object_get(cv, headline[i][0]);
+        if (headline[i][1]) x = json_object_get(x, headline[i][1]);
+        if (json_is_number(x)) rc = metric(s, "run", headline[i][2], json_number_value(x));
     }
     const char *group, *layer;
-    json_t *g, *v;
+    json_t *g, *x;
     json_object_foreach(json_object_get(json_object_get(cv, "limiting_layers"), "groups"), group,
                         g) {
         char scope[512], name[128];
         snprintf(scope, sizeof scope, "layers:%s", group);
-        json_object_foreach(json_object_get(g, "seconds"), layer, v) {
+        json_object_foreach(json_object_get(g, "seconds"), layer, x) {
             if (rc != RES_STORE_OK) break;
             snprintf(name, sizeof name, "layer_%s_seconds", layer);
-            rc = metric(s, scope, name, json_number_value(v));
+            rc = metric(s, scope, name, json_number_value(x));
         }
     }
     json_decref(cv);
     return rc;
 }
 
-static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum) {
+static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum,
+                         const res_correlated_view *v, const res_view_facts *facts) {
     const admit_scheduler_stats *stt = &run->stats;
 #define M(scope, name, v)                                                                          \
     do {                                                                                           \
@@ -535,7 +537,7 @@ static int write_metrics(res_store *s, const sim_run *run, const res_summary *su
         M(scope, "cooldown_seconds", cooldown);
     }
 #undef M
-    return write_correlated_metrics(s, run);
+    return write_correlated_metrics(s, v, facts);
 }
 
 static json_t *task_snapshot_json(const sim_run *run) {
@@ -565,14 +567,7 @@ static int snapshot(res_store *s, const char *kind, json_t *j) {
 static const char *const end_names[] = {"running", "completed", "cancelled", "dropped", "deferred"};
 
 /* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
-static int write_timelines(res_store *s, const sim_run *run) {
-    res_view_facts *facts = res_view_facts_from_run(run);
-    res_correlated_view *v =
-        facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
-                                          run->request_event_count, facts)
-              : NULL;
-    res_view_facts_free(facts);
-    if (!v) return fail(s, RES_STORE_NOMEM, "%s: out of memory building task timelines", s->path);
+static int write_timelines(res_store *s, const sim_run *run, const res_correlated_view *v) {
     sqlite3_stmt *st = s->stmt[ST_TIMELINE];
     int rc = RES_STORE_OK;
     for (size_t i = 0; rc == RES_STORE_OK && i < v->row_count; i++) {
@@ -600,7 +595,6 @@ static int write_timelines(res_store *s, const sim_run *run) {
         sqlite3_bind_int64(st, c++, r->provider_ns);
         rc = step(s, st, "inserting a task timeline");
     }
-    res_correlated_view_free(v);
     return rc;
 }
 
@@ -643,11 +637,23 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
         const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
         if (write_event(s, run, ev) != RES_STORE_OK) return RES_STORE_ERROR;
     }
-    if (write_metrics(s, run, sum) != RES_STORE_OK) return RES_STORE_ERROR;
-    if (snapshot(s, "final_task", task_snapshot_json(run)) != RES_STORE_OK ||
-        snapshot(s, "final_request", res_final_request_snapshot_json(run)) != RES_STORE_OK ||
-        write_timelines(s, run) != RES_STORE_OK || write_plan(s, run) != RES_STORE_OK)
-        return RES_STORE_ERROR;
+    /* One correlated view feeds both the metrics and the task timelines. */
+    res_view_facts *facts = res_view_facts_from_run(run);
+    res_correlated_view *v =
+        facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
+                                          run->request_event_count, facts)
+              : NULL;
+    int rc =
+        v ? RES_STORE_OK
+          : fail(s, RES_STORE_NOMEM, "%s: out of memory building the correlated view", s->path);
+    if (rc == RES_STORE_OK) rc = write_metrics(s, run, sum, v, facts);
+    if (rc == RES_STORE_OK) rc = snapshot(s, "final_task", task_snapshot_json(run));
+    if (rc == RES_STORE_OK) rc = snapshot(s, "final_request", res_final_request_snapshot_json(run));
+    if (rc == RES_STORE_OK) rc = write_timelines(s, run, v);
+    if (rc == RES_STORE_OK) rc = write_plan(s, run);
+    res_correlated_view_free(v);
+    res_view_facts_free(facts);
+    if (rc != RES_STORE_OK) return rc;
     char now[64];
     utc_now(now, sizeof now);
     sqlite3_stmt *done = s->stmt[ST_COMPLETE];
