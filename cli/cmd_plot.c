@@ -391,11 +391,11 @@ static bool plot_cdfs(plot_ctx *p) {
         fprintf(p->gp, nr ? "\n" : "");
         fprintf(p->gp, "set xlabel 'request wait (s)'\nset ylabel 'fraction of attempts'\n"
                        "set title 'Request admission wait'\n");
-        fprintf(p->gp, nw ? "plot " : "plot NaN title 'no model calls'\n");
+        fprintf(p->gp, nw ? "plot " : "set xrange [0:1]\nplot NaN title 'no model calls'\n");
         for (int g = 0; g < nw; g++)
             fprintf(p->gp, "%s'%s/cdf-wait-%d.dat' using 1:2 with steps lw 2 title '%s'",
                     g ? ", " : "", p->dir, g, wait.v[g]);
-        fprintf(p->gp, "%sunset multiplot\nset yrange [*:*]\n", nw ? "\n" : "");
+        fprintf(p->gp, "%sunset multiplot\nset xrange [*:*]\nset yrange [*:*]\n", nw ? "\n" : "");
     }
     free(ready.v);
     free(wait.v);
@@ -448,16 +448,22 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
         }
         if (f) fclose(f);
         fprintf(p->gp,
-                "set output '%s/layers.%s'\nset title \"%s\\nWhere each group's task time went\"\n"
+                "set output '%s/layers.%s'\n"
+                "set multiplot layout 1,2 title \"%s\\nWhere each group's task time went\"\n"
                 "set style data histograms\nset style histogram rowstacked\n"
-                "set style fill solid 0.8 border -1\nset boxwidth 0.6\nset key outside right\n"
+                "set style fill solid 0.8 border -1\nset boxwidth 0.6\nset key top right\n"
                 "set xlabel 'group'\nset ylabel 'task-seconds'\nset xtics rotate by -20\n"
+                "set title 'From ready to lease release'\n"
                 "plot '%s/layers.dat' using 2:xtic(1) title 'ready queue', '' using 3 title "
                 "'task admission', '' using ($4-$5) title 'request admission (not cooling)', '' "
-                "using 5 "
-                "title 'request cooldown', '' using 6 title 'provider execution', '' using 7 "
-                "title 'local / other'\n",
-                p->dir, p->fmt, p->title, p->dir);
+                "using 5 title 'request cooldown', '' using 6 title 'provider execution', '' "
+                "using 7 title 'local / other'\n"
+                "set title 'While holding the task lease'\n"
+                "plot '%s/layers.dat' using ($4-$5):xtic(1) lc 3 title 'request admission (not "
+                "cooling)', '' using 5 lc 4 title 'request cooldown', '' using 6 lc 5 title "
+                "'provider execution', '' using 7 lc 6 title 'local / other'\n"
+                "unset multiplot\nset xtics norotate\n",
+                p->dir, p->fmt, p->title, p->dir, p->dir);
     }
     free(v);
     free(groups.v);
