@@ -14,6 +14,7 @@
 #include "admit/task_admission.h"
 #include "res/capacity_plan.h"
 #include "res/event_names.h"
+#include "res/report_files.h"
 #include "res/request_report.h"
 
 static json_t *hex64(uint64_t v) {
@@ -231,36 +232,11 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
                      "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
 }
 
-static int mkdir_p(const char *dir) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
+static bool dump_json(FILE *f, const void *json) {
+    return json_dumpf((const json_t *)json, f, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) == 0;
 }
 
 int res_write_json_atomic(const json_t *json, const char *dir, const char *name, char *err,
                           size_t errlen) {
-    if (mkdir_p(dir) != 0) {
-        snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
-        return -1;
-    }
-    char final_path[1024], tmp_path[1100];
-    snprintf(final_path, sizeof final_path, "%s/%s", dir, name);
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
-    if (json_dump_file(json, tmp_path, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    if (rename(tmp_path, final_path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", final_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    return 0;
+    return res_write_atomic(dir, name, dump_json, json, err, errlen);
 }

@@ -232,9 +232,22 @@ char *res_task_timelines_csv(sim_run *const *runs, size_t count) {
     return bdone(&b);
 }
 
-int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
-                          size_t errlen) {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+/* mkdir -p */
+static int make_dirs(const char *dir) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int res_write_atomic(const char *dir, const char *name, bool (*write)(FILE *f, const void *ctx),
+                     const void *ctx, char *err, size_t errlen) {
+    if (make_dirs(dir) != 0) {
         snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
         return -1;
     }
@@ -242,8 +255,7 @@ int res_write_text_atomic(const char *text, const char *dir, const char *name, c
     snprintf(final_path, sizeof final_path, "%s/%s", dir, name);
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
     FILE *f = fopen(tmp_path, "w");
-    size_t len = strlen(text);
-    bool written = f && fwrite(text, 1, len, f) == len;
+    bool written = f && write(f, ctx);
     if (f && fclose(f) != 0) written = false;
     if (!written) {
         snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(errno));
@@ -256,4 +268,14 @@ int res_write_text_atomic(const char *text, const char *dir, const char *name, c
         return -1;
     }
     return 0;
+}
+
+static bool write_text(FILE *f, const void *text) {
+    size_t len = strlen(text);
+    return fwrite(text, 1, len, f) == len;
+}
+
+int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
+                          size_t errlen) {
+    return res_write_atomic(dir, name, write_text, text, err, errlen);
 }

@@ -9,7 +9,9 @@
 #ifndef RES_REPORT_FILES_H
 #define RES_REPORT_FILES_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "res/summary.h"
 #include "sim/engine.h"
@@ -23,8 +25,12 @@ char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_
 ** time it spent.  Needs runs captured with capture_events. */
 char *res_task_timelines_csv(sim_run *const *runs, size_t count);
 
-/* Writes text to dir/name via a temporary name and rename; creates dir.
-** Returns 0, or -1 with a message in err. */
+/* Writes dir/name through write(f, ctx) into "<name>.tmp.<pid>", then
+** renames it into place, so a failed write never leaves a half file; creates
+** dir (and its parents).  Returns 0, or -1 with a message in err. */
+int res_write_atomic(const char *dir, const char *name, bool (*write)(FILE *f, const void *ctx),
+                     const void *ctx, char *err, size_t errlen);
+/* res_write_atomic of a string. */
 int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
                           size_t errlen);
 
