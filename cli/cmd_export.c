@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "res/store.h"
+#include "run_query.h"
 
 static void export_usage(FILE *f) {
     fprintf(f, "usage: admitsim export RUN [options]\n"
@@ -38,8 +39,7 @@ static void export_usage(FILE *f) {
 }
 
 static const char *text(sqlite3_stmt *st, int col) {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : "";
+    return column_text(st, col, "");
 }
 
 /* A column value as JSON: integers, reals, text, null. */
@@ -119,18 +119,14 @@ static void csv_text(FILE *out, const char *s) {
 }
 
 static int export_csv(sqlite3 *db, int64_t run, int64_t iteration, FILE *out) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT stream, sequence, kind, captured_at_ns, task_id, execution_id, "
-                           "task_lease_id, request_attempt_id, request_lease_id, resource, "
-                           "reason, value, row_group, column_name FROM events WHERE run_id = ?1 "
-                           "AND iteration = ?2 ORDER BY captured_at_ns, stream DESC, sequence",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "admitsim export: %s\n", sqlite3_errmsg(db));
-        return EXIT_FAILURE_RUN;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, iteration);
+    sqlite3_stmt *st = run_query(
+        db, "export",
+        "SELECT stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id, "
+        "request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name "
+        "FROM events WHERE run_id = ?1 AND iteration = ?2 ORDER BY captured_at_ns, stream DESC, "
+        "sequence",
+        run, iteration);
+    if (!st) return EXIT_FAILURE_RUN;
     int n = sqlite3_column_count(st);
     for (int c = 0; c < n; c++)
         fprintf(out, "%s%s", c ? "," : "", sqlite3_column_name(st, c));
@@ -277,18 +273,13 @@ static int64_t pending_get(const pending *p, int64_t key, const char **label) {
 }
 
 static int export_trace(sqlite3 *db, int64_t run, int64_t iteration, const char *title, FILE *out) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT stream, kind, captured_at_ns, task_id, execution_id, "
-                           "request_attempt_id, resource, column_name, row_group, reason FROM "
-                           "events WHERE run_id = ?1 AND iteration = ?2 ORDER BY captured_at_ns, "
-                           "stream DESC, sequence",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "admitsim export: %s\n", sqlite3_errmsg(db));
-        return EXIT_FAILURE_RUN;
-    }
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, iteration);
+    sqlite3_stmt *st = run_query(db, "export",
+                                 "SELECT stream, kind, captured_at_ns, task_id, execution_id, "
+                                 "request_attempt_id, resource, column_name, row_group, reason "
+                                 "FROM events WHERE run_id = ?1 AND iteration = ?2 ORDER BY "
+                                 "captured_at_ns, stream DESC, sequence",
+                                 run, iteration);
+    if (!st) return EXIT_FAILURE_RUN;
     trace t = {0};
     pending enq, sel, lease, wait, call;
     bool ok = pending_init(&enq) && pending_init(&sel) && pending_init(&lease) &&

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "res/store.h"
+#include "run_query.h"
 
 static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
@@ -60,19 +61,11 @@ static FILE *open_dat(const plot_ctx *p, const char *name) {
 }
 
 static sqlite3_stmt *prepare(const plot_ctx *p, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", sqlite3_errmsg(p->db));
-        return NULL;
-    }
-    sqlite3_bind_int64(st, 1, p->run);
-    sqlite3_bind_int64(st, 2, p->iteration);
-    return st;
+    return run_query(p->db, "plot", sql, p->run, p->iteration);
 }
 
 static const char *text(sqlite3_stmt *st, int col) {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : "";
+    return column_text(st, col, "");
 }
 
 /* Names of the run's groups (columns) in first-seen order. */

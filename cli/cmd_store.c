@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "res/store.h"
+#include "run_query.h"
 
 static void runs_usage(FILE *f) {
     fprintf(f, "usage: admitsim runs [--db FILE]\n"
@@ -64,8 +65,7 @@ static res_store *open_store(const char *cmd, const char *db) {
 }
 
 static const char *text(sqlite3_stmt *st, int col) {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    return t ? (const char *)t : "-";
+    return column_text(st, col, "-");
 }
 
 int cmd_runs(int argc, char **argv) {

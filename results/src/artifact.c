@@ -123,13 +123,7 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
             models, json_pack("{s:s, s:s, s:s, s:i}", "alias", sc->models[i].alias, "provider",
                               sc->models[i].provider, "model", sc->models[i].model_id,
                               "max_parallel_requests", (int)sc->models[i].max_parallel_requests));
-    json_t *request = json_pack(
-        "{s:f, s:i, s:i, s:f, s:f, s:o}", "md_factor", sc->aimd.md_factor, "ai_step",
-        (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
-        "cooldown_seconds", (double)sc->aimd.cooldown_ns / 1e9, "startup_ramp_seconds",
-        (double)sc->aimd.startup_ramp_ns / 1e9, "queue_wait_timeout_seconds",
-        sc->queue_wait_timeout_ns > 0 ? json_real((double)sc->queue_wait_timeout_ns / 1e9)
-                                      : json_null());
+    json_t *request = res_request_admission_config_json(sc);
     json_t *inputs =
         json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
                   "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",

@@ -4,6 +4,16 @@
 
 #include "admit/request_resource.h"
 
+json_t *res_request_admission_config_json(const sim_scenario *sc) {
+    return json_pack(
+        "{s:f, s:i, s:i, s:f, s:f, s:o}", "md_factor", sc->aimd.md_factor, "ai_step",
+        (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
+        "cooldown_seconds", (double)sc->aimd.cooldown_ns / 1e9, "startup_ramp_seconds",
+        (double)sc->aimd.startup_ramp_ns / 1e9, "queue_wait_timeout_seconds",
+        sc->queue_wait_timeout_ns > 0 ? json_real((double)sc->queue_wait_timeout_ns / 1e9)
+                                      : json_null());
+}
+
 json_t *res_capacity_value_json(const admit_capacity_value *v) {
     return json_pack(
         "{s:o, s:o, s:o, s:o}", "value", v->present ? json_integer(v->value) : json_null(),
@@ -103,14 +113,8 @@ static json_t *configured_json(const sim_run *run, const admit_request_resolver 
     json_object_set_new(cfg, "request_domain_max_limit_clamps", clamps);
     admit_capacity_source src =
         sc->request_admission_set ? ADMIT_SRC_RUN_CONFIG : ADMIT_SRC_DEFAULT;
-    json_t *ra = json_pack(
-        "{s:f, s:i, s:i, s:f, s:f, s:o, s:s}", "md_factor", sc->aimd.md_factor, "ai_step",
-        (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
-        "cooldown_seconds", (double)sc->aimd.cooldown_ns / 1e9, "startup_ramp_seconds",
-        (double)sc->aimd.startup_ramp_ns / 1e9, "queue_wait_timeout_seconds",
-        sc->queue_wait_timeout_ns > 0 ? json_real((double)sc->queue_wait_timeout_ns / 1e9)
-                                      : json_null(),
-        "source", admit_capacity_source_name(src));
+    json_t *ra = res_request_admission_config_json(sc);
+    json_object_set_new(ra, "source", json_string(admit_capacity_source_name(src)));
     json_object_set_new(cfg, "request_admission_config", ra);
     put(cfg, "transport_pool_limits",
         admit_capacity_missing("the simulator has no transport pool (never a scheduling knob)"));

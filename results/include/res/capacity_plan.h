@@ -16,6 +16,8 @@
 #include "sim/engine.h"
 
 json_t *res_capacity_value_json(const admit_capacity_value *v);
+/* The scenario's request admission settings (AIMD knobs, queue timeout). */
+json_t *res_request_admission_config_json(const sim_scenario *sc);
 /* New reference; NULL on out of memory. */
 json_t *res_capacity_plan_json(const sim_run *run);
 
