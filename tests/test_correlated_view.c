@@ -7,6 +7,7 @@
 */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -173,6 +174,11 @@ static void test_plain_execution_zero_wait(void **state) {
                         "fractions"),
         "provider_execution");
     assert_near(json_real_value(fr), 0.5);
+    /* no resources in the facts: empty per-resource maps */
+    assert_int_equal(
+        json_object_size(json_object_get(json_object_get(j, "ready_idle_gap"), "resources")), 0);
+    assert_int_equal(json_object_size(json_object_get(json_object_get(j, "fairness"), "resources")),
+                     0);
     json_decref(j);
     res_correlated_view_free(v);
 }
@@ -464,6 +470,255 @@ static void test_debt_and_fairness_by_hand(void **state) {
     res_correlated_view_free(v);
 }
 
+/* Per-resource gaps and fairness.  Three groups, capacity (submission) 3:
+**   A (column 0, weight 1): submission 1, llm_wait 1
+**   B (column 1, weight 2): submission 1, llm_wait 1, gpu 2
+**   C (column 2, weight 1): submission 1
+**   limits: submission 3, llm_wait 2, gpu 3, unused 1 (requested by nobody)
+** t=0 A1 A2 B1 C1 ready, A1 and B1 leased; 1 C1 leased; 2 B2 ready; 2.5 C2
+** ready; 3 B1 released; 3.5 B2 leased; 4 C1 released; 4.25 A1 released;
+** 4.5 C2 leased; 5.5 A2 leased; 6 B2 and C2 released; 7 A2 released.
+**   queued: A [0,5.5); B [2,3.5); C [0,1) u [2.5,4.5)
+**   leases: A [0,4.25) u [5.5,7); B [0,3) u [3.5,6); C [1,4) u [4.5,6)
+**   submission leased = all leases: [0,1) 2, [1,3) 3, [3,3.5) 2, [3.5,4) 3,
+**     [4,4.25) 2, [4.25,4.5) 1, [4.5,5.5) 2, [5.5,6) 3, [6,7) 1.  Every
+**     group requests it, so any acquisition ends a gap: [0,1) 1, [3,3.5) .5,
+**     [4,4.5) .5, [4.5,5.5) 1 -> max 1, total 3 (= the overall gap)
+**   llm_wait leased = A + B: [0,3) 2, [3,3.5) 1, [3.5,4.25) 2, [4.25,5.5)
+**     1, [5.5,6) 2, [6,7) 1; A2 (needs 1) queued [0,5.5).  Over [0,1) and
+**     [4,4.25) submission has a free unit but llm_wait is full: no gap of
+**     llm_wait.  Gaps [3,3.5) .5 (B2 ends it) and [4.25,5.5) 1.25 (C2's
+**     acquisition at 4.5 does not end it: C does not request llm_wait)
+**     -> max 1.25, total 1.75
+**   gpu leased = 2 x B: [0,3) 2, [3,3.5) 0, [3.5,6) 2; B2 (needs 2) queued
+**     [2,3.5): over [2,3) one unit is free, too few for B2: no gap;
+**     [3,3.5) gap .5 -> max .5, total .5
+**   unused: 0, 0
+**   fairness, x_g = lease-seconds while all requesters are queued / w_g:
+**     overall = submission, {A,B,C} all queued [2.5,3.5) (1 s): A 1/1,
+**       B .5/2 = .25, C 1/1: J = 2.25^2 / (3 x 2.0625) = 9/11
+**     llm_wait, {A,B} both queued [2,3.5) (1.5 s): A 1.5/1, B 1/2 = .5:
+**       J = 2^2 / (2 x (2.25 + .25)) = 0.8
+**     gpu, only B requests it: null; B queued 1.5 s, x_B = .5
+**     unused: no group: null, 0 s */
+#define EPS 1e-6f
+static res_view_column cols3[3];
+static res_view_group groups3[3];
+static res_view_resource resources4[4];
+static uint32_t amounts3x4[3 * 4];
+
+static res_view_facts facts_resources(void) {
+    cols3[0] = (res_view_column){.group = 0, .root = true, .cell_by_cell = true, .rows = 0};
+    cols3[1] = (res_view_column){.group = 1, .root = false, .cell_by_cell = true, .rows = 0};
+    cols3[2] = (res_view_column){.group = 2, .root = false, .cell_by_cell = true, .rows = 0};
+    groups3[0] = (res_view_group){"A", 1};
+    groups3[1] = (res_view_group){"B", 2};
+    groups3[2] = (res_view_group){"C", 1};
+    resources4[0] = (res_view_resource){"submission", 3};
+    resources4[1] = (res_view_resource){"llm_wait", 2};
+    resources4[2] = (res_view_resource){"gpu", 3};
+    resources4[3] = (res_view_resource){"unused", 1};
+    static const uint32_t amounts[3 * 4] = {1, 1, 0, 0, /* A */
+                                            1, 1, 2, 0, /* B */
+                                            1, 0, 0, 0 /* C */};
+    memcpy(amounts3x4, amounts, sizeof amounts);
+    return (res_view_facts){.submission_capacity = 3,
+                            .column_count = 3,
+                            .columns = cols3,
+                            .group_count = 3,
+                            .groups = groups3,
+                            .resource_count = 4,
+                            .resources = resources4,
+                            .group_amounts = amounts3x4};
+}
+
+static uint64_t task3(int32_t col, int64_t row) {
+    return admit_task_id((uint32_t)col, ADMIT_TASK_CELL, 0, row);
+}
+
+static void enqueue(stream *s, int64_t t, uint64_t task, int32_t col) {
+    S(s, t, ADMIT_EV_DEPENDENCY_READY, task, 0, 0, col, 0);
+    S(s, t, ADMIT_EV_READY_ENQUEUED, task, 0, 0, col, 1);
+}
+
+static void lease(stream *s, int64_t t, uint64_t task, int32_t col, uint64_t exec) {
+    S(s, t, ADMIT_EV_SELECTED, task, 0, 0, col, 0);
+    S(s, t, ADMIT_EV_TASK_LEASE_ACQUIRED, task, 0, exec, col, 0);
+    S(s, t, ADMIT_EV_WORKER_SPAWNED, task, exec, exec, col, 1);
+}
+
+static json_t *resource_json(json_t *j, const char *metric, const char *resource) {
+    json_t *x = json_object_get(json_object_get(json_object_get(j, metric), "resources"), resource);
+    assert_non_null(x);
+    return x;
+}
+
+static double json_num(json_t *o, const char *key) {
+    json_t *x = json_object_get(o, key);
+    assert_true(json_is_number(x));
+    return json_number_value(x);
+}
+
+static void test_resources_by_hand(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    uint64_t a1 = task3(0, 0), a2 = task3(0, 1), b1 = task3(1, 0), b2 = task3(1, 1);
+    uint64_t c1 = task3(2, 0), c2 = task3(2, 1);
+    enqueue(&s, 0, a1, 0);
+    enqueue(&s, 0, a2, 0);
+    enqueue(&s, 0, b1, 1);
+    enqueue(&s, 0, c1, 2);
+    lease(&s, 0, a1, 0, 1);
+    lease(&s, 0, b1, 1, 2);
+    lease(&s, 1 * SEC, c1, 2, 3);
+    enqueue(&s, 2 * SEC, b2, 1);
+    enqueue(&s, 2500 * MS, c2, 2);
+    finish(&s, 3 * SEC, b1, 1, 2, 2);
+    lease(&s, 3500 * MS, b2, 1, 4);
+    finish(&s, 4 * SEC, c1, 2, 3, 3);
+    finish(&s, 4250 * MS, a1, 0, 1, 1);
+    lease(&s, 4500 * MS, c2, 2, 5);
+    lease(&s, 5500 * MS, a2, 0, 6);
+    finish(&s, 6 * SEC, b2, 1, 4, 4);
+    finish(&s, 6 * SEC, c2, 2, 5, 5);
+    finish(&s, 7 * SEC, a2, 0, 6, 6);
+    S(&s, 7 * SEC, ADMIT_EV_SCHEDULER_JOB_COMPLETED, 0, 0, 0, -1, 0);
+    res_view_facts f = facts_resources();
+    res_correlated_view *v = build(&s, NULL, &f);
+    const res_view_metrics *m = &v->m;
+    assert_int_equal(m->executions, 6);
+    assert_int_equal(m->hidden_scheduler_resource_waiters, 0);
+    assert_float_equal(m->ready_idle_gap_max, 1.0, EPS);
+    assert_float_equal(m->ready_idle_gap_total, 3.0, EPS);
+    assert_float_equal(m->all_backlogged_seconds, 1.0, EPS);
+    assert_float_equal(m->jain_fairness_index, 9.0 / 11.0, EPS);
+    assert_int_equal(m->resource_count, 4);
+    const res_resource_metrics *sub = &m->resources[0], *llm = &m->resources[1];
+    const res_resource_metrics *gpu = &m->resources[2], *unused = &m->resources[3];
+    assert_float_equal(sub->ready_idle_gap_max, 1.0, EPS);
+    assert_float_equal(sub->ready_idle_gap_total, 3.0, EPS);
+    assert_float_equal(llm->ready_idle_gap_max, 1.25, EPS);
+    assert_float_equal(llm->ready_idle_gap_total, 1.75, EPS);
+    assert_float_equal(gpu->ready_idle_gap_max, 0.5, EPS);
+    assert_float_equal(gpu->ready_idle_gap_total, 0.5, EPS);
+    assert_float_equal(unused->ready_idle_gap_max, 0, EPS);
+    assert_float_equal(unused->ready_idle_gap_total, 0, EPS);
+    /* fairness per resource */
+    assert_int_equal(sub->fairness_group_count, 3);
+    assert_float_equal(sub->all_backlogged_seconds, 1.0, EPS);
+    assert_float_equal(sub->jain_fairness_index, 9.0 / 11.0, EPS);
+    const double *x = m->resource_service; /* [resource * 3 + group] */
+    assert_float_equal(x[0 * 3 + 0], 1.0, EPS);
+    assert_float_equal(x[0 * 3 + 1], 0.25, EPS);
+    assert_float_equal(x[0 * 3 + 2], 1.0, EPS);
+    assert_int_equal(llm->fairness_group_count, 2);
+    assert_float_equal(llm->all_backlogged_seconds, 1.5, EPS);
+    assert_float_equal(x[1 * 3 + 0], 1.5, EPS);
+    assert_float_equal(x[1 * 3 + 1], 0.5, EPS);
+    assert_true(x[1 * 3 + 2] < 0); /* C does not request llm_wait */
+    assert_float_equal(llm->jain_fairness_index, 0.8, EPS);
+    assert_int_equal(gpu->fairness_group_count, 1);
+    assert_true(gpu->jain_fairness_index < 0);
+    assert_float_equal(gpu->all_backlogged_seconds, 1.5, EPS);
+    assert_float_equal(x[2 * 3 + 1], 0.5, EPS);
+    assert_int_equal(unused->fairness_group_count, 0);
+    assert_true(unused->jain_fairness_index < 0);
+    assert_float_equal(unused->all_backlogged_seconds, 0, EPS);
+
+    /* JSON: the existing keys unchanged, the resources beside them */
+    json_t *j = res_correlated_view_json(v, &f);
+    json_t *idle = json_object_get(j, "ready_idle_gap"), *fair = json_object_get(j, "fairness");
+    assert_float_equal(json_num(idle, "max_seconds"), 1.0, EPS);
+    assert_float_equal(json_num(idle, "total_seconds"), 3.0, EPS);
+    assert_int_equal(json_object_size(json_object_get(idle, "groups")), 3);
+    assert_float_equal(json_num(fair, "jain_index"), 9.0 / 11.0, EPS);
+    assert_int_equal(json_object_size(json_object_get(idle, "resources")), 4);
+    assert_int_equal(json_object_size(json_object_get(fair, "resources")), 4);
+    json_t *r = resource_json(j, "ready_idle_gap", "llm_wait");
+    assert_float_equal(json_num(r, "max_seconds"), 1.25, EPS);
+    assert_float_equal(json_num(r, "total_seconds"), 1.75, EPS);
+    r = resource_json(j, "ready_idle_gap", "gpu");
+    assert_float_equal(json_num(r, "total_seconds"), 0.5, EPS);
+    r = resource_json(j, "fairness", "llm_wait");
+    assert_float_equal(json_num(r, "jain_index"), 0.8, EPS);
+    assert_float_equal(json_num(r, "all_backlogged_seconds"), 1.5, EPS);
+    json_t *names = json_object_get(r, "groups");
+    assert_int_equal(json_array_size(names), 2);
+    assert_string_equal(json_string_value(json_array_get(names, 0)), "A");
+    assert_string_equal(json_string_value(json_array_get(names, 1)), "B");
+    assert_float_equal(json_num(json_object_get(r, "backlogged_service_per_weight"), "B"), 0.5,
+                       EPS);
+    r = resource_json(j, "fairness", "gpu");
+    assert_true(json_is_null(json_object_get(r, "jain_index")));
+    assert_int_equal(json_array_size(json_object_get(r, "groups")), 1);
+    r = resource_json(j, "fairness", "unused");
+    assert_true(json_is_null(json_object_get(r, "jain_index")));
+    assert_int_equal(json_array_size(json_object_get(r, "groups")), 0);
+    json_decref(j);
+    res_correlated_view_free(v);
+
+    /* No resources in the facts: no per-resource metrics, empty maps, and
+    ** every other figure the same. */
+    f.resource_count = 0;
+    f.resources = NULL;
+    f.group_amounts = NULL;
+    v = build(&s, NULL, &f);
+    assert_int_equal(v->m.resource_count, 0);
+    assert_float_equal(v->m.ready_idle_gap_total, 3.0, EPS);
+    assert_float_equal(v->m.jain_fairness_index, 9.0 / 11.0, EPS);
+    j = res_correlated_view_json(v, &f);
+    assert_int_equal(
+        json_object_size(json_object_get(json_object_get(j, "ready_idle_gap"), "resources")), 0);
+    assert_int_equal(json_object_size(json_object_get(json_object_get(j, "fairness"), "resources")),
+                     0);
+    json_decref(j);
+    res_correlated_view_free(v);
+}
+
+/* Facts from a run: explicit amounts (hot: submission 1, llm_wait 2) and a
+** local column (submission only, by default).  Four llm_wait units hold two
+** hot tasks, so hot work waits with free submission units: gaps of
+** submission (the same as the overall gap, every group requests one unit of
+** it) but none of llm_wait, whose only requester is hot (no Jain index). */
+static void test_resources_from_run(void **state) {
+    (void)state;
+    sim_scenario *sc =
+        parse("{\"schema\":1,\"scenario_id\":\"res_amounts\",\"scenario_version\":1,\"records\":8,"
+              "\"capacity\":{\"submission\":4,\"llm_wait\":4},\"columns\":["
+              "{\"name\":\"hot\",\"duration\":{\"dist\":\"constant\",\"seconds\":0.5},"
+              "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"t\",\"hot\",\"v1\"],"
+              "\"weight\":1,\"resources\":{\"submission\":1,\"llm_wait\":2}}},"
+              "{\"name\":\"local\",\"duration\":{\"dist\":\"constant\",\"seconds\":0.1}}]}");
+    sim_run *run = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
+    res_view_facts *f = res_view_facts_from_run(run);
+    assert_non_null(f);
+    assert_int_equal(f->resource_count, 2);
+    assert_string_equal(f->resources[0].name, "submission");
+    assert_int_equal(f->resources[0].limit, 4);
+    assert_string_equal(f->resources[1].name, "llm_wait");
+    assert_int_equal(f->resources[1].limit, 4);
+    uint32_t hot = run->column_group[0], local = run->column_group[1];
+    assert_int_equal(f->group_amounts[hot * 2 + 0], 1);
+    assert_int_equal(f->group_amounts[hot * 2 + 1], 2);
+    assert_int_equal(f->group_amounts[local * 2 + 0], 1);
+    assert_int_equal(f->group_amounts[local * 2 + 1], 0);
+    res_correlated_view *v = res_correlated_view_build(
+        run->events, run->event_count, run->request_events, run->request_event_count, f);
+    assert_non_null(v);
+    const res_view_metrics *m = &v->m;
+    assert_true(m->resources[0].ready_idle_gap_total > 0);
+    assert_float_equal(m->resources[0].ready_idle_gap_total, m->ready_idle_gap_total, EPS);
+    assert_float_equal(m->resources[0].ready_idle_gap_max, m->ready_idle_gap_max, EPS);
+    assert_float_equal(m->resources[1].ready_idle_gap_total, 0, EPS);
+    assert_int_equal(m->resources[0].fairness_group_count, 2);
+    assert_int_equal(m->resources[1].fairness_group_count, 1);
+    assert_true(m->resources[1].jain_fairness_index < 0);
+    res_correlated_view_free(v);
+    res_view_facts_free(f);
+    sim_run_free(run);
+    sim_scenario_free(sc);
+}
+
 /* End to end on shipped scenarios: no hidden waiters, timestamps in SPEC
 ** order where present, gap = queue wait + admission wait per row, every
 ** executed task has a row, and the JSON is deterministic. */
@@ -500,6 +755,21 @@ static void check_scenario(const char *name, sim_policy_kind policy) {
         if (r->end == RES_END_COMPLETED) completed++;
     }
     assert_int_equal(completed, run->stats.tasks_completed);
+    /* the groups' requests were recovered; where every group requests one
+    ** submission unit, its gap and fairness are the overall ones */
+    assert_int_equal(f->resource_count, run->resource_count);
+    assert_int_equal(v->m.resource_count, run->resource_count);
+    bool unit_submission = true;
+    for (uint32_t g = 0; g < f->group_count; g++)
+        if (f->group_amounts[(size_t)g * f->resource_count + ADMIT_RESOURCE_SUBMISSION] != 1)
+            unit_submission = false;
+    if (unit_submission) {
+        const res_resource_metrics *sub = &v->m.resources[ADMIT_RESOURCE_SUBMISSION];
+        assert_near(sub->ready_idle_gap_max, v->m.ready_idle_gap_max);
+        assert_near(sub->ready_idle_gap_total, v->m.ready_idle_gap_total);
+        assert_near(sub->all_backlogged_seconds, v->m.all_backlogged_seconds);
+        assert_near(sub->jain_fairness_index, v->m.jain_fairness_index);
+    }
     json_t *a = res_correlated_view_json(v, f), *b = res_correlated_json(run);
     char *ta = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *tb = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -540,6 +810,8 @@ int main(void) {
         cmocka_unit_test(test_hidden_waiter),
         cmocka_unit_test(test_metrics_by_hand),
         cmocka_unit_test(test_debt_and_fairness_by_hand),
+        cmocka_unit_test(test_resources_by_hand),
+        cmocka_unit_test(test_resources_from_run),
         cmocka_unit_test(test_shipped_scenarios),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

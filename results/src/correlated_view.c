@@ -128,10 +128,27 @@ static void gap_close(gap *g) {
     g->cur = 0;
 }
 
+/* Whether resource r is in a gap: a queued requester's amount fits in its
+** free capacity (lease acquisitions aside). */
+static bool resource_gap_open(const res_view_facts *f, uint32_t r, const int64_t *qg,
+                              const int64_t *lg) {
+    uint32_t nr = f->resource_count;
+    int64_t leased = 0, need = 0;
+    for (uint32_t g = 0; g < f->group_count; g++) {
+        int64_t a = f->group_amounts[(size_t)g * nr + r];
+        if (!a) continue;
+        leased += lg[g] * a;
+        if (qg[g] > 0 && (!need || a < need)) need = a;
+    }
+    return need && (int64_t)f->resources[r].limit - leased >= need;
+}
+
 void res_correlated_view_free(res_correlated_view *v) {
     if (!v) return;
     free(v->rows);
     free(v->m.groups);
+    free(v->m.resources);
+    free(v->m.resource_service);
     free(v);
 }
 
@@ -165,13 +182,24 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
     attempt_state *att = NULL;
     windows *cool = NULL;
     int64_t *qg = NULL, *lg = NULL, *done = NULL, *lat = NULL, *rg_adm = NULL, *buf = NULL;
-    gap *gg = NULL;
+    gap *gg = NULL, *gr = NULL;
     double *serv = NULL;
+    int64_t *rbacklogged = NULL, *rserv = NULL;
     bool *part = NULL, *root_group = NULL, ok = false;
     if (!v || !ids) goto out;
     v->m.group_count = ng;
     v->m.groups = calloc(ng ? ng : 1, sizeof *v->m.groups);
-    if (!v->m.groups) goto out;
+    uint32_t nr = facts->resource_count;
+    const uint32_t *amt = facts->group_amounts; /* [g * nr + r] */
+    size_t nrg_cells = (size_t)nr * ng > 0 ? (size_t)nr * ng : 1;
+    v->m.resource_count = nr;
+    v->m.resources = calloc(nr ? nr : 1, sizeof *v->m.resources);
+    v->m.resource_service = malloc(nrg_cells * sizeof *v->m.resource_service);
+    gr = calloc(nr ? nr : 1, sizeof *gr);
+    rbacklogged = calloc(nr ? nr : 1, sizeof *rbacklogged);
+    rserv = calloc(nrg_cells, sizeof *rserv);
+    if (!v->m.groups || !v->m.resources || !v->m.resource_service || !gr || !rbacklogged || !rserv)
+        goto out;
 
     /* ---- index tasks, executions, attempts ---- */
     size_t nspawned = 0;
@@ -257,6 +285,22 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
                 for (uint32_t g = 0; g < ng; g++)
                     serv[g] += ns_s(lg[g] * dt);
             }
+            for (uint32_t r = 0; r < nr && amt; r++) {
+                if (resource_gap_open(facts, r, qg, lg)) {
+                    gr[r].cur += dt;
+                    gr[r].total += dt;
+                }
+                bool all_r = true, any_r = false; /* every participating requester queued */
+                for (uint32_t g = 0; g < ng; g++)
+                    if (amt[(size_t)g * nr + r] && part[g]) {
+                        any_r = true;
+                        if (qg[g] <= 0) all_r = false;
+                    }
+                if (!all_r || !any_r) continue;
+                rbacklogged[r] += dt;
+                for (uint32_t g = 0; g < ng; g++)
+                    if (amt[(size_t)g * nr + r] && part[g]) rserv[(size_t)r * ng + g] += lg[g] * dt;
+            }
             if (first_ready >= 0 && w_active > 0)
                 for (uint32_t g = 0; g < ng; g++) {
                     if (!root_group[g] || lg[g] <= 0) continue;
@@ -301,6 +345,8 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
             if (g >= 0) {
                 lg[g]++;
                 gap_close(&gg[g]);
+                for (uint32_t r = 0; r < nr && amt; r++)
+                    if (amt[(size_t)g * nr + r]) gap_close(&gr[r]);
             }
             if (downstream && first_dispatch < 0) first_dispatch = t;
             break;
@@ -390,6 +436,8 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         if (!(queued > 0 && leases < cap)) gap_close(&g_all);
         for (uint32_t x = 0; x < ng; x++)
             if (!(qg[x] > 0 && leases < cap)) gap_close(&gg[x]);
+        for (uint32_t r = 0; r < nr && amt; r++)
+            if (!resource_gap_open(facts, r, qg, lg)) gap_close(&gr[r]);
     }
     gap_close(&g_all);
     int64_t wall = facts->wall_ns > 0 ? facts->wall_ns : prev;
@@ -419,6 +467,28 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
             sx2 += xs * xs;
         }
         if (n >= 2 && backlogged > 0 && sx2 > 0) m->jain_fairness_index = sx * sx / (n * sx2);
+    }
+    for (uint32_t r = 0; r < nr; r++) {
+        res_resource_metrics *rm = &m->resources[r];
+        double sx = 0, sx2 = 0;
+        uint32_t n = 0;
+        gap_close(&gr[r]);
+        rm->ready_idle_gap_max = ns_s(gr[r].max);
+        rm->ready_idle_gap_total = ns_s(gr[r].total);
+        rm->all_backlogged_seconds = ns_s(rbacklogged[r]);
+        rm->jain_fairness_index = -1;
+        for (uint32_t x = 0; x < ng; x++) {
+            double *xs = &m->resource_service[(size_t)r * ng + x];
+            *xs = -1;
+            if (!amt || !amt[(size_t)x * nr + r] || !part[x]) continue;
+            int w = facts->groups[x].weight > 0 ? facts->groups[x].weight : 1;
+            *xs = ns_s(rserv[(size_t)r * ng + x]) / w;
+            n++;
+            sx += *xs;
+            sx2 += *xs * *xs;
+        }
+        rm->fairness_group_count = n;
+        if (n >= 2 && rbacklogged[r] > 0 && sx2 > 0) rm->jain_fairness_index = sx * sx / (n * sx2);
     }
 
     /* ---- request stream: attempts and cooldown windows ---- */
@@ -556,6 +626,9 @@ out:
     free(qg);
     free(lg);
     free(gg);
+    free(gr);
+    free(rbacklogged);
+    free(rserv);
     free(serv);
     free(part);
     free(root_group);
@@ -631,6 +704,28 @@ json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_fa
         opt_s(m->first_downstream_ready), "first_downstream_dispatch_seconds",
         opt_s(m->first_downstream_dispatch), "root_over_admission_debt_lease_seconds",
         m->root_over_admission_debt);
+    json_t *idle_res = json_object(), *fair_res = json_object();
+    for (uint32_t r = 0; r < m->resource_count && r < facts->resource_count; r++) {
+        const res_resource_metrics *rm = &m->resources[r];
+        const char *name = facts->resources[r].name;
+        json_object_set_new(idle_res, name,
+                            json_pack("{s:f, s:f}", "max_seconds", rm->ready_idle_gap_max,
+                                      "total_seconds", rm->ready_idle_gap_total));
+        json_t *names = json_array(), *xs = json_object();
+        for (uint32_t g = 0; g < m->group_count; g++) {
+            double x = m->resource_service[(size_t)r * m->group_count + g];
+            if (x < 0) continue;
+            json_array_append_new(names, json_string(facts->groups[g].name));
+            json_object_set_new(xs, facts->groups[g].name, json_real(x));
+        }
+        json_object_set_new(fair_res, name,
+                            json_pack("{s:o, s:o, s:f, s:o}", "jain_index",
+                                      opt_s(rm->jain_fairness_index), "groups", names,
+                                      "all_backlogged_seconds", rm->all_backlogged_seconds,
+                                      "backlogged_service_per_weight", xs));
+    }
+    json_object_set_new(json_object_get(out, "ready_idle_gap"), "resources", idle_res);
+    json_object_set_new(json_object_get(out, "fairness"), "resources", fair_res);
     json_object_set_new(out, "records",
                         json_pack("{s:I, s:I, s:o, s:o, s:o}", "total", (json_int_t)m->records,
                                   "done", (json_int_t)m->records_done,
@@ -649,7 +744,23 @@ typedef struct facts_storage {
     res_view_facts f;
     res_view_column *cols;
     res_view_group *groups;
+    res_view_resource *resources;
+    uint32_t *amounts;
 } facts_storage;
+
+/* The groups' scheduler resource requests ([group * resource_count +
+** resource]) from the run's resolved column requests; the columns of one
+** group share its request (the group key is derived from it). */
+static void group_amounts(const sim_run *run, uint32_t *amounts) {
+    for (uint32_t c = 0; c < run->scenario->column_count; c++) {
+        const admit_resource_request *rq = &run->column_resources[c];
+        uint32_t g = run->column_group[c];
+        for (uint8_t i = 0; i < rq->count; i++) {
+            uint32_t *a = &amounts[(size_t)g * run->resource_count + rq->resource[i]];
+            if (rq->amount[i] > *a) *a = rq->amount[i];
+        }
+    }
+}
 
 res_view_facts *res_view_facts_from_run(const sim_run *run) {
     const sim_scenario *sc = run->scenario;
@@ -657,7 +768,11 @@ res_view_facts *res_view_facts_from_run(const sim_run *run) {
     if (!s) return NULL;
     s->cols = calloc(sc->column_count ? sc->column_count : 1, sizeof *s->cols);
     s->groups = calloc(run->group_count ? run->group_count : 1, sizeof *s->groups);
-    if (!s->cols || !s->groups) {
+    uint32_t nr = run->resource_count;
+    s->resources = calloc(nr ? nr : 1, sizeof *s->resources);
+    size_t namounts = (size_t)run->group_count * nr;
+    s->amounts = calloc(namounts ? namounts : 1, sizeof *s->amounts);
+    if (!s->cols || !s->groups || !s->resources || !s->amounts) {
         res_view_facts_free(&s->f);
         return NULL;
     }
@@ -678,6 +793,12 @@ res_view_facts *res_view_facts_from_run(const sim_run *run) {
                             .columns = s->cols,
                             .group_count = run->group_count,
                             .groups = s->groups};
+    group_amounts(run, s->amounts);
+    for (uint32_t r = 0; r < nr; r++)
+        s->resources[r] = (res_view_resource){run->resource_names[r], run->resource_limits[r]};
+    s->f.resource_count = nr;
+    s->f.resources = s->resources;
+    s->f.group_amounts = s->amounts;
     return &s->f;
 }
 
@@ -686,6 +807,8 @@ void res_view_facts_free(res_view_facts *f) {
     facts_storage *s = (facts_storage *)f; /* f is the first member */
     free(s->cols);
     free(s->groups);
+    free(s->resources);
+    free(s->amounts);
     free(s);
 }
 

@@ -491,6 +491,7 @@ void sim_run_free(sim_run *r) {
     free(r->final_leased);
     free(r->groups);
     free(r->column_group);
+    free(r->column_resources);
     free(r->column_tasks);
     free(r->output_hash);
     for (uint32_t i = 0; r->request && i < r->request_resource_count; i++) {
@@ -799,6 +800,7 @@ static admit_resolver *resolve(const sim_scenario *sc, sim_run *run, admit_colum
                                       .group = out.group,
                                       .resources = out.resources};
         run->column_group[c] = out.group;
+        run->column_resources[c] = out.resources;
     }
     uint32_t nres = admit_resolver_resource_count(res);
     uint32_t *limits = calloc(nres, sizeof *limits);
@@ -915,7 +917,9 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     run->column_group = calloc(sc->column_count, sizeof *run->column_group);
     run->column_tasks = calloc(sc->column_count, sizeof *run->column_tasks);
     run->output_hash = calloc(sc->column_count, sizeof *run->output_hash);
-    if (!run->column_group || !run->column_tasks || !run->output_hash) goto oom;
+    run->column_resources = calloc(sc->column_count, sizeof *run->column_resources);
+    if (!run->column_group || !run->column_tasks || !run->output_hash || !run->column_resources)
+        goto oom;
     e.run_id = sim_rng_stream_seed(opt->seed, opt->iteration, sc->scenario_id);
     if (!sim_clock_init(&e.clock, 1024)) goto oom;
 

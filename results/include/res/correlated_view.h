@@ -47,17 +47,42 @@
 **     Reported as the longest gap and the total, overall and per group (per
 **     group: queued of that group > 0, total leases < capacity, no lease
 **     acquired by that group).
+**   ready_idle_gap per scheduler resource r (facts.resources; the groups'
+**     requests are facts.group_amounts, since task_lease_acquired names no
+**     amounts): the requesters of r are the groups whose tasks request
+**     amount_g(r) > 0; leased(r) = sum over groups of active leases_g *
+**     amount_g(r); need(r) = the smallest amount_g(r) over requesters with
+**     queued_g > 0 (none: no gap).  A gap of r is a maximal interval during
+**     which need(r) exists, limit_r - leased(r) >= need(r) (a queued
+**     requester's task would fit in r; with unit amounts: leased(r) <
+**     limit_r), and no task_lease_acquired of a requester happens (an
+**     acquisition ends one gap and may start the next).  Only r's own
+**     capacity counts: a queued task that fits in r but not in another of
+**     its resources still makes a gap of r, so comparing the resources shows
+**     which one holds work back.  With unit submission amounts and every
+**     group requesting it, the gap of "submission" equals the overall one.
 **   active_capacity_integral = integral of active leases / capacity dt over
 **     the run (seconds), and the same divided by the wall time (fraction).
 **   jain_fairness_index: over the time during which every participating
 **     group (one with any ready_enqueued) has queued > 0 ("all backlogged"),
 **     x_g = integral of group leases dt / weight_g; J = (sum x)^2 /
 **     (n * sum x^2).  Undefined (null) with < 2 groups or no such time.
+**   jain_fairness_index per scheduler resource r: the same over the
+**     participating groups that request r (amount_g(r) > 0) and the time
+**     during which every one of them has queued > 0; x_g = integral of group
+**     leases dt / weight_g as above (task leases, not units of r: the queue
+**     is fair in tasks, so unequal amounts do not count as unfairness).
+**     Undefined (null) when fewer than 2 participating groups request r,
+**     when they are never all backlogged, or when none of them held a lease
+**     then.  all_backlogged_seconds is reported with it (for a single
+**     requester: the time it is backlogged; for none: 0).
 **   hidden_scheduler_resource_waiters = executions whose worker_spawned
 **     has no task_lease_acquired of the same task with the same lease id
 **     at or before it (since the task's previous worker_spawned): must be 0.
-** Capacity is the submission resource's limit and every task lease counts
-** as one unit of it.  The sweep costs O(events x groups).
+** Capacity (overall and per-group metrics) is the submission resource's
+** limit and every task lease counts as one unit of it; the per-resource
+** metrics use facts.resources[r].limit and the groups' amounts instead.  The
+** sweep costs O(events x groups x (resources + 1)).
 **   first_downstream_ready / first_downstream_dispatch = the first
 **     dependency_ready / task_lease_acquired of any non-root column
 **     (a root column has no dependencies).
@@ -158,6 +183,12 @@ typedef struct res_view_group {
     int weight;
 } res_view_group;
 
+/* A scheduler resource (resource id = index; "submission" is id 0 in a run). */
+typedef struct res_view_resource {
+    const char *name;
+    uint32_t limit;
+} res_view_resource;
+
 typedef struct res_view_facts {
     uint32_t submission_capacity;
     int64_t wall_ns; /* <= 0: the last scheduler event */
@@ -168,6 +199,12 @@ typedef struct res_view_facts {
     const res_view_column *columns;
     uint32_t group_count;
     const res_view_group *groups;
+    /* Scheduler resources for the per-resource metrics; 0: none computed. */
+    uint32_t resource_count;
+    const res_view_resource *resources;
+    /* [group * resource_count + resource]: the amount of the resource each
+    ** task of the group requests (0: not requested); NULL: nothing requested. */
+    const uint32_t *group_amounts;
 } res_view_facts;
 
 typedef struct res_wait_stats {
@@ -187,6 +224,14 @@ typedef struct res_group_metrics {
     double backlogged_service; /* x_g of the fairness index */
     res_layers layers;
 } res_group_metrics;
+
+/* Per scheduler resource (facts.resources). */
+typedef struct res_resource_metrics {
+    double ready_idle_gap_max, ready_idle_gap_total;
+    uint32_t fairness_group_count; /* participating groups requesting it */
+    double jain_fairness_index;    /* < 0: undefined */
+    double all_backlogged_seconds;
+} res_resource_metrics;
 
 typedef struct res_view_metrics {
     uint64_t executions;
@@ -209,6 +254,11 @@ typedef struct res_view_metrics {
     res_layers layers;
     uint32_t group_count;
     res_group_metrics *groups;
+    uint32_t resource_count;
+    res_resource_metrics *resources;
+    /* [resource * group_count + group]: x_g of that resource's fairness
+    ** index; < 0 for groups outside it (not requesting it, or never ready). */
+    double *resource_service;
 } res_view_metrics;
 
 typedef struct res_correlated_view {
@@ -227,14 +277,21 @@ void res_correlated_view_free(res_correlated_view *v);
 ** res_summary_to_json object, hence `run --format json` and the artifact's
 ** derived_metrics.iterations[]): executions, spawn_failures,
 ** hidden_scheduler_resource_waiters, ready_queue_wait / task_admission_wait
-** / ready_to_lease_gap {overall, groups}, ready_idle_gap, active_capacity_
-** integral, fairness, first_downstream_ready_seconds,
+** / ready_to_lease_gap {overall, groups}, ready_idle_gap {max_seconds,
+** total_seconds, groups, resources: {<resource>: {max_seconds,
+** total_seconds}}}, active_capacity_integral, fairness {jain_index,
+** all_backlogged_seconds, groups, resources: {<resource>: {jain_index,
+** groups: [participating requesters], all_backlogged_seconds,
+** backlogged_service_per_weight}}} (every facts resource in both
+** resources maps), first_downstream_ready_seconds,
 ** first_downstream_dispatch_seconds, root_over_admission_debt_lease_seconds,
 ** records, limiting_layers {overall, groups}.  Absent values are null.
 ** New reference. */
 json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_facts *facts);
 
-/* Facts of a run; free with res_view_facts_free. NULL on out of memory. */
+/* Facts of a run; free with res_view_facts_free. NULL on out of memory.
+** The groups' resource requests come from the run's resolved column
+** requests (sim_run.column_resources). */
 res_view_facts *res_view_facts_from_run(const sim_run *run);
 void res_view_facts_free(res_view_facts *f);
 

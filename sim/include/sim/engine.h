@@ -70,9 +70,10 @@ typedef struct sim_run {
     uint32_t *final_leased;
     uint32_t group_count;
     admit_group_spec *groups;
-    uint32_t *column_group; /* [column] */
-    uint64_t *column_tasks; /* [column] */
-    uint64_t *output_hash;  /* [column]: completed values in task order */
+    uint32_t *column_group;                   /* [column] */
+    admit_resource_request *column_resources; /* [column]: the resolved task resource request */
+    uint64_t *column_tasks;                   /* [column] */
+    uint64_t *output_hash;                    /* [column]: completed values in task order */
     uint64_t output_hash_all;
     char diagnostics[8][256];
     uint32_t diagnostic_count;
