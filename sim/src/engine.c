@@ -442,16 +442,21 @@ static admit_event *event_log_alloc(size_t cap) {
     return p;
 }
 
+/* Makes room for at least want events, keeping the first count. */
+static bool event_log_reserve(admit_event **arr, size_t count, size_t *cap, size_t want) {
+    if (want <= *cap) return true;
+    admit_event *p = event_log_alloc(want);
+    if (!p) return false;
+    if (count) memcpy(p, *arr, count * sizeof *p);
+    free(*arr);
+    *arr = p;
+    *cap = want;
+    return true;
+}
+
 static bool append_event(admit_event **arr, size_t *count, size_t *cap, const admit_event *ev) {
-    if (*count == *cap) {
-        size_t n = *cap ? *cap * 2 : 1024;
-        admit_event *p = event_log_alloc(n);
-        if (!p) return false;
-        if (*count) memcpy(p, *arr, *count * sizeof *p);
-        free(*arr);
-        *arr = p;
-        *cap = n;
-    }
+    if (*count == *cap && !event_log_reserve(arr, *count, cap, *cap ? *cap * 2 : 1024))
+        return false;
     (*arr)[(*count)++] = *ev;
     return true;
 }
@@ -1028,11 +1033,11 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
                 if (col->program[j].kind == SIM_STEP_CALL)
                     calls += (size_t)e.first_plan[e.plan_offset[i] + j];
         }
-        e.event_cap = ntasks * 8 + 1024;
-        e.revent_cap = calls ? calls * 6 + calls * 6 / 4 + 1024 : 0;
-        e.events = event_log_alloc(e.event_cap);
-        e.revents = e.revent_cap ? event_log_alloc(e.revent_cap) : NULL;
-        if (!e.events || (e.revent_cap && !e.revents)) goto oom;
+        /* the request stream may already hold its registration events */
+        if (!event_log_reserve(&e.events, e.event_count, &e.event_cap, ntasks * 8 + 1024) ||
+            (calls && !event_log_reserve(&e.revents, e.revent_count, &e.revent_cap,
+                                         calls * 6 + calls * 6 / 4 + 1024)))
+            goto oom;
     }
     if (sc->cancel_at_ns >= 0) schedule(&e, sc->cancel_at_ns, EV_CANCEL, 0, 0);
 
