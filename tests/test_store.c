@@ -92,6 +92,21 @@ static void expect_text(sqlite3 *db, const char *sql, const char *want) {
     free(got);
 }
 
+/* The query plan of sql names index. */
+static void expect_plan(sqlite3 *db, const char *sql, const char *index) {
+    char eqp[1200];
+    snprintf(eqp, sizeof eqp, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, eqp, -1, &st, NULL), SQLITE_OK);
+    bool found = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        if (detail && strstr(detail, index)) found = true;
+    }
+    sqlite3_finalize(st);
+    if (!found) fail_msg("%s: plan does not use %s", sql, index);
+}
+
 static void schema_created_at_current_version(void **state) {
     fixture *f = *state;
     res_store *s = open_ok(f->path, RES_STORE_OPEN_CREATE);
@@ -109,14 +124,28 @@ static void schema_created_at_current_version(void **state) {
                  "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
         assert_int_equal(scalar(db, sql), 1);
     }
-    const char *indexes[] = {"events_by_kind", "events_by_resource", "events_by_time",
-                             "metrics_by_name", "metrics_by_scope"};
+    const char *indexes[] = {"events_by_run_time", "events_by_notable_kind",
+                             "events_by_notable_resource", "metrics_by_name", "metrics_by_scope"};
     for (size_t i = 0; i < 5; i++) {
         char sql[200];
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='%s'", indexes[i]);
         assert_int_equal(scalar(db, sql), 1);
     }
+    /* the queries a user makes use them: by run and time, and through the
+    ** notable_events view by kind and by resource */
+    expect_plan(db,
+                "SELECT * FROM events WHERE run_id = 1 AND iteration = 0 AND captured_at_ns"
+                " BETWEEN 5 AND 9",
+                "events_by_run_time");
+    expect_plan(db, "SELECT * FROM events WHERE run_id = 1 ORDER BY iteration, captured_at_ns",
+                "events_by_run_time");
+    expect_plan(db, "SELECT * FROM notable_events WHERE kind = 'request_rate_limited'",
+                "events_by_notable_kind");
+    expect_plan(db, "SELECT * FROM notable_events WHERE run_id = 1 AND kind = 'admission_blocked'",
+                "events_by_notable_kind");
+    expect_plan(db, "SELECT count(*) FROM notable_events WHERE resource = 'p/m/default'",
+                "events_by_notable_resource");
     res_store_close(s);
     /* reopening changes nothing */
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
@@ -158,9 +187,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                      "INSERT INTO iterations VALUES (1, 0, 'completed', 2.5, 0, 0, 0,"
                      " '00000000000000ff');"
                      "INSERT INTO events (run_id, iteration, stream, sequence, kind,"
-                     " captured_at_ns) VALUES (1, 0, 'scheduler', 0, 'selected', 10),"
+                     " captured_at_ns) VALUES (1, 0, 'request', 0, 'request_wait_started', 11),"
                      " (1, 0, 'scheduler', 1, 'task_lease_acquired', 10),"
-                     " (1, 0, 'request', 0, 'request_wait_started', 11);"
+                     " (1, 0, 'request', 1, 'request_rate_limited', 10),"
+                     " (1, 0, 'scheduler', 0, 'selected', 10);"
                      "INSERT INTO metrics VALUES (1, 0, 'run', 'wall_time_seconds', 2.5);",
                      NULL, NULL, NULL),
         SQLITE_OK);
@@ -171,22 +201,35 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
     db = res_store_db(s);
-    assert_int_equal(res_store_schema_version(s), 3);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 3);
-    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2,3' FROM schema_migrations"),
+    assert_int_equal(res_store_schema_version(s), 4);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 4);
+    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2,3,4' FROM schema_migrations"),
                      1);
+    /* version 4: events in capture order (time, scheduler first, sequence),
+    ** lifecycle flagged */
+    expect_text(db,
+                "SELECT group_concat(kind || ':' || lifecycle, ' ') FROM"
+                " (SELECT kind, lifecycle FROM events ORDER BY event_id)",
+                "selected:1 task_lease_acquired:1 request_rate_limited:0 request_wait_started:1");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM notable_events"), 1);
     /* version 3: task timelines and capacity plans */
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                 "('task_timelines', 'capacity_plans')"),
                      2);
-    assert_int_equal(scalar(db, "SELECT event_count FROM iterations WHERE run_id = 1"), 3);
+    assert_int_equal(scalar(db, "SELECT event_count FROM iterations WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT seed FROM runs WHERE run_id = 1"), 42);
     expect_text(db, "SELECT scenario_id || ':' || status FROM runs WHERE run_id = 1",
                 "old:running");
     assert_int_equal(scalar(db, "SELECT finished_at IS NULL FROM runs WHERE run_id = 1"), 1);
-    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 3);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
                      1);
+    /* deleting an iteration deletes its events (a trigger since v4) and the
+    ** rest (foreign keys) */
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM iterations WHERE run_id = 1", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM metrics"), 0);
     assert_int_equal(
         scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics_by_scope'"), 1);
     res_store_close(s);
@@ -203,7 +246,10 @@ static void refuses_a_newer_schema(void **state) {
     assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
                      RES_STORE_TOO_NEW);
     assert_null(s);
-    assert_non_null(strstr(err, "schema version 99 is newer than this admitsim supports (3)"));
+    char want[128];
+    snprintf(want, sizeof want, "schema version 99 is newer than this admitsim supports (%d)",
+             RES_STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, want));
 }
 
 static void round_trip_one(const char *dir, const char *scenario) {
@@ -270,6 +316,17 @@ static void round_trip_one(const char *dir, const char *scenario) {
                                 " AND kind = 'task_lease_acquired' AND task_lease_id IS NOT NULL"
                                 " AND column_name IS NOT NULL"),
                      leases);
+    /* notable = not lifecycle, in both streams; stored in capture order */
+    size_t notable = 0;
+    for (size_t i = 0; i < run->event_count; i++)
+        notable += !res_event_is_lifecycle(&run->events[i]);
+    for (size_t i = 0; i < run->request_event_count; i++)
+        notable += !res_event_is_lifecycle(&run->request_events[i]);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM notable_events WHERE run_id = 1"), notable);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events a JOIN events b"
+                                " ON b.event_id = a.event_id + 1 WHERE a.run_id = 1"
+                                " AND b.run_id = 1 AND b.captured_at_ns < a.captured_at_ns"),
+                     0);
     /* metrics and snapshots */
     char sql[256];
     snprintf(sql, sizeof sql,

@@ -33,3 +33,25 @@ const char *res_event_reason_name(const admit_event *ev) {
     default: return admit_worker_outcome_name((admit_worker_outcome)ev->reason);
     }
 }
+
+bool res_event_is_lifecycle(const admit_event *ev) {
+    if (ev->stream == ADMIT_STREAM_REQUEST) switch ((admit_request_event_kind)ev->kind) {
+        case ADMIT_REV_REQUEST_WAIT_STARTED:
+        case ADMIT_REV_REQUEST_WAIT_COMPLETED:
+        case ADMIT_REV_REQUEST_LEASE_ACQUIRED:
+        case ADMIT_REV_MODEL_REQUEST_STARTED:
+        case ADMIT_REV_MODEL_REQUEST_COMPLETED:
+        case ADMIT_REV_REQUEST_LEASE_RELEASED: return true;
+        default: return false;
+        }
+    switch ((admit_event_kind)ev->kind) {
+    case ADMIT_EV_DEPENDENCY_READY:
+    case ADMIT_EV_READY_ENQUEUED:
+    case ADMIT_EV_SELECTED:
+    case ADMIT_EV_TASK_LEASE_ACQUIRED:
+    case ADMIT_EV_WORKER_SPAWNED:
+    case ADMIT_EV_TASK_COMPLETED:
+    case ADMIT_EV_TASK_LEASE_RELEASED: return true;
+    default: return false;
+    }
+}

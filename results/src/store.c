@@ -123,6 +123,58 @@ static const char *const migrations[] = {
     " PRIMARY KEY (run_id, iteration),"
     " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
     " ON DELETE CASCADE);",
+    /* 4: events become a rowid table in capture order (event_id), so a run
+    ** appends to the table and to its (run, iteration, time) index, which
+    ** replaces the primary key and the time index.  Each further per-event
+    ** index cost ~1.3 us an event on the reference machine (more than the
+    ** row itself), so by kind and by resource only the notable events are
+    ** indexed: those not of the thirteen lifecycle kinds (column lifecycle
+    ** = 1; ~90% of all events), whose times are the SPEC §5 timestamps and
+    ** so are columns of task_timelines, one row per execution.  The
+    ** notable_events view carries the partial indexes' WHERE, so SQLite
+    ** uses them for "kind = ?" or "resource = ?" on the view; lifecycle
+    ** events of one run are reached through the run's time index.  The
+    ** per-row foreign key check becomes a delete trigger. */
+    "CREATE TABLE events_v4 ("
+    " event_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " stream TEXT NOT NULL CHECK (stream IN ('scheduler', 'request')),"
+    " sequence INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " captured_at_ns INTEGER NOT NULL,"
+    " task_id INTEGER,"
+    " execution_id INTEGER,"
+    " task_lease_id INTEGER,"
+    " request_attempt_id INTEGER,"
+    " request_lease_id INTEGER,"
+    " resource TEXT,"
+    " reason TEXT,"
+    " value INTEGER,"
+    " row_group INTEGER,"
+    " column_name TEXT,"
+    " lifecycle INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO events_v4 (run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"
+    " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason,"
+    " value, row_group, column_name)"
+    " SELECT run_id, iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
+    " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value, row_group,"
+    " column_name FROM events"
+    " ORDER BY run_id, iteration, captured_at_ns, stream DESC, sequence;"
+    "UPDATE events_v4 SET lifecycle = 1 WHERE kind IN ('dependency_ready', 'ready_enqueued',"
+    " 'selected', 'task_lease_acquired', 'worker_spawned', 'task_completed',"
+    " 'task_lease_released', 'request_wait_started', 'request_wait_completed',"
+    " 'request_lease_acquired', 'model_request_started', 'model_request_completed',"
+    " 'request_lease_released');"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v4 RENAME TO events;"
+    "CREATE INDEX events_by_run_time ON events(run_id, iteration, captured_at_ns);"
+    "CREATE INDEX events_by_notable_kind ON events(kind, run_id) WHERE lifecycle = 0;"
+    "CREATE INDEX events_by_notable_resource ON events(resource, run_id)"
+    " WHERE lifecycle = 0 AND resource IS NOT NULL;"
+    "CREATE VIEW notable_events AS SELECT * FROM events WHERE lifecycle = 0;"
+    "CREATE TRIGGER iterations_delete_events AFTER DELETE ON iterations BEGIN"
+    " DELETE FROM events WHERE run_id = old.run_id AND iteration = old.iteration; END;",
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
@@ -131,6 +183,7 @@ _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSIO
 enum {
     ST_ITERATION,
     ST_EVENT,
+    ST_EVENT_BATCH,
     ST_METRIC,
     ST_SNAPSHOT,
     ST_TIMELINE,
@@ -139,11 +192,25 @@ enum {
     ST_COUNT
 };
 
+/* Events go in EVENT_BATCH rows per statement: one VDBE program run per 32
+** rows instead of per row.  Columns 1 and 2 of every row (run, iteration)
+** are bound once per iteration. */
+enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32 };
+#define EVENT_INSERT                                                                               \
+    "INSERT INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"      \
+    " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
+    " row_group, column_name, lifecycle) VALUES "
+#define EVENT_ROW     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define EVENT_ROWS_4  EVENT_ROW "," EVENT_ROW "," EVENT_ROW "," EVENT_ROW
+#define EVENT_ROWS_16 EVENT_ROWS_4 "," EVENT_ROWS_4 "," EVENT_ROWS_4 "," EVENT_ROWS_4
+#define EVENT_ROWS_32 EVENT_ROWS_16 "," EVENT_ROWS_16
+
 static const char *const statement_sql[ST_COUNT] = {
     [ST_ITERATION] = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
                      " final_task_leases, final_request_leases, final_request_waiters,"
                      " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_EVENT] = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_EVENT] = EVENT_INSERT EVENT_ROW,
+    [ST_EVENT_BATCH] = EVENT_INSERT EVENT_ROWS_32,
     [ST_METRIC] = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
     [ST_SNAPSHOT] = "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
     [ST_TIMELINE] =
@@ -376,43 +443,75 @@ static void bind_opt_id(sqlite3_stmt *st, int i, uint64_t v) {
         sqlite3_bind_null(st, i);
 }
 
-static int write_event(res_store *s, const sim_run *run, const admit_event *ev) {
-    sqlite3_stmt *st = s->stmt[ST_EVENT];
+/* Binds ev to the row of st whose first parameter follows base. */
+static void bind_event(sqlite3_stmt *st, int base, const sim_run *run, const admit_event *ev) {
     bool req = ev->stream == ADMIT_STREAM_REQUEST;
     /* columns 1 and 2 (run, iteration) are bound once per iteration */
-    sqlite3_bind_text(st, 3, req ? "request" : "scheduler", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)ev->sequence);
-    sqlite3_bind_text(st, 5, admit_event_name(ev), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, ev->captured_at_ns);
-    bind_opt_id(st, 7, ev->task_id);
-    bind_opt_id(st, 8, ev->corr.task_execution_id);
-    bind_opt_id(st, 9, req ? 0 : ev->lease_id);
-    bind_opt_id(st, 10, ev->attempt_id);
-    bind_opt_id(st, 11, req ? ev->lease_id : 0);
+    sqlite3_bind_text(st, base + 3, req ? "request" : "scheduler", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, base + 4, (sqlite3_int64)ev->sequence);
+    sqlite3_bind_text(st, base + 5, admit_event_name(ev), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, base + 6, ev->captured_at_ns);
+    bind_opt_id(st, base + 7, ev->task_id);
+    bind_opt_id(st, base + 8, ev->corr.task_execution_id);
+    bind_opt_id(st, base + 9, req ? 0 : ev->lease_id);
+    bind_opt_id(st, base + 10, ev->attempt_id);
+    bind_opt_id(st, base + 11, req ? ev->lease_id : 0);
     const char *res = NULL;
     if (!req && ev->resource >= 0 && (uint32_t)ev->resource < run->resource_count)
         res = run->resource_names[ev->resource];
     else if (req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count)
         res = run->request[ev->resource].key;
     if (res)
-        sqlite3_bind_text(st, 12, res, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, base + 12, res, -1, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 12);
+        sqlite3_bind_null(st, base + 12);
     const char *reason = res_event_reason_name(ev);
     if (reason)
-        sqlite3_bind_text(st, 13, reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, base + 13, reason, -1, SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 13);
-    sqlite3_bind_int64(st, 14, ev->value);
+        sqlite3_bind_null(st, base + 13);
+    sqlite3_bind_int64(st, base + 14, ev->value);
     if (ev->corr.row_group >= 0)
-        sqlite3_bind_int64(st, 15, ev->corr.row_group);
+        sqlite3_bind_int64(st, base + 15, ev->corr.row_group);
     else
-        sqlite3_bind_null(st, 15);
+        sqlite3_bind_null(st, base + 15);
     if (ev->corr.column >= 0 && (uint32_t)ev->corr.column < run->scenario->column_count)
-        sqlite3_bind_text(st, 16, run->scenario->columns[ev->corr.column].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, base + 16, run->scenario->columns[ev->corr.column].name, -1,
+                          SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, 16);
-    return step(s, st, "inserting an event");
+        sqlite3_bind_null(st, base + 16);
+    sqlite3_bind_int(st, base + 17, res_event_is_lifecycle(ev));
+}
+
+/* Both streams merged by capture time (scheduler first at one instant), so
+** event_id order is capture order and the run-time index grows at its end. */
+static int write_events(res_store *s, int64_t run_id, const sim_run *run) {
+    sqlite3_stmt *batch = s->stmt[ST_EVENT_BATCH];
+    for (int r = 0; r < EVENT_BATCH; r++) {
+        sqlite3_bind_int64(batch, r * EVENT_COLUMNS + 1, run_id);
+        sqlite3_bind_int64(batch, r * EVENT_COLUMNS + 2, run->iteration);
+    }
+    size_t i = 0, j = 0;
+    int row = 0;
+    while (i < run->event_count || j < run->request_event_count) {
+        bool sched = j == run->request_event_count ||
+                     (i < run->event_count &&
+                      run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
+        const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
+        size_t left = run->event_count - i + run->request_event_count - j;
+        if (row == 0 && left + 1 < EVENT_BATCH) { /* the tail, one row at a time */
+            bind_event(s->stmt[ST_EVENT], 0, run, ev);
+            if (step(s, s->stmt[ST_EVENT], "inserting an event") != RES_STORE_OK)
+                return RES_STORE_ERROR;
+            continue;
+        }
+        bind_event(batch, row * EVENT_COLUMNS, run, ev);
+        if (++row == EVENT_BATCH) {
+            row = 0;
+            if (step(s, batch, "inserting events") != RES_STORE_OK) return RES_STORE_ERROR;
+        }
+    }
+    return RES_STORE_OK;
 }
 
 static int metric(res_store *s, const char *scope, const char *name, double value) {
@@ -627,16 +726,7 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
         sqlite3_bind_int64(s->stmt[k], 1, run_id);
         sqlite3_bind_int64(s->stmt[k], 2, run->iteration);
     }
-    /* Both streams merged by capture time (scheduler first at one instant),
-    ** so the time index and both key ranges only ever grow at their end. */
-    size_t i = 0, j = 0;
-    while (i < run->event_count || j < run->request_event_count) {
-        bool sched = j == run->request_event_count ||
-                     (i < run->event_count &&
-                      run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
-        const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
-        if (write_event(s, run, ev) != RES_STORE_OK) return RES_STORE_ERROR;
-    }
+    if (write_events(s, run_id, run) != RES_STORE_OK) return RES_STORE_ERROR;
     /* One correlated view feeds both the metrics and the task timelines. */
     res_view_facts *facts = res_view_facts_from_run(run);
     res_correlated_view *v =

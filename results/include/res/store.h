@@ -23,7 +23,7 @@
 #include "res/summary.h"
 #include "sim/engine.h"
 
-#define RES_STORE_SCHEMA_VERSION 3
+#define RES_STORE_SCHEMA_VERSION 4
 #define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
 
 enum {
