@@ -386,6 +386,11 @@ static void test_report_files(void **state) {
     assert_non_null(strstr(md, "# cross_provider_cooldown (version 1), policy provider_aware"));
     assert_non_null(strstr(md, "| provider-b/gen-b-large/chat | 1200 | 1200 | 0 |"));
     assert_non_null(strstr(md, "| provider-a | "));
+    /* the correlated view: no hidden waiters, a row per scheduler resource,
+    ** group keys escaped for the table */
+    assert_non_null(strstr(md, "| hidden scheduler resource waiters | 0 |"));
+    assert_non_null(strstr(md, "| submission | "));
+    assert_non_null(strstr(md, "| model:provider-a/gen-a-large/chat\\|answer_a | "));
     /* header + 6 run rows + 7 per column + 11 or 12 per request resource + 1 per provider */
     size_t lines = 0;
     for (const char *p = csv; *p; p++)

@@ -340,6 +340,9 @@ static void round_trip_one(const char *dir, const char *scenario) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM metrics WHERE scope LIKE 'request:%'"
                                 " AND name = 'request_wait_p95_seconds'"),
                      run->request_resource_count);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM metrics WHERE scope LIKE 'resource:%'"
+                                " AND name = 'ready_idle_gap_max_seconds'"),
+                     run->resource_count);
     assert_int_equal(scalar(db, "SELECT count(*) FROM snapshots"), 2);
     assert_int_equal(scalar(db, "SELECT json_extract(json, '$.task_leases') FROM snapshots"
                                 " WHERE kind = 'final_task'"),

@@ -58,6 +58,86 @@ static char *bdone(buf *b) {
     return b->s ? b->s : calloc(1, 1);
 }
 
+/* A Markdown table cell: group keys contain '|'. */
+static void md_cell(buf *b, const char *text) {
+    for (const char *p = text; *p; p++)
+        bprintf(b, *p == '|' ? "\\|" : "%c", *p);
+}
+
+static void opt_seconds(buf *b, json_t *x) {
+    if (json_is_number(x))
+        bprintf(b, "%.3f", json_number_value(x));
+    else
+        bprintf(b, "-");
+}
+
+/* The correlated view of iteration 0: headline figures, idle gaps and
+** fairness per scheduler resource, and where each group's time went. */
+static void correlated_markdown(buf *b, const sim_run *run) {
+    json_t *cv = res_correlated_json(run);
+    if (!json_is_object(cv)) {
+        json_decref(cv);
+        return;
+    }
+    json_t *gap = json_object_get(cv, "ready_idle_gap"), *fair = json_object_get(cv, "fairness");
+    bprintf(b, "\n## Correlated view (iteration 0)\n\n| figure | value |\n|---|---|\n");
+    bprintf(
+        b, "| hidden scheduler resource waiters | %lld |\n",
+        (long long)json_integer_value(json_object_get(cv, "hidden_scheduler_resource_waiters")));
+    static const char *const rows[][3] = {
+        {"ready_idle_gap", "max_seconds", "longest ready-idle gap (s)"},
+        {"ready_idle_gap", "total_seconds", "total ready-idle gap (s)"},
+        {"active_capacity_integral", "fraction_of_wall", "active capacity (fraction of wall)"},
+        {"fairness", "jain_index", "Jain index across groups"},
+        {"root_over_admission_debt_lease_seconds", NULL, "root over-admission debt (lease-s)"},
+        {"first_downstream_ready_seconds", NULL, "first downstream ready (s)"},
+        {"first_downstream_dispatch_seconds", NULL, "first downstream dispatch (s)"},
+        {"records", "time_to_first_record_seconds", "time to first record (s)"},
+        {"records", "time_to_50pct_records_seconds", "time to 50% of records (s)"},
+        {"records", "row_completion_p95_seconds", "p95 row completion (s)"}};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        json_t *x = json_object_get(cv, rows[i][0]);
+        if (rows[i][1]) x = json_object_get(x, rows[i][1]);
+        bprintf(b, "| %s | ", rows[i][2]);
+        opt_seconds(b, x);
+        bprintf(b, " |\n");
+    }
+    bprintf(b, "\n| scheduler resource | longest ready-idle gap (s) | total (s) | Jain index "
+               "| groups sharing it |\n|---|---|---|---|---|\n");
+    const char *name;
+    json_t *r;
+    json_object_foreach(json_object_get(gap, "resources"), name, r) {
+        json_t *f = json_object_get(json_object_get(fair, "resources"), name);
+        bprintf(b, "| ");
+        md_cell(b, name);
+        bprintf(b, " | ");
+        opt_seconds(b, json_object_get(r, "max_seconds"));
+        bprintf(b, " | ");
+        opt_seconds(b, json_object_get(r, "total_seconds"));
+        bprintf(b, " | ");
+        opt_seconds(b, json_object_get(f, "jain_index"));
+        bprintf(b, " | %zu |\n", json_array_size(json_object_get(f, "groups")));
+    }
+    static const char *const layers[] = {"ready_queue", "task_admission",     "request_admission",
+                                         "cooldown",    "provider_execution", "local_other"};
+    bprintf(b, "\nWhere task time went, from ready to lease release (fractions; cooldown is "
+               "the part of request admission spent in provider cooldown):\n\n| group "
+               "| ready queue | task admission | request admission | cooldown | provider "
+               "| local/other |\n|---|---|---|---|---|---|---|\n");
+    json_t *ll = json_object_get(cv, "limiting_layers"), *g;
+    const char *group;
+    json_object_foreach(json_object_get(ll, "groups"), group, g) {
+        bprintf(b, "| ");
+        md_cell(b, group);
+        bprintf(b, " |");
+        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+            bprintf(b, " %.3f |",
+                    json_number_value(json_object_get(json_object_get(g, "fractions"), layers[i])));
+        bprintf(b, "\n");
+    }
+    json_decref(cv);
+}
+
 char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count) {
     buf b = {0};
     const sim_run *first = runs[0];
@@ -110,6 +190,7 @@ char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, 
             bprintf(&b, "| %s | %.3f |\n", first->provider_names[i],
                     first->provider_busy_fraction[i]);
     }
+    correlated_markdown(&b, first);
     return bdone(&b);
 }
 

@@ -550,6 +550,25 @@ static int write_correlated_metrics(res_store *s, const res_correlated_view *v,
         if (headline[i][1]) x = json_object_get(x, headline[i][1]);
         if (json_is_number(x)) rc = metric(s, "run", headline[i][2], json_number_value(x));
     }
+    /* per scheduler resource (scope "resource:<name>") */
+    const char *name;
+    json_t *r;
+    json_object_foreach(json_object_get(json_object_get(cv, "ready_idle_gap"), "resources"), name,
+                        r) {
+        char scope[512];
+        snprintf(scope, sizeof scope, "resource:%s", name);
+        json_t *fair =
+            json_object_get(json_object_get(json_object_get(cv, "fairness"), "resources"), name);
+        if (rc == RES_STORE_OK)
+            rc = metric(s, scope, "ready_idle_gap_max_seconds",
+                        json_number_value(json_object_get(r, "max_seconds")));
+        if (rc == RES_STORE_OK)
+            rc = metric(s, scope, "ready_idle_gap_total_seconds",
+                        json_number_value(json_object_get(r, "total_seconds")));
+        if (rc == RES_STORE_OK && json_is_number(json_object_get(fair, "jain_index")))
+            rc = metric(s, scope, "jain_fairness_index",
+                        json_number_value(json_object_get(fair, "jain_index")));
+    }
     const char *group, *layer;
     json_t *g, *x;
     json_object_foreach(json_object_get(json_object_get(cv, "limiting_layers"), "groups"), group,
