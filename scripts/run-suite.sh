@@ -4,7 +4,8 @@
 # stores every run in the results database (results/admitsim.db, DB=...),
 # writes the artifacts, Markdown and CSV to out/ (OUT_DIR=...) and the
 # pictures to out/plots/<scenario>-<policy>/ (PLOT_DIR=...), then runs the
-# request admission microbenchmarks.
+# benchmarks: simulated tasks/s with the per-event capture cost, the results
+# store's insert rate, and the request admission microbenchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -37,6 +38,10 @@ for scenario in scenarios/*.json; do
     echo
   done
 done
+echo "== simulator throughput and event capture cost" >&2
+"$bin" bench --repeat 5 || status=1
+echo "== results store insert rate" >&2
+"$bin" bench --store --repeat 3 || status=1
 echo "== request admission microbenchmarks" >&2
 "$bin" bench --request --repeat 3 || status=1
 "$bin" runs --db "$db" | tail -n 5

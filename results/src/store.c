@@ -187,39 +187,40 @@ enum {
     ST_METRIC,
     ST_SNAPSHOT,
     ST_TIMELINE,
+    ST_TIMELINE_BATCH,
     ST_PLAN,
     ST_COMPLETE,
     ST_COUNT
 };
 
-/* Events go in EVENT_BATCH rows per statement: one VDBE program run per 32
-** rows instead of per row.  Columns 1 and 2 of every row (run, iteration)
-** are bound once per iteration. */
-enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32 };
+/* Events and task timelines go in many rows per statement: one VDBE
+** program run per batch instead of per row (about a third of the cost of a
+** row).  Columns 1 and 2 of every row (run, iteration) are bound once per
+** iteration; a tail shorter than a batch goes one row at a time. */
+enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32, TIMELINE_COLUMNS = 26, TIMELINE_BATCH = 16 };
 #define EVENT_INSERT                                                                               \
     "INSERT INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"      \
     " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
     " row_group, column_name, lifecycle) VALUES "
-#define EVENT_ROW     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define EVENT_ROWS_4  EVENT_ROW "," EVENT_ROW "," EVENT_ROW "," EVENT_ROW
-#define EVENT_ROWS_16 EVENT_ROWS_4 "," EVENT_ROWS_4 "," EVENT_ROWS_4 "," EVENT_ROWS_4
-#define EVENT_ROWS_32 EVENT_ROWS_16 "," EVENT_ROWS_16
 
-static const char *const statement_sql[ST_COUNT] = {
-    [ST_ITERATION] = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
-                     " final_task_leases, final_request_leases, final_request_waiters,"
-                     " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_EVENT] = EVENT_INSERT EVENT_ROW,
-    [ST_EVENT_BATCH] = EVENT_INSERT EVENT_ROWS_32,
-    [ST_METRIC] = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)",
-    [ST_SNAPSHOT] = "INSERT INTO snapshots VALUES (?, ?, ?, ?)",
-    [ST_TIMELINE] =
-        "INSERT INTO task_timelines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [ST_PLAN] = "INSERT INTO capacity_plans VALUES (?, ?, ?)",
-    [ST_COMPLETE] = "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
-                    " AND status = 'running' AND (SELECT count(*) FROM iterations i"
-                    " WHERE i.run_id = ?1) >= iterations",
+/* sql as is, or with columns > 0 sql followed by rows "(?, ...)" groups */
+static const struct {
+    const char *sql;
+    int columns, rows;
+} statements[ST_COUNT] = {
+    [ST_ITERATION] = {"INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
+                      " final_task_leases, final_request_leases, final_request_waiters,"
+                      " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_EVENT] = {EVENT_INSERT, EVENT_COLUMNS, 1},
+    [ST_EVENT_BATCH] = {EVENT_INSERT, EVENT_COLUMNS, EVENT_BATCH},
+    [ST_METRIC] = {"INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
+    [ST_SNAPSHOT] = {"INSERT INTO snapshots VALUES (?, ?, ?, ?)"},
+    [ST_TIMELINE] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, 1},
+    [ST_TIMELINE_BATCH] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, TIMELINE_BATCH},
+    [ST_PLAN] = {"INSERT INTO capacity_plans VALUES (?, ?, ?)"},
+    [ST_COMPLETE] = {"UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
+                     " AND status = 'running' AND (SELECT count(*) FROM iterations i"
+                     " WHERE i.run_id = ?1) >= iterations"},
 };
 
 struct res_store {
@@ -483,33 +484,61 @@ static void bind_event(sqlite3_stmt *st, int base, const sim_run *run, const adm
     sqlite3_bind_int(st, base + 17, res_event_is_lifecycle(ev));
 }
 
+/* Writes count rows through a one-row and a batch statement.  rows_next
+** gives the statement and the parameter offset of the next row, rows_done
+** runs the statement when its rows are all bound. */
+typedef struct rows_writer {
+    res_store *s;
+    sqlite3_stmt *one, *many;
+    int columns, batch, row;
+    size_t left;
+    const char *what;
+} rows_writer;
+
+static rows_writer rows_begin(res_store *s, int one, int many, size_t count, int64_t run_id,
+                              int64_t iteration, const char *what) {
+    rows_writer w = {
+        s, s->stmt[one], s->stmt[many], statements[many].columns, statements[many].rows,
+        0, count,        what};
+    for (int r = 0; r < w.batch; r++) {
+        sqlite3_bind_int64(w.many, r * w.columns + 1, run_id);
+        sqlite3_bind_int64(w.many, r * w.columns + 2, iteration);
+    }
+    sqlite3_bind_int64(w.one, 1, run_id);
+    sqlite3_bind_int64(w.one, 2, iteration);
+    return w;
+}
+
+static sqlite3_stmt *rows_next(const rows_writer *w, int *base) {
+    bool single = w->row == 0 && w->left < (size_t)w->batch;
+    *base = single ? 0 : w->row * w->columns;
+    return single ? w->one : w->many;
+}
+
+static int rows_done(rows_writer *w, sqlite3_stmt *st) {
+    w->left--;
+    if (st == w->one) return step(w->s, st, w->what);
+    if (++w->row < w->batch) return RES_STORE_OK;
+    w->row = 0;
+    return step(w->s, st, w->what);
+}
+
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end. */
 static int write_events(res_store *s, int64_t run_id, const sim_run *run) {
-    sqlite3_stmt *batch = s->stmt[ST_EVENT_BATCH];
-    for (int r = 0; r < EVENT_BATCH; r++) {
-        sqlite3_bind_int64(batch, r * EVENT_COLUMNS + 1, run_id);
-        sqlite3_bind_int64(batch, r * EVENT_COLUMNS + 2, run->iteration);
-    }
+    rows_writer w =
+        rows_begin(s, ST_EVENT, ST_EVENT_BATCH, run->event_count + run->request_event_count, run_id,
+                   run->iteration, "inserting events");
     size_t i = 0, j = 0;
-    int row = 0;
     while (i < run->event_count || j < run->request_event_count) {
         bool sched = j == run->request_event_count ||
                      (i < run->event_count &&
                       run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
         const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
-        size_t left = run->event_count - i + run->request_event_count - j;
-        if (row == 0 && left + 1 < EVENT_BATCH) { /* the tail, one row at a time */
-            bind_event(s->stmt[ST_EVENT], 0, run, ev);
-            if (step(s, s->stmt[ST_EVENT], "inserting an event") != RES_STORE_OK)
-                return RES_STORE_ERROR;
-            continue;
-        }
-        bind_event(batch, row * EVENT_COLUMNS, run, ev);
-        if (++row == EVENT_BATCH) {
-            row = 0;
-            if (step(s, batch, "inserting events") != RES_STORE_OK) return RES_STORE_ERROR;
-        }
+        int base;
+        sqlite3_stmt *st = rows_next(&w, &base);
+        bind_event(st, base, run, ev);
+        if (rows_done(&w, st) != RES_STORE_OK) return RES_STORE_ERROR;
     }
     return RES_STORE_OK;
 }
@@ -684,36 +713,42 @@ static int snapshot(res_store *s, const char *kind, json_t *j) {
 
 static const char *const end_names[] = {"running", "completed", "cancelled", "dropped", "deferred"};
 
-/* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
-static int write_timelines(res_store *s, const sim_run *run, const res_correlated_view *v) {
-    sqlite3_stmt *st = s->stmt[ST_TIMELINE];
-    int rc = RES_STORE_OK;
-    for (size_t i = 0; rc == RES_STORE_OK && i < v->row_count; i++) {
-        const res_view_row *r = &v->rows[i];
-        int c = 3;
-        sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_execution_id);
-        sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_id);
-        if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
-            sqlite3_bind_text(st, c++, run->scenario->columns[r->column].name, -1, SQLITE_STATIC);
+static void bind_timeline(sqlite3_stmt *st, int base, const sim_run *run, const res_view_row *r) {
+    int c = base + 3; /* after run, iteration */
+    sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_execution_id);
+    sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_id);
+    if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
+        sqlite3_bind_text(st, c++, run->scenario->columns[r->column].name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, c++);
+    sqlite3_bind_int64(st, c++, r->row_group);
+    sqlite3_bind_int64(st, c++, r->worker_attempt);
+    sqlite3_bind_text(st, c++, end_names[r->end], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, c++, r->attempts);
+    sqlite3_bind_int64(st, c++, r->rate_limited_attempts);
+    for (int t = 0; t < RES_TS_COUNT; t++, c++) {
+        if (r->at[t] >= 0)
+            sqlite3_bind_int64(st, c, r->at[t]);
         else
-            sqlite3_bind_null(st, c++);
-        sqlite3_bind_int64(st, c++, r->row_group);
-        sqlite3_bind_int64(st, c++, r->worker_attempt);
-        sqlite3_bind_text(st, c++, end_names[r->end], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, c++, r->attempts);
-        sqlite3_bind_int64(st, c++, r->rate_limited_attempts);
-        for (int t = 0; t < RES_TS_COUNT; t++, c++) {
-            if (r->at[t] >= 0)
-                sqlite3_bind_int64(st, c, r->at[t]);
-            else
-                sqlite3_bind_null(st, c);
-        }
-        sqlite3_bind_int64(st, c++, r->request_wait_ns);
-        sqlite3_bind_int64(st, c++, r->cooldown_wait_ns);
-        sqlite3_bind_int64(st, c++, r->provider_ns);
-        rc = step(s, st, "inserting a task timeline");
+            sqlite3_bind_null(st, c);
     }
-    return rc;
+    sqlite3_bind_int64(st, c++, r->request_wait_ns);
+    sqlite3_bind_int64(st, c++, r->cooldown_wait_ns);
+    sqlite3_bind_int64(st, c++, r->provider_ns);
+}
+
+/* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
+static int write_timelines(res_store *s, int64_t run_id, const sim_run *run,
+                           const res_correlated_view *v) {
+    rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, v->row_count, run_id,
+                               run->iteration, "inserting task timelines");
+    for (size_t i = 0; i < v->row_count; i++) {
+        int base;
+        sqlite3_stmt *st = rows_next(&w, &base);
+        bind_timeline(st, base, run, &v->rows[i]);
+        if (rows_done(&w, st) != RES_STORE_OK) return RES_STORE_ERROR;
+    }
+    return RES_STORE_OK;
 }
 
 static int write_plan(res_store *s, const sim_run *run) {
@@ -741,9 +776,10 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(it, 9, (sqlite3_int64)(run->event_count + run->request_event_count));
     if (step(s, it, "inserting the iteration") != RES_STORE_OK) return RES_STORE_ERROR;
-    for (int k = ST_EVENT; k <= ST_PLAN; k++) {
-        sqlite3_bind_int64(s->stmt[k], 1, run_id);
-        sqlite3_bind_int64(s->stmt[k], 2, run->iteration);
+    static const int keyed[] = {ST_METRIC, ST_SNAPSHOT, ST_PLAN}; /* (run, iteration) first */
+    for (size_t k = 0; k < sizeof keyed / sizeof *keyed; k++) {
+        sqlite3_bind_int64(s->stmt[keyed[k]], 1, run_id);
+        sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
     if (write_events(s, run_id, run) != RES_STORE_OK) return RES_STORE_ERROR;
     /* One correlated view feeds both the metrics and the task timelines. */
@@ -758,7 +794,7 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     if (rc == RES_STORE_OK) rc = write_metrics(s, run, sum, v, facts);
     if (rc == RES_STORE_OK) rc = snapshot(s, "final_task", task_snapshot_json(run));
     if (rc == RES_STORE_OK) rc = snapshot(s, "final_request", res_final_request_snapshot_json(run));
-    if (rc == RES_STORE_OK) rc = write_timelines(s, run, v);
+    if (rc == RES_STORE_OK) rc = write_timelines(s, run_id, run, v);
     if (rc == RES_STORE_OK) rc = write_plan(s, run);
     res_correlated_view_free(v);
     res_view_facts_free(facts);
@@ -771,16 +807,27 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     return step(s, done, "completing the run");
 }
 
+static int prepare(res_store *s, int k) {
+    char sql[16384];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", statements[k].sql);
+    for (int r = 0; r < statements[k].rows; r++)
+        for (int c = 0; c < statements[k].columns; c++)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?%s", c ? ", " : (r ? ", (" : "("),
+                                  c + 1 == statements[k].columns ? ")" : "");
+    if (n >= sizeof sql) return fail(s, RES_STORE_ERROR, "%s: statement too long", s->path);
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL) !=
+        SQLITE_OK)
+        return fail_db(s, "preparing statements");
+    return RES_STORE_OK;
+}
+
 int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
                               const res_summary *summary) {
     if (s->version != RES_STORE_SCHEMA_VERSION)
         return fail(s, RES_STORE_ERROR, "%s: schema version %d is not the current one (%d)",
                     s->path, s->version, RES_STORE_SCHEMA_VERSION);
     for (int k = 0; k < ST_COUNT; k++)
-        if (!s->stmt[k] &&
-            sqlite3_prepare_v3(s->db, statement_sql[k], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k],
-                               NULL) != SQLITE_OK)
-            return fail_db(s, "preparing statements");
+        if (!s->stmt[k] && prepare(s, k) != RES_STORE_OK) return RES_STORE_ERROR;
     if (exec(s, "BEGIN IMMEDIATE", "starting the iteration's transaction") != RES_STORE_OK)
         return RES_STORE_ERROR;
     int rc = write_body(s, run_id, run, summary);
