@@ -122,6 +122,14 @@ static res_correlated_view *build(const stream *sched, const stream *req, res_vi
     return v;
 }
 
+/* JSON of facts without resources: empty per-resource maps. */
+static void assert_no_resource_maps(json_t *j) {
+    assert_int_equal(
+        json_object_size(json_object_get(json_object_get(j, "ready_idle_gap"), "resources")), 0);
+    assert_int_equal(json_object_size(json_object_get(json_object_get(j, "fairness"), "resources")),
+                     0);
+}
+
 static void assert_near(double got, double want) {
     if (got < want - 1e-9 || got > want + 1e-9) fail_msg("got %.12f, want %.12f", got, want);
 }
@@ -175,10 +183,7 @@ static void test_plain_execution_zero_wait(void **state) {
         "provider_execution");
     assert_near(json_real_value(fr), 0.5);
     /* no resources in the facts: empty per-resource maps */
-    assert_int_equal(
-        json_object_size(json_object_get(json_object_get(j, "ready_idle_gap"), "resources")), 0);
-    assert_int_equal(json_object_size(json_object_get(json_object_get(j, "fairness"), "resources")),
-                     0);
+    assert_no_resource_maps(j);
     json_decref(j);
     res_correlated_view_free(v);
 }
@@ -667,10 +672,7 @@ static void test_resources_by_hand(void **state) {
     assert_float_equal(v->m.ready_idle_gap_total, 3.0, EPS);
     assert_float_equal(v->m.jain_fairness_index, 9.0 / 11.0, EPS);
     j = res_correlated_view_json(v, &f);
-    assert_int_equal(
-        json_object_size(json_object_get(json_object_get(j, "ready_idle_gap"), "resources")), 0);
-    assert_int_equal(json_object_size(json_object_get(json_object_get(j, "fairness"), "resources")),
-                     0);
+    assert_no_resource_maps(j);
     json_decref(j);
     res_correlated_view_free(v);
 }

@@ -738,6 +738,34 @@ json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_fa
     return out;
 }
 
+const res_headline res_correlated_headlines[] = {
+    {"hidden_scheduler_resource_waiters", NULL, "correlated_hidden_waiters",
+     "hidden scheduler resource waiters"},
+    {"ready_idle_gap", "max_seconds", "ready_idle_gap_max_seconds", "longest ready-idle gap (s)"},
+    {"ready_idle_gap", "total_seconds", "ready_idle_gap_total_seconds", "total ready-idle gap (s)"},
+    {"active_capacity_integral", "fraction_of_wall", "active_capacity_fraction",
+     "active capacity (fraction of wall)"},
+    {"fairness", "jain_index", "jain_fairness_index", "Jain index across groups"},
+    {"root_over_admission_debt_lease_seconds", NULL, "root_over_admission_debt_lease_seconds",
+     "root over-admission debt (lease-s)"},
+    {"first_downstream_ready_seconds", NULL, "first_downstream_ready_seconds",
+     "first downstream ready (s)"},
+    {"first_downstream_dispatch_seconds", NULL, "first_downstream_dispatch_seconds",
+     "first downstream dispatch (s)"},
+    {"records", "time_to_first_record_seconds", "time_to_first_record_seconds",
+     "time to first record (s)"},
+    {"records", "time_to_50pct_records_seconds", "time_to_50pct_records_seconds",
+     "time to 50% of records (s)"},
+    {"records", "row_completion_p95_seconds", "row_completion_p95_seconds",
+     "p95 row completion (s)"}};
+const size_t res_correlated_headline_count =
+    sizeof res_correlated_headlines / sizeof *res_correlated_headlines;
+
+json_t *res_correlated_headline_get(json_t *cv, const res_headline *h) {
+    json_t *x = json_object_get(cv, h->object);
+    return h->field ? json_object_get(x, h->field) : x;
+}
+
 /* ---- from a run ------------------------------------------------------------- */
 
 typedef struct facts_storage {

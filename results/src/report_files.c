@@ -65,7 +65,9 @@ static void md_cell(buf *b, const char *text) {
 }
 
 static void opt_seconds(buf *b, json_t *x) {
-    if (json_is_number(x))
+    if (json_is_integer(x))
+        bprintf(b, "%lld", (long long)json_integer_value(x));
+    else if (json_is_number(x))
         bprintf(b, "%.3f", json_number_value(x));
     else
         bprintf(b, "-");
@@ -81,25 +83,10 @@ static void correlated_markdown(buf *b, const sim_run *run) {
     }
     json_t *gap = json_object_get(cv, "ready_idle_gap"), *fair = json_object_get(cv, "fairness");
     bprintf(b, "\n## Correlated view (iteration 0)\n\n| figure | value |\n|---|---|\n");
-    bprintf(
-        b, "| hidden scheduler resource waiters | %lld |\n",
-        (long long)json_integer_value(json_object_get(cv, "hidden_scheduler_resource_waiters")));
-    static const char *const rows[][3] = {
-        {"ready_idle_gap", "max_seconds", "longest ready-idle gap (s)"},
-        {"ready_idle_gap", "total_seconds", "total ready-idle gap (s)"},
-        {"active_capacity_integral", "fraction_of_wall", "active capacity (fraction of wall)"},
-        {"fairness", "jain_index", "Jain index across groups"},
-        {"root_over_admission_debt_lease_seconds", NULL, "root over-admission debt (lease-s)"},
-        {"first_downstream_ready_seconds", NULL, "first downstream ready (s)"},
-        {"first_downstream_dispatch_seconds", NULL, "first downstream dispatch (s)"},
-        {"records", "time_to_first_record_seconds", "time to first record (s)"},
-        {"records", "time_to_50pct_records_seconds", "time to 50% of records (s)"},
-        {"records", "row_completion_p95_seconds", "p95 row completion (s)"}};
-    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        json_t *x = json_object_get(cv, rows[i][0]);
-        if (rows[i][1]) x = json_object_get(x, rows[i][1]);
-        bprintf(b, "| %s | ", rows[i][2]);
-        opt_seconds(b, x);
+    for (size_t i = 0; i < res_correlated_headline_count; i++) {
+        const res_headline *h = &res_correlated_headlines[i];
+        bprintf(b, "| %s | ", h->label);
+        opt_seconds(b, res_correlated_headline_get(cv, h));
         bprintf(b, " |\n");
     }
     bprintf(b, "\n| scheduler resource | longest ready-idle gap (s) | total (s) | Jain index "

@@ -561,23 +561,11 @@ static int write_correlated_metrics(res_store *s, const res_correlated_view *v,
         json_decref(cv);
         return RES_STORE_OK;
     }
-    static const char *const headline[][3] = {
-        {"hidden_scheduler_resource_waiters", NULL, "correlated_hidden_waiters"},
-        {"ready_idle_gap", "max_seconds", "ready_idle_gap_max_seconds"},
-        {"ready_idle_gap", "total_seconds", "ready_idle_gap_total_seconds"},
-        {"active_capacity_integral", "fraction_of_wall", "active_capacity_fraction"},
-        {"fairness", "jain_index", "jain_fairness_index"},
-        {"root_over_admission_debt_lease_seconds", NULL, "root_over_admission_debt_lease_seconds"},
-        {"first_downstream_ready_seconds", NULL, "first_downstream_ready_seconds"},
-        {"first_downstream_dispatch_seconds", NULL, "first_downstream_dispatch_seconds"},
-        {"records", "time_to_first_record_seconds", "time_to_first_record_seconds"},
-        {"records", "time_to_50pct_records_seconds", "time_to_50pct_records_seconds"},
-        {"records", "row_completion_p95_seconds", "row_completion_p95_seconds"}};
     int rc = RES_STORE_OK;
-    for (size_t i = 0; rc == RES_STORE_OK && i < sizeof headline / sizeof *headline; i++) {
-        json_t *x = json_object_get(cv, headline[i][0]);
-        if (headline[i][1]) x = json_object_get(x, headline[i][1]);
-        if (json_is_number(x)) rc = metric(s, "run", headline[i][2], json_number_value(x));
+    for (size_t i = 0; rc == RES_STORE_OK && i < res_correlated_headline_count; i++) {
+        const res_headline *h = &res_correlated_headlines[i];
+        json_t *x = res_correlated_headline_get(cv, h);
+        if (json_is_number(x)) rc = metric(s, "run", h->metric, json_number_value(x));
     }
     /* per scheduler resource (scope "resource:<name>") */
     const char *name;

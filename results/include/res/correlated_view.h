@@ -289,6 +289,17 @@ void res_correlated_view_free(res_correlated_view *v);
 ** New reference. */
 json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_facts *facts);
 
+/* The view's headline figures, in report order: where each sits in the
+** res_correlated_view_json object (object, then field or NULL), its name in
+** the results store's metrics (scope "run") and its label for people. */
+typedef struct res_headline {
+    const char *object, *field, *metric, *label;
+} res_headline;
+extern const res_headline res_correlated_headlines[];
+extern const size_t res_correlated_headline_count;
+/* The headline's value in cv (borrowed; NULL or JSON null when absent). */
+json_t *res_correlated_headline_get(json_t *cv, const res_headline *h);
+
 /* Facts of a run; free with res_view_facts_free. NULL on out of memory.
 ** The groups' resource requests come from the run's resolved column
 ** requests (sim_run.column_resources). */
