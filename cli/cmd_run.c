@@ -246,7 +246,7 @@ int cmd_run(int argc, char **argv) {
         /* The Markdown summary and the metrics CSV beside the artifact. */
         char *md = res_markdown_summary(runs, sums, iterations);
         char *csv = res_metrics_csv(runs, sums, iterations);
-        char *tasks = res_task_timelines_csv(runs, iterations);
+        char *tasks = res_task_timelines_csv(runs, sums, iterations);
         char base[400];
         snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->scenario_id,
                  sim_policy_name(runs[0]->policy), (unsigned long long)ro.seed);

@@ -416,7 +416,7 @@ static void test_report_files(void **state) {
     assert_int_equal(remove(path), 0);
     assert_int_equal(rmdir(dir), 0); /* nothing else (no temp file) was left behind */
     /* task timelines: a header and one row per spawned worker */
-    char *tasks = res_task_timelines_csv(&r, 1);
+    char *tasks = res_task_timelines_csv(&r, &s, 1);
     assert_non_null(tasks);
     size_t rows = 0;
     for (const char *p = tasks; *p; p++)

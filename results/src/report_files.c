@@ -75,8 +75,8 @@ static void opt_seconds(buf *b, json_t *x) {
 
 /* The correlated view of iteration 0: headline figures, idle gaps and
 ** fairness per scheduler resource, and where each group's time went. */
-static void correlated_markdown(buf *b, const sim_run *run) {
-    json_t *cv = res_correlated_json(run);
+static void correlated_markdown(buf *b, const res_summary *sum) {
+    json_t *cv = sum->view ? res_correlated_view_json(sum->view, sum->facts) : NULL;
     if (!json_is_object(cv)) {
         json_decref(cv);
         return;
@@ -177,7 +177,7 @@ char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, 
             bprintf(&b, "| %s | %.3f |\n", first->provider_names[i],
                     first->provider_busy_fraction[i]);
     }
-    correlated_markdown(&b, first);
+    correlated_markdown(&b, summaries[0]);
     return bdone(&b);
 }
 
@@ -257,7 +257,7 @@ char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_
     return bdone(&b);
 }
 
-char *res_task_timelines_csv(sim_run *const *runs, size_t count) {
+char *res_task_timelines_csv(sim_run *const *runs, res_summary *const *summaries, size_t count) {
     static const char *const ends[] = {"running", "completed", "cancelled", "dropped", "deferred"};
     buf b = {0};
     bprintf(&b, "iteration,task_execution_id,task_id,column,row_group,worker_attempt,end_state,"
@@ -267,17 +267,8 @@ char *res_task_timelines_csv(sim_run *const *runs, size_t count) {
     bprintf(&b, ",request_wait_ns,cooldown_wait_ns,provider_ns\n");
     for (size_t k = 0; k < count; k++) {
         const sim_run *run = runs[k];
-        res_view_facts *facts = res_view_facts_from_run(run);
-        res_correlated_view *v =
-            facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
-                                              run->request_event_count, facts)
-                  : NULL;
-        res_view_facts_free(facts);
-        if (!v) {
-            free(b.s);
-            return NULL;
-        }
-        for (size_t i = 0; i < v->row_count; i++) {
+        const res_correlated_view *v = summaries[k]->view;
+        for (size_t i = 0; v && i < v->row_count; i++) {
             const res_view_row *r = &v->rows[i];
             bprintf(&b, "%u,%llu,%llu,", run->iteration, (unsigned long long)r->task_execution_id,
                     (unsigned long long)r->task_id);
@@ -295,7 +286,6 @@ char *res_task_timelines_csv(sim_run *const *runs, size_t count) {
             bprintf(&b, ",%lld,%lld,%lld\n", (long long)r->request_wait_ns,
                     (long long)r->cooldown_wait_ns, (long long)r->provider_ns);
         }
-        res_correlated_view_free(v);
     }
     return bdone(&b);
 }

@@ -554,9 +554,8 @@ static int metric(res_store *s, const char *scope, const char *name, double valu
 /* The CorrelatedRuntimeView's headline figures (scope "run") and its
 ** limiting-layer breakdown per group (scope "layers:<group key>", names
 ** layer_<layer>_seconds; request_admission includes cooldown). */
-static int write_correlated_metrics(res_store *s, const res_correlated_view *v,
-                                    const res_view_facts *facts) {
-    json_t *cv = res_correlated_view_json(v, facts);
+static int write_correlated_metrics(res_store *s, const res_summary *sum) {
+    json_t *cv = sum->view ? res_correlated_view_json(sum->view, sum->facts) : NULL;
     if (!cv || json_is_null(cv)) {
         json_decref(cv);
         return RES_STORE_OK;
@@ -602,8 +601,7 @@ static int write_correlated_metrics(res_store *s, const res_correlated_view *v,
     return rc;
 }
 
-static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum,
-                         const res_correlated_view *v, const res_view_facts *facts) {
+static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum) {
     const admit_scheduler_stats *stt = &run->stats;
 #define M(scope, name, v)                                                                          \
     do {                                                                                           \
@@ -672,7 +670,7 @@ static int write_metrics(res_store *s, const sim_run *run, const res_summary *su
         M(scope, "cooldown_seconds", cooldown);
     }
 #undef M
-    return write_correlated_metrics(s, v, facts);
+    return write_correlated_metrics(s, sum);
 }
 
 static json_t *task_snapshot_json(const sim_run *run) {
@@ -770,22 +768,12 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
         sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
     if (write_events(s, run_id, run) != RES_STORE_OK) return RES_STORE_ERROR;
-    /* One correlated view feeds both the metrics and the task timelines. */
-    res_view_facts *facts = res_view_facts_from_run(run);
-    res_correlated_view *v =
-        facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
-                                          run->request_event_count, facts)
-              : NULL;
-    int rc =
-        v ? RES_STORE_OK
-          : fail(s, RES_STORE_NOMEM, "%s: out of memory building the correlated view", s->path);
-    if (rc == RES_STORE_OK) rc = write_metrics(s, run, sum, v, facts);
+    /* The summary's correlated view feeds the metrics and the task timelines. */
+    int rc = write_metrics(s, run, sum);
     if (rc == RES_STORE_OK) rc = snapshot(s, "final_task", task_snapshot_json(run));
     if (rc == RES_STORE_OK) rc = snapshot(s, "final_request", res_final_request_snapshot_json(run));
-    if (rc == RES_STORE_OK) rc = write_timelines(s, run_id, run, v);
+    if (rc == RES_STORE_OK && sum->view) rc = write_timelines(s, run_id, run, sum->view);
     if (rc == RES_STORE_OK) rc = write_plan(s, run);
-    res_correlated_view_free(v);
-    res_view_facts_free(facts);
     if (rc != RES_STORE_OK) return rc;
     char now[64];
     utc_now(now, sizeof now);

@@ -34,6 +34,8 @@ static double ns_to_s(int64_t ns) {
 void res_summary_free(res_summary *s) {
     if (!s) return;
     free(s->columns);
+    res_correlated_view_free(s->view);
+    res_view_facts_free(s->facts);
     free(s);
 }
 
@@ -131,6 +133,14 @@ res_summary *res_summary_compute(const sim_run *run) {
     s->slot_utilization =
         run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
     s->final_task_leases = run->final_task_leases;
+    if (run->events && run->event_count) {
+        s->facts = res_view_facts_from_run(run);
+        s->view =
+            s->facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
+                                                 run->request_event_count, s->facts)
+                     : NULL;
+        if (!s->view) goto done;
+    }
     ok = true;
 done:
     if (acc)
@@ -167,6 +177,7 @@ json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
         "final_request_leases", (json_int_t)run->final_request_leases, "final_request_waiters",
         (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
         res_request_resources_json(run), "providers", res_providers_json(run));
-    json_object_set_new(out, "correlated", res_correlated_json(run));
+    json_object_set_new(out, "correlated",
+                        s->view ? res_correlated_view_json(s->view, s->facts) : json_null());
     return out;
 }

@@ -22,8 +22,8 @@ char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_
 /* One row per task execution of the CorrelatedRuntimeView: ids, column,
 ** row group, how it ended, request attempts, the thirteen SPEC §5 timestamps
 ** in ns (empty when absent) and the request wait, cooldown and provider
-** time it spent.  Needs runs captured with capture_events. */
-char *res_task_timelines_csv(sim_run *const *runs, size_t count);
+** time it spent, from each summary's view (no rows without one). */
+char *res_task_timelines_csv(sim_run *const *runs, res_summary *const *summaries, size_t count);
 
 /* Writes dir/name through write(f, ctx) into "<name>.tmp.<pid>", then
 ** renames it into place, so a failed write never leaves a half file; creates

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "res/correlated_view.h"
 #include "sim/engine.h"
 
 typedef struct res_column_summary {
@@ -33,6 +34,11 @@ typedef struct res_summary {
     uint64_t final_task_leases;
     uint32_t column_count;
     res_column_summary *columns;
+    /* The run's CorrelatedRuntimeView and its facts, built once here for
+    ** every report of the run (JSON, store, Markdown, CSV); NULL when the
+    ** run captured no events. */
+    res_view_facts *facts;
+    res_correlated_view *view;
 } res_summary;
 
 /* Needs a run executed with capture_events.  Returns NULL on out of memory. */
