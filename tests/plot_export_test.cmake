@@ -1,6 +1,7 @@
 cmake_minimum_required(VERSION 3.25)
-# `admitsim plot`: a stored run becomes non-empty pictures; bad input and a
-# missing gnuplot give clear messages and exit 1.
+# `admitsim plot`: a stored run becomes non-empty pictures, drawn by the
+# gnuplot scripts of plots/ built into the binary; bad input and a missing
+# gnuplot give clear messages and exit 1.
 function(expect msg)
   if(NOT (${ARGN}))
     message(FATAL_ERROR "plot_test: ${msg}")
@@ -14,27 +15,79 @@ execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/cross_provider_cooldown
                 --policy strict --db ${db} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 expect("run --db exits 0 (${err})" ${rc} EQUAL 0)
 
-execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${OUT}/png RESULT_VARIABLE rc
-                ERROR_VARIABLE err)
+execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/heavy_root.json --policy strict
+                --db ${db} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("second run --db exits 0 (${err})" ${rc} EQUAL 0)
+
+# Real pictures, one per picture the run has.
+function(expect_pngs dir)
+  foreach(pic IN LISTS ARGN)
+    expect("${dir}/${pic}.png was drawn" EXISTS ${dir}/${pic}.png)
+    file(SIZE ${dir}/${pic}.png size)
+    expect("${pic}.png is a real picture (${size} bytes)" ${size} GREATER 10000)
+    file(READ ${dir}/${pic}.png magic LIMIT 4 HEX)
+    expect("${pic}.png is a PNG" "${magic}" STREQUAL "89504e47")
+  endforeach()
+endfunction()
+set(pictures timeline request-0 request-1 cdf layers)
+
+# Run from a directory without the source tree: the scripts are built in.
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${OUT}/png WORKING_DIRECTORY ${OUT}
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("plot exits 0 (${err})" ${rc} EQUAL 0)
-foreach(pic timeline.png request-0.png request-1.png cdf.png)
-  file(SIZE ${OUT}/png/${pic} size)
-  expect("${pic} is a real picture (${size} bytes)" ${size} GREATER 10000)
-  file(READ ${OUT}/png/${pic} magic LIMIT 4 HEX)
-  expect("${pic} is a PNG" "${magic}" STREQUAL "89504e47")
-endforeach()
+expect_pngs(${OUT}/png ${pictures})
+file(READ ${OUT}/png/gnuplot.log log)
+string(LENGTH "${log}" n)
+expect("gnuplot ran without warnings (${log})" ${n} EQUAL 0)
 file(READ ${OUT}/png/plot.gp script)
 string(FIND "${script}" "cross_provider_cooldown - policy strict - seed 1" at)
 expect("titles name scenario, arm and seed" ${at} GREATER -1)
 string(FIND "${script}" "virtual time (s)" at)
 expect("axes carry units" ${at} GREATER -1)
+foreach(gp common timeline request cdf layers)
+  file(READ ${SRC}/plots/${gp}.gp text)
+  string(FIND "${script}" "${text}" at)
+  expect("plot.gp holds plots/${gp}.gp as it is" ${at} GREATER -1)
+endforeach()
+string(REGEX MATCHALL "\n(set|plot) [^\n]*provider-a" generated "${script}")
+list(LENGTH generated n)
+expect("plot.gp has no generated commands (${generated})" ${n} EQUAL 0)
+file(READ ${OUT}/png/params.gp params)
+string(REGEX REPLACE "^(#[^\n]*\n)+" "" variables "${params}") # less its header
+string(FIND "${script}" "${variables}" at)
+expect("plot.gp starts with the variables of params.gp" ${at} GREATER -1)
+foreach(line "request_resources = \"provider-a/gen-a-large/chat provider-b/gen-b-large/chat\""
+        "timeline_groups = \"answer_a answer_b\"" "fmt = \"png\"")
+  string(FIND "${params}" "${line}\n" at)
+  expect("params.gp has ${line}" ${at} GREATER -1)
+endforeach()
+
+# plot.gp alone draws the pictures again; so does one script run by hand.
+file(REMOVE ${OUT}/png/timeline.png ${OUT}/png/request-1.png ${OUT}/png/cdf.png)
+execute_process(COMMAND gnuplot ${OUT}/png/plot.gp RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("gnuplot plot.gp exits 0 (${err})" ${rc} EQUAL 0)
+expect_pngs(${OUT}/png ${pictures})
+file(REMOVE ${OUT}/png/cdf.png)
+execute_process(COMMAND gnuplot ${OUT}/png/params.gp ${SRC}/plots/common.gp ${SRC}/plots/cdf.gp
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("gnuplot params.gp common.gp cdf.gp exits 0 (${err})" ${rc} EQUAL 0)
+expect_pngs(${OUT}/png cdf)
+
+# A run without request resources: no request pictures, the rest drawn.
+execute_process(COMMAND ${ADMITSIM} plot 2 --db ${db} --out ${OUT}/norequests
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("plot of a run without model calls exits 0 (${err})" ${rc} EQUAL 0)
+expect_pngs(${OUT}/norequests timeline cdf layers)
+expect("no request picture without request resources" NOT EXISTS ${OUT}/norequests/request-0.png)
 
 execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${OUT}/svg --format svg
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("plot --format svg exits 0 (${err})" ${rc} EQUAL 0)
-file(READ ${OUT}/svg/timeline.svg head LIMIT 200)
-string(FIND "${head}" "<svg" at)
-expect("timeline.svg is SVG" ${at} GREATER -1)
+foreach(pic IN LISTS pictures)
+  file(READ ${OUT}/svg/${pic}.svg head LIMIT 200)
+  string(FIND "${head}" "<svg" at)
+  expect("${pic}.svg is SVG" ${at} GREATER -1)
+endforeach()
 
 execute_process(COMMAND ${ADMITSIM} plot 99 --db ${db} --out ${OUT}/none RESULT_VARIABLE rc
                 ERROR_VARIABLE err)

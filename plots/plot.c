@@ -8,7 +8,12 @@
 **   cdf           CDFs of ready_to_lease_gap and of request wait per group;
 **   layers        the limiting-layer breakdown per group as stacked bars
 **                 (when the run stored layer metrics).
-** Everything is read from the results database written by `admitsim run`. */
+** Everything is read from the results database written by `admitsim run`.
+** The drawing is done by the gnuplot scripts beside this file (plots/, *.gp),
+** embedded at build time (plots/embed.cmake -> plot_scripts.h): this file
+** writes the *.dat files and params.gp (the scripts' variables: titles,
+** group and resource names), then plot.gp = params.gp + the scripts, and
+** runs gnuplot on it. */
 #include <errno.h>
 #include <getopt.h>
 #include <sqlite3.h>
@@ -19,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "plot_scripts.h"
 #include "res/store.h"
 #include "run_query.h"
 
@@ -30,7 +36,9 @@ static void plot_usage(FILE *f) {
                "current limit, effective max, cooldowns shaded, rate limits marked), cdf.<fmt>\n"
                "(ready-to-lease gap and request wait per group) and layers.<fmt> (where each\n"
                "group's task time went, when the run stored layer metrics).  The data files\n"
-               "(*.dat) and the gnuplot script (plot.gp) are kept beside the pictures.\n"
+               "(*.dat), their variables (params.gp) and the gnuplot script (plot.gp: params.gp\n"
+               "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
+               "draws them again.\n"
                "\n"
                "options:\n"
                "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
@@ -47,9 +55,7 @@ typedef struct plot_ctx {
     int64_t run;
     int64_t iteration;
     const char *dir;
-    const char *fmt;
-    char title[512];
-    FILE *gp;
+    FILE *params; /* params.gp: the scripts' variables */
 } plot_ctx;
 
 static FILE *open_dat(const plot_ctx *p, const char *name) {
@@ -68,9 +74,10 @@ static const char *text(sqlite3_stmt *st, int col) {
     return column_text(st, col, "");
 }
 
-/* Names of the run's groups (columns) in first-seen order. */
+/* Names (of groups, i.e. columns, or of request resources) in first-seen
+** order. */
 typedef struct names {
-    char (*v)[128];
+    char (*v)[256];
     int n, cap;
 } names;
 
@@ -80,7 +87,7 @@ static int name_index(names *ns, const char *s, bool add) {
     if (!add) return -1;
     if (ns->n == ns->cap) {
         int cap = ns->cap ? ns->cap * 2 : 8;
-        char(*v)[128] = realloc(ns->v, (size_t)cap * sizeof *v);
+        char(*v)[256] = realloc(ns->v, (size_t)cap * sizeof *v);
         if (!v) return -1;
         ns->v = v;
         ns->cap = cap;
@@ -89,7 +96,44 @@ static int name_index(names *ns, const char *s, bool add) {
     return ns->n++;
 }
 
-/* (a) leases, row groups and queued tasks per group as step series. */
+/* One character inside a gnuplot "..." string: a backslash or double quote
+** is escaped, a control character (which would end the line) becomes a
+** blank. */
+static void put_char(FILE *f, char c) {
+    if (c == '\\' || c == '"') fputc('\\', f);
+    fputc((unsigned char)c < 0x20 ? ' ' : c, f);
+}
+
+/* params.gp line `var = "..."` holding s as it is. */
+static void put_string(FILE *f, const char *var, const char *s) {
+    fprintf(f, "%s = \"", var);
+    for (; *s; s++)
+        put_char(f, *s);
+    fputs("\"\n", f);
+}
+
+/* params.gp line `var = "w1 w2 ..."`: one word per name for the scripts'
+** word() and words(). A name that is empty, holds blanks or starts with a
+** quote is quoted, as gnuplot's word() keeps a quoted word whole: with '"',
+** or with "'" when the name holds a '"' (a name holding both and a blank
+** cannot be a gnuplot word). */
+static void put_words(FILE *f, const char *var, const names *ns) {
+    fprintf(f, "%s = \"", var);
+    for (int i = 0; i < ns->n; i++) {
+        const char *s = ns->v[i];
+        bool quoted = !s[0] || s[0] == '"' || s[0] == '\'' || s[strcspn(s, " \t\n\r\v\f")];
+        char quote = strchr(s, '"') ? '\'' : '"';
+        if (i) fputc(' ', f);
+        if (quoted) put_char(f, quote);
+        for (; *s; s++)
+            put_char(f, *s);
+        if (quoted) put_char(f, quote);
+    }
+    fputs("\"\n", f);
+}
+
+/* (a) leases, row groups and queued tasks per group as step series
+** (plots/timeline.gp). */
 static bool plot_timeline(plot_ctx *p) {
     sqlite3_stmt *st = prepare(
         p, "SELECT captured_at_ns, kind, column_name, reason FROM events WHERE run_id = ?1 AND "
@@ -107,13 +151,19 @@ static bool plot_timeline(plot_ctx *p) {
     int qcap = 0;
     long leases = 0, rgs = 0;
     bool ok = true;
-    fprintf(f, "# seconds task_leases row_groups queued_by_group...\n");
+    fprintf(f, "# seconds task_leases row_groups queued_by_group... (timeline_groups in "
+               "params.gp names them)\n");
     while (sqlite3_step(st) == SQLITE_ROW) {
         double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-        const char *kind = text(st, 1);
-        int g = name_index(&groups, text(st, 2), true);
+        const char *kind = text(st, 1), *column = text(st, 2);
+        /* row group events name no column: they get no queue */
+        int g = column[0] ? name_index(&groups, column, true) : -1;
+        if (column[0] && g < 0) {
+            ok = false;
+            break;
+        }
         if (g >= qcap) {
-            long *q = g >= 0 ? realloc(queued, (size_t)groups.cap * sizeof *q) : NULL;
+            long *q = realloc(queued, (size_t)groups.cap * sizeof *q);
             if (!q) {
                 ok = false;
                 break;
@@ -125,13 +175,11 @@ static bool plot_timeline(plot_ctx *p) {
         }
         if (strcmp(kind, "task_lease_acquired") == 0) {
             leases++;
-            queued[g]--;
+            if (g >= 0) queued[g]--;
         } else if (strcmp(kind, "task_lease_released") == 0) {
             if (strcmp(text(st, 3), "released") == 0) leases--;
-        } else if (strcmp(kind, "stale_selection") == 0) {
-            queued[g]++;
-        } else if (strcmp(kind, "ready_enqueued") == 0) {
-            queued[g]++;
+        } else if (strcmp(kind, "stale_selection") == 0 || strcmp(kind, "ready_enqueued") == 0) {
+            if (g >= 0) queued[g]++;
         } else if (strcmp(kind, "row_group_admitted") == 0) {
             rgs++;
         } else {
@@ -144,35 +192,33 @@ static bool plot_timeline(plot_ctx *p) {
     }
     sqlite3_finalize(st);
     fclose(f);
-    fprintf(p->gp,
-            "set output '%s/timeline.%s'\n"
-            "set title \"%s\\nTask stage over time\"\n"
-            "set xlabel 'virtual time (s)'\nset ylabel 'task leases / row groups in flight'\n"
-            "set y2label 'queued tasks'\nset ytics nomirror\nset y2tics\nset key outside right\n"
-            "plot '%s/timeline.dat' using 1:2 with steps lw 2 title 'task leases in flight', \\\n"
-            "     '' using 1:3 with steps lw 2 title 'row groups in flight'",
-            p->dir, p->fmt, p->title, p->dir);
-    for (int i = 0; i < groups.n; i++)
-        if (groups.v[i][0])
-            fprintf(p->gp, ", \\\n     '' using 1:%d axes x1y2 with steps title 'queued: %s'",
-                    4 + i, groups.v[i]);
-    fprintf(p->gp, "\nunset y2tics\nunset y2label\nset ytics mirror\n");
+    put_words(p->params, "timeline_groups", &groups);
     free(queued);
     free(groups.v);
     return ok;
 }
 
-/* (b) one picture per request resource. */
+/* (b) one picture per request resource (plots/request.gp). */
 static bool plot_requests(plot_ctx *p, int *count) {
     sqlite3_stmt *res = prepare(p, "SELECT DISTINCT resource FROM events WHERE run_id = ?1 AND "
                                    "iteration = ?2 AND stream = 'request' AND kind = "
                                    "'request_resource_registered' ORDER BY resource");
     if (!res) return false;
-    *count = 0;
-    while (sqlite3_step(res) == SQLITE_ROW) {
-        char key[256], dat[64], cool[64];
-        snprintf(key, sizeof key, "%s", text(res, 0));
-        int n = (*count)++;
+    names keys = {0};
+    bool ok = true;
+    /* rate-limited answers per resource, as one line of words */
+    char *limited = NULL;
+    size_t limited_len = 0;
+    FILE *lf = open_memstream(&limited, &limited_len);
+    if (!lf) ok = false;
+    while (ok && sqlite3_step(res) == SQLITE_ROW) {
+        char dat[64], cool[64];
+        int n = name_index(&keys, text(res, 0), true);
+        if (n < 0) {
+            ok = false;
+            break;
+        }
+        const char *key = keys.v[n];
         snprintf(dat, sizeof dat, "request-%d.dat", n);
         snprintf(cool, sizeof cool, "request-%d-ratelimits.dat", n);
         sqlite3_stmt *st = prepare(
@@ -186,17 +232,14 @@ static bool plot_requests(plot_ctx *p, int *count) {
             sqlite3_finalize(st);
             if (f) fclose(f);
             if (rl) fclose(rl);
-            sqlite3_finalize(res);
-            return false;
+            ok = false;
+            break;
         }
         sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
         long in_flight = 0, limit = 0, emax = 0;
-        double last = 0;
-        fprintf(f, "# seconds in_flight current_limit effective_max\n");
-        fprintf(rl, "# seconds in_flight cooldown_end_seconds\n");
-        fprintf(p->gp, "unset object\n");
-        int objects = 0, limits_hit = 0;
-        double shaded_until = -1;
+        fprintf(f, "# seconds in_flight current_limit effective_max (%s)\n", key);
+        fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", key);
+        long limits_hit = 0;
         while (sqlite3_step(st) == SQLITE_ROW) {
             double t = (double)sqlite3_column_int64(st, 0) / 1e9;
             const char *kind = text(st, 1);
@@ -212,40 +255,24 @@ static bool plot_requests(plot_ctx *p, int *count) {
             } else { /* rate limited: v = ns of cooldown now in force */
                 fprintf(rl, "%.9f %ld %.9f\n", t, in_flight, t + (double)v / 1e9);
                 limits_hit++;
-                double end = t + (double)v / 1e9;
-                if (end > shaded_until && objects < 4000) {
-                    double from = t > shaded_until ? t : shaded_until;
-                    fprintf(p->gp,
-                            "set object %d rect from %.9f, graph 0 to %.9f, graph 1 behind fc "
-                            "rgb '#f4c7c3' fs solid 0.6 noborder\n",
-                            ++objects, from, end);
-                    shaded_until = end;
-                }
             }
             fprintf(f, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
-            last = t;
         }
-        (void)last;
         sqlite3_finalize(st);
         fclose(f);
         fclose(rl);
-        fprintf(p->gp,
-                "set output '%s/request-%d.%s'\n"
-                "set title \"%s\\nRequest admission: %s (shaded: cooling down)\"\n"
-                "set xlabel 'virtual time (s)'\nset ylabel 'requests'\nset key outside right\n"
-                "plot '%s/%s' using 1:2 with steps lw 2 title 'in flight', \\\n"
-                "     '' using 1:3 with steps lw 2 title 'current limit', \\\n"
-                "     '' using 1:4 with steps dt 2 title 'effective max'",
-                p->dir, n, p->fmt, p->title, key, p->dir, dat);
-        if (limits_hit)
-            fprintf(p->gp,
-                    ", \\\n     '%s/%s' using 1:2 with points pt 2 ps 0.6 title "
-                    "'rate limited'",
-                    p->dir, cool);
-        fprintf(p->gp, "\nunset object\n");
+        fprintf(lf, "%s%ld", n ? " " : "", limits_hit);
     }
     sqlite3_finalize(res);
-    return true;
+    if (lf && fclose(lf) != 0) ok = false;
+    if (ok) {
+        put_words(p->params, "request_resources", &keys);
+        fprintf(p->params, "request_ratelimits = \"%s\"\n", limited);
+    }
+    *count = keys.n;
+    free(limited);
+    free(keys.v);
+    return ok;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -355,7 +382,7 @@ static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *gr
 
 /* (c) CDFs of ready_to_lease_gap (last ready_enqueued -> task_lease_acquired
 ** of a task) and of request wait (request_wait_started -> completed of an
-** attempt), per group. */
+** attempt), per group (plots/cdf.gp). */
 static bool plot_cdfs(plot_ctx *p) {
     names ready = {0}, wait = {0};
     int nr = cdf_files(p,
@@ -372,30 +399,16 @@ static bool plot_cdfs(plot_ctx *p) {
                        "cdf-wait", &wait);
     bool ok = nr >= 0 && nw >= 0;
     if (ok) {
-        fprintf(p->gp,
-                "set output '%s/cdf.%s'\nset multiplot layout 1,2 title \"%s\"\n"
-                "set key bottom right\nset ylabel 'fraction of tasks'\nset yrange [0:1.02]\n"
-                "set xlabel 'ready-to-lease gap (s)'\nset title 'Ready queue + task admission'\n",
-                p->dir, p->fmt, p->title);
-        fprintf(p->gp, nr ? "plot " : "plot NaN title 'no tasks'\n");
-        for (int g = 0; g < nr; g++)
-            fprintf(p->gp, "%s'%s/cdf-ready-%d.dat' using 1:2 with steps lw 2 title '%s'",
-                    g ? ", " : "", p->dir, g, ready.v[g]);
-        fprintf(p->gp, nr ? "\n" : "");
-        fprintf(p->gp, "set xlabel 'request wait (s)'\nset ylabel 'fraction of attempts'\n"
-                       "set title 'Request admission wait'\n");
-        fprintf(p->gp, nw ? "plot " : "set xrange [0:1]\nplot NaN title 'no model calls'\n");
-        for (int g = 0; g < nw; g++)
-            fprintf(p->gp, "%s'%s/cdf-wait-%d.dat' using 1:2 with steps lw 2 title '%s'",
-                    g ? ", " : "", p->dir, g, wait.v[g]);
-        fprintf(p->gp, "%sunset multiplot\nset xrange [*:*]\nset yrange [*:*]\n", nw ? "\n" : "");
+        put_words(p->params, "cdf_ready_groups", &ready);
+        put_words(p->params, "cdf_wait_groups", &wait);
     }
     free(ready.v);
     free(wait.v);
     return ok;
 }
 
-/* (d) stacked bars from the layer metrics the store keeps per group. */
+/* (d) stacked bars from the layer metrics the store keeps per group
+** (plots/layers.gp). */
 static bool plot_layers(plot_ctx *p, bool *drawn) {
     static const char *layers[] = {"ready_queue", "task_admission",     "request_admission",
                                    "cooldown",    "provider_execution", "local_other"};
@@ -440,27 +453,65 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
             fputc('\n', f);
         }
         if (f) fclose(f);
-        fprintf(p->gp,
-                "set output '%s/layers.%s'\n"
-                "set multiplot layout 1,2 title \"%s\\nWhere each group's task time went\"\n"
-                "set style data histograms\nset style histogram rowstacked\n"
-                "set style fill solid 0.8 border -1\nset boxwidth 0.6\nset key top right\n"
-                "set xlabel 'group'\nset ylabel 'task-seconds'\nset xtics rotate by -20\n"
-                "set title 'From ready to lease release'\n"
-                "plot '%s/layers.dat' using 2:xtic(1) title 'ready queue', '' using 3 title "
-                "'task admission', '' using ($4-$5) title 'request admission (not cooling)', '' "
-                "using 5 title 'request cooldown', '' using 6 title 'provider execution', '' "
-                "using 7 title 'local / other'\n"
-                "set title 'While holding the task lease'\n"
-                "plot '%s/layers.dat' using ($4-$5):xtic(1) lc 3 title 'request admission (not "
-                "cooling)', '' using 5 lc 4 title 'request cooldown', '' using 6 lc 5 title "
-                "'provider execution', '' using 7 lc 6 title 'local / other'\n"
-                "unset multiplot\nset xtics norotate\n",
-                p->dir, p->fmt, p->title, p->dir, p->dir);
     }
     free(v);
     free(groups.v);
     return ok;
+}
+
+/* Writes one file: header, then the scripts' variables, then (for plot.gp)
+** the embedded scripts. */
+static bool write_gp(const char *path, const char *header, const char *params, bool scripts,
+                     bool layers) {
+    static const struct {
+        const char *name;
+        const unsigned char *text;
+        size_t size;
+        bool layers;
+    } all[] = {
+        {"common", plot_script_common, sizeof plot_script_common, false},
+        {"timeline", plot_script_timeline, sizeof plot_script_timeline, false},
+        {"request", plot_script_request, sizeof plot_script_request, false},
+        {"cdf", plot_script_cdf, sizeof plot_script_cdf, false},
+        {"layers", plot_script_layers, sizeof plot_script_layers, true},
+    };
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "admitsim plot: cannot write %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    fputs(header, f);
+    fputs(params, f);
+    for (size_t i = 0; scripts && i < sizeof all / sizeof *all; i++) {
+        if (all[i].layers && !layers) continue;
+        fprintf(f, "\n# ---- plots/%s.gp, as built into admitsim ----\n", all[i].name);
+        fwrite(all[i].text, 1, all[i].size, f);
+    }
+    bool failed = ferror(f) != 0;
+    if (fclose(f) != 0 || failed) {
+        fprintf(stderr, "admitsim plot: cannot write %s\n", path);
+        return false;
+    }
+    return true;
+}
+
+/* params.gp (the variables alone, for running the scripts of plots/ by hand) and
+** plot.gp (the variables and the scripts: what gnuplot runs). */
+static bool write_scripts(const char *dir, const char *gp_path, const char *params, bool layers,
+                          uint64_t run, uint64_t iteration) {
+    char path[1100], header[2400];
+    snprintf(path, sizeof path, "%s/params.gp", dir);
+    snprintf(header, sizeof header,
+             "# params.gp: the variables of the scripts in plots/ for run %llu, iteration %llu\n"
+             "# (written by admitsim plot). To redraw one picture with a script of your own:\n"
+             "#   gnuplot %s plots/common.gp plots/cdf.gp\n",
+             (unsigned long long)run, (unsigned long long)iteration, path);
+    if (!write_gp(path, header, params, false, false)) return false;
+    snprintf(header, sizeof header,
+             "# written by admitsim plot; run: gnuplot %s\n"
+             "# the variables (as in params.gp), then the scripts of plots/ built into admitsim\n",
+             gp_path);
+    return write_gp(gp_path, header, params, true, layers);
 }
 
 int cmd_plot(int argc, char **argv) {
@@ -516,8 +567,7 @@ int cmd_plot(int argc, char **argv) {
     plot_ctx p = {.db = res_store_db(store),
                   .run = (int64_t)run_id,
                   .iteration = (int64_t)iteration,
-                  .dir = dir,
-                  .fmt = fmt};
+                  .dir = dir};
     int rc = EXIT_FAILURE_RUN;
     sqlite3_stmt *st = prepare(&p, "SELECT r.scenario_id, r.policy, r.seed, i.status FROM runs r "
                                    "JOIN iterations i ON i.run_id = r.run_id WHERE r.run_id = ?1 "
@@ -529,9 +579,10 @@ int cmd_plot(int argc, char **argv) {
         res_store_close(store);
         return EXIT_FAILURE_RUN;
     }
-    snprintf(p.title, sizeof p.title, "%s - policy %s - seed %lld - iteration %llu (%s)",
-             text(st, 0), text(st, 1), (long long)sqlite3_column_int64(st, 2),
-             (unsigned long long)iteration, text(st, 3));
+    char title[1200];
+    snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu (%s)", text(st, 0),
+             text(st, 1), (long long)sqlite3_column_int64(st, 2), (unsigned long long)iteration,
+             text(st, 3));
     sqlite3_finalize(st);
     for (char *q = dir + 1; *q; q++) { /* mkdir -p */
         if (*q != '/') continue;
@@ -544,24 +595,26 @@ int cmd_plot(int argc, char **argv) {
         fprintf(stderr, "admitsim plot: cannot create %s: %s\n", dir, strerror(errno));
         goto done;
     }
-    char gp_path[1100];
-    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
-    p.gp = fopen(gp_path, "w");
-    if (!p.gp) {
-        fprintf(stderr, "admitsim plot: cannot write %s: %s\n", gp_path, strerror(errno));
+    /* the data files, and the scripts' variables in memory */
+    char *params = NULL;
+    size_t params_len = 0;
+    p.params = open_memstream(&params, &params_len);
+    if (!p.params) {
+        fprintf(stderr, "admitsim plot: out of memory\n");
         goto done;
     }
-    fprintf(p.gp, "# written by admitsim plot; run: gnuplot %s\n", gp_path);
-    if (strcmp(fmt, "svg") == 0)
-        fprintf(p.gp, "set terminal svg size 1200,600 dynamic enhanced font 'sans,11'\n");
-    else
-        fprintf(p.gp, "set terminal pngcairo size 1400,650 noenhanced font 'sans,10'\n");
-    fprintf(p.gp, "set grid\nset datafile commentschars '#'\n");
+    put_string(p.params, "dir", dir);
+    put_string(p.params, "fmt", fmt);
+    put_string(p.params, "run_title", title);
     int nreq = 0;
     bool layers = false;
     bool ok =
         plot_timeline(&p) && plot_requests(&p, &nreq) && plot_cdfs(&p) && plot_layers(&p, &layers);
-    fclose(p.gp);
+    if (fclose(p.params) != 0) ok = false;
+    char gp_path[1100];
+    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
+    ok = ok && write_scripts(dir, gp_path, params, layers, run_id, iteration);
+    free(params);
     if (!ok) goto done;
     char cmd[2400];
     snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s/gnuplot.log'", gp_path, dir);
