@@ -373,6 +373,30 @@ static void test_capacity_plan(void **state) {
     sim_scenario_free(sc);
 }
 
+/* A plan of 50 million calls per task, cancelled after 1 s: the event logs
+** are sized from the plan only up to a bound (the calls never happen), so
+** the run neither fails for memory nor overflows a size; it ends cancelled
+** and clean with every captured event kept. */
+static void test_huge_call_plan_cancelled(void **state) {
+    (void)state;
+    sim_scenario *sc =
+        parse("{\"schema\":1,\"scenario_id\":\"bigcalls\",\"scenario_version\":1,\"records\":1000,"
+              "\"capacity\":{\"submission\":4,\"llm_wait\":4},\"cancel_at_seconds\":1.0,"
+              "\"models\":[{\"alias\":\"w\",\"provider\":\"acme\",\"model\":\"w-1\","
+              "\"max_parallel_requests\":4}],"
+              "\"providers\":[{\"model\":\"w\",\"domain\":\"chat\",\"latency\":{\"dist\":"
+              "\"constant\",\"seconds\":0.01},\"max_concurrent\":4}],"
+              "\"columns\":[{\"name\":\"c\",\"scheduling\":{\"kind\":\"model\",\"model\":\"w\"},"
+              "\"program\":[{\"call\":{\"model\":\"w\",\"count\":50000000}}]}]}");
+    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
+    assert_request_clean(r);
+    assert_int_equal(r->request_event_count, r->request_admission_stats.events_emitted);
+    assert_true(r->request_event_count > 400); /* ~100 calls a second on each of 4 */
+    sim_run_free(r);
+    sim_scenario_free(sc);
+}
+
 /* The Markdown summary and the long-form metrics CSV of a run. */
 static void test_report_files(void **state) {
     (void)state;
@@ -443,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_capacity_values),
         cmocka_unit_test(test_capacity_plan),
         cmocka_unit_test(test_report_files),
+        cmocka_unit_test(test_huge_call_plan_cancelled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,10 +429,11 @@ static bool push_pair(int64_t (**arr)[2], size_t *count, size_t *cap, int64_t a,
 ** pages where the kernel offers them (THP "madvise" mode) turns ~25
 ** first-touch page faults per thousand events into one per 18,000, which is
 ** most of what capturing an event costs. */
-enum { EVENT_LOG_ALIGN = 2u << 20 };
+enum { EVENT_LOG_ALIGN = 2u << 20, EVENT_LOG_HINT_MAX = 1u << 22 };
 
 static admit_event *event_log_alloc(size_t cap) {
-    size_t bytes = cap * sizeof(admit_event);
+    size_t bytes;
+    if (__builtin_mul_overflow(cap, sizeof(admit_event), &bytes)) return NULL;
     if (bytes < EVENT_LOG_ALIGN) return malloc(bytes);
     void *p = NULL;
     if (posix_memalign(&p, EVENT_LOG_ALIGN, bytes) != 0) return NULL;
@@ -1024,19 +1025,29 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     if (opt->capture_events) {
         /* Sized from the plan: ~8 scheduler events per task and 6 request
         ** events per first-try call, plus a quarter for retries and queue
-        ** events; growth doubles past that.  Huge-page backing means the
-        ** unused tail is never touched. */
-        size_t calls = 0;
+        ** events, the request log at most EVENT_LOG_HINT_MAX events or the
+        ** scheduler log's size (a plan's calls need not all happen, e.g.
+        ** after a cancel); growth doubles past that.  Huge-page backing
+        ** means the unused tail is never touched. */
+        size_t calls = 0, sched_cap = 0, req_cap = 0;
         for (size_t i = 0; i < ntasks; i++) {
             const sim_column *col = &sc->columns[admit_tracker_task(e.tracker, i)->column];
             for (uint32_t j = 0; j < col->step_count; j++)
-                if (col->program[j].kind == SIM_STEP_CALL)
-                    calls += (size_t)e.first_plan[e.plan_offset[i] + j];
+                if (col->program[j].kind == SIM_STEP_CALL &&
+                    __builtin_add_overflow(calls, (size_t)e.first_plan[e.plan_offset[i] + j],
+                                           &calls))
+                    calls = SIZE_MAX;
+        }
+        if (__builtin_mul_overflow(ntasks, (size_t)8, &sched_cap) ||
+            __builtin_add_overflow(sched_cap, (size_t)1024, &sched_cap))
+            goto oom;
+        if (calls) {
+            size_t hint_max = sched_cap > EVENT_LOG_HINT_MAX ? sched_cap : EVENT_LOG_HINT_MAX;
+            req_cap = calls > hint_max / 8 ? hint_max : calls * 6 + calls * 6 / 4 + 1024;
         }
         /* the request stream may already hold its registration events */
-        if (!event_log_reserve(&e.events, e.event_count, &e.event_cap, ntasks * 8 + 1024) ||
-            (calls && !event_log_reserve(&e.revents, e.revent_count, &e.revent_cap,
-                                         calls * 6 + calls * 6 / 4 + 1024)))
+        if (!event_log_reserve(&e.events, e.event_count, &e.event_cap, sched_cap) ||
+            (req_cap && !event_log_reserve(&e.revents, e.revent_count, &e.revent_cap, req_cap)))
             goto oom;
     }
     if (sc->cancel_at_ns >= 0) schedule(&e, sc->cancel_at_ns, EV_CANCEL, 0, 0);
