@@ -191,7 +191,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                      " (1, 0, 'scheduler', 1, 'task_lease_acquired', 10),"
                      " (1, 0, 'request', 1, 'request_rate_limited', 10),"
                      " (1, 0, 'scheduler', 0, 'selected', 10);"
-                     "INSERT INTO metrics VALUES (1, 0, 'run', 'wall_time_seconds', 2.5);",
+                     "INSERT INTO metrics VALUES (1, 0, 'run', 'wall_time_seconds', 2.5);"
+                     /* a user's own view over events survives the v4 rebuild */
+                     "CREATE VIEW my_rate_limits AS SELECT run_id, captured_at_ns FROM events"
+                     " WHERE kind = 'request_rate_limited';",
                      NULL, NULL, NULL),
         SQLITE_OK);
     assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_table_info('iterations')"
@@ -212,6 +215,7 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                 " (SELECT kind, lifecycle FROM events ORDER BY event_id)",
                 "selected:1 task_lease_acquired:1 request_rate_limited:0 request_wait_started:1");
     assert_int_equal(scalar(db, "SELECT count(*) FROM notable_events"), 1);
+    assert_int_equal(scalar(db, "SELECT captured_at_ns FROM my_rate_limits"), 10);
     /* version 3: task timelines and capacity plans */
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                 "('task_timelines', 'capacity_plans')"),

@@ -167,7 +167,11 @@ static const char *const migrations[] = {
     " 'request_lease_acquired', 'model_request_started', 'model_request_completed',"
     " 'request_lease_released');"
     "DROP TABLE events;"
+    /* legacy: a user's views over events must not be re-checked while
+    ** events is briefly missing; they read the new table afterwards */
+    "PRAGMA legacy_alter_table = ON;"
     "ALTER TABLE events_v4 RENAME TO events;"
+    "PRAGMA legacy_alter_table = OFF;"
     "CREATE INDEX events_by_run_time ON events(run_id, iteration, captured_at_ns);"
     "CREATE INDEX events_by_notable_kind ON events(kind, run_id) WHERE lifecycle = 0;"
     "CREATE INDEX events_by_notable_resource ON events(resource, run_id)"
