@@ -237,6 +237,27 @@ static void test_first_last_attempt_and_cooldown(void **state) {
     res_correlated_view_free(v);
 }
 
+/* A release that returned no capacity (duplicate, stale) changes no lease
+** count: capacity 2, R0 leased [0, 4), R1 [1, 3), R1's lease released a
+** second time at 2 as a duplicate.  Leases 1, 2, 1 over [0,1), [1,3),
+** [3,4): integral 6 lease-s = 3 s of capacity 2, fraction 3 / 4. */
+static void test_duplicate_release_keeps_leases(void **state) {
+    (void)state;
+    stream s = {.n = 0};
+    dispatch(&s, 0, 0, 0, root_task(0), 0, 1, 11);
+    dispatch(&s, 1 * SEC, 1 * SEC, 1 * SEC, root_task(1), 0, 2, 12);
+    S(&s, 2 * SEC, ADMIT_EV_TASK_LEASE_RELEASED, root_task(1), 2, 12, 0, 0);
+    s.ev[s.n - 1].reason = ADMIT_RELEASE_DUPLICATE;
+    finish(&s, 3 * SEC, root_task(1), 0, 2, 12);
+    finish(&s, 4 * SEC, root_task(0), 0, 1, 11);
+    res_view_facts f = facts(2, 1, 1, 2, 0);
+    res_correlated_view *v = build(&s, NULL, &f);
+    assert_near(v->m.active_capacity_integral, 3.0);
+    assert_near(v->m.active_capacity_fraction, 0.75);
+    assert_near(v->m.groups[0].lease_seconds, 6.0);
+    res_correlated_view_free(v);
+}
+
 /* A retried task (salvage): two executions; the second gets the enqueue
 ** that preceded it, not the first one's. */
 static void test_retry_two_executions(void **state) {
@@ -808,6 +829,7 @@ int main(void) {
         cmocka_unit_test(test_plain_execution_zero_wait),
         cmocka_unit_test(test_first_last_attempt_and_cooldown),
         cmocka_unit_test(test_retry_two_executions),
+        cmocka_unit_test(test_duplicate_release_keeps_leases),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_hidden_waiter),
         cmocka_unit_test(test_metrics_by_hand),

@@ -403,6 +403,7 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
             dequeue = true;
             break;
         case ADMIT_EV_TASK_LEASE_RELEASED:
+            if (ev->reason > 0) break; /* duplicate, stale ...: returned nothing */
             if (leases > 0) leases--;
             if (g >= 0 && lg[g] > 0) lg[g]--;
             if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = t;

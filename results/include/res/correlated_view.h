@@ -31,7 +31,9 @@
 **   ready_to_lease_gap   = task_lease_acquired_at - ready_enqueued_at
 **   each as n / mean / p50 / p95 / max (pXX: res_quantile_index).
 ** A sweep over the scheduler stream keeps: active task leases (per group and
-** total; +1 task_lease_acquired, -1 task_lease_released, any lease id), and
+** total; +1 task_lease_acquired, -1 task_lease_released whose reason is
+** released or absent, any lease id; a duplicate or stale release returned
+** nothing and is ignored, also as the execution's release time), and
 ** queued tasks (per group; a task is queued from ready_enqueued until its
 ** worker_spawned / worker_spawn_failed / non_retryable_dropped, and every
 ** queued task is cleared at queue_empty, queue_drained,
