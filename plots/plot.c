@@ -422,9 +422,7 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
     int nv_cap = 0;
     bool ok = true;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        /* group keys end in "|<column>": the column names the bar */
-        const char *key = text(st, 0) + strlen("layers:"), *bar = strrchr(key, '|');
-        int g = name_index(&groups, bar ? bar + 1 : key, true);
+        int g = name_index(&groups, text(st, 0) + strlen("layers:"), true);
         if (g >= nv_cap) {
             double(*nv)[NL] = g >= 0 ? realloc(v, (size_t)groups.cap * sizeof *nv) : NULL;
             if (!nv) {
@@ -443,11 +441,27 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
     }
     sqlite3_finalize(st);
     *drawn = ok && groups.n > 0;
-    if (*drawn) {
+    names labels = {0};
+    for (int g = 0; *drawn && ok && g < groups.n; g++) {
+        /* group keys end in "|<column>": the column names the bar, unless
+        ** another group's key ends the same (column names may hold '|') */
+        const char *bar = strrchr(groups.v[g], '|');
+        const char *label = bar ? bar + 1 : groups.v[g];
+        for (int o = 0; o < groups.n; o++) {
+            const char *obar = strrchr(groups.v[o], '|');
+            if (o != g && strcmp(obar ? obar + 1 : groups.v[o], label) == 0) label = groups.v[g];
+        }
+        int at = name_index(&labels, label, true);
+        if (at >= 0 && at != g) at = name_index(&labels, groups.v[g], true);
+        ok = at == g;
+    }
+    if (*drawn && ok) put_words(p->params, "layers_groups", &labels);
+    free(labels.v);
+    if (*drawn && ok) {
         FILE *f = open_dat(p, "layers.dat");
         if (!f) ok = false;
         for (int g = 0; f && g < groups.n; g++) {
-            fprintf(f, "\"%s\"", groups.v[g]);
+            fprintf(f, "%d", g);
             for (int l = 0; l < NL; l++)
                 fprintf(f, " %.9f", v[g][l]);
             fputc('\n', f);

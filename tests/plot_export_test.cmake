@@ -57,7 +57,8 @@ string(REGEX REPLACE "^(#[^\n]*\n)+" "" variables "${params}") # less its header
 string(FIND "${script}" "${variables}" at)
 expect("plot.gp starts with the variables of params.gp" ${at} GREATER -1)
 foreach(line "request_resources = \"provider-a/gen-a-large/chat provider-b/gen-b-large/chat\""
-        "timeline_groups = \"answer_a answer_b\"" "fmt = \"png\"")
+        "timeline_groups = \"answer_a answer_b\"" "layers_groups = \"answer_a answer_b\""
+        "fmt = \"png\"")
   string(FIND "${params}" "${line}\n" at)
   expect("params.gp has ${line}" ${at} GREATER -1)
 endforeach()
