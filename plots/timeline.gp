@@ -24,10 +24,21 @@ set y2label 'queued tasks'
 set ytics nomirror
 set y2tics
 set key outside right
-plot dir.'/timeline.dat' using 1:2 with steps lw 2 title 'task leases in flight', \
-     '' using 1:3 with steps lw 2 title 'row groups in flight', \
-     for [i=1:words(timeline_groups)] '' using 1:3+i axes x1y2 with steps \
-         title 'queued: '.word(timeline_groups, i)
+undefine STATS_*
+stats dir.'/timeline.dat' using 1 nooutput
+if (exists("STATS_records") && STATS_records > 0) {
+    plot dir.'/timeline.dat' using 1:2 with steps lw 2 title 'task leases in flight', \
+         '' using 1:3 with steps lw 2 title 'row groups in flight', \
+         for [i=1:words(timeline_groups)] '' using 1:3+i axes x1y2 with steps \
+             title 'queued: '.word(timeline_groups, i)
+} else {
+    # e.g. a run cancelled before its first lease: axes, no series
+    set xrange [0:1]
+    set yrange [0:1]
+    plot NaN title 'no task leases in this iteration'
+    set xrange [*:*]
+    set yrange [*:*]
+}
 unset y2tics
 unset y2label
 set ytics mirror

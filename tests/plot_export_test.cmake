@@ -101,6 +101,19 @@ expect("missing database exits 1 (${err})" ${rc} EQUAL 1)
 execute_process(COMMAND ${ADMITSIM} plot 1 --format gif RESULT_VARIABLE rc ERROR_QUIET)
 expect("bad --format exits 2" ${rc} EQUAL 2)
 
+# A run cancelled before its first task lease still gets its pictures (the
+# timeline has axes and no series).
+file(WRITE ${OUT}/cancel0.json "{\"schema\": 1, \"scenario_id\": \"cancel0\", \"scenario_version\": 1,
+ \"records\": 30, \"capacity\": {\"submission\": 4}, \"cancel_at_seconds\": 0.0,
+ \"columns\": [{\"name\": \"root\", \"duration\": {\"dist\": \"constant\", \"seconds\": 0.1}}]}")
+execute_process(COMMAND ${ADMITSIM} run ${OUT}/cancel0.json --db ${OUT}/cancel0.db
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run of a scenario cancelled at 0 exits 0 (${err})" ${rc} EQUAL 0)
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${OUT}/cancel0.db --out ${OUT}/cancel0
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("plot of a run cancelled at 0 exits 0 (${err})" ${rc} EQUAL 0)
+expect_pngs(${OUT}/cancel0 timeline)
+
 # Without gnuplot on PATH: a clear message, not a crash.
 execute_process(COMMAND ${CMAKE_COMMAND} -E env PATH=/nonexistent ${ADMITSIM} plot 1 --db ${db}
                 --out ${OUT}/nognuplot RESULT_VARIABLE rc ERROR_VARIABLE err)
