@@ -790,8 +790,8 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
 static int prepare(res_store *s, int k) {
     char sql[16384];
     size_t n = (size_t)snprintf(sql, sizeof sql, "%s", statements[k].sql);
-    for (int r = 0; r < statements[k].rows; r++)
-        for (int c = 0; c < statements[k].columns; c++)
+    for (int r = 0; r < statements[k].rows && n < sizeof sql; r++)
+        for (int c = 0; c < statements[k].columns && n < sizeof sql; c++)
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?%s", c ? ", " : (r ? ", (" : "("),
                                   c + 1 == statements[k].columns ? ")" : "");
     if (n >= sizeof sql) return fail(s, RES_STORE_ERROR, "%s: statement too long", s->path);
