@@ -26,7 +26,7 @@ static void remove_db(const char *path) {
 int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
     sim_run_options ro = {.seed = seed, .capture_events = true};
     sim_error err;
-    sim_run *run = sim_run_execute(sc, &ro, &err);
+    res_run_record *run = sim_run_execute(sc, &ro, &err);
     if (!run) {
         fprintf(stderr, "admitsim bench: %s\n", err.message);
         return EXIT_FAILURE_RUN;
@@ -45,7 +45,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
     size_t events = run->event_count + run->request_event_count;
     printf("bench --store %s: %zu events per iteration (%zu scheduler, %zu request), %llu "
            "repeats, each into a fresh WAL database in %s\n",
-           sc->scenario_id, events, run->event_count, run->request_event_count,
+           sc->config.scenario_id, events, run->event_count, run->request_event_count,
            (unsigned long long)repeat, dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/bench.db", dir);
@@ -53,10 +53,10 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
         res_store *s = NULL;
         char serr[1100];
         int64_t run_id = 0;
-        res_store_run_info info = {.scenario_id = sc->scenario_id,
-                                   .scenario_version = sc->scenario_version,
-                                   .scenario_file = sc->path,
-                                   .policy = sim_policy_name(run->policy),
+        res_store_run_info info = {.scenario_id = sc->config.scenario_id,
+                                   .scenario_version = sc->config.scenario_version,
+                                   .scenario_file = sc->config.path,
+                                   .policy = run_policy_name(run->policy),
                                    .seed = seed,
                                    .iterations = 1};
         if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, serr, sizeof serr) != RES_STORE_OK) {
@@ -87,6 +87,6 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
 out:
     free(secs);
     res_summary_free(sum);
-    sim_run_free(run);
+    res_run_record_free(run);
     return rc;
 }

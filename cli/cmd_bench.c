@@ -80,17 +80,17 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "admitsim bench: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
-    sc->records *= (int64_t)scale;
-    if (sc->buffer_size) sc->buffer_size *= (int64_t)scale;
-    for (uint32_t c = 0; c < sc->column_count; c++)
-        sc->columns[c].rows *= (int64_t)scale;
+    sc->config.records *= (int64_t)scale;
+    if (sc->config.buffer_size) sc->config.buffer_size *= (int64_t)scale;
+    for (uint32_t c = 0; c < sc->config.column_count; c++)
+        sc->config.columns[c].rows *= (int64_t)scale;
     if (store) {
         int src = bench_store(sc, seed, repeat);
         sim_scenario_free(sc);
         return src;
     }
-    uint64_t tasks = sim_scenario_task_count(sc);
-    printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->scenario_id,
+    uint64_t tasks = run_config_task_count(&sc->config);
+    printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->config.scenario_id,
            (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
     printf("%-8s %-8s %12s %12s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
            "best_tasks/s", "median_tasks/s", "capture_ns/ev");
@@ -99,14 +99,14 @@ int cmd_bench(int argc, char **argv) {
     for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
         double best[2] = {0, 0}; /* [capture] */
         for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
-            sim_run_options ro = {.policy = (sim_policy_kind)p,
+            sim_run_options ro = {.policy = (run_policy_kind)p,
                                   .policy_set = true,
                                   .seed = seed,
                                   .capture_events = capture};
             uint64_t events = 0; /* both streams */
             for (uint64_t i = 0; i < repeat; i++) {
                 double t0 = cli_monotonic_seconds();
-                sim_run *run = sim_run_execute(sc, &ro, &err);
+                res_run_record *run = sim_run_execute(sc, &ro, &err);
                 secs[i] = cli_monotonic_seconds() - t0;
                 if (!run) {
                     fprintf(stderr, "admitsim bench: %s\n", err.message);
@@ -121,12 +121,12 @@ int cmd_bench(int argc, char **argv) {
                         (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
                     rc = EXIT_FAILURE_RUN;
                 }
-                sim_run_free(run);
+                res_run_record_free(run);
             }
             if (rc != EXIT_OK) break;
             qsort(secs, repeat, sizeof *secs, cmp_double);
             best[capture] = secs[0];
-            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f", sim_policy_name((sim_policy_kind)p),
+            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f", run_policy_name((run_policy_kind)p),
                    capture ? "captured" : "counted", (unsigned long long)events, secs[0],
                    (double)tasks / secs[0], (double)tasks / secs[repeat / 2]);
             /* (best captured - best counted) / events: what keeping every

@@ -46,9 +46,9 @@ static void run_usage(FILE *f) {
                "providers (busy_fraction).\n");
 }
 
-static void print_table(const res_summary *s, const sim_run *run, uint64_t iterations) {
+static void print_table(const res_summary *s, const res_run_record *run, uint64_t iterations) {
     printf("scenario %s  policy %s  seed %llu  iterations %llu  status %s\n",
-           run->scenario->scenario_id, sim_policy_name(run->policy), (unsigned long long)run->seed,
+           run->config->scenario_id, run_policy_name(run->policy), (unsigned long long)run->seed,
            (unsigned long long)iterations, admit_job_status_name(run->status));
     printf("wall time %.3f s  slot utilization %.3f  final task leases %llu  tasks %llu done, %llu "
            "dropped\n",
@@ -67,22 +67,24 @@ static void print_table(const res_summary *s, const sim_run *run, uint64_t itera
         printf("%-28s %8s %8s %6s %9s %9s %9s %7s %5s %5s %5s %8s %8s\n", "request resource",
                "attempts", "leases", "429s", "wait_p50", "wait_p95", "wait_max", "flight", "max",
                "limit", "min", "cooldown", "util_oc");
+        const res_request_report *rep = s->request;
         for (uint32_t r = 0; r < run->request_resource_count; r++) {
-            const sim_request_stats *rs = &run->request[r];
+            const res_request_stats *rs = &rep->resources[r];
+            const res_request_resource *rr = &run->request[r];
             res_wait_quantiles q = res_request_waits(rs);
-            printf("%-28.28s %8llu %8llu %6llu %9.3f %9.3f %9.3f %7.2f %5u %5u %5u %8.2f ", rs->key,
+            printf("%-28.28s %8llu %8llu %6llu %9.3f %9.3f %9.3f %7.2f %5u %5u %5u %8.2f ", rr->key,
                    (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
                    (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                   rs->in_flight_mean, rs->in_flight_max, rs->final.current_limit,
-                   rs->final.min_limit, (double)rs->cooldown_ns / 1e9);
+                   rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit,
+                   rr->final.min_limit, (double)rs->cooldown_ns / 1e9);
             if (rs->utilization_while_others_cooling >= 0)
                 printf("%8.3f\n", rs->utilization_while_others_cooling);
             else
                 printf("%8s\n", "-");
         }
-        for (uint32_t i = 0; i < run->provider_count; i++)
-            printf("provider %s busy %.3f\n", run->provider_names[i],
-                   run->provider_busy_fraction[i]);
+        for (uint32_t i = 0; i < rep->provider_count; i++)
+            printf("provider %s busy %.3f\n", rep->provider_names[i],
+                   rep->provider_busy_fraction[i]);
     }
     for (uint32_t i = 0; i < run->diagnostic_count; i++)
         printf("diagnostic: %s\n", run->diagnostics[i]);
@@ -122,7 +124,7 @@ int cmd_run(int argc, char **argv) {
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
-            if (!sim_policy_parse(optarg, &ro.policy)) {
+            if (!run_policy_parse(optarg, &ro.policy)) {
                 fprintf(
                     stderr,
                     "admitsim run: --policy expects strict, bounded or provider_aware, got '%s'\n",
@@ -174,10 +176,10 @@ int cmd_run(int argc, char **argv) {
     if (db_path) {
         char serr[1100], *cmdline = join_args(argc, argv);
         res_store_run_info info = {
-            .scenario_id = sc->scenario_id,
-            .scenario_version = sc->scenario_version,
-            .scenario_file = sc->path,
-            .policy = sim_policy_name(ro.policy_set ? ro.policy : sc->default_policy),
+            .scenario_id = sc->config.scenario_id,
+            .scenario_version = sc->config.scenario_version,
+            .scenario_file = sc->config.path,
+            .policy = run_policy_name(ro.policy_set ? ro.policy : sc->config.default_policy),
             .seed = ro.seed,
             .iterations = iterations,
             .command_line = cmdline};
@@ -194,7 +196,7 @@ int cmd_run(int argc, char **argv) {
             return EXIT_FAILURE_RUN;
         }
     }
-    sim_run **runs = calloc(iterations, sizeof *runs);
+    res_run_record **runs = calloc(iterations, sizeof *runs);
     res_summary **sums = calloc(iterations, sizeof *sums);
     if (!runs || !sums) {
         fprintf(stderr, "admitsim run: out of memory\n");
@@ -204,7 +206,7 @@ int cmd_run(int argc, char **argv) {
     for (uint64_t i = 0; i < iterations; i++) {
         ro.iteration = (uint32_t)i;
         if (iterations > 1)
-            fprintf(stderr, "admitsim run: %s iteration %llu/%llu\n", sc->scenario_id,
+            fprintf(stderr, "admitsim run: %s iteration %llu/%llu\n", sc->config.scenario_id,
                     (unsigned long long)i + 1, (unsigned long long)iterations);
         runs[i] = sim_run_execute(sc, &ro, &err);
         if (!runs[i]) {
@@ -232,8 +234,8 @@ int cmd_run(int argc, char **argv) {
         json_t *art = res_artifact_build(runs, sums, iterations, &host);
         free(cmdline);
         char name[512], werr[1024];
-        snprintf(name, sizeof name, "%.200s-%s-seed%llu.json", sc->scenario_id,
-                 sim_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
+        snprintf(name, sizeof name, "%.200s-%s-seed%llu.json", sc->config.scenario_id,
+                 run_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
         if (!art || res_write_json_atomic(art, out_dir, name, werr, sizeof werr) != 0) {
             fprintf(stderr, "admitsim run: %s\n",
                     art ? werr : "out of memory building the artifact");
@@ -248,8 +250,8 @@ int cmd_run(int argc, char **argv) {
         char *csv = res_metrics_csv(runs, sums, iterations);
         char *tasks = res_task_timelines_csv(runs, sums, iterations);
         char base[400];
-        snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->scenario_id,
-                 sim_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
+        snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->config.scenario_id,
+                 run_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
         char md_name[420], csv_name[420], tasks_name[420];
         snprintf(md_name, sizeof md_name, "%s.md", base);
         snprintf(csv_name, sizeof csv_name, "%s-metrics.csv", base);
@@ -298,7 +300,7 @@ done:
         res_store_close(store);
     }
     for (uint64_t i = 0; runs && i < iterations; i++) {
-        sim_run_free(runs[i]);
+        res_run_record_free(runs[i]);
         if (sums) res_summary_free(sums[i]);
     }
     free(runs);

@@ -26,20 +26,20 @@ static inline sim_scenario *parse(const char *text) {
     return sc;
 }
 
-static inline sim_run *run_iteration(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed,
-                                     uint32_t iteration) {
+static inline res_run_record *run_iteration(const sim_scenario *sc, run_policy_kind policy,
+                                            uint64_t seed, uint32_t iteration) {
     sim_run_options o = {.policy = policy,
                          .policy_set = true,
                          .seed = seed,
                          .iteration = iteration,
                          .capture_events = true};
     sim_error err;
-    sim_run *r = sim_run_execute(sc, &o, &err);
+    res_run_record *r = sim_run_execute(sc, &o, &err);
     if (!r) fail_msg("%s", err.message);
     return r;
 }
 
-static inline char *artifact_without_host(sim_run *r) {
+static inline char *artifact_without_host(res_run_record *r) {
     res_summary *s = res_summary_compute(r);
     json_t *art = res_artifact_build(&r, &s, 1, NULL);
     json_object_del(art, "host");

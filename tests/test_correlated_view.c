@@ -712,7 +712,7 @@ static void test_resources_from_run(void **state) {
               "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"t\",\"hot\",\"v1\"],"
               "\"weight\":1,\"resources\":{\"submission\":1,\"llm_wait\":2}}},"
               "{\"name\":\"local\",\"duration\":{\"dist\":\"constant\",\"seconds\":0.1}}]}");
-    sim_run *run = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
+    res_run_record *run = run_iteration(sc, RUN_POLICY_STRICT, 1, 0);
     res_view_facts *f = res_view_facts_from_run(run);
     assert_non_null(f);
     assert_int_equal(f->resource_count, 2);
@@ -738,16 +738,16 @@ static void test_resources_from_run(void **state) {
     assert_true(m->resources[1].jain_fairness_index < 0);
     res_correlated_view_free(v);
     res_view_facts_free(f);
-    sim_run_free(run);
+    res_run_record_free(run);
     sim_scenario_free(sc);
 }
 
 /* End to end on shipped scenarios: no hidden waiters, timestamps in SPEC
 ** order where present, gap = queue wait + admission wait per row, every
 ** executed task has a row, and the JSON is deterministic. */
-static void check_scenario(const char *name, sim_policy_kind policy) {
+static void check_scenario(const char *name, run_policy_kind policy) {
     sim_scenario *sc = load(name);
-    sim_run *run = run_iteration(sc, policy, 1, 0);
+    res_run_record *run = run_iteration(sc, policy, 1, 0);
     res_view_facts *f = res_view_facts_from_run(run);
     assert_non_null(f);
     res_correlated_view *v = res_correlated_view_build(
@@ -797,7 +797,7 @@ static void check_scenario(const char *name, sim_policy_kind policy) {
     char *ta = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *tb = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(15));
     assert_string_equal(ta, tb);
-    sim_run *again = run_iteration(sc, policy, 1, 0); /* same run: same JSON */
+    res_run_record *again = run_iteration(sc, policy, 1, 0); /* same run: same JSON */
     json_t *c = res_correlated_json(again);
     char *tc = json_dumps(c, JSON_COMPACT | JSON_REAL_PRECISION(15));
     assert_string_equal(ta, tc);
@@ -805,23 +805,23 @@ static void check_scenario(const char *name, sim_policy_kind policy) {
     free(tb);
     free(tc);
     json_decref(c);
-    sim_run_free(again);
+    res_run_record_free(again);
     json_decref(a);
     json_decref(b);
     res_correlated_view_free(v);
     res_view_facts_free(f);
-    sim_run_free(run);
+    res_run_record_free(run);
     sim_scenario_free(sc);
 }
 
 static void test_shipped_scenarios(void **state) {
     (void)state;
-    check_scenario("heavy_root.json", SIM_POLICY_STRICT);
-    check_scenario("heavy_root.json", SIM_POLICY_BOUNDED);
-    check_scenario("dynamic_request_count.json", SIM_POLICY_STRICT);
-    check_scenario("failures_salvage.json", SIM_POLICY_STRICT);
-    check_scenario("cancel_midrun.json", SIM_POLICY_STRICT);
-    check_scenario("cross_provider_cooldown.json", SIM_POLICY_PROVIDER_AWARE);
+    check_scenario("heavy_root.json", RUN_POLICY_STRICT);
+    check_scenario("heavy_root.json", RUN_POLICY_BOUNDED);
+    check_scenario("dynamic_request_count.json", RUN_POLICY_STRICT);
+    check_scenario("failures_salvage.json", RUN_POLICY_STRICT);
+    check_scenario("cancel_midrun.json", RUN_POLICY_STRICT);
+    check_scenario("cross_provider_cooldown.json", RUN_POLICY_PROVIDER_AWARE);
 }
 
 int main(void) {

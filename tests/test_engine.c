@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "res/stats.h"
 #include "sim_test.h"
 
 #define assert_close(a, b) assert_true(fabs((a) - (b)) < 1e-9)
@@ -21,10 +22,10 @@ typedef struct expected_column {
     double first, mean, p50, p95, max, idle;
 } expected_column;
 
-static void check_reference(sim_policy_kind policy, double wall, double util, expected_column hot,
+static void check_reference(run_policy_kind policy, double wall, double util, expected_column hot,
                             expected_column peer) {
     sim_scenario *sc = load("heavy_root_peer_arrival.json");
-    sim_run *r = run_iteration(sc, policy, 1, 0);
+    res_run_record *r = run_iteration(sc, policy, 1, 0);
     res_summary *s = res_summary_compute(r);
     assert_non_null(s);
     assert_close(s->wall_time_seconds, wall);
@@ -43,7 +44,7 @@ static void check_reference(sim_policy_kind policy, double wall, double util, ex
     assert_int_equal(s->columns[0].tasks, 512);
     assert_int_equal(s->columns[1].tasks, 256);
     res_summary_free(s);
-    sim_run_free(r);
+    res_run_record_free(r);
     sim_scenario_free(sc);
 }
 
@@ -52,7 +53,7 @@ static void check_reference(sim_policy_kind policy, double wall, double util, ex
 ** busy, so wall = (512 x 0.5 + 256 x 0.05) / 8 = 33.6 s. */
 static void test_heavy_root_peer_arrival_strict(void **state) {
     (void)state;
-    check_reference(SIM_POLICY_STRICT, 33.6, 1.0,
+    check_reference(RUN_POLICY_STRICT, 33.6, 1.0,
                     (expected_column){0.0, 16.1458984375, 16.25, 30.75, 32.65, 0.45},
                     (expected_column){0.45, 24.80703125, 32.65, 33.45, 33.5, 26.4});
 }
@@ -61,7 +62,7 @@ static void test_heavy_root_peer_arrival_strict(void **state) {
 ** finishes at ~13 s instead of ~33.5 s. */
 static void test_heavy_root_peer_arrival_bounded(void **state) {
     (void)state;
-    check_reference(SIM_POLICY_BOUNDED, 34.0, 268.8 / (34.0 * 8),
+    check_reference(RUN_POLICY_BOUNDED, 34.0, 268.8 / (34.0 * 8),
                     (expected_column){0.0, 17.04794921875, 17.5, 31.55, 33.5, 0.0},
                     (expected_column){0.45, 6.7751953125, 6.8, 12.5, 13.15, 21.25});
 }
@@ -69,8 +70,8 @@ static void test_heavy_root_peer_arrival_bounded(void **state) {
 static void test_neutral_scenario_policies_agree(void **state) {
     (void)state;
     sim_scenario *sc = load("neutral_ready_at_start.json");
-    sim_run *a = run_iteration(sc, SIM_POLICY_STRICT, 1, 0),
-            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
+    res_run_record *a = run_iteration(sc, RUN_POLICY_STRICT, 1, 0),
+                   *b = run_iteration(sc, RUN_POLICY_BOUNDED, 1, 0);
     res_summary *sa = res_summary_compute(a), *sb = res_summary_compute(b);
     assert_close(sa->wall_time_seconds, 6.4);
     assert_close(sb->wall_time_seconds, 6.4);
@@ -81,27 +82,27 @@ static void test_neutral_scenario_policies_agree(void **state) {
     }
     res_summary_free(sa);
     res_summary_free(sb);
-    sim_run_free(a);
-    sim_run_free(b);
+    res_run_record_free(a);
+    res_run_record_free(b);
     sim_scenario_free(sc);
 }
 
 static void test_same_seed_identical_artifacts(void **state) {
     (void)state;
     sim_scenario *sc = load("failures_salvage.json");
-    sim_run *a = run_iteration(sc, SIM_POLICY_BOUNDED, 42, 0),
-            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 42, 0);
+    res_run_record *a = run_iteration(sc, RUN_POLICY_BOUNDED, 42, 0),
+                   *b = run_iteration(sc, RUN_POLICY_BOUNDED, 42, 0);
     char *ta = artifact_without_host(a), *tb = artifact_without_host(b);
     assert_string_equal(ta, tb);
-    sim_run *c = run_iteration(sc, SIM_POLICY_BOUNDED, 43, 0);
+    res_run_record *c = run_iteration(sc, RUN_POLICY_BOUNDED, 43, 0);
     char *tc = artifact_without_host(c);
     assert_true(strcmp(ta, tc) != 0); /* the seed matters */
     free(ta);
     free(tb);
     free(tc);
-    sim_run_free(a);
-    sim_run_free(b);
-    sim_run_free(c);
+    res_run_record_free(a);
+    res_run_record_free(b);
+    res_run_record_free(c);
     sim_scenario_free(sc);
 }
 
@@ -110,18 +111,18 @@ static void test_same_seed_identical_artifacts(void **state) {
 static void test_output_hashes_equal_across_arms(void **state) {
     (void)state;
     sim_scenario *sc = load("heavy_root.json");
-    sim_run *a = run_iteration(sc, SIM_POLICY_STRICT, 5, 0),
-            *b = run_iteration(sc, SIM_POLICY_BOUNDED, 5, 0);
+    res_run_record *a = run_iteration(sc, RUN_POLICY_STRICT, 5, 0),
+                   *b = run_iteration(sc, RUN_POLICY_BOUNDED, 5, 0);
     assert_int_equal(a->output_hash_all, b->output_hash_all);
-    sim_run *c = run_iteration(sc, SIM_POLICY_STRICT, 5, 1);
+    res_run_record *c = run_iteration(sc, RUN_POLICY_STRICT, 5, 1);
     assert_true(a->output_hash_all != c->output_hash_all); /* iterations draw anew */
-    sim_run_free(a);
-    sim_run_free(b);
-    sim_run_free(c);
+    res_run_record_free(a);
+    res_run_record_free(b);
+    res_run_record_free(c);
     sim_scenario_free(sc);
 }
 
-static void assert_clean_end(const sim_run *r) {
+static void assert_clean_end(const res_run_record *r) {
     assert_int_equal(r->final_task_leases, 0);
     for (uint32_t i = 0; i < r->resource_count; i++)
         assert_int_equal(r->final_leased[i], 0);
@@ -135,7 +136,10 @@ static void assert_clean_end(const sim_run *r) {
     assert_int_equal(r->final_request_waiters, 0);
     assert_int_equal(r->request_admission_stats.leases_acquired,
                      r->request_admission_stats.release_reasons[ADMIT_RELEASE_RELEASED]);
-    assert_int_equal(r->attempt_order_violations, 0);
+    res_request_report *rep = res_request_report_compute(r);
+    assert_non_null(rep);
+    assert_int_equal(rep->attempt_order_violations, 0);
+    res_request_report_free(rep);
 }
 
 static void test_every_scenario_ends_with_zero_leases(void **state) {
@@ -150,11 +154,11 @@ static void test_every_scenario_ends_with_zero_leases(void **state) {
         sim_scenario *sc = load(de->d_name);
         for (int p = 0; p < 3; p++) /* strict, bounded, provider_aware */
             for (uint64_t seed = 1; seed <= 3; seed++) {
-                sim_run *r = run_iteration(sc, (sim_policy_kind)p, seed, 0);
+                res_run_record *r = run_iteration(sc, (run_policy_kind)p, seed, 0);
                 assert_clean_end(r);
                 assert_true(r->status == ADMIT_JOB_COMPLETED || r->status == ADMIT_JOB_CANCELLED ||
                             r->status == ADMIT_JOB_EARLY_SHUTDOWN);
-                sim_run_free(r);
+                res_run_record_free(r);
             }
         sim_scenario_free(sc);
         checked++;
@@ -166,46 +170,46 @@ static void test_every_scenario_ends_with_zero_leases(void **state) {
 static void test_failure_paths_exercised(void **state) {
     (void)state;
     sim_scenario *sc = load("failures_salvage.json");
-    sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
+    res_run_record *r = run_iteration(sc, RUN_POLICY_BOUNDED, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
     assert_true(r->stats.retries_deferred > 0);
     assert_true(r->stats.salvage_redispatched > 0);
     assert_true(r->stats.rows_dropped > 0);
     assert_clean_end(r);
-    sim_run_free(r);
+    res_run_record_free(r);
     sim_scenario_free(sc);
 
     sc = load("cancel_midrun.json");
-    r = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
+    r = run_iteration(sc, RUN_POLICY_STRICT, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
     assert_true(r->stats.tasks_completed < r->stats.tasks_total);
     assert_int_equal(r->wall_ns, 3000000000LL); /* cancelled workers stop at once */
     assert_clean_end(r);
-    sim_run_free(r);
+    res_run_record_free(r);
     sim_scenario_free(sc);
 }
 
 static void test_spawn_failures_release_leases(void **state) {
     (void)state;
     sim_scenario *sc = load("narrow_serial.json");
-    sc->spawn_failure_probability = 0.2;
-    sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 3, 0);
+    sc->env.spawn_failure_probability = 0.2;
+    res_run_record *r = run_iteration(sc, RUN_POLICY_BOUNDED, 3, 0);
     assert_true(r->stats.spawn_failures > 0);
     assert_clean_end(r);
-    sim_run_free(r);
+    res_run_record_free(r);
     sim_scenario_free(sc);
 }
 
 static void test_early_shutdown_releases_leases(void **state) {
     (void)state;
     sim_scenario *sc = load("wide_independent_roots.json");
-    sc->columns[0].non_retryable_probability = 1.0;
-    sc->columns[1].non_retryable_probability = 1.0;
-    sc->columns[2].non_retryable_probability = 1.0;
-    sim_run *r = run_iteration(sc, SIM_POLICY_STRICT, 1, 0);
+    sc->env.columns[0].non_retryable_probability = 1.0;
+    sc->env.columns[1].non_retryable_probability = 1.0;
+    sc->env.columns[2].non_retryable_probability = 1.0;
+    res_run_record *r = run_iteration(sc, RUN_POLICY_STRICT, 1, 0);
     assert_int_equal(r->status, ADMIT_JOB_EARLY_SHUTDOWN);
     assert_clean_end(r);
-    sim_run_free(r);
+    res_run_record_free(r);
     sim_scenario_free(sc);
 }
 
@@ -224,11 +228,11 @@ static void test_bounded_progress_with_amounts_above_share(void **state) {
               "\"scheduling\":{\"kind\":\"custom_model\",\"identity\":[\"x\",\"b\"],"
               "\"resources\":{\"submission\":1,\"llm_wait\":2}}}]}");
     for (int p = 0; p < 2; p++) {
-        sim_run *r = run_iteration(sc, (sim_policy_kind)p, 1, 0);
+        res_run_record *r = run_iteration(sc, (run_policy_kind)p, 1, 0);
         assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
         assert_int_equal(r->wall_ns, 8 * 1000000000LL); /* one task at a time */
         assert_clean_end(r);
-        sim_run_free(r);
+        res_run_record_free(r);
     }
     sim_scenario_free(sc);
 }
@@ -247,9 +251,9 @@ static void test_huge_default_ceiling_saturates(void **state) {
     for (int i = 0; i < 2; i++) {
         snprintf(text, sizeof text, fmt, ceilings[i]);
         sim_scenario *sc = parse(text);
-        sim_run *r = run_iteration(sc, SIM_POLICY_BOUNDED, 1, 0);
+        res_run_record *r = run_iteration(sc, RUN_POLICY_BOUNDED, 1, 0);
         wall[i] = r->wall_ns;
-        sim_run_free(r);
+        res_run_record_free(r);
         sim_scenario_free(sc);
     }
     assert_int_equal(wall[0], 2 * 1000000000LL); /* borrows all 4 slots */

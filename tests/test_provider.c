@@ -51,7 +51,7 @@ static sim_scenario *parse_q(const char *text) {
     assert_non_null(json);
     for (char *c = json; *c; c++)
         if (*c == '\'') *c = '"';
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *sc = sim_scenario_parse(json, "t.json", &err);
     if (!sc) print_error("%s\n", err.message);
     assert_non_null(sc);
@@ -65,17 +65,18 @@ static admit_request_resolver *resolver_for(const sim_scenario *sc) {
     admit_error aerr;
     admit_request_resolver *rr = admit_request_resolver_create(&aerr);
     assert_non_null(rr);
-    for (uint32_t i = 0; i < sc->model_count; i++)
-        assert_int_equal(
-            admit_request_resolver_add_alias(rr, sc->models[i].alias, sc->models[i].provider,
-                                             sc->models[i].model_id,
-                                             sc->models[i].max_parallel_requests, NULL, &aerr),
-            ADMIT_OK);
-    for (uint32_t i = 0; i < sc->provider_count; i++) {
-        int pm = admit_request_resolver_lookup(rr, sc->models[sc->providers[i].model].alias);
+    for (uint32_t i = 0; i < sc->config.model_count; i++)
+        assert_int_equal(admit_request_resolver_add_alias(
+                             rr, sc->config.models[i].alias, sc->config.models[i].provider,
+                             sc->config.models[i].model_id,
+                             sc->config.models[i].max_parallel_requests, NULL, &aerr),
+                         ADMIT_OK);
+    for (uint32_t i = 0; i < sc->env.provider_count; i++) {
+        int pm =
+            admit_request_resolver_lookup(rr, sc->config.models[sc->env.providers[i].model].alias);
         assert_true(pm >= 0);
-        assert_int_equal(admit_request_resolver_resource(rr, (uint32_t)pm, sc->providers[i].domain),
-                         (int)i);
+        assert_int_equal(
+            admit_request_resolver_resource(rr, (uint32_t)pm, sc->env.providers[i].domain), (int)i);
     }
     return rr;
 }
@@ -83,7 +84,7 @@ static admit_request_resolver *resolver_for(const sim_scenario *sc) {
 static void setup_seeded(fixture *f, sim_scenario *sc, uint64_t seed, uint32_t iteration) {
     f->sc = sc;
     f->rr = resolver_for(sc);
-    sim_error err = {{0}};
+    sim_error err = {0};
     f->p = sim_providers_create(sc, f->rr, seed, iteration, &err);
     if (!f->p) print_error("%s\n", err.message);
     assert_non_null(f->p);
@@ -418,7 +419,7 @@ static void test_stream_and_draw_order(void **state) {
              HEAD);
     setup_seeded(&f, parse_q(json), 7, 3);
     gsl_rng *r = sim_rng_stream(7, 3, "provider/p/m2/embedding");
-    const sim_provider_spec *ps = &f.sc->providers[0];
+    const sim_provider_spec *ps = &f.sc->env.providers[0];
     sim_call_plan held[2];
     for (int i = 0; i < 500; i++) {
         /* every third call finds both slots taken: rate limited, u still drawn */
@@ -446,7 +447,7 @@ static void test_stream_and_draw_order(void **state) {
 
 static void test_empirical_latency(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *sc = sim_scenario_load(ADMIT_TEST_DATA_DIR "/provider_trace.json", &err);
     if (!sc) print_error("%s\n", err.message);
     assert_non_null(sc);
@@ -468,43 +469,6 @@ static void test_empirical_latency(void **state) {
     teardown(&f);
 }
 
-/* Busy time is per provider name: p serves m and m2. */
-static void test_busy_fraction(void **state) {
-    (void)state;
-    fixture f;
-    setup(&f, "{'model': 'm', " LAT(1) "}, {'model': 'm2', " LAT(
-                  1) "},"
-                     " {'model': 'q', " LAT(1) ", 'max_concurrent': 1}");
-    assert_int_equal(sim_providers_provider_count(f.p), 2);
-    assert_string_equal(sim_providers_provider_name(f.p, 0), "p");
-    assert_string_equal(sim_providers_provider_name(f.p, 1), "q");
-    assert_string_equal(sim_providers_provider_name(f.p, 2), "");
-
-    /* p: [0, 1) on m, [0.5, 2) on m2, [3, 4) on m -> 3 s of 4 */
-    sim_call_plan a = begin(&f, 0, 0), b = begin(&f, 1, 0.5);
-    end(&f, 0, 1, &a);
-    end(&f, 1, 2, &b);
-    a = begin(&f, 0, 3);
-    end(&f, 0, 4, &a);
-    assert_true(fabs(sim_providers_busy_fraction(f.p, 0, sec(4)) - 0.75) < 1e-12);
-    assert_true(sim_providers_busy_fraction(f.p, 0, 0) == 0);
-
-    /* q: a rate-limited call is in flight too: [0, 1) and [0.5, 1.5) -> 1.5 s;
-    ** a call still running counts up to the wall time: [3.5, 4) */
-    assert_true(sim_providers_busy_fraction(f.p, 1, sec(4)) == 0);
-    a = begin(&f, 2, 0);
-    b = begin(&f, 2, 0.5);
-    assert_true(is_limited(&b));
-    end(&f, 2, 1, &a);
-    end(&f, 2, 1.5, &b);
-    assert_true(fabs(sim_providers_busy_fraction(f.p, 1, sec(4)) - 1.5 / 4) < 1e-12);
-    a = begin(&f, 2, 3.5);
-    assert_true(fabs(sim_providers_busy_fraction(f.p, 1, sec(4)) - 2.0 / 4) < 1e-12);
-    end(&f, 2, 4, &a);
-    assert_true(fabs(sim_providers_busy_fraction(f.p, 1, sec(4)) - 2.0 / 4) < 1e-12);
-    teardown(&f);
-}
-
 static void test_missing_provider(void **state) {
     (void)state;
     char json[4096];
@@ -513,7 +477,7 @@ static void test_missing_provider(void **state) {
     admit_request_resolver *rr = resolver_for(sc);
     int pm = admit_request_resolver_lookup(rr, "m");
     assert_int_equal(admit_request_resolver_resource(rr, (uint32_t)pm, ADMIT_DOMAIN_EMBEDDING), 1);
-    sim_error err = {{0}};
+    sim_error err = {0};
     assert_null(sim_providers_create(sc, rr, SEED, 0, &err));
     assert_string_equal(err.message,
                         "t.json: request resource \"p/m1/embedding\" has no \"providers\" entry");
@@ -523,7 +487,6 @@ static void test_missing_provider(void **state) {
     rr = admit_request_resolver_create(NULL);
     sim_providers *p = sim_providers_create(sc, rr, SEED, 0, &err);
     assert_non_null(p);
-    assert_int_equal(sim_providers_provider_count(p), 0);
     sim_providers_free(p);
     admit_request_resolver_destroy(rr);
     sim_scenario_free(sc);
@@ -541,7 +504,6 @@ int main(void) {
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_stream_and_draw_order),
         cmocka_unit_test(test_empirical_latency),
-        cmocka_unit_test(test_busy_fraction),
         cmocka_unit_test(test_missing_provider),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

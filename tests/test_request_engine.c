@@ -18,23 +18,60 @@
 #include "res/report_files.h"
 #include "sim_test.h"
 
-static sim_run *run(const sim_scenario *sc, sim_policy_kind policy, uint64_t seed) {
+static res_run_record *run(const sim_scenario *sc, run_policy_kind policy, uint64_t seed) {
     return run_iteration(sc, policy, seed, 0);
 }
 
-static const sim_request_stats *resource(const sim_run *r, const char *key) {
-    for (uint32_t i = 0; i < r->request_resource_count; i++)
-        if (strcmp(r->request[i].key, key) == 0) return &r->request[i];
-    fail_msg("no request resource %s", key);
+/* The request report of each live record (computed once, freed by done()). */
+static struct {
+    const res_run_record *r;
+    res_request_report *rep;
+} reports[4];
+
+static const res_request_report *report_of(const res_run_record *r) {
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
+        if (reports[i].r == r) return reports[i].rep;
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
+        if (!reports[i].r) {
+            reports[i].r = r;
+            reports[i].rep = res_request_report_compute(r);
+            assert_non_null(reports[i].rep);
+            return reports[i].rep;
+        }
+    fail_msg("too many records alive");
     return NULL;
 }
 
+static void done(res_run_record *r) {
+    for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
+        if (reports[i].r == r) {
+            res_request_report_free(reports[i].rep);
+            reports[i].r = NULL;
+        }
+    res_run_record_free(r);
+}
+
+/* One request resource: the record's names and snapshots, the report's figures. */
+typedef struct request_figures {
+    const res_request_resource *res;
+    const res_request_stats *st;
+} request_figures;
+
+static request_figures resource(const res_run_record *r, const char *key) {
+    for (uint32_t i = 0; i < r->request_resource_count; i++)
+        if (strcmp(r->request[i].key, key) == 0)
+            return (request_figures){&r->request[i], &report_of(r)->resources[i]};
+    fail_msg("no request resource %s", key);
+    return (request_figures){0};
+}
+
 /* Both ledgers empty, every lease released exactly once. */
-static void assert_request_clean(const sim_run *r) {
+static void assert_request_clean(const res_run_record *r) {
     assert_int_equal(r->final_task_leases, 0);
     assert_int_equal(r->final_request_leases, 0);
     assert_int_equal(r->final_request_waiters, 0);
-    assert_int_equal(r->attempt_order_violations, 0);
+    const res_request_report *rep = report_of(r);
+    assert_int_equal(rep->attempt_order_violations, 0);
     const admit_request_admission_stats *st = &r->request_admission_stats;
     assert_int_equal(st->leases_acquired, st->release_reasons[ADMIT_RELEASE_RELEASED]);
     assert_int_equal(st->release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
@@ -43,13 +80,13 @@ static void assert_request_clean(const sim_run *r) {
     assert_int_equal(r->executor_stats.in_progress, 0);
     uint64_t leases = 0, attempts = 0;
     for (uint32_t i = 0; i < r->request_resource_count; i++) {
-        const sim_request_stats *rs = &r->request[i];
-        assert_int_equal(rs->final.in_flight, 0);
-        assert_int_equal(rs->final.waiters, 0);
-        assert_int_equal(rs->leases, rs->attempts - rs->not_admitted);
-        assert_true(rs->final.max_in_flight <= rs->final.effective_max);
-        leases += rs->leases;
-        attempts += rs->attempts;
+        request_figures rs = {&r->request[i], &rep->resources[i]};
+        assert_int_equal(rs.res->final.in_flight, 0);
+        assert_int_equal(rs.res->final.waiters, 0);
+        assert_int_equal(rs.st->leases, rs.st->attempts - rs.st->not_admitted);
+        assert_true(rs.res->final.max_in_flight <= rs.res->final.effective_max);
+        leases += rs.st->leases;
+        attempts += rs.st->attempts;
     }
     assert_int_equal(leases, st->leases_acquired);
     assert_int_equal(attempts, r->executor_stats.attempts);
@@ -63,7 +100,7 @@ typedef struct attempt_times {
 
 /* Every attempt's request events, in stream order, have one of each stage,
 ** with non-decreasing times; stream sequence numbers increase by one. */
-static void check_attempt_timelines(const sim_run *r, uint64_t *attempts_out) {
+static void check_attempt_timelines(const res_run_record *r, uint64_t *attempts_out) {
     uint64_t max_id = 0;
     for (size_t i = 0; i < r->request_event_count; i++)
         if (r->request_events[i].attempt_id > max_id) max_id = r->request_events[i].attempt_id;
@@ -107,10 +144,10 @@ static void check_attempt_timelines(const sim_run *r, uint64_t *attempts_out) {
 static void test_dynamic_request_count(void **state) {
     (void)state;
     sim_scenario *sc = load("dynamic_request_count.json");
-    sim_policy_kind arms[3] = {SIM_POLICY_STRICT, SIM_POLICY_PROVIDER_AWARE, SIM_POLICY_BOUNDED};
+    run_policy_kind arms[3] = {RUN_POLICY_STRICT, RUN_POLICY_PROVIDER_AWARE, RUN_POLICY_BOUNDED};
     uint64_t hash = 0, leases = 0;
     for (int a = 0; a < 3; a++) {
-        sim_run *r = run(sc, arms[a], 7);
+        res_run_record *r = run(sc, arms[a], 7);
         assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
         assert_request_clean(r);
         uint64_t attempts;
@@ -126,15 +163,15 @@ static void test_dynamic_request_count(void **state) {
                 per_column[r->request_events[i].corr.column]++;
         assert_int_equal(per_column[0], 0);
         assert_int_equal(per_column[1], 400);
-        const sim_request_stats *judge = resource(r, "northwind/judge-8b/chat");
-        assert_int_equal(judge->attempts % 2, 0);
-        assert_true(judge->attempts > 0 && judge->attempts < 800);
-        const sim_request_stats *writer = resource(r, "acme/writer-70b/chat");
+        request_figures judge = resource(r, "northwind/judge-8b/chat");
+        assert_int_equal(judge.st->attempts % 2, 0);
+        assert_true(judge.st->attempts > 0 && judge.st->attempts < 800);
+        request_figures writer = resource(r, "acme/writer-70b/chat");
         /* writer: 400 drafts + 1200 expansions + 400..1600 validation calls */
-        assert_true(writer->attempts >= 2000 && writer->attempts <= 3200);
+        assert_true(writer.st->attempts >= 2000 && writer.st->attempts <= 3200);
         assert_int_equal(per_column[2], 1200);
-        assert_int_equal(per_column[3], judge->attempts + (writer->attempts - 1600));
-        assert_int_equal(writer->final.effective_max, 8); /* aliases merged by minimum */
+        assert_int_equal(per_column[3], judge.st->attempts + (writer.st->attempts - 1600));
+        assert_int_equal(writer.res->final.effective_max, 8); /* aliases merged by minimum */
         if (a == 0) {
             hash = r->output_hash_all;
             leases = r->request_admission_stats.leases_acquired;
@@ -142,7 +179,7 @@ static void test_dynamic_request_count(void **state) {
             assert_int_equal(r->output_hash_all, hash); /* common random numbers */
             assert_int_equal(r->request_admission_stats.leases_acquired, leases);
         }
-        sim_run_free(r);
+        done(r);
     }
     sim_scenario_free(sc);
 }
@@ -150,72 +187,73 @@ static void test_dynamic_request_count(void **state) {
 static void test_cross_provider_cooldown(void **state) {
     (void)state;
     sim_scenario *sc = load("cross_provider_cooldown.json");
-    sim_run *strict = run(sc, SIM_POLICY_STRICT, 1), *aware = run(sc, SIM_POLICY_PROVIDER_AWARE, 1);
+    res_run_record *strict = run(sc, RUN_POLICY_STRICT, 1),
+                   *aware = run(sc, RUN_POLICY_PROVIDER_AWARE, 1);
     assert_request_clean(strict);
     assert_request_clean(aware);
-    const sim_request_stats *bs = resource(strict, "provider-b/gen-b-large/chat");
-    const sim_request_stats *ba = resource(aware, "provider-b/gen-b-large/chat");
-    const sim_request_stats *aa = resource(aware, "provider-a/gen-a-large/chat");
-    assert_true(aa->cooldown_ns >= 29000000000LL); /* A cools for most of its outage */
-    assert_true(ba->others_cooling_ns > 20000000000LL);
-    assert_true(ba->utilization_while_others_cooling >= 0.9);
-    assert_true(bs->utilization_while_others_cooling < 0.75);
+    request_figures bs = resource(strict, "provider-b/gen-b-large/chat");
+    request_figures ba = resource(aware, "provider-b/gen-b-large/chat");
+    request_figures aa = resource(aware, "provider-a/gen-a-large/chat");
+    assert_true(aa.st->cooldown_ns >= 29000000000LL); /* A cools for most of its outage */
+    assert_true(ba.st->others_cooling_ns > 20000000000LL);
+    assert_true(ba.st->utilization_while_others_cooling >= 0.9);
+    assert_true(bs.st->utilization_while_others_cooling < 0.75);
     uint64_t skips[2] = {0, 0};
-    const sim_run *runs[2] = {strict, aware};
+    const res_run_record *runs[2] = {strict, aware};
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < runs[k]->event_count; i++)
             skips[k] += runs[k]->events[i].kind == ADMIT_EV_REQUEST_PRESSURE_ADVISORY_SKIPPED;
     assert_int_equal(skips[0], 0);
     assert_true(skips[1] > 0);
-    sim_run_free(strict);
-    sim_run_free(aware);
+    done(strict);
+    done(aware);
     sim_scenario_free(sc);
 }
 
 static void test_aimd_recovery(void **state) {
     (void)state;
     sim_scenario *sc = load("aimd_recovery.json");
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
     assert_request_clean(r);
-    const sim_request_stats *rs = resource(r, "acme/gen-13b/chat");
-    assert_int_equal(rs->limit_points[0][1], 16);
+    request_figures rs = resource(r, "acme/gen-13b/chat");
+    assert_int_equal(rs.st->limit_points[0][1], 16);
     /* the first change is a decrease, within one cooldown (2 s) of the drop at 30 s */
-    assert_true(rs->limit_point_count > 2);
-    assert_true(rs->limit_points[1][1] < 16);
-    assert_true(rs->limit_points[1][0] >= 30000000000LL);
-    assert_true(rs->limit_points[1][0] <= 32000000000LL);
+    assert_true(rs.st->limit_point_count > 2);
+    assert_true(rs.st->limit_points[1][1] < 16);
+    assert_true(rs.st->limit_points[1][0] >= 30000000000LL);
+    assert_true(rs.st->limit_points[1][0] <= 32000000000LL);
     /* held low during the window, back at the effective max after it */
     int64_t recovered_at = -1;
-    for (size_t i = 1; i < rs->limit_point_count; i++) {
-        int64_t t = rs->limit_points[i][0], v = rs->limit_points[i][1];
+    for (size_t i = 1; i < rs.st->limit_point_count; i++) {
+        int64_t t = rs.st->limit_points[i][0], v = rs.st->limit_points[i][1];
         if (t > 40000000000LL && t < 90000000000LL) assert_true(v <= 6);
         if (t >= 90000000000LL && v == 16 && recovered_at < 0) recovered_at = t;
     }
     assert_true(recovered_at > 0 && recovered_at < 130000000000LL);
-    assert_int_equal(rs->final.current_limit, 16);
-    assert_true(rs->final.min_limit <= 4);
+    assert_int_equal(rs.res->final.current_limit, 16);
+    assert_true(rs.res->final.min_limit <= 4);
     int fully = 0;
     for (size_t i = 0; i < r->request_event_count; i++)
         fully += r->request_events[i].kind == ADMIT_REV_REQUEST_FULLY_RECOVERED &&
                  r->request_events[i].captured_at_ns == recovered_at;
     assert_int_equal(fully, 1);
-    sim_run_free(r);
+    done(r);
     sim_scenario_free(sc);
 }
 
 static void test_same_seed_identical_request_artifacts(void **state) {
     (void)state;
     sim_scenario *sc = load("dual_model_generate_to_judge.json");
-    sim_run *a = run(sc, SIM_POLICY_PROVIDER_AWARE, 11),
-            *b = run(sc, SIM_POLICY_PROVIDER_AWARE, 11);
+    res_run_record *a = run(sc, RUN_POLICY_PROVIDER_AWARE, 11),
+                   *b = run(sc, RUN_POLICY_PROVIDER_AWARE, 11);
     char *ta = artifact_without_host(a), *tb = artifact_without_host(b);
     assert_string_equal(ta, tb);
     assert_non_null(strstr(ta, "\"stream\":\"request\""));
     assert_non_null(strstr(ta, "\"request_resources\""));
     free(ta);
     free(tb);
-    sim_run_free(a);
-    sim_run_free(b);
+    done(a);
+    done(b);
     sim_scenario_free(sc);
 }
 
@@ -237,20 +275,20 @@ static const char *cancel_text =
 static void test_cancel_with_calls_in_flight(void **state) {
     (void)state;
     sim_scenario *sc = parse(cancel_text);
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
     assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
     assert_int_equal(r->wall_ns, 1500000000LL);
     assert_request_clean(r);
-    const sim_request_stats *rs = resource(r, "p/x/chat");
-    assert_int_equal(rs->outcomes[ADMIT_REQ_SUCCESS], 3);
-    assert_int_equal(rs->outcomes[ADMIT_REQ_LOCAL_CANCELLED], 3);
-    assert_int_equal(rs->not_admitted, 9);
+    request_figures rs = resource(r, "p/x/chat");
+    assert_int_equal(rs.st->outcomes[ADMIT_REQ_SUCCESS], 3);
+    assert_int_equal(rs.st->outcomes[ADMIT_REQ_LOCAL_CANCELLED], 3);
+    assert_int_equal(rs.st->not_admitted, 9);
     assert_int_equal(r->executor_stats.cancelled, 12);
     uint64_t cancelled_waits = 0;
     for (size_t i = 0; i < r->request_event_count; i++)
         cancelled_waits += r->request_events[i].kind == ADMIT_REV_REQUEST_WAIT_CANCELLED;
-    assert_int_equal(cancelled_waits, rs->not_admitted);
-    sim_run_free(r);
+    assert_int_equal(cancelled_waits, rs.st->not_admitted);
+    done(r);
     sim_scenario_free(sc);
 }
 
@@ -274,18 +312,18 @@ static void test_request_failure_paths(void **state) {
     sim_scenario *sc = parse(failure_text);
     for (int p = 0; p < 3; p++)
         for (uint64_t seed = 1; seed <= 3; seed++) {
-            sim_run *r = run(sc, (sim_policy_kind)p, seed);
+            res_run_record *r = run(sc, (run_policy_kind)p, seed);
             assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
             assert_request_clean(r);
-            const sim_request_stats *rs = resource(r, "p/x/chat");
-            assert_true(rs->not_admitted > 0); /* queue timeouts */
-            assert_true(rs->outcomes[ADMIT_REQ_RATE_LIMITED] > 0);
-            assert_true(rs->outcomes[ADMIT_REQ_PROVIDER_FAILURE] > 0);
-            assert_true(rs->outcomes[ADMIT_REQ_PROVIDER_TIMEOUT] > 0);
+            request_figures rs = resource(r, "p/x/chat");
+            assert_true(rs.st->not_admitted > 0); /* queue timeouts */
+            assert_true(rs.st->outcomes[ADMIT_REQ_RATE_LIMITED] > 0);
+            assert_true(rs.st->outcomes[ADMIT_REQ_PROVIDER_FAILURE] > 0);
+            assert_true(rs.st->outcomes[ADMIT_REQ_PROVIDER_TIMEOUT] > 0);
             assert_true(r->stats.retries_deferred > 0);
             assert_int_equal(r->request_admission_stats.denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT],
-                             rs->not_admitted);
-            sim_run_free(r);
+                             rs.st->not_admitted);
+            done(r);
         }
     sim_scenario_free(sc);
 }
@@ -300,7 +338,7 @@ static void test_zero_call_task_event_order(void **state) {
               "\"model\":\"m\",\"max_parallel_requests\":1}],\"providers\":[{\"model\":\"m\","
               "\"latency\":{\"dist\":\"constant\",\"seconds\":0.1}}],\"columns\":[{\"name\":\"c\","
               "\"program\":[{\"call\":{\"model\":\"m\",\"count\":0}}]}]}");
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
     assert_int_equal(r->status, ADMIT_JOB_COMPLETED);
     assert_int_equal(r->stats.tasks_completed, 3);
     assert_request_clean(r);
@@ -313,7 +351,7 @@ static void test_zero_call_task_event_order(void **state) {
         }
     }
     assert_int_equal(completed, 3);
-    sim_run_free(r);
+    done(r);
     sim_scenario_free(sc);
 }
 
@@ -340,8 +378,8 @@ static void test_capacity_values(void **state) {
 static void test_capacity_plan(void **state) {
     (void)state;
     sim_scenario *sc = load("dynamic_request_count.json");
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
-    json_t *plan = res_capacity_plan_json(r);
+    res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
+    json_t *plan = res_capacity_plan_json(r, report_of(r));
     assert_non_null(plan);
     json_t *cap = json_object_get(
         json_object_get(json_object_get(plan, "configured"), "provider_model_static_caps"),
@@ -369,7 +407,7 @@ static void test_capacity_plan(void **state) {
     assert_true(r->max_leased[ADMIT_RESOURCE_SUBMISSION] <= 24);
     assert_int_equal(json_integer_value(json_object_get(max, "row_groups_in_flight")), 2);
     json_decref(plan);
-    sim_run_free(r);
+    done(r);
     sim_scenario_free(sc);
 }
 
@@ -388,12 +426,12 @@ static void test_huge_call_plan_cancelled(void **state) {
               "\"constant\",\"seconds\":0.01},\"max_concurrent\":4}],"
               "\"columns\":[{\"name\":\"c\",\"scheduling\":{\"kind\":\"model\",\"model\":\"w\"},"
               "\"program\":[{\"call\":{\"model\":\"w\",\"count\":50000000}}]}]}");
-    sim_run *r = run(sc, SIM_POLICY_STRICT, 1);
+    res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
     assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
     assert_request_clean(r);
     assert_int_equal(r->request_event_count, r->request_admission_stats.events_emitted);
     assert_true(r->request_event_count > 400); /* ~100 calls a second on each of 4 */
-    sim_run_free(r);
+    done(r);
     sim_scenario_free(sc);
 }
 
@@ -401,7 +439,7 @@ static void test_huge_call_plan_cancelled(void **state) {
 static void test_report_files(void **state) {
     (void)state;
     sim_scenario *sc = load("cross_provider_cooldown.json");
-    sim_run *r = run(sc, SIM_POLICY_PROVIDER_AWARE, 1);
+    res_run_record *r = run(sc, RUN_POLICY_PROVIDER_AWARE, 1);
     res_summary *s = res_summary_compute(r);
     char *md = res_markdown_summary(&r, &s, 1);
     char *csv = res_metrics_csv(&r, &s, 1);
@@ -451,7 +489,7 @@ static void test_report_files(void **state) {
     free(md);
     free(csv);
     res_summary_free(s);
-    sim_run_free(r);
+    done(r);
     sim_scenario_free(sc);
 }
 

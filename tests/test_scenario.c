@@ -573,7 +573,7 @@ static void test_malformed(void **state) {
     (void)state;
     int failures = 0;
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
-        sim_error err = {{0}};
+        sim_error err = {0};
         sim_scenario *s = parse_q(BAD[i].json, &err);
         char *want = dq(BAD[i].message);
         if (s || (BAD[i].partial ? strstr(err.message, want) != err.message
@@ -595,21 +595,21 @@ static void test_limits(void **state) {
     char *json = malloc(cap);
     assert_non_null(json);
     len += (size_t)snprintf(json + len, cap - len, "%s'columns': [", HEAD);
-    for (int i = 0; i < SIM_MAX_COLUMNS + 1; i++)
+    for (int i = 0; i < RUN_MAX_COLUMNS + 1; i++)
         len +=
             (size_t)snprintf(json + len, cap - len, "%s{'name': 'c%d', %s}", i ? ", " : "", i, DUR);
     snprintf(json + len, cap - len, "]}");
-    sim_error err = {{0}};
+    sim_error err = {0};
     assert_null(parse_q(json, &err));
     assert_string_equal(err.message, "t.json: $.columns: expected a non-empty array of at most 256 "
                                      "columns, got an array of 257 items");
 
     len = 0;
     len += (size_t)snprintf(json + len, cap - len, "%s'columns': [", HEAD);
-    for (int i = 0; i < SIM_MAX_DEPS + 1; i++)
+    for (int i = 0; i < RUN_MAX_DEPS + 1; i++)
         len += (size_t)snprintf(json + len, cap - len, "{'name': 'c%d', %s}, ", i, DUR);
     len += (size_t)snprintf(json + len, cap - len, "{'name': 'last', %s, 'depends_on': [", DUR);
-    for (int i = 0; i < SIM_MAX_DEPS + 1; i++)
+    for (int i = 0; i < RUN_MAX_DEPS + 1; i++)
         len += (size_t)snprintf(json + len, cap - len, "%s'c%d'", i ? ", " : "", i);
     snprintf(json + len, cap - len, "]}]}");
     assert_null(parse_q(json, &err));
@@ -620,43 +620,44 @@ static void test_limits(void **state) {
 
 static void test_minimal_defaults(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(HEAD "'columns': [" COL_A "]}", &err);
     assert_non_null(s);
-    assert_string_equal(s->path, "t.json");
-    assert_string_equal(s->scenario_id, "t");
-    assert_int_equal(s->scenario_version, 1);
-    assert_string_equal(s->description, "");
-    assert_int_equal(s->records, 10);
-    assert_int_equal(s->buffer_size, 10);
-    assert_int_equal(s->max_concurrent_row_groups, 0);
-    assert_int_equal(s->model_group_limit_cap, 64);
-    assert_int_equal(s->capacity_count, 2);
-    assert_int_equal(s->default_policy, SIM_POLICY_BOUNDED);
-    assert_int_equal(s->rounding, ADMIT_SHARE_CEIL);
-    assert_true(s->reserve_fraction == 0.0);
-    assert_int_equal(s->max_reserved_slots, 8);
-    assert_int_equal(s->default_ceiling, -1);
-    assert_int_equal(s->ceiling_count, 0);
-    assert_int_equal(s->salvage_max_rounds, 2);
-    assert_true(s->shutdown_error_rate == 0.5);
-    assert_int_equal(s->shutdown_error_window, 10);
-    assert_true(s->spawn_failure_probability == 0.0);
-    assert_int_equal(s->cancel_at_ns, -1);
-    assert_int_equal(s->column_count, 1);
-    const sim_column *c = &s->columns[0];
+    assert_string_equal(s->config.path, "t.json");
+    assert_string_equal(s->config.scenario_id, "t");
+    assert_int_equal(s->config.scenario_version, 1);
+    assert_string_equal(s->config.description, "");
+    assert_int_equal(s->config.records, 10);
+    assert_int_equal(s->config.buffer_size, 10);
+    assert_int_equal(s->config.max_concurrent_row_groups, 0);
+    assert_int_equal(s->config.model_group_limit_cap, 64);
+    assert_int_equal(s->config.capacity_count, 2);
+    assert_int_equal(s->config.default_policy, RUN_POLICY_BOUNDED);
+    assert_int_equal(s->config.rounding, ADMIT_SHARE_CEIL);
+    assert_true(s->config.reserve_fraction == 0.0);
+    assert_int_equal(s->config.max_reserved_slots, 8);
+    assert_int_equal(s->config.default_ceiling, -1);
+    assert_int_equal(s->config.ceiling_count, 0);
+    assert_int_equal(s->config.salvage_max_rounds, 2);
+    assert_true(s->config.shutdown_error_rate == 0.5);
+    assert_int_equal(s->config.shutdown_error_window, 10);
+    assert_true(s->env.spawn_failure_probability == 0.0);
+    assert_int_equal(s->env.cancel_at_ns, -1);
+    assert_int_equal(s->config.column_count, 1);
+    const run_column *c = &s->config.columns[0];
+    const sim_column *c_env = &s->env.columns[0];
     assert_string_equal(c->name, "a");
     assert_int_equal(c->strategy, ADMIT_CELL_BY_CELL);
     assert_int_equal(c->dep_count, 0);
     assert_int_equal(c->rows, 0);
     assert_int_equal(c->ready_at_ns, 0);
-    assert_int_equal(c->duration.kind, SIM_DIST_CONSTANT);
-    assert_true(c->duration.a == 1.0);
-    assert_true(c->retryable_probability == 0.0 && c->non_retryable_probability == 0.0);
+    assert_int_equal(c_env->duration.kind, SIM_DIST_CONSTANT);
+    assert_true(c_env->duration.a == 1.0);
+    assert_true(c_env->retryable_probability == 0.0 && c_env->non_retryable_probability == 0.0);
     assert_false(c->has_metadata);
     assert_int_equal(c->admitted_limit, 0);
     assert_int_equal(c->resource_count, 0);
-    assert_int_equal(sim_scenario_task_count(s), 10);
+    assert_int_equal(run_config_task_count(&s->config), 10);
     sim_scenario_free(s);
 }
 
@@ -690,49 +691,51 @@ static const char FULL[] =
 
 static void test_full(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(FULL, &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_string_equal(s->scenario_id, "heavy_root-2.x");
-    assert_int_equal(s->scenario_version, 3);
-    assert_string_equal(s->description, "every field");
-    assert_int_equal(s->records, 10);
-    assert_int_equal(s->buffer_size, 4);
-    assert_int_equal(s->max_concurrent_row_groups, 2);
-    assert_int_equal(s->model_group_limit_cap, 16);
+    assert_string_equal(s->config.scenario_id, "heavy_root-2.x");
+    assert_int_equal(s->config.scenario_version, 3);
+    assert_string_equal(s->config.description, "every field");
+    assert_int_equal(s->config.records, 10);
+    assert_int_equal(s->config.buffer_size, 4);
+    assert_int_equal(s->config.max_concurrent_row_groups, 2);
+    assert_int_equal(s->config.model_group_limit_cap, 16);
     /* capacity keeps the file's key order */
     static const char *const order[] = {"zeta", "submission", "request:p/m", "alpha", "llm_wait"};
     static const uint32_t amounts[] = {3, 8, 2, 5, 6};
-    assert_int_equal(s->capacity_count, 5);
+    assert_int_equal(s->config.capacity_count, 5);
     for (int i = 0; i < 5; i++) {
-        assert_string_equal(s->capacity[i].name, order[i]);
-        assert_int_equal(s->capacity[i].amount, amounts[i]);
+        assert_string_equal(s->config.capacity[i].name, order[i]);
+        assert_int_equal(s->config.capacity[i].amount, amounts[i]);
     }
-    assert_int_equal(s->default_policy, SIM_POLICY_STRICT);
-    assert_int_equal(s->rounding, ADMIT_SHARE_FLOOR);
-    assert_true(s->reserve_fraction == 0.25);
-    assert_int_equal(s->max_reserved_slots, 3);
-    assert_int_equal(s->default_ceiling, 7);
-    assert_int_equal(s->ceiling_count, 2);
-    assert_int_equal(s->ceilings[0].column, 1);
-    assert_string_equal(s->ceilings[0].resource, "llm_wait");
-    assert_int_equal(s->ceilings[0].ceiling, 2);
-    assert_int_equal(s->ceilings[1].column, 0);
-    assert_string_equal(s->ceilings[1].resource, "request:p/m");
-    assert_int_equal(s->ceilings[1].ceiling, 0);
-    assert_int_equal(s->salvage_max_rounds, 0);
-    assert_true(s->shutdown_error_rate == 1.0);
-    assert_int_equal(s->shutdown_error_window, 4);
-    assert_true(s->spawn_failure_probability == 0.125);
-    assert_int_equal(s->cancel_at_ns, 3500000000LL);
-    assert_int_equal(s->column_count, 4);
+    assert_int_equal(s->config.default_policy, RUN_POLICY_STRICT);
+    assert_int_equal(s->config.rounding, ADMIT_SHARE_FLOOR);
+    assert_true(s->config.reserve_fraction == 0.25);
+    assert_int_equal(s->config.max_reserved_slots, 3);
+    assert_int_equal(s->config.default_ceiling, 7);
+    assert_int_equal(s->config.ceiling_count, 2);
+    assert_int_equal(s->config.ceilings[0].column, 1);
+    assert_string_equal(s->config.ceilings[0].resource, "llm_wait");
+    assert_int_equal(s->config.ceilings[0].ceiling, 2);
+    assert_int_equal(s->config.ceilings[1].column, 0);
+    assert_string_equal(s->config.ceilings[1].resource, "request:p/m");
+    assert_int_equal(s->config.ceilings[1].ceiling, 0);
+    assert_int_equal(s->config.salvage_max_rounds, 0);
+    assert_true(s->config.shutdown_error_rate == 1.0);
+    assert_int_equal(s->config.shutdown_error_window, 4);
+    assert_true(s->env.spawn_failure_probability == 0.125);
+    assert_int_equal(s->env.cancel_at_ns, 3500000000LL);
+    assert_int_equal(s->config.column_count, 4);
 
-    const sim_column *seed = &s->columns[0], *hot = &s->columns[1], *cool = &s->columns[2],
-                     *tail = &s->columns[3];
+    const run_column *seed = &s->config.columns[0], *hot = &s->config.columns[1],
+                     *cool = &s->config.columns[2], *tail = &s->config.columns[3];
+    const sim_column *seed_env = &s->env.columns[0], *hot_env = &s->env.columns[1],
+                     *cool_env = &s->env.columns[2], *tail_env = &s->env.columns[3];
     assert_int_equal(seed->strategy, ADMIT_FULL_COLUMN);
-    assert_int_equal(seed->duration.kind, SIM_DIST_UNIFORM);
-    assert_true(seed->duration.a == 0.1 && seed->duration.b == 0.3);
+    assert_int_equal(seed_env->duration.kind, SIM_DIST_UNIFORM);
+    assert_true(seed_env->duration.a == 0.1 && seed_env->duration.b == 0.3);
     assert_false(seed->has_metadata);
 
     assert_int_equal(hot->strategy, ADMIT_CELL_BY_CELL);
@@ -740,9 +743,10 @@ static void test_full(void **state) {
     assert_int_equal(hot->deps[0], 0);
     assert_int_equal(hot->rows, 9);
     assert_int_equal(hot->ready_at_ns, 50000000);
-    assert_int_equal(hot->duration.kind, SIM_DIST_EXPONENTIAL);
-    assert_true(hot->duration.a == 0.5);
-    assert_true(hot->retryable_probability == 0.25 && hot->non_retryable_probability == 0.75);
+    assert_int_equal(hot_env->duration.kind, SIM_DIST_EXPONENTIAL);
+    assert_true(hot_env->duration.a == 0.5);
+    assert_true(hot_env->retryable_probability == 0.25 &&
+                hot_env->non_retryable_probability == 0.75);
     assert_true(hot->has_metadata);
     assert_int_equal(hot->metadata.kind, ADMIT_KIND_MODEL);
     assert_string_equal(hot->metadata.identity[0], "bench");
@@ -755,8 +759,8 @@ static void test_full(void **state) {
     assert_int_equal(cool->dep_count, 2);
     assert_int_equal(cool->deps[0], 1);
     assert_int_equal(cool->deps[1], 0);
-    assert_int_equal(cool->duration.kind, SIM_DIST_LOGNORMAL);
-    assert_true(cool->duration.a == -1.5 && cool->duration.b == 0.5);
+    assert_int_equal(cool_env->duration.kind, SIM_DIST_LOGNORMAL);
+    assert_true(cool_env->duration.a == -1.5 && cool_env->duration.b == 0.5);
     assert_int_equal(cool->metadata.kind, ADMIT_KIND_CUSTOM_MODEL);
     assert_int_equal(cool->metadata.weight, 1);
     assert_int_equal(cool->admitted_limit, 0);
@@ -767,32 +771,32 @@ static void test_full(void **state) {
     assert_string_equal(cool->resources[2].name, "zeta");
     assert_int_equal(cool->resources[2].amount, 3);
 
-    assert_int_equal(tail->duration.kind, SIM_DIST_GAMMA);
-    assert_true(tail->duration.a == 2.0 && tail->duration.b == 0.25);
+    assert_int_equal(tail_env->duration.kind, SIM_DIST_GAMMA);
+    assert_true(tail_env->duration.a == 2.0 && tail_env->duration.b == 0.25);
     assert_int_equal(tail->metadata.kind, ADMIT_KIND_LOCAL);
     assert_string_equal(tail->metadata.identity[0], "cpu");
     assert_string_equal(tail->metadata.identity[1], "");
 
     /* seed: 3 row groups; hot: 9 cells; cool: rows 0-4 in 2 groups; tail: 5 cells */
-    assert_int_equal(sim_scenario_task_count(s), 3 + 9 + 2 + 5);
-    assert_int_equal(sim_scenario_column_index(s, "cool"), 2);
-    assert_int_equal(sim_scenario_column_index(s, "nope"), -1);
+    assert_int_equal(run_config_task_count(&s->config), 3 + 9 + 2 + 5);
+    assert_int_equal(run_config_column_index(&s->config, "cool"), 2);
+    assert_int_equal(run_config_column_index(&s->config, "nope"), -1);
     sim_scenario_free(s);
 }
 
 /* Metadata the core resolver judges (SPEC §3) passes the loader untouched. */
 static void test_resolver_judges_metadata(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(HEAD "'buffer_size': 50, 'columns': [{'name': 'a', " DUR
                                    ", 'scheduling': {'kind': 'model', 'identity': ['', ''], "
                                    "'weight': -3}}]}",
                               &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_int_equal(s->buffer_size, 10); /* clamped to records */
-    assert_int_equal(s->columns[0].metadata.weight, -3);
-    assert_string_equal(s->columns[0].metadata.identity[0], "");
+    assert_int_equal(s->config.buffer_size, 10); /* clamped to records */
+    assert_int_equal(s->config.columns[0].metadata.weight, -3);
+    assert_string_equal(s->config.columns[0].metadata.identity[0], "");
     sim_scenario_free(s);
 }
 
@@ -803,37 +807,37 @@ static void test_capacity_order(void **state) {
     size_t len = (size_t)snprintf(json, sizeof json,
                                   "{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, "
                                   "'records': 1, 'capacity': {");
-    for (int i = SIM_MAX_RESOURCES - 1; i >= 0; i--)
+    for (int i = RUN_MAX_RESOURCES - 1; i >= 0; i--)
         len += (size_t)snprintf(json + len, sizeof json - len, "'r%02d': %d, ", i, i + 1);
     snprintf(json + len, sizeof json - len, "'submission': 1}, 'columns': [%s]}", COL_A);
-    sim_error err = {{0}};
+    sim_error err = {0};
     assert_null(parse_q(json, &err)); /* 33 resources */
     assert_string_equal(err.message, "t.json: $.capacity: expected at most 32 resources, got 33");
 
     len = (size_t)snprintf(json, sizeof json,
                            "{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, "
                            "'records': 1, 'capacity': {");
-    for (int i = SIM_MAX_RESOURCES - 2; i >= 0; i--)
+    for (int i = RUN_MAX_RESOURCES - 2; i >= 0; i--)
         len +=
             (size_t)snprintf(json + len, sizeof json - len, "'r%02d': %d, ", (i * 7) % 31, i + 1);
     snprintf(json + len, sizeof json - len, "'submission': 1}, 'columns': [%s]}", COL_A);
     sim_scenario *s = parse_q(json, &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_int_equal(s->capacity_count, SIM_MAX_RESOURCES);
-    for (int i = SIM_MAX_RESOURCES - 2, k = 0; i >= 0; i--, k++) {
+    assert_int_equal(s->config.capacity_count, RUN_MAX_RESOURCES);
+    for (int i = RUN_MAX_RESOURCES - 2, k = 0; i >= 0; i--, k++) {
         char name[8];
         snprintf(name, sizeof name, "r%02d", (i * 7) % 31);
-        assert_string_equal(s->capacity[k].name, name);
-        assert_int_equal(s->capacity[k].amount, i + 1);
+        assert_string_equal(s->config.capacity[k].name, name);
+        assert_int_equal(s->config.capacity[k].amount, i + 1);
     }
-    assert_string_equal(s->capacity[SIM_MAX_RESOURCES - 1].name, "submission");
+    assert_string_equal(s->config.capacity[RUN_MAX_RESOURCES - 1].name, "submission");
     sim_scenario_free(s);
 }
 
 static void test_task_count(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s =
         parse_q("{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, 'records': 10, "
                 "'buffer_size': 4, 'capacity': {'submission': 1}, 'columns': ["
@@ -843,7 +847,7 @@ static void test_task_count(void **state) {
                 "{'name': 'e', 'rows': 5, " DUR "}]}",
                 &err);
     assert_non_null(s);
-    assert_int_equal(sim_scenario_task_count(s), 10 + 3 + 2 + 1 + 5);
+    assert_int_equal(run_config_task_count(&s->config), 10 + 3 + 2 + 1 + 5);
     sim_scenario_free(s);
 }
 
@@ -912,7 +916,7 @@ static void assert_trace(const sim_dist *d) {
 /* A UTF-8 byte order mark is not a header: the first value counts. */
 static void test_trace_with_bom(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(
         "{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, "
         "'records': 1, 'capacity': {'submission': 1}, 'columns': "
@@ -920,43 +924,44 @@ static void test_trace_with_bom(void **state) {
         &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_int_equal(s->columns[0].duration.sample_count, 2);
-    assert_true(s->columns[0].duration.samples[0] == 0.5);
+    assert_int_equal(s->env.columns[0].duration.sample_count, 2);
+    assert_true(s->env.columns[0].duration.samples[0] == 0.5);
     sim_scenario_free(s);
 }
 
 static void test_request_full(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(REQUEST_FULL, &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
 
-    assert_int_equal(s->model_count, 4);
-    assert_string_equal(s->models[1].alias, "fast-eu");
-    assert_string_equal(s->models[1].provider, "openai");
-    assert_string_equal(s->models[1].model_id, "gpt-4o-mini");
-    assert_int_equal(s->models[1].max_parallel_requests, 6);
-    assert_string_equal(s->models[3].model_id, "text-embedding-3");
+    assert_int_equal(s->config.model_count, 4);
+    assert_string_equal(s->config.models[1].alias, "fast-eu");
+    assert_string_equal(s->config.models[1].provider, "openai");
+    assert_string_equal(s->config.models[1].model_id, "gpt-4o-mini");
+    assert_int_equal(s->config.models[1].max_parallel_requests, 6);
+    assert_string_equal(s->config.models[3].model_id, "text-embedding-3");
 
-    assert_true(s->aimd.md_factor == 0.5);
-    assert_int_equal(s->aimd.ai_step, 2);
-    assert_int_equal(s->aimd.successes_until_increase, 10);
-    assert_int_equal(s->aimd.cooldown_ns, 1500000000LL);
-    assert_int_equal(s->aimd.startup_ramp_ns, 4000000000LL);
-    assert_int_equal(s->queue_wait_timeout_ns, 30000000000LL);
-    assert_int_equal(s->request_limit_count, 2);
-    assert_int_equal(s->request_limits[0].model, 0);
-    assert_int_equal(s->request_limits[0].domain, ADMIT_DOMAIN_CHAT);
-    assert_int_equal(s->request_limits[0].initial_limit, 4);
-    assert_int_equal(s->request_limits[0].max_limit_clamp, 6);
-    assert_int_equal(s->request_limits[1].model, 3);
-    assert_int_equal(s->request_limits[1].domain, ADMIT_DOMAIN_EMBEDDING);
-    assert_int_equal(s->request_limits[1].initial_limit, 2);
-    assert_int_equal(s->request_limits[1].max_limit_clamp, 0);
+    assert_true(s->config.aimd.md_factor == 0.5);
+    assert_int_equal(s->config.aimd.ai_step, 2);
+    assert_int_equal(s->config.aimd.successes_until_increase, 10);
+    assert_int_equal(s->config.aimd.cooldown_ns, 1500000000LL);
+    assert_int_equal(s->config.aimd.startup_ramp_ns, 4000000000LL);
+    assert_int_equal(s->config.queue_wait_timeout_ns, 30000000000LL);
+    assert_int_equal(s->config.request_limit_count, 2);
+    assert_int_equal(s->config.request_limits[0].model, 0);
+    assert_int_equal(s->config.request_limits[0].domain, ADMIT_DOMAIN_CHAT);
+    assert_int_equal(s->config.request_limits[0].initial_limit, 4);
+    assert_int_equal(s->config.request_limits[0].max_limit_clamp, 6);
+    assert_int_equal(s->config.request_limits[1].model, 3);
+    assert_int_equal(s->config.request_limits[1].domain, ADMIT_DOMAIN_EMBEDDING);
+    assert_int_equal(s->config.request_limits[1].initial_limit, 2);
+    assert_int_equal(s->config.request_limits[1].max_limit_clamp, 0);
 
-    assert_int_equal(s->provider_count, 3);
-    const sim_provider_spec *f = &s->providers[0], *j = &s->providers[1], *e = &s->providers[2];
+    assert_int_equal(s->env.provider_count, 3);
+    const sim_provider_spec *f = &s->env.providers[0], *j = &s->env.providers[1],
+                            *e = &s->env.providers[2];
     assert_int_equal(f->model, 0);
     assert_int_equal(f->domain, ADMIT_DOMAIN_CHAT);
     assert_int_equal(f->latency.kind, SIM_DIST_LOGNORMAL);
@@ -997,21 +1002,24 @@ static void test_request_full(void **state) {
     assert_int_equal(e->latency.kind, SIM_DIST_CONSTANT);
     assert_int_equal(e->retry_after_ns, -1);
 
-    assert_int_equal(s->default_policy, SIM_POLICY_PROVIDER_AWARE);
+    assert_int_equal(s->config.default_policy, RUN_POLICY_PROVIDER_AWARE);
 
-    const sim_column *q = &s->columns[0], *a = &s->columns[1], *ec = &s->columns[2];
+    const run_column *q = &s->config.columns[0], *a = &s->config.columns[1],
+                     *ec = &s->config.columns[2];
+    const sim_column *q_env = &s->env.columns[0], *a_env = &s->env.columns[1],
+                     *ec_env = &s->env.columns[2];
     assert_int_equal(q->step_count, 3);
-    assert_int_equal(q->program[0].kind, SIM_STEP_LOCAL);
-    assert_int_equal(q->program[0].duration.kind, SIM_DIST_CONSTANT);
-    assert_true(q->program[0].duration.a == 0.1);
-    assert_int_equal(q->program[1].kind, SIM_STEP_CALL);
+    assert_int_equal(q->program[0].kind, RUN_STEP_LOCAL);
+    assert_int_equal(q_env->program[0].duration.kind, SIM_DIST_CONSTANT);
+    assert_true(q_env->program[0].duration.a == 0.1);
+    assert_int_equal(q->program[1].kind, RUN_STEP_CALL);
     assert_int_equal(q->program[1].model, 0);
     assert_int_equal(q->program[1].domain, ADMIT_DOMAIN_CHAT);
-    assert_int_equal(q->program[1].count_kind, SIM_COUNT_FIXED);
-    assert_int_equal(q->program[1].count, 2);
+    assert_int_equal(q_env->program[1].count_kind, SIM_COUNT_FIXED);
+    assert_int_equal(q_env->program[1].count, 2);
     assert_int_equal(q->program[2].model, 3);
     assert_int_equal(q->program[2].domain, ADMIT_DOMAIN_EMBEDDING);
-    assert_int_equal(q->program[2].count, 0);
+    assert_int_equal(q_env->program[2].count, 0);
     assert_int_equal(q->retry_max_attempts, 5);
     assert_int_equal(q->retry_backoff_ns, 250000000LL);
     /* by alias: identity of the endpoint, weight = its static cap min(8, 6) */
@@ -1024,16 +1032,16 @@ static void test_request_full(void **state) {
 
     assert_int_equal(a->step_count, 3);
     assert_int_equal(a->program[0].model, 2);
-    assert_int_equal(a->program[0].count_kind, SIM_COUNT_BRANCH);
-    assert_true(a->program[0].probability == 0.3);
-    assert_int_equal(a->program[0].count, 2);
-    assert_int_equal(a->program[0].count_else, 1);
+    assert_int_equal(a_env->program[0].count_kind, SIM_COUNT_BRANCH);
+    assert_true(a_env->program[0].probability == 0.3);
+    assert_int_equal(a_env->program[0].count, 2);
+    assert_int_equal(a_env->program[0].count_else, 1);
     assert_int_equal(a->program[1].model, 1);
-    assert_int_equal(a->program[1].count_kind, SIM_COUNT_UNTIL_VALID);
-    assert_true(a->program[1].probability == 0.8);
-    assert_int_equal(a->program[1].count, 4);
-    assert_int_equal(a->program[2].count_kind, SIM_COUNT_FIXED);
-    assert_int_equal(a->program[2].count, 1); /* count defaults to one call */
+    assert_int_equal(a_env->program[1].count_kind, SIM_COUNT_UNTIL_VALID);
+    assert_true(a_env->program[1].probability == 0.8);
+    assert_int_equal(a_env->program[1].count, 4);
+    assert_int_equal(a_env->program[2].count_kind, SIM_COUNT_FIXED);
+    assert_int_equal(a_env->program[2].count, 1); /* count defaults to one call */
     assert_int_equal(a->retry_max_attempts, 3);
     assert_int_equal(a->retry_backoff_ns, 500000000LL);
     assert_string_equal(a->metadata.identity[0], "anthropic");
@@ -1042,35 +1050,36 @@ static void test_request_full(void **state) {
     assert_int_equal(a->metadata.weight, 7); /* explicit weight wins */
 
     assert_int_equal(ec->step_count, 0);
-    assert_trace(&ec->duration);
+    assert_trace(&ec_env->duration);
     assert_string_equal(ec->metadata.identity[2], "embedding");
     assert_int_equal(ec->metadata.weight, 16);
 
     assert_string_equal(sim_dist_kind_name(SIM_DIST_EMPIRICAL), "empirical");
-    assert_true(sim_dist_mean_seconds(&ec->duration) == (0.125 + 0.25 + 0.5 + 1.5 + 0.0625) / 5);
+    assert_true(sim_dist_mean_seconds(&ec_env->duration) ==
+                (0.125 + 0.25 + 0.5 + 1.5 + 0.0625) / 5);
     sim_scenario_free(s);
 }
 
 /* Request-stage defaults when a file has none of the new keys. */
 static void test_request_defaults(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = parse_q(HEAD "'columns': [" COL_A "]}", &err);
     assert_non_null(s);
     admit_aimd_config want;
     admit_aimd_config_init(&want);
-    assert_true(s->aimd.md_factor == 0.75 && want.md_factor == 0.75);
-    assert_int_equal(s->aimd.ai_step, 1);
-    assert_int_equal(s->aimd.successes_until_increase, 25);
-    assert_int_equal(s->aimd.cooldown_ns, 2000000000LL);
-    assert_int_equal(s->aimd.startup_ramp_ns, 0);
-    assert_int_equal(s->queue_wait_timeout_ns, 0);
-    assert_int_equal(s->model_count, 0);
-    assert_int_equal(s->provider_count, 0);
-    assert_int_equal(s->request_limit_count, 0);
-    assert_int_equal(s->columns[0].step_count, 0);
-    assert_int_equal(s->columns[0].retry_max_attempts, 3);
-    assert_int_equal(s->columns[0].retry_backoff_ns, 500000000LL);
+    assert_true(s->config.aimd.md_factor == 0.75 && want.md_factor == 0.75);
+    assert_int_equal(s->config.aimd.ai_step, 1);
+    assert_int_equal(s->config.aimd.successes_until_increase, 25);
+    assert_int_equal(s->config.aimd.cooldown_ns, 2000000000LL);
+    assert_int_equal(s->config.aimd.startup_ramp_ns, 0);
+    assert_int_equal(s->config.queue_wait_timeout_ns, 0);
+    assert_int_equal(s->config.model_count, 0);
+    assert_int_equal(s->env.provider_count, 0);
+    assert_int_equal(s->config.request_limit_count, 0);
+    assert_int_equal(s->config.columns[0].step_count, 0);
+    assert_int_equal(s->config.columns[0].retry_max_attempts, 3);
+    assert_int_equal(s->config.columns[0].retry_backoff_ns, 500000000LL);
     sim_scenario_free(s);
 
     /* an empty request_admission object keeps every default; null timeout = none */
@@ -1078,9 +1087,9 @@ static void test_request_defaults(void **state) {
                      "'columns': [" COL_A "]}",
                 &err);
     assert_non_null(s);
-    assert_true(s->aimd.md_factor == want.md_factor);
-    assert_int_equal(s->aimd.cooldown_ns, want.cooldown_ns);
-    assert_int_equal(s->queue_wait_timeout_ns, 0);
+    assert_true(s->config.aimd.md_factor == want.md_factor);
+    assert_int_equal(s->config.aimd.cooldown_ns, want.cooldown_ns);
+    assert_int_equal(s->config.queue_wait_timeout_ns, 0);
     sim_scenario_free(s);
 }
 
@@ -1090,10 +1099,10 @@ static void test_request_limits(void **state) {
     size_t cap = 64 * 1024, len = 0;
     char *json = malloc(cap);
     assert_non_null(json);
-    sim_error err = {{0}};
+    sim_error err = {0};
 
     len = (size_t)snprintf(json, cap, "%s'models': [", HEAD);
-    for (int i = 0; i < SIM_MAX_MODELS + 1; i++)
+    for (int i = 0; i < RUN_MAX_MODELS + 1; i++)
         len += (size_t)snprintf(json + len, cap - len,
                                 "%s{'alias': 'a%d', 'provider': 'p', 'model': 'm%d', "
                                 "'max_parallel_requests': 1}",
@@ -1117,7 +1126,7 @@ static void test_request_limits(void **state) {
 
     len = (size_t)snprintf(json, cap, "%s%s%s'columns': [{'name': 'a', 'program': [", HEAD, MODELS,
                            PROV);
-    for (int i = 0; i < SIM_MAX_STEPS + 1; i++)
+    for (int i = 0; i < RUN_MAX_STEPS + 1; i++)
         len += (size_t)snprintf(json + len, cap - len, "%s%s", i ? ", " : "", CALL_M);
     snprintf(json + len, cap - len, "]}]}");
     assert_null(parse_q(json, &err));
@@ -1127,13 +1136,13 @@ static void test_request_limits(void **state) {
     /* exactly at the limits: fine */
     len = (size_t)snprintf(json, cap, "%s%s%s'columns': [{'name': 'a', 'program': [", HEAD, MODELS,
                            PROV);
-    for (int i = 0; i < SIM_MAX_STEPS; i++)
+    for (int i = 0; i < RUN_MAX_STEPS; i++)
         len += (size_t)snprintf(json + len, cap - len, "%s%s", i ? ", " : "", CALL_M);
     snprintf(json + len, cap - len, "]}]}");
     sim_scenario *s = parse_q(json, &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_int_equal(s->columns[0].step_count, SIM_MAX_STEPS);
+    assert_int_equal(s->config.columns[0].step_count, RUN_MAX_STEPS);
     sim_scenario_free(s);
     free(json);
 }
@@ -1142,11 +1151,11 @@ static void test_request_limits(void **state) {
 ** current directory when parsed from text. */
 static void test_empirical_paths(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = sim_scenario_load(DATA("provider_trace.json"), &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_trace(&s->providers[0].latency);
+    assert_trace(&s->env.providers[0].latency);
     sim_scenario_free(s);
 
     char cwd[4096];
@@ -1162,7 +1171,7 @@ static void test_empirical_paths(void **state) {
     assert_int_equal(chdir(cwd), 0);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_trace(&s->providers[0].latency);
+    assert_trace(&s->env.providers[0].latency);
     sim_scenario_free(s);
     free(json);
 
@@ -1182,20 +1191,20 @@ static void test_empirical_paths(void **state) {
 
 static void test_policy_names(void **state) {
     (void)state;
-    sim_policy_kind p = SIM_POLICY_BOUNDED;
-    assert_true(sim_policy_parse("strict", &p));
-    assert_int_equal(p, SIM_POLICY_STRICT);
-    assert_true(sim_policy_parse("bounded", &p));
-    assert_int_equal(p, SIM_POLICY_BOUNDED);
-    assert_false(sim_policy_parse("Strict", &p));
-    assert_false(sim_policy_parse(NULL, &p));
-    assert_int_equal(p, SIM_POLICY_BOUNDED);
-    assert_string_equal(sim_policy_name(SIM_POLICY_STRICT), "strict");
-    assert_string_equal(sim_policy_name(SIM_POLICY_BOUNDED), "bounded");
-    assert_true(sim_policy_parse("provider_aware", &p));
-    assert_int_equal(p, SIM_POLICY_PROVIDER_AWARE);
-    assert_string_equal(sim_policy_name(SIM_POLICY_PROVIDER_AWARE), "provider_aware");
-    assert_string_equal(sim_policy_name((sim_policy_kind)99), "unknown");
+    run_policy_kind p = RUN_POLICY_BOUNDED;
+    assert_true(run_policy_parse("strict", &p));
+    assert_int_equal(p, RUN_POLICY_STRICT);
+    assert_true(run_policy_parse("bounded", &p));
+    assert_int_equal(p, RUN_POLICY_BOUNDED);
+    assert_false(run_policy_parse("Strict", &p));
+    assert_false(run_policy_parse(NULL, &p));
+    assert_int_equal(p, RUN_POLICY_BOUNDED);
+    assert_string_equal(run_policy_name(RUN_POLICY_STRICT), "strict");
+    assert_string_equal(run_policy_name(RUN_POLICY_BOUNDED), "bounded");
+    assert_true(run_policy_parse("provider_aware", &p));
+    assert_int_equal(p, RUN_POLICY_PROVIDER_AWARE);
+    assert_string_equal(run_policy_name(RUN_POLICY_PROVIDER_AWARE), "provider_aware");
+    assert_string_equal(run_policy_name((run_policy_kind)99), "unknown");
 }
 
 static char *write_temp(const char *text) {
@@ -1212,7 +1221,7 @@ static char *write_temp(const char *text) {
 
 static void test_load_files(void **state) {
     (void)state;
-    sim_error err = {{0}};
+    sim_error err = {0};
     assert_null(sim_scenario_load("/nonexistent/x.json", &err));
     assert_string_equal(err.message, "/nonexistent/x.json: cannot read: No such file or directory");
     assert_null(sim_scenario_load("/tmp", &err));
@@ -1232,7 +1241,7 @@ static void test_load_files(void **state) {
     path = write_temp(json);
     sim_scenario *s = sim_scenario_load(path, &err);
     assert_non_null(s);
-    assert_string_equal(s->path, path);
+    assert_string_equal(s->config.path, path);
     sim_scenario_free(s);
     unlink(path);
     free(path);
@@ -1253,7 +1262,7 @@ static void test_scenario_dir(void **state) {
         if (!ends_with(e->d_name, ".json") || strncmp(e->d_name, "bad_", 4) == 0) continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", ADMIT_SCENARIO_DIR, e->d_name);
-        sim_error err = {{0}};
+        sim_error err = {0};
         sim_scenario *s = sim_scenario_load(path, &err);
         if (!s) print_error("%s\n", err.message);
         assert_non_null(s);
@@ -1286,26 +1295,26 @@ static void test_readme_example(void **state) {
         blocks[i] = start;
         at = end + 1;
     }
-    sim_error err = {{0}};
+    sim_error err = {0};
     sim_scenario *s = sim_scenario_parse(blocks[0], "README.md", &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
-    assert_int_equal(sim_scenario_task_count(s), 353); /* the README says so */
+    assert_int_equal(run_config_task_count(&s->config), 353); /* the README says so */
     sim_scenario_free(s);
 
     s = sim_scenario_parse(blocks[1], "README.md", &err);
     if (!s) print_error("%s\n", err.message);
     assert_non_null(s);
     /* what the README says about it */
-    assert_int_equal(s->model_count, 3);
-    assert_int_equal(s->provider_count, 2);
-    assert_int_equal(s->default_policy, SIM_POLICY_PROVIDER_AWARE);
-    assert_int_equal(s->queue_wait_timeout_ns, 60000000000LL);
-    assert_int_equal(s->columns[0].metadata.weight, 6);
-    assert_int_equal(s->columns[1].metadata.weight, 4);
-    assert_string_equal(s->columns[1].metadata.identity[1], "claude-3-5-haiku");
-    assert_int_equal(s->columns[1].retry_max_attempts, 4);
-    assert_int_equal(s->providers[1].retry_after_ns, -1);
+    assert_int_equal(s->config.model_count, 3);
+    assert_int_equal(s->env.provider_count, 2);
+    assert_int_equal(s->config.default_policy, RUN_POLICY_PROVIDER_AWARE);
+    assert_int_equal(s->config.queue_wait_timeout_ns, 60000000000LL);
+    assert_int_equal(s->config.columns[0].metadata.weight, 6);
+    assert_int_equal(s->config.columns[1].metadata.weight, 4);
+    assert_string_equal(s->config.columns[1].metadata.identity[1], "claude-3-5-haiku");
+    assert_int_equal(s->config.columns[1].retry_max_attempts, 4);
+    assert_int_equal(s->env.providers[1].retry_after_ns, -1);
     sim_scenario_free(s);
 }
 

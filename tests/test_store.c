@@ -262,15 +262,15 @@ static void round_trip_one(const char *dir, const char *scenario) {
     char file[256];
     snprintf(file, sizeof file, "%s.json", scenario);
     sim_scenario *sc = load(file);
-    sim_run *run = run_iteration(sc, sc->default_policy, 3, 0);
+    res_run_record *run = run_iteration(sc, sc->config.default_policy, 3, 0);
     res_summary *sum = res_summary_compute(run);
     assert_non_null(sum);
     res_store *s = open_ok(path, RES_STORE_OPEN_CREATE);
     sqlite3 *db = res_store_db(s);
-    res_store_run_info info = {.scenario_id = sc->scenario_id,
-                               .scenario_version = sc->scenario_version,
-                               .scenario_file = sc->path,
-                               .policy = sim_policy_name(run->policy),
+    res_store_run_info info = {.scenario_id = sc->config.scenario_id,
+                               .scenario_version = sc->config.scenario_version,
+                               .scenario_file = sc->config.path,
+                               .policy = run_policy_name(run->policy),
                                .seed = 3,
                                .iterations = 1,
                                .command_line = "admitsim test"};
@@ -288,7 +288,7 @@ static void round_trip_one(const char *dir, const char *scenario) {
     expect_text(db, "SELECT status FROM runs", "complete");
     assert_int_equal(scalar(db, "SELECT finished_at IS NOT NULL FROM runs"), 1);
     expect_text(db, "SELECT harness_version FROM runs", RES_HARNESS_VERSION);
-    expect_text(db, "SELECT scenario_id FROM runs", sc->scenario_id);
+    expect_text(db, "SELECT scenario_id FROM runs", sc->config.scenario_id);
 
     /* exact fields of a few events, both streams */
     const admit_event *picks[3] = {&run->events[0], &run->events[run->event_count / 2],
@@ -382,7 +382,7 @@ static void round_trip_one(const char *dir, const char *scenario) {
     assert_int_equal(res_store_set_run_status(s, 77, "failed"), RES_STORE_NOT_FOUND);
     res_store_close(s);
     res_summary_free(sum);
-    sim_run_free(run);
+    res_run_record_free(run);
     sim_scenario_free(sc);
 }
 
@@ -397,7 +397,7 @@ static void round_trip(void **state) {
 static void killed_writer_leaves_consistent_database(void **state) {
     fixture *f = *state;
     sim_scenario *sc = load("heavy_root_peer_arrival.json");
-    sim_run *run = run_iteration(sc, sc->default_policy, 1, 0);
+    res_run_record *run = run_iteration(sc, sc->config.default_policy, 1, 0);
     res_summary *sum = res_summary_compute(run);
     assert_non_null(sum);
     int64_t per_iteration = (int64_t)(run->event_count + run->request_event_count);
@@ -411,9 +411,9 @@ static void killed_writer_leaves_consistent_database(void **state) {
         char err[1100];
         res_store *s = NULL;
         int64_t run_id;
-        res_store_run_info info = {.scenario_id = sc->scenario_id,
+        res_store_run_info info = {.scenario_id = sc->config.scenario_id,
                                    .scenario_version = 1,
-                                   .scenario_file = sc->path,
+                                   .scenario_file = sc->config.path,
                                    .policy = "strict",
                                    .seed = 1,
                                    .iterations = 1000000};
@@ -479,7 +479,7 @@ static void killed_writer_leaves_consistent_database(void **state) {
     expect_text(db, "SELECT status FROM runs WHERE run_id = 1", "running");
     res_store_close(s);
     res_summary_free(sum);
-    sim_run_free(run);
+    res_run_record_free(run);
     sim_scenario_free(sc);
 }
 

@@ -33,12 +33,12 @@ static json_t *reason_json(const admit_event *ev) {
     return name ? json_string(name) : json_null();
 }
 
-json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {
+json_t *res_event_to_json(const admit_event *ev, const res_run_record *run) {
     const admit_correlation *c = &ev->corr;
     json_t *corr = json_pack(
         "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "run_id", hex64(c->run_id), "row_group",
         c->row_group >= 0 ? json_integer(c->row_group) : json_null(), "task_column",
-        c->column >= 0 ? json_string(run->scenario->columns[c->column].name) : json_null(),
+        c->column >= 0 ? json_string(run->config->columns[c->column].name) : json_null(),
         "task_type",
         c->task_type >= 0 ? json_string(admit_task_type_name((admit_task_type)c->task_type))
                           : json_null(),
@@ -69,7 +69,7 @@ json_t *res_event_to_json(const admit_event *ev, const sim_run *run) {
 
 /* Both streams in one timeline: by capture time; at one instant the
 ** scheduler stream first, each stream in sequence order. */
-static json_t *timeline_json(const sim_run *run) {
+static json_t *timeline_json(const res_run_record *run) {
     json_t *timeline = json_array();
     size_t i = 0, j = 0;
     while (i < run->event_count || j < run->request_event_count) {
@@ -82,37 +82,37 @@ static json_t *timeline_json(const sim_run *run) {
     return timeline;
 }
 
-static json_t *inputs_json(const sim_run *run, size_t iterations) {
-    const sim_scenario *sc = run->scenario;
+static json_t *inputs_json(const res_run_record *run, size_t iterations) {
+    const run_config *sc = run->config;
     json_t *capacity = json_object();
     for (uint32_t r = 0; r < run->resource_count; r++)
         json_object_set_new(capacity, run->resource_names[r],
                             json_integer(run->resource_limits[r]));
     json_t *cols = json_array();
+    json_t *env_cols = run->environment ? json_object_get(run->environment, "columns") : NULL;
     for (uint32_t c = 0; c < sc->column_count; c++) {
-        const sim_column *col = &sc->columns[c];
+        const run_column *col = &sc->columns[c];
         const admit_group_spec *g = &run->groups[run->column_group[c]];
         json_t *deps = json_array();
         for (uint32_t d = 0; d < col->dep_count; d++)
             json_array_append_new(deps, json_string(sc->columns[col->deps[d]].name));
-        json_array_append_new(
-            cols,
-            json_pack("{s:s, s:s, s:o, s:I, s:I, s:f, s:{s:s, s:f, s:f}, s:f, s:f, s:s, s:s, "
-                      "s:i, s:o}",
-                      "name", col->name, "strategy",
-                      col->strategy == ADMIT_CELL_BY_CELL ? "cell_by_cell" : "full_column",
-                      "depends_on", deps, "rows", (json_int_t)(col->rows ? col->rows : sc->records),
-                      "tasks", (json_int_t)run->column_tasks[c], "ready_at_seconds",
-                      (double)col->ready_at_ns / 1e9, "duration", "dist",
-                      sim_dist_kind_name(col->duration.kind), "a", col->duration.a, "b",
-                      col->duration.b, "retryable_probability", col->retryable_probability,
-                      "non_retryable_probability", col->non_retryable_probability, "group_key",
-                      g->key, "group_kind", admit_metadata_kind_name(g->kind), "weight", g->weight,
-                      "admitted_limit",
-                      g->admitted_limit > 0 ? json_integer(g->admitted_limit) : json_null()));
+        json_t *o = json_pack(
+            "{s:s, s:s, s:o, s:I, s:I, s:f}", "name", col->name, "strategy",
+            col->strategy == ADMIT_CELL_BY_CELL ? "cell_by_cell" : "full_column", "depends_on",
+            deps, "rows", (json_int_t)(col->rows ? col->rows : sc->records), "tasks",
+            (json_int_t)run->column_tasks[c], "ready_at_seconds", (double)col->ready_at_ns / 1e9);
+        /* the environment's facts about the column (duration, failures) */
+        json_object_update(o, json_array_get(env_cols, c));
+        json_t *shape =
+            json_pack("{s:s, s:s, s:i, s:o}", "group_key", g->key, "group_kind",
+                      admit_metadata_kind_name(g->kind), "weight", g->weight, "admitted_limit",
+                      g->admitted_limit > 0 ? json_integer(g->admitted_limit) : json_null());
+        json_object_update(o, shape);
+        json_decref(shape);
+        json_array_append_new(cols, o);
     }
     json_t *policy =
-        json_pack("{s:s, s:s, s:f, s:i, s:o}", "name", sim_policy_name(run->policy),
+        json_pack("{s:s, s:s, s:f, s:i, s:o}", "name", run_policy_name(run->policy),
                   "strict_share_rounding", sc->rounding == ADMIT_SHARE_CEIL ? "ceil" : "floor",
                   "reserve_fraction", sc->reserve_fraction, "max_reserved_slots",
                   (int)sc->max_reserved_slots, "default_borrow_ceiling",
@@ -124,29 +124,31 @@ static json_t *inputs_json(const sim_run *run, size_t iterations) {
                               sc->models[i].provider, "model", sc->models[i].model_id,
                               "max_parallel_requests", (int)sc->models[i].max_parallel_requests));
     json_t *request = res_request_admission_config_json(sc);
+    json_t *failures = json_pack(
+        "{s:i, s:f, s:i}", "salvage_max_rounds", (int)sc->salvage_max_rounds, "shutdown_error_rate",
+        sc->shutdown_error_rate, "shutdown_error_window", (int)sc->shutdown_error_window);
+    if (run->environment)
+        json_object_update(failures, json_object_get(run->environment, "failures"));
     json_t *inputs =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:i, s:f, s:i, s:f}}",
-                  "scenario_file", sc->path, "policy", sim_policy_name(run->policy), "seed",
-                  (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
-                  (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
-                  "max_concurrent_row_groups", (json_int_t)sc->max_concurrent_row_groups,
-                  "capacity", capacity, "policy_config", policy, "columns", cols, "failures",
-                  "salvage_max_rounds", (int)sc->salvage_max_rounds, "shutdown_error_rate",
-                  sc->shutdown_error_rate, "shutdown_error_window", (int)sc->shutdown_error_window,
-                  "spawn_failure_probability", sc->spawn_failure_probability);
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "scenario_file",
+                  sc->path, "policy", run_policy_name(run->policy), "seed", (json_int_t)run->seed,
+                  "iterations", (json_int_t)iterations, "records", (json_int_t)sc->records,
+                  "buffer_size", (json_int_t)sc->buffer_size, "max_concurrent_row_groups",
+                  (json_int_t)sc->max_concurrent_row_groups, "capacity", capacity, "policy_config",
+                  policy, "columns", cols, "failures", failures);
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
     return inputs;
 }
 
-static json_t *iteration_json(const sim_run *run) {
+static json_t *iteration_json(const res_run_record *run, const res_summary *sum) {
     json_t *timeline = timeline_json(run);
     json_t *leased = json_object();
     for (uint32_t r = 0; r < run->resource_count; r++)
         json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
     json_t *hashes = json_object();
-    for (uint32_t c = 0; c < run->scenario->column_count; c++)
-        json_object_set_new(hashes, run->scenario->columns[c].name, hex64(run->output_hash[c]));
+    for (uint32_t c = 0; c < run->config->column_count; c++)
+        json_object_set_new(hashes, run->config->columns[c].name, hex64(run->output_hash[c]));
     json_object_set_new(hashes, "all", hex64(run->output_hash_all));
     const admit_scheduler_stats *st = &run->stats;
     json_t *stats = json_pack(
@@ -171,7 +173,7 @@ static json_t *iteration_json(const sim_run *run) {
                      (int)run->iteration, "seed", (json_int_t)run->seed, "status",
                      admit_job_status_name(run->status), "wall_time_seconds",
                      (double)run->wall_ns / 1e9, "stats", stats, "final_task_snapshot", snapshot,
-                     "final_request_snapshot", res_final_request_snapshot_json(run),
+                     "final_request_snapshot", res_final_request_snapshot_json(run, sum->request),
                      "output_hashes", hashes, "timeline", timeline);
 }
 
@@ -189,14 +191,20 @@ static json_t *distribution_json(const double *v, size_t n) {
                      n > 1 ? sqrt(var / (double)(n - 1)) : 0.0, "n", (json_int_t)n);
 }
 
-json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, size_t count,
+/* The environment's script of its providers (new reference; [] when none). */
+static json_t *provider_script(const res_run_record *run) {
+    json_t *p = run->environment ? json_object_get(run->environment, "provider_script") : NULL;
+    return p ? json_incref(p) : json_array();
+}
+
+json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summaries, size_t count,
                            const res_host_info *host) {
-    const sim_run *first = runs[0];
+    const res_run_record *first = runs[0];
     json_t *iterations = json_array(), *per_iter = json_array();
     double walls[4096];
     size_t nwalls = 0;
     for (size_t i = 0; i < count; i++) {
-        json_array_append_new(iterations, iteration_json(runs[i]));
+        json_array_append_new(iterations, iteration_json(runs[i], summaries[i]));
         json_array_append_new(per_iter, res_summary_to_json(summaries[i], runs[i]));
         if (nwalls < sizeof walls / sizeof *walls)
             walls[nwalls++] = summaries[i]->wall_time_seconds;
@@ -215,15 +223,14 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
                   host ? host->elapsed_seconds : 0.0, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
     if (host && host->command_line)
         json_object_set_new(h, "command_line", json_string(host->command_line));
-    return json_pack("{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}",
-                     "scenario_id", first->scenario->scenario_id, "artifact_schema_version",
-                     RES_ARTIFACT_SCHEMA_VERSION, "scenario_version",
-                     (json_int_t)first->scenario->scenario_version, "harness_version",
-                     RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs",
-                     inputs_json(first, count), "capacity_plan", res_capacity_plan_json(first),
-                     "provider_script", res_provider_script_json(first->scenario), "clock_script",
-                     "iterations", iterations, "derived_metrics", "iterations", per_iter,
-                     "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
+    return json_pack(
+        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
+        first->config->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
+        "scenario_version", (json_int_t)first->config->scenario_version, "harness_version",
+        RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
+        "capacity_plan", res_capacity_plan_json(first, summaries[0]->request), "provider_script",
+        provider_script(first), "clock_script", "iterations", iterations, "derived_metrics",
+        "iterations", per_iter, "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
 }
 
 static bool dump_json(FILE *f, const void *json) {

@@ -4,7 +4,7 @@
 
 #include "admit/request_resource.h"
 
-json_t *res_request_admission_config_json(const sim_scenario *sc) {
+json_t *res_request_admission_config_json(const run_config *sc) {
     return json_pack(
         "{s:f, s:i, s:i, s:f, s:f, s:o}", "md_factor", sc->aimd.md_factor, "ai_step",
         (int)sc->aimd.ai_step, "successes_until_increase", (int)sc->aimd.successes_until_increase,
@@ -31,17 +31,17 @@ static void put(json_t *obj, const char *key, admit_capacity_value v) {
     json_object_set_new(obj, key, res_capacity_value_json(&v));
 }
 
-static bool in_capacity(const sim_scenario *sc, const char *name) {
+static bool in_capacity(const run_config *sc, const char *name) {
     for (uint32_t i = 0; i < sc->capacity_count; i++)
         if (strcmp(sc->capacity[i].name, name) == 0) return true;
     return false;
 }
 
 /* Explicit per-resource limits from "request_admission.resources". */
-static const sim_request_limit *request_limit(const sim_scenario *sc,
+static const run_request_limit *request_limit(const run_config *sc,
                                               const admit_request_resolver *rr, const char *key) {
     for (uint32_t i = 0; i < sc->request_limit_count; i++) {
-        const sim_request_limit *l = &sc->request_limits[i];
+        const run_request_limit *l = &sc->request_limits[i];
         int pm = admit_request_resolver_lookup(rr, sc->models[l->model].alias);
         char k[ADMIT_REQUEST_KEY_MAX];
         snprintf(k, sizeof k, "%s/%s", admit_request_resolver_pm_key(rr, (uint32_t)pm),
@@ -51,8 +51,8 @@ static const sim_request_limit *request_limit(const sim_scenario *sc,
     return NULL;
 }
 
-static json_t *configured_json(const sim_run *run, const admit_request_resolver *rr) {
-    const sim_scenario *sc = run->scenario;
+static json_t *configured_json(const res_run_record *run, const admit_request_resolver *rr) {
+    const run_config *sc = run->config;
     json_t *cfg = json_object();
     put(cfg, "buffer_size",
         sc->buffer_size_set
@@ -79,13 +79,14 @@ static json_t *configured_json(const sim_run *run, const admit_request_resolver 
 
     json_t *resources = json_array(), *initial = json_object(), *clamps = json_object();
     for (uint32_t r = 0; r < run->request_resource_count; r++) {
-        const sim_request_stats *rs = &run->request[r];
+        const res_request_resource *rs = &run->request[r];
+        uint32_t initial_limit = rs->initial.initial_limit;
         json_array_append_new(resources, json_string(rs->key));
-        const sim_request_limit *l = request_limit(sc, rr, rs->key);
+        const run_request_limit *l = request_limit(sc, rr, rs->key);
         put(initial, rs->key,
             l && l->initial_limit
-                ? admit_capacity_of(rs->initial_limit, ADMIT_SRC_RUN_CONFIG)
-                : admit_capacity_fallback(rs->initial_limit, ADMIT_SRC_ENGINE_INTERNAL_CONFIG,
+                ? admit_capacity_of(initial_limit, ADMIT_SRC_RUN_CONFIG)
+                : admit_capacity_fallback(initial_limit, ADMIT_SRC_ENGINE_INTERNAL_CONFIG,
                                           ADMIT_SRC_RUN_CONFIG));
         put(clamps, rs->key,
             l && l->max_limit_clamp ? admit_capacity_of(l->max_limit_clamp, ADMIT_SRC_RUN_CONFIG)
@@ -121,7 +122,7 @@ static json_t *configured_json(const sim_run *run, const admit_request_resolver 
     return cfg;
 }
 
-static json_t *runtime_json(const sim_run *run) {
+static json_t *runtime_json(const res_run_record *run) {
     json_t *per = json_object();
     for (uint32_t r = 0; r < run->request_resource_count; r++) {
         const admit_request_resource_snapshot *f = &run->request[r].final;
@@ -136,7 +137,7 @@ static json_t *runtime_json(const sim_run *run) {
     return json_pack("{s:s, s:o}", "source", "runtime_snapshot", "request_domains", per);
 }
 
-static json_t *maxima_json(const sim_run *run) {
+static json_t *maxima_json(const res_run_record *run, const res_request_report *rep) {
     json_t *queued = json_object(), *leases = json_object(), *waiters = json_object(),
            *flight = json_object(), *agg = json_object(), *limits = json_object();
     for (uint32_t g = 0; g < run->group_count; g++)
@@ -147,7 +148,8 @@ static json_t *maxima_json(const sim_run *run) {
         json_object_set_new(leases, run->resource_names[r],
                             json_integer(run->max_leased ? run->max_leased[r] : 0));
     for (uint32_t r = 0; r < run->request_resource_count; r++) {
-        const sim_request_stats *rs = &run->request[r];
+        const res_request_resource *rs = &run->request[r];
+        const res_request_stats *st = &rep->resources[r];
         json_object_set_new(waiters, rs->key, json_integer(rs->final.max_waiters));
         json_object_set_new(flight, rs->key, json_integer(rs->final.max_in_flight));
         char pm[ADMIT_REQUEST_KEY_MAX];
@@ -155,10 +157,10 @@ static json_t *maxima_json(const sim_run *run) {
         char *slash = strrchr(pm, '/');
         if (slash) *slash = '\0';
         json_object_set_new(agg, pm, json_integer(rs->final.pm_max_in_flight));
-        int64_t lo = rs->limit_points[0][1], hi = lo;
-        for (size_t i = 1; i < rs->limit_point_count; i++) {
-            if (rs->limit_points[i][1] < lo) lo = rs->limit_points[i][1];
-            if (rs->limit_points[i][1] > hi) hi = rs->limit_points[i][1];
+        int64_t lo = st->limit_points[0][1], hi = lo;
+        for (size_t i = 1; i < st->limit_point_count; i++) {
+            if (st->limit_points[i][1] < lo) lo = st->limit_points[i][1];
+            if (st->limit_points[i][1] > hi) hi = st->limit_points[i][1];
         }
         json_object_set_new(limits, rs->key,
                             json_pack("{s:I, s:I}", "min", (json_int_t)lo, "max", (json_int_t)hi));
@@ -175,8 +177,8 @@ static json_t *maxima_json(const sim_run *run) {
                          .missing_reason = "the simulator has no transport pool"}));
 }
 
-json_t *res_capacity_plan_json(const sim_run *run) {
-    const sim_scenario *sc = run->scenario;
+json_t *res_capacity_plan_json(const res_run_record *run, const res_request_report *rep) {
+    const run_config *sc = run->config;
     admit_request_resolver *rr = admit_request_resolver_create(NULL);
     if (!rr) return NULL;
     for (uint32_t i = 0; i < sc->model_count; i++)
@@ -185,7 +187,7 @@ json_t *res_capacity_plan_json(const sim_run *run) {
                                          sc->models[i].max_parallel_requests, NULL, NULL);
     json_t *plan =
         json_pack("{s:o, s:o, s:o}", "configured", configured_json(run, rr), "runtime_snapshot",
-                  runtime_json(run), "observed_maxima", maxima_json(run));
+                  runtime_json(run), "observed_maxima", maxima_json(run, rep));
     admit_request_resolver_destroy(rr);
     return plan;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
-#include "res/summary.h"
+#include "res/stats.h"
 
 const char *res_ts_name(res_ts ts) {
     static const char *names[] = {
@@ -19,16 +19,6 @@ const char *res_ts_name(res_ts ts) {
 
 static double ns_s(int64_t ns) {
     return (double)ns / 1e9;
-}
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* Per-task join state. */
@@ -111,7 +101,7 @@ static void wait_stats(int64_t *v, size_t n, res_wait_stats *out) {
     int64_t sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += v[i];
-    qsort(v, n, sizeof *v, cmp_i64);
+    res_sort_i64(v, n);
     out->mean = (double)sum / (double)n / 1e9;
     out->p50 = ns_s(v[res_quantile_index(n, 0.50)]);
     out->p95 = ns_s(v[res_quantile_index(n, 0.95)]);
@@ -208,7 +198,7 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         if (sched[i].kind == ADMIT_EV_WORKER_SPAWNED) nspawned++;
         if (sched[i].corr.task_execution_id > max_exec) max_exec = sched[i].corr.task_execution_id;
     }
-    qsort(ids, ntask, sizeof *ids, cmp_u64);
+    res_sort_u64(ids, ntask);
     size_t u = 0;
     for (size_t i = 0; i < ntask; i++)
         if (!u || ids[u - 1] != ids[i]) ids[u++] = ids[i];
@@ -608,8 +598,8 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         if (rg < nrg && rg_adm[rg] >= 0) lat[nlat++] = at - rg_adm[rg];
     }
     m->records_done = ndone;
-    qsort(done, ndone, sizeof *done, cmp_i64);
-    qsort(lat, nlat, sizeof *lat, cmp_i64);
+    res_sort_i64(done, ndone);
+    res_sort_i64(lat, nlat);
     if (ndone) m->time_to_first_record = ns_s(done[0]);
     size_t half = (size_t)((m->records + 1) / 2);
     if (half && ndone >= half) m->time_to_50pct_records = ns_s(done[half - 1]);
@@ -780,8 +770,8 @@ typedef struct facts_storage {
 /* The groups' scheduler resource requests ([group * resource_count +
 ** resource]) from the run's resolved column requests; the columns of one
 ** group share its request (the group key is derived from it). */
-static void group_amounts(const sim_run *run, uint32_t *amounts) {
-    for (uint32_t c = 0; c < run->scenario->column_count; c++) {
+static void group_amounts(const res_run_record *run, uint32_t *amounts) {
+    for (uint32_t c = 0; c < run->config->column_count; c++) {
         const admit_resource_request *rq = &run->column_resources[c];
         uint32_t g = run->column_group[c];
         for (uint8_t i = 0; i < rq->count; i++) {
@@ -791,8 +781,8 @@ static void group_amounts(const sim_run *run, uint32_t *amounts) {
     }
 }
 
-res_view_facts *res_view_facts_from_run(const sim_run *run) {
-    const sim_scenario *sc = run->scenario;
+res_view_facts *res_view_facts_from_run(const res_run_record *run) {
+    const run_config *sc = run->config;
     facts_storage *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->cols = calloc(sc->column_count ? sc->column_count : 1, sizeof *s->cols);
@@ -841,7 +831,7 @@ void res_view_facts_free(res_view_facts *f) {
     free(s);
 }
 
-json_t *res_correlated_json(const sim_run *run) {
+json_t *res_correlated_json(const res_run_record *run) {
     if (!run->events || !run->event_count) return json_null();
     res_view_facts *f = res_view_facts_from_run(run);
     if (!f) return json_null();

@@ -125,12 +125,13 @@ static void correlated_markdown(buf *b, const res_summary *sum) {
     json_decref(cv);
 }
 
-char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count) {
+char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summaries,
+                           size_t count) {
     buf b = {0};
-    const sim_run *first = runs[0];
-    const sim_scenario *sc = first->scenario;
+    const res_run_record *first = runs[0];
+    const run_config *sc = first->config;
     bprintf(&b, "# %s (version %lld), policy %s\n\n", sc->scenario_id,
-            (long long)sc->scenario_version, sim_policy_name(first->policy));
+            (long long)sc->scenario_version, run_policy_name(first->policy));
     if (sc->description[0]) bprintf(&b, "%s\n\n", sc->description);
     bprintf(&b, "| iteration | seed | status | wall time (s) | slot utilization | task leases "
                 "left | request leases left | request waiters left |\n|---|---|---|---|---|---|---|"
@@ -157,25 +158,26 @@ char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, 
                     "rate limited | wait p50 (s) | wait p95 (s) | wait max (s) | in flight "
                     "mean/max | limit end/min/max | cooldown (s) | utilization while others "
                     "cool |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+        const res_request_report *rep = summaries[0]->request;
         for (uint32_t r = 0; r < first->request_resource_count; r++) {
-            const sim_request_stats *rs = &first->request[r];
+            const res_request_stats *rs = &rep->resources[r];
+            const res_request_resource *rr = &first->request[r];
             res_wait_quantiles q = res_request_waits(rs);
             bprintf(&b,
                     "| %s | %llu | %llu | %llu | %.3f | %.3f | %.3f | %.2f / %u | %u / %u / %u "
                     "| %.2f | ",
-                    rs->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
+                    rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
                     (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                    rs->in_flight_mean, rs->in_flight_max, rs->final.current_limit,
-                    rs->final.min_limit, rs->final.effective_max, (double)rs->cooldown_ns / 1e9);
+                    rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit,
+                    rr->final.min_limit, rr->final.effective_max, (double)rs->cooldown_ns / 1e9);
             if (rs->utilization_while_others_cooling >= 0)
                 bprintf(&b, "%.3f |\n", rs->utilization_while_others_cooling);
             else
                 bprintf(&b, "- |\n");
         }
         bprintf(&b, "\n| provider | busy fraction |\n|---|---|\n");
-        for (uint32_t i = 0; i < first->provider_count; i++)
-            bprintf(&b, "| %s | %.3f |\n", first->provider_names[i],
-                    first->provider_busy_fraction[i]);
+        for (uint32_t i = 0; i < rep->provider_count; i++)
+            bprintf(&b, "| %s | %.3f |\n", rep->provider_names[i], rep->provider_busy_fraction[i]);
     }
     correlated_markdown(&b, summaries[0]);
     return bdone(&b);
@@ -207,11 +209,11 @@ static void csv_row(buf *b, uint32_t iteration, const char *scope_kind, const ch
     bprintf(b, ",%s,%.9g\n", name, value);
 }
 
-char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_t count) {
+char *res_metrics_csv(res_run_record *const *runs, res_summary *const *summaries, size_t count) {
     buf b = {0};
     bprintf(&b, "iteration,scope,name,value\n");
     for (size_t i = 0; i < count; i++) {
-        const sim_run *r = runs[i];
+        const res_run_record *r = runs[i];
         const res_summary *s = summaries[i];
         uint32_t it = r->iteration;
         csv_row(&b, it, "run", "", "wall_time_seconds", s->wall_time_seconds);
@@ -231,33 +233,36 @@ char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_
             csv_row(&b, it, "group", cs->column, "wait_max_seconds", cs->wait_max_seconds);
             csv_row(&b, it, "group", cs->column, "idle_seconds", cs->idle_seconds);
         }
+        const res_request_report *rep = s->request;
         for (uint32_t q = 0; q < r->request_resource_count; q++) {
-            const sim_request_stats *rs = &r->request[q];
+            const res_request_stats *rs = &rep->resources[q];
+            const res_request_resource *rr = &r->request[q];
             res_wait_quantiles w = res_request_waits(rs);
-            csv_row(&b, it, "request", rs->key, "attempts", (double)rs->attempts);
-            csv_row(&b, it, "request", rs->key, "leases", (double)rs->leases);
-            csv_row(&b, it, "request", rs->key, "rate_limited",
+            csv_row(&b, it, "request", rr->key, "attempts", (double)rs->attempts);
+            csv_row(&b, it, "request", rr->key, "leases", (double)rs->leases);
+            csv_row(&b, it, "request", rr->key, "rate_limited",
                     (double)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
-            csv_row(&b, it, "request", rs->key, "request_wait_p50_seconds", w.p50);
-            csv_row(&b, it, "request", rs->key, "request_wait_p95_seconds", w.p95);
-            csv_row(&b, it, "request", rs->key, "request_wait_max_seconds", w.max);
-            csv_row(&b, it, "request", rs->key, "in_flight_mean", rs->in_flight_mean);
-            csv_row(&b, it, "request", rs->key, "in_flight_max", rs->in_flight_max);
-            csv_row(&b, it, "request", rs->key, "current_limit_end", rs->final.current_limit);
-            csv_row(&b, it, "request", rs->key, "current_limit_min", rs->final.min_limit);
-            csv_row(&b, it, "request", rs->key, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
+            csv_row(&b, it, "request", rr->key, "request_wait_p50_seconds", w.p50);
+            csv_row(&b, it, "request", rr->key, "request_wait_p95_seconds", w.p95);
+            csv_row(&b, it, "request", rr->key, "request_wait_max_seconds", w.max);
+            csv_row(&b, it, "request", rr->key, "in_flight_mean", rs->in_flight_mean);
+            csv_row(&b, it, "request", rr->key, "in_flight_max", rs->in_flight_max);
+            csv_row(&b, it, "request", rr->key, "current_limit_end", rr->final.current_limit);
+            csv_row(&b, it, "request", rr->key, "current_limit_min", rr->final.min_limit);
+            csv_row(&b, it, "request", rr->key, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
             if (rs->utilization_while_others_cooling >= 0)
-                csv_row(&b, it, "request", rs->key, "utilization_while_others_cooling",
+                csv_row(&b, it, "request", rr->key, "utilization_while_others_cooling",
                         rs->utilization_while_others_cooling);
         }
-        for (uint32_t p = 0; p < r->provider_count; p++)
-            csv_row(&b, it, "provider", r->provider_names[p], "busy_fraction",
-                    r->provider_busy_fraction[p]);
+        for (uint32_t p = 0; p < rep->provider_count; p++)
+            csv_row(&b, it, "provider", rep->provider_names[p], "busy_fraction",
+                    rep->provider_busy_fraction[p]);
     }
     return bdone(&b);
 }
 
-char *res_task_timelines_csv(sim_run *const *runs, res_summary *const *summaries, size_t count) {
+char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *summaries,
+                             size_t count) {
     static const char *const ends[] = {"running", "completed", "cancelled", "dropped", "deferred"};
     buf b = {0};
     bprintf(&b, "iteration,task_execution_id,task_id,column,row_group,worker_attempt,end_state,"
@@ -266,14 +271,14 @@ char *res_task_timelines_csv(sim_run *const *runs, res_summary *const *summaries
         bprintf(&b, ",%s_ns", res_ts_name((res_ts)t));
     bprintf(&b, ",request_wait_ns,cooldown_wait_ns,provider_ns\n");
     for (size_t k = 0; k < count; k++) {
-        const sim_run *run = runs[k];
+        const res_run_record *run = runs[k];
         const res_correlated_view *v = summaries[k]->view;
         for (size_t i = 0; v && i < v->row_count; i++) {
             const res_view_row *r = &v->rows[i];
             bprintf(&b, "%u,%llu,%llu,", run->iteration, (unsigned long long)r->task_execution_id,
                     (unsigned long long)r->task_id);
-            if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
-                csv_field(&b, run->scenario->columns[r->column].name);
+            if (r->column >= 0 && (uint32_t)r->column < run->config->column_count)
+                csv_field(&b, run->config->columns[r->column].name);
             bprintf(&b, ",%lld,%lld,%s,%u,%u", (long long)r->row_group,
                     (long long)r->worker_attempt, ends[r->end], r->attempts,
                     r->rate_limited_attempts);

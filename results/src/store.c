@@ -449,7 +449,8 @@ static void bind_opt_id(sqlite3_stmt *st, int i, uint64_t v) {
 }
 
 /* Binds ev to the row of st whose first parameter follows base. */
-static void bind_event(sqlite3_stmt *st, int base, const sim_run *run, const admit_event *ev) {
+static void bind_event(sqlite3_stmt *st, int base, const res_run_record *run,
+                       const admit_event *ev) {
     bool req = ev->stream == ADMIT_STREAM_REQUEST;
     /* columns 1 and 2 (run, iteration) are bound once per iteration */
     sqlite3_bind_text(st, base + 3, req ? "request" : "scheduler", -1, SQLITE_STATIC);
@@ -480,8 +481,8 @@ static void bind_event(sqlite3_stmt *st, int base, const sim_run *run, const adm
         sqlite3_bind_int64(st, base + 15, ev->corr.row_group);
     else
         sqlite3_bind_null(st, base + 15);
-    if (ev->corr.column >= 0 && (uint32_t)ev->corr.column < run->scenario->column_count)
-        sqlite3_bind_text(st, base + 16, run->scenario->columns[ev->corr.column].name, -1,
+    if (ev->corr.column >= 0 && (uint32_t)ev->corr.column < run->config->column_count)
+        sqlite3_bind_text(st, base + 16, run->config->columns[ev->corr.column].name, -1,
                           SQLITE_STATIC);
     else
         sqlite3_bind_null(st, base + 16);
@@ -529,7 +530,7 @@ static int rows_done(rows_writer *w, sqlite3_stmt *st) {
 
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end. */
-static int write_events(res_store *s, int64_t run_id, const sim_run *run) {
+static int write_events(res_store *s, int64_t run_id, const res_run_record *run) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, run->event_count + run->request_event_count, run_id,
                    run->iteration, "inserting events");
@@ -605,7 +606,7 @@ static int write_correlated_metrics(res_store *s, const res_summary *sum) {
     return rc;
 }
 
-static int write_metrics(res_store *s, const sim_run *run, const res_summary *sum) {
+static int write_metrics(res_store *s, const res_run_record *run, const res_summary *sum) {
     const admit_scheduler_stats *stt = &run->stats;
 #define M(scope, name, v)                                                                          \
     do {                                                                                           \
@@ -639,10 +640,12 @@ static int write_metrics(res_store *s, const sim_run *run, const res_summary *su
         M(scope, "idle_seconds", cs->idle_seconds);
         M(scope, "busy_task_seconds", cs->busy_task_seconds);
     }
+    const res_request_report *rep = sum->request;
     for (uint32_t r = 0; r < run->request_resource_count; r++) {
-        const sim_request_stats *rs = &run->request[r];
+        const res_request_stats *rs = &rep->resources[r];
+        const res_request_resource *rr = &run->request[r];
         res_wait_quantiles q = res_request_waits(rs);
-        snprintf(scope, sizeof scope, "request:%s", rs->key);
+        snprintf(scope, sizeof scope, "request:%s", rr->key);
         M(scope, "attempts", rs->attempts);
         M(scope, "leases", rs->leases);
         M(scope, "not_admitted", rs->not_admitted);
@@ -653,31 +656,31 @@ static int write_metrics(res_store *s, const sim_run *run, const res_summary *su
         M(scope, "request_wait_max_seconds", q.max);
         M(scope, "in_flight_mean", rs->in_flight_mean);
         M(scope, "in_flight_max", rs->in_flight_max);
-        M(scope, "effective_max", rs->final.effective_max);
-        M(scope, "initial_limit", rs->initial_limit);
-        M(scope, "current_limit_end", rs->final.current_limit);
-        M(scope, "current_limit_min", rs->final.min_limit);
-        M(scope, "limit_decreases", rs->final.limit_decreases);
-        M(scope, "limit_increases", rs->final.limit_increases);
+        M(scope, "effective_max", rr->final.effective_max);
+        M(scope, "initial_limit", rr->initial.initial_limit);
+        M(scope, "current_limit_end", rr->final.current_limit);
+        M(scope, "current_limit_min", rr->final.min_limit);
+        M(scope, "limit_decreases", rr->final.limit_decreases);
+        M(scope, "limit_increases", rr->final.limit_increases);
         M(scope, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
         if (rs->utilization_while_others_cooling >= 0)
             M(scope, "utilization_while_others_cooling", rs->utilization_while_others_cooling);
         M(scope, "others_cooling_seconds", (double)rs->others_cooling_ns / 1e9);
     }
-    for (uint32_t p = 0; p < run->provider_count; p++) {
-        snprintf(scope, sizeof scope, "provider:%s", run->provider_names[p]);
+    for (uint32_t p = 0; p < rep->provider_count; p++) {
+        snprintf(scope, sizeof scope, "provider:%s", rep->provider_names[p]);
         double cooldown = 0; /* summed over the provider's request resources */
         for (uint32_t r = 0; r < run->request_resource_count; r++)
-            if (!strcmp(run->request[r].provider, run->provider_names[p]))
-                cooldown += (double)run->request[r].cooldown_ns / 1e9;
-        M(scope, "busy_fraction", run->provider_busy_fraction[p]);
+            if (!strcmp(run->request[r].provider, rep->provider_names[p]))
+                cooldown += (double)rep->resources[r].cooldown_ns / 1e9;
+        M(scope, "busy_fraction", rep->provider_busy_fraction[p]);
         M(scope, "cooldown_seconds", cooldown);
     }
 #undef M
     return write_correlated_metrics(s, sum);
 }
 
-static json_t *task_snapshot_json(const sim_run *run) {
+static json_t *task_snapshot_json(const res_run_record *run) {
     json_t *leased = json_object();
     for (uint32_t r = 0; r < run->resource_count; r++)
         json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
@@ -703,12 +706,13 @@ static int snapshot(res_store *s, const char *kind, json_t *j) {
 
 static const char *const end_names[] = {"running", "completed", "cancelled", "dropped", "deferred"};
 
-static void bind_timeline(sqlite3_stmt *st, int base, const sim_run *run, const res_view_row *r) {
+static void bind_timeline(sqlite3_stmt *st, int base, const res_run_record *run,
+                          const res_view_row *r) {
     int c = base + 3; /* after run, iteration */
     sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_execution_id);
     sqlite3_bind_int64(st, c++, (sqlite3_int64)r->task_id);
-    if (r->column >= 0 && (uint32_t)r->column < run->scenario->column_count)
-        sqlite3_bind_text(st, c++, run->scenario->columns[r->column].name, -1, SQLITE_STATIC);
+    if (r->column >= 0 && (uint32_t)r->column < run->config->column_count)
+        sqlite3_bind_text(st, c++, run->config->columns[r->column].name, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, c++);
     sqlite3_bind_int64(st, c++, r->row_group);
@@ -728,7 +732,7 @@ static void bind_timeline(sqlite3_stmt *st, int base, const sim_run *run, const 
 }
 
 /* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
-static int write_timelines(res_store *s, int64_t run_id, const sim_run *run,
+static int write_timelines(res_store *s, int64_t run_id, const res_run_record *run,
                            const res_correlated_view *v) {
     rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, v->row_count, run_id,
                                run->iteration, "inserting task timelines");
@@ -741,8 +745,8 @@ static int write_timelines(res_store *s, int64_t run_id, const sim_run *run,
     return RES_STORE_OK;
 }
 
-static int write_plan(res_store *s, const sim_run *run) {
-    json_t *plan = res_capacity_plan_json(run);
+static int write_plan(res_store *s, const res_run_record *run, const res_summary *sum) {
+    json_t *plan = res_capacity_plan_json(run, sum->request);
     char *text = plan ? json_dumps(plan, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(plan);
     if (!text) return fail(s, RES_STORE_NOMEM, "%s: out of memory storing the plan", s->path);
@@ -752,7 +756,8 @@ static int write_plan(res_store *s, const sim_run *run) {
     return rc;
 }
 
-static int write_body(res_store *s, int64_t run_id, const sim_run *run, const res_summary *sum) {
+static int write_body(res_store *s, int64_t run_id, const res_run_record *run,
+                      const res_summary *sum) {
     sqlite3_stmt *it = s->stmt[ST_ITERATION];
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->output_hash_all);
@@ -775,9 +780,10 @@ static int write_body(res_store *s, int64_t run_id, const sim_run *run, const re
     /* The summary's correlated view feeds the metrics and the task timelines. */
     int rc = write_metrics(s, run, sum);
     if (rc == RES_STORE_OK) rc = snapshot(s, "final_task", task_snapshot_json(run));
-    if (rc == RES_STORE_OK) rc = snapshot(s, "final_request", res_final_request_snapshot_json(run));
+    if (rc == RES_STORE_OK)
+        rc = snapshot(s, "final_request", res_final_request_snapshot_json(run, sum->request));
     if (rc == RES_STORE_OK && sum->view) rc = write_timelines(s, run_id, run, sum->view);
-    if (rc == RES_STORE_OK) rc = write_plan(s, run);
+    if (rc == RES_STORE_OK) rc = write_plan(s, run, sum);
     if (rc != RES_STORE_OK) return rc;
     char now[64];
     utc_now(now, sizeof now);
@@ -801,7 +807,7 @@ static int prepare(res_store *s, int k) {
     return RES_STORE_OK;
 }
 
-int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
+int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
                               const res_summary *summary) {
     if (s->version != RES_STORE_SCHEMA_VERSION)
         return fail(s, RES_STORE_ERROR, "%s: schema version %d is not the current one (%d)",

@@ -8,17 +8,7 @@
 #include "admit/resources.h"
 #include "res/correlated_view.h"
 #include "res/request_report.h"
-
-size_t res_quantile_index(size_t n, double q) {
-    if (n == 0) return 0;
-    double at = nearbyint((double)(n - 1) * q); /* default rounding mode: half to even */
-    return at < 0 ? 0 : (size_t)at >= n ? n - 1 : (size_t)at;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
+#include "res/stats.h"
 
 typedef struct column_acc {
     int64_t *waits;
@@ -34,13 +24,14 @@ static double ns_to_s(int64_t ns) {
 void res_summary_free(res_summary *s) {
     if (!s) return;
     free(s->columns);
+    res_request_report_free(s->request);
     res_correlated_view_free(s->view);
     res_view_facts_free(s->facts);
     free(s);
 }
 
-res_summary *res_summary_compute(const sim_run *run) {
-    const sim_scenario *sc = run->scenario;
+res_summary *res_summary_compute(const res_run_record *run) {
+    const run_config *sc = run->config;
     uint32_t ncol = sc->column_count;
     res_summary *s = calloc(1, sizeof *s);
     column_acc *acc = calloc(ncol, sizeof *acc);
@@ -122,7 +113,7 @@ res_summary *res_summary_compute(const sim_run *run) {
         for (size_t k = 0; k < a->count; k++)
             sum += a->waits[k];
         cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
-        qsort(a->waits, a->count, sizeof *a->waits, cmp_i64);
+        res_sort_i64(a->waits, a->count);
         cs->wait_p50_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.50)]);
         cs->wait_p95_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.95)]);
         cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
@@ -133,6 +124,8 @@ res_summary *res_summary_compute(const sim_run *run) {
     s->slot_utilization =
         run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
     s->final_task_leases = run->final_task_leases;
+    s->request = res_request_report_compute(run);
+    if (!s->request) goto done;
     if (run->events && run->event_count) {
         s->facts = res_view_facts_from_run(run);
         s->view =
@@ -155,7 +148,7 @@ done:
     return NULL;
 }
 
-json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
+json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {
     json_t *groups = json_object();
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
@@ -171,12 +164,12 @@ json_t *res_summary_to_json(const res_summary *s, const sim_run *run) {
     }
     json_t *out = json_pack(
         "{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
-        run->scenario->scenario_id, "policy", sim_policy_name(run->policy), "seed",
+        run->config->scenario_id, "policy", run_policy_name(run->policy), "seed",
         (json_int_t)run->seed, "wall_time_seconds", s->wall_time_seconds, "slot_utilization",
         s->slot_utilization, "final_task_leases", (json_int_t)s->final_task_leases,
         "final_request_leases", (json_int_t)run->final_request_leases, "final_request_waiters",
         (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
-        res_request_resources_json(run), "providers", res_providers_json(run));
+        res_request_resources_json(run, s->request), "providers", res_providers_json(s->request));
     json_object_set_new(out, "correlated",
                         s->view ? res_correlated_view_json(s->view, s->facts) : json_null());
     return out;

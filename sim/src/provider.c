@@ -4,8 +4,7 @@
 ** One endpoint per request resource of the resolver, each with the server's
 ** in-flight count, a ring of its last accepted call starts (sized at create
 ** for the largest requests-per-minute limit the endpoint can have, base or
-** window, so no call allocates) and its own random stream.  Busy time is
-** kept per provider name: several models may share one provider.
+** window, so no call allocates) and its own random stream.
 **
 ** The scenario must outlive the object: endpoint specs (and the samples of
 ** empirical latencies) are read from it, not copied.
@@ -35,7 +34,6 @@ typedef struct capacity {
 typedef struct endpoint {
     const sim_provider_spec *spec;
     gsl_rng *rng;
-    uint32_t provider; /* index into busy[] */
     capacity base;
     capacity window_cap[SIM_MAX_WINDOWS]; /* for capacity windows */
     uint32_t in_flight;                   /* calls occupying server capacity */
@@ -44,18 +42,9 @@ typedef struct endpoint {
     uint64_t calls, rate_limited;
 } endpoint;
 
-typedef struct provider_busy {
-    char name[ADMIT_NAME_MAX];
-    uint32_t active; /* calls in flight, occupying or not */
-    int64_t since_ns;
-    int64_t busy_ns;
-} provider_busy;
-
 struct sim_providers {
     endpoint *ep;
     uint32_t ep_count;
-    provider_busy *busy;
-    uint32_t busy_count;
 };
 
 /* rpm >= 1: floor(rpm) starts per 60 s; below 1: one start per 60/rpm s. */
@@ -73,11 +62,12 @@ static capacity make_capacity(uint32_t max_concurrent, double rpm) {
 }
 
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 3, 4)))
 #endif
 static bool
-set_err(sim_error *err, const char *fmt, ...) {
+set_err(sim_error *err, sim_status code, const char *fmt, ...) {
     if (err) {
+        err->code = code;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -88,9 +78,9 @@ set_err(sim_error *err, const char *fmt, ...) {
 
 static const sim_provider_spec *find_spec(const sim_scenario *sc, const char *provider,
                                           const char *model, admit_request_domain domain) {
-    for (uint32_t i = 0; i < sc->provider_count; i++) {
-        const sim_provider_spec *ps = &sc->providers[i];
-        const sim_model_alias *m = &sc->models[ps->model];
+    for (uint32_t i = 0; i < sc->env.provider_count; i++) {
+        const sim_provider_spec *ps = &sc->env.providers[i];
+        const run_model_alias *m = &sc->config.models[ps->model];
         if (ps->domain == domain && strcmp(m->provider, provider) == 0 &&
             strcmp(m->model_id, model) == 0)
             return ps;
@@ -98,23 +88,25 @@ static const sim_provider_spec *find_spec(const sim_scenario *sc, const char *pr
     return NULL;
 }
 
-static bool init_endpoint(sim_providers *p, endpoint *e, const sim_scenario *sc,
-                          const admit_request_resolver *rr, uint32_t r, uint64_t seed,
-                          uint32_t iteration, sim_error *err) {
+static bool init_endpoint(endpoint *e, const sim_scenario *sc, const admit_request_resolver *rr,
+                          uint32_t r, uint64_t seed, uint32_t iteration, sim_error *err) {
     uint32_t pm = admit_request_resolver_resource_pm(rr, r);
     admit_request_domain domain = admit_request_resolver_resource_domain(rr, r);
     const char *provider = admit_request_resolver_pm_provider(rr, pm);
     const char *model = admit_request_resolver_pm_model(rr, pm);
     e->spec = find_spec(sc, provider, model, domain);
     if (!e->spec)
-        return set_err(err, "%.400s: request resource \"%.300s\" has no \"providers\" entry",
-                       sc->path, admit_request_resolver_resource_key(rr, r));
+        return set_err(err, SIM_EINVAL,
+                       "%.400s: request resource \"%.300s\" has no \"providers\" entry",
+                       sc->config.path, admit_request_resolver_resource_key(rr, r));
 
     char entity[3 * ADMIT_NAME_MAX + 32];
     snprintf(entity, sizeof entity, "provider/%s/%s/%s", provider, model,
              admit_request_domain_name(domain));
     e->rng = sim_rng_stream(seed, iteration, entity);
-    if (!e->rng) return set_err(err, "%.400s: out of memory creating %.300s", sc->path, entity);
+    if (!e->rng)
+        return set_err(err, SIM_ENOMEM, "%.400s: out of memory creating %.300s", sc->config.path,
+                       entity);
 
     const sim_provider_spec *ps = e->spec;
     e->base = make_capacity(ps->max_concurrent, ps->requests_per_minute);
@@ -128,14 +120,9 @@ static bool init_endpoint(sim_providers *p, endpoint *e, const sim_scenario *sc,
     if (e->ring_cap) {
         e->starts = malloc((size_t)e->ring_cap * sizeof *e->starts);
         if (!e->starts)
-            return set_err(err, "%.400s: out of memory creating %.300s", sc->path, entity);
+            return set_err(err, SIM_ENOMEM, "%.400s: out of memory creating %.300s",
+                           sc->config.path, entity);
     }
-
-    uint32_t i = 0;
-    while (i < p->busy_count && strcmp(p->busy[i].name, provider) != 0)
-        i++;
-    if (i == p->busy_count) snprintf(p->busy[p->busy_count++].name, ADMIT_NAME_MAX, "%s", provider);
-    e->provider = i;
     return true;
 }
 
@@ -143,18 +130,16 @@ sim_providers *sim_providers_create(const sim_scenario *sc, const admit_request_
                                     uint64_t seed, uint32_t iteration, sim_error *err) {
     sim_providers *p = calloc(1, sizeof *p);
     uint32_t n = admit_request_resolver_resource_count(rr);
-    if (p) {
-        p->ep = calloc(n ? n : 1, sizeof *p->ep);
-        p->busy = calloc(n ? n : 1, sizeof *p->busy);
-    }
-    if (!p || !p->ep || !p->busy) {
-        set_err(err, "%.400s: out of memory creating the simulated providers", sc->path);
+    if (p) p->ep = calloc(n ? n : 1, sizeof *p->ep);
+    if (!p || !p->ep) {
+        set_err(err, SIM_ENOMEM, "%.400s: out of memory creating the simulated providers",
+                sc->config.path);
         sim_providers_free(p);
         return NULL;
     }
     for (uint32_t r = 0; r < n; r++) {
         p->ep_count = r + 1; /* freed on failure */
-        if (!init_endpoint(p, &p->ep[r], sc, rr, r, seed, iteration, err)) {
+        if (!init_endpoint(&p->ep[r], sc, rr, r, seed, iteration, err)) {
             sim_providers_free(p);
             return NULL;
         }
@@ -170,7 +155,6 @@ void sim_providers_free(sim_providers *p) {
         free(p->ep[i].starts);
     }
     free(p->ep);
-    free(p->busy);
     free(p);
 }
 
@@ -206,8 +190,6 @@ void sim_providers_begin(sim_providers *p, uint32_t resource, int64_t now_ns, si
     /* u first, always: the stream's position depends only on this endpoint's calls */
     double u = gsl_rng_uniform(e->rng);
     e->calls++;
-    provider_busy *b = &p->busy[e->provider];
-    if (b->active++ == 0) b->since_ns = now_ns;
 
     bool outage = false;
     const capacity *cap = NULL;
@@ -252,27 +234,8 @@ void sim_providers_end(sim_providers *p, uint32_t resource, int64_t now_ns,
                        const sim_call_plan *plan) {
     if (resource >= p->ep_count) return;
     endpoint *e = &p->ep[resource];
+    (void)now_ns;
     if (plan->occupies && e->in_flight > 0) e->in_flight--;
-    provider_busy *b = &p->busy[e->provider];
-    if (b->active > 0 && --b->active == 0 && now_ns > b->since_ns)
-        b->busy_ns += now_ns - b->since_ns;
-}
-
-uint32_t sim_providers_provider_count(const sim_providers *p) {
-    return p->busy_count;
-}
-
-const char *sim_providers_provider_name(const sim_providers *p, uint32_t i) {
-    return i < p->busy_count ? p->busy[i].name : "";
-}
-
-double sim_providers_busy_fraction(const sim_providers *p, uint32_t i, int64_t wall_ns) {
-    if (i >= p->busy_count || wall_ns <= 0) return 0;
-    const provider_busy *b = &p->busy[i];
-    int64_t busy = b->busy_ns;
-    if (b->active > 0 && wall_ns > b->since_ns) busy += wall_ns - b->since_ns;
-    double f = (double)busy / (double)wall_ns;
-    return f > 1 ? 1 : f;
 }
 
 uint32_t sim_providers_in_flight(const sim_providers *p, uint32_t resource) {

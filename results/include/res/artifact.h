@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "res/summary.h"
-#include "sim/engine.h"
+#include "res/run_record.h"
 
 #define RES_ARTIFACT_SCHEMA_VERSION 1
 #define RES_HARNESS_VERSION         "admitsim 0.1.0"
@@ -24,7 +24,7 @@ typedef struct res_host_info {
 } res_host_info;
 
 /* runs[i] and summaries[i] belong to iteration i.  New reference. */
-json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, size_t count,
+json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summaries, size_t count,
                            const res_host_info *host);
 
 /* Writes json to dir/name atomically; creates dir if missing.  Returns 0, or
@@ -32,6 +32,6 @@ json_t *res_artifact_build(sim_run *const *runs, res_summary *const *summaries, 
 int res_write_json_atomic(const json_t *json, const char *dir, const char *name, char *err,
                           size_t errlen);
 
-json_t *res_event_to_json(const admit_event *ev, const sim_run *run);
+json_t *res_event_to_json(const admit_event *ev, const res_run_record *run);
 
 #endif

@@ -1,5 +1,5 @@
 /*
-** AsyncCapacityPlan of a simulated run (SPEC §6), as JSON: the configured
+** AsyncCapacityPlan of a run (SPEC §6), as JSON: the configured
 ** capacity values, each {value, source, fallback_from, missing_reason}; the
 ** request stage's runtime snapshot at the end; and the observed maxima.
 ** Sources: values written in the scenario are run_config, values the
@@ -13,12 +13,13 @@
 #include <jansson.h>
 
 #include "admit/capacity_plan.h"
-#include "sim/engine.h"
+#include "res/request_stats.h"
+#include "res/run_record.h"
 
 json_t *res_capacity_value_json(const admit_capacity_value *v);
-/* The scenario's request admission settings (AIMD knobs, queue timeout). */
-json_t *res_request_admission_config_json(const sim_scenario *sc);
+/* The configuration's request admission settings (AIMD knobs, queue timeout). */
+json_t *res_request_admission_config_json(const run_config *sc);
 /* New reference; NULL on out of memory. */
-json_t *res_capacity_plan_json(const sim_run *run);
+json_t *res_capacity_plan_json(const res_run_record *run, const res_request_report *rep);
 
 #endif

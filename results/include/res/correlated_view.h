@@ -29,7 +29,7 @@
 **   ready_queue_wait     = selected_at - ready_enqueued_at
 **   task_admission_wait  = task_lease_acquired_at - selected_at
 **   ready_to_lease_gap   = task_lease_acquired_at - ready_enqueued_at
-**   each as n / mean / p50 / p95 / max (pXX: res_quantile_index).
+**   each as n / mean / p50 / p95 / max (pXX: res/stats.h).
 ** A sweep over the scheduler stream keeps: active task leases (per group and
 ** total; +1 task_lease_acquired, -1 task_lease_released whose reason is
 ** released or absent, any lease id; a duplicate or stale release returned
@@ -126,7 +126,7 @@
 #include <stdint.h>
 
 #include "admit/events.h"
-#include "sim/engine.h"
+#include "res/run_record.h"
 
 /* The thirteen SPEC §5 timestamps, in SPEC order. */
 typedef enum res_ts {
@@ -304,12 +304,12 @@ json_t *res_correlated_headline_get(json_t *cv, const res_headline *h);
 
 /* Facts of a run; free with res_view_facts_free. NULL on out of memory.
 ** The groups' resource requests come from the run's resolved column
-** requests (sim_run.column_resources). */
-res_view_facts *res_view_facts_from_run(const sim_run *run);
+** requests (res_run_record.column_resources). */
+res_view_facts *res_view_facts_from_run(const res_run_record *run);
 void res_view_facts_free(res_view_facts *f);
 
 /* Builds the view of a run captured with capture_events and returns its
 ** JSON; JSON null when the run has no events or memory runs out. */
-json_t *res_correlated_json(const sim_run *run);
+json_t *res_correlated_json(const res_run_record *run);
 
 #endif

@@ -14,16 +14,18 @@
 #include <stdio.h>
 
 #include "res/summary.h"
-#include "sim/engine.h"
+#include "res/run_record.h"
 
 /* Malloc'd text; NULL on out of memory. */
-char *res_markdown_summary(sim_run *const *runs, res_summary *const *summaries, size_t count);
-char *res_metrics_csv(sim_run *const *runs, res_summary *const *summaries, size_t count);
+char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summaries,
+                           size_t count);
+char *res_metrics_csv(res_run_record *const *runs, res_summary *const *summaries, size_t count);
 /* One row per task execution of the CorrelatedRuntimeView: ids, column,
 ** row group, how it ended, request attempts, the thirteen SPEC §5 timestamps
 ** in ns (empty when absent) and the request wait, cooldown and provider
 ** time it spent, from each summary's view (no rows without one). */
-char *res_task_timelines_csv(sim_run *const *runs, res_summary *const *summaries, size_t count);
+char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *summaries,
+                             size_t count);
 
 /* Writes dir/name through write(f, ctx) into "<name>.tmp.<pid>", then
 ** renames it into place, so a failed write never leaves a half file; creates

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "res/summary.h"
-#include "sim/engine.h"
+#include "res/run_record.h"
 
 #define RES_STORE_SCHEMA_VERSION 4
 #define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
@@ -73,7 +73,7 @@ int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *r
 ** iterations row, every event of both streams, the metrics and the two final
 ** snapshots; the run becomes 'complete' once all its iterations are stored.
 ** Needs a run executed with capture_events.  On error nothing is written. */
-int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
+int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
                               const res_summary *summary);
 
 /* Sets a run's status (e.g. 'failed'). */

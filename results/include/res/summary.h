@@ -1,9 +1,9 @@
 /*
-** Per-run summary figures computed from a run's scheduler event stream:
-** wall time, slot utilization, and per column the dispatch waits (dispatch
-** time - ready time, in dispatch order), their percentiles and idle time.
-** Percentile q of n sorted waits is the one at index round((n-1) * q),
-** rounding half to even.
+** Per-run summary figures computed from a run record: wall time, slot
+** utilization, and per column the dispatch waits (dispatch time - ready
+** time, in dispatch order), their percentiles (res/stats.h) and idle time;
+** the request stage's figures (res/request_stats.h); and the run's
+** CorrelatedRuntimeView.
 */
 #ifndef RES_SUMMARY_H
 #define RES_SUMMARY_H
@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "res/correlated_view.h"
-#include "sim/engine.h"
+#include "res/request_stats.h"
+#include "res/run_record.h"
 
 typedef struct res_column_summary {
     const char *column;
@@ -39,17 +40,15 @@ typedef struct res_summary {
     ** run captured no events. */
     res_view_facts *facts;
     res_correlated_view *view;
+    res_request_report *request; /* the request stage's figures */
 } res_summary;
 
-/* Needs a run executed with capture_events.  Returns NULL on out of memory. */
-res_summary *res_summary_compute(const sim_run *run);
+/* Needs a record with both event streams.  Returns NULL on out of memory. */
+res_summary *res_summary_compute(const res_run_record *run);
 void res_summary_free(res_summary *s);
 
 /* The `admitsim run --format json` object (also the artifact's derived
 ** metrics per iteration).  New reference. */
-json_t *res_summary_to_json(const res_summary *s, const sim_run *run);
-
-/* Index of the q-quantile among n sorted values (round half to even). */
-size_t res_quantile_index(size_t n, double q);
+json_t *res_summary_to_json(const res_summary *s, const res_run_record *run);
 
 #endif

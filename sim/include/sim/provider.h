@@ -48,11 +48,6 @@ void sim_providers_begin(sim_providers *p, uint32_t resource, int64_t now_ns, si
 void sim_providers_end(sim_providers *p, uint32_t resource, int64_t now_ns,
                        const sim_call_plan *plan);
 
-/* Per provider name (not per model): time with at least one call in flight
-** over [0, wall_ns]. */
-uint32_t sim_providers_provider_count(const sim_providers *p);
-const char *sim_providers_provider_name(const sim_providers *p, uint32_t i);
-double sim_providers_busy_fraction(const sim_providers *p, uint32_t i, int64_t wall_ns);
 /* Server-side accounting, for tests and reports. */
 uint32_t sim_providers_in_flight(const sim_providers *p, uint32_t resource);
 uint64_t sim_providers_calls(const sim_providers *p, uint32_t resource);

@@ -1,0 +1,114 @@
+/*
+** The run record: everything results/ knows about one iteration of a run.
+**
+** An environment (the simulator, a live runtime) fills one record per
+** iteration; summaries, the correlated view, request statistics, the store,
+** the artifact and the reports are computed from it and from nothing else,
+** so they work alike whatever produced the run.  It holds the inputs (the
+** run configuration, the policy, seed and iteration, and the environment's
+** own description as JSON), the resolved shape of the run (task groups,
+** each column's group and resource request, the scheduler resources and
+** their limits, the request resources and their provider names), both event
+** streams as captured, and the snapshots and counters read at the end.
+**
+** Ownership: a record owns every array it points to and its reference to
+** `environment` (freed by res_run_record_free), but not `config`, which is
+** borrowed and must outlive it.  Times are nanoseconds on the run's clock
+** (virtual for the simulator), starting at 0.
+*/
+#ifndef RES_RUN_RECORD_H
+#define RES_RUN_RECORD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admit/events.h"
+#include "admit/model_executor.h"
+#include "admit/request_admission.h"
+#include "admit/request_resource.h"
+#include "admit/scheduler.h"
+#include "admit/task_admission.h"
+#include "run/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RES_RECORD_DIAGNOSTICS 8
+
+/* One request resource (provider/model/domain, in request resource id order). */
+typedef struct res_request_resource {
+    char key[ADMIT_REQUEST_KEY_MAX];
+    char provider[ADMIT_NAME_MAX];
+    admit_request_resource_snapshot initial; /* when the run started */
+    admit_request_resource_snapshot final;   /* when it ended */
+} res_request_resource;
+
+typedef struct res_run_record {
+    /* inputs */
+    const run_config *config;
+    json_t *environment; /* the environment's part of the inputs (its artifact keys); may be NULL */
+    const char *mode;    /* "simulated" or "live" */
+    run_policy_kind policy;
+    uint64_t seed;
+    uint32_t iteration;
+    /* outcome */
+    admit_job_status status;
+    int64_t wall_ns;
+    double cpu_seconds; /* host-dependent */
+    char diagnostics[RES_RECORD_DIAGNOSTICS][256];
+    uint32_t diagnostic_count;
+    /* resolved shape */
+    uint32_t group_count;
+    admit_group_spec *groups;
+    uint32_t *column_group;                   /* [column] */
+    admit_resource_request *column_resources; /* [column] */
+    uint32_t resource_count;
+    char (*resource_names)[2 * ADMIT_NAME_MAX];
+    uint32_t *resource_limits;
+    uint32_t request_resource_count;
+    res_request_resource *request;
+    /* event streams, each in its own sequence order */
+    admit_event *events; /* scheduler stream */
+    size_t event_count;
+    admit_event *request_events;
+    size_t request_event_count;
+    /* task stage at the end */
+    admit_scheduler_stats stats;
+    admit_task_admission_stats admission_stats;
+    uint64_t final_task_leases;
+    uint64_t final_queued;
+    uint32_t *final_leased;        /* [scheduler resource] */
+    uint32_t *max_leased;          /* [scheduler resource] */
+    uint32_t *max_queued_by_group; /* [group] */
+    uint64_t *column_tasks;        /* [column] */
+    uint64_t *output_hash;         /* [column]: completed values in task order */
+    uint64_t output_hash_all;
+    /* request stage at the end */
+    admit_request_admission_stats request_admission_stats;
+    admit_model_executor_stats executor_stats;
+    uint64_t final_request_leases;
+    uint64_t final_request_waiters;
+} res_run_record;
+
+/* A zeroed record with the per-column arrays (column_group,
+** column_resources, column_tasks, output_hash) allocated for
+** config->column_count columns.  NULL on out of memory. */
+res_run_record *res_run_record_create(const run_config *config);
+/* Allocates the per-resource and per-group arrays (resource_names,
+** resource_limits, final_leased, max_leased; groups, max_queued_by_group;
+** request) zeroed, and sets the counts.  False on out of memory. */
+bool res_run_record_shape(res_run_record *r, uint32_t resource_count, uint32_t group_count,
+                          uint32_t request_resource_count);
+void res_run_record_free(res_run_record *r);
+
+/* True when the run ended holding no task lease, request lease or request waiter. */
+bool res_run_record_is_clean(const res_run_record *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

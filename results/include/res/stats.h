@@ -1,0 +1,34 @@
+/*
+** The statistics rules every report of admitsim shares.
+**
+** Percentile q of n sorted values is the one at index round((n-1) * q),
+** rounding half to even (res_quantile_index); means are sums divided by n.
+** Waits and durations are int64 nanoseconds until they are reported in
+** seconds.
+*/
+#ifndef RES_STATS_H
+#define RES_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Index of the q-quantile among n sorted values (round half to even). */
+size_t res_quantile_index(size_t n, double q);
+
+/* Sorts v ascending (n may be 0). */
+void res_sort_i64(int64_t *v, size_t n);
+void res_sort_u64(uint64_t *v, size_t n);
+
+/* qsort comparators, ascending. */
+int res_cmp_i64(const void *a, const void *b);
+int res_cmp_u64(const void *a, const void *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
