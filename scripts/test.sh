@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds admitsim and runs every test: an optimised build with ctest, the
-# unit tests again under valgrind, then an ASan + UBSan build with ctest.
+# installed core library used from outside (tests/install_test.sh), the unit
+# tests again under valgrind, then an ASan + UBSan build with ctest.
 # Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,9 @@ echo "== build (RelWithDebInfo) and test" >&2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== install the core into a temporary prefix and build the examples against it" >&2
+tests/install_test.sh build
 
 echo "== valgrind over the unit tests" >&2
 for t in build/tests/test_*; do

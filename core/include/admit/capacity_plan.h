@@ -18,6 +18,10 @@
 
 #include "admit/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_capacity_source {
     ADMIT_SRC_DEFAULT = 0,
     ADMIT_SRC_RUN_CONFIG,
@@ -54,5 +58,9 @@ admit_status admit_capacity_require(const admit_capacity_value *v, const char *n
                                     admit_error *err);
 
 const char *admit_capacity_source_name(admit_capacity_source s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_status {
     ADMIT_OK = 0,
     ADMIT_EINVAL,    /* a caller-supplied value is out of range or malformed */
@@ -34,5 +38,9 @@ admit_status admit_error_set(admit_error *err, admit_status code, const char *fm
     ;
 
 const char *admit_status_name(admit_status code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -12,6 +12,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADMIT_SCHEDULER_EVENT_KINDS(X)                                                             \
     X(SCHEDULER_JOB_STARTED, "scheduler_job_started")                                              \
     X(SCHEDULER_JOB_COMPLETED, "scheduler_job_completed")                                          \
@@ -127,5 +131,9 @@ const char *admit_event_kind_name(admit_event_kind kind);
 const char *admit_request_event_kind_name(admit_request_event_kind kind);
 /* The kind's name in whichever stream the event belongs to. */
 const char *admit_event_name(const admit_event *event);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -28,6 +28,10 @@
 #include "admit/error.h"
 #include "admit/resources.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct admit_fair_queue admit_fair_queue;
 
 /* QueueView: read-only pointers into the queue's live aggregates; valid until
@@ -77,5 +81,9 @@ bool admit_fair_queue_contains(const admit_fair_queue *q, uint64_t task_id);
 const admit_queue_view *admit_fair_queue_view(const admit_fair_queue *q);
 uint64_t admit_fair_queue_version(const admit_fair_queue *q);
 double admit_fair_queue_virtual_time(const admit_fair_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

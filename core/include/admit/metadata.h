@@ -16,6 +16,10 @@
 #include "admit/error.h"
 #include "admit/resources.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADMIT_IDENTITY_PARTS 3
 
 /* identity parts: local: {resource_name}; model: {provider, model_id,
@@ -82,5 +86,9 @@ const char *admit_resolver_resource_name(const admit_resolver *r, uint32_t id);
 uint32_t admit_resolver_derived_limit(const admit_resolver *r, uint32_t id);
 uint32_t admit_resolver_diagnostic_count(const admit_resolver *r);
 const char *admit_resolver_diagnostic(const admit_resolver *r, uint32_t i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

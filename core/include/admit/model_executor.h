@@ -25,6 +25,10 @@
 #include "admit/error.h"
 #include "admit/request_admission.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct admit_model_attempt admit_model_attempt;
 typedef struct admit_model_executor admit_model_executor;
 
@@ -101,5 +105,9 @@ typedef struct admit_model_executor_stats {
     uint64_t outcomes[ADMIT_REQ_OUTCOME_COUNT];
 } admit_model_executor_stats;
 void admit_model_executor_stats_get(const admit_model_executor *e, admit_model_executor_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

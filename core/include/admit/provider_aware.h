@@ -23,6 +23,10 @@
 #include "admit/request_admission.h"
 #include "admit/task_admission.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct admit_provider_aware_config {
     const admit_request_pressure *pressure; /* must outlive the policy */
     const int32_t *group_request_resource;  /* [group_count]: request resource id or -1; copied */
@@ -33,5 +37,9 @@ typedef struct admit_provider_aware_config {
 
 admit_status admit_policy_provider_aware(const admit_provider_aware_config *cfg,
                                          admit_task_policy *out, admit_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -55,6 +55,10 @@
 #include "admit/request_resource.h"
 #include "admit/task_admission.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_request_outcome_kind {
     ADMIT_REQ_SUCCESS = 0,
     ADMIT_REQ_RATE_LIMITED,
@@ -310,5 +314,9 @@ void admit_request_admission_stats_get(admit_request_admission *c,
 
 const char *admit_request_outcome_name(admit_request_outcome_kind k);
 const char *admit_request_deny_reason_name(admit_request_deny_reason r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

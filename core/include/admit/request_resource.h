@@ -22,6 +22,10 @@
 #include "admit/error.h"
 #include "admit/resources.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_request_domain {
     ADMIT_DOMAIN_CHAT = 0,
     ADMIT_DOMAIN_EMBEDDING,
@@ -74,5 +78,9 @@ const char *admit_request_resolver_resource_key(const admit_request_resolver *r,
 
 const char *admit_request_domain_name(admit_request_domain d);
 bool admit_request_domain_parse(const char *text, admit_request_domain *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ADMIT_RESOURCE_SUBMISSION 0
 #define ADMIT_MAX_TASK_RESOURCES  4 /* resources one task may request */
 #define ADMIT_NAME_MAX            96
@@ -70,5 +74,9 @@ const char *admit_metadata_kind_name(admit_metadata_kind kind);
 static inline int admit_group_weight(const admit_group_spec *g) {
     return g->weight < 1 ? 1 : g->weight;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -24,6 +24,10 @@
 #include "admit/resources.h"
 #include "admit/task_admission.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_worker_outcome {
     ADMIT_WORKER_SUCCESS = 0,
     ADMIT_WORKER_RETRYABLE_FAILURE,
@@ -52,5 +56,9 @@ typedef struct admit_runtime {
 } admit_runtime;
 
 const char *admit_worker_outcome_name(admit_worker_outcome o);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -25,6 +25,10 @@
 #include "admit/task_admission.h"
 #include "admit/tracker.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct admit_scheduler_config {
     const admit_column_spec *columns;
     uint32_t column_count;
@@ -106,5 +110,9 @@ admit_tracker *admit_scheduler_tracker(admit_scheduler *s);
 /* [group]: the most tasks of each group queued at once so far. */
 const uint32_t *admit_scheduler_max_queued_by_group(const admit_scheduler *s);
 const char *admit_job_status_name(admit_job_status st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

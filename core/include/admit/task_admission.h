@@ -24,6 +24,10 @@
 #include "admit/fair_queue.h"
 #include "admit/resources.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_deny_reason {
     ADMIT_DENY_NONE = 0,
     ADMIT_DENY_NO_CAPACITY,
@@ -180,5 +184,9 @@ void admit_task_admission_stats_get(const admit_task_admission *c, admit_task_ad
 
 const char *admit_deny_reason_name(admit_deny_reason r);
 const char *admit_release_reason_name(admit_release_reason r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

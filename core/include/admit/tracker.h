@@ -24,6 +24,10 @@
 #include "admit/error.h"
 #include "admit/resources.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum admit_column_strategy {
     ADMIT_CELL_BY_CELL = 0,
     ADMIT_FULL_COLUMN
@@ -102,5 +106,9 @@ bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *ta
 /* Earliest time a timed task becomes ready; < 0 when none. */
 int64_t admit_tracker_next_timed_at(const admit_tracker *t);
 uint64_t admit_tracker_rows_dropped(const admit_tracker *t);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
