@@ -10,6 +10,7 @@
 #include "res/request_report.h"
 #include "res/store.h"
 #include "res/summary.h"
+#include "res/pipeline.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
 
@@ -46,48 +47,51 @@ static void run_usage(FILE *f) {
                "providers (busy_fraction).\n");
 }
 
-static void print_table(const res_summary *s, const res_run_record *run, uint64_t iterations) {
-    printf("scenario %s  policy %s  seed %llu  iterations %llu  status %s\n",
-           run->config->scenario_id, run_policy_name(run->policy), (unsigned long long)run->seed,
-           (unsigned long long)iterations, admit_job_status_name(run->status));
-    printf("wall time %.3f s  slot utilization %.3f  final task leases %llu  tasks %llu done, %llu "
-           "dropped\n",
-           s->wall_time_seconds, s->slot_utilization, (unsigned long long)s->final_task_leases,
-           (unsigned long long)run->stats.tasks_completed,
-           (unsigned long long)run->stats.tasks_dropped);
-    printf("%-20s %8s %10s %10s %10s %10s %10s %10s\n", "column", "tasks", "first_wait",
-           "wait_mean", "wait_p50", "wait_p95", "wait_max", "idle");
+static void print_table(FILE *f, const res_summary *s, const res_run_record *run,
+                        uint64_t iterations) {
+    fprintf(f, "scenario %s  policy %s  seed %llu  iterations %llu  status %s\n",
+            run->config->scenario_id, run_policy_name(run->policy), (unsigned long long)run->seed,
+            (unsigned long long)iterations, admit_job_status_name(run->status));
+    fprintf(
+        f,
+        "wall time %.3f s  slot utilization %.3f  final task leases %llu  tasks %llu done, %llu "
+        "dropped\n",
+        s->wall_time_seconds, s->slot_utilization, (unsigned long long)s->final_task_leases,
+        (unsigned long long)run->stats.tasks_completed,
+        (unsigned long long)run->stats.tasks_dropped);
+    fprintf(f, "%-20s %8s %10s %10s %10s %10s %10s %10s\n", "column", "tasks", "first_wait",
+            "wait_mean", "wait_p50", "wait_p95", "wait_max", "idle");
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        printf("%-20.20s %8llu %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", cs->column,
-               (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
-               cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
+        fprintf(f, "%-20.20s %8llu %10.3f %10.3f %10.3f %10.3f %10.3f %10.3f\n", cs->column,
+                (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
+                cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
     }
     if (run->request_resource_count) {
-        printf("%-28s %8s %8s %6s %9s %9s %9s %7s %5s %5s %5s %8s %8s\n", "request resource",
-               "attempts", "leases", "429s", "wait_p50", "wait_p95", "wait_max", "flight", "max",
-               "limit", "min", "cooldown", "util_oc");
+        fprintf(f, "%-28s %8s %8s %6s %9s %9s %9s %7s %5s %5s %5s %8s %8s\n", "request resource",
+                "attempts", "leases", "429s", "wait_p50", "wait_p95", "wait_max", "flight", "max",
+                "limit", "min", "cooldown", "util_oc");
         const res_request_report *rep = s->request;
         for (uint32_t r = 0; r < run->request_resource_count; r++) {
             const res_request_stats *rs = &rep->resources[r];
             const res_request_resource *rr = &run->request[r];
             res_wait_quantiles q = res_request_waits(rs);
-            printf("%-28.28s %8llu %8llu %6llu %9.3f %9.3f %9.3f %7.2f %5u %5u %5u %8.2f ", rr->key,
-                   (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
-                   (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                   rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit,
-                   rr->final.min_limit, (double)rs->cooldown_ns / 1e9);
+            fprintf(f, "%-28.28s %8llu %8llu %6llu %9.3f %9.3f %9.3f %7.2f %5u %5u %5u %8.2f ",
+                    rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
+                    (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
+                    rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit,
+                    rr->final.min_limit, (double)rs->cooldown_ns / 1e9);
             if (rs->utilization_while_others_cooling >= 0)
-                printf("%8.3f\n", rs->utilization_while_others_cooling);
+                fprintf(f, "%8.3f\n", rs->utilization_while_others_cooling);
             else
-                printf("%8s\n", "-");
+                fprintf(f, "%8s\n", "-");
         }
         for (uint32_t i = 0; i < rep->provider_count; i++)
-            printf("provider %s busy %.3f\n", rep->provider_names[i],
-                   rep->provider_busy_fraction[i]);
+            fprintf(f, "provider %s busy %.3f\n", rep->provider_names[i],
+                    rep->provider_busy_fraction[i]);
     }
     for (uint32_t i = 0; i < run->diagnostic_count; i++)
-        printf("diagnostic: %s\n", run->diagnostics[i]);
+        fprintf(f, "diagnostic: %s\n", run->diagnostics[i]);
 }
 
 static char *join_args(int argc, char **argv) {
@@ -102,6 +106,44 @@ static char *join_args(int argc, char **argv) {
         strcat(s, argv[i]);
     }
     return s;
+}
+
+/* What `run` prints: iteration 0 as a table or as one JSON object, rendered
+** when it finishes (its record is freed before the next iteration) and
+** printed once the whole run has succeeded. */
+typedef struct run_output {
+    bool json;
+    uint32_t iterations;
+    const char *scenario_id;
+    char *text;
+    size_t len;
+    bool oom;
+} run_output;
+
+static void render_iteration(void *ctx, const res_run_record *r, const res_summary *s) {
+    run_output *o = ctx;
+    if (r->iteration != 0) return;
+    FILE *f = open_memstream(&o->text, &o->len);
+    if (!f) {
+        o->oom = true;
+        return;
+    }
+    if (o->json) {
+        json_t *j = res_summary_to_json(s, r);
+        if (!j || json_dumpf(j, f, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0) o->oom = true;
+        fputc('\n', f);
+        json_decref(j);
+    } else {
+        print_table(f, s, r, o->iterations);
+    }
+    if (fclose(f) != 0) o->oom = true;
+}
+
+static void show_progress(void *ctx, uint32_t iteration, uint32_t iterations) {
+    const run_output *o = ctx;
+    if (iterations > 1)
+        fprintf(stderr, "admitsim run: %s iteration %u/%u\n", o->scenario_id, iteration + 1,
+                iterations);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -162,149 +204,42 @@ int cmd_run(int argc, char **argv) {
         run_usage(stderr);
         return EXIT_USAGE;
     }
-    double t0 = cli_monotonic_seconds();
-    clock_t cpu0 = clock();
     sim_error err;
     sim_scenario *sc = sim_scenario_load(argv[optind], &err);
     if (!sc) {
         fprintf(stderr, "admitsim run: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
-    int rc = EXIT_OK;
-    res_store *store = NULL;
-    int64_t run_id = 0;
-    if (db_path) {
-        char serr[1100], *cmdline = join_args(argc, argv);
-        res_store_run_info info = {
-            .scenario_id = sc->config.scenario_id,
-            .scenario_version = sc->config.scenario_version,
-            .scenario_file = sc->config.path,
-            .policy = run_policy_name(ro.policy_set ? ro.policy : sc->config.default_policy),
-            .seed = ro.seed,
-            .iterations = iterations,
-            .command_line = cmdline};
-        int src = res_store_open(db_path, RES_STORE_OPEN_CREATE, &store, serr, sizeof serr);
-        if (src == RES_STORE_OK && res_store_begin_run(store, &info, &run_id) != RES_STORE_OK) {
-            snprintf(serr, sizeof serr, "%s", res_store_errmsg(store));
-            src = RES_STORE_ERROR;
-        }
-        free(cmdline);
-        if (src != RES_STORE_OK) {
-            fprintf(stderr, "admitsim run: %s\n", serr);
-            res_store_close(store);
-            sim_scenario_free(sc);
-            return EXIT_FAILURE_RUN;
-        }
-    }
-    res_run_record **runs = calloc(iterations, sizeof *runs);
-    res_summary **sums = calloc(iterations, sizeof *sums);
-    if (!runs || !sums) {
-        fprintf(stderr, "admitsim run: out of memory\n");
-        rc = EXIT_FAILURE_RUN;
-        goto done;
-    }
-    for (uint64_t i = 0; i < iterations; i++) {
-        ro.iteration = (uint32_t)i;
-        if (iterations > 1)
-            fprintf(stderr, "admitsim run: %s iteration %llu/%llu\n", sc->config.scenario_id,
-                    (unsigned long long)i + 1, (unsigned long long)iterations);
-        runs[i] = sim_run_execute(sc, &ro, &err);
-        if (!runs[i]) {
-            fprintf(stderr, "admitsim run: %s\n", err.message);
-            rc = EXIT_FAILURE_RUN;
-            goto done;
-        }
-        sums[i] = res_summary_compute(runs[i]);
-        if (!sums[i]) {
-            fprintf(stderr, "admitsim run: out of memory summarising the run\n");
-            rc = EXIT_FAILURE_RUN;
-            goto done;
-        }
-        if (store && res_store_write_iteration(store, run_id, runs[i], sums[i]) != RES_STORE_OK) {
-            fprintf(stderr, "admitsim run: %s\n", res_store_errmsg(store));
-            rc = EXIT_FAILURE_RUN;
-            goto done;
-        }
-    }
-    if (out_dir) {
-        char *cmdline = join_args(argc, argv);
-        res_host_info host = {.command_line = cmdline,
-                              .cpu_seconds = (double)(clock() - cpu0) / CLOCKS_PER_SEC,
-                              .elapsed_seconds = cli_monotonic_seconds() - t0};
-        json_t *art = res_artifact_build(runs, sums, iterations, &host);
-        free(cmdline);
-        char name[512], werr[1024];
-        snprintf(name, sizeof name, "%.200s-%s-seed%llu.json", sc->config.scenario_id,
-                 run_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
-        if (!art || res_write_json_atomic(art, out_dir, name, werr, sizeof werr) != 0) {
-            fprintf(stderr, "admitsim run: %s\n",
-                    art ? werr : "out of memory building the artifact");
-            rc = EXIT_FAILURE_RUN;
-        } else {
-            fprintf(stderr, "admitsim run: wrote %s/%s\n", out_dir, name);
-        }
-        json_decref(art);
-        if (rc != EXIT_OK) goto done;
-        /* The Markdown summary and the metrics CSV beside the artifact. */
-        char *md = res_markdown_summary(runs, sums, iterations);
-        char *csv = res_metrics_csv(runs, sums, iterations);
-        char *tasks = res_task_timelines_csv(runs, sums, iterations);
-        char base[400];
-        snprintf(base, sizeof base, "%.200s-%s-seed%llu", sc->config.scenario_id,
-                 run_policy_name(runs[0]->policy), (unsigned long long)ro.seed);
-        char md_name[420], csv_name[420], tasks_name[420];
-        snprintf(md_name, sizeof md_name, "%s.md", base);
-        snprintf(csv_name, sizeof csv_name, "%s-metrics.csv", base);
-        snprintf(tasks_name, sizeof tasks_name, "%s-tasks.csv", base);
-        if (!md || !csv || !tasks ||
-            res_write_text_atomic(md, out_dir, md_name, werr, sizeof werr) != 0 ||
-            res_write_text_atomic(csv, out_dir, csv_name, werr, sizeof werr) != 0 ||
-            res_write_text_atomic(tasks, out_dir, tasks_name, werr, sizeof werr) != 0) {
-            fprintf(stderr, "admitsim run: %s\n",
-                    md && csv && tasks ? werr : "out of memory writing the summaries");
-            rc = EXIT_FAILURE_RUN;
-        }
-        free(md);
-        free(csv);
-        free(tasks);
-        if (rc != EXIT_OK) goto done;
-    }
-    if (json_out) {
-        json_t *j = res_summary_to_json(sums[0], runs[0]);
-        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-        if (!text) {
-            fprintf(stderr, "admitsim run: out of memory\n");
-            rc = EXIT_FAILURE_RUN;
-        } else {
-            printf("%s\n", text);
-        }
-        free(text);
-        json_decref(j);
-    } else {
-        print_table(sums[0], runs[0], iterations);
-    }
-    if (runs[0]->final_task_leases != 0 || runs[0]->final_request_leases != 0 ||
-        runs[0]->final_request_waiters != 0) {
-        fprintf(stderr,
-                "admitsim run: %llu task leases, %llu request leases and %llu request waiters "
-                "outstanding at the end of the run\n",
-                (unsigned long long)runs[0]->final_task_leases,
-                (unsigned long long)runs[0]->final_request_leases,
-                (unsigned long long)runs[0]->final_request_waiters);
-        rc = EXIT_FAILURE_RUN;
-    }
-done:
-    if (store) {
-        if (rc != EXIT_OK) res_store_set_run_status(store, run_id, "failed");
-        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)run_id, db_path);
-        res_store_close(store);
-    }
-    for (uint64_t i = 0; runs && i < iterations; i++) {
-        res_run_record_free(runs[i]);
-        if (sums) res_summary_free(sums[i]);
-    }
-    free(runs);
-    free(sums);
+    char *cmdline = join_args(argc, argv);
+    run_output output = {.json = json_out,
+                         .iterations = (uint32_t)iterations,
+                         .scenario_id = sc->config.scenario_id};
+    sim_runner runner = {.scenario = sc, .options = ro};
+    res_environment env = sim_runner_environment(&runner);
+    res_pipeline_options po = {.config = &sc->config,
+                               .policy = ro.policy_set ? ro.policy : sc->config.default_policy,
+                               .seed = ro.seed,
+                               .iterations = (uint32_t)iterations,
+                               .db_path = db_path,
+                               .out_dir = out_dir,
+                               .command_line = cmdline,
+                               .on_iteration = render_iteration,
+                               .on_start = show_progress,
+                               .ctx = &output};
+    res_pipeline_result result;
+    res_error perr;
+    res_status st = res_pipeline_run(&po, &env, &result, &perr);
+    for (int k = 0; k < 4; k++)
+        if (result.files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result.files[k]);
+    if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
+        fputs(output.text, stdout);
+    else if (st == RES_OK)
+        st = RES_ENOMEM, snprintf(perr.message, sizeof perr.message, "out of memory");
+    if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
+    if (result.run_id)
+        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id, db_path);
+    free(output.text);
+    free(cmdline);
     sim_scenario_free(sc);
-    return rc;
+    return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }

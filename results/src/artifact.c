@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "admit/request_admission.h"
 #include "admit/resources.h"
 #include "admit/task_admission.h"
+#include "res/atomic_file.h"
 #include "res/capacity_plan.h"
 #include "res/event_names.h"
 #include "res/report_files.h"
@@ -197,18 +199,7 @@ static json_t *provider_script(const res_run_record *run) {
     return p ? json_incref(p) : json_array();
 }
 
-json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summaries, size_t count,
-                           const res_host_info *host) {
-    const res_run_record *first = runs[0];
-    json_t *iterations = json_array(), *per_iter = json_array();
-    double walls[4096];
-    size_t nwalls = 0;
-    for (size_t i = 0; i < count; i++) {
-        json_array_append_new(iterations, iteration_json(runs[i], summaries[i]));
-        json_array_append_new(per_iter, res_summary_to_json(summaries[i], runs[i]));
-        if (nwalls < sizeof walls / sizeof *walls)
-            walls[nwalls++] = summaries[i]->wall_time_seconds;
-    }
+static json_t *host_json(const res_host_info *host) {
     struct utsname u;
     char machine[256] = "unknown";
     if (uname(&u) == 0)
@@ -223,14 +214,188 @@ json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summ
                   host ? host->elapsed_seconds : 0.0, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
     if (host && host->command_line)
         json_object_set_new(h, "command_line", json_string(host->command_line));
-    return json_pack(
-        "{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n, s:o, s:{s:o, s:o}, s:o}", "scenario_id",
-        first->config->scenario_id, "artifact_schema_version", RES_ARTIFACT_SCHEMA_VERSION,
-        "scenario_version", (json_int_t)first->config->scenario_version, "harness_version",
-        RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs", inputs_json(first, count),
-        "capacity_plan", res_capacity_plan_json(first, summaries[0]->request), "provider_script",
-        provider_script(first), "clock_script", "iterations", iterations, "derived_metrics",
-        "iterations", per_iter, "wall_time_seconds", distribution_json(walls, nwalls), "host", h);
+    return h;
+}
+
+/* The document's keys before "iterations", from iteration 0. */
+static json_t *head_json(const res_run_record *first, const res_summary *sum, size_t iterations) {
+    return json_pack("{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n}", "scenario_id",
+                     first->config->scenario_id, "artifact_schema_version",
+                     RES_ARTIFACT_SCHEMA_VERSION, "scenario_version",
+                     (json_int_t)first->config->scenario_version, "harness_version",
+                     RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs",
+                     inputs_json(first, iterations), "capacity_plan",
+                     res_capacity_plan_json(first, sum->request), "provider_script",
+                     provider_script(first), "clock_script");
+}
+
+/* The keys after "iterations": the derived metrics of every iteration, the
+** spread of the wall times, and the host. */
+static void add_tail(json_t *doc, json_t *per_iter, const double *walls, size_t nwalls,
+                     const res_host_info *host) {
+    json_object_set_new(doc, "derived_metrics",
+                        json_pack("{s:o, s:o}", "iterations", per_iter, "wall_time_seconds",
+                                  distribution_json(walls, nwalls)));
+    json_object_set_new(doc, "host", host_json(host));
+}
+
+json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summaries, size_t count,
+                           const res_host_info *host) {
+    json_t *doc = head_json(runs[0], summaries[0], count);
+    json_t *iterations = json_array(), *per_iter = json_array();
+    double *walls = malloc(count * sizeof *walls);
+    if (!doc || !walls) {
+        json_decref(doc);
+        free(walls);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        json_array_append_new(iterations, iteration_json(runs[i], summaries[i]));
+        json_array_append_new(per_iter, res_summary_to_json(summaries[i], runs[i]));
+        walls[i] = summaries[i]->wall_time_seconds;
+    }
+    json_object_set_new(doc, "iterations", iterations);
+    add_tail(doc, per_iter, walls, count, host);
+    free(walls);
+    return doc;
+}
+
+/* ---- the streaming writer --------------------------------------------------- */
+
+/* The document is written as the dump of its skeleton (every key, with one
+** placeholder in "iterations") cut at the placeholder: the text before it,
+** then each iteration dumped on its own and indented to its depth, then the
+** text after it.  The bytes equal json_dumpf of the whole document. */
+#define PLACEHOLDER "\"@@admitsim:iterations@@\""
+#define DUMP_FLAGS  (JSON_INDENT(1) | JSON_REAL_PRECISION(15))
+
+struct res_artifact_writer {
+    res_atomic_file file;
+    size_t iterations; /* announced */
+    size_t count;      /* written */
+    json_t *skeleton;  /* head keys and "iterations": [placeholder] */
+    char *prefix;      /* its dump up to the placeholder, as written */
+    json_t *per_iter;
+    double *walls;
+    bool failed;
+};
+
+res_artifact_writer *res_artifact_writer_open(const char *dir, const char *name, size_t iterations,
+                                              res_error *err) {
+    res_artifact_writer *w = calloc(1, sizeof *w);
+    if (w) {
+        w->iterations = iterations;
+        w->per_iter = json_array();
+        w->walls = malloc((iterations ? iterations : 1) * sizeof *w->walls);
+    }
+    if (!w || !w->per_iter || !w->walls) {
+        res_error_set(err, RES_ENOMEM, "out of memory opening the artifact");
+        res_artifact_writer_abort(w);
+        return NULL;
+    }
+    if (!res_atomic_file_open(&w->file, dir, name, err)) {
+        res_artifact_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* json_dump_callback sink: text indented by two more spaces after each newline. */
+static int indented(const char *buffer, size_t size, void *data) {
+    FILE *f = data;
+    for (size_t i = 0; i < size;) {
+        const char *nl = memchr(buffer + i, '\n', size - i);
+        size_t n = nl ? (size_t)(nl - (buffer + i)) + 1 : size - i;
+        if (fwrite(buffer + i, 1, n, f) != n || (nl && fputs("  ", f) == EOF)) return -1;
+        i += n;
+    }
+    return 0;
+}
+
+/* The skeleton's dump split at the placeholder (malloc'd whole; *after points into it). */
+static char *split_dump(json_t *skeleton, char **after) {
+    char *text = json_dumps(skeleton, DUMP_FLAGS);
+    char *at = text ? strstr(text, PLACEHOLDER) : NULL;
+    if (!at) {
+        free(text);
+        return NULL;
+    }
+    *at = '\0';
+    *after = at + strlen(PLACEHOLDER);
+    return text;
+}
+
+static bool start(res_artifact_writer *w, const res_run_record *r, const res_summary *s,
+                  res_error *err) {
+    w->skeleton = head_json(r, s, w->iterations);
+    if (w->skeleton)
+        json_object_set_new(w->skeleton, "iterations", json_pack("[s]", "@@admitsim:iterations@@"));
+    char *after;
+    w->prefix = w->skeleton ? split_dump(w->skeleton, &after) : NULL;
+    if (!w->prefix) return res_error_set(err, RES_ENOMEM, "out of memory building the artifact");
+    if (fputs(w->prefix, w->file.f) == EOF)
+        return res_error_set(err, RES_EIO, "%s: cannot write: %s", w->file.tmp, strerror(errno));
+    return true;
+}
+
+bool res_artifact_writer_add(res_artifact_writer *w, const res_run_record *r, const res_summary *s,
+                             res_error *err) {
+    if (w->count == w->iterations)
+        return res_error_set(err, RES_EINVAL, "%s: more iterations than announced", w->file.path);
+    if (w->count == 0 && !start(w, r, s, err)) return false;
+    json_t *it = iteration_json(r, s);
+    json_t *derived = res_summary_to_json(s, r);
+    if (!it || !derived || json_array_append_new(w->per_iter, derived) != 0) {
+        json_decref(it);
+        return res_error_set(err, RES_ENOMEM, "out of memory building the artifact");
+    }
+    w->walls[w->count] = s->wall_time_seconds;
+    bool ok = (w->count == 0 || fputs(",\n  ", w->file.f) != EOF) &&
+              json_dump_callback(it, indented, w->file.f, DUMP_FLAGS) == 0;
+    json_decref(it);
+    w->count++;
+    if (!ok)
+        return res_error_set(err, RES_EIO, "%s: cannot write: %s", w->file.tmp, strerror(errno));
+    return true;
+}
+
+bool res_artifact_writer_finish(res_artifact_writer *w, const res_host_info *host, res_error *err) {
+    bool ok = false;
+    char *after = NULL, *text = NULL;
+    if (w->count != w->iterations || w->count == 0) {
+        res_error_set(err, RES_EINVAL, "%s: %zu of %zu iterations written", w->file.path, w->count,
+                      w->iterations);
+        goto done;
+    }
+    add_tail(w->skeleton, json_incref(w->per_iter), w->walls, w->count, host);
+    text = split_dump(w->skeleton, &after);
+    if (!text || strcmp(text, w->prefix) != 0) {
+        res_error_set(err, RES_ENOMEM, "out of memory finishing the artifact");
+        goto done;
+    }
+    if (fputs(after, w->file.f) == EOF) {
+        res_error_set(err, RES_EIO, "%s: cannot write: %s", w->file.tmp, strerror(errno));
+        goto done;
+    }
+    ok = res_atomic_file_commit(&w->file, err);
+done:
+    free(text);
+    res_artifact_writer_abort(w);
+    return ok;
+}
+
+void res_artifact_writer_abort(res_artifact_writer *w) {
+    if (!w) return;
+    res_atomic_file_abort(&w->file);
+    json_decref(w->skeleton);
+    json_decref(w->per_iter);
+    free(w->prefix);
+    free(w->walls);
+    free(w);
+}
+
+const char *res_artifact_writer_path(const res_artifact_writer *w) {
+    return w->file.path;
 }
 
 static bool dump_json(FILE *f, const void *json) {

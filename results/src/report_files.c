@@ -1,6 +1,7 @@
 #include "res/report_files.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "res/atomic_file.h"
 #include "res/correlated_view.h"
 #include "res/request_report.h"
 
@@ -125,61 +127,74 @@ static void correlated_markdown(buf *b, const res_summary *sum) {
     json_decref(cv);
 }
 
-char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summaries,
-                           size_t count) {
-    buf b = {0};
-    const res_run_record *first = runs[0];
+/* The title, the description and the head of the iterations table. */
+static void md_head(buf *b, const res_run_record *first) {
     const run_config *sc = first->config;
-    bprintf(&b, "# %s (version %lld), policy %s\n\n", sc->scenario_id,
+    bprintf(b, "# %s (version %lld), policy %s\n\n", sc->scenario_id,
             (long long)sc->scenario_version, run_policy_name(first->policy));
-    if (sc->description[0]) bprintf(&b, "%s\n\n", sc->description);
-    bprintf(&b, "| iteration | seed | status | wall time (s) | slot utilization | task leases "
-                "left | request leases left | request waiters left |\n|---|---|---|---|---|---|---|"
-                "---|\n");
-    for (size_t i = 0; i < count; i++)
-        bprintf(&b, "| %u | %llu | %s | %.3f | %.3f | %llu | %llu | %llu |\n", runs[i]->iteration,
-                (unsigned long long)runs[i]->seed, admit_job_status_name(runs[i]->status),
-                summaries[i]->wall_time_seconds, summaries[i]->slot_utilization,
-                (unsigned long long)runs[i]->final_task_leases,
-                (unsigned long long)runs[i]->final_request_leases,
-                (unsigned long long)runs[i]->final_request_waiters);
-    const res_summary *s = summaries[0];
-    bprintf(&b, "\n## Groups (iteration 0)\n\nWait = dispatch time - ready time.\n\n"
-                "| column | tasks | first wait (s) | mean (s) | p50 (s) | p95 (s) | max (s) | "
-                "idle (s) |\n|---|---|---|---|---|---|---|---|\n");
+    if (sc->description[0]) bprintf(b, "%s\n\n", sc->description);
+    bprintf(b, "| iteration | seed | status | wall time (s) | slot utilization | task leases "
+               "left | request leases left | request waiters left |\n|---|---|---|---|---|---|---|"
+               "---|\n");
+}
+
+static void md_row(buf *b, const res_run_record *r, const res_summary *s) {
+    bprintf(b, "| %u | %llu | %s | %.3f | %.3f | %llu | %llu | %llu |\n", r->iteration,
+            (unsigned long long)r->seed, admit_job_status_name(r->status), s->wall_time_seconds,
+            s->slot_utilization, (unsigned long long)r->final_task_leases,
+            (unsigned long long)r->final_request_leases,
+            (unsigned long long)r->final_request_waiters);
+}
+
+static void md_request_resources(buf *b, const res_run_record *first, const res_summary *s) {
+    bprintf(b, "\n## Request resources (iteration 0)\n\n| resource | attempts | leases | "
+               "rate limited | wait p50 (s) | wait p95 (s) | wait max (s) | in flight "
+               "mean/max | limit end/min/max | cooldown (s) | utilization while others "
+               "cool |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    const res_request_report *rep = s->request;
+    for (uint32_t r = 0; r < first->request_resource_count; r++) {
+        const res_request_stats *rs = &rep->resources[r];
+        const res_request_resource *rr = &first->request[r];
+        res_wait_quantiles q = res_request_waits(rs);
+        bprintf(b,
+                "| %s | %llu | %llu | %llu | %.3f | %.3f | %.3f | %.2f / %u | %u / %u / %u "
+                "| %.2f | ",
+                rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
+                (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
+                rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit, rr->final.min_limit,
+                rr->final.effective_max, (double)rs->cooldown_ns / 1e9);
+        if (rs->utilization_while_others_cooling >= 0)
+            bprintf(b, "%.3f |\n", rs->utilization_while_others_cooling);
+        else
+            bprintf(b, "- |\n");
+    }
+    bprintf(b, "\n| provider | busy fraction |\n|---|---|\n");
+    for (uint32_t i = 0; i < rep->provider_count; i++)
+        bprintf(b, "| %s | %.3f |\n", rep->provider_names[i], rep->provider_busy_fraction[i]);
+}
+
+/* Iteration 0 in detail: groups, request resources, the correlated view. */
+static void md_details(buf *b, const res_run_record *first, const res_summary *s) {
+    bprintf(b, "\n## Groups (iteration 0)\n\nWait = dispatch time - ready time.\n\n"
+               "| column | tasks | first wait (s) | mean (s) | p50 (s) | p95 (s) | max (s) | "
+               "idle (s) |\n|---|---|---|---|---|---|---|---|\n");
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        bprintf(&b, "| %s | %llu | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", cs->column,
+        bprintf(b, "| %s | %llu | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", cs->column,
                 (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
                 cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
     }
-    if (first->request_resource_count) {
-        bprintf(&b, "\n## Request resources (iteration 0)\n\n| resource | attempts | leases | "
-                    "rate limited | wait p50 (s) | wait p95 (s) | wait max (s) | in flight "
-                    "mean/max | limit end/min/max | cooldown (s) | utilization while others "
-                    "cool |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-        const res_request_report *rep = summaries[0]->request;
-        for (uint32_t r = 0; r < first->request_resource_count; r++) {
-            const res_request_stats *rs = &rep->resources[r];
-            const res_request_resource *rr = &first->request[r];
-            res_wait_quantiles q = res_request_waits(rs);
-            bprintf(&b,
-                    "| %s | %llu | %llu | %llu | %.3f | %.3f | %.3f | %.2f / %u | %u / %u / %u "
-                    "| %.2f | ",
-                    rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
-                    (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                    rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit,
-                    rr->final.min_limit, rr->final.effective_max, (double)rs->cooldown_ns / 1e9);
-            if (rs->utilization_while_others_cooling >= 0)
-                bprintf(&b, "%.3f |\n", rs->utilization_while_others_cooling);
-            else
-                bprintf(&b, "- |\n");
-        }
-        bprintf(&b, "\n| provider | busy fraction |\n|---|---|\n");
-        for (uint32_t i = 0; i < rep->provider_count; i++)
-            bprintf(&b, "| %s | %.3f |\n", rep->provider_names[i], rep->provider_busy_fraction[i]);
-    }
-    correlated_markdown(&b, summaries[0]);
+    if (first->request_resource_count) md_request_resources(b, first, s);
+    correlated_markdown(b, s);
+}
+
+char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summaries,
+                           size_t count) {
+    buf b = {0};
+    md_head(&b, runs[0]);
+    for (size_t i = 0; i < count; i++)
+        md_row(&b, runs[i], summaries[i]);
+    md_details(&b, runs[0], summaries[0]);
     return bdone(&b);
 }
 
@@ -209,128 +224,115 @@ static void csv_row(buf *b, uint32_t iteration, const char *scope_kind, const ch
     bprintf(b, ",%s,%.9g\n", name, value);
 }
 
+static const char METRICS_CSV_HEAD[] = "iteration,scope,name,value\n";
+
+static void metrics_rows(buf *b, const res_run_record *r, const res_summary *s) {
+    uint32_t it = r->iteration;
+    csv_row(b, it, "run", "", "wall_time_seconds", s->wall_time_seconds);
+    csv_row(b, it, "run", "", "slot_utilization", s->slot_utilization);
+    csv_row(b, it, "run", "", "final_task_leases", (double)r->final_task_leases);
+    csv_row(b, it, "run", "", "final_request_leases", (double)r->final_request_leases);
+    csv_row(b, it, "run", "", "final_request_waiters", (double)r->final_request_waiters);
+    csv_row(b, it, "run", "", "hidden_scheduler_resource_waiters", (double)r->stats.hidden_waiters);
+    for (uint32_t c = 0; c < s->column_count; c++) {
+        const res_column_summary *cs = &s->columns[c];
+        csv_row(b, it, "group", cs->column, "tasks", (double)cs->tasks);
+        csv_row(b, it, "group", cs->column, "first_wait_seconds", cs->first_wait_seconds);
+        csv_row(b, it, "group", cs->column, "wait_mean_seconds", cs->wait_mean_seconds);
+        csv_row(b, it, "group", cs->column, "wait_p50_seconds", cs->wait_p50_seconds);
+        csv_row(b, it, "group", cs->column, "wait_p95_seconds", cs->wait_p95_seconds);
+        csv_row(b, it, "group", cs->column, "wait_max_seconds", cs->wait_max_seconds);
+        csv_row(b, it, "group", cs->column, "idle_seconds", cs->idle_seconds);
+    }
+    const res_request_report *rep = s->request;
+    for (uint32_t q = 0; q < r->request_resource_count; q++) {
+        const res_request_stats *rs = &rep->resources[q];
+        const res_request_resource *rr = &r->request[q];
+        res_wait_quantiles w = res_request_waits(rs);
+        csv_row(b, it, "request", rr->key, "attempts", (double)rs->attempts);
+        csv_row(b, it, "request", rr->key, "leases", (double)rs->leases);
+        csv_row(b, it, "request", rr->key, "rate_limited",
+                (double)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
+        csv_row(b, it, "request", rr->key, "request_wait_p50_seconds", w.p50);
+        csv_row(b, it, "request", rr->key, "request_wait_p95_seconds", w.p95);
+        csv_row(b, it, "request", rr->key, "request_wait_max_seconds", w.max);
+        csv_row(b, it, "request", rr->key, "in_flight_mean", rs->in_flight_mean);
+        csv_row(b, it, "request", rr->key, "in_flight_max", rs->in_flight_max);
+        csv_row(b, it, "request", rr->key, "current_limit_end", rr->final.current_limit);
+        csv_row(b, it, "request", rr->key, "current_limit_min", rr->final.min_limit);
+        csv_row(b, it, "request", rr->key, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
+        if (rs->utilization_while_others_cooling >= 0)
+            csv_row(b, it, "request", rr->key, "utilization_while_others_cooling",
+                    rs->utilization_while_others_cooling);
+    }
+    for (uint32_t p = 0; p < rep->provider_count; p++)
+        csv_row(b, it, "provider", rep->provider_names[p], "busy_fraction",
+                rep->provider_busy_fraction[p]);
+}
+
 char *res_metrics_csv(res_run_record *const *runs, res_summary *const *summaries, size_t count) {
     buf b = {0};
-    bprintf(&b, "iteration,scope,name,value\n");
-    for (size_t i = 0; i < count; i++) {
-        const res_run_record *r = runs[i];
-        const res_summary *s = summaries[i];
-        uint32_t it = r->iteration;
-        csv_row(&b, it, "run", "", "wall_time_seconds", s->wall_time_seconds);
-        csv_row(&b, it, "run", "", "slot_utilization", s->slot_utilization);
-        csv_row(&b, it, "run", "", "final_task_leases", (double)r->final_task_leases);
-        csv_row(&b, it, "run", "", "final_request_leases", (double)r->final_request_leases);
-        csv_row(&b, it, "run", "", "final_request_waiters", (double)r->final_request_waiters);
-        csv_row(&b, it, "run", "", "hidden_scheduler_resource_waiters",
-                (double)r->stats.hidden_waiters);
-        for (uint32_t c = 0; c < s->column_count; c++) {
-            const res_column_summary *cs = &s->columns[c];
-            csv_row(&b, it, "group", cs->column, "tasks", (double)cs->tasks);
-            csv_row(&b, it, "group", cs->column, "first_wait_seconds", cs->first_wait_seconds);
-            csv_row(&b, it, "group", cs->column, "wait_mean_seconds", cs->wait_mean_seconds);
-            csv_row(&b, it, "group", cs->column, "wait_p50_seconds", cs->wait_p50_seconds);
-            csv_row(&b, it, "group", cs->column, "wait_p95_seconds", cs->wait_p95_seconds);
-            csv_row(&b, it, "group", cs->column, "wait_max_seconds", cs->wait_max_seconds);
-            csv_row(&b, it, "group", cs->column, "idle_seconds", cs->idle_seconds);
-        }
-        const res_request_report *rep = s->request;
-        for (uint32_t q = 0; q < r->request_resource_count; q++) {
-            const res_request_stats *rs = &rep->resources[q];
-            const res_request_resource *rr = &r->request[q];
-            res_wait_quantiles w = res_request_waits(rs);
-            csv_row(&b, it, "request", rr->key, "attempts", (double)rs->attempts);
-            csv_row(&b, it, "request", rr->key, "leases", (double)rs->leases);
-            csv_row(&b, it, "request", rr->key, "rate_limited",
-                    (double)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
-            csv_row(&b, it, "request", rr->key, "request_wait_p50_seconds", w.p50);
-            csv_row(&b, it, "request", rr->key, "request_wait_p95_seconds", w.p95);
-            csv_row(&b, it, "request", rr->key, "request_wait_max_seconds", w.max);
-            csv_row(&b, it, "request", rr->key, "in_flight_mean", rs->in_flight_mean);
-            csv_row(&b, it, "request", rr->key, "in_flight_max", rs->in_flight_max);
-            csv_row(&b, it, "request", rr->key, "current_limit_end", rr->final.current_limit);
-            csv_row(&b, it, "request", rr->key, "current_limit_min", rr->final.min_limit);
-            csv_row(&b, it, "request", rr->key, "cooldown_seconds", (double)rs->cooldown_ns / 1e9);
-            if (rs->utilization_while_others_cooling >= 0)
-                csv_row(&b, it, "request", rr->key, "utilization_while_others_cooling",
-                        rs->utilization_while_others_cooling);
-        }
-        for (uint32_t p = 0; p < rep->provider_count; p++)
-            csv_row(&b, it, "provider", rep->provider_names[p], "busy_fraction",
-                    rep->provider_busy_fraction[p]);
-    }
+    bprintf(&b, "%s", METRICS_CSV_HEAD);
+    for (size_t i = 0; i < count; i++)
+        metrics_rows(&b, runs[i], summaries[i]);
     return bdone(&b);
+}
+
+static void tasks_head(buf *b) {
+    bprintf(b, "iteration,task_execution_id,task_id,column,row_group,worker_attempt,end_state,"
+               "attempts,rate_limited_attempts");
+    for (int t = 0; t < RES_TS_COUNT; t++)
+        bprintf(b, ",%s_ns", res_ts_name((res_ts)t));
+    bprintf(b, ",request_wait_ns,cooldown_wait_ns,provider_ns\n");
+}
+
+static void tasks_row(buf *b, const res_run_record *run, const res_view_row *r) {
+    static const char *const ends[] = {"running", "completed", "cancelled", "dropped", "deferred"};
+    bprintf(b, "%u,%llu,%llu,", run->iteration, (unsigned long long)r->task_execution_id,
+            (unsigned long long)r->task_id);
+    if (r->column >= 0 && (uint32_t)r->column < run->config->column_count)
+        csv_field(b, run->config->columns[r->column].name);
+    bprintf(b, ",%lld,%lld,%s,%u,%u", (long long)r->row_group, (long long)r->worker_attempt,
+            ends[r->end], r->attempts, r->rate_limited_attempts);
+    for (int t = 0; t < RES_TS_COUNT; t++) {
+        if (r->at[t] >= 0)
+            bprintf(b, ",%lld", (long long)r->at[t]);
+        else
+            bprintf(b, ",");
+    }
+    bprintf(b, ",%lld,%lld,%lld\n", (long long)r->request_wait_ns, (long long)r->cooldown_wait_ns,
+            (long long)r->provider_ns);
 }
 
 char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *summaries,
                              size_t count) {
-    static const char *const ends[] = {"running", "completed", "cancelled", "dropped", "deferred"};
     buf b = {0};
-    bprintf(&b, "iteration,task_execution_id,task_id,column,row_group,worker_attempt,end_state,"
-                "attempts,rate_limited_attempts");
-    for (int t = 0; t < RES_TS_COUNT; t++)
-        bprintf(&b, ",%s_ns", res_ts_name((res_ts)t));
-    bprintf(&b, ",request_wait_ns,cooldown_wait_ns,provider_ns\n");
+    tasks_head(&b);
     for (size_t k = 0; k < count; k++) {
-        const res_run_record *run = runs[k];
         const res_correlated_view *v = summaries[k]->view;
-        for (size_t i = 0; v && i < v->row_count; i++) {
-            const res_view_row *r = &v->rows[i];
-            bprintf(&b, "%u,%llu,%llu,", run->iteration, (unsigned long long)r->task_execution_id,
-                    (unsigned long long)r->task_id);
-            if (r->column >= 0 && (uint32_t)r->column < run->config->column_count)
-                csv_field(&b, run->config->columns[r->column].name);
-            bprintf(&b, ",%lld,%lld,%s,%u,%u", (long long)r->row_group,
-                    (long long)r->worker_attempt, ends[r->end], r->attempts,
-                    r->rate_limited_attempts);
-            for (int t = 0; t < RES_TS_COUNT; t++) {
-                if (r->at[t] >= 0)
-                    bprintf(&b, ",%lld", (long long)r->at[t]);
-                else
-                    bprintf(&b, ",");
-            }
-            bprintf(&b, ",%lld,%lld,%lld\n", (long long)r->request_wait_ns,
-                    (long long)r->cooldown_wait_ns, (long long)r->provider_ns);
-        }
+        for (size_t i = 0; v && i < v->row_count; i++)
+            tasks_row(&b, runs[k], &v->rows[i]);
     }
     return bdone(&b);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(path, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
+/* ---- writing ------------------------------------------------------------ */
 
 int res_write_atomic(const char *dir, const char *name, bool (*write)(FILE *f, const void *ctx),
                      const void *ctx, char *err, size_t errlen) {
-    if (make_dirs(dir) != 0) {
-        snprintf(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
-        return -1;
+    res_atomic_file a;
+    res_error e = {0};
+    if (res_atomic_file_open(&a, dir, name, &e)) {
+        if (write(a.f, ctx)) {
+            if (res_atomic_file_commit(&a, &e)) return 0;
+        } else {
+            res_error_set(&e, RES_EIO, "%s: cannot write: %s", a.tmp,
+                          strerror(errno ? errno : EIO));
+            res_atomic_file_abort(&a);
+        }
     }
-    char final_path[1024], tmp_path[1100];
-    snprintf(final_path, sizeof final_path, "%s/%s", dir, name);
-    snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", final_path, (long)getpid());
-    FILE *f = fopen(tmp_path, "w");
-    bool written = f && write(f, ctx);
-    if (f && fclose(f) != 0) written = false;
-    if (!written) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    if (rename(tmp_path, final_path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename into place: %s", final_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    return 0;
+    snprintf(err, errlen, "%s", e.message);
+    return -1;
 }
 
 static bool write_text(FILE *f, const void *text) {
@@ -341,4 +343,89 @@ static bool write_text(FILE *f, const void *text) {
 int res_write_text_atomic(const char *text, const char *dir, const char *name, char *err,
                           size_t errlen) {
     return res_write_atomic(dir, name, write_text, text, err, errlen);
+}
+
+/* ---- the streaming writer -------------------------------------------------- */
+
+struct res_report_writer {
+    res_atomic_file md, metrics, tasks;
+    buf head, rows, details; /* the Markdown file, in its three parts */
+    uint32_t count;
+};
+
+/* Appends b's text to f and empties b. */
+static bool flush_to(buf *b, res_atomic_file *f, res_error *err) {
+    if (b->failed) return res_error_set(err, RES_ENOMEM, "out of memory writing %s", f->path);
+    if (b->len && fwrite(b->s, 1, b->len, f->f) != b->len)
+        return res_error_set(err, RES_EIO, "%s: cannot write: %s", f->tmp, strerror(errno));
+    b->len = 0;
+    return true;
+}
+
+res_report_writer *res_report_writer_open(const char *dir, const char *base, res_error *err) {
+    res_report_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        res_error_set(err, RES_ENOMEM, "out of memory opening the reports");
+        return NULL;
+    }
+    char name[NAME_MAX + 1];
+    bool ok = true;
+    snprintf(name, sizeof name, "%.*s.md", NAME_MAX - 3, base);
+    ok = ok && res_atomic_file_open(&w->md, dir, name, err);
+    snprintf(name, sizeof name, "%.*s-metrics.csv", NAME_MAX - 12, base);
+    ok = ok && res_atomic_file_open(&w->metrics, dir, name, err);
+    snprintf(name, sizeof name, "%.*s-tasks.csv", NAME_MAX - 10, base);
+    ok = ok && res_atomic_file_open(&w->tasks, dir, name, err);
+    if (!ok) {
+        res_report_writer_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+bool res_report_writer_add(res_report_writer *w, const res_run_record *r, const res_summary *s,
+                           res_error *err) {
+    buf b = {0};
+    if (w->count == 0) {
+        md_head(&w->head, r);
+        md_details(&w->details, r, s);
+        bprintf(&b, "%s", METRICS_CSV_HEAD);
+    }
+    md_row(&w->rows, r, s);
+    metrics_rows(&b, r, s);
+    bool ok = flush_to(&b, &w->metrics, err);
+    if (ok && w->count == 0) tasks_head(&b);
+    for (size_t i = 0; ok && s->view && i < s->view->row_count; i++) {
+        tasks_row(&b, r, &s->view->rows[i]);
+        if (b.len >= 1 << 16) ok = flush_to(&b, &w->tasks, err);
+    }
+    ok = ok && flush_to(&b, &w->tasks, err);
+    free(b.s);
+    if (ok && (w->head.failed || w->rows.failed || w->details.failed))
+        ok = res_error_set(err, RES_ENOMEM, "out of memory writing %s", w->md.path);
+    w->count++;
+    return ok;
+}
+
+bool res_report_writer_finish(res_report_writer *w, res_error *err) {
+    bool ok = flush_to(&w->head, &w->md, err) && flush_to(&w->rows, &w->md, err) &&
+              flush_to(&w->details, &w->md, err) && res_atomic_file_commit(&w->md, err) &&
+              res_atomic_file_commit(&w->metrics, err) && res_atomic_file_commit(&w->tasks, err);
+    res_report_writer_abort(w);
+    return ok;
+}
+
+void res_report_writer_abort(res_report_writer *w) {
+    if (!w) return;
+    res_atomic_file_abort(&w->md);
+    res_atomic_file_abort(&w->metrics);
+    res_atomic_file_abort(&w->tasks);
+    free(w->head.s);
+    free(w->rows.s);
+    free(w->details.s);
+    free(w);
+}
+
+const char *res_report_writer_path(const res_report_writer *w, int which) {
+    return which == 0 ? w->md.path : which == 1 ? w->metrics.path : w->tasks.path;
 }

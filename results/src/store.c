@@ -826,5 +826,9 @@ int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record
     }
     for (int k = 0; k < ST_COUNT; k++)
         sqlite3_clear_bindings(s->stmt[k]);
+    /* The page cache (up to cache_size) keeps what this iteration wrote;
+    ** handing it back bounds a run's memory by one iteration's, whatever
+    ** the number of iterations. */
+    sqlite3_db_release_memory(s->db);
     return rc;
 }

@@ -771,3 +771,18 @@ done:
     e.run->cpu_seconds = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
     return e.run;
 }
+
+static res_run_record *runner_iteration(void *ctx, uint32_t iteration, res_error *err) {
+    sim_runner *runner = ctx;
+    sim_run_options opt = runner->options;
+    opt.iteration = iteration;
+    opt.capture_events = true;
+    sim_error serr = {0};
+    res_run_record *r = sim_run_execute(runner->scenario, &opt, &serr);
+    if (!r) res_error_set(err, RES_ERUN, "%s", serr.message);
+    return r;
+}
+
+res_environment sim_runner_environment(sim_runner *runner) {
+    return (res_environment){.ctx = runner, .run_iteration = runner_iteration};
+}

@@ -1,9 +1,11 @@
 /*
-** The run artifact (SPEC §9 shape), written atomically: built in memory,
-** dumped to "<name>.tmp.<pid>" in the target directory, then renamed.
-** Everything except the top-level "host" key is a pure function of the
-** scenario, policy, seeds and iterations, so two runs with the same inputs
-** are byte-identical once "host" is removed.
+** The run artifact (SPEC §9 shape).  res_artifact_writer streams it to
+** "<name>.tmp.<pid>" in the target directory one iteration at a time (only
+** each iteration's derived metrics stay in memory) and renames it into
+** place when the last one is in; res_artifact_build makes the same document
+** in memory.  Everything except the top-level "host" key is a pure function
+** of the scenario, policy, seeds and iterations, so two runs with the same
+** inputs are byte-identical once "host" is removed.
 */
 #ifndef RES_ARTIFACT_H
 #define RES_ARTIFACT_H
@@ -11,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "res/error.h"
 #include "res/summary.h"
 #include "res/run_record.h"
 
@@ -26,6 +29,19 @@ typedef struct res_host_info {
 /* runs[i] and summaries[i] belong to iteration i.  New reference. */
 json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summaries, size_t count,
                            const res_host_info *host);
+
+typedef struct res_artifact_writer res_artifact_writer;
+/* Opens DIR/NAME for `iterations` iterations.  NULL with err set. */
+res_artifact_writer *res_artifact_writer_open(const char *dir, const char *name, size_t iterations,
+                                              res_error *err);
+/* Iterations in order; the first also gives the inputs and capacity plan. */
+bool res_artifact_writer_add(res_artifact_writer *w, const res_run_record *r, const res_summary *s,
+                             res_error *err);
+/* Writes the derived metrics and host, renames the file into place and
+** frees w (also on failure). */
+bool res_artifact_writer_finish(res_artifact_writer *w, const res_host_info *host, res_error *err);
+void res_artifact_writer_abort(res_artifact_writer *w);
+const char *res_artifact_writer_path(const res_artifact_writer *w);
 
 /* Writes json to dir/name atomically; creates dir if missing.  Returns 0, or
 ** -1 with a message in err (size errlen). */

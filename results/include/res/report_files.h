@@ -1,10 +1,12 @@
 /*
 ** The human and spreadsheet companions of the JSON artifact: a Markdown
 ** summary of a run (per iteration: status, wall time, leases at the end;
-** per group waits; per request resource waits, limits and cooldown; provider
-** busy fractions), a CSV of the same metrics in long form
-** (iteration,scope,name,value) and a CSV of task timelines, all written
-** atomically like the artifact.
+** for iteration 0: per group waits, per request resource waits, limits and
+** cooldown, provider busy fractions, the correlated view), a CSV of the same
+** metrics in long form (iteration,scope,name,value) and a CSV of task
+** timelines.  res_report_writer writes the three files iteration by
+** iteration, so memory does not grow with iterations, and renames them
+** into place only when the last iteration is in (res/atomic_file.h).
 */
 #ifndef RES_REPORT_FILES_H
 #define RES_REPORT_FILES_H
@@ -14,6 +16,7 @@
 #include <stdio.h>
 
 #include "res/summary.h"
+#include "res/error.h"
 #include "res/run_record.h"
 
 /* Malloc'd text; NULL on out of memory. */
@@ -27,9 +30,22 @@ char *res_metrics_csv(res_run_record *const *runs, res_summary *const *summaries
 char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *summaries,
                              size_t count);
 
+/* DIR/BASE.md, DIR/BASE-metrics.csv and DIR/BASE-tasks.csv. */
+typedef struct res_report_writer res_report_writer;
+res_report_writer *res_report_writer_open(const char *dir, const char *base, res_error *err);
+/* Iterations in order; the first one also gives the Markdown's title and details. */
+bool res_report_writer_add(res_report_writer *w, const res_run_record *r, const res_summary *s,
+                           res_error *err);
+/* Renames the three files into place and frees w (also on failure). */
+bool res_report_writer_finish(res_report_writer *w, res_error *err);
+/* Removes the temporary files and frees w. */
+void res_report_writer_abort(res_report_writer *w);
+/* The final path of file `which`: 0 Markdown, 1 metrics CSV, 2 tasks CSV. */
+const char *res_report_writer_path(const res_report_writer *w, int which);
+
 /* Writes dir/name through write(f, ctx) into "<name>.tmp.<pid>", then
-** renames it into place, so a failed write never leaves a half file; creates
-** dir (and its parents).  Returns 0, or -1 with a message in err. */
+** fsyncs and renames it into place, so a failed write never leaves a half
+** file; creates dir (and its parents).  Returns 0, or -1 with a message in err. */
 int res_write_atomic(const char *dir, const char *name, bool (*write)(FILE *f, const void *ctx),
                      const void *ctx, char *err, size_t errlen);
 /* res_write_atomic of a string. */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/pipeline.h"
 #include "res/run_record.h"
 #include "sim/scenario.h"
 
@@ -31,5 +32,14 @@ typedef struct sim_run_options {
 /* Runs one iteration and returns its record (res/run_record.h), whose
 ** `config` points into sc.  NULL with err set on failure. */
 res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim_error *err);
+
+/* The simulator as the run pipeline's environment (res/pipeline.h):
+** iteration i is sim_run_execute(scenario, options with iteration i, events
+** captured). */
+typedef struct sim_runner {
+    const sim_scenario *scenario;
+    sim_run_options options;
+} sim_runner;
+res_environment sim_runner_environment(sim_runner *runner);
 
 #endif

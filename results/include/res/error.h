@@ -1,0 +1,39 @@
+/*
+** Errors of the results layer: a code and a message naming the file or the
+** iteration concerned.
+*/
+#ifndef RES_ERROR_H
+#define RES_ERROR_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum res_status {
+    RES_OK = 0,
+    RES_EINVAL = 1, /* a bad argument (a name too long for a path, say) */
+    RES_EIO = 2,    /* a file could not be written */
+    RES_ENOMEM = 3, /* out of memory */
+    RES_ESTORE = 4, /* the results store failed */
+    RES_ERUN = 5,   /* the environment could not run an iteration */
+    RES_ELEAK = 6   /* an iteration ended holding leases or waiters */
+} res_status;
+
+typedef struct res_error {
+    res_status code;
+    char message[1024];
+} res_error;
+
+/* Sets err (if not NULL) to code and the formatted message; returns false. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+bool res_error_set(res_error *err, res_status code, const char *fmt, ...);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

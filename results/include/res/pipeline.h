@@ -1,0 +1,83 @@
+/*
+** The run pipeline: N iterations of one run, each streamed as it finishes.
+**
+** SPEC §10: (run configuration, environment, seed, iteration) -> run record
+** -> summary (correlated view, request figures) -> store, artifact,
+** Markdown and CSVs.  res_pipeline_run() asks the environment (the
+** simulator, a live runtime, a fake in a test) for iteration 0, 1, ...;
+** summarises each record, writes it to every output that is open, hands it
+** to the caller's on_iteration callback, and frees it before the next one,
+** so memory does not grow with the iteration count.  Every iteration's
+** final snapshots are checked: an iteration that ends holding task leases,
+** request leases or request waiters makes the run fail (RES_ELEAK, naming
+** the iterations) after everything is written, so the evidence is kept.
+**
+** Outputs: with a store, the run is inserted before iteration 0 and each
+** iteration is committed as it finishes; the run is marked failed when the
+** pipeline fails.  With an output directory, the artifact
+** (<base>.json), the Markdown summary (<base>.md) and the CSVs
+** (<base>-metrics.csv, <base>-tasks.csv) are streamed to temporary files
+** and renamed into place only when every iteration is in: a failed run
+** leaves no file behind (res/atomic_file.h).  <base> is
+** "<scenario>-<policy>-seed<N>".
+*/
+#ifndef RES_PIPELINE_H
+#define RES_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "res/artifact.h"
+#include "res/error.h"
+#include "res/run_record.h"
+#include "res/summary.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where runs happen.  run_iteration returns iteration `iteration`'s record
+** (its events captured), or NULL with err set (code RES_ERUN). */
+typedef struct res_environment {
+    void *ctx;
+    res_run_record *(*run_iteration)(void *ctx, uint32_t iteration, res_error *err);
+} res_environment;
+
+typedef struct res_pipeline_options {
+    const run_config *config;
+    run_policy_kind policy;
+    uint64_t seed;
+    uint32_t iterations; /* >= 1 */
+    const char *db_path; /* NULL: no store */
+    const char *out_dir; /* NULL: no artifact, Markdown or CSV */
+    const char *command_line;
+    /* Called for every finished iteration, before its record is freed. */
+    void (*on_iteration)(void *ctx, const res_run_record *r, const res_summary *s);
+    /* Called before each iteration starts (progress). */
+    void (*on_start)(void *ctx, uint32_t iteration, uint32_t iterations);
+    void *ctx;
+} res_pipeline_options;
+
+typedef struct res_pipeline_result {
+    int64_t run_id; /* the stored run; 0 without a store */
+    uint32_t iterations_done;
+    uint32_t leaky_iterations; /* iterations that ended with leases or waiters */
+    /* The files written (empty strings when none): artifact, Markdown,
+    ** metrics CSV, task timelines CSV. */
+    char files[4][4096];
+} res_pipeline_result;
+
+/* RES_OK, or the first error (with its message in err).  *out is filled
+** either way as far as the run got (run_id is set once the run is stored,
+** even when it then fails). */
+res_status res_pipeline_run(const res_pipeline_options *opt, const res_environment *env,
+                            res_pipeline_result *out, res_error *err);
+
+/* "<scenario>-<policy>-seed<N>" into buf. */
+void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

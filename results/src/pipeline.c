@@ -1,0 +1,161 @@
+/*
+** The run pipeline (res/pipeline.h).
+*/
+#include "res/pipeline.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "res/report_files.h"
+#include "res/store.h"
+
+/* The outputs open for one run. */
+typedef struct outputs {
+    res_store *store;
+    res_artifact_writer *artifact;
+    res_report_writer *reports;
+    int64_t run_id;
+} outputs;
+
+void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t size) {
+    snprintf(buf, size, "%.200s-%s-seed%llu", opt->config->scenario_id,
+             run_policy_name(opt->policy), (unsigned long long)opt->seed);
+}
+
+static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *err) {
+    char serr[1100];
+    res_store_run_info info = {.scenario_id = opt->config->scenario_id,
+                               .scenario_version = opt->config->scenario_version,
+                               .scenario_file = opt->config->path,
+                               .policy = run_policy_name(opt->policy),
+                               .seed = opt->seed,
+                               .iterations = opt->iterations,
+                               .command_line = opt->command_line};
+    if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, serr, sizeof serr) !=
+        RES_STORE_OK)
+        return res_error_set(err, RES_ESTORE, "%s", serr);
+    if (res_store_begin_run(o->store, &info, &o->run_id) != RES_STORE_OK)
+        return res_error_set(err, RES_ESTORE, "%s", res_store_errmsg(o->store));
+    return true;
+}
+
+static bool open_files(const res_pipeline_options *opt, outputs *o, res_error *err) {
+    char base[400], name[420];
+    res_pipeline_base_name(opt, base, sizeof base);
+    snprintf(name, sizeof name, "%s.json", base);
+    o->artifact = res_artifact_writer_open(opt->out_dir, name, opt->iterations, err);
+    if (o->artifact) o->reports = res_report_writer_open(opt->out_dir, base, err);
+    return o->artifact && o->reports;
+}
+
+/* One finished iteration into every open output. */
+static bool write_iteration(const res_pipeline_options *opt, outputs *o, const res_run_record *r,
+                            const res_summary *s, res_error *err) {
+    if (o->store && res_store_write_iteration(o->store, o->run_id, r, s) != RES_STORE_OK)
+        return res_error_set(err, RES_ESTORE, "%s", res_store_errmsg(o->store));
+    if (o->artifact && !res_artifact_writer_add(o->artifact, r, s, err)) return false;
+    if (o->reports && !res_report_writer_add(o->reports, r, s, err)) return false;
+    if (opt->on_iteration) opt->on_iteration(opt->ctx, r, s);
+    return true;
+}
+
+static bool run_iteration(const res_pipeline_options *opt, const res_environment *env, outputs *o,
+                          uint32_t i, res_pipeline_result *out, res_error *err) {
+    if (opt->on_start) opt->on_start(opt->ctx, i, opt->iterations);
+    res_run_record *r = env->run_iteration(env->ctx, i, err);
+    if (!r) return false;
+    res_summary *s = res_summary_compute(r);
+    bool ok = s ? write_iteration(opt, o, r, s, err)
+                : res_error_set(err, RES_ENOMEM, "out of memory summarising iteration %u", i);
+    if (ok) {
+        out->iterations_done++;
+        if (!res_run_record_is_clean(r) && out->leaky_iterations++ == 0)
+            res_error_set(err, RES_ELEAK,
+                          "iteration %u ended with %llu task leases, %llu request leases and "
+                          "%llu request waiters outstanding",
+                          i, (unsigned long long)r->final_task_leases,
+                          (unsigned long long)r->final_request_leases,
+                          (unsigned long long)r->final_request_waiters);
+    }
+    res_summary_free(s);
+    res_run_record_free(r);
+    return ok;
+}
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Renames the files into place (all, or none on failure). */
+static bool finish_files(const res_pipeline_options *opt, outputs *o, clock_t cpu0,
+                         const struct timespec *t0, res_pipeline_result *out, res_error *err) {
+    res_host_info host = {.command_line = opt->command_line,
+                          .cpu_seconds = (double)(clock() - cpu0) / CLOCKS_PER_SEC,
+                          .elapsed_seconds = seconds_since(t0)};
+    snprintf(out->files[0], sizeof out->files[0], "%s", res_artifact_writer_path(o->artifact));
+    for (int k = 0; k < 3; k++)
+        snprintf(out->files[k + 1], sizeof out->files[k + 1], "%s",
+                 res_report_writer_path(o->reports, k));
+    res_artifact_writer *a = o->artifact;
+    res_report_writer *w = o->reports;
+    o->artifact = NULL;
+    o->reports = NULL;
+    if (!res_artifact_writer_finish(a, &host, err)) {
+        res_report_writer_abort(w);
+        memset(out->files, 0, sizeof out->files);
+        return false;
+    }
+    if (!res_report_writer_finish(w, err)) {
+        remove(out->files[0]); /* all or none */
+        memset(out->files, 0, sizeof out->files);
+        return false;
+    }
+    return true;
+}
+
+res_status res_pipeline_run(const res_pipeline_options *opt, const res_environment *env,
+                            res_pipeline_result *out, res_error *err) {
+    res_error scratch;
+    if (!err) err = &scratch;
+    memset(out, 0, sizeof *out);
+    err->code = RES_OK;
+    err->message[0] = '\0';
+    clock_t cpu0 = clock();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    outputs o = {0};
+    bool ok = true;
+    if (opt->db_path) {
+        ok = open_store(opt, &o, err);
+        out->run_id = o.run_id;
+    }
+    if (ok && opt->out_dir) ok = open_files(opt, &o, err);
+    res_error leak = {0};
+    for (uint32_t i = 0; ok && i < opt->iterations; i++) {
+        ok = run_iteration(opt, env, &o, i, out, err);
+        if (ok && err->code == RES_ELEAK && leak.code == RES_OK) {
+            leak = *err; /* kept for the end: the outputs are still written */
+            err->code = RES_OK;
+        }
+    }
+    if (ok && o.artifact) ok = finish_files(opt, &o, cpu0, &t0, out, err);
+    res_artifact_writer_abort(o.artifact);
+    res_report_writer_abort(o.reports);
+    if (ok && leak.code != RES_OK) {
+        *err = leak;
+        if (out->leaky_iterations > 1) {
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof err->message - n, " (and %u more iterations)",
+                     out->leaky_iterations - 1);
+        }
+        ok = false;
+    }
+    if (o.store) {
+        if (!ok && o.run_id) res_store_set_run_status(o.store, o.run_id, "failed");
+        res_store_close(o.store);
+    }
+    return ok ? RES_OK : err->code;
+}

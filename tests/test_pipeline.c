@@ -1,0 +1,243 @@
+/* The run pipeline (res/pipeline.h) over the simulator: iterations streamed
+** to the artifact, reports and store match what the in-memory builders
+** make; every iteration's end is checked for leaks; a failing iteration
+** leaves no output file behind. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "res/report_files.h"
+#include "sim_test.h"
+
+/* The simulator, with faults injected into chosen iterations. */
+typedef struct faulty {
+    sim_runner runner;
+    res_environment inner;
+    int leak_at; /* this iteration's record claims a task lease left (-1: none) */
+    int fail_at; /* this iteration cannot run (-1: none) */
+    uint32_t seen[8];
+    uint32_t nseen;
+} faulty;
+
+static res_run_record *faulty_iteration(void *ctx, uint32_t i, res_error *err) {
+    faulty *f = ctx;
+    if ((int)i == f->fail_at) {
+        res_error_set(err, RES_ERUN, "iteration %u: the environment broke", i);
+        return NULL;
+    }
+    res_run_record *r = f->inner.run_iteration(f->inner.ctx, i, err);
+    if (r && (int)i == f->leak_at) r->final_task_leases = 1;
+    return r;
+}
+
+static void seen(void *ctx, const res_run_record *r, const res_summary *s) {
+    faulty *f = ctx;
+    assert_non_null(s);
+    if (f->nseen < 8) f->seen[f->nseen++] = r->iteration;
+}
+
+static res_environment faulty_env(faulty *f, const sim_scenario *sc) {
+    f->runner = (sim_runner){
+        .scenario = sc, .options = {.policy = RUN_POLICY_STRICT, .policy_set = true, .seed = 5}};
+    f->inner = sim_runner_environment(&f->runner);
+    return (res_environment){.ctx = f, .run_iteration = faulty_iteration};
+}
+
+static res_pipeline_options options(const sim_scenario *sc, faulty *f, const char *dir,
+                                    const char *db) {
+    return (res_pipeline_options){.config = &sc->config,
+                                  .policy = RUN_POLICY_STRICT,
+                                  .seed = 5,
+                                  .iterations = 3,
+                                  .db_path = db,
+                                  .out_dir = dir,
+                                  .command_line = "test",
+                                  .on_iteration = seen,
+                                  .ctx = f};
+}
+
+static char *slurp(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    rewind(fp);
+    char *text = malloc((size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+    text[n] = '\0';
+    fclose(fp);
+    return text;
+}
+
+static int files_in(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Streamed files are byte for byte what the in-memory builders make of the
+** same three iterations (the artifact's host aside). */
+static void test_streams_what_memory_builds(void **state) {
+    (void)state;
+    sim_scenario *sc = load("failures_salvage.json");
+    char dir[] = "/tmp/admitsim-pipeline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    faulty f = {.leak_at = -1, .fail_at = -1};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, dir, NULL);
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_OK);
+    assert_int_equal(out.iterations_done, 3);
+    assert_int_equal(f.nseen, 3);
+    for (uint32_t i = 0; i < 3; i++)
+        assert_int_equal(f.seen[i], i);
+
+    res_run_record *runs[3];
+    res_summary *sums[3];
+    for (uint32_t i = 0; i < 3; i++) {
+        runs[i] = run_iteration(sc, RUN_POLICY_STRICT, 5, i);
+        sums[i] = res_summary_compute(runs[i]);
+    }
+    json_t *art = res_artifact_build(runs, sums, 3, NULL);
+    char *want = json_dumps(art, JSON_INDENT(1) | JSON_REAL_PRECISION(15));
+    char *got = slurp(out.files[0]);
+    char *host_want = strstr(want, "\"host\":"), *host_got = strstr(got, "\"host\":");
+    assert_non_null(host_want);
+    assert_non_null(host_got);
+    assert_int_equal(host_got - got, host_want - want);
+    assert_memory_equal(got, want, (size_t)(host_got - got));
+    char *md = res_markdown_summary(runs, sums, 3), *csv = res_metrics_csv(runs, sums, 3),
+         *tasks = res_task_timelines_csv(runs, sums, 3);
+    char *files[3] = {slurp(out.files[1]), slurp(out.files[2]), slurp(out.files[3])};
+    assert_string_equal(files[0], md);
+    assert_string_equal(files[1], csv);
+    assert_string_equal(files[2], tasks);
+    assert_non_null(strstr(out.files[1], "failures_salvage-strict-seed5.md"));
+    for (int k = 0; k < 3; k++)
+        free(files[k]);
+    free(md);
+    free(csv);
+    free(tasks);
+    free(got);
+    free(want);
+    json_decref(art);
+    for (uint32_t i = 0; i < 3; i++) {
+        res_summary_free(sums[i]);
+        res_run_record_free(runs[i]);
+    }
+    assert_int_equal(files_in(dir), 4);
+    remove_dir(dir);
+    sim_scenario_free(sc);
+}
+
+static const char *stored_status(const char *db, int64_t run_id, int *iterations) {
+    static char status[32];
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT status, (SELECT count(*) FROM iterations i "
+                                        "WHERE i.run_id = r.run_id) FROM runs r WHERE run_id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, run_id);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
+    *iterations = sqlite3_column_int(st, 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return status;
+}
+
+/* A lease left at the end of iteration 1 (not 0) fails the run, naming it;
+** the outputs are still written, the stored run is marked failed. */
+static void test_every_iteration_checked(void **state) {
+    (void)state;
+    sim_scenario *sc = load("failures_salvage.json");
+    char dir[] = "/tmp/admitsim-pipeline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[sizeof dir + 16];
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    faulty f = {.leak_at = 1, .fail_at = -1};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, dir, db);
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_ELEAK);
+    assert_non_null(strstr(err.message, "iteration 1 ended with 1 task leases"));
+    assert_int_equal(out.iterations_done, 3);
+    assert_int_equal(out.leaky_iterations, 1);
+    assert_true(out.files[0][0] && out.files[3][0]);
+    int stored;
+    assert_string_equal(stored_status(db, out.run_id, &stored), "failed");
+    assert_int_equal(stored, 3);
+    remove_dir(dir);
+    sim_scenario_free(sc);
+}
+
+/* An iteration that cannot run: the error, no file left in the output
+** directory (not even a temporary one), the iterations before it stored. */
+static void test_failed_iteration_leaves_nothing(void **state) {
+    (void)state;
+    sim_scenario *sc = load("failures_salvage.json");
+    char dir[] = "/tmp/admitsim-pipeline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char out_dir[sizeof dir + 16], db[sizeof dir + 16];
+    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    faulty f = {.leak_at = -1, .fail_at = 2};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, out_dir, db);
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_ERUN);
+    assert_string_equal(err.message, "iteration 2: the environment broke");
+    assert_int_equal(out.iterations_done, 2);
+    assert_false(out.files[0][0]);
+    assert_int_equal(files_in(out_dir), 0);
+    int stored;
+    assert_string_equal(stored_status(db, out.run_id, &stored), "failed");
+    assert_int_equal(stored, 2);
+    rmdir(out_dir);
+    remove_dir(dir);
+    sim_scenario_free(sc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_streams_what_memory_builds),
+        cmocka_unit_test(test_every_iteration_checked),
+        cmocka_unit_test(test_failed_iteration_leaves_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
