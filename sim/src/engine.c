@@ -79,7 +79,8 @@ typedef struct engine {
     admit_event *revents;
     size_t revent_count, revent_cap;
     bool capture;
-    bool oom;
+    bool halted;         /* out of memory, or the core refused: the run stops */
+    admit_error refusal; /* what the core said, when it refused */
     uint64_t run_id;
     bool tearing_down; /* callbacks from destroying the core objects are ignored */
     bool in_spawn;     /* inside rt_spawn: a worker may not finish synchronously */
@@ -92,7 +93,7 @@ static int64_t rt_now(void *ctx) {
 }
 
 static void schedule(engine *e, int64_t at, uint32_t type, size_t ref, uint32_t token) {
-    if (!sim_clock_schedule(&e->clock, at, type, ref, token)) e->oom = true;
+    if (!sim_clock_schedule(&e->clock, at, type, ref, token)) e->halted = true;
 }
 
 static void rt_wake_at(void *ctx, int64_t at) {
@@ -203,10 +204,9 @@ static void start_call(engine *e, size_t slot) {
                  .task_execution_id = sw->execution_id},
         .task_id = t->task_id,
         .user = (void *)(uintptr_t)slot};
-    admit_error err;
     if (admit_model_executor_execute_attempt(e->exec, &req, on_attempt_done, e, &sw->attempt,
-                                             &err) != ADMIT_OK)
-        e->oom = true;
+                                             &e->refusal) != ADMIT_OK)
+        e->halted = true;
 }
 
 /* Moves the worker on from its current position in the program. */
@@ -311,7 +311,7 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     e->in_spawn = true;
     advance(e, slot);
     e->in_spawn = false;
-    if (e->oom) {
+    if (e->halted) {
         sw->token++;
         sw->next_free = e->free_worker;
         e->free_worker = slot;
@@ -425,12 +425,12 @@ static bool append_event(admit_event **arr, size_t *count, size_t *cap, const ad
 static void request_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
     if (e->tearing_down || !e->capture) return;
-    if (!append_event(&e->revents, &e->revent_count, &e->revent_cap, ev)) e->oom = true;
+    if (!append_event(&e->revents, &e->revent_count, &e->revent_cap, ev)) e->halted = true;
 }
 
 static void capture_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
-    if (!append_event(&e->events, &e->event_count, &e->event_cap, ev)) e->oom = true;
+    if (!append_event(&e->events, &e->event_count, &e->event_cap, ev)) e->halted = true;
 }
 
 /* Sized from the plan: ~8 scheduler events per task and 6 request events
@@ -499,7 +499,11 @@ static bool fail(sim_error *err, sim_status code, const char *fmt, ...) {
     return false;
 }
 
+/* Why the run halted: what the core refused, else memory. */
 static bool oom(engine *e, sim_error *err) {
+    if (e->refusal.code != ADMIT_OK)
+        return fail(err, e->refusal.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE,
+                    "%.400s: model executor: %.500s", e->cfg->path, e->refusal.message);
     return fail(err, SIM_ENOMEM, "%s: out of memory running the simulation", e->cfg->path);
 }
 
@@ -643,7 +647,7 @@ static bool run_loop(engine *e, sim_error *err) {
     if (admit_scheduler_start(e->sched, &aerr) != ADMIT_OK)
         return fail(err, aerr.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE, "%.400s: %.500s",
                     e->cfg->path, aerr.message);
-    while (!admit_scheduler_finished(e->sched) && !e->oom) {
+    while (!admit_scheduler_finished(e->sched) && !e->halted) {
         int64_t t = sim_clock_next_at(&e->clock);
         if (t < 0)
             return fail(
@@ -652,12 +656,12 @@ static bool run_loop(engine *e, sim_error *err) {
                 e->cfg->path, (double)e->clock.now_ns / 1e9);
         bool dispatch = false;
         sim_event ev;
-        while (sim_clock_next_at(&e->clock) == t && sim_clock_pop(&e->clock, &ev) && !e->oom)
+        while (sim_clock_next_at(&e->clock) == t && sim_clock_pop(&e->clock, &ev) && !e->halted)
             apply(e, &ev, &dispatch);
         e->wake_now_pending = false;
-        if (dispatch && !e->oom) admit_scheduler_dispatch(e->sched);
+        if (dispatch && !e->halted) admit_scheduler_dispatch(e->sched);
     }
-    return !e->oom || oom(e, err);
+    return !e->halted || oom(e, err);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) {
@@ -676,7 +680,7 @@ static void hash_outputs(engine *e, res_run_record *run, uint64_t seed, uint32_t
     size_t n = admit_tracker_task_count(e->tracker);
     uint64_t *col_seed = calloc(e->cfg->column_count, sizeof *col_seed);
     if (!col_seed) {
-        e->oom = true;
+        e->halted = true;
         return;
     }
     for (uint32_t c = 0; c < e->cfg->column_count; c++)
@@ -760,7 +764,7 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     if (ok) {
         record_end(&e);
         hash_outputs(&e, run, opt->seed, opt->iteration);
-        if (e.oom) ok = oom(&e, err);
+        if (e.halted) ok = oom(&e, err);
     }
 done:
     engine_free(&e);
