@@ -270,6 +270,46 @@ static void test_quantile_index_rounds_half_even(void **state) {
     assert_int_equal(res_quantile_index(1, 0.95), 0);
 }
 
+/* Ten tasks of 1e9 s each, one at a time, need 1e10 s of virtual time: past
+** the clock's range.  The run fails saying so; it never reports a wall time
+** that wrapped around. */
+static void test_time_past_the_clock_fails(void **state) {
+    (void)state;
+    sim_scenario *sc = parse("{\"schema\": 1, \"scenario_id\": \"long\", \"scenario_version\": 1, "
+                             "\"records\": 10, \"capacity\": {\"submission\": 1}, \"columns\": "
+                             "[{\"name\": \"a\", \"duration\": {\"dist\": \"constant\", "
+                             "\"seconds\": 1e9}}]}");
+    sim_run_options o = {.policy = RUN_POLICY_STRICT, .policy_set = true, .seed = 1};
+    sim_error err = {0};
+    assert_null(sim_run_execute(sc, &o, &err));
+    assert_int_equal(err.code, SIM_ELIMIT);
+    assert_non_null(strstr(err.message, "virtual time would pass 4611686018 s"));
+    assert_non_null(strstr(err.message, "with 4 of 10 tasks done"));
+    sim_scenario_free(sc);
+}
+
+/* 4,000 tasks of 1e6 s one at a time: 4e9 s of virtual time, within range,
+** but the waits sum to 8e21 ns, past int64.  The mean is exact:
+** 1e6 s x (0 + 1 + ... + 3999) / 4000 = 1999.5e6 s. */
+static void test_sums_past_int64_are_exact(void **state) {
+    (void)state;
+    sim_scenario *sc = parse("{\"schema\": 1, \"scenario_id\": \"sums\", \"scenario_version\": 1, "
+                             "\"records\": 4000, \"capacity\": {\"submission\": 1}, \"columns\": "
+                             "[{\"name\": \"a\", \"duration\": {\"dist\": \"constant\", "
+                             "\"seconds\": 1e6}}]}");
+    res_run_record *r = run_iteration(sc, RUN_POLICY_STRICT, 1, 0);
+    res_summary *s = res_summary_compute(r);
+    assert_non_null(s);
+    assert_true(s->wall_time_seconds == 4e9);
+    assert_true(fabs(s->columns[0].wait_mean_seconds - 1999.5e6) < 1e-6); /* 8e21 ns in a double */
+    assert_true(s->columns[0].wait_max_seconds == 3999e6);
+    assert_true(s->task_seconds == 4e9);
+    assert_true(s->slot_utilization == 1.0);
+    res_summary_free(s);
+    res_run_record_free(r);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heavy_root_peer_arrival_strict),
@@ -284,6 +324,8 @@ int main(void) {
         cmocka_unit_test(test_bounded_progress_with_amounts_above_share),
         cmocka_unit_test(test_huge_default_ceiling_saturates),
         cmocka_unit_test(test_quantile_index_rounds_half_even),
+        cmocka_unit_test(test_time_past_the_clock_fails),
+        cmocka_unit_test(test_sums_past_int64_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/scenario.h"
@@ -423,7 +424,7 @@ static const bad_case BAD[] = {
      "t.json: $.providers[0].latency.mean: unknown key (expected one of: dist, file)", false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '/nonexistent/x.csv'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: cannot read /nonexistent/x.csv: No such file or "
+     "t.json: $.providers[0].latency.file: /nonexistent/x.csv: cannot read: No such file or "
      "directory",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
@@ -453,7 +454,25 @@ static const bad_case BAD[] = {
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" ADMIT_TEST_DATA_DIR "'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: cannot read " ADMIT_TEST_DATA_DIR ": Is a directory",
+     "t.json: $.providers[0].latency.file: " ADMIT_TEST_DATA_DIR ": expected a latency trace in a "
+     "regular file, got a directory",
+     false},
+    /* budgets: devices and FIFOs are refused before they are opened; lines are bounded */
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '/dev/zero'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: /dev/zero: expected a latency trace in a regular file, "
+     "got a character device",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_nul.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_nul.csv") ":3: expected a line of text, "
+                                                                   "got a NUL byte",
+     false},
+    {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
+                 "'file': '" DATA("trace_long.csv") "'}}], 'columns': [" COL_A "]}",
+     "t.json: $.providers[0].latency.file: " DATA("trace_long.csv") ":3: expected a line of "
+                                                                    "text, got a line longer "
+                                                                    "than 4096 bytes",
      false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'empirical', 'file': '" DATA(
          "trace_text.csv") "'}}]}",
@@ -503,8 +522,12 @@ static const bad_case BAD[] = {
      "'chat', got none",
      false},
     {COUNT("-1"),
-     "t.json: $.columns[0].program[0].call.count: expected an integer between 0 and 4294967295, "
+     "t.json: $.columns[0].program[0].call.count: expected an integer between 0 and 10000, "
      "got -1",
+     false},
+    {COUNT("4294967295"),
+     "t.json: $.columns[0].program[0].call.count: expected an integer between 0 and 10000, "
+     "got 4294967295",
      false},
     {COUNT("'two'"),
      "t.json: $.columns[0].program[0].call.count: expected an integer >= 0 or an object with "
@@ -521,7 +544,7 @@ static const bad_case BAD[] = {
      "t.json: $.columns[0].program[0].call.count: missing required key 'else'", false},
     {COUNT("{'branch': 0.5, 'then': -1, 'else': 0}"),
      "t.json: $.columns[0].program[0].call.count.then: expected an integer between 0 and "
-     "4294967295, got -1",
+     "10000, got -1",
      false},
     {COUNT("{'branch': 0.5, 'then': 1, 'else': 0, 'until_valid': 0.5}"),
      "t.json: $.columns[0].program[0].call.count.until_valid: unknown key (expected one of: "
@@ -533,12 +556,36 @@ static const bad_case BAD[] = {
      false},
     {COUNT("{'until_valid': 0.5, 'max': 0}"),
      "t.json: $.columns[0].program[0].call.count.max: expected an integer between 1 and "
-     "4294967295, got 0",
+     "10000, got 0",
+     false},
+    {COUNT("{'until_valid': 0.5, 'max': 4294967295}"),
+     "t.json: $.columns[0].program[0].call.count.max: expected an integer between 1 and "
+     "10000, got 4294967295",
      false},
     {COUNT("{'until_valid': 0.5}"),
      "t.json: $.columns[0].program[0].call.count: missing required key 'max'", false},
     {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'max_attempts': 0}}]}",
-     "t.json: $.columns[0].retry.max_attempts: expected an integer between 1 and 4294967295, got 0",
+     "t.json: $.columns[0].retry.max_attempts: expected an integer between 1 and 100, got 0",
+     false},
+    {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'max_attempts': 4294967295}}]}",
+     "t.json: $.columns[0].retry.max_attempts: expected an integer between 1 and 100, got "
+     "4294967295",
+     false},
+    {HEAD "'failures': {'salvage_max_rounds': 101}, 'columns': [" COL_A "]}",
+     "t.json: $.failures.salvage_max_rounds: expected an integer between 0 and 100, got 101",
+     false},
+    {"{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, 'records': 100000000, "
+     "'capacity': {'submission': 1}, 'columns': [" COL_A "]}",
+     "t.json: $.records: expected at most 2000000 tasks in all (a task per row of each "
+     "cell_by_cell column, per row group of each full_column one), got 100000000",
+     false},
+    {"{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, 'records': 2000, "
+     "'capacity': {'submission': 1}, 'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', "
+     "'max_parallel_requests': 1}], 'providers': [{'model': 'm', 'latency': {'dist': "
+     "'constant', 'seconds': 1}}], 'columns': [{'name': 'a', 'program': [{'call': {'model': "
+     "'m', 'count': 10000}}]}]}",
+     "t.json: $.columns: expected at most 5000000 units of planned work (per task: 1 + its most "
+     "calls x retry.max_attempts, x (salvage_max_rounds + 1)), got 180006000",
      false},
     {HEAD "'columns': [{'name': 'a', " DUR ", 'retry': {'backoff_seconds': -1}}]}",
      "t.json: $.columns[0].retry.backoff_seconds: expected a number between 0 and 1000000000, got "
@@ -1164,8 +1211,8 @@ static void test_empirical_paths(void **state) {
                                 "'file': 'latency_trace.csv'}}], 'columns': [" COL_A "]}");
     s = sim_scenario_parse(json, "t.json", &err); /* not in the data directory */
     assert_null(s);
-    assert_string_equal(err.message, "t.json: $.providers[0].latency.file: cannot read "
-                                     "latency_trace.csv: No such file or directory");
+    assert_string_equal(err.message, "t.json: $.providers[0].latency.file: latency_trace.csv: "
+                                     "cannot read: No such file or directory");
     assert_int_equal(chdir(ADMIT_TEST_DATA_DIR), 0);
     s = sim_scenario_parse(json, "t.json", &err);
     assert_int_equal(chdir(cwd), 0);
@@ -1225,7 +1272,28 @@ static void test_load_files(void **state) {
     assert_null(sim_scenario_load("/nonexistent/x.json", &err));
     assert_string_equal(err.message, "/nonexistent/x.json: cannot read: No such file or directory");
     assert_null(sim_scenario_load("/tmp", &err));
-    assert_string_equal(err.message, "/tmp: cannot read: Is a directory");
+    assert_string_equal(err.message, "/tmp: expected a JSON document in a regular file, got a "
+                                     "directory");
+    /* a FIFO is refused before it is opened (opening it would wait for a writer) */
+    char fifo[] = "/tmp/admitsim-fifo-XXXXXX";
+    assert_non_null(mkdtemp(fifo));
+    char fifo_path[64];
+    snprintf(fifo_path, sizeof fifo_path, "%s/f.json", fifo);
+    assert_int_equal(mkfifo(fifo_path, 0600), 0);
+    assert_null(sim_scenario_load(fifo_path, &err));
+    assert_non_null(strstr(err.message, "expected a JSON document in a regular file, got a FIFO"));
+    unlink(fifo_path);
+    /* a file over the size limit is refused without being read */
+    snprintf(fifo_path, sizeof fifo_path, "%s/big.json", fifo);
+    FILE *big = fopen(fifo_path, "w");
+    assert_non_null(big);
+    assert_int_equal(ftruncate(fileno(big), (off_t)RUN_MAX_FILE_BYTES + 1), 0);
+    fclose(big);
+    assert_null(sim_scenario_load(fifo_path, &err));
+    assert_non_null(strstr(err.message, "expected a JSON document of at most 16777216 bytes, got "
+                                        "16777217 bytes"));
+    unlink(fifo_path);
+    rmdir(fifo);
 
     char *json = dq("{\n  'schema': 1,\n  'schema': 1\n}\n");
     char *path = write_temp(json);

@@ -14,7 +14,8 @@ typedef struct column_acc {
     int64_t *waits;
     size_t count;
     uint32_t in_flight;
-    int64_t busy_since, busy_total, task_ns;
+    int64_t busy_since, busy_total;
+    res_sum_ns task_ns;
 } column_acc;
 
 static double ns_to_s(int64_t ns) {
@@ -94,14 +95,14 @@ res_summary *res_summary_compute(const res_run_record *run) {
     }
     if (!waits_cap_ok) goto done;
 
-    int64_t task_ns = 0;
+    res_sum_ns task_ns = 0;
     for (uint32_t c = 0; c < ncol; c++) {
         column_acc *a = &acc[c];
         res_column_summary *cs = &s->columns[c];
         cs->column = sc->columns[c].name;
         cs->tasks = run->column_tasks[c];
         cs->dispatches = a->count;
-        cs->busy_task_seconds = ns_to_s(a->task_ns);
+        cs->busy_task_seconds = (double)a->task_ns / 1e9;
         cs->idle_seconds = ns_to_s(run->wall_ns - a->busy_total);
         task_ns += a->task_ns;
         if (a->count == 0) {
@@ -109,7 +110,7 @@ res_summary *res_summary_compute(const res_run_record *run) {
             continue;
         }
         cs->first_wait_seconds = ns_to_s(a->waits[0]);
-        int64_t sum = 0;
+        res_sum_ns sum = 0;
         for (size_t k = 0; k < a->count; k++)
             sum += a->waits[k];
         cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
@@ -119,7 +120,7 @@ res_summary *res_summary_compute(const res_run_record *run) {
         cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
     }
     s->wall_time_seconds = ns_to_s(run->wall_ns);
-    s->task_seconds = ns_to_s(task_ns);
+    s->task_seconds = (double)task_ns / 1e9;
     uint32_t capacity = run->resource_limits[ADMIT_RESOURCE_SUBMISSION];
     s->slot_utilization =
         run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;

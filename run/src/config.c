@@ -277,9 +277,11 @@ static bool parse_retry(const node *c, run_column *col) {
     double backoff = (double)col->retry_backoff_ns / 1e9;
     if (!run_json_get_obj(c, "retry", false, RETRY_KEYS, &o)) return false;
     if (!o.v) return true;
-    if (!run_json_get_u32(&o, "max_attempts", 1, &col->retry_max_attempts) ||
+    int64_t attempts = col->retry_max_attempts;
+    if (!run_json_get_int(&o, "max_attempts", false, 1, RUN_MAX_ATTEMPTS, &attempts) ||
         !run_json_get_num(&o, "backoff_seconds", false, 0, RUN_MAX_SECONDS, false, &backoff))
         return false;
+    col->retry_max_attempts = (uint32_t)attempts;
     col->retry_backoff_ns = run_seconds_to_ns(backoff);
     return true;
 }
@@ -538,11 +540,15 @@ static bool parse_policy(const node *root, run_config *s) {
 
 static bool parse_failures(const node *root, run_config *s) {
     node o;
-    return run_json_get_obj(root, "failures", false, FAILURES_KEYS, &o) &&
-           (!o.v || (run_json_get_u32(&o, "salvage_max_rounds", 0, &s->salvage_max_rounds) &&
-                     run_json_get_num(&o, "shutdown_error_rate", false, 0, 1, false,
-                                      &s->shutdown_error_rate) &&
-                     run_json_get_u32(&o, "shutdown_error_window", 1, &s->shutdown_error_window)));
+    int64_t rounds = s->salvage_max_rounds;
+    if (!run_json_get_obj(root, "failures", false, FAILURES_KEYS, &o)) return false;
+    if (!o.v) return true;
+    if (!run_json_get_int(&o, "salvage_max_rounds", false, 0, RUN_MAX_SALVAGE_ROUNDS, &rounds) ||
+        !run_json_get_num(&o, "shutdown_error_rate", false, 0, 1, false, &s->shutdown_error_rate) ||
+        !run_json_get_u32(&o, "shutdown_error_window", 1, &s->shutdown_error_window))
+        return false;
+    s->salvage_max_rounds = (uint32_t)rounds;
+    return true;
 }
 
 /* ---- the document ------------------------------------------------------------- */
@@ -597,6 +603,16 @@ bool run_config_read(const node *root, run_config *s) {
     s->buffer_size_set = buffer_size != 0;
     s->buffer_size = buffer_size == 0 || buffer_size > s->records ? s->records : buffer_size;
     s->model_group_limit_cap = (int)cap;
+    uint64_t tasks = run_config_task_count(s);
+    if (tasks > RUN_MAX_TASKS) {
+        node f;
+        run_json_field(root, "records", true, &f);
+        return run_json_fail(&f,
+                             "expected at most %d tasks in all (a task per row of each "
+                             "cell_by_cell column, per row group of each full_column one), got "
+                             "%llu",
+                             RUN_MAX_TASKS, (unsigned long long)tasks);
+    }
     return true;
 }
 
@@ -626,7 +642,7 @@ run_config *run_config_load(const char *path, run_error *err) {
     if (!err) err = &scratch;
     char dir[4096];
     run_json_dir_of(path, dir, sizeof dir);
-    return from_json(run_json_load_file(path, err), path, dir, err);
+    return from_json(run_json_load_file(path, RUN_MAX_FILE_BYTES, err), path, dir, err);
 }
 
 run_config *run_config_parse(const char *text, const char *name, run_error *err) {

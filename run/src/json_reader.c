@@ -5,12 +5,16 @@
 #include "run/json_reader.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- bounded string building -------------------------------------------- */
 
@@ -307,12 +311,53 @@ static json_t *parsed(json_t *json, const json_error_t *jerr, const char *name, 
     return NULL;
 }
 
-json_t *run_json_load_file(const char *path, run_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
+
+FILE *run_file_open_regular(const char *path, size_t max_bytes, const char *what, run_error *err) {
+    struct stat st;
+    /* Look before opening: opening a FIFO for reading blocks until a writer comes. */
+    if (stat(path, &st) != 0) {
         run_error_set(err, RUN_EIO, "%.400s: cannot read: %s", path, strerror(errno));
         return NULL;
     }
+    int fd = S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) { /* replaced meanwhile */
+        close(fd);
+        fd = -1;
+        errno = 0;
+    }
+    if (fd < 0) {
+        if (S_ISREG(st.st_mode) && errno)
+            run_error_set(err, RUN_EIO, "%.400s: cannot read: %s", path, strerror(errno));
+        else
+            run_error_set(err, RUN_EIO, "%.400s: expected %s in a regular file, got %s", path, what,
+                          file_kind(st.st_mode));
+        return NULL;
+    }
+    if ((uintmax_t)st.st_size > max_bytes) {
+        close(fd);
+        run_error_set(err, RUN_EINVAL, "%.400s: expected %s of at most %zu bytes, got %jd bytes",
+                      path, what, max_bytes, (intmax_t)st.st_size);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        run_error_set(err, RUN_EIO, "%.400s: cannot read: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+json_t *run_json_load_file(const char *path, size_t max_bytes, run_error *err) {
+    FILE *f = run_file_open_regular(path, max_bytes, "a JSON document", err);
+    if (!f) return NULL;
     json_error_t jerr;
     errno = 0;
     json_t *json = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);

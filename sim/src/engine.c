@@ -96,6 +96,15 @@ static void schedule(engine *e, int64_t at, uint32_t type, size_t ref, uint32_t 
     if (!sim_clock_schedule(&e->clock, at, type, ref, token)) e->halted = true;
 }
 
+/* An event `delay` after now; past the clock's range it saturates, and the
+** run stops when it gets there (SIM_MAX_TIME_NS). */
+static void schedule_in(engine *e, int64_t delay, uint32_t type, size_t ref, uint32_t token) {
+    int64_t at;
+    if (delay < 0) delay = 0;
+    if (__builtin_add_overflow(e->clock.now_ns, delay, &at)) at = INT64_MAX;
+    schedule(e, at, type, ref, token);
+}
+
 static void rt_wake_at(void *ctx, int64_t at) {
     engine *e = ctx;
     if (at <= e->clock.now_ns) {
@@ -217,7 +226,7 @@ static void advance(engine *e, size_t slot) {
         if (step_is_local(e, sw)) {
             if (!sw->step_started) {
                 sw->step_started = true;
-                schedule(e, e->clock.now_ns + sw->plan[sw->step], EV_STEP, slot, sw->token);
+                schedule_in(e, sw->plan[sw->step], EV_STEP, slot, sw->token);
                 return;
             }
         } else {
@@ -268,7 +277,7 @@ static void on_attempt_done(void *ctx, const admit_model_attempt_result *r) {
     }
     int64_t backoff = col->retry_backoff_ns;
     if (r->admitted && r->outcome.retry_after_ns > backoff) backoff = r->outcome.retry_after_ns;
-    schedule(e, e->clock.now_ns + backoff, EV_STEP, slot, sw->token);
+    schedule_in(e, backoff, EV_STEP, slot, sw->token);
 }
 
 static bool worker_alloc(engine *e, size_t *slot) {
@@ -358,7 +367,7 @@ static int provider_call(void *ctx, admit_model_attempt *a) {
     c->token++;
     sim_providers_begin(e->providers, c->resource, e->clock.now_ns, &c->plan);
     admit_model_attempt_set_provider_data(a, (void *)(uintptr_t)slot);
-    schedule(e, e->clock.now_ns + c->plan.duration_ns, EV_CALL_DONE, slot, c->token);
+    schedule_in(e, c->plan.duration_ns, EV_CALL_DONE, slot, c->token);
     return 0;
 }
 
@@ -641,6 +650,12 @@ static void apply(engine *e, const sim_event *ev, bool *dispatch) {
     }
 }
 
+static uint64_t done_tasks(const engine *e) {
+    admit_scheduler_stats st;
+    admit_scheduler_stats_get(e->sched, &st);
+    return st.tasks_completed;
+}
+
 /* Applies everything due at each instant, then dispatches once. */
 static bool run_loop(engine *e, sim_error *err) {
     admit_error aerr = {0};
@@ -654,6 +669,14 @@ static bool run_loop(engine *e, sim_error *err) {
                 err, SIM_ESTALL,
                 "%s: simulation stalled at t=%.9f s with the job unfinished (scheduler bug)",
                 e->cfg->path, (double)e->clock.now_ns / 1e9);
+        if (t > SIM_MAX_TIME_NS)
+            return fail(err, SIM_ELIMIT,
+                        "%s: virtual time would pass %.0f s (about 146 years), the limit of the "
+                        "simulated clock, at t=%.0f s with %llu of %llu tasks done: the run is "
+                        "too long to simulate",
+                        e->cfg->path, (double)SIM_MAX_TIME_NS / 1e9, (double)e->clock.now_ns / 1e9,
+                        (unsigned long long)done_tasks(e),
+                        (unsigned long long)admit_tracker_task_count(e->tracker));
         bool dispatch = false;
         sim_event ev;
         while (sim_clock_next_at(&e->clock) == t && sim_clock_pop(&e->clock, &ev) && !e->halted)

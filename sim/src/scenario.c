@@ -19,7 +19,9 @@
 typedef run_json_node node;
 
 #define MAX_SAMPLES 10000000 /* empirical distributions */
-#define MAX_RPM     1e6      /* bounds the provider's ring of call starts */
+#define STR_(x)     #x
+#define STR(x)      STR_(x)
+#define MAX_RPM     1e6 /* bounds the provider's ring of call starts */
 
 static const char *const FAILURE_KEYS[] = {"retryable_probability", "non_retryable_probability",
                                            NULL};
@@ -52,9 +54,95 @@ static const char *const DIST_KEYS[][4] = {
 
 /* ---- distributions ------------------------------------------------------------ */
 
+/* One line of a trace, at most SIM_MAX_TRACE_LINE bytes; false at the end.
+** A NUL byte or a longer line is an error (*bad set). */
+static bool read_line(FILE *in, char *line, bool *bad, const char **why) {
+    size_t n = 0;
+    int ch;
+    while ((ch = getc_unlocked(in)) != EOF && ch != '\n') {
+        if (ch == '\0' || n == SIM_MAX_TRACE_LINE) {
+            *bad = true;
+            *why =
+                ch == '\0' ? "a NUL byte" : "a line longer than " STR(SIM_MAX_TRACE_LINE) " bytes";
+            return false;
+        }
+        line[n++] = (char)ch;
+    }
+    line[n] = '\0';
+    return ch != EOF || n > 0;
+}
+
+/* The line's value: its first comma-separated field, trimmed; NULL for a
+** blank line or a '#' comment. */
+static char *line_value(char *line, long lineno) {
+    char *t = line;
+    if (lineno == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0) t += 3; /* UTF-8 byte order mark */
+    while (*t == ' ' || *t == '\t')
+        t++;
+    if (*t == '\0' || *t == '\r' || *t == '#') return NULL;
+    char *end = t + strcspn(t, ",\r");
+    while (end > t && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = '\0';
+    return t;
+}
+
+typedef struct samples {
+    double *v;
+    size_t n, cap;
+} samples;
+
+static bool samples_push(samples *s, double x) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        if (cap > MAX_SAMPLES) cap = MAX_SAMPLES;
+        double *grown = realloc(s->v, cap * sizeof *grown);
+        if (!grown) return false;
+        s->v = grown;
+        s->cap = cap;
+    }
+    s->v[s->n++] = x;
+    return true;
+}
+
 /* Reads an empirical trace: one latency in seconds per line (the first field
 ** when the line has commas); blank lines and '#' comments skipped; a first
-** line that is not a number is a header. */
+** line that is not a number is a header.  Regular files only, of bounded
+** size, lines and sample count. */
+static bool read_trace(const node *f, const char *path, FILE *in, samples *out) {
+    char line[SIM_MAX_TRACE_LINE + 1];
+    long lineno = 0;
+    bool seen = false, bad = false;
+    const char *why = NULL;
+    while (read_line(in, line, &bad, &why)) {
+        char *t = line_value(line, ++lineno);
+        if (!t) continue;
+        char *rest;
+        double x = strtod(t, &rest);
+        /* decimal only: strtod would also take hex ("0x10") and "nan"/"inf" */
+        bool number = rest != t && *rest == '\0' && !strpbrk(t, "xXnN");
+        if (!seen && !number) { /* a header */
+            seen = true;
+            continue;
+        }
+        seen = true;
+        char q[128];
+        if (!number || !isfinite(x) || x < 0)
+            return run_json_fail(f, "%s:%ld: expected a finite number >= 0, got %s", path, lineno,
+                                 run_json_quoted(q, sizeof q, t));
+        if (out->n == MAX_SAMPLES)
+            return run_json_fail(f, "%s:%ld: expected at most %d samples, got more", path, lineno,
+                                 MAX_SAMPLES);
+        if (!samples_push(out, x)) return run_json_fail(f, "out of memory reading %s", path);
+    }
+    if (bad)
+        return run_json_fail(f, "%s:%ld: expected a line of text, got %s", path, lineno + 1, why);
+    if (ferror(in))
+        return run_json_fail(f, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
+    if (out->n == 0) return run_json_fail(f, "%s: expected at least 1 sample, got none", path);
+    return true;
+}
+
 static bool load_samples(const node *f, sim_dist *d) {
     const run_json_doc *p = f->doc;
     const char *file = json_string_value(f->v);
@@ -65,69 +153,19 @@ static bool load_samples(const node *f, sim_dist *d) {
                 : snprintf(path, sizeof path, "%s/%s", p->base_dir, file);
     if (k < 0 || (size_t)k >= sizeof path)
         return run_json_expect(f, "a file path of at most %zu characters", sizeof path - 1);
-    FILE *in = fopen(path, "r");
-    if (!in) return run_json_fail(f, "cannot read %s: %s", path, strerror(errno));
-    double *samples = NULL;
-    size_t count = 0, cap = 0, line_cap = 0;
-    char *line = NULL;
-    long lineno = 0;
-    bool seen = false, ok = true;
+    run_error ferr = {0};
+    FILE *in = run_file_open_regular(path, SIM_MAX_TRACE_BYTES, "a latency trace", &ferr);
+    if (!in) return run_json_fail(f, "%s", ferr.message);
+    samples s = {0};
     errno = 0;
-    while (ok && getline(&line, &line_cap, in) != -1) {
-        lineno++;
-        char *t = line;
-        if (lineno == 1 && strncmp(t, "\xef\xbb\xbf", 3) == 0) t += 3; /* UTF-8 byte order mark */
-        while (*t == ' ' || *t == '\t')
-            t++;
-        if (*t == '\0' || *t == '\n' || *t == '\r' || *t == '#') continue;
-        char *end = t + strcspn(t, ",\r\n");
-        while (end > t && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        *end = '\0';
-        char *rest;
-        double x = strtod(t, &rest);
-        /* decimal only: strtod would also take hex ("0x10") and "nan"/"inf" */
-        bool number = rest != t && *rest == '\0' && !strpbrk(t, "xXnN");
-        if (!seen && !number) { /* a header */
-            seen = true;
-            continue;
-        }
-        seen = true;
-        if (!number || !isfinite(x) || x < 0) {
-            char q[128];
-            ok = run_json_fail(f, "%s:%ld: expected a finite number >= 0, got %s", path, lineno,
-                               run_json_quoted(q, sizeof q, t));
-            break;
-        }
-        if (count == MAX_SAMPLES) {
-            ok = run_json_fail(f, "%s:%ld: expected at most %d samples, got more", path, lineno,
-                               MAX_SAMPLES);
-            break;
-        }
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            if (ncap > MAX_SAMPLES) ncap = MAX_SAMPLES;
-            double *grown = realloc(samples, ncap * sizeof *grown);
-            if (!grown) {
-                ok = run_json_fail(f, "out of memory reading %s", path);
-                break;
-            }
-            samples = grown;
-            cap = ncap;
-        }
-        samples[count++] = x;
-    }
-    if (ok && ferror(in))
-        ok = run_json_fail(f, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
-    if (ok && count == 0) ok = run_json_fail(f, "%s: expected at least 1 sample, got none", path);
-    free(line);
+    bool ok = read_trace(f, path, in, &s);
     fclose(in);
     if (!ok) {
-        free(samples);
+        free(s.v);
         return false;
     }
-    d->samples = samples;
-    d->sample_count = (uint32_t)count;
+    d->samples = s.v;
+    d->sample_count = (uint32_t)s.n;
     return true;
 }
 
@@ -278,12 +316,22 @@ static bool parse_providers(const node *root, const run_config *cfg, sim_environ
 
 /* A call's "count": an integer, {"branch": p, "then": n, "else": n} or
 ** {"until_valid": p, "max": n}; absent: one call. */
+/* A call count: 0 (or lo) to SIM_MAX_CALLS_PER_STEP. */
+static bool get_count(const node *o, const char *key, bool req, int64_t lo, uint32_t *out) {
+    int64_t v = *out;
+    if (!run_json_get_int(o, key, req, lo, SIM_MAX_CALLS_PER_STEP, &v)) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* A call's "count": an integer, {"branch": p, "then": n, "else": n} or
+** {"until_valid": p, "max": n}; absent: one call. */
 static bool parse_count(const node *c, sim_step *st) {
     node f;
     st->count_kind = SIM_COUNT_FIXED;
     st->count = 1;
     if (!run_json_field(c, "count", false, &f) || !f.v) return true;
-    if (json_is_integer(f.v)) return run_json_get_u32(c, "count", 0, &st->count);
+    if (json_is_integer(f.v)) return get_count(c, "count", false, 0, &st->count);
     if (!json_is_object(f.v))
         return run_json_expect(&f,
                                "an integer >= 0 or an object with \"branch\" or \"until_valid\"");
@@ -291,14 +339,14 @@ static bool parse_count(const node *c, sim_step *st) {
         st->count_kind = SIM_COUNT_BRANCH;
         return run_json_check_keys(&f, BRANCH_KEYS) &&
                run_json_get_num(&f, "branch", true, 0, 1, false, &st->probability) &&
-               run_json_get_u32_req(&f, "then", 0, &st->count) &&
-               run_json_get_u32_req(&f, "else", 0, &st->count_else);
+               get_count(&f, "then", true, 0, &st->count) &&
+               get_count(&f, "else", true, 0, &st->count_else);
     }
     if (json_object_get(f.v, "until_valid")) {
         st->count_kind = SIM_COUNT_UNTIL_VALID;
         return run_json_check_keys(&f, UNTIL_KEYS) &&
                run_json_get_num(&f, "until_valid", true, 0, 1, true, &st->probability) &&
-               run_json_get_u32_req(&f, "max", 1, &st->count);
+               get_count(&f, "max", true, 1, &st->count);
     }
     return run_json_fail(&f, "missing required key \"branch\" or \"until_valid\"");
 }
@@ -392,6 +440,40 @@ static bool parse_columns(const node *root, const run_config *cfg, sim_environme
 
 /* ---- the document ----------------------------------------------------------------- */
 
+uint64_t sim_scenario_planned_work(const sim_scenario *s) {
+    const run_config *cfg = &s->config;
+    int64_t bs = cfg->buffer_size > 0 ? cfg->buffer_size : cfg->records;
+    uint64_t work = 0;
+    for (uint32_t c = 0; c < cfg->column_count; c++) {
+        const run_column *col = &cfg->columns[c];
+        int64_t rows = col->rows > 0 ? col->rows : cfg->records;
+        uint64_t tasks =
+            (uint64_t)(col->strategy == ADMIT_FULL_COLUMN ? (rows + bs - 1) / bs : rows);
+        uint64_t calls = 0;
+        for (uint32_t i = 0; i < col->step_count; i++) {
+            const sim_step *st = &s->env.columns[c].program[i];
+            if (col->program[i].kind == RUN_STEP_CALL)
+                calls += st->count > st->count_else ? st->count : st->count_else;
+        }
+        uint64_t per_task = (1 + calls * col->retry_max_attempts) * (cfg->salvage_max_rounds + 1);
+        uint64_t w;
+        if (__builtin_mul_overflow(tasks, per_task, &w) || __builtin_add_overflow(work, w, &work))
+            return UINT64_MAX; /* saturates (a scaled bench scenario can get there) */
+    }
+    return work;
+}
+
+static bool check_planned_work(const node *root, const sim_scenario *s) {
+    uint64_t work = sim_scenario_planned_work(s);
+    if (work <= SIM_MAX_PLANNED_WORK) return true;
+    node f;
+    run_json_field(root, "columns", true, &f);
+    return run_json_fail(&f,
+                         "expected at most %d units of planned work (per task: 1 + its most calls "
+                         "x retry.max_attempts, x (salvage_max_rounds + 1)), got %llu",
+                         SIM_MAX_PLANNED_WORK, (unsigned long long)work);
+}
+
 static bool parse_environment(const node *root, const run_config *cfg, sim_environment *env) {
     node o;
     double cancel = -1;
@@ -424,7 +506,8 @@ static sim_scenario *from_json(json_t *json, const char *name, const char *base_
     run_json_doc doc = {name, base_dir, rerr};
     node root;
     run_json_root(&doc, json, &root);
-    bool ok = run_config_read(&root, &s->config) && parse_environment(&root, &s->config, &s->env);
+    bool ok = run_config_read(&root, &s->config) && parse_environment(&root, &s->config, &s->env) &&
+              check_planned_work(&root, s);
     json_decref(json);
     if (!ok) {
         sim_scenario_free(s);
@@ -439,7 +522,8 @@ sim_scenario *sim_scenario_load(const char *path, sim_error *err) {
     run_error rerr = {0};
     char dir[4096];
     run_json_dir_of(path, dir, sizeof dir); /* relative trace files resolve there */
-    sim_scenario *s = from_json(run_json_load_file(path, &rerr), path, dir, &rerr);
+    sim_scenario *s =
+        from_json(run_json_load_file(path, RUN_MAX_FILE_BYTES, &rerr), path, dir, &rerr);
     if (!s) copy_error(err, &rerr);
     return s;
 }

@@ -4,7 +4,7 @@
 ** Percentile q of n sorted values is the one at index round((n-1) * q),
 ** rounding half to even (res_quantile_index); means are sums divided by n.
 ** Waits and durations are int64 nanoseconds until they are reported in
-** seconds.
+** seconds; sums of them are res_sum_ns.
 */
 #ifndef RES_STATS_H
 #define RES_STATS_H
@@ -15,6 +15,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Sums over nanosecond times (waits, busy time, lease-nanoseconds): 128
+** bits, so no sum of times within a run's range can overflow. */
+__extension__ typedef __int128 res_sum_ns;
 
 /* Index of the q-quantile among n sorted values (round half to even). */
 size_t res_quantile_index(size_t n, double q);

@@ -44,10 +44,15 @@ extern "C" {
 #define RUN_MAX_MODELS            32
 #define RUN_MAX_REQUEST_LIMITS    64
 #define RUN_MAX_STEPS             16
-/* Limits of values (documented in scenarios/README.md). */
-#define RUN_MAX_RECORDS 100000000
-#define RUN_MAX_SECONDS 1e9 /* keeps the ns clock far from overflow */
-#define RUN_MAX_RAMP    3600.0
+/* Limits of values, so any accepted file runs in bounded time and memory
+** (documented in scenarios/README.md). */
+#define RUN_MAX_FILE_BYTES     (16 << 20) /* a scenario file: regular files only */
+#define RUN_MAX_RECORDS        100000000
+#define RUN_MAX_TASKS          2000000 /* cells and row-group batches of all columns */
+#define RUN_MAX_SECONDS        1e9     /* one duration; the clock holds about 146 years */
+#define RUN_MAX_RAMP           3600.0
+#define RUN_MAX_ATTEMPTS       100 /* retry.max_attempts per call */
+#define RUN_MAX_SALVAGE_ROUNDS 100
 
 typedef enum run_policy_kind {
     RUN_POLICY_STRICT = 0,

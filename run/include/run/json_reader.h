@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "run/error.h"
 
@@ -38,11 +39,17 @@ typedef struct run_json_node {
     char path[RUN_JSON_PATH_MAX];
 } run_json_node;
 
-/* Reads a whole JSON document (duplicate keys rejected) from path, or from
-** text named name.  NULL with err set: RUN_EIO when the file cannot be
-** read, RUN_EINVAL ("FILE:LINE:COLUMN: invalid JSON: ...") when it does not
-** parse.  New reference. */
-json_t *run_json_load_file(const char *path, run_error *err);
+/* Opens path for reading only if it is a regular file of at most max_bytes
+** (FIFOs, devices and directories are refused before they are opened, so
+** nothing blocks); `what` names the expected content in messages ("a JSON
+** document").  NULL with err set (RUN_EIO, or RUN_EINVAL when too big). */
+FILE *run_file_open_regular(const char *path, size_t max_bytes, const char *what,
+                            run_error *err);
+/* Reads a whole JSON document (duplicate keys rejected) from a regular file
+** of at most max_bytes, or from text named name.  NULL with err set:
+** RUN_EIO when the file cannot be read, RUN_EINVAL ("FILE:LINE:COLUMN:
+** invalid JSON: ...") when it does not parse or is too big.  New reference. */
+json_t *run_json_load_file(const char *path, size_t max_bytes, run_error *err);
 json_t *run_json_load_text(const char *text, const char *name, run_error *err);
 /* The directory part of path ("" for none), for run_json_doc.base_dir. */
 void run_json_dir_of(const char *path, char *dir, size_t size);

@@ -27,6 +27,15 @@
 #define SIM_SCENARIO_SCHEMA_VERSION RUN_CONFIG_SCHEMA_VERSION
 #define SIM_MAX_PROVIDERS           64
 #define SIM_MAX_WINDOWS             16
+/* Limits that bound any accepted scenario's time and memory (documented in
+** scenarios/README.md): calls one step makes (a count, branch or
+** until_valid maximum), planned work (per task 1 + its most calls x
+** retry.max_attempts, times salvage_max_rounds + 1, summed over tasks),
+** latency trace files (regular files only) and their lines. */
+#define SIM_MAX_CALLS_PER_STEP 10000
+#define SIM_MAX_PLANNED_WORK   5000000
+#define SIM_MAX_TRACE_BYTES    (256 << 20)
+#define SIM_MAX_TRACE_LINE     4096
 
 typedef enum sim_status {
     SIM_OK = 0,
@@ -34,8 +43,14 @@ typedef enum sim_status {
     SIM_EIO = RUN_EIO,       /* a file could not be read */
     SIM_ENOMEM = RUN_ENOMEM, /* out of memory */
     SIM_ECORE = RUN_ECORE,   /* the core library refused the configuration */
-    SIM_ESTALL = 16          /* the simulation stopped with the job unfinished (a bug) */
+    SIM_ESTALL = 16,         /* the simulation stopped with the job unfinished (a bug) */
+    SIM_ELIMIT = 17          /* the run would pass a limit of the simulator (its clock's range) */
 } sim_status;
+
+/* The simulated clock's range: 2^62 ns, about 146 years of virtual time.
+** Sums over times (waits, lease-seconds) are taken in 128 bits, so no figure
+** of a run that stays in range can overflow. */
+#define SIM_MAX_TIME_NS (INT64_C(1) << 62)
 
 typedef struct sim_error {
     sim_status code;
@@ -117,6 +132,9 @@ typedef struct sim_scenario {
 sim_scenario *sim_scenario_load(const char *path, sim_error *err);
 sim_scenario *sim_scenario_parse(const char *text, const char *name, sim_error *err);
 void sim_scenario_free(sim_scenario *s);
+
+/* Units of planned work (see SIM_MAX_PLANNED_WORK). */
+uint64_t sim_scenario_planned_work(const sim_scenario *s);
 
 /* The environment's part of the artifact's inputs, new reference:
 ** {"columns": [{duration, retryable_probability, non_retryable_probability}],
