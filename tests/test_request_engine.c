@@ -411,7 +411,7 @@ static void test_capacity_plan(void **state) {
     sim_scenario_free(sc);
 }
 
-/* A plan of a million calls (10,000 per task, the most a step may make),
+/* A plan of half a million calls (10,000 per task, the most a step may make),
 ** cancelled after 1 s: the event logs are sized from the plan only up to a
 ** bound (the calls never happen), so the run neither fails for memory nor
 ** overflows a size; it ends cancelled and clean with every captured event
@@ -419,7 +419,7 @@ static void test_capacity_plan(void **state) {
 static void test_huge_call_plan_cancelled(void **state) {
     (void)state;
     sim_scenario *sc =
-        parse("{\"schema\":1,\"scenario_id\":\"bigcalls\",\"scenario_version\":1,\"records\":100,"
+        parse("{\"schema\":1,\"scenario_id\":\"bigcalls\",\"scenario_version\":1,\"records\":50,"
               "\"capacity\":{\"submission\":4,\"llm_wait\":4},\"cancel_at_seconds\":1.0,"
               "\"models\":[{\"alias\":\"w\",\"provider\":\"acme\",\"model\":\"w-1\","
               "\"max_parallel_requests\":4}],"
