@@ -94,17 +94,33 @@ static void print_table(FILE *f, const res_summary *s, const res_run_record *run
         fprintf(f, "diagnostic: %s\n", run->diagnostics[i]);
 }
 
+/* The command line as typed, each argument quoted for a POSIX shell when it
+** needs it, so it can be pasted back; taken before getopt reorders argv. */
 static char *join_args(int argc, char **argv) {
     size_t len = 16;
     for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
+        len += strlen(argv[i]) * 4 + 3;
+    char *s = malloc(len), *o = s;
     if (!s) return NULL;
-    strcpy(s, "admitsim");
+    o += sprintf(o, "admitsim");
     for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
+        const char *a = argv[i];
+        *o++ = ' ';
+        bool plain = *a != '\0';
+        for (const char *p = a; *p && plain; p++)
+            plain =
+                strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,@%+-",
+                       *p) != NULL;
+        if (plain) {
+            o = stpcpy(o, a);
+            continue;
+        }
+        *o++ = '\'';
+        for (const char *p = a; *p; p++)
+            o = *p == '\'' ? stpcpy(o, "'\\''") : (*o = *p, o + 1);
+        *o++ = '\'';
     }
+    *o = '\0';
     return s;
 }
 
@@ -146,7 +162,16 @@ static void show_progress(void *ctx, uint32_t iteration, uint32_t iterations) {
                 iterations);
 }
 
-int cmd_run(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct run_args {
+    sim_run_options ro;
+    uint64_t iterations;
+    const char *out_dir, *db_path, *scenario;
+    bool json;
+} run_args;
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, run_args *a) {
     static const struct option opts[] = {{"policy", required_argument, 0, 'p'},
                                          {"seed", required_argument, 0, 's'},
                                          {"iterations", required_argument, 0, 'i'},
@@ -156,45 +181,45 @@ int cmd_run(int argc, char **argv) {
                                          {"no-db", no_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    sim_run_options ro = {.seed = 1, .capture_events = true};
-    uint64_t iterations = 1;
-    const char *out_dir = NULL;
-    bool json_out = false;
-    const char *db_path = RES_STORE_DEFAULT_PATH;
+    *a = (run_args){.ro = {.seed = 1, .capture_events = true},
+                    .iterations = 1,
+                    .db_path = RES_STORE_DEFAULT_PATH};
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'p':
-            if (!run_policy_parse(optarg, &ro.policy)) {
-                fprintf(
-                    stderr,
+            if (run_policy_parse(optarg, &a->ro.policy)) {
+                a->ro.policy_set = true;
+                break;
+            }
+            fprintf(stderr,
                     "admitsim run: --policy expects strict, bounded or provider_aware, got '%s'\n",
                     optarg);
-                return EXIT_USAGE;
-            }
-            ro.policy_set = true;
-            break;
+            return EXIT_USAGE;
         case 's':
-            if (!cli_parse_u64("run", "--seed", optarg, UINT64_MAX, &ro.seed)) return EXIT_USAGE;
+            if (!cli_parse_u64("run", "--seed", optarg, UINT64_MAX, &a->ro.seed)) return EXIT_USAGE;
             break;
         case 'i':
-            if (!cli_parse_u64("run", "--iterations", optarg, 4096, &iterations)) return EXIT_USAGE;
-            if (iterations == 0) {
-                fprintf(stderr, "admitsim run: --iterations must be at least 1\n");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'o': out_dir = optarg; break;
+            if (cli_parse_u64("run", "--iterations", optarg, 4096, &a->iterations) &&
+                a->iterations > 0)
+                break;
+            if (a->iterations == 0)
+                fprintf(stderr,
+                        "admitsim run: --iterations expects an integer from 1 to 4096, got "
+                        "'%s'\n",
+                        optarg);
+            return EXIT_USAGE;
+        case 'o': a->out_dir = optarg; break;
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
                 fprintf(stderr, "admitsim run: --format expects table or json, got '%s'\n", optarg);
                 return EXIT_USAGE;
             }
-            json_out = !strcmp(optarg, "json");
+            a->json = !strcmp(optarg, "json");
             break;
-        case 'd': db_path = optarg; break;
-        case 'n': db_path = NULL; break;
+        case 'd': a->db_path = optarg; break;
+        case 'n': a->db_path = NULL; break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: run_usage(stderr); return EXIT_USAGE;
         }
@@ -204,24 +229,24 @@ int cmd_run(int argc, char **argv) {
         run_usage(stderr);
         return EXIT_USAGE;
     }
-    sim_error err;
-    sim_scenario *sc = sim_scenario_load(argv[optind], &err);
-    if (!sc) {
-        fprintf(stderr, "admitsim run: %s\n", err.message);
-        return EXIT_FAILURE_RUN;
-    }
-    char *cmdline = join_args(argc, argv);
-    run_output output = {.json = json_out,
-                         .iterations = (uint32_t)iterations,
+    a->scenario = argv[optind];
+    return -1;
+}
+
+/* Runs the pipeline over the simulator and reports what it wrote. */
+static int run_scenario(const run_args *a, const sim_scenario *sc, const char *cmdline) {
+    run_output output = {.json = a->json,
+                         .iterations = (uint32_t)a->iterations,
                          .scenario_id = sc->config.scenario_id};
-    sim_runner runner = {.scenario = sc, .options = ro};
+    sim_runner runner = {.scenario = sc, .options = a->ro};
     res_environment env = sim_runner_environment(&runner);
     res_pipeline_options po = {.config = &sc->config,
-                               .policy = ro.policy_set ? ro.policy : sc->config.default_policy,
-                               .seed = ro.seed,
-                               .iterations = (uint32_t)iterations,
-                               .db_path = db_path,
-                               .out_dir = out_dir,
+                               .policy =
+                                   a->ro.policy_set ? a->ro.policy : sc->config.default_policy,
+                               .seed = a->ro.seed,
+                               .iterations = (uint32_t)a->iterations,
+                               .db_path = a->db_path,
+                               .out_dir = a->out_dir,
                                .command_line = cmdline,
                                .on_iteration = render_iteration,
                                .on_start = show_progress,
@@ -233,13 +258,33 @@ int cmd_run(int argc, char **argv) {
         if (result.files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result.files[k]);
     if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
         fputs(output.text, stdout);
-    else if (st == RES_OK)
-        st = RES_ENOMEM, snprintf(perr.message, sizeof perr.message, "out of memory");
+    else if (st == RES_OK) {
+        res_error_set(&perr, RES_ENOMEM, "out of memory rendering the output");
+        st = RES_ENOMEM;
+    }
     if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
     if (result.run_id)
-        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id, db_path);
+        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
+                a->db_path);
     free(output.text);
-    free(cmdline);
-    sim_scenario_free(sc);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
+}
+
+int cmd_run(int argc, char **argv) {
+    char *cmdline = join_args(argc, argv); /* before getopt reorders argv */
+    run_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc < 0) {
+        sim_error err;
+        sim_scenario *sc = sim_scenario_load(a.scenario, &err);
+        if (sc) {
+            rc = run_scenario(&a, sc, cmdline);
+            sim_scenario_free(sc);
+        } else {
+            fprintf(stderr, "admitsim run: %s\n", err.message);
+            rc = EXIT_FAILURE_RUN;
+        }
+    }
+    free(cmdline);
+    return rc;
 }

@@ -233,11 +233,36 @@ static void test_failed_iteration_leaves_nothing(void **state) {
     sim_scenario_free(sc);
 }
 
+/* A scenario file name that is not UTF-8 (a Latin-1 "café"): the artifact is
+** written, the name carried with U+FFFD for the byte that is not UTF-8. */
+static void test_file_name_not_utf8(void **state) {
+    (void)state;
+    sim_scenario *sc = load("neutral_ready_at_start.json");
+    snprintf(sc->config.path, sizeof sc->config.path, "caf\xe9.json");
+    char dir[] = "/tmp/admitsim-pipeline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    faulty f = {.leak_at = -1, .fail_at = -1};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, dir, NULL);
+    opt.iterations = 1;
+    opt.command_line = "admitsim run caf\xe9.json";
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_OK);
+    char *text = slurp(out.files[0]);
+    assert_non_null(strstr(text, "\"scenario_file\": \"caf\xef\xbf\xbd.json\""));
+    assert_non_null(strstr(text, "\"command_line\": \"admitsim run caf\xef\xbf\xbd.json\""));
+    free(text);
+    remove_dir(dir);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_what_memory_builds),
         cmocka_unit_test(test_every_iteration_checked),
         cmocka_unit_test(test_failed_iteration_leaves_nothing),
+        cmocka_unit_test(test_file_name_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,46 @@
 #include "res/report_files.h"
 #include "res/request_report.h"
 
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 if there is none. */
+static size_t utf8_seq(const unsigned char *s) {
+    if (s[0] < 0x80) return 1;
+    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (!n || (n == 2 && s[0] < 0xC2) || (n == 4 && s[0] > 0xF4)) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F))) return 0;
+    if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))) return 0;
+    return n;
+}
+
+json_t *res_json_string_lossy(const char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    size_t len = strlen(s);
+    char *fixed = malloc(len * 3 + 1);
+    if (!fixed) return NULL;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_seq(p);
+        if (n) {
+            memcpy(fixed + o, p, n);
+            o += n;
+            p += n;
+        } else {
+            memcpy(fixed + o, "\xEF\xBF\xBD", 3); /* U+FFFD for each byte that is not UTF-8 */
+            o += 3;
+            p++;
+        }
+    }
+    fixed[o] = '\0';
+    j = json_string(fixed);
+    free(fixed);
+    return j;
+}
+
 static json_t *hex64(uint64_t v) {
     char buf[17];
     snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);
@@ -131,13 +171,13 @@ static json_t *inputs_json(const res_run_record *run, size_t iterations) {
         sc->shutdown_error_rate, "shutdown_error_window", (int)sc->shutdown_error_window);
     if (run->environment)
         json_object_update(failures, json_object_get(run->environment, "failures"));
-    json_t *inputs =
-        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "scenario_file",
-                  sc->path, "policy", run_policy_name(run->policy), "seed", (json_int_t)run->seed,
-                  "iterations", (json_int_t)iterations, "records", (json_int_t)sc->records,
-                  "buffer_size", (json_int_t)sc->buffer_size, "max_concurrent_row_groups",
-                  (json_int_t)sc->max_concurrent_row_groups, "capacity", capacity, "policy_config",
-                  policy, "columns", cols, "failures", failures);
+    json_t *inputs = json_pack(
+        "{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "scenario_file",
+        res_json_string_lossy(sc->path), "policy", run_policy_name(run->policy), "seed",
+        (json_int_t)run->seed, "iterations", (json_int_t)iterations, "records",
+        (json_int_t)sc->records, "buffer_size", (json_int_t)sc->buffer_size,
+        "max_concurrent_row_groups", (json_int_t)sc->max_concurrent_row_groups, "capacity",
+        capacity, "policy_config", policy, "columns", cols, "failures", failures);
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
     return inputs;
@@ -213,7 +253,7 @@ static json_t *host_json(const res_host_info *host) {
                   "cpu_seconds", host ? host->cpu_seconds : 0.0, "elapsed_seconds",
                   host ? host->elapsed_seconds : 0.0, "cpus", (int)sysconf(_SC_NPROCESSORS_ONLN));
     if (host && host->command_line)
-        json_object_set_new(h, "command_line", json_string(host->command_line));
+        json_object_set_new(h, "command_line", res_json_string_lossy(host->command_line));
     return h;
 }
 

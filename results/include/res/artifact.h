@@ -48,6 +48,10 @@ const char *res_artifact_writer_path(const res_artifact_writer *w);
 int res_write_json_atomic(const json_t *json, const char *dir, const char *name, char *err,
                           size_t errlen);
 
+/* A JSON string of s; bytes that are not UTF-8 (a file name in another
+** encoding) become U+FFFD.  New reference; NULL on out of memory. */
+json_t *res_json_string_lossy(const char *s);
+
 json_t *res_event_to_json(const admit_event *ev, const res_run_record *run);
 
 #endif
