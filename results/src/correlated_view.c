@@ -1,3 +1,46 @@
+/*
+** CorrelatedRuntimeView: res_correlated_view_build joins the two event
+** streams into one row per task execution and computes the derived metrics
+** (the contract is in res/correlated_view.h).  It runs in passes over one
+** view_builder, which owns every piece of working state; each pass reads
+** only what the passes before it left there:
+**
+**   1. index (view_index): the metric arrays, the sorted unique task ids
+**      with their join state, one row slot per worker_spawned, the
+**      execution -> row map, the attempt slots and cooldown window lists of
+**      the request stream, the participants of the fairness index (groups
+**      with a ready_enqueued), the root groups and the row groups'
+**      admission times.
+**   2. scheduler sweep (view_sweep), one step per event in sequence order:
+**        sweep_advance     time advances by dt > 0 under the state the
+**                          previous event left: active capacity integral,
+**                          open ready-idle gaps (overall, per group, per
+**                          resource), lease seconds, all-backlogged time
+**                          and service of the fairness indexes, root
+**                          over-admission debt;
+**        sweep_apply       the event itself: the task join (a row is made
+**                          at worker_spawned, hidden waiters counted),
+**                          lease and queued counts, execution ends, first
+**                          downstream ready / dispatch, row group admission;
+**        sweep_close_gaps  ends every gap the event closed.
+**   3. sweep end (sweep_finish): the last gaps, wall time, capacity
+**      integral, debt, and the Jain indexes over groups and per resource.
+**   4. request stream (requests_collect, requests_join): each attempt's
+**      times and the merged cooldown windows per request resource, then
+**      every attempt, in attempt id order, into its execution's row (first
+**      / last attempt timestamps, request wait, cooldown, provider time).
+**   5. rows (rows_waits, rows_layers): wait statistics and limiting layers,
+**      overall and per group.
+**   6. records (records_compute): time to the first and to 50% of the
+**      records, p95 row completion.
+**   7. view_builder_free: all the working state (the view is the result).
+** Floating-point sums are accumulated in event order, then group order,
+** then resource order; a change to a pass must keep those sequences or the
+** figures change in their last bits.  The cost sits in two seams: the
+** per-event O(groups x (resources + 1)) scans of sweep_advance and
+** sweep_close_gaps, and the task id binary search (find_task) of
+** sweep_apply and records_compute.
+*/
 #include "res/correlated_view.h"
 
 #include <math.h>
@@ -113,24 +156,31 @@ typedef struct gap {
     int64_t cur, max, total;
 } gap;
 
+static void gap_grow(gap *g, int64_t dt) {
+    g->cur += dt;
+    g->total += dt;
+}
+
 static void gap_close(gap *g) {
     if (g->cur > g->max) g->max = g->cur;
     g->cur = 0;
 }
 
-/* Whether resource r is in a gap: a queued requester's amount fits in its
-** free capacity (lease acquisitions aside). */
-static bool resource_gap_open(const res_view_facts *f, uint32_t r, const int64_t *qg,
-                              const int64_t *lg) {
-    uint32_t nr = f->resource_count;
-    int64_t leased = 0, need = 0;
-    for (uint32_t g = 0; g < f->group_count; g++) {
-        int64_t a = f->group_amounts[(size_t)g * nr + r];
-        if (!a) continue;
-        leased += lg[g] * a;
-        if (qg[g] > 0 && (!need || a < need)) need = a;
-    }
-    return need && (int64_t)f->resources[r].limit - leased >= need;
+/* The sums of a Jain fairness index, J = (sum x)^2 / (n * sum x^2). */
+typedef struct jain {
+    double sx, sx2;
+    uint32_t n;
+} jain;
+
+static void jain_add(jain *j, double x) {
+    j->n++;
+    j->sx += x;
+    j->sx2 += x * x;
+}
+
+/* J, or -1 (undefined) with < 2 groups, no backlogged time or no service. */
+static double jain_index(const jain *j, int64_t backlogged_ns) {
+    return j->n >= 2 && backlogged_ns > 0 && j->sx2 > 0 ? j->sx * j->sx / (j->n * j->sx2) : -1;
 }
 
 void res_correlated_view_free(res_correlated_view *v) {
@@ -158,368 +208,529 @@ static void add_layers(res_layers *l, const res_view_row *r) {
     }
 }
 
-res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
-                                               const admit_event *req, size_t nreq,
-                                               const res_view_facts *facts) {
-    res_correlated_view *v = calloc(1, sizeof *v);
-    uint32_t ng = facts->group_count, ncol = facts->column_count;
-    uint64_t *ids = malloc((nsched ? nsched : 1) * sizeof *ids);
-    size_t ntask = 0;
-    task_state *ts = NULL;
-    uint64_t max_exec = 0, max_att = 0;
-    int32_t max_res = -1;
-    long *exec_row = NULL;
-    attempt_state *att = NULL;
-    windows *cool = NULL;
-    int64_t *qg = NULL, *lg = NULL, *done = NULL, *lat = NULL, *rg_adm = NULL, *buf = NULL;
-    gap *gg = NULL, *gr = NULL;
-    double *serv = NULL;
-    int64_t *rbacklogged = NULL, *rserv = NULL;
-    bool *part = NULL, *root_group = NULL, ok = false;
-    if (!v || !ids) goto out;
-    v->m.group_count = ng;
-    v->m.groups = calloc(ng ? ng : 1, sizeof *v->m.groups);
-    uint32_t nr = facts->resource_count;
-    const uint32_t *amt = facts->group_amounts; /* [g * nr + r] */
-    size_t nrg_cells = (size_t)nr * ng > 0 ? (size_t)nr * ng : 1;
-    v->m.resource_count = nr;
-    v->m.resources = calloc(nr ? nr : 1, sizeof *v->m.resources);
-    v->m.resource_service = malloc(nrg_cells * sizeof *v->m.resource_service);
-    gr = calloc(nr ? nr : 1, sizeof *gr);
-    rbacklogged = calloc(nr ? nr : 1, sizeof *rbacklogged);
-    rserv = calloc(nrg_cells, sizeof *rserv);
-    if (!v->m.groups || !v->m.resources || !v->m.resource_service || !gr || !rbacklogged || !rserv)
-        goto out;
+/* ---- the builder ------------------------------------------------------------ */
 
-    /* ---- index tasks, executions, attempts ---- */
-    size_t nspawned = 0;
-    for (size_t i = 0; i < nsched; i++) {
-        if (sched[i].task_id) ids[ntask++] = sched[i].task_id;
-        if (sched[i].kind == ADMIT_EV_WORKER_SPAWNED) nspawned++;
-        if (sched[i].corr.task_execution_id > max_exec) max_exec = sched[i].corr.task_execution_id;
+/* The working state of one res_correlated_view_build; arrays are indexed by
+** task (ts[k] belongs to ids[k]), execution id, attempt id, request
+** resource, group g < ng, scheduler resource r < nr or row group. */
+typedef struct view_builder {
+    const admit_event *sched, *req;
+    size_t nsched, nreq;
+    const res_view_facts *f;
+    uint32_t ng, ncol, nr;
+    const uint32_t *amt; /* f->group_amounts [g * nr + r]; NULL: nothing requested */
+    res_correlated_view *v;
+    res_view_metrics *m; /* &v->m */
+
+    /* pass 1: index */
+    uint64_t *ids; /* sorted unique task ids of the scheduler stream */
+    size_t ntask, nspawned;
+    task_state *ts;
+    uint64_t max_exec, max_att;
+    int32_t max_res;    /* largest request resource, -1: none */
+    long *exec_row;     /* [execution id]: its row in v->rows, -1: none */
+    attempt_state *att; /* [attempt id] */
+    windows *cool;      /* [request resource]: merged cooldown windows */
+    bool *part;         /* [g]: participates in the fairness index */
+    bool *root_group;   /* [g]: the group of a root column */
+    int64_t nrg;        /* row groups */
+    int64_t *rg_adm;    /* [row group]: its first row_group_admitted, -1: none */
+
+    /* passes 2 and 3: the scheduler sweep */
+    int64_t cap; /* submission capacity, at least 1 */
+    int64_t leases, queued, prev;
+    int64_t first_ready, first_dispatch; /* -1: none yet */
+    int64_t integral;                    /* lease-ns */
+    int64_t backlogged;                  /* ns during which every participant is queued */
+    double debt;                         /* root over-admission, lease-seconds */
+    int64_t *qg, *lg;                    /* [g]: queued tasks, active leases */
+    gap g_all, *gg, *gr;                 /* overall, [g], [r] */
+    double *serv;                        /* [g]: lease-seconds while all backlogged */
+    int64_t *rbacklogged;                /* [r]: ns while r's participants all queued */
+    int64_t *rserv;                      /* [r * ng + g]: lease-ns then */
+} view_builder;
+
+/* The amount of scheduler resource r each task of group g requests. */
+static uint32_t group_amount(const view_builder *b, uint32_t g, uint32_t r) {
+    return b->amt ? b->amt[(size_t)g * b->nr + r] : 0;
+}
+
+static int group_weight(const view_builder *b, uint32_t g) {
+    return b->f->groups[g].weight > 0 ? b->f->groups[g].weight : 1;
+}
+
+/* Whether resource r is in a gap: a queued requester's amount fits in its
+** free capacity (lease acquisitions aside). */
+static bool resource_gap_open(const view_builder *b, uint32_t r) {
+    int64_t leased = 0, need = 0;
+    for (uint32_t g = 0; g < b->ng; g++) {
+        int64_t a = group_amount(b, g, r);
+        if (!a) continue;
+        leased += b->lg[g] * a;
+        if (b->qg[g] > 0 && (!need || a < need)) need = a;
     }
-    res_sort_u64(ids, ntask);
+    return need && (int64_t)b->f->resources[r].limit - leased >= need;
+}
+
+static void view_builder_free(view_builder *b) {
+    if (b->cool)
+        for (int32_t r = 0; r <= b->max_res; r++)
+            free(b->cool[r].w);
+    free(b->cool);
+    free(b->ids);
+    free(b->ts);
+    free(b->exec_row);
+    free(b->att);
+    free(b->qg);
+    free(b->lg);
+    free(b->gg);
+    free(b->gr);
+    free(b->rbacklogged);
+    free(b->rserv);
+    free(b->serv);
+    free(b->part);
+    free(b->root_group);
+    free(b->rg_adm);
+}
+
+/* ---- pass 1: allocate and index --------------------------------------------- */
+
+/* The view's metric arrays. */
+static bool view_alloc_metrics(view_builder *b) {
+    res_view_metrics *m = b->m;
+    size_t cells = (size_t)b->nr * b->ng > 0 ? (size_t)b->nr * b->ng : 1;
+    m->group_count = b->ng;
+    m->groups = calloc(b->ng ? b->ng : 1, sizeof *m->groups);
+    m->resource_count = b->nr;
+    m->resources = calloc(b->nr ? b->nr : 1, sizeof *m->resources);
+    m->resource_service = malloc(cells * sizeof *m->resource_service);
+    return m->groups && m->resources && m->resource_service;
+}
+
+/* The sorted unique task ids, the worker_spawned count and the largest
+** execution id of the scheduler stream; the largest attempt id and request
+** resource of the request stream. */
+static bool view_index_streams(view_builder *b) {
+    b->ids = malloc((b->nsched ? b->nsched : 1) * sizeof *b->ids);
+    if (!b->ids) return false;
+    for (size_t i = 0; i < b->nsched; i++) {
+        const admit_event *ev = &b->sched[i];
+        if (ev->task_id) b->ids[b->ntask++] = ev->task_id;
+        if (ev->kind == ADMIT_EV_WORKER_SPAWNED) b->nspawned++;
+        if (ev->corr.task_execution_id > b->max_exec) b->max_exec = ev->corr.task_execution_id;
+    }
+    res_sort_u64(b->ids, b->ntask);
     size_t u = 0;
-    for (size_t i = 0; i < ntask; i++)
-        if (!u || ids[u - 1] != ids[i]) ids[u++] = ids[i];
-    ntask = u;
-    for (size_t i = 0; i < nreq; i++) {
-        if (req[i].attempt_id > max_att) max_att = req[i].attempt_id;
-        if (req[i].resource > max_res) max_res = req[i].resource;
+    for (size_t i = 0; i < b->ntask; i++)
+        if (!u || b->ids[u - 1] != b->ids[i]) b->ids[u++] = b->ids[i];
+    b->ntask = u;
+    for (size_t i = 0; i < b->nreq; i++) {
+        if (b->req[i].attempt_id > b->max_att) b->max_att = b->req[i].attempt_id;
+        if (b->req[i].resource > b->max_res) b->max_res = b->req[i].resource;
     }
-    ts = calloc(ntask ? ntask : 1, sizeof *ts);
-    exec_row = malloc((max_exec + 1) * sizeof *exec_row);
-    att = calloc(max_att + 1, sizeof *att);
-    cool = calloc((size_t)(max_res + 1) + 1, sizeof *cool);
-    qg = calloc(ng + 1, sizeof *qg);
-    lg = calloc(ng + 1, sizeof *lg);
-    gg = calloc(ng + 1, sizeof *gg);
-    serv = calloc(ng + 1, sizeof *serv);
-    part = calloc(ng + 1, sizeof *part);
-    root_group = calloc(ng + 1, sizeof *root_group);
-    v->rows = calloc(nspawned ? nspawned : 1, sizeof *v->rows);
-    if (!ts || !exec_row || !att || !cool || !qg || !lg || !gg || !serv || !part || !root_group ||
-        !v->rows)
-        goto out;
-    for (size_t i = 0; i < ntask; i++)
-        ts[i] = (task_state){-1, -1, -1, -1, 0, -1, -1, false};
-    for (uint64_t i = 0; i <= max_exec; i++)
-        exec_row[i] = -1;
-    for (size_t i = 0; i < nsched; i++) /* participants of the fairness index */
-        if (sched[i].kind == ADMIT_EV_READY_ENQUEUED && sched[i].corr.group >= 0 &&
-            (uint32_t)sched[i].corr.group < ng)
-            part[sched[i].corr.group] = true;
-    for (uint32_t c = 0; c < ncol; c++)
-        if (facts->columns[c].root && facts->columns[c].group < ng)
-            root_group[facts->columns[c].group] = true;
+    return true;
+}
 
-    /* ---- one pass over the scheduler stream: join and sweep ---- */
-    res_view_metrics *m = &v->m;
-    int64_t cap = facts->submission_capacity ? facts->submission_capacity : 1;
-    int64_t leases = 0, queued = 0, prev = nsched ? sched[0].captured_at_ns : 0;
-    int64_t first_ready = -1, first_dispatch = -1, integral = 0, backlogged = 0;
-    double debt = 0;
-    gap g_all = {0, 0, 0};
-    int64_t nrg =
-        facts->buffer_size > 0 ? (facts->records + facts->buffer_size - 1) / facts->buffer_size : 0;
-    rg_adm = malloc((size_t)(nrg > 0 ? nrg : 1) * sizeof *rg_adm);
-    if (!rg_adm) goto out;
-    for (int64_t i = 0; i < nrg; i++)
-        rg_adm[i] = -1;
-    for (size_t i = 0; i < nsched; i++) {
-        const admit_event *ev = &sched[i];
-        int64_t t = ev->captured_at_ns, dt = t - prev;
-        if (dt > 0) {
-            integral += leases * dt;
-            if (queued > 0 && leases < cap) {
-                g_all.cur += dt;
-                g_all.total += dt;
-            }
-            bool all = true;
-            uint32_t nparts = 0;
-            double w_active = 0;
-            for (uint32_t g = 0; g < ng; g++) {
-                if (part[g]) {
-                    nparts++;
-                    if (qg[g] <= 0) all = false;
-                }
-                if (qg[g] > 0 || lg[g] > 0) w_active += facts->groups[g].weight;
-                if (qg[g] > 0 && leases < cap) {
-                    gg[g].cur += dt;
-                    gg[g].total += dt;
-                }
-                m->groups[g].lease_seconds += ns_s(lg[g] * dt);
-            }
-            if (all && nparts > 0) {
-                backlogged += dt;
-                for (uint32_t g = 0; g < ng; g++)
-                    serv[g] += ns_s(lg[g] * dt);
-            }
-            for (uint32_t r = 0; r < nr && amt; r++) {
-                if (resource_gap_open(facts, r, qg, lg)) {
-                    gr[r].cur += dt;
-                    gr[r].total += dt;
-                }
-                bool all_r = true, any_r = false; /* every participating requester queued */
-                for (uint32_t g = 0; g < ng; g++)
-                    if (amt[(size_t)g * nr + r] && part[g]) {
-                        any_r = true;
-                        if (qg[g] <= 0) all_r = false;
-                    }
-                if (!all_r || !any_r) continue;
-                rbacklogged[r] += dt;
-                for (uint32_t g = 0; g < ng; g++)
-                    if (amt[(size_t)g * nr + r] && part[g]) rserv[(size_t)r * ng + g] += lg[g] * dt;
-            }
-            if (first_ready >= 0 && w_active > 0)
-                for (uint32_t g = 0; g < ng; g++) {
-                    if (!root_group[g] || lg[g] <= 0) continue;
-                    double fair = ceil((double)cap * facts->groups[g].weight / w_active);
-                    if ((double)lg[g] > fair) debt += ((double)lg[g] - fair) * ns_s(dt);
-                }
-        }
-        prev = t;
-        long k = ev->task_id ? find_task(ids, ntask, ev->task_id) : -1;
-        task_state *st = k >= 0 ? &ts[k] : NULL;
-        int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < ng ? ev->corr.group : -1;
-        if (st && g >= 0) st->group = g;
-        uint64_t exec = ev->corr.task_execution_id;
-        res_view_row *row = exec && exec_row[exec] >= 0 ? &v->rows[exec_row[exec]] : NULL;
-        bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < ncol &&
-                          !facts->columns[ev->corr.column].root;
-        bool dequeue = false, clear = false;
-        switch (ev->kind) {
-        case ADMIT_EV_DEPENDENCY_READY:
-            if (st) st->dep = t;
-            if (downstream && first_ready < 0) first_ready = t;
-            break;
-        case ADMIT_EV_READY_ENQUEUED:
-            if (!st) break;
-            st->enq = t;
-            if (!st->queued) {
-                st->queued = true;
-                queued++;
-                if (g >= 0) qg[g]++;
-            }
-            break;
-        case ADMIT_EV_SELECTED:
-            if (st) st->sel = t;
-            break;
-        case ADMIT_EV_TASK_LEASE_ACQUIRED:
-            if (st) {
-                st->lease_at = t;
-                st->lease_id = ev->lease_id;
-            }
-            leases++;
-            gap_close(&g_all);
-            if (g >= 0) {
-                lg[g]++;
-                gap_close(&gg[g]);
-                for (uint32_t r = 0; r < nr && amt; r++)
-                    if (amt[(size_t)g * nr + r]) gap_close(&gr[r]);
-            }
-            if (downstream && first_dispatch < 0) first_dispatch = t;
-            break;
-        case ADMIT_EV_WORKER_SPAWNED: {
-            dequeue = true;
-            if (!st || !exec) break;
-            res_view_row *r = &v->rows[v->row_count];
-            exec_row[exec] = (long)v->row_count++;
-            memset(r, 0, sizeof *r);
-            for (int x = 0; x < RES_TS_COUNT; x++)
-                r->at[x] = -1;
-            r->task_execution_id = exec;
-            r->task_id = ev->task_id;
-            r->column = ev->corr.column;
-            r->group = g;
-            r->row_group = ev->corr.row_group;
-            r->worker_attempt = ev->value;
-            r->at[RES_TS_WORKER_SPAWNED] = t;
-            if (st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t) {
-                r->at[RES_TS_DEPENDENCY_READY] = st->dep;
-                r->at[RES_TS_READY_ENQUEUED] = st->enq;
-                r->at[RES_TS_SELECTED] = st->sel;
-                r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
-            } else {
-                m->hidden_scheduler_resource_waiters++;
-            }
-            st->dep = st->enq = st->sel = st->lease_at = -1;
-            st->lease_id = 0;
-            break;
-        }
-        case ADMIT_EV_WORKER_SPAWN_FAILED:
-            m->spawn_failures++;
-            dequeue = true;
-            if (st) {
-                st->dep = st->enq = st->sel = st->lease_at = -1;
-                st->lease_id = 0;
-            }
-            break;
-        case ADMIT_EV_TASK_COMPLETED:
-            if (st) st->completed_at = t;
-            if (row) {
-                row->at[RES_TS_TASK_COMPLETED] = t;
-                row->end = RES_END_COMPLETED;
-            }
-            break;
-        case ADMIT_EV_CANCELLED:
-            if (row) row->end = RES_END_CANCELLED;
-            break;
-        case ADMIT_EV_RETRY_DEFERRED:
-            if (row) row->end = RES_END_DEFERRED;
-            break;
-        case ADMIT_EV_NON_RETRYABLE_DROPPED:
-            if (row) row->end = RES_END_DROPPED;
-            dequeue = true;
-            break;
-        case ADMIT_EV_TASK_LEASE_RELEASED:
-            if (ev->reason > 0) break; /* duplicate, stale ...: returned nothing */
-            if (leases > 0) leases--;
-            if (g >= 0 && lg[g] > 0) lg[g]--;
-            if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = t;
-            /* cancelled then released with no retry in between: the
-            ** scheduler is stopping and has emptied its queue */
-            clear = exec && i > 0 && sched[i - 1].kind == ADMIT_EV_CANCELLED &&
-                    sched[i - 1].corr.task_execution_id == exec;
-            break;
-        case ADMIT_EV_QUEUE_EMPTY:
-        case ADMIT_EV_QUEUE_DRAINED:
-        case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
-        case ADMIT_EV_ROW_GROUP_ADMITTED:
-            if (ev->corr.row_group >= 0 && ev->corr.row_group < nrg &&
-                rg_adm[ev->corr.row_group] < 0)
-                rg_adm[ev->corr.row_group] = t;
-            break;
-        default: break;
-        }
-        if (clear && queued > 0) {
-            for (size_t x = 0; x < ntask; x++)
-                ts[x].queued = false;
-            for (uint32_t x = 0; x < ng; x++)
-                qg[x] = 0;
-            queued = 0;
-        }
-        if (dequeue && st && st->queued) {
-            st->queued = false;
-            queued--;
-            if (st->group >= 0 && qg[st->group] > 0) qg[st->group]--;
-        }
-        if (!(queued > 0 && leases < cap)) gap_close(&g_all);
-        for (uint32_t x = 0; x < ng; x++)
-            if (!(qg[x] > 0 && leases < cap)) gap_close(&gg[x]);
-        for (uint32_t r = 0; r < nr && amt; r++)
-            if (!resource_gap_open(facts, r, qg, lg)) gap_close(&gr[r]);
+static bool view_alloc_state(view_builder *b) {
+    uint32_t ng = b->ng, nr = b->nr;
+    size_t cells = (size_t)nr * ng > 0 ? (size_t)nr * ng : 1;
+    const res_view_facts *f = b->f;
+    b->nrg = f->buffer_size > 0 ? (f->records + f->buffer_size - 1) / f->buffer_size : 0;
+    b->ts = calloc(b->ntask ? b->ntask : 1, sizeof *b->ts);
+    b->exec_row = malloc((b->max_exec + 1) * sizeof *b->exec_row);
+    b->att = calloc(b->max_att + 1, sizeof *b->att);
+    b->cool = calloc((size_t)(b->max_res + 1) + 1, sizeof *b->cool);
+    b->qg = calloc(ng + 1, sizeof *b->qg);
+    b->lg = calloc(ng + 1, sizeof *b->lg);
+    b->gg = calloc(ng + 1, sizeof *b->gg);
+    b->gr = calloc(nr ? nr : 1, sizeof *b->gr);
+    b->serv = calloc(ng + 1, sizeof *b->serv);
+    b->rbacklogged = calloc(nr ? nr : 1, sizeof *b->rbacklogged);
+    b->rserv = calloc(cells, sizeof *b->rserv);
+    b->part = calloc(ng + 1, sizeof *b->part);
+    b->root_group = calloc(ng + 1, sizeof *b->root_group);
+    b->rg_adm = malloc((size_t)(b->nrg > 0 ? b->nrg : 1) * sizeof *b->rg_adm);
+    b->v->rows = calloc(b->nspawned ? b->nspawned : 1, sizeof *b->v->rows);
+    return b->ts && b->exec_row && b->att && b->cool && b->qg && b->lg && b->gg && b->gr &&
+           b->serv && b->rbacklogged && b->rserv && b->part && b->root_group && b->rg_adm &&
+           b->v->rows;
+}
+
+/* Everything absent (-1), then the fairness participants and root groups. */
+static void view_init_state(view_builder *b) {
+    for (size_t i = 0; i < b->ntask; i++)
+        b->ts[i] = (task_state){-1, -1, -1, -1, 0, -1, -1, false};
+    for (uint64_t i = 0; i <= b->max_exec; i++)
+        b->exec_row[i] = -1;
+    for (uint64_t a = 0; a <= b->max_att; a++)
+        b->att[a] = (attempt_state){0, -1, -1, -1, -1, -1, -1, -1, false, false};
+    for (int64_t i = 0; i < b->nrg; i++)
+        b->rg_adm[i] = -1;
+    for (size_t i = 0; i < b->nsched; i++) {
+        const admit_event *ev = &b->sched[i];
+        if (ev->kind == ADMIT_EV_READY_ENQUEUED && ev->corr.group >= 0 &&
+            (uint32_t)ev->corr.group < b->ng)
+            b->part[ev->corr.group] = true;
     }
-    gap_close(&g_all);
-    int64_t wall = facts->wall_ns > 0 ? facts->wall_ns : prev;
-    m->wall_seconds = ns_s(wall);
-    m->ready_idle_gap_max = ns_s(g_all.max);
-    m->ready_idle_gap_total = ns_s(g_all.total);
-    m->active_capacity_integral = (double)integral / (double)cap / 1e9;
-    m->active_capacity_fraction = wall > 0 ? (double)integral / (double)cap / (double)wall : 0.0;
-    m->first_downstream_ready = first_ready >= 0 ? ns_s(first_ready) : -1;
-    m->first_downstream_dispatch = first_dispatch >= 0 ? ns_s(first_dispatch) : -1;
-    m->root_over_admission_debt = debt;
-    m->all_backlogged_seconds = ns_s(backlogged);
-    m->jain_fairness_index = -1;
-    {
-        double sx = 0, sx2 = 0;
-        uint32_t n = 0;
-        for (uint32_t x = 0; x < ng; x++) {
-            gap_close(&gg[x]);
-            m->groups[x].ready_idle_gap_max = ns_s(gg[x].max);
-            m->groups[x].ready_idle_gap_total = ns_s(gg[x].total);
-            if (!part[x]) continue;
-            int w = facts->groups[x].weight > 0 ? facts->groups[x].weight : 1;
-            double xs = serv[x] / w;
-            m->groups[x].backlogged_service = xs;
-            n++;
-            sx += xs;
-            sx2 += xs * xs;
-        }
-        if (n >= 2 && backlogged > 0 && sx2 > 0) m->jain_fairness_index = sx * sx / (n * sx2);
+    for (uint32_t c = 0; c < b->ncol; c++)
+        if (b->f->columns[c].root && b->f->columns[c].group < b->ng)
+            b->root_group[b->f->columns[c].group] = true;
+}
+
+static bool view_index(view_builder *b) {
+    if (!view_alloc_metrics(b) || !view_index_streams(b) || !view_alloc_state(b)) return false;
+    view_init_state(b);
+    return true;
+}
+
+/* ---- pass 2: the scheduler sweep -------------------------------------------- */
+
+/* Per resource: its ready-idle gap, and the all-backlogged time and service
+** of its fairness index. */
+static void sweep_advance_resources(view_builder *b, int64_t dt) {
+    uint32_t nr = b->nr, ng = b->ng;
+    for (uint32_t r = 0; r < nr && b->amt; r++) {
+        if (resource_gap_open(b, r)) gap_grow(&b->gr[r], dt);
+        bool all_r = true, any_r = false; /* every participating requester queued */
+        for (uint32_t g = 0; g < ng; g++)
+            if (group_amount(b, g, r) && b->part[g]) {
+                any_r = true;
+                if (b->qg[g] <= 0) all_r = false;
+            }
+        if (!all_r || !any_r) continue;
+        b->rbacklogged[r] += dt;
+        for (uint32_t g = 0; g < ng; g++)
+            if (group_amount(b, g, r) && b->part[g]) b->rserv[(size_t)r * ng + g] += b->lg[g] * dt;
     }
-    for (uint32_t r = 0; r < nr; r++) {
+}
+
+/* Root over-admission debt, once a downstream task was ready: the root
+** groups' leases above ceil(capacity * w_g / W_active). */
+static void sweep_advance_debt(view_builder *b, int64_t dt) {
+    const res_view_facts *f = b->f;
+    double w_active = 0;
+    for (uint32_t g = 0; g < b->ng; g++)
+        if (b->qg[g] > 0 || b->lg[g] > 0) w_active += f->groups[g].weight;
+    if (w_active <= 0) return;
+    for (uint32_t g = 0; g < b->ng; g++) {
+        if (!b->root_group[g] || b->lg[g] <= 0) continue;
+        double fair = ceil((double)b->cap * f->groups[g].weight / w_active);
+        if ((double)b->lg[g] > fair) b->debt += ((double)b->lg[g] - fair) * ns_s(dt);
+    }
+}
+
+/* Time advances by dt > 0 under the counts the previous event left. */
+static void sweep_advance(view_builder *b, int64_t dt) {
+    res_view_metrics *m = b->m;
+    bool room = b->leases < b->cap;
+    b->integral += b->leases * dt;
+    if (b->queued > 0 && room) gap_grow(&b->g_all, dt);
+    bool all = true;
+    uint32_t nparts = 0;
+    for (uint32_t g = 0; g < b->ng; g++) {
+        if (b->part[g]) {
+            nparts++;
+            if (b->qg[g] <= 0) all = false;
+        }
+        if (b->qg[g] > 0 && room) gap_grow(&b->gg[g], dt);
+        m->groups[g].lease_seconds += ns_s(b->lg[g] * dt);
+    }
+    if (all && nparts > 0) {
+        b->backlogged += dt;
+        for (uint32_t g = 0; g < b->ng; g++)
+            b->serv[g] += ns_s(b->lg[g] * dt);
+    }
+    sweep_advance_resources(b, dt);
+    if (b->first_ready >= 0) sweep_advance_debt(b, dt);
+}
+
+/* Forgets the task's ready..lease times once an execution took them. */
+static void task_join_reset(task_state *st) {
+    st->dep = st->enq = st->sel = st->lease_at = -1;
+    st->lease_id = 0;
+}
+
+static void sweep_ready_enqueued(view_builder *b, task_state *st, int32_t g, int64_t t) {
+    st->enq = t;
+    if (st->queued) return;
+    st->queued = true;
+    b->queued++;
+    if (g >= 0) b->qg[g]++;
+}
+
+static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_state *st, int32_t g,
+                                 bool downstream) {
+    if (st) {
+        st->lease_at = ev->captured_at_ns;
+        st->lease_id = ev->lease_id;
+    }
+    b->leases++;
+    gap_close(&b->g_all);
+    if (g >= 0) {
+        b->lg[g]++;
+        gap_close(&b->gg[g]);
+        for (uint32_t r = 0; r < b->nr && b->amt; r++)
+            if (group_amount(b, (uint32_t)g, r)) gap_close(&b->gr[r]);
+    }
+    if (downstream && b->first_dispatch < 0) b->first_dispatch = ev->captured_at_ns;
+}
+
+/* A new row for the execution; the task's latest ready..lease times join it
+** when its lease is the one the worker got, else it is a hidden waiter. */
+static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_state *st,
+                                 int32_t g) {
+    res_correlated_view *v = b->v;
+    uint64_t exec = ev->corr.task_execution_id;
+    int64_t t = ev->captured_at_ns;
+    res_view_row *r = &v->rows[v->row_count];
+    b->exec_row[exec] = (long)v->row_count++;
+    memset(r, 0, sizeof *r);
+    for (int x = 0; x < RES_TS_COUNT; x++)
+        r->at[x] = -1;
+    r->task_execution_id = exec;
+    r->task_id = ev->task_id;
+    r->column = ev->corr.column;
+    r->group = g;
+    r->row_group = ev->corr.row_group;
+    r->worker_attempt = ev->value;
+    r->at[RES_TS_WORKER_SPAWNED] = t;
+    if (st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t) {
+        r->at[RES_TS_DEPENDENCY_READY] = st->dep;
+        r->at[RES_TS_READY_ENQUEUED] = st->enq;
+        r->at[RES_TS_SELECTED] = st->sel;
+        r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
+    } else {
+        b->m->hidden_scheduler_resource_waiters++;
+    }
+    task_join_reset(st);
+}
+
+/* Returns whether the queue is to be cleared: cancelled then released with
+** no retry in between, the scheduler is stopping and has emptied its queue. */
+static bool sweep_lease_released(view_builder *b, size_t i, int32_t g, res_view_row *row) {
+    const admit_event *ev = &b->sched[i];
+    uint64_t exec = ev->corr.task_execution_id;
+    if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
+    if (b->leases > 0) b->leases--;
+    if (g >= 0 && b->lg[g] > 0) b->lg[g]--;
+    if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
+    return exec && i > 0 && b->sched[i - 1].kind == ADMIT_EV_CANCELLED &&
+           b->sched[i - 1].corr.task_execution_id == exec;
+}
+
+/* The queued counts after an event: every task cleared, or st dequeued. */
+static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bool clear) {
+    if (clear && b->queued > 0) {
+        for (size_t x = 0; x < b->ntask; x++)
+            b->ts[x].queued = false;
+        for (uint32_t x = 0; x < b->ng; x++)
+            b->qg[x] = 0;
+        b->queued = 0;
+    }
+    if (dequeue && st && st->queued) {
+        st->queued = false;
+        b->queued--;
+        if (st->group >= 0 && b->qg[st->group] > 0) b->qg[st->group]--;
+    }
+}
+
+/* Scheduler event i: the join and the counts. */
+static void sweep_apply(view_builder *b, size_t i) {
+    const admit_event *ev = &b->sched[i];
+    int64_t t = ev->captured_at_ns;
+    long k = ev->task_id ? find_task(b->ids, b->ntask, ev->task_id) : -1;
+    task_state *st = k >= 0 ? &b->ts[k] : NULL;
+    int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
+    if (st && g >= 0) st->group = g;
+    uint64_t exec = ev->corr.task_execution_id;
+    res_view_row *row = exec && b->exec_row[exec] >= 0 ? &b->v->rows[b->exec_row[exec]] : NULL;
+    bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
+                      !b->f->columns[ev->corr.column].root;
+    bool dequeue = false, clear = false;
+    switch (ev->kind) {
+    case ADMIT_EV_DEPENDENCY_READY:
+        if (st) st->dep = t;
+        if (downstream && b->first_ready < 0) b->first_ready = t;
+        break;
+    case ADMIT_EV_READY_ENQUEUED:
+        if (st) sweep_ready_enqueued(b, st, g, t);
+        break;
+    case ADMIT_EV_SELECTED:
+        if (st) st->sel = t;
+        break;
+    case ADMIT_EV_TASK_LEASE_ACQUIRED: sweep_lease_acquired(b, ev, st, g, downstream); break;
+    case ADMIT_EV_WORKER_SPAWNED:
+        dequeue = true;
+        if (st && exec) sweep_worker_spawned(b, ev, st, g);
+        break;
+    case ADMIT_EV_WORKER_SPAWN_FAILED:
+        b->m->spawn_failures++;
+        dequeue = true;
+        if (st) task_join_reset(st);
+        break;
+    case ADMIT_EV_TASK_COMPLETED:
+        if (st) st->completed_at = t;
+        if (row) {
+            row->at[RES_TS_TASK_COMPLETED] = t;
+            row->end = RES_END_COMPLETED;
+        }
+        break;
+    case ADMIT_EV_CANCELLED:
+        if (row) row->end = RES_END_CANCELLED;
+        break;
+    case ADMIT_EV_RETRY_DEFERRED:
+        if (row) row->end = RES_END_DEFERRED;
+        break;
+    case ADMIT_EV_NON_RETRYABLE_DROPPED:
+        if (row) row->end = RES_END_DROPPED;
+        dequeue = true;
+        break;
+    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, i, g, row); break;
+    case ADMIT_EV_QUEUE_EMPTY:
+    case ADMIT_EV_QUEUE_DRAINED:
+    case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
+    case ADMIT_EV_ROW_GROUP_ADMITTED:
+        if (ev->corr.row_group >= 0 && ev->corr.row_group < b->nrg &&
+            b->rg_adm[ev->corr.row_group] < 0)
+            b->rg_adm[ev->corr.row_group] = t;
+        break;
+    default: break;
+    }
+    sweep_queue_update(b, st, dequeue, clear);
+}
+
+/* Ends the gaps whose condition the event made false. */
+static void sweep_close_gaps(view_builder *b) {
+    if (!(b->queued > 0 && b->leases < b->cap)) gap_close(&b->g_all);
+    for (uint32_t x = 0; x < b->ng; x++)
+        if (!(b->qg[x] > 0 && b->leases < b->cap)) gap_close(&b->gg[x]);
+    for (uint32_t r = 0; r < b->nr && b->amt; r++)
+        if (!resource_gap_open(b, r)) gap_close(&b->gr[r]);
+}
+
+/* ---- pass 3: the sweep's end ------------------------------------------------ */
+
+/* Per group: the last gap, and the fairness index over the participants. */
+static void sweep_finish_groups(view_builder *b) {
+    res_view_metrics *m = b->m;
+    jain j = {0, 0, 0};
+    for (uint32_t x = 0; x < b->ng; x++) {
+        gap_close(&b->gg[x]);
+        m->groups[x].ready_idle_gap_max = ns_s(b->gg[x].max);
+        m->groups[x].ready_idle_gap_total = ns_s(b->gg[x].total);
+        if (!b->part[x]) continue;
+        double xs = b->serv[x] / group_weight(b, x);
+        m->groups[x].backlogged_service = xs;
+        jain_add(&j, xs);
+    }
+    m->jain_fairness_index = jain_index(&j, b->backlogged);
+}
+
+/* Per resource: the last gap, and the fairness index over the participants
+** requesting it. */
+static void sweep_finish_resources(view_builder *b) {
+    res_view_metrics *m = b->m;
+    uint32_t ng = b->ng;
+    for (uint32_t r = 0; r < b->nr; r++) {
         res_resource_metrics *rm = &m->resources[r];
-        double sx = 0, sx2 = 0;
-        uint32_t n = 0;
-        gap_close(&gr[r]);
-        rm->ready_idle_gap_max = ns_s(gr[r].max);
-        rm->ready_idle_gap_total = ns_s(gr[r].total);
-        rm->all_backlogged_seconds = ns_s(rbacklogged[r]);
-        rm->jain_fairness_index = -1;
+        jain j = {0, 0, 0};
+        gap_close(&b->gr[r]);
+        rm->ready_idle_gap_max = ns_s(b->gr[r].max);
+        rm->ready_idle_gap_total = ns_s(b->gr[r].total);
+        rm->all_backlogged_seconds = ns_s(b->rbacklogged[r]);
         for (uint32_t x = 0; x < ng; x++) {
             double *xs = &m->resource_service[(size_t)r * ng + x];
             *xs = -1;
-            if (!amt || !amt[(size_t)x * nr + r] || !part[x]) continue;
-            int w = facts->groups[x].weight > 0 ? facts->groups[x].weight : 1;
-            *xs = ns_s(rserv[(size_t)r * ng + x]) / w;
-            n++;
-            sx += *xs;
-            sx2 += *xs * *xs;
+            if (!group_amount(b, x, r) || !b->part[x]) continue;
+            *xs = ns_s(b->rserv[(size_t)r * ng + x]) / group_weight(b, x);
+            jain_add(&j, *xs);
         }
-        rm->fairness_group_count = n;
-        if (n >= 2 && rbacklogged[r] > 0 && sx2 > 0) rm->jain_fairness_index = sx * sx / (n * sx2);
+        rm->fairness_group_count = j.n;
+        rm->jain_fairness_index = jain_index(&j, b->rbacklogged[r]);
     }
+}
 
-    /* ---- request stream: attempts and cooldown windows ---- */
-    for (uint64_t a = 0; a <= max_att; a++)
-        att[a] = (attempt_state){0, -1, -1, -1, -1, -1, -1, -1, false, false};
-    for (size_t i = 0; i < nreq; i++) {
-        const admit_event *ev = &req[i];
+static void sweep_finish(view_builder *b) {
+    res_view_metrics *m = b->m;
+    int64_t cap = b->cap, integral = b->integral;
+    gap_close(&b->g_all);
+    int64_t wall = b->f->wall_ns > 0 ? b->f->wall_ns : b->prev;
+    m->wall_seconds = ns_s(wall);
+    m->ready_idle_gap_max = ns_s(b->g_all.max);
+    m->ready_idle_gap_total = ns_s(b->g_all.total);
+    m->active_capacity_integral = (double)integral / (double)cap / 1e9;
+    m->active_capacity_fraction = wall > 0 ? (double)integral / (double)cap / (double)wall : 0.0;
+    m->first_downstream_ready = b->first_ready >= 0 ? ns_s(b->first_ready) : -1;
+    m->first_downstream_dispatch = b->first_dispatch >= 0 ? ns_s(b->first_dispatch) : -1;
+    m->root_over_admission_debt = b->debt;
+    m->all_backlogged_seconds = ns_s(b->backlogged);
+    sweep_finish_groups(b);
+    sweep_finish_resources(b);
+}
+
+/* Passes 2 and 3: one step per scheduler event, then the sweep's end. */
+static void view_sweep(view_builder *b) {
+    b->cap = b->f->submission_capacity ? b->f->submission_capacity : 1;
+    b->prev = b->nsched ? b->sched[0].captured_at_ns : 0;
+    b->first_ready = b->first_dispatch = -1;
+    for (size_t i = 0; i < b->nsched; i++) {
+        int64_t t = b->sched[i].captured_at_ns;
+        if (t - b->prev > 0) sweep_advance(b, t - b->prev);
+        b->prev = t;
+        sweep_apply(b, i);
+        sweep_close_gaps(b);
+    }
+    sweep_finish(b);
+}
+
+/* ---- pass 4: the request stream --------------------------------------------- */
+
+static void attempt_apply(attempt_state *a, const admit_event *ev) {
+    int64_t t = ev->captured_at_ns;
+    if (ev->corr.task_execution_id) a->exec = ev->corr.task_execution_id;
+    if (ev->resource >= 0) a->resource = ev->resource;
+    switch (ev->kind) {
+    case ADMIT_REV_REQUEST_WAIT_STARTED:
+        if (a->ws < 0) a->ws = t;
+        break;
+    case ADMIT_REV_REQUEST_WAIT_COMPLETED:
+        a->wend = t;
+        a->waited_ok = true;
+        break;
+    case ADMIT_REV_REQUEST_WAIT_TIMEOUT:
+    case ADMIT_REV_REQUEST_WAIT_CANCELLED:
+        if (a->wend < 0) a->wend = t;
+        break;
+    case ADMIT_REV_REQUEST_LEASE_ACQUIRED: a->la = t; break;
+    case ADMIT_REV_MODEL_REQUEST_STARTED: a->ms = t; break;
+    case ADMIT_REV_MODEL_REQUEST_COMPLETED: a->mc = t; break;
+    case ADMIT_REV_REQUEST_LEASE_RELEASED: a->lr = t; break;
+    case ADMIT_REV_REQUEST_RATE_LIMITED: a->rate_limited = true; break;
+    default: break;
+    }
+}
+
+/* Each attempt's times and every request resource's cooldown windows. */
+static bool requests_collect(view_builder *b) {
+    for (size_t i = 0; i < b->nreq; i++) {
+        const admit_event *ev = &b->req[i];
         int64_t t = ev->captured_at_ns;
         if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
-            int64_t len = ev->value > 0 ? ev->value : facts->cooldown_ns;
-            if (len > 0 && !win_add(&cool[ev->resource], t, t + len)) goto out;
+            int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
+            if (len > 0 && !win_add(&b->cool[ev->resource], t, t + len)) return false;
         }
-        if (!ev->attempt_id) continue;
-        attempt_state *a = &att[ev->attempt_id];
-        if (ev->corr.task_execution_id) a->exec = ev->corr.task_execution_id;
-        if (ev->resource >= 0) a->resource = ev->resource;
-        switch (ev->kind) {
-        case ADMIT_REV_REQUEST_WAIT_STARTED:
-            if (a->ws < 0) a->ws = t;
-            break;
-        case ADMIT_REV_REQUEST_WAIT_COMPLETED:
-            a->wend = t;
-            a->waited_ok = true;
-            break;
-        case ADMIT_REV_REQUEST_WAIT_TIMEOUT:
-        case ADMIT_REV_REQUEST_WAIT_CANCELLED:
-            if (a->wend < 0) a->wend = t;
-            break;
-        case ADMIT_REV_REQUEST_LEASE_ACQUIRED: a->la = t; break;
-        case ADMIT_REV_MODEL_REQUEST_STARTED: a->ms = t; break;
-        case ADMIT_REV_MODEL_REQUEST_COMPLETED: a->mc = t; break;
-        case ADMIT_REV_REQUEST_LEASE_RELEASED: a->lr = t; break;
-        case ADMIT_REV_REQUEST_RATE_LIMITED: a->rate_limited = true; break;
-        default: break;
-        }
+        if (ev->attempt_id) attempt_apply(&b->att[ev->attempt_id], ev);
     }
-    for (uint64_t id = 1; id <= max_att; id++) { /* ascending: first attempt first */
-        attempt_state *a = &att[id];
-        if (!a->exec || a->exec > max_exec || exec_row[a->exec] < 0) continue;
-        res_view_row *r = &v->rows[exec_row[a->exec]];
+    return true;
+}
+
+/* Every attempt into its execution's row, in attempt id order (the first
+** attempt first). */
+static void requests_join(view_builder *b) {
+    for (uint64_t id = 1; id <= b->max_att; id++) {
+        const attempt_state *a = &b->att[id];
+        if (!a->exec || a->exec > b->max_exec || b->exec_row[a->exec] < 0) continue;
+        res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
         if (r->attempts++ == 0) {
             r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
             r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
@@ -531,104 +742,142 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         if (a->rate_limited) r->rate_limited_attempts++;
         if (a->ws >= 0 && a->wend >= a->ws) {
             r->request_wait_ns += a->wend - a->ws;
-            if (a->resource >= 0 && a->resource <= max_res)
-                r->cooldown_wait_ns += win_overlap(&cool[a->resource], a->ws, a->wend);
+            if (a->resource >= 0 && a->resource <= b->max_res)
+                r->cooldown_wait_ns += win_overlap(&b->cool[a->resource], a->ws, a->wend);
         }
         if (a->ms >= 0 && a->mc >= a->ms) r->provider_ns += a->mc - a->ms;
     }
+}
 
-    /* ---- per-row waits and layers ---- */
-    m->executions = v->row_count;
-    buf = malloc((v->row_count ? v->row_count : 1) * sizeof *buf);
-    if (!buf) goto out;
+/* ---- pass 5: per-row waits and limiting layers ------------------------------ */
+
+/* Wait kind 0 (ready queue), 1 (task admission) or 2 (ready to lease) of
+** group grp, or overall for grp < 0. */
+static res_wait_stats *wait_slot(res_view_metrics *m, int kind, int32_t grp) {
+    if (grp < 0)
+        return kind == 0   ? &m->ready_queue_wait
+               : kind == 1 ? &m->task_admission_wait
+                           : &m->ready_to_lease_gap;
+    res_group_metrics *gm = &m->groups[grp];
+    return kind == 0   ? &gm->ready_queue_wait
+           : kind == 1 ? &gm->task_admission_wait
+                       : &gm->ready_to_lease_gap;
+}
+
+static bool rows_waits(view_builder *b) {
+    const res_correlated_view *v = b->v;
+    int64_t *buf = malloc((v->row_count ? v->row_count : 1) * sizeof *buf);
+    if (!buf) return false;
     for (int kind = 0; kind < 3; kind++) {
         int from = kind == 1 ? RES_TS_SELECTED : RES_TS_READY_ENQUEUED;
         int to = kind == 0 ? RES_TS_SELECTED : RES_TS_TASK_LEASE_ACQUIRED;
-        for (int32_t grp = -1; grp < (int32_t)ng; grp++) {
+        for (int32_t grp = -1; grp < (int32_t)b->ng; grp++) {
             size_t n = 0;
             for (size_t i = 0; i < v->row_count; i++) {
                 const res_view_row *r = &v->rows[i];
                 if ((grp >= 0 && r->group != grp) || r->at[from] < 0 || r->at[to] < 0) continue;
                 buf[n++] = r->at[to] - r->at[from];
             }
-            res_wait_stats *ws = grp < 0     ? (kind == 0   ? &m->ready_queue_wait
-                                                : kind == 1 ? &m->task_admission_wait
-                                                            : &m->ready_to_lease_gap)
-                                 : kind == 0 ? &m->groups[grp].ready_queue_wait
-                                 : kind == 1 ? &m->groups[grp].task_admission_wait
-                                             : &m->groups[grp].ready_to_lease_gap;
-            wait_stats(buf, n, ws);
+            wait_stats(buf, n, wait_slot(b->m, kind, grp));
         }
     }
-    for (size_t i = 0; i < v->row_count; i++) {
-        const res_view_row *r = &v->rows[i];
+    free(buf);
+    return true;
+}
+
+static void rows_layers(view_builder *b) {
+    res_view_metrics *m = b->m;
+    m->executions = b->v->row_count;
+    for (size_t i = 0; i < b->v->row_count; i++) {
+        const res_view_row *r = &b->v->rows[i];
         add_layers(&m->layers, r);
         if (r->group >= 0) {
             add_layers(&m->groups[r->group].layers, r);
             m->groups[r->group].executions++;
         }
     }
+}
 
-    /* ---- records ---- */
-    m->records = facts->records > 0 ? (uint64_t)facts->records : 0;
-    m->time_to_first_record = m->time_to_50pct_records = m->row_completion_p95 = -1;
-    done = malloc((m->records ? m->records : 1) * sizeof *done);
-    lat = malloc((m->records ? m->records : 1) * sizeof *lat);
-    if (!done || !lat) goto out;
-    size_t ndone = 0, nlat = 0;
-    for (int64_t row = 0; row < facts->records && facts->buffer_size > 0; row++) {
-        int64_t rg = row / facts->buffer_size, at = -1;
-        bool complete = true;
-        for (uint32_t c = 0; c < ncol && complete; c++) {
-            const res_view_column *col = &facts->columns[c];
-            if (col->rows > 0 && row >= col->rows) continue;
-            admit_task_type type = col->root           ? ADMIT_TASK_FROM_SCRATCH
-                                   : col->cell_by_cell ? ADMIT_TASK_CELL
-                                                       : ADMIT_TASK_BATCH;
-            uint64_t id = admit_task_id(c, type, rg, col->cell_by_cell ? row : -1);
-            long k = find_task(ids, ntask, id);
-            if (k < 0 || ts[k].completed_at < 0) {
-                complete = false;
-                break;
-            }
-            if (ts[k].completed_at > at) at = ts[k].completed_at;
-        }
-        if (!complete) continue;
-        done[ndone++] = at;
-        if (rg < nrg && rg_adm[rg] >= 0) lat[nlat++] = at - rg_adm[rg];
+/* ---- pass 6: records -------------------------------------------------------- */
+
+/* Whether record `row` is done (every column covering it completed its
+** task); *at = the latest completion (-1 if no column covers it). */
+static bool record_done_at(const view_builder *b, int64_t row, int64_t *at) {
+    int64_t rg = row / b->f->buffer_size;
+    *at = -1;
+    for (uint32_t c = 0; c < b->ncol; c++) {
+        const res_view_column *col = &b->f->columns[c];
+        if (col->rows > 0 && row >= col->rows) continue;
+        admit_task_type type = col->root           ? ADMIT_TASK_FROM_SCRATCH
+                               : col->cell_by_cell ? ADMIT_TASK_CELL
+                                                   : ADMIT_TASK_BATCH;
+        uint64_t id = admit_task_id(c, type, rg, col->cell_by_cell ? row : -1);
+        long k = find_task(b->ids, b->ntask, id);
+        if (k < 0 || b->ts[k].completed_at < 0) return false;
+        if (b->ts[k].completed_at > *at) *at = b->ts[k].completed_at;
     }
-    m->records_done = ndone;
-    res_sort_i64(done, ndone);
-    res_sort_i64(lat, nlat);
-    if (ndone) m->time_to_first_record = ns_s(done[0]);
-    size_t half = (size_t)((m->records + 1) / 2);
-    if (half && ndone >= half) m->time_to_50pct_records = ns_s(done[half - 1]);
-    if (nlat) m->row_completion_p95 = ns_s(lat[res_quantile_index(nlat, 0.95)]);
-    ok = true;
-out:
-    if (cool)
-        for (int32_t r = 0; r <= max_res; r++)
-            free(cool[r].w);
-    free(cool);
-    free(ids);
-    free(ts);
-    free(exec_row);
-    free(att);
-    free(qg);
-    free(lg);
-    free(gg);
-    free(gr);
-    free(rbacklogged);
-    free(rserv);
-    free(serv);
-    free(part);
-    free(root_group);
+    return true;
+}
+
+static bool records_compute(view_builder *b) {
+    res_view_metrics *m = b->m;
+    const res_view_facts *f = b->f;
+    m->records = f->records > 0 ? (uint64_t)f->records : 0;
+    m->time_to_first_record = m->time_to_50pct_records = m->row_completion_p95 = -1;
+    int64_t *done = malloc((m->records ? m->records : 1) * sizeof *done);
+    int64_t *lat = malloc((m->records ? m->records : 1) * sizeof *lat);
+    bool ok = done && lat;
+    size_t ndone = 0, nlat = 0;
+    for (int64_t row = 0; ok && row < f->records && f->buffer_size > 0; row++) {
+        int64_t rg = row / f->buffer_size, at;
+        if (!record_done_at(b, row, &at)) continue;
+        done[ndone++] = at;
+        if (rg < b->nrg && b->rg_adm[rg] >= 0) lat[nlat++] = at - b->rg_adm[rg];
+    }
+    if (ok) {
+        m->records_done = ndone;
+        res_sort_i64(done, ndone);
+        res_sort_i64(lat, nlat);
+        if (ndone) m->time_to_first_record = ns_s(done[0]);
+        size_t half = (size_t)((m->records + 1) / 2);
+        if (half && ndone >= half) m->time_to_50pct_records = ns_s(done[half - 1]);
+        if (nlat) m->row_completion_p95 = ns_s(lat[res_quantile_index(nlat, 0.95)]);
+    }
     free(done);
     free(lat);
-    free(rg_adm);
-    free(buf);
-    if (ok) return v;
-    res_correlated_view_free(v);
+    return ok;
+}
+
+/* ---- the passes in order ---------------------------------------------------- */
+
+res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
+                                               const admit_event *req, size_t nreq,
+                                               const res_view_facts *facts) {
+    view_builder b = {.sched = sched,
+                      .req = req,
+                      .nsched = nsched,
+                      .nreq = nreq,
+                      .f = facts,
+                      .ng = facts->group_count,
+                      .ncol = facts->column_count,
+                      .nr = facts->resource_count,
+                      .amt = facts->group_amounts,
+                      .max_res = -1};
+    bool ok = false;
+    b.v = calloc(1, sizeof *b.v);
+    if (!b.v) goto out;
+    b.m = &b.v->m;
+    if (!view_index(&b)) goto out;
+    view_sweep(&b);
+    if (!requests_collect(&b)) goto out;
+    requests_join(&b);
+    if (!rows_waits(&b)) goto out;
+    rows_layers(&b);
+    ok = records_compute(&b);
+out:
+    view_builder_free(&b);
+    if (ok) return b.v;
+    res_correlated_view_free(b.v);
     return NULL;
 }
 
