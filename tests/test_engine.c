@@ -305,6 +305,10 @@ static void test_sums_past_int64_are_exact(void **state) {
     assert_true(s->columns[0].wait_max_seconds == 3999e6);
     assert_true(s->task_seconds == 4e9);
     assert_true(s->slot_utilization == 1.0);
+    /* the correlated view's waits too (dispatch follows ready at once here) */
+    assert_non_null(s->view);
+    assert_true(fabs(s->view->m.ready_to_lease_gap.mean - 1999.5e6) < 1e-6);
+    assert_true(s->view->m.active_capacity_integral == 4e9);
     res_summary_free(s);
     res_run_record_free(r);
     sim_scenario_free(sc);

@@ -64,6 +64,11 @@ static double ns_s(int64_t ns) {
     return (double)ns / 1e9;
 }
 
+/* A 128-bit sum or product of nanoseconds in seconds. */
+static double wide_s(res_sum_ns ns) {
+    return (double)ns / 1e9;
+}
+
 /* Per-task join state. */
 typedef struct task_state {
     int64_t dep, enq, sel, lease_at;
@@ -141,7 +146,7 @@ static void wait_stats(int64_t *v, size_t n, res_wait_stats *out) {
     memset(out, 0, sizeof *out);
     out->n = n;
     if (!n) return;
-    int64_t sum = 0;
+    res_sum_ns sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += v[i];
     res_sort_i64(v, n);
@@ -240,14 +245,14 @@ typedef struct view_builder {
     int64_t cap; /* submission capacity, at least 1 */
     int64_t leases, queued, prev;
     int64_t first_ready, first_dispatch; /* -1: none yet */
-    int64_t integral;                    /* lease-ns */
+    res_sum_ns integral;                 /* lease-ns */
     int64_t backlogged;                  /* ns during which every participant is queued */
     double debt;                         /* root over-admission, lease-seconds */
     int64_t *qg, *lg;                    /* [g]: queued tasks, active leases */
     gap g_all, *gg, *gr;                 /* overall, [g], [r] */
     double *serv;                        /* [g]: lease-seconds while all backlogged */
     int64_t *rbacklogged;                /* [r]: ns while r's participants all queued */
-    int64_t *rserv;                      /* [r * ng + g]: lease-ns then */
+    res_sum_ns *rserv;                   /* [r * ng + g]: lease-ns then */
 } view_builder;
 
 /* The amount of scheduler resource r each task of group g requests. */
@@ -400,7 +405,8 @@ static void sweep_advance_resources(view_builder *b, int64_t dt) {
         if (!all_r || !any_r) continue;
         b->rbacklogged[r] += dt;
         for (uint32_t g = 0; g < ng; g++)
-            if (group_amount(b, g, r) && b->part[g]) b->rserv[(size_t)r * ng + g] += b->lg[g] * dt;
+            if (group_amount(b, g, r) && b->part[g])
+                b->rserv[(size_t)r * ng + g] += (res_sum_ns)b->lg[g] * dt;
     }
 }
 
@@ -423,7 +429,7 @@ static void sweep_advance_debt(view_builder *b, int64_t dt) {
 static void sweep_advance(view_builder *b, int64_t dt) {
     res_view_metrics *m = b->m;
     bool room = b->leases < b->cap;
-    b->integral += b->leases * dt;
+    b->integral += (res_sum_ns)b->leases * dt;
     if (b->queued > 0 && room) gap_grow(&b->g_all, dt);
     bool all = true;
     uint32_t nparts = 0;
@@ -433,12 +439,12 @@ static void sweep_advance(view_builder *b, int64_t dt) {
             if (b->qg[g] <= 0) all = false;
         }
         if (b->qg[g] > 0 && room) gap_grow(&b->gg[g], dt);
-        m->groups[g].lease_seconds += ns_s(b->lg[g] * dt);
+        m->groups[g].lease_seconds += wide_s((res_sum_ns)b->lg[g] * dt);
     }
     if (all && nparts > 0) {
         b->backlogged += dt;
         for (uint32_t g = 0; g < b->ng; g++)
-            b->serv[g] += ns_s(b->lg[g] * dt);
+            b->serv[g] += wide_s((res_sum_ns)b->lg[g] * dt);
     }
     sweep_advance_resources(b, dt);
     if (b->first_ready >= 0) sweep_advance_debt(b, dt);
@@ -642,7 +648,7 @@ static void sweep_finish_resources(view_builder *b) {
             double *xs = &m->resource_service[(size_t)r * ng + x];
             *xs = -1;
             if (!group_amount(b, x, r) || !b->part[x]) continue;
-            *xs = ns_s(b->rserv[(size_t)r * ng + x]) / group_weight(b, x);
+            *xs = wide_s(b->rserv[(size_t)r * ng + x]) / group_weight(b, x);
             jain_add(&j, *xs);
         }
         rm->fairness_group_count = j.n;
@@ -652,7 +658,8 @@ static void sweep_finish_resources(view_builder *b) {
 
 static void sweep_finish(view_builder *b) {
     res_view_metrics *m = b->m;
-    int64_t cap = b->cap, integral = b->integral;
+    int64_t cap = b->cap;
+    res_sum_ns integral = b->integral;
     gap_close(&b->g_all);
     int64_t wall = b->f->wall_ns > 0 ? b->f->wall_ns : b->prev;
     m->wall_seconds = ns_s(wall);
