@@ -444,6 +444,17 @@ static void lease_acquired_event(admit_request_admission *c, uint32_t r,
     push_event(c, ADMIT_REV_REQUEST_LEASE_ACQUIRED, now, r, ctx, lease_id, -1, c->in_flight[r]);
 }
 
+/* RequestAdmissionDenied for a denial on r at now: while r cools down, when
+** the cooldown ends (available_after) and how long it has left (retry_after);
+** otherwise -1 for both.  r may be NO_RESOURCE. */
+static admit_request_denied denial_of(const admit_request_admission *c, uint32_t r,
+                                      admit_request_deny_reason why, int64_t now) {
+    bool cooling = r < c->resource_count && c->blocked_until[r] > now;
+    return (admit_request_denied){.reason = why,
+                                  .retry_after_ns = cooling ? c->blocked_until[r] - now : -1,
+                                  .available_after_ns = cooling ? c->blocked_until[r] : -1};
+}
+
 static void count_denial(admit_request_admission *c, uint32_t r, admit_request_deny_reason why) {
     c->stats.denied[why]++;
     if (r < c->resource_count) c->rs[r].denied[why]++;
@@ -512,10 +523,7 @@ static void waiter_finish(admit_request_admission *c, uint32_t slot, bool admitt
         w->result.lease = *lease;
     } else {
         uint32_t r = c->groups[w->group].resource;
-        w->result.denied = (admit_request_denied){
-            .reason = why,
-            .retry_after_ns = -1,
-            .available_after_ns = c->blocked_until[r] > now ? c->blocked_until[r] : -1};
+        w->result.denied = denial_of(c, r, why, now);
         count_denial(c, r, why);
     }
     if (w->sync) {
@@ -594,8 +602,13 @@ static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
     return admitted;
 }
 
+/* Room for one more deadline: reserved before a waiter is queued, so its
+** deadline can always be recorded. */
+static bool heap_reserve(admit_request_admission *c) {
+    return grow_array((void **)&c->heap, &c->heap_cap, c->heap_count + 1, sizeof *c->heap);
+}
+
 static void heap_push(admit_request_admission *c, deadline d) {
-    if (!grow_array((void **)&c->heap, &c->heap_cap, c->heap_count + 1, sizeof *c->heap)) return;
     uint32_t i = c->heap_count++;
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
@@ -621,17 +634,38 @@ static deadline heap_pop(admit_request_admission *c) {
     return top;
 }
 
+static bool deadline_live(const admit_request_admission *c, const deadline *d) {
+    const waiter *w = &c->waiters_slab[d->slot];
+    return w->state == W_QUEUED && w->generation == d->generation;
+}
+
+/* Times out every queued waiter (async or sync) whose deadline is <= now. */
+static void expire_due(admit_request_admission *c, int64_t now) {
+    while (c->heap_count && c->heap[0].at_ns <= now) {
+        deadline d = heap_pop(c);
+        if (deadline_live(c, &d)) waiter_deny(c, d.slot, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
+    }
+}
+
+/* Every operation that admits, queues or denies starts here: lock, read the
+** clock, then expire due waiters.  So no path (a release or an acquire that
+** runs before the tick of a deadline, a cancel, a clamp change) ever admits
+** or queues behind a waiter whose deadline has passed: at now >= deadline a
+** waiter has timed out. */
+static int64_t begin(admit_request_admission *c) {
+    lock(c);
+    int64_t now = now_of(c);
+    expire_due(c, now);
+    return now;
+}
+
 /* Asks the driver for a tick at the earliest instant something queued can
 ** change without a release: a queue deadline, a cooldown end, a ramp step. */
 static void schedule_wake(admit_request_admission *c, int64_t now) {
     if (!c->cfg.wake_at) return;
     int64_t at = -1;
-    while (c->heap_count) { /* drop deadlines of waiters that are gone */
-        const deadline *d = &c->heap[0];
-        const waiter *w = &c->waiters_slab[d->slot];
-        if (w->state == W_QUEUED && w->generation == d->generation && !w->sync) break;
+    while (c->heap_count && !deadline_live(c, &c->heap[0])) /* waiters that are gone */
         heap_pop(c);
-    }
     if (c->heap_count) at = c->heap[0].at_ns;
     for (uint32_t r = 0; r < c->resource_count; r++) {
         if (!c->waiters[r]) continue;
@@ -836,9 +870,9 @@ static void deny_all_waiters(admit_request_admission *c, admit_request_deny_reas
 void admit_request_admission_destroy(admit_request_admission *c) {
     if (!c) return;
     if (c->waiters_slab) {
-        lock(c);
+        int64_t now = begin(c);
         c->shutdown = true;
-        deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now_of(c));
+        deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now);
         unlock_and_flush(c);
     }
     for (uint32_t pm = 0; pm < c->pm_count && c->pms; pm++)
@@ -907,18 +941,12 @@ static void deny_event(admit_request_admission *c, const admit_request_item *ite
     uint32_t r = item->resource < c->resource_count ? item->resource : NO_RESOURCE;
     count_denial(c, item->resource, why);
     push_event(c, ADMIT_REV_REQUEST_ACQUIRE_DENIED, now, r, &item->ctx, 0, (int32_t)why, 0);
-    if (out) {
-        bool known = r != NO_RESOURCE && c->blocked_until[r] > now;
-        *out = (admit_request_denied){.reason = why,
-                                      .retry_after_ns = -1,
-                                      .available_after_ns = known ? c->blocked_until[r] : -1};
-    }
+    if (out) *out = denial_of(c, r, why, now);
 }
 
 bool admit_request_admission_try_acquire(admit_request_admission *c, const admit_request_item *item,
                                          admit_request_lease *lease, admit_request_denied *denied) {
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     uint32_t group;
     admit_request_deny_reason why = item_valid(c, item, &group)
                                         ? acquire_now(c, item, group, false, now, lease)
@@ -950,12 +978,12 @@ static bool alloc_waiter(admit_request_admission *c, uint32_t *slot) {
 static bool enqueue(admit_request_admission *c, const admit_request_item *item, uint32_t group,
                     int64_t now, uint32_t *slot_out) {
     uint32_t slot;
-    if (!alloc_waiter(c, &slot)) return false;
-    waiter *w = &c->waiters_slab[slot];
-    rgroup *gr = &c->groups[group];
     int64_t timeout = item->queue_wait_timeout_ns == ADMIT_REQ_TIMEOUT_DEFAULT
                           ? c->cfg.queue_wait_timeout_ns
                           : item->queue_wait_timeout_ns;
+    if ((timeout > 0 && !heap_reserve(c)) || !alloc_waiter(c, &slot)) return false;
+    waiter *w = &c->waiters_slab[slot];
+    rgroup *gr = &c->groups[group];
     w->state = W_QUEUED;
     w->group = group;
     w->seq = c->next_seq++;
@@ -973,6 +1001,7 @@ static bool enqueue(admit_request_admission *c, const admit_request_item *item, 
         gr->head = slot;
     gr->tail = slot;
     if (gr->count++ == 0) pm_activate(c, group);
+    if (w->deadline_ns >= 0) heap_push(c, (deadline){w->deadline_ns, slot, w->generation});
     uint32_t r = gr->resource;
     if (++c->waiters[r] > c->rs[r].max_waiters) c->rs[r].max_waiters = c->waiters[r];
     c->pm_waiters[gr->pm]++;
@@ -988,8 +1017,7 @@ admit_request_acquire_status
 admit_request_admission_acquire_async(admit_request_admission *c, const admit_request_item *item,
                                       admit_request_completion_fn completion, void *completion_ctx,
                                       admit_request_result *result, admit_request_wait *wait) {
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     uint32_t group;
     admit_request_deny_reason why;
     *result = (admit_request_result){.wait_started_ns = now, .wait_completed_ns = now};
@@ -1008,7 +1036,6 @@ admit_request_admission_acquire_async(admit_request_admission *c, const admit_re
             waiter *w = &c->waiters_slab[slot];
             w->fn = completion;
             w->fn_ctx = completion_ctx;
-            if (w->deadline_ns >= 0) heap_push(c, (deadline){w->deadline_ns, slot, w->generation});
             if (wait) *wait = (admit_request_wait){.slot = slot, .generation = w->generation};
             schedule_wake(c, now);
             unlock_and_flush(c);
@@ -1022,12 +1049,12 @@ admit_request_admission_acquire_async(admit_request_admission *c, const admit_re
 }
 
 bool admit_request_admission_cancel(admit_request_admission *c, admit_request_wait wait) {
-    lock(c);
+    int64_t now = begin(c);
     bool cancelled = false;
     if (wait.slot < c->waiter_cap) {
         waiter *w = &c->waiters_slab[wait.slot];
         if (w->state == W_QUEUED && w->generation == wait.generation && !w->sync) {
-            waiter_deny(c, wait.slot, ADMIT_REQ_DENY_CANCELLATION, now_of(c));
+            waiter_deny(c, wait.slot, ADMIT_REQ_DENY_CANCELLATION, now);
             cancelled = true;
         }
     }
@@ -1040,14 +1067,9 @@ static struct timespec to_timespec(int64_t ns) {
                              .tv_nsec = (long)(ns % 1000000000LL)};
 }
 
-/* Due work for every provider/model: expired deadlines, then admissions. */
-static void process_due(admit_request_admission *c, int64_t now) {
-    while (c->heap_count && c->heap[0].at_ns <= now) {
-        deadline d = heap_pop(c);
-        waiter *w = &c->waiters_slab[d.slot];
-        if (w->state != W_QUEUED || w->generation != d.generation || w->sync) continue;
-        waiter_deny(c, d.slot, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
-    }
+/* Admissions for every provider/model (due deadlines are expired first, in
+** begin()). */
+static void pump_all(admit_request_admission *c, int64_t now) {
     for (uint32_t pm = 0; pm < c->pm_count; pm++)
         if (c->pms[pm].active_count) pump(c, pm, now);
 }
@@ -1057,8 +1079,7 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
                                           admit_request_cancel_token *token,
                                           admit_request_lease *lease,
                                           admit_request_denied *denied) {
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     uint32_t group, slot;
     admit_request_deny_reason why = ADMIT_REQ_DENY_HARD_POLICY;
     *lease = (admit_request_lease){0};
@@ -1096,15 +1117,12 @@ bool admit_request_admission_acquire_sync(admit_request_admission *c,
         w = &c->waiters_slab[slot]; /* the slab may move while we sleep */
         if (w->state != W_QUEUED) break;
         now = now_of(c);
-        admit_request_deny_reason end = ADMIT_REQ_DENY_NONE;
-        if (token && token->cancelled)
-            end = ADMIT_REQ_DENY_CANCELLATION;
-        else if (w->deadline_ns >= 0 && now >= w->deadline_ns)
-            end = ADMIT_REQ_DENY_QUEUE_TIMEOUT;
-        if (end != ADMIT_REQ_DENY_NONE) {
-            waiter_deny(c, slot, end, now);
+        if (token && token->cancelled) {
+            waiter_deny(c, slot, ADMIT_REQ_DENY_CANCELLATION, now);
             break;
         }
+        expire_due(c, now); /* this waiter's own deadline and everyone else's */
+        if (w->state != W_QUEUED) break;
         /* Cooldown ends and ramp steps are nobody else's to notice. */
         pump(c, c->resource_pm[r], now);
         if (w->state != W_QUEUED) break;
@@ -1163,8 +1181,7 @@ static admit_release_reason classify(const admit_request_admission *c, admit_req
 admit_release_reason admit_request_admission_release(admit_request_admission *c,
                                                      admit_request_lease lease,
                                                      admit_request_outcome outcome) {
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     admit_release_reason why = classify(c, lease);
     c->stats.release_reasons[why]++;
     if (why != ADMIT_RELEASE_RELEASED) {
@@ -1206,26 +1223,25 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
 }
 
 void admit_request_admission_tick(admit_request_admission *c) {
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     if (c->wake_requested_ns <= now) c->wake_requested_ns = -1;
     for (uint32_t r = 0; r < c->resource_count; r++)
         ramp_update(c, r, now);
-    process_due(c, now);
+    pump_all(c, now);
     schedule_wake(c, now);
     unlock_and_flush(c);
 }
 
 void admit_request_admission_shutdown(admit_request_admission *c) {
-    lock(c);
+    int64_t now = begin(c);
     c->shutdown = true;
-    deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now_of(c));
+    deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     unlock_and_flush(c);
 }
 
 void admit_request_admission_reset(admit_request_admission *c) {
-    lock(c);
-    deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now_of(c));
+    int64_t now = begin(c);
+    deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     for (uint32_t i = 0; i < c->lease_cap; i++)
         if (c->leases[i].live) {
             c->leases[i].live = false;
@@ -1243,8 +1259,7 @@ void admit_request_admission_reset(admit_request_admission *c) {
 void admit_request_admission_set_max_limit_clamp(admit_request_admission *c, uint32_t resource,
                                                  uint32_t clamp) {
     if (resource >= c->resource_count) return;
-    lock(c);
-    int64_t now = now_of(c);
+    int64_t now = begin(c);
     resource_state *s = &c->rs[resource];
     uint32_t pm = c->resource_pm[resource];
     s->clamp = clamp;
