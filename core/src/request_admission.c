@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "admit/heap.h"
+
 #define NIL         UINT32_MAX
 #define NO_RESOURCE UINT32_MAX /* events that belong to no resource: resource -1 */
 
@@ -91,11 +93,6 @@ typedef struct pm_state {
     double vtime;
 } pm_state;
 
-typedef struct deadline {
-    int64_t at_ns;
-    uint32_t slot, generation;
-} deadline;
-
 typedef struct done_item {
     admit_request_completion_fn fn;
     void *ctx;
@@ -123,8 +120,7 @@ struct admit_request_admission {
     uint64_t next_lease_id;
     uint32_t generation;
     uint64_t next_seq;
-    deadline *heap;
-    uint32_t heap_count, heap_cap;
+    admit_heap deadlines; /* key deadline, tiebreak 0, tag waiter slot, aux its generation */
     int64_t wake_requested_ns;
     bool shutdown;
     /* delivery */
@@ -602,48 +598,25 @@ static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
     return admitted;
 }
 
-/* Room for one more deadline: reserved before a waiter is queued, so its
-** deadline can always be recorded. */
-static bool heap_reserve(admit_request_admission *c) {
-    return grow_array((void **)&c->heap, &c->heap_cap, c->heap_count + 1, sizeof *c->heap);
+/* Queue-wait deadlines.  Every deadline has tiebreak 0, so equal deadlines
+** expire in the heap's own order (what this list always did). */
+static void deadline_push(admit_request_admission *c, int64_t at, uint32_t slot) {
+    admit_heap_entry e = {.key = at, .tag = slot, .aux = c->waiters_slab[slot].generation};
+    admit_heap_push(&c->deadlines, e); /* cannot fail: reserved in enqueue() */
 }
 
-static void heap_push(admit_request_admission *c, deadline d) {
-    uint32_t i = c->heap_count++;
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (c->heap[parent].at_ns <= d.at_ns) break;
-        c->heap[i] = c->heap[parent];
-        i = parent;
-    }
-    c->heap[i] = d;
-}
-
-static deadline heap_pop(admit_request_admission *c) {
-    deadline top = c->heap[0], last = c->heap[--c->heap_count];
-    uint32_t i = 0, n = c->heap_count;
-    for (;;) {
-        uint32_t l = 2 * i + 1, m = i;
-        if (l >= n) break;
-        m = (l + 1 < n && c->heap[l + 1].at_ns < c->heap[l].at_ns) ? l + 1 : l;
-        if (c->heap[m].at_ns >= last.at_ns) break;
-        c->heap[i] = c->heap[m];
-        i = m;
-    }
-    if (n) c->heap[i] = last;
-    return top;
-}
-
-static bool deadline_live(const admit_request_admission *c, const deadline *d) {
-    const waiter *w = &c->waiters_slab[d->slot];
-    return w->state == W_QUEUED && w->generation == d->generation;
+static bool deadline_live(const admit_request_admission *c, const admit_heap_entry *d) {
+    const waiter *w = &c->waiters_slab[d->tag];
+    return w->state == W_QUEUED && w->generation == d->aux;
 }
 
 /* Times out every queued waiter (async or sync) whose deadline is <= now. */
 static void expire_due(admit_request_admission *c, int64_t now) {
-    while (c->heap_count && c->heap[0].at_ns <= now) {
-        deadline d = heap_pop(c);
-        if (deadline_live(c, &d)) waiter_deny(c, d.slot, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
+    const admit_heap_entry *top;
+    while ((top = admit_heap_top(&c->deadlines)) && top->key <= now) {
+        admit_heap_entry d = *top;
+        admit_heap_drop(&c->deadlines);
+        if (deadline_live(c, &d)) waiter_deny(c, d.tag, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
     }
 }
 
@@ -664,9 +637,11 @@ static int64_t begin(admit_request_admission *c) {
 static void schedule_wake(admit_request_admission *c, int64_t now) {
     if (!c->cfg.wake_at) return;
     int64_t at = -1;
-    while (c->heap_count && !deadline_live(c, &c->heap[0])) /* waiters that are gone */
-        heap_pop(c);
-    if (c->heap_count) at = c->heap[0].at_ns;
+    const admit_heap_entry *top;
+    /* drop deadlines of waiters already admitted, timed out or cancelled */
+    while ((top = admit_heap_top(&c->deadlines)) && !deadline_live(c, top))
+        admit_heap_drop(&c->deadlines);
+    if (top) at = top->key;
     for (uint32_t r = 0; r < c->resource_count; r++) {
         if (!c->waiters[r]) continue;
         int64_t t = c->blocked_until[r] > now ? c->blocked_until[r] : ramp_next_ns(c, r);
@@ -892,7 +867,7 @@ void admit_request_admission_destroy(admit_request_admission *c) {
     free(c->groups);
     free(c->waiters_slab);
     free(c->leases);
-    free(c->heap);
+    admit_heap_free(&c->deadlines);
     free(c->events);
     free(c->deliver_events);
     if (c->locking) pthread_mutex_destroy(&c->mu);
@@ -981,7 +956,8 @@ static bool enqueue(admit_request_admission *c, const admit_request_item *item, 
     int64_t timeout = item->queue_wait_timeout_ns == ADMIT_REQ_TIMEOUT_DEFAULT
                           ? c->cfg.queue_wait_timeout_ns
                           : item->queue_wait_timeout_ns;
-    if ((timeout > 0 && !heap_reserve(c)) || !alloc_waiter(c, &slot)) return false;
+    if ((timeout > 0 && !admit_heap_reserve(&c->deadlines, 1)) || !alloc_waiter(c, &slot))
+        return false;
     waiter *w = &c->waiters_slab[slot];
     rgroup *gr = &c->groups[group];
     w->state = W_QUEUED;
@@ -1001,7 +977,7 @@ static bool enqueue(admit_request_admission *c, const admit_request_item *item, 
         gr->head = slot;
     gr->tail = slot;
     if (gr->count++ == 0) pm_activate(c, group);
-    if (w->deadline_ns >= 0) heap_push(c, (deadline){w->deadline_ns, slot, w->generation});
+    if (w->deadline_ns >= 0) deadline_push(c, w->deadline_ns, slot);
     uint32_t r = gr->resource;
     if (++c->waiters[r] > c->rs[r].max_waiters) c->rs[r].max_waiters = c->waiters[r];
     c->pm_waiters[gr->pm]++;

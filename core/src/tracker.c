@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit/heap.h"
+
 typedef struct column_info {
     admit_column_strategy strategy;
     int64_t rows;       /* effective rows */
@@ -16,12 +18,6 @@ typedef struct column_info {
     const uint32_t *deps;
     uint32_t dep_count;
 } column_info;
-
-typedef struct timed_entry {
-    int64_t at;
-    uint64_t seq;
-    size_t task;
-} timed_entry;
 
 typedef struct index_list {
     size_t *items;
@@ -43,8 +39,7 @@ struct admit_tracker {
     index_list newly_ready; /* dependency-ready since the last frontier pull */
     admit_task **frontier;
     size_t frontier_count, frontier_cap;
-    timed_entry *timed;
-    size_t timed_count, timed_cap;
+    admit_heap timed; /* key ready time, tiebreak timed_seq, ref task index */
     uint64_t timed_seq;
 };
 
@@ -92,7 +87,7 @@ void admit_tracker_destroy(admit_tracker *t) {
     free(t->row_dropped);
     free(t->newly_ready.items);
     free(t->frontier);
-    free(t->timed);
+    admit_heap_free(&t->timed);
     free(t);
 }
 
@@ -242,42 +237,12 @@ void admit_tracker_admit_row_group(admit_tracker *t, int64_t rg, int64_t now_ns)
     }
 }
 
-static bool timed_before(const timed_entry *a, const timed_entry *b) {
-    return a->at != b->at ? a->at < b->at : a->seq < b->seq;
-}
-
+/* Tasks waiting for their column's ready time leave in (time, arrival) order. */
 static bool timed_push(admit_tracker *t, int64_t at, size_t idx) {
-    if (t->timed_count == t->timed_cap) {
-        size_t cap = t->timed_cap ? t->timed_cap * 2 : 256;
-        timed_entry *n = realloc(t->timed, cap * sizeof *n);
-        if (!n) return false;
-        t->timed = n;
-        t->timed_cap = cap;
-    }
-    size_t i = t->timed_count++;
-    timed_entry e = {at, t->timed_seq++, idx};
-    while (i > 0 && timed_before(&e, &t->timed[(i - 1) / 2])) {
-        t->timed[i] = t->timed[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    t->timed[i] = e;
+    admit_heap_entry e = {.key = at, .tiebreak = t->timed_seq, .ref = idx};
+    if (!admit_heap_push(&t->timed, e)) return false;
+    t->timed_seq++;
     return true;
-}
-
-static timed_entry timed_pop(admit_tracker *t) {
-    timed_entry top = t->timed[0], last = t->timed[--t->timed_count];
-    size_t i = 0, n = t->timed_count;
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        const timed_entry *best = &last;
-        if (l < n && timed_before(&t->timed[l], best)) m = l, best = &t->timed[l];
-        if (l + 1 < n && timed_before(&t->timed[l + 1], best)) m = l + 1;
-        if (m == i) break;
-        t->timed[i] = t->timed[m];
-        i = m;
-    }
-    if (n) t->timed[i] = last;
-    return top;
 }
 
 static bool frontier_push(admit_tracker *t, size_t idx) {
@@ -295,11 +260,13 @@ static bool frontier_push(admit_tracker *t, size_t idx) {
 size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task *const **out) {
     t->frontier_count = 0;
     /* Tasks gated by a ready time first: they became dependency-ready earlier. */
-    while (t->timed_count && t->timed[0].at <= now_ns) {
-        timed_entry e = timed_pop(t);
-        if (t->state[e.task] != ADMIT_TASK_TIMED) continue; /* dropped meanwhile */
-        t->state[e.task] = ADMIT_TASK_READY;
-        frontier_push(t, e.task);
+    const admit_heap_entry *top;
+    while ((top = admit_heap_top(&t->timed)) && top->key <= now_ns) {
+        size_t task = (size_t)top->ref;
+        admit_heap_drop(&t->timed);
+        if (t->state[task] != ADMIT_TASK_TIMED) continue; /* dropped meanwhile */
+        t->state[task] = ADMIT_TASK_READY;
+        frontier_push(t, task);
     }
     for (size_t i = 0; i < t->newly_ready.count; i++) {
         size_t idx = t->newly_ready.items[i];
@@ -440,5 +407,6 @@ bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *ta
 }
 
 int64_t admit_tracker_next_timed_at(const admit_tracker *t) {
-    return t->timed_count ? t->timed[0].at : -1;
+    const admit_heap_entry *top = admit_heap_top(&t->timed);
+    return top ? top->key : -1;
 }
