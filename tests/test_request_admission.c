@@ -1220,6 +1220,37 @@ static void test_equal_weights_oldest_first(void **state) {
     run_fairness("ABBA", 1, 1, want, 4);
 }
 
+/* A head waiter that leaves unserved takes its age with it: equal weights,
+** A1 B1 A2 queued in that order (all tags 0); cancelling A1 leaves A's head
+** A2, younger than B1, so B1 goes first, then A2. */
+static void test_cancelled_head_gives_up_its_age(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 1);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    fx_start_default();
+    admit_error err = {0};
+    int ga = admit_request_admission_add_group(F.c, chat, 1, &err);
+    int gb = admit_request_admission_add_group(F.c, chat, 1, &err);
+    admit_request_lease holder = take(emb);
+    admit_request_item a = item_of(chat), b = item_of(chat);
+    a.group = ga;
+    b.group = gb;
+    queue_item(&a, &D[1]);
+    queue_item(&b, &D[21]);
+    queue_item(&a, &D[2]);
+    assert_true(admit_request_admission_cancel(F.c, D[1].wait));
+    rel_ok(holder);
+    assert_int_equal(admit_log_n, 1);
+    assert_int_equal(admit_log[0], 21);
+    rel_ok(D[21].res.lease);
+    assert_int_equal(admit_log_n, 2);
+    assert_int_equal(admit_log[1], 2);
+    rel_ok(D[2].res.lease);
+    assert_int_equal(stats().leases_active, 0);
+    assert_int_equal(stats().waiters_queued, 0);
+}
+
 static void test_add_group_errors(void **state) {
     (void)state;
     uint32_t pm = fx_pm("m", "p", "m", 2);
@@ -2815,6 +2846,7 @@ int main(void) {
         T(test_weighted_fairness_3_to_1),
         T(test_weighted_fairness_tie_goes_to_older_head),
         T(test_equal_weights_oldest_first),
+        T(test_cancelled_head_gives_up_its_age),
         T(test_add_group_errors),
         T(test_try_acquire_never_jumps_waiters),
         T(test_queue_timeout_item),

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "admit/heap.h"
+#include "wfq.h"
 
 #define NIL         UINT32_MAX
 #define NO_RESOURCE UINT32_MAX /* events that belong to no resource: resource -1 */
@@ -62,12 +63,9 @@ typedef struct lease_rec {
 typedef struct rgroup {
     uint32_t resource;
     uint32_t pm;
+    uint32_t local; /* the group's id in its provider/model's wfq */
     double weight;
     uint32_t head, tail, count;
-    bool active;
-    bool has_finish;
-    double finish; /* finish tag while active */
-    double last_finish;
 } rgroup;
 
 typedef struct resource_state {
@@ -88,9 +86,11 @@ typedef struct resource_state {
 } resource_state;
 
 typedef struct pm_state {
-    uint32_t *active; /* group ids with waiters */
-    uint32_t active_count, active_cap;
-    double vtime;
+    admit_wfq wfq;      /* its groups: ADMIT_WFQ_REQUEST, tiebreak = the head's seq */
+    uint32_t *group_of; /* [wfq group id]: the controller's group id */
+    uint32_t group_cap;
+    uint32_t *resources; /* its request resources, ascending */
+    uint32_t resource_count;
 } pm_state;
 
 typedef struct done_item {
@@ -458,27 +458,19 @@ static void count_denial(admit_request_admission *c, uint32_t r, admit_request_d
 
 /* ---- the fair queue of waiters ---------------------------------------- */
 
+static pm_state *pm_of(admit_request_admission *c, const rgroup *gr) {
+    return &c->pms[gr->pm];
+}
+
+/* g (with waiters) joins its provider/model's fair order; on equal tags the
+** group whose head waited longest goes first. */
 static void pm_activate(admit_request_admission *c, uint32_t g) {
     rgroup *gr = &c->groups[g];
-    pm_state *p = &c->pms[gr->pm];
-    gr->active = true;
-    gr->finish = gr->has_finish ? gr->last_finish : p->vtime;
-    if (gr->finish < p->vtime) gr->finish = p->vtime;
-    p->active[p->active_count++] = g;
+    admit_wfq_activate(&pm_of(c, gr)->wfq, gr->local, c->waiters_slab[gr->head].seq);
 }
 
-static void pm_deactivate(admit_request_admission *c, uint32_t g) {
-    rgroup *gr = &c->groups[g];
-    pm_state *p = &c->pms[gr->pm];
-    gr->active = false;
-    for (uint32_t i = 0; i < p->active_count; i++)
-        if (p->active[i] == g) {
-            p->active[i] = p->active[--p->active_count];
-            return;
-        }
-}
-
-static void waiter_unlink(admit_request_admission *c, uint32_t slot) {
+/* Takes a waiter out of its group's FIFO and the counts (not the fair order). */
+static void fifo_unlink(admit_request_admission *c, uint32_t slot) {
     waiter *w = &c->waiters_slab[slot];
     rgroup *gr = &c->groups[w->group];
     if (w->prev != NIL)
@@ -493,7 +485,20 @@ static void waiter_unlink(admit_request_admission *c, uint32_t slot) {
     c->waiters[gr->resource]--;
     c->pm_waiters[gr->pm]--;
     c->stats.waiters_queued--;
-    if (gr->count == 0) pm_deactivate(c, w->group);
+}
+
+/* A waiter leaves unserved (timeout, cancellation, shutdown): its group
+** leaves the fair order when empty, or is re-tied when its head changed. */
+static void waiter_unlink(admit_request_admission *c, uint32_t slot) {
+    waiter *w = &c->waiters_slab[slot];
+    rgroup *gr = &c->groups[w->group];
+    bool was_head = w->prev == NIL;
+    fifo_unlink(c, slot);
+    admit_wfq *q = &pm_of(c, gr)->wfq;
+    if (gr->count == 0)
+        admit_wfq_deactivate(q, gr->local);
+    else if (was_head)
+        admit_wfq_retie(q, gr->local, c->waiters_slab[gr->head].seq);
 }
 
 static void waiter_free(admit_request_admission *c, uint32_t slot) {
@@ -552,42 +557,37 @@ static void waiter_deny(admit_request_admission *c, uint32_t slot, admit_request
     waiter_finish(c, slot, false, NULL, why, now);
 }
 
+/* The first group of pm, in fair order, whose resource admits now; NIL if
+** none.  Every resource of pm with waiters is first brought up to date with
+** its startup ramp, in resource order (as tick does), so a ramp step that is
+** due counts even before its tick. */
+static uint32_t pump_select(admit_request_admission *c, uint32_t pm, int64_t now) {
+    const pm_state *p = &c->pms[pm];
+    for (uint32_t i = 0; i < p->resource_count; i++)
+        if (c->waiters[p->resources[i]]) ramp_update(c, p->resources[i], now);
+    for (uint32_t i = 0; i < admit_wfq_active_count(&p->wfq); i++) {
+        uint32_t g = p->group_of[admit_wfq_active_at(&p->wfq, i)];
+        if (resource_open(c, c->groups[g].resource, now)) return g;
+    }
+    return NIL;
+}
+
 /* Admits waiters of pm while capacity allows, in fair order.  Returns how
 ** many were admitted. */
 static uint32_t pump(admit_request_admission *c, uint32_t pm, int64_t now) {
     pm_state *p = &c->pms[pm];
     uint32_t admitted = 0;
-    while (p->active_count && pm_open(c, pm) && !c->shutdown) {
-        uint32_t best = NIL;
-        double best_tag = 0;
-        uint64_t best_seq = 0;
-        for (uint32_t i = 0; i < p->active_count; i++) {
-            uint32_t g = p->active[i];
-            rgroup *gr = &c->groups[g];
-            ramp_update(c, gr->resource, now);
-            if (!resource_open(c, gr->resource, now)) continue;
-            uint64_t seq = c->waiters_slab[gr->head].seq;
-            if (best == NIL || gr->finish < best_tag ||
-                (gr->finish == best_tag && seq < best_seq)) {
-                best = g;
-                best_tag = gr->finish;
-                best_seq = seq;
-            }
-        }
+    while (admit_wfq_active_count(&p->wfq) && pm_open(c, pm) && !c->shutdown) {
+        uint32_t best = pump_select(c, pm, now);
         if (best == NIL) break;
         rgroup *gr = &c->groups[best];
         uint32_t slot = gr->head;
         waiter *w = &c->waiters_slab[slot];
         admit_request_lease lease;
         if (!grant(c, gr->resource, &w->ctx, &lease)) break;
-        if (best_tag > p->vtime) p->vtime = best_tag;
-        gr->last_finish = p->vtime + 1.0 / gr->weight;
-        gr->has_finish = true;
-        waiter_unlink(c, slot);
-        if (gr->count) { /* re-activate with the new tag */
-            pm_deactivate(c, best);
-            pm_activate(c, best);
-        }
+        admit_wfq_commit(&p->wfq, gr->local, gr->weight);
+        fifo_unlink(c, slot);
+        if (gr->count) pm_activate(c, best); /* with the new tag, behind its new head */
         push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, gr->resource, &w->ctx, lease.lease_id,
                    -1, now - w->result.wait_started_ns);
         lease_acquired_event(c, gr->resource, &w->ctx, now, lease.lease_id);
@@ -612,9 +612,8 @@ static bool deadline_live(const admit_request_admission *c, const admit_heap_ent
 
 /* Times out every queued waiter (async or sync) whose deadline is <= now. */
 static void expire_due(admit_request_admission *c, int64_t now) {
-    const admit_heap_entry *top;
-    while ((top = admit_heap_top(&c->deadlines)) && top->key <= now) {
-        admit_heap_entry d = *top;
+    while (admit_heap_count(&c->deadlines) && admit_heap_top(&c->deadlines)->key <= now) {
+        admit_heap_entry d = *admit_heap_top(&c->deadlines);
         admit_heap_drop(&c->deadlines);
         if (deadline_live(c, &d)) waiter_deny(c, d.tag, ADMIT_REQ_DENY_QUEUE_TIMEOUT, now);
     }
@@ -628,7 +627,8 @@ static void expire_due(admit_request_admission *c, int64_t now) {
 static int64_t begin(admit_request_admission *c) {
     lock(c);
     int64_t now = now_of(c);
-    expire_due(c, now);
+    if (admit_heap_count(&c->deadlines) && admit_heap_top(&c->deadlines)->key <= now)
+        expire_due(c, now);
     return now;
 }
 
@@ -700,6 +700,14 @@ static admit_status check_config(const admit_request_admission_config *cfg, admi
     return ADMIT_OK;
 }
 
+static bool pm_add_resource(pm_state *p, uint32_t r) {
+    uint32_t *a = realloc(p->resources, (p->resource_count + 1) * sizeof *a);
+    if (!a) return false;
+    a[p->resource_count++] = r;
+    p->resources = a;
+    return true;
+}
+
 static uint32_t compute_effective_max(uint32_t cap, uint32_t clamp) {
     uint32_t e = clamp && clamp < cap ? clamp : cap;
     return e < 1 ? 1 : e;
@@ -753,8 +761,10 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
                                            .pm_in_flight = c->pm_in_flight,
                                            .pm_cap = c->pm_cap,
                                            .pm_waiters = c->pm_waiters};
-    for (uint32_t pm = 0; pm < npm; pm++)
+    for (uint32_t pm = 0; pm < npm; pm++) {
         c->pm_cap[pm] = admit_request_resolver_pm_cap(rr, pm);
+        if (!admit_wfq_init(&c->pms[pm].wfq, 0, ADMIT_WFQ_REQUEST)) goto oom;
+    }
     int64_t now = now_of(c);
     c->next_lease_id = 1;
     c->free_lease = NIL;
@@ -768,6 +778,7 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
         uint32_t pm = admit_request_resolver_resource_pm(rr, r);
         resource_state *s = &c->rs[r];
         c->resource_pm[r] = pm;
+        if (!pm_add_resource(&c->pms[pm], r)) goto oom;
         s->clamp = cfg->limits ? cfg->limits[r].max_limit_clamp : 0;
         c->effective_max[r] = compute_effective_max(c->pm_cap[pm], s->clamp);
         uint32_t init = cfg->limits ? cfg->limits[r].initial_limit : 0;
@@ -811,21 +822,21 @@ int admit_request_admission_add_group(admit_request_admission *c, uint32_t resou
     lock(c);
     uint32_t pm = c->resource_pm[resource];
     pm_state *p = &c->pms[pm];
+    uint32_t local = p->wfq.group_count;
     bool ok =
         grow_array((void **)&c->groups, &c->group_cap, c->group_count + 1, sizeof *c->groups) &&
-        grow_array((void **)&p->active, &p->active_cap, p->active_count + 1, sizeof *p->active);
+        grow_array((void **)&p->group_of, &p->group_cap, local + 1, sizeof *p->group_of) &&
+        admit_wfq_add_group(&p->wfq, &local);
     int id = -1;
     if (ok) {
-        /* Every group of pm may be active at once: keep room for all. */
-        uint32_t groups_of_pm = 1;
-        for (uint32_t g = 0; g < c->group_count; g++)
-            groups_of_pm += c->groups[g].pm == pm;
-        ok = grow_array((void **)&p->active, &p->active_cap, groups_of_pm, sizeof *p->active);
-    }
-    if (ok) {
         id = (int)c->group_count++;
-        c->groups[id] = (rgroup){
-            .resource = resource, .pm = pm, .weight = (double)weight, .head = NIL, .tail = NIL};
+        p->group_of[local] = (uint32_t)id;
+        c->groups[id] = (rgroup){.resource = resource,
+                                 .pm = pm,
+                                 .local = local,
+                                 .weight = (double)weight,
+                                 .head = NIL,
+                                 .tail = NIL};
     }
     unlock(c);
     if (!ok) admit_error_set(err, ADMIT_ENOMEM, "out of memory adding a request group");
@@ -850,8 +861,11 @@ void admit_request_admission_destroy(admit_request_admission *c) {
         deny_all_waiters(c, ADMIT_REQ_DENY_SHUTDOWN, now);
         unlock_and_flush(c);
     }
-    for (uint32_t pm = 0; pm < c->pm_count && c->pms; pm++)
-        free(c->pms[pm].active);
+    for (uint32_t pm = 0; pm < c->pm_count && c->pms; pm++) {
+        admit_wfq_free(&c->pms[pm].wfq);
+        free(c->pms[pm].group_of);
+        free(c->pms[pm].resources);
+    }
     free(c->resource_pm);
     free(c->in_flight);
     free(c->current);
@@ -900,11 +914,7 @@ static admit_request_deny_reason acquire_now(admit_request_admission *c,
     if (!grant(c, r, &item->ctx, lease)) return ADMIT_REQ_DENY_NO_CAPACITY;
     /* Fair-queue accounting: an immediate admission is a commit too. */
     rgroup *gr = &c->groups[group];
-    pm_state *p = &c->pms[gr->pm];
-    double tag = gr->has_finish && gr->last_finish > p->vtime ? gr->last_finish : p->vtime;
-    if (tag > p->vtime) p->vtime = tag;
-    gr->last_finish = p->vtime + 1.0 / gr->weight;
-    gr->has_finish = true;
+    admit_wfq_charge(&pm_of(c, gr)->wfq, gr->local, gr->weight);
     if (emit_wait)
         push_event(c, ADMIT_REV_REQUEST_WAIT_COMPLETED, now, r, &item->ctx, lease->lease_id, -1, 0);
     lease_acquired_event(c, r, &item->ctx, now, lease->lease_id);
@@ -1047,7 +1057,7 @@ static struct timespec to_timespec(int64_t ns) {
 ** begin()). */
 static void pump_all(admit_request_admission *c, int64_t now) {
     for (uint32_t pm = 0; pm < c->pm_count; pm++)
-        if (c->pms[pm].active_count) pump(c, pm, now);
+        if (admit_wfq_active_count(&c->pms[pm].wfq)) pump(c, pm, now);
 }
 
 bool admit_request_admission_acquire_sync(admit_request_admission *c,
@@ -1190,7 +1200,7 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
                (int32_t)outcome.kind, c->in_flight[r]);
     l->next_free = c->free_lease;
     c->free_lease = lease.slot;
-    if (c->pms[pm].active_count) {
+    if (admit_wfq_active_count(&c->pms[pm].wfq)) {
         pump(c, pm, now);
         if (outcome.kind == ADMIT_REQ_RATE_LIMITED) schedule_wake(c, now);
     }
@@ -1247,7 +1257,7 @@ void admit_request_admission_set_max_limit_clamp(admit_request_admission *c, uin
             set_limit(c, resource, emax, now, ADMIT_REV_REQUEST_LIMIT_DECREASED);
         if (s->initial_limit > emax) s->initial_limit = emax;
         if (s->initial_limit <= 1) s->ramping = false; /* nothing left to ramp to */
-        if (c->pms[pm].active_count) pump(c, pm, now);
+        if (admit_wfq_active_count(&c->pms[pm].wfq)) pump(c, pm, now);
     }
     unlock_and_flush(c);
 }
