@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -1194,6 +1195,66 @@ static void test_explain_blocked(void **state) {
     fx_done(&fx);
 }
 
+/* ---- policy ownership ------------------------------------------------------ */
+
+static int destroyed;
+
+static void counting_destroy(void *ctx) {
+    destroyed++;
+    free(ctx);
+}
+
+/* StrictFair with an allocated context whose destroy counts. */
+static admit_task_policy counting_policy(void) {
+    admit_task_policy p;
+    admit_policy_strict_fair(&p);
+    p.ctx = malloc(16);
+    assert_non_null(p.ctx);
+    p.destroy = counting_destroy;
+    return p;
+}
+
+/* "Policy ownership" (task_admission.h): a create that fails has destroyed
+** the policy it was handed, exactly once; one that succeeds destroys it with
+** the controller.  A bounded-borrow policy (which owns a copy of its
+** ceilings) handed to a failing create leaves nothing for valgrind. */
+static void test_create_owns_policy_even_on_failure(void **state) {
+    (void)state;
+    admit_group_spec g = {.key = "g", .weight = 1};
+    uint32_t lim[1] = {1};
+    admit_error err;
+    destroyed = 0;
+    admit_task_admission_config cfg = {
+        .groups = NULL, .group_count = 1, .resource_count = 1, .limits = lim};
+    cfg.policy = counting_policy();
+    assert_null(admit_task_admission_create(&cfg, &err));
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_int_equal(destroyed, 1);
+
+    cfg.groups = &g;
+    cfg.policy = counting_policy();
+    cfg.policy.evaluate = NULL;
+    assert_null(admit_task_admission_create(&cfg, &err));
+    assert_int_equal(destroyed, 2);
+
+    admit_bounded_borrow_config bc;
+    admit_bounded_borrow_config_init(&bc);
+    const admit_borrow_ceiling ceilings[1] = {{.group = 0, .resource = 0, .ceiling = 1}};
+    bc.ceilings = ceilings;
+    bc.ceiling_count = 1;
+    assert_int_equal(admit_policy_bounded_borrow(&bc, &cfg.policy, &err), ADMIT_OK);
+    cfg.limits = NULL;
+    assert_null(admit_task_admission_create(&cfg, &err));
+
+    cfg.limits = lim;
+    cfg.policy = counting_policy();
+    admit_task_admission *c = admit_task_admission_create(&cfg, &err);
+    assert_non_null(c);
+    assert_int_equal(destroyed, 2);
+    admit_task_admission_destroy(c);
+    assert_int_equal(destroyed, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_hard_ledger, teardown_fixture),
@@ -1218,6 +1279,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_bounded_first_denial_wins, teardown_fixture),
         cmocka_unit_test_teardown(test_bounded_local_group_always_allowed, teardown_fixture),
         cmocka_unit_test_teardown(test_explain_blocked, teardown_fixture),
+        cmocka_unit_test(test_create_owns_policy_even_on_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

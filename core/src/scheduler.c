@@ -148,43 +148,56 @@ static admit_status validate_columns(const admit_scheduler_config *cfg, admit_er
     return ADMIT_OK;
 }
 
-admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit_error *err) {
-    if (!cfg) {
-        admit_error_set(err, ADMIT_EINVAL, "scheduler needs a configuration");
-        return NULL;
-    }
-    if (!cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn || !cfg->runtime.cancel) {
-        admit_error_set(err, ADMIT_EINVAL,
-                        "scheduler needs a runtime with now, wake_at, spawn and cancel");
-        goto reject;
-    }
+static admit_status check_config(const admit_scheduler_config *cfg, admit_error *err) {
+    if (!cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn || !cfg->runtime.cancel)
+        return admit_error_set(err, ADMIT_EINVAL,
+                               "scheduler needs a runtime with now, wake_at, spawn and cancel");
     if (!cfg->resource_limits || cfg->resource_count == 0 ||
-        cfg->resource_limits[ADMIT_RESOURCE_SUBMISSION] == 0) {
-        admit_error_set(err, ADMIT_ECONFIG, "submission capacity must be a positive integer");
-        goto reject;
-    }
-    if (validate_columns(cfg, err) != ADMIT_OK) goto reject;
-    admit_scheduler *s = calloc(1, sizeof *s);
-    if (!s) {
-        admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
-        goto reject;
-    }
-    s->cfg = *cfg;
-    s->rt = cfg->runtime;
-    if (s->cfg.shutdown_error_window == 0) s->cfg.shutdown_error_window = 10;
+        cfg->resource_limits[ADMIT_RESOURCE_SUBMISSION] == 0)
+        return admit_error_set(err, ADMIT_ECONFIG,
+                               "submission capacity must be a positive integer");
+    return validate_columns(cfg, err);
+}
+
+/* Tracker, queue and task admission.  The policy goes to the task
+** admission controller, which owns it from that call on (even if it fails);
+** before that call it is still ours: *policy_ours says which. */
+static admit_status create_parts(admit_scheduler *s, const admit_scheduler_config *cfg,
+                                 bool *policy_ours, admit_error *err) {
     s->tracker =
         admit_tracker_create(cfg->columns, cfg->column_count, cfg->records, cfg->buffer_size, err);
-    if (!s->tracker) goto fail;
+    if (!s->tracker) return err ? err->code : ADMIT_ENOMEM;
     s->queue = admit_fair_queue_create(cfg->groups, cfg->group_count, cfg->resource_count, err);
-    if (!s->queue) goto fail;
+    if (!s->queue) return err ? err->code : ADMIT_ENOMEM;
     admit_task_admission_config ac = {.groups = cfg->groups,
                                       .group_count = cfg->group_count,
                                       .resource_count = cfg->resource_count,
                                       .limits = cfg->resource_limits,
                                       .policy = cfg->policy};
+    *policy_ours = false;
+    s->cfg.policy.destroy = NULL;
     s->admission = admit_task_admission_create(&ac, err);
-    if (!s->admission) goto fail;
-    s->cfg.policy.destroy = NULL; /* owned by the controller now */
+    if (!s->admission) return err ? err->code : ADMIT_ENOMEM;
+    return ADMIT_OK;
+}
+
+admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit_error *err) {
+    if (!cfg) {
+        admit_error_set(err, ADMIT_EINVAL, "scheduler needs a configuration");
+        return NULL;
+    }
+    bool policy_ours = true; /* see "Policy ownership" in task_admission.h */
+    admit_scheduler *s = NULL;
+    if (check_config(cfg, err) != ADMIT_OK) goto fail;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
+        goto fail;
+    }
+    s->cfg = *cfg;
+    s->rt = cfg->runtime;
+    if (s->cfg.shutdown_error_window == 0) s->cfg.shutdown_error_window = 10;
+    if (create_parts(s, cfg, &policy_ours, err) != ADMIT_OK) goto fail;
     size_t ntasks = admit_tracker_task_count(s->tracker);
     int64_t first, last;
     admit_tracker_row_group_rows(s->tracker, 0, &first, &last);
@@ -206,11 +219,8 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     s->next_execution_id = 1;
     return s;
 fail:
-    if (!s->admission && cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
+    if (policy_ours && cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     admit_scheduler_destroy(s);
-    return NULL;
-reject: /* the policy was handed over: it is ours to destroy */
-    if (cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     return NULL;
 }
 

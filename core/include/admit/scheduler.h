@@ -35,7 +35,8 @@ typedef struct admit_scheduler_config {
     uint32_t group_count;
     uint32_t resource_count;
     const uint32_t *resource_limits; /* [resource_count]; submission included */
-    admit_task_policy policy;        /* ownership moves to the scheduler, even on failure */
+    admit_task_policy policy;        /* the scheduler's from create on, even if create fails
+                                     ** (task_admission.h, "Policy ownership") */
     uint32_t salvage_max_rounds;     /* per task, default 2 */
     double shutdown_error_rate;      /* default 0.5; > 1 disables */
     uint32_t shutdown_error_window;  /* default 10 */

@@ -82,6 +82,14 @@ typedef struct admit_policy_delta {
     int64_t debt_change[ADMIT_MAX_TASK_RESOURCES];
 } admit_policy_delta;
 
+/* Policy ownership, one rule for every create that takes a policy
+** (admit_task_admission_create, admit_scheduler_create): the policy belongs
+** to the object being created from the call on, whether the call succeeds
+** or fails.  On failure the create has already called policy.destroy(ctx)
+** (when set); on success the object calls it when it is destroyed.  The
+** caller never destroys a policy it has handed over.  The policy
+** constructors (admit_policy_bounded_borrow, admit_policy_provider_aware)
+** fill *out only on success, so on their failure there is nothing to own. */
 typedef struct admit_task_policy {
     const char *name;
     void *ctx;
@@ -135,7 +143,7 @@ typedef struct admit_task_admission_config {
     uint32_t group_count;
     uint32_t resource_count;
     const uint32_t *limits;   /* [resource_count]; copied */
-    admit_task_policy policy; /* ownership moves to the controller */
+    admit_task_policy policy; /* the controller's from create on ("Policy ownership") */
 } admit_task_admission_config;
 
 typedef struct admit_block_summary {
