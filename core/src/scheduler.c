@@ -50,6 +50,7 @@ struct admit_scheduler {
     uint32_t error_pos, error_filled, error_failures;
 
     admit_scheduler_stats stats;
+    admit_error error; /* what failed the job (status ADMIT_JOB_FAILED); code ADMIT_OK: nothing */
 };
 
 void admit_scheduler_config_init(admit_scheduler_config *cfg) {
@@ -302,6 +303,21 @@ static void shutdown_begin(admit_scheduler *s, admit_job_status status) {
     s->rt.wake_at(s->rt.ctx, s->rt.now(s->rt.ctx));
 }
 
+/* The job cannot go on (out of memory in the tracker or the queue): it
+** stops like a cancellation, every lease still released exactly once, and
+** ends ADMIT_JOB_FAILED with the first error kept for
+** admit_scheduler_error(). */
+static void fail_job(admit_scheduler *s, const admit_error *why) {
+    if (s->error.code == ADMIT_OK) s->error = *why;
+    if (!s->stopping) shutdown_begin(s, ADMIT_JOB_FAILED);
+}
+
+/* A tracker that lost a task to a failed allocation fails the job. */
+static void check_tracker(admit_scheduler *s) {
+    admit_error e;
+    if (admit_tracker_error(s->tracker, &e) != ADMIT_OK) fail_job(s, &e);
+}
+
 static void record_outcome(admit_scheduler *s, bool failed) {
     uint32_t n = s->cfg.shutdown_error_window;
     if (s->error_filled == n)
@@ -389,18 +405,30 @@ static void admit_row_groups(admit_scheduler *s, int64_t now) {
 static void pull_frontier(admit_scheduler *s, int64_t now) {
     admit_task *const *ready;
     size_t n = admit_tracker_ready_frontier(s->tracker, now, &ready);
+    check_tracker(s); /* a task lost to a failed allocation, here or before */
     if (!n) return;
     for (size_t i = 0; i < n; i++)
         emit(s, ADMIT_EV_DEPENDENCY_READY, ready[i], 0, 0, -1, 0);
     size_t accepted = admit_fair_queue_enqueue(s->queue, (const admit_task *const *)ready, n, NULL);
-    admit_tracker_mark_enqueued(s->tracker, ready, n);
+    if (accepted == n) admit_tracker_mark_enqueued(s->tracker, ready, n);
     const admit_queue_view *v = admit_fair_queue_view(s->queue);
     for (size_t i = 0; i < n; i++) {
+        /* The tracker hands out a task once, and only while it is not queued,
+        ** so the queue refuses one only when it ran out of memory. */
+        if (accepted != n) {
+            if (!admit_fair_queue_contains(s->queue, ready[i]->task_id)) continue;
+            admit_tracker_mark_enqueued(s->tracker, &ready[i], 1);
+        }
         uint32_t g = ready[i]->group;
         if (v->queued_by_group[g] > s->max_queued[g]) s->max_queued[g] = v->queued_by_group[g];
         emit(s, ADMIT_EV_READY_ENQUEUED, ready[i], 0, 0, -1, (int64_t)v->queued_total);
     }
-    (void)accepted;
+    if (accepted != n) {
+        admit_error e;
+        admit_error_set(&e, ADMIT_ENOMEM, "out of memory queueing %zu of %zu ready tasks",
+                        n - accepted, n);
+        fail_job(s, &e);
+    }
 }
 
 static bool eligible(void *ctx, const admit_task *task, const admit_queue_view *view) {
@@ -546,7 +574,7 @@ void admit_scheduler_dispatch(admit_scheduler *s) {
     do {
         admit_row_groups(s, now);
         pull_frontier(s, now);
-        dispatch_ready(s, now);
+        if (!s->stopping) dispatch_ready(s, now);
     } while (!s->stopping && salvage(s));
     if (s->stopping) {
         if (s->stats.running == 0) finish_job(s, s->stop_status);
@@ -587,7 +615,12 @@ admit_job_status admit_scheduler_status(const admit_scheduler *s) {
 
 bool admit_scheduler_finished(const admit_scheduler *s) {
     return s->status == ADMIT_JOB_COMPLETED || s->status == ADMIT_JOB_EARLY_SHUTDOWN ||
-           s->status == ADMIT_JOB_CANCELLED;
+           s->status == ADMIT_JOB_CANCELLED || s->status == ADMIT_JOB_FAILED;
+}
+
+admit_status admit_scheduler_error(const admit_scheduler *s, admit_error *err) {
+    if (err) *err = s->error;
+    return s->error.code;
 }
 
 void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *out) {

@@ -41,7 +41,18 @@ struct admit_tracker {
     size_t frontier_count, frontier_cap;
     admit_heap timed; /* key ready time, tiebreak timed_seq, ref task index */
     uint64_t timed_seq;
+    admit_error error; /* the first task lost to a failed allocation; ADMIT_OK: none */
 };
+
+/* A task that could not be recorded as ready is lost to the job: the first
+** such loss is kept for admit_tracker_error(). */
+static void lost(admit_tracker *t, size_t idx) {
+    if (t->error.code != ADMIT_OK) return;
+    const admit_task *task = &t->tasks[idx];
+    admit_error_set(&t->error, ADMIT_ENOMEM,
+                    "out of memory recording task %llu (column %u, row group %lld) as ready",
+                    (unsigned long long)task->task_id, task->column, (long long)task->row_group);
+}
 
 static bool list_push(index_list *l, size_t v) {
     if (l->count == l->cap) {
@@ -216,7 +227,7 @@ uint64_t admit_tracker_rows_dropped(const admit_tracker *t) {
 
 static void dependency_ready(admit_tracker *t, size_t idx) {
     t->state[idx] = ADMIT_TASK_READY;
-    list_push(&t->newly_ready, idx);
+    if (!list_push(&t->newly_ready, idx)) lost(t, idx);
 }
 
 void admit_tracker_admit_row_group(admit_tracker *t, int64_t rg, int64_t now_ns) {
@@ -266,7 +277,7 @@ size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task
         admit_heap_drop(&t->timed);
         if (t->state[task] != ADMIT_TASK_TIMED) continue; /* dropped meanwhile */
         t->state[task] = ADMIT_TASK_READY;
-        frontier_push(t, task);
+        if (!frontier_push(t, task)) lost(t, task);
     }
     for (size_t i = 0; i < t->newly_ready.count; i++) {
         size_t idx = t->newly_ready.items[i];
@@ -274,9 +285,9 @@ size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task
         int64_t at = t->cols[t->tasks[idx].column].available_at_ns;
         if (at > now_ns) {
             t->state[idx] = ADMIT_TASK_TIMED;
-            timed_push(t, at, idx);
-        } else {
-            frontier_push(t, idx);
+            if (!timed_push(t, at, idx)) lost(t, idx);
+        } else if (!frontier_push(t, idx)) {
+            lost(t, idx);
         }
     }
     t->newly_ready.count = 0;
@@ -409,4 +420,9 @@ bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *ta
 int64_t admit_tracker_next_timed_at(const admit_tracker *t) {
     const admit_heap_entry *top = admit_heap_top(&t->timed);
     return top ? top->key : -1;
+}
+
+admit_status admit_tracker_error(const admit_tracker *t, admit_error *err) {
+    if (err) *err = t->error;
+    return t->error.code;
 }

@@ -53,7 +53,8 @@ typedef enum admit_job_status {
     ADMIT_JOB_RUNNING,
     ADMIT_JOB_COMPLETED,
     ADMIT_JOB_EARLY_SHUTDOWN,
-    ADMIT_JOB_CANCELLED
+    ADMIT_JOB_CANCELLED,
+    ADMIT_JOB_FAILED /* could not go on (out of memory): see admit_scheduler_error() */
 } admit_job_status;
 
 typedef struct admit_scheduler_stats {
@@ -101,6 +102,10 @@ void admit_scheduler_cancel(admit_scheduler *s);
 admit_job_status admit_scheduler_status(const admit_scheduler *s);
 bool admit_scheduler_finished(const admit_scheduler *s);
 void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *out);
+/* Why the job ended ADMIT_JOB_FAILED: the code (ADMIT_OK when it did not)
+** and, when err != NULL, the code and message in *err.  A failed job stops
+** like a cancelled one: workers cancelled, every lease released once. */
+admit_status admit_scheduler_error(const admit_scheduler *s, admit_error *err);
 const admit_fair_queue *admit_scheduler_queue(const admit_scheduler *s);
 const admit_task_admission *admit_scheduler_admission(const admit_scheduler *s);
 admit_tracker *admit_scheduler_tracker(admit_scheduler *s);

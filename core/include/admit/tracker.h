@@ -102,5 +102,9 @@ bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *ta
 /* Earliest time a timed task becomes ready; < 0 when none. */
 int64_t admit_tracker_next_timed_at(const admit_tracker *t);
 uint64_t admit_tracker_rows_dropped(const admit_tracker *t);
+/* ADMIT_OK, or the error of the first task that could not be recorded as
+** ready (out of memory): that task will never reach the frontier, so the
+** job cannot finish.  err (may be NULL) receives code and message. */
+admit_status admit_tracker_error(const admit_tracker *t, admit_error *err);
 
 #endif
