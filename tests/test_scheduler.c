@@ -220,7 +220,7 @@ static void drive(admit_scheduler *s, script_rt *rt, const admit_worker_outcome 
                   int nscript) {
     int step = 0;
     admit_scheduler_dispatch(s);
-    for (int guard = 0; !admit_scheduler_finished(s) && guard < 10000; guard++) {
+    for (int guard = 0; !admit_scheduler_is_finished(s) && guard < 10000; guard++) {
         if (rt->nrunning == 0) {
             admit_scheduler_dispatch(s);
             if (rt->nrunning == 0) break;
@@ -232,7 +232,7 @@ static void drive(admit_scheduler *s, script_rt *rt, const admit_worker_outcome 
         finish(s, take_first(rt), o);
         admit_scheduler_dispatch(s);
     }
-    assert_true(admit_scheduler_finished(s));
+    assert_true(admit_scheduler_is_finished(s));
 }
 
 static void test_exactly_once_under_failures(void **state) {
@@ -317,7 +317,7 @@ static void test_cancellation_releases_every_lease(void **state) {
     assert_int_equal(rt.nrunning, 2);
     admit_scheduler_cancel(s);
     assert_int_equal(rt.cancels, 2);
-    assert_false(admit_scheduler_finished(s)); /* waits for the workers */
+    assert_false(admit_scheduler_is_finished(s)); /* waits for the workers */
     admit_scheduler_dispatch(s);
     assert_int_equal(rt.nrunning, 2); /* nothing new after cancel */
     admit_worker *w1 = take_first(&rt), *w2 = take_first(&rt);

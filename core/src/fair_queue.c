@@ -215,7 +215,7 @@ bool admit_fair_queue_discard(admit_fair_queue *q, uint64_t task_id) {
     return false;
 }
 
-bool admit_fair_queue_contains(const admit_fair_queue *q, uint64_t task_id) {
+bool admit_fair_queue_is_queued(const admit_fair_queue *q, uint64_t task_id) {
     return admit_idset_contains(&q->queued_ids, task_id);
 }
 

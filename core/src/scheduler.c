@@ -362,7 +362,7 @@ void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64
         /* Cancelled by the runtime on its own (a timeout, say): retry it. */
         /* fall through */
     default:
-        if (admit_tracker_rows_dropped_for(s->tracker, task)) {
+        if (admit_tracker_is_output_dropped(s->tracker, task)) {
             /* Its rows are gone already: nothing left to retry for. */
             s->stats.tasks_dropped++;
             emit(s, ADMIT_EV_NON_RETRYABLE_DROPPED, task, w->execution_id, w->lease.lease_id,
@@ -416,7 +416,7 @@ static void pull_frontier(admit_scheduler *s, int64_t now) {
         /* The tracker hands out a task once, and only while it is not queued,
         ** so the queue refuses one only when it ran out of memory. */
         if (accepted != n) {
-            if (!admit_fair_queue_contains(s->queue, ready[i]->task_id)) continue;
+            if (!admit_fair_queue_is_queued(s->queue, ready[i]->task_id)) continue;
             admit_tracker_mark_enqueued(s->tracker, &ready[i], 1);
         }
         uint32_t g = ready[i]->group;
@@ -547,7 +547,7 @@ static bool salvage(admit_scheduler *s) {
         if (admit_tracker_state(s->tracker, task) != ADMIT_TASK_DEFERRED) continue;
         uint32_t *spent = &s->salvages[admit_tracker_task_index(s->tracker, task)];
         if (*spent < s->cfg.salvage_max_rounds &&
-            !admit_tracker_rows_dropped_for(s->tracker, task)) {
+            !admit_tracker_is_output_dropped(s->tracker, task)) {
             ++*spent;
             redispatched = true;
             s->stats.salvage_redispatched++;
@@ -613,7 +613,7 @@ admit_job_status admit_scheduler_status(const admit_scheduler *s) {
     return s->status;
 }
 
-bool admit_scheduler_finished(const admit_scheduler *s) {
+bool admit_scheduler_is_finished(const admit_scheduler *s) {
     return s->status == ADMIT_JOB_COMPLETED || s->status == ADMIT_JOB_EARLY_SHUTDOWN ||
            s->status == ADMIT_JOB_CANCELLED || s->status == ADMIT_JOB_FAILED;
 }

@@ -100,7 +100,7 @@ void admit_task_admission_destroy(admit_task_admission *c) {
 }
 
 static bool hard_available(const admit_task_admission *c, const admit_task *t) {
-    return admit_policy_hard_eligible(t, &c->view);
+    return admit_policy_is_hard_eligible(t, &c->view);
 }
 
 static void decide(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,

@@ -408,7 +408,7 @@ size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
     return ndiscard;
 }
 
-bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *task) {
+bool admit_tracker_is_output_dropped(const admit_tracker *t, const admit_task *task) {
     if (task->row >= 0) return t->row_dropped[task->row];
     int64_t first, last;
     admit_tracker_row_group_rows(t, task->row_group, &first, &last);

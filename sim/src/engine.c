@@ -1053,7 +1053,7 @@ sim_run *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt, sim
     if (sc->cancel_at_ns >= 0) schedule(&e, sc->cancel_at_ns, EV_CANCEL, 0, 0);
 
     if (admit_scheduler_start(e.sched, &aerr) != ADMIT_OK) goto core_fail;
-    while (!admit_scheduler_finished(e.sched) && !e.oom) {
+    while (!admit_scheduler_is_finished(e.sched) && !e.oom) {
         int64_t t = sim_clock_next_at(&e.clock);
         if (t < 0) {
             snprintf(err->message, sizeof err->message,

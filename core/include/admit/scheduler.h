@@ -100,7 +100,7 @@ void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64
 void admit_scheduler_cancel(admit_scheduler *s);
 
 admit_job_status admit_scheduler_status(const admit_scheduler *s);
-bool admit_scheduler_finished(const admit_scheduler *s);
+bool admit_scheduler_is_finished(const admit_scheduler *s);
 void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *out);
 /* Why the job ended ADMIT_JOB_FAILED: the code (ADMIT_OK when it did not)
 ** and, when err != NULL, the code and message in *err.  A failed job stops

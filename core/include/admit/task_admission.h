@@ -129,9 +129,10 @@ admit_status admit_policy_bounded_borrow(const admit_bounded_borrow_config *cfg,
                                          admit_task_policy *out, admit_error *err);
 
 /* The shared definitions the policies use, exposed for diagnostics and tests. */
-bool admit_policy_hard_eligible(const admit_task *task, const admit_admission_view *aview);
-bool admit_policy_peer_pressure(const admit_task *task, uint16_t resource,
-                                const admit_queue_view *qview, const admit_admission_view *aview);
+bool admit_policy_is_hard_eligible(const admit_task *task, const admit_admission_view *aview);
+bool admit_policy_is_peer_pressured(const admit_task *task, uint16_t resource,
+                                    const admit_queue_view *qview,
+                                    const admit_admission_view *aview);
 uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
                                    const admit_queue_view *qview, const admit_admission_view *aview,
                                    admit_share_rounding rounding);
