@@ -1251,6 +1251,22 @@ static void test_cancelled_head_gives_up_its_age(void **state) {
     assert_int_equal(stats().waiters_queued, 0);
 }
 
+/* A refused group says which argument was wrong. */
+static void test_add_group_error_messages(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 2);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    fx_start_default();
+    admit_error err = {0};
+    assert_int_equal(admit_request_admission_add_group(F.c, 2, 1, &err), -1);
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_string_equal(err.message, "request group on resource 2: there are 2 resources");
+    assert_int_equal(admit_request_admission_add_group(F.c, chat, 0, &err), -1);
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_string_equal(err.message, "request group weight 0: must be >= 1");
+}
+
 static void test_add_group_errors(void **state) {
     (void)state;
     uint32_t pm = fx_pm("m", "p", "m", 2);
@@ -2848,6 +2864,7 @@ int main(void) {
         T(test_equal_weights_oldest_first),
         T(test_cancelled_head_gives_up_its_age),
         T(test_add_group_errors),
+        T(test_add_group_error_messages),
         T(test_try_acquire_never_jumps_waiters),
         T(test_queue_timeout_item),
         T(test_queue_timeout_controller_default),

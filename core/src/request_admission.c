@@ -128,8 +128,13 @@ oom:
 
 int admit_request_admission_add_group(admit_request_admission *c, uint32_t resource, int weight,
                                       admit_error *err) {
-    if (resource >= c->resource_count || weight < 1) {
-        admit_error_set(err, ADMIT_EINVAL, "request group needs a known resource and weight >= 1");
+    if (resource >= c->resource_count) {
+        admit_error_set(err, ADMIT_EINVAL, "request group on resource %u: there are %u resources",
+                        resource, c->resource_count);
+        return -1;
+    }
+    if (weight < 1) {
+        admit_error_set(err, ADMIT_EINVAL, "request group weight %d: must be >= 1", weight);
         return -1;
     }
     lock(c);
