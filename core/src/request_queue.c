@@ -82,6 +82,17 @@ void admit_rq_count_denial(admit_request_admission *c, uint32_t r, admit_request
     if (r < c->resource_count) c->rs[r].denied[why]++;
 }
 
+/* Appends slot to an intrusive list of waiters linked by next (a group's
+** FIFO or the completion list). */
+static void append(admit_request_admission *c, uint32_t *head, uint32_t *tail, uint32_t slot) {
+    c->waiters_slab[slot].next = NIL;
+    if (*tail != NIL)
+        c->waiters_slab[*tail].next = slot;
+    else
+        *head = slot;
+    *tail = slot;
+}
+
 static pm_state *pm_of(admit_request_admission *c, const rgroup *gr) {
     return &c->pms[gr->pm];
 }
@@ -159,12 +170,7 @@ static void waiter_finish(admit_request_admission *c, uint32_t slot, bool admitt
     }
     /* The record waits in the completion list until delivered. */
     w->state = admitted ? W_GRANTED : W_DENIED;
-    w->next = NIL;
-    if (c->done_tail != NIL)
-        c->waiters_slab[c->done_tail].next = slot;
-    else
-        c->done_head = slot;
-    c->done_tail = slot;
+    append(c, &c->done_head, &c->done_tail, slot);
 }
 
 /* Its event, the drained check, then its completion. */
@@ -234,15 +240,10 @@ bool admit_rq_enqueue(admit_request_admission *c, const admit_request_item *item
     w->deadline_ns = timeout > 0 ? add_sat(now, timeout) : -1;
     w->result = (admit_request_result){.wait_started_ns = now, .wait_completed_ns = -1};
     w->prev = gr->tail;
-    w->next = NIL;
     w->cond = NULL;
     w->token = NULL;
     w->sync = false;
-    if (gr->tail != NIL)
-        c->waiters_slab[gr->tail].next = slot;
-    else
-        gr->head = slot;
-    gr->tail = slot;
+    append(c, &gr->head, &gr->tail, slot);
     if (gr->count++ == 0) pm_activate(c, group);
     if (w->deadline_ns >= 0) deadline_push(c, w->deadline_ns, slot);
     uint32_t r = gr->resource;
