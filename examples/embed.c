@@ -117,7 +117,7 @@ static void finish_job(app *a, job *j) {
 
 /* The event loop: run what is due, then sleep until the next deadline. */
 static int run(app *a) {
-    while (!admit_scheduler_finished(a->sched)) {
+    while (!admit_scheduler_is_finished(a->sched)) {
         int64_t now = monotonic_now(NULL), next = -1;
         if (a->tick_at >= 0 && now >= a->tick_at) {
             a->tick_at = -1;
@@ -138,7 +138,7 @@ static int run(app *a) {
         }
         earliest(&next, a->dispatch_at);
         earliest(&next, a->tick_at);
-        if (next < 0) return admit_scheduler_finished(a->sched) ? 0 : -1; /* nothing can happen */
+        if (next < 0) return admit_scheduler_is_finished(a->sched) ? 0 : -1; /* nothing can happen */
         struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     }

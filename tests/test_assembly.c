@@ -161,7 +161,7 @@ static void test_runs_under_each_policy(void **state) {
         admit_error aerr;
         assert_int_equal(admit_scheduler_start(s, &aerr), ADMIT_OK);
         int finished = 0;
-        for (int round = 0; round < 20 && !admit_scheduler_finished(s); round++) {
+        for (int round = 0; round < 20 && !admit_scheduler_is_finished(s); round++) {
             admit_scheduler_dispatch(s);
             int n = rt.nspawned;
             rt.nspawned = 0;
@@ -170,7 +170,7 @@ static void test_runs_under_each_policy(void **state) {
                 admit_scheduler_worker_finished(s, rt.spawned[i], rt.spawned[i]->execution_id,
                                                 ADMIT_WORKER_SUCCESS);
         }
-        assert_true(admit_scheduler_finished(s));
+        assert_true(admit_scheduler_is_finished(s));
         assert_int_equal(admit_scheduler_status(s), ADMIT_JOB_COMPLETED);
         assert_int_equal(finished, 9); /* 3 records x 3 columns */
         assert_true(rt.events[0] > 0);

@@ -341,8 +341,8 @@ static void test_enqueue_idempotent_by_task_id(void **state) {
     assert_int_equal(v->demand[1 * NRES + R_LLM], 2);
     assert_int_equal(v->demand[1 * NRES + R_REQ], 0);
     assert_int_equal(v->demand_by_resource[R_SUB], 3);
-    assert_true(admit_fair_queue_contains(fx.q, t1->task_id));
-    assert_true(admit_fair_queue_contains(fx.q, t3->task_id));
+    assert_true(admit_fair_queue_is_queued(fx.q, t1->task_id));
+    assert_true(admit_fair_queue_is_queued(fx.q, t3->task_id));
 
     /* Same again: nothing accepted, accepted == NULL is allowed. */
     const admit_task *batch3[] = {t1, t2, t3, twin};
@@ -354,7 +354,7 @@ static void test_enqueue_idempotent_by_task_id(void **state) {
     assert_true(admit_fair_queue_select_next(fx.q, NULL, NULL, &sel));
     assert_ptr_equal(sel.task, t1);
     assert_ptr_equal(admit_fair_queue_commit(fx.q, &sel), t1);
-    assert_false(admit_fair_queue_contains(fx.q, t1->task_id));
+    assert_false(admit_fair_queue_is_queued(fx.q, t1->task_id));
     assert_int_equal(enqueue_one(&fx, t1), 1);
     assert_int_equal(admit_fair_queue_view(fx.q)->queued_total, 3);
     fx_done(&fx);
@@ -476,7 +476,7 @@ static void test_stale_commit_returns_null(void **state) {
     assert_null(admit_fair_queue_commit(fx.q, &old));
     assert_int_equal(admit_fair_queue_version(fx.q), ver);
     assert_int_equal(v->queued_total, 4);
-    assert_true(admit_fair_queue_contains(fx.q, a1->task_id));
+    assert_true(admit_fair_queue_is_queued(fx.q, a1->task_id));
     assert_ptr_equal(v->first_candidate[0], a1);
     assert_true(admit_fair_queue_virtual_time(fx.q) == 0.0);
 
@@ -575,7 +575,7 @@ static void test_discard_and_view_aggregates(void **state) {
     ver = admit_fair_queue_version(fx.q);
     assert_true(admit_fair_queue_discard(fx.q, a2->task_id));
     assert_true(admit_fair_queue_version(fx.q) > ver);
-    assert_false(admit_fair_queue_contains(fx.q, a2->task_id));
+    assert_false(admit_fair_queue_is_queued(fx.q, a2->task_id));
     e.total = 3;
     e.by_group[0] = 2;
     e.demand[0][R_SUB] = 3;

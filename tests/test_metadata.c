@@ -33,20 +33,24 @@ static void test_validation_errors_and_fallbacks(void **state) {
     admit_metadata_error e;
     admit_metadata m = model("openai", "gpt", 0);
     assert_false(admit_metadata_validate(&m, &e));
-    assert_int_equal(e.code, ADMIT_META_INVALID_WEIGHT);
+    assert_int_equal(e.reason, ADMIT_META_INVALID_WEIGHT);
+    assert_int_equal(e.error.code, ADMIT_EMETADATA);
+    assert_string_equal(e.error.message, "scheduling weight 0 is not a positive integer");
     assert_true(e.has_fallback);
     assert_int_equal(e.fallback.weight, 1);
     assert_string_equal(e.fallback.identity[0], "openai");
 
     m = model("", "gpt", 2);
     assert_false(admit_metadata_validate(&m, &e));
-    assert_int_equal(e.code, ADMIT_META_EMPTY_IDENTITY);
+    assert_int_equal(e.reason, ADMIT_META_EMPTY_IDENTITY);
+    assert_string_equal(e.error.message, "model scheduling identity is empty");
     assert_true(e.has_fallback);
     assert_int_equal(e.fallback.kind, ADMIT_KIND_LOCAL);
 
     m.kind = (admit_metadata_kind)7;
     assert_false(admit_metadata_validate(&m, &e));
-    assert_int_equal(e.code, ADMIT_META_INVALID_KIND);
+    assert_int_equal(e.reason, ADMIT_META_INVALID_KIND);
+    assert_int_equal(e.error.code, ADMIT_EMETADATA);
     assert_false(e.has_fallback);
 }
 

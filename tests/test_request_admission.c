@@ -716,7 +716,7 @@ static void test_aimd_cooldown_successes_do_not_count(void **state) {
     admit_request_denied d = try_deny(r);
     assert_int_equal(d.reason, ADMIT_REQ_DENY_COOLDOWN);
     assert_int_equal(d.available_after_ns, 2 * SEC);
-    assert_int_equal(d.retry_after_ns, -1);
+    assert_int_equal(d.retry_after_ns, 1 * SEC); /* what is left of the cooldown */
     EXPECT_KINDS(mark, EV(ACQUIRE_DENIED));
     assert_int_equal(EVS[mark].reason, ADMIT_REQ_DENY_COOLDOWN);
     assert_int_equal(snap(r).denied[ADMIT_REQ_DENY_COOLDOWN], 1);
@@ -1220,6 +1220,53 @@ static void test_equal_weights_oldest_first(void **state) {
     run_fairness("ABBA", 1, 1, want, 4);
 }
 
+/* A head waiter that leaves unserved takes its age with it: equal weights,
+** A1 B1 A2 queued in that order (all tags 0); cancelling A1 leaves A's head
+** A2, younger than B1, so B1 goes first, then A2. */
+static void test_cancelled_head_gives_up_its_age(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 1);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    fx_start_default();
+    admit_error err = {0};
+    int ga = admit_request_admission_add_group(F.c, chat, 1, &err);
+    int gb = admit_request_admission_add_group(F.c, chat, 1, &err);
+    admit_request_lease holder = take(emb);
+    admit_request_item a = item_of(chat), b = item_of(chat);
+    a.group = ga;
+    b.group = gb;
+    queue_item(&a, &D[1]);
+    queue_item(&b, &D[21]);
+    queue_item(&a, &D[2]);
+    assert_true(admit_request_admission_cancel(F.c, D[1].wait));
+    rel_ok(holder);
+    assert_int_equal(admit_log_n, 1);
+    assert_int_equal(admit_log[0], 21);
+    rel_ok(D[21].res.lease);
+    assert_int_equal(admit_log_n, 2);
+    assert_int_equal(admit_log[1], 2);
+    rel_ok(D[2].res.lease);
+    assert_int_equal(stats().leases_active, 0);
+    assert_int_equal(stats().waiters_queued, 0);
+}
+
+/* A refused group says which argument was wrong. */
+static void test_add_group_error_messages(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 2);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    fx_start_default();
+    admit_error err = {0};
+    assert_int_equal(admit_request_admission_add_group(F.c, 2, 1, &err), -1);
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_string_equal(err.message, "request group on resource 2: there are 2 resources");
+    assert_int_equal(admit_request_admission_add_group(F.c, chat, 0, &err), -1);
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_string_equal(err.message, "request group weight 0: must be >= 1");
+}
+
 static void test_add_group_errors(void **state) {
     (void)state;
     uint32_t pm = fx_pm("m", "p", "m", 2);
@@ -1386,6 +1433,130 @@ static void test_queue_timeout_controller_default(void **state) {
     assert_true(D[2].res.admitted);
     rel_ok(D[2].res.lease);
     assert_int_equal(stats().denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT], 2);
+}
+
+/* A release that runs before the tick of a waiter's deadline (a busy event
+** loop) must not admit that waiter: at now >= deadline it has timed out.
+** The waiter behind it, which has no deadline, gets the lease instead; one
+** nanosecond before the deadline a release still admits. */
+static void test_release_at_deadline_times_out_waiter(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(1);
+    fx_start_default();
+    admit_request_lease l = take(r);
+    admit_request_item it = item_of(r);
+    it.queue_wait_timeout_ns = 1 * SEC;
+    queue_item(&it, &D[1]); /* deadline 1 s */
+    queue_on(r, &D[2]);     /* no deadline */
+    F.now = 1 * SEC;        /* the tick asked for at 1 s has not run */
+    size_t mark = F.nevents;
+    rel_ok(l);
+    assert_int_equal(D[1].calls, 1);
+    assert_false(D[1].res.admitted);
+    assert_int_equal(D[1].res.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    assert_int_equal(D[1].res.wait_completed_ns, 1 * SEC);
+    assert_int_equal(D[2].calls, 1);
+    assert_true(D[2].res.admitted);
+    assert_true(D[1].order < D[2].order);
+    EXPECT_KINDS(mark, EV(WAIT_TIMEOUT), EV(LEASE_RELEASED), EV(WAIT_COMPLETED), EV(LEASE_ACQUIRED),
+                 EV(QUEUE_DRAINED));
+    assert_int_equal(EVS[mark].value, 1 * SEC);
+
+    /* Past the deadline, with no other waiter: the lease goes back unused. */
+    queue_item(&it, &D[3]); /* deadline 2 s */
+    F.now = 2 * SEC + 5 * MS;
+    mark = F.nevents;
+    rel_ok(D[2].res.lease);
+    assert_int_equal(D[3].calls, 1);
+    assert_int_equal(D[3].res.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    EXPECT_KINDS(mark, EV(WAIT_TIMEOUT), EV(QUEUE_DRAINED), EV(LEASE_RELEASED));
+    assert_int_equal(snap(r).in_flight, 0);
+
+    /* One nanosecond before the deadline the release admits. */
+    l = take(r);
+    queue_item(&it, &D[4]); /* deadline 3.005 s */
+    F.now = 3 * SEC + 5 * MS - 1;
+    rel_ok(l);
+    assert_int_equal(D[4].calls, 1);
+    assert_true(D[4].res.admitted);
+    rel_ok(D[4].res.lease);
+
+    tick_at(10 * SEC); /* the late ticks deliver nothing twice */
+    assert_int_equal(D[1].calls + D[2].calls + D[3].calls + D[4].calls, 4);
+    admit_request_admission_stats st = stats();
+    assert_int_equal(st.denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT], 2);
+    assert_int_equal(st.leases_active, 0);
+    assert_int_equal(st.waiters_queued, 0);
+    assert_sequences_consecutive();
+}
+
+/* Raising the effective max admits waiters, but never one past its
+** deadline. */
+static void test_clamp_raise_at_deadline_times_out_waiter(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(2);
+    const admit_request_resource_limits limits[1] = {{.max_limit_clamp = 1}};
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.limits = limits;
+    fx_start(&cfg);
+    admit_request_lease l = take(r);
+    admit_request_item it = item_of(r);
+    it.queue_wait_timeout_ns = 1 * SEC;
+    queue_item(&it, &D[1]);
+    F.now = 1 * SEC;
+    admit_request_admission_set_max_limit_clamp(F.c, r, 0); /* effective max 1 -> 2 */
+    assert_int_equal(D[1].calls, 1);
+    assert_false(D[1].res.admitted);
+    assert_int_equal(D[1].res.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    assert_int_equal(snap(r).in_flight, 1);
+    assert_int_equal(snap(r).effective_max, 2);
+    rel_ok(l);
+    assert_int_equal(stats().leases_active, 0);
+}
+
+/* Acquires that come before the tick of a passed deadline see the waiter
+** gone: try_acquire is not denied queued_waiters_ahead for it, and
+** acquire_async does not queue behind it.  A denial during a cooldown says
+** how much of it is left (retry_after) and when it ends (available_after),
+** for try_acquire and for a waiter that timed out in it alike. */
+static void test_acquire_after_deadline_sees_waiter_gone(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(1);
+    fx_start_default();
+    rel_rl(take(r), 0); /* cooling until 2 s */
+    admit_request_item it = item_of(r);
+    it.queue_wait_timeout_ns = 1 * SEC;
+    queue_item(&it, &D[1]); /* deadline 1 s */
+    F.now = 1500 * MS;
+    size_t mark = F.nevents;
+    admit_request_denied d = try_deny(r);
+    assert_int_equal(d.reason, ADMIT_REQ_DENY_COOLDOWN);
+    assert_int_equal(d.retry_after_ns, 500 * MS);
+    assert_int_equal(d.available_after_ns, 2 * SEC);
+    EXPECT_KINDS(mark, EV(WAIT_TIMEOUT), EV(QUEUE_DRAINED), EV(ACQUIRE_DENIED));
+    assert_int_equal(D[1].calls, 1);
+    assert_int_equal(D[1].res.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    assert_int_equal(D[1].res.denied.retry_after_ns, 500 * MS);
+    assert_int_equal(D[1].res.denied.available_after_ns, 2 * SEC);
+
+    queue_item(&it, &D[2]); /* deadline 2.5 s; the 2 s tick never runs */
+    F.now = 2500 * MS;
+    admit_request_result res;
+    admit_request_item now_it = item_of(r);
+    assert_int_equal(
+        admit_request_admission_acquire_async(F.c, &now_it, on_done, &D[3], &res, NULL),
+        ADMIT_REQ_ADMITTED);
+    assert_int_equal(D[2].calls, 1);
+    assert_int_equal(D[2].res.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    assert_int_equal(D[2].res.denied.retry_after_ns, -1); /* no cooldown any more */
+    assert_int_equal(D[2].res.denied.available_after_ns, -1);
+    rel_ok(res.lease);
+    admit_request_admission_stats st = stats();
+    assert_int_equal(st.denied[ADMIT_REQ_DENY_QUEUED_WAITERS_AHEAD], 0);
+    assert_int_equal(st.denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT], 2);
+    assert_int_equal(st.leases_active, 0);
+    assert_int_equal(st.waiters_queued, 0);
 }
 
 /* ---- cancellation ---------------------------------------------------------- */
@@ -2243,6 +2414,48 @@ static void test_sync_queue_timeout(void **state) {
     assert_int_equal(stats().leases_active, 0);
 }
 
+/* A clock the test can move ahead of CLOCK_MONOTONIC: a blocked acquire_sync
+** sleeps on the real clock, so it stays asleep while the controller's clock
+** passes its deadline. */
+static _Atomic int64_t clock_offset;
+
+static int64_t offset_now(void *ctx) {
+    (void)ctx;
+    return mono_ns() + atomic_load(&clock_offset);
+}
+
+/* A release from another thread after a sync waiter's deadline, before that
+** waiter's own timed wait has woken it, must time it out, not admit it. */
+static void test_sync_waiter_times_out_on_release_after_deadline(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(1);
+    atomic_store(&clock_offset, 0);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.thread_safe = true;
+    cfg.now = offset_now;
+    cfg.clock_ctx = NULL;
+    cfg.wake_at = NULL;
+    fx_start(&cfg);
+    admit_request_lease l = take(r);
+    pthread_t th;
+    sync_call sc;
+    memset(&sc, 0, sizeof sc);
+    sc.item = item_of(r);
+    sc.item.queue_wait_timeout_ns = 3600 * SEC; /* its timed wait sleeps an hour */
+    atomic_init(&sc.done, 0);
+    assert_int_equal(pthread_create(&th, NULL, sync_thread, &sc), 0);
+    assert_true(wait_waiters(r, 1));
+    atomic_store(&clock_offset, 3600 * SEC);
+    rel_ok(l);
+    join_sync(th, &sc, 5 * SEC, "release after the deadline");
+    assert_false(sc.ok);
+    assert_int_equal(sc.denied.reason, ADMIT_REQ_DENY_QUEUE_TIMEOUT);
+    assert_int_equal(sc.lease.lease_id, 0);
+    assert_int_equal(snap(r).in_flight, 0);
+    assert_int_equal(stats().leases_active, 0);
+}
+
 static void test_sync_shutdown_wakes_waiter(void **state) {
     (void)state;
     uint32_t r = fx_chat(1);
@@ -2649,10 +2862,15 @@ int main(void) {
         T(test_weighted_fairness_3_to_1),
         T(test_weighted_fairness_tie_goes_to_older_head),
         T(test_equal_weights_oldest_first),
+        T(test_cancelled_head_gives_up_its_age),
         T(test_add_group_errors),
+        T(test_add_group_error_messages),
         T(test_try_acquire_never_jumps_waiters),
         T(test_queue_timeout_item),
         T(test_queue_timeout_controller_default),
+        T(test_release_at_deadline_times_out_waiter),
+        T(test_clamp_raise_at_deadline_times_out_waiter),
+        T(test_acquire_after_deadline_sees_waiter_gone),
         T(test_cancel_before_admission),
         T(test_cancel_after_admission),
         T(test_cancel_admitted_before_delivery),
@@ -2675,6 +2893,7 @@ int main(void) {
         T(test_sync_waiter_queued_during_cooldown),
         T(test_sync_cancel_token_from_other_thread),
         T(test_sync_queue_timeout),
+        T(test_sync_waiter_times_out_on_release_after_deadline),
         T(test_sync_shutdown_wakes_waiter),
         T(test_sync_without_thread_safe),
         T(test_unattributable_events_have_no_resource),

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -349,7 +350,7 @@ static void test_policy_contract(void **state) {
     assert_int_equal(debt(&fx, 0, R_LLM), 5);
     assert_int_equal(leased(&fx, R_LLM), 1);
     /* Debt 5 > limit 2, yet the hard ledger still has one llm_wait. */
-    assert_true(admit_policy_hard_eligible(t2, av(&fx)));
+    assert_true(admit_policy_is_hard_eligible(t2, av(&fx)));
     admit_task_lease l2 = acq(&fx, t2);
     assert_int_equal(debt(&fx, 0, R_LLM), 10);
     assert_int_equal(leased(&fx, R_LLM), 2);
@@ -499,7 +500,7 @@ static void test_strict_local_group_always_allowed(void **state) {
     for (int i = 0; i < 7; i++)
         l[i] = mk(&fx, 0, 1, 0, 0);
     for (int i = 0; i < 5; i++) {
-        assert_true(admit_policy_peer_pressure(l[i], R_SUB, qv(&fx), av(&fx)));
+        assert_true(admit_policy_is_peer_pressured(l[i], R_SUB, qv(&fx), av(&fx)));
         acq(&fx, l[i]);
     }
     assert_int_equal(running(&fx, 0), 5);
@@ -527,13 +528,13 @@ static void test_strict_group_cap(void **state) {
     admit_task_lease la1 = acq(&fx, a[1]);
     assert_int_equal(running(&fx, 0), 2);
     /* At the limit, B's hard-eligible head requests llm_wait: group_cap. */
-    assert_true(admit_policy_peer_pressure(a[2], R_LLM, qv(&fx), av(&fx)));
+    assert_true(admit_policy_is_peer_pressured(a[2], R_LLM, qv(&fx), av(&fx)));
     assert_int_equal(denied(&fx, a[2], NULL), ADMIT_DENY_GROUP_CAP);
     assert_int_equal(running(&fx, 0), 2);
 
     /* No peer (A's own head is not a peer): allowed past the limit. */
     assert_true(admit_fair_queue_discard(fx.q, bh->task_id));
-    assert_false(admit_policy_peer_pressure(a[2], R_LLM, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a[2], R_LLM, qv(&fx), av(&fx)));
     acq(&fx, a[2]);
     assert_int_equal(running(&fx, 0), 3);
 
@@ -541,8 +542,8 @@ static void test_strict_group_cap(void **state) {
     ** no pressure. */
     admit_task *bx = mk(&fx, 1, 1, 1, 2);
     enq(&fx, bx);
-    assert_false(admit_policy_hard_eligible(bx, av(&fx)));
-    assert_false(admit_policy_peer_pressure(a[3], R_LLM, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_hard_eligible(bx, av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a[3], R_LLM, qv(&fx), av(&fx)));
     acq(&fx, a[3]);
     assert_int_equal(running(&fx, 0), 4);
 
@@ -576,12 +577,12 @@ static void test_strict_fair_resources(void **state) {
     enq(&fx, p_sub); /* the peer head requests submission only */
 
     /* Submission is not a fair resource of A (it requests llm_wait too). */
-    assert_false(admit_policy_peer_pressure(a1, R_SUB, qv(&fx), av(&fx)));
-    assert_false(admit_policy_peer_pressure(a1, R_LLM, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a1, R_SUB, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a1, R_LLM, qv(&fx), av(&fx)));
     acq(&fx, a1);
     /* ... but it is the fair resource of S, which requests nothing else. */
-    assert_true(admit_policy_peer_pressure(s1, R_SUB, qv(&fx), av(&fx)));
-    assert_false(admit_policy_peer_pressure(s1, R_LLM, qv(&fx), av(&fx)));
+    assert_true(admit_policy_is_peer_pressured(s1, R_SUB, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(s1, R_LLM, qv(&fx), av(&fx)));
     assert_int_equal(denied(&fx, s1, NULL), ADMIT_DENY_GROUP_CAP);
 
     /* Peer head {submission, llm_wait}: pressures A on llm_wait and S on
@@ -590,18 +591,18 @@ static void test_strict_fair_resources(void **state) {
     admit_task *p_llm = mk(&fx, 2, 1, 1, 0);
     enq(&fx, p_llm);
     admit_task *a2 = mk(&fx, 0, 1, 1, 0);
-    assert_true(admit_policy_peer_pressure(a2, R_LLM, qv(&fx), av(&fx)));
-    assert_false(admit_policy_peer_pressure(a2, R_SUB, qv(&fx), av(&fx)));
-    assert_false(admit_policy_peer_pressure(a2, R_REQ, qv(&fx), av(&fx)));
+    assert_true(admit_policy_is_peer_pressured(a2, R_LLM, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a2, R_SUB, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(a2, R_REQ, qv(&fx), av(&fx)));
     assert_int_equal(denied(&fx, a2, NULL), ADMIT_DENY_GROUP_CAP);
-    assert_true(admit_policy_peer_pressure(s1, R_SUB, qv(&fx), av(&fx)));
+    assert_true(admit_policy_is_peer_pressured(s1, R_SUB, qv(&fx), av(&fx)));
     assert_int_equal(denied(&fx, s1, NULL), ADMIT_DENY_GROUP_CAP);
 
     /* Peer head {request} only: no pressure on either. */
     assert_true(admit_fair_queue_discard(fx.q, p_llm->task_id));
     admit_task *p_req = mk(&fx, 2, 0, 0, 1);
     enq(&fx, p_req);
-    assert_false(admit_policy_peer_pressure(s1, R_SUB, qv(&fx), av(&fx)));
+    assert_false(admit_policy_is_peer_pressured(s1, R_SUB, qv(&fx), av(&fx)));
     acq(&fx, s1);
     acq(&fx, a2);
     fx_done(&fx);
@@ -760,7 +761,7 @@ static void run_peer_share(admit_share_rounding rounding, uint32_t share_a, uint
     if (leased(&fx, R_LLM) == 8)
         assert_int_equal(admit_task_admission_release(fx.c, la[i_release++]),
                          ADMIT_RELEASE_RELEASED);
-    assert_true(admit_policy_hard_eligible(ah, av(&fx)));
+    assert_true(admit_policy_is_hard_eligible(ah, av(&fx)));
     assert_int_equal(denied(&fx, b[share_b], &d), ADMIT_DENY_GROUP_CAP);
     assert_int_equal(d.deny_resource, R_LLM);
     assert_int_equal(d.strict_share, share_b);
@@ -1112,7 +1113,7 @@ static void test_bounded_local_group_always_allowed(void **state) {
     for (int i = 0; i < 4; i++) {
         admit_task *t = mk(&fx, 0, 1, 0, 0);
         /* A's head stays hard-eligible while one submission is free. */
-        assert_true(admit_policy_peer_pressure(t, R_SUB, qv(&fx), av(&fx)));
+        assert_true(admit_policy_is_peer_pressured(t, R_SUB, qv(&fx), av(&fx)));
         acq(&fx, t);
         assert_int_equal(debt(&fx, 0, R_SUB), 0);
     }
@@ -1194,6 +1195,66 @@ static void test_explain_blocked(void **state) {
     fx_done(&fx);
 }
 
+/* ---- policy ownership ------------------------------------------------------ */
+
+static int destroyed;
+
+static void counting_destroy(void *ctx) {
+    destroyed++;
+    free(ctx);
+}
+
+/* StrictFair with an allocated context whose destroy counts. */
+static admit_task_policy counting_policy(void) {
+    admit_task_policy p;
+    admit_policy_strict_fair(&p);
+    p.ctx = malloc(16);
+    assert_non_null(p.ctx);
+    p.destroy = counting_destroy;
+    return p;
+}
+
+/* "Policy ownership" (task_admission.h): a create that fails has destroyed
+** the policy it was handed, exactly once; one that succeeds destroys it with
+** the controller.  A bounded-borrow policy (which owns a copy of its
+** ceilings) handed to a failing create leaves nothing for valgrind. */
+static void test_create_owns_policy_even_on_failure(void **state) {
+    (void)state;
+    admit_group_spec g = {.key = "g", .weight = 1};
+    uint32_t lim[1] = {1};
+    admit_error err;
+    destroyed = 0;
+    admit_task_admission_config cfg = {
+        .groups = NULL, .group_count = 1, .resource_count = 1, .limits = lim};
+    cfg.policy = counting_policy();
+    assert_null(admit_task_admission_create(&cfg, &err));
+    assert_int_equal(err.code, ADMIT_EINVAL);
+    assert_int_equal(destroyed, 1);
+
+    cfg.groups = &g;
+    cfg.policy = counting_policy();
+    cfg.policy.evaluate = NULL;
+    assert_null(admit_task_admission_create(&cfg, &err));
+    assert_int_equal(destroyed, 2);
+
+    admit_bounded_borrow_config bc;
+    admit_bounded_borrow_config_init(&bc);
+    const admit_borrow_ceiling ceilings[1] = {{.group = 0, .resource = 0, .ceiling = 1}};
+    bc.ceilings = ceilings;
+    bc.ceiling_count = 1;
+    assert_int_equal(admit_policy_bounded_borrow(&bc, &cfg.policy, &err), ADMIT_OK);
+    cfg.limits = NULL;
+    assert_null(admit_task_admission_create(&cfg, &err));
+
+    cfg.limits = lim;
+    cfg.policy = counting_policy();
+    admit_task_admission *c = admit_task_admission_create(&cfg, &err);
+    assert_non_null(c);
+    assert_int_equal(destroyed, 2);
+    admit_task_admission_destroy(c);
+    assert_int_equal(destroyed, 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_hard_ledger, teardown_fixture),
@@ -1218,6 +1279,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_bounded_first_denial_wins, teardown_fixture),
         cmocka_unit_test_teardown(test_bounded_local_group_always_allowed, teardown_fixture),
         cmocka_unit_test_teardown(test_explain_blocked, teardown_fixture),
+        cmocka_unit_test(test_create_owns_policy_even_on_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "idset.h"
+#include "wfq.h"
 
 /* Per-group FIFO ring of task pointers; grows by doubling, never shrinks. */
 typedef struct group_fifo {
@@ -17,15 +18,8 @@ struct admit_fair_queue {
     group_fifo *fifo;
     admit_idset queued_ids;
 
-    double vtime;
-    double *group_finish; /* valid where finish_known */
-    uint8_t *finish_known;
-    double *finish_tag; /* active entry of each active group */
-    uint64_t *act_seq;
-    uint64_t next_act_seq;
-    uint32_t *active; /* active groups sorted by (finish_tag, act_seq) */
-    uint32_t active_count;
-    uint8_t *is_active;
+    admit_wfq wfq;         /* SPEC §3 rule: tag = last finish if known, else V */
+    uint64_t next_act_seq; /* the tiebreak: activation order */
 
     uint64_t version;
     uint64_t queued_total;
@@ -38,7 +32,7 @@ struct admit_fair_queue {
 
 static void view_refresh(admit_fair_queue *q) {
     q->view.queued_total = q->queued_total;
-    q->view.active_count = q->active_count;
+    q->view.active_count = admit_wfq_active_count(&q->wfq);
 }
 
 admit_fair_queue *admit_fair_queue_create(const admit_group_spec *groups, uint32_t group_count,
@@ -53,19 +47,13 @@ admit_fair_queue *admit_fair_queue_create(const admit_group_spec *groups, uint32
     q->group_count = group_count;
     q->resource_count = resource_count;
     q->fifo = calloc(group_count, sizeof *q->fifo);
-    q->group_finish = calloc(group_count, sizeof *q->group_finish);
-    q->finish_known = calloc(group_count, 1);
-    q->finish_tag = calloc(group_count, sizeof *q->finish_tag);
-    q->act_seq = calloc(group_count, sizeof *q->act_seq);
-    q->active = calloc(group_count, sizeof *q->active);
-    q->is_active = calloc(group_count, 1);
     q->queued_by_group = calloc(group_count, sizeof *q->queued_by_group);
     q->demand = calloc((size_t)group_count * resource_count, sizeof *q->demand);
     q->demand_by_resource = calloc(resource_count, sizeof *q->demand_by_resource);
     q->first_candidate = calloc(group_count, sizeof *q->first_candidate);
-    if (!q->fifo || !q->group_finish || !q->finish_known || !q->finish_tag || !q->act_seq ||
-        !q->active || !q->is_active || !q->queued_by_group || !q->demand ||
-        !q->demand_by_resource || !q->first_candidate || !admit_idset_init(&q->queued_ids, 64))
+    if (!q->fifo || !q->queued_by_group || !q->demand || !q->demand_by_resource ||
+        !q->first_candidate || !admit_idset_init(&q->queued_ids, 64) ||
+        !admit_wfq_init(&q->wfq, group_count, ADMIT_WFQ_TASK))
         goto oom;
     q->view = (admit_queue_view){.group_count = group_count,
                                  .resource_count = resource_count,
@@ -74,7 +62,7 @@ admit_fair_queue *admit_fair_queue_create(const admit_group_spec *groups, uint32
                                  .demand_by_resource = q->demand_by_resource,
                                  .first_candidate = q->first_candidate,
                                  .groups = groups,
-                                 .active_groups = q->active};
+                                 .active_groups = q->wfq.active}; /* never reallocated */
     return q;
 oom:
     admit_fair_queue_destroy(q);
@@ -89,12 +77,7 @@ void admit_fair_queue_destroy(admit_fair_queue *q) {
             free(q->fifo[g].items);
     free(q->fifo);
     admit_idset_free(&q->queued_ids);
-    free(q->group_finish);
-    free(q->finish_known);
-    free(q->finish_tag);
-    free(q->act_seq);
-    free(q->active);
-    free(q->is_active);
+    admit_wfq_free(&q->wfq);
     free(q->queued_by_group);
     free(q->demand);
     free(q->demand_by_resource);
@@ -102,40 +85,8 @@ void admit_fair_queue_destroy(admit_fair_queue *q) {
     free(q);
 }
 
-static bool entry_before(const admit_fair_queue *q, uint32_t a, uint32_t b) {
-    if (q->finish_tag[a] != q->finish_tag[b]) return q->finish_tag[a] < q->finish_tag[b];
-    return q->act_seq[a] < q->act_seq[b];
-}
-
-/* Index in q->active where g sits (if active) or would be inserted. */
-static uint32_t active_lower_bound(const admit_fair_queue *q, uint32_t g) {
-    uint32_t lo = 0, hi = q->active_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (entry_before(q, q->active[mid], g))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static void group_activate(admit_fair_queue *q, uint32_t g) {
-    q->finish_tag[g] = q->finish_known[g] ? q->group_finish[g] : q->vtime;
-    q->act_seq[g] = q->next_act_seq++;
-    /* A fresh act_seq is the largest, so g goes after every equal tag. */
-    uint32_t at = active_lower_bound(q, g);
-    memmove(&q->active[at + 1], &q->active[at], (q->active_count - at) * sizeof *q->active);
-    q->active[at] = g;
-    q->active_count++;
-    q->is_active[g] = 1;
-}
-
-static void group_deactivate(admit_fair_queue *q, uint32_t g) {
-    uint32_t at = active_lower_bound(q, g);
-    memmove(&q->active[at], &q->active[at + 1], (q->active_count - at - 1) * sizeof *q->active);
-    q->active_count--;
-    q->is_active[g] = 0;
+    admit_wfq_activate(&q->wfq, g, q->next_act_seq++);
 }
 
 static bool fifo_push(group_fifo *f, const admit_task *t) {
@@ -205,8 +156,8 @@ size_t admit_fair_queue_enqueue(admit_fair_queue *q, const admit_task *const *it
 
 bool admit_fair_queue_select_next(const admit_fair_queue *q, admit_queue_pred pred, void *ctx,
                                   admit_queue_selection *out) {
-    for (uint32_t i = 0; i < q->active_count; i++) {
-        uint32_t g = q->active[i];
+    for (uint32_t i = 0; i < admit_wfq_active_count(&q->wfq); i++) {
+        uint32_t g = admit_wfq_active_at(&q->wfq, i);
         const admit_task *head = q->first_candidate[g];
         if (!pred || pred(ctx, head, &q->view)) {
             out->task = head;
@@ -237,10 +188,7 @@ const admit_task *admit_fair_queue_commit(admit_fair_queue *q, const admit_queue
     f->count--;
     task_removed(q, t);
 
-    if (q->finish_tag[g] > q->vtime) q->vtime = q->finish_tag[g];
-    q->group_finish[g] = q->vtime + 1.0 / (double)admit_group_weight(&q->groups[g]);
-    q->finish_known[g] = 1;
-    group_deactivate(q, g);
+    admit_wfq_commit(&q->wfq, g, (double)admit_group_weight(&q->groups[g]));
     if (f->count) group_activate(q, g);
     q->version++;
     view_refresh(q);
@@ -258,7 +206,7 @@ bool admit_fair_queue_discard(admit_fair_queue *q, uint64_t task_id) {
                 f->items[(f->head + j) % f->cap] = f->items[(f->head + j + 1) % f->cap];
             f->count--;
             task_removed(q, t);
-            if (!f->count) group_deactivate(q, g);
+            if (!f->count) admit_wfq_deactivate(&q->wfq, g);
             q->version++;
             view_refresh(q);
             return true;
@@ -267,7 +215,7 @@ bool admit_fair_queue_discard(admit_fair_queue *q, uint64_t task_id) {
     return false;
 }
 
-bool admit_fair_queue_contains(const admit_fair_queue *q, uint64_t task_id) {
+bool admit_fair_queue_is_queued(const admit_fair_queue *q, uint64_t task_id) {
     return admit_idset_contains(&q->queued_ids, task_id);
 }
 
@@ -280,5 +228,5 @@ uint64_t admit_fair_queue_version(const admit_fair_queue *q) {
 }
 
 double admit_fair_queue_virtual_time(const admit_fair_queue *q) {
-    return q->vtime;
+    return q->wfq.vtime;
 }

@@ -41,23 +41,23 @@ bool admit_metadata_validate(const admit_metadata *m, admit_metadata_error *err)
     if (!err) err = &local;
     memset(err, 0, sizeof *err);
     if ((unsigned)m->kind > ADMIT_KIND_CUSTOM_MODEL) {
-        err->code = ADMIT_META_INVALID_KIND;
-        snprintf(err->message, sizeof err->message,
-                 "scheduling kind %d is not local, model or custom_model", (int)m->kind);
+        err->reason = ADMIT_META_INVALID_KIND;
+        admit_error_set(&err->error, ADMIT_EMETADATA,
+                        "scheduling kind %d is not local, model or custom_model", (int)m->kind);
         return false;
     }
     if (!identity_complete(m)) {
-        err->code = ADMIT_META_EMPTY_IDENTITY;
-        snprintf(err->message, sizeof err->message, "%s scheduling identity is empty",
-                 admit_metadata_kind_name(m->kind));
+        err->reason = ADMIT_META_EMPTY_IDENTITY;
+        admit_error_set(&err->error, ADMIT_EMETADATA, "%s scheduling identity is empty",
+                        admit_metadata_kind_name(m->kind));
         err->has_fallback = true;
         admit_metadata_default(&err->fallback);
         return false;
     }
     if (m->weight <= 0) {
-        err->code = ADMIT_META_INVALID_WEIGHT;
-        snprintf(err->message, sizeof err->message,
-                 "scheduling weight %d is not a positive integer", m->weight);
+        err->reason = ADMIT_META_INVALID_WEIGHT;
+        admit_error_set(&err->error, ADMIT_EMETADATA,
+                        "scheduling weight %d is not a positive integer", m->weight);
         err->has_fallback = true;
         err->fallback = *m;
         err->fallback.weight = 1;
@@ -150,8 +150,8 @@ admit_status admit_resolver_resolve(admit_resolver *r, const admit_resolver_inpu
     if (!admit_metadata_validate(&m, &merr)) {
         if (!merr.has_fallback)
             return admit_error_set(err, ADMIT_EMETADATA, "column '%s': %s (%s)", in->column,
-                                   merr.message, admit_metadata_error_code_name(merr.code));
-        diagnostic(r, in->column, merr.message);
+                                   merr.error.message, admit_metadata_error_code_name(merr.reason));
+        diagnostic(r, in->column, merr.error.message);
         m = merr.fallback;
     }
     if (r->group_count == r->group_cap) {

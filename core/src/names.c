@@ -65,9 +65,9 @@ const char *admit_worker_outcome_name(admit_worker_outcome o) {
 }
 
 const char *admit_job_status_name(admit_job_status st) {
-    static const char *names[] = {"not_started", "running", "completed", "early_shutdown",
-                                  "cancelled"};
-    return (unsigned)st <= ADMIT_JOB_CANCELLED ? names[st] : "unknown";
+    static const char *names[] = {"not_started",    "running",   "completed",
+                                  "early_shutdown", "cancelled", "failed"};
+    return (unsigned)st <= ADMIT_JOB_FAILED ? names[st] : "unknown";
 }
 
 const char *admit_metadata_error_code_name(admit_metadata_error_code code) {

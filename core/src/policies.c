@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool admit_policy_hard_eligible(const admit_task *task, const admit_admission_view *aview) {
+bool admit_policy_is_hard_eligible(const admit_task *task, const admit_admission_view *aview) {
     for (uint8_t i = 0; i < task->resources.count; i++) {
         uint16_t r = task->resources.resource[i];
         if (r >= aview->resource_count) return false;
@@ -42,20 +42,22 @@ static bool peer_requests(const admit_task *task, uint16_t resource, const admit
         uint32_t g = qview->active_groups[i];
         if (g == task->group) continue;
         const admit_task *head = qview->first_candidate[g];
-        if (requested(head, resource) > 0 && admit_policy_hard_eligible(head, aview)) return true;
+        if (requested(head, resource) > 0 && admit_policy_is_hard_eligible(head, aview))
+            return true;
     }
     return false;
 }
 
-bool admit_policy_peer_pressure(const admit_task *task, uint16_t resource,
-                                const admit_queue_view *qview, const admit_admission_view *aview) {
+bool admit_policy_is_peer_pressured(const admit_task *task, uint16_t resource,
+                                    const admit_queue_view *qview,
+                                    const admit_admission_view *aview) {
     return is_fair_resource(task, resource) && peer_requests(task, resource, qview, aview);
 }
 
 static bool any_peer_pressure(const admit_task *task, const admit_queue_view *qview,
                               const admit_admission_view *aview) {
     for (uint8_t i = 0; i < task->resources.count; i++)
-        if (admit_policy_peer_pressure(task, task->resources.resource[i], qview, aview))
+        if (admit_policy_is_peer_pressured(task, task->resources.resource[i], qview, aview))
             return true;
     return false;
 }
@@ -74,7 +76,7 @@ uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
         uint32_t g = qview->active_groups[i];
         if (g == task->group) continue;
         const admit_task *head = qview->first_candidate[g];
-        if (requested(head, resource) == 0 || !admit_policy_hard_eligible(head, aview)) continue;
+        if (requested(head, resource) == 0 || !admit_policy_is_hard_eligible(head, aview)) continue;
         total += (double)admit_group_weight(&qview->groups[g]);
         peers++;
     }
@@ -155,7 +157,7 @@ static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queu
         ** least 1, so with amounts of 1 this never changes a decision; a
         ** group holding none of r has no debt on it either. */
         bool holds_none = leased[r] == 0;
-        if (admit_policy_peer_pressure(task, r, qview, aview)) {
+        if (admit_policy_is_peer_pressured(task, r, qview, aview)) {
             if (!holds_none && (debt[r] > 0 || projected > share)) {
                 out->allowed = false;
                 out->reason = debt[r] > 0 ? ADMIT_DENY_BORROW_DEBT : ADMIT_DENY_GROUP_CAP;

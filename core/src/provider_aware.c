@@ -30,7 +30,7 @@ static void aware_evaluate(void *ctx, const admit_task *task, const admit_queue_
         uint32_t g = qview->active_groups[i];
         if (g == task->group || pressured(st, g, now)) continue;
         const admit_task *head = qview->first_candidate[g];
-        if (!admit_policy_hard_eligible(head, aview)) continue;
+        if (!admit_policy_is_hard_eligible(head, aview)) continue;
         admit_policy_decision peer = {0};
         st->strict.evaluate(st->strict.ctx, head, qview, aview, &peer);
         if (!peer.allowed) continue;

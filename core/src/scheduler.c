@@ -50,6 +50,7 @@ struct admit_scheduler {
     uint32_t error_pos, error_filled, error_failures;
 
     admit_scheduler_stats stats;
+    admit_error error; /* what failed the job (status ADMIT_JOB_FAILED); code ADMIT_OK: nothing */
 };
 
 void admit_scheduler_config_init(admit_scheduler_config *cfg) {
@@ -148,43 +149,56 @@ static admit_status validate_columns(const admit_scheduler_config *cfg, admit_er
     return ADMIT_OK;
 }
 
-admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit_error *err) {
-    if (!cfg) {
-        admit_error_set(err, ADMIT_EINVAL, "scheduler needs a configuration");
-        return NULL;
-    }
-    if (!cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn || !cfg->runtime.cancel) {
-        admit_error_set(err, ADMIT_EINVAL,
-                        "scheduler needs a runtime with now, wake_at, spawn and cancel");
-        goto reject;
-    }
+static admit_status check_config(const admit_scheduler_config *cfg, admit_error *err) {
+    if (!cfg->runtime.now || !cfg->runtime.wake_at || !cfg->runtime.spawn || !cfg->runtime.cancel)
+        return admit_error_set(err, ADMIT_EINVAL,
+                               "scheduler needs a runtime with now, wake_at, spawn and cancel");
     if (!cfg->resource_limits || cfg->resource_count == 0 ||
-        cfg->resource_limits[ADMIT_RESOURCE_SUBMISSION] == 0) {
-        admit_error_set(err, ADMIT_ECONFIG, "submission capacity must be a positive integer");
-        goto reject;
-    }
-    if (validate_columns(cfg, err) != ADMIT_OK) goto reject;
-    admit_scheduler *s = calloc(1, sizeof *s);
-    if (!s) {
-        admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
-        goto reject;
-    }
-    s->cfg = *cfg;
-    s->rt = cfg->runtime;
-    if (s->cfg.shutdown_error_window == 0) s->cfg.shutdown_error_window = 10;
+        cfg->resource_limits[ADMIT_RESOURCE_SUBMISSION] == 0)
+        return admit_error_set(err, ADMIT_ECONFIG,
+                               "submission capacity must be a positive integer");
+    return validate_columns(cfg, err);
+}
+
+/* Tracker, queue and task admission.  The policy goes to the task
+** admission controller, which owns it from that call on (even if it fails);
+** before that call it is still ours: *policy_ours says which. */
+static admit_status create_parts(admit_scheduler *s, const admit_scheduler_config *cfg,
+                                 bool *policy_ours, admit_error *err) {
     s->tracker =
         admit_tracker_create(cfg->columns, cfg->column_count, cfg->records, cfg->buffer_size, err);
-    if (!s->tracker) goto fail;
+    if (!s->tracker) return err ? err->code : ADMIT_ENOMEM;
     s->queue = admit_fair_queue_create(cfg->groups, cfg->group_count, cfg->resource_count, err);
-    if (!s->queue) goto fail;
+    if (!s->queue) return err ? err->code : ADMIT_ENOMEM;
     admit_task_admission_config ac = {.groups = cfg->groups,
                                       .group_count = cfg->group_count,
                                       .resource_count = cfg->resource_count,
                                       .limits = cfg->resource_limits,
                                       .policy = cfg->policy};
+    *policy_ours = false;
+    s->cfg.policy.destroy = NULL;
     s->admission = admit_task_admission_create(&ac, err);
-    if (!s->admission) goto fail;
-    s->cfg.policy.destroy = NULL; /* owned by the controller now */
+    if (!s->admission) return err ? err->code : ADMIT_ENOMEM;
+    return ADMIT_OK;
+}
+
+admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit_error *err) {
+    if (!cfg) {
+        admit_error_set(err, ADMIT_EINVAL, "scheduler needs a configuration");
+        return NULL;
+    }
+    bool policy_ours = true; /* see "Policy ownership" in task_admission.h */
+    admit_scheduler *s = NULL;
+    if (check_config(cfg, err) != ADMIT_OK) goto fail;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        admit_error_set(err, ADMIT_ENOMEM, "out of memory creating scheduler");
+        goto fail;
+    }
+    s->cfg = *cfg;
+    s->rt = cfg->runtime;
+    if (s->cfg.shutdown_error_window == 0) s->cfg.shutdown_error_window = 10;
+    if (create_parts(s, cfg, &policy_ours, err) != ADMIT_OK) goto fail;
     size_t ntasks = admit_tracker_task_count(s->tracker);
     int64_t first, last;
     admit_tracker_row_group_rows(s->tracker, 0, &first, &last);
@@ -206,11 +220,8 @@ admit_scheduler *admit_scheduler_create(const admit_scheduler_config *cfg, admit
     s->next_execution_id = 1;
     return s;
 fail:
-    if (!s->admission && cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
+    if (policy_ours && cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     admit_scheduler_destroy(s);
-    return NULL;
-reject: /* the policy was handed over: it is ours to destroy */
-    if (cfg->policy.destroy) cfg->policy.destroy(cfg->policy.ctx);
     return NULL;
 }
 
@@ -292,6 +303,21 @@ static void shutdown_begin(admit_scheduler *s, admit_job_status status) {
     s->rt.wake_at(s->rt.ctx, s->rt.now(s->rt.ctx));
 }
 
+/* The job cannot go on (out of memory in the tracker or the queue): it
+** stops like a cancellation, every lease still released exactly once, and
+** ends ADMIT_JOB_FAILED with the first error kept for
+** admit_scheduler_error(). */
+static void fail_job(admit_scheduler *s, const admit_error *why) {
+    if (s->error.code == ADMIT_OK) s->error = *why;
+    if (!s->stopping) shutdown_begin(s, ADMIT_JOB_FAILED);
+}
+
+/* A tracker that lost a task to a failed allocation fails the job. */
+static void check_tracker(admit_scheduler *s) {
+    admit_error e;
+    if (admit_tracker_error(s->tracker, &e) != ADMIT_OK) fail_job(s, &e);
+}
+
 static void record_outcome(admit_scheduler *s, bool failed) {
     uint32_t n = s->cfg.shutdown_error_window;
     if (s->error_filled == n)
@@ -336,7 +362,7 @@ void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64
         /* Cancelled by the runtime on its own (a timeout, say): retry it. */
         /* fall through */
     default:
-        if (admit_tracker_rows_dropped_for(s->tracker, task)) {
+        if (admit_tracker_is_output_dropped(s->tracker, task)) {
             /* Its rows are gone already: nothing left to retry for. */
             s->stats.tasks_dropped++;
             emit(s, ADMIT_EV_NON_RETRYABLE_DROPPED, task, w->execution_id, w->lease.lease_id,
@@ -379,18 +405,30 @@ static void admit_row_groups(admit_scheduler *s, int64_t now) {
 static void pull_frontier(admit_scheduler *s, int64_t now) {
     admit_task *const *ready;
     size_t n = admit_tracker_ready_frontier(s->tracker, now, &ready);
+    check_tracker(s); /* a task lost to a failed allocation, here or before */
     if (!n) return;
     for (size_t i = 0; i < n; i++)
         emit(s, ADMIT_EV_DEPENDENCY_READY, ready[i], 0, 0, -1, 0);
     size_t accepted = admit_fair_queue_enqueue(s->queue, (const admit_task *const *)ready, n, NULL);
-    admit_tracker_mark_enqueued(s->tracker, ready, n);
+    if (accepted == n) admit_tracker_mark_enqueued(s->tracker, ready, n);
     const admit_queue_view *v = admit_fair_queue_view(s->queue);
     for (size_t i = 0; i < n; i++) {
+        /* The tracker hands out a task once, and only while it is not queued,
+        ** so the queue refuses one only when it ran out of memory. */
+        if (accepted != n) {
+            if (!admit_fair_queue_is_queued(s->queue, ready[i]->task_id)) continue;
+            admit_tracker_mark_enqueued(s->tracker, &ready[i], 1);
+        }
         uint32_t g = ready[i]->group;
         if (v->queued_by_group[g] > s->max_queued[g]) s->max_queued[g] = v->queued_by_group[g];
         emit(s, ADMIT_EV_READY_ENQUEUED, ready[i], 0, 0, -1, (int64_t)v->queued_total);
     }
-    (void)accepted;
+    if (accepted != n) {
+        admit_error e;
+        admit_error_set(&e, ADMIT_ENOMEM, "out of memory queueing %zu of %zu ready tasks",
+                        n - accepted, n);
+        fail_job(s, &e);
+    }
 }
 
 static bool eligible(void *ctx, const admit_task *task, const admit_queue_view *view) {
@@ -509,7 +547,7 @@ static bool salvage(admit_scheduler *s) {
         if (admit_tracker_state(s->tracker, task) != ADMIT_TASK_DEFERRED) continue;
         uint32_t *spent = &s->salvages[admit_tracker_task_index(s->tracker, task)];
         if (*spent < s->cfg.salvage_max_rounds &&
-            !admit_tracker_rows_dropped_for(s->tracker, task)) {
+            !admit_tracker_is_output_dropped(s->tracker, task)) {
             ++*spent;
             redispatched = true;
             s->stats.salvage_redispatched++;
@@ -536,7 +574,7 @@ void admit_scheduler_dispatch(admit_scheduler *s) {
     do {
         admit_row_groups(s, now);
         pull_frontier(s, now);
-        dispatch_ready(s, now);
+        if (!s->stopping) dispatch_ready(s, now);
     } while (!s->stopping && salvage(s));
     if (s->stopping) {
         if (s->stats.running == 0) finish_job(s, s->stop_status);
@@ -575,9 +613,14 @@ admit_job_status admit_scheduler_status(const admit_scheduler *s) {
     return s->status;
 }
 
-bool admit_scheduler_finished(const admit_scheduler *s) {
+bool admit_scheduler_is_finished(const admit_scheduler *s) {
     return s->status == ADMIT_JOB_COMPLETED || s->status == ADMIT_JOB_EARLY_SHUTDOWN ||
-           s->status == ADMIT_JOB_CANCELLED;
+           s->status == ADMIT_JOB_CANCELLED || s->status == ADMIT_JOB_FAILED;
+}
+
+admit_status admit_scheduler_error(const admit_scheduler *s, admit_error *err) {
+    if (err) *err = s->error;
+    return s->error.code;
 }
 
 void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *out) {

@@ -31,13 +31,25 @@ struct admit_task_admission {
 
 #define NO_SLOT UINT32_MAX
 
+/* A create that fails still owns the policy it was handed: it destroys it
+** ("Policy ownership" in task_admission.h). */
+static admit_task_admission *create_failed(const admit_task_admission_config *cfg,
+                                           admit_task_admission *c) {
+    if (c) {
+        admit_task_admission_destroy(c); /* destroys c->policy */
+    } else if (cfg && cfg->policy.destroy) {
+        cfg->policy.destroy(cfg->policy.ctx);
+    }
+    return NULL;
+}
+
 admit_task_admission *admit_task_admission_create(const admit_task_admission_config *cfg,
                                                   admit_error *err) {
     if (!cfg || !cfg->groups || !cfg->group_count || !cfg->resource_count || !cfg->limits ||
         !cfg->policy.evaluate) {
         admit_error_set(err, ADMIT_EINVAL,
                         "task admission needs groups, resource limits and a policy");
-        return NULL;
+        return create_failed(cfg, NULL);
     }
     admit_task_admission *c = calloc(1, sizeof *c);
     if (!c) goto oom;
@@ -70,10 +82,8 @@ admit_task_admission *admit_task_admission_create(const admit_task_admission_con
                                      .groups = c->groups};
     return c;
 oom:
-    if (c) c->policy.destroy = NULL; /* ownership stays with the caller on failure */
-    admit_task_admission_destroy(c);
     admit_error_set(err, ADMIT_ENOMEM, "out of memory creating task admission");
-    return NULL;
+    return create_failed(cfg, c);
 }
 
 void admit_task_admission_destroy(admit_task_admission *c) {
@@ -90,7 +100,7 @@ void admit_task_admission_destroy(admit_task_admission *c) {
 }
 
 static bool hard_available(const admit_task_admission *c, const admit_task *t) {
-    return admit_policy_hard_eligible(t, &c->view);
+    return admit_policy_is_hard_eligible(t, &c->view);
 }
 
 static void decide(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit/heap.h"
+
 typedef struct column_info {
     admit_column_strategy strategy;
     int64_t rows;       /* effective rows */
@@ -16,12 +18,6 @@ typedef struct column_info {
     const uint32_t *deps;
     uint32_t dep_count;
 } column_info;
-
-typedef struct timed_entry {
-    int64_t at;
-    uint64_t seq;
-    size_t task;
-} timed_entry;
 
 typedef struct index_list {
     size_t *items;
@@ -43,10 +39,20 @@ struct admit_tracker {
     index_list newly_ready; /* dependency-ready since the last frontier pull */
     admit_task **frontier;
     size_t frontier_count, frontier_cap;
-    timed_entry *timed;
-    size_t timed_count, timed_cap;
+    admit_heap timed; /* key ready time, tiebreak timed_seq, ref task index */
     uint64_t timed_seq;
+    admit_error error; /* the first task lost to a failed allocation; ADMIT_OK: none */
 };
+
+/* A task that could not be recorded as ready is lost to the job: the first
+** such loss is kept for admit_tracker_error(). */
+static void lost(admit_tracker *t, size_t idx) {
+    if (t->error.code != ADMIT_OK) return;
+    const admit_task *task = &t->tasks[idx];
+    admit_error_set(&t->error, ADMIT_ENOMEM,
+                    "out of memory recording task %llu (column %u, row group %lld) as ready",
+                    (unsigned long long)task->task_id, task->column, (long long)task->row_group);
+}
 
 static bool list_push(index_list *l, size_t v) {
     if (l->count == l->cap) {
@@ -92,7 +98,7 @@ void admit_tracker_destroy(admit_tracker *t) {
     free(t->row_dropped);
     free(t->newly_ready.items);
     free(t->frontier);
-    free(t->timed);
+    admit_heap_free(&t->timed);
     free(t);
 }
 
@@ -221,7 +227,7 @@ uint64_t admit_tracker_rows_dropped(const admit_tracker *t) {
 
 static void dependency_ready(admit_tracker *t, size_t idx) {
     t->state[idx] = ADMIT_TASK_READY;
-    list_push(&t->newly_ready, idx);
+    if (!list_push(&t->newly_ready, idx)) lost(t, idx);
 }
 
 void admit_tracker_admit_row_group(admit_tracker *t, int64_t rg, int64_t now_ns) {
@@ -242,42 +248,12 @@ void admit_tracker_admit_row_group(admit_tracker *t, int64_t rg, int64_t now_ns)
     }
 }
 
-static bool timed_before(const timed_entry *a, const timed_entry *b) {
-    return a->at != b->at ? a->at < b->at : a->seq < b->seq;
-}
-
+/* Tasks waiting for their column's ready time leave in (time, arrival) order. */
 static bool timed_push(admit_tracker *t, int64_t at, size_t idx) {
-    if (t->timed_count == t->timed_cap) {
-        size_t cap = t->timed_cap ? t->timed_cap * 2 : 256;
-        timed_entry *n = realloc(t->timed, cap * sizeof *n);
-        if (!n) return false;
-        t->timed = n;
-        t->timed_cap = cap;
-    }
-    size_t i = t->timed_count++;
-    timed_entry e = {at, t->timed_seq++, idx};
-    while (i > 0 && timed_before(&e, &t->timed[(i - 1) / 2])) {
-        t->timed[i] = t->timed[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    t->timed[i] = e;
+    admit_heap_entry e = {.key = at, .tiebreak = t->timed_seq, .ref = idx};
+    if (!admit_heap_push(&t->timed, e)) return false;
+    t->timed_seq++;
     return true;
-}
-
-static timed_entry timed_pop(admit_tracker *t) {
-    timed_entry top = t->timed[0], last = t->timed[--t->timed_count];
-    size_t i = 0, n = t->timed_count;
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        const timed_entry *best = &last;
-        if (l < n && timed_before(&t->timed[l], best)) m = l, best = &t->timed[l];
-        if (l + 1 < n && timed_before(&t->timed[l + 1], best)) m = l + 1;
-        if (m == i) break;
-        t->timed[i] = t->timed[m];
-        i = m;
-    }
-    if (n) t->timed[i] = last;
-    return top;
 }
 
 static bool frontier_push(admit_tracker *t, size_t idx) {
@@ -295,11 +271,13 @@ static bool frontier_push(admit_tracker *t, size_t idx) {
 size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task *const **out) {
     t->frontier_count = 0;
     /* Tasks gated by a ready time first: they became dependency-ready earlier. */
-    while (t->timed_count && t->timed[0].at <= now_ns) {
-        timed_entry e = timed_pop(t);
-        if (t->state[e.task] != ADMIT_TASK_TIMED) continue; /* dropped meanwhile */
-        t->state[e.task] = ADMIT_TASK_READY;
-        frontier_push(t, e.task);
+    const admit_heap_entry *top;
+    while ((top = admit_heap_top(&t->timed)) && top->key <= now_ns) {
+        size_t task = (size_t)top->ref;
+        admit_heap_drop(&t->timed);
+        if (t->state[task] != ADMIT_TASK_TIMED) continue; /* dropped meanwhile */
+        t->state[task] = ADMIT_TASK_READY;
+        if (!frontier_push(t, task)) lost(t, task);
     }
     for (size_t i = 0; i < t->newly_ready.count; i++) {
         size_t idx = t->newly_ready.items[i];
@@ -307,9 +285,9 @@ size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task
         int64_t at = t->cols[t->tasks[idx].column].available_at_ns;
         if (at > now_ns) {
             t->state[idx] = ADMIT_TASK_TIMED;
-            timed_push(t, at, idx);
-        } else {
-            frontier_push(t, idx);
+            if (!timed_push(t, at, idx)) lost(t, idx);
+        } else if (!frontier_push(t, idx)) {
+            lost(t, idx);
         }
     }
     t->newly_ready.count = 0;
@@ -430,7 +408,7 @@ size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
     return ndiscard;
 }
 
-bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *task) {
+bool admit_tracker_is_output_dropped(const admit_tracker *t, const admit_task *task) {
     if (task->row >= 0) return t->row_dropped[task->row];
     int64_t first, last;
     admit_tracker_row_group_rows(t, task->row_group, &first, &last);
@@ -440,5 +418,11 @@ bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *ta
 }
 
 int64_t admit_tracker_next_timed_at(const admit_tracker *t) {
-    return t->timed_count ? t->timed[0].at : -1;
+    const admit_heap_entry *top = admit_heap_top(&t->timed);
+    return top ? top->key : -1;
+}
+
+admit_status admit_tracker_error(const admit_tracker *t, admit_error *err) {
+    if (err) *err = t->error;
+    return t->error.code;
 }

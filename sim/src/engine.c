@@ -213,9 +213,13 @@ static void start_call(engine *e, size_t slot) {
                  .task_execution_id = sw->execution_id},
         .task_id = t->task_id,
         .user = (void *)(uintptr_t)slot};
+    admit_error why = {0};
     if (admit_model_executor_execute_attempt(e->exec, &req, on_attempt_done, e, &sw->attempt,
-                                             &e->refusal) != ADMIT_OK)
+                                             &why) != ADMIT_OK) {
+        admit_error_set(&e->refusal, why.code, "model executor: %.900s",
+                        why.message[0] ? why.message : "refused an attempt");
         e->halted = true;
+    }
 }
 
 /* Moves the worker on from its current position in the program. */
@@ -511,8 +515,8 @@ static bool fail(sim_error *err, sim_status code, const char *fmt, ...) {
 /* Why the run halted: what the core refused, else memory. */
 static bool oom(engine *e, sim_error *err) {
     if (e->refusal.code != ADMIT_OK)
-        return fail(err, e->refusal.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE,
-                    "%.400s: model executor: %.500s", e->cfg->path, e->refusal.message);
+        return fail(err, e->refusal.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE, "%.400s: %.500s",
+                    e->cfg->path, e->refusal.message);
     return fail(err, SIM_ENOMEM, "%s: out of memory running the simulation", e->cfg->path);
 }
 
@@ -662,7 +666,7 @@ static bool run_loop(engine *e, sim_error *err) {
     if (admit_scheduler_start(e->sched, &aerr) != ADMIT_OK)
         return fail(err, aerr.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE, "%.400s: %.500s",
                     e->cfg->path, aerr.message);
-    while (!admit_scheduler_finished(e->sched) && !e->halted) {
+    while (!admit_scheduler_is_finished(e->sched) && !e->halted) {
         int64_t t = sim_clock_next_at(&e->clock);
         if (t < 0)
             return fail(
@@ -683,6 +687,10 @@ static bool run_loop(engine *e, sim_error *err) {
             apply(e, &ev, &dispatch);
         e->wake_now_pending = false;
         if (dispatch && !e->halted) admit_scheduler_dispatch(e->sched);
+    }
+    if (!e->halted && admit_scheduler_status(e->sched) == ADMIT_JOB_FAILED) {
+        admit_scheduler_error(e->sched, &e->refusal); /* the job could not go on */
+        e->halted = true;
     }
     return !e->halted || oom(e, err);
 }

@@ -8,6 +8,7 @@
 #include "admit/error.h"
 #include "admit/events.h"
 #include "admit/fair_queue.h"
+#include "admit/heap.h"
 #include "admit/metadata.h"
 #include "admit/model_executor.h"
 #include "admit/provider_aware.h"

@@ -77,7 +77,7 @@ const admit_task *admit_fair_queue_commit(admit_fair_queue *q, const admit_queue
 /* Removes a queued task wherever it is; false when it is not queued. */
 bool admit_fair_queue_discard(admit_fair_queue *q, uint64_t task_id);
 
-bool admit_fair_queue_contains(const admit_fair_queue *q, uint64_t task_id);
+bool admit_fair_queue_is_queued(const admit_fair_queue *q, uint64_t task_id);
 const admit_queue_view *admit_fair_queue_view(const admit_fair_queue *q);
 uint64_t admit_fair_queue_version(const admit_fair_queue *q);
 double admit_fair_queue_virtual_time(const admit_fair_queue *q);

@@ -37,9 +37,12 @@ typedef enum admit_metadata_error_code {
     ADMIT_META_INVALID_WEIGHT
 } admit_metadata_error_code;
 
+/* SchedulingMetadataError: core's one error type (error: code
+** ADMIT_EMETADATA and the message) plus what SPEC §3 adds to it, the rule
+** that failed and the fallback, when there is one. */
 typedef struct admit_metadata_error {
-    admit_metadata_error_code code;
-    char message[256];
+    admit_error error;
+    admit_metadata_error_code reason;
     bool has_fallback;
     admit_metadata fallback;
 } admit_metadata_error;

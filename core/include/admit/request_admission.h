@@ -30,6 +30,9 @@
 **   other outcomes return capacity and never count as pressure.
 ** Waiters wake on release, cooldown expiry (even with nothing in flight),
 ** limit increase, their queue-wait deadline, cancellation and shutdown.
+** A waiter has timed out once now >= its deadline: every call expires due
+** waiters before it admits, queues or denies anything, so a release (or
+** acquire) that runs before the tick of a deadline never admits past it.
 **
 ** Threads: with thread_safe set every call may come from any thread; state
 ** is under one mutex, acquire_sync blocks on a per-waiter condition variable
@@ -91,8 +94,8 @@ typedef enum admit_request_deny_reason {
 ** admit_request_admission_snapshot(). */
 typedef struct admit_request_denied {
     admit_request_deny_reason reason;
-    int64_t retry_after_ns;     /* < 0: none */
-    int64_t available_after_ns; /* < 0: none (cooldown end, when known) */
+    int64_t retry_after_ns;     /* time left in the resource's cooldown; < 0: not cooling */
+    int64_t available_after_ns; /* when that cooldown ends; < 0: not cooling */
 } admit_request_denied;
 
 typedef struct admit_request_lease {

@@ -39,7 +39,8 @@ typedef struct admit_scheduler_config {
     uint32_t group_count;
     uint32_t resource_count;
     const uint32_t *resource_limits; /* [resource_count]; submission included */
-    admit_task_policy policy;        /* ownership moves to the scheduler, even on failure */
+    admit_task_policy policy;        /* the scheduler's from create on, even if create fails
+                                     ** (task_admission.h, "Policy ownership") */
     uint32_t salvage_max_rounds;     /* per task, default 2 */
     double shutdown_error_rate;      /* default 0.5; > 1 disables */
     uint32_t shutdown_error_window;  /* default 10 */
@@ -56,7 +57,8 @@ typedef enum admit_job_status {
     ADMIT_JOB_RUNNING,
     ADMIT_JOB_COMPLETED,
     ADMIT_JOB_EARLY_SHUTDOWN,
-    ADMIT_JOB_CANCELLED
+    ADMIT_JOB_CANCELLED,
+    ADMIT_JOB_FAILED /* could not go on (out of memory): see admit_scheduler_error() */
 } admit_job_status;
 
 typedef struct admit_scheduler_stats {
@@ -102,8 +104,12 @@ void admit_scheduler_worker_finished(admit_scheduler *s, admit_worker *w, uint64
 void admit_scheduler_cancel(admit_scheduler *s);
 
 admit_job_status admit_scheduler_status(const admit_scheduler *s);
-bool admit_scheduler_finished(const admit_scheduler *s);
+bool admit_scheduler_is_finished(const admit_scheduler *s);
 void admit_scheduler_stats_get(const admit_scheduler *s, admit_scheduler_stats *out);
+/* Why the job ended ADMIT_JOB_FAILED: the code (ADMIT_OK when it did not)
+** and, when err != NULL, the code and message in *err.  A failed job stops
+** like a cancelled one: workers cancelled, every lease released once. */
+admit_status admit_scheduler_error(const admit_scheduler *s, admit_error *err);
 const admit_fair_queue *admit_scheduler_queue(const admit_scheduler *s);
 const admit_task_admission *admit_scheduler_admission(const admit_scheduler *s);
 admit_tracker *admit_scheduler_tracker(admit_scheduler *s);

@@ -86,6 +86,14 @@ typedef struct admit_policy_delta {
     int64_t debt_change[ADMIT_MAX_TASK_RESOURCES];
 } admit_policy_delta;
 
+/* Policy ownership, one rule for every create that takes a policy
+** (admit_task_admission_create, admit_scheduler_create): the policy belongs
+** to the object being created from the call on, whether the call succeeds
+** or fails.  On failure the create has already called policy.destroy(ctx)
+** (when set); on success the object calls it when it is destroyed.  The
+** caller never destroys a policy it has handed over.  The policy
+** constructors (admit_policy_bounded_borrow, admit_policy_provider_aware)
+** fill *out only on success, so on their failure there is nothing to own. */
 typedef struct admit_task_policy {
     const char *name;
     void *ctx;
@@ -125,9 +133,10 @@ admit_status admit_policy_bounded_borrow(const admit_bounded_borrow_config *cfg,
                                          admit_task_policy *out, admit_error *err);
 
 /* The shared definitions the policies use, exposed for diagnostics and tests. */
-bool admit_policy_hard_eligible(const admit_task *task, const admit_admission_view *aview);
-bool admit_policy_peer_pressure(const admit_task *task, uint16_t resource,
-                                const admit_queue_view *qview, const admit_admission_view *aview);
+bool admit_policy_is_hard_eligible(const admit_task *task, const admit_admission_view *aview);
+bool admit_policy_is_peer_pressured(const admit_task *task, uint16_t resource,
+                                    const admit_queue_view *qview,
+                                    const admit_admission_view *aview);
 uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
                                    const admit_queue_view *qview, const admit_admission_view *aview,
                                    admit_share_rounding rounding);
@@ -139,7 +148,7 @@ typedef struct admit_task_admission_config {
     uint32_t group_count;
     uint32_t resource_count;
     const uint32_t *limits;   /* [resource_count]; copied */
-    admit_task_policy policy; /* ownership moves to the controller */
+    admit_task_policy policy; /* the controller's from create on ("Policy ownership") */
 } admit_task_admission_config;
 
 typedef struct admit_block_summary {

@@ -101,11 +101,15 @@ size_t admit_tracker_drop_rows(admit_tracker *t, const admit_task *failed,
 
 /* True when every row the task covers has been dropped (a cell's row, or
 ** all rows of a batch's row group): retrying it would produce nothing. */
-bool admit_tracker_rows_dropped_for(const admit_tracker *t, const admit_task *task);
+bool admit_tracker_is_output_dropped(const admit_tracker *t, const admit_task *task);
 
 /* Earliest time a timed task becomes ready; < 0 when none. */
 int64_t admit_tracker_next_timed_at(const admit_tracker *t);
 uint64_t admit_tracker_rows_dropped(const admit_tracker *t);
+/* ADMIT_OK, or the error of the first task that could not be recorded as
+** ready (out of memory): that task will never reach the frontier, so the
+** job cannot finish.  err (may be NULL) receives code and message. */
+admit_status admit_tracker_error(const admit_tracker *t, admit_error *err);
 
 #ifdef __cplusplus
 }

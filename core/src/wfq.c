@@ -1,0 +1,97 @@
+/* Virtual-time weighted fair queueing over groups (see wfq.h). */
+#include "wfq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool admit_wfq_init(admit_wfq *w, uint32_t group_count, admit_wfq_rule rule) {
+    memset(w, 0, sizeof *w);
+    w->rule = rule;
+    uint32_t cap = group_count ? group_count : 1;
+    w->groups = calloc(cap, sizeof *w->groups);
+    w->active = calloc(cap, sizeof *w->active);
+    if (!w->groups || !w->active) return false;
+    w->group_count = group_count;
+    w->group_cap = cap;
+    return true;
+}
+
+void admit_wfq_free(admit_wfq *w) {
+    free(w->groups);
+    free(w->active);
+    w->groups = NULL;
+    w->active = NULL;
+}
+
+bool admit_wfq_add_group(admit_wfq *w, uint32_t *id) {
+    if (w->group_count == w->group_cap) {
+        if (w->group_cap > UINT32_MAX / 2) return false;
+        uint32_t cap = w->group_cap ? w->group_cap * 2 : 4;
+        admit_wfq_group *groups = realloc(w->groups, cap * sizeof *groups);
+        if (!groups) return false;
+        w->groups = groups;
+        uint32_t *active = realloc(w->active, cap * sizeof *active);
+        if (!active) return false; /* groups grew; nothing else changed */
+        w->active = active;
+        w->group_cap = cap;
+    }
+    *id = w->group_count++;
+    w->groups[*id] = (admit_wfq_group){0};
+    return true;
+}
+
+static bool before(const admit_wfq *w, uint32_t a, uint32_t b) {
+    const admit_wfq_group *x = &w->groups[a], *y = &w->groups[b];
+    if (x->tag != y->tag) return x->tag < y->tag;
+    return x->tiebreak < y->tiebreak;
+}
+
+/* Index in the active array where g sits (if active) or would go. */
+static uint32_t lower_bound(const admit_wfq *w, uint32_t g) {
+    uint32_t lo = 0, hi = w->active_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (before(w, w->active[mid], g))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void insert(admit_wfq *w, uint32_t g) {
+    uint32_t at = lower_bound(w, g);
+    memmove(&w->active[at + 1], &w->active[at], (w->active_count - at) * sizeof *w->active);
+    w->active[at] = g;
+    w->active_count++;
+}
+
+static void erase(admit_wfq *w, uint32_t g) {
+    uint32_t at = lower_bound(w, g);
+    memmove(&w->active[at], &w->active[at + 1], (w->active_count - at - 1) * sizeof *w->active);
+    w->active_count--;
+}
+
+void admit_wfq_activate(admit_wfq *w, uint32_t g, uint64_t tiebreak) {
+    admit_wfq_group *gr = &w->groups[g];
+    gr->tag = admit_wfq_activation_tag(w, g);
+    gr->tiebreak = tiebreak;
+    gr->active = true;
+    insert(w, g);
+}
+
+void admit_wfq_deactivate(admit_wfq *w, uint32_t g) {
+    erase(w, g);
+    w->groups[g].active = false;
+}
+
+void admit_wfq_retie(admit_wfq *w, uint32_t g, uint64_t tiebreak) {
+    erase(w, g);
+    w->groups[g].tiebreak = tiebreak;
+    insert(w, g);
+}
+
+void admit_wfq_commit(admit_wfq *w, uint32_t g, double weight) {
+    admit_wfq_advance_(w, g, w->groups[g].tag, weight);
+    admit_wfq_deactivate(w, g);
+}
