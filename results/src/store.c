@@ -207,24 +207,29 @@ enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32, TIMELINE_COLUMNS = 26, TIMELINE_BAT
     " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
     " row_group, column_name, lifecycle) VALUES "
 
+#define TIMELINE_INSERT "INSERT INTO task_timelines VALUES "
+
 /* sql as is, or with columns > 0 sql followed by rows "(?, ...)" groups */
 static const struct {
     const char *sql;
     int columns, rows;
 } statements[ST_COUNT] = {
-    [ST_ITERATION] = {"INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
-                      " final_task_leases, final_request_leases, final_request_waiters,"
-                      " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-    [ST_EVENT] = {EVENT_INSERT, EVENT_COLUMNS, 1},
-    [ST_EVENT_BATCH] = {EVENT_INSERT, EVENT_COLUMNS, EVENT_BATCH},
-    [ST_METRIC] = {"INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
-    [ST_SNAPSHOT] = {"INSERT INTO snapshots VALUES (?, ?, ?, ?)"},
-    [ST_TIMELINE] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, 1},
-    [ST_TIMELINE_BATCH] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, TIMELINE_BATCH},
-    [ST_PLAN] = {"INSERT INTO capacity_plans VALUES (?, ?, ?)"},
-    [ST_COMPLETE] = {"UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
-                     " AND status = 'running' AND (SELECT count(*) FROM iterations i"
-                     " WHERE i.run_id = ?1) >= iterations"},
+    [ST_ITERATION] = {.sql = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
+                             " final_task_leases, final_request_leases, final_request_waiters,"
+                             " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_EVENT] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = 1},
+    [ST_EVENT_BATCH] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = EVENT_BATCH},
+    [ST_METRIC] = {.sql = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
+    [ST_SNAPSHOT] = {.sql = "INSERT INTO snapshots VALUES (?, ?, ?, ?)"},
+    [ST_TIMELINE] = {.sql = TIMELINE_INSERT, .columns = TIMELINE_COLUMNS, .rows = 1},
+    [ST_TIMELINE_BATCH] = {.sql = TIMELINE_INSERT,
+                           .columns = TIMELINE_COLUMNS,
+                           .rows = TIMELINE_BATCH},
+    [ST_PLAN] = {.sql = "INSERT INTO capacity_plans VALUES (?, ?, ?)"},
+    [ST_COMPLETE] = {.sql =
+                         "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
+                         " AND status = 'running' AND (SELECT count(*) FROM iterations i"
+                         " WHERE i.run_id = ?1) >= iterations"},
 };
 
 struct res_store {
