@@ -16,7 +16,6 @@
 ** runs gnuplot on it. */
 #include <errno.h>
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,7 @@
 
 #include "cli.h"
 #include "plot_scripts.h"
-#include "res/store.h"
-#include "run_query.h"
+#include "res/store_reader.h"
 
 static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
@@ -51,7 +49,7 @@ static void plot_usage(FILE *f) {
 }
 
 typedef struct plot_ctx {
-    sqlite3 *db;
+    res_store_reader *r;
     int64_t run;
     int64_t iteration;
     const char *dir;
@@ -66,12 +64,33 @@ static FILE *open_dat(const plot_ctx *p, const char *name) {
     return f;
 }
 
-static sqlite3_stmt *prepare(const plot_ctx *p, const char *sql) {
-    return run_query(p->db, "plot", sql, p->run, p->iteration);
+/* The events of the plotted iteration: one stream, some kinds, in sequence
+** order (and of one resource when resource is not NULL).  On failure
+** prints the reader's message and returns NULL. */
+static res_store_cursor *events(const plot_ctx *p, const char *stream, const char *const *kinds,
+                                const char *resource) {
+    res_event_query q = {.run_id = p->run,
+                         .iteration = p->iteration,
+                         .stream = stream,
+                         .kinds = kinds,
+                         .resource = resource,
+                         .order = RES_EVENTS_STREAM_ORDER};
+    res_store_cursor *c = NULL;
+    if (res_store_reader_events(p->r, &q, &c) != RES_STORE_OK)
+        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    return c;
 }
 
-static const char *text(sqlite3_stmt *st, int col) {
-    return column_text(st, col, "");
+/* The end of a cursor: true when it ended cleanly, else prints why. */
+static bool ended(const plot_ctx *p, int step) {
+    if (step == RES_STORE_OK) return true;
+    if (step != RES_STORE_ROW)
+        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    return false;
+}
+
+static const char *text(const char *s) {
+    return s ? s : "";
 }
 
 /* Names (of groups, i.e. columns, or of request resources) in first-seen
@@ -135,15 +154,17 @@ static void put_words(FILE *f, const char *var, const names *ns) {
 /* (a) leases, row groups and queued tasks per group as step series
 ** (plots/timeline.gp). */
 static bool plot_timeline(plot_ctx *p) {
-    sqlite3_stmt *st = prepare(
-        p, "SELECT captured_at_ns, kind, column_name, reason FROM events WHERE run_id = ?1 AND "
-           "iteration = ?2 AND stream = 'scheduler' AND kind IN ('task_lease_acquired', "
-           "'task_lease_released', 'row_group_admitted', 'row_group_checkpointed', "
-           "'ready_enqueued', 'stale_selection') ORDER BY sequence");
-    FILE *f = open_dat(p, "timeline.dat");
+    static const char *const kinds[] = {"task_lease_acquired",
+                                        "task_lease_released",
+                                        "row_group_admitted",
+                                        "row_group_checkpointed",
+                                        "ready_enqueued",
+                                        "stale_selection",
+                                        NULL};
+    res_store_cursor *st = events(p, "scheduler", kinds, NULL);
+    FILE *f = st ? open_dat(p, "timeline.dat") : NULL;
     if (!st || !f) {
-        sqlite3_finalize(st);
-        if (f) fclose(f);
+        res_store_cursor_close(st);
         return false;
     }
     names groups = {0};
@@ -153,9 +174,11 @@ static bool plot_timeline(plot_ctx *p) {
     bool ok = true;
     fprintf(f, "# seconds task_leases row_groups queued_by_group... (timeline_groups in "
                "params.gp names them)\n");
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-        const char *kind = text(st, 1), *column = text(st, 2);
+    res_event_row e;
+    int step;
+    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+        double t = (double)e.captured_at_ns / 1e9;
+        const char *kind = text(e.kind), *column = text(e.column_name);
         /* row group events name no column: they get no queue */
         int g = column[0] ? name_index(&groups, column, true) : -1;
         if (column[0] && g < 0) {
@@ -177,7 +200,7 @@ static bool plot_timeline(plot_ctx *p) {
             leases++;
             if (g >= 0) queued[g]--;
         } else if (strcmp(kind, "task_lease_released") == 0) {
-            if (strcmp(text(st, 3), "released") == 0) leases--;
+            if (strcmp(text(e.reason), "released") == 0) leases--;
         } else if (strcmp(kind, "stale_selection") == 0 || strcmp(kind, "ready_enqueued") == 0) {
             if (g >= 0) queued[g]++;
         } else if (strcmp(kind, "row_group_admitted") == 0) {
@@ -190,7 +213,8 @@ static bool plot_timeline(plot_ctx *p) {
             fprintf(f, " %ld", queued[i] < 0 ? 0 : queued[i]);
         fputc('\n', f);
     }
-    sqlite3_finalize(st);
+    ok = ok && ended(p, step);
+    res_store_cursor_close(st);
     fclose(f);
     put_words(p->params, "timeline_groups", &groups);
     free(queued);
@@ -198,72 +222,87 @@ static bool plot_timeline(plot_ctx *p) {
     return ok;
 }
 
+static int cmp_name(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
+/* The request resources registered in the iteration, sorted by name. */
+static bool request_keys(const plot_ctx *p, names *keys) {
+    static const char *const kinds[] = {"request_resource_registered", NULL};
+    res_store_cursor *c = events(p, "request", kinds, NULL);
+    if (!c) return false;
+    res_event_row e;
+    int step;
+    bool ok = true;
+    while (ok && (step = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW)
+        ok = name_index(keys, text(e.resource), true) >= 0;
+    ok = ok && ended(p, step);
+    res_store_cursor_close(c);
+    if (ok && keys->n) qsort(keys->v, (size_t)keys->n, sizeof *keys->v, cmp_name);
+    return ok;
+}
+
+/* request-<n>.dat (in flight, current limit, effective max over time) and
+** request-<n>-ratelimits.dat (rate-limited answers) of one resource. */
+static bool request_files(const plot_ctx *p, int n, const char *key, long *limits_hit) {
+    static const char *const kinds[] = {
+        "request_resource_registered", "request_lease_acquired",
+        "request_lease_released",      "request_limit_decreased",
+        "request_limit_increased",     "request_effective_cap_changed",
+        "request_rate_limited",        NULL};
+    char dat[64], cool[64];
+    snprintf(dat, sizeof dat, "request-%d.dat", n);
+    snprintf(cool, sizeof cool, "request-%d-ratelimits.dat", n);
+    res_store_cursor *st = events(p, "request", kinds, key);
+    FILE *f = st ? open_dat(p, dat) : NULL, *rl = f ? open_dat(p, cool) : NULL;
+    if (!st || !f || !rl) {
+        res_store_cursor_close(st);
+        if (f) fclose(f);
+        return false;
+    }
+    long in_flight = 0, limit = 0, emax = 0;
+    fprintf(f, "# seconds in_flight current_limit effective_max (%s)\n", key);
+    fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", key);
+    *limits_hit = 0;
+    res_event_row e;
+    int step;
+    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+        double t = (double)e.captured_at_ns / 1e9;
+        const char *kind = text(e.kind);
+        long v = (long)e.value.value;
+        if (strcmp(kind, "request_resource_registered") == 0 ||
+            strcmp(kind, "request_effective_cap_changed") == 0) {
+            emax = v;
+            if (!limit) limit = v;
+        } else if (strstr(kind, "request_lease_")) {
+            in_flight = v;
+        } else if (strstr(kind, "request_limit_")) {
+            limit = v;
+        } else { /* rate limited: v = ns of cooldown now in force */
+            fprintf(rl, "%.9f %ld %.9f\n", t, in_flight, t + (double)v / 1e9);
+            (*limits_hit)++;
+        }
+        fprintf(f, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
+    }
+    res_store_cursor_close(st);
+    fclose(f);
+    fclose(rl);
+    return ended(p, step);
+}
+
 /* (b) one picture per request resource (plots/request.gp). */
 static bool plot_requests(plot_ctx *p, int *count) {
-    sqlite3_stmt *res = prepare(p, "SELECT DISTINCT resource FROM events WHERE run_id = ?1 AND "
-                                   "iteration = ?2 AND stream = 'request' AND kind = "
-                                   "'request_resource_registered' ORDER BY resource");
-    if (!res) return false;
     names keys = {0};
-    bool ok = true;
     /* rate-limited answers per resource, as one line of words */
     char *limited = NULL;
     size_t limited_len = 0;
     FILE *lf = open_memstream(&limited, &limited_len);
-    if (!lf) ok = false;
-    while (ok && sqlite3_step(res) == SQLITE_ROW) {
-        char dat[64], cool[64];
-        int n = name_index(&keys, text(res, 0), true);
-        if (n < 0) {
-            ok = false;
-            break;
-        }
-        const char *key = keys.v[n];
-        snprintf(dat, sizeof dat, "request-%d.dat", n);
-        snprintf(cool, sizeof cool, "request-%d-ratelimits.dat", n);
-        sqlite3_stmt *st = prepare(
-            p, "SELECT captured_at_ns, kind, value FROM events WHERE run_id = ?1 AND iteration = "
-               "?2 AND stream = 'request' AND resource = ?3 AND kind IN "
-               "('request_resource_registered', 'request_lease_acquired', "
-               "'request_lease_released', 'request_limit_decreased', 'request_limit_increased', "
-               "'request_effective_cap_changed', 'request_rate_limited') ORDER BY sequence");
-        FILE *f = open_dat(p, dat), *rl = open_dat(p, cool);
-        if (!st || !f || !rl) {
-            sqlite3_finalize(st);
-            if (f) fclose(f);
-            if (rl) fclose(rl);
-            ok = false;
-            break;
-        }
-        sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
-        long in_flight = 0, limit = 0, emax = 0;
-        fprintf(f, "# seconds in_flight current_limit effective_max (%s)\n", key);
-        fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", key);
+    bool ok = lf && request_keys(p, &keys);
+    for (int n = 0; ok && n < keys.n; n++) {
         long limits_hit = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            double t = (double)sqlite3_column_int64(st, 0) / 1e9;
-            const char *kind = text(st, 1);
-            long v = (long)sqlite3_column_int64(st, 2);
-            if (strcmp(kind, "request_resource_registered") == 0 ||
-                strcmp(kind, "request_effective_cap_changed") == 0) {
-                emax = v;
-                if (!limit) limit = v;
-            } else if (strstr(kind, "request_lease_")) {
-                in_flight = v;
-            } else if (strstr(kind, "request_limit_")) {
-                limit = v;
-            } else { /* rate limited: v = ns of cooldown now in force */
-                fprintf(rl, "%.9f %ld %.9f\n", t, in_flight, t + (double)v / 1e9);
-                limits_hit++;
-            }
-            fprintf(f, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
-        }
-        sqlite3_finalize(st);
-        fclose(f);
-        fclose(rl);
+        ok = request_files(p, n, keys.v[n], &limits_hit);
         fprintf(lf, "%s%ld", n ? " " : "", limits_hit);
     }
-    sqlite3_finalize(res);
     if (lf && fclose(lf) != 0) ok = false;
     if (ok) {
         put_words(p->params, "request_resources", &keys);
@@ -297,10 +336,18 @@ static bool add_sample(samples *s, double x) {
     return true;
 }
 
-/* Pairs "start" and "end" events by an id column and collects end - start
+/* Which events a CDF pairs: kinds[0] starts and kinds[1] ends a wait of
+** one task (or one request attempt). */
+typedef struct cdf_pairs {
+    const char *stream;
+    const char *const *kinds;
+    bool by_attempt;
+} cdf_pairs;
+
+/* Pairs start and end events by task or attempt id and collects end - start
 ** per group, then writes one CDF file per group. */
-static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *groups) {
-    sqlite3_stmt *st = prepare(p, sql);
+static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, names *groups) {
+    res_store_cursor *st = events(p, pairs->stream, pairs->kinds, NULL);
     if (!st) return -1;
     samples *per = NULL;
     int nper = 0;
@@ -308,9 +355,12 @@ static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *gr
     size_t cap = 1 << 16, used = 0;
     int64_t *keys = calloc(cap, sizeof *keys), *starts = calloc(cap, sizeof *starts);
     bool ok = keys && starts;
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0), t = sqlite3_column_int64(st, 1);
-        bool is_start = sqlite3_column_int(st, 2) != 0;
+    res_event_row e;
+    int step = RES_STORE_OK;
+    while (ok && (step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+        int64_t id = pairs->by_attempt ? e.request_attempt_id.value : e.task_id.value;
+        int64_t t = e.captured_at_ns;
+        bool is_start = strcmp(text(e.kind), pairs->kinds[0]) == 0;
         if (used * 2 >= cap) { /* grow and rehash */
             size_t ncap = cap * 2;
             int64_t *nk = calloc(ncap, sizeof *nk), *ns = calloc(ncap, sizeof *ns);
@@ -342,7 +392,7 @@ static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *gr
             keys[j] = id;
             starts[j] = t;
         } else if (keys[j] == id) {
-            int g = name_index(groups, text(st, 3), true);
+            int g = name_index(groups, text(e.column_name), true);
             if (g >= nper) {
                 samples *np = g >= 0 ? realloc(per, (size_t)groups->cap * sizeof *np) : NULL;
                 if (!np) {
@@ -357,7 +407,8 @@ static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *gr
             ok = add_sample(&per[g], (double)(t - starts[j]) / 1e9);
         }
     }
-    sqlite3_finalize(st);
+    ok = ok && ended(p, step);
+    res_store_cursor_close(st);
     free(keys);
     free(starts);
     for (int g = 0; ok && g < groups->n; g++) {
@@ -385,18 +436,13 @@ static int cdf_files(plot_ctx *p, const char *sql, const char *prefix, names *gr
 ** attempt), per group (plots/cdf.gp). */
 static bool plot_cdfs(plot_ctx *p) {
     names ready = {0}, wait = {0};
-    int nr = cdf_files(p,
-                       "SELECT task_id, captured_at_ns, kind = 'ready_enqueued', column_name "
-                       "FROM events WHERE run_id = ?1 AND iteration = ?2 AND stream = "
-                       "'scheduler' AND kind IN ('ready_enqueued', 'task_lease_acquired') "
-                       "ORDER BY sequence",
-                       "cdf-ready", &ready);
-    int nw = cdf_files(p,
-                       "SELECT request_attempt_id, captured_at_ns, kind = "
-                       "'request_wait_started', column_name FROM events WHERE run_id = ?1 AND "
-                       "iteration = ?2 AND stream = 'request' AND kind IN "
-                       "('request_wait_started', 'request_wait_completed') ORDER BY sequence",
-                       "cdf-wait", &wait);
+    static const char *const ready_kinds[] = {"ready_enqueued", "task_lease_acquired", NULL};
+    static const char *const wait_kinds[] = {"request_wait_started", "request_wait_completed",
+                                             NULL};
+    const cdf_pairs ready_pairs = {"scheduler", ready_kinds, false};
+    const cdf_pairs wait_pairs = {"request", wait_kinds, true};
+    int nr = cdf_files(p, &ready_pairs, "cdf-ready", &ready);
+    int nw = cdf_files(p, &wait_pairs, "cdf-wait", &wait);
     bool ok = nr >= 0 && nw >= 0;
     if (ok) {
         put_words(p->params, "cdf_ready_groups", &ready);
@@ -413,16 +459,23 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
     static const char *layers[] = {"ready_queue", "task_admission",     "request_admission",
                                    "cooldown",    "provider_execution", "local_other"};
     enum { NL = sizeof layers / sizeof *layers };
-    sqlite3_stmt *st = prepare(
-        p, "SELECT scope, name, value FROM metrics WHERE run_id = ?1 AND iteration = ?2 AND "
-           "scope LIKE 'layers:%' AND name LIKE 'layer_%_seconds' ORDER BY rowid");
-    if (!st) return false;
+    res_store_cursor *st = NULL;
+    if (res_store_reader_metrics(p->r, p->run, p->iteration, "layers:", &st) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+        return false;
+    }
     names groups = {0};
     double(*v)[NL] = NULL;
     int nv_cap = 0;
     bool ok = true;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int g = name_index(&groups, text(st, 0) + strlen("layers:"), true);
+    res_metric_row m;
+    int step;
+    while ((step = res_store_cursor_next_metric(st, &m)) == RES_STORE_ROW) {
+        const char *name = text(m.name);
+        size_t len = strlen(name);
+        if (strncmp(name, "layer_", 6) != 0 || len < 14 || strcmp(name + len - 8, "_seconds"))
+            continue;
+        int g = name_index(&groups, text(m.scope) + strlen("layers:"), true);
         if (g >= nv_cap) {
             double(*nv)[NL] = g >= 0 ? realloc(v, (size_t)groups.cap * sizeof *nv) : NULL;
             if (!nv) {
@@ -436,10 +489,11 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
         for (int l = 0; l < NL; l++) {
             char want[64];
             snprintf(want, sizeof want, "layer_%s_seconds", layers[l]);
-            if (strcmp(text(st, 1), want) == 0) v[g][l] = sqlite3_column_double(st, 2);
+            if (strcmp(name, want) == 0) v[g][l] = m.value.value;
         }
     }
-    sqlite3_finalize(st);
+    ok = ok && ended(p, step);
+    res_store_cursor_close(st);
     *drawn = ok && groups.n > 0;
     names labels = {0};
     for (int g = 0; *drawn && ok && g < groups.n; g++) {
@@ -567,9 +621,9 @@ int cmd_plot(int argc, char **argv) {
                         "(scripts/setup.sh installs gnuplot-nox) and run again\n");
         return EXIT_FAILURE_RUN;
     }
-    char err[1100];
-    res_store *store = NULL;
-    if (res_store_open(db_path, RES_STORE_OPEN_EXISTING, &store, err, sizeof err) != RES_STORE_OK) {
+    char err[1200];
+    res_store_reader *r = NULL;
+    if (res_store_reader_open(db_path, &r, err, sizeof err) != RES_STORE_OK) {
         fprintf(stderr, "admitsim plot: %s\n", err);
         return EXIT_FAILURE_RUN;
     }
@@ -578,26 +632,25 @@ int cmd_plot(int argc, char **argv) {
         snprintf(dir, sizeof dir, "%s", out);
     else
         snprintf(dir, sizeof dir, "out/plots/run-%llu", (unsigned long long)run_id);
-    plot_ctx p = {.db = res_store_db(store),
-                  .run = (int64_t)run_id,
-                  .iteration = (int64_t)iteration,
-                  .dir = dir};
+    plot_ctx p = {.r = r, .run = (int64_t)run_id, .iteration = (int64_t)iteration, .dir = dir};
     int rc = EXIT_FAILURE_RUN;
-    sqlite3_stmt *st = prepare(&p, "SELECT r.scenario_id, r.policy, r.seed, i.status FROM runs r "
-                                   "JOIN iterations i ON i.run_id = r.run_id WHERE r.run_id = ?1 "
-                                   "AND i.iteration = ?2");
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n", db_path,
-                (unsigned long long)run_id, (unsigned long long)iteration);
-        sqlite3_finalize(st);
-        res_store_close(store);
+    res_run_row run;
+    res_iteration_row it;
+    int found = res_store_reader_run(r, p.run, &run);
+    if (found == RES_STORE_OK) found = res_store_reader_iteration(r, p.run, p.iteration, &it);
+    if (found != RES_STORE_OK) {
+        if (found == RES_STORE_NOT_FOUND)
+            fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n",
+                    db_path, (unsigned long long)run_id, (unsigned long long)iteration);
+        else
+            fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(r));
+        res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
     char title[1200];
-    snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu (%s)", text(st, 0),
-             text(st, 1), (long long)sqlite3_column_int64(st, 2), (unsigned long long)iteration,
-             text(st, 3));
-    sqlite3_finalize(st);
+    snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu (%s)",
+             text(run.scenario_id), text(run.policy), (long long)run.seed,
+             (unsigned long long)iteration, text(it.status));
     for (char *q = dir + 1; *q; q++) { /* mkdir -p */
         if (*q != '/') continue;
         *q = '\0';
@@ -642,6 +695,6 @@ int cmd_plot(int argc, char **argv) {
             dir);
     rc = EXIT_OK;
 done:
-    res_store_close(store);
+    res_store_reader_close(r);
     return rc;
 }

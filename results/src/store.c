@@ -1,5 +1,6 @@
 #include "res/store.h"
 #include "res/capacity_plan.h"
+#include "store_internal.h"
 #include "res/correlated_view.h"
 
 #include <errno.h>
@@ -393,7 +394,7 @@ int res_store_schema_version(const res_store *s) {
     return s->version;
 }
 
-sqlite3 *res_store_db(res_store *s) {
+sqlite3 *res_store_connection(res_store *s) {
     return s->db;
 }
 

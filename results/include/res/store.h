@@ -10,29 +10,22 @@
 ** run's status goes 'running' -> 'complete' in the transaction that writes
 ** its last iteration.  Functions return RES_STORE_OK or a negative code and
 ** never exit; the message is in res_store_errmsg() (or the caller's buffer
-** for opening).
+** for opening).  res/store_reader.h reads what this writes.
 */
 #ifndef RES_STORE_H
 #define RES_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/store_common.h"
 #include "res/summary.h"
 #include "sim/engine.h"
 
-#define RES_STORE_SCHEMA_VERSION 4
-#define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
-
-enum {
-    RES_STORE_OK = 0,
-    RES_STORE_ERROR = -1,     /* SQLite or I/O error */
-    RES_STORE_TOO_NEW = -2,   /* schema newer than this binary knows */
-    RES_STORE_NOT_FOUND = -3, /* no such database file or run */
-    RES_STORE_NOMEM = -4
-};
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct res_store res_store;
 
@@ -53,8 +46,6 @@ void res_store_close(res_store *s);
 
 const char *res_store_errmsg(const res_store *s);
 int res_store_schema_version(const res_store *s);
-/* The connection, for queries. */
-sqlite3 *res_store_db(res_store *s);
 
 typedef struct res_store_run_info {
     const char *scenario_id;
@@ -78,5 +69,9 @@ int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
 
 /* Sets a run's status (e.g. 'failed'). */
 int res_store_set_run_status(res_store *s, int64_t run_id, const char *status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
