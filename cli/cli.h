@@ -1,4 +1,6 @@
-/* Subcommands of the admitsim command and their shared exit codes. */
+/* What every admitsim command shares (cli_util.c): exit codes, option
+** parsing, the monotonic clock.  The commands themselves are in
+** commands.h. */
 #ifndef ADMITSIM_CLI_H
 #define ADMITSIM_CLI_H
 
@@ -11,18 +13,9 @@ enum {
     EXIT_USAGE = 2        /* bad command line */
 };
 
-int cmd_run(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_runs(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int bench_request(uint64_t repeat);
-struct sim_scenario;
-int bench_store(const struct sim_scenario *sc, uint64_t seed, uint64_t repeat);
-
 /* Parses a non-negative integer option value; prints an error and returns false if invalid. */
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);
+/* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
 
 #endif

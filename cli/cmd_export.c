@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/store_reader.h"
 
 static void export_usage(FILE *f) {

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/artifact.h"
 #include "res/report_files.h"
 #include "res/request_report.h"

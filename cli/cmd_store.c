@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/store_reader.h"
 
 static void runs_usage(FILE *f) {

@@ -1,9 +1,9 @@
+/* admitsim: dispatches to the subcommand named by argv[1]. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/artifact.h"
 
 static void usage(FILE *f) {
@@ -24,26 +24,6 @@ static void usage(FILE *f) {
                "\n"
                "'admitsim <command> --help' describes a command's options.\n"
                "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
-}
-
-bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
-                   uint64_t *out) {
-    char *end = NULL;
-    if (!text || !*text || *text == '-') goto bad;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v > max) goto bad;
-    *out = v;
-    return true;
-bad:
-    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
-            (unsigned long long)max, text ? text : "");
-    return false;
-}
-
-double cli_monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv) {

@@ -8,9 +8,10 @@
 **   cdf           CDFs of ready_to_lease_gap and of request wait per group;
 **   layers        the limiting-layer breakdown per group as stacked bars
 **                 (when the run stored layer metrics).
-** Everything is read from the results database written by `admitsim run`.
-** The drawing is done by the gnuplot scripts beside this file (plots/, *.gp),
-** embedded at build time (plots/embed.cmake -> plot_scripts.h): this file
+** Everything is read from the results database written by `admitsim run`,
+** through the store's reader.  The drawing is done by the gnuplot scripts of
+** plots/ (*.gp), embedded at build time (plots/embed.cmake ->
+** plot_scripts.h): this file
 ** writes the *.dat files and params.gp (the scripts' variables: titles,
 ** group and resource names), then plot.gp = params.gp + the scripts, and
 ** runs gnuplot on it. */
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "plot_scripts.h"
 #include "res/store_reader.h"
 
