@@ -15,17 +15,18 @@
 ** writes the *.dat files and params.gp (the scripts' variables: titles,
 ** group and resource names), then plot.gp = params.gp + the scripts, and
 ** runs gnuplot on it. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "plot_scripts.h"
+#include "program.h"
 #include "res/store_reader.h"
 
 static void plot_usage(FILE *f) {
@@ -117,40 +118,70 @@ static int name_index(names *ns, const char *s, bool add) {
     return ns->n++;
 }
 
-/* One character inside a gnuplot "..." string: a backslash or double quote
-** is escaped, a control character (which would end the line) becomes a
-** blank. */
-static void put_char(FILE *f, char c) {
-    if (c == '\\' || c == '"') fputc('\\', f);
-    fputc((unsigned char)c < 0x20 ? ' ' : c, f);
+/* s as a gnuplot string expression with exactly s as its value: runs of
+** single-quoted text, where gnuplot expands no backslash, no `command`
+** and no @macro (a quote is doubled), joined with "." to "\ooo" escapes for
+** the control characters a single-quoted string cannot hold.  A
+** double-quoted string would run a `command` found in a name or path. */
+static void put_gp_string(FILE *f, const char *s) {
+    bool open = false, any = false;
+    for (; *s; s++, any = true) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f) {
+            if (open) fputc('\'', f);
+            open = false;
+            fprintf(f, "%s\"\\%03o\"", any ? "." : "", c);
+            continue;
+        }
+        if (!open) fputs(any ? ".'" : "'", f);
+        open = true;
+        if (c == '\'') fputc('\'', f);
+        fputc(c, f);
+    }
+    fputs(open ? "'" : any ? "" : "''", f);
 }
 
-/* params.gp line `var = "..."` holding s as it is. */
+/* params.gp line `var = <s>`. */
 static void put_string(FILE *f, const char *var, const char *s) {
-    fprintf(f, "%s = \"", var);
-    for (; *s; s++)
-        put_char(f, *s);
-    fputs("\"\n", f);
+    fprintf(f, "%s = ", var);
+    put_gp_string(f, s);
+    fputc('\n', f);
+}
+
+/* s for a comment line (of a .dat file or a script) in out (len bytes): a
+** control character, which could end the comment, becomes '?'. */
+static const char *comment_safe(char *out, size_t len, const char *s) {
+    size_t n = 0;
+    for (; *s && n + 1 < len; s++)
+        out[n++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    out[n] = '\0';
+    return out;
 }
 
 /* params.gp line `var = "w1 w2 ..."`: one word per name for the scripts'
 ** word() and words(). A name that is empty, holds blanks or starts with a
 ** quote is quoted, as gnuplot's word() keeps a quoted word whole: with '"',
 ** or with "'" when the name holds a '"' (a name holding both and a blank
-** cannot be a gnuplot word). */
-static void put_words(FILE *f, const char *var, const names *ns) {
-    fprintf(f, "%s = \"", var);
+** cannot be a gnuplot word).  Control characters become blanks. */
+static bool put_words(FILE *f, const char *var, const names *ns) {
+    char *words = NULL;
+    size_t len = 0;
+    FILE *w = open_memstream(&words, &len);
+    if (!w) return false;
     for (int i = 0; i < ns->n; i++) {
         const char *s = ns->v[i];
         bool quoted = !s[0] || s[0] == '"' || s[0] == '\'' || s[strcspn(s, " \t\n\r\v\f")];
         char quote = strchr(s, '"') ? '\'' : '"';
-        if (i) fputc(' ', f);
-        if (quoted) put_char(f, quote);
+        if (i) fputc(' ', w);
+        if (quoted) fputc(quote, w);
         for (; *s; s++)
-            put_char(f, *s);
-        if (quoted) put_char(f, quote);
+            fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, w);
+        if (quoted) fputc(quote, w);
     }
-    fputs("\"\n", f);
+    bool ok = fclose(w) == 0;
+    if (ok) put_string(f, var, words);
+    free(words);
+    return ok;
 }
 
 /* (a) leases, row groups and queued tasks per group as step series
@@ -218,7 +249,7 @@ static bool plot_timeline(plot_ctx *p) {
     ok = ok && ended(p, step);
     res_store_cursor_close(st);
     fclose(f);
-    put_words(p->params, "timeline_groups", &groups);
+    ok = put_words(p->params, "timeline_groups", &groups) && ok;
     free(queued);
     free(groups.v);
     return ok;
@@ -263,8 +294,10 @@ static bool request_files(const plot_ctx *p, int n, const char *key, long *limit
         return false;
     }
     long in_flight = 0, limit = 0, emax = 0;
-    fprintf(f, "# seconds in_flight current_limit effective_max (%s)\n", key);
-    fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", key);
+    char shown[256];
+    comment_safe(shown, sizeof shown, key);
+    fprintf(f, "# seconds in_flight current_limit effective_max (%s)\n", shown);
+    fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", shown);
     *limits_hit = 0;
     res_event_row e;
     int step;
@@ -307,8 +340,8 @@ static bool plot_requests(plot_ctx *p, int *count) {
     }
     if (lf && fclose(lf) != 0) ok = false;
     if (ok) {
-        put_words(p->params, "request_resources", &keys);
-        fprintf(p->params, "request_ratelimits = \"%s\"\n", limited);
+        ok = put_words(p->params, "request_resources", &keys);
+        put_string(p->params, "request_ratelimits", limited);
     }
     *count = keys.n;
     free(limited);
@@ -422,7 +455,9 @@ static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, na
             break;
         }
         qsort(per[g].v, per[g].n, sizeof *per[g].v, cmp_double);
-        fprintf(f, "# seconds cumulative_fraction (%s)\n", groups->v[g]);
+        char shown[256];
+        fprintf(f, "# seconds cumulative_fraction (%s)\n",
+                comment_safe(shown, sizeof shown, groups->v[g]));
         for (size_t i = 0; i < per[g].n; i++)
             fprintf(f, "%.9f %.6f\n", per[g].v[i], (double)(i + 1) / (double)per[g].n);
         fclose(f);
@@ -447,8 +482,8 @@ static bool plot_cdfs(plot_ctx *p) {
     int nw = cdf_files(p, &wait_pairs, "cdf-wait", &wait);
     bool ok = nr >= 0 && nw >= 0;
     if (ok) {
-        put_words(p->params, "cdf_ready_groups", &ready);
-        put_words(p->params, "cdf_wait_groups", &wait);
+        ok = put_words(p->params, "cdf_ready_groups", &ready) &&
+             put_words(p->params, "cdf_wait_groups", &wait);
     }
     free(ready.v);
     free(wait.v);
@@ -511,7 +546,7 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
         if (at >= 0 && at != g) at = name_index(&labels, groups.v[g], true);
         ok = at == g;
     }
-    if (*drawn && ok) put_words(p->params, "layers_groups", &labels);
+    if (*drawn && ok) ok = put_words(p->params, "layers_groups", &labels);
     free(labels.v);
     if (*drawn && ok) {
         FILE *f = open_dat(p, "layers.dat");
@@ -569,134 +604,177 @@ static bool write_gp(const char *path, const char *header, const char *params, b
 ** plot.gp (the variables and the scripts: what gnuplot runs). */
 static bool write_scripts(const char *dir, const char *gp_path, const char *params, bool layers,
                           uint64_t run, uint64_t iteration) {
-    char path[1100], header[2400];
+    char path[1100], header[2400], shown[1100];
     snprintf(path, sizeof path, "%s/params.gp", dir);
     snprintf(header, sizeof header,
              "# params.gp: the variables of the scripts in plots/ for run %llu, iteration %llu\n"
              "# (written by admitsim plot). To redraw one picture with a script of your own:\n"
              "#   gnuplot %s plots/common.gp plots/cdf.gp\n",
-             (unsigned long long)run, (unsigned long long)iteration, path);
+             (unsigned long long)run, (unsigned long long)iteration,
+             comment_safe(shown, sizeof shown, path));
     if (!write_gp(path, header, params, false, false)) return false;
     snprintf(header, sizeof header,
              "# written by admitsim plot; run: gnuplot %s\n"
              "# the variables (as in params.gp), then the scripts of plots/ built into admitsim\n",
-             gp_path);
+             comment_safe(shown, sizeof shown, gp_path));
     return write_gp(gp_path, header, params, true, layers);
 }
 
-int cmd_plot(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
-        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *db_path = RES_STORE_DEFAULT_PATH, *out = NULL, *fmt = "png";
-    uint64_t iteration = 0;
-    optind = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'd': db_path = optarg; break;
-        case 'o': out = optarg; break;
-        case 'f':
-            if (strcmp(optarg, "png") && strcmp(optarg, "svg")) {
-                fprintf(stderr, "admitsim plot: --format expects png or svg, got '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
-            fmt = optarg;
-            break;
-        case 'i':
-            if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &iteration))
-                return EXIT_USAGE;
-            break;
-        case 'h': plot_usage(stdout); return EXIT_OK;
-        default: plot_usage(stderr); return EXIT_USAGE;
-        }
-    }
-    uint64_t run_id;
-    if (optind != argc - 1 || !cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &run_id)) {
-        if (optind != argc - 1) fprintf(stderr, "admitsim plot: expected exactly one RUN id\n\n");
-        plot_usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "admitsim plot: gnuplot is not installed or not on PATH; install it "
-                        "(scripts/setup.sh installs gnuplot-nox) and run again\n");
-        return EXIT_FAILURE_RUN;
-    }
-    char err[1200];
-    res_store_reader *r = NULL;
-    if (res_store_reader_open(db_path, &r, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", err);
-        return EXIT_FAILURE_RUN;
-    }
-    char dir[1024];
-    if (out)
-        snprintf(dir, sizeof dir, "%s", out);
+/* The output directory: --out as given, or out/plots/run-<RUN>, behind
+** "./" when it starts with another character than a letter, digit, '/',
+** '.' or '_': gnuplot reads a file name starting with '<' as a shell
+** command, writes to one starting with '|' through a shell, takes '$' for
+** a datablock and '-' for standard input or (as an argument) an option. */
+static void plot_dir(char *dir, size_t len, const char *out, uint64_t run_id) {
+    if (!out)
+        snprintf(dir, len, "out/plots/run-%llu", (unsigned long long)run_id);
+    else if (out[0] && !isalnum((unsigned char)out[0]) && !strchr("/._", out[0]))
+        snprintf(dir, len, "./%s", out);
     else
-        snprintf(dir, sizeof dir, "out/plots/run-%llu", (unsigned long long)run_id);
-    plot_ctx p = {.r = r, .run = (int64_t)run_id, .iteration = (int64_t)iteration, .dir = dir};
-    int rc = EXIT_FAILURE_RUN;
-    res_run_row run;
-    res_iteration_row it;
-    int found = res_store_reader_run(r, p.run, &run);
-    if (found == RES_STORE_OK) found = res_store_reader_iteration(r, p.run, p.iteration, &it);
-    if (found != RES_STORE_OK) {
-        if (found == RES_STORE_NOT_FOUND)
-            fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n",
-                    db_path, (unsigned long long)run_id, (unsigned long long)iteration);
-        else
-            fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(r));
-        res_store_reader_close(r);
-        return EXIT_FAILURE_RUN;
-    }
-    char title[1200];
-    snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu (%s)",
-             text(run.scenario_id), text(run.policy), (long long)run.seed,
-             (unsigned long long)iteration, text(it.status));
-    for (char *q = dir + 1; *q; q++) { /* mkdir -p */
+        snprintf(dir, len, "%s", out);
+}
+
+/* mkdir -p dir */
+static bool make_dirs(char *dir) {
+    for (char *q = dir + 1; *q; q++) {
         if (*q != '/') continue;
         *q = '\0';
         int made = mkdir(dir, 0777);
         *q = '/';
         if (made != 0 && errno != EEXIST) break;
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "admitsim plot: cannot create %s: %s\n", dir, strerror(errno));
-        goto done;
-    }
-    /* the data files, and the scripts' variables in memory */
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) return true;
+    fprintf(stderr, "admitsim plot: cannot create %s: %s\n", dir, strerror(errno));
+    return false;
+}
+
+/* The data files and params.gp/plot.gp of p->dir; *nreq request pictures,
+** *layers whether the layers picture has data. */
+static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *nreq, bool *layers) {
     char *params = NULL;
     size_t params_len = 0;
-    p.params = open_memstream(&params, &params_len);
-    if (!p.params) {
+    p->params = open_memstream(&params, &params_len);
+    if (!p->params) {
         fprintf(stderr, "admitsim plot: out of memory\n");
-        goto done;
+        return false;
     }
-    put_string(p.params, "dir", dir);
-    put_string(p.params, "fmt", fmt);
-    put_string(p.params, "run_title", title);
+    put_string(p->params, "dir", p->dir);
+    put_string(p->params, "fmt", fmt);
+    put_string(p->params, "run_title", title);
+    bool ok = plot_timeline(p) && plot_requests(p, nreq) && plot_cdfs(p) && plot_layers(p, layers);
+    if (fclose(p->params) != 0) ok = false;
+    char gp_path[1100];
+    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", p->dir);
+    ok = ok &&
+         write_scripts(p->dir, gp_path, params, *layers, (uint64_t)p->run, (uint64_t)p->iteration);
+    free(params);
+    return ok;
+}
+
+/* gnuplot DIR/plot.gp, without a shell, its messages in DIR/gnuplot.log. */
+static bool run_gnuplot(const char *gnuplot, const char *dir) {
+    char gp_path[1100], log_path[1100], err[1400];
+    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
+    snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
+    char *argv[] = {"gnuplot", gp_path, NULL};
+    if (cli_program_run(gnuplot, argv, log_path, err, sizeof err)) return true;
+    fprintf(stderr, "admitsim plot: %s (its messages are in %s)\n", err, log_path);
+    return false;
+}
+
+typedef struct plot_args {
+    const char *db_path, *out, *fmt;
+    uint64_t run_id, iteration;
+} plot_args;
+
+/* Parses the command line; returns -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, plot_args *a) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
+        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    *a = (plot_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png"};
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': a->db_path = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "png") && strcmp(optarg, "svg")) {
+                fprintf(stderr, "admitsim plot: --format expects png or svg, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            a->fmt = optarg;
+            break;
+        case 'i':
+            if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &a->iteration))
+                return EXIT_USAGE;
+            break;
+        case 'h': plot_usage(stdout); return EXIT_OK;
+        default: plot_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &a->run_id)) {
+        if (optind != argc - 1) fprintf(stderr, "admitsim plot: expected exactly one RUN id\n\n");
+        plot_usage(stderr);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The pictures' title: scenario, policy, seed, iteration and its status. */
+static bool plot_title(res_store_reader *r, const plot_args *a, char *title, size_t len) {
+    res_run_row run;
+    res_iteration_row it;
+    int found = res_store_reader_run(r, (int64_t)a->run_id, &run);
+    if (found == RES_STORE_OK)
+        found = res_store_reader_iteration(r, (int64_t)a->run_id, (int64_t)a->iteration, &it);
+    if (found == RES_STORE_OK) {
+        snprintf(title, len, "%s - policy %s - seed %lld - iteration %llu (%s)",
+                 text(run.scenario_id), text(run.policy), (long long)run.seed,
+                 (unsigned long long)a->iteration, text(it.status));
+        return true;
+    }
+    if (found == RES_STORE_NOT_FOUND)
+        fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n",
+                a->db_path, (unsigned long long)a->run_id, (unsigned long long)a->iteration);
+    else
+        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(r));
+    return false;
+}
+
+int cmd_plot(int argc, char **argv) {
+    plot_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    char gnuplot[4096];
+    if (!cli_program_find("gnuplot", gnuplot, sizeof gnuplot)) {
+        fprintf(stderr, "admitsim plot: gnuplot is not installed or not on PATH; install it "
+                        "(scripts/setup.sh installs gnuplot-nox) and run again\n");
+        return EXIT_FAILURE_RUN;
+    }
+    char err[1200];
+    res_store_reader *r = NULL;
+    if (res_store_reader_open(a.db_path, &r, err, sizeof err) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", err);
+        return EXIT_FAILURE_RUN;
+    }
+    char dir[1024], title[1200];
+    plot_dir(dir, sizeof dir, a.out, a.run_id);
+    plot_ctx p = {.r = r, .run = (int64_t)a.run_id, .iteration = (int64_t)a.iteration, .dir = dir};
     int nreq = 0;
     bool layers = false;
-    bool ok =
-        plot_timeline(&p) && plot_requests(&p, &nreq) && plot_cdfs(&p) && plot_layers(&p, &layers);
-    if (fclose(p.params) != 0) ok = false;
-    char gp_path[1100];
-    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
-    ok = ok && write_scripts(dir, gp_path, params, layers, run_id, iteration);
-    free(params);
-    if (!ok) goto done;
-    char cmd[2400];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>'%s/gnuplot.log'", gp_path, dir);
-    int status = system(cmd);
-    if (status != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "admitsim plot: gnuplot failed (see %s/gnuplot.log)\n", dir);
-        goto done;
+    if (plot_title(r, &a, title, sizeof title) && make_dirs(dir) &&
+        write_inputs(&p, a.fmt, title, &nreq, &layers) && run_gnuplot(gnuplot, dir)) {
+        fprintf(stderr,
+                "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
+                dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
+                layers ? a.fmt : "", dir);
+        rc = EXIT_OK;
+    } else {
+        rc = EXIT_FAILURE_RUN;
     }
-    fprintf(stderr, "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
-            dir, fmt, nreq, nreq == 1 ? "" : "s", fmt, layers ? ", layers." : "", layers ? fmt : "",
-            dir);
-    rc = EXIT_OK;
-done:
     res_store_reader_close(r);
     return rc;
 }
