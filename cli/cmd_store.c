@@ -1,4 +1,5 @@
-/* admitsim runs / admitsim show: read the SQLite results store. */
+/* admitsim runs / admitsim show read the SQLite results store (never
+** writing to it); admitsim migrate upgrades its schema. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "res/store.h"
 #include "res/store_reader.h"
 
 static void runs_usage(FILE *f) {
@@ -20,7 +22,10 @@ static void runs_usage(FILE *f) {
                "  --db FILE     the results database (default results/admitsim.db)\n"
                "  -h, --help    this text\n"
                "\n"
-               "exit codes: 0 ok, 1 database missing or unreadable, 2 usage error\n");
+               "The database is opened read-only and never changed.\n"
+               "\n"
+               "exit codes: 0 ok, 1 database missing, unreadable, too old (see 'admitsim\n"
+               "migrate') or another program's, 2 usage error\n");
 }
 
 static void show_usage(FILE *f) {
@@ -36,6 +41,21 @@ static void show_usage(FILE *f) {
             "  -h, --help    this text\n"
             "\n"
             "exit codes: 0 ok, 1 database missing or unreadable or no such run, 2 usage error\n");
+}
+
+static void migrate_usage(FILE *f) {
+    fprintf(f, "usage: admitsim migrate [--db FILE]\n"
+               "\n"
+               "Upgrades a results database to the schema this admitsim writes, one\n"
+               "transaction per version (runs, show, export and plot read it without\n"
+               "changing it, and refuse a schema older than they read).\n"
+               "\n"
+               "options:\n"
+               "  --db FILE     the results database (default results/admitsim.db)\n"
+               "  -h, --help    this text\n"
+               "\n"
+               "exit codes: 0 ok, 1 database missing, unusable or another program's, 2 usage "
+               "error\n");
 }
 
 /* Parses [--db FILE] [-h]; returns -1 to continue, else an exit code. */
@@ -185,4 +205,28 @@ int cmd_show(int argc, char **argv) {
         fprintf(stderr, "admitsim show: %s\n", res_store_reader_errmsg(r));
     res_store_reader_close(r);
     return rc;
+}
+
+int cmd_migrate(int argc, char **argv) {
+    const char *db = RES_STORE_DEFAULT_PATH;
+    int rc = parse_db("migrate", argc, argv, &db, migrate_usage);
+    if (rc >= 0) return rc;
+    if (optind != argc) {
+        fprintf(stderr, "admitsim migrate: unexpected argument '%s'\n\n", argv[optind]);
+        migrate_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[1200];
+    res_store *s = NULL;
+    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim migrate: %s\n", err);
+        return EXIT_FAILURE_RUN;
+    }
+    int from = res_store_found_version(s), to = res_store_schema_version(s);
+    if (from == to)
+        printf("%s: schema version %d, nothing to migrate\n", db, to);
+    else
+        printf("%s: schema version %d -> %d\n", db, from, to);
+    res_store_close(s);
+    return EXIT_OK;
 }

@@ -76,6 +76,12 @@ static sqlite3 *raw_open(const char *path) {
     return db;
 }
 
+static sqlite3 *raw_open_create(const char *path) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) fail_msg("%s: cannot create", path);
+    return db;
+}
+
 /* The single integer (or -1) a query returns. */
 static int64_t scalar(sqlite3 *db, const char *sql) {
     sqlite3_stmt *st = NULL;
@@ -267,6 +273,38 @@ static void refuses_a_newer_schema(void **state) {
     snprintf(want, sizeof want, "schema version 99 is newer than this admitsim supports (%d)",
              RES_STORE_SCHEMA_VERSION);
     assert_non_null(strstr(err, want));
+}
+
+/* Another program's database is refused before anything is written: no
+** admitsim tables, no WAL; an empty file becomes a results database. */
+static void refuses_another_programs_database(void **state) {
+    fixture *f = *state;
+    char path[400], err[1100] = "";
+    snprintf(path, sizeof path, "%s/other.db", f->dir);
+    sqlite3 *db = raw_open_create(path);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);", NULL, NULL, NULL),
+        SQLITE_OK);
+    res_store *s = NULL;
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_NOT_ADMITSIM);
+    assert_null(s);
+    assert_non_null(strstr(err, "not an admitsim results database"));
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
+    expect_text(db, "PRAGMA journal_mode", "delete");
+    /* a schema version, but not admitsim's tables */
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
+    sqlite3_close(db);
+    /* an empty file is a new database */
+    snprintf(path, sizeof path, "%s/empty.db", f->dir);
+    fclose(fopen(path, "w"));
+    s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(res_store_found_version(s), 0);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
+    res_store_close(s);
 }
 
 static void round_trip_one(const char *dir, const char *scenario) {
@@ -504,6 +542,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(missing_database_is_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_v1_to_latest_keeping_data, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_another_programs_database, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(killed_writer_leaves_consistent_database, setup, teardown),
     };

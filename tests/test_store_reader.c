@@ -2,7 +2,9 @@
 ** comes back row for row (runs, iterations, events in capture and in stream
 ** order with filters, task timelines, metrics and their statistics,
 ** snapshots), compared with the simulated runs that were written; lookups
-** of what is not there and misuse of a cursor fail cleanly. */
+** of what is not there and misuse of a cursor fail cleanly.  Reading never
+** writes: another program's database, an empty one and an old schema are
+** refused unchanged, and a database in a read-only directory is read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +12,12 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "res/event_names.h"
@@ -371,6 +376,158 @@ static void missing_database(void **state) {
     assert_int_not_equal(access(path, F_OK), 0);
 }
 
+/* ---- reading never writes ------------------------------------------------ */
+
+typedef struct scratch {
+    char dir[256];
+    char path[300];
+} scratch;
+
+static int scratch_setup(void **state) {
+    scratch *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "%s/admitsim-reader-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/other.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int scratch_teardown(void **state) {
+    scratch *f = *state;
+    chmod(f->dir, 0700);
+    char p[400];
+    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs sql on a connection of its own (rollback journal, as another
+** program would). */
+static void sql_on(const char *path, const char *sql) {
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* The file's bytes, to see that nothing changed them. */
+static char *contents(const char *path, long *len) {
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *len = ftell(fp);
+    rewind(fp);
+    char *buf = malloc((size_t)*len + 1);
+    assert_int_equal(fread(buf, 1, (size_t)*len, fp), (size_t)*len);
+    fclose(fp);
+    return buf;
+}
+
+/* Opening path for reading fails with code and a message holding want,
+** and leaves the file as it was. */
+static void expect_refused(const char *path, int code, const char *want) {
+    long before_len, after_len;
+    char *before = contents(path, &before_len);
+    char err[1200] = "";
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), code);
+    assert_null(r);
+    if (!strstr(err, want)) fail_msg("'%s' does not say '%s'", err, want);
+    char *after = contents(path, &after_len);
+    assert_int_equal(before_len, after_len);
+    assert_memory_equal(before, after, (size_t)before_len);
+    free(before);
+    free(after);
+    /* a WAL database gets SQLite's (empty) -wal beside it, as with any reader */
+    char wal[400];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat sb;
+    assert_true(stat(wal, &sb) != 0 || sb.st_size == 0);
+}
+
+static void refuses_another_programs_database_unchanged(void **state) {
+    scratch *f = *state;
+    sql_on(f->path, "CREATE TABLE notes (x); INSERT INTO notes VALUES ('mine');");
+    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "not an admitsim results database");
+    char wal[400]; /* still in rollback-journal mode */
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_not_equal(access(wal, F_OK), 0);
+    /* a schema version but none of admitsim's tables */
+    sql_on(f->path, "PRAGMA user_version = 2; CREATE TABLE runs (x);");
+    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "no admitsim runs and schema_migrations");
+}
+
+static void refuses_an_empty_database_unchanged(void **state) {
+    scratch *f = *state;
+    FILE *fp = fopen(f->path, "w");
+    fclose(fp);
+    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "an empty database");
+}
+
+static void refuses_an_old_schema_with_advice(void **state) {
+    scratch *f = *state;
+    char err[1200];
+    res_store *s = NULL;
+    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 3, &s, err, sizeof err),
+                     RES_STORE_OK);
+    res_store_close(s);
+    expect_refused(f->path, RES_STORE_TOO_OLD, "admitsim migrate --db");
+    /* migrated, it reads */
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err),
+                     RES_STORE_OK);
+    assert_int_equal(res_store_found_version(s), 3);
+    res_store_close(s);
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(f->path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_schema_version(r), RES_STORE_SCHEMA_VERSION);
+    res_store_reader_close(r);
+}
+
+/* A WAL database (no writer, so no -wal and no -shm) in a directory the
+** reader cannot write: read as root through an unprivileged child, else
+** with the directory made read-only. */
+static void reads_a_database_in_a_read_only_directory(void **state) {
+    scratch *f = *state;
+    char err[1200];
+    res_store *s = NULL;
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_OK);
+    res_store_run_info info = {
+        .scenario_id = "ro", .scenario_file = "ro.json", .policy = "strict", .iterations = 1};
+    int64_t run_id;
+    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    res_store_close(s);
+    assert_int_equal(chmod(f->path, 0644), 0);
+    assert_int_equal(chmod(f->dir, geteuid() == 0 ? 0755 : 0555), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+        if (access(f->dir, W_OK) == 0) _exit(11); /* the directory must be read-only */
+        res_store_reader *r = NULL;
+        if (res_store_reader_open(f->path, &r, err, sizeof err) != RES_STORE_OK) {
+            fprintf(stderr, "%s\n", err);
+            _exit(12);
+        }
+        res_run_row run;
+        bool ok =
+            res_store_reader_run(r, run_id, &run) == RES_STORE_OK && !strcmp(run.status, "running");
+        res_store_reader_close(r);
+        _exit(ok ? 0 : 13);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_and_iterations),
@@ -382,5 +539,16 @@ int main(void) {
         cmocka_unit_test(cursors_interleave_and_check_their_kind),
         cmocka_unit_test(missing_database),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    const struct CMUnitTest never_writes[] = {
+        cmocka_unit_test_setup_teardown(refuses_another_programs_database_unchanged, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(refuses_an_empty_database_unchanged, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(refuses_an_old_schema_with_advice, scratch_setup,
+                                        scratch_teardown),
+        cmocka_unit_test_setup_teardown(reads_a_database_in_a_read_only_directory, scratch_setup,
+                                        scratch_teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    return failed + cmocka_run_group_tests(never_writes, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 #include "res/store.h"
 #include "res/capacity_plan.h"
-#include "store_internal.h"
+#include "store_identity.h"
 #include "res/correlated_view.h"
 
 #include <errno.h>
@@ -236,6 +236,7 @@ static const struct {
 struct res_store {
     sqlite3 *db;
     int version;
+    int found_version; /* before migrating */
     sqlite3_stmt *stmt[ST_COUNT];
     char path[1024];
     char err[1024];
@@ -330,6 +331,24 @@ rollback:
     return RES_STORE_ERROR;
 }
 
+/* Before anything is written: the file must be empty or an admitsim
+** database this binary can migrate, and writable. */
+static int check_identity(res_store *s) {
+    res_store_identity identity;
+    int version, sqlite_rc;
+    int rc =
+        res_store_identify(s->db, s->path, &identity, &version, &sqlite_rc, s->err, sizeof s->err);
+    /* a WAL database whose -shm cannot be created reads as read-only */
+    if (rc != RES_STORE_OK && (sqlite_rc & 0xff) != SQLITE_READONLY) return rc;
+    s->found_version = version;
+    if (rc != RES_STORE_OK || sqlite3_db_readonly(s->db, "main") == 1)
+        return fail(s, RES_STORE_ERROR,
+                    "%s: cannot write it: the file or its directory is read-only (the read "
+                    "commands can still read it)",
+                    s->path);
+    return RES_STORE_OK;
+}
+
 int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
                            char *err, size_t errlen) {
     *out = NULL;
@@ -358,7 +377,8 @@ int res_store_open_version(const char *path, int flags, int target_version, res_
         goto out;
     }
     sqlite3_busy_timeout(s->db, 10000);
-    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "not a usable SQLite database")) ||
+    if ((rc = check_identity(s))) goto out;
+    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "setting WAL mode")) ||
         (rc =
              exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
                   "setting pragmas")) ||
@@ -394,8 +414,8 @@ int res_store_schema_version(const res_store *s) {
     return s->version;
 }
 
-sqlite3 *res_store_connection(res_store *s) {
-    return s->db;
+int res_store_found_version(const res_store *s) {
+    return s->found_version;
 }
 
 int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id) {

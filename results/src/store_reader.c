@@ -2,14 +2,15 @@
 ** commands make, one prepared statement per cursor. */
 #include "res/store_reader.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "res/store.h"
-#include "store_internal.h"
+#include "store_identity.h"
 
 const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
     "dependency_ready_at",        "ready_enqueued_at",         "selected_at",
@@ -29,8 +30,8 @@ typedef enum cursor_kind {
 } cursor_kind;
 
 struct res_store_reader {
-    res_store *store; /* owns the connection */
-    sqlite3 *db;
+    sqlite3 *db; /* read-only */
+    int version;
     sqlite3_stmt *one_run, *one_iteration; /* rows of the single-row lookups */
     char path[1024];
     char err[1200];
@@ -54,6 +55,50 @@ static int fail_db(res_store_reader *r, const char *what) {
     return fail(r, RES_STORE_ERROR, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
 }
 
+/* "file:" URI of path opened as immutable: no locks, no -shm or -wal. */
+static void immutable_uri(char *uri, size_t len, const char *path) {
+    size_t n = (size_t)snprintf(uri, len, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
+        if (*p < 0x21 || strchr("?#%", *p))
+            n += (size_t)snprintf(uri + n, len - n, "%%%02x", *p);
+        else
+            uri[n++] = (char)*p;
+    }
+    snprintf(uri + n, len - n, "?immutable=1");
+}
+
+static bool wal_file_exists(const char *path) {
+    char wal[1100];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &sb) == 0 || errno != ENOENT;
+}
+
+/* Opens path read-only and identifies it.  A WAL database in a directory
+** this process cannot write (so SQLite cannot create its -shm) is read as
+** immutable when it has no -wal file: then no connection has it open. */
+static int open_read_only(res_store_reader *r, const char *path, res_store_identity *identity) {
+    char uri[4200];
+    for (int immutable = 0; immutable < 2; immutable++) {
+        immutable_uri(uri, sizeof uri, path);
+        int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+        if (sqlite3_open_v2(immutable ? uri : path, &r->db, flags, NULL) != SQLITE_OK)
+            return fail(r, RES_STORE_ERROR, "%s: cannot open: %s", path,
+                        r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        sqlite3_busy_timeout(r->db, 10000);
+        int sqlite_rc;
+        int rc = res_store_identify(r->db, path, identity, &r->version, &sqlite_rc, r->err,
+                                    sizeof r->err);
+        int primary = sqlite_rc & 0xff;
+        if (rc == RES_STORE_OK || immutable || wal_file_exists(path) ||
+            (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN))
+            return rc;
+        sqlite3_close(r->db);
+        r->db = NULL;
+    }
+    return RES_STORE_ERROR;
+}
+
 int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen) {
     *out = NULL;
     res_store_reader *r = calloc(1, sizeof *r);
@@ -61,13 +106,28 @@ int res_store_reader_open(const char *path, res_store_reader **out, char *err, s
         snprintf(err, errlen, "%s: out of memory", path);
         return RES_STORE_NOMEM;
     }
-    int rc = res_store_open(path, RES_STORE_OPEN_EXISTING, &r->store, err, errlen);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    struct stat sb;
+    res_store_identity identity = RES_STORE_IS_EMPTY;
+    int rc = RES_STORE_OK;
+    if (stat(path, &sb) != 0)
+        rc = fail(r, RES_STORE_NOT_FOUND, "%s: no such results database (%s)", path,
+                  strerror(errno));
+    else
+        rc = open_read_only(r, path, &identity);
+    if (rc == RES_STORE_OK && identity == RES_STORE_IS_EMPTY)
+        rc = fail(r, RES_STORE_NOT_ADMITSIM,
+                  "%s: an empty database, not an admitsim results database (no run stored)", path);
+    else if (rc == RES_STORE_OK && r->version < RES_STORE_READ_MIN_VERSION)
+        rc = fail(r, RES_STORE_TOO_OLD,
+                  "%s: schema version %d is older than this admitsim reads (%d to %d); "
+                  "'admitsim migrate --db %s' upgrades it (reading never changes a database)",
+                  path, r->version, RES_STORE_READ_MIN_VERSION, RES_STORE_SCHEMA_VERSION, path);
     if (rc != RES_STORE_OK) {
-        free(r);
+        snprintf(err, errlen, "%s", r->err);
+        res_store_reader_close(r);
         return rc;
     }
-    r->db = res_store_connection(r->store);
-    snprintf(r->path, sizeof r->path, "%s", path);
     *out = r;
     return RES_STORE_OK;
 }
@@ -76,7 +136,7 @@ void res_store_reader_close(res_store_reader *r) {
     if (!r) return;
     sqlite3_finalize(r->one_run);
     sqlite3_finalize(r->one_iteration);
-    res_store_close(r->store);
+    sqlite3_close(r->db);
     free(r);
 }
 
@@ -85,7 +145,7 @@ const char *res_store_reader_errmsg(const res_store_reader *r) {
 }
 
 int res_store_reader_schema_version(const res_store_reader *r) {
-    return res_store_schema_version(r->store);
+    return r->version;
 }
 
 /* ---- columns ------------------------------------------------------------ */

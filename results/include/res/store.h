@@ -34,8 +34,11 @@ typedef enum res_store_open_flags {
     RES_STORE_OPEN_CREATE = 1    /* create the file (and its directory) if missing */
 } res_store_open_flags;
 
-/* Opens path and migrates it to RES_STORE_SCHEMA_VERSION.  On failure *out
-** is NULL and err (errlen bytes) holds the message. */
+/* Opens path for writing and migrates it to RES_STORE_SCHEMA_VERSION.
+** Refuses (RES_STORE_NOT_ADMITSIM) a database another program owns: one
+** with tables but no schema version, or a version but no admitsim tables;
+** an empty file or database gets the schema.  On failure *out is NULL and
+** err (errlen bytes) holds the message. */
 int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen);
 /* Like res_store_open but migrates only up to target_version (tests use it
 ** to build an old database).  A store below the latest version is read-only
@@ -46,6 +49,9 @@ void res_store_close(res_store *s);
 
 const char *res_store_errmsg(const res_store *s);
 int res_store_schema_version(const res_store *s);
+/* The schema version the database had when opened, before migrating (0 for
+** a new one). */
+int res_store_found_version(const res_store *s);
 
 typedef struct res_store_run_info {
     const char *scenario_id;

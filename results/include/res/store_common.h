@@ -14,7 +14,9 @@ extern "C" {
 #endif
 
 #define RES_STORE_SCHEMA_VERSION 4
-#define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
+/* The oldest schema the reader reads; older ones need `admitsim migrate`. */
+#define RES_STORE_READ_MIN_VERSION 4
+#define RES_STORE_DEFAULT_PATH     "results/admitsim.db"
 
 enum {
     RES_STORE_ROW = 1,        /* a cursor produced a row */
@@ -22,7 +24,9 @@ enum {
     RES_STORE_ERROR = -1,     /* SQLite or I/O error */
     RES_STORE_TOO_NEW = -2,   /* schema newer than this binary knows */
     RES_STORE_NOT_FOUND = -3, /* no such database file or run */
-    RES_STORE_NOMEM = -4
+    RES_STORE_NOMEM = -4,
+    RES_STORE_NOT_ADMITSIM = -5, /* another program's database, or an empty one to read */
+    RES_STORE_TOO_OLD = -6       /* schema older than the reader reads: `admitsim migrate` */
 };
 
 #ifdef __cplusplus

@@ -144,8 +144,13 @@ typedef struct res_snapshot_row {
     const char *json;
 } res_snapshot_row;
 
-/* Opens the results database at path for reading.  On failure *out is NULL
-** and err (errlen bytes) holds the message. */
+/* Opens the results database at path for reading, read-only: it never
+** migrates the database or changes its journal mode, and reads one in a
+** directory it cannot write.  Fails with RES_STORE_NOT_FOUND (no file),
+** RES_STORE_NOT_ADMITSIM (another program's database, or an empty one),
+** RES_STORE_TOO_OLD (below RES_STORE_READ_MIN_VERSION: `admitsim migrate`
+** upgrades it), RES_STORE_TOO_NEW or RES_STORE_ERROR; then *out is NULL and
+** err (errlen bytes) holds the message. */
 int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen);
 void res_store_reader_close(res_store_reader *r);
 const char *res_store_reader_errmsg(const res_store_reader *r);
