@@ -18,4 +18,11 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
 
+/* The results store's waits for its write lock, on stderr: every wait in
+** progress from now on (cli_watch_lock_waits), and the waits of a whole run
+** when there were any (cli_report_lock_waits). */
+struct res_store;
+void cli_watch_lock_waits(struct res_store *s, const char *db_path);
+void cli_report_lock_waits(const struct res_store *s, const char *db_path);
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "res/store.h"
+
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
                    uint64_t *out) {
     char *end = NULL;
@@ -22,4 +24,24 @@ double cli_monotonic_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report_lock_wait(void *db_path, double waited_seconds) {
+    fprintf(stderr,
+            "admitsim run: waiting for the write lock of %s (another writer holds it): %.0f s\n",
+            (const char *)db_path, waited_seconds);
+}
+
+void cli_watch_lock_waits(struct res_store *s, const char *db_path) {
+    res_store_on_lock_wait(s, report_lock_wait, (void *)db_path);
+}
+
+void cli_report_lock_waits(const struct res_store *s, const char *db_path) {
+    res_store_lock_waits w = res_store_lock_wait_stats(s);
+    if (w.count)
+        fprintf(stderr,
+                "admitsim run: waited %.3f s in all for the write lock of %s (%llu wait%s, the "
+                "longest %.3f s)\n",
+                w.total_seconds, db_path, (unsigned long long)w.count, w.count == 1 ? "" : "s",
+                w.longest_seconds);
 }

@@ -53,9 +53,10 @@ static json_t *opt_text_json(const char *s) {
     return s ? json_string(s) : json_null();
 }
 
-/* The runs row, keyed by column name in the table's column order. */
+/* The runs row, keyed by column name in the table's column order, then
+** the run's state now (its status, or "abandoned"). */
 static json_t *run_json(const res_run_row *r) {
-    return json_pack(
+    json_t *o = json_pack(
         "{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
         (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id), "scenario_version",
         (json_int_t)r->scenario_version, "scenario_file", opt_text_json(r->scenario_file), "policy",
@@ -63,6 +64,13 @@ static json_t *run_json(const res_run_row *r) {
         (json_int_t)r->iterations, "harness_version", opt_text_json(r->harness_version),
         "command_line", opt_text_json(r->command_line), "created_at", opt_text_json(r->created_at),
         "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
+    if (!o) return NULL;
+    json_object_set_new(o, "writer_host", opt_text_json(r->writer_host));
+    json_object_set_new(o, "writer_pid", opt_int_json(r->writer_pid));
+    json_object_set_new(o, "writer_instance", opt_text_json(r->writer_instance));
+    json_object_set_new(o, "heartbeat_at", opt_text_json(r->heartbeat_at));
+    json_object_set_new(o, "state", opt_text_json(r->state));
+    return o;
 }
 
 static json_t *iteration_json(const res_iteration_row *it) {
@@ -209,7 +217,9 @@ static void csv_text(FILE *out, const char *s) {
     fputc('"', out);
 }
 
+/* ",<v>", or "," when v is NULL */
 static void csv_int(FILE *out, res_opt_int v) {
+    fputc(',', out);
     if (v.set) fprintf(out, "%lld", (long long)v.value);
 }
 
@@ -227,26 +237,19 @@ static int export_csv(res_store_reader *r, int64_t run, int64_t iteration, FILE 
     res_event_row e;
     int rc;
     while ((rc = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW) {
+        const res_opt_int ids[] = {e.task_id, e.execution_id, e.task_lease_id, e.request_attempt_id,
+                                   e.request_lease_id};
         csv_text(out, e.stream);
         fprintf(out, ",%lld,", (long long)e.sequence);
         csv_text(out, e.kind);
-        fprintf(out, ",%lld,", (long long)e.captured_at_ns);
-        csv_int(out, e.task_id);
-        fputc(',', out);
-        csv_int(out, e.execution_id);
-        fputc(',', out);
-        csv_int(out, e.task_lease_id);
-        fputc(',', out);
-        csv_int(out, e.request_attempt_id);
-        fputc(',', out);
-        csv_int(out, e.request_lease_id);
+        fprintf(out, ",%lld", (long long)e.captured_at_ns);
+        for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+            csv_int(out, ids[i]);
         fputc(',', out);
         csv_text(out, e.resource);
         fputc(',', out);
         csv_text(out, e.reason);
-        fputc(',', out);
         csv_int(out, e.value);
-        fputc(',', out);
         csv_int(out, e.row_group);
         fputc(',', out);
         csv_text(out, e.column_name);

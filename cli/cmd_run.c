@@ -183,6 +183,7 @@ int cmd_run(int argc, char **argv) {
             .iterations = iterations,
             .command_line = cmdline};
         int src = res_store_open(db_path, RES_STORE_OPEN_CREATE, &store, serr, sizeof serr);
+        if (src == RES_STORE_OK) cli_watch_lock_waits(store, db_path);
         if (src == RES_STORE_OK && res_store_begin_run(store, &info, &run_id) != RES_STORE_OK) {
             snprintf(serr, sizeof serr, "%s", res_store_errmsg(store));
             src = RES_STORE_ERROR;
@@ -294,7 +295,9 @@ int cmd_run(int argc, char **argv) {
     }
 done:
     if (store) {
-        if (rc != EXIT_OK) res_store_set_run_status(store, run_id, "failed");
+        if (rc != EXIT_OK && res_store_set_run_status(store, run_id, "failed") != RES_STORE_OK)
+            fprintf(stderr, "admitsim run: %s\n", res_store_errmsg(store));
+        cli_report_lock_waits(store, db_path);
         fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)run_id, db_path);
         res_store_close(store);
     }

@@ -15,8 +15,8 @@ static void runs_usage(FILE *f) {
                "\n"
                "Lists the runs stored by 'admitsim run': run id, when it was created (UTC),\n"
                "scenario, policy, seed, iterations stored / requested, status (running,\n"
-               "complete or failed; a run left 'running' was interrupted) and the mean\n"
-               "virtual wall time over its stored iterations.\n"
+               "complete, failed, or abandoned: its writer died before it finished) and\n"
+               "the mean virtual wall time over its stored iterations.\n"
                "\n"
                "options:\n"
                "  --db FILE     the results database (default results/admitsim.db)\n"
@@ -58,9 +58,10 @@ static void migrate_usage(FILE *f) {
                "error\n");
 }
 
-/* Parses [--db FILE] [-h]; returns -1 to continue, else an exit code. */
-static int parse_db(const char *cmd, int argc, char **argv, const char **db,
-                    void (*usage)(FILE *)) {
+/* Parses [--db FILE] [-h] and then `operands` operands (0, or 1: a RUN id);
+** returns -1 to continue, else an exit code. */
+static int parse_db(const char *cmd, int argc, char **argv, const char **db, void (*usage)(FILE *),
+                    int operands) {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -72,8 +73,13 @@ static int parse_db(const char *cmd, int argc, char **argv, const char **db,
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    (void)cmd;
-    return -1;
+    if (optind + operands == argc) return -1;
+    if (operands)
+        fprintf(stderr, "admitsim %s: expected exactly one RUN id\n\n", cmd);
+    else
+        fprintf(stderr, "admitsim %s: unexpected argument '%s'\n\n", cmd, argv[optind]);
+    usage(stderr);
+    return EXIT_USAGE;
 }
 
 static res_store_reader *open_reader(const char *cmd, const char *db) {
@@ -90,13 +96,8 @@ static const char *text(const char *s) {
 
 int cmd_runs(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("runs", argc, argv, &db, runs_usage);
+    int rc = parse_db("runs", argc, argv, &db, runs_usage, 0);
     if (rc >= 0) return rc;
-    if (optind != argc) {
-        fprintf(stderr, "admitsim runs: unexpected argument '%s'\n\n", argv[optind]);
-        runs_usage(stderr);
-        return EXIT_USAGE;
-    }
     res_store_reader *r = open_reader("runs", db);
     if (!r) return EXIT_FAILURE_RUN;
     res_store_cursor *c = NULL;
@@ -105,7 +106,7 @@ int cmd_runs(int argc, char **argv) {
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
-    printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-8s  %10s\n", "run", "created", "scenario",
+    printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
            "policy", "seed", "iterations", "status", "mean_wall_s");
     res_run_row run;
     int step;
@@ -117,9 +118,9 @@ int cmd_runs(int argc, char **argv) {
             snprintf(wall, sizeof wall, "-");
         else
             snprintf(wall, sizeof wall, "%.3f", run.wall_time_mean.value);
-        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-8s  %10s\n", (long long)run.run_id,
+        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s\n", (long long)run.run_id,
                text(run.created_at), text(run.scenario_id), text(run.policy),
-               (unsigned long long)run.seed, iters, text(run.status), wall);
+               (unsigned long long)run.seed, iters, text(run.state), wall);
     }
     rc = EXIT_OK;
     if (step != RES_STORE_OK) {
@@ -143,7 +144,15 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("  command line      %s\n", text(run->command_line));
     printf("  created           %s\n", text(run->created_at));
     printf("  finished          %s\n", text(run->finished_at));
-    printf("  status            %s\n", text(run->status));
+    printf("  status            %s", text(run->state));
+    if (run->status && run->state && strcmp(run->status, run->state))
+        printf(" (stored as %s; its writer is gone)", run->status);
+    putchar('\n');
+    if (!run->writer_pid.set) return;
+    static const char *const seen[] = {"alive", "gone", "cannot be checked from here"};
+    printf("  writer            pid %lld on %s, %s; last wrote %s\n",
+           (long long)run->writer_pid.value, text(run->writer_host), seen[run->writer],
+           text(run->heartbeat_at));
 }
 
 static int show_iterations(res_store_reader *r, int64_t run_id) {
@@ -178,13 +187,8 @@ static int show_metrics(res_store_reader *r, int64_t run_id) {
 
 int cmd_show(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("show", argc, argv, &db, show_usage);
+    int rc = parse_db("show", argc, argv, &db, show_usage, 1);
     if (rc >= 0) return rc;
-    if (optind != argc - 1) {
-        fprintf(stderr, "admitsim show: expected exactly one RUN id\n\n");
-        show_usage(stderr);
-        return EXIT_USAGE;
-    }
     uint64_t run_id;
     if (!cli_parse_u64("show", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
     res_store_reader *r = open_reader("show", db);
@@ -209,13 +213,8 @@ int cmd_show(int argc, char **argv) {
 
 int cmd_migrate(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("migrate", argc, argv, &db, migrate_usage);
+    int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0);
     if (rc >= 0) return rc;
-    if (optind != argc) {
-        fprintf(stderr, "admitsim migrate: unexpected argument '%s'\n\n", argv[optind]);
-        migrate_usage(stderr);
-        return EXIT_USAGE;
-    }
     char err[1200];
     res_store *s = NULL;
     if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {

@@ -2,7 +2,8 @@ cmake_minimum_required(VERSION 3.25)
 # The results store from the command line: the read commands (runs, show,
 # export, plot) never write (another program's database is refused and left
 # as it was, by `run --db` too; a database in a read-only directory is read),
-# and `migrate` upgrades an old schema.
+# `migrate` upgrades a version 4 database, and a SIGKILLed writer's run
+# reads abandoned.  (Concurrent writers: store_concurrent_writers.py.)
 function(expect msg)
   if(NOT (${ARGN}))
     message(FATAL_ERROR "store_cli_test: ${msg}")
@@ -67,3 +68,45 @@ expect("and says why (${err})" ${at} GREATER -1)
 file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 file(MD5 ${OUT}/ro/r.db after)
 expect("the read-only database is unchanged" "${before}" STREQUAL "${after}")
+
+# A database of the previous schema (version 4, written by that admitsim):
+# read as it is, unchanged; `migrate` takes it to the current version.
+file(COPY_FILE ${SRC}/tests/data/store-v4.db ${OUT}/v4.db)
+file(MD5 ${OUT}/v4.db before)
+execute_process(COMMAND ${ADMITSIM} runs --db ${OUT}/v4.db RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+expect("runs reads a version 4 database (${err})" ${rc} EQUAL 0)
+expect("its runs, the interrupted one as running (${out})"
+       "${out}" MATCHES "\n +1  [^\n]+ 2/2  complete [^\n]+\n +2  [^\n]+ 2/3  running ")
+file(MD5 ${OUT}/v4.db after)
+expect("reading left the version 4 database unchanged" "${before}" STREQUAL "${after}")
+execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v4.db RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+expect("migrate exits 0 (${err})" ${rc} EQUAL 0)
+string(FIND "${out}" "schema version 4 -> 5" at)
+expect("migrate says from which version to which (${out})" ${at} GREATER -1)
+execute_process(COMMAND sqlite3 ${OUT}/v4.db "PRAGMA user_version" OUTPUT_VARIABLE out)
+expect("the database is at version 5 (${out})" "${out}" STREQUAL "5\n")
+
+# A writer killed (SIGKILL, by the timeout) mid-run: its finished iterations
+# stay, `runs` and `show` call the run abandoned at once, and the next
+# writer records it so.
+execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/aimd_recovery.json --iterations 4096
+                --db ${OUT}/killed.db OUTPUT_QUIET ERROR_QUIET TIMEOUT 4 RESULT_VARIABLE rc)
+expect("the writer was killed (${rc})" "${rc}" MATCHES "timeout")
+execute_process(COMMAND ${ADMITSIM} runs --db ${OUT}/killed.db OUTPUT_VARIABLE out)
+expect("runs says abandoned (${out})" "${out}" MATCHES "\n +1  [^\n]+ [1-9][0-9]*/4096  abandoned ")
+execute_process(COMMAND ${ADMITSIM} show 1 --db ${OUT}/killed.db OUTPUT_VARIABLE out)
+string(FIND "${out}" "status            abandoned (stored as running; its writer is gone)" at)
+expect("show says abandoned and why (${out})" ${at} GREATER -1)
+string(REGEX MATCH "writer            pid [0-9]+ on [^,]+, gone; last wrote [0-9T:Z-]+" writer
+       "${out}")
+if(writer STREQUAL "") # the line holds a ';': not through expect()
+  message(FATAL_ERROR "store_cli_test: show names the writer (${out})")
+endif()
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${OUT}/killed.db RESULT_VARIABLE rc
+                OUTPUT_QUIET ERROR_QUIET)
+expect("the next run exits 0" ${rc} EQUAL 0)
+execute_process(COMMAND sqlite3 ${OUT}/killed.db "SELECT group_concat(status) FROM runs"
+                OUTPUT_VARIABLE out)
+expect("the next writer stored it as abandoned (${out})" "${out}" STREQUAL "abandoned,complete\n")

@@ -24,6 +24,7 @@
 #include "res/store.h"
 #include "res/store_reader.h"
 #include "sim_test.h"
+#include "store_test.h"
 
 enum { ITERATIONS = 2 };
 
@@ -40,9 +41,7 @@ typedef struct fixture {
 ** (begun, nothing stored), then opens a reader. */
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "%s/admitsim-reader-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(f->dir)) return -1;
+    if (scratch_dir(f->dir, sizeof f->dir, "reader") != 0) return -1;
     snprintf(f->path, sizeof f->path, "%s/results.db", f->dir);
     f->sc = load("dynamic_request_count.json");
     char err[1200];
@@ -82,12 +81,7 @@ static int teardown(void **state) {
         sim_run_free(f->runs[i]);
     }
     sim_scenario_free(f->sc);
-    char p[400];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
+    remove_db(f->path);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -112,9 +106,16 @@ static void runs_and_iterations(void **state) {
     double mean = ((double)f->runs[0]->wall_ns + (double)f->runs[1]->wall_ns) / 2e9;
     assert_true(run.wall_time_mean.set);
     assert_true(fabs(run.wall_time_mean.value - mean) < 1e-9);
+    /* its writer: this process, alive */
+    assert_true(run.writer_pid.set);
+    assert_int_equal(run.writer_pid.value, getpid());
+    assert_int_equal(run.writer, RES_RUN_WRITER_ALIVE);
+    assert_string_equal(run.state, "complete");
+    assert_non_null(run.heartbeat_at);
     assert_int_equal(res_store_cursor_next_run(c, &run), RES_STORE_ROW);
     assert_int_equal(run.run_id, 2);
     assert_string_equal(run.status, "running");
+    assert_string_equal(run.state, "running"); /* its writer is alive */
     assert_null(run.finished_at);
     assert_null(run.command_line);
     assert_int_equal(run.iterations_stored, 0);
@@ -385,9 +386,7 @@ typedef struct scratch {
 
 static int scratch_setup(void **state) {
     scratch *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "%s/admitsim-reader-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(f->dir)) return -1;
+    if (scratch_dir(f->dir, sizeof f->dir, "reader") != 0) return -1;
     snprintf(f->path, sizeof f->path, "%s/other.db", f->dir);
     *state = f;
     return 0;
@@ -396,12 +395,7 @@ static int scratch_setup(void **state) {
 static int scratch_teardown(void **state) {
     scratch *f = *state;
     chmod(f->dir, 0700);
-    char p[400];
-    const char *suffix[] = {"", "-wal", "-shm", "-journal"};
-    for (int i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
-    }
+    remove_db(f->path);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -528,6 +522,70 @@ static void reads_a_database_in_a_read_only_directory(void **state) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A run stored as running reads abandoned once its writer is gone: this
+** process's own pid with its true instance is alive, with another start
+** time (the pid reused) or another boot it is gone, in another pid
+** namespace or on another host it cannot be checked (running). */
+static void run_state_from_its_writer(void **state) {
+    scratch *f = *state;
+    char err[1200];
+    res_store *s = NULL;
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_OK);
+    res_store_close(s);
+    char host[256] = "", boot[64] = "", ns[64] = "", stat_line[1024] = "";
+    assert_int_equal(gethostname(host, sizeof host - 1), 0);
+    FILE *fp = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!fp) skip(); /* not Linux: instances are not recorded */
+    assert_non_null(fgets(boot, sizeof boot, fp));
+    fclose(fp);
+    boot[strcspn(boot, "\n")] = '\0';
+    ssize_t n = readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    assert_true(n > 0);
+    ns[n] = '\0';
+    fp = fopen("/proc/self/stat", "r");
+    assert_non_null(fgets(stat_line, sizeof stat_line, fp));
+    fclose(fp);
+    const char *field = strrchr(stat_line, ')') + 2; /* field 3 */
+    for (int i = 3; i < 22; i++)
+        field = strchr(field, ' ') + 1;
+    unsigned long long start = strtoull(field, NULL, 10);
+    struct {
+        const char *host, *instance_fmt;
+        const char *state;
+        res_run_writer writer;
+    } cases[] = {
+        {host, "%s %s %llu", "running", RES_RUN_WRITER_ALIVE},
+        {host, "%s %s 1%llu", "abandoned", RES_RUN_WRITER_GONE},  /* pid reused */
+        {host, "x%s %s %llu", "abandoned", RES_RUN_WRITER_GONE},  /* another boot */
+        {host, "%s x%s %llu", "running", RES_RUN_WRITER_UNKNOWN}, /* a container */
+        {"elsewhere.example", "%s %s %llu", "running", RES_RUN_WRITER_UNKNOWN},
+    };
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char instance[200], sql[800];
+        snprintf(instance, sizeof instance, cases[i].instance_fmt, boot, ns, start);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO runs (scenario_id, scenario_version, policy, seed, iterations,"
+                 " harness_version, created_at, status, writer_host, writer_pid, writer_instance)"
+                 " VALUES ('s', 1, 'strict', 1, 1, 'h', 'now', 'running', '%s', %lld, '%s')",
+                 cases[i].host, (long long)getpid(), instance);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    sqlite3_close(db);
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(f->path, &r, err, sizeof err), RES_STORE_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        res_run_row row;
+        assert_int_equal(res_store_reader_run(r, (int64_t)i + 1, &row), RES_STORE_OK);
+        if (row.writer != cases[i].writer || strcmp(row.state, cases[i].state))
+            fail_msg("case %zu: %s, writer %d", i, row.state, row.writer);
+        assert_string_equal(row.status, "running");
+    }
+    res_store_reader_close(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(runs_and_iterations),
@@ -548,6 +606,7 @@ int main(void) {
                                         scratch_teardown),
         cmocka_unit_test_setup_teardown(reads_a_database_in_a_read_only_directory, scratch_setup,
                                         scratch_teardown),
+        cmocka_unit_test_setup_teardown(run_state_from_its_writer, scratch_setup, scratch_teardown),
     };
     int failed = cmocka_run_group_tests(tests, setup, teardown);
     return failed + cmocka_run_group_tests(never_writes, NULL, NULL);

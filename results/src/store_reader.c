@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "store_identity.h"
+#include "store_liveness.h"
 
 const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
     "dependency_ready_at",        "ready_enqueued_at",         "selected_at",
@@ -223,12 +224,21 @@ static int lookup(res_store_reader *r, sqlite3_stmt **held, sqlite3_stmt *st, co
 
 /* ---- runs ---------------------------------------------------------------- */
 
+/* The writer's columns came with schema 5. */
 #define RUN_SELECT                                                                                 \
     "SELECT r.run_id, r.scenario_id, r.scenario_version, r.scenario_file, r.policy, r.seed,"       \
     " r.iterations, r.harness_version, r.command_line, r.created_at, r.finished_at, r.status,"     \
     " (SELECT count(*) FROM iterations i WHERE i.run_id = r.run_id),"                              \
-    " (SELECT avg(wall_time_seconds) FROM iterations i WHERE i.run_id = r.run_id)"                 \
-    " FROM runs r"
+    " (SELECT avg(wall_time_seconds) FROM iterations i WHERE i.run_id = r.run_id), %s FROM runs r"
+#define RUN_WRITER    "r.writer_host, r.writer_pid, r.writer_instance, r.heartbeat_at"
+#define RUN_NO_WRITER "NULL, NULL, NULL, NULL"
+
+static sqlite3_stmt *prepare_runs(res_store_reader *r, const char *where, int64_t run_id,
+                                  const char *what) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, RUN_SELECT "%s", r->version >= 5 ? RUN_WRITER : RUN_NO_WRITER, where);
+    return prepare(r, sql, run_id, -1, what);
+}
 
 static void run_row(sqlite3_stmt *st, res_run_row *row) {
     *row = (res_run_row){.run_id = sqlite3_column_int64(st, 0),
@@ -244,12 +254,23 @@ static void run_row(sqlite3_stmt *st, res_run_row *row) {
                          .finished_at = col_text(st, 10),
                          .status = col_text(st, 11),
                          .iterations_stored = sqlite3_column_int64(st, 12),
-                         .wall_time_mean = col_opt_real(st, 13)};
+                         .wall_time_mean = col_opt_real(st, 13),
+                         .writer_host = col_text(st, 14),
+                         .writer_pid = col_opt_int(st, 15),
+                         .writer_instance = col_text(st, 16),
+                         .heartbeat_at = col_text(st, 17)};
+    res_writer_state w = res_writer_check(
+        row->writer_host, row->writer_pid.set ? row->writer_pid.value : -1, row->writer_instance);
+    row->writer = w == RES_WRITER_ALIVE  ? RES_RUN_WRITER_ALIVE
+                  : w == RES_WRITER_GONE ? RES_RUN_WRITER_GONE
+                                         : RES_RUN_WRITER_UNKNOWN;
+    bool running = row->status && !strcmp(row->status, "running");
+    row->state = running && w == RES_WRITER_GONE ? "abandoned" : row->status;
 }
 
 int res_store_reader_runs(res_store_reader *r, res_store_cursor **out) {
-    return cursor_open(r, prepare(r, RUN_SELECT " ORDER BY r.run_id", 0, -1, "listing runs"),
-                       CURSOR_RUN, out);
+    return cursor_open(r, prepare_runs(r, " ORDER BY r.run_id", 0, "listing runs"), CURSOR_RUN,
+                       out);
 }
 
 int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row) {
@@ -259,7 +280,7 @@ int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row) {
 }
 
 int res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row) {
-    sqlite3_stmt *st = prepare(r, RUN_SELECT " WHERE r.run_id = ?1", run_id, -1, "reading a run");
+    sqlite3_stmt *st = prepare_runs(r, " WHERE r.run_id = ?1", run_id, "reading a run");
     int rc = lookup(r, &r->one_run, st, "reading a run");
     if (rc != RES_STORE_ROW) return rc;
     run_row(st, row);

@@ -73,8 +73,25 @@ int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *r
 int res_store_write_iteration(res_store *s, int64_t run_id, const sim_run *run,
                               const res_summary *summary);
 
-/* Sets a run's status (e.g. 'failed'). */
+/* Sets a run's status (e.g. 'failed'), retrying a transaction that meets a
+** busy database. */
 int res_store_set_run_status(res_store *s, int64_t run_id, const char *status);
+
+/* Concurrent writers.  Every write (a run, an iteration, a status) is a
+** transaction that first takes the database's write lock; while another
+** writer holds it, the write waits as long as it takes (it never fails with
+** "database is locked"), and fn, when set, is called about every ten
+** seconds of a wait with the seconds waited so far. */
+typedef void (*res_store_wait_fn)(void *ctx, double waited_seconds);
+void res_store_on_lock_wait(res_store *s, res_store_wait_fn fn, void *ctx);
+
+/* The waits for the write lock so far: how many transactions waited, for
+** how long in all and at most. */
+typedef struct res_store_lock_waits {
+    uint64_t count;
+    double total_seconds, longest_seconds;
+} res_store_lock_waits;
+res_store_lock_waits res_store_lock_wait_stats(const res_store *s);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,13 @@ typedef struct res_opt_real {
     bool set;
 } res_opt_real;
 
+/* Whether a run's writer is alive, seen from this process. */
+typedef enum res_run_writer {
+    RES_RUN_WRITER_ALIVE,
+    RES_RUN_WRITER_GONE,
+    RES_RUN_WRITER_UNKNOWN /* not recorded, or on another host or pid namespace */
+} res_run_writer;
+
 /* A run (table runs) and what its stored iterations add up to. */
 typedef struct res_run_row {
     int64_t run_id;
@@ -59,9 +66,19 @@ typedef struct res_run_row {
     const char *command_line; /* NULL when not stored */
     const char *created_at;   /* UTC, ISO 8601 */
     const char *finished_at;  /* NULL until the run completed */
-    const char *status;       /* as stored: running, complete or failed */
+    const char *status;       /* as stored: running, complete, failed, abandoned */
     int64_t iterations_stored;
     res_opt_real wall_time_mean; /* over the stored iterations, seconds */
+    /* The process writing the run (schema 5; NULL/unset before), and when
+    ** it last wrote. */
+    const char *writer_host;
+    res_opt_int writer_pid;
+    const char *writer_instance; /* boot id, pid namespace, start time */
+    const char *heartbeat_at;    /* UTC */
+    /* status as it is now: "abandoned" for a run stored as running whose
+    ** writer is gone (killed, crashed, an earlier boot), else status */
+    const char *state;
+    res_run_writer writer;
 } res_run_row;
 
 typedef struct res_iteration_row {
