@@ -19,6 +19,7 @@
 
 #include "admit/request_admission.h"
 #include "admit/request_resource.h"
+#include "bench.h"
 #include "cli.h"
 
 static int64_t frozen_now(void *ctx) {

@@ -1,9 +1,13 @@
-/* Subcommands of the admitsim command and their shared exit codes. */
+/* What every admitsim command shares (cli_util.c): exit codes, option
+** parsing, the monotonic clock.  The commands themselves are in
+** commands.h. */
 #ifndef ADMITSIM_CLI_H
 #define ADMITSIM_CLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "res/store.h"
 
 enum {
     EXIT_OK = 0,
@@ -11,18 +15,16 @@ enum {
     EXIT_USAGE = 2        /* bad command line */
 };
 
-int cmd_run(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_runs(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int bench_request(uint64_t repeat);
-struct sim_scenario;
-int bench_store(const struct sim_scenario *sc, uint64_t seed, uint64_t repeat);
-
 /* Parses a non-negative integer option value; prints an error and returns false if invalid. */
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);
+/* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+
+/* The results store's waits for its write lock, on stderr: a wait in
+** progress (cli_lock_wait_progress, about every ten seconds of it), and the
+** waits of a whole run when there were any (cli_report_lock_waits). */
+struct res_store;
+void cli_lock_wait_progress(const char *db_path, double waited_seconds);
+void cli_report_lock_waits(const res_store_lock_waits *w, const char *db_path);
 
 #endif

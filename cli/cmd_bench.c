@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli.h"
+#include "commands.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
 

@@ -11,14 +11,13 @@
 **                 of virtual time. */
 #include <getopt.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "res/store.h"
-#include "run_query.h"
+#include "commands.h"
+#include "res/store_reader.h"
 
 static void export_usage(FILE *f) {
     fprintf(f, "usage: admitsim export RUN [options]\n"
@@ -38,74 +37,174 @@ static void export_usage(FILE *f) {
                "  -h, --help           this text\n");
 }
 
-static const char *text(sqlite3_stmt *st, int col) {
-    return column_text(st, col, "");
+static const char *text(const char *s) {
+    return s ? s : "";
 }
 
-/* A column value as JSON: integers, reals, text, null. */
-static json_t *column_json(sqlite3_stmt *st, int col) {
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, col));
-    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, col));
-    case SQLITE_NULL: return json_null();
-    default: return json_string(text(st, col));
-    }
+static json_t *opt_int_json(res_opt_int v) {
+    return v.set ? json_integer(v.value) : json_null();
 }
 
-/* Every row of a query as an array of objects keyed by column name. */
-static json_t *rows_json(sqlite3 *db, const char *sql, int64_t run) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
-    sqlite3_bind_int64(st, 1, run);
-    json_t *rows = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *o = json_object();
-        for (int c = 0; c < sqlite3_column_count(st); c++)
-            json_object_set_new(o, sqlite3_column_name(st, c), column_json(st, c));
-        json_array_append_new(rows, o);
-    }
-    sqlite3_finalize(st);
-    return rows;
+static json_t *opt_real_json(res_opt_real v) {
+    return v.set ? json_real(v.value) : json_null();
 }
 
-static int export_json(sqlite3 *db, int64_t run, FILE *out) {
-    json_t *runs = rows_json(db, "SELECT * FROM runs WHERE run_id = ?1", run);
-    json_t *its =
-        rows_json(db, "SELECT * FROM iterations WHERE run_id = ?1 ORDER BY iteration", run);
-    json_t *metrics = rows_json(db,
-                                "SELECT iteration, scope, name, value FROM metrics WHERE "
-                                "run_id = ?1 ORDER BY iteration, rowid",
-                                run);
-    json_t *snaps = rows_json(db,
-                              "SELECT iteration, kind, json FROM snapshots WHERE run_id = ?1 "
-                              "ORDER BY iteration, kind",
-                              run);
-    json_t *events = rows_json(db,
-                               "SELECT iteration, stream, sequence, kind, captured_at_ns, "
-                               "task_id, execution_id, task_lease_id, request_attempt_id, "
-                               "request_lease_id, resource, reason, value, row_group, "
-                               "column_name FROM events WHERE run_id = ?1 ORDER BY iteration, "
-                               "stream, sequence",
-                               run);
-    if (!runs || !its || !metrics || !snaps || !events) {
-        fprintf(stderr, "admitsim export: %s\n", sqlite3_errmsg(db));
-        json_decref(runs), json_decref(its), json_decref(metrics), json_decref(snaps),
-            json_decref(events);
-        return EXIT_FAILURE_RUN;
+static json_t *opt_text_json(const char *s) {
+    return s ? json_string(s) : json_null();
+}
+
+/* The runs row, keyed by column name in the table's column order, then
+** the run's state now (its status, or "abandoned"). */
+static json_t *run_json(const res_run_row *r) {
+    json_t *o = json_pack(
+        "{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
+        (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id), "scenario_version",
+        (json_int_t)r->scenario_version, "scenario_file", opt_text_json(r->scenario_file), "policy",
+        opt_text_json(r->policy), "seed", (json_int_t)r->seed, "iterations",
+        (json_int_t)r->iterations, "harness_version", opt_text_json(r->harness_version),
+        "command_line", opt_text_json(r->command_line), "created_at", opt_text_json(r->created_at),
+        "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
+    if (!o) return NULL;
+    json_object_set_new(o, "writer_host", opt_text_json(r->writer_host));
+    json_object_set_new(o, "writer_pid", opt_int_json(r->writer_pid));
+    json_object_set_new(o, "writer_instance", opt_text_json(r->writer_instance));
+    json_object_set_new(o, "heartbeat_at", opt_text_json(r->heartbeat_at));
+    json_object_set_new(o, "state", opt_text_json(r->state));
+    return o;
+}
+
+static json_t *iteration_json(const res_iteration_row *it) {
+    return json_pack("{s:I, s:I, s:o, s:f, s:I, s:I, s:I, s:o, s:o}", "run_id",
+                     (json_int_t)it->run_id, "iteration", (json_int_t)it->iteration, "status",
+                     opt_text_json(it->status), "wall_time_seconds", it->wall_time_seconds,
+                     "final_task_leases", (json_int_t)it->final_task_leases, "final_request_leases",
+                     (json_int_t)it->final_request_leases, "final_request_waiters",
+                     (json_int_t)it->final_request_waiters, "output_hash",
+                     opt_text_json(it->output_hash), "event_count", opt_int_json(it->event_count));
+}
+
+static json_t *event_json(const res_event_row *e) {
+    json_t *o =
+        json_pack("{s:I, s:o, s:I, s:o, s:I}", "iteration", (json_int_t)e->iteration, "stream",
+                  opt_text_json(e->stream), "sequence", (json_int_t)e->sequence, "kind",
+                  opt_text_json(e->kind), "captured_at_ns", (json_int_t)e->captured_at_ns);
+    if (!o) return NULL;
+    json_object_set_new(o, "task_id", opt_int_json(e->task_id));
+    json_object_set_new(o, "execution_id", opt_int_json(e->execution_id));
+    json_object_set_new(o, "task_lease_id", opt_int_json(e->task_lease_id));
+    json_object_set_new(o, "request_attempt_id", opt_int_json(e->request_attempt_id));
+    json_object_set_new(o, "request_lease_id", opt_int_json(e->request_lease_id));
+    json_object_set_new(o, "resource", opt_text_json(e->resource));
+    json_object_set_new(o, "reason", opt_text_json(e->reason));
+    json_object_set_new(o, "value", opt_int_json(e->value));
+    json_object_set_new(o, "row_group", opt_int_json(e->row_group));
+    json_object_set_new(o, "column_name", opt_text_json(e->column_name));
+    return o;
+}
+
+/* Output of json_dump_callback indented by `pad` further spaces, as if the
+** value were nested that deep in a document dumped with JSON_INDENT(1). */
+typedef struct nested {
+    FILE *out;
+    int pad;
+} nested;
+
+static int put_nested(const char *buf, size_t size, void *data) {
+    const nested *n = data;
+    for (size_t i = 0; i < size; i++) {
+        fputc(buf[i], n->out);
+        if (buf[i] == '\n') fprintf(n->out, "%*s", n->pad, "");
     }
-    json_t *doc =
-        json_pack("{s:o, s:o, s:o, s:o, s:o}", "run", json_array_get(runs, 0), "iterations", its,
-                  "metrics", metrics, "snapshots", snaps, "events", events);
-    json_incref(json_array_get(runs, 0));
-    json_decref(runs);
-    int rc = json_dumpf(doc, out, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) == 0 ? EXIT_OK
-                                                                                 : EXIT_FAILURE_RUN;
-    fputc('\n', out);
-    json_decref(doc);
-    return rc;
+    return ferror(n->out) ? -1 : 0;
+}
+
+enum { JSON_FLAGS = JSON_INDENT(1) | JSON_REAL_PRECISION(15) };
+
+/* Writes `value` (a new reference, consumed) at depth `pad` of the document. */
+static bool put_json(FILE *out, json_t *value, int pad) {
+    nested n = {out, pad};
+    bool ok = value && json_dump_callback(value, put_nested, &n, JSON_FLAGS | JSON_ENCODE_ANY) == 0;
+    json_decref(value);
+    return ok;
+}
+
+/* Member `"key": value` of the top-level object. */
+static bool put_member(FILE *out, const char *key, json_t *value, bool first) {
+    fprintf(out, "%s\n \"%s\": ", first ? "{" : ",", key);
+    return put_json(out, value, 1);
+}
+
+/* A cursor's rows as an array member, one JSON object a row, streamed. */
+typedef json_t *(*row_json_fn)(res_store_cursor *c, int *rc);
+
+static bool put_rows(FILE *out, const char *key, res_store_cursor *c, row_json_fn next) {
+    fprintf(out, ",\n \"%s\": [", key);
+    bool any = false, ok = true;
+    int rc;
+    json_t *row;
+    while (ok && (row = next(c, &rc)) != NULL) {
+        fputs(any ? ",\n  " : "\n  ", out);
+        ok = put_json(out, row, 2);
+        any = true;
+    }
+    fputs(any ? "\n ]" : "]", out);
+    return ok && rc == RES_STORE_OK;
+}
+
+static json_t *next_iteration_json(res_store_cursor *c, int *rc) {
+    res_iteration_row it;
+    return (*rc = res_store_cursor_next_iteration(c, &it)) == RES_STORE_ROW ? iteration_json(&it)
+                                                                            : NULL;
+}
+
+static json_t *next_metric_json(res_store_cursor *c, int *rc) {
+    res_metric_row m;
+    if ((*rc = res_store_cursor_next_metric(c, &m)) != RES_STORE_ROW) return NULL;
+    return json_pack("{s:I, s:o, s:o, s:o}", "iteration", (json_int_t)m.iteration, "scope",
+                     opt_text_json(m.scope), "name", opt_text_json(m.name), "value",
+                     opt_real_json(m.value));
+}
+
+static json_t *next_snapshot_json(res_store_cursor *c, int *rc) {
+    res_snapshot_row sn;
+    if ((*rc = res_store_cursor_next_snapshot(c, &sn)) != RES_STORE_ROW) return NULL;
+    return json_pack("{s:I, s:o, s:o}", "iteration", (json_int_t)sn.iteration, "kind",
+                     opt_text_json(sn.kind), "json", opt_text_json(sn.json));
+}
+
+static json_t *next_event_json(res_store_cursor *c, int *rc) {
+    res_event_row e;
+    return (*rc = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW ? event_json(&e) : NULL;
+}
+
+/* The run, its iterations, metrics and snapshots, then every event (in
+** stream order), streamed from the store row by row: the layout of a
+** document dumped with JSON_INDENT(1). */
+static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
+    res_store_cursor *its = NULL, *metrics = NULL, *snaps = NULL, *events = NULL;
+    res_event_query q = {
+        .run_id = run->run_id, .iteration = RES_ALL_ITERATIONS, .order = RES_EVENTS_STREAM_ORDER};
+    bool ok = res_store_reader_iterations(r, run->run_id, &its) == RES_STORE_OK &&
+              res_store_reader_metrics(r, run->run_id, RES_ALL_ITERATIONS, NULL, &metrics) ==
+                  RES_STORE_OK &&
+              res_store_reader_snapshots(r, run->run_id, &snaps) == RES_STORE_OK &&
+              res_store_reader_events(r, &q, &events) == RES_STORE_OK;
+    ok = ok && put_member(out, "run", run_json(run), true) &&
+         put_rows(out, "iterations", its, next_iteration_json) &&
+         put_rows(out, "metrics", metrics, next_metric_json) &&
+         put_rows(out, "snapshots", snaps, next_snapshot_json) &&
+         put_rows(out, "events", events, next_event_json);
+    fputs("\n}\n", out);
+    if (!ok) fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    res_store_cursor_close(its);
+    res_store_cursor_close(metrics);
+    res_store_cursor_close(snaps);
+    res_store_cursor_close(events);
+    return ok ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 static void csv_text(FILE *out, const char *s) {
+    if (!s) return;
     if (!strpbrk(s, ",\"\n")) {
         fputs(s, out);
         return;
@@ -118,28 +217,47 @@ static void csv_text(FILE *out, const char *s) {
     fputc('"', out);
 }
 
-static int export_csv(sqlite3 *db, int64_t run, int64_t iteration, FILE *out) {
-    sqlite3_stmt *st = run_query(
-        db, "export",
-        "SELECT stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id, "
-        "request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name "
-        "FROM events WHERE run_id = ?1 AND iteration = ?2 ORDER BY captured_at_ns, stream DESC, "
-        "sequence",
-        run, iteration);
-    if (!st) return EXIT_FAILURE_RUN;
-    int n = sqlite3_column_count(st);
-    for (int c = 0; c < n; c++)
-        fprintf(out, "%s%s", c ? "," : "", sqlite3_column_name(st, c));
-    fputc('\n', out);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        for (int c = 0; c < n; c++) {
-            if (c) fputc(',', out);
-            if (sqlite3_column_type(st, c) != SQLITE_NULL) csv_text(out, text(st, c));
-        }
+/* ",<v>", or "," when v is NULL */
+static void csv_int(FILE *out, res_opt_int v) {
+    fputc(',', out);
+    if (v.set) fprintf(out, "%lld", (long long)v.value);
+}
+
+/* Every event of one iteration in capture order. */
+static int export_csv(res_store_reader *r, int64_t run, int64_t iteration, FILE *out) {
+    res_event_query q = {.run_id = run, .iteration = iteration};
+    res_store_cursor *c = NULL;
+    if (res_store_reader_events(r, &q, &c) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+        return EXIT_FAILURE_RUN;
+    }
+    fputs("stream,sequence,kind,captured_at_ns,task_id,execution_id,task_lease_id,"
+          "request_attempt_id,request_lease_id,resource,reason,value,row_group,column_name\n",
+          out);
+    res_event_row e;
+    int rc;
+    while ((rc = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW) {
+        const res_opt_int ids[] = {e.task_id, e.execution_id, e.task_lease_id, e.request_attempt_id,
+                                   e.request_lease_id};
+        csv_text(out, e.stream);
+        fprintf(out, ",%lld,", (long long)e.sequence);
+        csv_text(out, e.kind);
+        fprintf(out, ",%lld", (long long)e.captured_at_ns);
+        for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+            csv_int(out, ids[i]);
+        fputc(',', out);
+        csv_text(out, e.resource);
+        fputc(',', out);
+        csv_text(out, e.reason);
+        csv_int(out, e.value);
+        csv_int(out, e.row_group);
+        fputc(',', out);
+        csv_text(out, e.column_name);
         fputc('\n', out);
     }
-    sqlite3_finalize(st);
-    return EXIT_OK;
+    res_store_cursor_close(c);
+    if (rc != RES_STORE_OK) fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    return rc == RES_STORE_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 /* ---- chrome trace ---------------------------------------------------------- */
@@ -272,27 +390,39 @@ static int64_t pending_get(const pending *p, int64_t key, const char **label) {
     return p->at[j];
 }
 
-static int export_trace(sqlite3 *db, int64_t run, int64_t iteration, const char *title, FILE *out) {
-    sqlite3_stmt *st = run_query(db, "export",
-                                 "SELECT stream, kind, captured_at_ns, task_id, execution_id, "
-                                 "request_attempt_id, resource, column_name, row_group, reason "
-                                 "FROM events WHERE run_id = ?1 AND iteration = ?2 ORDER BY "
-                                 "captured_at_ns, stream DESC, sequence",
-                                 run, iteration);
-    if (!st) return EXIT_FAILURE_RUN;
+static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, const char *title,
+                        FILE *out) {
+    static const char *const kinds[] = {"ready_enqueued",
+                                        "selected",
+                                        "task_lease_acquired",
+                                        "task_lease_released",
+                                        "request_wait_started",
+                                        "request_wait_completed",
+                                        "model_request_started",
+                                        "model_request_completed",
+                                        NULL};
+    res_event_query q = {.run_id = run, .iteration = iteration, .kinds = kinds};
+    res_store_cursor *c = NULL;
+    if (res_store_reader_events(r, &q, &c) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+        return EXIT_FAILURE_RUN;
+    }
     trace t = {0};
     pending enq, sel, lease, wait, call;
     bool ok = pending_init(&enq) && pending_init(&sel) && pending_init(&lease) &&
               pending_init(&wait) && pending_init(&call);
     int slots = track_of(&t, 1, "task lease slots");
-    while (ok && sqlite3_step(st) == SQLITE_ROW) {
-        bool req = strcmp(text(st, 0), "request") == 0;
-        const char *kind = text(st, 1), *resource = text(st, 6), *column = text(st, 7);
-        int64_t at = sqlite3_column_int64(st, 2), task = sqlite3_column_int64(st, 3);
-        int64_t exec = sqlite3_column_int64(st, 4), attempt = sqlite3_column_int64(st, 5);
+    res_event_row e;
+    int step = RES_STORE_OK;
+    while (ok && (step = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW) {
+        bool req = strcmp(text(e.stream), "request") == 0;
+        const char *kind = text(e.kind), *resource = text(e.resource),
+                   *column = text(e.column_name);
+        int64_t at = e.captured_at_ns, task = e.task_id.value;
+        int64_t exec = e.execution_id.value, attempt = e.request_attempt_id.value;
         char label[96];
-        snprintf(label, sizeof label, "%s rg %lld task %lld", column,
-                 (long long)sqlite3_column_int64(st, 8), (long long)task);
+        snprintf(label, sizeof label, "%s rg %lld task %lld", column, (long long)e.row_group.value,
+                 (long long)task);
         const char *start_label = NULL;
         if (!req) {
             if (!strcmp(kind, "ready_enqueued")) {
@@ -313,7 +443,8 @@ static int export_trace(sqlite3 *db, int64_t run, int64_t iteration, const char 
                     ok = add_span(&t, track_of(&t, 2, tr), s, at, "task admission wait", task, 0);
                 }
                 ok = ok && pending_put(&lease, task, at, label);
-            } else if (!strcmp(kind, "task_lease_released") && !strcmp(text(st, 9), "released")) {
+            } else if (!strcmp(kind, "task_lease_released") &&
+                       !strcmp(text(e.reason), "released")) {
                 int64_t s = pending_get(&lease, task, &start_label);
                 if (s >= 0) ok = add_span(&t, slots, s, at, start_label, task, exec);
             }
@@ -331,15 +462,18 @@ static int export_trace(sqlite3 *db, int64_t run, int64_t iteration, const char 
             int64_t s = pending_get(&call, attempt, NULL);
             char tr[192], name[96];
             snprintf(tr, sizeof tr, "provider: %s", resource);
-            snprintf(name, sizeof name, "call (%s)", text(st, 9));
+            snprintf(name, sizeof name, "call (%s)", text(e.reason));
             if (s >= 0) ok = add_span(&t, track_of(&t, 3, tr), s, at, name, task, attempt);
         }
     }
-    sqlite3_finalize(st);
+    res_store_cursor_close(c);
     pending_free(&enq), pending_free(&sel), pending_free(&lease), pending_free(&wait),
         pending_free(&call);
-    if (!ok) {
+    if (step != RES_STORE_OK && step != RES_STORE_ROW)
+        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    else if (!ok)
         fprintf(stderr, "admitsim export: out of memory building the trace\n");
+    if (!ok || step != RES_STORE_OK) {
         free(t.spans);
         free(t.tracks);
         return EXIT_FAILURE_RUN;
@@ -450,29 +584,27 @@ int cmd_export(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (!cli_parse_u64("export", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
-    char err[1100];
-    res_store *store = NULL;
-    if (res_store_open(db_path, RES_STORE_OPEN_EXISTING, &store, err, sizeof err) != RES_STORE_OK) {
+    char err[1200];
+    res_store_reader *r = NULL;
+    if (res_store_reader_open(db_path, &r, err, sizeof err) != RES_STORE_OK) {
         fprintf(stderr, "admitsim export: %s\n", err);
         return EXIT_FAILURE_RUN;
     }
-    sqlite3 *db = res_store_db(store);
-    sqlite3_stmt *st = NULL;
-    char title[512] = "";
-    bool found =
-        sqlite3_prepare_v2(db, "SELECT scenario_id, policy, seed FROM runs WHERE run_id = ?1", -1,
-                           &st, NULL) == SQLITE_OK &&
-        sqlite3_bind_int64(st, 1, (int64_t)run_id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
-    if (found)
-        snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu", text(st, 0),
-                 text(st, 1), (long long)sqlite3_column_int64(st, 2),
-                 (unsigned long long)iteration);
-    sqlite3_finalize(st);
-    if (!found) {
-        fprintf(stderr, "admitsim export: %s: no run %llu\n", db_path, (unsigned long long)run_id);
-        res_store_close(store);
+    res_run_row run;
+    int found = res_store_reader_run(r, (int64_t)run_id, &run);
+    if (found != RES_STORE_OK) {
+        if (found == RES_STORE_NOT_FOUND)
+            fprintf(stderr, "admitsim export: %s: no run %llu\n", db_path,
+                    (unsigned long long)run_id);
+        else
+            fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+        res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
+    char title[512];
+    snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu",
+             text(run.scenario_id), text(run.policy), (long long)run.seed,
+             (unsigned long long)iteration);
     /* Written to a temporary name and renamed, like every artifact. */
     char tmp[1200];
     FILE *out = stdout;
@@ -481,19 +613,19 @@ int cmd_export(int argc, char **argv) {
         out = fopen(tmp, "w");
         if (!out) {
             fprintf(stderr, "admitsim export: cannot write %s\n", tmp);
-            res_store_close(store);
+            res_store_reader_close(r);
             return EXIT_FAILURE_RUN;
         }
     }
-    int rc = !strcmp(fmt, "json") ? export_json(db, (int64_t)run_id, out)
+    int rc = !strcmp(fmt, "json") ? export_json(r, &run, out)
              : !strcmp(fmt, "csv")
-                 ? export_csv(db, (int64_t)run_id, (int64_t)iteration, out)
-                 : export_trace(db, (int64_t)run_id, (int64_t)iteration, title, out);
+                 ? export_csv(r, (int64_t)run_id, (int64_t)iteration, out)
+                 : export_trace(r, (int64_t)run_id, (int64_t)iteration, title, out);
     if (out_path) {
         if (fclose(out) != 0) rc = EXIT_FAILURE_RUN;
         if (rc == EXIT_OK && rename(tmp, out_path) != 0) rc = EXIT_FAILURE_RUN;
         if (rc != EXIT_OK) remove(tmp);
     }
-    res_store_close(store);
+    res_store_reader_close(r);
     return rc;
 }

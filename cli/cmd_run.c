@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/artifact.h"
 #include "res/report_files.h"
 #include "res/request_report.h"
@@ -131,6 +132,7 @@ typedef struct run_output {
     bool json;
     uint32_t iterations;
     const char *scenario_id;
+    const char *db_path;
     char *text;
     size_t len;
     bool oom;
@@ -153,6 +155,11 @@ static void render_iteration(void *ctx, const res_run_record *r, const res_summa
         print_table(f, s, r, o->iterations);
     }
     if (fclose(f) != 0) o->oom = true;
+}
+
+static void show_lock_wait(void *ctx, double waited_seconds) {
+    const run_output *o = ctx;
+    cli_lock_wait_progress(o->db_path, waited_seconds);
 }
 
 static void show_progress(void *ctx, uint32_t iteration, uint32_t iterations) {
@@ -237,7 +244,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
 static int run_scenario(const run_args *a, const sim_scenario *sc, const char *cmdline) {
     run_output output = {.json = a->json,
                          .iterations = (uint32_t)a->iterations,
-                         .scenario_id = sc->config.scenario_id};
+                         .scenario_id = sc->config.scenario_id,
+                         .db_path = a->db_path};
     sim_runner runner = {.scenario = sc, .options = a->ro};
     res_environment env = sim_runner_environment(&runner);
     res_pipeline_options po = {.config = &sc->config,
@@ -250,6 +258,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .command_line = cmdline,
                                .on_iteration = render_iteration,
                                .on_start = show_progress,
+                               .on_lock_wait = show_lock_wait,
                                .ctx = &output};
     res_pipeline_result result;
     res_error perr;
@@ -263,6 +272,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
         st = RES_ENOMEM;
     }
     if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
+    if (result.lock_waits.count) cli_report_lock_waits(&result.lock_waits, a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
                 a->db_path);

@@ -1,26 +1,31 @@
-/* admitsim runs / admitsim show: read the SQLite results store. */
+/* admitsim runs / admitsim show read the SQLite results store (never
+** writing to it); admitsim migrate upgrades its schema. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/store.h"
-#include "run_query.h"
+#include "res/store_reader.h"
 
 static void runs_usage(FILE *f) {
     fprintf(f, "usage: admitsim runs [--db FILE]\n"
                "\n"
                "Lists the runs stored by 'admitsim run': run id, when it was created (UTC),\n"
                "scenario, policy, seed, iterations stored / requested, status (running,\n"
-               "complete or failed; a run left 'running' was interrupted) and the mean\n"
-               "virtual wall time over its stored iterations.\n"
+               "complete, failed, or abandoned: its writer died before it finished) and\n"
+               "the mean virtual wall time over its stored iterations.\n"
                "\n"
                "options:\n"
                "  --db FILE     the results database (default results/admitsim.db)\n"
                "  -h, --help    this text\n"
                "\n"
-               "exit codes: 0 ok, 1 database missing or unreadable, 2 usage error\n");
+               "The database is opened read-only and never changed.\n"
+               "\n"
+               "exit codes: 0 ok, 1 database missing, unreadable, too old (see 'admitsim\n"
+               "migrate') or another program's, 2 usage error\n");
 }
 
 static void show_usage(FILE *f) {
@@ -38,9 +43,25 @@ static void show_usage(FILE *f) {
             "exit codes: 0 ok, 1 database missing or unreadable or no such run, 2 usage error\n");
 }
 
-/* Parses [--db FILE] [-h]; returns -1 to continue, else an exit code. */
-static int parse_db(const char *cmd, int argc, char **argv, const char **db,
-                    void (*usage)(FILE *)) {
+static void migrate_usage(FILE *f) {
+    fprintf(f, "usage: admitsim migrate [--db FILE]\n"
+               "\n"
+               "Upgrades a results database to the schema this admitsim writes, one\n"
+               "transaction per version (runs, show, export and plot read it without\n"
+               "changing it, and refuse a schema older than they read).\n"
+               "\n"
+               "options:\n"
+               "  --db FILE     the results database (default results/admitsim.db)\n"
+               "  -h, --help    this text\n"
+               "\n"
+               "exit codes: 0 ok, 1 database missing, unusable or another program's, 2 usage "
+               "error\n");
+}
+
+/* Parses [--db FILE] [-h] and then `operands` operands (0, or 1: a RUN id);
+** returns -1 to continue, else an exit code. */
+static int parse_db(const char *cmd, int argc, char **argv, const char **db, void (*usage)(FILE *),
+                    int operands) {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -52,150 +73,159 @@ static int parse_db(const char *cmd, int argc, char **argv, const char **db,
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    (void)cmd;
-    return -1;
+    if (optind + operands == argc) return -1;
+    if (operands)
+        fprintf(stderr, "admitsim %s: expected exactly one RUN id\n\n", cmd);
+    else
+        fprintf(stderr, "admitsim %s: unexpected argument '%s'\n\n", cmd, argv[optind]);
+    usage(stderr);
+    return EXIT_USAGE;
 }
 
-static res_store *open_store(const char *cmd, const char *db) {
-    char err[1100];
-    res_store *s = NULL;
-    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK)
+static res_store_reader *open_reader(const char *cmd, const char *db) {
+    char err[1200];
+    res_store_reader *r = NULL;
+    if (res_store_reader_open(db, &r, err, sizeof err) != RES_STORE_OK)
         fprintf(stderr, "admitsim %s: %s\n", cmd, err);
-    return s;
+    return r;
 }
 
-static const char *text(sqlite3_stmt *st, int col) {
-    return column_text(st, col, "-");
+static const char *text(const char *s) {
+    return s ? s : "-";
 }
 
 int cmd_runs(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("runs", argc, argv, &db, runs_usage);
+    int rc = parse_db("runs", argc, argv, &db, runs_usage, 0);
     if (rc >= 0) return rc;
-    if (optind != argc) {
-        fprintf(stderr, "admitsim runs: unexpected argument '%s'\n\n", argv[optind]);
-        runs_usage(stderr);
-        return EXIT_USAGE;
-    }
-    res_store *s = open_store("runs", db);
-    if (!s) return EXIT_FAILURE_RUN;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(res_store_db(s),
-                           "SELECT r.run_id, r.created_at, r.scenario_id, r.policy, r.seed,"
-                           " (SELECT count(*) FROM iterations i WHERE i.run_id = r.run_id),"
-                           " r.iterations, r.status,"
-                           " (SELECT avg(wall_time_seconds) FROM iterations i"
-                           "  WHERE i.run_id = r.run_id)"
-                           " FROM runs r ORDER BY r.run_id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "admitsim runs: %s: %s\n", db, sqlite3_errmsg(res_store_db(s)));
-        res_store_close(s);
+    res_store_reader *r = open_reader("runs", db);
+    if (!r) return EXIT_FAILURE_RUN;
+    res_store_cursor *c = NULL;
+    if (res_store_reader_runs(r, &c) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
+        res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
-    printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-8s  %10s\n", "run", "created", "scenario",
+    printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
            "policy", "seed", "iterations", "status", "mean_wall_s");
+    res_run_row run;
     int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        char iters[32], wall[32];
-        snprintf(iters, sizeof iters, "%lld/%lld", (long long)sqlite3_column_int64(st, 5),
-                 (long long)sqlite3_column_int64(st, 6));
-        if (sqlite3_column_type(st, 8) == SQLITE_NULL)
+    while ((step = res_store_cursor_next_run(c, &run)) == RES_STORE_ROW) {
+        char iters[64], wall[32];
+        snprintf(iters, sizeof iters, "%lld/%lld", (long long)run.iterations_stored,
+                 (long long)run.iterations);
+        if (!run.wall_time_mean.set)
             snprintf(wall, sizeof wall, "-");
         else
-            snprintf(wall, sizeof wall, "%.3f", sqlite3_column_double(st, 8));
-        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-8s  %10s\n",
-               (long long)sqlite3_column_int64(st, 0), text(st, 1), text(st, 2), text(st, 3),
-               (unsigned long long)sqlite3_column_int64(st, 4), iters, text(st, 7), wall);
+            snprintf(wall, sizeof wall, "%.3f", run.wall_time_mean.value);
+        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s\n", (long long)run.run_id,
+               text(run.created_at), text(run.scenario_id), text(run.policy),
+               (unsigned long long)run.seed, iters, text(run.state), wall);
     }
     rc = EXIT_OK;
-    if (step != SQLITE_DONE) {
-        fprintf(stderr, "admitsim runs: %s: %s\n", db, sqlite3_errmsg(res_store_db(s)));
+    if (step != RES_STORE_OK) {
+        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
         rc = EXIT_FAILURE_RUN;
     }
-    sqlite3_finalize(st);
-    res_store_close(s);
+    res_store_cursor_close(c);
+    res_store_reader_close(r);
     return rc;
 }
 
-static int query(res_store *s, const char *db, sqlite3_stmt **st, const char *sql, int64_t run_id) {
-    if (sqlite3_prepare_v2(res_store_db(s), sql, -1, st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "admitsim show: %s: %s\n", db, sqlite3_errmsg(res_store_db(s)));
-        return -1;
-    }
-    sqlite3_bind_int64(*st, 1, run_id);
-    return 0;
+static void show_run(uint64_t run_id, const res_run_row *run) {
+    printf("run %llu\n", (unsigned long long)run_id);
+    printf("  scenario          %s (version %lld)\n", text(run->scenario_id),
+           (long long)run->scenario_version);
+    printf("  scenario file     %s\n", text(run->scenario_file));
+    printf("  policy            %s\n", text(run->policy));
+    printf("  seed              %llu\n", (unsigned long long)run->seed);
+    printf("  iterations        %lld\n", (long long)run->iterations);
+    printf("  harness           %s\n", text(run->harness_version));
+    printf("  command line      %s\n", text(run->command_line));
+    printf("  created           %s\n", text(run->created_at));
+    printf("  finished          %s\n", text(run->finished_at));
+    printf("  status            %s", text(run->state));
+    if (run->status && run->state && strcmp(run->status, run->state))
+        printf(" (stored as %s; its writer is gone)", run->status);
+    putchar('\n');
+    if (!run->writer_pid.set) return;
+    static const char *const seen[] = {"alive", "gone", "cannot be checked from here"};
+    printf("  writer            pid %lld on %s, %s; last wrote %s\n",
+           (long long)run->writer_pid.value, text(run->writer_host), seen[run->writer],
+           text(run->heartbeat_at));
+}
+
+static int show_iterations(res_store_reader *r, int64_t run_id) {
+    res_store_cursor *c = NULL;
+    if (res_store_reader_iterations(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %-16s\n", "iteration", "status", "wall_s",
+           "task_leases", "request_leases", "request_waiters", "events", "output_hash");
+    res_iteration_row it;
+    int rc;
+    while ((rc = res_store_cursor_next_iteration(c, &it)) == RES_STORE_ROW)
+        printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %-16s\n",
+               (long long)it.iteration, text(it.status), it.wall_time_seconds,
+               (long long)it.final_task_leases, (long long)it.final_request_leases,
+               (long long)it.final_request_waiters, (long long)it.event_count.value,
+               text(it.output_hash));
+    res_store_cursor_close(c);
+    return rc;
+}
+
+static int show_metrics(res_store_reader *r, int64_t run_id) {
+    res_store_cursor *c = NULL;
+    if (res_store_reader_metric_stats(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    printf("\n%-44s  %-34s  %14s  %14s  %14s  %5s\n", "scope", "metric", "mean", "min", "max", "n");
+    res_metric_stats_row m;
+    int rc;
+    while ((rc = res_store_cursor_next_metric_stats(c, &m)) == RES_STORE_ROW)
+        printf("%-44.44s  %-34s  %14.6g  %14.6g  %14.6g  %5lld\n", text(m.scope), text(m.name),
+               m.mean, m.min, m.max, (long long)m.count);
+    res_store_cursor_close(c);
+    return rc;
 }
 
 int cmd_show(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("show", argc, argv, &db, show_usage);
+    int rc = parse_db("show", argc, argv, &db, show_usage, 1);
     if (rc >= 0) return rc;
-    if (optind != argc - 1) {
-        fprintf(stderr, "admitsim show: expected exactly one RUN id\n\n");
-        show_usage(stderr);
-        return EXIT_USAGE;
-    }
     uint64_t run_id;
     if (!cli_parse_u64("show", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
-    res_store *s = open_store("show", db);
-    if (!s) return EXIT_FAILURE_RUN;
-    sqlite3_stmt *st = NULL;
-    rc = EXIT_FAILURE_RUN;
-    if (query(s, db, &st,
-              "SELECT scenario_id, scenario_version, scenario_file, policy, seed, iterations,"
-              " harness_version, command_line, created_at, finished_at, status"
-              " FROM runs WHERE run_id = ?",
-              (int64_t)run_id))
-        goto out;
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    res_store_reader *r = open_reader("show", db);
+    if (!r) return EXIT_FAILURE_RUN;
+    res_run_row run;
+    int found = res_store_reader_run(r, (int64_t)run_id, &run);
+    if (found == RES_STORE_NOT_FOUND)
         fprintf(stderr, "admitsim show: %s: no run %llu (see 'admitsim runs')\n", db,
                 (unsigned long long)run_id);
-        goto out;
+    rc = EXIT_FAILURE_RUN;
+    if (found == RES_STORE_OK) {
+        show_run(run_id, &run);
+        if (show_iterations(r, (int64_t)run_id) == RES_STORE_OK &&
+            show_metrics(r, (int64_t)run_id) == RES_STORE_OK)
+            rc = EXIT_OK;
     }
-    printf("run %llu\n", (unsigned long long)run_id);
-    printf("  scenario          %s (version %lld)\n", text(st, 0),
-           (long long)sqlite3_column_int64(st, 1));
-    printf("  scenario file     %s\n", text(st, 2));
-    printf("  policy            %s\n", text(st, 3));
-    printf("  seed              %llu\n", (unsigned long long)sqlite3_column_int64(st, 4));
-    printf("  iterations        %lld\n", (long long)sqlite3_column_int64(st, 5));
-    printf("  harness           %s\n", text(st, 6));
-    printf("  command line      %s\n", text(st, 7));
-    printf("  created           %s\n", text(st, 8));
-    printf("  finished          %s\n", text(st, 9));
-    printf("  status            %s\n", text(st, 10));
-    sqlite3_finalize(st);
-    st = NULL;
-    if (query(s, db, &st,
-              "SELECT iteration, status, wall_time_seconds, final_task_leases,"
-              " final_request_leases, final_request_waiters, event_count, output_hash"
-              " FROM iterations WHERE run_id = ? ORDER BY iteration",
-              (int64_t)run_id))
-        goto out;
-    printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %-16s\n", "iteration", "status", "wall_s",
-           "task_leases", "request_leases", "request_waiters", "events", "output_hash");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %-16s\n",
-               (long long)sqlite3_column_int64(st, 0), text(st, 1), sqlite3_column_double(st, 2),
-               (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4),
-               (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6),
-               text(st, 7));
-    sqlite3_finalize(st);
-    st = NULL;
-    if (query(s, db, &st,
-              "SELECT scope, name, avg(value), min(value), max(value), count(*) FROM metrics"
-              " WHERE run_id = ? GROUP BY scope, name"
-              " ORDER BY CASE WHEN scope = 'run' THEN 0 ELSE 1 END, scope, min(rowid)",
-              (int64_t)run_id))
-        goto out;
-    printf("\n%-44s  %-34s  %14s  %14s  %14s  %5s\n", "scope", "metric", "mean", "min", "max", "n");
-    while (sqlite3_step(st) == SQLITE_ROW)
-        printf("%-44.44s  %-34s  %14.6g  %14.6g  %14.6g  %5lld\n", text(st, 0), text(st, 1),
-               sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
-               sqlite3_column_double(st, 4), (long long)sqlite3_column_int64(st, 5));
-    rc = EXIT_OK;
-out:
-    sqlite3_finalize(st);
-    res_store_close(s);
+    if (found != RES_STORE_NOT_FOUND && rc != EXIT_OK)
+        fprintf(stderr, "admitsim show: %s\n", res_store_reader_errmsg(r));
+    res_store_reader_close(r);
     return rc;
+}
+
+int cmd_migrate(int argc, char **argv) {
+    const char *db = RES_STORE_DEFAULT_PATH;
+    int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0);
+    if (rc >= 0) return rc;
+    char err[1200];
+    res_store *s = NULL;
+    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {
+        fprintf(stderr, "admitsim migrate: %s\n", err);
+        return EXIT_FAILURE_RUN;
+    }
+    int from = res_store_found_version(s), to = res_store_schema_version(s);
+    if (from == to)
+        printf("%s: schema version %d, nothing to migrate\n", db, to);
+    else
+        printf("%s: schema version %d -> %d\n", db, from, to);
+    res_store_close(s);
+    return EXIT_OK;
 }

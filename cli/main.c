@@ -1,9 +1,9 @@
+/* admitsim: dispatches to the subcommand named by argv[1]. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "commands.h"
 #include "res/artifact.h"
 
 static void usage(FILE *f) {
@@ -19,31 +19,12 @@ static void usage(FILE *f) {
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
                "  plot RUN         draw a stored run with gnuplot\n"
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
+               "  migrate          upgrade the results database's schema\n"
                "  version          print the harness version\n"
                "  help             this text\n"
                "\n"
                "'admitsim <command> --help' describes a command's options.\n"
                "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
-}
-
-bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
-                   uint64_t *out) {
-    char *end = NULL;
-    if (!text || !*text || *text == '-') goto bad;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v > max) goto bad;
-    *out = v;
-    return true;
-bad:
-    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
-            (unsigned long long)max, text ? text : "");
-    return false;
-}
-
-double cli_monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -58,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

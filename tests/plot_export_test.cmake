@@ -1,7 +1,8 @@
 cmake_minimum_required(VERSION 3.25)
 # `admitsim plot`: a stored run becomes non-empty pictures, drawn by the
-# gnuplot scripts of plots/ built into the binary; bad input and a missing
-# gnuplot give clear messages and exit 1.
+# gnuplot scripts of plots/ built into the binary; output directories named
+# like shell or gnuplot code work and run nothing; bad input and a missing or
+# failing gnuplot give clear messages and exit 1.
 function(expect msg)
   if(NOT (${ARGN}))
     message(FATAL_ERROR "plot_test: ${msg}")
@@ -56,9 +57,9 @@ file(READ ${OUT}/png/params.gp params)
 string(REGEX REPLACE "^(#[^\n]*\n)+" "" variables "${params}") # less its header
 string(FIND "${script}" "${variables}" at)
 expect("plot.gp starts with the variables of params.gp" ${at} GREATER -1)
-foreach(line "request_resources = \"provider-a/gen-a-large/chat provider-b/gen-b-large/chat\""
-        "timeline_groups = \"answer_a answer_b\"" "layers_groups = \"answer_a answer_b\""
-        "fmt = \"png\"")
+foreach(line "request_resources = 'provider-a/gen-a-large/chat provider-b/gen-b-large/chat'"
+        "timeline_groups = 'answer_a answer_b'" "layers_groups = 'answer_a answer_b'"
+        "fmt = 'png'")
   string(FIND "${params}" "${line}\n" at)
   expect("params.gp has ${line}" ${at} GREATER -1)
 endforeach()
@@ -113,6 +114,66 @@ execute_process(COMMAND ${ADMITSIM} plot 1 --db ${OUT}/cancel0.db --out ${OUT}/c
                 RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 expect("plot of a run cancelled at 0 exits 0 (${err})" ${rc} EQUAL 0)
 expect_pngs(${OUT}/cancel0 timeline)
+
+# Output directories whose names a shell or gnuplot would read as code: an
+# apostrophe, a shell command between quotes, a gnuplot `command`, gnuplot's
+# pipe prefixes, '$', '"' and a newline. Each gets its pictures and nothing
+# runs (no file named pwned appears anywhere).
+file(MAKE_DIRECTORY ${OUT}/names)
+set(name_1 "it's here")
+set(name_2 "x';touch pwned;'") # one name: a CMake list would split it at ';'
+set(name_3 "x`touch pwned`")
+set(name_4 "|touch pwned #")
+set(name_5 "<touch pwned")
+set(name_6 "$HOME\"q")
+set(name_7 "nl\nx")
+foreach(i RANGE 1 7)
+  set(name "${name_${i}}")
+  execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out "${name}"
+                  WORKING_DIRECTORY ${OUT}/names RESULT_VARIABLE rc ERROR_VARIABLE err)
+  expect("plot --out '${name}' exits 0 (${err})" ${rc} EQUAL 0)
+  string(REGEX MATCH "^[A-Za-z0-9/._]" plain "${name}")
+  if(plain)
+    set(dir "${OUT}/names/${name}")
+  else()
+    set(dir "${OUT}/names/./${name}")
+  endif()
+  foreach(pic IN LISTS pictures) # quoted throughout: the names hold ';'
+    if(NOT EXISTS "${dir}/${pic}.png")
+      message(FATAL_ERROR "plot_test: no ${pic}.png in '${dir}'")
+    endif()
+    file(SIZE "${dir}/${pic}.png" size)
+    expect("${pic}.png is a real picture (${size} bytes)" ${size} GREATER 10000)
+  endforeach()
+endforeach()
+file(GLOB_RECURSE everything LIST_DIRECTORIES true ${OUT}/*)
+foreach(path IN LISTS everything)
+  get_filename_component(base "${path}" NAME)
+  expect("no file named pwned (${path})" NOT "${base}" STREQUAL "pwned")
+endforeach()
+
+# gnuplot failing: its exit status or signal is said, and its messages are
+# in the log the message names.
+file(MAKE_DIRECTORY ${OUT}/fakebin)
+foreach(fake "echo 'boom: no such font' >&2\nexit 3" "echo 'about to die' >&2\nkill -9 $$")
+  file(WRITE ${OUT}/fakebin/gnuplot "#!/bin/sh\n${fake}\n")
+  file(CHMOD ${OUT}/fakebin/gnuplot PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PATH=${OUT}/fakebin ${ADMITSIM} plot 1 --db ${db}
+                  --out ${OUT}/fake RESULT_VARIABLE rc ERROR_VARIABLE err)
+  expect("failing gnuplot exits 1 (${err})" ${rc} EQUAL 1)
+  string(FIND "${err}" "its messages are in ${OUT}/fake/gnuplot.log" at)
+  expect("the message names the log (${err})" ${at} GREATER -1)
+  file(READ ${OUT}/fake/gnuplot.log log)
+  if(fake MATCHES "exit 3")
+    string(FIND "${err}" "gnuplot exited with status 3" at)
+    string(FIND "${log}" "boom: no such font" in_log)
+  else()
+    string(FIND "${err}" "gnuplot was killed by signal 9" at)
+    string(FIND "${log}" "about to die" in_log)
+  endif()
+  expect("exit status or signal said (${err})" ${at} GREATER -1)
+  expect("gnuplot's messages are in the log (${log})" ${in_log} GREATER -1)
+endforeach()
 
 # Without gnuplot on PATH: a clear message, not a crash.
 execute_process(COMMAND ${CMAKE_COMMAND} -E env PATH=/nonexistent ${ADMITSIM} plot 1 --db ${db}

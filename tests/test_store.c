@@ -1,6 +1,8 @@
-/* The SQLite results store: schema and version, migration, refusal of a
-** newer schema, round trip of a run, rollback on error, and a writer killed
-** mid-transaction leaving a consistent database. */
+/* The SQLite results store: schema and version, migration (from version 1,
+** and from a real version 4 database), refusal of a newer schema and of
+** another program's database, round trip of a run, rollback on error, and a
+** writer killed mid-transaction leaving a consistent database whose run
+** reads, and then is marked, abandoned. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +21,9 @@
 
 #include "res/event_names.h"
 #include "res/store.h"
+#include "res/store_reader.h"
 #include "sim_test.h"
+#include "store_test.h"
 
 typedef struct fixture {
     char dir[256];
@@ -27,9 +32,7 @@ typedef struct fixture {
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "%s/admitsim-store-XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(f->dir)) return -1;
+    if (scratch_dir(f->dir, sizeof f->dir, "store") != 0) return -1;
     snprintf(f->path, sizeof f->path, "%s/sub/results.db", f->dir);
     *state = f;
     return 0;
@@ -62,6 +65,23 @@ static res_store *open_ok(const char *path, int flags) {
     int rc = res_store_open(path, flags, &s, err, sizeof err);
     if (rc != RES_STORE_OK) fail_msg("%s", err);
     return s;
+}
+
+/* A connection of its own to the database at path, for checking what the
+** store wrote. */
+static sqlite3 *raw_open(const char *path) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    return db;
+}
+
+static sqlite3 *raw_open_create(const char *path) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) fail_msg("%s: cannot create", path);
+    return db;
 }
 
 /* The single integer (or -1) a query returns. */
@@ -110,13 +130,12 @@ static void expect_plan(sqlite3 *db, const char *sql, const char *index) {
 static void schema_created_at_current_version(void **state) {
     fixture *f = *state;
     res_store *s = open_ok(f->path, RES_STORE_OPEN_CREATE);
-    sqlite3 *db = res_store_db(s);
+    sqlite3 *db = raw_open(f->path);
     assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(db, "PRAGMA user_version"), RES_STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
                      RES_STORE_SCHEMA_VERSION);
     expect_text(db, "PRAGMA journal_mode", "wal");
-    assert_int_equal(scalar(db, "PRAGMA foreign_keys"), 1);
     const char *tables[] = {"runs", "iterations", "events", "metrics", "snapshots"};
     for (size_t i = 0; i < 5; i++) {
         char sql[200];
@@ -149,9 +168,10 @@ static void schema_created_at_current_version(void **state) {
     res_store_close(s);
     /* reopening changes nothing */
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    assert_int_equal(scalar(res_store_db(s), "SELECT count(*) FROM schema_migrations"),
+    assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
                      RES_STORE_SCHEMA_VERSION);
     res_store_close(s);
+    sqlite3_close(db);
 }
 
 static void missing_database_is_not_created(void **state) {
@@ -180,7 +200,7 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                                .iterations = 1};
     int64_t run_id = 0;
     assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
-    sqlite3 *db = res_store_db(s);
+    sqlite3 *db = raw_open(f->path);
     /* a v1 store refuses to write iterations; fill one by hand, v1 columns only */
     assert_int_equal(
         sqlite3_exec(db,
@@ -203,11 +223,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     res_store_close(s);
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    db = res_store_db(s);
-    assert_int_equal(res_store_schema_version(s), 4);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 4);
-    assert_int_equal(scalar(db, "SELECT group_concat(version) = '1,2,3,4' FROM schema_migrations"),
-                     1);
+    assert_int_equal(res_store_schema_version(s), 5);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 5);
+    assert_int_equal(
+        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5' FROM schema_migrations"), 1);
     /* version 4: events in capture order (time, scheduler first, sequence),
     ** lifecycle flagged */
     expect_text(db,
@@ -224,6 +243,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     assert_int_equal(scalar(db, "SELECT seed FROM runs WHERE run_id = 1"), 42);
     expect_text(db, "SELECT scenario_id || ':' || status FROM runs WHERE run_id = 1",
                 "old:running");
+    /* version 5: the writer's columns, unknown for a run stored before */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE writer_pid IS NULL AND"
+                                " writer_host IS NULL AND heartbeat_at IS NULL"),
+                     1);
     assert_int_equal(scalar(db, "SELECT finished_at IS NULL FROM runs WHERE run_id = 1"), 1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
@@ -237,14 +260,75 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     assert_int_equal(
         scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics_by_scope'"), 1);
     res_store_close(s);
+    sqlite3_close(db);
+}
+
+/* tests/data/store-v4.db was written by admitsim at schema version 4 (the
+** build before version 5): run 1 complete (2 iterations), run 2 stored as
+** running with 2 of 3 iterations, as a writer killed in its third leaves
+** it.  Readers read it as it is; a writer migrates it to version 5. */
+static void migrates_a_real_v4_database(void **state) {
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/v4.db", f->dir);
+    FILE *in = fopen(ADMIT_TEST_DATA_DIR "/store-v4.db", "rb"), *out = fopen(path, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    fclose(out);
+
+    char err[1200];
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_schema_version(r), 4);
+    res_run_row row;
+    assert_int_equal(res_store_reader_run(r, 2, &row), RES_STORE_OK);
+    assert_string_equal(row.state, "running"); /* no writer recorded: cannot tell */
+    assert_int_equal(row.writer, RES_RUN_WRITER_UNKNOWN);
+    assert_false(row.writer_pid.set);
+    assert_int_equal(row.iterations_stored, 2);
+    res_store_reader_close(r);
+
+    res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(res_store_found_version(s), 4);
+    assert_int_equal(res_store_schema_version(s), 5);
+    sqlite3 *db = raw_open(path);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 5);
+    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"), 5);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM iterations"), 4);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM events"), 780);
+    assert_int_equal(scalar(db, "SELECT sum(event_count) FROM iterations"), 780);
+    expect_text(db, "SELECT group_concat(status) FROM runs", "complete,running");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE writer_pid IS NULL"), 2);
+    /* a new run records its writer: this process, alive */
+    res_store_run_info info = {
+        .scenario_id = "tiny", .scenario_file = "tiny.json", .policy = "strict", .iterations = 1};
+    int64_t run_id = 0;
+    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(run_id, 3);
+    assert_int_equal(scalar(db, "SELECT writer_pid FROM runs WHERE run_id = 3"), getpid());
+    res_store_close(s);
+    sqlite3_close(db);
+    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 3, &row), RES_STORE_OK);
+    assert_string_equal(row.state, "running");
+    assert_int_equal(row.writer, RES_RUN_WRITER_ALIVE);
+    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_string_equal(row.state, "complete");
+    res_store_reader_close(r);
 }
 
 static void refuses_a_newer_schema(void **state) {
     fixture *f = *state;
     res_store *s = open_ok(f->path, RES_STORE_OPEN_CREATE);
-    assert_int_equal(sqlite3_exec(res_store_db(s), "PRAGMA user_version = 99", NULL, NULL, NULL),
-                     SQLITE_OK);
     res_store_close(s);
+    sqlite3 *db = raw_open(f->path);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
     char err[1100] = "";
     s = NULL;
     assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
@@ -254,6 +338,38 @@ static void refuses_a_newer_schema(void **state) {
     snprintf(want, sizeof want, "schema version 99 is newer than this admitsim supports (%d)",
              RES_STORE_SCHEMA_VERSION);
     assert_non_null(strstr(err, want));
+}
+
+/* Another program's database is refused before anything is written: no
+** admitsim tables, no WAL; an empty file becomes a results database. */
+static void refuses_another_programs_database(void **state) {
+    fixture *f = *state;
+    char path[400], err[1100] = "";
+    snprintf(path, sizeof path, "%s/other.db", f->dir);
+    sqlite3 *db = raw_open_create(path);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);", NULL, NULL, NULL),
+        SQLITE_OK);
+    res_store *s = NULL;
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_NOT_ADMITSIM);
+    assert_null(s);
+    assert_non_null(strstr(err, "not an admitsim results database"));
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
+    expect_text(db, "PRAGMA journal_mode", "delete");
+    /* a schema version, but not admitsim's tables */
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
+                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
+    sqlite3_close(db);
+    /* an empty file is a new database */
+    snprintf(path, sizeof path, "%s/empty.db", f->dir);
+    fclose(fopen(path, "w"));
+    s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(res_store_found_version(s), 0);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
+    res_store_close(s);
 }
 
 static void round_trip_one(const char *dir, const char *scenario) {
@@ -266,7 +382,7 @@ static void round_trip_one(const char *dir, const char *scenario) {
     res_summary *sum = res_summary_compute(run);
     assert_non_null(sum);
     res_store *s = open_ok(path, RES_STORE_OPEN_CREATE);
-    sqlite3 *db = res_store_db(s);
+    sqlite3 *db = raw_open(path);
     res_store_run_info info = {.scenario_id = sc->config.scenario_id,
                                .scenario_version = sc->config.scenario_version,
                                .scenario_file = sc->config.path,
@@ -381,6 +497,7 @@ static void round_trip_one(const char *dir, const char *scenario) {
     assert_int_equal(res_store_set_run_status(s, run_id, "failed"), RES_STORE_OK);
     assert_int_equal(res_store_set_run_status(s, 77, "failed"), RES_STORE_NOT_FOUND);
     res_store_close(s);
+    sqlite3_close(db);
     res_summary_free(sum);
     res_run_record_free(run);
     sim_scenario_free(sc);
@@ -451,8 +568,22 @@ static void killed_writer_leaves_consistent_database(void **state) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 
+    int64_t pid_of_writer = pid;
+    /* before any writer opens it again: stored as running, read as abandoned */
+    char err[1200];
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    res_run_row row;
+    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_string_equal(row.status, "running");
+    assert_string_equal(row.state, "abandoned");
+    assert_int_equal(row.writer, RES_RUN_WRITER_GONE);
+    assert_int_equal(row.writer_pid.value, pid_of_writer);
+    assert_non_null(row.heartbeat_at);
+    res_store_reader_close(r);
+
     res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
-    sqlite3 *db = res_store_db(s);
+    sqlite3 *db = raw_open(path);
     expect_text(db, "PRAGMA integrity_check", "ok");
     assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     int64_t iterations = scalar(db, "SELECT count(*) FROM iterations");
@@ -476,8 +607,12 @@ static void killed_writer_leaves_consistent_database(void **state) {
                                 " (SELECT iteration FROM iterations)"),
                      0);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events"), iterations * per_iteration);
-    expect_text(db, "SELECT status FROM runs WHERE run_id = 1", "running");
+    /* the writer reopening the store marked the run abandoned: its writer,
+    ** recorded with the run, is gone */
+    expect_text(db, "SELECT status FROM runs WHERE run_id = 1", "abandoned");
+    assert_int_equal(scalar(db, "SELECT writer_pid FROM runs WHERE run_id = 1"), pid_of_writer);
     res_store_close(s);
+    sqlite3_close(db);
     res_summary_free(sum);
     res_run_record_free(run);
     sim_scenario_free(sc);
@@ -488,7 +623,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(schema_created_at_current_version, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_database_is_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_v1_to_latest_keeping_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_a_real_v4_database, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_another_programs_database, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(killed_writer_leaves_consistent_database, setup, teardown),
     };

@@ -176,43 +176,6 @@ void admit_request_admission_destroy(admit_request_admission *c) {
 ** so a warm controller allocates nothing per lease, and ids only grow, so a
 ** stale or repeated release is told apart from the live lease in its slot. */
 
-static bool alloc_lease(admit_request_admission *c, uint32_t *slot) {
-    if (c->free_lease == NIL) {
-        uint32_t old = c->lease_cap;
-        if (!admit_rq_grow((void **)&c->leases, &c->lease_cap, old + 1, sizeof *c->leases))
-            return false;
-        for (uint32_t i = old; i < c->lease_cap; i++) {
-            c->leases[i] = (lease_rec){.next_free = i + 1 < c->lease_cap ? i + 1 : NIL};
-        }
-        c->free_lease = old;
-    }
-    *slot = c->free_lease;
-    c->free_lease = c->leases[*slot].next_free;
-    return true;
-}
-
-static bool grant(admit_request_admission *c, uint32_t r, const admit_request_context *ctx,
-                  admit_request_lease *out) {
-    uint32_t slot;
-    if (!alloc_lease(c, &slot)) return false;
-    lease_rec *l = &c->leases[slot];
-    l->lease_id = c->next_lease_id++;
-    l->resource = r;
-    l->admitted_limit = admit_rq_limit(c, r);
-    l->live = true;
-    l->ctx = *ctx;
-    uint32_t pm = c->resource_pm[r];
-    if (++c->in_flight[r] > c->rs[r].max_in_flight) c->rs[r].max_in_flight = c->in_flight[r];
-    if (++c->pm_in_flight[pm] > c->pm_max_in_flight[pm])
-        c->pm_max_in_flight[pm] = c->pm_in_flight[pm];
-    c->rs[r].leases++;
-    c->stats.leases_acquired++;
-    c->stats.leases_active++;
-    *out =
-        (admit_request_lease){.lease_id = l->lease_id, .slot = slot, .generation = c->generation};
-    return true;
-}
-
 static admit_release_reason classify(const admit_request_admission *c, admit_request_lease lease) {
     if (lease.lease_id == 0) return ADMIT_RELEASE_UNKNOWN_LEASE;
     if (lease.generation != c->generation) return ADMIT_RELEASE_WRONG_GENERATION;
@@ -237,11 +200,6 @@ static void drop_leases(admit_request_admission *c) {
     memset(c->in_flight, 0, c->resource_count * sizeof *c->in_flight);
     memset(c->pm_in_flight, 0, c->pm_count * sizeof *c->pm_in_flight);
     c->stats.leases_active = 0;
-}
-
-bool admit_rq_grant(admit_request_admission *c, uint32_t r, const admit_request_context *ctx,
-                    admit_request_lease *out) {
-    return grant(c, r, ctx, out);
 }
 
 /* ---- acquire ------------------------------------------------------------- */
@@ -279,7 +237,7 @@ static admit_request_deny_reason acquire_now(admit_request_admission *c,
     admit_request_deny_reason why = immediate_denial(c, r, now);
     if (why != ADMIT_REQ_DENY_NONE) return why;
     if (emit_wait) admit_rq_event(c, ADMIT_REV_REQUEST_WAIT_STARTED, now, r, &item->ctx, 0, -1, 0);
-    if (!grant(c, r, &item->ctx, lease)) return ADMIT_REQ_DENY_NO_CAPACITY;
+    if (!admit_rq_grant(c, r, &item->ctx, lease)) return ADMIT_REQ_DENY_NO_CAPACITY;
     /* Fair-queue accounting: an immediate admission is a commit too. */
     admit_rq_charge(c, group);
     if (emit_wait)

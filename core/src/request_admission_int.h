@@ -268,11 +268,57 @@ static inline void admit_rq_aimd_outcome(admit_request_admission *c, uint32_t r,
 /* Sets r's max_limit_clamp; true when its effective max moved. */
 bool admit_rq_set_clamp(admit_request_admission *c, uint32_t r, uint32_t clamp, int64_t now);
 
-/* ---- request_admission.c: the lease slab ------------------------------------ */
+/* ---- the lease and waiter slabs ---------------------------------------------
+** Inline here, below every file that takes a lease or frees a waiter record,
+** so the files of request admission call each other in one direction only:
+** request_admission.c -> request_sync.c -> request_queue.c -> request_aimd.c
+** -> request_events.c. */
+
+static inline bool admit_rq_alloc_lease(admit_request_admission *c, uint32_t *slot) {
+    if (c->free_lease == NIL) {
+        uint32_t old = c->lease_cap;
+        if (!admit_rq_grow((void **)&c->leases, &c->lease_cap, old + 1, sizeof *c->leases))
+            return false;
+        for (uint32_t i = old; i < c->lease_cap; i++)
+            c->leases[i] = (lease_rec){.next_free = i + 1 < c->lease_cap ? i + 1 : NIL};
+        c->free_lease = old;
+    }
+    *slot = c->free_lease;
+    c->free_lease = c->leases[*slot].next_free;
+    return true;
+}
 
 /* Takes capacity for r and fills *out; false only when out of memory. */
-bool admit_rq_grant(admit_request_admission *c, uint32_t r, const admit_request_context *ctx,
-                    admit_request_lease *out);
+static inline bool admit_rq_grant(admit_request_admission *c, uint32_t r,
+                                  const admit_request_context *ctx, admit_request_lease *out) {
+    uint32_t slot;
+    if (!admit_rq_alloc_lease(c, &slot)) return false;
+    lease_rec *l = &c->leases[slot];
+    l->lease_id = c->next_lease_id++;
+    l->resource = r;
+    l->admitted_limit = admit_rq_limit(c, r);
+    l->live = true;
+    l->ctx = *ctx;
+    uint32_t pm = c->resource_pm[r];
+    if (++c->in_flight[r] > c->rs[r].max_in_flight) c->rs[r].max_in_flight = c->in_flight[r];
+    if (++c->pm_in_flight[pm] > c->pm_max_in_flight[pm])
+        c->pm_max_in_flight[pm] = c->pm_in_flight[pm];
+    c->rs[r].leases++;
+    c->stats.leases_acquired++;
+    c->stats.leases_active++;
+    *out =
+        (admit_request_lease){.lease_id = l->lease_id, .slot = slot, .generation = c->generation};
+    return true;
+}
+
+/* Returns a waiter record to the free list (a new generation voids old handles). */
+static inline void admit_rq_waiter_free(admit_request_admission *c, uint32_t slot) {
+    waiter *w = &c->waiters_slab[slot];
+    w->state = W_FREE;
+    w->generation++;
+    w->next = c->free_waiter;
+    c->free_waiter = slot;
+}
 
 /* request_lease_acquired follows request_wait_completed of the same attempt. */
 static inline void admit_rq_lease_event(admit_request_admission *c, uint32_t r,
@@ -299,7 +345,6 @@ static inline void admit_rq_charge(admit_request_admission *c, uint32_t group) {
 /* Queues a waiter behind the others of its group; false: out of memory. */
 bool admit_rq_enqueue(admit_request_admission *c, const admit_request_item *item, uint32_t group,
                       int64_t now, uint32_t *slot_out);
-void admit_rq_waiter_free(admit_request_admission *c, uint32_t slot);
 /* Takes a queued waiter out with a denial (timeout, cancellation, shutdown). */
 void admit_rq_waiter_deny(admit_request_admission *c, uint32_t slot, admit_request_deny_reason why,
                           int64_t now);

@@ -136,14 +136,6 @@ static void waiter_unlink(admit_request_admission *c, uint32_t slot) {
         admit_wfq_retie(q, gr->local, c->waiters_slab[gr->head].seq);
 }
 
-void admit_rq_waiter_free(admit_request_admission *c, uint32_t slot) {
-    waiter *w = &c->waiters_slab[slot];
-    w->state = W_FREE;
-    w->generation++;
-    w->next = c->free_waiter;
-    c->free_waiter = slot;
-}
-
 static void drained_check(admit_request_admission *c, uint32_t r, int64_t now) {
     if (c->waiters[r] == 0)
         admit_rq_event(c, ADMIT_REV_REQUEST_QUEUE_DRAINED, now, r, NULL, 0, -1, 0);

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "res/report_files.h"
-#include "res/store.h"
 
 /* The outputs open for one run. */
 typedef struct outputs {
@@ -35,6 +34,7 @@ static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *e
     if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, serr, sizeof serr) !=
         RES_STORE_OK)
         return res_error_set(err, RES_ESTORE, "%s", serr);
+    if (opt->on_lock_wait) res_store_on_lock_wait(o->store, opt->on_lock_wait, opt->ctx);
     if (res_store_begin_run(o->store, &info, &o->run_id) != RES_STORE_OK)
         return res_error_set(err, RES_ESTORE, "%s", res_store_errmsg(o->store));
     return true;
@@ -154,7 +154,13 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         ok = false;
     }
     if (o.store) {
-        if (!ok && o.run_id) res_store_set_run_status(o.store, o.run_id, "failed");
+        if (!ok && o.run_id &&
+            res_store_set_run_status(o.store, o.run_id, "failed") != RES_STORE_OK) {
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof err->message - n, "; and marking the run failed: %s",
+                     res_store_errmsg(o.store));
+        }
+        out->lock_waits = res_store_lock_wait_stats(o.store);
         res_store_close(o.store);
     }
     return ok ? RES_OK : err->code;

@@ -1,5 +1,8 @@
 #include "res/store.h"
 #include "res/capacity_plan.h"
+#include "store_identity.h"
+#include "store_liveness.h"
+#include "store_txn.h"
 #include "res/correlated_view.h"
 
 #include <errno.h>
@@ -179,6 +182,13 @@ static const char *const migrations[] = {
     "CREATE VIEW notable_events AS SELECT * FROM events WHERE lifecycle = 0;"
     "CREATE TRIGGER iterations_delete_events AFTER DELETE ON iterations BEGIN"
     " DELETE FROM events WHERE run_id = old.run_id AND iteration = old.iteration; END;",
+    /* 5: who writes a run (store_liveness.h), so that a run whose writer
+    ** died reads 'abandoned' rather than 'running' forever, and when it last
+    ** wrote.  Runs stored before have none of it. */
+    "ALTER TABLE runs ADD COLUMN writer_host TEXT;"
+    "ALTER TABLE runs ADD COLUMN writer_pid INTEGER;"
+    "ALTER TABLE runs ADD COLUMN writer_instance TEXT;"
+    "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
@@ -207,29 +217,36 @@ enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32, TIMELINE_COLUMNS = 26, TIMELINE_BAT
     " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
     " row_group, column_name, lifecycle) VALUES "
 
+#define TIMELINE_INSERT "INSERT INTO task_timelines VALUES "
+
 /* sql as is, or with columns > 0 sql followed by rows "(?, ...)" groups */
 static const struct {
     const char *sql;
     int columns, rows;
 } statements[ST_COUNT] = {
-    [ST_ITERATION] = {"INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
-                      " final_task_leases, final_request_leases, final_request_waiters,"
-                      " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-    [ST_EVENT] = {EVENT_INSERT, EVENT_COLUMNS, 1},
-    [ST_EVENT_BATCH] = {EVENT_INSERT, EVENT_COLUMNS, EVENT_BATCH},
-    [ST_METRIC] = {"INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
-    [ST_SNAPSHOT] = {"INSERT INTO snapshots VALUES (?, ?, ?, ?)"},
-    [ST_TIMELINE] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, 1},
-    [ST_TIMELINE_BATCH] = {"INSERT INTO task_timelines VALUES ", TIMELINE_COLUMNS, TIMELINE_BATCH},
-    [ST_PLAN] = {"INSERT INTO capacity_plans VALUES (?, ?, ?)"},
-    [ST_COMPLETE] = {"UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
-                     " AND status = 'running' AND (SELECT count(*) FROM iterations i"
-                     " WHERE i.run_id = ?1) >= iterations"},
+    [ST_ITERATION] = {.sql = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
+                             " final_task_leases, final_request_leases, final_request_waiters,"
+                             " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+    [ST_EVENT] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = 1},
+    [ST_EVENT_BATCH] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = EVENT_BATCH},
+    [ST_METRIC] = {.sql = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
+    [ST_SNAPSHOT] = {.sql = "INSERT INTO snapshots VALUES (?, ?, ?, ?)"},
+    [ST_TIMELINE] = {.sql = TIMELINE_INSERT, .columns = TIMELINE_COLUMNS, .rows = 1},
+    [ST_TIMELINE_BATCH] = {.sql = TIMELINE_INSERT,
+                           .columns = TIMELINE_COLUMNS,
+                           .rows = TIMELINE_BATCH},
+    [ST_PLAN] = {.sql = "INSERT INTO capacity_plans VALUES (?, ?, ?)"},
+    [ST_COMPLETE] = {.sql =
+                         "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
+                         " AND status = 'running' AND (SELECT count(*) FROM iterations i"
+                         " WHERE i.run_id = ?1) >= iterations"},
 };
 
 struct res_store {
     sqlite3 *db;
+    res_store_txn txn; /* write transactions: waits for the lock */
     int version;
+    int found_version; /* before migrating */
     sqlite3_stmt *stmt[ST_COUNT];
     char path[1024];
     char err[1024];
@@ -296,8 +313,7 @@ static int migrate(res_store *s, int target) {
                     "use a newer admitsim or another --db",
                     s->path, version, RES_STORE_SCHEMA_VERSION);
     while (version < target) {
-        if (exec(s, "BEGIN IMMEDIATE", "starting a migration") != RES_STORE_OK)
-            return RES_STORE_ERROR;
+        if (res_store_txn_begin(&s->txn) != SQLITE_OK) return fail_db(s, "starting a migration");
         /* Re-read under the write lock: another process may have migrated. */
         if (read_version(s, &version) != RES_STORE_OK) goto rollback;
         if (version >= target) {
@@ -322,6 +338,26 @@ static int migrate(res_store *s, int target) {
 rollback:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return RES_STORE_ERROR;
+}
+
+static int abandon_dead_runs(res_store *s);
+
+/* Before anything is written: the file must be empty or an admitsim
+** database this binary can migrate, and writable. */
+static int check_identity(res_store *s) {
+    res_store_identity identity;
+    int version, sqlite_rc;
+    int rc =
+        res_store_identify(s->db, s->path, &identity, &version, &sqlite_rc, s->err, sizeof s->err);
+    /* a WAL database whose -shm cannot be created reads as read-only */
+    if (rc != RES_STORE_OK && (sqlite_rc & 0xff) != SQLITE_READONLY) return rc;
+    s->found_version = version;
+    if (rc != RES_STORE_OK || sqlite3_db_readonly(s->db, "main") == 1)
+        return fail(s, RES_STORE_ERROR,
+                    "%s: cannot write it: the file or its directory is read-only (the read "
+                    "commands can still read it)",
+                    s->path);
+    return RES_STORE_OK;
 }
 
 int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
@@ -351,12 +387,14 @@ int res_store_open_version(const char *path, int flags, int target_version, res_
                   s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto out;
     }
-    sqlite3_busy_timeout(s->db, 10000);
-    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "not a usable SQLite database")) ||
+    res_store_txn_init(&s->txn, s->db);
+    if ((rc = check_identity(s))) goto out;
+    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "setting WAL mode")) ||
         (rc =
              exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
                   "setting pragmas")) ||
-        (rc = migrate(s, target_version)))
+        (rc = migrate(s, target_version)) ||
+        (s->version == RES_STORE_SCHEMA_VERSION && (rc = abandon_dead_runs(s))))
         goto out;
 out:
     if (rc != RES_STORE_OK) {
@@ -388,20 +426,89 @@ int res_store_schema_version(const res_store *s) {
     return s->version;
 }
 
-sqlite3 *res_store_db(res_store *s) {
-    return s->db;
+int res_store_found_version(const res_store *s) {
+    return s->found_version;
 }
 
-int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id) {
+void res_store_on_lock_wait(res_store *s, res_store_wait_fn fn, void *ctx) {
+    s->txn.on_wait = fn;
+    s->txn.on_wait_ctx = ctx;
+}
+
+res_store_lock_waits res_store_lock_wait_stats(const res_store *s) {
+    return s->txn.stats;
+}
+
+/* ---- runs and their writers ------------------------------------------------ */
+
+/* Runs fn(s, arg) in a write transaction, waiting for the lock as long as
+** it takes.  A transaction that meets SQLITE_BUSY anyway (a stale WAL
+** snapshot) is rolled back and run again, a few times; any other failure
+** rolls back and keeps fn's message. */
+static int in_transaction(res_store *s, int (*fn)(res_store *, void *), void *arg,
+                          const char *what) {
+    enum { ATTEMPTS = 8 };
+    for (int attempt = 1;; attempt++) {
+        int rc = res_store_txn_begin(&s->txn) == SQLITE_OK ? fn(s, arg) : fail_db(s, what);
+        if (rc == RES_STORE_OK && res_store_txn_commit(&s->txn) != SQLITE_OK) rc = fail_db(s, what);
+        if (rc == RES_STORE_OK) return rc;
+        bool busy = rc == RES_STORE_ERROR && (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY;
+        char keep[sizeof s->err];
+        memcpy(keep, s->err, sizeof keep);
+        res_store_txn_rollback(&s->txn);
+        memcpy(s->err, keep, sizeof keep);
+        if (!busy || attempt == ATTEMPTS) return rc;
+    }
+}
+
+/* Runs sql (parameters: ?1 run id, ?2 now, ?3 text) once; *changes rows. */
+static int update_run(res_store *s, const char *sql, int64_t run_id, const char *text,
+                      const char *what, int *changes) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy,"
-                           " seed, iterations, harness_version, command_line, created_at, status)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, what);
+    char now[64];
+    utc_now(now, sizeof now);
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
+    if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return fail_db(s, what);
+    if (changes) *changes = sqlite3_changes(s->db);
+    return RES_STORE_OK;
+}
+
+/* The writer's heartbeat: when it last wrote the run. */
+static int touch_run(res_store *s, int64_t run_id) {
+    return update_run(s, "UPDATE runs SET heartbeat_at = ?2 WHERE run_id = ?1", run_id, NULL,
+                      "recording the writer's heartbeat", NULL);
+}
+
+typedef struct new_run {
+    const res_store_run_info *info;
+    int64_t run_id;
+} new_run;
+
+static int insert_run(res_store *s, void *arg) {
+    new_run *nr = arg;
+    const res_store_run_info *info = nr->info;
+    /* before version 5 (tests build old databases) without the writer */
+    const char *sql =
+        s->version >= 5
+            ? "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
+              " iterations, harness_version, command_line, created_at, status, writer_host,"
+              " writer_pid, writer_instance, heartbeat_at)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?9)"
+            : "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
+              " iterations, harness_version, command_line, created_at, status)"
+              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running')";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return fail_db(s, "preparing the run");
     char now[64];
     utc_now(now, sizeof now);
+    res_writer_id self;
+    res_writer_self(&self);
     sqlite3_bind_text(st, 1, info->scenario_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, info->scenario_version);
     sqlite3_bind_text(st, 3, info->scenario_file, -1, SQLITE_TRANSIENT);
@@ -411,26 +518,81 @@ int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *r
     sqlite3_bind_text(st, 7, RES_HARNESS_VERSION, -1, SQLITE_STATIC);
     if (info->command_line) sqlite3_bind_text(st, 8, info->command_line, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
+    if (s->version >= 5) {
+        sqlite3_bind_text(st, 10, self.host, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 11, self.pid);
+        if (self.instance[0]) sqlite3_bind_text(st, 12, self.instance, -1, SQLITE_TRANSIENT);
+    }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) return fail_db(s, "inserting the run");
-    *run_id = sqlite3_last_insert_rowid(s->db);
+    nr->run_id = sqlite3_last_insert_rowid(s->db);
     return RES_STORE_OK;
 }
 
+int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id) {
+    new_run nr = {info, 0};
+    int rc = in_transaction(s, insert_run, &nr, "inserting the run");
+    if (rc == RES_STORE_OK) *run_id = nr.run_id;
+    return rc;
+}
+
+typedef struct status_change {
+    int64_t run_id;
+    const char *status;
+} status_change;
+
+static int update_status(res_store *s, void *arg) {
+    const status_change *sc = arg;
+    int changes = 0;
+    int rc = update_run(s,
+                        s->version >= 5
+                            ? "UPDATE runs SET status = ?3, heartbeat_at = ?2 WHERE run_id = ?1"
+                            : "UPDATE runs SET status = ?3 WHERE run_id = ?1",
+                        sc->run_id, sc->status, "updating the run status", &changes);
+    if (rc == RES_STORE_OK && changes == 0)
+        return fail(s, RES_STORE_NOT_FOUND, "%s: no run %lld", s->path, (long long)sc->run_id);
+    return rc;
+}
+
 int res_store_set_run_status(res_store *s, int64_t run_id, const char *status) {
+    status_change sc = {run_id, status};
+    return in_transaction(s, update_status, &sc, "updating the run status");
+}
+
+/* Marks 'abandoned' the running runs whose writer is gone (another process
+** SIGKILLed, crashed, or of an earlier boot), so that the database itself
+** says so. */
+static int abandon_dead_runs(res_store *s) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "UPDATE runs SET status = ? WHERE run_id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
-        return fail_db(s, "preparing the status update");
-    sqlite3_bind_text(st, 1, status, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, run_id);
-    int rc = sqlite3_step(st);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT run_id, writer_host, writer_pid, writer_instance FROM runs"
+                           " WHERE status = 'running' AND writer_pid IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, "looking for abandoned runs");
+    int64_t *gone = NULL;
+    size_t n = 0, cap = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (res_writer_check((const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
+                             (const char *)sqlite3_column_text(st, 3)) != RES_WRITER_GONE)
+            continue;
+        if (n == cap) {
+            int64_t *more = realloc(gone, (cap = cap ? cap * 2 : 8) * sizeof *more);
+            if (!more) break;
+            gone = more;
+        }
+        gone[n++] = sqlite3_column_int64(st, 0);
+    }
+    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? RES_STORE_OK
+                                                       : fail_db(s, "looking for abandoned runs");
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return fail_db(s, "updating the run status");
-    if (sqlite3_changes(s->db) == 0)
-        return fail(s, RES_STORE_NOT_FOUND, "%s: no run %lld", s->path, (long long)run_id);
-    return RES_STORE_OK;
+    for (size_t i = 0; rc == RES_STORE_OK && i < n; i++) {
+        status_change sc = {gone[i], "abandoned"};
+        rc = in_transaction(s, update_status, &sc, "marking an abandoned run");
+    }
+    free(gone);
+    return rc;
 }
 
 /* ---- one iteration ----------------------------------------------------- */
@@ -807,6 +969,19 @@ static int prepare(res_store *s, int k) {
     return RES_STORE_OK;
 }
 
+typedef struct iteration_write {
+    int64_t run_id;
+    const res_run_record *run;
+    const res_summary *summary;
+} iteration_write;
+
+/* One iteration's transaction: its rows, then the writer's heartbeat. */
+static int write_iteration_txn(res_store *s, void *arg) {
+    const iteration_write *w = arg;
+    int rc = write_body(s, w->run_id, w->run, w->summary);
+    return rc == RES_STORE_OK ? touch_run(s, w->run_id) : rc;
+}
+
 int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
                               const res_summary *summary) {
     if (s->version != RES_STORE_SCHEMA_VERSION)
@@ -814,16 +989,8 @@ int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record
                     s->path, s->version, RES_STORE_SCHEMA_VERSION);
     for (int k = 0; k < ST_COUNT; k++)
         if (!s->stmt[k] && prepare(s, k) != RES_STORE_OK) return RES_STORE_ERROR;
-    if (exec(s, "BEGIN IMMEDIATE", "starting the iteration's transaction") != RES_STORE_OK)
-        return RES_STORE_ERROR;
-    int rc = write_body(s, run_id, run, summary);
-    if (rc == RES_STORE_OK) rc = exec(s, "COMMIT", "committing the iteration");
-    if (rc != RES_STORE_OK) {
-        char keep[sizeof s->err];
-        memcpy(keep, s->err, sizeof keep);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        memcpy(s->err, keep, sizeof keep);
-    }
+    iteration_write w = {run_id, run, summary};
+    int rc = in_transaction(s, write_iteration_txn, &w, "writing the iteration");
     for (int k = 0; k < ST_COUNT; k++)
         sqlite3_clear_bindings(s->stmt[k]);
     /* The page cache (up to cache_size) keeps what this iteration wrote;

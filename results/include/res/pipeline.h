@@ -30,6 +30,7 @@
 #include "res/artifact.h"
 #include "res/error.h"
 #include "res/run_record.h"
+#include "res/store.h"
 #include "res/summary.h"
 
 #ifdef __cplusplus
@@ -55,6 +56,9 @@ typedef struct res_pipeline_options {
     void (*on_iteration)(void *ctx, const res_run_record *r, const res_summary *s);
     /* Called before each iteration starts (progress). */
     void (*on_start)(void *ctx, uint32_t iteration, uint32_t iterations);
+    /* Called about every ten seconds while a write waits for the store's
+    ** lock (another writer holds it), with the seconds waited so far. */
+    void (*on_lock_wait)(void *ctx, double waited_seconds);
     void *ctx;
 } res_pipeline_options;
 
@@ -65,6 +69,7 @@ typedef struct res_pipeline_result {
     /* The files written (empty strings when none): artifact, Markdown,
     ** metrics CSV, task timelines CSV. */
     char files[4][4096];
+    res_store_lock_waits lock_waits; /* how long writes waited for the store's lock */
 } res_pipeline_result;
 
 /* RES_OK, or the first error (with its message in err).  *out is filled

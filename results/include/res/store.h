@@ -10,29 +10,22 @@
 ** run's status goes 'running' -> 'complete' in the transaction that writes
 ** its last iteration.  Functions return RES_STORE_OK or a negative code and
 ** never exit; the message is in res_store_errmsg() (or the caller's buffer
-** for opening).
+** for opening).  res/store_reader.h reads what this writes.
 */
 #ifndef RES_STORE_H
 #define RES_STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/store_common.h"
 #include "res/summary.h"
 #include "res/run_record.h"
 
-#define RES_STORE_SCHEMA_VERSION 4
-#define RES_STORE_DEFAULT_PATH   "results/admitsim.db"
-
-enum {
-    RES_STORE_OK = 0,
-    RES_STORE_ERROR = -1,     /* SQLite or I/O error */
-    RES_STORE_TOO_NEW = -2,   /* schema newer than this binary knows */
-    RES_STORE_NOT_FOUND = -3, /* no such database file or run */
-    RES_STORE_NOMEM = -4
-};
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct res_store res_store;
 
@@ -41,8 +34,11 @@ typedef enum res_store_open_flags {
     RES_STORE_OPEN_CREATE = 1    /* create the file (and its directory) if missing */
 } res_store_open_flags;
 
-/* Opens path and migrates it to RES_STORE_SCHEMA_VERSION.  On failure *out
-** is NULL and err (errlen bytes) holds the message. */
+/* Opens path for writing and migrates it to RES_STORE_SCHEMA_VERSION.
+** Refuses (RES_STORE_NOT_ADMITSIM) a database another program owns: one
+** with tables but no schema version, or a version but no admitsim tables;
+** an empty file or database gets the schema.  On failure *out is NULL and
+** err (errlen bytes) holds the message. */
 int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen);
 /* Like res_store_open but migrates only up to target_version (tests use it
 ** to build an old database).  A store below the latest version is read-only
@@ -53,8 +49,9 @@ void res_store_close(res_store *s);
 
 const char *res_store_errmsg(const res_store *s);
 int res_store_schema_version(const res_store *s);
-/* The connection, for queries. */
-sqlite3 *res_store_db(res_store *s);
+/* The schema version the database had when opened, before migrating (0 for
+** a new one). */
+int res_store_found_version(const res_store *s);
 
 typedef struct res_store_run_info {
     const char *scenario_id;
@@ -76,7 +73,28 @@ int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *r
 int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
                               const res_summary *summary);
 
-/* Sets a run's status (e.g. 'failed'). */
+/* Sets a run's status (e.g. 'failed'), retrying a transaction that meets a
+** busy database. */
 int res_store_set_run_status(res_store *s, int64_t run_id, const char *status);
+
+/* Concurrent writers.  Every write (a run, an iteration, a status) is a
+** transaction that first takes the database's write lock; while another
+** writer holds it, the write waits as long as it takes (it never fails with
+** "database is locked"), and fn, when set, is called about every ten
+** seconds of a wait with the seconds waited so far. */
+typedef void (*res_store_wait_fn)(void *ctx, double waited_seconds);
+void res_store_on_lock_wait(res_store *s, res_store_wait_fn fn, void *ctx);
+
+/* The waits for the write lock so far: how many transactions waited, for
+** how long in all and at most. */
+typedef struct res_store_lock_waits {
+    uint64_t count;
+    double total_seconds, longest_seconds;
+} res_store_lock_waits;
+res_store_lock_waits res_store_lock_wait_stats(const res_store *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

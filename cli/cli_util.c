@@ -1,0 +1,42 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "res/store.h"
+
+bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
+                   uint64_t *out) {
+    char *end = NULL;
+    if (!text || !*text || *text == '-') goto bad;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end || v > max) goto bad;
+    *out = v;
+    return true;
+bad:
+    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
+            (unsigned long long)max, text ? text : "");
+    return false;
+}
+
+double cli_monotonic_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_lock_wait_progress(const char *db_path, double waited_seconds) {
+    fprintf(stderr,
+            "admitsim run: waiting for the write lock of %s (another writer holds it): %.0f s\n",
+            db_path, waited_seconds);
+}
+
+void cli_report_lock_waits(const res_store_lock_waits *w, const char *db_path) {
+    if (w->count)
+        fprintf(stderr,
+                "admitsim run: waited %.3f s in all for the write lock of %s (%llu wait%s, the "
+                "longest %.3f s)\n",
+                w->total_seconds, db_path, (unsigned long long)w->count, w->count == 1 ? "" : "s",
+                w->longest_seconds);
+}

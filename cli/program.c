@@ -1,0 +1,81 @@
+#include "program.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+bool cli_program_find(const char *name, char *out, size_t len) {
+    const char *path = getenv("PATH");
+    char fallback[1024];
+    if (!path) {
+        size_t n = confstr(_CS_PATH, fallback, sizeof fallback);
+        path = n > 0 && n <= sizeof fallback ? fallback : "/bin:/usr/bin";
+    }
+    for (const char *p = path;; p++) {
+        size_t dir = strcspn(p, ":");
+        int n = snprintf(out, len, "%.*s%s%s", (int)dir, p, dir ? "/" : "", name);
+        struct stat st;
+        if (n > 0 && (size_t)n < len && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(out, X_OK) == 0)
+            return true;
+        p += dir;
+        if (!*p) return false;
+    }
+}
+
+/* The file actions of the child: stdin from /dev/null, stdout and stderr
+** to log (a descriptor the parent opened). */
+static int redirect(posix_spawn_file_actions_t *fa, int log) {
+    int rc = posix_spawn_file_actions_init(fa);
+    if (rc) return rc;
+    if ((rc = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, log, STDOUT_FILENO)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, log, STDERR_FILENO)))
+        posix_spawn_file_actions_destroy(fa);
+    return rc;
+}
+
+bool cli_program_run(const char *path, char *const argv[], const char *log_path, char *err,
+                     size_t errlen) {
+    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (log < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", log_path, strerror(errno));
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int rc = redirect(&fa, log);
+    if (!rc) {
+        rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    close(log);
+    if (rc) {
+        snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+        return false;
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(err, errlen, "lost %s (pid %ld): %s", path, (long)pid, strerror(errno));
+            return false;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+    if (WIFEXITED(status))
+        snprintf(err, errlen, "%s exited with status %d", argv[0], WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(err, errlen, "%s was killed by signal %d (%s)", argv[0], WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(err, errlen, "%s ended abnormally (wait status %d)", argv[0], status);
+    return false;
+}

@@ -1,0 +1,219 @@
+/*
+** The results store's reader: the questions the read commands ask of a
+** results database (res/store.h writes it), answered as typed rows.
+**
+** A run list, one run, its iterations, its events (in capture order or in
+** stream order, filtered by stream, kinds and resource), its task
+** timelines, its metrics (rows, or mean/min/max per metric) and its final
+** snapshots.  Lists come as cursors that step one row at a time, so a run of
+** millions of events is never loaded whole; any number of cursors of one
+** reader may be open at once.
+**
+** Lifetimes.  The strings of a row belong to the reader and stay valid
+** until the cursor steps again or is closed (for res_store_reader_run and
+** res_store_reader_iteration: until the next call of the same function or
+** res_store_reader_close).  A cursor must be closed before its reader.
+**
+** Errors.  Functions return RES_STORE_OK, RES_STORE_ROW (a cursor's row) or
+** a negative code (res/store_common.h) and never exit; the message, which
+** names the database file, is in res_store_reader_errmsg().  A reader is
+** not thread-safe: one thread at a time per reader.
+*/
+#ifndef RES_STORE_READER_H
+#define RES_STORE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "res/store_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct res_store_reader res_store_reader;
+typedef struct res_store_cursor res_store_cursor;
+
+/* A column that may be NULL. */
+typedef struct res_opt_int {
+    int64_t value;
+    bool set;
+} res_opt_int;
+
+typedef struct res_opt_real {
+    double value;
+    bool set;
+} res_opt_real;
+
+/* Whether a run's writer is alive, seen from this process. */
+typedef enum res_run_writer {
+    RES_RUN_WRITER_ALIVE,
+    RES_RUN_WRITER_GONE,
+    RES_RUN_WRITER_UNKNOWN /* not recorded, or on another host or pid namespace */
+} res_run_writer;
+
+/* A run (table runs) and what its stored iterations add up to. */
+typedef struct res_run_row {
+    int64_t run_id;
+    const char *scenario_id;
+    int64_t scenario_version;
+    const char *scenario_file; /* NULL when not stored */
+    const char *policy;
+    int64_t seed;       /* as stored: a uint64_t in two's complement */
+    int64_t iterations; /* requested */
+    const char *harness_version;
+    const char *command_line; /* NULL when not stored */
+    const char *created_at;   /* UTC, ISO 8601 */
+    const char *finished_at;  /* NULL until the run completed */
+    const char *status;       /* as stored: running, complete, failed, abandoned */
+    int64_t iterations_stored;
+    res_opt_real wall_time_mean; /* over the stored iterations, seconds */
+    /* The process writing the run (schema 5; NULL/unset before), and when
+    ** it last wrote. */
+    const char *writer_host;
+    res_opt_int writer_pid;
+    const char *writer_instance; /* boot id, pid namespace, start time */
+    const char *heartbeat_at;    /* UTC */
+    /* status as it is now: "abandoned" for a run stored as running whose
+    ** writer is gone (killed, crashed, an earlier boot), else status */
+    const char *state;
+    res_run_writer writer;
+} res_run_row;
+
+typedef struct res_iteration_row {
+    int64_t run_id;
+    int64_t iteration;
+    const char *status; /* the job status */
+    double wall_time_seconds;
+    int64_t final_task_leases, final_request_leases, final_request_waiters;
+    const char *output_hash; /* 16 hex digits */
+    res_opt_int event_count;
+} res_iteration_row;
+
+typedef struct res_event_row {
+    int64_t iteration;
+    const char *stream; /* "scheduler" or "request" */
+    int64_t sequence;   /* per stream */
+    const char *kind;
+    int64_t captured_at_ns;
+    res_opt_int task_id, execution_id, task_lease_id, request_attempt_id, request_lease_id;
+    const char *resource; /* NULL when none */
+    const char *reason;   /* NULL when none */
+    res_opt_int value, row_group;
+    const char *column_name; /* NULL when none */
+} res_event_row;
+
+typedef enum res_event_order {
+    /* per iteration: capture time, the scheduler stream first at one
+    ** instant, then sequence (how the run saw them) */
+    RES_EVENTS_CAPTURE_ORDER = 0,
+    /* per iteration: the request stream, then the scheduler stream, each
+    ** in sequence order */
+    RES_EVENTS_STREAM_ORDER
+} res_event_order;
+
+#define RES_ALL_ITERATIONS (-1)
+
+typedef struct res_event_query {
+    int64_t run_id;
+    int64_t iteration;        /* or RES_ALL_ITERATIONS */
+    const char *stream;       /* "scheduler", "request", or NULL for both */
+    const char *const *kinds; /* NULL-terminated kind names, or NULL for every kind */
+    const char *resource;     /* only events of this resource, or NULL */
+    res_event_order order;
+} res_event_query;
+
+/* The thirteen SPEC §5 timestamps of a task timeline, in SPEC order. */
+enum { RES_TIMELINE_STAMPS = 13 };
+extern const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS];
+
+/* One task execution of the correlated view (table task_timelines). */
+typedef struct res_timeline_row {
+    int64_t iteration;
+    int64_t task_execution_id, task_id;
+    const char *column_name; /* NULL when unknown */
+    res_opt_int row_group, worker_attempt;
+    const char *end_state; /* completed, cancelled, dropped, deferred, running */
+    int64_t attempts, rate_limited_attempts;
+    res_opt_int at[RES_TIMELINE_STAMPS]; /* virtual ns; unset when absent */
+    int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
+} res_timeline_row;
+
+typedef struct res_metric_row {
+    int64_t iteration;
+    const char *scope; /* run, group:<column>, request:<key>, ... */
+    const char *name;
+    res_opt_real value;
+} res_metric_row;
+
+/* One metric over a run's iterations. */
+typedef struct res_metric_stats_row {
+    const char *scope;
+    const char *name;
+    double mean, min, max; /* over the iterations that have a value */
+    int64_t count;         /* iterations that carry the metric */
+} res_metric_stats_row;
+
+typedef struct res_snapshot_row {
+    int64_t iteration;
+    const char *kind; /* final_task or final_request */
+    const char *json;
+} res_snapshot_row;
+
+/* Opens the results database at path for reading, read-only: it never
+** migrates the database or changes its journal mode, and reads one in a
+** directory it cannot write.  Fails with RES_STORE_NOT_FOUND (no file),
+** RES_STORE_NOT_ADMITSIM (another program's database, or an empty one),
+** RES_STORE_TOO_OLD (below RES_STORE_READ_MIN_VERSION: `admitsim migrate`
+** upgrades it), RES_STORE_TOO_NEW or RES_STORE_ERROR; then *out is NULL and
+** err (errlen bytes) holds the message. */
+int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen);
+void res_store_reader_close(res_store_reader *r);
+const char *res_store_reader_errmsg(const res_store_reader *r);
+int res_store_reader_schema_version(const res_store_reader *r);
+
+/* One run, or RES_STORE_NOT_FOUND. */
+int res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row);
+/* One stored iteration of a run, or RES_STORE_NOT_FOUND. */
+int res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
+                               res_iteration_row *row);
+
+/* Cursors.  Each opens *out (NULL on failure). */
+/* Every run, by run id. */
+int res_store_reader_runs(res_store_reader *r, res_store_cursor **out);
+/* A run's stored iterations, in order. */
+int res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+/* The events q selects, in q->order (iterations ascending). */
+int res_store_reader_events(res_store_reader *r, const res_event_query *q, res_store_cursor **out);
+/* The task timelines of one iteration (or RES_ALL_ITERATIONS), by
+** iteration and task execution id. */
+int res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
+                               res_store_cursor **out);
+/* A run's metrics of one iteration (or RES_ALL_ITERATIONS) whose scope
+** starts with scope_prefix (NULL: every scope), by iteration, in the order
+** they were stored. */
+int res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
+                             const char *scope_prefix, res_store_cursor **out);
+/* Each metric of a run over its iterations: scope "run" first, then by
+** scope, within a scope in the order stored. */
+int res_store_reader_metric_stats(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+/* A run's final snapshots, by iteration and kind. */
+int res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+
+/* Steps a cursor of the matching kind: RES_STORE_ROW with *row filled,
+** RES_STORE_OK at the end, or a negative code. */
+int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row);
+int res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row);
+int res_store_cursor_next_event(res_store_cursor *c, res_event_row *row);
+int res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row);
+int res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row);
+int res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row);
+int res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row);
+void res_store_cursor_close(res_store_cursor *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

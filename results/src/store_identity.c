@@ -1,0 +1,66 @@
+#include "store_identity.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "res/store_common.h"
+
+/* One integer (the first column of the first row) of sql. */
+static int scalar(sqlite3 *db, const char *sql, int *out) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int res_store_identify(sqlite3 *db, const char *path, res_store_identity *identity, int *version,
+                       int *sqlite_rc, char *err, size_t errlen) {
+    int objects = 0, ours = 0;
+    int rc = scalar(db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK)
+        rc = scalar(db, "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')",
+                    &objects);
+    if (rc == SQLITE_OK)
+        rc = scalar(db,
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                    " AND name IN ('runs', 'schema_migrations')",
+                    &ours);
+    *sqlite_rc = rc;
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s: %s", path,
+                 (rc & 0xff) == SQLITE_NOTADB ? "not an SQLite database"
+                                              : "cannot read the database",
+                 sqlite3_errmsg(db));
+        return RES_STORE_ERROR;
+    }
+    if (*version == 0 && objects == 0) {
+        *identity = RES_STORE_IS_EMPTY;
+        return RES_STORE_OK;
+    }
+    if (*version == 0 || ours != 2) {
+        snprintf(err, errlen,
+                 "%s: not an admitsim results database: it has %d table%s or view%s but %s; "
+                 "admitsim neither reads nor changes another program's database (use another "
+                 "--db)",
+                 path, objects, objects == 1 ? "" : "s", objects == 1 ? "" : "s",
+                 *version == 0 ? "no schema version (PRAGMA user_version is 0)"
+                               : "no admitsim runs and schema_migrations tables");
+        return RES_STORE_NOT_ADMITSIM;
+    }
+    if (*version > RES_STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s: database schema version %d is newer than this admitsim supports (%d); "
+                 "use a newer admitsim or another --db",
+                 path, *version, RES_STORE_SCHEMA_VERSION);
+        return RES_STORE_TOO_NEW;
+    }
+    *identity = RES_STORE_IS_ADMITSIM;
+    return RES_STORE_OK;
+}

@@ -1,0 +1,498 @@
+/* The results store's reader (res/store_reader.h): every query the read
+** commands make, one prepared statement per cursor. */
+#include "res/store_reader.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store_identity.h"
+#include "store_liveness.h"
+
+const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
+    "dependency_ready_at",        "ready_enqueued_at",         "selected_at",
+    "task_lease_acquired_at",     "worker_spawned_at",         "request_wait_started_at",
+    "request_wait_completed_at",  "request_lease_acquired_at", "model_request_started_at",
+    "model_request_completed_at", "request_lease_released_at", "task_completed_at",
+    "task_lease_released_at"};
+
+typedef enum cursor_kind {
+    CURSOR_RUN,
+    CURSOR_ITERATION,
+    CURSOR_EVENT,
+    CURSOR_TIMELINE,
+    CURSOR_METRIC,
+    CURSOR_METRIC_STATS,
+    CURSOR_SNAPSHOT
+} cursor_kind;
+
+struct res_store_reader {
+    sqlite3 *db; /* read-only */
+    int version;
+    sqlite3_stmt *one_run, *one_iteration; /* rows of the single-row lookups */
+    char path[1024];
+    char err[1200];
+};
+
+struct res_store_cursor {
+    res_store_reader *r;
+    sqlite3_stmt *st;
+    cursor_kind kind;
+};
+
+static int fail(res_store_reader *r, int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int fail_db(res_store_reader *r, const char *what) {
+    return fail(r, RES_STORE_ERROR, "%s: %s: %s", r->path, what, sqlite3_errmsg(r->db));
+}
+
+/* "file:" URI of path opened as immutable: no locks, no -shm or -wal. */
+static void immutable_uri(char *uri, size_t len, const char *path) {
+    size_t n = (size_t)snprintf(uri, len, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
+        if (*p < 0x21 || strchr("?#%", *p))
+            n += (size_t)snprintf(uri + n, len - n, "%%%02x", *p);
+        else
+            uri[n++] = (char)*p;
+    }
+    snprintf(uri + n, len - n, "?immutable=1");
+}
+
+static bool wal_file_exists(const char *path) {
+    char wal[1100];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &sb) == 0 || errno != ENOENT;
+}
+
+/* Opens path read-only and identifies it.  A WAL database in a directory
+** this process cannot write (so SQLite cannot create its -shm) is read as
+** immutable when it has no -wal file: then no connection has it open. */
+static int open_read_only(res_store_reader *r, const char *path, res_store_identity *identity) {
+    char uri[4200];
+    for (int immutable = 0; immutable < 2; immutable++) {
+        immutable_uri(uri, sizeof uri, path);
+        int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+        if (sqlite3_open_v2(immutable ? uri : path, &r->db, flags, NULL) != SQLITE_OK)
+            return fail(r, RES_STORE_ERROR, "%s: cannot open: %s", path,
+                        r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        sqlite3_busy_timeout(r->db, 10000);
+        int sqlite_rc;
+        int rc = res_store_identify(r->db, path, identity, &r->version, &sqlite_rc, r->err,
+                                    sizeof r->err);
+        int primary = sqlite_rc & 0xff;
+        if (rc == RES_STORE_OK || immutable || wal_file_exists(path) ||
+            (primary != SQLITE_READONLY && primary != SQLITE_CANTOPEN))
+            return rc;
+        sqlite3_close(r->db);
+        r->db = NULL;
+    }
+    return RES_STORE_ERROR;
+}
+
+int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen) {
+    *out = NULL;
+    res_store_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return RES_STORE_NOMEM;
+    }
+    snprintf(r->path, sizeof r->path, "%s", path);
+    struct stat sb;
+    res_store_identity identity = RES_STORE_IS_EMPTY;
+    int rc = RES_STORE_OK;
+    if (stat(path, &sb) != 0)
+        rc = fail(r, RES_STORE_NOT_FOUND, "%s: no such results database (%s)", path,
+                  strerror(errno));
+    else
+        rc = open_read_only(r, path, &identity);
+    if (rc == RES_STORE_OK && identity == RES_STORE_IS_EMPTY)
+        rc = fail(r, RES_STORE_NOT_ADMITSIM,
+                  "%s: an empty database, not an admitsim results database (no run stored)", path);
+    else if (rc == RES_STORE_OK && r->version < RES_STORE_READ_MIN_VERSION)
+        rc = fail(r, RES_STORE_TOO_OLD,
+                  "%s: schema version %d is older than this admitsim reads (%d to %d); "
+                  "'admitsim migrate --db %s' upgrades it (reading never changes a database)",
+                  path, r->version, RES_STORE_READ_MIN_VERSION, RES_STORE_SCHEMA_VERSION, path);
+    if (rc != RES_STORE_OK) {
+        snprintf(err, errlen, "%s", r->err);
+        res_store_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return RES_STORE_OK;
+}
+
+void res_store_reader_close(res_store_reader *r) {
+    if (!r) return;
+    sqlite3_finalize(r->one_run);
+    sqlite3_finalize(r->one_iteration);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+const char *res_store_reader_errmsg(const res_store_reader *r) {
+    return r ? r->err : "no reader";
+}
+
+int res_store_reader_schema_version(const res_store_reader *r) {
+    return r->version;
+}
+
+/* ---- columns ------------------------------------------------------------ */
+
+static const char *col_text(sqlite3_stmt *st, int col) {
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static res_opt_int col_opt_int(sqlite3_stmt *st, int col) {
+    bool set = sqlite3_column_type(st, col) != SQLITE_NULL;
+    return (res_opt_int){set ? sqlite3_column_int64(st, col) : 0, set};
+}
+
+static res_opt_real col_opt_real(sqlite3_stmt *st, int col) {
+    bool set = sqlite3_column_type(st, col) != SQLITE_NULL;
+    return (res_opt_real){set ? sqlite3_column_double(st, col) : 0, set};
+}
+
+/* ---- statements and cursors ---------------------------------------------- */
+
+/* Prepares sql and binds ?1 to run_id and, when iteration >= 0 and the
+** statement has a second parameter, ?2 to iteration. */
+static sqlite3_stmt *prepare(res_store_reader *r, const char *sql, int64_t run_id,
+                             int64_t iteration, const char *what) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        fail_db(r, what);
+        return NULL;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    if (iteration >= 0 && sqlite3_bind_parameter_count(st) >= 2)
+        sqlite3_bind_int64(st, 2, iteration);
+    return st;
+}
+
+static int cursor_open(res_store_reader *r, sqlite3_stmt *st, cursor_kind kind,
+                       res_store_cursor **out) {
+    *out = NULL;
+    if (!st) return RES_STORE_ERROR;
+    res_store_cursor *c = malloc(sizeof *c);
+    if (!c) {
+        sqlite3_finalize(st);
+        return fail(r, RES_STORE_NOMEM, "%s: out of memory", r->path);
+    }
+    *c = (res_store_cursor){.r = r, .st = st, .kind = kind};
+    *out = c;
+    return RES_STORE_OK;
+}
+
+static int cursor_step(res_store_cursor *c, cursor_kind kind) {
+    if (!c || c->kind != kind)
+        return c ? fail(c->r, RES_STORE_ERROR, "%s: a cursor stepped as another kind", c->r->path)
+                 : RES_STORE_ERROR;
+    int rc = sqlite3_step(c->st);
+    if (rc == SQLITE_ROW) return RES_STORE_ROW;
+    if (rc == SQLITE_DONE) return RES_STORE_OK;
+    return fail_db(c->r, "reading");
+}
+
+void res_store_cursor_close(res_store_cursor *c) {
+    if (!c) return;
+    sqlite3_finalize(c->st);
+    free(c);
+}
+
+/* Steps a single-row lookup held by the reader: RES_STORE_ROW or NOT_FOUND. */
+static int lookup(res_store_reader *r, sqlite3_stmt **held, sqlite3_stmt *st, const char *what) {
+    sqlite3_finalize(*held);
+    *held = st;
+    if (!st) return RES_STORE_ERROR;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return RES_STORE_ROW;
+    return rc == SQLITE_DONE ? RES_STORE_NOT_FOUND : fail_db(r, what);
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+/* The writer's columns came with schema 5. */
+#define RUN_SELECT                                                                                 \
+    "SELECT r.run_id, r.scenario_id, r.scenario_version, r.scenario_file, r.policy, r.seed,"       \
+    " r.iterations, r.harness_version, r.command_line, r.created_at, r.finished_at, r.status,"     \
+    " (SELECT count(*) FROM iterations i WHERE i.run_id = r.run_id),"                              \
+    " (SELECT avg(wall_time_seconds) FROM iterations i WHERE i.run_id = r.run_id), %s FROM runs r"
+#define RUN_WRITER    "r.writer_host, r.writer_pid, r.writer_instance, r.heartbeat_at"
+#define RUN_NO_WRITER "NULL, NULL, NULL, NULL"
+
+static sqlite3_stmt *prepare_runs(res_store_reader *r, const char *where, int64_t run_id,
+                                  const char *what) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, RUN_SELECT "%s", r->version >= 5 ? RUN_WRITER : RUN_NO_WRITER, where);
+    return prepare(r, sql, run_id, -1, what);
+}
+
+static void run_row(sqlite3_stmt *st, res_run_row *row) {
+    *row = (res_run_row){.run_id = sqlite3_column_int64(st, 0),
+                         .scenario_id = col_text(st, 1),
+                         .scenario_version = sqlite3_column_int64(st, 2),
+                         .scenario_file = col_text(st, 3),
+                         .policy = col_text(st, 4),
+                         .seed = sqlite3_column_int64(st, 5),
+                         .iterations = sqlite3_column_int64(st, 6),
+                         .harness_version = col_text(st, 7),
+                         .command_line = col_text(st, 8),
+                         .created_at = col_text(st, 9),
+                         .finished_at = col_text(st, 10),
+                         .status = col_text(st, 11),
+                         .iterations_stored = sqlite3_column_int64(st, 12),
+                         .wall_time_mean = col_opt_real(st, 13),
+                         .writer_host = col_text(st, 14),
+                         .writer_pid = col_opt_int(st, 15),
+                         .writer_instance = col_text(st, 16),
+                         .heartbeat_at = col_text(st, 17)};
+    res_writer_state w = res_writer_check(
+        row->writer_host, row->writer_pid.set ? row->writer_pid.value : -1, row->writer_instance);
+    row->writer = w == RES_WRITER_ALIVE  ? RES_RUN_WRITER_ALIVE
+                  : w == RES_WRITER_GONE ? RES_RUN_WRITER_GONE
+                                         : RES_RUN_WRITER_UNKNOWN;
+    bool running = row->status && !strcmp(row->status, "running");
+    row->state = running && w == RES_WRITER_GONE ? "abandoned" : row->status;
+}
+
+int res_store_reader_runs(res_store_reader *r, res_store_cursor **out) {
+    return cursor_open(r, prepare_runs(r, " ORDER BY r.run_id", 0, "listing runs"), CURSOR_RUN,
+                       out);
+}
+
+int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row) {
+    int rc = cursor_step(c, CURSOR_RUN);
+    if (rc == RES_STORE_ROW) run_row(c->st, row);
+    return rc;
+}
+
+int res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row) {
+    sqlite3_stmt *st = prepare_runs(r, " WHERE r.run_id = ?1", run_id, "reading a run");
+    int rc = lookup(r, &r->one_run, st, "reading a run");
+    if (rc != RES_STORE_ROW) return rc;
+    run_row(st, row);
+    return RES_STORE_OK;
+}
+
+/* ---- iterations ---------------------------------------------------------- */
+
+#define ITERATION_SELECT                                                                           \
+    "SELECT run_id, iteration, status, wall_time_seconds, final_task_leases,"                      \
+    " final_request_leases, final_request_waiters, output_hash, event_count FROM iterations"       \
+    " WHERE run_id = ?1"
+
+static void iteration_row(sqlite3_stmt *st, res_iteration_row *row) {
+    *row = (res_iteration_row){.run_id = sqlite3_column_int64(st, 0),
+                               .iteration = sqlite3_column_int64(st, 1),
+                               .status = col_text(st, 2),
+                               .wall_time_seconds = sqlite3_column_double(st, 3),
+                               .final_task_leases = sqlite3_column_int64(st, 4),
+                               .final_request_leases = sqlite3_column_int64(st, 5),
+                               .final_request_waiters = sqlite3_column_int64(st, 6),
+                               .output_hash = col_text(st, 7),
+                               .event_count = col_opt_int(st, 8)};
+}
+
+int res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out) {
+    return cursor_open(
+        r, prepare(r, ITERATION_SELECT " ORDER BY iteration", run_id, -1, "listing iterations"),
+        CURSOR_ITERATION, out);
+}
+
+int res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row) {
+    int rc = cursor_step(c, CURSOR_ITERATION);
+    if (rc == RES_STORE_ROW) iteration_row(c->st, row);
+    return rc;
+}
+
+int res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
+                               res_iteration_row *row) {
+    if (iteration < 0) return RES_STORE_NOT_FOUND;
+    sqlite3_stmt *st = prepare(r, ITERATION_SELECT " AND iteration = ?2", run_id, iteration,
+                               "reading an iteration");
+    int rc = lookup(r, &r->one_iteration, st, "reading an iteration");
+    if (rc != RES_STORE_ROW) return rc;
+    iteration_row(st, row);
+    return RES_STORE_OK;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+int res_store_reader_events(res_store_reader *r, const res_event_query *q, res_store_cursor **out) {
+    char *sql = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&sql, &len);
+    if (!f) return fail(r, RES_STORE_NOMEM, "%s: out of memory", r->path);
+    fputs("SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
+          " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
+          " row_group, column_name FROM events WHERE run_id = ?",
+          f);
+    if (q->iteration >= 0) fputs(" AND iteration = ?", f);
+    if (q->stream) fputs(" AND stream = ?", f);
+    if (q->resource) fputs(" AND resource = ?", f);
+    for (size_t k = 0; q->kinds && q->kinds[k]; k++)
+        fputs(k ? ", ?" : " AND kind IN (?", f);
+    if (q->kinds && q->kinds[0]) fputs(")", f);
+    fputs(q->order == RES_EVENTS_STREAM_ORDER
+              ? " ORDER BY iteration, stream, sequence"
+              : " ORDER BY iteration, captured_at_ns, stream DESC, sequence",
+          f);
+    if (fclose(f) != 0) {
+        free(sql);
+        return fail(r, RES_STORE_NOMEM, "%s: out of memory", r->path);
+    }
+    sqlite3_stmt *st = NULL;
+    int prc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    free(sql);
+    if (prc != SQLITE_OK) return fail_db(r, "reading events");
+    int p = 1;
+    sqlite3_bind_int64(st, p++, q->run_id);
+    if (q->iteration >= 0) sqlite3_bind_int64(st, p++, q->iteration);
+    if (q->stream) sqlite3_bind_text(st, p++, q->stream, -1, SQLITE_TRANSIENT);
+    if (q->resource) sqlite3_bind_text(st, p++, q->resource, -1, SQLITE_TRANSIENT);
+    for (size_t k = 0; q->kinds && q->kinds[k]; k++)
+        sqlite3_bind_text(st, p++, q->kinds[k], -1, SQLITE_TRANSIENT);
+    return cursor_open(r, st, CURSOR_EVENT, out);
+}
+
+int res_store_cursor_next_event(res_store_cursor *c, res_event_row *row) {
+    int rc = cursor_step(c, CURSOR_EVENT);
+    if (rc != RES_STORE_ROW) return rc;
+    sqlite3_stmt *st = c->st;
+    *row = (res_event_row){.iteration = sqlite3_column_int64(st, 0),
+                           .stream = col_text(st, 1),
+                           .sequence = sqlite3_column_int64(st, 2),
+                           .kind = col_text(st, 3),
+                           .captured_at_ns = sqlite3_column_int64(st, 4),
+                           .task_id = col_opt_int(st, 5),
+                           .execution_id = col_opt_int(st, 6),
+                           .task_lease_id = col_opt_int(st, 7),
+                           .request_attempt_id = col_opt_int(st, 8),
+                           .request_lease_id = col_opt_int(st, 9),
+                           .resource = col_text(st, 10),
+                           .reason = col_text(st, 11),
+                           .value = col_opt_int(st, 12),
+                           .row_group = col_opt_int(st, 13),
+                           .column_name = col_text(st, 14)};
+    return rc;
+}
+
+/* ---- task timelines -------------------------------------------------------- */
+
+int res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
+                               res_store_cursor **out) {
+    char sql[1024];
+    size_t n = (size_t)snprintf(sql, sizeof sql,
+                                "SELECT iteration, task_execution_id, task_id, column_name,"
+                                " row_group, worker_attempt, end_state, attempts,"
+                                " rate_limited_attempts");
+    for (int t = 0; t < RES_TIMELINE_STAMPS; t++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s", res_timeline_stamp_names[t]);
+    snprintf(sql + n, sizeof sql - n,
+             ", request_wait_ns, cooldown_wait_ns, provider_ns FROM task_timelines"
+             " WHERE run_id = ?1%s ORDER BY iteration, task_execution_id",
+             iteration >= 0 ? " AND iteration = ?2" : "");
+    return cursor_open(r, prepare(r, sql, run_id, iteration, "reading task timelines"),
+                       CURSOR_TIMELINE, out);
+}
+
+int res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row) {
+    int rc = cursor_step(c, CURSOR_TIMELINE);
+    if (rc != RES_STORE_ROW) return rc;
+    sqlite3_stmt *st = c->st;
+    *row = (res_timeline_row){.iteration = sqlite3_column_int64(st, 0),
+                              .task_execution_id = sqlite3_column_int64(st, 1),
+                              .task_id = sqlite3_column_int64(st, 2),
+                              .column_name = col_text(st, 3),
+                              .row_group = col_opt_int(st, 4),
+                              .worker_attempt = col_opt_int(st, 5),
+                              .end_state = col_text(st, 6),
+                              .attempts = sqlite3_column_int64(st, 7),
+                              .rate_limited_attempts = sqlite3_column_int64(st, 8)};
+    int col = 9;
+    for (int t = 0; t < RES_TIMELINE_STAMPS; t++)
+        row->at[t] = col_opt_int(st, col++);
+    row->request_wait_ns = sqlite3_column_int64(st, col++);
+    row->cooldown_wait_ns = sqlite3_column_int64(st, col++);
+    row->provider_ns = sqlite3_column_int64(st, col);
+    return rc;
+}
+
+/* ---- metrics and snapshots ------------------------------------------------- */
+
+int res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
+                             const char *scope_prefix, res_store_cursor **out) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT iteration, scope, name, value FROM metrics WHERE run_id = ?1%s%s"
+             " ORDER BY iteration, rowid",
+             iteration >= 0 ? " AND iteration = ?2" : "",
+             scope_prefix ? " AND substr(scope, 1, length(?3)) = ?3" : "");
+    sqlite3_stmt *st = prepare(r, sql, run_id, iteration, "reading metrics");
+    if (st && scope_prefix) sqlite3_bind_text(st, 3, scope_prefix, -1, SQLITE_TRANSIENT);
+    return cursor_open(r, st, CURSOR_METRIC, out);
+}
+
+int res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row) {
+    int rc = cursor_step(c, CURSOR_METRIC);
+    if (rc == RES_STORE_ROW)
+        *row = (res_metric_row){.iteration = sqlite3_column_int64(c->st, 0),
+                                .scope = col_text(c->st, 1),
+                                .name = col_text(c->st, 2),
+                                .value = col_opt_real(c->st, 3)};
+    return rc;
+}
+
+int res_store_reader_metric_stats(res_store_reader *r, int64_t run_id, res_store_cursor **out) {
+    return cursor_open(
+        r,
+        prepare(r,
+                "SELECT scope, name, avg(value), min(value), max(value), count(*) FROM metrics"
+                " WHERE run_id = ?1 GROUP BY scope, name"
+                " ORDER BY CASE WHEN scope = 'run' THEN 0 ELSE 1 END, scope, min(rowid)",
+                run_id, -1, "reading metrics"),
+        CURSOR_METRIC_STATS, out);
+}
+
+int res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row) {
+    int rc = cursor_step(c, CURSOR_METRIC_STATS);
+    if (rc == RES_STORE_ROW)
+        *row = (res_metric_stats_row){.scope = col_text(c->st, 0),
+                                      .name = col_text(c->st, 1),
+                                      .mean = sqlite3_column_double(c->st, 2),
+                                      .min = sqlite3_column_double(c->st, 3),
+                                      .max = sqlite3_column_double(c->st, 4),
+                                      .count = sqlite3_column_int64(c->st, 5)};
+    return rc;
+}
+
+int res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out) {
+    return cursor_open(r,
+                       prepare(r,
+                               "SELECT iteration, kind, json FROM snapshots WHERE run_id = ?1"
+                               " ORDER BY iteration, kind",
+                               run_id, -1, "reading snapshots"),
+                       CURSOR_SNAPSHOT, out);
+}
+
+int res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row) {
+    int rc = cursor_step(c, CURSOR_SNAPSHOT);
+    if (rc == RES_STORE_ROW)
+        *row = (res_snapshot_row){.iteration = sqlite3_column_int64(c->st, 0),
+                                  .kind = col_text(c->st, 1),
+                                  .json = col_text(c->st, 2)};
+    return rc;
+}

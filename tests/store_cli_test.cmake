@@ -1,0 +1,112 @@
+cmake_minimum_required(VERSION 3.25)
+# The results store from the command line: the read commands (runs, show,
+# export, plot) never write (another program's database is refused and left
+# as it was, by `run --db` too; a database in a read-only directory is read),
+# `migrate` upgrades a version 4 database, and a SIGKILLed writer's run
+# reads abandoned.  (Concurrent writers: store_concurrent_writers.py.)
+function(expect msg)
+  if(NOT (${ARGN}))
+    message(FATAL_ERROR "store_cli_test: ${msg}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT})
+set(scenario ${SRC}/scenarios/heavy_root.json)
+
+# Another program's database: tables, no schema version, rollback journal.
+set(foreign ${OUT}/foreign.db)
+execute_process(COMMAND sqlite3 ${foreign} "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);"
+                RESULT_VARIABLE rc)
+expect("sqlite3 makes a database" ${rc} EQUAL 0)
+file(MD5 ${foreign} before)
+foreach(cmd "runs" "show;1" "export;1" "plot;1;--out;${OUT}/foreign-plot"
+        "run;${scenario}")
+  execute_process(COMMAND ${ADMITSIM} ${cmd} --db ${foreign} RESULT_VARIABLE rc OUTPUT_QUIET
+                  ERROR_VARIABLE err)
+  expect("${cmd} on another program's database exits 1 (${rc})" ${rc} EQUAL 1)
+  string(FIND "${err}" "not an admitsim results database" at)
+  expect("${cmd} says whose database it is (${err})" ${at} GREATER -1)
+endforeach()
+file(MD5 ${foreign} after)
+expect("another program's database is unchanged" "${before}" STREQUAL "${after}")
+expect("and still has no WAL file" NOT EXISTS ${foreign}-wal)
+execute_process(COMMAND sqlite3 ${foreign} "PRAGMA journal_mode; SELECT count(*) FROM sqlite_master;"
+                OUTPUT_VARIABLE out)
+expect("journal mode and tables as they were (${out})" "${out}" STREQUAL "delete\n1\n")
+
+# A stored run in a directory the reader cannot write: read, never changed.
+file(MAKE_DIRECTORY ${OUT}/ro)
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+                OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run --db exits 0 (${err})" ${rc} EQUAL 0)
+expect("the writer closed its WAL" NOT EXISTS ${OUT}/ro/r.db-wal)
+file(MD5 ${OUT}/ro/r.db before)
+execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(uid EQUAL 0) # root writes anywhere: read as nobody
+  set(as setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  file(CHMOD ${OUT}/ro/r.db PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(MAKE_DIRECTORY ${OUT}/ro-plot)
+  file(CHMOD ${OUT}/ro-plot DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_WRITE GROUP_EXECUTE WORLD_READ WORLD_WRITE WORLD_EXECUTE)
+else()
+  set(as "")
+  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_EXECUTE)
+endif()
+foreach(cmd "runs" "show;1" "export;1;--format;csv" "plot;1;--out;${OUT}/ro-plot/p")
+  execute_process(COMMAND ${as} ${ADMITSIM} ${cmd} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  expect("${cmd} in a read-only directory exits 0 (${err})" ${rc} EQUAL 0)
+endforeach()
+execute_process(COMMAND ${as} ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+                OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run --db in a read-only directory exits 1" ${rc} EQUAL 1)
+string(FIND "${err}" "read-only" at)
+expect("and says why (${err})" ${at} GREATER -1)
+file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+file(MD5 ${OUT}/ro/r.db after)
+expect("the read-only database is unchanged" "${before}" STREQUAL "${after}")
+
+# A database of the previous schema (version 4, written by that admitsim):
+# read as it is, unchanged; `migrate` takes it to the current version.
+file(COPY_FILE ${SRC}/tests/data/store-v4.db ${OUT}/v4.db)
+file(MD5 ${OUT}/v4.db before)
+execute_process(COMMAND ${ADMITSIM} runs --db ${OUT}/v4.db RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+expect("runs reads a version 4 database (${err})" ${rc} EQUAL 0)
+expect("its runs, the interrupted one as running (${out})"
+       "${out}" MATCHES "\n +1  [^\n]+ 2/2  complete [^\n]+\n +2  [^\n]+ 2/3  running ")
+file(MD5 ${OUT}/v4.db after)
+expect("reading left the version 4 database unchanged" "${before}" STREQUAL "${after}")
+execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v4.db RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+expect("migrate exits 0 (${err})" ${rc} EQUAL 0)
+string(FIND "${out}" "schema version 4 -> 5" at)
+expect("migrate says from which version to which (${out})" ${at} GREATER -1)
+execute_process(COMMAND sqlite3 ${OUT}/v4.db "PRAGMA user_version" OUTPUT_VARIABLE out)
+expect("the database is at version 5 (${out})" "${out}" STREQUAL "5\n")
+
+# A writer killed (SIGKILL, by the timeout) mid-run: its finished iterations
+# stay, `runs` and `show` call the run abandoned at once, and the next
+# writer records it so.
+execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/aimd_recovery.json --iterations 4096
+                --db ${OUT}/killed.db OUTPUT_QUIET ERROR_QUIET TIMEOUT 4 RESULT_VARIABLE rc)
+expect("the writer was killed (${rc})" "${rc}" MATCHES "timeout")
+execute_process(COMMAND ${ADMITSIM} runs --db ${OUT}/killed.db OUTPUT_VARIABLE out)
+expect("runs says abandoned (${out})" "${out}" MATCHES "\n +1  [^\n]+ [1-9][0-9]*/4096  abandoned ")
+execute_process(COMMAND ${ADMITSIM} show 1 --db ${OUT}/killed.db OUTPUT_VARIABLE out)
+string(FIND "${out}" "status            abandoned (stored as running; its writer is gone)" at)
+expect("show says abandoned and why (${out})" ${at} GREATER -1)
+string(REGEX MATCH "writer            pid [0-9]+ on [^,]+, gone; last wrote [0-9T:Z-]+" writer
+       "${out}")
+if(writer STREQUAL "") # the line holds a ';': not through expect()
+  message(FATAL_ERROR "store_cli_test: show names the writer (${out})")
+endif()
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${OUT}/killed.db RESULT_VARIABLE rc
+                OUTPUT_QUIET ERROR_QUIET)
+expect("the next run exits 0" ${rc} EQUAL 0)
+execute_process(COMMAND sqlite3 ${OUT}/killed.db "SELECT group_concat(status) FROM runs"
+                OUTPUT_VARIABLE out)
+expect("the next writer stored it as abandoned (${out})" "${out}" STREQUAL "abandoned,complete\n")
