@@ -196,7 +196,7 @@ static bool parse_request_limits(const node *o, run_config *s) {
             return false;
         for (uint32_t j = 0; j < s->request_limit_count; j++)
             if (s->request_limits[j].domain == l->domain &&
-                run_config_same_endpoint(s, s->request_limits[j].model, l->model))
+                run_config_is_same_endpoint(s, s->request_limits[j].model, l->model))
                 return run_config_endpoint_repeated(&e, s, l->model, l->domain);
         if (!run_json_get_u32(&e, "initial_limit", 1, &l->initial_limit) ||
             !run_json_get_u32(&e, "max_limit_clamp", 1, &l->max_limit_clamp))
@@ -669,7 +669,7 @@ int run_config_model_index(const run_config *s, const char *alias) {
     return -1;
 }
 
-bool run_config_same_endpoint(const run_config *s, uint32_t a, uint32_t b) {
+bool run_config_is_same_endpoint(const run_config *s, uint32_t a, uint32_t b) {
     return strcmp(s->models[a].provider, s->models[b].provider) == 0 &&
            strcmp(s->models[a].model_id, s->models[b].model_id) == 0;
 }

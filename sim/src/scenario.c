@@ -256,7 +256,7 @@ static bool parse_provider(const node *e, const run_config *cfg, const sim_envir
         return false;
     for (uint32_t j = 0; j < env->provider_count; j++)
         if (env->providers[j].domain == ps->domain &&
-            run_config_same_endpoint(cfg, env->providers[j].model, ps->model))
+            run_config_is_same_endpoint(cfg, env->providers[j].model, ps->model))
             return run_config_endpoint_repeated(e, cfg, ps->model, ps->domain);
     if (!run_json_field(e, "latency", true, &f) || !parse_dist(&f, &ps->latency) ||
         !run_json_get_u32(e, "max_concurrent", 0, &ps->max_concurrent) ||
@@ -374,7 +374,7 @@ static int provider_index(const run_config *cfg, const sim_environment *env, uin
                           admit_request_domain d) {
     for (uint32_t i = 0; i < env->provider_count; i++)
         if (env->providers[i].domain == d &&
-            run_config_same_endpoint(cfg, env->providers[i].model, m))
+            run_config_is_same_endpoint(cfg, env->providers[i].model, m))
             return (int)i;
     return -1;
 }

@@ -176,7 +176,7 @@ bool run_config_endpoint_repeated(const run_json_node *e, const run_config *c, u
 int run_config_column_index(const run_config *c, const char *name);
 int run_config_model_index(const run_config *c, const char *alias);
 /* Model aliases a and b (indexes into models[]) name the same endpoint. */
-bool run_config_same_endpoint(const run_config *c, uint32_t model_a, uint32_t model_b);
+bool run_config_is_same_endpoint(const run_config *c, uint32_t model_a, uint32_t model_b);
 bool run_policy_parse(const char *text, run_policy_kind *out);
 const char *run_policy_name(run_policy_kind p);
 /* Tasks the configuration makes (cells and row-group batches). */
