@@ -22,8 +22,11 @@ static void run_usage(FILE *f) {
                "with the core scheduler and prints a summary.\n"
                "\n"
                "options:\n"
+               "  --arm NAME               run the scenario as its arm NAME makes it (its\n"
+               "                           \"arms\"; each policy name is an arm too)\n"
                "  --policy strict|bounded|provider_aware\n"
-               "                           task admission policy (default: the scenario's)\n"
+               "                           task admission policy (default: the scenario's,\n"
+               "                           or its arm's)\n"
                "  --seed N                 scenario seed (default 1)\n"
                "  --iterations N           measured iterations, seeds the streams per iteration\n"
                "                           (default 1)\n"
@@ -173,7 +176,7 @@ static void show_progress(void *ctx, uint32_t iteration, uint32_t iterations) {
 typedef struct run_args {
     sim_run_options ro;
     uint64_t iterations;
-    const char *out_dir, *db_path, *scenario;
+    const char *out_dir, *db_path, *scenario, *arm;
     bool json;
 } run_args;
 
@@ -186,6 +189,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
                                          {"format", required_argument, 0, 'f'},
                                          {"db", required_argument, 0, 'd'},
                                          {"no-db", no_argument, 0, 'n'},
+                                         {"arm", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *a = (run_args){.ro = {.seed = 1, .capture_events = true},
@@ -227,6 +231,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
             break;
         case 'd': a->db_path = optarg; break;
         case 'n': a->db_path = NULL; break;
+        case 'a': a->arm = optarg; break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: run_usage(stderr); return EXIT_USAGE;
         }
@@ -286,7 +291,7 @@ int cmd_run(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {
         sim_error err;
-        sim_scenario *sc = sim_scenario_load(a.scenario, &err);
+        sim_scenario *sc = sim_scenario_load_arm(a.scenario, a.arm, &err);
         if (sc) {
             rc = run_scenario(&a, sc, cmdline);
             sim_scenario_free(sc);

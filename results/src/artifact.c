@@ -180,6 +180,7 @@ static json_t *inputs_json(const res_run_record *run, size_t iterations) {
         capacity, "policy_config", policy, "columns", cols, "failures", failures);
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
+    if (sc->arm[0]) json_object_set_new(inputs, "arm", json_string(sc->arm));
     return inputs;
 }
 

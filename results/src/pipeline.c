@@ -18,8 +18,11 @@ typedef struct outputs {
 } outputs;
 
 void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t size) {
-    snprintf(buf, size, "%.200s-%s-seed%llu", opt->config->scenario_id,
-             run_policy_name(opt->policy), (unsigned long long)opt->seed);
+    run_policy_kind p;
+    const char *arm = opt->config->arm;
+    const char *name = arm[0] && !run_policy_parse(arm, &p) ? arm : run_policy_name(opt->policy);
+    snprintf(buf, size, "%.200s-%s-seed%llu", opt->config->scenario_id, name,
+             (unsigned long long)opt->seed);
 }
 
 static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *err) {

@@ -32,6 +32,7 @@ static const char *const ROOT_KEYS[] = {"schema",
                                         "request_admission",
                                         "providers",
                                         "columns",
+                                        "arms",
                                         NULL};
 static const char *const POLICY_KEYS[] = {"default",
                                           "strict_share_rounding",
@@ -64,7 +65,6 @@ static const char *const LIMIT_KEYS[] = {"model", "domain", "initial_limit", "ma
 static const char *const STEP_KEYS[] = {"local", "call", NULL};
 static const char *const CALL_KEYS[] = {"model", "domain", "count", NULL};
 static const char *const RETRY_KEYS[] = {"max_attempts", "backoff_seconds", NULL};
-static const char *const POLICY_NAMES[] = {"strict", "bounded", "provider_aware", NULL};
 static const char *const ROUNDING_NAMES[] = {"ceil", "floor", NULL};
 static const char *const STRATEGY_NAMES[] = {"cell_by_cell", "full_column", NULL};
 static const char *const KIND_NAMES[] = {"local", "model", "custom_model", NULL};
@@ -522,7 +522,7 @@ static bool parse_policy(const node *root, run_config *s) {
     if (!run_json_get_obj(root, "policy", false, POLICY_KEYS, &p)) return false;
     if (!p.v) return true;
     int policy = (int)s->default_policy, rounding = (int)s->rounding;
-    if (!run_json_get_enum(&p, "default", POLICY_NAMES, &policy) ||
+    if (!run_json_get_enum(&p, "default", run_policy_names, &policy) ||
         !run_json_get_enum(&p, "strict_share_rounding", ROUNDING_NAMES, &rounding) ||
         !run_json_get_num(&p, "reserve_fraction", false, 0, 1, false, &s->reserve_fraction) ||
         !run_json_get_u32(&p, "max_reserved_slots", 1, &s->max_reserved_slots) ||
@@ -616,39 +616,57 @@ bool run_config_read(const node *root, run_config *s) {
     return true;
 }
 
-static run_config *from_json(json_t *json, const char *name, const char *base_dir, run_error *err) {
-    if (!json) return NULL;
+typedef struct load_ctx {
+    const char *name, *base_dir;
+} load_ctx;
+
+/* One document (an arm's or the plain one) into a configuration. */
+static void *parse_doc(void *ctx, json_t *json, const char *arm, run_error *err) {
+    const load_ctx *l = ctx;
     run_config *s = malloc(sizeof *s);
     if (!s) {
-        run_error_set(err, RUN_ENOMEM, "%.400s: out of memory", name);
-        json_decref(json);
+        run_error_set(err, RUN_ENOMEM, "%.400s: out of memory", l->name);
         return NULL;
     }
-    run_config_init(s, name);
-    run_json_doc doc = {name, base_dir, err};
+    run_config_init(s, l->name);
+    snprintf(s->arm, sizeof s->arm, "%s", arm ? arm : "");
+    run_json_doc doc = {l->name, l->base_dir, err};
     node root;
     run_json_root(&doc, json, &root);
-    bool ok = run_config_read(&root, s);
-    json_decref(json);
-    if (!ok) {
-        free(s);
-        return NULL;
-    }
-    return s;
+    if (run_config_read(&root, s)) return s;
+    free(s);
+    return NULL;
 }
 
-run_config *run_config_load(const char *path, run_error *err) {
+static void drop_doc(void *obj) {
+    free(obj);
+}
+
+static run_config *from_json(json_t *json, const char *name, const char *base_dir, const char *arm,
+                             run_error *err) {
+    load_ctx l = {name, base_dir};
+    run_arm_list arms;
+    run_config *c = run_arms_load(json, name, arm, parse_doc, drop_doc, &l, &arms, err);
+    if (c) c->arms = arms;
+    return c;
+}
+
+run_config *run_config_load_arm(const char *path, const char *arm, run_error *err) {
     run_error scratch;
     if (!err) err = &scratch;
     char dir[4096];
     run_json_dir_of(path, dir, sizeof dir);
-    return from_json(run_json_load_file(path, RUN_MAX_FILE_BYTES, err), path, dir, err);
+    return from_json(run_json_load_file(path, RUN_MAX_FILE_BYTES, err), path, dir, arm, err);
+}
+
+run_config *run_config_load(const char *path, run_error *err) {
+    return run_config_load_arm(path, NULL, err);
 }
 
 run_config *run_config_parse(const char *text, const char *name, run_error *err) {
     run_error scratch;
     if (!err) err = &scratch;
-    return from_json(run_json_load_text(text, name, err), name, "", err);
+    return from_json(run_json_load_text(text, name, err), name, "", NULL, err);
 }
 
 void run_config_free(run_config *c) {
@@ -672,19 +690,6 @@ int run_config_model_index(const run_config *s, const char *alias) {
 bool run_config_is_same_endpoint(const run_config *s, uint32_t a, uint32_t b) {
     return strcmp(s->models[a].provider, s->models[b].provider) == 0 &&
            strcmp(s->models[a].model_id, s->models[b].model_id) == 0;
-}
-
-bool run_policy_parse(const char *text, run_policy_kind *out) {
-    for (int i = 0; text && POLICY_NAMES[i]; i++)
-        if (strcmp(text, POLICY_NAMES[i]) == 0) {
-            *out = (run_policy_kind)i;
-            return true;
-        }
-    return false;
-}
-
-const char *run_policy_name(run_policy_kind p) {
-    return (unsigned)p < RUN_POLICY_COUNT ? POLICY_NAMES[p] : "unknown";
 }
 
 uint64_t run_config_task_count(const run_config *s) {

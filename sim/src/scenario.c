@@ -492,49 +492,89 @@ static void copy_error(sim_error *err, const run_error *rerr) {
     snprintf(err->message, sizeof err->message, "%s", rerr->message);
 }
 
-static sim_scenario *from_json(json_t *json, const char *name, const char *base_dir,
-                               run_error *rerr) {
-    if (!json) return NULL;
+typedef struct load_ctx {
+    const char *name, *base_dir;
+} load_ctx;
+
+/* One document (an arm's or the plain one) into a scenario. */
+static void *parse_doc(void *ctx, json_t *json, const char *arm, run_error *rerr) {
+    const load_ctx *l = ctx;
     sim_scenario *s = calloc(1, sizeof *s);
     if (!s) {
-        run_error_set(rerr, RUN_ENOMEM, "%.400s: out of memory", name);
-        json_decref(json);
+        run_error_set(rerr, RUN_ENOMEM, "%.400s: out of memory", l->name);
         return NULL;
     }
-    run_config_init(&s->config, name);
+    run_config_init(&s->config, l->name);
+    snprintf(s->config.arm, sizeof s->config.arm, "%s", arm ? arm : "");
     s->env.cancel_at_ns = -1;
-    run_json_doc doc = {name, base_dir, rerr};
+    run_json_doc doc = {l->name, l->base_dir, rerr};
     node root;
     run_json_root(&doc, json, &root);
-    bool ok = run_config_read(&root, &s->config) && parse_environment(&root, &s->config, &s->env) &&
-              check_planned_work(&root, s);
-    json_decref(json);
-    if (!ok) {
-        sim_scenario_free(s);
-        return NULL;
-    }
+    if (run_config_read(&root, &s->config) && parse_environment(&root, &s->config, &s->env) &&
+        check_planned_work(&root, s))
+        return s;
+    sim_scenario_free(s);
+    return NULL;
+}
+
+static void drop_doc(void *obj) {
+    sim_scenario_free(obj);
+}
+
+static sim_scenario *from_json(json_t *json, const char *name, const char *base_dir,
+                               const char *arm, sim_error *err) {
+    load_ctx l = {name, base_dir};
+    run_error rerr = {0};
+    run_arm_list arms;
+    sim_scenario *s = run_arms_load(json, name, arm, parse_doc, drop_doc, &l, &arms, &rerr);
+    if (s)
+        s->config.arms = arms;
+    else
+        copy_error(err, &rerr);
     return s;
 }
 
-sim_scenario *sim_scenario_load(const char *path, sim_error *err) {
+sim_scenario *sim_scenario_load_arm(const char *path, const char *arm, sim_error *err) {
     sim_error scratch;
     if (!err) err = &scratch;
     run_error rerr = {0};
     char dir[4096];
     run_json_dir_of(path, dir, sizeof dir); /* relative trace files resolve there */
-    sim_scenario *s =
-        from_json(run_json_load_file(path, RUN_MAX_FILE_BYTES, &rerr), path, dir, &rerr);
-    if (!s) copy_error(err, &rerr);
-    return s;
+    json_t *json = run_json_load_file(path, RUN_MAX_FILE_BYTES, &rerr);
+    if (!json) {
+        copy_error(err, &rerr);
+        return NULL;
+    }
+    return from_json(json, path, dir, arm, err);
+}
+
+sim_scenario *sim_scenario_load(const char *path, sim_error *err) {
+    return sim_scenario_load_arm(path, NULL, err);
 }
 
 sim_scenario *sim_scenario_parse(const char *text, const char *name, sim_error *err) {
     sim_error scratch;
     if (!err) err = &scratch;
     run_error rerr = {0};
-    sim_scenario *s = from_json(run_json_load_text(text, name, &rerr), name, "", &rerr);
-    if (!s) copy_error(err, &rerr);
-    return s;
+    json_t *json = run_json_load_text(text, name, &rerr);
+    if (!json) {
+        copy_error(err, &rerr);
+        return NULL;
+    }
+    return from_json(json, name, "", NULL, err);
+}
+
+sim_scenario *sim_scenario_parse_arm(const char *text, const char *name, const char *arm,
+                                     sim_error *err) {
+    sim_error scratch;
+    if (!err) err = &scratch;
+    run_error rerr = {0};
+    json_t *json = run_json_load_text(text, name, &rerr);
+    if (!json) {
+        copy_error(err, &rerr);
+        return NULL;
+    }
+    return from_json(json, name, "", arm, err);
 }
 
 static void free_dist(sim_dist *d) {

@@ -19,7 +19,8 @@
 ** (<base>-metrics.csv, <base>-tasks.csv) are streamed to temporary files
 ** and renamed into place only when every iteration is in: a failed run
 ** leaves no file behind (res/atomic_file.h).  <base> is
-** "<scenario>-<policy>-seed<N>".
+** "<scenario>-<policy>-seed<N>", or "<scenario>-<arm>-seed<N>" for an
+** explicit arm of the scenario.
 */
 #ifndef RES_PIPELINE_H
 #define RES_PIPELINE_H
@@ -78,7 +79,7 @@ typedef struct res_pipeline_result {
 res_status res_pipeline_run(const res_pipeline_options *opt, const res_environment *env,
                             res_pipeline_result *out, res_error *err);
 
-/* "<scenario>-<policy>-seed<N>" into buf. */
+/* The base name of the output files into buf. */
 void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t size);
 
 #ifdef __cplusplus

@@ -30,6 +30,7 @@
 #include "admit/request_resource.h"
 #include "admit/task_admission.h"
 #include "admit/tracker.h"
+#include "run/arms.h"
 #include "run/error.h"
 #include "run/json_reader.h"
 
@@ -150,11 +151,16 @@ typedef struct run_config {
     int64_t queue_wait_timeout_ns; /* <= 0: none */
     run_request_limit request_limits[RUN_MAX_REQUEST_LIMITS];
     uint32_t request_limit_count;
+    run_arm_list arms;          /* the file's explicit arms (run/arms.h) */
+    char arm[RUN_ARM_NAME_MAX]; /* the arm this configuration is; "": none */
 } run_config;
 
 /* The configuration part of a scenario file or text.  Heap-allocated; free
-** with run_config_free.  NULL with err filled on failure. */
+** with run_config_free.  NULL with err filled on failure.  _arm: as arm
+** `arm` makes it (NULL or "": none; every arm of the file is checked either
+** way, run/arms.h). */
 run_config *run_config_load(const char *path, run_error *err);
+run_config *run_config_load_arm(const char *path, const char *arm, run_error *err);
 run_config *run_config_parse(const char *text, const char *name, run_error *err);
 void run_config_free(run_config *c);
 
@@ -177,6 +183,8 @@ int run_config_column_index(const run_config *c, const char *name);
 int run_config_model_index(const run_config *c, const char *alias);
 /* Model aliases a and b (indexes into models[]) name the same endpoint. */
 bool run_config_is_same_endpoint(const run_config *c, uint32_t model_a, uint32_t model_b);
+/* "strict", "bounded", "provider_aware" (run_policy_kind order), NULL-ended. */
+extern const char *const run_policy_names[];
 bool run_policy_parse(const char *text, run_policy_kind *out);
 const char *run_policy_name(run_policy_kind p);
 /* Tasks the configuration makes (cells and row-group batches). */

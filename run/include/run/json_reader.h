@@ -43,8 +43,7 @@ typedef struct run_json_node {
 ** (FIFOs, devices and directories are refused before they are opened, so
 ** nothing blocks); `what` names the expected content in messages ("a JSON
 ** document").  NULL with err set (RUN_EIO, or RUN_EINVAL when too big). */
-FILE *run_file_open_regular(const char *path, size_t max_bytes, const char *what,
-                            run_error *err);
+FILE *run_file_open_regular(const char *path, size_t max_bytes, const char *what, run_error *err);
 /* Reads a whole JSON document (duplicate keys rejected) from a regular file
 ** of at most max_bytes, or from text named name.  NULL with err set:
 ** RUN_EIO when the file cannot be read, RUN_EINVAL ("FILE:LINE:COLUMN:

@@ -128,9 +128,14 @@ typedef struct sim_scenario {
     sim_environment env;
 } sim_scenario;
 
-/* Heap-allocates; free with sim_scenario_free.  NULL with err filled on failure. */
+/* Heap-allocates; free with sim_scenario_free.  NULL with err filled on
+** failure.  _arm: the scenario as arm `arm` makes it (NULL or "": none);
+** every arm of the file is checked either way (run/arms.h). */
 sim_scenario *sim_scenario_load(const char *path, sim_error *err);
+sim_scenario *sim_scenario_load_arm(const char *path, const char *arm, sim_error *err);
 sim_scenario *sim_scenario_parse(const char *text, const char *name, sim_error *err);
+sim_scenario *sim_scenario_parse_arm(const char *text, const char *name, const char *arm,
+                                     sim_error *err);
 void sim_scenario_free(sim_scenario *s);
 
 /* Units of planned work (see SIM_MAX_PLANNED_WORK). */
