@@ -19,6 +19,10 @@ enum {
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+/* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when
+** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
+** which reorders argv. */
+char *cli_command_line(int argc, char **argv);
 
 /* The results store's waits for its write lock, on stderr: a wait in
 ** progress (cli_lock_wait_progress, about every ten seconds of it), and the

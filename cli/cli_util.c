@@ -1,7 +1,9 @@
 #include "cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "res/store.h"
@@ -39,4 +41,34 @@ void cli_report_lock_waits(const res_store_lock_waits *w, const char *db_path) {
                 "longest %.3f s)\n",
                 w->total_seconds, db_path, (unsigned long long)w->count, w->count == 1 ? "" : "s",
                 w->longest_seconds);
+}
+
+/* The command line as typed, each argument quoted for a POSIX shell when it
+** needs it, so it can be pasted back; taken before getopt reorders argv. */
+char *cli_command_line(int argc, char **argv) {
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) * 4 + 3;
+    char *s = malloc(len), *o = s;
+    if (!s) return NULL;
+    o += sprintf(o, "admitsim");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        *o++ = ' ';
+        bool plain = *a != '\0';
+        for (const char *p = a; *p && plain; p++)
+            plain =
+                strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,@%+-",
+                       *p) != NULL;
+        if (plain) {
+            o = stpcpy(o, a);
+            continue;
+        }
+        *o++ = '\'';
+        for (const char *p = a; *p; p++)
+            o = *p == '\'' ? stpcpy(o, "'\\''") : (*o = *p, o + 1);
+        *o++ = '\'';
+    }
+    *o = '\0';
+    return s;
 }

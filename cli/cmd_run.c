@@ -98,36 +98,6 @@ static void print_table(FILE *f, const res_summary *s, const res_run_record *run
         fprintf(f, "diagnostic: %s\n", run->diagnostics[i]);
 }
 
-/* The command line as typed, each argument quoted for a POSIX shell when it
-** needs it, so it can be pasted back; taken before getopt reorders argv. */
-static char *join_args(int argc, char **argv) {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
-    char *s = malloc(len), *o = s;
-    if (!s) return NULL;
-    o += sprintf(o, "admitsim");
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        *o++ = ' ';
-        bool plain = *a != '\0';
-        for (const char *p = a; *p && plain; p++)
-            plain =
-                strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,@%+-",
-                       *p) != NULL;
-        if (plain) {
-            o = stpcpy(o, a);
-            continue;
-        }
-        *o++ = '\'';
-        for (const char *p = a; *p; p++)
-            o = *p == '\'' ? stpcpy(o, "'\\''") : (*o = *p, o + 1);
-        *o++ = '\'';
-    }
-    *o = '\0';
-    return s;
-}
-
 /* What `run` prints: iteration 0 as a table or as one JSON object, rendered
 ** when it finishes (its record is freed before the next iteration) and
 ** printed once the whole run has succeeded. */
@@ -286,7 +256,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
 }
 
 int cmd_run(int argc, char **argv) {
-    char *cmdline = join_args(argc, argv); /* before getopt reorders argv */
+    char *cmdline = cli_command_line(argc, argv); /* before getopt reorders argv */
     run_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {

@@ -4,6 +4,7 @@
 #define ADMITSIM_COMMANDS_H
 
 int cmd_run(int argc, char **argv);
+int cmd_ab(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);

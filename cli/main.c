@@ -14,6 +14,7 @@ static void usage(FILE *f) {
                "\n"
                "commands:\n"
                "  run SCENARIO     simulate a scenario and print its summary\n"
+               "  ab SCENARIO      compare two arms of a scenario over seeds\n"
                "  bench            measure simulated tasks per second\n"
                "  runs             list the runs in the results database\n"
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ab")) return cmd_ab(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "runs")) return cmd_runs(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);

@@ -31,37 +31,58 @@ bool cli_program_find(const char *name, char *out, size_t len) {
     }
 }
 
-/* The file actions of the child: stdin from /dev/null, stdout and stderr
-** to log (a descriptor the parent opened). */
-static int redirect(posix_spawn_file_actions_t *fa, int log) {
+/* The file actions of the child: stdin from /dev/null, stdout to out and
+** stderr to errs (descriptors the parent opened). */
+static int redirect(posix_spawn_file_actions_t *fa, int out, int errs) {
     int rc = posix_spawn_file_actions_init(fa);
     if (rc) return rc;
     if ((rc = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
-        (rc = posix_spawn_file_actions_adddup2(fa, log, STDOUT_FILENO)) ||
-        (rc = posix_spawn_file_actions_adddup2(fa, log, STDERR_FILENO)))
+        (rc = posix_spawn_file_actions_adddup2(fa, out, STDOUT_FILENO)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, errs, STDERR_FILENO)))
         posix_spawn_file_actions_destroy(fa);
     return rc;
 }
 
+static int open_log(const char *path, char *err, size_t errlen) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    return fd;
+}
+
+static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen);
+
 bool cli_program_run(const char *path, char *const argv[], const char *log_path, char *err,
                      size_t errlen) {
-    int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (log < 0) {
-        snprintf(err, errlen, "cannot write %s: %s", log_path, strerror(errno));
+    return cli_program_run_split(path, argv, log_path, log_path, err, errlen);
+}
+
+bool cli_program_run_split(const char *path, char *const argv[], const char *out_path,
+                           const char *err_path, char *err, size_t errlen) {
+    int out = open_log(out_path, err, errlen);
+    if (out < 0) return false;
+    int errs = strcmp(out_path, err_path) == 0 ? out : open_log(err_path, err, errlen);
+    if (errs < 0) {
+        close(out);
         return false;
     }
     posix_spawn_file_actions_t fa;
     pid_t pid;
-    int rc = redirect(&fa, log);
+    int rc = redirect(&fa, out, errs);
     if (!rc) {
         rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
     }
-    close(log);
+    close(out);
+    if (errs != out) close(errs);
     if (rc) {
         snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
         return false;
     }
+    return await(path, argv, pid, err, errlen);
+}
+
+/* Waits for pid; true when it exited with status 0, else err says how it ended. */
+static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen) {
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {

@@ -20,5 +20,8 @@ bool cli_program_find(const char *name, char *out, size_t len);
 ** killed by signal N (its name); the log holds what it printed. */
 bool cli_program_run(const char *path, char *const argv[], const char *log_path, char *err,
                      size_t errlen);
+/* The same with standard output to out_path and errors to err_path. */
+bool cli_program_run_split(const char *path, char *const argv[], const char *out_path,
+                           const char *err_path, char *err, size_t errlen);
 
 #endif

@@ -98,7 +98,12 @@ void res_paired_compare(const double *base, const double *cand, size_t n, res_di
     mean_sd(d, n, &out->mean, &out->stddev);
     if (base_mean != 0) out->relative = out->mean / base_mean;
     out->deterministic = all_equal(base, n) && all_equal(cand, n);
-    if (out->deterministic) {
+    bool same = true; /* every pair equal: nothing to estimate */
+    for (size_t i = 0; i < n && same; i++)
+        same = d[i] == 0;
+    if (same) {
+        out->verdict = RES_VERDICT_IDENTICAL;
+    } else if (out->deterministic) {
         out->verdict = by_sign(out->mean, dir);
         out->survives_trimming =
             out->verdict == RES_VERDICT_BETTER || out->verdict == RES_VERDICT_WORSE;

@@ -117,6 +117,7 @@ res_summary *res_summary_compute(const res_run_record *run) {
         res_sort_i64(a->waits, a->count);
         cs->wait_p50_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.50)]);
         cs->wait_p95_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.95)]);
+        cs->wait_p99_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.99)]);
         cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
     }
     s->wall_time_seconds = ns_to_s(run->wall_ns);
@@ -155,13 +156,13 @@ json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {
         const res_column_summary *cs = &s->columns[c];
         json_t *first =
             cs->first_wait_seconds < 0 ? json_null() : json_real(cs->first_wait_seconds);
-        json_object_set_new(groups, cs->column,
-                            json_pack("{s:I, s:o, s:f, s:f, s:f, s:f, s:f}", "tasks",
-                                      (json_int_t)cs->tasks, "first_wait_seconds", first,
-                                      "wait_mean_seconds", cs->wait_mean_seconds,
-                                      "wait_p50_seconds", cs->wait_p50_seconds, "wait_p95_seconds",
-                                      cs->wait_p95_seconds, "wait_max_seconds",
-                                      cs->wait_max_seconds, "idle_seconds", cs->idle_seconds));
+        json_object_set_new(
+            groups, cs->column,
+            json_pack("{s:I, s:o, s:f, s:f, s:f, s:f, s:f, s:f}", "tasks", (json_int_t)cs->tasks,
+                      "first_wait_seconds", first, "wait_mean_seconds", cs->wait_mean_seconds,
+                      "wait_p50_seconds", cs->wait_p50_seconds, "wait_p95_seconds",
+                      cs->wait_p95_seconds, "wait_p99_seconds", cs->wait_p99_seconds,
+                      "wait_max_seconds", cs->wait_max_seconds, "idle_seconds", cs->idle_seconds));
     }
     json_t *out = json_pack(
         "{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
@@ -173,5 +174,6 @@ json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {
         res_request_resources_json(run, s->request), "providers", res_providers_json(s->request));
     json_object_set_new(out, "correlated",
                         s->view ? res_correlated_view_json(s->view, s->facts) : json_null());
+    if (run->config->arm[0]) json_object_set_new(out, "arm", json_string(run->config->arm));
     return out;
 }

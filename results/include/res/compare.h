@@ -9,7 +9,8 @@
 ** Paired comparison, candidate against baseline, seed by seed: d_i =
 ** candidate_i - baseline_i; mean(d); its 95% confidence interval mean(d)
 ** +/- t(0.975, n-1) sd(d) / sqrt(n), with Student's t quantile from GSL;
-** relative = mean(d) / mean(baseline) (NaN when that mean is 0).  The
+** relative = mean(d) / mean(baseline) (NaN when that mean is 0).  When
+** every pair is equal (d_i = 0) the verdict is `identical`.  Otherwise the
 ** verdict follows the metric's direction: `no_difference` when the interval
 ** contains 0, else `better` or `worse`.  A deterministic comparison (every
 ** seed gives the same figure in each arm, so sd(d) = 0) has no interval: its

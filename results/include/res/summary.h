@@ -23,6 +23,7 @@ typedef struct res_column_summary {
     double wait_mean_seconds;
     double wait_p50_seconds;
     double wait_p95_seconds;
+    double wait_p99_seconds;
     double wait_max_seconds;
     double idle_seconds;
     double busy_task_seconds;

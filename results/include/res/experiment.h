@@ -1,0 +1,66 @@
+/*
+** An A/B experiment's figures and verdicts (SPEC §10): two arms of one
+** scenario, paired by seed, every metric of res/metrics.h compared.
+**
+** Fill it with each (arm, seed)'s metric set, then read its JSON or its
+** table.  A metric is compared when every seed of both arms has it; host
+** metrics (names starting "host.") are compared but left out of the
+** deterministic test.  The experiment is deterministic when every other
+** metric gives the same figure for every seed within each arm.
+**
+** JSON: {"scenario_id", "baseline": {"arm"}, "candidate": {"arm"}, "seeds":
+** [...], "deterministic", "metrics": {NAME: {"direction", "baseline": {mean,
+** stddev, p50, p95, min, max}, "candidate": {...}, "diff": {"mean",
+** "ci95_low", "ci95_high", "relative"}, "verdict", "survives_trimming"}},
+** "headline": [NAME, ...]} with null for what is undefined (an interval of
+** a deterministic experiment, a relative change to a zero baseline).
+*/
+#ifndef RES_EXPERIMENT_H
+#define RES_EXPERIMENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "res/compare.h"
+#include "res/metrics.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct res_experiment res_experiment;
+
+/* seeds[i] is the seed of pair i.  NULL on out of memory. */
+res_experiment *res_experiment_create(const char *scenario_id, const char *baseline,
+                                      const char *candidate, const uint64_t *seeds, size_t n);
+void res_experiment_free(res_experiment *e);
+/* arm 0: baseline, 1: candidate; takes the set's contents (it is emptied). */
+void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m);
+
+/* One compared metric. */
+typedef struct res_experiment_metric {
+    const char *name;
+    res_direction direction;
+    res_spread baseline, candidate;
+    res_paired diff;
+} res_experiment_metric;
+
+/* Computes the comparison (after every set is in); false on out of memory. */
+bool res_experiment_compare(res_experiment *e);
+bool res_experiment_is_deterministic(const res_experiment *e);
+size_t res_experiment_metric_count(const res_experiment *e);
+/* Headline metrics first, then the rest by name. */
+const res_experiment_metric *res_experiment_metric_at(const res_experiment *e, size_t i);
+
+json_t *res_experiment_json(const res_experiment *e);
+/* The human table ("candidate is 2.67x better on ...") or Markdown. */
+void res_experiment_print(const res_experiment *e, FILE *f, bool markdown);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

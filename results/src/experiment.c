@@ -1,0 +1,246 @@
+/*
+** An A/B experiment's figures and verdicts (res/experiment.h).
+*/
+#include "res/experiment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct res_experiment {
+    char scenario_id[128], arm[2][64];
+    uint64_t *seeds;
+    size_t n;
+    res_metric_set *sets[2]; /* [arm][pair] */
+    res_experiment_metric *metrics;
+    size_t count;
+    bool deterministic;
+};
+
+res_experiment *res_experiment_create(const char *scenario_id, const char *baseline,
+                                      const char *candidate, const uint64_t *seeds, size_t n) {
+    res_experiment *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    snprintf(e->scenario_id, sizeof e->scenario_id, "%s", scenario_id);
+    snprintf(e->arm[0], sizeof e->arm[0], "%s", baseline);
+    snprintf(e->arm[1], sizeof e->arm[1], "%s", candidate);
+    e->n = n;
+    e->seeds = malloc((n ? n : 1) * sizeof *e->seeds);
+    e->sets[0] = calloc(n ? n : 1, sizeof *e->sets[0]);
+    e->sets[1] = calloc(n ? n : 1, sizeof *e->sets[1]);
+    if (!e->seeds || !e->sets[0] || !e->sets[1]) {
+        res_experiment_free(e);
+        return NULL;
+    }
+    memcpy(e->seeds, seeds, n * sizeof *seeds);
+    return e;
+}
+
+void res_experiment_free(res_experiment *e) {
+    if (!e) return;
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; e->sets[a] && i < e->n; i++)
+            res_metric_set_free(&e->sets[a][i]);
+    free(e->sets[0]);
+    free(e->sets[1]);
+    free(e->seeds);
+    free(e->metrics);
+    free(e);
+}
+
+void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m) {
+    res_metric_set_free(&e->sets[arm][pair]);
+    e->sets[arm][pair] = *m;
+    *m = (res_metric_set){0};
+}
+
+/* Whether name is in every set of both arms. */
+static bool everywhere(const res_experiment *e, const char *name) {
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; i < e->n; i++)
+            if (!res_metric_find(&e->sets[a][i], name)) return false;
+    return true;
+}
+
+static int by_rank(const void *pa, const void *pb) {
+    const res_experiment_metric *a = pa, *b = pb;
+    bool ha = res_metric_is_headline(a->name), hb = res_metric_is_headline(b->name);
+    if (ha != hb) return ha ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+static bool compare_one(res_experiment *e, res_experiment_metric *m, double *v0, double *v1) {
+    for (size_t i = 0; i < e->n; i++) {
+        v0[i] = res_metric_find(&e->sets[0][i], m->name)->value;
+        v1[i] = res_metric_find(&e->sets[1][i], m->name)->value;
+    }
+    m->direction = res_metric_direction(m->name);
+    res_spread_of(v0, e->n, &m->baseline);
+    res_spread_of(v1, e->n, &m->candidate);
+    res_paired_compare(v0, v1, e->n, m->direction, &m->diff);
+    return strncmp(m->name, "host.", 5) == 0 || m->diff.deterministic;
+}
+
+bool res_experiment_compare(res_experiment *e) {
+    free(e->metrics);
+    e->count = 0;
+    e->deterministic = e->n > 0;
+    const res_metric_set *first = e->n ? &e->sets[0][0] : NULL;
+    e->metrics = calloc(first && first->count ? first->count : 1, sizeof *e->metrics);
+    double *v0 = malloc((e->n ? e->n : 1) * sizeof *v0),
+           *v1 = malloc((e->n ? e->n : 1) * sizeof *v1);
+    bool ok = e->metrics && v0 && v1;
+    for (size_t k = 0; ok && first && k < first->count; k++) {
+        const char *name = first->m[k].name;
+        if (!everywhere(e, name)) continue;
+        res_experiment_metric *m = &e->metrics[e->count++];
+        m->name = name;
+        if (!compare_one(e, m, v0, v1)) e->deterministic = false;
+    }
+    free(v0);
+    free(v1);
+    if (ok) qsort(e->metrics, e->count, sizeof *e->metrics, by_rank);
+    return ok;
+}
+
+bool res_experiment_is_deterministic(const res_experiment *e) {
+    return e->deterministic;
+}
+
+size_t res_experiment_metric_count(const res_experiment *e) {
+    return e->count;
+}
+
+const res_experiment_metric *res_experiment_metric_at(const res_experiment *e, size_t i) {
+    return i < e->count ? &e->metrics[i] : NULL;
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static json_t *num(double x) {
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *spread_json(const res_spread *s) {
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "mean", num(s->mean), "stddev",
+                     num(s->stddev), "p50", num(s->p50), "p95", num(s->p95), "min", num(s->min),
+                     "max", num(s->max));
+}
+
+static const char *direction_name(res_direction d) {
+    return d == RES_LOWER_IS_BETTER    ? "lower_is_better"
+           : d == RES_HIGHER_IS_BETTER ? "higher_is_better"
+                                       : "none";
+}
+
+static json_t *metric_json(const res_experiment_metric *m) {
+    return json_pack("{s:s, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:s, s:b}", "direction",
+                     direction_name(m->direction), "baseline", spread_json(&m->baseline),
+                     "candidate", spread_json(&m->candidate), "diff", "mean", num(m->diff.mean),
+                     "ci95_low", num(m->diff.ci95_low), "ci95_high", num(m->diff.ci95_high),
+                     "relative", num(m->diff.relative), "verdict",
+                     res_verdict_name(m->diff.verdict), "survives_trimming",
+                     m->diff.survives_trimming);
+}
+
+json_t *res_experiment_json(const res_experiment *e) {
+    json_t *seeds = json_array(), *metrics = json_object(), *headline = json_array();
+    for (size_t i = 0; i < e->n; i++)
+        json_array_append_new(seeds, json_integer((json_int_t)e->seeds[i]));
+    for (size_t i = 0; i < e->count; i++) {
+        json_object_set_new(metrics, e->metrics[i].name, metric_json(&e->metrics[i]));
+        if (res_metric_is_headline(e->metrics[i].name))
+            json_array_append_new(headline, json_string(e->metrics[i].name));
+    }
+    return json_pack("{s:s, s:{s:s}, s:{s:s}, s:o, s:b, s:o, s:o}", "scenario_id", e->scenario_id,
+                     "baseline", "arm", e->arm[0], "candidate", "arm", e->arm[1], "seeds", seeds,
+                     "deterministic", e->deterministic, "headline", headline, "metrics", metrics);
+}
+
+/* ---- for people ------------------------------------------------------------- */
+
+/* "2.67x better" when the ratio says it, else the difference. */
+static void claim(FILE *f, const res_experiment_metric *m) {
+    double b = m->baseline.mean, c = m->candidate.mean;
+    bool better = m->diff.verdict == RES_VERDICT_BETTER;
+    double ratio = m->direction == RES_LOWER_IS_BETTER ? b / c : c / b;
+    if (better ? ratio > 1 : ratio > 0 && ratio < 1)
+        fprintf(f, "%.2fx %s", better ? ratio : 1 / ratio, better ? "better" : "worse");
+    else
+        fprintf(f, "%s", better ? "better" : "worse");
+}
+
+static void interval(FILE *f, const res_paired *d) {
+    if (d->deterministic)
+        fprintf(f, "deterministic");
+    else if (isfinite(d->ci95_low))
+        fprintf(f, "95%% CI of the difference [%.4g, %.4g]", d->ci95_low, d->ci95_high);
+    else
+        fprintf(f, "no interval");
+}
+
+static void headlines(const res_experiment *e, FILE *f) {
+    bool any = false;
+    for (size_t i = 0; i < e->count; i++) {
+        const res_experiment_metric *m = &e->metrics[i];
+        if (!res_metric_is_headline(m->name) ||
+            (m->diff.verdict != RES_VERDICT_BETTER && m->diff.verdict != RES_VERDICT_WORSE))
+            continue;
+        fprintf(f, "  candidate is ");
+        claim(f, m);
+        fprintf(f, " on %s: %.4g -> %.4g (", m->name, m->baseline.mean, m->candidate.mean);
+        interval(f, &m->diff);
+        fprintf(f, "%s)\n", m->diff.survives_trimming ? "" : "; does not survive trimming");
+        any = true;
+    }
+    if (!any) fprintf(f, "  no headline metric differs\n");
+}
+
+static int name_width(const res_experiment *e) {
+    size_t w = 20;
+    for (size_t i = 0; i < e->count; i++)
+        if (strlen(e->metrics[i].name) > w) w = strlen(e->metrics[i].name);
+    return w > 90 ? 90 : (int)w;
+}
+
+void res_experiment_print(const res_experiment *e, FILE *f, bool markdown) {
+    int w = name_width(e);
+    if (markdown)
+        fprintf(f, "## %s: %s vs %s\n\n%zu seeds, %s.\n\n", e->scenario_id, e->arm[1], e->arm[0],
+                e->n,
+                e->deterministic ? "deterministic (every seed gives the same figures)"
+                                 : "paired by seed, 95% intervals from Student's t");
+    else
+        fprintf(f, "ab %s: candidate %s vs baseline %s, %zu seeds, %s\n", e->scenario_id, e->arm[1],
+                e->arm[0], e->n,
+                e->deterministic ? "deterministic" : "paired, 95% CI (Student's t)");
+    if (!markdown) headlines(e, f);
+    fprintf(f,
+            markdown ? "| metric | baseline | candidate | difference | relative | verdict |\n"
+                       "|---|---|---|---|---|---|\n"
+                     : "\n%-52s %12s %12s %12s %24s %9s %s\n",
+            "metric", "baseline", "candidate", "difference", "95% CI", "relative", "verdict");
+    for (size_t i = 0; i < e->count; i++) {
+        const res_experiment_metric *m = &e->metrics[i];
+        char ci[64] = "-", rel[32] = "-";
+        if (isfinite(m->diff.ci95_low))
+            snprintf(ci, sizeof ci, "[%.4g, %.4g]", m->diff.ci95_low, m->diff.ci95_high);
+        if (isfinite(m->diff.relative))
+            snprintf(rel, sizeof rel, "%+.1f%%", 100 * m->diff.relative);
+        const char *v =
+            m->direction == RES_NO_DIRECTION && m->diff.verdict == RES_VERDICT_UNDETERMINED
+                ? "-"
+                : res_verdict_name(m->diff.verdict);
+        const char *trim = m->diff.survives_trimming || (m->diff.verdict != RES_VERDICT_BETTER &&
+                                                         m->diff.verdict != RES_VERDICT_WORSE)
+                               ? ""
+                               : " (not after trimming)";
+        if (markdown)
+            fprintf(f, "| %s | %.4g ± %.3g | %.4g ± %.3g | %.4g %s | %s | %s%s |\n", m->name,
+                    m->baseline.mean, m->baseline.stddev, m->candidate.mean, m->candidate.stddev,
+                    m->diff.mean, ci, rel, v, trim);
+        else
+            fprintf(f, "%-*.*s %12.4g %12.4g %12.4g %24s %9s %s%s\n", w, w, m->name,
+                    m->baseline.mean, m->candidate.mean, m->diff.mean, ci, rel, v, trim);
+    }
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""`admitsim ab` end to end.  usage: ab_test.py ADMITSIM SOURCE_DIR WORK_DIR
+
+1. heavy_root_peer_arrival, strict vs bounded: deterministic, the peer
+   group's wait p95 33.45 s -> 12.5 s, better.
+2. A stochastic scenario: intervals of non-zero width and a verdict for
+   every directed metric.
+3. --jobs 1 and --jobs 2 store identical runs and print identical figures.
+4. --baseline-bin/--candidate-bin (this very build as "another" one) give
+   the figures the in-process runs give.
+5. An unknown arm is a usage error (exit 2)."""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+admitsim, src, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("ab_test: FAIL:", what)
+
+
+def ab(*args, expect=0):
+    p = subprocess.run([admitsim, "ab", *args], capture_output=True, text=True)
+    check(p.returncode == expect, f"ab {' '.join(args)} exited {p.returncode}: {p.stderr[-400:]}")
+    return p
+
+
+def figures(doc):
+    """Metric -> (baseline mean, candidate mean, verdict), host timing left out."""
+    return {k: (v["baseline"]["mean"], v["candidate"]["mean"], v["verdict"])
+            for k, v in doc["metrics"].items() if not k.startswith("host.")}
+
+
+scenario = os.path.join(src, "scenarios", "heavy_root_peer_arrival.json")
+doc = json.loads(ab(scenario, "--baseline", "strict", "--candidate", "bounded", "--format", "json",
+                    "--no-db").stdout)
+check(doc["deterministic"] is True, "heavy_root_peer_arrival is deterministic")
+peer = doc["metrics"]["group.peer.wait_p95_seconds"]
+check(peer["baseline"]["mean"] == 33.45 and peer["candidate"]["mean"] == 12.5,
+      f"peer wait p95 33.45 -> 12.5, got {peer['baseline']['mean']} -> {peer['candidate']['mean']}")
+check(peer["verdict"] == "better" and peer["diff"]["ci95_low"] is None,
+      "a deterministic difference has a verdict and no interval")
+check(doc["seeds"] == list(range(1, 11)), "seeds 1..10 by default")
+
+stochastic = os.path.join(src, "scenarios", "cross_provider_cooldown.json")
+doc = json.loads(ab(stochastic, "--baseline", "strict", "--candidate", "provider_aware",
+                    "--seeds", "5", "--format", "json", "--no-db").stdout)
+check(doc["deterministic"] is False, "cross_provider_cooldown is not deterministic")
+wall = doc["metrics"]["wall_time_seconds"]
+check(wall["diff"]["ci95_low"] < wall["diff"]["ci95_high"], "a non-zero-width interval")
+check(wall["verdict"] == "better", f"provider_aware shortens the wall time: {wall['verdict']}")
+for name, m in doc["metrics"].items():
+    if m["direction"] != "none":
+        check(m["verdict"] in ("better", "worse", "no_difference", "identical"),
+              f"{name} has a verdict ({m['verdict']})")
+
+runs = {}
+for jobs in ("1", "2"):
+    db = os.path.join(work, f"jobs{jobs}.db")
+    p = ab(os.path.join(src, "scenarios", "failures_salvage.json"), "--baseline", "strict",
+           "--candidate", "provider_aware", "--seeds", "4", "--jobs", jobs, "--db", db,
+           "--format", "json")
+    runs[jobs] = (figures(json.loads(p.stdout)), db)
+check(runs["1"][0] == runs["2"][0], "--jobs 1 and --jobs 2 print the same figures")
+stored = {}
+for jobs, (_, db) in runs.items():
+    con = sqlite3.connect(db)
+    stored[jobs] = (
+        con.execute("SELECT run_id, policy, seed, status FROM runs ORDER BY run_id").fetchall(),
+        con.execute("SELECT run_id, iteration, scope, name, value FROM metrics WHERE name != "
+                    "'cpu_seconds' ORDER BY run_id, iteration, scope, name").fetchall(),
+        con.execute("SELECT run_id, iteration, output_hash, event_count FROM iterations "
+                    "ORDER BY run_id").fetchall())
+    con.close()
+check(stored["1"] == stored["2"], "--jobs 1 and --jobs 2 store identical runs")
+check(len(stored["1"][0]) == 8, f"8 runs stored, got {len(stored['1'][0])}")
+
+p = ab(os.path.join(src, "scenarios", "failures_salvage.json"), "--baseline", "strict",
+       "--candidate", "provider_aware", "--seeds", "4", "--format", "json", "--no-db",
+       "--baseline-bin", admitsim, "--candidate-bin", admitsim)
+other = figures(json.loads(p.stdout))
+
+
+def close(a, b):  # another build's figures come from its printed output: 15 digits
+    return a == b or (isinstance(a, float) and isinstance(b, float)
+                      and abs(a - b) <= 1e-13 * max(abs(a), abs(b)))
+
+
+check(set(other) == set(runs["1"][0]) and all(
+    all(close(x, y) for x, y in zip(other[k], runs["1"][0][k])) for k in other),
+      "another build's runs (here this one) give the in-process figures")
+
+ab(scenario, "--baseline", "strict", "--candidate", "nosuch", expect=2)
+ab(scenario, "--baseline", "strict", expect=2)
+
+print(f"ab_test: {len(failures)} failures")
+sys.exit(1 if failures else 0)
