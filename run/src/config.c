@@ -33,7 +33,9 @@ static const char *const ROOT_KEYS[] = {"schema",
                                         "providers",
                                         "columns",
                                         "arms",
+                                        "check",
                                         NULL};
+static const char *const CHECK_KEYS[] = {"tags", "claims", "thresholds", NULL};
 static const char *const POLICY_KEYS[] = {"default",
                                           "strict_share_rounding",
                                           "reserve_fraction",
@@ -551,6 +553,51 @@ static bool parse_failures(const node *root, run_config *s) {
     return true;
 }
 
+/* ---- check ----------------------------------------------------------------------- */
+
+/* An array of at most RUN_MAX_CHECK_ITEMS short strings into out. */
+static bool read_names(const node *o, const char *key, size_t size, char (*out)[64],
+                       char (*wide)[256], uint32_t *count) {
+    node a;
+    if (!run_json_field(o, key, false, &a) || !a.v) return true;
+    if (!json_is_array(a.v) || json_array_size(a.v) > RUN_MAX_CHECK_ITEMS)
+        return run_json_expect(&a, "an array of at most %d strings", RUN_MAX_CHECK_ITEMS);
+    for (size_t i = 0; i < json_array_size(a.v); i++) {
+        node e;
+        run_json_item(&a, i, &e);
+        if (!run_json_as_str(&e, out ? out[i] : wide[i], size, true)) return false;
+        (*count)++;
+    }
+    return true;
+}
+
+static bool parse_check(const node *root, run_config *s) {
+    node o, t;
+    run_check *c = &s->check;
+    if (!run_json_get_obj(root, "check", false, CHECK_KEYS, &o)) return false;
+    if (!o.v) return true;
+    if (!read_names(&o, "tags", sizeof c->tags[0], c->tags, NULL, &c->tag_count) ||
+        !read_names(&o, "claims", sizeof c->claims[0], NULL, c->claims, &c->claim_count) ||
+        !run_json_get_obj(&o, "thresholds", false, NULL, &t))
+        return false;
+    if (t.v && json_object_size(t.v) > RUN_MAX_CHECK_ITEMS)
+        return run_json_expect(&t, "an object of at most %d thresholds", RUN_MAX_CHECK_ITEMS);
+    const char *key;
+    json_t *v;
+    json_object_foreach(t.v, key, v) {
+        node e;
+        run_json_child(&t, key, v, &e);
+        uint32_t k = c->threshold_count;
+        if (strlen(key) >= sizeof c->threshold_gates[k])
+            return run_json_fail(&e, "expected a gate name of at most %zu characters",
+                                 sizeof c->threshold_gates[k] - 1);
+        if (!run_json_as_num(&e, 0, 1e9, false, &c->thresholds[k])) return false;
+        snprintf(c->threshold_gates[k], sizeof c->threshold_gates[k], "%s", key);
+        c->threshold_count++;
+    }
+    return true;
+}
+
 /* ---- the document ------------------------------------------------------------- */
 
 static bool parse_identity(const node *root, run_config *s) {
@@ -598,7 +645,8 @@ bool run_config_read(const node *root, run_config *s) {
         !run_json_get_u32(root, "max_concurrent_row_groups", 0, &s->max_concurrent_row_groups) ||
         !run_json_get_int(root, "model_group_limit_cap", false, 1, INT_MAX, &cap) ||
         !parse_capacity(root, s) || !parse_models(root, s) || !parse_request_admission(root, s) ||
-        !parse_columns(root, s) || !parse_policy(root, s) || !parse_failures(root, s))
+        !parse_columns(root, s) || !parse_policy(root, s) || !parse_failures(root, s) ||
+        !parse_check(root, s))
         return false;
     s->buffer_size_set = buffer_size != 0;
     s->buffer_size = buffer_size == 0 || buffer_size > s->records ? s->records : buffer_size;

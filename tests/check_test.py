@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""`admitsim check` on crafted artifact pairs, every gate passing and failing.
+usage: check_test.py ADMITSIM SOURCE_DIR WORK_DIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+admitsim, src, work = sys.argv[1:4]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("check_test: FAIL:", what)
+
+
+def run(scenario, out, *args):
+    subprocess.run([admitsim, "run", os.path.join(src, "scenarios", scenario), "--no-db",
+                    "--out", out, *args], check=True, capture_output=True)
+
+
+def judge(cand, base, *args, expect):
+    p = subprocess.run([admitsim, "check", cand, "--baseline", base, "--format", "json", *args],
+                       capture_output=True, text=True)
+    check(p.returncode == expect, f"check {cand} vs {base}: exit {p.returncode}, expected "
+                                  f"{expect}: {p.stderr.strip()[:300]}")
+    return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+def status(verdict, gate, scenario=None):
+    for r in verdict["results"]:
+        if r["gate"] == gate and (scenario is None or r["scenario"] == scenario):
+            return r["status"]
+    return None
+
+
+def artifacts(d):
+    return [os.path.join(d, f) for f in sorted(os.listdir(d))
+            if f.endswith(".json")]
+
+
+def edit(path, fn):
+    doc = json.load(open(path))
+    fn(doc)
+    json.dump(doc, open(path, "w"))
+
+
+base, same = os.path.join(work, "base"), os.path.join(work, "same")
+for seed in ("1", "2", "3"):
+    for d in (base, same):
+        run("neutral_ready_at_start.json", d, "--seed", seed, "--iterations", "2")
+        run("heavy_root.json", d, "--seed", seed)
+
+# identical sets: every gate passes or does not apply
+v = judge(same, base, expect=0)
+check(v["passed"] is True, "identical sets pass")
+check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
+      "the neutral gate applies to a neutral scenario")
+check(status(v, "neutral_wall_time", "heavy_root") == "not_applicable",
+      "the neutral gate does not apply to heavy_root")
+check(status(v, "outputs_equal", "heavy_root") == "pass", "outputs equal")
+check(status(v, "claims_hold", "heavy_root") == "not_applicable", "no claims, nothing to hold")
+
+# the candidate's recorded wall times 8% higher on the neutral scenario: a regression
+slow = os.path.join(work, "slow")
+shutil.copytree(same, slow)
+for path in artifacts(slow):
+    if "neutral_ready_at_start" not in path:
+        continue
+    edit(path, lambda d: [it.__setitem__("wall_time_seconds", it["wall_time_seconds"] * 1.08)
+                          for it in d["derived_metrics"]["iterations"]])
+v = judge(slow, base, expect=1)
+check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "8% slower on a neutral scenario fails the 5% gate")
+# ... and a scenario that allows 10% passes it
+for path in artifacts(slow):
+    if "neutral_ready_at_start" in path:
+        edit(path, lambda d: d["inputs"]["check"]["thresholds"].update(neutral_wall_time=0.10))
+v = judge(slow, base, expect=0)
+check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
+      "a scenario's threshold replaces the gates file's")
+
+# a lease left at the end, and changed outputs
+leaky = os.path.join(work, "leaky")
+shutil.copytree(same, leaky)
+victim = [p for p in artifacts(leaky) if "heavy_root" in p][0]
+edit(victim, lambda d: d["iterations"][0]["final_task_snapshot"].__setitem__("task_leases", 1))
+v = judge(leaky, base, expect=1)
+check(status(v, "final_snapshots_clean", "heavy_root") == "fail", "a lease left fails")
+changed = os.path.join(work, "changed")
+shutil.copytree(same, changed)
+victim = [p for p in artifacts(changed) if "heavy_root" in p][0]
+edit(victim, lambda d: d["iterations"][0]["output_hashes"].__setitem__("all", "0" * 16))
+v = judge(changed, base, expect=1)
+check(status(v, "outputs_equal", "heavy_root") == "fail", "changed outputs fail")
+
+# claims: the candidate claims a shorter wall time; true and false
+claim = os.path.join(work, "claim")
+shutil.copytree(same, claim)
+for i, path in enumerate(p for p in artifacts(claim) if "heavy_root" in p):
+    def better(d, i=i):
+        d["inputs"]["check"]["claims"] = ["wall_time_seconds"]
+        for it in d["derived_metrics"]["iterations"]:
+            it["wall_time_seconds"] *= 0.9 - 0.01 * i
+    edit(path, better)
+v = judge(claim, base, expect=0)
+check(status(v, "claims_hold", "heavy_root") == "pass", "a true claim holds")
+check(status(v, "claims_survive_trimming", "heavy_root") == "pass", "and survives trimming")
+for path in (p for p in artifacts(claim) if "heavy_root" in p):
+    edit(path, lambda d: [it.__setitem__("wall_time_seconds", it["wall_time_seconds"] / 0.8)
+                          for it in d["derived_metrics"]["iterations"]])
+v = judge(claim, base, expect=1)
+check(status(v, "claims_hold", "heavy_root") == "fail", "a false claim fails")
+
+# bad input: a truncated file, mismatched sets, an unknown gate
+trunc = os.path.join(work, "trunc.json")
+text = open(artifacts(base)[0]).read()
+open(trunc, "w").write(text[: len(text) // 2])
+judge(trunc, artifacts(base)[0], expect=2)
+judge(artifacts(same)[0], base, expect=2)  # one run against many: mismatched
+bad_gates = os.path.join(work, "gates.json")
+json.dump({"gates_version": 1, "gates": [{"name": "x", "kind": "vibes"}]}, open(bad_gates, "w"))
+judge(same, base, "--gates", bad_gates, expect=2)
+
+print(f"check_test: {len(failures)} failures")
+sys.exit(1 if failures else 0)
