@@ -90,7 +90,7 @@ static void test_errors(void **state) {
                                  "scenario_id, scenario_version, description, records, "
                                  "buffer_size, max_concurrent_row_groups, model_group_limit_cap, "
                                  "capacity, policy, failures, cancel_at_seconds, models, "
-                                 "request_admission, providers, columns, arms)"},
+                                 "request_admission, providers, columns, arms, check)"},
         {HEAD "\"columns\": [{\"name\": \"a\", \"program\": [{\"call\": {\"model\": \"m\"}}]}]}",
          "t.json: $.columns[0].program[0].call.model: expected a model alias named in $.models, "
          "got \"m\""},
