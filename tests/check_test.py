@@ -117,6 +117,40 @@ for path in (p for p in artifacts(claim) if "heavy_root" in p):
 v = judge(claim, base, expect=1)
 check(status(v, "claims_hold", "heavy_root") == "fail", "a false claim fails")
 
+# a claimed metric the runs do not record fails, naming it
+for path in (p for p in artifacts(claim) if "heavy_root" in p):
+    edit(path, lambda d: d["inputs"]["check"].__setitem__("claims", ["group.nope.wait_p95_seconds"]))
+v = judge(claim, base, expect=1)
+check(status(v, "claims_hold", "heavy_root") == "fail", "a claim on an unrecorded metric fails")
+
+# request accounting: leases match admitted attempts; a lease too many fails
+calls_base, calls_same = os.path.join(work, "calls_base"), os.path.join(work, "calls_same")
+for seed in ("1", "2"):
+    for d in (calls_base, calls_same):
+        run("dynamic_request_calls.json", d, "--seed", seed)
+v = judge(calls_same, calls_base, expect=0)
+check(status(v, "request_accounting") == "pass", "request accounting holds on a real run")
+check(status(v, "outputs_equal") == "pass", "dynamic calls: outputs equal")
+v = judge(same, base, expect=0)
+check(status(v, "request_accounting", "heavy_root") == "not_applicable",
+      "no model calls, no request accounting")
+extra = os.path.join(work, "extra_lease")
+shutil.copytree(calls_same, extra)
+victim = artifacts(extra)[0]
+def one_more(d):
+    rr = d["derived_metrics"]["iterations"][0]["request_resources"]
+    first = sorted(rr)[0]
+    rr[first]["leases"] += 1
+edit(victim, one_more)
+v = judge(extra, calls_base, expect=1)
+check(status(v, "request_accounting") == "fail", "a request lease without an attempt fails")
+unreleased = os.path.join(work, "unreleased")
+shutil.copytree(calls_same, unreleased)
+edit(artifacts(unreleased)[0], lambda d: d["iterations"][0]["final_request_snapshot"].__setitem__(
+    "leases_released", d["iterations"][0]["final_request_snapshot"]["leases_released"] - 1))
+v = judge(unreleased, calls_base, expect=1)
+check(status(v, "request_accounting") == "fail", "a request lease never released fails")
+
 # bad input: a truncated file, mismatched sets, an unknown gate
 trunc = os.path.join(work, "trunc.json")
 text = open(artifacts(base)[0]).read()

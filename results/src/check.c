@@ -222,6 +222,55 @@ static outcome mean_not_worse(const group *g, const char *metric, double thresho
     return o;
 }
 
+/* One iteration's request accounting: every lease released once, one per
+** admitted attempt, every attempt's times in order.  False with why set. */
+static bool accounting_holds(json_t *it, json_t *summary, char *why, size_t n, bool *calls) {
+    json_t *req = json_object_get(it, "final_request_snapshot");
+    json_int_t acq = json_integer_value(json_object_get(req, "leases_acquired")),
+               rel = json_integer_value(json_object_get(req, "leases_released")),
+               dup = json_integer_value(json_object_get(req, "duplicate_releases")),
+               order = json_integer_value(json_object_get(req, "attempt_order_violations"));
+    if (acq != rel || dup || order) {
+        snprintf(why, n,
+                 "%lld request leases acquired, %lld released, %lld duplicate releases, %lld "
+                 "attempts out of order",
+                 (long long)acq, (long long)rel, (long long)dup, (long long)order);
+        return false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(summary, "request_resources"), key, v) {
+        json_int_t a = json_integer_value(json_object_get(v, "attempts")),
+                   l = json_integer_value(json_object_get(v, "leases")),
+                   na = json_integer_value(json_object_get(v, "not_admitted"));
+        *calls = *calls || a > 0;
+        if (l != a - na) {
+            snprintf(why, n, "%s: %lld request leases for %lld admitted attempts", key,
+                     (long long)l, (long long)(a - na));
+            return false;
+        }
+    }
+    return true;
+}
+
+static outcome request_accounting(const group *g) {
+    bool calls = false;
+    for (size_t r = 0; r < g->n; r++) {
+        json_t *its = json_object_get(g->cand[r]->doc, "iterations");
+        json_t *sums =
+            json_object_get(json_object_get(g->cand[r]->doc, "derived_metrics"), "iterations");
+        for (size_t i = 0; i < json_array_size(its); i++) {
+            char why[400];
+            if (!accounting_holds(json_array_get(its, i), json_array_get(sums, i), why, sizeof why,
+                                  &calls))
+                return verdict("fail", "seed %llu iteration %zu: %s",
+                               (unsigned long long)g->cand[r]->seed, i, why);
+        }
+    }
+    if (!calls) return verdict("not_applicable", "the scenario makes no model calls");
+    return verdict("pass", "every request lease matches one admitted attempt in %zu runs", g->n);
+}
+
 /* Each claimed metric paired by seed; trim: judge survives_trimming instead. */
 static outcome claims(const group *g, bool trim) {
     json_t *list = json_object_get(check_section(g->cand[0]), "claims");
@@ -231,9 +280,16 @@ static outcome claims(const group *g, bool trim) {
         verdict("pass", "%zu claims hold%s", json_array_size(list), trim ? " after trimming" : "");
     for (size_t k = 0; b && c && k < json_array_size(list); k++) {
         const char *metric = json_string_value(json_array_get(list, k));
+        size_t missing = g->n;
         for (size_t r = 0; r < g->n; r++) {
             c[r] = run_mean(g->cand[r], metric);
             b[r] = run_mean(g->base[r], metric);
+            if (missing == g->n && !(isfinite(c[r]) && isfinite(b[r]))) missing = r;
+        }
+        if (missing < g->n) {
+            o = verdict("fail", "claim %s: seed %llu does not record it", metric,
+                        (unsigned long long)g->cand[missing]->seed);
+            break;
         }
         res_paired p;
         res_paired_compare(b, c, g->n, res_metric_direction(metric), &p);
@@ -272,6 +328,7 @@ static outcome judge(const json_t *gate, const group *g) {
     case RES_GATE_MEAN_NOT_WORSE: return mean_not_worse(g, metric, threshold_of(gate, g));
     case RES_GATE_CLAIMS_BETTER: return claims(g, false);
     case RES_GATE_CLAIMS_TRIM: return claims(g, true);
+    case RES_GATE_REQUEST_ACCOUNTING: return request_accounting(g);
     default:
         return verdict("not_applicable",
                        "no admission-cycle microbench results among the inputs (artifacts of "

@@ -252,6 +252,7 @@ static const char *const KINDS[] = {"final_snapshots_clean",
                                     "claims_better",
                                     "claims_survive_trimming",
                                     "bench_not_worse",
+                                    "request_accounting",
                                     NULL};
 
 int res_check_kind(const char *kind) {
