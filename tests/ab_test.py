@@ -8,7 +8,9 @@
 3. --jobs 1 and --jobs 2 store identical runs and print identical figures.
 4. --baseline-bin/--candidate-bin (this very build as "another" one) give
    the figures the in-process runs give.
-5. An unknown arm is a usage error (exit 2)."""
+5. Without --baseline/--candidate the scenario's "baseline" and "candidate"
+   arms are compared, with their descriptions; a scenario without them, or
+   an unknown arm, is a usage error (exit 2)."""
 import json
 import os
 import shutil
@@ -100,7 +102,19 @@ check(set(other) == set(runs["1"][0]) and all(
       "another build's runs (here this one) give the in-process figures")
 
 ab(scenario, "--baseline", "strict", "--candidate", "nosuch", expect=2)
-ab(scenario, "--baseline", "strict", expect=2)
+doc = json.loads(ab(scenario, "--format", "json", "--no-db", "--seeds", "2").stdout)
+check(doc["baseline"] == {"arm": "baseline", "description": "StrictFair"} and
+      doc["candidate"] == {"arm": "candidate", "description": "BoundedBorrow"},
+      f"the scenario's own arms by default: {doc['baseline']} {doc['candidate']}")
+peer = doc["metrics"]["group.peer.wait_p95_seconds"]
+check((peer["baseline"]["mean"], peer["candidate"]["mean"]) == (33.45, 12.5),
+      "the declared arms are strict and bounded")
+plain = json.load(open(scenario))
+del plain["arms"]
+bare = os.path.join(work, "no_arms.json")
+json.dump(plain, open(bare, "w"))
+p = ab(bare, "--baseline", "strict", expect=2)
+check('declares no "candidate" arm' in p.stderr, f"says which arm is missing: {p.stderr}")
 
 print(f"ab_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 struct res_experiment {
-    char scenario_id[128], arm[2][64];
+    char scenario_id[128], arm[2][64], description[2][256];
     uint64_t *seeds;
     size_t n;
     res_metric_set *sets[2]; /* [arm][pair] */
@@ -46,6 +46,18 @@ void res_experiment_free(res_experiment *e) {
     free(e->seeds);
     free(e->metrics);
     free(e);
+}
+
+void res_experiment_describe(res_experiment *e, int arm, const char *description) {
+    snprintf(e->description[arm], sizeof e->description[arm], "%s", description ? description : "");
+}
+
+const char *res_experiment_arm(const res_experiment *e, int arm) {
+    return e->arm[arm];
+}
+
+const char *res_experiment_scenario(const res_experiment *e) {
+    return e->scenario_id;
 }
 
 void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m) {
@@ -152,20 +164,29 @@ json_t *res_experiment_json(const res_experiment *e) {
         if (res_metric_is_headline(e->metrics[i].name))
             json_array_append_new(headline, json_string(e->metrics[i].name));
     }
-    return json_pack("{s:s, s:{s:s}, s:{s:s}, s:o, s:b, s:o, s:o}", "scenario_id", e->scenario_id,
-                     "baseline", "arm", e->arm[0], "candidate", "arm", e->arm[1], "seeds", seeds,
-                     "deterministic", e->deterministic, "headline", headline, "metrics", metrics);
+    json_t *arm[2];
+    for (int a = 0; a < 2; a++) {
+        arm[a] = json_pack("{s:s}", "arm", e->arm[a]);
+        if (arm[a] && e->description[a][0])
+            json_object_set_new(arm[a], "description", json_string(e->description[a]));
+    }
+    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "scenario_id", e->scenario_id,
+                     "baseline", arm[0], "candidate", arm[1], "seeds", seeds, "deterministic",
+                     e->deterministic, "headline", headline, "metrics", metrics);
 }
 
 /* ---- for people ------------------------------------------------------------- */
 
-/* "2.67x better" when the ratio says it, else the difference. */
+/* "2.67x better" for a factor of 1.5 or more, else "12.3% better". */
 static void claim(FILE *f, const res_experiment_metric *m) {
     double b = m->baseline.mean, c = m->candidate.mean;
     bool better = m->diff.verdict == RES_VERDICT_BETTER;
     double ratio = m->direction == RES_LOWER_IS_BETTER ? b / c : c / b;
-    if (better ? ratio > 1 : ratio > 0 && ratio < 1)
-        fprintf(f, "%.2fx %s", better ? ratio : 1 / ratio, better ? "better" : "worse");
+    double factor = better ? ratio : 1 / ratio;
+    if (isfinite(factor) && factor >= 1.5)
+        fprintf(f, "%.2fx %s", factor, better ? "better" : "worse");
+    else if (isfinite(m->diff.relative))
+        fprintf(f, "%.1f%% %s", 100 * fabs(m->diff.relative), better ? "better" : "worse");
     else
         fprintf(f, "%s", better ? "better" : "worse");
 }
@@ -179,21 +200,22 @@ static void interval(FILE *f, const res_paired *d) {
         fprintf(f, "no interval");
 }
 
-static void headlines(const res_experiment *e, FILE *f) {
+static void headlines(const res_experiment *e, FILE *f, bool markdown) {
     bool any = false;
     for (size_t i = 0; i < e->count; i++) {
         const res_experiment_metric *m = &e->metrics[i];
         if (!res_metric_is_headline(m->name) ||
             (m->diff.verdict != RES_VERDICT_BETTER && m->diff.verdict != RES_VERDICT_WORSE))
             continue;
-        fprintf(f, "  candidate is ");
+        fprintf(f, markdown ? "- candidate is " : "  candidate is ");
         claim(f, m);
         fprintf(f, " on %s: %.4g -> %.4g (", m->name, m->baseline.mean, m->candidate.mean);
         interval(f, &m->diff);
         fprintf(f, "%s)\n", m->diff.survives_trimming ? "" : "; does not survive trimming");
         any = true;
     }
-    if (!any) fprintf(f, "  no headline metric differs\n");
+    if (!any)
+        fprintf(f, markdown ? "- no headline metric differs\n" : "  no headline metric differs\n");
 }
 
 static int name_width(const res_experiment *e) {
@@ -203,23 +225,63 @@ static int name_width(const res_experiment *e) {
     return w > 90 ? 90 : (int)w;
 }
 
-void res_experiment_print(const res_experiment *e, FILE *f, bool markdown) {
-    int w = name_width(e);
+static void print_rows(const res_experiment *e, FILE *f, bool markdown, int w);
+
+/* "candidate" when the arm is named so, else "candidate strict". */
+static void arm_label(const res_experiment *e, int a, char *out, size_t n, bool markdown) {
+    const char *role = a ? "candidate" : "baseline";
+    if (!strcmp(e->arm[a], role))
+        snprintf(out, n, "%s", role);
+    else
+        snprintf(out, n, markdown ? "%s `%s`" : "%s %s", role, e->arm[a]);
+}
+
+static void print_title(const res_experiment *e, FILE *f, bool markdown) {
+    char b[128], c[128];
+    arm_label(e, 0, b, sizeof b, markdown);
+    arm_label(e, 1, c, sizeof c, markdown);
     if (markdown)
-        fprintf(f, "## %s: %s vs %s\n\n%zu seeds, %s.\n\n", e->scenario_id, e->arm[1], e->arm[0],
-                e->n,
+        fprintf(f, "## %s: %s vs %s\n\n", e->scenario_id, c, b);
+    else
+        fprintf(f, "ab %s: %s vs %s, %zu seeds, %s\n", e->scenario_id, c, b, e->n,
+                e->deterministic ? "deterministic" : "paired, 95% CI (Student's t)");
+}
+
+static void print_arms(const res_experiment *e, FILE *f, bool markdown) {
+    if (markdown)
+        fprintf(f, "%zu seeds, %s.\n\n", e->n,
                 e->deterministic ? "deterministic (every seed gives the same figures)"
                                  : "paired by seed, 95% intervals from Student's t");
+    for (int a = 0; a < 2; a++) {
+        char label[128];
+        arm_label(e, a, label, sizeof label, markdown);
+        if (e->description[a][0])
+            fprintf(f, markdown ? "- %s: %s\n" : "  %s: %s\n", label, e->description[a]);
+    }
+    if (markdown && (e->description[0][0] || e->description[1][0])) fputc('\n', f);
+}
+
+void res_experiment_print(const res_experiment *e, FILE *f, res_experiment_style style) {
+    bool markdown = style != RES_EXPERIMENT_TABLE;
+    int w = name_width(e);
+    if (style != RES_EXPERIMENT_MARKDOWN_BODY) print_title(e, f, markdown);
+    print_arms(e, f, markdown);
+    headlines(e, f, markdown);
+    if (style == RES_EXPERIMENT_MARKDOWN_BODY)
+        fprintf(f, "\n<details><summary>every metric</summary>\n\n");
+    else if (markdown)
+        fputc('\n', f);
+    if (markdown)
+        fprintf(f, "| metric | baseline | candidate | difference | relative | verdict |\n"
+                   "|---|---|---|---|---|---|\n");
     else
-        fprintf(f, "ab %s: candidate %s vs baseline %s, %zu seeds, %s\n", e->scenario_id, e->arm[1],
-                e->arm[0], e->n,
-                e->deterministic ? "deterministic" : "paired, 95% CI (Student's t)");
-    if (!markdown) headlines(e, f);
-    fprintf(f,
-            markdown ? "| metric | baseline | candidate | difference | relative | verdict |\n"
-                       "|---|---|---|---|---|---|\n"
-                     : "\n%-52s %12s %12s %12s %24s %9s %s\n",
-            "metric", "baseline", "candidate", "difference", "95% CI", "relative", "verdict");
+        fprintf(f, "\n%-*s %12s %12s %12s %24s %9s %s\n", w, "metric", "baseline", "candidate",
+                "difference", "95% CI", "relative", "verdict");
+    print_rows(e, f, markdown, w);
+    if (style == RES_EXPERIMENT_MARKDOWN_BODY) fprintf(f, "\n</details>\n");
+}
+
+static void print_rows(const res_experiment *e, FILE *f, bool markdown, int w) {
     for (size_t i = 0; i < e->count; i++) {
         const res_experiment_metric *m = &e->metrics[i];
         char ci[64] = "-", rel[32] = "-";
