@@ -46,6 +46,7 @@ static void plot_usage(FILE *f) {
                "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
                "  --format png|svg     picture format (default png)\n"
                "  --iteration N        which iteration (default 0)\n"
+               "  --quiet              no line saying what was written\n"
                "  -h, --help           this text\n"
                "\n"
                "Needs gnuplot on PATH (scripts/setup.sh installs gnuplot-nox).\n");
@@ -685,14 +686,18 @@ static bool run_gnuplot(const char *gnuplot, const char *dir) {
 typedef struct plot_args {
     const char *db_path, *out, *fmt;
     uint64_t run_id, iteration;
+    bool quiet;
 } plot_args;
 
 /* Parses the command line; returns -1 to go on, else an exit code. */
 static int parse_args(int argc, char **argv, plot_args *a) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
-        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"iteration", required_argument, 0, 'i'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     *a = (plot_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png"};
     optind = 1;
     int ch;
@@ -711,6 +716,7 @@ static int parse_args(int argc, char **argv, plot_args *a) {
             if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &a->iteration))
                 return EXIT_USAGE;
             break;
+        case 'q': a->quiet = true; break;
         case 'h': plot_usage(stdout); return EXIT_OK;
         default: plot_usage(stderr); return EXIT_USAGE;
         }
@@ -767,10 +773,11 @@ int cmd_plot(int argc, char **argv) {
     bool layers = false;
     if (plot_title(r, &a, title, sizeof title) && make_dirs(dir) &&
         write_inputs(&p, a.fmt, title, &nreq, &layers) && run_gnuplot(gnuplot, dir)) {
-        fprintf(stderr,
-                "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
-                dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
-                layers ? a.fmt : "", dir);
+        if (!a.quiet)
+            fprintf(stderr,
+                    "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
+                    dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
+                    layers ? a.fmt : "", dir);
         rc = EXIT_OK;
     } else {
         rc = EXIT_FAILURE_RUN;

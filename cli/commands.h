@@ -6,6 +6,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_ab(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_suite(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -16,6 +16,7 @@ static void usage(FILE *f) {
                "  run SCENARIO     simulate a scenario and print its summary\n"
                "  ab SCENARIO      compare two arms of a scenario over seeds\n"
                "  check CANDIDATE  judge runs against a baseline by the regression gates\n"
+               "  suite            every scenario's baseline vs candidate arm, one report\n"
                "  bench            measure simulated tasks per second\n"
                "  runs             list the runs in the results database\n"
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "ab")) return cmd_ab(argc - 1, argv + 1);
     if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "suite")) return cmd_suite(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "runs")) return cmd_runs(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
