@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds admitsim and runs every test: an optimised build with ctest, the
 # installed core library used from outside (tests/install_test.sh), the unit
-# and model tests again under valgrind, an ASan + UBSan build with ctest,
-# then a ThreadSanitizer build of the request admission tests (the
+# and model tests again under valgrind, an ASan + UBSan build with ctest, a
+# clang build of everything (warnings are errors), then a ThreadSanitizer build of the request admission tests (the
 # thread-safe controller's pthread stress test and acquire_sync tests).
 # Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
@@ -39,6 +39,10 @@ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON >/dev/
 cmake --build build-sanitize -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
+
+echo "== compile everything with clang (-Wall -Wextra -Wpedantic -Werror)" >&2
+CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-clang -j "$jobs"
 
 echo "== ThreadSanitizer build of the request admission tests" >&2
 # Only test_request_admission runs threads against the core (the thread_safe
