@@ -24,6 +24,7 @@ typedef struct ab_job {
     bool done, failed;
     res_run_record *record; /* this build */
     res_metric_set metrics; /* another build's */
+    uint64_t output_hash;   /* this build's */
     double elapsed;         /* seconds of host time */
     char error[1100];
 } ab_job;
@@ -165,6 +166,7 @@ static res_run_record *hand_over(void *ctx, uint32_t iteration, res_error *err) 
 
 static void collect(void *ctx, const res_run_record *r, const res_summary *s) {
     pipe_ctx *c = ctx;
+    c->job->output_hash = r->output_hash_all;
     json_t *j = res_summary_to_json(s, r);
     if (!j || !res_metrics_from_summary(j, c->metrics)) c->job->failed = true;
     json_decref(j);
@@ -208,6 +210,7 @@ static bool take_job(ab_spec *a, ab_pool *p, ab_job *j, res_experiment *e, size_
             res_metric_set_free(&m);
             return false;
         }
+        res_experiment_set_outputs(e, j->arm, pair, j->output_hash);
     } else {
         m = j->metrics;
         j->metrics = (res_metric_set){0};

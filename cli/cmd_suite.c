@@ -219,7 +219,11 @@ static void plot_arm(const suite_args *a, suite_entry *s, int arm) {
 static void describe(suite_entry *s) {
     sim_error err;
     sim_scenario *sc = sim_scenario_load(s->path, &err);
-    if (sc) snprintf(s->description, sizeof s->description, "%s", sc->config.description);
+    if (sc) {
+        snprintf(s->description, sizeof s->description, "%s", sc->config.description);
+        for (uint32_t i = 0; i < sc->config.check.tag_count; i++)
+            if (!strcmp(sc->config.check.tags[i], "outputs_equal")) s->outputs_equal_tag = true;
+    }
     sim_scenario_free(sc);
 }
 
@@ -242,6 +246,10 @@ static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s
     double t0 = cli_monotonic_seconds();
     s->rc = ab_experiment_run(&spec, &s->e);
     if (s->rc == EXIT_OK && !ab_write_report(s->e, dir, "admitsim suite")) s->rc = EXIT_FAILURE_RUN;
+    if (s->rc == EXIT_OK && s->outputs_equal_tag) {
+        int at = res_experiment_outputs_differ_at(s->e);
+        s->outputs_broken = at >= 0 && (uint64_t)at < a->seeds;
+    }
     s->first_run[0] = spec.first_run[0];
     s->first_run[1] = spec.first_run[1];
     if (s->rc == EXIT_OK) {
@@ -268,7 +276,8 @@ static int run_all(suite_args *a, suite_list *l, const char *cmdline) {
         suite_progress_scenario(&pr, i, l->path[i]);
         run_scenario(a, &pr, &entries[i], cmdline);
         suite_progress_done(&pr, &entries[i]);
-        if (entries[i].rc != EXIT_OK || entries[i].plot_failed) rc = EXIT_FAILURE_RUN;
+        if (entries[i].rc != EXIT_OK || entries[i].plot_failed || entries[i].outputs_broken)
+            rc = EXIT_FAILURE_RUN;
     }
     suite_progress_finish(&pr);
     double seconds = cli_monotonic_seconds() - t0;

@@ -34,7 +34,9 @@ typedef struct suite_entry {
     int64_t first_run[2];  /* the stored runs of seed 1 */
     char plots[2][600];    /* their pictures' directory relative to OUT ("" when none) */
     bool plot_failed;
-    double seconds; /* host time it took */
+    bool outputs_equal_tag; /* the scenario says both arms give the same outputs */
+    bool outputs_broken;    /* ... and they do not */
+    double seconds;         /* host time it took */
 } suite_entry;
 
 /* Progress on stderr: a bar redrawn in place on a terminal, else one line

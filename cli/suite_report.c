@@ -73,9 +73,10 @@ void suite_progress_done(suite_progress *p, const suite_entry *s) {
     headline_counts(s->e, &better, &worse);
     fprintf(stderr,
             "admitsim suite: %zu/%zu %s: %s, candidate better on %d, worse on %d headline "
-            "metrics%s (%.1f s)\n",
+            "metrics%s%s (%.1f s)\n",
             p->index + 1, p->total, p->name,
             res_experiment_is_deterministic(s->e) ? "deterministic" : "paired", better, worse,
+            s->outputs_broken ? "; outputs DIFFER between the arms, the scenario says equal" : "",
             s->plot_failed ? "; a picture FAILED" : "", s->seconds);
 }
 
@@ -129,6 +130,13 @@ static void report_pictures(FILE *f, const suite_args *a, const suite_entry *s) 
     }
 }
 
+static const char *outputs_text(const suite_entry *s) {
+    int at = res_experiment_outputs_differ_at(s->e);
+    if (at < 0) return "unknown";
+    if ((size_t)at == res_experiment_pairs(s->e)) return "equal";
+    return s->outputs_equal_tag ? "**DIFFER** (the scenario says equal)" : "differ";
+}
+
 static void report_overview(FILE *f, const suite_args *a, const suite_entry *es, size_t n,
                             const char *cmdline, double seconds) {
     fprintf(f,
@@ -137,7 +145,8 @@ static void report_overview(FILE *f, const suite_args *a, const suite_entry *es,
             "1..%llu, paired by seed; intervals are 95%% intervals of the paired difference "
             "(Student's t).  %s\n\n"
             "Command: `%s` (%.1f s on this machine).\n\n"
-            "| scenario | figures | candidate better on | worse on | |\n|---|---|---|---|---|\n",
+            "| scenario | figures | outputs | candidate better on | worse on | |\n"
+            "|---|---|---|---|---|---|\n",
             n, (unsigned long long)a->seeds,
             a->plots ? "Seed 1's artifacts and pictures are in each scenario's directory; every "
                        "run is in the database."
@@ -147,14 +156,19 @@ static void report_overview(FILE *f, const suite_args *a, const suite_entry *es,
     for (size_t i = 0; i < n; i++) {
         const suite_entry *s = &es[i];
         if (s->rc != EXIT_OK) {
-            fprintf(f, "| [%s](#%s) | FAILED | | | see stderr |\n", s->stem, s->stem);
+            fprintf(f, "| [%s](#%s) | FAILED | | | | see stderr |\n", s->stem, s->stem);
             continue;
         }
         int better, worse;
         headline_counts(s->e, &better, &worse);
-        fprintf(f, "| [%s](#%s) | %s | %d headline metrics | %d | [every metric](%s/) |\n", s->stem,
-                s->stem, res_experiment_is_deterministic(s->e) ? "deterministic" : "paired", better,
-                worse, s->stem);
+        fprintf(f,
+                "| [%s](#%s) | %s | %s | %d headline metrics | %d | [every "
+                "metric](%s/ab-%s-%s-vs-%s.md) "
+                "|\n",
+                s->stem, s->stem,
+                res_experiment_is_deterministic(s->e) ? "deterministic" : "paired", outputs_text(s),
+                better, worse, s->stem, res_experiment_scenario(s->e), res_experiment_arm(s->e, 1),
+                res_experiment_arm(s->e, 0));
     }
 }
 

@@ -85,6 +85,19 @@ report = open(os.path.join(work, "out2", "report.md")).read()
 check("| [bad](#bad) | FAILED |" in report, "a failed scenario is reported")
 check("## neutral_ready_at_start" in report, "and the others still run")
 check("bad.json" in p.stderr and "FAILED" in p.stderr, f"and said on stderr: {p.stderr[-300:]}")
+# a scenario that says its arms give equal outputs, with arms that do not
+liar = json.load(open(os.path.join(src, "scenarios", "hidden_waiter_proof.json")))
+liar["scenario_id"] = "liar"
+liar["check"] = {"tags": ["outputs_equal"]}
+liar_path = os.path.join(work, "liar.json")
+json.dump(liar, open(liar_path, "w"))
+p = suite(liar_path, "--seeds", "2", "--no-plots", "--out", os.path.join(work, "out4"), expect=1)
+report = open(os.path.join(work, "out4", "report.md")).read()
+check("**DIFFER** (the scenario says equal)" in report, "outputs differing against the tag")
+check("outputs DIFFER" in p.stderr, f"said on stderr: {p.stderr[-300:]}")
+doc = json.load(open(os.path.join(out, "suite.json")))
+check(doc["scenarios"][1]["experiment"]["outputs_equal"] is True,
+      "neutral_ready_at_start: outputs equal across arms")
 suite("--scenarios", os.path.join(work, "nosuch"), "--out", os.path.join(work, "out3"), expect=2)
 
 print(f"suite_test: {len(failures)} failures")

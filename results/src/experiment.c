@@ -12,6 +12,8 @@ struct res_experiment {
     uint64_t *seeds;
     size_t n;
     res_metric_set *sets[2]; /* [arm][pair] */
+    uint64_t *hash[2];       /* [arm][pair]: the outputs' hash */
+    bool *hashed[2];         /* [arm][pair]: whether it is known */
     res_experiment_metric *metrics;
     size_t count;
     bool deterministic;
@@ -28,7 +30,12 @@ res_experiment *res_experiment_create(const char *scenario_id, const char *basel
     e->seeds = malloc((n ? n : 1) * sizeof *e->seeds);
     e->sets[0] = calloc(n ? n : 1, sizeof *e->sets[0]);
     e->sets[1] = calloc(n ? n : 1, sizeof *e->sets[1]);
-    if (!e->seeds || !e->sets[0] || !e->sets[1]) {
+    for (int a = 0; a < 2; a++) {
+        e->hash[a] = calloc(n ? n : 1, sizeof *e->hash[a]);
+        e->hashed[a] = calloc(n ? n : 1, sizeof *e->hashed[a]);
+    }
+    if (!e->seeds || !e->sets[0] || !e->sets[1] || !e->hash[0] || !e->hash[1] || !e->hashed[0] ||
+        !e->hashed[1]) {
         res_experiment_free(e);
         return NULL;
     }
@@ -43,6 +50,10 @@ void res_experiment_free(res_experiment *e) {
             res_metric_set_free(&e->sets[a][i]);
     free(e->sets[0]);
     free(e->sets[1]);
+    for (int a = 0; a < 2; a++) {
+        free(e->hash[a]);
+        free(e->hashed[a]);
+    }
     free(e->seeds);
     free(e->metrics);
     free(e);
@@ -56,8 +67,25 @@ const char *res_experiment_arm(const res_experiment *e, int arm) {
     return e->arm[arm];
 }
 
+size_t res_experiment_pairs(const res_experiment *e) {
+    return e->n;
+}
+
 const char *res_experiment_scenario(const res_experiment *e) {
     return e->scenario_id;
+}
+
+void res_experiment_set_outputs(res_experiment *e, int arm, size_t pair, uint64_t hash) {
+    e->hash[arm][pair] = hash;
+    e->hashed[arm][pair] = true;
+}
+
+int res_experiment_outputs_differ_at(const res_experiment *e) {
+    for (size_t i = 0; i < e->n; i++)
+        if (!e->hashed[0][i] || !e->hashed[1][i]) return -1;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->hash[0][i] != e->hash[1][i]) return (int)i;
+    return (int)e->n;
 }
 
 void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m) {
@@ -170,9 +198,12 @@ json_t *res_experiment_json(const res_experiment *e) {
         if (arm[a] && e->description[a][0])
             json_object_set_new(arm[a], "description", json_string(e->description[a]));
     }
-    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "scenario_id", e->scenario_id,
+    int differ = res_experiment_outputs_differ_at(e);
+    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "scenario_id", e->scenario_id,
                      "baseline", arm[0], "candidate", arm[1], "seeds", seeds, "deterministic",
-                     e->deterministic, "headline", headline, "metrics", metrics);
+                     e->deterministic, "outputs_equal",
+                     differ < 0 ? json_null() : json_boolean(differ == (int)e->n), "headline",
+                     headline, "metrics", metrics);
 }
 
 /* ---- for people ------------------------------------------------------------- */
@@ -259,6 +290,15 @@ static void print_arms(const res_experiment *e, FILE *f, bool markdown) {
             fprintf(f, markdown ? "- %s: %s\n" : "  %s: %s\n", label, e->description[a]);
     }
     if (markdown && (e->description[0][0] || e->description[1][0])) fputc('\n', f);
+    int differ = res_experiment_outputs_differ_at(e);
+    if (differ == (int)e->n)
+        fprintf(f, markdown ? "Outputs: identical in both arms for every seed.\n\n"
+                            : "  outputs identical in both arms for every seed\n");
+    else if (differ >= 0)
+        fprintf(f,
+                markdown ? "Outputs: **differ** between the arms (first at seed %llu).\n\n"
+                         : "  outputs DIFFER between the arms (first at seed %llu)\n",
+                (unsigned long long)e->seeds[differ]);
 }
 
 void res_experiment_print(const res_experiment *e, FILE *f, res_experiment_style style) {

@@ -9,8 +9,9 @@
 ** metric gives the same figure for every seed within each arm.
 **
 ** JSON: {"scenario_id", "baseline": {"arm", "description" when there is
-** one}, "candidate": {...}, "seeds":
-** [...], "deterministic", "metrics": {NAME: {"direction", "baseline": {mean,
+** one}, "candidate": {...}, "seeds": [...], "outputs_equal": true, false or
+** null (unknown: another build's runs), "deterministic", "metrics": {NAME: {"direction",
+*"baseline": {mean,
 ** stddev, p50, p95, min, max}, "candidate": {...}, "diff": {"mean",
 ** "ci95_low", "ci95_high", "relative"}, "verdict", "survives_trimming"}},
 ** "headline": [NAME, ...]} with null for what is undefined (an interval of
@@ -42,6 +43,13 @@ void res_experiment_free(res_experiment *e);
 void res_experiment_describe(res_experiment *e, int arm, const char *description);
 const char *res_experiment_arm(const res_experiment *e, int arm);
 const char *res_experiment_scenario(const res_experiment *e);
+size_t res_experiment_pairs(const res_experiment *e);
+/* The hash of the outputs of arm's run of pair (the run record's
+** output_hash_all), when known. */
+void res_experiment_set_outputs(res_experiment *e, int arm, size_t pair, uint64_t hash);
+/* The first pair whose arms' outputs differ; the number of pairs when every
+** pair's are equal; -1 when a hash is missing (another build's run). */
+int res_experiment_outputs_differ_at(const res_experiment *e);
 /* arm 0: baseline, 1: candidate; takes the set's contents (it is emptied). */
 void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m);
 
