@@ -72,8 +72,32 @@ static void read_output(ab_job *j, const char *path) {
     if (!res_metrics_from_summary(summary, &j->metrics)) {
         j->failed = true;
         snprintf(j->error, sizeof j->error, "out of memory reading its output");
+    } else if (!res_metric_find(&j->metrics, "wall_time_seconds")) {
+        j->failed = true;
+        snprintf(j->error, sizeof j->error,
+                 "its output has no wall_time_seconds: not the summary `run --format json` "
+                 "prints");
     }
     json_decref(summary);
+}
+
+/* The last bytes of a file, on one line, into out. */
+static void file_tail(const char *path, char *out, size_t n) {
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > (long)n - 1)
+            fseek(f, size - (long)(n - 1), SEEK_SET);
+        else
+            rewind(f);
+    }
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = '\0';
+    for (size_t i = 0; i < got; i++)
+        if (out[i] == '\n') out[i] = i + 1 == got ? '\0' : ' ';
+    fclose(f);
 }
 
 /* Another build: `BIN run SCENARIO --arm|--policy A --seed S --iterations 1 --no-db
@@ -103,11 +127,12 @@ static void run_there(ab_pool *p, ab_job *j, size_t index) {
     j->elapsed = now_seconds() - t0;
     if (ok) read_output(j, out);
     if (!ok) {
+        char said[400];
+        file_tail(errs, said, sizeof said);
         j->failed = true;
-        snprintf(j->error, sizeof j->error, "%.600s (its messages: %s)", why, errs);
-    } else {
-        remove(errs);
+        snprintf(j->error, sizeof j->error, "%.600s%s%s", why, said[0] ? "; it said: " : "", said);
     }
+    remove(errs);
     remove(out);
 }
 
@@ -153,6 +178,7 @@ static void job_taken(ab_pool *p, size_t i) {
 typedef struct pipe_ctx {
     ab_job *job;
     res_metric_set *metrics;
+    bool like_json; /* the other arm is another build's: read its figures alike */
 } pipe_ctx;
 
 static res_run_record *hand_over(void *ctx, uint32_t iteration, res_error *err) {
@@ -168,13 +194,22 @@ static void collect(void *ctx, const res_run_record *r, const res_summary *s) {
     pipe_ctx *c = ctx;
     c->job->output_hash = r->output_hash_all;
     json_t *j = res_summary_to_json(s, r);
+    if (j && c->like_json) {
+        /* Another build's figures come through `run --format json` (15
+        ** significant digits); this build's go the same way, or a build
+        ** compared with itself differs in the 16th digit. */
+        char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        json_decref(j);
+        j = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+    }
     if (!j || !res_metrics_from_summary(j, c->metrics)) c->job->failed = true;
     json_decref(j);
 }
 
 /* A job of this build: stored and written like `run --seed S`; its metrics. */
 static bool pipe_job(ab_spec *a, sim_scenario *sc, ab_job *j, res_metric_set *m) {
-    pipe_ctx c = {.job = j, .metrics = m};
+    pipe_ctx c = {.job = j, .metrics = m, .like_json = a->bin[0] || a->bin[1]};
     res_environment env = {.ctx = &c, .run_iteration = hand_over};
     res_pipeline_options po = {
         .config = &sc->config,
@@ -294,7 +329,18 @@ static bool plan_jobs(const ab_spec *a, ab_pool *p) {
 
 static void free_job(ab_job *j) {
     res_run_record_free(j->record);
+    j->record = NULL;
     res_metric_set_free(&j->metrics);
+}
+
+/* No more work handed out; how many jobs were (they still finish). */
+static size_t stop_pool(ab_pool *p) {
+    pthread_mutex_lock(&p->mu);
+    size_t handed = p->next;
+    p->next = p->njobs;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return handed;
 }
 
 static void report_pair(const ab_spec *a, uint64_t done) {
@@ -305,15 +351,18 @@ static void report_pair(const ab_spec *a, uint64_t done) {
                 (unsigned long long)a->seeds);
 }
 
-/* Takes every job in order as the workers finish them. */
+/* Takes every job in order as the workers finish them; after a failure,
+** only waits for the jobs already handed out. */
 static bool collect_all(ab_spec *a, ab_pool *p, res_experiment *e) {
     bool ok = true;
-    for (size_t i = 0; i < p->njobs; i++) {
+    size_t handed = p->njobs;
+    for (size_t i = 0; i < handed; i++) {
         ab_job *j = wait_job(p, i);
         if (ok && !j->warmup) {
             size_t pair = (i - 2 * a->warmups) / 2;
             ok = take_job(a, p, j, e, pair);
             if (ok && j->arm == 1) report_pair(a, pair + 1);
+            if (!ok) handed = stop_pool(p);
         }
         free_job(j);
         job_taken(p, i);
@@ -332,12 +381,7 @@ static bool run_pool(ab_spec *a, ab_pool *p, res_experiment *e) {
     bool ok = started > 0;
     if (!ok) fprintf(stderr, "%s: cannot start a worker thread\n", a->who);
     if (ok) ok = collect_all(a, p, e);
-    if (!ok) { /* stop handing out work; wait for what runs */
-        pthread_mutex_lock(&p->mu);
-        p->next = p->njobs;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-    }
+    stop_pool(p);
     for (size_t i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     for (size_t i = 0; i < p->njobs; i++) /* jobs never taken after a failure */

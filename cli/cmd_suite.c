@@ -8,6 +8,7 @@
 ** plus OUT/suite.json with every experiment.  A scenario that fails is
 ** reported and the others go on; the exit status then says 1. */
 #define _GNU_SOURCE /* strdup */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -189,13 +190,50 @@ static void on_pair(void *ctx, uint64_t done, uint64_t total) {
     suite_progress_pair(ctx, done, total);
 }
 
-/* The scenario's file name without directory and ".json". */
+/* The scenario's file name without directory and ".json", every character
+** outside [A-Za-z0-9_.-] made '_' (it names a directory and a Markdown
+** anchor). */
 static void stem(const char *path, char *out, size_t n) {
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
     size_t len = strlen(name);
     if (len > 5 && strcmp(name + len - 5, ".json") == 0) len -= 5;
-    snprintf(out, n, "%.*s", (int)(len < n ? len : n - 1), name);
+    if (len > n - 1) len = n - 1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]) ? name[i] : '_';
+    out[len] = '\0';
+}
+
+/* Names an entry by its scenario_id ([A-Za-z0-9_.-], checked by the loader;
+** the sanitised file name when it does not load) and reads its description
+** and tags. */
+static void name_entry(suite_entry *s) {
+    sim_error err;
+    sim_scenario *sc = sim_scenario_load(s->path, &err);
+    if (!sc) {
+        stem(s->path, s->stem, sizeof s->stem);
+        return;
+    }
+    snprintf(s->stem, sizeof s->stem, "%s", sc->config.scenario_id);
+    snprintf(s->description, sizeof s->description, "%s", sc->config.description);
+    for (uint32_t i = 0; i < sc->config.check.tag_count; i++)
+        if (!strcmp(sc->config.check.tags[i], "outputs_equal")) s->outputs_equal_tag = true;
+    sim_scenario_free(sc);
+}
+
+/* False (with both files named) when two entries have one name: their
+** directories would collide. */
+static bool names_unique(const suite_entry *es, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(es[i].stem, es[k].stem)) {
+                fprintf(stderr,
+                        "admitsim suite: %s and %s are both scenario \"%s\": give each "
+                        "scenario once (their outputs would share OUT/%s/)\n",
+                        es[k].path, es[i].path, es[i].stem, es[i].stem);
+                return false;
+            }
+    return true;
 }
 
 /* admitsim plot RUN into OUT/<stem>/plots/<arm>; the pictures' directory
@@ -208,30 +246,17 @@ static void plot_arm(const suite_args *a, suite_entry *s, int arm) {
     snprintf(s->plots[arm], sizeof s->plots[arm], "%s/plots/%s", s->stem,
              arm ? "candidate" : "baseline");
     snprintf(dir, sizeof dir, "%s/%s", a->out, s->plots[arm]);
-    char *argv[] = {"plot",         id,  "--db", (char *)a->db_path, "--out", dir, "--format",
-                    (char *)a->fmt, NULL};
-    if (cmd_plot(8, argv) != EXIT_OK) {
+    char *argv[] = {"plot", id,         "--db",         (char *)a->db_path, "--out",
+                    dir,    "--format", (char *)a->fmt, "--quiet",          NULL};
+    if (cmd_plot(9, argv) != EXIT_OK) {
         s->plots[arm][0] = '\0';
         s->plot_failed = true;
     }
 }
 
-static void describe(suite_entry *s) {
-    sim_error err;
-    sim_scenario *sc = sim_scenario_load(s->path, &err);
-    if (sc) {
-        snprintf(s->description, sizeof s->description, "%s", sc->config.description);
-        for (uint32_t i = 0; i < sc->config.check.tag_count; i++)
-            if (!strcmp(sc->config.check.tags[i], "outputs_equal")) s->outputs_equal_tag = true;
-    }
-    sim_scenario_free(sc);
-}
-
 static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s,
                          const char *cmdline) {
     char dir[2048];
-    stem(s->path, s->stem, sizeof s->stem);
-    describe(s);
     snprintf(dir, sizeof dir, "%s/%s", a->out, s->stem);
     ab_spec spec = {.scenario = s->path,
                     .out_dir = dir,
@@ -267,12 +292,19 @@ static int run_all(suite_args *a, suite_list *l, const char *cmdline) {
         fprintf(stderr, "admitsim suite: out of memory\n");
         return EXIT_FAILURE_RUN;
     }
+    for (size_t i = 0; i < l->count; i++) {
+        entries[i].path = l->path[i];
+        name_entry(&entries[i]);
+    }
+    if (!names_unique(entries, l->count)) {
+        free(entries);
+        return EXIT_USAGE;
+    }
     suite_progress pr;
     suite_progress_start(&pr, l->count, a->seeds);
     double t0 = cli_monotonic_seconds();
     int rc = EXIT_OK;
     for (size_t i = 0; i < l->count; i++) {
-        entries[i].path = l->path[i];
         suite_progress_scenario(&pr, i, l->path[i]);
         run_scenario(a, &pr, &entries[i], cmdline);
         suite_progress_done(&pr, &entries[i]);

@@ -1,4 +1,5 @@
 /* admitsim: dispatches to the subcommand named by argv[1]. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ static void usage(FILE *f) {
                "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -57,4 +58,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "admitsim: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+/* A command's output that could not be written (a full disk, a closed pipe)
+** is a failure, whatever the command said. */
+int main(int argc, char **argv) {
+    int rc = dispatch(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "admitsim: cannot write the output: %s\n", strerror(errno));
+        if (rc == EXIT_OK) rc = EXIT_FAILURE_RUN;
+    }
+    return rc;
 }

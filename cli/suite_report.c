@@ -87,23 +87,33 @@ void suite_progress_finish(suite_progress *p) {
 
 /* ---- report.md -------------------------------------------------------------------- */
 
-/* The pictures of one arm's plot directory, sorted: timeline, cdf, request-N,
-** layers.  Returns how many names went into out. */
+static bool readable(const char *out_dir, const char *rel, const char *name) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s/%s", out_dir, rel, name);
+    return access(path, R_OK) == 0;
+}
+
+/* The pictures `plot` drew in one arm's directory, in its order: timeline,
+** cdf, request-0, request-1, ..., layers.  Returns how many names went into
+** out. */
 static size_t pictures(const char *out_dir, const char *rel, const char *fmt, char names[][64],
                        size_t max) {
-    static const char *const first[] = {"timeline", "cdf", NULL};
     size_t n = 0;
-    for (int i = 0; first[i] && n < max; i++)
-        snprintf(names[n++], 64, "%s.%s", first[i], fmt);
-    for (int r = 1; r < 64 && n < max; r++) {
-        char path[2048];
-        snprintf(path, sizeof path, "%s/%s/request-%d.%s", out_dir, rel, r, fmt);
-        if (access(path, R_OK) != 0) break;
-        snprintf(names[n++], 64, "request-%d.%s", r, fmt);
+    char name[64];
+    for (int i = -2; i < 64 && n < max; i++) {
+        if (i == -2)
+            snprintf(name, sizeof name, "timeline.%s", fmt);
+        else if (i == -1)
+            snprintf(name, sizeof name, "cdf.%s", fmt);
+        else
+            snprintf(name, sizeof name, "request-%d.%s", i, fmt);
+        if (readable(out_dir, rel, name))
+            snprintf(names[n++], 64, "%s", name);
+        else if (i >= 0)
+            break;
     }
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s/layers.%s", out_dir, rel, fmt);
-    if (n < max && access(path, R_OK) == 0) snprintf(names[n++], 64, "layers.%s", fmt);
+    snprintf(name, sizeof name, "layers.%s", fmt);
+    if (n < max && readable(out_dir, rel, name)) snprintf(names[n++], 64, "%s", name);
     return n;
 }
 

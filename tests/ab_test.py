@@ -116,5 +116,37 @@ json.dump(plain, open(bare, "w"))
 p = ab(bare, "--baseline", "strict", expect=2)
 check('declares no "candidate" arm' in p.stderr, f"says which arm is missing: {p.stderr}")
 
+# a build compared with itself through --baseline-bin: no verdict but identical
+doc = json.loads(ab(scenario, "--baseline", "bounded", "--candidate", "bounded", "--seeds", "2",
+                    "--no-db", "--format", "json", "--baseline-bin", admitsim).stdout)
+odd = {k: v["verdict"] for k, v in doc["metrics"].items()
+       if not k.startswith("host.") and v["verdict"] != "identical"}
+check(not odd, f"a build against itself is identical on every metric: {odd}")
+
+# warm-ups (they once freed their runs twice)
+ab(scenario, "--seeds", "2", "--warmups", "1", "--no-db")
+# one seed: no interval, no verdict, not deterministic
+doc = json.loads(ab(scenario, "--seeds", "1", "--no-db", "--format", "json").stdout)
+check(doc["deterministic"] is False, "one seed is not deterministic")
+check(all(v["verdict"] in ("undetermined", "identical") for v in doc["metrics"].values()),
+      "one seed gives no verdict")
+# a failing arm stops the experiment: exit 1, its words, no scratch left
+before = set(os.listdir("/tmp"))
+p = ab(scenario, "--seeds", "20", "--candidate-bin", "/bin/false", "--no-db", expect=1)
+check("exited with status 1" in p.stderr, f"says how the other build failed: {p.stderr[-300:]}")
+left = [d for d in set(os.listdir("/tmp")) - before if d.startswith("admitsim-ab-")]
+check(not left, f"no scratch directory left: {left}")
+# another build whose output is not run's summary
+fake = os.path.join(work, "fake.sh")
+open(fake, "w").write("#!/bin/sh\necho '{}'\n")
+os.chmod(fake, 0o755)
+p = ab(scenario, "--seeds", "2", "--candidate-bin", fake, "--no-db", expect=1)
+check("no wall_time_seconds" in p.stderr, f"an empty summary is refused: {p.stderr[-300:]}")
+# output that cannot be written is a failure
+with open("/dev/full", "w") as full:
+    p = subprocess.run([admitsim, "ab", scenario, "--seeds", "2", "--no-db", "--format", "json"],
+                       stdout=full, stderr=subprocess.PIPE, text=True)
+check(p.returncode == 1, f"a full disk under stdout exits 1, got {p.returncode}")
+
 print(f"ab_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -161,5 +161,21 @@ bad_gates = os.path.join(work, "gates.json")
 json.dump({"gates_version": 1, "gates": [{"name": "x", "kind": "vibes"}]}, open(bad_gates, "w"))
 judge(same, base, "--gates", bad_gates, expect=2)
 
+# artifacts missing what the gates read are bad input, not zeros that pass
+def broken(name, fn):
+    d = os.path.join(work, name)
+    shutil.copytree(same, d)
+    edit(artifacts(d)[0], fn)
+    return d
+judge(broken("no_req", lambda d: d["iterations"][0].pop("final_request_snapshot")), base, expect=2)
+judge(broken("real_lease", lambda d: d["iterations"][0]["final_task_snapshot"].__setitem__(
+    "task_leases", 1.0)), base, expect=2)
+judge(broken("no_its", lambda d: d.__setitem__("iterations", [])), base, expect=2)
+judge(broken("num_claim", lambda d: d["inputs"]["check"].__setitem__("claims", [42])), base,
+      expect=2)
+# the table names the arm
+p = subprocess.run([admitsim, "check", same, "--baseline", base], capture_output=True, text=True)
+check("heavy_root / bounded" in p.stdout, f"the table names scenario and arm: {p.stdout[:300]}")
+
 print(f"check_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

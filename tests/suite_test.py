@@ -98,6 +98,16 @@ check("outputs DIFFER" in p.stderr, f"said on stderr: {p.stderr[-300:]}")
 doc = json.load(open(os.path.join(out, "suite.json")))
 check(doc["scenarios"][1]["experiment"]["outputs_equal"] is True,
       "neutral_ready_at_start: outputs equal across arms")
+# one scenario given twice would share its directory
+p = suite(os.path.join(scen, "neutral_ready_at_start.json"),
+          os.path.join(scen, "neutral_ready_at_start.json"), "--out", os.path.join(work, "out5"),
+          expect=2)
+check("both scenario" in p.stderr, f"names the clash: {p.stderr[-300:]}")
+# a scenario with one request resource: its picture request-0 is in the report
+p = suite(os.path.join(src, "scenarios", "hidden_waiter_proof.json"), "--seeds", "2",
+          "--out", os.path.join(work, "out6"))
+report = open(os.path.join(work, "out6", "report.md")).read()
+check("plots/baseline/request-0.png" in report, "the request picture is in the report")
 suite("--scenarios", os.path.join(work, "nosuch"), "--out", os.path.join(work, "out3"), expect=2)
 
 print(f"suite_test: {len(failures)} failures")

@@ -383,9 +383,11 @@ void res_check_print(const json_t *verdict, FILE *f) {
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(verdict, "results"), i, r) {
-        fprintf(f, "%-15s %-26s %-40s %s\n", json_string_value(json_object_get(r, "status")),
-                json_string_value(json_object_get(r, "gate")),
-                json_string_value(json_object_get(r, "scenario")),
+        char where[300];
+        snprintf(where, sizeof where, "%s / %s", json_string_value(json_object_get(r, "scenario")),
+                 json_string_value(json_object_get(r, "arm")));
+        fprintf(f, "%-15s %-26s %-44s %s\n", json_string_value(json_object_get(r, "status")),
+                json_string_value(json_object_get(r, "gate")), where,
                 json_string_value(json_object_get(r, "reason")));
     }
     fprintf(f, "%s\n",

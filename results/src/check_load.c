@@ -138,6 +138,54 @@ void res_check_side_free(res_check_side *s) {
     free(s);
 }
 
+/* An integer >= 0 at obj.key, else the error naming where. */
+static bool count_ok(const json_t *obj, const char *key, const char *where, const char *path,
+                     res_error *err) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) return true;
+    return res_error_set(err, RES_EINVAL, "%s: %s.%s: expected an integer >= 0", path, where, key);
+}
+
+/* What the gates read, so a missing or mistyped figure is bad input rather
+** than a zero that passes: every iteration's final snapshots, one summary
+** per iteration, and the check section's claims as metric names. */
+static bool shape_ok(const json_t *doc, const char *path, res_error *err) {
+    const json_t *its = json_object_get(doc, "iterations");
+    const json_t *sums = json_object_get(json_object_get(doc, "derived_metrics"), "iterations");
+    if (!json_array_size(its))
+        return res_error_set(err, RES_EINVAL, "%s: $.iterations: expected at least one", path);
+    if (json_array_size(sums) != json_array_size(its))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.derived_metrics.iterations: expected one per iteration", path);
+    for (size_t i = 0; i < json_array_size(its); i++) {
+        const json_t *it = json_array_get(its, i);
+        const json_t *task = json_object_get(it, "final_task_snapshot"),
+                     *req = json_object_get(it, "final_request_snapshot");
+        char where[64];
+        snprintf(where, sizeof where, "$.iterations[%zu].final_task_snapshot", i);
+        if (!count_ok(task, "task_leases", where, path, err)) return false;
+        snprintf(where, sizeof where, "$.iterations[%zu].final_request_snapshot", i);
+        static const char *const req_keys[] = {"request_leases",
+                                               "waiters",
+                                               "leases_acquired",
+                                               "leases_released",
+                                               "duplicate_releases",
+                                               "attempt_order_violations",
+                                               NULL};
+        for (int k = 0; req_keys[k]; k++)
+            if (!count_ok(req, req_keys[k], where, path, err)) return false;
+    }
+    size_t k;
+    const json_t *c;
+    json_array_foreach(
+        json_object_get(json_object_get(json_object_get(doc, "inputs"), "check"), "claims"), k, c) {
+        if (!json_is_string(c))
+            return res_error_set(err, RES_EINVAL,
+                                 "%s: $.inputs.check.claims[%zu]: expected a metric name", path, k);
+    }
+    return true;
+}
+
 static bool add_run(res_check_side *s, json_t *doc, const char *path, res_error *err) {
     json_t *in = json_object_get(doc, "inputs");
     const char *scenario = json_string_value(json_object_get(doc, "scenario_id"));
@@ -150,6 +198,7 @@ static bool add_run(res_check_side *s, json_t *doc, const char *path, res_error 
                              "%s: not an admitsim artifact (no scenario_id, inputs.policy, "
                              "inputs.seed or iterations)",
                              path);
+    if (!shape_ok(doc, path, err)) return false;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
         res_check_run_in *r = realloc(s->runs, cap * sizeof *r);
@@ -246,14 +295,9 @@ res_check_side *res_check_side_load(const char *spec, res_error *err) {
 
 /* ---- the gates file -------------------------------------------------------------- */
 
-static const char *const KINDS[] = {"final_snapshots_clean",
-                                    "output_hashes_equal",
-                                    "mean_not_worse",
-                                    "claims_better",
-                                    "claims_survive_trimming",
-                                    "bench_not_worse",
-                                    "request_accounting",
-                                    NULL};
+static const char *const KINDS[] = {
+    "final_snapshots_clean",   "output_hashes_equal", "mean_not_worse",     "claims_better",
+    "claims_survive_trimming", "bench_not_worse",     "request_accounting", NULL};
 
 int res_check_kind(const char *kind) {
     for (int i = 0; kind && KINDS[i]; i++)

@@ -124,7 +124,8 @@ static bool compare_one(res_experiment *e, res_experiment_metric *m, double *v0,
 bool res_experiment_compare(res_experiment *e) {
     free(e->metrics);
     e->count = 0;
-    e->deterministic = e->n > 0;
+    e->deterministic = e->n >= 2; /* one seed cannot show it */
+    size_t figures = 0;           /* compared metrics other than host timing */
     const res_metric_set *first = e->n ? &e->sets[0][0] : NULL;
     e->metrics = calloc(first && first->count ? first->count : 1, sizeof *e->metrics);
     double *v0 = malloc((e->n ? e->n : 1) * sizeof *v0),
@@ -136,7 +137,9 @@ bool res_experiment_compare(res_experiment *e) {
         res_experiment_metric *m = &e->metrics[e->count++];
         m->name = name;
         if (!compare_one(e, m, v0, v1)) e->deterministic = false;
+        figures += strncmp(name, "host.", 5) != 0;
     }
+    if (!figures) e->deterministic = false;
     free(v0);
     free(v1);
     if (ok) qsort(e->metrics, e->count, sizeof *e->metrics, by_rank);
@@ -274,14 +277,18 @@ static void print_title(const res_experiment *e, FILE *f, bool markdown) {
     if (markdown)
         fprintf(f, "## %s: %s vs %s\n\n", e->scenario_id, c, b);
     else
-        fprintf(f, "ab %s: %s vs %s, %zu seeds, %s\n", e->scenario_id, c, b, e->n,
-                e->deterministic ? "deterministic" : "paired, 95% CI (Student's t)");
+        fprintf(f, "ab %s: %s vs %s, %zu seed%s, %s\n", e->scenario_id, c, b, e->n,
+                e->n == 1 ? "" : "s",
+                e->deterministic ? "deterministic"
+                : e->n < 2       ? "no interval or verdict from one seed"
+                                 : "paired, 95% CI (Student's t)");
 }
 
 static void print_arms(const res_experiment *e, FILE *f, bool markdown) {
     if (markdown)
-        fprintf(f, "%zu seeds, %s.\n\n", e->n,
+        fprintf(f, "%zu seed%s, %s.\n\n", e->n, e->n == 1 ? "" : "s",
                 e->deterministic ? "deterministic (every seed gives the same figures)"
+                : e->n < 2       ? "no interval or verdict from one seed"
                                  : "paired by seed, 95% intervals from Student's t");
     for (int a = 0; a < 2; a++) {
         char label[128];
