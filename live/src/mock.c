@@ -77,7 +77,8 @@ struct live_mock {
     mock_req *reqs;
     char *oversized;
     atomic_int fault;
-    atomic_uint_fast64_t requests, rate_limited;
+    atomic_uint_fast64_t requests, rate_limited, authorized;
+    atomic_int waiting; /* requests whose answer is not due yet */
 };
 
 /* ---- answers ---------------------------------------------------------------------- */
@@ -198,6 +199,7 @@ static void on_due(void *ctx, uint64_t ref) {
                 return;
         }
     }
+    if (q->state == RQ_WAITING) atomic_fetch_sub(&m->waiting, 1);
     q->state = RQ_READY;
     resume(q);
 }
@@ -305,6 +307,8 @@ static enum MHD_Result fault_answer(mock_req *q, live_mock_fault f) {
 static enum MHD_Result start(mock_req *q, const char *url, const char *method) {
     live_mock *m = q->m;
     atomic_fetch_add(&m->requests, 1);
+    const char *auth = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && !strncmp(auth, "Bearer ", 7) && auth[7]) atomic_fetch_add(&m->authorized, 1);
     live_mock_fault f = (live_mock_fault)atomic_load(&m->fault);
     if (f != LIVE_MOCK_FAULT_NONE) return fault_answer(q, f);
     char prov[ADMIT_NAME_MAX];
@@ -335,9 +339,12 @@ static enum MHD_Result start(mock_req *q, const char *url, const char *method) {
     plan_answer(q, d, admit_request_resolver_pm_model(m->rr, pm));
     json_decref(doc);
     q->state = RQ_WAITING;
+    atomic_fetch_add(&m->waiting, 1);
     MHD_suspend_connection(q->conn);
     q->suspended = true;
     if (!live_loop_at(m->loop, now + q->plan.duration_ns, on_due, q, 0)) {
+        atomic_fetch_sub(&m->waiting, 1);
+        q->state = RQ_READY;
         q->suspended = false;
         MHD_resume_connection(q->conn);
         return MHD_NO;
@@ -388,6 +395,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     mock_req *q = *con_cls;
     (void)conn, (void)toe;
     if (!q) return;
+    if (q->state == RQ_WAITING) atomic_fetch_sub(&m->waiting, 1);
     if (q->began && !q->ended) /* closed before its answer was due (stopping) */
         sim_providers_end(m->providers, q->resource, live_loop_now(m->loop) - m->origin, &q->plan);
     if (q->prev)
@@ -591,4 +599,12 @@ uint64_t live_mock_requests(const live_mock *m) {
 
 uint64_t live_mock_rate_limited(const live_mock *m) {
     return atomic_load(&((live_mock *)m)->rate_limited);
+}
+
+uint64_t live_mock_authorized(const live_mock *m) {
+    return atomic_load(&((live_mock *)m)->authorized);
+}
+
+int live_mock_waiting(const live_mock *m) {
+    return atomic_load(&((live_mock *)m)->waiting);
 }

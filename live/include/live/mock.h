@@ -68,6 +68,11 @@ void live_mock_set_fault(live_mock *m, live_mock_fault fault);
 /* Requests answered so far, and how many as 429. */
 uint64_t live_mock_requests(const live_mock *m);
 uint64_t live_mock_rate_limited(const live_mock *m);
+/* Requests that carried "Authorization: Bearer <something>" (the value is
+** never kept). */
+uint64_t live_mock_authorized(const live_mock *m);
+/* Requests received whose answer is not due yet. */
+int live_mock_waiting(const live_mock *m);
 
 #ifdef __cplusplus
 }
