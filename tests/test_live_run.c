@@ -49,12 +49,12 @@ static const char *SMALL =
 ** of 429s (Retry-After 0.2 s); retries and salvage carry every task. */
 static const char *STORM =
     "{\"schema\": 1, \"scenario_id\": \"live_storm\", \"scenario_version\": 1,"
-    " \"records\": 60, \"capacity\": {\"submission\": 12, \"llm_wait\": 12},"
+    " \"records\": 40, \"capacity\": {\"submission\": 12, \"llm_wait\": 12},"
     " \"failures\": {\"salvage_max_rounds\": 20, \"shutdown_error_rate\": 1},"
     " \"models\": [{\"alias\": \"g\", \"provider\": \"p\", \"model\": \"g1\","
     "               \"max_parallel_requests\": 8}],"
     " \"request_admission\": {\"cooldown_seconds\": 0.3, \"successes_until_increase\": 3},"
-    " \"providers\": [{\"model\": \"g\", \"latency\": {\"dist\": \"constant\", \"seconds\": 0.15},"
+    " \"providers\": [{\"model\": \"g\", \"latency\": {\"dist\": \"constant\", \"seconds\": 0.4},"
     "                  \"max_concurrent\": 2, \"retry_after_seconds\": 0.2}],"
     " \"columns\": [{\"name\": \"gen\", \"scheduling\": {\"kind\": \"model\", \"model\": \"g\"},"
     "   \"program\": [{\"call\": {\"model\": \"g\", \"count\": 1}}],"
@@ -182,7 +182,7 @@ static void test_storm_and_restart_lose_no_lease(void **state) {
     if (!live) fail_msg("%s", err.message);
     assert_int_equal(rs.restarts, 1);
     assert_int_equal(live->status, ADMIT_JOB_COMPLETED);
-    assert_int_equal(live->stats.tasks_completed, 60);
+    assert_int_equal(live->stats.tasks_completed, 40);
     assert_clean(live);
     uint64_t limited = 0, failed = 0;
     for (size_t i = 0; i < s.attempt_count; i++) {
@@ -229,7 +229,7 @@ static void test_sigint_cancels_with_every_lease_released(void **state) {
     if (!live) fail_msg("%s", err.message);
     assert_true(s.runner.interrupted);
     assert_int_equal(live->status, ADMIT_JOB_CANCELLED);
-    assert_true(live->stats.tasks_completed < 60);
+    assert_true(live->stats.tasks_completed < 40);
     assert_clean(live);
     res_run_record_free(live);
     live_scenario_free(&s);
