@@ -517,6 +517,7 @@ static void announce(live_mock *m, int ready) {
 
 static void *mock_main(void *arg) {
     live_mock *m = arg;
+    live_loop_thread_init();
     bool ok = build_providers(m) && listen_on(m);
     if (ok) {
         announce(m, 1);

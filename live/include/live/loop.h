@@ -56,6 +56,10 @@ int64_t live_loop_now_fn(void *loop);
 bool live_loop_at(live_loop *l, int64_t at_ns, live_timer_fn fn, void *ctx, uint64_t ref);
 /* Timers set and not yet fired. */
 size_t live_loop_pending(const live_loop *l);
+/* For the thread that will run the loop when it is not the creating one:
+** asks the kernel for timer wakeups without slack (create does it for its
+** own thread). */
+void live_loop_thread_init(void);
 /* No timer fires any more (teardown: their owners are going away). */
 void live_loop_halt(live_loop *l);
 /* Runs fn(ctx) after every batch of due timers. */
