@@ -127,10 +127,10 @@ static void test_small_run_is_clean_and_does_the_simulated_work(void **state) {
     /* the same workload and provider draws: the same tasks done */
     assert_int_equal(live->stats.tasks_completed, sim->stats.tasks_completed);
     assert_int_equal(live->output_hash_all, sim->output_hash_all);
-    /* clock seconds, not real ones; not under valgrind (test.sh sets
-    ** ADMIT_STRESS_SCALE there), which slows the client several times over */
-    double lw = (double)live->wall_ns, sw = (double)sim->wall_ns;
-    if (!getenv("ADMIT_STRESS_SCALE")) assert_true(lw > 0.8 * sw && lw < 1.25 * sw);
+    /* Clock seconds, not real ones (real ones would be a quarter): at least
+    ** the simulated time; a loaded machine may make it longer, which the
+    ** fidelity tests measure, alone on the machine. */
+    assert_true((double)live->wall_ns > 0.8 * (double)sim->wall_ns);
     res_run_record_free(sim);
     res_run_record_free(live);
     live_scenario_free(&s);
@@ -142,6 +142,7 @@ typedef struct restarter {
     const sim_scenario *sc;
     uint16_t port;
     int restarts;
+    int cut; /* requests the stopped mock held unanswered when it was asked to stop */
 } restarter;
 
 /* Restarts the mock once it has had 20 requests and holds one unanswered
@@ -151,6 +152,7 @@ static void *restart_mock(void *arg) {
     for (int i = 0; i < 3000 && (live_mock_requests(*r->mock) < 20 || !live_mock_waiting(*r->mock));
          i++)
         nanosleep(&(struct timespec){0, 5000000}, NULL);
+    r->cut = live_mock_waiting(*r->mock);
     live_mock_stop(*r->mock);
     live_mock_options mo = {.port = r->port, .time_scale = 0.5, .seed = 1};
     admit_error err = {0};
@@ -190,7 +192,14 @@ static void test_storm_and_restart_lose_no_lease(void **state) {
         failed += !strcmp(s.attempts[i].r.detail, "connection");
     }
     assert_true(limited >= 10); /* a storm */
-    assert_true(failed >= 1);   /* calls cut by the restart */
+    /* The restart cut calls in flight.  Each ended as a provider_failure
+    ** ("connection"), or, when libcurl retried it on a fresh connection (it
+    ** does once for a reused connection closed before any answer) and the
+    ** new server was up, as that server's answer: which one depends on
+    ** timing, the leases' accounting must not. */
+    assert_true(rs.cut >= 1);
+    print_message("restart cut %d calls; %llu attempts ended on a lost connection\n", rs.cut,
+                  (unsigned long long)failed);
     assert_int_equal(live->executor_stats.outcomes[ADMIT_REQ_RATE_LIMITED], limited);
     res_run_record_free(live);
     live_scenario_free(&s);
