@@ -13,5 +13,8 @@ int cmd_show(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_mock_provider(int argc, char **argv);
+int cmd_live(int argc, char **argv);
+int cmd_fidelity(int argc, char **argv);
 
 #endif

@@ -24,6 +24,12 @@ static void usage(FILE *f) {
                "  plot RUN         draw a stored run with gnuplot\n"
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
                "  migrate          upgrade the results database's schema\n"
+               "  live SCENARIO    run a scenario on the real clock against HTTP model\n"
+               "                   endpoints (by default a mock of its providers)\n"
+               "  mock-provider SCENARIO\n"
+               "                   serve a scenario's simulated providers over HTTP\n"
+               "  fidelity SCENARIO\n"
+               "                   compare a simulated run with a live run against the mock\n"
                "  version          print the harness version\n"
                "  help             this text\n"
                "\n"
@@ -47,6 +53,9 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "mock-provider")) return cmd_mock_provider(argc - 1, argv + 1);
+    if (!strcmp(cmd, "live")) return cmd_live(argc - 1, argv + 1);
+    if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

@@ -7,7 +7,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgsl-dev libsqlite3-dev
           libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind python3
-          python3-jsonschema libtsan2 clang)
+          python3-jsonschema libtsan2 clang
+          libuv1-dev libcurl4-openssl-dev libmicrohttpd-dev)  # live runs and the mock
 
 missing=()
 for p in "${packages[@]}"; do

@@ -143,6 +143,9 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
             leak = *err; /* kept for the end: the outputs are still written */
             err->code = RES_OK;
         }
+        if (ok && env->is_interrupted && env->is_interrupted(env->ctx))
+            ok = res_error_set(err, RES_EINTERRUPTED, "interrupted after %u of %u iterations",
+                               out->iterations_done, opt->iterations);
     }
     if (ok && o.artifact) ok = finish_files(opt, &o, cpu0, &t0, out, err);
     res_artifact_writer_abort(o.artifact);
@@ -157,8 +160,9 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         ok = false;
     }
     if (o.store) {
+        const char *status = err->code == RES_EINTERRUPTED ? "cancelled" : "failed";
         if (!ok && o.run_id &&
-            res_store_set_run_status(o.store, o.run_id, "failed") != RES_STORE_OK) {
+            res_store_set_run_status(o.store, o.run_id, status) != RES_STORE_OK) {
             size_t n = strlen(err->message);
             snprintf(err->message + n, sizeof err->message - n, "; and marking the run failed: %s",
                      res_store_errmsg(o.store));

@@ -52,7 +52,15 @@ static const char *const COLUMN_KEYS[] = {
     "retry", "failure",  "scheduling", NULL};
 static const char *const SCHEDULING_KEYS[] = {"kind",   "identity",       "model",     "domain",
                                               "weight", "admitted_limit", "resources", NULL};
-static const char *const MODEL_KEYS[] = {"alias", "provider", "model", "max_parallel_requests",
+static const char *const MODEL_KEYS[] = {"alias",
+                                         "provider",
+                                         "model",
+                                         "max_parallel_requests",
+                                         "base_url",
+                                         "api_key_env",
+                                         "timeout_seconds",
+                                         "connect_timeout_seconds",
+                                         "max_response_bytes",
                                          NULL};
 static const char *const AIMD_KEYS[] = {"md_factor",
                                         "ai_step",
@@ -156,6 +164,32 @@ static bool as_endpoint_name(const node *n, char *out, size_t size) {
     return true;
 }
 
+/* The keys only live runs read: where the endpoint is and how to reach it. */
+static bool parse_model_live(const node *e, run_model_alias *m) {
+    node f;
+    if (!run_json_field(e, "base_url", false, &f) ||
+        !run_json_as_str(&f, m->base_url, sizeof m->base_url, true))
+        return false;
+    if (f.v && strncmp(m->base_url, "http://", 7) != 0 && strncmp(m->base_url, "https://", 8) != 0)
+        return run_json_expect(&f, "an http:// or https:// URL");
+    if (!run_json_field(e, "api_key_env", false, &f) ||
+        !run_json_as_str(&f, m->api_key_env, sizeof m->api_key_env, true))
+        return false;
+    for (const char *p = m->api_key_env; *p; p++)
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (p > m->api_key_env && *p >= '0' && *p <= '9')))
+            return run_json_expect(&f, "an environment variable name (letters, digits, _)");
+    int64_t bytes = 0;
+    if (!run_json_get_num(e, "timeout_seconds", false, 0, RUN_MAX_SECONDS, true,
+                          &m->timeout_seconds) ||
+        !run_json_get_num(e, "connect_timeout_seconds", false, 0, RUN_MAX_SECONDS, true,
+                          &m->connect_timeout_seconds) ||
+        !run_json_get_int(e, "max_response_bytes", false, 1, 1 << 30, &bytes))
+        return false;
+    m->max_response_bytes = bytes;
+    return true;
+}
+
 static bool parse_models(const node *root, run_config *s) {
     node a;
     if (!run_json_field(root, "models", false, &a) || !a.v) return true;
@@ -175,7 +209,8 @@ static bool parse_models(const node *root, run_config *s) {
             !as_endpoint_name(&f, m->provider, sizeof m->provider) ||
             !run_json_field(&e, "model", true, &f) ||
             !as_endpoint_name(&f, m->model_id, sizeof m->model_id) ||
-            !run_json_get_int(&e, "max_parallel_requests", true, 1, INT_MAX, &cap))
+            !run_json_get_int(&e, "max_parallel_requests", true, 1, INT_MAX, &cap) ||
+            !parse_model_live(&e, m))
             return false;
         m->max_parallel_requests = (uint32_t)cap;
         s->model_count++;

@@ -13,12 +13,13 @@ extern "C" {
 
 typedef enum res_status {
     RES_OK = 0,
-    RES_EINVAL = 1, /* a bad argument (a name too long for a path, say) */
-    RES_EIO = 2,    /* a file could not be written */
-    RES_ENOMEM = 3, /* out of memory */
-    RES_ESTORE = 4, /* the results store failed */
-    RES_ERUN = 5,   /* the environment could not run an iteration */
-    RES_ELEAK = 6   /* an iteration ended holding leases or waiters */
+    RES_EINVAL = 1,      /* a bad argument (a name too long for a path, say) */
+    RES_EIO = 2,         /* a file could not be written */
+    RES_ENOMEM = 3,      /* out of memory */
+    RES_ESTORE = 4,      /* the results store failed */
+    RES_ERUN = 5,        /* the environment could not run an iteration */
+    RES_ELEAK = 6,       /* an iteration ended holding leases or waiters */
+    RES_EINTERRUPTED = 7 /* the environment was interrupted (Ctrl-C in a live run) */
 } res_status;
 
 typedef struct res_error {

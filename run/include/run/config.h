@@ -69,6 +69,15 @@ typedef struct run_model_alias {
     char provider[ADMIT_NAME_MAX];
     char model_id[ADMIT_NAME_MAX];
     uint32_t max_parallel_requests;
+    /* Live runs only (optional; empty or 0: not given): the OpenAI-compatible
+    ** base URL ("https://host/v1"), the environment variable holding the API
+    ** key (its name, never the key), the total and connect deadlines and the
+    ** response size bound of each call. */
+    char base_url[512];
+    char api_key_env[128];
+    double timeout_seconds;
+    double connect_timeout_seconds;
+    int64_t max_response_bytes;
 } run_model_alias;
 
 /* "request_admission.resources": per request resource limits. */
