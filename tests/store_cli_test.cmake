@@ -36,38 +36,63 @@ execute_process(COMMAND sqlite3 ${foreign} "PRAGMA journal_mode; SELECT count(*)
 expect("journal mode and tables as they were (${out})" "${out}" STREQUAL "delete\n1\n")
 
 # A stored run in a directory the reader cannot write: read, never changed.
-file(MAKE_DIRECTORY ${OUT}/ro)
-execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+# As root the readers run as nobody, who must reach the database and the
+# binary: both go to a scratch directory under /tmp that everyone may enter
+# (the build tree may sit below a private directory, as under mktemp -d).
+execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(uid EQUAL 0)
+  string(RANDOM LENGTH 12 tag)
+  set(ro_base /tmp/admitsim-store-cli-${tag})
+  file(MAKE_DIRECTORY ${ro_base})
+  file(CHMOD ${ro_base} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  file(COPY_FILE ${ADMITSIM} ${ro_base}/admitsim)
+  file(CHMOD ${ro_base}/admitsim PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  set(ro_bin ${ro_base}/admitsim)
+  file(COPY_FILE ${scenario} ${ro_base}/heavy_root.json)
+  file(CHMOD ${ro_base}/heavy_root.json PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  set(ro_scenario ${ro_base}/heavy_root.json)
+else()
+  set(ro_base ${OUT})
+  set(ro_bin ${ADMITSIM})
+  set(ro_scenario ${scenario})
+endif()
+set(ro ${ro_base}/ro)
+file(MAKE_DIRECTORY ${ro})
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${ro}/r.db RESULT_VARIABLE rc
                 OUTPUT_QUIET ERROR_VARIABLE err)
 expect("run --db exits 0 (${err})" ${rc} EQUAL 0)
-expect("the writer closed its WAL" NOT EXISTS ${OUT}/ro/r.db-wal)
-file(MD5 ${OUT}/ro/r.db before)
-execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+expect("the writer closed its WAL" NOT EXISTS ${ro}/r.db-wal)
+file(MD5 ${ro}/r.db before)
 if(uid EQUAL 0) # root writes anywhere: read as nobody
   set(as setpriv --reuid=nobody --regid=nogroup --clear-groups)
-  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+  file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
        GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
-  file(CHMOD ${OUT}/ro/r.db PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-  file(MAKE_DIRECTORY ${OUT}/ro-plot)
-  file(CHMOD ${OUT}/ro-plot DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+  file(CHMOD ${ro}/r.db PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(MAKE_DIRECTORY ${ro_base}/ro-plot)
+  file(CHMOD ${ro_base}/ro-plot DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
        GROUP_WRITE GROUP_EXECUTE WORLD_READ WORLD_WRITE WORLD_EXECUTE)
 else()
   set(as "")
-  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_EXECUTE)
+  file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_EXECUTE)
 endif()
-foreach(cmd "runs" "show;1" "export;1;--format;csv" "plot;1;--out;${OUT}/ro-plot/p")
-  execute_process(COMMAND ${as} ${ADMITSIM} ${cmd} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+foreach(cmd "runs" "show;1" "export;1;--format;csv" "plot;1;--out;${ro_base}/ro-plot/p")
+  execute_process(COMMAND ${as} ${ro_bin} ${cmd} --db ${ro}/r.db RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE err)
   expect("${cmd} in a read-only directory exits 0 (${err})" ${rc} EQUAL 0)
 endforeach()
-execute_process(COMMAND ${as} ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+execute_process(COMMAND ${as} ${ro_bin} run ${ro_scenario} --db ${ro}/r.db RESULT_VARIABLE rc
                 OUTPUT_QUIET ERROR_VARIABLE err)
 expect("run --db in a read-only directory exits 1" ${rc} EQUAL 1)
 string(FIND "${err}" "read-only" at)
 expect("and says why (${err})" ${at} GREATER -1)
-file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
-file(MD5 ${OUT}/ro/r.db after)
+file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+file(MD5 ${ro}/r.db after)
 expect("the read-only database is unchanged" "${before}" STREQUAL "${after}")
+if(uid EQUAL 0)
+  file(REMOVE_RECURSE ${ro_base})
+endif()
 
 # A database of the previous schema (version 4, written by that admitsim):
 # read as it is, unchanged; `migrate` takes it to the current version.
