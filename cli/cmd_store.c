@@ -83,10 +83,10 @@ static int parse_db(const char *cmd, int argc, char **argv, const char **db, voi
 }
 
 static res_store_reader *open_reader(const char *cmd, const char *db) {
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    if (res_store_reader_open(db, &r, err, sizeof err) != RES_STORE_OK)
-        fprintf(stderr, "admitsim %s: %s\n", cmd, err);
+    if (res_store_reader_open(db, &r, &err) != RES_OK)
+        fprintf(stderr, "admitsim %s: %s\n", cmd, err.message);
     return r;
 }
 
@@ -101,16 +101,17 @@ int cmd_runs(int argc, char **argv) {
     res_store_reader *r = open_reader("runs", db);
     if (!r) return EXIT_FAILURE_RUN;
     res_store_cursor *c = NULL;
-    if (res_store_reader_runs(r, &c) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
+    res_error err;
+    if (res_store_reader_runs(r, &c, &err) != RES_OK) {
+        fprintf(stderr, "admitsim runs: %s\n", err.message);
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
     printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
            "policy", "seed", "iterations", "status", "mean_wall_s");
     res_run_row run;
-    int step;
-    while ((step = res_store_cursor_next_run(c, &run)) == RES_STORE_ROW) {
+    res_cursor_step step;
+    while ((step = res_store_cursor_next_run(c, &run, &err)) == RES_CURSOR_ROW) {
         char iters[64], wall[32];
         snprintf(iters, sizeof iters, "%lld/%lld", (long long)run.iterations_stored,
                  (long long)run.iterations);
@@ -123,8 +124,8 @@ int cmd_runs(int argc, char **argv) {
                (unsigned long long)run.seed, iters, text(run.state), wall);
     }
     rc = EXIT_OK;
-    if (step != RES_STORE_OK) {
-        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
+    if (step != RES_CURSOR_DONE) {
+        fprintf(stderr, "admitsim runs: %s\n", err.message);
         rc = EXIT_FAILURE_RUN;
     }
     res_store_cursor_close(c);
@@ -155,34 +156,34 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
            text(run->heartbeat_at));
 }
 
-static int show_iterations(res_store_reader *r, int64_t run_id) {
+static bool show_iterations(res_store_reader *r, int64_t run_id, res_error *err) {
     res_store_cursor *c = NULL;
-    if (res_store_reader_iterations(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (res_store_reader_iterations(r, run_id, &c, err) != RES_OK) return false;
     printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %-16s\n", "iteration", "status", "wall_s",
            "task_leases", "request_leases", "request_waiters", "events", "output_hash");
     res_iteration_row it;
-    int rc;
-    while ((rc = res_store_cursor_next_iteration(c, &it)) == RES_STORE_ROW)
+    res_cursor_step rc;
+    while ((rc = res_store_cursor_next_iteration(c, &it, err)) == RES_CURSOR_ROW)
         printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %-16s\n",
                (long long)it.iteration, text(it.status), it.wall_time_seconds,
                (long long)it.final_task_leases, (long long)it.final_request_leases,
                (long long)it.final_request_waiters, (long long)it.event_count.value,
                text(it.output_hash));
     res_store_cursor_close(c);
-    return rc;
+    return rc == RES_CURSOR_DONE;
 }
 
-static int show_metrics(res_store_reader *r, int64_t run_id) {
+static bool show_metrics(res_store_reader *r, int64_t run_id, res_error *err) {
     res_store_cursor *c = NULL;
-    if (res_store_reader_metric_stats(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (res_store_reader_metric_stats(r, run_id, &c, err) != RES_OK) return false;
     printf("\n%-44s  %-34s  %14s  %14s  %14s  %5s\n", "scope", "metric", "mean", "min", "max", "n");
     res_metric_stats_row m;
-    int rc;
-    while ((rc = res_store_cursor_next_metric_stats(c, &m)) == RES_STORE_ROW)
+    res_cursor_step rc;
+    while ((rc = res_store_cursor_next_metric_stats(c, &m, err)) == RES_CURSOR_ROW)
         printf("%-44.44s  %-34s  %14.6g  %14.6g  %14.6g  %5lld\n", text(m.scope), text(m.name),
                m.mean, m.min, m.max, (long long)m.count);
     res_store_cursor_close(c);
-    return rc;
+    return rc == RES_CURSOR_DONE;
 }
 
 int cmd_show(int argc, char **argv) {
@@ -194,19 +195,19 @@ int cmd_show(int argc, char **argv) {
     res_store_reader *r = open_reader("show", db);
     if (!r) return EXIT_FAILURE_RUN;
     res_run_row run;
-    int found = res_store_reader_run(r, (int64_t)run_id, &run);
-    if (found == RES_STORE_NOT_FOUND)
+    res_error err;
+    res_status found = res_store_reader_run(r, (int64_t)run_id, &run, &err);
+    if (found == RES_ENOTFOUND)
         fprintf(stderr, "admitsim show: %s: no run %llu (see 'admitsim runs')\n", db,
                 (unsigned long long)run_id);
     rc = EXIT_FAILURE_RUN;
-    if (found == RES_STORE_OK) {
+    if (found == RES_OK) {
         show_run(run_id, &run);
-        if (show_iterations(r, (int64_t)run_id) == RES_STORE_OK &&
-            show_metrics(r, (int64_t)run_id) == RES_STORE_OK)
+        if (show_iterations(r, (int64_t)run_id, &err) && show_metrics(r, (int64_t)run_id, &err))
             rc = EXIT_OK;
     }
-    if (found != RES_STORE_NOT_FOUND && rc != EXIT_OK)
-        fprintf(stderr, "admitsim show: %s\n", res_store_reader_errmsg(r));
+    if (found != RES_ENOTFOUND && rc != EXIT_OK)
+        fprintf(stderr, "admitsim show: %s\n", err.message);
     res_store_reader_close(r);
     return rc;
 }
@@ -215,10 +216,10 @@ int cmd_migrate(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
     int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0);
     if (rc >= 0) return rc;
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim migrate: %s\n", err);
+    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, &err) != RES_OK) {
+        fprintf(stderr, "admitsim migrate: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     int from = res_store_found_version(s), to = res_store_schema_version(s);

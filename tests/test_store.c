@@ -60,10 +60,9 @@ static int teardown(void **state) {
 }
 
 static res_store *open_ok(const char *path, int flags) {
-    char err[1100];
+    res_error err;
     res_store *s = NULL;
-    int rc = res_store_open(path, flags, &s, err, sizeof err);
-    if (rc != RES_STORE_OK) fail_msg("%s", err);
+    if (res_store_open(path, flags, &s, &err) != RES_OK) fail_msg("%s", err.message);
     return s;
 }
 
@@ -176,21 +175,20 @@ static void schema_created_at_current_version(void **state) {
 
 static void missing_database_is_not_created(void **state) {
     fixture *f = *state;
-    char err[1100] = "";
+    res_error err = {0};
     res_store *s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err),
-                     RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, &err), RES_ENOTFOUND);
+    assert_int_equal(err.code, RES_ENOTFOUND);
     assert_null(s);
-    assert_non_null(strstr(err, "no such results database"));
+    assert_non_null(strstr(err.message, "no such results database"));
     assert_int_not_equal(access(f->path, F_OK), 0);
 }
 
 static void migrates_v1_to_latest_keeping_data(void **state) {
     fixture *f = *state;
-    char err[1100];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 1, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 1, &s, &err), RES_OK);
     assert_int_equal(res_store_schema_version(s), 1);
     res_store_run_info info = {.scenario_id = "old",
                                .scenario_version = 3,
@@ -199,7 +197,7 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                                .seed = 42,
                                .iterations = 1};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     sqlite3 *db = raw_open(f->path);
     /* a v1 store refuses to write iterations; fill one by hand, v1 columns only */
     assert_int_equal(
@@ -281,12 +279,12 @@ static void migrates_a_real_v4_database(void **state) {
     fclose(in);
     fclose(out);
 
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
     assert_int_equal(res_store_reader_schema_version(r), 4);
     res_run_row row;
-    assert_int_equal(res_store_reader_run(r, 2, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 2, &row, &err), RES_OK);
     assert_string_equal(row.state, "running"); /* no writer recorded: cannot tell */
     assert_int_equal(row.writer, RES_RUN_WRITER_UNKNOWN);
     assert_false(row.writer_pid.set);
@@ -308,16 +306,16 @@ static void migrates_a_real_v4_database(void **state) {
     res_store_run_info info = {
         .scenario_id = "tiny", .scenario_file = "tiny.json", .policy = "strict", .iterations = 1};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     assert_int_equal(run_id, 3);
     assert_int_equal(scalar(db, "SELECT writer_pid FROM runs WHERE run_id = 3"), getpid());
     res_store_close(s);
     sqlite3_close(db);
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
-    assert_int_equal(res_store_reader_run(r, 3, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
+    assert_int_equal(res_store_reader_run(r, 3, &row, &err), RES_OK);
     assert_string_equal(row.state, "running");
     assert_int_equal(row.writer, RES_RUN_WRITER_ALIVE);
-    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 1, &row, &err), RES_OK);
     assert_string_equal(row.state, "complete");
     res_store_reader_close(r);
 }
@@ -329,38 +327,37 @@ static void refuses_a_newer_schema(void **state) {
     sqlite3 *db = raw_open(f->path);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    char err[1100] = "";
+    res_error err = {0};
     s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_TOO_NEW);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, &err), RES_ETOONEW);
+    assert_int_equal(err.code, RES_ETOONEW);
     assert_null(s);
     char want[128];
     snprintf(want, sizeof want, "schema version 99 is newer than this admitsim supports (%d)",
              RES_STORE_SCHEMA_VERSION);
-    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err.message, want));
 }
 
 /* Another program's database is refused before anything is written: no
 ** admitsim tables, no WAL; an empty file becomes a results database. */
 static void refuses_another_programs_database(void **state) {
     fixture *f = *state;
-    char path[400], err[1100] = "";
+    char path[400];
+    res_error err = {0};
     snprintf(path, sizeof path, "%s/other.db", f->dir);
     sqlite3 *db = raw_open_create(path);
     assert_int_equal(
         sqlite3_exec(db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);", NULL, NULL, NULL),
         SQLITE_OK);
     res_store *s = NULL;
-    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err), RES_EFOREIGN);
     assert_null(s);
-    assert_non_null(strstr(err, "not an admitsim results database"));
+    assert_non_null(strstr(err.message, "not an admitsim results database"));
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
     expect_text(db, "PRAGMA journal_mode", "delete");
     /* a schema version, but not admitsim's tables */
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err), RES_EFOREIGN);
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
     sqlite3_close(db);
     /* an empty file is a new database */
@@ -391,11 +388,11 @@ static void round_trip_one(const char *dir, const char *scenario) {
                                .iterations = 1,
                                .command_line = "admitsim test"};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     assert_int_equal(run_id, 1);
     expect_text(db, "SELECT status FROM runs", "running");
-    if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK)
-        fail_msg("%s", res_store_errmsg(s));
+    res_error err;
+    if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) fail_msg("%s", err.message);
     size_t total = run->event_count + run->request_event_count;
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), total);
     assert_int_equal(scalar(db, "SELECT event_count FROM iterations"), total);
@@ -488,14 +485,16 @@ static void round_trip_one(const char *dir, const char *scenario) {
                      run->resource_limits[ADMIT_RESOURCE_SUBMISSION]);
 
     /* writing the same iteration again fails and leaves nothing behind */
-    assert_int_equal(res_store_write_iteration(s, run_id, run, sum), RES_STORE_ERROR);
-    assert_non_null(strstr(res_store_errmsg(s), "inserting the iteration"));
+    assert_int_equal(res_store_write_iteration(s, run_id, run, sum, &err), RES_ESTORE);
+    assert_int_equal(err.code, RES_ESTORE);
+    assert_non_null(strstr(err.message, "inserting the iteration"));
     assert_int_equal(scalar(db, "SELECT count(*) FROM events"), total);
     assert_int_equal(scalar(db, "SELECT count(*) FROM snapshots"), 2);
     assert_int_equal(scalar(db, "SELECT count(*) FROM iterations"), 1);
     /* the connection is usable after the rollback */
-    assert_int_equal(res_store_set_run_status(s, run_id, "failed"), RES_STORE_OK);
-    assert_int_equal(res_store_set_run_status(s, 77, "failed"), RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_set_run_status(s, run_id, "failed", &err), RES_OK);
+    assert_int_equal(res_store_set_run_status(s, 77, "failed", &err), RES_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no run 77"));
     res_store_close(s);
     sqlite3_close(db);
     res_summary_free(sum);
@@ -525,7 +524,7 @@ static void killed_writer_leaves_consistent_database(void **state) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        char err[1100];
+        res_error err;
         res_store *s = NULL;
         int64_t run_id;
         res_store_run_info info = {.scenario_id = sc->config.scenario_id,
@@ -534,12 +533,12 @@ static void killed_writer_leaves_consistent_database(void **state) {
                                    .policy = "strict",
                                    .seed = 1,
                                    .iterations = 1000000};
-        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err) != RES_STORE_OK ||
-            res_store_begin_run(s, &info, &run_id) != RES_STORE_OK)
+        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err) != RES_OK ||
+            res_store_begin_run(s, &info, &run_id, &err) != RES_OK)
             _exit(3);
         for (uint32_t i = 0; i < 100000; i++) {
             run->iteration = i;
-            if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK) _exit(4);
+            if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) _exit(4);
         }
         _exit(0);
     }
@@ -570,11 +569,11 @@ static void killed_writer_leaves_consistent_database(void **state) {
 
     int64_t pid_of_writer = pid;
     /* before any writer opens it again: stored as running, read as abandoned */
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
     res_run_row row;
-    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 1, &row, &err), RES_OK);
     assert_string_equal(row.status, "running");
     assert_string_equal(row.state, "abandoned");
     assert_int_equal(row.writer, RES_RUN_WRITER_GONE);

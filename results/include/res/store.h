@@ -8,9 +8,9 @@
 ** than this binary.  Each iteration is written in one transaction, so a
 ** crashed writer leaves earlier iterations intact and never half of one; a
 ** run's status goes 'running' -> 'complete' in the transaction that writes
-** its last iteration.  Functions return RES_STORE_OK or a negative code and
-** never exit; the message is in res_store_errmsg() (or the caller's buffer
-** for opening).  res/store_reader.h reads what this writes.
+** its last iteration.  Functions return RES_OK or the error's code and fill
+** err (when not NULL) with the code and a message naming the database file;
+** they never exit.  res/store_reader.h reads what this writes.
 */
 #ifndef RES_STORE_H
 #define RES_STORE_H
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/error.h"
 #include "res/store_common.h"
 #include "res/summary.h"
 #include "res/run_record.h"
@@ -35,19 +36,19 @@ typedef enum res_store_open_flags {
 } res_store_open_flags;
 
 /* Opens path for writing and migrates it to RES_STORE_SCHEMA_VERSION.
-** Refuses (RES_STORE_NOT_ADMITSIM) a database another program owns: one
-** with tables but no schema version, or a version but no admitsim tables;
-** an empty file or database gets the schema.  On failure *out is NULL and
-** err (errlen bytes) holds the message. */
-int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen);
+** Fails with RES_ENOTFOUND (no file, without RES_STORE_OPEN_CREATE),
+** RES_EFOREIGN (a database another program owns: one with tables but no
+** schema version, or a version but no admitsim tables; an empty file or
+** database gets the schema), RES_ETOONEW, RES_ENOMEM or RES_ESTORE (SQLite,
+** a read-only file or directory); then *out is NULL. */
+res_status res_store_open(const char *path, int flags, res_store **out, res_error *err);
 /* Like res_store_open but migrates only up to target_version (tests use it
 ** to build an old database).  A store below the latest version is read-only
 ** for the write functions. */
-int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
-                           char *err, size_t errlen);
+res_status res_store_open_version(const char *path, int flags, int target_version, res_store **out,
+                                  res_error *err);
 void res_store_close(res_store *s);
 
-const char *res_store_errmsg(const res_store *s);
 int res_store_schema_version(const res_store *s);
 /* The schema version the database had when opened, before migrating (0 for
 ** a new one). */
@@ -64,18 +65,20 @@ typedef struct res_store_run_info {
 } res_store_run_info;
 
 /* Inserts the runs row (status 'running', created_at now, UTC). */
-int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id);
+res_status res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id,
+                               res_error *err);
 
 /* Writes iteration run->iteration of run_id in one transaction: the
 ** iterations row, every event of both streams, the metrics and the two final
 ** snapshots; the run becomes 'complete' once all its iterations are stored.
 ** Needs a run executed with capture_events.  On error nothing is written. */
-int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
-                              const res_summary *summary);
+res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
+                                     const res_summary *summary, res_error *err);
 
 /* Sets a run's status (e.g. 'failed'), retrying a transaction that meets a
-** busy database. */
-int res_store_set_run_status(res_store *s, int64_t run_id, const char *status);
+** busy database; RES_ENOTFOUND when there is no such run. */
+res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *status,
+                                    res_error *err);
 
 /* Concurrent writers.  Every write (a run, an iteration, a status) is a
 ** transaction that first takes the database's write lock; while another

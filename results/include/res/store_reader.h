@@ -14,10 +14,11 @@
 ** res_store_reader_iteration: until the next call of the same function or
 ** res_store_reader_close).  A cursor must be closed before its reader.
 **
-** Errors.  Functions return RES_STORE_OK, RES_STORE_ROW (a cursor's row) or
-** a negative code (res/store_common.h) and never exit; the message, which
-** names the database file, is in res_store_reader_errmsg().  A reader is
-** not thread-safe: one thread at a time per reader.
+** Errors.  Functions return RES_OK or the error's code (res/error.h) and
+** fill err (when not NULL) with the code and a message naming the database
+** file; a cursor's step returns RES_CURSOR_ROW, RES_CURSOR_DONE or
+** RES_CURSOR_ERROR (then err says why).  Nothing exits.  A reader is not
+** thread-safe: one thread at a time per reader.
 */
 #ifndef RES_STORE_READER_H
 #define RES_STORE_READER_H
@@ -26,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/error.h"
 #include "res/store_common.h"
 
 #ifdef __cplusplus
@@ -163,53 +165,69 @@ typedef struct res_snapshot_row {
 
 /* Opens the results database at path for reading, read-only: it never
 ** migrates the database or changes its journal mode, and reads one in a
-** directory it cannot write.  Fails with RES_STORE_NOT_FOUND (no file),
-** RES_STORE_NOT_ADMITSIM (another program's database, or an empty one),
-** RES_STORE_TOO_OLD (below RES_STORE_READ_MIN_VERSION: `admitsim migrate`
-** upgrades it), RES_STORE_TOO_NEW or RES_STORE_ERROR; then *out is NULL and
-** err (errlen bytes) holds the message. */
-int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen);
+** directory it cannot write.  Fails with RES_ENOTFOUND (no file),
+** RES_EFOREIGN (another program's database, or an empty one), RES_ETOOOLD
+** (below RES_STORE_READ_MIN_VERSION: `admitsim migrate` upgrades it),
+** RES_ETOONEW, RES_ENOMEM or RES_ESTORE; then *out is NULL. */
+res_status res_store_reader_open(const char *path, res_store_reader **out, res_error *err);
 void res_store_reader_close(res_store_reader *r);
-const char *res_store_reader_errmsg(const res_store_reader *r);
 int res_store_reader_schema_version(const res_store_reader *r);
 
-/* One run, or RES_STORE_NOT_FOUND. */
-int res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row);
-/* One stored iteration of a run, or RES_STORE_NOT_FOUND. */
-int res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
-                               res_iteration_row *row);
+/* One run, or RES_ENOTFOUND ("<path>: no run N"). */
+res_status res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row,
+                                res_error *err);
+/* One stored iteration of a run, or RES_ENOTFOUND. */
+res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                      res_iteration_row *row, res_error *err);
 
 /* Cursors.  Each opens *out (NULL on failure). */
 /* Every run, by run id. */
-int res_store_reader_runs(res_store_reader *r, res_store_cursor **out);
+res_status res_store_reader_runs(res_store_reader *r, res_store_cursor **out, res_error *err);
 /* A run's stored iterations, in order. */
-int res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out,
+                                       res_error *err);
 /* The events q selects, in q->order (iterations ascending). */
-int res_store_reader_events(res_store_reader *r, const res_event_query *q, res_store_cursor **out);
+res_status res_store_reader_events(res_store_reader *r, const res_event_query *q,
+                                   res_store_cursor **out, res_error *err);
 /* The task timelines of one iteration (or RES_ALL_ITERATIONS), by
 ** iteration and task execution id. */
-int res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
-                               res_store_cursor **out);
+res_status res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                      res_store_cursor **out, res_error *err);
 /* A run's metrics of one iteration (or RES_ALL_ITERATIONS) whose scope
 ** starts with scope_prefix (NULL: every scope), by iteration, in the order
 ** they were stored. */
-int res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
-                             const char *scope_prefix, res_store_cursor **out);
+res_status res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                    const char *scope_prefix, res_store_cursor **out,
+                                    res_error *err);
 /* Each metric of a run over its iterations: scope "run" first, then by
 ** scope, within a scope in the order stored. */
-int res_store_reader_metric_stats(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_metric_stats(res_store_reader *r, int64_t run_id,
+                                         res_store_cursor **out, res_error *err);
 /* A run's final snapshots, by iteration and kind. */
-int res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out,
+                                      res_error *err);
 
-/* Steps a cursor of the matching kind: RES_STORE_ROW with *row filled,
-** RES_STORE_OK at the end, or a negative code. */
-int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row);
-int res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row);
-int res_store_cursor_next_event(res_store_cursor *c, res_event_row *row);
-int res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row);
-int res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row);
-int res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row);
-int res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row);
+/* What a cursor's step gives. */
+typedef enum res_cursor_step {
+    RES_CURSOR_ERROR = -1, /* err says why */
+    RES_CURSOR_DONE = 0,   /* no more rows */
+    RES_CURSOR_ROW = 1     /* *row is filled */
+} res_cursor_step;
+
+/* Steps a cursor of the matching kind (another kind is an error). */
+res_cursor_step res_store_cursor_next_run(res_store_cursor *c, res_run_row *row, res_error *err);
+res_cursor_step res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row,
+                                                res_error *err);
+res_cursor_step res_store_cursor_next_event(res_store_cursor *c, res_event_row *row,
+                                            res_error *err);
+res_cursor_step res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row,
+                                               res_error *err);
+res_cursor_step res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row,
+                                             res_error *err);
+res_cursor_step res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row,
+                                                   res_error *err);
+res_cursor_step res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row,
+                                               res_error *err);
 void res_store_cursor_close(res_store_cursor *c);
 
 #ifdef __cplusplus
