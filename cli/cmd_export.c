@@ -70,6 +70,9 @@ static json_t *run_json(const res_run_row *r) {
     json_object_set_new(o, "writer_instance", opt_text_json(r->writer_instance));
     json_object_set_new(o, "heartbeat_at", opt_text_json(r->heartbeat_at));
     json_object_set_new(o, "state", opt_text_json(r->state));
+    json_object_set_new(o, "experiment_id", opt_int_json(r->experiment_id));
+    json_object_set_new(o, "arm", opt_text_json(r->arm));
+    json_object_set_new(o, "parameters", opt_text_json(r->parameters));
     return o;
 }
 

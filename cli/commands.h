@@ -10,5 +10,6 @@ int cmd_show(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_experiments(int argc, char **argv);
 
 #endif

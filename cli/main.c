@@ -19,6 +19,7 @@ static void usage(FILE *f) {
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
                "  plot RUN         draw a stored run with gnuplot\n"
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
+               "  experiments      list the experiments (A/B, sweeps) in the results database\n"
                "  migrate          upgrade the results database's schema\n"
                "  version          print the harness version\n"
                "  help             this text\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

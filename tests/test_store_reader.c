@@ -416,19 +416,6 @@ static void sql_on(const char *path, const char *sql) {
     sqlite3_close(db);
 }
 
-/* The file's bytes, to see that nothing changed them. */
-static char *contents(const char *path, long *len) {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    *len = ftell(fp);
-    rewind(fp);
-    char *buf = malloc((size_t)*len + 1);
-    assert_int_equal(fread(buf, 1, (size_t)*len, fp), (size_t)*len);
-    fclose(fp);
-    return buf;
-}
-
 /* Opening path for reading fails with code and a message holding want,
 ** and leaves the file as it was. */
 static void expect_refused(const char *path, res_status code, const char *want) {

@@ -29,7 +29,10 @@ static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *e
                                .policy = run_policy_name(opt->policy),
                                .seed = opt->seed,
                                .iterations = opt->iterations,
-                               .command_line = opt->command_line};
+                               .command_line = opt->command_line,
+                               .experiment_id = opt->experiment_id,
+                               .arm = opt->arm,
+                               .parameters = opt->parameters};
     if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, err) != RES_OK) return false;
     if (opt->on_lock_wait) res_store_on_lock_wait(o->store, opt->on_lock_wait, opt->ctx);
     return res_store_begin_run(o->store, &info, &o->run_id, err) == RES_OK;

@@ -2,6 +2,7 @@
 #include "res/capacity_plan.h"
 #include "store_error.h"
 #include "store_identity.h"
+#include "store_int.h"
 #include "store_liveness.h"
 #include "store_txn.h"
 #include "res/correlated_view.h"
@@ -189,6 +190,36 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN writer_pid INTEGER;"
     "ALTER TABLE runs ADD COLUMN writer_instance TEXT;"
     "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;",
+    /* 6: experiments (SPEC §10): an A/B experiment's arms paired by seed,
+    ** or a sweep's points, each run of one arm or point a runs row that
+    ** names its experiment, its arm and its parameters (the arm's overrides
+    ** or the point's values, a JSON object).  An experiment has a writer
+    ** and a heartbeat like a run, and its verdict (result_json) once it
+    ** finished.  Runs stored before belong to no experiment. */
+    "CREATE TABLE experiments ("
+    " experiment_id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('ab', 'sweep')),"
+    " scenario_id TEXT NOT NULL,"
+    " scenario_file TEXT,"
+    " name TEXT,"
+    " baseline_arm TEXT,"
+    " candidate_arm TEXT,"
+    " seeds INTEGER NOT NULL,"
+    " harness_version TEXT NOT NULL,"
+    " command_line TEXT,"
+    " created_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " status TEXT NOT NULL,"
+    " result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),"
+    " writer_host TEXT,"
+    " writer_pid INTEGER,"
+    " writer_instance TEXT,"
+    " heartbeat_at TEXT);"
+    "ALTER TABLE runs ADD COLUMN experiment_id INTEGER REFERENCES experiments(experiment_id);"
+    "ALTER TABLE runs ADD COLUMN arm TEXT;"
+    "ALTER TABLE runs ADD COLUMN parameters TEXT"
+    " CHECK (parameters IS NULL OR json_type(parameters) = 'object');"
+    "CREATE INDEX runs_by_experiment ON runs(experiment_id, arm, seed);",
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
@@ -263,7 +294,7 @@ static res_status exec(res_store *s, const char *sql, const char *what, res_erro
     return RES_ESTORE;
 }
 
-static void utc_now(char *buf, size_t len) {
+void res_store_utc_now(char *buf, size_t len) {
     time_t now = time(NULL);
     struct tm tm;
     buf[0] = '\0';
@@ -333,7 +364,7 @@ rollback:
     return RES_ESTORE;
 }
 
-static res_status abandon_dead_runs(res_store *s, res_error *err);
+static res_status abandon_dead_writers(res_store *s, res_error *err);
 
 /* Before anything is written: the file must be empty or an admitsim
 ** database this binary can migrate, and writable. */
@@ -362,9 +393,12 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
     if ((flags & RES_STORE_OPEN_CREATE) && mkdir_parents(path) != 0)
         return res_store_fail(err, RES_ESTORE, "%s: cannot create its directory: %s", path,
                               strerror(errno));
-    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+    /* by URI, so that res_store_merge can attach another database read-only */
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                  ((flags & RES_STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK)
+    char uri[4200];
+    res_store_uri(uri, sizeof uri, path, NULL);
+    if (sqlite3_open_v2(uri, &s->db, oflags, NULL) != SQLITE_OK)
         return res_store_fail(err, RES_ESTORE, "%s: cannot open: %s", path,
                               s->db ? sqlite3_errmsg(s->db) : "out of memory");
     res_store_txn_init(&s->txn, s->db);
@@ -376,7 +410,7 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
                   "setting pragmas", err)) ||
         (rc = migrate(s, target_version, err)))
         return rc;
-    return s->version == RES_STORE_SCHEMA_VERSION ? abandon_dead_runs(s, err) : RES_OK;
+    return s->version == RES_STORE_SCHEMA_VERSION ? abandon_dead_writers(s, err) : RES_OK;
 }
 
 res_status res_store_open_version(const char *path, int flags, int target_version, res_store **out,
@@ -423,16 +457,42 @@ res_store_lock_waits res_store_lock_wait_stats(const res_store *s) {
     return s->txn.stats;
 }
 
-/* ---- runs and their writers ------------------------------------------------ */
+sqlite3 *res_store_db(const res_store *s) {
+    return s->db;
+}
 
-typedef res_status (*txn_fn)(res_store *s, void *arg, res_error *err);
+const char *res_store_path(const res_store *s) {
+    return s->path;
+}
+
+res_status res_store_check_current(const res_store *s, res_error *err) {
+    if (s->version == RES_STORE_SCHEMA_VERSION) return RES_OK;
+    return res_store_fail(err, RES_ESTORE, "%s: schema version %d is not the current one (%d)",
+                          s->path, s->version, RES_STORE_SCHEMA_VERSION);
+}
+
+res_status res_store_check_json(const res_store *s, const char *text, bool object_only,
+                                const char *what, res_error *err) {
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    bool parsed = j != NULL, ok = parsed && (!object_only || json_is_object(j));
+    json_decref(j);
+    if (ok) return RES_OK;
+    if (parsed)
+        return res_store_fail(err, RES_EINVAL, "%s: %s must be a JSON object, got '%.80s'", s->path,
+                              what, text);
+    return res_store_fail(err, RES_EINVAL, "%s: %s is not JSON: %s (line %d, column %d)", s->path,
+                          what, jerr.text, jerr.line, jerr.column);
+}
+
+/* ---- runs and their writers ------------------------------------------------ */
 
 /* Runs fn(s, arg, err) in a write transaction, waiting for the lock as long
 ** as it takes.  A transaction that meets SQLITE_BUSY anyway (a stale WAL
 ** snapshot) is rolled back and run again, a few times; any other failure
 ** rolls back and keeps fn's message. */
-static res_status in_transaction(res_store *s, txn_fn fn, void *arg, const char *what,
-                                 res_error *err) {
+res_status res_store_in_transaction(res_store *s, res_store_txn_fn fn, void *arg, const char *what,
+                                    res_error *err) {
     enum { ATTEMPTS = 8 };
     for (int attempt = 1;; attempt++) {
         res_status rc =
@@ -445,13 +505,13 @@ static res_status in_transaction(res_store *s, txn_fn fn, void *arg, const char 
     }
 }
 
-/* Runs sql (parameters: ?1 run id, ?2 now, ?3 text) once; *changes rows. */
+/* Runs sql (parameters: ?1 the row's id, ?2 now, ?3 text) once; *changes rows. */
 static res_status update_run(res_store *s, const char *sql, int64_t run_id, const char *text,
                              const char *what, int *changes, res_error *err) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, err, what);
     char now[64];
-    utc_now(now, sizeof now);
+    res_store_utc_now(now, sizeof now);
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
     if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
@@ -473,26 +533,27 @@ typedef struct new_run {
     int64_t run_id;
 } new_run;
 
-static res_status insert_run(res_store *s, void *arg, res_error *err) {
-    new_run *nr = arg;
-    const res_store_run_info *info = nr->info;
-    /* before version 5 (tests build old databases) without the writer */
-    const char *sql =
-        s->version >= 5
-            ? "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
-              " iterations, harness_version, command_line, created_at, status, writer_host,"
-              " writer_pid, writer_instance, heartbeat_at)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?9)"
-            : "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
-              " iterations, harness_version, command_line, created_at, status)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running')";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fail_db(s, err, "preparing the run");
-    char now[64];
-    utc_now(now, sizeof now);
-    res_writer_id self;
-    res_writer_self(&self);
+/* The columns of a new runs row in the store's schema: before version 5
+** (tests build old databases) no writer, before 6 no experiment. */
+static void run_insert_sql(int version, char *sql, size_t len) {
+    snprintf(sql, len,
+             "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
+             " iterations, harness_version, command_line, created_at, status%s%s)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running'%s%s)",
+             version >= 5 ? ", writer_host, writer_pid, writer_instance, heartbeat_at" : "",
+             version >= 6 ? ", experiment_id, arm, parameters" : "",
+             version >= 5 ? ", ?10, ?11, ?12, ?9" : "", version >= 6 ? ", ?13, ?14, ?15" : "");
+}
+
+void res_store_bind_text(sqlite3_stmt *st, int i, const char *text) {
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_run(sqlite3_stmt *st, int version, const res_store_run_info *info,
+                     const char *now) {
     sqlite3_bind_text(st, 1, info->scenario_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, info->scenario_version);
     sqlite3_bind_text(st, 3, info->scenario_file, -1, SQLITE_TRANSIENT);
@@ -500,24 +561,67 @@ static res_status insert_run(res_store *s, void *arg, res_error *err) {
     sqlite3_bind_int64(st, 5, (sqlite3_int64)info->seed);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)info->iterations);
     sqlite3_bind_text(st, 7, RES_HARNESS_VERSION, -1, SQLITE_STATIC);
-    if (info->command_line) sqlite3_bind_text(st, 8, info->command_line, -1, SQLITE_TRANSIENT);
+    res_store_bind_text(st, 8, info->command_line);
     sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
-    if (s->version >= 5) {
+    if (version >= 5) {
+        res_writer_id self;
+        res_writer_self(&self);
         sqlite3_bind_text(st, 10, self.host, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 11, self.pid);
-        if (self.instance[0]) sqlite3_bind_text(st, 12, self.instance, -1, SQLITE_TRANSIENT);
+        res_store_bind_text(st, 12, self.instance[0] ? self.instance : NULL);
     }
+    if (version >= 6) {
+        if (info->experiment_id > 0)
+            sqlite3_bind_int64(st, 13, info->experiment_id);
+        else
+            sqlite3_bind_null(st, 13);
+        res_store_bind_text(st, 14, info->arm);
+        res_store_bind_text(st, 15, info->parameters);
+    }
+}
+
+static res_status insert_run(res_store *s, void *arg, res_error *err) {
+    new_run *nr = arg;
+    char sql[512], now[64];
+    run_insert_sql(s->version, sql, sizeof sql);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, err, "preparing the run");
+    res_store_utc_now(now, sizeof now);
+    bind_run(st, s->version, nr->info, now);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return res_store_fail(err, RES_ENOTFOUND, "%s: no experiment %lld", s->path,
+                              (long long)nr->info->experiment_id);
     if (rc != SQLITE_DONE) return fail_db(s, err, "inserting the run");
     nr->run_id = sqlite3_last_insert_rowid(s->db);
     return RES_OK;
 }
 
+/* What a run may name: an experiment, an arm and parameters (a JSON
+** object) need schema version 6. */
+static res_status check_run_info(const res_store *s, const res_store_run_info *info,
+                                 res_error *err) {
+    bool experiment = info->experiment_id > 0 || info->arm || info->parameters;
+    if (experiment && s->version < 6)
+        return res_store_fail(err, RES_EINVAL,
+                              "%s: schema version %d stores no experiments (version 6 does)",
+                              s->path, s->version);
+    if (info->experiment_id < 0)
+        return res_store_fail(err, RES_EINVAL, "%s: no experiment %lld", s->path,
+                              (long long)info->experiment_id);
+    return info->parameters
+               ? res_store_check_json(s, info->parameters, true, "the parameters of a run", err)
+               : RES_OK;
+}
+
 res_status res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id,
                                res_error *err) {
+    res_status rc = check_run_info(s, info, err);
+    if (rc != RES_OK) return rc;
     new_run nr = {info, 0};
-    res_status rc = in_transaction(s, insert_run, &nr, "inserting the run", err);
+    rc = res_store_in_transaction(s, insert_run, &nr, "inserting the run", err);
     if (rc == RES_OK) *run_id = nr.run_id;
     return rc;
 }
@@ -544,42 +648,80 @@ static res_status update_status(res_store *s, void *arg, res_error *err) {
 res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *status,
                                     res_error *err) {
     status_change sc = {run_id, status};
-    return in_transaction(s, update_status, &sc, "updating the run status", err);
+    return res_store_in_transaction(s, update_status, &sc, "updating the run status", err);
 }
 
-/* Marks 'abandoned' the running runs whose writer is gone (another process
-** SIGKILLed, crashed, or of an earlier boot), so that the database itself
-** says so. */
-static res_status abandon_dead_runs(res_store *s, res_error *err) {
+/* The tables whose rows record their writer: runs, and (schema 6)
+** experiments. */
+typedef struct writer_table {
+    const char *name, *key, *what;
+} writer_table;
+
+static const writer_table writer_tables[] = {
+    {"runs", "run_id", "marking an abandoned run"},
+    {"experiments", "experiment_id", "marking an abandoned experiment"}};
+
+/* The ids of t's rows stored as running whose writer is gone, in *ids
+** (malloc'd, *n of them). */
+static res_status find_abandoned(res_store *s, const writer_table *t, int64_t **ids, size_t *n,
+                                 res_error *err) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT %s, writer_host, writer_pid, writer_instance FROM %s"
+             " WHERE status = 'running' AND writer_pid IS NOT NULL",
+             t->key, t->name);
+    *ids = NULL;
+    *n = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT run_id, writer_host, writer_pid, writer_instance FROM runs"
-                           " WHERE status = 'running' AND writer_pid IS NOT NULL",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail_db(s, err, "looking for abandoned runs");
-    int64_t *gone = NULL;
-    size_t n = 0, cap = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, err, t->what);
+    size_t cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (res_writer_check((const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
                              (const char *)sqlite3_column_text(st, 3)) != RES_WRITER_GONE)
             continue;
-        if (n == cap) {
-            int64_t *more = realloc(gone, (cap = cap ? cap * 2 : 8) * sizeof *more);
+        if (*n == cap) {
+            int64_t *more = realloc(*ids, (cap = cap ? cap * 2 : 8) * sizeof *more);
             if (!more) break;
-            gone = more;
+            *ids = more;
         }
-        gone[n++] = sqlite3_column_int64(st, 0);
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
     }
-    res_status rc = step == SQLITE_ROW || step == SQLITE_DONE
-                        ? RES_OK
-                        : fail_db(s, err, "looking for abandoned runs");
+    res_status rc = step == SQLITE_ROW || step == SQLITE_DONE ? RES_OK : fail_db(s, err, t->what);
     sqlite3_finalize(st);
-    for (size_t i = 0; rc == RES_OK && i < n; i++) {
-        status_change sc = {gone[i], "abandoned"};
-        rc = in_transaction(s, update_status, &sc, "marking an abandoned run", err);
+    return rc;
+}
+
+typedef struct abandonment {
+    const writer_table *t;
+    int64_t id;
+} abandonment;
+
+static res_status mark_abandoned(res_store *s, void *arg, res_error *err) {
+    const abandonment *a = arg;
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET status = 'abandoned', heartbeat_at = ?2 WHERE %s = ?1"
+             " AND status = 'running'",
+             a->t->name, a->t->key);
+    return update_run(s, sql, a->id, NULL, a->t->what, NULL, err);
+}
+
+/* Marks 'abandoned' the running runs and experiments whose writer is gone
+** (another process SIGKILLed, crashed, or of an earlier boot), so that the
+** database itself says so. */
+static res_status abandon_dead_writers(res_store *s, res_error *err) {
+    res_status rc = RES_OK;
+    for (size_t k = 0; rc == RES_OK && k < sizeof writer_tables / sizeof *writer_tables; k++) {
+        int64_t *gone;
+        size_t n;
+        rc = find_abandoned(s, &writer_tables[k], &gone, &n, err);
+        for (size_t i = 0; rc == RES_OK && i < n; i++) {
+            abandonment a = {&writer_tables[k], gone[i]};
+            rc = res_store_in_transaction(s, mark_abandoned, &a, writer_tables[k].what, err);
+        }
+        free(gone);
     }
-    free(gone);
     return rc;
 }
 
@@ -947,7 +1089,7 @@ static res_status write_body(res_store *s, int64_t run_id, const res_run_record 
     if (rc == RES_OK) rc = write_plan(s, run, sum, err);
     if (rc != RES_OK) return rc;
     char now[64];
-    utc_now(now, sizeof now);
+    res_store_utc_now(now, sizeof now);
     sqlite3_stmt *done = s->stmt[ST_COMPLETE];
     sqlite3_bind_int64(done, 1, run_id);
     sqlite3_bind_text(done, 2, now, -1, SQLITE_TRANSIENT);
@@ -989,7 +1131,8 @@ res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run
     for (int k = 0; k < ST_COUNT; k++)
         if (!s->stmt[k] && prepare(s, k, err) != RES_OK) return RES_ESTORE;
     iteration_write w = {run_id, run, summary};
-    res_status rc = in_transaction(s, write_iteration_txn, &w, "writing the iteration", err);
+    res_status rc =
+        res_store_in_transaction(s, write_iteration_txn, &w, "writing the iteration", err);
     for (int k = 0; k < ST_COUNT; k++)
         sqlite3_clear_bindings(s->stmt[k]);
     /* The page cache (up to cache_size) keeps what this iteration wrote;

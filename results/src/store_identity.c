@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "res/store_common.h"
 #include "store_error.h"
@@ -60,4 +61,15 @@ res_status res_store_identify(sqlite3 *db, const char *path, res_store_identity 
             path, *version, RES_STORE_SCHEMA_VERSION);
     *identity = RES_STORE_IS_ADMITSIM;
     return RES_OK;
+}
+
+void res_store_uri(char *uri, size_t len, const char *path, const char *query) {
+    size_t n = (size_t)snprintf(uri, len, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
+        if (*p < 0x21 || strchr("?#%", *p))
+            n += (size_t)snprintf(uri + n, len - n, "%%%02x", *p);
+        else
+            uri[n++] = (char)*p;
+    }
+    snprintf(uri + n, len - n, "%s%s", query ? "?" : "", query ? query : "");
 }

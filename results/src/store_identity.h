@@ -1,12 +1,14 @@
 /* What a database file is, asked before the store's writer or reader touches
 ** it: an admitsim results database (and its schema version), an empty one
 ** (no tables: the writer may create the schema), or another program's
-** (refused by both).  Between store.c, store_reader.c and store_identity.c;
+** (refused by both); and how the file is named to SQLite as a URI.  Between store.c, store_reader.c
+*and store_identity.c;
 ** not part of the public interface. */
 #ifndef RES_STORE_IDENTITY_H
 #define RES_STORE_IDENTITY_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "res/error.h"
 
@@ -22,5 +24,11 @@ typedef enum res_store_identity {
 ** is the SQLite code of a failed read (0 otherwise). */
 res_status res_store_identify(sqlite3 *db, const char *path, res_store_identity *identity,
                               int *version, int *sqlite_rc, res_error *err);
+
+/* The "file:" URI of path (SQLite's URI syntax, path bytes escaped where
+** URIs need it) followed by "?query" when query is not NULL, e.g.
+** "immutable=1" or "mode=ro", for sqlite3_open_v2 with SQLITE_OPEN_URI or
+** an ATTACH on a connection opened so. */
+void res_store_uri(char *uri, size_t len, const char *path, const char *query);
 
 #endif

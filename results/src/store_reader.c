@@ -11,6 +11,7 @@
 
 #include "store_error.h"
 #include "store_identity.h"
+#include "store_int.h"
 #include "store_liveness.h"
 
 const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
@@ -27,13 +28,15 @@ typedef enum cursor_kind {
     CURSOR_TIMELINE,
     CURSOR_METRIC,
     CURSOR_METRIC_STATS,
-    CURSOR_SNAPSHOT
+    CURSOR_SNAPSHOT,
+    CURSOR_EXPERIMENT,
+    CURSOR_EXPERIMENT_RUN
 } cursor_kind;
 
 struct res_store_reader {
     sqlite3 *db; /* read-only */
     int version;
-    sqlite3_stmt *one_run, *one_iteration; /* rows of the single-row lookups */
+    sqlite3_stmt *one_run, *one_iteration, *one_experiment; /* single-row lookups */
     char path[1024];
 };
 
@@ -45,18 +48,6 @@ struct res_store_cursor {
 
 static res_status fail_db(res_store_reader *r, res_error *err, const char *what) {
     return res_store_fail_db(err, r->db, r->path, what);
-}
-
-/* "file:" URI of path opened as immutable: no locks, no -shm or -wal. */
-static void immutable_uri(char *uri, size_t len, const char *path) {
-    size_t n = (size_t)snprintf(uri, len, "file:%s", path[0] == '/' ? "//" : "");
-    for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
-        if (*p < 0x21 || strchr("?#%", *p))
-            n += (size_t)snprintf(uri + n, len - n, "%%%02x", *p);
-        else
-            uri[n++] = (char)*p;
-    }
-    snprintf(uri + n, len - n, "?immutable=1");
 }
 
 static bool wal_file_exists(const char *path) {
@@ -73,7 +64,8 @@ static res_status open_read_only(res_store_reader *r, const char *path,
                                  res_store_identity *identity, res_error *err) {
     char uri[4200];
     for (int immutable = 0; immutable < 2; immutable++) {
-        immutable_uri(uri, sizeof uri, path);
+        /* immutable: no locks, no -shm or -wal */
+        res_store_uri(uri, sizeof uri, path, "immutable=1");
         int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
         if (sqlite3_open_v2(immutable ? uri : path, &r->db, flags, NULL) != SQLITE_OK)
             return res_store_fail(err, RES_ESTORE, "%s: cannot open: %s", path,
@@ -132,12 +124,17 @@ void res_store_reader_close(res_store_reader *r) {
     if (!r) return;
     sqlite3_finalize(r->one_run);
     sqlite3_finalize(r->one_iteration);
+    sqlite3_finalize(r->one_experiment);
     sqlite3_close(r->db);
     free(r);
 }
 
 int res_store_reader_schema_version(const res_store_reader *r) {
     return r->version;
+}
+
+sqlite3 *res_store_reader_db(const res_store_reader *r) {
+    return r->db;
 }
 
 /* ---- columns ------------------------------------------------------------ */
@@ -226,20 +223,36 @@ static res_status lookup(res_store_reader *r, sqlite3_stmt **held, sqlite3_stmt 
 
 /* ---- runs ---------------------------------------------------------------- */
 
-/* The writer's columns came with schema 5. */
+/* The writer's columns came with schema 5, the experiment's with 6. */
 #define RUN_SELECT                                                                                 \
     "SELECT r.run_id, r.scenario_id, r.scenario_version, r.scenario_file, r.policy, r.seed,"       \
     " r.iterations, r.harness_version, r.command_line, r.created_at, r.finished_at, r.status,"     \
     " (SELECT count(*) FROM iterations i WHERE i.run_id = r.run_id),"                              \
-    " (SELECT avg(wall_time_seconds) FROM iterations i WHERE i.run_id = r.run_id), %s FROM runs r"
-#define RUN_WRITER    "r.writer_host, r.writer_pid, r.writer_instance, r.heartbeat_at"
-#define RUN_NO_WRITER "NULL, NULL, NULL, NULL"
+    " (SELECT avg(wall_time_seconds) FROM iterations i WHERE i.run_id = r.run_id), %s, %s"         \
+    " FROM runs r"
+#define RUN_WRITER        "r.writer_host, r.writer_pid, r.writer_instance, r.heartbeat_at"
+#define RUN_NO_WRITER     "NULL, NULL, NULL, NULL"
+#define RUN_EXPERIMENT    "r.experiment_id, r.arm, r.parameters"
+#define RUN_NO_EXPERIMENT "NULL, NULL, NULL"
 
 static sqlite3_stmt *prepare_runs(res_store_reader *r, const char *where, int64_t run_id,
                                   const char *what, res_error *err) {
     char sql[1024];
-    snprintf(sql, sizeof sql, RUN_SELECT "%s", r->version >= 5 ? RUN_WRITER : RUN_NO_WRITER, where);
+    snprintf(sql, sizeof sql, RUN_SELECT "%s", r->version >= 5 ? RUN_WRITER : RUN_NO_WRITER,
+             r->version >= 6 ? RUN_EXPERIMENT : RUN_NO_EXPERIMENT, where);
     return prepare(r, sql, run_id, -1, what, err);
+}
+
+/* Whether the writer a row recorded is alive, and so the row's status as
+** it is now: "abandoned" for one stored as running whose writer is gone. */
+static void writer_state(const char *host, res_opt_int pid, const char *instance,
+                         const char *status, res_run_writer *writer, const char **state) {
+    res_writer_state w = res_writer_check(host, pid.set ? pid.value : -1, instance);
+    *writer = w == RES_WRITER_ALIVE  ? RES_RUN_WRITER_ALIVE
+              : w == RES_WRITER_GONE ? RES_RUN_WRITER_GONE
+                                     : RES_RUN_WRITER_UNKNOWN;
+    bool running = status && !strcmp(status, "running");
+    *state = running && w == RES_WRITER_GONE ? "abandoned" : status;
 }
 
 static void run_row(sqlite3_stmt *st, res_run_row *row) {
@@ -260,14 +273,12 @@ static void run_row(sqlite3_stmt *st, res_run_row *row) {
                          .writer_host = col_text(st, 14),
                          .writer_pid = col_opt_int(st, 15),
                          .writer_instance = col_text(st, 16),
-                         .heartbeat_at = col_text(st, 17)};
-    res_writer_state w = res_writer_check(
-        row->writer_host, row->writer_pid.set ? row->writer_pid.value : -1, row->writer_instance);
-    row->writer = w == RES_WRITER_ALIVE  ? RES_RUN_WRITER_ALIVE
-                  : w == RES_WRITER_GONE ? RES_RUN_WRITER_GONE
-                                         : RES_RUN_WRITER_UNKNOWN;
-    bool running = row->status && !strcmp(row->status, "running");
-    row->state = running && w == RES_WRITER_GONE ? "abandoned" : row->status;
+                         .heartbeat_at = col_text(st, 17),
+                         .experiment_id = col_opt_int(st, 18),
+                         .arm = col_text(st, 19),
+                         .parameters = col_text(st, 20)};
+    writer_state(row->writer_host, row->writer_pid, row->writer_instance, row->status, &row->writer,
+                 &row->state);
 }
 
 res_status res_store_reader_runs(res_store_reader *r, res_store_cursor **out, res_error *err) {
@@ -513,5 +524,119 @@ res_cursor_step res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot
         *row = (res_snapshot_row){.iteration = sqlite3_column_int64(c->st, 0),
                                   .kind = col_text(c->st, 1),
                                   .json = col_text(c->st, 2)};
+    return rc;
+}
+
+/* ---- experiments --------------------------------------------------------- */
+
+/* Schema 6; an older database has none: a select of no rows with the
+** columns' count. */
+#define EXPERIMENT_SELECT                                                                          \
+    "SELECT e.experiment_id, e.kind, e.scenario_id, e.scenario_file, e.name, e.baseline_arm,"      \
+    " e.candidate_arm, e.seeds, e.harness_version, e.command_line, e.created_at, e.finished_at,"   \
+    " e.status, e.result_json,"                                                                    \
+    " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id),"                      \
+    " (SELECT count(*) FROM runs r WHERE r.experiment_id = e.experiment_id"                        \
+    "  AND r.status = 'complete'),"                                                                \
+    " (SELECT count(*) FROM (SELECT DISTINCT arm, parameters FROM runs r"                          \
+    "  WHERE r.experiment_id = e.experiment_id)),"                                                 \
+    " e.writer_host, e.writer_pid, e.writer_instance, e.heartbeat_at FROM experiments e"
+enum { EXPERIMENT_COLUMNS = 21, EXPERIMENT_RUN_COLUMNS = 10 };
+
+#define EXPERIMENT_RUN_SELECT                                                                      \
+    "SELECT r.run_id, r.arm, r.seed, r.parameters, r.status, r.iterations,"                        \
+    " (SELECT count(*) FROM iterations i WHERE i.run_id = r.run_id), r.writer_host,"               \
+    " r.writer_pid, r.writer_instance FROM runs r WHERE r.experiment_id = ?1"                      \
+    " ORDER BY r.arm, r.seed, r.run_id"
+
+/* sql, or for a database before schema 6 a select of no rows with as many
+** columns. */
+static sqlite3_stmt *prepare_experiments(res_store_reader *r, const char *sql, int columns,
+                                         int64_t id, const char *what, res_error *err) {
+    if (r->version >= 6) return prepare(r, sql, id, -1, what, err);
+    char none[512];
+    size_t n = (size_t)snprintf(none, sizeof none, "SELECT ?1");
+    for (int c = 1; c < columns; c++)
+        n += (size_t)snprintf(none + n, sizeof none - n, ", NULL");
+    snprintf(none + n, sizeof none - n, " WHERE 0");
+    return prepare(r, none, id, -1, what, err);
+}
+
+static void experiment_row(sqlite3_stmt *st, res_experiment_row *row) {
+    *row = (res_experiment_row){.experiment_id = sqlite3_column_int64(st, 0),
+                                .kind = col_text(st, 1),
+                                .scenario_id = col_text(st, 2),
+                                .scenario_file = col_text(st, 3),
+                                .name = col_text(st, 4),
+                                .baseline_arm = col_text(st, 5),
+                                .candidate_arm = col_text(st, 6),
+                                .seeds = sqlite3_column_int64(st, 7),
+                                .harness_version = col_text(st, 8),
+                                .command_line = col_text(st, 9),
+                                .created_at = col_text(st, 10),
+                                .finished_at = col_text(st, 11),
+                                .status = col_text(st, 12),
+                                .result_json = col_text(st, 13),
+                                .runs = sqlite3_column_int64(st, 14),
+                                .runs_complete = sqlite3_column_int64(st, 15),
+                                .arms = sqlite3_column_int64(st, 16),
+                                .writer_host = col_text(st, 17),
+                                .writer_pid = col_opt_int(st, 18),
+                                .writer_instance = col_text(st, 19),
+                                .heartbeat_at = col_text(st, 20)};
+    writer_state(row->writer_host, row->writer_pid, row->writer_instance, row->status, &row->writer,
+                 &row->state);
+}
+
+res_status res_store_reader_experiments(res_store_reader *r, res_store_cursor **out,
+                                        res_error *err) {
+    return cursor_open(r,
+                       prepare_experiments(r, EXPERIMENT_SELECT " ORDER BY e.experiment_id",
+                                           EXPERIMENT_COLUMNS, 0, "listing experiments", err),
+                       CURSOR_EXPERIMENT, out, err);
+}
+
+res_cursor_step res_store_cursor_next_experiment(res_store_cursor *c, res_experiment_row *row,
+                                                 res_error *err) {
+    res_cursor_step rc = cursor_step(c, CURSOR_EXPERIMENT, err);
+    if (rc == RES_CURSOR_ROW) experiment_row(c->st, row);
+    return rc;
+}
+
+res_status res_store_reader_experiment(res_store_reader *r, int64_t experiment_id,
+                                       res_experiment_row *row, res_error *err) {
+    sqlite3_stmt *st =
+        prepare_experiments(r, EXPERIMENT_SELECT " WHERE e.experiment_id = ?1", EXPERIMENT_COLUMNS,
+                            experiment_id, "reading an experiment", err);
+    char missing[64];
+    snprintf(missing, sizeof missing, "no experiment %lld", (long long)experiment_id);
+    res_status rc = lookup(r, &r->one_experiment, st, "reading an experiment", missing, err);
+    if (rc == RES_OK) experiment_row(st, row);
+    return rc;
+}
+
+res_status res_store_reader_experiment_runs(res_store_reader *r, int64_t experiment_id,
+                                            res_store_cursor **out, res_error *err) {
+    return cursor_open(r,
+                       prepare_experiments(r, EXPERIMENT_RUN_SELECT, EXPERIMENT_RUN_COLUMNS,
+                                           experiment_id, "listing an experiment's runs", err),
+                       CURSOR_EXPERIMENT_RUN, out, err);
+}
+
+res_cursor_step res_store_cursor_next_experiment_run(res_store_cursor *c,
+                                                     res_experiment_run_row *row, res_error *err) {
+    res_cursor_step rc = cursor_step(c, CURSOR_EXPERIMENT_RUN, err);
+    if (rc != RES_CURSOR_ROW) return rc;
+    sqlite3_stmt *st = c->st;
+    *row = (res_experiment_run_row){.run_id = sqlite3_column_int64(st, 0),
+                                    .arm = col_text(st, 1),
+                                    .seed = sqlite3_column_int64(st, 2),
+                                    .parameters = col_text(st, 3),
+                                    .status = col_text(st, 4),
+                                    .iterations = sqlite3_column_int64(st, 5),
+                                    .iterations_stored = sqlite3_column_int64(st, 6)};
+    res_run_writer writer;
+    writer_state(col_text(st, 7), col_opt_int(st, 8), col_text(st, 9), row->status, &writer,
+                 &row->state);
     return rc;
 }

@@ -1,6 +1,8 @@
 /*
 ** The SQLite results store: runs, their iterations, every event of both
-** streams, metrics and final snapshots, in one database file (WAL mode).
+** streams, metrics and final snapshots, and the experiments (A/B, sweeps)
+** whose arms the runs are, in one database file (WAL mode); another store's
+** runs merge into it.
 **
 ** The schema carries a version (PRAGMA user_version, with a history in
 ** schema_migrations); opening a database applies the missing forward
@@ -8,7 +10,9 @@
 ** than this binary.  Each iteration is written in one transaction, so a
 ** crashed writer leaves earlier iterations intact and never half of one; a
 ** run's status goes 'running' -> 'complete' in the transaction that writes
-** its last iteration.  Functions return RES_OK or the error's code and fill
+** its last iteration.  A run or an experiment records its writer process,
+** so that one whose writer died reads (and is then stored) 'abandoned'.
+** Functions return RES_OK or the error's code and fill
 ** err (when not NULL) with the code and a message naming the database file;
 ** they never exit.  res/store_reader.h reads what this writes.
 */
@@ -62,9 +66,17 @@ typedef struct res_store_run_info {
     uint64_t seed; /* stored as a 64-bit signed integer (two's complement) */
     uint64_t iterations;
     const char *command_line; /* may be NULL */
+    /* A run of an experiment (schema 6): its id (0: none), the arm it runs
+    ** (NULL: none) and its parameters, a JSON object of the arm's overrides
+    ** or of the sweep point's values (NULL: none). */
+    int64_t experiment_id;
+    const char *arm;
+    const char *parameters;
 } res_store_run_info;
 
-/* Inserts the runs row (status 'running', created_at now, UTC). */
+/* Inserts the runs row (status 'running', created_at now, UTC).  Fails
+** with RES_ENOTFOUND for an experiment that is not stored, RES_EINVAL for
+** parameters that are not a JSON object. */
 res_status res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id,
                                res_error *err);
 
@@ -79,6 +91,55 @@ res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run
 ** busy database; RES_ENOTFOUND when there is no such run. */
 res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *status,
                                     res_error *err);
+
+/* ---- experiments (SPEC §10) ----------------------------------------------- */
+
+typedef enum res_experiment_kind {
+    RES_EXPERIMENT_AB,   /* a baseline and a candidate arm, paired by seed */
+    RES_EXPERIMENT_SWEEP /* points of a parameter space, each over the seeds */
+} res_experiment_kind;
+
+typedef struct res_store_experiment_info {
+    res_experiment_kind kind;
+    const char *scenario_id;
+    const char *scenario_file; /* may be NULL */
+    const char *name;          /* free text, e.g. "strict vs bounded"; may be NULL */
+    const char *baseline_arm;  /* may be NULL */
+    const char *candidate_arm; /* NULL for a sweep */
+    uint64_t seeds;            /* seeds per arm or point */
+    const char *command_line;  /* may be NULL */
+} res_store_experiment_info;
+
+/* Inserts the experiments row (status 'running', created_at now, this
+** process as its writer); its runs then name it in res_store_run_info. */
+res_status res_store_begin_experiment(res_store *s, const res_store_experiment_info *info,
+                                      int64_t *experiment_id, res_error *err);
+
+/* Ends an experiment: its status ('complete' or 'failed'), finished_at now
+** and its verdict (result_json: JSON text, or NULL), in one transaction.
+** RES_ENOTFOUND when there is no such experiment, RES_EINVAL for a
+** result that is not JSON. */
+res_status res_store_finish_experiment(res_store *s, int64_t experiment_id, const char *status,
+                                       const char *result_json, res_error *err);
+
+/* What res_store_merge copied. */
+typedef struct res_store_merge_result {
+    uint64_t runs;                     /* runs copied */
+    int64_t first_run_id, last_run_id; /* their new ids in dst (0 when none) */
+} res_store_merge_result;
+
+/* Copies every run of the results database at src_path (a sweep's shard,
+** say) into dst under new run ids, with its iterations, events, metrics,
+** snapshots, task timelines and capacity plans, each run in one
+** transaction; runs keep their arm and parameters and belong to dst's
+** experiment experiment_id (0: to none).  src is only read and must be at
+** this build's schema version (RES_ETOOOLD otherwise: `admitsim migrate`)
+** and have no run still running (RES_EINVAL: merge a shard once it is
+** finished); its runs' status is kept ('abandoned' for one whose writer
+** died).  RES_ENOTFOUND when src or the experiment does not exist.  On
+** failure the runs copied before stay, and out says how many. */
+res_status res_store_merge(res_store *dst, const char *src_path, int64_t experiment_id,
+                           res_store_merge_result *out, res_error *err);
 
 /* Concurrent writers.  Every write (a run, an iteration, a status) is a
 ** transaction that first takes the database's write lock; while another

@@ -5,14 +5,16 @@
 ** A run list, one run, its iterations, its events (in capture order or in
 ** stream order, filtered by stream, kinds and resource), its task
 ** timelines, its metrics (rows, or mean/min/max per metric) and its final
-** snapshots.  Lists come as cursors that step one row at a time, so a run of
+** snapshots; the experiments (schema 6; none in an older database), one
+** experiment and its runs.  Lists come as cursors that step one row at a time, so a run of
 ** millions of events is never loaded whole; any number of cursors of one
 ** reader may be open at once.
 **
 ** Lifetimes.  The strings of a row belong to the reader and stay valid
-** until the cursor steps again or is closed (for res_store_reader_run and
-** res_store_reader_iteration: until the next call of the same function or
-** res_store_reader_close).  A cursor must be closed before its reader.
+** until the cursor steps again or is closed (for res_store_reader_run,
+** res_store_reader_iteration and res_store_reader_experiment: until the
+** next call of the same function or res_store_reader_close).  A cursor must be closed before its
+*reader.
 **
 ** Errors.  Functions return RES_OK or the error's code (res/error.h) and
 ** fill err (when not NULL) with the code and a message naming the database
@@ -81,7 +83,52 @@ typedef struct res_run_row {
     ** writer is gone (killed, crashed, an earlier boot), else status */
     const char *state;
     res_run_writer writer;
+    /* The experiment the run belongs to (schema 6; unset/NULL when none),
+    ** its arm and its parameters (a JSON object). */
+    res_opt_int experiment_id;
+    const char *arm;
+    const char *parameters;
 } res_run_row;
+
+/* An experiment (table experiments, schema 6) and what its runs add up to. */
+typedef struct res_experiment_row {
+    int64_t experiment_id;
+    const char *kind; /* ab or sweep */
+    const char *scenario_id;
+    const char *scenario_file;                /* NULL when not stored */
+    const char *name;                         /* NULL when not stored */
+    const char *baseline_arm, *candidate_arm; /* NULL when none */
+    int64_t seeds;
+    const char *harness_version;
+    const char *command_line; /* NULL when not stored */
+    const char *created_at;   /* UTC, ISO 8601 */
+    const char *finished_at;  /* NULL until it ended */
+    const char *status;       /* as stored: running, complete, failed, abandoned */
+    const char *result_json;  /* its verdict; NULL until it ended */
+    int64_t runs;             /* runs stored under it */
+    int64_t runs_complete;
+    int64_t arms; /* distinct (arm, parameters) among its runs */
+    const char *writer_host;
+    res_opt_int writer_pid;
+    const char *writer_instance;
+    const char *heartbeat_at;
+    /* status as it is now ("abandoned" when stored as running and its
+    ** writer is gone) */
+    const char *state;
+    res_run_writer writer;
+} res_experiment_row;
+
+/* A run of an experiment. */
+typedef struct res_experiment_run_row {
+    int64_t run_id;
+    const char *arm;        /* NULL when none */
+    int64_t seed;           /* as stored */
+    const char *parameters; /* a JSON object, NULL when none */
+    const char *status;     /* as stored */
+    const char *state;      /* as it is now (abandoned: its writer is gone) */
+    int64_t iterations;     /* requested */
+    int64_t iterations_stored;
+} res_experiment_run_row;
 
 typedef struct res_iteration_row {
     int64_t run_id;
@@ -203,6 +250,15 @@ res_status res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t
 ** scope, within a scope in the order stored. */
 res_status res_store_reader_metric_stats(res_store_reader *r, int64_t run_id,
                                          res_store_cursor **out, res_error *err);
+/* Every experiment, by id (none before schema 6). */
+res_status res_store_reader_experiments(res_store_reader *r, res_store_cursor **out,
+                                        res_error *err);
+/* One experiment, or RES_ENOTFOUND ("<path>: no experiment N"). */
+res_status res_store_reader_experiment(res_store_reader *r, int64_t experiment_id,
+                                       res_experiment_row *row, res_error *err);
+/* An experiment's runs in (arm, seed) order (then by run id). */
+res_status res_store_reader_experiment_runs(res_store_reader *r, int64_t experiment_id,
+                                            res_store_cursor **out, res_error *err);
 /* A run's final snapshots, by iteration and kind. */
 res_status res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out,
                                       res_error *err);
@@ -228,6 +284,10 @@ res_cursor_step res_store_cursor_next_metric_stats(res_store_cursor *c, res_metr
                                                    res_error *err);
 res_cursor_step res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row,
                                                res_error *err);
+res_cursor_step res_store_cursor_next_experiment(res_store_cursor *c, res_experiment_row *row,
+                                                 res_error *err);
+res_cursor_step res_store_cursor_next_experiment_run(res_store_cursor *c,
+                                                     res_experiment_run_row *row, res_error *err);
 void res_store_cursor_close(res_store_cursor *c);
 
 #ifdef __cplusplus
