@@ -54,6 +54,7 @@ static void plot_usage(FILE *f) {
 
 typedef struct plot_ctx {
     res_store_reader *r;
+    res_error *err; /* what the reader last failed at */
     int64_t run;
     int64_t iteration;
     const char *dir;
@@ -80,16 +81,15 @@ static res_store_cursor *events(const plot_ctx *p, const char *stream, const cha
                          .resource = resource,
                          .order = RES_EVENTS_STREAM_ORDER};
     res_store_cursor *c = NULL;
-    if (res_store_reader_events(p->r, &q, &c) != RES_STORE_OK)
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    if (res_store_reader_events(p->r, &q, &c, p->err) != RES_OK)
+        fprintf(stderr, "admitsim plot: %s\n", p->err->message);
     return c;
 }
 
 /* The end of a cursor: true when it ended cleanly, else prints why. */
-static bool ended(const plot_ctx *p, int step) {
-    if (step == RES_STORE_OK) return true;
-    if (step != RES_STORE_ROW)
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+static bool ended(const plot_ctx *p, res_cursor_step step) {
+    if (step == RES_CURSOR_DONE) return true;
+    if (step == RES_CURSOR_ERROR) fprintf(stderr, "admitsim plot: %s\n", p->err->message);
     return false;
 }
 
@@ -209,8 +209,8 @@ static bool plot_timeline(plot_ctx *p) {
     fprintf(f, "# seconds task_leases row_groups queued_by_group... (timeline_groups in "
                "params.gp names them)\n");
     res_event_row e;
-    int step;
-    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         double t = (double)e.captured_at_ns / 1e9;
         const char *kind = text(e.kind), *column = text(e.column_name);
         /* row group events name no column: they get no queue */
@@ -266,9 +266,9 @@ static bool request_keys(const plot_ctx *p, names *keys) {
     res_store_cursor *c = events(p, "request", kinds, NULL);
     if (!c) return false;
     res_event_row e;
-    int step;
+    res_cursor_step step = RES_CURSOR_DONE;
     bool ok = true;
-    while (ok && (step = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW)
+    while (ok && (step = res_store_cursor_next_event(c, &e, p->err)) == RES_CURSOR_ROW)
         ok = name_index(keys, text(e.resource), true) >= 0;
     ok = ok && ended(p, step);
     res_store_cursor_close(c);
@@ -301,8 +301,8 @@ static bool request_files(const plot_ctx *p, int n, const char *key, long *limit
     fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", shown);
     *limits_hit = 0;
     res_event_row e;
-    int step;
-    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         double t = (double)e.captured_at_ns / 1e9;
         const char *kind = text(e.kind);
         long v = (long)e.value.value;
@@ -392,8 +392,8 @@ static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, na
     int64_t *keys = calloc(cap, sizeof *keys), *starts = calloc(cap, sizeof *starts);
     bool ok = keys && starts;
     res_event_row e;
-    int step = RES_STORE_OK;
-    while (ok && (step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while (ok && (step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         int64_t id = pairs->by_attempt ? e.request_attempt_id.value : e.task_id.value;
         int64_t t = e.captured_at_ns;
         bool is_start = strcmp(text(e.kind), pairs->kinds[0]) == 0;
@@ -498,8 +498,8 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
                                    "cooldown",    "provider_execution", "local_other"};
     enum { NL = sizeof layers / sizeof *layers };
     res_store_cursor *st = NULL;
-    if (res_store_reader_metrics(p->r, p->run, p->iteration, "layers:", &st) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    if (res_store_reader_metrics(p->r, p->run, p->iteration, "layers:", &st, p->err) != RES_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", p->err->message);
         return false;
     }
     names groups = {0};
@@ -507,8 +507,8 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
     int nv_cap = 0;
     bool ok = true;
     res_metric_row m;
-    int step;
-    while ((step = res_store_cursor_next_metric(st, &m)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_metric(st, &m, p->err)) == RES_CURSOR_ROW) {
         const char *name = text(m.name);
         size_t len = strlen(name);
         if (strncmp(name, "layer_", 6) != 0 || len < 14 || strcmp(name + len - 8, "_seconds"))
@@ -733,20 +733,21 @@ static int parse_args(int argc, char **argv, plot_args *a) {
 static bool plot_title(res_store_reader *r, const plot_args *a, char *title, size_t len) {
     res_run_row run;
     res_iteration_row it;
-    int found = res_store_reader_run(r, (int64_t)a->run_id, &run);
-    if (found == RES_STORE_OK)
-        found = res_store_reader_iteration(r, (int64_t)a->run_id, (int64_t)a->iteration, &it);
-    if (found == RES_STORE_OK) {
+    res_error err;
+    res_status found = res_store_reader_run(r, (int64_t)a->run_id, &run, &err);
+    if (found == RES_OK)
+        found = res_store_reader_iteration(r, (int64_t)a->run_id, (int64_t)a->iteration, &it, &err);
+    if (found == RES_OK) {
         snprintf(title, len, "%s - policy %s - seed %lld - iteration %llu (%s)",
                  text(run.scenario_id), text(run.policy), (long long)run.seed,
                  (unsigned long long)a->iteration, text(it.status));
         return true;
     }
-    if (found == RES_STORE_NOT_FOUND)
+    if (found == RES_ENOTFOUND)
         fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n",
                 a->db_path, (unsigned long long)a->run_id, (unsigned long long)a->iteration);
     else
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(r));
+        fprintf(stderr, "admitsim plot: %s\n", err.message);
     return false;
 }
 
@@ -760,15 +761,19 @@ int cmd_plot(int argc, char **argv) {
                         "(scripts/setup.sh installs gnuplot-nox) and run again\n");
         return EXIT_FAILURE_RUN;
     }
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    if (res_store_reader_open(a.db_path, &r, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", err);
+    if (res_store_reader_open(a.db_path, &r, &err) != RES_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     char dir[1024], title[1200];
     plot_dir(dir, sizeof dir, a.out, a.run_id);
-    plot_ctx p = {.r = r, .run = (int64_t)a.run_id, .iteration = (int64_t)a.iteration, .dir = dir};
+    plot_ctx p = {.r = r,
+                  .err = &err,
+                  .run = (int64_t)a.run_id,
+                  .iteration = (int64_t)a.iteration,
+                  .dir = dir};
     int nreq = 0;
     bool layers = false;
     if (plot_title(r, &a, title, sizeof title) && make_dirs(dir) &&

@@ -16,5 +16,6 @@ int cmd_migrate(int argc, char **argv);
 int cmd_mock_provider(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_fidelity(int argc, char **argv);
+int cmd_experiments(int argc, char **argv);
 
 #endif

@@ -55,6 +55,11 @@ typedef struct res_pipeline_options {
     uint64_t seed;
     uint32_t iterations; /* >= 1 */
     const char *db_path; /* NULL: no store */
+    /* The run as an arm of a stored experiment (res/store.h): its id (0:
+    ** none), arm (NULL: none) and parameters (a JSON object, or NULL). */
+    int64_t experiment_id;
+    const char *arm;
+    const char *parameters;
     const char *out_dir; /* NULL: no artifact, Markdown or CSV */
     const char *command_line;
     /* Called for every finished iteration, before its record is freed. */
