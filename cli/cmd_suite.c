@@ -275,6 +275,7 @@ static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s
         int at = res_experiment_outputs_differ_at(s->e);
         s->outputs_broken = at >= 0 && (uint64_t)at < a->seeds;
     }
+    s->experiment_id = spec.experiment_id;
     s->first_run[0] = spec.first_run[0];
     s->first_run[1] = spec.first_run[1];
     if (s->rc == EXIT_OK) {

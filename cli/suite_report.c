@@ -124,10 +124,10 @@ static void report_pictures(FILE *f, const suite_args *a, const suite_entry *s) 
     for (int k = 0; k < 2; k++)
         if (s->plots[k][0]) n[k] = pictures(a->out, s->plots[k], a->fmt, names[k], 70);
     size_t rows = n[0] > n[1] ? n[0] : n[1];
-    fprintf(
-        f,
-        "\nSeed 1 (runs %lld and %lld of the database):\n\n| baseline | candidate |\n|---|---|\n",
-        (long long)s->first_run[0], (long long)s->first_run[1]);
+    fprintf(f,
+            "\nSeed 1 (runs %lld and %lld of experiment %lld in the database):\n\n| baseline | "
+            "candidate |\n|---|---|\n",
+            (long long)s->first_run[0], (long long)s->first_run[1], (long long)s->experiment_id);
     for (size_t r = 0; r < rows; r++) {
         for (int k = 0; k < 2; k++) {
             if (r < n[k])
@@ -206,6 +206,7 @@ static json_t *entry_json(const suite_entry *s) {
                           s->rc == EXIT_OK ? "compared" : "failed", "host_seconds", s->seconds);
     if (!j || s->rc != EXIT_OK) return j;
     json_object_set_new(j, "experiment", res_experiment_json(s->e));
+    json_object_set_new(j, "experiment_id", json_integer((json_int_t)s->experiment_id));
     json_object_set_new(j, "seed1_runs",
                         json_pack("{s:I, s:I}", "baseline", (json_int_t)s->first_run[0],
                                   "candidate", (json_int_t)s->first_run[1]));
