@@ -26,11 +26,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "plot_scripts.h"
+#include "plot.h"
 #include "program.h"
 #include "res/store_reader.h"
 
 static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
+               "       admitsim plot experiment:ID [--seed N] [options]\n"
                "\n"
                "Draws a stored run with gnuplot: timeline.<fmt> (task leases, queued tasks by\n"
                "group, row groups in flight), request-<n>.<fmt> per request resource (in-flight,\n"
@@ -41,11 +43,19 @@ static void plot_usage(FILE *f) {
                "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
                "draws them again.\n"
                "\n"
+               "experiment:ID draws a stored A/B experiment (admitsim ab, suite): deltas.<fmt>\n"
+               "(each headline metric's paired change in percent with its 95%% interval),\n"
+               "cdf.<fmt> (both arms' ready-to-lease gap and request wait per group, overlaid),\n"
+               "timeline.<fmt> and limits-<n>.<fmt> (task leases, and per request resource\n"
+               "in-flight and limit, of both arms' runs of one seed on one time axis), into\n"
+               "out/plots/experiment-<ID> by default.\n"
+               "\n"
                "options:\n"
                "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
                "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
                "  --format png|svg     picture format (default png)\n"
                "  --iteration N        which iteration (default 0)\n"
+               "  --seed N             experiment: whose runs to draw over time (default 1)\n"
                "  --quiet              no line saying what was written\n"
                "  -h, --help           this text\n"
                "\n"
@@ -626,9 +636,9 @@ static bool write_scripts(const char *dir, const char *gp_path, const char *para
 ** '.' or '_': gnuplot reads a file name starting with '<' as a shell
 ** command, writes to one starting with '|' through a shell, takes '$' for
 ** a datablock and '-' for standard input or (as an argument) an option. */
-static void plot_dir(char *dir, size_t len, const char *out, uint64_t run_id) {
+void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
     if (!out)
-        snprintf(dir, len, "out/plots/run-%llu", (unsigned long long)run_id);
+        snprintf(dir, len, "%s", fallback);
     else if (out[0] && !isalnum((unsigned char)out[0]) && !strchr("/._", out[0]))
         snprintf(dir, len, "./%s", out);
     else
@@ -636,7 +646,7 @@ static void plot_dir(char *dir, size_t len, const char *out, uint64_t run_id) {
 }
 
 /* mkdir -p dir */
-static bool make_dirs(char *dir) {
+bool plot_make_dirs(char *dir) {
     for (char *q = dir + 1; *q; q++) {
         if (*q != '/') continue;
         *q = '\0';
@@ -651,6 +661,19 @@ static bool make_dirs(char *dir) {
 
 /* The data files and params.gp/plot.gp of p->dir; *nreq request pictures,
 ** *layers whether the layers picture has data. */
+bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
+                   const char *dir, FILE *params, int *nreq, bool *layers) {
+    plot_ctx p = {
+        .r = r, .err = err, .run = run, .iteration = iteration, .dir = dir, .params = params};
+    *nreq = 0;
+    *layers = false;
+    return plot_timeline(&p) && plot_requests(&p, nreq) && plot_cdfs(&p) && plot_layers(&p, layers);
+}
+
+void plot_put_string(FILE *f, const char *var, const char *s) {
+    put_string(f, var, s);
+}
+
 static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *nreq, bool *layers) {
     char *params = NULL;
     size_t params_len = 0;
@@ -662,7 +685,7 @@ static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *n
     put_string(p->params, "dir", p->dir);
     put_string(p->params, "fmt", fmt);
     put_string(p->params, "run_title", title);
-    bool ok = plot_timeline(p) && plot_requests(p, nreq) && plot_cdfs(p) && plot_layers(p, layers);
+    bool ok = plot_run_data(p->r, p->err, p->run, p->iteration, p->dir, p->params, nreq, layers);
     if (fclose(p->params) != 0) ok = false;
     char gp_path[1100];
     snprintf(gp_path, sizeof gp_path, "%s/plot.gp", p->dir);
@@ -673,7 +696,7 @@ static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *n
 }
 
 /* gnuplot DIR/plot.gp, without a shell, its messages in DIR/gnuplot.log. */
-static bool run_gnuplot(const char *gnuplot, const char *dir) {
+bool plot_run_gnuplot(const char *gnuplot, const char *dir) {
     char gp_path[1100], log_path[1100], err[1400];
     snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
     snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
@@ -752,6 +775,17 @@ static bool plot_title(res_store_reader *r, const plot_args *a, char *title, siz
 }
 
 int cmd_plot(int argc, char **argv) {
+    static const char *const valued[] = {"--db",        "--out",  "--format",
+                                         "--iteration", "--seed", NULL};
+    for (int i = 1; i < argc; i++) {
+        bool value_next = false;
+        for (int k = 0; valued[k]; k++)
+            value_next = value_next || !strcmp(argv[i], valued[k]);
+        if (value_next)
+            i++;
+        else if (!strncmp(argv[i], "experiment:", 11))
+            return plot_experiment(argc, argv);
+    }
     plot_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
@@ -767,8 +801,9 @@ int cmd_plot(int argc, char **argv) {
         fprintf(stderr, "admitsim plot: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
-    char dir[1024], title[1200];
-    plot_dir(dir, sizeof dir, a.out, a.run_id);
+    char dir[1024], title[1200], fallback[64];
+    snprintf(fallback, sizeof fallback, "out/plots/run-%llu", (unsigned long long)a.run_id);
+    plot_dir_named(dir, sizeof dir, a.out, fallback);
     plot_ctx p = {.r = r,
                   .err = &err,
                   .run = (int64_t)a.run_id,
@@ -776,8 +811,8 @@ int cmd_plot(int argc, char **argv) {
                   .dir = dir};
     int nreq = 0;
     bool layers = false;
-    if (plot_title(r, &a, title, sizeof title) && make_dirs(dir) &&
-        write_inputs(&p, a.fmt, title, &nreq, &layers) && run_gnuplot(gnuplot, dir)) {
+    if (plot_title(r, &a, title, sizeof title) && plot_make_dirs(dir) &&
+        write_inputs(&p, a.fmt, title, &nreq, &layers) && plot_run_gnuplot(gnuplot, dir)) {
         if (!a.quiet)
             fprintf(stderr,
                     "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
