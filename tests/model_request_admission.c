@@ -12,10 +12,11 @@
 ** queued or denied), acquire_sync where it cannot block, releases with
 ** every outcome (rate limits with and without Retry-After), repeated,
 ** old-generation and forged releases, cancellation of queued, finished and
-** stale waiter handles, tick, clock jumps (small, past cooldowns and
-** deadlines, exactly onto a deadline or a requested wake, with and without
-** the tick), clamp changes, shutdown and reset.  Some completions release
-** their lease from inside the callback (re-entrant).
+** stale waiter handles (and zero-filled ones), tick, clock jumps (small,
+** past cooldowns and deadlines, exactly onto a deadline or a requested
+** wake, with and without the tick), clamp changes, shutdown and reset.
+** Some completions release their lease from inside the callback
+** (re-entrant).
 **
 ** The model is SPEC §4 and README "Semantics beyond the specification"
 ** written the plain way: per resource the AIMD state as the SPEC's formulas
@@ -983,9 +984,10 @@ static void op_release_forged(void) {
 }
 
 static void op_cancel(void) {
-    admit_request_wait h = {.slot = 123456, .generation = 1}; /* no such waiter */
-    int64_t i = -1;
     uint32_t pick = model_below(&W.rng, 10);
+    /* no such waiter: a slot never used, or a zero-filled handle */
+    admit_request_wait h = {.slot = pick % 2 ? 123456 : 0, .generation = pick % 2};
+    int64_t i = -1;
     if (pick < 6 && W.m.nqueued)
         i = W.m.queued[model_below(&W.rng, W.m.nqueued)];
     else if (pick < 9 && W.nwaiters)

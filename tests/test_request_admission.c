@@ -1609,6 +1609,44 @@ static void test_cancel_before_admission(void **state) {
     assert_sequences_consecutive();
 }
 
+/* A zero-filled handle (what a caller holds before any acquire_async, or
+** after one that did not queue) names no waiter, not the one in slot 0,
+** whatever that slot's history: generations start at 1. */
+static void test_cancel_zero_handle_names_no_waiter(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(1);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.waiter_capacity = 1; /* one slot: every waiter takes slot 0 */
+    fx_start(&cfg);
+    admit_request_lease l = take(r);
+    for (int i = 1; i <= 3; i++) {
+        queue_on(r, &D[i]);
+        assert_int_equal(D[i].wait.slot, 0);
+        assert_int_not_equal(D[i].wait.generation, 0);
+        size_t mark = F.nevents;
+        assert_false(admit_request_admission_cancel(F.c, (admit_request_wait){0}));
+        EXPECT_NO_EVENTS(mark);
+        assert_int_equal(D[i].calls, 0);
+        assert_int_equal(snap(r).waiters, 1);
+        assert_true(admit_request_admission_cancel(F.c, D[i].wait)); /* frees slot 0 again */
+    }
+    /* The handle acquire_async leaves when it admits at once names no waiter either. */
+    rel_ok(l);
+    admit_request_item it = item_of(r);
+    admit_request_result res;
+    admit_request_wait w = {.slot = 7, .generation = 7};
+    assert_int_equal(admit_request_admission_acquire_async(F.c, &it, on_done, &D[4], &res, &w),
+                     ADMIT_REQ_ADMITTED);
+    queue_on(r, &D[5]);
+    assert_false(admit_request_admission_cancel(F.c, w));
+    assert_int_equal(snap(r).waiters, 1);
+    rel_ok(res.lease);
+    assert_true(D[5].res.admitted);
+    rel_ok(D[5].res.lease);
+    assert_int_equal(stats().denied[ADMIT_REQ_DENY_CANCELLATION], 3);
+}
+
 static void test_cancel_after_admission(void **state) {
     (void)state;
     uint32_t r = fx_chat(1);
@@ -2872,6 +2910,7 @@ int main(void) {
         T(test_clamp_raise_at_deadline_times_out_waiter),
         T(test_acquire_after_deadline_sees_waiter_gone),
         T(test_cancel_before_admission),
+        T(test_cancel_zero_handle_names_no_waiter),
         T(test_cancel_after_admission),
         T(test_cancel_admitted_before_delivery),
         T(test_cancel_middle_and_head_waiters),

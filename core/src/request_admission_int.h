@@ -53,6 +53,8 @@
 **   - Every queued waiter with a deadline has a record in deadlines; no
 **     queued waiter's deadline is <= the now read by the last
 **     admit_rq_begin (it times out first).
+**   - A waiter slot's generation is never 0, so a zero-filled wait handle
+**     names no waiter.
 **   - Leases ids only grow; a released lease's slot goes back to the free
 **     list; reset() bumps generation, so older leases are recognised.
 **   - events[0..event_count) are queued events in sequence order.
@@ -311,11 +313,12 @@ static inline bool admit_rq_grant(admit_request_admission *c, uint32_t r,
     return true;
 }
 
-/* Returns a waiter record to the free list (a new generation voids old handles). */
+/* Returns a waiter record to the free list (a new generation voids old
+** handles; 0 is skipped: it names no waiter). */
 static inline void admit_rq_waiter_free(admit_request_admission *c, uint32_t slot) {
     waiter *w = &c->waiters_slab[slot];
     w->state = W_FREE;
-    w->generation++;
+    if (++w->generation == 0) w->generation = 1;
     w->next = c->free_waiter;
     c->free_waiter = slot;
 }

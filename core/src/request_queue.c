@@ -31,7 +31,7 @@ bool admit_rq_waiters_init(admit_request_admission *c, uint32_t capacity) {
     if (!c->waiters_slab) return false;
     c->waiter_cap = capacity;
     for (uint32_t i = 0; i < capacity; i++)
-        c->waiters_slab[i].next = i + 1 < capacity ? i + 1 : NIL;
+        c->waiters_slab[i] = (waiter){.generation = 1, .next = i + 1 < capacity ? i + 1 : NIL};
     c->free_waiter = 0;
     return true;
 }
@@ -207,7 +207,8 @@ static bool alloc_waiter(admit_request_admission *c, uint32_t *slot) {
                            sizeof *c->waiters_slab))
             return false;
         for (uint32_t i = old; i < c->waiter_cap; i++)
-            c->waiters_slab[i] = (waiter){.next = i + 1 < c->waiter_cap ? i + 1 : NIL};
+            c->waiters_slab[i] =
+                (waiter){.generation = 1, .next = i + 1 < c->waiter_cap ? i + 1 : NIL};
         c->free_waiter = old;
     }
     *slot = c->free_waiter;

@@ -188,7 +188,8 @@ typedef enum admit_request_acquire_status {
     ADMIT_REQ_DENIED        /* *result holds the denial; no completion call */
 } admit_request_acquire_status;
 
-/* Handle of a queued async waiter, for cancellation. */
+/* Handle of a queued async waiter, for cancellation.  Generations start
+** at 1: a zero-filled handle names no waiter. */
 typedef struct admit_request_wait {
     uint32_t slot;
     uint32_t generation;
