@@ -32,8 +32,9 @@
 ** resource only; an immediate admission charges its group like a commit;
 ** waiters are admitted on release (of their provider/model), tick and
 ** clamp changes, while both the aggregate and the domain have room.  The
-** ramp is brought up to date at every clock change (the test reads a
-** snapshot of every resource after every step, which does that).
+** ramp is brought up to date at every clock change; the real controller
+** applies it when a call touches the resource, and its pressure view
+** computes it (checked before the snapshots, which apply it).
 **
 ** After every step: every completion delivered this step is the one the
 ** model expects (the same waiters, admitted or denied with the same
@@ -698,6 +699,23 @@ static void check_snapshots(void) {
     }
 }
 
+/* The pressure view as ProviderAware reads it, before anything else (the
+** snapshots apply due ramp steps): the limit in force now, ramp steps no
+** call has applied yet included, and whether the resource is pressured. */
+static void check_pressure_now(void) {
+    const admit_request_pressure *p = admit_request_admission_pressure(W.c);
+    for (uint32_t r = 0; r < W.nres; r++) {
+        MODEL_EQ(admit_request_pressure_limit(p, r, W.now), m_limit(r), "pressure limit(%u)", r);
+        uint32_t pm = W.m.pm[r];
+        bool pressured = W.m.pm_in_flight[pm] >= W.m.pm_cap[pm] || W.now < W.m.blocked[r] ||
+                         W.m.waiters[r] > 0 || W.m.in_flight[r] >= m_limit(r);
+        MODEL_EQ(admit_request_pressure_is_pressured(p, r, W.now), pressured, "is_pressured(%u)",
+                 r);
+    }
+    MODEL_EQ(admit_request_pressure_limit(p, W.nres, W.now), 0, "pressure limit(unknown)%s", "");
+}
+
+/* The view's arrays, once the snapshots brought every ramp up to now. */
 static void check_pressure(void) {
     const admit_request_pressure *p = admit_request_admission_pressure(W.c);
     MODEL_EQ(p->resource_count, W.nres, "pressure resource_count%s", "");
@@ -707,11 +725,8 @@ static void check_pressure(void) {
         MODEL_EQ(p->effective_max[r], W.m.emax[r], "pressure effective_max[%u]", r);
         MODEL_EQ(p->waiters[r], W.m.waiters[r], "pressure waiters[%u]", r);
         MODEL_EQ(p->blocked_until_ns[r], W.m.blocked[r], "pressure blocked_until[%u]", r);
-        uint32_t pm = W.m.pm[r];
-        bool pressured = W.m.pm_in_flight[pm] >= W.m.pm_cap[pm] || W.now < W.m.blocked[r] ||
-                         W.m.waiters[r] > 0 || W.m.in_flight[r] >= m_limit(r);
-        MODEL_EQ(admit_request_pressure_is_pressured(p, r, W.now), pressured, "is_pressured(%u)",
-                 r);
+        MODEL_EQ(p->ramping[r], W.m.ramping[r], "pressure ramping[%u]", r);
+        MODEL_EQ(p->initial_limit[r], W.m.initial[r], "pressure initial_limit[%u]", r);
     }
     for (uint32_t pm = 0; pm < W.npms; pm++) {
         MODEL_EQ(p->pm_in_flight[pm], W.m.pm_in_flight[pm], "pressure pm_in_flight[%u]", pm);
@@ -775,6 +790,7 @@ static void check_not_stranded(void) {
 }
 
 static void check_all(void) {
+    check_pressure_now();
     check_snapshots();
     check_pressure();
     check_stats();

@@ -2258,6 +2258,51 @@ static void test_pressure_view(void **state) {
     assert_false(admit_request_pressure_is_pressured(p, 7, F.now));
 }
 
+/* During a startup ramp with nobody waiting no call applies the ramp's
+** steps, yet the view reports the limit in force now: ProviderAware must
+** not see a resource at its limit once the ramp has raised it.  Reading
+** changes nothing (no event, the stored limit stays). */
+static void test_pressure_view_counts_due_ramp_steps(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 3);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.aimd.startup_ramp_ns = 2 * SEC; /* limits 1, 2 at 1 s, 3 at 2 s */
+    fx_start(&cfg);
+    const admit_request_pressure *p = admit_request_admission_pressure(F.c);
+    admit_request_lease l = take(chat);
+    assert_int_equal(admit_request_pressure_limit(p, chat, F.now), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, F.now)); /* 1 of 1 */
+    size_t mark = F.nevents;
+    assert_int_equal(admit_request_pressure_limit(p, chat, 1 * SEC - 1), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, 1 * SEC - 1));
+    assert_int_equal(admit_request_pressure_limit(p, chat, 1 * SEC), 2);
+    assert_false(admit_request_pressure_is_pressured(p, chat, 1 * SEC)); /* 1 of 2 */
+    assert_int_equal(admit_request_pressure_limit(p, chat, 5 * SEC), 3);
+    assert_int_equal(admit_request_pressure_limit(p, emb, 1500 * MS), 2);
+    assert_int_equal(admit_request_pressure_limit(p, 9, 5 * SEC), 0);
+    EXPECT_NO_EVENTS(mark);
+    assert_int_equal(p->current_limit[chat], 1); /* not applied by reading */
+    assert_true(p->ramping[chat]);
+    /* A call that touches chat applies the step: the view agrees with itself. */
+    F.now = 1 * SEC;
+    admit_request_lease l2 = take(chat);
+    assert_int_equal(p->current_limit[chat], 2);
+    assert_int_equal(admit_request_pressure_limit(p, chat, F.now), 2);
+    assert_true(admit_request_pressure_is_pressured(p, chat, F.now)); /* 2 of 2 */
+    /* A rate limit ends the ramp: no later step is counted. */
+    rel_rl(l2, 0); /* limit 1, cooling until 3 s */
+    assert_false(p->ramping[chat]);
+    assert_int_equal(admit_request_pressure_limit(p, chat, 5 * SEC), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, 5 * SEC)); /* 1 of 1 */
+    /* The clamp bounds the ramp's limit too. */
+    admit_request_admission_set_max_limit_clamp(F.c, emb, 1);
+    assert_int_equal(admit_request_pressure_limit(p, emb, 5 * SEC), 1);
+    rel_ok(l);
+}
+
 /* ---- acquire_sync: threaded controller on CLOCK_MONOTONIC ------------------ */
 
 static int64_t mono_ns(void) {
@@ -2927,6 +2972,7 @@ int main(void) {
         T(test_reenter_acquire_single_threaded),
         T(test_reenter_acquire_thread_safe),
         T(test_pressure_view),
+        T(test_pressure_view_counts_due_ramp_steps),
         T(test_sync_acquire_handoff),
         T(test_sync_waiter_wakes_at_cooldown_end),
         T(test_sync_waiter_queued_during_cooldown),

@@ -108,9 +108,9 @@ typedef struct rgroup {
     uint32_t head, tail, count;
 } rgroup;
 
-/* AdaptiveRequestLimitState beyond the pressure arrays. */
+/* AdaptiveRequestLimitState beyond the pressure arrays (initial, ramping
+** and ramp_start are pressure arrays too: the view computes the ramp). */
 typedef struct resource_state {
-    uint32_t initial_limit;
     uint32_t clamp;
     uint32_t min_limit;
     uint32_t max_in_flight;
@@ -118,8 +118,6 @@ typedef struct resource_state {
     uint32_t ceiling; /* soft ceiling remembered at the first rate limit; 0: none */
     uint32_t streak;
     uint32_t consecutive_rl;
-    bool ramping;
-    int64_t ramp_start_ns;
     int64_t cooldown_total_ns;
     uint64_t leases, released, decreases, increases;
     uint64_t outcomes[ADMIT_REQ_OUTCOME_COUNT];
@@ -140,8 +138,9 @@ struct admit_request_admission {
     bool locking;
     uint32_t resource_count, pm_count;
     /* pressure view storage: [resource] and [pm] */
-    uint32_t *resource_pm, *in_flight, *current, *effective_max, *waiters;
-    int64_t *blocked_until;
+    uint32_t *resource_pm, *in_flight, *current, *effective_max, *waiters, *initial;
+    int64_t *blocked_until, *ramp_start;
+    bool *ramping;
     uint32_t *pm_in_flight, *pm_cap, *pm_waiters, *pm_max_in_flight;
     admit_request_pressure pressure;
     resource_state *rs;
@@ -236,10 +235,16 @@ uint32_t admit_rq_effective_max(uint32_t cap, uint32_t clamp);
 ** defaults) at now. */
 void admit_rq_aimd_init(admit_request_admission *c, uint32_t r,
                         const admit_request_resource_limits *limits, int64_t now);
+/* The startup ramp's limit elapsed ns after it started (SPEC §4): 1 +
+** floor((initial - 1) * elapsed / ramp), initial once elapsed >= ramp. */
+static inline uint32_t admit_rq_ramp_limit(uint32_t initial, int64_t elapsed, int64_t ramp) {
+    if (ramp <= 0 || elapsed >= ramp || initial <= 1) return initial;
+    return 1 + (uint32_t)((int64_t)(initial - 1) * (elapsed < 0 ? 0 : elapsed) / ramp);
+}
 void admit_rq_ramp_step(admit_request_admission *c, uint32_t r, int64_t now);
 /* Brings r's startup ramp up to now (may raise its limit). */
 static inline void admit_rq_ramp_update(admit_request_admission *c, uint32_t r, int64_t now) {
-    if (c->rs[r].ramping) admit_rq_ramp_step(c, r, now);
+    if (c->ramping[r]) admit_rq_ramp_step(c, r, now);
 }
 /* When the ramp next raises r's limit; -1 if it is not ramping. */
 int64_t admit_rq_ramp_next_ns(const admit_request_admission *c, uint32_t r);
@@ -252,7 +257,7 @@ void admit_rq_increase(admit_request_admission *c, uint32_t r, int64_t now);
 static inline void admit_rq_on_success(admit_request_admission *c, uint32_t r, int64_t now) {
     resource_state *s = &c->rs[r];
     s->consecutive_rl = 0;
-    if (s->ramping || now < c->blocked_until[r]) return;
+    if (c->ramping[r] || now < c->blocked_until[r]) return;
     if (++s->streak < c->cfg.aimd.successes_until_increase) return;
     s->streak = 0;
     admit_rq_increase(c, r, now);
