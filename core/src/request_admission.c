@@ -2,8 +2,9 @@
 ** AdaptiveRequestAdmissionController: the public calls (request_admission.h).
 ** The state, its invariants and its locking are described in
 ** request_admission_int.h; every call here has one shape: admit_rq_begin
-** (lock, clock, expire due waiters), change state and queue events and
-** completions, admit_rq_unlock_and_flush (deliver them unlocked).
+** (lock, clock, expire due waiters, catch up), change state and queue
+** events and completions, admit_rq_unlock_and_flush (deliver them
+** unlocked).
 */
 #include "admit/request_admission.h"
 
@@ -111,6 +112,7 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->free_waiter = NIL;
     c->done_head = c->done_tail = NIL;
     c->wake_requested_ns = -1;
+    c->due_ns = INT64_MAX;
     c->generation = 1;
     c->next_seq = 1;
     c->next_event_seq = 1; /* like the scheduler stream: sequences start at 1 */
@@ -154,7 +156,7 @@ int admit_request_admission_add_group(admit_request_admission *c, uint32_t resou
 void admit_request_admission_destroy(admit_request_admission *c) {
     if (!c) return;
     if (c->waiters_slab) {
-        int64_t now = admit_rq_begin(c);
+        int64_t now = admit_rq_begin_expired(c); /* as shutdown: admits none */
         c->shutdown = true;
         admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
         admit_rq_unlock_and_flush(c);
@@ -400,24 +402,26 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
 }
 
 void admit_request_admission_tick(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     if (c->wake_requested_ns <= now) c->wake_requested_ns = -1;
     for (uint32_t r = 0; r < c->resource_count; r++)
         admit_rq_ramp_update(c, r, now);
-    admit_rq_pump_all(c, now);
+    admit_rq_catch_up(c, now);
     admit_rq_schedule_wake(c, now);
     admit_rq_unlock_and_flush(c);
 }
 
+/* shutdown, reset and destroy end every waiter: they time out the due ones
+** and admit none (no catching up), so no lease starts as the work stops. */
 void admit_request_admission_shutdown(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     c->shutdown = true;
     admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     admit_rq_unlock_and_flush(c);
 }
 
 void admit_request_admission_reset(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     drop_leases(c);
     c->generation++;
@@ -430,6 +434,7 @@ void admit_request_admission_set_max_limit_clamp(admit_request_admission *c, uin
     if (resource >= c->resource_count) return;
     int64_t now = admit_rq_begin(c);
     uint32_t pm = c->resource_pm[resource];
+    admit_rq_ramp_update(c, resource, now); /* the clamp applies to the limit as of now */
     if (admit_rq_set_clamp(c, resource, clamp, now) && admit_rq_has_waiters(c, pm))
         admit_rq_pump(c, pm, now);
     admit_rq_unlock_and_flush(c);

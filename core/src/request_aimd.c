@@ -94,6 +94,8 @@ void admit_rq_on_rate_limited(admit_request_admission *c, uint32_t r, const leas
     admit_rq_event(c, ADMIT_REV_REQUEST_RATE_LIMITED, now, r, &l->ctx, l->lease_id,
                    ADMIT_REQ_RATE_LIMITED, c->blocked_until[r] - now);
     c->ramping[r] = false; /* a rate limit aborts the ramp */
+    /* r's waiters may be let in when this cooldown ends (see Catching up) */
+    if (c->waiters[r]) admit_rq_due_at(c, c->blocked_until[r]);
     if (l->admitted_limit <= c->current[r]) {
         uint32_t before = c->current[r];
         uint32_t after = (uint32_t)floor((double)before * c->cfg.aimd.md_factor);

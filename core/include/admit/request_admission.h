@@ -30,9 +30,15 @@
 **   other outcomes return capacity and never count as pressure.
 ** Waiters wake on release, cooldown expiry (even with nothing in flight),
 ** limit increase, their queue-wait deadline, cancellation and shutdown.
-** A waiter has timed out once now >= its deadline: every call expires due
-** waiters before it admits, queues or denies anything, so a release (or
-** acquire) that runs before the tick of a deadline never admits past it.
+** A waiter has timed out once now >= its deadline.  Every call first brings
+** the state up to now as the tick would: it expires due waiters, applies
+** due ramp steps of resources with waiters and admits, in fair order, the
+** waiters that a cooldown end or ramp step has let in; only then does it
+** admit, queue or deny anything.  So a release (or acquire) that runs
+** before the tick of a deadline never admits past it, and an acquire that
+** runs before the tick of a cooldown end or ramp step never goes before a
+** waiter it let in.  shutdown, reset and destroy, which end every waiter,
+** time out the due ones and admit none.
 **
 ** Threads: with thread_safe set every call may come from any thread; state
 ** is under one mutex, acquire_sync blocks on a per-waiter condition variable
