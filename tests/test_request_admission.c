@@ -2847,6 +2847,7 @@ static void *stress_worker_fn(void *arg) {
             volatile unsigned spin = 0;
             for (unsigned k = (unsigned)((x >> 40) % 256); k > 0; k--)
                 spin += k;
+            (void)spin; /* read once: clang calls a volatile only written unused */
         } else if (hold >= 14) {
             sched_yield();
         }
