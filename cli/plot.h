@@ -1,6 +1,7 @@
-/* What the pictures of admitsim plot share (cmd_plot.c): the data files of
+/* What the pictures of admitsim plot share (plot_run.c): the data files of
 ** one stored run, gnuplot-safe strings, the output directory, gnuplot
-** itself; and the other things plot draws (plot_experiment.c). */
+** itself; and the other things plot draws (plot_experiment.c).  cmd_plot.c
+** uses both; neither uses it. */
 #ifndef ADMITSIM_PLOT_H
 #define ADMITSIM_PLOT_H
 
@@ -16,6 +17,14 @@
 ** whether the layers picture has data.  False with the reason on stderr. */
 bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
                    const char *dir, FILE *params, int *nreq, bool *layers);
+
+/* plot_run_data for dir, then params.gp and plot.gp beside it (dir, fmt
+** and title as the scripts' variables).  False with the reason on stderr. */
+bool plot_run_inputs(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
+                     const char *dir, const char *fmt, const char *title, int *nreq, bool *layers);
+
+/* s, or "" for NULL (a value missing from the store). */
+const char *plot_text(const char *s);
 
 /* var = s as a gnuplot string expression that expands nothing. */
 void plot_put_string(FILE *f, const char *var, const char *s);
