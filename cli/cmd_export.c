@@ -478,8 +478,10 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
         free(t.tracks);
         return EXIT_FAILURE_RUN;
     }
-    /* Lanes: overlapping spans of one track go to separate rows. */
-    qsort(t.spans, t.n, sizeof *t.spans, cmp_span);
+    /* Lanes: overlapping spans of one track go to separate rows.  No span
+    ** at all (an iteration without leases, or none stored): t.spans is NULL,
+    ** which qsort must not be handed even for 0 elements. */
+    if (t.n) qsort(t.spans, t.n, sizeof *t.spans, cmp_span);
     for (size_t i = 0; i < t.n && ok; i++) {
         track *tr = &t.tracks[t.spans[i].track];
         int lane = 0;
