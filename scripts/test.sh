@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds admitsim and runs every test: an optimised build with ctest, the
 # installed core library used from outside (tests/install_test.sh), the unit
-# tests again under valgrind, then an ASan + UBSan build with ctest.
+# tests again under valgrind, the libFuzzer targets for a minute each
+# (tests/fuzz/run.sh; FUZZ_SECONDS=N for another time), then an ASan + UBSan
+# build with ctest.
 # Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,9 @@ for t in build/tests/test_*; do
   fi
 done
 echo "valgrind: every unit test clean" >&2
+
+echo "== libFuzzer targets (clang, ASan + UBSan), 60 s each from their seed corpora" >&2
+tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
 echo "== build (ASan + UBSan) and test" >&2
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON >/dev/null
