@@ -2,19 +2,27 @@
 ** libFuzzer target: the results store's readers behind `runs`, `show` and
 ** `export`.
 **
-** The input is written as a database file, results.db, in the scratch
-** directory, and the read commands run over it in this process, as
-** `admitsim` runs them (cli/cmd_store.c, cli/cmd_export.c; their output
-** goes to /dev/null unless FUZZ_VERBOSE is set): `runs`, then for the first
-** and the last run it lists (run 1 when none) `show` and `export` as json,
-** csv and chrome-trace.  The reader's remaining queries (one iteration,
-** task timelines, metrics by scope, events filtered by stream, kinds and
-** resource in stream order) run on those runs too.  What must hold:
-**   - every command exits 0 or 1 (a clear error), never 2 (its command
-**     line is valid) and never crashes;
+** An input is a database in one of two forms, written to results.db in the
+** scratch directory: a database file as it is (an input that starts with
+** SQLite's header, "SQLite format 3"), or otherwise SQL text run statement
+** by statement into an empty database (a failing statement is skipped), so
+** that mutations of a dump (the .sql files of corpus/store/) change rows
+** and keep the schema: values NULL, huge, negative, of another type, text
+** that is not UTF-8.  (ATTACH and VACUUM are refused and every statement is bounded, so
+** an input neither writes elsewhere nor runs long.)  Then the read commands
+** run over the database in this process, as `admitsim` runs them
+** (cli/cmd_store.c, cli/cmd_export.c; their output and errors go to scratch
+** files, shown with FUZZ_VERBOSE): `runs`, and for the first and the last run it
+** lists (run 1 when none) `show` and `export` as json, csv and
+** chrome-trace.  The reader's remaining queries (one iteration, task
+** timelines, metrics by scope, events filtered by stream, kinds and resource
+** in stream order) run on those runs too.  What must hold:
+**   - every command exits 0, or 1 with a message ("admitsim CMD: why"),
+**     never 2 (its command line is valid) and never crashes;
+**   - an export as json or chrome-trace that exits 0 wrote valid JSON;
 **   - every reader call returns OK, ROW, NOT_FOUND or an error with a
 **     message naming the database;
-**   - reading never writes: the file holds the input's bytes afterwards.
+**   - reading never writes: the file holds the same bytes afterwards.
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,12 +30,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sqlite3.h>
+
 #include "commands.h"
 #include "fuzz_common.h"
 #include "res/store_reader.h"
 
-static char db_path[4200];
-static FILE *quiet; /* /dev/null, or NULL to keep the commands' output */
+static char db_path[4200], out_path[4200], err_path[4200];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,17 +46,37 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     fuzz_scratch_path("results.db", db_path, sizeof db_path);
-    if (!getenv("FUZZ_VERBOSE")) {
-        quiet = fopen("/dev/null", "w");
-        FUZZ_CHECK(quiet != NULL, "cannot open /dev/null");
-    }
+    fuzz_scratch_path("command.out", out_path, sizeof out_path);
+    fuzz_scratch_path("command.err", err_path, sizeof err_path);
     return 0;
 }
 
-/* One command line, its output to /dev/null (glibc's stdout and stderr
-** are assignable variables; fd 2 stays open for the sanitizers and
-** libFuzzer). */
-static void command(int (*cmd)(int, char **), const char *name, const char *run, const char *fmt) {
+/* Prints a scratch file on stderr. */
+static void show_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    for (int ch; f && (ch = getc(f)) != EOF;)
+        putc(ch, stderr);
+    if (f) fclose(f);
+}
+
+/* Whether the file holds "admitsim NAME: " and a message. */
+static int says_why(const char *path, const char *name) {
+    char line[2048], prefix[64];
+    snprintf(prefix, sizeof prefix, "admitsim %s: ", name);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = !strncmp(line, prefix, strlen(prefix)) &&
+                line[strlen(prefix)] > ' '; /* something after the prefix */
+    if (f) fclose(f);
+    return found;
+}
+
+/* One command line, its standard output to out_path and its errors to
+** err_path (glibc's stdout and stderr are assignable variables; fd 2 stays
+** open for the sanitizers and libFuzzer).  Returns the exit status; one
+** that failed must have said why. */
+static int command(int (*cmd)(int, char **), const char *name, const char *run, const char *fmt) {
     char run_arg[32], fmt_arg[32], name_arg[16], db_flag[] = "--db", fmt_flag[] = "--format";
     snprintf(name_arg, sizeof name_arg, "%s", name);
     snprintf(run_arg, sizeof run_arg, "%s", run ? run : "");
@@ -60,13 +90,34 @@ static void command(int (*cmd)(int, char **), const char *name, const char *run,
     }
     argv[argc] = NULL;
     FILE *out = stdout, *err = stderr;
-    if (quiet) stdout = stderr = quiet;
+    FILE *to = fopen(out_path, "w"), *to_err = fopen(err_path, "w");
+    FUZZ_CHECK(to != NULL && to_err != NULL, "cannot write %s", out_path);
+    stdout = to;
+    stderr = to_err;
     int rc = cmd(argc, argv);
-    fflush(stdout);
     stdout = out;
     stderr = err;
+    FUZZ_CHECK(fclose(to) == 0 && fclose(to_err) == 0, "cannot write %s", out_path);
+    if (fuzz_is_verbose()) {
+        fprintf(stderr, "fuzz: admitsim %s %s %s: exit %d\n", name, run ? run : "", fmt ? fmt : "",
+                rc);
+        show_file(out_path);
+        show_file(err_path);
+    }
     FUZZ_CHECK(rc == 0 || rc == 1, "admitsim %s %s %s exited %d", name, run ? run : "",
                fmt ? fmt : "", rc);
+    FUZZ_CHECK(rc == 0 || says_why(err_path, name), "admitsim %s %s %s failed without saying why",
+               name, run ? run : "", fmt ? fmt : "");
+    return rc;
+}
+
+/* An export that succeeded wrote one JSON document. */
+static void check_json_output(const char *what) {
+    json_error_t jerr;
+    json_t *doc = json_load_file(out_path, 0, &jerr);
+    FUZZ_CHECK(doc != NULL, "export %s exited 0 with invalid JSON: %s (line %d)", what, jerr.text,
+               jerr.line);
+    json_decref(doc);
 }
 
 /* A reader call's result: a row, the end, not found, or a clear error. */
@@ -133,21 +184,80 @@ static void remove_db(void) {
     }
 }
 
-static void check_unchanged(const uint8_t *data, size_t size) {
-    FILE *f = fopen(db_path, "rb");
-    FUZZ_CHECK(f != NULL, "the database is gone");
-    uint8_t *back = malloc(size + 1);
-    FUZZ_CHECK(back != NULL, "out of memory");
-    size_t n = fread(back, 1, size + 1, f);
+/* The file's bytes, malloc'ed (*size set), or NULL when there is none. */
+static uint8_t *file_bytes(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    FUZZ_CHECK(buf != NULL, "out of memory");
+    for (size_t got; (got = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += got;
+        if (n == cap) {
+            buf = realloc(buf, cap *= 2);
+            FUZZ_CHECK(buf != NULL, "out of memory");
+        }
+    }
     fclose(f);
-    FUZZ_CHECK(n == size && (size == 0 || !memcmp(back, data, size)),
-               "reading changed the database (%zu bytes, was %zu)", n, size);
-    free(back);
+    *size = n;
+    return buf;
+}
+
+/* Statements only: no ATTACH (a file elsewhere), no VACUUM INTO. */
+static int authorize(void *arg, int action, const char *a, const char *b, const char *c,
+                     const char *d) {
+    (void)arg, (void)a, (void)b, (void)c, (void)d;
+    return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+static int bounded(void *steps) {
+    return ++*(long *)steps > 2000; /* x 1000 virtual machine steps a statement */
+}
+
+/* Runs sql into a new database at db_path, statement by statement,
+** skipping those that fail. */
+static void build_database(const uint8_t *data, size_t size) {
+    char *sql = malloc(size + 1);
+    FUZZ_CHECK(sql != NULL, "out of memory");
+    memcpy(sql, data, size);
+    sql[size] = '\0';
+    sqlite3 *db = NULL;
+    FUZZ_CHECK(sqlite3_open(db_path, &db) == SQLITE_OK, "cannot create %s", db_path);
+    sqlite3_set_authorizer(db, authorize, NULL);
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+    long steps = 0;
+    sqlite3_progress_handler(db, 1000, bounded, &steps);
+    for (const char *next = sql; next && *next;) {
+        sqlite3_stmt *st = NULL;
+        const char *tail = NULL;
+        int rc = sqlite3_prepare_v2(db, next, -1, &st, &tail);
+        if (rc == SQLITE_OK && st && !sqlite3_strnicmp(sqlite3_sql(st), "VACUUM", 6)) {
+            sqlite3_finalize(st);
+            st = NULL;
+        }
+        if (st) {
+            steps = 0;
+            while (sqlite3_step(st) == SQLITE_ROW)
+                ;
+            sqlite3_finalize(st);
+        }
+        if (!tail || tail == next) break; /* nothing more that parses */
+        next = tail;
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL); /* a transaction the input left open */
+    FUZZ_CHECK(sqlite3_close(db) == SQLITE_OK, "cannot close %s", db_path);
+    free(sql);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     remove_db();
-    fuzz_write_file(db_path, data, size);
+    static const char header[] = "SQLite format 3";
+    if (size >= sizeof header && !memcmp(data, header, sizeof header))
+        fuzz_write_file(db_path, data, size);
+    else
+        build_database(data, size);
+    size_t before_size = 0;
+    uint8_t *before = file_bytes(db_path, &before_size);
     command(cmd_runs, "runs", NULL, NULL);
     res_store_reader *r = NULL;
     char err[1200];
@@ -169,11 +279,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char run[32];
         snprintf(run, sizeof run, "%lld", (long long)ids[k]);
         command(cmd_show, "show", run, NULL);
-        command(cmd_export, "export", run, "json");
+        if (command(cmd_export, "export", run, "json") == 0) check_json_output("json");
         command(cmd_export, "export", run, "csv");
-        command(cmd_export, "export", run, "chrome-trace");
+        if (command(cmd_export, "export", run, "chrome-trace") == 0)
+            check_json_output("chrome-trace");
     }
-    check_unchanged(data, size);
+    size_t after_size = 0;
+    uint8_t *after = file_bytes(db_path, &after_size);
+    FUZZ_CHECK(!before == !after && before_size == after_size &&
+                   (!before || !memcmp(before, after, before_size)),
+               "reading changed the database (%zu bytes, was %zu)", after_size, before_size);
+    free(before);
+    free(after);
     remove_db();
     return 0;
 }

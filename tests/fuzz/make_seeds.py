@@ -11,7 +11,9 @@ with 512-byte pages, so that a mutation lands in a table more often than in
 empty page space: one run of one iteration (WAL); that and a run of two
 iterations, interrupted, with NULLs where columns allow them (rollback
 journal); and the schema version 4 database of tests/data, thinned out (a
-sixteenth of its events, a quarter of its metrics and timelines).
+sixteenth of its events, a quarter of its metrics and timelines).  The
+first two again as SQL text (one_run_wal.sql, interrupted.sql), which
+fuzz_store runs into an empty database.
 corpus/trace/ is written by hand: see README.md.
 """
 import json
@@ -108,6 +110,17 @@ def store_seeds(admitsim, out):
         shutil.rmtree(work)
 
 
+def dump(db, sql):
+    """db as SQL text (what sqlite3's .dump writes, plus its user_version)."""
+    con = sqlite3.connect(db)
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    with open(sql, "w") as f:
+        f.write(f"PRAGMA user_version = {version};\n")
+        for line in con.iterdump():
+            f.write(line + "\n")
+    con.close()
+
+
 def v4_seed(src, out):
     dst = os.path.join(out, "schema_v4.db")
     shutil.copy(os.path.join(src, "tests", "data", "store-v4.db"), dst)
@@ -125,8 +138,11 @@ def main():
     scenario_seeds(src, os.path.join(corpus, "scenario"))
     with open(os.path.join(corpus, "scenario", "tiny_calls.json"), "w") as f:
         f.write(compact(TINY))
-    store_seeds(admitsim, os.path.join(corpus, "store"))
-    v4_seed(src, os.path.join(corpus, "store"))
+    store = os.path.join(corpus, "store")
+    store_seeds(admitsim, store)
+    v4_seed(src, store)
+    for name in ("one_run_wal", "interrupted"):
+        dump(os.path.join(store, name + ".db"), os.path.join(store, name + ".sql"))
 
 
 if __name__ == "__main__":
