@@ -9,8 +9,8 @@
 ** milliseconds (FUZZ_MAX_TASKS, FUZZ_MAX_WORK), summarises it, and checks
 ** what holds for every scenario the loader accepts: the run either fails
 ** with a clear error the simulator documents (the clock's range, out of
-** memory, what the core refused) or returns a record holding no task
-** lease, request lease or request waiter; its summary's figures are
+** memory; never the core refusing what the loader accepted) or returns a
+** record holding no task lease, request lease or request waiter; its summary's figures are
 ** finite and in order (0 <= p50 <= p95 <= max, mean <= max); its
 ** `run --format json` object has every key.
 */
