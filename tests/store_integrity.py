@@ -29,9 +29,23 @@ def rows_by_iteration(con, table):
 
 
 def check(db):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    """Opened as the next writer would: SQLite rolls back a hot journal (a
+    writer killed in a rollback-journal transaction, e.g. while creating
+    the schema) and recovers the WAL, which a read-only connection cannot."""
+    con = sqlite3.connect(db)
     try:
         return check_open(con)
+    finally:
+        con.close()
+
+
+def run_count(db):
+    """Runs stored in db (0 when it has no runs table)."""
+    con = sqlite3.connect(db)
+    try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
+            return 0
+        return con.execute("SELECT count(*) FROM runs").fetchone()[0]
     finally:
         con.close()
 
