@@ -14,8 +14,6 @@
 
 #include "request_admission_int.h"
 
-#define MAX_LIMIT 100000
-
 static int64_t monotonic_now(void *ctx) {
     (void)ctx;
     struct timespec ts;
@@ -36,14 +34,16 @@ static admit_status check_config(const admit_request_admission_config *cfg, admi
     if (st != ADMIT_OK) return st;
     uint32_t n = admit_request_resolver_resource_count(cfg->resolver);
     for (uint32_t pm = 0; pm < admit_request_resolver_pm_count(cfg->resolver); pm++)
-        if (admit_request_resolver_pm_cap(cfg->resolver, pm) > MAX_LIMIT)
+        if (admit_request_resolver_pm_cap(cfg->resolver, pm) > ADMIT_REQUEST_MAX_LIMIT)
             return admit_error_set(err, ADMIT_EINVAL, "%s: static cap above %d",
-                                   admit_request_resolver_pm_key(cfg->resolver, pm), MAX_LIMIT);
+                                   admit_request_resolver_pm_key(cfg->resolver, pm),
+                                   ADMIT_REQUEST_MAX_LIMIT);
     for (uint32_t r = 0; cfg->limits && r < n; r++)
-        if (cfg->limits[r].initial_limit > MAX_LIMIT || cfg->limits[r].max_limit_clamp > MAX_LIMIT)
+        if (cfg->limits[r].initial_limit > ADMIT_REQUEST_MAX_LIMIT ||
+            cfg->limits[r].max_limit_clamp > ADMIT_REQUEST_MAX_LIMIT)
             return admit_error_set(err, ADMIT_EINVAL, "%s: limits above %d",
                                    admit_request_resolver_resource_key(cfg->resolver, r),
-                                   MAX_LIMIT);
+                                   ADMIT_REQUEST_MAX_LIMIT);
     return ADMIT_OK;
 }
 

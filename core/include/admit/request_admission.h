@@ -138,9 +138,13 @@ typedef struct admit_aimd_config {
 
 void admit_aimd_config_init(admit_aimd_config *cfg);
 
+/* The most a provider/model's static cap, an initial_limit or a
+** max_limit_clamp may be: admit_request_admission_create refuses more. */
+#define ADMIT_REQUEST_MAX_LIMIT 100000
+
 typedef struct admit_request_resource_limits {
-    uint32_t initial_limit;   /* 0: effective max */
-    uint32_t max_limit_clamp; /* 0: none */
+    uint32_t initial_limit;   /* 0: effective max; at most ADMIT_REQUEST_MAX_LIMIT */
+    uint32_t max_limit_clamp; /* 0: none; at most ADMIT_REQUEST_MAX_LIMIT */
 } admit_request_resource_limits;
 
 typedef struct admit_request_admission_config {
