@@ -209,7 +209,8 @@ static bool parse_models(const node *root, run_config *s) {
             !as_endpoint_name(&f, m->provider, sizeof m->provider) ||
             !run_json_field(&e, "model", true, &f) ||
             !as_endpoint_name(&f, m->model_id, sizeof m->model_id) ||
-            !run_json_get_int(&e, "max_parallel_requests", true, 1, ADMIT_REQUEST_MAX_LIMIT, &cap) ||
+            !run_json_get_int(&e, "max_parallel_requests", true, 1, ADMIT_REQUEST_MAX_LIMIT,
+                              &cap) ||
             !parse_model_live(&e, m))
             return false;
         m->max_parallel_requests = (uint32_t)cap;
