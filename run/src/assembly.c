@@ -345,6 +345,10 @@ void run_assembly_destroy(run_assembly *a) {
     free(a);
 }
 
+const run_config *run_assembly_config(const run_assembly *a) {
+    return a->cfg;
+}
+
 admit_scheduler *run_assembly_scheduler(const run_assembly *a) {
     return a->sched;
 }

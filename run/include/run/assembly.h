@@ -75,6 +75,7 @@ run_assembly *run_assembly_create(const run_config *cfg, run_policy_kind policy,
                                   const run_hooks *hooks, run_error *err);
 void run_assembly_destroy(run_assembly *a);
 
+const run_config *run_assembly_config(const run_assembly *a);
 admit_scheduler *run_assembly_scheduler(const run_assembly *a);
 admit_request_admission *run_assembly_request_admission(const run_assembly *a);
 admit_model_executor *run_assembly_executor(const run_assembly *a);
