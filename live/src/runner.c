@@ -169,8 +169,7 @@ static bool assemble(iter *it, res_error *err) {
     if (it->loop) it->rt = live_runtime_create(it->loop, &wh, &aerr);
     if (it->rt) it->http = live_http_create(it->loop, &aerr);
     if (!it->http) return res_error_set(err, RES_ERUN, "live runtime: %s", aerr.message);
-    /* one ctx: the assembly calls clock.now with hooks.ctx for the scheduler */
-    run_hooks h = {.clock = {.ctx = it->rt, .now = live_runtime_now},
+    run_hooks h = {.clock = {.ctx = it->loop, .now = live_loop_now_fn},
                    .ctx = it->rt,
                    .wake_at = live_runtime_wake_at,
                    .spawn = live_runtime_spawn,

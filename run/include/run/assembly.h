@@ -20,7 +20,11 @@
 ** One clock feeds all three clock hooks: the scheduler's runtime seam,
 ** request admission's clock and ProviderAware's pressure reads.  The caller
 ** (the environment) supplies that clock, the scheduler's wake/spawn/cancel,
-** request admission's timer, the provider, and the event sinks.
+** request admission's timer, the provider, and the event sinks.  Each
+** callback is called with the context beside it: the clock with
+** clock.ctx, wake_at, spawn, cancel and request_wake_at with ctx, the
+** provider and the sinks with their own (the scheduler's seam goes through
+** the assembly, which holds a copy of the clock and worker hooks).
 **
 ** Lifetime: the configuration and the hooks' contexts must outlive the
 ** assembly.  run_assembly_destroy() tears down the scheduler, then request
