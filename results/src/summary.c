@@ -114,11 +114,14 @@ res_summary *res_summary_compute(const res_run_record *run) {
         for (size_t k = 0; k < a->count; k++)
             sum += a->waits[k];
         cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
-        res_sort_i64(a->waits, a->count);
-        cs->wait_p50_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.50)]);
-        cs->wait_p95_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.95)]);
-        cs->wait_p99_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.99)]);
-        cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
+        size_t k[4] = {res_quantile_index(a->count, 0.50), res_quantile_index(a->count, 0.95),
+                       res_quantile_index(a->count, 0.99), a->count - 1};
+        int64_t at[4];
+        res_select_i64(a->waits, a->count, k, 4, at); /* the elements a sort puts there */
+        cs->wait_p50_seconds = ns_to_s(at[0]);
+        cs->wait_p95_seconds = ns_to_s(at[1]);
+        cs->wait_p99_seconds = ns_to_s(at[2]);
+        cs->wait_max_seconds = ns_to_s(at[3]);
     }
     s->wall_time_seconds = ns_to_s(run->wall_ns);
     s->task_seconds = (double)task_ns / 1e9;
