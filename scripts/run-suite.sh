@@ -4,8 +4,9 @@
 # stores every run in the results database (results/admitsim.db, DB=...),
 # writes the artifacts, Markdown and CSV to out/ (OUT_DIR=...) and the
 # pictures to out/plots/<scenario>-<policy>/ (PLOT_DIR=...), then runs the
-# benchmarks: simulated tasks/s with the per-event capture cost, the results
-# store's insert rate, and the request admission microbenchmarks.
+# benchmarks: simulated tasks/s with the per-event capture cost and the whole
+# process's rate, the results store's insert rate, and the request admission
+# and task admission cycle microbenchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -44,5 +45,7 @@ echo "== results store insert rate" >&2
 "$bin" bench --store --repeat 3 || status=1
 echo "== request admission microbenchmarks" >&2
 "$bin" bench --request --repeat 3 || status=1
+echo "== task admission cycle microbenchmarks" >&2
+"$bin" bench --cycle --repeat 3 || status=1
 "$bin" runs --db "$db" | tail -n 5
 exit $status
