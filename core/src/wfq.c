@@ -95,3 +95,23 @@ void admit_wfq_commit(admit_wfq *w, uint32_t g, double weight) {
     admit_wfq_advance_(w, g, w->groups[g].tag, weight);
     admit_wfq_deactivate(w, g);
 }
+
+void admit_wfq_commit_requeue(admit_wfq *w, uint32_t g, double weight, uint64_t tiebreak) {
+    /* the group served is most often the first, and moves most often last */
+    uint32_t from = w->active[0] == g ? 0 : lower_bound(w, g), n = w->active_count;
+    admit_wfq_group *gr = &w->groups[g];
+    admit_wfq_advance_(w, g, gr->tag, weight);
+    gr->tag = admit_wfq_activation_tag(w, g);
+    gr->tiebreak = tiebreak;
+    uint32_t lo = from + 1, hi = n; /* g's new place, among those after it */
+    if (before(w, w->active[n - 1], g)) lo = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (before(w, w->active[mid], g))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    memmove(&w->active[from], &w->active[from + 1], (lo - from - 1) * sizeof *w->active);
+    w->active[lo - 1] = g;
+}
