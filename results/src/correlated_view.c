@@ -5,13 +5,15 @@
 ** view_builder, which owns every piece of working state; each pass reads
 ** only what the passes before it left there:
 **
-**   1. index (view_index): one pass over each stream for the worker_spawned
-**      count, the largest execution and attempt ids and request resource,
-**      and the participants of the fairness index (groups with a
-**      ready_enqueued); the metric arrays; the dense task slots (task_find:
-**      a task's slot comes from its id, admit_task_id's column and row or
-**      row group, with a small map for any other id); per group the
-**      resources it requests, per resource the amounts its requesters ask.
+**   1. index (view_index): the metric arrays; the dense task slots
+**      (task_find: a task's slot comes from its id, admit_task_id's column
+**      and row or row group, with a small map for any other id); per group
+**      the resources it requests, per resource the amounts its requesters
+**      ask.  Nothing here reads the events: rows, the execution map and the
+**      attempt slots grow as the passes meet them, and a group joins the
+**      fairness participants at its first ready_enqueued
+**      (participant_join), so the sweep could run while the events are
+**      made.
 **   2. scheduler sweep (view_sweep), one step per event in sequence order:
 **        sweep_advance     time advances by dt > 0 under the state the
 **                          previous event left: active capacity integral,
@@ -41,11 +43,9 @@
 **      records, p95 row completion.
 **   7. view_builder_free: all the working state (the view is the result).
 ** Cost: O(events + tasks + groups x resources), plus per step of time the
-** groups holding leases, and per end of room (active leases reaching
-** capacity after time with room) the groups with queued tasks.  The sweep
-** needs from pass 1 only the participants, the largest execution id and
-** the spawn count (array sizes), so fed with those it can run while the
-** events are made.
+** groups holding leases, per end of room (active leases reaching capacity
+** after time with room) and per queue clear the groups with queued tasks,
+** and per new participant the groups (at most groups x groups in all).
 ** Floating-point sums are accumulated in event order, then group order,
 ** then resource order; a change to a pass must keep those sequences or the
 ** figures change in their last bits.  Integer sums (gaps, backlogged time,
@@ -293,14 +293,16 @@ typedef struct view_builder {
     size_t nts, ts_cap;
     uint64_t *other_id; /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    size_t nspawned;
-    uint64_t max_exec, max_att;
-    int32_t max_res;       /* largest request resource, -1: none */
-    long *exec_row;        /* [execution id]: its row in v->rows, -1: none */
-    attempt_state *att;    /* [attempt id] */
-    windows *cool;         /* [request resource]: merged cooldown windows */
-    bool *part;            /* [g]: participates in the fairness index */
-    uint32_t nparts;       /* participants */
+    size_t row_cap; /* rows v->rows has room for */
+    long *exec_row; /* [execution id < exec_cap]: its row in v->rows, -1: none */
+    size_t exec_cap;
+    attempt_state *att; /* [attempt id < att_cap] */
+    size_t att_cap;
+    uint64_t max_att; /* largest attempt id */
+    windows *cool;    /* [request resource < cool_cap]: merged cooldown windows */
+    size_t cool_cap;
+    bool *part;            /* [g]: participates in the fairness index (so far) */
+    uint32_t nparts;       /* participants (so far) */
     uint64_t *root_bits;   /* groups of root columns */
     int64_t nrg;           /* row groups */
     int64_t *rg_adm;       /* [row group]: its first row_group_admitted, -1: none */
@@ -350,7 +352,7 @@ static int group_weight(const view_builder *b, uint32_t g) {
 
 static void view_builder_free(view_builder *b) {
     if (b->cool)
-        for (int32_t r = 0; r <= b->max_res; r++)
+        for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
     void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->ts,       b->other_id,
                       b->other_slot,  b->exec_row,    b->att,      b->part,     b->root_bits,
@@ -399,7 +401,7 @@ static bool other_grow(view_builder *b) {
 
 /* The slot of a task id outside the dense ranges; with create, a new one
 ** (NULL: out of memory, b->oom set). */
-static task_state *task_other(view_builder *b, uint64_t id, bool create) {
+__attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_t id, bool create) {
     if (b->other_mask)
         for (size_t i = id_hash(id) & b->other_mask; b->other_id[i]; i = (i + 1) & b->other_mask)
             if (b->other_id[i] == id) return &b->ts[b->other_slot[i]];
@@ -427,7 +429,7 @@ oom:
 
 /* The task's slot: dense from its id (admit_task_id: (column + 1) << 44 |
 ** type << 40 | row or row group), else through the map. */
-static task_state *task_find(view_builder *b, uint64_t id, bool create) {
+static inline task_state *task_find(view_builder *b, uint64_t id, bool create) {
     uint64_t col = id >> 44, index = id & ((1ULL << 40) - 1);
     if (b->dense && col >= 1 && col <= b->ncol && ((id >> 40) & 15) == b->col_type[col - 1] &&
         index < b->col_base[col] - b->col_base[col - 1])
@@ -458,25 +460,25 @@ static bool view_alloc_metrics(view_builder *b) {
     return m->groups && m->resources && m->resource_service;
 }
 
-/* One pass over each stream: the worker_spawned count, the largest
-** execution id and the fairness participants (groups with a
-** ready_enqueued) of the scheduler stream; the largest attempt id and
-** request resource of the request stream. */
-static void view_index_streams(view_builder *b) {
-    for (size_t i = 0; i < b->nsched; i++) {
-        const admit_event *ev = &b->sched[i];
-        if (ev->kind == ADMIT_EV_WORKER_SPAWNED) b->nspawned++;
-        if (ev->corr.task_execution_id > b->max_exec) b->max_exec = ev->corr.task_execution_id;
-        if (ev->kind == ADMIT_EV_READY_ENQUEUED && ev->corr.group >= 0 &&
-            (uint32_t)ev->corr.group < b->ng && !b->part[ev->corr.group]) {
-            b->part[ev->corr.group] = true;
-            b->nparts++;
-        }
+static const long no_row = -1; /* exec_row: the execution has no row */
+
+/* Makes room for index `need` in *arr (elem-byte entries, *cap of them),
+** doubling; the new entries are copies of *fill (fill NULL: left as they
+** are).  false: out of memory. */
+static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const void *fill) {
+    if (need < *cap) return true;
+    size_t n = *cap ? *cap : 16;
+    while (n <= need) {
+        if (n > SIZE_MAX / 2 / elem) return false;
+        n *= 2;
     }
-    for (size_t i = 0; i < b->nreq; i++) {
-        if (b->req[i].attempt_id > b->max_att) b->max_att = b->req[i].attempt_id;
-        if (b->req[i].resource > b->max_res) b->max_res = b->req[i].resource;
-    }
+    char *p = realloc(*arr, n * elem);
+    if (!p) return false;
+    for (size_t i = *cap; fill && i < n; i++)
+        memcpy(p + i * elem, fill, elem);
+    *arr = p;
+    *cap = n;
+    return true;
 }
 
 /* The dense task slots: per column, its rows (cell by cell) or its row
@@ -510,7 +512,9 @@ static bool view_index_tasks(view_builder *b) {
     if (!b->ts) return false;
     for (size_t i = 0; i < total; i++)
         b->ts[i] = task_absent;
-    return true;
+    /* most tasks run once: rows and execution ids rarely outgrow this */
+    return grow_to((void **)&b->exec_row, &b->exec_cap, total + 16, sizeof *b->exec_row, &no_row) &&
+           grow_to((void **)&b->v->rows, &b->row_cap, total + 16, sizeof *b->v->rows, NULL);
 }
 
 /* Per group, the resources it requests (ascending); per resource, the
@@ -538,7 +542,6 @@ static bool view_index_requests(view_builder *b) {
         for (uint32_t g = 0; g < ng; g++) {
             uint32_t a = group_amount(b, g, r);
             if (!a) continue;
-            if (b->part[g]) b->r_parts[r]++;
             size_t at = b->need_off[r];
             while (at < buckets && b->need_amount[at] < a)
                 at++;
@@ -571,9 +574,6 @@ static bool view_alloc_state(view_builder *b) {
     size_t cells = (size_t)nr * ng > 0 ? (size_t)nr * ng : 1;
     const res_view_facts *f = b->f;
     b->nrg = f->buffer_size > 0 ? (f->records + f->buffer_size - 1) / f->buffer_size : 0;
-    b->exec_row = malloc((b->max_exec + 1) * sizeof *b->exec_row);
-    b->att = malloc((b->max_att + 1) * sizeof *b->att);
-    b->cool = calloc((size_t)(b->max_res + 1) + 1, sizeof *b->cool);
     b->qg = calloc(ng + 1, sizeof *b->qg);
     b->lg = calloc(ng + 1, sizeof *b->lg);
     b->queued_bits = calloc(b->nwords, sizeof *b->queued_bits);
@@ -590,32 +590,23 @@ static bool view_alloc_state(view_builder *b) {
     b->dirty = malloc((nr ? nr : 1) * sizeof *b->dirty);
     b->is_dirty = calloc(nr ? nr : 1, sizeof *b->is_dirty);
     b->rg_adm = malloc((size_t)(b->nrg > 0 ? b->nrg : 1) * sizeof *b->rg_adm);
-    b->v->rows = calloc(b->nspawned ? b->nspawned : 1, sizeof *b->v->rows);
-    return b->exec_row && b->att && b->cool && b->qg && b->lg && b->queued_bits && b->leased_bits &&
-           b->root_bits && b->gg && b->serv && b->gr && b->leased_r && b->rb && b->r_idle &&
-           b->rserv && b->rmark && b->dirty && b->is_dirty && b->rg_adm && b->v->rows;
+    return b->qg && b->lg && b->queued_bits && b->leased_bits && b->root_bits && b->gg && b->serv &&
+           b->gr && b->leased_r && b->rb && b->r_idle && b->rserv && b->rmark && b->dirty &&
+           b->is_dirty && b->rg_adm;
 }
 
-/* Everything absent (-1), nothing queued or leased, the root groups. */
+/* Nothing admitted yet (-1), the root groups. */
 static void view_init_state(view_builder *b) {
-    for (uint64_t i = 0; i <= b->max_exec; i++)
-        b->exec_row[i] = -1;
-    for (uint64_t a = 0; a <= b->max_att; a++)
-        b->att[a] = (attempt_state){0, -1, -1, -1, -1, -1, -1, -1, false, false};
     for (int64_t i = 0; i < b->nrg; i++)
         b->rg_adm[i] = -1;
     for (uint32_t c = 0; c < b->ncol; c++)
         if (b->f->columns[c].root && b->f->columns[c].group < b->ng)
             bits_put(b->root_bits, b->f->columns[c].group, true);
-    b->parts_idle = b->nparts;
-    for (uint32_t r = 0; r < b->nr; r++)
-        b->r_idle[r] = b->r_parts[r];
 }
 
 static bool view_index(view_builder *b) {
     b->part = calloc(b->ng + 1, sizeof *b->part);
     if (!b->part || !view_alloc_metrics(b)) return false;
-    view_index_streams(b);
     if (!view_index_tasks(b) || !view_index_requests(b) || !view_alloc_state(b)) return false;
     view_init_state(b);
     return true;
@@ -759,6 +750,31 @@ static void task_join_reset(task_state *st) {
     st->lease_id = 0;
 }
 
+/* Group g's first ready_enqueued: it joins the fairness participants.  Until
+** now it had nothing queued, so no time so far was "every participant
+** backlogged", for all groups or for the resources g requests: what was
+** summed for those starts again from zero (the additions after this are
+** the ones a sweep knowing every participant from the start makes). */
+static void participant_join(view_builder *b, uint32_t g) {
+    uint32_t ng = b->ng;
+    b->part[g] = true;
+    b->nparts++;
+    b->parts_idle += b->qg[g] <= 0;
+    b->backlogged = 0;
+    for (uint32_t x = 0; x < ng; x++)
+        b->serv[x] = 0;
+    for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1]; k++) {
+        uint32_t r = b->res_list[k];
+        b->r_parts[r]++;
+        b->r_idle[r] += b->qg[g] <= 0;
+        b->rb[r].total = 0;
+        b->rb[r].start = b->now;
+        memset(&b->rserv[(size_t)r * ng], 0, ng * sizeof *b->rserv);
+        memset(&b->rmark[(size_t)r * ng], 0, ng * sizeof *b->rmark);
+        mark_dirty(b, r);
+    }
+}
+
 static void sweep_ready_enqueued(view_builder *b, task_state *st, int32_t g, int64_t t) {
     st->enq = t;
     if (st->queued_epoch == b->epoch) return;
@@ -794,6 +810,11 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     res_correlated_view *v = b->v;
     uint64_t exec = ev->corr.task_execution_id;
     int64_t t = ev->captured_at_ns;
+    if (!grow_to((void **)&b->exec_row, &b->exec_cap, exec, sizeof *b->exec_row, &no_row) ||
+        !grow_to((void **)&v->rows, &b->row_cap, v->row_count, sizeof *v->rows, NULL)) {
+        b->oom = true;
+        return;
+    }
     res_view_row *r = &v->rows[v->row_count];
     b->exec_row[exec] = (long)v->row_count++;
     memset(r, 0, sizeof *r);
@@ -859,7 +880,9 @@ static void sweep_apply(view_builder *b, size_t i) {
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
     if (st && g >= 0) st->group = g;
     uint64_t exec = ev->corr.task_execution_id;
-    res_view_row *row = exec && b->exec_row[exec] >= 0 ? &b->v->rows[b->exec_row[exec]] : NULL;
+    res_view_row *row = exec && exec < b->exec_cap && b->exec_row[exec] >= 0
+                            ? &b->v->rows[b->exec_row[exec]]
+                            : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
@@ -869,6 +892,7 @@ static void sweep_apply(view_builder *b, size_t i) {
         if (downstream && b->first_ready < 0) b->first_ready = t;
         break;
     case ADMIT_EV_READY_ENQUEUED:
+        if (g >= 0 && !b->part[g]) participant_join(b, (uint32_t)g);
         if (st) sweep_ready_enqueued(b, st, g, t);
         break;
     case ADMIT_EV_SELECTED:
@@ -1031,14 +1055,23 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
 
 /* Each attempt's times and every request resource's cooldown windows. */
 static bool requests_collect(view_builder *b) {
+    static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
+    static const windows none;
     for (size_t i = 0; i < b->nreq; i++) {
         const admit_event *ev = &b->req[i];
         int64_t t = ev->captured_at_ns;
         if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
             int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
-            if (len > 0 && !win_add(&b->cool[ev->resource], t, t + len)) return false;
+            if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
+                                     sizeof *b->cool, &none) ||
+                            !win_add(&b->cool[ev->resource], t, t + len)))
+                return false;
         }
-        if (ev->attempt_id) attempt_apply(&b->att[ev->attempt_id], ev);
+        if (!ev->attempt_id) continue;
+        if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
+            return false;
+        if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
+        attempt_apply(&b->att[ev->attempt_id], ev);
     }
     return true;
 }
@@ -1048,7 +1081,7 @@ static bool requests_collect(view_builder *b) {
 static void requests_join(view_builder *b) {
     for (uint64_t id = 1; id <= b->max_att; id++) {
         const attempt_state *a = &b->att[id];
-        if (!a->exec || a->exec > b->max_exec || b->exec_row[a->exec] < 0) continue;
+        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] < 0) continue;
         res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
         if (r->attempts++ == 0) {
             r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
@@ -1061,7 +1094,7 @@ static void requests_join(view_builder *b) {
         if (a->rate_limited) r->rate_limited_attempts++;
         if (a->ws >= 0 && a->wend >= a->ws) {
             r->request_wait_ns += a->wend - a->ws;
-            if (a->resource >= 0 && a->resource <= b->max_res)
+            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
                 r->cooldown_wait_ns += win_overlap(&b->cool[a->resource], a->ws, a->wend);
         }
         if (a->ms >= 0 && a->mc >= a->ms) r->provider_ns += a->mc - a->ms;
@@ -1083,53 +1116,74 @@ static res_wait_stats *wait_slot(res_view_metrics *m, int kind, int32_t grp) {
                        : &gm->ready_to_lease_gap;
 }
 
-/* The waits of one kind: every row's in all[] (row order), and the same
-** grouped in by[], group g's at by[off[g] .. off[g + 1]); pos is scratch
-** of ng entries.  Returns how many rows have both endpoints. */
-static size_t rows_collect_waits(const view_builder *b, int kind, int64_t *all, int64_t *by,
-                                 size_t *off, size_t *pos) {
+/* The three wait kinds (ready queue, task admission, ready to lease) as
+** (from, to) timestamps. */
+static const int wait_from[3] = {RES_TS_READY_ENQUEUED, RES_TS_SELECTED, RES_TS_READY_ENQUEUED};
+static const int wait_to[3] = {RES_TS_SELECTED, RES_TS_TASK_LEASE_ACQUIRED,
+                               RES_TS_TASK_LEASE_ACQUIRED};
+
+/* Scratch of rows_waits: per kind, every row's wait in all[k] (row order)
+** and the same grouped in by[k], group g's at by[k][off[k][g] ..
+** off[k][g + 1]). */
+typedef struct wait_lists {
+    int64_t *all[3], *by[3];
+    size_t *off[3], *pos[3];
+    size_t n[3];
+} wait_lists;
+
+/* Two passes over the rows for the three kinds: count and collect, then
+** place by group. */
+static void rows_collect_waits(const view_builder *b, wait_lists *w) {
     const res_correlated_view *v = b->v;
-    int from = kind == 1 ? RES_TS_SELECTED : RES_TS_READY_ENQUEUED;
-    int to = kind == 0 ? RES_TS_SELECTED : RES_TS_TASK_LEASE_ACQUIRED;
-    size_t n = 0;
-    memset(off, 0, (b->ng + 1) * sizeof *off);
     for (size_t i = 0; i < v->row_count; i++) {
         const res_view_row *r = &v->rows[i];
-        if (r->at[from] < 0 || r->at[to] < 0) continue;
-        all[n++] = r->at[to] - r->at[from];
-        if (r->group >= 0) off[r->group + 1]++;
+        for (int k = 0; k < 3; k++) {
+            if (r->at[wait_from[k]] < 0 || r->at[wait_to[k]] < 0) continue;
+            w->all[k][w->n[k]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
+            if (r->group >= 0) w->off[k][r->group + 1]++;
+        }
     }
-    for (uint32_t g = 0; g < b->ng; g++) {
-        off[g + 1] += off[g];
-        pos[g] = off[g];
-    }
-    for (size_t i = 0, k = 0; i < v->row_count; i++) {
+    for (int k = 0; k < 3; k++)
+        for (uint32_t g = 0; g < b->ng; g++) {
+            w->off[k][g + 1] += w->off[k][g];
+            w->pos[k][g] = w->off[k][g];
+        }
+    for (size_t i = 0; i < v->row_count; i++) {
         const res_view_row *r = &v->rows[i];
-        if (r->at[from] < 0 || r->at[to] < 0) continue;
-        if (r->group >= 0) by[pos[r->group]++] = all[k];
-        k++;
+        for (int k = 0; k < 3 && r->group >= 0; k++)
+            if (r->at[wait_from[k]] >= 0 && r->at[wait_to[k]] >= 0)
+                w->by[k][w->pos[k][r->group]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
     }
-    return n;
 }
 
-/* Wait statistics per kind, overall and per group: one pass over the rows
-** per kind, percentiles by selection. */
+/* Wait statistics per kind, overall and per group, percentiles by
+** selection. */
 static bool rows_waits(view_builder *b) {
-    size_t rows = b->v->row_count ? b->v->row_count : 1;
-    int64_t *all = malloc(rows * sizeof *all), *by = malloc(rows * sizeof *by);
-    size_t *off = malloc((b->ng + 1) * sizeof *off), *pos = malloc((b->ng + 1) * sizeof *pos);
-    bool ok = all && by && off && pos;
-    for (int kind = 0; ok && kind < 3; kind++) {
-        size_t n = rows_collect_waits(b, kind, all, by, off, pos);
-        wait_stats(all, n, wait_slot(b->m, kind, -1));
-        for (uint32_t g = 0; g < b->ng; g++)
-            wait_stats(by + off[g], off[g + 1] - off[g], wait_slot(b->m, kind, (int32_t)g));
+    size_t rows = b->v->row_count ? b->v->row_count : 1, ng = b->ng + 1;
+    int64_t *buf = malloc(6 * rows * sizeof *buf);
+    size_t *idx = calloc(6 * ng, sizeof *idx);
+    if (!buf || !idx) {
+        free(buf);
+        free(idx);
+        return false;
     }
-    free(all);
-    free(by);
-    free(off);
-    free(pos);
-    return ok;
+    wait_lists w = {.n = {0, 0, 0}};
+    for (int k = 0; k < 3; k++) {
+        w.all[k] = buf + (2 * k) * rows;
+        w.by[k] = buf + (2 * k + 1) * rows;
+        w.off[k] = idx + (2 * k) * ng;
+        w.pos[k] = idx + (2 * k + 1) * ng;
+    }
+    rows_collect_waits(b, &w);
+    for (int k = 0; k < 3; k++) {
+        wait_stats(w.all[k], w.n[k], wait_slot(b->m, k, -1));
+        for (uint32_t g = 0; g < b->ng; g++)
+            wait_stats(w.by[k] + w.off[k][g], w.off[k][g + 1] - w.off[k][g],
+                       wait_slot(b->m, k, (int32_t)g));
+    }
+    free(buf);
+    free(idx);
+    return true;
 }
 
 static void rows_layers(view_builder *b) {
@@ -1214,8 +1268,7 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
                       .ncol = facts->column_count,
                       .nr = facts->resource_count,
                       .nwords = facts->group_count / 64 + 1,
-                      .amt = facts->group_amounts,
-                      .max_res = -1};
+                      .amt = facts->group_amounts};
     bool ok = false;
     b.v = calloc(1, sizeof *b.v);
     if (!b.v) goto out;

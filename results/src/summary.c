@@ -31,20 +31,36 @@ void res_summary_free(res_summary *s) {
     free(s);
 }
 
+/* Room for execution id exec in *v (new entries -1). */
+static bool exec_start_grow(int64_t **v, size_t *cap, uint64_t exec) {
+    if (exec < *cap) return true;
+    size_t n = *cap ? *cap : 1024;
+    while (n <= exec) {
+        if (n > SIZE_MAX / 2 / sizeof **v) return false;
+        n *= 2;
+    }
+    int64_t *p = realloc(*v, n * sizeof *p);
+    if (!p) return false;
+    for (size_t i = *cap; i < n; i++)
+        p[i] = -1;
+    *v = p;
+    *cap = n;
+    return true;
+}
+
 res_summary *res_summary_compute(const res_run_record *run) {
     const run_config *sc = run->config;
     uint32_t ncol = sc->column_count;
     res_summary *s = calloc(1, sizeof *s);
     column_acc *acc = calloc(ncol, sizeof *acc);
     size_t *base = calloc(ncol + 1, sizeof *base);
-    uint64_t max_exec = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        if (run->events[i].corr.task_execution_id > max_exec)
-            max_exec = run->events[i].corr.task_execution_id;
-    int64_t *exec_start = malloc((max_exec + 1) * sizeof *exec_start);
+    /* [execution id]: when its worker started, -1: not running; grown as
+    ** executions start (ids are handed out in order) */
+    int64_t *exec_start = NULL;
+    size_t exec_cap = 0;
     int64_t *ready = NULL;
     bool ok = false;
-    if (!s || !acc || !base || !exec_start) goto done;
+    if (!s || !acc || !base) goto done;
     s->column_count = ncol;
     s->columns = calloc(ncol, sizeof *s->columns);
     for (uint32_t c = 0; c < ncol; c++)
@@ -55,8 +71,6 @@ res_summary *res_summary_compute(const res_run_record *run) {
         acc[c].waits = malloc((run->column_tasks[c] * 2 + 8) * sizeof *acc[c].waits);
         if (!acc[c].waits) goto done;
     }
-    for (uint64_t i = 0; i <= max_exec; i++)
-        exec_start[i] = -1;
 
     size_t waits_cap_ok = 1;
     for (size_t i = 0; i < run->event_count; i++) {
@@ -79,11 +93,15 @@ res_summary *res_summary_compute(const res_run_record *run) {
             }
             a->waits[a->count++] = ev->captured_at_ns - ready[dense];
             if (a->in_flight++ == 0) a->busy_since = ev->captured_at_ns;
+            if (!exec_start_grow(&exec_start, &exec_cap, exec)) {
+                waits_cap_ok = 0;
+                break;
+            }
             exec_start[exec] = ev->captured_at_ns;
             break;
         }
         case ADMIT_EV_TASK_LEASE_RELEASED:
-            if (exec && exec_start[exec] >= 0) {
+            if (exec && exec < exec_cap && exec_start[exec] >= 0) {
                 column_acc *a = &acc[c];
                 a->task_ns += ev->captured_at_ns - exec_start[exec];
                 exec_start[exec] = -1;
