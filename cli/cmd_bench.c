@@ -56,6 +56,73 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* repeat runs of one (policy, capture): wall and CPU seconds per run, sorted
+** (fastest first); *events of both streams.  False when a run failed. */
+static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64_t repeat,
+                       uint64_t tasks, double *secs, double *cpu, uint64_t *events) {
+    sim_error err;
+    for (uint64_t i = 0; i < repeat; i++) {
+        double t0 = cli_monotonic_seconds(), c0 = cli_cpu_seconds();
+        res_run_record *run = sim_run_execute(sc, ro, &err);
+        secs[i] = cli_monotonic_seconds() - t0;
+        cpu[i] = cli_cpu_seconds() - c0;
+        if (!run) {
+            fprintf(stderr, "admitsim bench: %s\n", err.message);
+            return false;
+        }
+        *events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
+        bool ok = !run->final_task_leases && run->stats.tasks_completed == tasks;
+        if (!ok)
+            fprintf(stderr, "admitsim bench: run ended with %llu leases, %llu of %llu tasks\n",
+                    (unsigned long long)run->final_task_leases,
+                    (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
+        res_run_record_free(run);
+        if (!ok) return false;
+    }
+    qsort(secs, repeat, sizeof *secs, cmp_double);
+    qsort(cpu, repeat, sizeof *cpu, cmp_double);
+    return true;
+}
+
+/* The scale mode's simulated runs: each policy with the event streams
+** captured, then only counted; best and median wall-clock rate, best CPU
+** rate (what the machine's other load moves least), capture cost. */
+static int bench_scale(const sim_scenario *sc, uint64_t seed, uint64_t repeat, uint64_t tasks) {
+    printf("%-8s %-8s %12s %12s %14s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
+           "best_tasks/s", "median_tasks/s", "cpu_tasks/s", "capture_ns/ev");
+    double *secs = calloc(repeat, sizeof *secs), *cpu = calloc(repeat, sizeof *cpu);
+    int rc = secs && cpu ? EXIT_OK : EXIT_FAILURE_RUN;
+    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
+        double best[2] = {0, 0}; /* [capture] */
+        for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
+            sim_run_options ro = {.policy = (run_policy_kind)p,
+                                  .policy_set = true,
+                                  .seed = seed,
+                                  .capture_events = capture};
+            uint64_t events = 0; /* both streams */
+            if (!scale_runs(sc, &ro, repeat, tasks, secs, cpu, &events)) {
+                rc = EXIT_FAILURE_RUN;
+                break;
+            }
+            best[capture] = secs[0];
+            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f %14.0f",
+                   run_policy_name((run_policy_kind)p), capture ? "captured" : "counted",
+                   (unsigned long long)events, secs[0], (double)tasks / secs[0],
+                   (double)tasks / secs[repeat / 2], (double)tasks / cpu[0]);
+            /* (best captured - best counted) / events: what keeping every
+            ** event costs, allocation of the log included */
+            if (capture)
+                printf("\n");
+            else
+                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
+            fflush(stdout);
+        }
+    }
+    free(secs);
+    free(cpu);
+    return rc;
+}
+
 /* The name's index in names[0..n), or -1 after an error on stderr. */
 static int parse_name(const char *opt, const char *text, const char *const *names, int n) {
     for (int i = 0; i < n; i++)
@@ -184,53 +251,7 @@ int cmd_bench(int argc, char **argv) {
     uint64_t tasks = run_config_task_count(&sc->config);
     printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->config.scenario_id,
            (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
-    printf("%-8s %-8s %12s %12s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
-           "best_tasks/s", "median_tasks/s", "capture_ns/ev");
-    double *secs = calloc(repeat, sizeof *secs);
-    int rc = secs ? EXIT_OK : EXIT_FAILURE_RUN;
-    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
-        double best[2] = {0, 0}; /* [capture] */
-        for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
-            sim_run_options ro = {.policy = (run_policy_kind)p,
-                                  .policy_set = true,
-                                  .seed = seed,
-                                  .capture_events = capture};
-            uint64_t events = 0; /* both streams */
-            for (uint64_t i = 0; i < repeat; i++) {
-                double t0 = cli_monotonic_seconds();
-                res_run_record *run = sim_run_execute(sc, &ro, &err);
-                secs[i] = cli_monotonic_seconds() - t0;
-                if (!run) {
-                    fprintf(stderr, "admitsim bench: %s\n", err.message);
-                    rc = EXIT_FAILURE_RUN;
-                    break;
-                }
-                events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
-                if (run->final_task_leases || run->stats.tasks_completed != tasks) {
-                    fprintf(
-                        stderr, "admitsim bench: run ended with %llu leases, %llu of %llu tasks\n",
-                        (unsigned long long)run->final_task_leases,
-                        (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
-                    rc = EXIT_FAILURE_RUN;
-                }
-                res_run_record_free(run);
-            }
-            if (rc != EXIT_OK) break;
-            qsort(secs, repeat, sizeof *secs, cmp_double);
-            best[capture] = secs[0];
-            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f", run_policy_name((run_policy_kind)p),
-                   capture ? "captured" : "counted", (unsigned long long)events, secs[0],
-                   (double)tasks / secs[0], (double)tasks / secs[repeat / 2]);
-            /* (best captured - best counted) / events: what keeping every
-            ** event costs, allocation of the log included */
-            if (capture)
-                printf("\n");
-            else
-                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
-            fflush(stdout);
-        }
-    }
-    free(secs);
+    int rc = bench_scale(sc, seed, repeat, tasks);
     sim_scenario_free(sc);
     if (rc == EXIT_OK) rc = bench_process(path, scale, seed, repeat, tasks);
     return rc;
