@@ -12,7 +12,7 @@
 
 typedef struct column_acc {
     int64_t *waits;
-    size_t count;
+    size_t count, cap;
     uint32_t in_flight;
     int64_t busy_since, busy_total;
     res_sum_ns task_ns;
@@ -68,7 +68,8 @@ res_summary *res_summary_compute(const res_run_record *run) {
     ready = calloc(base[ncol] ? base[ncol] : 1, sizeof *ready);
     if (!s->columns || !ready) goto done;
     for (uint32_t c = 0; c < ncol; c++) {
-        acc[c].waits = malloc((run->column_tasks[c] * 2 + 8) * sizeof *acc[c].waits);
+        acc[c].cap = run->column_tasks[c] * 2 + 8;
+        acc[c].waits = malloc(acc[c].cap * sizeof *acc[c].waits);
         if (!acc[c].waits) goto done;
     }
 
@@ -83,13 +84,14 @@ res_summary *res_summary_compute(const res_run_record *run) {
         case ADMIT_EV_DEPENDENCY_READY: ready[dense] = ev->captured_at_ns; break;
         case ADMIT_EV_WORKER_SPAWNED: {
             column_acc *a = &acc[c];
-            if (a->count == run->column_tasks[c] * 2 + 8) {
-                int64_t *w = realloc(a->waits, a->count * 2 * sizeof *w);
+            if (a->count == a->cap) { /* retries and salvage: more dispatches than tasks */
+                int64_t *w = realloc(a->waits, a->cap * 2 * sizeof *w);
                 if (!w) {
                     waits_cap_ok = 0;
                     break;
                 }
                 a->waits = w;
+                a->cap *= 2;
             }
             a->waits[a->count++] = ev->captured_at_ns - ready[dense];
             if (a->in_flight++ == 0) a->busy_since = ev->captured_at_ns;
