@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/large_alloc.h"
 #include "res/stats.h"
 
 const char *res_ts_name(res_ts ts) {
@@ -408,7 +409,7 @@ __attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_
     if (!create) return NULL;
     if (b->nts == b->ts_cap) {
         size_t cap = b->ts_cap * 2 + 16;
-        task_state *ts = realloc(b->ts, cap * sizeof *ts);
+        task_state *ts = res_large_realloc(b->ts, b->nts * sizeof *ts, cap * sizeof *ts);
         if (!ts) goto oom;
         b->ts = ts;
         b->ts_cap = cap;
@@ -472,7 +473,7 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
         if (n > SIZE_MAX / 2 / elem) return false;
         n *= 2;
     }
-    char *p = realloc(*arr, n * elem);
+    char *p = res_large_realloc(*arr, *cap * elem, n * elem);
     if (!p) return false;
     for (size_t i = *cap; fill && i < n; i++)
         memcpy(p + i * elem, fill, elem);
@@ -508,7 +509,7 @@ static bool view_index_tasks(view_builder *b) {
     b->col_base[b->ncol] = total;
     b->nts = total;
     b->ts_cap = total + 16;
-    b->ts = malloc(b->ts_cap * sizeof *b->ts);
+    b->ts = res_large_alloc(b->ts_cap * sizeof *b->ts);
     if (!b->ts) return false;
     for (size_t i = 0; i < total; i++)
         b->ts[i] = task_absent;
@@ -1160,7 +1161,7 @@ static void rows_collect_waits(const view_builder *b, wait_lists *w) {
 ** selection. */
 static bool rows_waits(view_builder *b) {
     size_t rows = b->v->row_count ? b->v->row_count : 1, ng = b->ng + 1;
-    int64_t *buf = malloc(6 * rows * sizeof *buf);
+    int64_t *buf = res_large_alloc(6 * rows * sizeof *buf);
     size_t *idx = calloc(6 * ng, sizeof *idx);
     if (!buf || !idx) {
         free(buf);
