@@ -52,7 +52,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
     snprintf(path, sizeof path, "%s/bench.db", dir);
     for (uint64_t i = 0; i < repeat && rc == EXIT_OK; i++) {
         res_store *s = NULL;
-        char serr[1100];
+        res_error serr;
         int64_t run_id = 0;
         res_store_run_info info = {.scenario_id = sc->config.scenario_id,
                                    .scenario_version = sc->config.scenario_version,
@@ -60,15 +60,15 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
                                    .policy = run_policy_name(run->policy),
                                    .seed = seed,
                                    .iterations = 1};
-        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, serr, sizeof serr) != RES_STORE_OK) {
-            fprintf(stderr, "admitsim bench: %s\n", serr);
+        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, &serr) != RES_OK) {
+            fprintf(stderr, "admitsim bench: %s\n", serr.message);
             rc = EXIT_FAILURE_RUN;
             break;
         }
         double t0 = cli_monotonic_seconds();
-        if (res_store_begin_run(s, &info, &run_id) != RES_STORE_OK ||
-            res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK) {
-            fprintf(stderr, "admitsim bench: %s\n", res_store_errmsg(s));
+        if (res_store_begin_run(s, &info, &run_id, &serr) != RES_OK ||
+            res_store_write_iteration(s, run_id, run, sum, &serr) != RES_OK) {
+            fprintf(stderr, "admitsim bench: %s\n", serr.message);
             rc = EXIT_FAILURE_RUN;
         }
         secs[i] = cli_monotonic_seconds() - t0;

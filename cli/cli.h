@@ -17,6 +17,9 @@ enum {
 
 /* Parses a non-negative integer option value; prints an error and returns false if invalid. */
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);
+/* --time-scale: a finite number > 0 (at most 1e6); prints an error and
+** returns false if invalid. */
+bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
 /* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */

@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,4 +80,15 @@ char *cli_command_line(int argc, char **argv) {
     }
     *o = '\0';
     return s;
+}
+
+bool cli_parse_time_scale(const char *cmd, const char *text, double *out) {
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text && !*end && v > 0 && isfinite(v) && v <= 1e6) {
+        *out = v;
+        return true;
+    }
+    fprintf(stderr, "admitsim %s: --time-scale expects a number > 0, got '%s'\n", cmd, text);
+    return false;
 }

@@ -70,6 +70,9 @@ static json_t *run_json(const res_run_row *r) {
     json_object_set_new(o, "writer_instance", opt_text_json(r->writer_instance));
     json_object_set_new(o, "heartbeat_at", opt_text_json(r->heartbeat_at));
     json_object_set_new(o, "state", opt_text_json(r->state));
+    json_object_set_new(o, "experiment_id", opt_int_json(r->experiment_id));
+    json_object_set_new(o, "arm", opt_text_json(r->arm));
+    json_object_set_new(o, "parameters", opt_text_json(r->parameters));
     return o;
 }
 
@@ -135,46 +138,48 @@ static bool put_member(FILE *out, const char *key, json_t *value, bool first) {
 }
 
 /* A cursor's rows as an array member, one JSON object a row, streamed. */
-typedef json_t *(*row_json_fn)(res_store_cursor *c, int *rc);
+typedef json_t *(*row_json_fn)(res_store_cursor *c, res_cursor_step *step, res_error *err);
 
-static bool put_rows(FILE *out, const char *key, res_store_cursor *c, row_json_fn next) {
+static bool put_rows(FILE *out, const char *key, res_store_cursor *c, row_json_fn next,
+                     res_error *err) {
     fprintf(out, ",\n \"%s\": [", key);
     bool any = false, ok = true;
-    int rc;
+    res_cursor_step step = RES_CURSOR_DONE;
     json_t *row;
-    while (ok && (row = next(c, &rc)) != NULL) {
+    while (ok && (row = next(c, &step, err)) != NULL) {
         fputs(any ? ",\n  " : "\n  ", out);
         ok = put_json(out, row, 2);
         any = true;
     }
     fputs(any ? "\n ]" : "]", out);
-    return ok && rc == RES_STORE_OK;
+    return ok && step == RES_CURSOR_DONE;
 }
 
-static json_t *next_iteration_json(res_store_cursor *c, int *rc) {
+static json_t *next_iteration_json(res_store_cursor *c, res_cursor_step *step, res_error *err) {
     res_iteration_row it;
-    return (*rc = res_store_cursor_next_iteration(c, &it)) == RES_STORE_ROW ? iteration_json(&it)
-                                                                            : NULL;
+    *step = res_store_cursor_next_iteration(c, &it, err);
+    return *step == RES_CURSOR_ROW ? iteration_json(&it) : NULL;
 }
 
-static json_t *next_metric_json(res_store_cursor *c, int *rc) {
+static json_t *next_metric_json(res_store_cursor *c, res_cursor_step *step, res_error *err) {
     res_metric_row m;
-    if ((*rc = res_store_cursor_next_metric(c, &m)) != RES_STORE_ROW) return NULL;
+    if ((*step = res_store_cursor_next_metric(c, &m, err)) != RES_CURSOR_ROW) return NULL;
     return json_pack("{s:I, s:o, s:o, s:o}", "iteration", (json_int_t)m.iteration, "scope",
                      opt_text_json(m.scope), "name", opt_text_json(m.name), "value",
                      opt_real_json(m.value));
 }
 
-static json_t *next_snapshot_json(res_store_cursor *c, int *rc) {
+static json_t *next_snapshot_json(res_store_cursor *c, res_cursor_step *step, res_error *err) {
     res_snapshot_row sn;
-    if ((*rc = res_store_cursor_next_snapshot(c, &sn)) != RES_STORE_ROW) return NULL;
+    if ((*step = res_store_cursor_next_snapshot(c, &sn, err)) != RES_CURSOR_ROW) return NULL;
     return json_pack("{s:I, s:o, s:o}", "iteration", (json_int_t)sn.iteration, "kind",
                      opt_text_json(sn.kind), "json", opt_text_json(sn.json));
 }
 
-static json_t *next_event_json(res_store_cursor *c, int *rc) {
+static json_t *next_event_json(res_store_cursor *c, res_cursor_step *step, res_error *err) {
     res_event_row e;
-    return (*rc = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW ? event_json(&e) : NULL;
+    *step = res_store_cursor_next_event(c, &e, err);
+    return *step == RES_CURSOR_ROW ? event_json(&e) : NULL;
 }
 
 /* The run, its iterations, metrics and snapshots, then every event (in
@@ -184,18 +189,19 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
     res_store_cursor *its = NULL, *metrics = NULL, *snaps = NULL, *events = NULL;
     res_event_query q = {
         .run_id = run->run_id, .iteration = RES_ALL_ITERATIONS, .order = RES_EVENTS_STREAM_ORDER};
-    bool ok = res_store_reader_iterations(r, run->run_id, &its) == RES_STORE_OK &&
-              res_store_reader_metrics(r, run->run_id, RES_ALL_ITERATIONS, NULL, &metrics) ==
-                  RES_STORE_OK &&
-              res_store_reader_snapshots(r, run->run_id, &snaps) == RES_STORE_OK &&
-              res_store_reader_events(r, &q, &events) == RES_STORE_OK;
+    res_error err = {0};
+    bool ok = res_store_reader_iterations(r, run->run_id, &its, &err) == RES_OK &&
+              res_store_reader_metrics(r, run->run_id, RES_ALL_ITERATIONS, NULL, &metrics, &err) ==
+                  RES_OK &&
+              res_store_reader_snapshots(r, run->run_id, &snaps, &err) == RES_OK &&
+              res_store_reader_events(r, &q, &events, &err) == RES_OK;
     ok = ok && put_member(out, "run", run_json(run), true) &&
-         put_rows(out, "iterations", its, next_iteration_json) &&
-         put_rows(out, "metrics", metrics, next_metric_json) &&
-         put_rows(out, "snapshots", snaps, next_snapshot_json) &&
-         put_rows(out, "events", events, next_event_json);
+         put_rows(out, "iterations", its, next_iteration_json, &err) &&
+         put_rows(out, "metrics", metrics, next_metric_json, &err) &&
+         put_rows(out, "snapshots", snaps, next_snapshot_json, &err) &&
+         put_rows(out, "events", events, next_event_json, &err);
     fputs("\n}\n", out);
-    if (!ok) fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    if (!ok) fprintf(stderr, "admitsim export: %s\n", err.message);
     res_store_cursor_close(its);
     res_store_cursor_close(metrics);
     res_store_cursor_close(snaps);
@@ -227,16 +233,17 @@ static void csv_int(FILE *out, res_opt_int v) {
 static int export_csv(res_store_reader *r, int64_t run, int64_t iteration, FILE *out) {
     res_event_query q = {.run_id = run, .iteration = iteration};
     res_store_cursor *c = NULL;
-    if (res_store_reader_events(r, &q, &c) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    res_error err;
+    if (res_store_reader_events(r, &q, &c, &err) != RES_OK) {
+        fprintf(stderr, "admitsim export: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     fputs("stream,sequence,kind,captured_at_ns,task_id,execution_id,task_lease_id,"
           "request_attempt_id,request_lease_id,resource,reason,value,row_group,column_name\n",
           out);
     res_event_row e;
-    int rc;
-    while ((rc = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW) {
+    res_cursor_step rc;
+    while ((rc = res_store_cursor_next_event(c, &e, &err)) == RES_CURSOR_ROW) {
         const res_opt_int ids[] = {e.task_id, e.execution_id, e.task_lease_id, e.request_attempt_id,
                                    e.request_lease_id};
         csv_text(out, e.stream);
@@ -256,8 +263,8 @@ static int export_csv(res_store_reader *r, int64_t run, int64_t iteration, FILE 
         fputc('\n', out);
     }
     res_store_cursor_close(c);
-    if (rc != RES_STORE_OK) fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
-    return rc == RES_STORE_OK ? EXIT_OK : EXIT_FAILURE_RUN;
+    if (rc != RES_CURSOR_DONE) fprintf(stderr, "admitsim export: %s\n", err.message);
+    return rc == RES_CURSOR_DONE ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 /* ---- chrome trace ---------------------------------------------------------- */
@@ -403,8 +410,9 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
                                         NULL};
     res_event_query q = {.run_id = run, .iteration = iteration, .kinds = kinds};
     res_store_cursor *c = NULL;
-    if (res_store_reader_events(r, &q, &c) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    res_error err;
+    if (res_store_reader_events(r, &q, &c, &err) != RES_OK) {
+        fprintf(stderr, "admitsim export: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     trace t = {0};
@@ -413,8 +421,8 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
               pending_init(&wait) && pending_init(&call);
     int slots = track_of(&t, 1, "task lease slots");
     res_event_row e;
-    int step = RES_STORE_OK;
-    while (ok && (step = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while (ok && (step = res_store_cursor_next_event(c, &e, &err)) == RES_CURSOR_ROW) {
         bool req = strcmp(text(e.stream), "request") == 0;
         const char *kind = text(e.kind), *resource = text(e.resource),
                    *column = text(e.column_name);
@@ -469,11 +477,11 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
     res_store_cursor_close(c);
     pending_free(&enq), pending_free(&sel), pending_free(&lease), pending_free(&wait),
         pending_free(&call);
-    if (step != RES_STORE_OK && step != RES_STORE_ROW)
-        fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+    if (step == RES_CURSOR_ERROR)
+        fprintf(stderr, "admitsim export: %s\n", err.message);
     else if (!ok)
         fprintf(stderr, "admitsim export: out of memory building the trace\n");
-    if (!ok || step != RES_STORE_OK) {
+    if (!ok || step != RES_CURSOR_DONE) {
         free(t.spans);
         free(t.tracks);
         return EXIT_FAILURE_RUN;
@@ -584,20 +592,20 @@ int cmd_export(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (!cli_parse_u64("export", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    if (res_store_reader_open(db_path, &r, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim export: %s\n", err);
+    if (res_store_reader_open(db_path, &r, &err) != RES_OK) {
+        fprintf(stderr, "admitsim export: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     res_run_row run;
-    int found = res_store_reader_run(r, (int64_t)run_id, &run);
-    if (found != RES_STORE_OK) {
-        if (found == RES_STORE_NOT_FOUND)
+    res_status found = res_store_reader_run(r, (int64_t)run_id, &run, &err);
+    if (found != RES_OK) {
+        if (found == RES_ENOTFOUND)
             fprintf(stderr, "admitsim export: %s: no run %llu\n", db_path,
                     (unsigned long long)run_id);
         else
-            fprintf(stderr, "admitsim export: %s\n", res_store_reader_errmsg(r));
+            fprintf(stderr, "admitsim export: %s\n", err.message);
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }

@@ -26,11 +26,13 @@
 #include "cli.h"
 #include "commands.h"
 #include "plot_scripts.h"
+#include "plot.h"
 #include "program.h"
 #include "res/store_reader.h"
 
 static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
+               "       admitsim plot experiment:ID [--seed N] [options]\n"
                "\n"
                "Draws a stored run with gnuplot: timeline.<fmt> (task leases, queued tasks by\n"
                "group, row groups in flight), request-<n>.<fmt> per request resource (in-flight,\n"
@@ -41,11 +43,20 @@ static void plot_usage(FILE *f) {
                "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
                "draws them again.\n"
                "\n"
+               "experiment:ID draws a stored A/B experiment (admitsim ab, suite): deltas.<fmt>\n"
+               "(each headline metric's paired change in percent with its 95%% interval),\n"
+               "cdf.<fmt> (both arms' ready-to-lease gap and request wait per group, overlaid),\n"
+               "timeline.<fmt> and limits-<n>.<fmt> (task leases, and per request resource\n"
+               "in-flight and limit, of both arms' runs of one seed on one time axis), into\n"
+               "out/plots/experiment-<ID> by default.\n"
+               "\n"
                "options:\n"
                "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
                "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
                "  --format png|svg     picture format (default png)\n"
                "  --iteration N        which iteration (default 0)\n"
+               "  --seed N             experiment: whose runs to draw over time (default 1)\n"
+               "  --quiet              no line saying what was written\n"
                "  -h, --help           this text\n"
                "\n"
                "Needs gnuplot on PATH (scripts/setup.sh installs gnuplot-nox).\n");
@@ -53,6 +64,7 @@ static void plot_usage(FILE *f) {
 
 typedef struct plot_ctx {
     res_store_reader *r;
+    res_error *err; /* what the reader last failed at */
     int64_t run;
     int64_t iteration;
     const char *dir;
@@ -79,16 +91,15 @@ static res_store_cursor *events(const plot_ctx *p, const char *stream, const cha
                          .resource = resource,
                          .order = RES_EVENTS_STREAM_ORDER};
     res_store_cursor *c = NULL;
-    if (res_store_reader_events(p->r, &q, &c) != RES_STORE_OK)
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    if (res_store_reader_events(p->r, &q, &c, p->err) != RES_OK)
+        fprintf(stderr, "admitsim plot: %s\n", p->err->message);
     return c;
 }
 
 /* The end of a cursor: true when it ended cleanly, else prints why. */
-static bool ended(const plot_ctx *p, int step) {
-    if (step == RES_STORE_OK) return true;
-    if (step != RES_STORE_ROW)
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+static bool ended(const plot_ctx *p, res_cursor_step step) {
+    if (step == RES_CURSOR_DONE) return true;
+    if (step == RES_CURSOR_ERROR) fprintf(stderr, "admitsim plot: %s\n", p->err->message);
     return false;
 }
 
@@ -208,8 +219,8 @@ static bool plot_timeline(plot_ctx *p) {
     fprintf(f, "# seconds task_leases row_groups queued_by_group... (timeline_groups in "
                "params.gp names them)\n");
     res_event_row e;
-    int step;
-    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         double t = (double)e.captured_at_ns / 1e9;
         const char *kind = text(e.kind), *column = text(e.column_name);
         /* row group events name no column: they get no queue */
@@ -265,9 +276,9 @@ static bool request_keys(const plot_ctx *p, names *keys) {
     res_store_cursor *c = events(p, "request", kinds, NULL);
     if (!c) return false;
     res_event_row e;
-    int step;
+    res_cursor_step step = RES_CURSOR_DONE;
     bool ok = true;
-    while (ok && (step = res_store_cursor_next_event(c, &e)) == RES_STORE_ROW)
+    while (ok && (step = res_store_cursor_next_event(c, &e, p->err)) == RES_CURSOR_ROW)
         ok = name_index(keys, text(e.resource), true) >= 0;
     ok = ok && ended(p, step);
     res_store_cursor_close(c);
@@ -300,8 +311,8 @@ static bool request_files(const plot_ctx *p, int n, const char *key, long *limit
     fprintf(rl, "# seconds in_flight cooldown_end_seconds (%s)\n", shown);
     *limits_hit = 0;
     res_event_row e;
-    int step;
-    while ((step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         double t = (double)e.captured_at_ns / 1e9;
         const char *kind = text(e.kind);
         long v = (long)e.value.value;
@@ -391,8 +402,8 @@ static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, na
     int64_t *keys = calloc(cap, sizeof *keys), *starts = calloc(cap, sizeof *starts);
     bool ok = keys && starts;
     res_event_row e;
-    int step = RES_STORE_OK;
-    while (ok && (step = res_store_cursor_next_event(st, &e)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while (ok && (step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         int64_t id = pairs->by_attempt ? e.request_attempt_id.value : e.task_id.value;
         int64_t t = e.captured_at_ns;
         bool is_start = strcmp(text(e.kind), pairs->kinds[0]) == 0;
@@ -497,8 +508,8 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
                                    "cooldown",    "provider_execution", "local_other"};
     enum { NL = sizeof layers / sizeof *layers };
     res_store_cursor *st = NULL;
-    if (res_store_reader_metrics(p->r, p->run, p->iteration, "layers:", &st) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(p->r));
+    if (res_store_reader_metrics(p->r, p->run, p->iteration, "layers:", &st, p->err) != RES_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", p->err->message);
         return false;
     }
     names groups = {0};
@@ -506,8 +517,8 @@ static bool plot_layers(plot_ctx *p, bool *drawn) {
     int nv_cap = 0;
     bool ok = true;
     res_metric_row m;
-    int step;
-    while ((step = res_store_cursor_next_metric(st, &m)) == RES_STORE_ROW) {
+    res_cursor_step step = RES_CURSOR_DONE;
+    while ((step = res_store_cursor_next_metric(st, &m, p->err)) == RES_CURSOR_ROW) {
         const char *name = text(m.name);
         size_t len = strlen(name);
         if (strncmp(name, "layer_", 6) != 0 || len < 14 || strcmp(name + len - 8, "_seconds"))
@@ -625,9 +636,9 @@ static bool write_scripts(const char *dir, const char *gp_path, const char *para
 ** '.' or '_': gnuplot reads a file name starting with '<' as a shell
 ** command, writes to one starting with '|' through a shell, takes '$' for
 ** a datablock and '-' for standard input or (as an argument) an option. */
-static void plot_dir(char *dir, size_t len, const char *out, uint64_t run_id) {
+void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
     if (!out)
-        snprintf(dir, len, "out/plots/run-%llu", (unsigned long long)run_id);
+        snprintf(dir, len, "%s", fallback);
     else if (out[0] && !isalnum((unsigned char)out[0]) && !strchr("/._", out[0]))
         snprintf(dir, len, "./%s", out);
     else
@@ -635,7 +646,7 @@ static void plot_dir(char *dir, size_t len, const char *out, uint64_t run_id) {
 }
 
 /* mkdir -p dir */
-static bool make_dirs(char *dir) {
+bool plot_make_dirs(char *dir) {
     for (char *q = dir + 1; *q; q++) {
         if (*q != '/') continue;
         *q = '\0';
@@ -650,6 +661,19 @@ static bool make_dirs(char *dir) {
 
 /* The data files and params.gp/plot.gp of p->dir; *nreq request pictures,
 ** *layers whether the layers picture has data. */
+bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
+                   const char *dir, FILE *params, int *nreq, bool *layers) {
+    plot_ctx p = {
+        .r = r, .err = err, .run = run, .iteration = iteration, .dir = dir, .params = params};
+    *nreq = 0;
+    *layers = false;
+    return plot_timeline(&p) && plot_requests(&p, nreq) && plot_cdfs(&p) && plot_layers(&p, layers);
+}
+
+void plot_put_string(FILE *f, const char *var, const char *s) {
+    put_string(f, var, s);
+}
+
 static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *nreq, bool *layers) {
     char *params = NULL;
     size_t params_len = 0;
@@ -661,7 +685,7 @@ static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *n
     put_string(p->params, "dir", p->dir);
     put_string(p->params, "fmt", fmt);
     put_string(p->params, "run_title", title);
-    bool ok = plot_timeline(p) && plot_requests(p, nreq) && plot_cdfs(p) && plot_layers(p, layers);
+    bool ok = plot_run_data(p->r, p->err, p->run, p->iteration, p->dir, p->params, nreq, layers);
     if (fclose(p->params) != 0) ok = false;
     char gp_path[1100];
     snprintf(gp_path, sizeof gp_path, "%s/plot.gp", p->dir);
@@ -672,7 +696,7 @@ static bool write_inputs(plot_ctx *p, const char *fmt, const char *title, int *n
 }
 
 /* gnuplot DIR/plot.gp, without a shell, its messages in DIR/gnuplot.log. */
-static bool run_gnuplot(const char *gnuplot, const char *dir) {
+bool plot_run_gnuplot(const char *gnuplot, const char *dir) {
     char gp_path[1100], log_path[1100], err[1400];
     snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
     snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
@@ -685,14 +709,18 @@ static bool run_gnuplot(const char *gnuplot, const char *dir) {
 typedef struct plot_args {
     const char *db_path, *out, *fmt;
     uint64_t run_id, iteration;
+    bool quiet;
 } plot_args;
 
 /* Parses the command line; returns -1 to go on, else an exit code. */
 static int parse_args(int argc, char **argv, plot_args *a) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
-        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"iteration", required_argument, 0, 'i'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     *a = (plot_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png"};
     optind = 1;
     int ch;
@@ -711,6 +739,7 @@ static int parse_args(int argc, char **argv, plot_args *a) {
             if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &a->iteration))
                 return EXIT_USAGE;
             break;
+        case 'q': a->quiet = true; break;
         case 'h': plot_usage(stdout); return EXIT_OK;
         default: plot_usage(stderr); return EXIT_USAGE;
         }
@@ -727,24 +756,36 @@ static int parse_args(int argc, char **argv, plot_args *a) {
 static bool plot_title(res_store_reader *r, const plot_args *a, char *title, size_t len) {
     res_run_row run;
     res_iteration_row it;
-    int found = res_store_reader_run(r, (int64_t)a->run_id, &run);
-    if (found == RES_STORE_OK)
-        found = res_store_reader_iteration(r, (int64_t)a->run_id, (int64_t)a->iteration, &it);
-    if (found == RES_STORE_OK) {
+    res_error err;
+    res_status found = res_store_reader_run(r, (int64_t)a->run_id, &run, &err);
+    if (found == RES_OK)
+        found = res_store_reader_iteration(r, (int64_t)a->run_id, (int64_t)a->iteration, &it, &err);
+    if (found == RES_OK) {
         snprintf(title, len, "%s - policy %s - seed %lld - iteration %llu (%s)",
                  text(run.scenario_id), text(run.policy), (long long)run.seed,
                  (unsigned long long)a->iteration, text(it.status));
         return true;
     }
-    if (found == RES_STORE_NOT_FOUND)
+    if (found == RES_ENOTFOUND)
         fprintf(stderr, "admitsim plot: %s: no run %llu with an iteration %llu stored\n",
                 a->db_path, (unsigned long long)a->run_id, (unsigned long long)a->iteration);
     else
-        fprintf(stderr, "admitsim plot: %s\n", res_store_reader_errmsg(r));
+        fprintf(stderr, "admitsim plot: %s\n", err.message);
     return false;
 }
 
 int cmd_plot(int argc, char **argv) {
+    static const char *const valued[] = {"--db",        "--out",  "--format",
+                                         "--iteration", "--seed", NULL};
+    for (int i = 1; i < argc; i++) {
+        bool value_next = false;
+        for (int k = 0; valued[k]; k++)
+            value_next = value_next || !strcmp(argv[i], valued[k]);
+        if (value_next)
+            i++;
+        else if (!strncmp(argv[i], "experiment:", 11))
+            return plot_experiment(argc, argv);
+    }
     plot_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
@@ -754,23 +795,29 @@ int cmd_plot(int argc, char **argv) {
                         "(scripts/setup.sh installs gnuplot-nox) and run again\n");
         return EXIT_FAILURE_RUN;
     }
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    if (res_store_reader_open(a.db_path, &r, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim plot: %s\n", err);
+    if (res_store_reader_open(a.db_path, &r, &err) != RES_OK) {
+        fprintf(stderr, "admitsim plot: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
-    char dir[1024], title[1200];
-    plot_dir(dir, sizeof dir, a.out, a.run_id);
-    plot_ctx p = {.r = r, .run = (int64_t)a.run_id, .iteration = (int64_t)a.iteration, .dir = dir};
+    char dir[1024], title[1200], fallback[64];
+    snprintf(fallback, sizeof fallback, "out/plots/run-%llu", (unsigned long long)a.run_id);
+    plot_dir_named(dir, sizeof dir, a.out, fallback);
+    plot_ctx p = {.r = r,
+                  .err = &err,
+                  .run = (int64_t)a.run_id,
+                  .iteration = (int64_t)a.iteration,
+                  .dir = dir};
     int nreq = 0;
     bool layers = false;
-    if (plot_title(r, &a, title, sizeof title) && make_dirs(dir) &&
-        write_inputs(&p, a.fmt, title, &nreq, &layers) && run_gnuplot(gnuplot, dir)) {
-        fprintf(stderr,
-                "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
-                dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
-                layers ? a.fmt : "", dir);
+    if (plot_title(r, &a, title, sizeof title) && plot_make_dirs(dir) &&
+        write_inputs(&p, a.fmt, title, &nreq, &layers) && plot_run_gnuplot(gnuplot, dir)) {
+        if (!a.quiet)
+            fprintf(stderr,
+                    "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
+                    dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
+                    layers ? a.fmt : "", dir);
         rc = EXIT_OK;
     } else {
         rc = EXIT_FAILURE_RUN;

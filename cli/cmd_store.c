@@ -1,4 +1,4 @@
-/* admitsim runs / admitsim show read the SQLite results store (never
+/* admitsim runs / show / experiments read the SQLite results store (never
 ** writing to it); admitsim migrate upgrades its schema. */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,7 +16,8 @@ static void runs_usage(FILE *f) {
                "Lists the runs stored by 'admitsim run': run id, when it was created (UTC),\n"
                "scenario, policy, seed, iterations stored / requested, status (running,\n"
                "complete, failed, or abandoned: its writer died before it finished) and\n"
-               "the mean virtual wall time over its stored iterations.\n"
+               "the mean virtual wall time over its stored iterations; a run of an\n"
+               "experiment (see 'admitsim experiments') adds the experiment and its arm.\n"
                "\n"
                "options:\n"
                "  --db FILE     the results database (default results/admitsim.db)\n"
@@ -32,15 +33,37 @@ static void show_usage(FILE *f) {
     fprintf(f,
             "usage: admitsim show RUN [--db FILE]\n"
             "\n"
-            "Shows one stored run: its inputs, each iteration's status, virtual wall time,\n"
-            "final leases and waiters, event count and output hash, and its metrics (mean\n"
-            "over the stored iterations, with min and max).\n"
+            "Shows one stored run: its inputs (and, for a run of an experiment, the\n"
+            "experiment, its arm and parameters), each iteration's status, virtual wall\n"
+            "time, final leases and waiters, event count and output hash, and its metrics\n"
+            "(mean over the stored iterations, with min and max).\n"
             "\n"
             "options:\n"
             "  --db FILE     the results database (default results/admitsim.db)\n"
             "  -h, --help    this text\n"
             "\n"
             "exit codes: 0 ok, 1 database missing or unreadable or no such run, 2 usage error\n");
+}
+
+static void experiments_usage(FILE *f) {
+    fprintf(f, "usage: admitsim experiments [EXPERIMENT] [--db FILE]\n"
+               "\n"
+               "Lists the stored experiments (A/B comparisons of a baseline and a candidate\n"
+               "arm paired by seed, and sweeps over parameter points; each arm or point is\n"
+               "a run per seed): experiment id, when it was created (UTC), kind (ab or\n"
+               "sweep), scenario, arms (baseline vs candidate; a sweep's points), seeds, runs\n"
+               "stored and status (running, complete, failed, or abandoned: its writer died\n"
+               "before it finished).  With an EXPERIMENT id, shows that experiment, its\n"
+               "result and its runs by arm and seed.\n"
+               "\n"
+               "options:\n"
+               "  --db FILE     the results database (default results/admitsim.db)\n"
+               "  -h, --help    this text\n"
+               "\n"
+               "The database is opened read-only and never changed.\n"
+               "\n"
+               "exit codes: 0 ok, 1 database missing, unreadable, too old (see 'admitsim\n"
+               "migrate') or another program's, or no such experiment, 2 usage error\n");
 }
 
 static void migrate_usage(FILE *f) {
@@ -58,10 +81,10 @@ static void migrate_usage(FILE *f) {
                "error\n");
 }
 
-/* Parses [--db FILE] [-h] and then `operands` operands (0, or 1: a RUN id);
-** returns -1 to continue, else an exit code. */
+/* Parses [--db FILE] [-h] and then min to max operands (ids); returns -1
+** to continue, else an exit code. */
 static int parse_db(const char *cmd, int argc, char **argv, const char **db, void (*usage)(FILE *),
-                    int operands) {
+                    int min, int max) {
     static const struct option opts[] = {
         {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -73,20 +96,21 @@ static int parse_db(const char *cmd, int argc, char **argv, const char **db, voi
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (optind + operands == argc) return -1;
-    if (operands)
+    int operands = argc - optind;
+    if (operands >= min && operands <= max) return -1;
+    if (min == 1 && max == 1)
         fprintf(stderr, "admitsim %s: expected exactly one RUN id\n\n", cmd);
     else
-        fprintf(stderr, "admitsim %s: unexpected argument '%s'\n\n", cmd, argv[optind]);
+        fprintf(stderr, "admitsim %s: unexpected argument '%s'\n\n", cmd, argv[optind + max]);
     usage(stderr);
     return EXIT_USAGE;
 }
 
 static res_store_reader *open_reader(const char *cmd, const char *db) {
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    if (res_store_reader_open(db, &r, err, sizeof err) != RES_STORE_OK)
-        fprintf(stderr, "admitsim %s: %s\n", cmd, err);
+    if (res_store_reader_open(db, &r, &err) != RES_OK)
+        fprintf(stderr, "admitsim %s: %s\n", cmd, err.message);
     return r;
 }
 
@@ -96,21 +120,22 @@ static const char *text(const char *s) {
 
 int cmd_runs(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("runs", argc, argv, &db, runs_usage, 0);
+    int rc = parse_db("runs", argc, argv, &db, runs_usage, 0, 0);
     if (rc >= 0) return rc;
     res_store_reader *r = open_reader("runs", db);
     if (!r) return EXIT_FAILURE_RUN;
     res_store_cursor *c = NULL;
-    if (res_store_reader_runs(r, &c) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
+    res_error err;
+    if (res_store_reader_runs(r, &c, &err) != RES_OK) {
+        fprintf(stderr, "admitsim runs: %s\n", err.message);
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
     printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
            "policy", "seed", "iterations", "status", "mean_wall_s");
     res_run_row run;
-    int step;
-    while ((step = res_store_cursor_next_run(c, &run)) == RES_STORE_ROW) {
+    res_cursor_step step;
+    while ((step = res_store_cursor_next_run(c, &run, &err)) == RES_CURSOR_ROW) {
         char iters[64], wall[32];
         snprintf(iters, sizeof iters, "%lld/%lld", (long long)run.iterations_stored,
                  (long long)run.iterations);
@@ -118,18 +143,37 @@ int cmd_runs(int argc, char **argv) {
             snprintf(wall, sizeof wall, "-");
         else
             snprintf(wall, sizeof wall, "%.3f", run.wall_time_mean.value);
-        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s\n", (long long)run.run_id,
+        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s", (long long)run.run_id,
                text(run.created_at), text(run.scenario_id), text(run.policy),
                (unsigned long long)run.seed, iters, text(run.state), wall);
+        if (run.experiment_id.set) printf("  experiment %lld", (long long)run.experiment_id.value);
+        if (run.arm) printf("  arm %s", run.arm);
+        putchar('\n');
     }
     rc = EXIT_OK;
-    if (step != RES_STORE_OK) {
-        fprintf(stderr, "admitsim runs: %s\n", res_store_reader_errmsg(r));
+    if (step != RES_CURSOR_DONE) {
+        fprintf(stderr, "admitsim runs: %s\n", err.message);
         rc = EXIT_FAILURE_RUN;
     }
     res_store_cursor_close(c);
     res_store_reader_close(r);
     return rc;
+}
+
+/* The status as it is now, and as stored when that differs. */
+static void show_status(const char *status, const char *state) {
+    printf("  status            %s", text(state));
+    if (status && state && strcmp(status, state))
+        printf(" (stored as %s; its writer is gone)", status);
+    putchar('\n');
+}
+
+static void show_writer(res_opt_int pid, const char *host, res_run_writer writer,
+                        const char *heartbeat_at) {
+    if (!pid.set) return;
+    static const char *const seen[] = {"alive", "gone", "cannot be checked from here"};
+    printf("  writer            pid %lld on %s, %s; last wrote %s\n", (long long)pid.value,
+           text(host), seen[writer], text(heartbeat_at));
 }
 
 static void show_run(uint64_t run_id, const res_run_row *run) {
@@ -144,81 +188,180 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("  command line      %s\n", text(run->command_line));
     printf("  created           %s\n", text(run->created_at));
     printf("  finished          %s\n", text(run->finished_at));
-    printf("  status            %s", text(run->state));
-    if (run->status && run->state && strcmp(run->status, run->state))
-        printf(" (stored as %s; its writer is gone)", run->status);
-    putchar('\n');
-    if (!run->writer_pid.set) return;
-    static const char *const seen[] = {"alive", "gone", "cannot be checked from here"};
-    printf("  writer            pid %lld on %s, %s; last wrote %s\n",
-           (long long)run->writer_pid.value, text(run->writer_host), seen[run->writer],
-           text(run->heartbeat_at));
+    show_status(run->status, run->state);
+    show_writer(run->writer_pid, run->writer_host, run->writer, run->heartbeat_at);
+    if (run->experiment_id.set)
+        printf("  experiment        %lld\n", (long long)run->experiment_id.value);
+    if (run->arm) printf("  arm               %s\n", run->arm);
+    if (run->parameters) printf("  parameters        %s\n", run->parameters);
 }
 
-static int show_iterations(res_store_reader *r, int64_t run_id) {
+static bool show_iterations(res_store_reader *r, int64_t run_id, res_error *err) {
     res_store_cursor *c = NULL;
-    if (res_store_reader_iterations(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (res_store_reader_iterations(r, run_id, &c, err) != RES_OK) return false;
     printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %-16s\n", "iteration", "status", "wall_s",
            "task_leases", "request_leases", "request_waiters", "events", "output_hash");
     res_iteration_row it;
-    int rc;
-    while ((rc = res_store_cursor_next_iteration(c, &it)) == RES_STORE_ROW)
+    res_cursor_step rc;
+    while ((rc = res_store_cursor_next_iteration(c, &it, err)) == RES_CURSOR_ROW)
         printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %-16s\n",
                (long long)it.iteration, text(it.status), it.wall_time_seconds,
                (long long)it.final_task_leases, (long long)it.final_request_leases,
                (long long)it.final_request_waiters, (long long)it.event_count.value,
                text(it.output_hash));
     res_store_cursor_close(c);
-    return rc;
+    return rc == RES_CURSOR_DONE;
 }
 
-static int show_metrics(res_store_reader *r, int64_t run_id) {
+static bool show_metrics(res_store_reader *r, int64_t run_id, res_error *err) {
     res_store_cursor *c = NULL;
-    if (res_store_reader_metric_stats(r, run_id, &c) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (res_store_reader_metric_stats(r, run_id, &c, err) != RES_OK) return false;
     printf("\n%-44s  %-34s  %14s  %14s  %14s  %5s\n", "scope", "metric", "mean", "min", "max", "n");
     res_metric_stats_row m;
-    int rc;
-    while ((rc = res_store_cursor_next_metric_stats(c, &m)) == RES_STORE_ROW)
+    res_cursor_step rc;
+    while ((rc = res_store_cursor_next_metric_stats(c, &m, err)) == RES_CURSOR_ROW)
         printf("%-44.44s  %-34s  %14.6g  %14.6g  %14.6g  %5lld\n", text(m.scope), text(m.name),
                m.mean, m.min, m.max, (long long)m.count);
     res_store_cursor_close(c);
-    return rc;
+    return rc == RES_CURSOR_DONE;
 }
 
 int cmd_show(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("show", argc, argv, &db, show_usage, 1);
+    int rc = parse_db("show", argc, argv, &db, show_usage, 1, 1);
     if (rc >= 0) return rc;
     uint64_t run_id;
     if (!cli_parse_u64("show", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
     res_store_reader *r = open_reader("show", db);
     if (!r) return EXIT_FAILURE_RUN;
     res_run_row run;
-    int found = res_store_reader_run(r, (int64_t)run_id, &run);
-    if (found == RES_STORE_NOT_FOUND)
+    res_error err;
+    res_status found = res_store_reader_run(r, (int64_t)run_id, &run, &err);
+    if (found == RES_ENOTFOUND)
         fprintf(stderr, "admitsim show: %s: no run %llu (see 'admitsim runs')\n", db,
                 (unsigned long long)run_id);
     rc = EXIT_FAILURE_RUN;
-    if (found == RES_STORE_OK) {
+    if (found == RES_OK) {
         show_run(run_id, &run);
-        if (show_iterations(r, (int64_t)run_id) == RES_STORE_OK &&
-            show_metrics(r, (int64_t)run_id) == RES_STORE_OK)
+        if (show_iterations(r, (int64_t)run_id, &err) && show_metrics(r, (int64_t)run_id, &err))
             rc = EXIT_OK;
     }
-    if (found != RES_STORE_NOT_FOUND && rc != EXIT_OK)
-        fprintf(stderr, "admitsim show: %s\n", res_store_reader_errmsg(r));
+    if (found != RES_ENOTFOUND && rc != EXIT_OK)
+        fprintf(stderr, "admitsim show: %s\n", err.message);
+    res_store_reader_close(r);
+    return rc;
+}
+
+/* "baseline vs candidate" of an A/B experiment, "<n> points" of a sweep. */
+static void experiment_arms(const res_experiment_row *e, char *buf, size_t len) {
+    if (e->kind && !strcmp(e->kind, "sweep"))
+        snprintf(buf, len, "%lld point%s", (long long)e->arms, e->arms == 1 ? "" : "s");
+    else
+        snprintf(buf, len, "%s vs %s", text(e->baseline_arm), text(e->candidate_arm));
+}
+
+static int list_experiments(res_store_reader *r) {
+    res_store_cursor *c = NULL;
+    res_error err;
+    if (res_store_reader_experiments(r, &c, &err) != RES_OK) {
+        fprintf(stderr, "admitsim experiments: %s\n", err.message);
+        return EXIT_FAILURE_RUN;
+    }
+    printf("%6s  %-20s  %-5s  %-32s  %-32s  %6s  %6s  %s\n", "id", "created", "kind", "scenario",
+           "arms", "seeds", "runs", "status");
+    res_experiment_row e;
+    res_cursor_step step;
+    while ((step = res_store_cursor_next_experiment(c, &e, &err)) == RES_CURSOR_ROW) {
+        char arms[256];
+        experiment_arms(&e, arms, sizeof arms);
+        printf("%6lld  %-20s  %-5s  %-32.32s  %-32.32s  %6lld  %6lld  %s\n",
+               (long long)e.experiment_id, text(e.created_at), text(e.kind), text(e.scenario_id),
+               arms, (long long)e.seeds, (long long)e.runs, text(e.state));
+    }
+    res_store_cursor_close(c);
+    if (step == RES_CURSOR_DONE) return EXIT_OK;
+    fprintf(stderr, "admitsim experiments: %s\n", err.message);
+    return EXIT_FAILURE_RUN;
+}
+
+static void show_experiment(const res_experiment_row *e) {
+    char arms[256];
+    experiment_arms(e, arms, sizeof arms);
+    printf("experiment %lld\n", (long long)e->experiment_id);
+    printf("  kind              %s\n", text(e->kind));
+    printf("  name              %s\n", text(e->name));
+    printf("  scenario          %s\n", text(e->scenario_id));
+    printf("  scenario file     %s\n", text(e->scenario_file));
+    printf("  arms              %s\n", arms);
+    printf("  seeds             %lld\n", (long long)e->seeds);
+    printf("  runs              %lld stored, %lld complete\n", (long long)e->runs,
+           (long long)e->runs_complete);
+    printf("  harness           %s\n", text(e->harness_version));
+    printf("  command line      %s\n", text(e->command_line));
+    printf("  created           %s\n", text(e->created_at));
+    printf("  finished          %s\n", text(e->finished_at));
+    show_status(e->status, e->state);
+    show_writer(e->writer_pid, e->writer_host, e->writer, e->heartbeat_at);
+    printf("  result            %s\n", text(e->result_json));
+}
+
+static bool show_experiment_runs(res_store_reader *r, int64_t id, res_error *err) {
+    res_store_cursor *c = NULL;
+    if (res_store_reader_experiment_runs(r, id, &c, err) != RES_OK) return false;
+    printf("\n%6s  %-24s  %10s  %11s  %-9s  %s\n", "run", "arm", "seed", "iterations", "status",
+           "parameters");
+    res_experiment_run_row run;
+    res_cursor_step step;
+    while ((step = res_store_cursor_next_experiment_run(c, &run, err)) == RES_CURSOR_ROW) {
+        char iters[64];
+        snprintf(iters, sizeof iters, "%lld/%lld", (long long)run.iterations_stored,
+                 (long long)run.iterations);
+        printf("%6lld  %-24s  %10llu  %11s  %-9s  %s\n", (long long)run.run_id, text(run.arm),
+               (unsigned long long)run.seed, iters, text(run.state), text(run.parameters));
+    }
+    res_store_cursor_close(c);
+    return step == RES_CURSOR_DONE;
+}
+
+int cmd_experiments(int argc, char **argv) {
+    const char *db = RES_STORE_DEFAULT_PATH;
+    int rc = parse_db("experiments", argc, argv, &db, experiments_usage, 0, 1);
+    if (rc >= 0) return rc;
+    uint64_t id = 0;
+    bool one = optind < argc;
+    if (one && !cli_parse_u64("experiments", "EXPERIMENT", argv[optind], INT64_MAX, &id))
+        return EXIT_USAGE;
+    res_store_reader *r = open_reader("experiments", db);
+    if (!r) return EXIT_FAILURE_RUN;
+    if (!one) {
+        rc = list_experiments(r);
+        res_store_reader_close(r);
+        return rc;
+    }
+    res_experiment_row e;
+    res_error err;
+    res_status found = res_store_reader_experiment(r, (int64_t)id, &e, &err);
+    rc = EXIT_FAILURE_RUN;
+    if (found == RES_ENOTFOUND)
+        fprintf(stderr, "admitsim experiments: %s (see 'admitsim experiments')\n", err.message);
+    else if (found == RES_OK) {
+        show_experiment(&e);
+        if (show_experiment_runs(r, (int64_t)id, &err)) rc = EXIT_OK;
+    }
+    if (found != RES_ENOTFOUND && rc != EXIT_OK)
+        fprintf(stderr, "admitsim experiments: %s\n", err.message);
     res_store_reader_close(r);
     return rc;
 }
 
 int cmd_migrate(int argc, char **argv) {
     const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0);
+    int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0, 0);
     if (rc >= 0) return rc;
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "admitsim migrate: %s\n", err);
+    if (res_store_open(db, RES_STORE_OPEN_EXISTING, &s, &err) != RES_OK) {
+        fprintf(stderr, "admitsim migrate: %s\n", err.message);
         return EXIT_FAILURE_RUN;
     }
     int from = res_store_found_version(s), to = res_store_schema_version(s);

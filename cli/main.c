@@ -1,4 +1,5 @@
 /* admitsim: dispatches to the subcommand named by argv[1]. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,12 +16,21 @@ static void usage(FILE *f) {
                "commands:\n"
                "  run SCENARIO     simulate a scenario and print its summary\n"
                "  ab SCENARIO      compare two arms of a scenario over seeds\n"
+               "  check CANDIDATE  judge runs against a baseline by the regression gates\n"
+               "  suite            every scenario's baseline vs candidate arm, one report\n"
                "  bench            measure simulated tasks per second\n"
                "  runs             list the runs in the results database\n"
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
                "  plot RUN         draw a stored run with gnuplot\n"
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
+               "  experiments      list the experiments (A/B, sweeps) in the results database\n"
                "  migrate          upgrade the results database's schema\n"
+               "  live SCENARIO    run a scenario on the real clock against HTTP model\n"
+               "                   endpoints (by default a mock of its providers)\n"
+               "  mock-provider SCENARIO\n"
+               "                   serve a scenario's simulated providers over HTTP\n"
+               "  fidelity SCENARIO\n"
+               "                   compare a simulated run with a live run against the mock\n"
                "  version          print the harness version\n"
                "  help             this text\n"
                "\n"
@@ -28,7 +38,7 @@ static void usage(FILE *f) {
                "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
@@ -36,12 +46,18 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "ab")) return cmd_ab(argc - 1, argv + 1);
+    if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "suite")) return cmd_suite(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "runs")) return cmd_runs(argc - 1, argv + 1);
     if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "mock-provider")) return cmd_mock_provider(argc - 1, argv + 1);
+    if (!strcmp(cmd, "live")) return cmd_live(argc - 1, argv + 1);
+    if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
+    if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;
@@ -53,4 +69,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, "admitsim: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+/* A command's output that could not be written (a full disk, a closed pipe)
+** is a failure, whatever the command said. */
+int main(int argc, char **argv) {
+    int rc = dispatch(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "admitsim: cannot write the output: %s\n", strerror(errno));
+        if (rc == EXIT_OK) rc = EXIT_FAILURE_RUN;
+    }
+    return rc;
 }

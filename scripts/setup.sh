@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the Debian packages admitsim needs to build, test and plot.
+# Installs the Debian packages admitsim needs to build, test and plot
+# (libtsan2: the ThreadSanitizer runtime of the test command's TSan build;
+# clang: the test command also compiles everything with clang -Werror).
 # Idempotent: does nothing when every package is already present.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgsl-dev libsqlite3-dev
           libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind python3
-          python3-jsonschema)
+          python3-jsonschema libtsan2 clang
+          libuv1-dev libcurl4-openssl-dev libmicrohttpd-dev)  # live runs and the mock
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,7 +8,9 @@
 3. --jobs 1 and --jobs 2 store identical runs and print identical figures.
 4. --baseline-bin/--candidate-bin (this very build as "another" one) give
    the figures the in-process runs give.
-5. An unknown arm is a usage error (exit 2)."""
+5. Without --baseline/--candidate the scenario's "baseline" and "candidate"
+   arms are compared, with their descriptions; a scenario without them, or
+   an unknown arm, is a usage error (exit 2)."""
 import json
 import os
 import shutil
@@ -82,6 +84,19 @@ for jobs, (_, db) in runs.items():
                     "ORDER BY run_id").fetchall())
     con.close()
 check(stored["1"] == stored["2"], "--jobs 1 and --jobs 2 store identical runs")
+con = sqlite3.connect(runs["1"][1])
+exps = con.execute("SELECT experiment_id, kind, baseline_arm, candidate_arm, seeds, status, "
+                   "result_json FROM experiments").fetchall()
+check(len(exps) == 1 and exps[0][1:6] == ("ab", "strict", "provider_aware", 4, "complete"),
+      f"the experiment is stored: {[e[:6] for e in exps]}")
+check(exps and json.loads(exps[0][6])["metrics"]["wall_time_seconds"]["verdict"] in
+      ("better", "worse", "no_difference", "identical"), "with its verdict")
+arms = con.execute("SELECT arm, count(*), min(experiment_id), max(parameters) FROM runs "
+                   "GROUP BY arm ORDER BY arm").fetchall()
+check(arms == [("provider_aware", 4, 1, '{"policy":{"default":"provider_aware"}}'),
+               ("strict", 4, 1, '{"policy":{"default":"strict"}}')],
+      f"every run names its experiment, arm and parameters: {arms}")
+con.close()
 check(len(stored["1"][0]) == 8, f"8 runs stored, got {len(stored['1'][0])}")
 
 p = ab(os.path.join(src, "scenarios", "failures_salvage.json"), "--baseline", "strict",
@@ -100,7 +115,51 @@ check(set(other) == set(runs["1"][0]) and all(
       "another build's runs (here this one) give the in-process figures")
 
 ab(scenario, "--baseline", "strict", "--candidate", "nosuch", expect=2)
-ab(scenario, "--baseline", "strict", expect=2)
+doc = json.loads(ab(scenario, "--format", "json", "--no-db", "--seeds", "2").stdout)
+check(doc["baseline"] == {"arm": "baseline", "description": "StrictFair"} and
+      doc["candidate"] == {"arm": "candidate", "description": "BoundedBorrow"},
+      f"the scenario's own arms by default: {doc['baseline']} {doc['candidate']}")
+peer = doc["metrics"]["group.peer.wait_p95_seconds"]
+check((peer["baseline"]["mean"], peer["candidate"]["mean"]) == (33.45, 12.5),
+      "the declared arms are strict and bounded")
+plain = json.load(open(scenario))
+del plain["arms"]
+bare = os.path.join(work, "no_arms.json")
+json.dump(plain, open(bare, "w"))
+p = ab(bare, "--baseline", "strict", expect=2)
+check('declares no "candidate" arm' in p.stderr, f"says which arm is missing: {p.stderr}")
+
+# a build compared with itself through --baseline-bin: no verdict but identical
+doc = json.loads(ab(scenario, "--baseline", "bounded", "--candidate", "bounded", "--seeds", "2",
+                    "--no-db", "--format", "json", "--baseline-bin", admitsim).stdout)
+odd = {k: v["verdict"] for k, v in doc["metrics"].items()
+       if not k.startswith("host.") and v["verdict"] != "identical"}
+check(not odd, f"a build against itself is identical on every metric: {odd}")
+
+# warm-ups (they once freed their runs twice)
+ab(scenario, "--seeds", "2", "--warmups", "1", "--no-db")
+# one seed: no interval, no verdict, not deterministic
+doc = json.loads(ab(scenario, "--seeds", "1", "--no-db", "--format", "json").stdout)
+check(doc["deterministic"] is False, "one seed is not deterministic")
+check(all(v["verdict"] in ("undetermined", "identical") for v in doc["metrics"].values()),
+      "one seed gives no verdict")
+# a failing arm stops the experiment: exit 1, its words, no scratch left
+before = set(os.listdir("/tmp"))
+p = ab(scenario, "--seeds", "20", "--candidate-bin", "/bin/false", "--no-db", expect=1)
+check("exited with status 1" in p.stderr, f"says how the other build failed: {p.stderr[-300:]}")
+left = [d for d in set(os.listdir("/tmp")) - before if d.startswith("admitsim-ab-")]
+check(not left, f"no scratch directory left: {left}")
+# another build whose output is not run's summary
+fake = os.path.join(work, "fake.sh")
+open(fake, "w").write("#!/bin/sh\necho '{}'\n")
+os.chmod(fake, 0o755)
+p = ab(scenario, "--seeds", "2", "--candidate-bin", fake, "--no-db", expect=1)
+check("no wall_time_seconds" in p.stderr, f"an empty summary is refused: {p.stderr[-300:]}")
+# output that cannot be written is a failure
+with open("/dev/full", "w") as full:
+    p = subprocess.run([admitsim, "ab", scenario, "--seeds", "2", "--no-db", "--format", "json"],
+                       stdout=full, stderr=subprocess.PIPE, text=True)
+check(p.returncode == 1, f"a full disk under stdout exits 1, got {p.returncode}")
 
 print(f"ab_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

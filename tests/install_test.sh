@@ -108,6 +108,35 @@ check_prefix() {
         run_example "$out/cmake/$exe" "$out/cmake-$exe.log"
     done
     say "CMake find_package(admit-core): embed, embed_static, embed_cpp ok"
+    check_live "$prefix" "$out"
+}
+
+# The live layer: examples/live.c built with `pkg-config admit-live
+# admit-core` against the installed tree, run against the installed
+# admitsim's mock provider on a loopback port.
+check_live() {
+    local prefix=$1 out=$2 pcdir lib port mockpid
+    pcdir=$(dirname "$(find "$prefix" -name admit-live.pc -print -quit)")
+    [ -f "$pcdir/admit-live.pc" ] || fail "no admit-live.pc under $prefix"
+    lib=$(cd "$pcdir/.." && pwd)
+    export PKG_CONFIG_PATH=$pcdir
+    "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "$src/examples/live.c" \
+        $(pkg-config --cflags --libs admit-live admit-core) -o "$out/live"
+    unset PKG_CONFIG_PATH
+    "$prefix/bin/admitsim" mock-provider "$src/tests/data/live_secret.json" --time-scale 0.2 \
+        >"$out/mock.port" 2>"$out/mock.log" &
+    mockpid=$!
+    for _ in $(seq 100); do [ -s "$out/mock.port" ] && break; sleep 0.05; done
+    port=$(head -n 1 "$out/mock.port")
+    [ -n "$port" ] || { kill "$mockpid"; cat "$out/mock.log" >&2; fail "the mock printed no port"; }
+    LD_LIBRARY_PATH=$lib timeout 60 "$out/live" "http://127.0.0.1:$port/v1" gen-1 \
+        >"$out/live.log" 2>&1 || { kill "$mockpid"; cat "$out/live.log" >&2; fail "live example"; }
+    kill -INT "$mockpid"
+    wait "$mockpid" || fail "mock-provider exited non-zero"
+    grep -q "left: 0 task leases, 0 request leases, 0 request waiters" "$out/live.log" &&
+        grep -q "model_request_completed" "$out/live.log" ||
+        { cat "$out/live.log" >&2; fail "live example: no clean final snapshot"; }
+    say "live example, pkg-config admit-live against the mock: ok ($(tail -n 1 "$out/live.log"))"
 }
 
 prefix=$work/prefix

@@ -2,8 +2,9 @@ cmake_minimum_required(VERSION 3.25)
 # The results store from the command line: the read commands (runs, show,
 # export, plot) never write (another program's database is refused and left
 # as it was, by `run --db` too; a database in a read-only directory is read),
-# `migrate` upgrades a version 4 database, and a SIGKILLed writer's run
-# reads abandoned.  (Concurrent writers: store_concurrent_writers.py.)
+# `migrate` upgrades version 4 and version 5 databases, a SIGKILLed writer's
+# run reads abandoned, and runs of an experiment show it (runs, show,
+# experiments).  (Concurrent writers: store_concurrent_writers.py.)
 function(expect msg)
   if(NOT (${ARGN}))
     message(FATAL_ERROR "store_cli_test: ${msg}")
@@ -20,7 +21,7 @@ execute_process(COMMAND sqlite3 ${foreign} "CREATE TABLE notes (x); INSERT INTO 
                 RESULT_VARIABLE rc)
 expect("sqlite3 makes a database" ${rc} EQUAL 0)
 file(MD5 ${foreign} before)
-foreach(cmd "runs" "show;1" "export;1" "plot;1;--out;${OUT}/foreign-plot"
+foreach(cmd "runs" "show;1" "export;1" "plot;1;--out;${OUT}/foreign-plot" "experiments"
         "run;${scenario}")
   execute_process(COMMAND ${ADMITSIM} ${cmd} --db ${foreign} RESULT_VARIABLE rc OUTPUT_QUIET
                   ERROR_VARIABLE err)
@@ -36,38 +37,63 @@ execute_process(COMMAND sqlite3 ${foreign} "PRAGMA journal_mode; SELECT count(*)
 expect("journal mode and tables as they were (${out})" "${out}" STREQUAL "delete\n1\n")
 
 # A stored run in a directory the reader cannot write: read, never changed.
-file(MAKE_DIRECTORY ${OUT}/ro)
-execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+# As root the readers run as nobody, who must reach the database and the
+# binary: both go to a scratch directory under /tmp that everyone may enter
+# (the build tree may sit below a private directory, as under mktemp -d).
+execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(uid EQUAL 0)
+  string(RANDOM LENGTH 12 tag)
+  set(ro_base /tmp/admitsim-store-cli-${tag})
+  file(MAKE_DIRECTORY ${ro_base})
+  file(CHMOD ${ro_base} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  file(COPY_FILE ${ADMITSIM} ${ro_base}/admitsim)
+  file(CHMOD ${ro_base}/admitsim PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+       GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  set(ro_bin ${ro_base}/admitsim)
+  file(COPY_FILE ${scenario} ${ro_base}/heavy_root.json)
+  file(CHMOD ${ro_base}/heavy_root.json PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  set(ro_scenario ${ro_base}/heavy_root.json)
+else()
+  set(ro_base ${OUT})
+  set(ro_bin ${ADMITSIM})
+  set(ro_scenario ${scenario})
+endif()
+set(ro ${ro_base}/ro)
+file(MAKE_DIRECTORY ${ro})
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${ro}/r.db RESULT_VARIABLE rc
                 OUTPUT_QUIET ERROR_VARIABLE err)
 expect("run --db exits 0 (${err})" ${rc} EQUAL 0)
-expect("the writer closed its WAL" NOT EXISTS ${OUT}/ro/r.db-wal)
-file(MD5 ${OUT}/ro/r.db before)
-execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+expect("the writer closed its WAL" NOT EXISTS ${ro}/r.db-wal)
+file(MD5 ${ro}/r.db before)
 if(uid EQUAL 0) # root writes anywhere: read as nobody
   set(as setpriv --reuid=nobody --regid=nogroup --clear-groups)
-  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+  file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
        GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
-  file(CHMOD ${OUT}/ro/r.db PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-  file(MAKE_DIRECTORY ${OUT}/ro-plot)
-  file(CHMOD ${OUT}/ro-plot DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+  file(CHMOD ${ro}/r.db PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(MAKE_DIRECTORY ${ro_base}/ro-plot)
+  file(CHMOD ${ro_base}/ro-plot DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
        GROUP_WRITE GROUP_EXECUTE WORLD_READ WORLD_WRITE WORLD_EXECUTE)
 else()
   set(as "")
-  file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_EXECUTE)
+  file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_EXECUTE)
 endif()
-foreach(cmd "runs" "show;1" "export;1;--format;csv" "plot;1;--out;${OUT}/ro-plot/p")
-  execute_process(COMMAND ${as} ${ADMITSIM} ${cmd} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+foreach(cmd "runs" "show;1" "export;1;--format;csv" "plot;1;--out;${ro_base}/ro-plot/p" "experiments")
+  execute_process(COMMAND ${as} ${ro_bin} ${cmd} --db ${ro}/r.db RESULT_VARIABLE rc
                   OUTPUT_VARIABLE out ERROR_VARIABLE err)
   expect("${cmd} in a read-only directory exits 0 (${err})" ${rc} EQUAL 0)
 endforeach()
-execute_process(COMMAND ${as} ${ADMITSIM} run ${scenario} --db ${OUT}/ro/r.db RESULT_VARIABLE rc
+execute_process(COMMAND ${as} ${ro_bin} run ${ro_scenario} --db ${ro}/r.db RESULT_VARIABLE rc
                 OUTPUT_QUIET ERROR_VARIABLE err)
 expect("run --db in a read-only directory exits 1" ${rc} EQUAL 1)
 string(FIND "${err}" "read-only" at)
 expect("and says why (${err})" ${at} GREATER -1)
-file(CHMOD ${OUT}/ro DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
-file(MD5 ${OUT}/ro/r.db after)
+file(CHMOD ${ro} DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
+file(MD5 ${ro}/r.db after)
 expect("the read-only database is unchanged" "${before}" STREQUAL "${after}")
+if(uid EQUAL 0)
+  file(REMOVE_RECURSE ${ro_base})
+endif()
 
 # A database of the previous schema (version 4, written by that admitsim):
 # read as it is, unchanged; `migrate` takes it to the current version.
@@ -83,10 +109,36 @@ expect("reading left the version 4 database unchanged" "${before}" STREQUAL "${a
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v4.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 expect("migrate exits 0 (${err})" ${rc} EQUAL 0)
-string(FIND "${out}" "schema version 4 -> 5" at)
+string(FIND "${out}" "schema version 4 -> 6" at)
 expect("migrate says from which version to which (${out})" ${at} GREATER -1)
 execute_process(COMMAND sqlite3 ${OUT}/v4.db "PRAGMA user_version" OUTPUT_VARIABLE out)
-expect("the database is at version 5 (${out})" "${out}" STREQUAL "5\n")
+expect("the database is at version 6 (${out})" "${out}" STREQUAL "6\n")
+
+# Version 5 (written by that admitsim; its run 2's writer was killed): read
+# as it is, with no experiments; `migrate` takes it to version 6 and stores
+# the killed run as abandoned.
+file(COPY_FILE ${SRC}/tests/data/store-v5.db ${OUT}/v5.db)
+file(MD5 ${OUT}/v5.db before)
+execute_process(COMMAND ${ADMITSIM} runs --db ${OUT}/v5.db RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+expect("runs reads a version 5 database (${err})" ${rc} EQUAL 0)
+expect("its runs, the killed one abandoned (${out})"
+       "${out}" MATCHES "\n +1  [^\n]+ 2/2  complete [^\n]+\n +2  [^\n]+ 2/3  abandoned ")
+execute_process(COMMAND ${ADMITSIM} experiments --db ${OUT}/v5.db RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+expect("experiments reads a version 5 database: none (${rc} ${out}${err})"
+       ${rc} EQUAL 0 AND "${out}" MATCHES "^ +id +created +kind +scenario +arms +seeds +runs  status\n$")
+file(MD5 ${OUT}/v5.db after)
+expect("reading left the version 5 database unchanged" "${before}" STREQUAL "${after}")
+execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v5.db RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "schema version 5 -> 6" at)
+expect("migrate takes version 5 to 6 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
+execute_process(COMMAND sqlite3 ${OUT}/v5.db
+                "PRAGMA user_version; SELECT group_concat(status) FROM runs"
+                OUTPUT_VARIABLE out)
+expect("at version 6, the killed run stored abandoned (${out})"
+       "${out}" STREQUAL "6\ncomplete,abandoned\n")
 
 # A writer killed (SIGKILL, by the timeout) mid-run: its finished iterations
 # stay, `runs` and `show` call the run abandoned at once, and the next
@@ -110,3 +162,52 @@ expect("the next run exits 0" ${rc} EQUAL 0)
 execute_process(COMMAND sqlite3 ${OUT}/killed.db "SELECT group_concat(status) FROM runs"
                 OUTPUT_VARIABLE out)
 expect("the next writer stored it as abandoned (${out})" "${out}" STREQUAL "abandoned,complete\n")
+
+# Experiments.  Run 2 is made a run of an A/B experiment by hand here (the
+# commands that run experiments store them through the same writer): runs
+# and show name its experiment and arm, run 1's line stays as it was, and
+# experiments lists the experiment and, given its id, its runs.
+set(exp ${OUT}/experiments.db)
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${exp} RESULT_VARIABLE rc
+                OUTPUT_QUIET ERROR_QUIET)
+expect("run 1 stored" ${rc} EQUAL 0)
+execute_process(COMMAND ${ADMITSIM} runs --db ${exp} OUTPUT_VARIABLE plain)
+execute_process(COMMAND ${ADMITSIM} run ${scenario} --db ${exp} --policy bounded --seed 3
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+expect("run 2 stored" ${rc} EQUAL 0)
+execute_process(COMMAND sqlite3 ${exp}
+  "INSERT INTO experiments (kind, scenario_id, scenario_file, name, baseline_arm, candidate_arm,
+     seeds, harness_version, command_line, created_at, finished_at, status, result_json)
+   VALUES ('ab', 'heavy_root', 'heavy_root.json', 'strict vs bounded', 'strict', 'bounded', 3,
+     'test', 'admitsim ab', '2024-05-01T12:00:00Z', '2024-05-01T12:01:00Z', 'complete',
+     '{\"verdict\":\"no_difference\"}');
+   UPDATE runs SET experiment_id = 1, arm = 'bounded', parameters = '{\"policy\":\"bounded\"}'
+   WHERE run_id = 2;" RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("the experiment is stored (${err})" ${rc} EQUAL 0)
+execute_process(COMMAND ${ADMITSIM} runs --db ${exp} RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+string(REGEX MATCH "\n +1  [^\n]*\n" line1 "${out}")
+string(REGEX MATCH "\n +1  [^\n]*\n" plain1 "${plain}")
+expect("runs: a plain run's line is unchanged (${line1} vs ${plain1})"
+       ${rc} EQUAL 0 AND "${line1}" STREQUAL "${plain1}")
+expect("runs: run 2 names its experiment and arm (${out})"
+       "${out}" MATCHES "\n +2  [^\n]+ bounded [^\n]+ complete [^\n]+  experiment 1  arm bounded\n")
+# (show's writer line holds a ';': its output is searched, never passed on)
+execute_process(COMMAND ${ADMITSIM} show 2 --db ${exp} RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+string(FIND "${out}" "\n  experiment        1\n  arm               bounded\n  parameters        {\"policy\":\"bounded\"}\n" at)
+expect("show: the experiment, arm and parameters" ${rc} EQUAL 0 AND ${at} GREATER -1)
+execute_process(COMMAND ${ADMITSIM} show 1 --db ${exp} OUTPUT_VARIABLE out)
+string(FIND "${out}" "\n  experiment " at)
+expect("show: a plain run has no experiment line" ${at} EQUAL -1)
+execute_process(COMMAND ${ADMITSIM} experiments --db ${exp} RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+expect("experiments lists it (${out})" ${rc} EQUAL 0 AND "${out}" MATCHES
+       "\n +1  2024-05-01T12:00:00Z  ab     heavy_root +strict vs bounded +3 +1  complete\n$")
+execute_process(COMMAND ${ADMITSIM} experiments 1 --db ${exp} RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+string(FIND "${out}" "\n  result            {\"verdict\":\"no_difference\"}\n" at)
+string(REGEX MATCH "\n +2  bounded +3 +1/1  complete   {\"policy\":\"bounded\"}\n$" runline "${out}")
+string(LENGTH "${runline}" n)
+expect("experiments 1: its result and its run" ${rc} EQUAL 0 AND ${at} GREATER -1 AND ${n} GREATER 0)
+execute_process(COMMAND ${ADMITSIM} experiments 9 --db ${exp} RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(FIND "${err}" "no experiment 9" at)
+expect("experiments 9: no such experiment exits 1 (${err})" ${rc} EQUAL 1 AND ${at} GREATER -1)
+execute_process(COMMAND ${ADMITSIM} experiments 1 2 --db ${exp} RESULT_VARIABLE rc ERROR_QUIET)
+expect("experiments with two ids is a usage error" ${rc} EQUAL 2)

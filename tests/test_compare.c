@@ -142,11 +142,29 @@ static void test_deterministic(void **state) {
     assert_string_equal(res_verdict_name(RES_VERDICT_NO_DIFFERENCE), "no_difference");
 }
 
+/* One seed: no interval, no verdict, and not "deterministic" (one seed
+** cannot show that every seed gives the same figure). */
+static void test_one_seed(void **state) {
+    (void)state;
+    double b[] = {57.07}, c[] = {69.09};
+    res_paired p;
+    res_paired_compare(b, c, 1, RES_LOWER_IS_BETTER, &p);
+    assert_false(p.deterministic);
+    assert_int_equal(p.verdict, RES_VERDICT_UNDETERMINED);
+    assert_false(p.survives_trimming);
+    assert_true(isnan(p.ci95_low));
+    near(p.mean, 69.09 - 57.07);
+    res_paired_compare(b, b, 1, RES_LOWER_IS_BETTER, &p);
+    assert_int_equal(p.verdict, RES_VERDICT_IDENTICAL);
+    assert_false(p.deterministic);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_t_quantiles),  cmocka_unit_test(test_spread),
         cmocka_unit_test(test_two_seeds),    cmocka_unit_test(test_five_seeds),
         cmocka_unit_test(test_thirty_seeds), cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_one_seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "res/report_files.h"
+#include "res/store.h"
 #include "sim_test.h"
 
 /* The simulator, with faults injected into chosen iterations. */
@@ -233,6 +234,62 @@ static void test_failed_iteration_leaves_nothing(void **state) {
     sim_scenario_free(sc);
 }
 
+/* A run as an arm of a stored experiment: the store names its experiment,
+** arm and parameters; an experiment that is not stored fails the run
+** before anything runs. */
+static void test_run_of_an_experiment(void **state) {
+    (void)state;
+    sim_scenario *sc = load("neutral_ready_at_start.json");
+    char dir[] = "/tmp/admitsim-pipeline-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char db[sizeof dir + 16];
+    snprintf(db, sizeof db, "%s/s.db", dir);
+    res_store *s = NULL;
+    res_error err;
+    int64_t experiment = 0;
+    res_store_experiment_info info = {.kind = RES_EXPERIMENT_AB,
+                                      .scenario_id = sc->config.scenario_id,
+                                      .baseline_arm = "strict",
+                                      .candidate_arm = "bounded",
+                                      .seeds = 1};
+    assert_int_equal(res_store_open(db, RES_STORE_OPEN_CREATE, &s, &err), RES_OK);
+    assert_int_equal(res_store_begin_experiment(s, &info, &experiment, &err), RES_OK);
+    res_store_close(s);
+    faulty f = {.leak_at = -1, .fail_at = -1};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, NULL, db);
+    opt.iterations = 1;
+    opt.experiment_id = experiment;
+    opt.arm = "strict";
+    opt.parameters = "{\"policy\": \"strict\"}";
+    res_pipeline_result out;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_OK);
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT experiment_id, arm, parameters, status FROM runs"
+                                        " WHERE run_id = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, out.run_id);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int64(st, 0), experiment);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "strict");
+    assert_string_equal((const char *)sqlite3_column_text(st, 2), "{\"policy\": \"strict\"}");
+    assert_string_equal((const char *)sqlite3_column_text(st, 3), "complete");
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    f.nseen = 0;
+    opt.experiment_id = experiment + 1;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no experiment 2"));
+    assert_int_equal(out.run_id, 0);
+    assert_int_equal(f.nseen, 0);
+    remove_dir(dir);
+    sim_scenario_free(sc);
+}
+
 /* A scenario file name that is not UTF-8 (a Latin-1 "café"): the artifact is
 ** written, the name carried with U+FFFD for the byte that is not UTF-8. */
 static void test_file_name_not_utf8(void **state) {
@@ -262,6 +319,7 @@ int main(void) {
         cmocka_unit_test(test_streams_what_memory_builds),
         cmocka_unit_test(test_every_iteration_checked),
         cmocka_unit_test(test_failed_iteration_leaves_nothing),
+        cmocka_unit_test(test_run_of_an_experiment),
         cmocka_unit_test(test_file_name_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2652,6 +2652,7 @@ static void *stress_worker_fn(void *arg) {
             volatile unsigned spin = 0;
             for (unsigned k = (unsigned)((x >> 40) % 256); k > 0; k--)
                 spin += k;
+            (void)spin;
         } else if (hold >= 14) {
             sched_yield();
         }

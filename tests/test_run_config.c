@@ -90,7 +90,7 @@ static void test_errors(void **state) {
                                  "scenario_id, scenario_version, description, records, "
                                  "buffer_size, max_concurrent_row_groups, model_group_limit_cap, "
                                  "capacity, policy, failures, cancel_at_seconds, models, "
-                                 "request_admission, providers, columns, arms)"},
+                                 "request_admission, providers, columns, arms, check)"},
         {HEAD "\"columns\": [{\"name\": \"a\", \"program\": [{\"call\": {\"model\": \"m\"}}]}]}",
          "t.json: $.columns[0].program[0].call.model: expected a model alias named in $.models, "
          "got \"m\""},
@@ -111,6 +111,48 @@ static void test_errors(void **state) {
     assert_non_null(strstr(err.message, "/nonexistent/x.json: cannot read"));
 }
 
+#define MODEL(extra)                                                                               \
+    HEAD "\"models\": [{\"alias\": \"m\", \"provider\": \"p\", \"model\": \"x\", "                 \
+         "\"max_parallel_requests\": 2" extra "}], \"columns\": [{\"name\": \"a\"}]}"
+
+/* The keys only live runs read: where a model's endpoint is, which variable
+** holds its key (the name only), its deadlines and response bound. */
+static void test_model_live_keys(void **state) {
+    (void)state;
+    run_config *c =
+        parse_ok(MODEL(", \"base_url\": \"https://api.example.com/v1\", "
+                       "\"api_key_env\": \"EXAMPLE_KEY_2\", \"timeout_seconds\": 30, "
+                       "\"connect_timeout_seconds\": 2.5, \"max_response_bytes\": 4096"));
+    assert_string_equal(c->models[0].base_url, "https://api.example.com/v1");
+    assert_string_equal(c->models[0].api_key_env, "EXAMPLE_KEY_2");
+    assert_true(c->models[0].timeout_seconds == 30 && c->models[0].connect_timeout_seconds == 2.5);
+    assert_int_equal(c->models[0].max_response_bytes, 4096);
+    run_config_free(c);
+    c = parse_ok(MODEL(""));
+    assert_string_equal(c->models[0].base_url, "");
+    assert_true(c->models[0].timeout_seconds == 0 && c->models[0].max_response_bytes == 0);
+    run_config_free(c);
+    static const struct {
+        const char *json, *message;
+    } bad[] = {
+        {MODEL(", \"base_url\": \"ftp://x\""),
+         "t.json: $.models[0].base_url: expected an http:// or https:// URL, got \"ftp://x\""},
+        {MODEL(", \"api_key_env\": \"1KEY\""),
+         "t.json: $.models[0].api_key_env: expected an environment variable name (letters, "
+         "digits, _), got \"1KEY\""},
+        {MODEL(", \"timeout_seconds\": 0"),
+         "t.json: $.models[0].timeout_seconds: expected a number > 0 and <= 1000000000, got 0"},
+        {MODEL(", \"max_response_bytes\": 0"),
+         "t.json: $.models[0].max_response_bytes: expected an integer between 1 and 1073741824, "
+         "got 0"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        run_error err = {0};
+        assert_null(run_config_parse(bad[i].json, "t.json", &err));
+        assert_string_equal(err.message, bad[i].message);
+    }
+}
+
 static void test_policy_names(void **state) {
     (void)state;
     run_policy_kind p;
@@ -127,6 +169,7 @@ int main(void) {
         cmocka_unit_test(test_environment_keys_left_alone),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_policy_names),
+        cmocka_unit_test(test_model_live_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -270,7 +270,8 @@ static const bad_case BAD[] = {
     {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'cap': 4}], "
           "'columns': [" COL_A "]}",
      "t.json: $.models[0].cap: unknown key (expected one of: alias, provider, model, "
-     "max_parallel_requests)",
+     "max_parallel_requests, base_url, api_key_env, timeout_seconds, connect_timeout_seconds, "
+     "max_response_bytes)",
      false},
     /* ---- request_admission ---- */
     {HEAD "'request_admission': [], 'columns': [" COL_A "]}",

@@ -1,5 +1,5 @@
 /* The SQLite results store: schema and version, migration (from version 1,
-** and from a real version 4 database), refusal of a newer schema and of
+** and from real version 4 and version 5 databases), refusal of a newer schema and of
 ** another program's database, round trip of a run, rollback on error, and a
 ** writer killed mid-transaction leaving a consistent database whose run
 ** reads, and then is marked, abandoned. */
@@ -60,56 +60,16 @@ static int teardown(void **state) {
 }
 
 static res_store *open_ok(const char *path, int flags) {
-    char err[1100];
+    res_error err;
     res_store *s = NULL;
-    int rc = res_store_open(path, flags, &s, err, sizeof err);
-    if (rc != RES_STORE_OK) fail_msg("%s", err);
+    if (res_store_open(path, flags, &s, &err) != RES_OK) fail_msg("%s", err.message);
     return s;
-}
-
-/* A connection of its own to the database at path, for checking what the
-** store wrote. */
-static sqlite3 *raw_open(const char *path) {
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-    return db;
 }
 
 static sqlite3 *raw_open_create(const char *path) {
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) != SQLITE_OK) fail_msg("%s: cannot create", path);
     return db;
-}
-
-/* The single integer (or -1) a query returns. */
-static int64_t scalar(sqlite3 *db, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    return v;
-}
-
-static char *text_of(sqlite3 *db, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    char *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
-
-static void expect_text(sqlite3 *db, const char *sql, const char *want) {
-    char *got = text_of(db, sql);
-    if (!got || strcmp(got, want))
-        fail_msg("%s: got '%s', want '%s'", sql, got ? got : "NULL", want);
-    free(got);
 }
 
 /* The query plan of sql names index. */
@@ -136,16 +96,18 @@ static void schema_created_at_current_version(void **state) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
                      RES_STORE_SCHEMA_VERSION);
     expect_text(db, "PRAGMA journal_mode", "wal");
-    const char *tables[] = {"runs", "iterations", "events", "metrics", "snapshots"};
-    for (size_t i = 0; i < 5; i++) {
+    const char *tables[] = {"runs",      "iterations",     "events",         "metrics",
+                            "snapshots", "task_timelines", "capacity_plans", "experiments"};
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char sql[200];
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
         assert_int_equal(scalar(db, sql), 1);
     }
-    const char *indexes[] = {"events_by_run_time", "events_by_notable_kind",
-                             "events_by_notable_resource", "metrics_by_name", "metrics_by_scope"};
-    for (size_t i = 0; i < 5; i++) {
+    const char *indexes[] = {"events_by_run_time",         "events_by_notable_kind",
+                             "events_by_notable_resource", "metrics_by_name",
+                             "metrics_by_scope",           "runs_by_experiment"};
+    for (size_t i = 0; i < sizeof indexes / sizeof *indexes; i++) {
         char sql[200];
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM sqlite_master WHERE type='index' AND name='%s'", indexes[i]);
@@ -165,6 +127,8 @@ static void schema_created_at_current_version(void **state) {
                 "events_by_notable_kind");
     expect_plan(db, "SELECT count(*) FROM notable_events WHERE resource = 'p/m/default'",
                 "events_by_notable_resource");
+    expect_plan(db, "SELECT run_id FROM runs WHERE experiment_id = 1 ORDER BY arm, seed",
+                "runs_by_experiment");
     res_store_close(s);
     /* reopening changes nothing */
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
@@ -176,21 +140,20 @@ static void schema_created_at_current_version(void **state) {
 
 static void missing_database_is_not_created(void **state) {
     fixture *f = *state;
-    char err[1100] = "";
+    res_error err = {0};
     res_store *s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err),
-                     RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, &err), RES_ENOTFOUND);
+    assert_int_equal(err.code, RES_ENOTFOUND);
     assert_null(s);
-    assert_non_null(strstr(err, "no such results database"));
+    assert_non_null(strstr(err.message, "no such results database"));
     assert_int_not_equal(access(f->path, F_OK), 0);
 }
 
 static void migrates_v1_to_latest_keeping_data(void **state) {
     fixture *f = *state;
-    char err[1100];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 1, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 1, &s, &err), RES_OK);
     assert_int_equal(res_store_schema_version(s), 1);
     res_store_run_info info = {.scenario_id = "old",
                                .scenario_version = 3,
@@ -199,7 +162,7 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                                .seed = 42,
                                .iterations = 1};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     sqlite3 *db = raw_open(f->path);
     /* a v1 store refuses to write iterations; fill one by hand, v1 columns only */
     assert_int_equal(
@@ -223,10 +186,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     res_store_close(s);
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    assert_int_equal(res_store_schema_version(s), 5);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 5);
+    assert_int_equal(res_store_schema_version(s), 6);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 6);
     assert_int_equal(
-        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5' FROM schema_migrations"), 1);
+        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6' FROM schema_migrations"), 1);
     /* version 4: events in capture order (time, scheduler first, sequence),
     ** lifecycle flagged */
     expect_text(db,
@@ -248,6 +211,11 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                                 " writer_host IS NULL AND heartbeat_at IS NULL"),
                      1);
     assert_int_equal(scalar(db, "SELECT finished_at IS NULL FROM runs WHERE run_id = 1"), 1);
+    /* version 6: no experiment, arm or parameters for a run stored before */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE experiment_id IS NULL AND"
+                                " arm IS NULL AND parameters IS NULL"),
+                     1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM experiments"), 0);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
                      1);
@@ -263,15 +231,9 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     sqlite3_close(db);
 }
 
-/* tests/data/store-v4.db was written by admitsim at schema version 4 (the
-** build before version 5): run 1 complete (2 iterations), run 2 stored as
-** running with 2 of 3 iterations, as a writer killed in its third leaves
-** it.  Readers read it as it is; a writer migrates it to version 5. */
-static void migrates_a_real_v4_database(void **state) {
-    fixture *f = *state;
-    char path[400];
-    snprintf(path, sizeof path, "%s/v4.db", f->dir);
-    FILE *in = fopen(ADMIT_TEST_DATA_DIR "/store-v4.db", "rb"), *out = fopen(path, "wb");
+/* Copies a database of tests/data, which must stay as it is. */
+static void copy_file(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
     assert_non_null(in);
     assert_non_null(out);
     char buf[65536];
@@ -280,13 +242,24 @@ static void migrates_a_real_v4_database(void **state) {
         assert_int_equal(fwrite(buf, 1, n, out), n);
     fclose(in);
     fclose(out);
+}
 
-    char err[1200];
+/* tests/data/store-v4.db was written by admitsim at schema version 4 (the
+** build before version 5): run 1 complete (2 iterations), run 2 stored as
+** running with 2 of 3 iterations, as a writer killed in its third leaves
+** it.  Readers read it as it is; a writer migrates it to the current version. */
+static void migrates_a_real_v4_database(void **state) {
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/v4.db", f->dir);
+    copy_file(ADMIT_TEST_DATA_DIR "/store-v4.db", path);
+
+    res_error err;
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
     assert_int_equal(res_store_reader_schema_version(r), 4);
     res_run_row row;
-    assert_int_equal(res_store_reader_run(r, 2, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 2, &row, &err), RES_OK);
     assert_string_equal(row.state, "running"); /* no writer recorded: cannot tell */
     assert_int_equal(row.writer, RES_RUN_WRITER_UNKNOWN);
     assert_false(row.writer_pid.set);
@@ -295,10 +268,11 @@ static void migrates_a_real_v4_database(void **state) {
 
     res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
     assert_int_equal(res_store_found_version(s), 4);
-    assert_int_equal(res_store_schema_version(s), 5);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
     sqlite3 *db = raw_open(path);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 5);
-    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"), 5);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"),
+                     RES_STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(db, "SELECT count(*) FROM iterations"), 4);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events"), 780);
     assert_int_equal(scalar(db, "SELECT sum(event_count) FROM iterations"), 780);
@@ -308,18 +282,127 @@ static void migrates_a_real_v4_database(void **state) {
     res_store_run_info info = {
         .scenario_id = "tiny", .scenario_file = "tiny.json", .policy = "strict", .iterations = 1};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     assert_int_equal(run_id, 3);
     assert_int_equal(scalar(db, "SELECT writer_pid FROM runs WHERE run_id = 3"), getpid());
     res_store_close(s);
     sqlite3_close(db);
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
-    assert_int_equal(res_store_reader_run(r, 3, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
+    assert_int_equal(res_store_reader_run(r, 3, &row, &err), RES_OK);
     assert_string_equal(row.state, "running");
     assert_int_equal(row.writer, RES_RUN_WRITER_ALIVE);
-    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 1, &row, &err), RES_OK);
     assert_string_equal(row.state, "complete");
     res_store_reader_close(r);
+}
+
+/* The rows of every table of a run's data, as one text, to compare a
+** database before and after a migration. */
+static char *table_counts(sqlite3 *db) {
+    return text_of(db, "SELECT (SELECT count(*) FROM runs) || ' ' ||"
+                       " (SELECT count(*) FROM iterations) || ' ' ||"
+                       " (SELECT count(*) FROM events) || ' ' ||"
+                       " (SELECT count(*) FROM metrics) || ' ' ||"
+                       " (SELECT count(*) FROM snapshots) || ' ' ||"
+                       " (SELECT count(*) FROM task_timelines) || ' ' ||"
+                       " (SELECT count(*) FROM capacity_plans) || ' ' ||"
+                       " (SELECT sum(event_count) FROM iterations)");
+}
+
+/* tests/data/store-v5.db was written by admitsim at schema version 5 (the
+** build before version 6) from an 8-record, two-column scenario "tiny": run 1
+** (policy bounded, seed 1) complete with 2 iterations, run 2 (seed 2) stored
+** as running with 2 of 3 iterations, its writer killed (under gdb, as it
+** began writing the third).  Readers read it as it is: no experiments, run 2
+** abandoned (its writer is gone); a writer migrates it to version 6 keeping
+** every row, stores run 2 as abandoned, and then writes experiments. */
+static void migrates_a_real_v5_database(void **state) {
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/v5.db", f->dir);
+    copy_file(ADMIT_TEST_DATA_DIR "/store-v5.db", path);
+
+    res_error err;
+    res_store_reader *r = NULL;
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
+    assert_int_equal(res_store_reader_schema_version(r), 5);
+    res_run_row row;
+    assert_int_equal(res_store_reader_run(r, 2, &row, &err), RES_OK);
+    assert_string_equal(row.status, "running");
+    assert_string_equal(row.state, "abandoned");
+    assert_int_equal(row.writer, RES_RUN_WRITER_GONE);
+    assert_int_equal(row.iterations_stored, 2);
+    assert_false(row.experiment_id.set);
+    assert_null(row.arm);
+    assert_null(row.parameters);
+    res_store_cursor *c = NULL;
+    res_experiment_row e;
+    assert_int_equal(res_store_reader_experiments(r, &c, &err), RES_OK);
+    assert_int_equal(res_store_cursor_next_experiment(c, &e, &err), RES_CURSOR_DONE);
+    res_store_cursor_close(c);
+    assert_int_equal(res_store_reader_experiment(r, 1, &e, &err), RES_ENOTFOUND);
+    assert_int_equal(res_store_reader_experiment_runs(r, 1, &c, &err), RES_OK);
+    res_experiment_run_row er;
+    assert_int_equal(res_store_cursor_next_experiment_run(c, &er, &err), RES_CURSOR_DONE);
+    res_store_cursor_close(c);
+    res_store_reader_close(r);
+
+    sqlite3 *db = raw_open(path);
+    char *before = table_counts(db);
+    assert_string_equal(before, "2 4 546 248 8 64 4 546");
+    char *writers = text_of(db, "SELECT group_concat(writer_host || writer_pid || writer_instance"
+                                " || heartbeat_at, '|') FROM runs");
+    assert_non_null(writers);
+    res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(res_store_found_version(s), 5);
+    assert_int_equal(res_store_schema_version(s), 6);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 6);
+    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"), 6);
+    char *after = table_counts(db);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    expect_text(db, "SELECT group_concat(status) FROM runs", "complete,abandoned");
+    /* the writers as recorded (the abandoned run's heartbeat is when it was marked) */
+    expect_text(db,
+                "SELECT writer_host || writer_pid || writer_instance || heartbeat_at FROM runs"
+                " WHERE run_id = 1",
+                strtok(writers, "|"));
+    free(writers);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE experiment_id IS NULL AND"
+                                " arm IS NULL AND parameters IS NULL"),
+                     2);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM experiments"), 0);
+    expect_text(db, "PRAGMA integrity_check", "ok");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+
+    /* the migrated store takes an experiment and runs of it */
+    res_store_experiment_info ei = {.kind = RES_EXPERIMENT_AB,
+                                    .scenario_id = "tiny",
+                                    .scenario_file = "tiny.json",
+                                    .name = "strict vs bounded",
+                                    .baseline_arm = "strict",
+                                    .candidate_arm = "bounded",
+                                    .seeds = 1};
+    int64_t experiment_id = 0, run_id = 0;
+    assert_int_equal(res_store_begin_experiment(s, &ei, &experiment_id, &err), RES_OK);
+    assert_int_equal(experiment_id, 1);
+    res_store_run_info info = {.scenario_id = "tiny",
+                               .scenario_file = "tiny.json",
+                               .policy = "bounded",
+                               .seed = 1,
+                               .iterations = 1,
+                               .experiment_id = experiment_id,
+                               .arm = "bounded",
+                               .parameters = "{\"policy\": \"bounded\"}"};
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, &err), RES_OK);
+    assert_int_equal(run_id, 3);
+    expect_text(db,
+                "SELECT experiment_id || ' ' || arm || ' ' || parameters FROM runs"
+                " WHERE run_id = 3",
+                "1 bounded {\"policy\": \"bounded\"}");
+    res_store_close(s);
+    sqlite3_close(db);
 }
 
 static void refuses_a_newer_schema(void **state) {
@@ -329,38 +412,37 @@ static void refuses_a_newer_schema(void **state) {
     sqlite3 *db = raw_open(f->path);
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
-    char err[1100] = "";
+    res_error err = {0};
     s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_TOO_NEW);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, &err), RES_ETOONEW);
+    assert_int_equal(err.code, RES_ETOONEW);
     assert_null(s);
     char want[128];
     snprintf(want, sizeof want, "schema version 99 is newer than this admitsim supports (%d)",
              RES_STORE_SCHEMA_VERSION);
-    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err.message, want));
 }
 
 /* Another program's database is refused before anything is written: no
 ** admitsim tables, no WAL; an empty file becomes a results database. */
 static void refuses_another_programs_database(void **state) {
     fixture *f = *state;
-    char path[400], err[1100] = "";
+    char path[400];
+    res_error err = {0};
     snprintf(path, sizeof path, "%s/other.db", f->dir);
     sqlite3 *db = raw_open_create(path);
     assert_int_equal(
         sqlite3_exec(db, "CREATE TABLE notes (x); INSERT INTO notes VALUES (1);", NULL, NULL, NULL),
         SQLITE_OK);
     res_store *s = NULL;
-    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err), RES_EFOREIGN);
     assert_null(s);
-    assert_non_null(strstr(err, "not an admitsim results database"));
+    assert_non_null(strstr(err.message, "not an admitsim results database"));
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
     expect_text(db, "PRAGMA journal_mode", "delete");
     /* a schema version, but not admitsim's tables */
     assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_NOT_ADMITSIM);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err), RES_EFOREIGN);
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master"), 1);
     sqlite3_close(db);
     /* an empty file is a new database */
@@ -391,11 +473,11 @@ static void round_trip_one(const char *dir, const char *scenario) {
                                .iterations = 1,
                                .command_line = "admitsim test"};
     int64_t run_id = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, NULL), RES_OK);
     assert_int_equal(run_id, 1);
     expect_text(db, "SELECT status FROM runs", "running");
-    if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK)
-        fail_msg("%s", res_store_errmsg(s));
+    res_error err;
+    if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) fail_msg("%s", err.message);
     size_t total = run->event_count + run->request_event_count;
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), total);
     assert_int_equal(scalar(db, "SELECT event_count FROM iterations"), total);
@@ -488,14 +570,16 @@ static void round_trip_one(const char *dir, const char *scenario) {
                      run->resource_limits[ADMIT_RESOURCE_SUBMISSION]);
 
     /* writing the same iteration again fails and leaves nothing behind */
-    assert_int_equal(res_store_write_iteration(s, run_id, run, sum), RES_STORE_ERROR);
-    assert_non_null(strstr(res_store_errmsg(s), "inserting the iteration"));
+    assert_int_equal(res_store_write_iteration(s, run_id, run, sum, &err), RES_ESTORE);
+    assert_int_equal(err.code, RES_ESTORE);
+    assert_non_null(strstr(err.message, "inserting the iteration"));
     assert_int_equal(scalar(db, "SELECT count(*) FROM events"), total);
     assert_int_equal(scalar(db, "SELECT count(*) FROM snapshots"), 2);
     assert_int_equal(scalar(db, "SELECT count(*) FROM iterations"), 1);
     /* the connection is usable after the rollback */
-    assert_int_equal(res_store_set_run_status(s, run_id, "failed"), RES_STORE_OK);
-    assert_int_equal(res_store_set_run_status(s, 77, "failed"), RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_set_run_status(s, run_id, "failed", &err), RES_OK);
+    assert_int_equal(res_store_set_run_status(s, 77, "failed", &err), RES_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no run 77"));
     res_store_close(s);
     sqlite3_close(db);
     res_summary_free(sum);
@@ -525,7 +609,7 @@ static void killed_writer_leaves_consistent_database(void **state) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        char err[1100];
+        res_error err;
         res_store *s = NULL;
         int64_t run_id;
         res_store_run_info info = {.scenario_id = sc->config.scenario_id,
@@ -534,12 +618,12 @@ static void killed_writer_leaves_consistent_database(void **state) {
                                    .policy = "strict",
                                    .seed = 1,
                                    .iterations = 1000000};
-        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err) != RES_STORE_OK ||
-            res_store_begin_run(s, &info, &run_id) != RES_STORE_OK)
+        if (res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err) != RES_OK ||
+            res_store_begin_run(s, &info, &run_id, &err) != RES_OK)
             _exit(3);
         for (uint32_t i = 0; i < 100000; i++) {
             run->iteration = i;
-            if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK) _exit(4);
+            if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) _exit(4);
         }
         _exit(0);
     }
@@ -570,11 +654,11 @@ static void killed_writer_leaves_consistent_database(void **state) {
 
     int64_t pid_of_writer = pid;
     /* before any writer opens it again: stored as running, read as abandoned */
-    char err[1200];
+    res_error err;
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
     res_run_row row;
-    assert_int_equal(res_store_reader_run(r, 1, &row), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(r, 1, &row, &err), RES_OK);
     assert_string_equal(row.status, "running");
     assert_string_equal(row.state, "abandoned");
     assert_int_equal(row.writer, RES_RUN_WRITER_GONE);
@@ -624,6 +708,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(missing_database_is_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_v1_to_latest_keeping_data, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_a_real_v4_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_a_real_v5_database, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_another_programs_database, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),

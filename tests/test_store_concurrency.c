@@ -37,10 +37,10 @@ enum {
 /* Child k: a new run of ITERATIONS iterations (writer 0 first marks the
 ** parent's run 1 failed); it must have waited for the lock at least once. */
 static int writer(const char *path, int k, res_run_record *run, const res_summary *sum) {
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    if (res_store_open(path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err) != RES_STORE_OK) {
-        fprintf(stderr, "writer %d: %s\n", k, err);
+    if (res_store_open(path, RES_STORE_OPEN_EXISTING, &s, &err) != RES_OK) {
+        fprintf(stderr, "writer %d: %s\n", k, err.message);
         return CHILD_OPEN;
     }
     int rc = CHILD_OK;
@@ -51,13 +51,13 @@ static int writer(const char *path, int k, res_run_record *run, const res_summar
                                .policy = "strict",
                                .seed = (uint64_t)k,
                                .iterations = ITERATIONS};
-    if (k == 0 && res_store_set_run_status(s, 1, "failed") != RES_STORE_OK) rc = CHILD_STATUS;
-    if (rc == CHILD_OK && res_store_begin_run(s, &info, &run_id) != RES_STORE_OK) rc = CHILD_BEGIN;
+    if (k == 0 && res_store_set_run_status(s, 1, "failed", &err) != RES_OK) rc = CHILD_STATUS;
+    if (rc == CHILD_OK && res_store_begin_run(s, &info, &run_id, &err) != RES_OK) rc = CHILD_BEGIN;
     for (uint32_t i = 0; rc == CHILD_OK && i < ITERATIONS; i++) {
         run->iteration = i;
-        if (res_store_write_iteration(s, run_id, run, sum) != RES_STORE_OK) rc = CHILD_WRITE;
+        if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) rc = CHILD_WRITE;
     }
-    if (rc != CHILD_OK) fprintf(stderr, "writer %d: %s\n", k, res_store_errmsg(s));
+    if (rc != CHILD_OK) fprintf(stderr, "writer %d: %s\n", k, err.message);
     res_store_lock_waits w = res_store_lock_wait_stats(s);
     if (rc == CHILD_OK && (w.count == 0 || w.longest_seconds < HOLD_SECONDS - 2)) {
         fprintf(stderr, "writer %d: waited %llu times, at most %.3f s\n", k,
@@ -93,14 +93,13 @@ static void four_writers_wait_out_a_held_lock(void **state) {
     assert_non_null(sum);
 
     /* the database, with run 1 for writer 0's status update */
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open(path, RES_STORE_OPEN_CREATE, &s, &err), RES_OK);
     res_store_run_info info = {
         .scenario_id = "held", .scenario_file = "held.json", .policy = "strict", .iterations = 1};
     int64_t first = 0;
-    assert_int_equal(res_store_begin_run(s, &info, &first), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &first, &err), RES_OK);
     res_store_close(s);
 
     /* another process takes the write lock before the writers start (no
@@ -132,14 +131,14 @@ static void four_writers_wait_out_a_held_lock(void **state) {
     }
 
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_OK);
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_runs(r, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_runs(r, &c, NULL), RES_OK);
     res_run_row row;
-    assert_int_equal(res_store_cursor_next_run(c, &row), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_run(c, &row, NULL), RES_CURSOR_ROW);
     assert_string_equal(row.state, "failed");
     int runs = 0;
-    while (res_store_cursor_next_run(c, &row) == RES_STORE_ROW) {
+    while (res_store_cursor_next_run(c, &row, NULL) == RES_CURSOR_ROW) {
         assert_string_equal(row.state, "complete");
         assert_int_equal(row.iterations_stored, ITERATIONS);
         runs++;

@@ -44,10 +44,9 @@ static int setup(void **state) {
     if (scratch_dir(f->dir, sizeof f->dir, "reader") != 0) return -1;
     snprintf(f->path, sizeof f->path, "%s/results.db", f->dir);
     f->sc = load("dynamic_request_count.json");
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    if (res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err) != RES_STORE_OK)
-        return -1;
+    if (res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, &err) != RES_OK) return -1;
     res_store_run_info info = {.scenario_id = f->sc->config.scenario_id,
                                .scenario_version = f->sc->config.scenario_version,
                                .scenario_file = f->sc->config.path,
@@ -56,19 +55,19 @@ static int setup(void **state) {
                                .iterations = ITERATIONS,
                                .command_line = "admitsim run test"};
     int64_t run_id = 0, second = 0;
-    if (res_store_begin_run(s, &info, &run_id) != RES_STORE_OK || run_id != 1) return -1;
+    if (res_store_begin_run(s, &info, &run_id, &err) != RES_OK || run_id != 1) return -1;
     for (uint32_t i = 0; i < ITERATIONS; i++) {
         f->runs[i] = run_iteration(f->sc, RUN_POLICY_PROVIDER_AWARE, 4, i);
         f->sums[i] = res_summary_compute(f->runs[i]);
         if (!f->sums[i] ||
-            res_store_write_iteration(s, run_id, f->runs[i], f->sums[i]) != RES_STORE_OK)
+            res_store_write_iteration(s, run_id, f->runs[i], f->sums[i], &err) != RES_OK)
             return -1;
     }
     info.command_line = NULL;
     info.iterations = 3;
-    if (res_store_begin_run(s, &info, &second) != RES_STORE_OK || second != 2) return -1;
+    if (res_store_begin_run(s, &info, &second, &err) != RES_OK || second != 2) return -1;
     res_store_close(s);
-    if (res_store_reader_open(f->path, &f->r, err, sizeof err) != RES_STORE_OK) return -1;
+    if (res_store_reader_open(f->path, &f->r, &err) != RES_OK) return -1;
     *state = f;
     return 0;
 }
@@ -90,9 +89,9 @@ static int teardown(void **state) {
 static void runs_and_iterations(void **state) {
     fixture *f = *state;
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_runs(f->r, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_runs(f->r, &c, NULL), RES_OK);
     res_run_row run;
-    assert_int_equal(res_store_cursor_next_run(c, &run), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_run(c, &run, NULL), RES_CURSOR_ROW);
     assert_int_equal(run.run_id, 1);
     assert_string_equal(run.scenario_id, "dynamic_request_count");
     assert_string_equal(run.policy, "provider_aware");
@@ -112,7 +111,7 @@ static void runs_and_iterations(void **state) {
     assert_int_equal(run.writer, RES_RUN_WRITER_ALIVE);
     assert_string_equal(run.state, "complete");
     assert_non_null(run.heartbeat_at);
-    assert_int_equal(res_store_cursor_next_run(c, &run), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_run(c, &run, NULL), RES_CURSOR_ROW);
     assert_int_equal(run.run_id, 2);
     assert_string_equal(run.status, "running");
     assert_string_equal(run.state, "running"); /* its writer is alive */
@@ -120,18 +119,21 @@ static void runs_and_iterations(void **state) {
     assert_null(run.command_line);
     assert_int_equal(run.iterations_stored, 0);
     assert_false(run.wall_time_mean.set);
-    assert_int_equal(res_store_cursor_next_run(c, &run), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_run(c, &run, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 
-    assert_int_equal(res_store_reader_run(f->r, 2, &run), RES_STORE_OK);
+    assert_int_equal(res_store_reader_run(f->r, 2, &run, NULL), RES_OK);
     assert_int_equal(run.iterations, 3);
-    assert_int_equal(res_store_reader_run(f->r, 3, &run), RES_STORE_NOT_FOUND);
+    res_error err = {0};
+    assert_int_equal(res_store_reader_run(f->r, 3, &run, &err), RES_ENOTFOUND);
+    assert_int_equal(err.code, RES_ENOTFOUND);
+    assert_non_null(strstr(err.message, "results.db: no run 3"));
 
-    assert_int_equal(res_store_reader_iterations(f->r, 1, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_iterations(f->r, 1, &c, NULL), RES_OK);
     for (uint32_t i = 0; i < ITERATIONS; i++) {
         const res_run_record *sr = f->runs[i];
         res_iteration_row it;
-        assert_int_equal(res_store_cursor_next_iteration(c, &it), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_iteration(c, &it, NULL), RES_CURSOR_ROW);
         assert_int_equal(it.iteration, i);
         assert_string_equal(it.status, admit_job_status_name(sr->status));
         assert_true(it.wall_time_seconds == (double)sr->wall_ns / 1e9);
@@ -143,12 +145,12 @@ static void runs_and_iterations(void **state) {
         assert_int_equal(it.final_task_leases, 0);
     }
     res_iteration_row it;
-    assert_int_equal(res_store_cursor_next_iteration(c, &it), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_iteration(c, &it, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
-    assert_int_equal(res_store_reader_iteration(f->r, 1, 1, &it), RES_STORE_OK);
+    assert_int_equal(res_store_reader_iteration(f->r, 1, 1, &it, NULL), RES_OK);
     assert_int_equal(it.iteration, 1);
-    assert_int_equal(res_store_reader_iteration(f->r, 1, 2, &it), RES_STORE_NOT_FOUND);
-    assert_int_equal(res_store_reader_iteration(f->r, 2, 0, &it), RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_reader_iteration(f->r, 1, 2, &it, NULL), RES_ENOTFOUND);
+    assert_int_equal(res_store_reader_iteration(f->r, 2, 0, &it, NULL), RES_ENOTFOUND);
 }
 
 /* ev as the reader gives it, and the captured event it must be. */
@@ -175,7 +177,7 @@ static void events_in_capture_order(void **state) {
     fixture *f = *state;
     res_event_query q = {.run_id = 1, .iteration = RES_ALL_ITERATIONS};
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_events(f->r, &q, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
     res_event_row e;
     for (int it = 0; it < ITERATIONS; it++) {
         const res_run_record *sr = f->runs[it];
@@ -185,11 +187,11 @@ static void events_in_capture_order(void **state) {
                          (i < sr->event_count &&
                           sr->events[i].captured_at_ns <= sr->request_events[j].captured_at_ns);
             const admit_event *ev = sched ? &sr->events[i++] : &sr->request_events[j++];
-            assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_ROW);
+            assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
             expect_event(sr, &e, ev);
         }
     }
-    assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 }
 
@@ -200,17 +202,17 @@ static void events_in_stream_order_filtered(void **state) {
     /* iteration 1, both streams: the request stream, then the scheduler's */
     res_event_query q = {.run_id = 1, .iteration = 1, .order = RES_EVENTS_STREAM_ORDER};
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_events(f->r, &q, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
     res_event_row e;
     for (size_t j = 0; j < sr->request_event_count; j++) {
-        assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
         expect_event(sr, &e, &sr->request_events[j]);
     }
     for (size_t i = 0; i < sr->event_count; i++) {
-        assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
         expect_event(sr, &e, &sr->events[i]);
     }
-    assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 
     /* one resource's leases and waits, two kinds */
@@ -222,7 +224,7 @@ static void events_in_stream_order_filtered(void **state) {
                           .kinds = kinds,
                           .resource = key,
                           .order = RES_EVENTS_STREAM_ORDER};
-    assert_int_equal(res_store_reader_events(f->r, &q, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
     size_t want = 0;
     for (size_t j = 0; j < sr->request_event_count; j++) {
         const admit_event *ev = &sr->request_events[j];
@@ -230,32 +232,32 @@ static void events_in_stream_order_filtered(void **state) {
              ev->kind != ADMIT_REV_REQUEST_WAIT_STARTED) ||
             ev->resource != 0)
             continue;
-        assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
         expect_event(sr, &e, ev);
         assert_string_equal(e.resource, key);
         want++;
     }
     assert_true(want > 0);
-    assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 
     /* no such iteration: no rows, no error */
     q = (res_event_query){.run_id = 1, .iteration = 7};
-    assert_int_equal(res_store_reader_events(f->r, &q, &c), RES_STORE_OK);
-    assert_int_equal(res_store_cursor_next_event(c, &e), RES_STORE_OK);
+    assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
+    assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 }
 
 static void timelines_match_the_view(void **state) {
     fixture *f = *state;
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_timelines(f->r, 1, 0, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_timelines(f->r, 1, 0, &c, NULL), RES_OK);
     const res_correlated_view *v = f->sums[0]->view;
     assert_true(v->row_count > 0);
     res_timeline_row t;
     for (size_t i = 0; i < v->row_count; i++) {
         const res_view_row *w = &v->rows[i];
-        assert_int_equal(res_store_cursor_next_timeline(c, &t), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_timeline(c, &t, NULL), RES_CURSOR_ROW);
         assert_int_equal(t.iteration, 0);
         assert_int_equal(t.task_execution_id, w->task_execution_id);
         assert_int_equal(t.task_id, w->task_id);
@@ -270,15 +272,15 @@ static void timelines_match_the_view(void **state) {
         assert_int_equal(t.request_wait_ns, w->request_wait_ns);
         assert_int_equal(t.provider_ns, w->provider_ns);
     }
-    assert_int_equal(res_store_cursor_next_timeline(c, &t), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_timeline(c, &t, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
     assert_string_equal(res_timeline_stamp_names[RES_TS_TASK_LEASE_ACQUIRED],
                         "task_lease_acquired_at");
     /* every iteration: both views, iteration 0 first */
-    assert_int_equal(res_store_reader_timelines(f->r, 1, RES_ALL_ITERATIONS, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_timelines(f->r, 1, RES_ALL_ITERATIONS, &c, NULL), RES_OK);
     size_t rows = 0;
     int64_t last = 0;
-    while (res_store_cursor_next_timeline(c, &t) == RES_STORE_ROW) {
+    while (res_store_cursor_next_timeline(c, &t, NULL) == RES_CURSOR_ROW) {
         assert_true(t.iteration >= last);
         last = t.iteration;
         rows++;
@@ -292,10 +294,10 @@ static void metrics_and_their_statistics(void **state) {
     res_store_cursor *c = NULL;
     /* the request metrics of iteration 1: 18 or 19 per resource, in the
     ** order stored (attempts first) */
-    assert_int_equal(res_store_reader_metrics(f->r, 1, 1, "request:", &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_metrics(f->r, 1, 1, "request:", &c, NULL), RES_OK);
     res_metric_row m;
     size_t n = 0, attempts = 0;
-    while (res_store_cursor_next_metric(c, &m) == RES_STORE_ROW) {
+    while (res_store_cursor_next_metric(c, &m, NULL) == RES_CURSOR_ROW) {
         assert_int_equal(m.iteration, 1);
         assert_memory_equal(m.scope, "request:", 8);
         if (!strcmp(m.name, "attempts")) {
@@ -310,9 +312,9 @@ static void metrics_and_their_statistics(void **state) {
     assert_int_equal(attempts, f->runs[1]->request_resource_count);
     assert_true(n >= 18 * attempts && n <= 19 * attempts);
 
-    assert_int_equal(res_store_reader_metric_stats(f->r, 1, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_metric_stats(f->r, 1, &c, NULL), RES_OK);
     res_metric_stats_row st;
-    assert_int_equal(res_store_cursor_next_metric_stats(c, &st), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_metric_stats(c, &st, NULL), RES_CURSOR_ROW);
     assert_string_equal(st.scope, "run");
     assert_string_equal(st.name, "wall_time_seconds"); /* the first stored */
     double w0 = (double)f->runs[0]->wall_ns / 1e9, w1 = (double)f->runs[1]->wall_ns / 1e9;
@@ -320,7 +322,7 @@ static void metrics_and_their_statistics(void **state) {
     assert_true(fabs(st.mean - (w0 + w1) / 2) < 1e-9);
     assert_true(st.min == fmin(w0, w1) && st.max == fmax(w0, w1));
     bool left_run = false;
-    while (res_store_cursor_next_metric_stats(c, &st) == RES_STORE_ROW) {
+    while (res_store_cursor_next_metric_stats(c, &st, NULL) == RES_CURSOR_ROW) {
         if (strcmp(st.scope, "run")) left_run = true;
         assert_false(left_run && !strcmp(st.scope, "run"));
     }
@@ -331,17 +333,17 @@ static void metrics_and_their_statistics(void **state) {
 static void snapshots_by_iteration_and_kind(void **state) {
     fixture *f = *state;
     res_store_cursor *c = NULL;
-    assert_int_equal(res_store_reader_snapshots(f->r, 1, &c), RES_STORE_OK);
+    assert_int_equal(res_store_reader_snapshots(f->r, 1, &c, NULL), RES_OK);
     res_snapshot_row s;
     for (int it = 0; it < ITERATIONS; it++) {
-        assert_int_equal(res_store_cursor_next_snapshot(c, &s), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_snapshot(c, &s, NULL), RES_CURSOR_ROW);
         assert_int_equal(s.iteration, it);
         assert_string_equal(s.kind, "final_request");
-        assert_int_equal(res_store_cursor_next_snapshot(c, &s), RES_STORE_ROW);
+        assert_int_equal(res_store_cursor_next_snapshot(c, &s, NULL), RES_CURSOR_ROW);
         assert_string_equal(s.kind, "final_task");
         assert_non_null(strstr(s.json, "\"task_leases\":0"));
     }
-    assert_int_equal(res_store_cursor_next_snapshot(c, &s), RES_STORE_OK);
+    assert_int_equal(res_store_cursor_next_snapshot(c, &s, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
 }
 
@@ -350,31 +352,34 @@ static void snapshots_by_iteration_and_kind(void **state) {
 static void cursors_interleave_and_check_their_kind(void **state) {
     fixture *f = *state;
     res_store_cursor *runs = NULL, *its = NULL;
-    assert_int_equal(res_store_reader_runs(f->r, &runs), RES_STORE_OK);
-    assert_int_equal(res_store_reader_iterations(f->r, 1, &its), RES_STORE_OK);
+    assert_int_equal(res_store_reader_runs(f->r, &runs, NULL), RES_OK);
+    assert_int_equal(res_store_reader_iterations(f->r, 1, &its, NULL), RES_OK);
     res_run_row run;
     res_iteration_row it;
-    assert_int_equal(res_store_cursor_next_run(runs, &run), RES_STORE_ROW);
-    assert_int_equal(res_store_cursor_next_iteration(its, &it), RES_STORE_ROW);
-    assert_int_equal(res_store_cursor_next_run(runs, &run), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_run(runs, &run, NULL), RES_CURSOR_ROW);
+    assert_int_equal(res_store_cursor_next_iteration(its, &it, NULL), RES_CURSOR_ROW);
+    assert_int_equal(res_store_cursor_next_run(runs, &run, NULL), RES_CURSOR_ROW);
     assert_int_equal(run.run_id, 2);
-    assert_int_equal(res_store_cursor_next_iteration(its, &it), RES_STORE_ROW);
+    assert_int_equal(res_store_cursor_next_iteration(its, &it, NULL), RES_CURSOR_ROW);
     assert_int_equal(it.iteration, 1);
     res_event_row e;
-    assert_int_equal(res_store_cursor_next_event(runs, &e), RES_STORE_ERROR);
-    assert_non_null(strstr(res_store_reader_errmsg(f->r), "another kind"));
+    res_error err = {0};
+    assert_int_equal(res_store_cursor_next_event(runs, &e, &err), RES_CURSOR_ERROR);
+    assert_int_equal(err.code, RES_EINVAL);
+    assert_non_null(strstr(err.message, "another kind"));
     res_store_cursor_close(runs);
     res_store_cursor_close(its);
 }
 
 static void missing_database(void **state) {
     fixture *f = *state;
-    char path[400], err[1200] = "";
+    char path[400];
+    res_error err = {0};
     snprintf(path, sizeof path, "%s/none.db", f->dir);
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), RES_STORE_NOT_FOUND);
+    assert_int_equal(res_store_reader_open(path, &r, &err), RES_ENOTFOUND);
     assert_null(r);
-    assert_non_null(strstr(err, "no such results database"));
+    assert_non_null(strstr(err.message, "no such results database"));
     assert_int_not_equal(access(path, F_OK), 0);
 }
 
@@ -411,29 +416,16 @@ static void sql_on(const char *path, const char *sql) {
     sqlite3_close(db);
 }
 
-/* The file's bytes, to see that nothing changed them. */
-static char *contents(const char *path, long *len) {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    *len = ftell(fp);
-    rewind(fp);
-    char *buf = malloc((size_t)*len + 1);
-    assert_int_equal(fread(buf, 1, (size_t)*len, fp), (size_t)*len);
-    fclose(fp);
-    return buf;
-}
-
 /* Opening path for reading fails with code and a message holding want,
 ** and leaves the file as it was. */
-static void expect_refused(const char *path, int code, const char *want) {
+static void expect_refused(const char *path, res_status code, const char *want) {
     long before_len, after_len;
     char *before = contents(path, &before_len);
-    char err[1200] = "";
+    res_error err = {0};
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(path, &r, err, sizeof err), code);
+    assert_int_equal(res_store_reader_open(path, &r, &err), code);
     assert_null(r);
-    if (!strstr(err, want)) fail_msg("'%s' does not say '%s'", err, want);
+    if (!strstr(err.message, want)) fail_msg("'%s' does not say '%s'", err.message, want);
     char *after = contents(path, &after_len);
     assert_int_equal(before_len, after_len);
     assert_memory_equal(before, after, (size_t)before_len);
@@ -449,37 +441,35 @@ static void expect_refused(const char *path, int code, const char *want) {
 static void refuses_another_programs_database_unchanged(void **state) {
     scratch *f = *state;
     sql_on(f->path, "CREATE TABLE notes (x); INSERT INTO notes VALUES ('mine');");
-    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "not an admitsim results database");
+    expect_refused(f->path, RES_EFOREIGN, "not an admitsim results database");
     char wal[400]; /* still in rollback-journal mode */
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     assert_int_not_equal(access(wal, F_OK), 0);
     /* a schema version but none of admitsim's tables */
     sql_on(f->path, "PRAGMA user_version = 2; CREATE TABLE runs (x);");
-    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "no admitsim runs and schema_migrations");
+    expect_refused(f->path, RES_EFOREIGN, "no admitsim runs and schema_migrations");
 }
 
 static void refuses_an_empty_database_unchanged(void **state) {
     scratch *f = *state;
     FILE *fp = fopen(f->path, "w");
     fclose(fp);
-    expect_refused(f->path, RES_STORE_NOT_ADMITSIM, "an empty database");
+    expect_refused(f->path, RES_EFOREIGN, "an empty database");
 }
 
 static void refuses_an_old_schema_with_advice(void **state) {
     scratch *f = *state;
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 3, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open_version(f->path, RES_STORE_OPEN_CREATE, 3, &s, &err), RES_OK);
     res_store_close(s);
-    expect_refused(f->path, RES_STORE_TOO_OLD, "admitsim migrate --db");
+    expect_refused(f->path, RES_ETOOOLD, "admitsim migrate --db");
     /* migrated, it reads */
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_EXISTING, &s, &err), RES_OK);
     assert_int_equal(res_store_found_version(s), 3);
     res_store_close(s);
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(f->path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(f->path, &r, &err), RES_OK);
     assert_int_equal(res_store_reader_schema_version(r), RES_STORE_SCHEMA_VERSION);
     res_store_reader_close(r);
 }
@@ -489,14 +479,13 @@ static void refuses_an_old_schema_with_advice(void **state) {
 ** with the directory made read-only. */
 static void reads_a_database_in_a_read_only_directory(void **state) {
     scratch *f = *state;
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, &err), RES_OK);
     res_store_run_info info = {
         .scenario_id = "ro", .scenario_file = "ro.json", .policy = "strict", .iterations = 1};
     int64_t run_id;
-    assert_int_equal(res_store_begin_run(s, &info, &run_id), RES_STORE_OK);
+    assert_int_equal(res_store_begin_run(s, &info, &run_id, &err), RES_OK);
     res_store_close(s);
     assert_int_equal(chmod(f->path, 0644), 0);
     assert_int_equal(chmod(f->dir, geteuid() == 0 ? 0755 : 0555), 0);
@@ -507,13 +496,13 @@ static void reads_a_database_in_a_read_only_directory(void **state) {
         if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
         if (access(f->dir, W_OK) == 0) _exit(11); /* the directory must be read-only */
         res_store_reader *r = NULL;
-        if (res_store_reader_open(f->path, &r, err, sizeof err) != RES_STORE_OK) {
-            fprintf(stderr, "%s\n", err);
+        if (res_store_reader_open(f->path, &r, &err) != RES_OK) {
+            fprintf(stderr, "%s\n", err.message);
             _exit(12);
         }
         res_run_row run;
         bool ok =
-            res_store_reader_run(r, run_id, &run) == RES_STORE_OK && !strcmp(run.status, "running");
+            res_store_reader_run(r, run_id, &run, NULL) == RES_OK && !strcmp(run.status, "running");
         res_store_reader_close(r);
         _exit(ok ? 0 : 13);
     }
@@ -529,10 +518,9 @@ static void reads_a_database_in_a_read_only_directory(void **state) {
 ** namespace or on another host it cannot be checked (running). */
 static void run_state_from_its_writer(void **state) {
     scratch *f = *state;
-    char err[1200];
+    res_error err;
     res_store *s = NULL;
-    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, err, sizeof err),
-                     RES_STORE_OK);
+    assert_int_equal(res_store_open(f->path, RES_STORE_OPEN_CREATE, &s, &err), RES_OK);
     res_store_close(s);
     char host[256] = "", boot[64] = "", ns[64] = "", stat_line[1024] = "";
     assert_int_equal(gethostname(host, sizeof host - 1), 0);
@@ -576,10 +564,10 @@ static void run_state_from_its_writer(void **state) {
     }
     sqlite3_close(db);
     res_store_reader *r = NULL;
-    assert_int_equal(res_store_reader_open(f->path, &r, err, sizeof err), RES_STORE_OK);
+    assert_int_equal(res_store_reader_open(f->path, &r, &err), RES_OK);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         res_run_row row;
-        assert_int_equal(res_store_reader_run(r, (int64_t)i + 1, &row), RES_STORE_OK);
+        assert_int_equal(res_store_reader_run(r, (int64_t)i + 1, &row, NULL), RES_OK);
         if (row.writer != cases[i].writer || strcmp(row.state, cases[i].state))
             fail_msg("case %zu: %s, writer %d", i, row.state, row.writer);
         assert_string_equal(row.status, "running");

@@ -181,6 +181,19 @@ static json_t *inputs_json(const res_run_record *run, size_t iterations) {
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
     if (sc->arm[0]) json_object_set_new(inputs, "arm", json_string(sc->arm));
+    const run_check *c = &sc->check;
+    if (c->tag_count || c->claim_count || c->threshold_count) {
+        json_t *tags = json_array(), *claims = json_array(), *thresholds = json_object();
+        for (uint32_t i = 0; i < c->tag_count; i++)
+            json_array_append_new(tags, json_string(c->tags[i]));
+        for (uint32_t i = 0; i < c->claim_count; i++)
+            json_array_append_new(claims, json_string(c->claims[i]));
+        for (uint32_t i = 0; i < c->threshold_count; i++)
+            json_object_set_new(thresholds, c->threshold_gates[i], json_real(c->thresholds[i]));
+        json_object_set_new(
+            inputs, "check",
+            json_pack("{s:o, s:o, s:o}", "tags", tags, "claims", claims, "thresholds", thresholds));
+    }
     return inputs;
 }
 
@@ -260,14 +273,19 @@ static json_t *host_json(const res_host_info *host) {
 
 /* The document's keys before "iterations", from iteration 0. */
 static json_t *head_json(const res_run_record *first, const res_summary *sum, size_t iterations) {
-    return json_pack("{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n}", "scenario_id",
-                     first->config->scenario_id, "artifact_schema_version",
-                     RES_ARTIFACT_SCHEMA_VERSION, "scenario_version",
-                     (json_int_t)first->config->scenario_version, "harness_version",
-                     RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs",
-                     inputs_json(first, iterations), "capacity_plan",
-                     res_capacity_plan_json(first, sum->request), "provider_script",
-                     provider_script(first), "clock_script");
+    json_t *h = json_pack("{s:s, s:i, s:I, s:s, s:n, s:n, s:o, s:o, s:o, s:n}", "scenario_id",
+                          first->config->scenario_id, "artifact_schema_version",
+                          RES_ARTIFACT_SCHEMA_VERSION, "scenario_version",
+                          (json_int_t)first->config->scenario_version, "harness_version",
+                          RES_HARNESS_VERSION, "baseline_sha", "candidate_sha", "inputs",
+                          inputs_json(first, iterations), "capacity_plan",
+                          res_capacity_plan_json(first, sum->request), "provider_script",
+                          provider_script(first), "clock_script");
+    /* where the run happened (SPEC §10: the one thing downstream that knows) */
+    json_object_set_new(h, "mode", json_string(first->mode ? first->mode : "simulated"));
+    json_t *live = first->environment ? json_object_get(first->environment, "live") : NULL;
+    if (live) json_object_set(h, "live", live);
+    return h;
 }
 
 /* The keys after "iterations": the derived metrics of every iteration, the

@@ -97,7 +97,8 @@ void res_paired_compare(const double *base, const double *cand, size_t n, res_di
     mean_sd(base, n, &base_mean, &base_sd);
     mean_sd(d, n, &out->mean, &out->stddev);
     if (base_mean != 0) out->relative = out->mean / base_mean;
-    out->deterministic = all_equal(base, n) && all_equal(cand, n);
+    /* One seed cannot show that every seed gives the same figure. */
+    out->deterministic = n >= 2 && all_equal(base, n) && all_equal(cand, n);
     bool same = true; /* every pair equal: nothing to estimate */
     for (size_t i = 0; i < n && same; i++)
         same = d[i] == 0;

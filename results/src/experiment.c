@@ -8,10 +8,12 @@
 #include <string.h>
 
 struct res_experiment {
-    char scenario_id[128], arm[2][64];
+    char scenario_id[128], arm[2][64], description[2][256];
     uint64_t *seeds;
     size_t n;
     res_metric_set *sets[2]; /* [arm][pair] */
+    uint64_t *hash[2];       /* [arm][pair]: the outputs' hash */
+    bool *hashed[2];         /* [arm][pair]: whether it is known */
     res_experiment_metric *metrics;
     size_t count;
     bool deterministic;
@@ -28,7 +30,12 @@ res_experiment *res_experiment_create(const char *scenario_id, const char *basel
     e->seeds = malloc((n ? n : 1) * sizeof *e->seeds);
     e->sets[0] = calloc(n ? n : 1, sizeof *e->sets[0]);
     e->sets[1] = calloc(n ? n : 1, sizeof *e->sets[1]);
-    if (!e->seeds || !e->sets[0] || !e->sets[1]) {
+    for (int a = 0; a < 2; a++) {
+        e->hash[a] = calloc(n ? n : 1, sizeof *e->hash[a]);
+        e->hashed[a] = calloc(n ? n : 1, sizeof *e->hashed[a]);
+    }
+    if (!e->seeds || !e->sets[0] || !e->sets[1] || !e->hash[0] || !e->hash[1] || !e->hashed[0] ||
+        !e->hashed[1]) {
         res_experiment_free(e);
         return NULL;
     }
@@ -43,9 +50,42 @@ void res_experiment_free(res_experiment *e) {
             res_metric_set_free(&e->sets[a][i]);
     free(e->sets[0]);
     free(e->sets[1]);
+    for (int a = 0; a < 2; a++) {
+        free(e->hash[a]);
+        free(e->hashed[a]);
+    }
     free(e->seeds);
     free(e->metrics);
     free(e);
+}
+
+void res_experiment_describe(res_experiment *e, int arm, const char *description) {
+    snprintf(e->description[arm], sizeof e->description[arm], "%s", description ? description : "");
+}
+
+const char *res_experiment_arm(const res_experiment *e, int arm) {
+    return e->arm[arm];
+}
+
+size_t res_experiment_pairs(const res_experiment *e) {
+    return e->n;
+}
+
+const char *res_experiment_scenario(const res_experiment *e) {
+    return e->scenario_id;
+}
+
+void res_experiment_set_outputs(res_experiment *e, int arm, size_t pair, uint64_t hash) {
+    e->hash[arm][pair] = hash;
+    e->hashed[arm][pair] = true;
+}
+
+int res_experiment_outputs_differ_at(const res_experiment *e) {
+    for (size_t i = 0; i < e->n; i++)
+        if (!e->hashed[0][i] || !e->hashed[1][i]) return -1;
+    for (size_t i = 0; i < e->n; i++)
+        if (e->hash[0][i] != e->hash[1][i]) return (int)i;
+    return (int)e->n;
 }
 
 void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m) {
@@ -84,7 +124,8 @@ static bool compare_one(res_experiment *e, res_experiment_metric *m, double *v0,
 bool res_experiment_compare(res_experiment *e) {
     free(e->metrics);
     e->count = 0;
-    e->deterministic = e->n > 0;
+    e->deterministic = e->n >= 2; /* one seed cannot show it */
+    size_t figures = 0;           /* compared metrics other than host timing */
     const res_metric_set *first = e->n ? &e->sets[0][0] : NULL;
     e->metrics = calloc(first && first->count ? first->count : 1, sizeof *e->metrics);
     double *v0 = malloc((e->n ? e->n : 1) * sizeof *v0),
@@ -96,7 +137,9 @@ bool res_experiment_compare(res_experiment *e) {
         res_experiment_metric *m = &e->metrics[e->count++];
         m->name = name;
         if (!compare_one(e, m, v0, v1)) e->deterministic = false;
+        figures += strncmp(name, "host.", 5) != 0;
     }
+    if (!figures) e->deterministic = false;
     free(v0);
     free(v1);
     if (ok) qsort(e->metrics, e->count, sizeof *e->metrics, by_rank);
@@ -152,20 +195,32 @@ json_t *res_experiment_json(const res_experiment *e) {
         if (res_metric_is_headline(e->metrics[i].name))
             json_array_append_new(headline, json_string(e->metrics[i].name));
     }
-    return json_pack("{s:s, s:{s:s}, s:{s:s}, s:o, s:b, s:o, s:o}", "scenario_id", e->scenario_id,
-                     "baseline", "arm", e->arm[0], "candidate", "arm", e->arm[1], "seeds", seeds,
-                     "deterministic", e->deterministic, "headline", headline, "metrics", metrics);
+    json_t *arm[2];
+    for (int a = 0; a < 2; a++) {
+        arm[a] = json_pack("{s:s}", "arm", e->arm[a]);
+        if (arm[a] && e->description[a][0])
+            json_object_set_new(arm[a], "description", json_string(e->description[a]));
+    }
+    int differ = res_experiment_outputs_differ_at(e);
+    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "scenario_id", e->scenario_id,
+                     "baseline", arm[0], "candidate", arm[1], "seeds", seeds, "deterministic",
+                     e->deterministic, "outputs_equal",
+                     differ < 0 ? json_null() : json_boolean(differ == (int)e->n), "headline",
+                     headline, "metrics", metrics);
 }
 
 /* ---- for people ------------------------------------------------------------- */
 
-/* "2.67x better" when the ratio says it, else the difference. */
+/* "2.67x better" for a factor of 1.5 or more, else "12.3% better". */
 static void claim(FILE *f, const res_experiment_metric *m) {
     double b = m->baseline.mean, c = m->candidate.mean;
     bool better = m->diff.verdict == RES_VERDICT_BETTER;
     double ratio = m->direction == RES_LOWER_IS_BETTER ? b / c : c / b;
-    if (better ? ratio > 1 : ratio > 0 && ratio < 1)
-        fprintf(f, "%.2fx %s", better ? ratio : 1 / ratio, better ? "better" : "worse");
+    double factor = better ? ratio : 1 / ratio;
+    if (isfinite(factor) && factor >= 1.5)
+        fprintf(f, "%.2fx %s", factor, better ? "better" : "worse");
+    else if (isfinite(m->diff.relative))
+        fprintf(f, "%.1f%% %s", 100 * fabs(m->diff.relative), better ? "better" : "worse");
     else
         fprintf(f, "%s", better ? "better" : "worse");
 }
@@ -179,21 +234,22 @@ static void interval(FILE *f, const res_paired *d) {
         fprintf(f, "no interval");
 }
 
-static void headlines(const res_experiment *e, FILE *f) {
+static void headlines(const res_experiment *e, FILE *f, bool markdown) {
     bool any = false;
     for (size_t i = 0; i < e->count; i++) {
         const res_experiment_metric *m = &e->metrics[i];
         if (!res_metric_is_headline(m->name) ||
             (m->diff.verdict != RES_VERDICT_BETTER && m->diff.verdict != RES_VERDICT_WORSE))
             continue;
-        fprintf(f, "  candidate is ");
+        fprintf(f, markdown ? "- candidate is " : "  candidate is ");
         claim(f, m);
         fprintf(f, " on %s: %.4g -> %.4g (", m->name, m->baseline.mean, m->candidate.mean);
         interval(f, &m->diff);
         fprintf(f, "%s)\n", m->diff.survives_trimming ? "" : "; does not survive trimming");
         any = true;
     }
-    if (!any) fprintf(f, "  no headline metric differs\n");
+    if (!any)
+        fprintf(f, markdown ? "- no headline metric differs\n" : "  no headline metric differs\n");
 }
 
 static int name_width(const res_experiment *e) {
@@ -203,23 +259,76 @@ static int name_width(const res_experiment *e) {
     return w > 90 ? 90 : (int)w;
 }
 
-void res_experiment_print(const res_experiment *e, FILE *f, bool markdown) {
-    int w = name_width(e);
-    if (markdown)
-        fprintf(f, "## %s: %s vs %s\n\n%zu seeds, %s.\n\n", e->scenario_id, e->arm[1], e->arm[0],
-                e->n,
-                e->deterministic ? "deterministic (every seed gives the same figures)"
-                                 : "paired by seed, 95% intervals from Student's t");
+static void print_rows(const res_experiment *e, FILE *f, bool markdown, int w);
+
+/* "candidate" when the arm is named so, else "candidate strict". */
+static void arm_label(const res_experiment *e, int a, char *out, size_t n, bool markdown) {
+    const char *role = a ? "candidate" : "baseline";
+    if (!strcmp(e->arm[a], role))
+        snprintf(out, n, "%s", role);
     else
-        fprintf(f, "ab %s: candidate %s vs baseline %s, %zu seeds, %s\n", e->scenario_id, e->arm[1],
-                e->arm[0], e->n,
-                e->deterministic ? "deterministic" : "paired, 95% CI (Student's t)");
-    if (!markdown) headlines(e, f);
-    fprintf(f,
-            markdown ? "| metric | baseline | candidate | difference | relative | verdict |\n"
-                       "|---|---|---|---|---|---|\n"
-                     : "\n%-52s %12s %12s %12s %24s %9s %s\n",
-            "metric", "baseline", "candidate", "difference", "95% CI", "relative", "verdict");
+        snprintf(out, n, markdown ? "%s `%s`" : "%s %s", role, e->arm[a]);
+}
+
+static void print_title(const res_experiment *e, FILE *f, bool markdown) {
+    char b[128], c[128];
+    arm_label(e, 0, b, sizeof b, markdown);
+    arm_label(e, 1, c, sizeof c, markdown);
+    if (markdown)
+        fprintf(f, "## %s: %s vs %s\n\n", e->scenario_id, c, b);
+    else
+        fprintf(f, "ab %s: %s vs %s, %zu seed%s, %s\n", e->scenario_id, c, b, e->n,
+                e->n == 1 ? "" : "s",
+                e->deterministic ? "deterministic"
+                : e->n < 2       ? "no interval or verdict from one seed"
+                                 : "paired, 95% CI (Student's t)");
+}
+
+static void print_arms(const res_experiment *e, FILE *f, bool markdown) {
+    if (markdown)
+        fprintf(f, "%zu seed%s, %s.\n\n", e->n, e->n == 1 ? "" : "s",
+                e->deterministic ? "deterministic (every seed gives the same figures)"
+                : e->n < 2       ? "no interval or verdict from one seed"
+                                 : "paired by seed, 95% intervals from Student's t");
+    for (int a = 0; a < 2; a++) {
+        char label[128];
+        arm_label(e, a, label, sizeof label, markdown);
+        if (e->description[a][0])
+            fprintf(f, markdown ? "- %s: %s\n" : "  %s: %s\n", label, e->description[a]);
+    }
+    if (markdown && (e->description[0][0] || e->description[1][0])) fputc('\n', f);
+    int differ = res_experiment_outputs_differ_at(e);
+    if (differ == (int)e->n)
+        fprintf(f, markdown ? "Outputs: identical in both arms for every seed.\n\n"
+                            : "  outputs identical in both arms for every seed\n");
+    else if (differ >= 0)
+        fprintf(f,
+                markdown ? "Outputs: **differ** between the arms (first at seed %llu).\n\n"
+                         : "  outputs DIFFER between the arms (first at seed %llu)\n",
+                (unsigned long long)e->seeds[differ]);
+}
+
+void res_experiment_print(const res_experiment *e, FILE *f, res_experiment_style style) {
+    bool markdown = style != RES_EXPERIMENT_TABLE;
+    int w = name_width(e);
+    if (style != RES_EXPERIMENT_MARKDOWN_BODY) print_title(e, f, markdown);
+    print_arms(e, f, markdown);
+    headlines(e, f, markdown);
+    if (style == RES_EXPERIMENT_MARKDOWN_BODY)
+        fprintf(f, "\n<details><summary>every metric</summary>\n\n");
+    else if (markdown)
+        fputc('\n', f);
+    if (markdown)
+        fprintf(f, "| metric | baseline | candidate | difference | relative | verdict |\n"
+                   "|---|---|---|---|---|---|\n");
+    else
+        fprintf(f, "\n%-*s %12s %12s %12s %24s %9s %s\n", w, "metric", "baseline", "candidate",
+                "difference", "95% CI", "relative", "verdict");
+    print_rows(e, f, markdown, w);
+    if (style == RES_EXPERIMENT_MARKDOWN_BODY) fprintf(f, "\n</details>\n");
+}
+
+static void print_rows(const res_experiment *e, FILE *f, bool markdown, int w) {
     for (size_t i = 0; i < e->count; i++) {
         const res_experiment_metric *m = &e->metrics[i];
         char ci[64] = "-", rel[32] = "-";

@@ -40,9 +40,13 @@ static bool add_fields(res_metric_set *s, const char *prefix, const json_t *obj,
     return true;
 }
 
-static const char *const RUN_KEYS[] = {"wall_time_seconds",     "slot_utilization",
-                                       "final_task_leases",     "final_request_leases",
-                                       "final_request_waiters", NULL};
+static const char *const RUN_KEYS[] = {"wall_time_seconds",
+                                       "slot_utilization",
+                                       "final_task_leases",
+                                       "final_request_leases",
+                                       "final_request_waiters",
+                                       "downstream_ready_to_dispatch_p95_seconds",
+                                       NULL};
 static const char *const GROUP_KEYS[] = {"tasks",
                                          "first_wait_seconds",
                                          "wait_mean_seconds",

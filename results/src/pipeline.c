@@ -26,21 +26,19 @@ void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t s
 }
 
 static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *err) {
-    char serr[1100];
     res_store_run_info info = {.scenario_id = opt->config->scenario_id,
                                .scenario_version = opt->config->scenario_version,
                                .scenario_file = opt->config->path,
                                .policy = run_policy_name(opt->policy),
                                .seed = opt->seed,
                                .iterations = opt->iterations,
-                               .command_line = opt->command_line};
-    if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, serr, sizeof serr) !=
-        RES_STORE_OK)
-        return res_error_set(err, RES_ESTORE, "%s", serr);
+                               .command_line = opt->command_line,
+                               .experiment_id = opt->experiment_id,
+                               .arm = opt->arm,
+                               .parameters = opt->parameters};
+    if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, err) != RES_OK) return false;
     if (opt->on_lock_wait) res_store_on_lock_wait(o->store, opt->on_lock_wait, opt->ctx);
-    if (res_store_begin_run(o->store, &info, &o->run_id) != RES_STORE_OK)
-        return res_error_set(err, RES_ESTORE, "%s", res_store_errmsg(o->store));
-    return true;
+    return res_store_begin_run(o->store, &info, &o->run_id, err) == RES_OK;
 }
 
 static bool open_files(const res_pipeline_options *opt, outputs *o, res_error *err) {
@@ -55,8 +53,8 @@ static bool open_files(const res_pipeline_options *opt, outputs *o, res_error *e
 /* One finished iteration into every open output. */
 static bool write_iteration(const res_pipeline_options *opt, outputs *o, const res_run_record *r,
                             const res_summary *s, res_error *err) {
-    if (o->store && res_store_write_iteration(o->store, o->run_id, r, s) != RES_STORE_OK)
-        return res_error_set(err, RES_ESTORE, "%s", res_store_errmsg(o->store));
+    if (o->store && res_store_write_iteration(o->store, o->run_id, r, s, err) != RES_OK)
+        return false;
     if (o->artifact && !res_artifact_writer_add(o->artifact, r, s, err)) return false;
     if (o->reports && !res_report_writer_add(o->reports, r, s, err)) return false;
     if (opt->on_iteration) opt->on_iteration(opt->ctx, r, s);
@@ -143,6 +141,9 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
             leak = *err; /* kept for the end: the outputs are still written */
             err->code = RES_OK;
         }
+        if (ok && env->is_interrupted && env->is_interrupted(env->ctx))
+            ok = res_error_set(err, RES_EINTERRUPTED, "interrupted after %u of %u iterations",
+                               out->iterations_done, opt->iterations);
     }
     if (ok && o.artifact) ok = finish_files(opt, &o, cpu0, &t0, out, err);
     res_artifact_writer_abort(o.artifact);
@@ -157,11 +158,13 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         ok = false;
     }
     if (o.store) {
+        const char *status = err->code == RES_EINTERRUPTED ? "cancelled" : "failed";
+        res_error mark;
         if (!ok && o.run_id &&
-            res_store_set_run_status(o.store, o.run_id, "failed") != RES_STORE_OK) {
+            res_store_set_run_status(o.store, o.run_id, status, &mark) != RES_OK) {
             size_t n = strlen(err->message);
             snprintf(err->message + n, sizeof err->message - n, "; and marking the run failed: %s",
-                     res_store_errmsg(o.store));
+                     mark.message);
         }
         out->lock_waits = res_store_lock_wait_stats(o.store);
         res_store_close(o.store);

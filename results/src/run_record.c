@@ -3,7 +3,9 @@
 */
 #include "res/run_record.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 res_run_record *res_run_record_create(const run_config *config) {
     res_run_record *r = calloc(1, sizeof *r);
@@ -62,4 +64,81 @@ void res_run_record_free(res_run_record *r) {
 bool res_run_record_is_clean(const res_run_record *r) {
     return r->final_task_leases == 0 && r->final_request_leases == 0 &&
            r->final_request_waiters == 0;
+}
+
+/* ---- filling a record from the core objects of a run ----------------------- */
+
+bool res_run_record_shape_from_assembly(res_run_record *run, const run_assembly *a) {
+    const admit_request_resolver *rr = run_assembly_request_resolver(a);
+    admit_request_admission *adm = run_assembly_request_admission(a);
+    if (!res_run_record_shape(run, run_assembly_resource_count(a), run_assembly_group_count(a),
+                              admit_request_resolver_resource_count(rr)))
+        return false;
+    memcpy(run->groups, run_assembly_groups(a), run->group_count * sizeof *run->groups);
+    for (uint32_t c = 0; c < run->config->column_count; c++) {
+        run->column_group[c] = run_assembly_column_group(a, c);
+        run->column_resources[c] = *run_assembly_column_resources(a, c);
+    }
+    for (uint32_t r = 0; r < run->resource_count; r++) {
+        snprintf(run->resource_names[r], sizeof run->resource_names[r], "%s",
+                 run_assembly_resource_name(a, r));
+        run->resource_limits[r] = run_assembly_resource_limits(a)[r];
+    }
+    for (uint32_t r = 0; r < run->request_resource_count; r++) {
+        res_request_resource *q = &run->request[r];
+        uint32_t pm = admit_request_resolver_resource_pm(rr, r);
+        snprintf(q->key, sizeof q->key, "%s", admit_request_resolver_resource_key(rr, r));
+        snprintf(q->provider, sizeof q->provider, "%s", admit_request_resolver_pm_provider(rr, pm));
+        admit_request_admission_snapshot(adm, r, &q->initial);
+    }
+    for (uint32_t i = 0; i < run_assembly_diagnostic_count(a) && i < RES_RECORD_DIAGNOSTICS; i++)
+        snprintf(run->diagnostics[run->diagnostic_count++], sizeof run->diagnostics[0], "%s",
+                 run_assembly_diagnostic(a, i));
+    return true;
+}
+
+void res_run_record_read_end(res_run_record *run, const run_assembly *a) {
+    admit_scheduler *sched = run_assembly_scheduler(a);
+    admit_request_admission *adm = run_assembly_request_admission(a);
+    run->status = admit_scheduler_status(sched);
+    admit_scheduler_stats_get(sched, &run->stats);
+    const admit_task_admission *ta = admit_scheduler_admission(sched);
+    admit_task_admission_stats_get(ta, &run->admission_stats);
+    const admit_admission_view *av = admit_task_admission_view(ta);
+    run->final_task_leases = av->leases_active;
+    memcpy(run->final_leased, av->leased, run->resource_count * sizeof *run->final_leased);
+    memcpy(run->max_leased, av->max_leased, run->resource_count * sizeof *run->max_leased);
+    run->final_queued = admit_fair_queue_view(admit_scheduler_queue(sched))->queued_total;
+    memcpy(run->max_queued_by_group, admit_scheduler_max_queued_by_group(sched),
+           run->group_count * sizeof *run->max_queued_by_group);
+    for (uint32_t r = 0; r < run->request_resource_count; r++)
+        admit_request_admission_snapshot(adm, r, &run->request[r].final);
+    admit_request_admission_stats_get(adm, &run->request_admission_stats);
+    admit_model_executor_stats_get(run_assembly_executor(a), &run->executor_stats);
+    run->final_request_leases = run->request_admission_stats.leases_active;
+    run->final_request_waiters = run->request_admission_stats.waiters_queued;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 31;
+    h *= 0x7fb5d329728ea185ULL;
+    return h ^ (h >> 27);
+}
+
+void res_run_record_hash_outputs(res_run_record *run, admit_tracker *tracker,
+                                 const uint64_t *column_seed) {
+    run->output_hash_all = 0;
+    for (uint32_t c = 0; c < run->config->column_count; c++)
+        run->output_hash[c] = 0xcbf29ce484222325ULL;
+    size_t n = admit_tracker_task_count(tracker);
+    for (size_t i = 0; i < n; i++) {
+        const admit_task *t = admit_tracker_task(tracker, i);
+        run->column_tasks[t->column]++;
+        if (admit_tracker_state(tracker, t) != ADMIT_TASK_DONE) continue;
+        uint64_t value = mix(column_seed[t->column], t->task_id);
+        run->output_hash[t->column] = mix(run->output_hash[t->column], mix(t->task_id, value));
+    }
+    for (uint32_t c = 0; c < run->config->column_count; c++)
+        run->output_hash_all = mix(run->output_hash_all, run->output_hash[c]);
 }

@@ -1,12 +1,13 @@
 #include "res/store.h"
 #include "res/capacity_plan.h"
+#include "store_error.h"
 #include "store_identity.h"
+#include "store_int.h"
 #include "store_liveness.h"
 #include "store_txn.h"
 #include "res/correlated_view.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,36 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN writer_pid INTEGER;"
     "ALTER TABLE runs ADD COLUMN writer_instance TEXT;"
     "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;",
+    /* 6: experiments (SPEC §10): an A/B experiment's arms paired by seed,
+    ** or a sweep's points, each run of one arm or point a runs row that
+    ** names its experiment, its arm and its parameters (the arm's overrides
+    ** or the point's values, a JSON object).  An experiment has a writer
+    ** and a heartbeat like a run, and its verdict (result_json) once it
+    ** finished.  Runs stored before belong to no experiment. */
+    "CREATE TABLE experiments ("
+    " experiment_id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('ab', 'sweep')),"
+    " scenario_id TEXT NOT NULL,"
+    " scenario_file TEXT,"
+    " name TEXT,"
+    " baseline_arm TEXT,"
+    " candidate_arm TEXT,"
+    " seeds INTEGER NOT NULL,"
+    " harness_version TEXT NOT NULL,"
+    " command_line TEXT,"
+    " created_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " status TEXT NOT NULL,"
+    " result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),"
+    " writer_host TEXT,"
+    " writer_pid INTEGER,"
+    " writer_instance TEXT,"
+    " heartbeat_at TEXT);"
+    "ALTER TABLE runs ADD COLUMN experiment_id INTEGER REFERENCES experiments(experiment_id);"
+    "ALTER TABLE runs ADD COLUMN arm TEXT;"
+    "ALTER TABLE runs ADD COLUMN parameters TEXT"
+    " CHECK (parameters IS NULL OR json_type(parameters) = 'object');"
+    "CREATE INDEX runs_by_experiment ON runs(experiment_id, arm, seed);",
 };
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
@@ -249,30 +280,21 @@ struct res_store {
     int found_version; /* before migrating */
     sqlite3_stmt *stmt[ST_COUNT];
     char path[1024];
-    char err[1024];
 };
 
-static int fail(res_store *s, int code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err, sizeof s->err, fmt, ap);
-    va_end(ap);
-    return code;
+static res_status fail_db(res_store *s, res_error *err, const char *what) {
+    return res_store_fail_db(err, s->db, s->path, what);
 }
 
-static int fail_db(res_store *s, const char *what) {
-    return fail(s, RES_STORE_ERROR, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
-}
-
-static int exec(res_store *s, const char *sql, const char *what) {
+static res_status exec(res_store *s, const char *sql, const char *what, res_error *err) {
     char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return RES_STORE_OK;
-    fail(s, RES_STORE_ERROR, "%s: %s: %s", s->path, what, msg ? msg : sqlite3_errmsg(s->db));
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK) return RES_OK;
+    res_store_fail(err, RES_ESTORE, "%s: %s: %s", s->path, what, msg ? msg : sqlite3_errmsg(s->db));
     sqlite3_free(msg);
-    return RES_STORE_ERROR;
+    return RES_ESTORE;
 }
 
-static void utc_now(char *buf, size_t len) {
+void res_store_utc_now(char *buf, size_t len) {
     time_t now = time(NULL);
     struct tm tm;
     buf[0] = '\0';
@@ -294,30 +316,32 @@ static int mkdir_parents(const char *path) {
     return mkdir(dir, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int read_version(res_store *s, int *version) {
+static res_status read_version(res_store *s, int *version, res_error *err) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return fail_db(s, "reading the schema version");
+        return fail_db(s, err, "reading the schema version");
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? RES_STORE_OK : fail_db(s, "reading the schema version");
+    return rc == SQLITE_ROW ? RES_OK : fail_db(s, err, "reading the schema version");
 }
 
-static int migrate(res_store *s, int target) {
+static res_status migrate(res_store *s, int target, res_error *err) {
     int version;
-    if (read_version(s, &version) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (read_version(s, &version, err) != RES_OK) return RES_ESTORE;
     if (version > RES_STORE_SCHEMA_VERSION)
-        return fail(s, RES_STORE_TOO_NEW,
-                    "%s: database schema version %d is newer than this admitsim supports (%d); "
-                    "use a newer admitsim or another --db",
-                    s->path, version, RES_STORE_SCHEMA_VERSION);
+        return res_store_fail(
+            err, RES_ETOONEW,
+            "%s: database schema version %d is newer than this admitsim supports (%d); "
+            "use a newer admitsim or another --db",
+            s->path, version, RES_STORE_SCHEMA_VERSION);
     while (version < target) {
-        if (res_store_txn_begin(&s->txn) != SQLITE_OK) return fail_db(s, "starting a migration");
+        if (res_store_txn_begin(&s->txn) != SQLITE_OK)
+            return fail_db(s, err, "starting a migration");
         /* Re-read under the write lock: another process may have migrated. */
-        if (read_version(s, &version) != RES_STORE_OK) goto rollback;
+        if (read_version(s, &version, err) != RES_OK) goto rollback;
         if (version >= target) {
-            exec(s, "COMMIT", "committing");
+            exec(s, "COMMIT", "committing", err);
             break;
         }
         char what[64], sql[256];
@@ -328,86 +352,84 @@ static int migrate(res_store *s, int target) {
                  "INSERT INTO schema_migrations VALUES (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ'));"
                  "PRAGMA user_version = %d;",
                  version + 1, version + 1);
-        if (exec(s, migrations[version], what) != RES_STORE_OK ||
-            exec(s, sql, what) != RES_STORE_OK || exec(s, "COMMIT", what) != RES_STORE_OK)
+        if (exec(s, migrations[version], what, err) != RES_OK ||
+            exec(s, sql, what, err) != RES_OK || exec(s, "COMMIT", what, err) != RES_OK)
             goto rollback;
         version++;
     }
     s->version = version;
-    return RES_STORE_OK;
+    return RES_OK;
 rollback:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return RES_STORE_ERROR;
+    return RES_ESTORE;
 }
 
-static int abandon_dead_runs(res_store *s);
+static res_status abandon_dead_writers(res_store *s, res_error *err);
 
 /* Before anything is written: the file must be empty or an admitsim
 ** database this binary can migrate, and writable. */
-static int check_identity(res_store *s) {
+static res_status check_identity(res_store *s, res_error *err) {
     res_store_identity identity;
     int version, sqlite_rc;
-    int rc =
-        res_store_identify(s->db, s->path, &identity, &version, &sqlite_rc, s->err, sizeof s->err);
+    res_status rc = res_store_identify(s->db, s->path, &identity, &version, &sqlite_rc, err);
     /* a WAL database whose -shm cannot be created reads as read-only */
-    if (rc != RES_STORE_OK && (sqlite_rc & 0xff) != SQLITE_READONLY) return rc;
+    if (rc != RES_OK && (sqlite_rc & 0xff) != SQLITE_READONLY) return rc;
     s->found_version = version;
-    if (rc != RES_STORE_OK || sqlite3_db_readonly(s->db, "main") == 1)
-        return fail(s, RES_STORE_ERROR,
-                    "%s: cannot write it: the file or its directory is read-only (the read "
-                    "commands can still read it)",
-                    s->path);
-    return RES_STORE_OK;
+    if (rc != RES_OK || sqlite3_db_readonly(s->db, "main") == 1)
+        return res_store_fail(err, RES_ESTORE,
+                              "%s: cannot write it: the file or its directory is read-only (the "
+                              "read commands can still read it)",
+                              s->path);
+    return RES_OK;
 }
 
-int res_store_open_version(const char *path, int flags, int target_version, res_store **out,
-                           char *err, size_t errlen) {
-    *out = NULL;
-    res_store *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return RES_STORE_NOMEM;
-    }
-    snprintf(s->path, sizeof s->path, "%s", path);
-    int rc = RES_STORE_OK;
+/* Opens s->path for writing (the store allocated, its path set). */
+static res_status open_store(res_store *s, int flags, int target_version, res_error *err) {
+    const char *path = s->path;
     struct stat sb;
-    if (!(flags & RES_STORE_OPEN_CREATE) && stat(path, &sb) != 0) {
-        rc = fail(s, RES_STORE_NOT_FOUND, "%s: no such results database (%s)", path,
-                  strerror(errno));
-        goto out;
-    }
-    if ((flags & RES_STORE_OPEN_CREATE) && mkdir_parents(path) != 0) {
-        rc = fail(s, RES_STORE_ERROR, "%s: cannot create its directory: %s", path, strerror(errno));
-        goto out;
-    }
-    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+    if (!(flags & RES_STORE_OPEN_CREATE) && stat(path, &sb) != 0)
+        return res_store_fail(err, RES_ENOTFOUND, "%s: no such results database (%s)", path,
+                              strerror(errno));
+    if ((flags & RES_STORE_OPEN_CREATE) && mkdir_parents(path) != 0)
+        return res_store_fail(err, RES_ESTORE, "%s: cannot create its directory: %s", path,
+                              strerror(errno));
+    /* by URI, so that res_store_merge can attach another database read-only */
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                  ((flags & RES_STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
-        rc = fail(s, RES_STORE_ERROR, "%s: cannot open: %s", path,
-                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        goto out;
-    }
+    char uri[4200];
+    res_store_uri(uri, sizeof uri, path, NULL);
+    if (sqlite3_open_v2(uri, &s->db, oflags, NULL) != SQLITE_OK)
+        return res_store_fail(err, RES_ESTORE, "%s: cannot open: %s", path,
+                              s->db ? sqlite3_errmsg(s->db) : "out of memory");
     res_store_txn_init(&s->txn, s->db);
-    if ((rc = check_identity(s))) goto out;
-    if ((rc = exec(s, "PRAGMA journal_mode=WAL", "setting WAL mode")) ||
+    res_status rc;
+    if ((rc = check_identity(s, err)) ||
+        (rc = exec(s, "PRAGMA journal_mode=WAL", "setting WAL mode", err)) ||
         (rc =
              exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
-                  "setting pragmas")) ||
-        (rc = migrate(s, target_version)) ||
-        (s->version == RES_STORE_SCHEMA_VERSION && (rc = abandon_dead_runs(s))))
-        goto out;
-out:
-    if (rc != RES_STORE_OK) {
-        snprintf(err, errlen, "%s", s->err);
+                  "setting pragmas", err)) ||
+        (rc = migrate(s, target_version, err)))
+        return rc;
+    return s->version == RES_STORE_SCHEMA_VERSION ? abandon_dead_writers(s, err) : RES_OK;
+}
+
+res_status res_store_open_version(const char *path, int flags, int target_version, res_store **out,
+                                  res_error *err) {
+    *out = NULL;
+    res_store *s = calloc(1, sizeof *s);
+    if (!s) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", path);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    res_status rc = open_store(s, flags, target_version, err);
+    if (rc != RES_OK) {
         res_store_close(s);
         return rc;
     }
     *out = s;
-    return RES_STORE_OK;
+    return RES_OK;
 }
 
-int res_store_open(const char *path, int flags, res_store **out, char *err, size_t errlen) {
-    return res_store_open_version(path, flags, RES_STORE_SCHEMA_VERSION, out, err, errlen);
+res_status res_store_open(const char *path, int flags, res_store **out, res_error *err) {
+    return res_store_open_version(path, flags, RES_STORE_SCHEMA_VERSION, out, err);
 }
 
 void res_store_close(res_store *s) {
@@ -416,10 +438,6 @@ void res_store_close(res_store *s) {
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     free(s);
-}
-
-const char *res_store_errmsg(const res_store *s) {
-    return s ? s->err : "no store";
 }
 
 int res_store_schema_version(const res_store *s) {
@@ -439,49 +457,75 @@ res_store_lock_waits res_store_lock_wait_stats(const res_store *s) {
     return s->txn.stats;
 }
 
+sqlite3 *res_store_db(const res_store *s) {
+    return s->db;
+}
+
+const char *res_store_path(const res_store *s) {
+    return s->path;
+}
+
+res_status res_store_check_current(const res_store *s, res_error *err) {
+    if (s->version == RES_STORE_SCHEMA_VERSION) return RES_OK;
+    return res_store_fail(err, RES_ESTORE, "%s: schema version %d is not the current one (%d)",
+                          s->path, s->version, RES_STORE_SCHEMA_VERSION);
+}
+
+res_status res_store_check_json(const res_store *s, const char *text, bool object_only,
+                                const char *what, res_error *err) {
+    json_error_t jerr;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
+    bool parsed = j != NULL, ok = parsed && (!object_only || json_is_object(j));
+    json_decref(j);
+    if (ok) return RES_OK;
+    if (parsed)
+        return res_store_fail(err, RES_EINVAL, "%s: %s must be a JSON object, got '%.80s'", s->path,
+                              what, text);
+    return res_store_fail(err, RES_EINVAL, "%s: %s is not JSON: %s (line %d, column %d)", s->path,
+                          what, jerr.text, jerr.line, jerr.column);
+}
+
 /* ---- runs and their writers ------------------------------------------------ */
 
-/* Runs fn(s, arg) in a write transaction, waiting for the lock as long as
-** it takes.  A transaction that meets SQLITE_BUSY anyway (a stale WAL
+/* Runs fn(s, arg, err) in a write transaction, waiting for the lock as long
+** as it takes.  A transaction that meets SQLITE_BUSY anyway (a stale WAL
 ** snapshot) is rolled back and run again, a few times; any other failure
 ** rolls back and keeps fn's message. */
-static int in_transaction(res_store *s, int (*fn)(res_store *, void *), void *arg,
-                          const char *what) {
+res_status res_store_in_transaction(res_store *s, res_store_txn_fn fn, void *arg, const char *what,
+                                    res_error *err) {
     enum { ATTEMPTS = 8 };
     for (int attempt = 1;; attempt++) {
-        int rc = res_store_txn_begin(&s->txn) == SQLITE_OK ? fn(s, arg) : fail_db(s, what);
-        if (rc == RES_STORE_OK && res_store_txn_commit(&s->txn) != SQLITE_OK) rc = fail_db(s, what);
-        if (rc == RES_STORE_OK) return rc;
-        bool busy = rc == RES_STORE_ERROR && (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY;
-        char keep[sizeof s->err];
-        memcpy(keep, s->err, sizeof keep);
+        res_status rc =
+            res_store_txn_begin(&s->txn) == SQLITE_OK ? fn(s, arg, err) : fail_db(s, err, what);
+        if (rc == RES_OK && res_store_txn_commit(&s->txn) != SQLITE_OK) rc = fail_db(s, err, what);
+        if (rc == RES_OK) return rc;
+        bool busy = rc == RES_ESTORE && (sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY;
         res_store_txn_rollback(&s->txn);
-        memcpy(s->err, keep, sizeof keep);
         if (!busy || attempt == ATTEMPTS) return rc;
     }
 }
 
-/* Runs sql (parameters: ?1 run id, ?2 now, ?3 text) once; *changes rows. */
-static int update_run(res_store *s, const char *sql, int64_t run_id, const char *text,
-                      const char *what, int *changes) {
+/* Runs sql (parameters: ?1 the row's id, ?2 now, ?3 text) once; *changes rows. */
+static res_status update_run(res_store *s, const char *sql, int64_t run_id, const char *text,
+                             const char *what, int *changes, res_error *err) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, what);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, err, what);
     char now[64];
-    utc_now(now, sizeof now);
+    res_store_utc_now(now, sizeof now);
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_text(st, 2, now, -1, SQLITE_TRANSIENT);
     if (text) sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return fail_db(s, what);
+    if (rc != SQLITE_DONE) return fail_db(s, err, what);
     if (changes) *changes = sqlite3_changes(s->db);
-    return RES_STORE_OK;
+    return RES_OK;
 }
 
 /* The writer's heartbeat: when it last wrote the run. */
-static int touch_run(res_store *s, int64_t run_id) {
+static res_status touch_run(res_store *s, int64_t run_id, res_error *err) {
     return update_run(s, "UPDATE runs SET heartbeat_at = ?2 WHERE run_id = ?1", run_id, NULL,
-                      "recording the writer's heartbeat", NULL);
+                      "recording the writer's heartbeat", NULL, err);
 }
 
 typedef struct new_run {
@@ -489,26 +533,27 @@ typedef struct new_run {
     int64_t run_id;
 } new_run;
 
-static int insert_run(res_store *s, void *arg) {
-    new_run *nr = arg;
-    const res_store_run_info *info = nr->info;
-    /* before version 5 (tests build old databases) without the writer */
-    const char *sql =
-        s->version >= 5
-            ? "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
-              " iterations, harness_version, command_line, created_at, status, writer_host,"
-              " writer_pid, writer_instance, heartbeat_at)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?9)"
-            : "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
-              " iterations, harness_version, command_line, created_at, status)"
-              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running')";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fail_db(s, "preparing the run");
-    char now[64];
-    utc_now(now, sizeof now);
-    res_writer_id self;
-    res_writer_self(&self);
+/* The columns of a new runs row in the store's schema: before version 5
+** (tests build old databases) no writer, before 6 no experiment. */
+static void run_insert_sql(int version, char *sql, size_t len) {
+    snprintf(sql, len,
+             "INSERT INTO runs (scenario_id, scenario_version, scenario_file, policy, seed,"
+             " iterations, harness_version, command_line, created_at, status%s%s)"
+             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running'%s%s)",
+             version >= 5 ? ", writer_host, writer_pid, writer_instance, heartbeat_at" : "",
+             version >= 6 ? ", experiment_id, arm, parameters" : "",
+             version >= 5 ? ", ?10, ?11, ?12, ?9" : "", version >= 6 ? ", ?13, ?14, ?15" : "");
+}
+
+void res_store_bind_text(sqlite3_stmt *st, int i, const char *text) {
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_run(sqlite3_stmt *st, int version, const res_store_run_info *info,
+                     const char *now) {
     sqlite3_bind_text(st, 1, info->scenario_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, info->scenario_version);
     sqlite3_bind_text(st, 3, info->scenario_file, -1, SQLITE_TRANSIENT);
@@ -516,24 +561,68 @@ static int insert_run(res_store *s, void *arg) {
     sqlite3_bind_int64(st, 5, (sqlite3_int64)info->seed);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)info->iterations);
     sqlite3_bind_text(st, 7, RES_HARNESS_VERSION, -1, SQLITE_STATIC);
-    if (info->command_line) sqlite3_bind_text(st, 8, info->command_line, -1, SQLITE_TRANSIENT);
+    res_store_bind_text(st, 8, info->command_line);
     sqlite3_bind_text(st, 9, now, -1, SQLITE_TRANSIENT);
-    if (s->version >= 5) {
+    if (version >= 5) {
+        res_writer_id self;
+        res_writer_self(&self);
         sqlite3_bind_text(st, 10, self.host, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(st, 11, self.pid);
-        if (self.instance[0]) sqlite3_bind_text(st, 12, self.instance, -1, SQLITE_TRANSIENT);
+        res_store_bind_text(st, 12, self.instance[0] ? self.instance : NULL);
     }
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return fail_db(s, "inserting the run");
-    nr->run_id = sqlite3_last_insert_rowid(s->db);
-    return RES_STORE_OK;
+    if (version >= 6) {
+        if (info->experiment_id > 0)
+            sqlite3_bind_int64(st, 13, info->experiment_id);
+        else
+            sqlite3_bind_null(st, 13);
+        res_store_bind_text(st, 14, info->arm);
+        res_store_bind_text(st, 15, info->parameters);
+    }
 }
 
-int res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id) {
+static res_status insert_run(res_store *s, void *arg, res_error *err) {
+    new_run *nr = arg;
+    char sql[512], now[64];
+    run_insert_sql(s->version, sql, sizeof sql);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail_db(s, err, "preparing the run");
+    res_store_utc_now(now, sizeof now);
+    bind_run(st, s->version, nr->info, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return res_store_fail(err, RES_ENOTFOUND, "%s: no experiment %lld", s->path,
+                              (long long)nr->info->experiment_id);
+    if (rc != SQLITE_DONE) return fail_db(s, err, "inserting the run");
+    nr->run_id = sqlite3_last_insert_rowid(s->db);
+    return RES_OK;
+}
+
+/* What a run may name: an experiment, an arm and parameters (a JSON
+** object) need schema version 6. */
+static res_status check_run_info(const res_store *s, const res_store_run_info *info,
+                                 res_error *err) {
+    bool experiment = info->experiment_id > 0 || info->arm || info->parameters;
+    if (experiment && s->version < 6)
+        return res_store_fail(err, RES_EINVAL,
+                              "%s: schema version %d stores no experiments (version 6 does)",
+                              s->path, s->version);
+    if (info->experiment_id < 0)
+        return res_store_fail(err, RES_EINVAL, "%s: no experiment %lld", s->path,
+                              (long long)info->experiment_id);
+    return info->parameters
+               ? res_store_check_json(s, info->parameters, true, "the parameters of a run", err)
+               : RES_OK;
+}
+
+res_status res_store_begin_run(res_store *s, const res_store_run_info *info, int64_t *run_id,
+                               res_error *err) {
+    res_status rc = check_run_info(s, info, err);
+    if (rc != RES_OK) return rc;
     new_run nr = {info, 0};
-    int rc = in_transaction(s, insert_run, &nr, "inserting the run");
-    if (rc == RES_STORE_OK) *run_id = nr.run_id;
+    rc = res_store_in_transaction(s, insert_run, &nr, "inserting the run", err);
+    if (rc == RES_OK) *run_id = nr.run_id;
     return rc;
 }
 
@@ -542,67 +631,107 @@ typedef struct status_change {
     const char *status;
 } status_change;
 
-static int update_status(res_store *s, void *arg) {
+static res_status update_status(res_store *s, void *arg, res_error *err) {
     const status_change *sc = arg;
     int changes = 0;
-    int rc = update_run(s,
-                        s->version >= 5
-                            ? "UPDATE runs SET status = ?3, heartbeat_at = ?2 WHERE run_id = ?1"
-                            : "UPDATE runs SET status = ?3 WHERE run_id = ?1",
-                        sc->run_id, sc->status, "updating the run status", &changes);
-    if (rc == RES_STORE_OK && changes == 0)
-        return fail(s, RES_STORE_NOT_FOUND, "%s: no run %lld", s->path, (long long)sc->run_id);
+    res_status rc = update_run(
+        s,
+        s->version >= 5 ? "UPDATE runs SET status = ?3, heartbeat_at = ?2 WHERE run_id = ?1"
+                        : "UPDATE runs SET status = ?3 WHERE run_id = ?1",
+        sc->run_id, sc->status, "updating the run status", &changes, err);
+    if (rc == RES_OK && changes == 0)
+        return res_store_fail(err, RES_ENOTFOUND, "%s: no run %lld", s->path,
+                              (long long)sc->run_id);
     return rc;
 }
 
-int res_store_set_run_status(res_store *s, int64_t run_id, const char *status) {
+res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *status,
+                                    res_error *err) {
     status_change sc = {run_id, status};
-    return in_transaction(s, update_status, &sc, "updating the run status");
+    return res_store_in_transaction(s, update_status, &sc, "updating the run status", err);
 }
 
-/* Marks 'abandoned' the running runs whose writer is gone (another process
-** SIGKILLed, crashed, or of an earlier boot), so that the database itself
-** says so. */
-static int abandon_dead_runs(res_store *s) {
+/* The tables whose rows record their writer: runs, and (schema 6)
+** experiments. */
+typedef struct writer_table {
+    const char *name, *key, *what;
+} writer_table;
+
+static const writer_table writer_tables[] = {
+    {"runs", "run_id", "marking an abandoned run"},
+    {"experiments", "experiment_id", "marking an abandoned experiment"}};
+
+/* The ids of t's rows stored as running whose writer is gone, in *ids
+** (malloc'd, *n of them). */
+static res_status find_abandoned(res_store *s, const writer_table *t, int64_t **ids, size_t *n,
+                                 res_error *err) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT %s, writer_host, writer_pid, writer_instance FROM %s"
+             " WHERE status = 'running' AND writer_pid IS NOT NULL",
+             t->key, t->name);
+    *ids = NULL;
+    *n = 0;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT run_id, writer_host, writer_pid, writer_instance FROM runs"
-                           " WHERE status = 'running' AND writer_pid IS NOT NULL",
-                           -1, &st, NULL) != SQLITE_OK)
-        return fail_db(s, "looking for abandoned runs");
-    int64_t *gone = NULL;
-    size_t n = 0, cap = 0;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return fail_db(s, err, t->what);
+    size_t cap = 0;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (res_writer_check((const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
                              (const char *)sqlite3_column_text(st, 3)) != RES_WRITER_GONE)
             continue;
-        if (n == cap) {
-            int64_t *more = realloc(gone, (cap = cap ? cap * 2 : 8) * sizeof *more);
+        if (*n == cap) {
+            int64_t *more = realloc(*ids, (cap = cap ? cap * 2 : 8) * sizeof *more);
             if (!more) break;
-            gone = more;
+            *ids = more;
         }
-        gone[n++] = sqlite3_column_int64(st, 0);
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
     }
-    int rc = step == SQLITE_ROW || step == SQLITE_DONE ? RES_STORE_OK
-                                                       : fail_db(s, "looking for abandoned runs");
+    res_status rc = step == SQLITE_ROW || step == SQLITE_DONE ? RES_OK : fail_db(s, err, t->what);
     sqlite3_finalize(st);
-    for (size_t i = 0; rc == RES_STORE_OK && i < n; i++) {
-        status_change sc = {gone[i], "abandoned"};
-        rc = in_transaction(s, update_status, &sc, "marking an abandoned run");
+    return rc;
+}
+
+typedef struct abandonment {
+    const writer_table *t;
+    int64_t id;
+} abandonment;
+
+static res_status mark_abandoned(res_store *s, void *arg, res_error *err) {
+    const abandonment *a = arg;
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET status = 'abandoned', heartbeat_at = ?2 WHERE %s = ?1"
+             " AND status = 'running'",
+             a->t->name, a->t->key);
+    return update_run(s, sql, a->id, NULL, a->t->what, NULL, err);
+}
+
+/* Marks 'abandoned' the running runs and experiments whose writer is gone
+** (another process SIGKILLed, crashed, or of an earlier boot), so that the
+** database itself says so. */
+static res_status abandon_dead_writers(res_store *s, res_error *err) {
+    res_status rc = RES_OK;
+    for (size_t k = 0; rc == RES_OK && k < sizeof writer_tables / sizeof *writer_tables; k++) {
+        int64_t *gone;
+        size_t n;
+        rc = find_abandoned(s, &writer_tables[k], &gone, &n, err);
+        for (size_t i = 0; rc == RES_OK && i < n; i++) {
+            abandonment a = {&writer_tables[k], gone[i]};
+            rc = res_store_in_transaction(s, mark_abandoned, &a, writer_tables[k].what, err);
+        }
+        free(gone);
     }
-    free(gone);
     return rc;
 }
 
 /* ---- one iteration ----------------------------------------------------- */
 
-static int step(res_store *s, sqlite3_stmt *st, const char *what) {
+static res_status step(res_store *s, sqlite3_stmt *st, const char *what, res_error *err) {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? RES_STORE_OK : fail_db(s, what);
+    return rc == SQLITE_DONE ? RES_OK : fail_db(s, err, what);
 }
-
 static void bind_opt_id(sqlite3_stmt *st, int i, uint64_t v) {
     if (v)
         sqlite3_bind_int64(st, i, (sqlite3_int64)v);
@@ -660,13 +789,19 @@ typedef struct rows_writer {
     int columns, batch, row;
     size_t left;
     const char *what;
+    res_error *err;
 } rows_writer;
 
 static rows_writer rows_begin(res_store *s, int one, int many, size_t count, int64_t run_id,
-                              int64_t iteration, const char *what) {
-    rows_writer w = {
-        s, s->stmt[one], s->stmt[many], statements[many].columns, statements[many].rows,
-        0, count,        what};
+                              int64_t iteration, const char *what, res_error *err) {
+    rows_writer w = {.s = s,
+                     .one = s->stmt[one],
+                     .many = s->stmt[many],
+                     .columns = statements[many].columns,
+                     .batch = statements[many].rows,
+                     .left = count,
+                     .what = what,
+                     .err = err};
     for (int r = 0; r < w.batch; r++) {
         sqlite3_bind_int64(w.many, r * w.columns + 1, run_id);
         sqlite3_bind_int64(w.many, r * w.columns + 2, iteration);
@@ -682,20 +817,21 @@ static sqlite3_stmt *rows_next(const rows_writer *w, int *base) {
     return single ? w->one : w->many;
 }
 
-static int rows_done(rows_writer *w, sqlite3_stmt *st) {
+static res_status rows_done(rows_writer *w, sqlite3_stmt *st) {
     w->left--;
-    if (st == w->one) return step(w->s, st, w->what);
-    if (++w->row < w->batch) return RES_STORE_OK;
+    if (st == w->one) return step(w->s, st, w->what, w->err);
+    if (++w->row < w->batch) return RES_OK;
     w->row = 0;
-    return step(w->s, st, w->what);
+    return step(w->s, st, w->what, w->err);
 }
 
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end. */
-static int write_events(res_store *s, int64_t run_id, const res_run_record *run) {
+static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run,
+                               res_error *err) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, run->event_count + run->request_event_count, run_id,
-                   run->iteration, "inserting events");
+                   run->iteration, "inserting events", err);
     size_t i = 0, j = 0;
     while (i < run->event_count || j < run->request_event_count) {
         bool sched = j == run->request_event_count ||
@@ -705,33 +841,34 @@ static int write_events(res_store *s, int64_t run_id, const res_run_record *run)
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_event(st, base, run, ev);
-        if (rows_done(&w, st) != RES_STORE_OK) return RES_STORE_ERROR;
+        if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
-    return RES_STORE_OK;
+    return RES_OK;
 }
 
-static int metric(res_store *s, const char *scope, const char *name, double value) {
+static res_status metric(res_store *s, const char *scope, const char *name, double value,
+                         res_error *err) {
     sqlite3_stmt *st = s->stmt[ST_METRIC];
     sqlite3_bind_text(st, 3, scope, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 5, value);
-    return step(s, st, "inserting a metric");
+    return step(s, st, "inserting a metric", err);
 }
 
 /* The CorrelatedRuntimeView's headline figures (scope "run") and its
 ** limiting-layer breakdown per group (scope "layers:<group key>", names
 ** layer_<layer>_seconds; request_admission includes cooldown). */
-static int write_correlated_metrics(res_store *s, const res_summary *sum) {
+static res_status write_correlated_metrics(res_store *s, const res_summary *sum, res_error *err) {
     json_t *cv = sum->view ? res_correlated_view_json(sum->view, sum->facts) : NULL;
     if (!cv || json_is_null(cv)) {
         json_decref(cv);
-        return RES_STORE_OK;
+        return RES_OK;
     }
-    int rc = RES_STORE_OK;
-    for (size_t i = 0; rc == RES_STORE_OK && i < res_correlated_headline_count; i++) {
+    res_status rc = RES_OK;
+    for (size_t i = 0; rc == RES_OK && i < res_correlated_headline_count; i++) {
         const res_headline *h = &res_correlated_headlines[i];
         json_t *x = res_correlated_headline_get(cv, h);
-        if (json_is_number(x)) rc = metric(s, "run", h->metric, json_number_value(x));
+        if (json_is_number(x)) rc = metric(s, "run", h->metric, json_number_value(x), err);
     }
     /* per scheduler resource (scope "resource:<name>") */
     const char *name;
@@ -742,15 +879,15 @@ static int write_correlated_metrics(res_store *s, const res_summary *sum) {
         snprintf(scope, sizeof scope, "resource:%s", name);
         json_t *fair =
             json_object_get(json_object_get(json_object_get(cv, "fairness"), "resources"), name);
-        if (rc == RES_STORE_OK)
+        if (rc == RES_OK)
             rc = metric(s, scope, "ready_idle_gap_max_seconds",
-                        json_number_value(json_object_get(r, "max_seconds")));
-        if (rc == RES_STORE_OK)
+                        json_number_value(json_object_get(r, "max_seconds")), err);
+        if (rc == RES_OK)
             rc = metric(s, scope, "ready_idle_gap_total_seconds",
-                        json_number_value(json_object_get(r, "total_seconds")));
-        if (rc == RES_STORE_OK && json_is_number(json_object_get(fair, "jain_index")))
+                        json_number_value(json_object_get(r, "total_seconds")), err);
+        if (rc == RES_OK && json_is_number(json_object_get(fair, "jain_index")))
             rc = metric(s, scope, "jain_fairness_index",
-                        json_number_value(json_object_get(fair, "jain_index")));
+                        json_number_value(json_object_get(fair, "jain_index")), err);
     }
     const char *group, *layer;
     json_t *g, *x;
@@ -759,20 +896,21 @@ static int write_correlated_metrics(res_store *s, const res_summary *sum) {
         char scope[512], name[128];
         snprintf(scope, sizeof scope, "layers:%s", group);
         json_object_foreach(json_object_get(g, "seconds"), layer, x) {
-            if (rc != RES_STORE_OK) break;
+            if (rc != RES_OK) break;
             snprintf(name, sizeof name, "layer_%s_seconds", layer);
-            rc = metric(s, scope, name, json_number_value(x));
+            rc = metric(s, scope, name, json_number_value(x), err);
         }
     }
     json_decref(cv);
     return rc;
 }
 
-static int write_metrics(res_store *s, const res_run_record *run, const res_summary *sum) {
+static res_status write_metrics(res_store *s, const res_run_record *run, const res_summary *sum,
+                                res_error *err) {
     const admit_scheduler_stats *stt = &run->stats;
 #define M(scope, name, v)                                                                          \
     do {                                                                                           \
-        if (metric(s, scope, name, (double)(v)) != RES_STORE_OK) return RES_STORE_ERROR;           \
+        if (metric(s, scope, name, (double)(v), err) != RES_OK) return RES_ESTORE;                 \
     } while (0)
     M("run", "wall_time_seconds", sum->wall_time_seconds);
     M("run", "slot_utilization", sum->slot_utilization);
@@ -839,7 +977,7 @@ static int write_metrics(res_store *s, const res_run_record *run, const res_summ
         M(scope, "cooldown_seconds", cooldown);
     }
 #undef M
-    return write_correlated_metrics(s, sum);
+    return write_correlated_metrics(s, sum, err);
 }
 
 static json_t *task_snapshot_json(const res_run_record *run) {
@@ -854,14 +992,15 @@ static json_t *task_snapshot_json(const res_run_record *run) {
         (json_int_t)run->admission_stats.release_reasons[ADMIT_RELEASE_DUPLICATE]);
 }
 
-static int snapshot(res_store *s, const char *kind, json_t *j) {
+static res_status snapshot(res_store *s, const char *kind, json_t *j, res_error *err) {
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(j);
-    if (!text) return fail(s, RES_STORE_NOMEM, "%s: out of memory building a snapshot", s->path);
+    if (!text)
+        return res_store_fail(err, RES_ENOMEM, "%s: out of memory building a snapshot", s->path);
     sqlite3_stmt *st = s->stmt[ST_SNAPSHOT];
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
-    int rc = step(s, st, "inserting a snapshot");
+    res_status rc = step(s, st, "inserting a snapshot", err);
     free(text);
     return rc;
 }
@@ -894,32 +1033,34 @@ static void bind_timeline(sqlite3_stmt *st, int base, const res_run_record *run,
 }
 
 /* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
-static int write_timelines(res_store *s, int64_t run_id, const res_run_record *run,
-                           const res_correlated_view *v) {
+static res_status write_timelines(res_store *s, int64_t run_id, const res_run_record *run,
+                                  const res_correlated_view *v, res_error *err) {
     rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, v->row_count, run_id,
-                               run->iteration, "inserting task timelines");
+                               run->iteration, "inserting task timelines", err);
     for (size_t i = 0; i < v->row_count; i++) {
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_timeline(st, base, run, &v->rows[i]);
-        if (rows_done(&w, st) != RES_STORE_OK) return RES_STORE_ERROR;
+        if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
-    return RES_STORE_OK;
+    return RES_OK;
 }
 
-static int write_plan(res_store *s, const res_run_record *run, const res_summary *sum) {
+static res_status write_plan(res_store *s, const res_run_record *run, const res_summary *sum,
+                             res_error *err) {
     json_t *plan = res_capacity_plan_json(run, sum->request);
     char *text = plan ? json_dumps(plan, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(plan);
-    if (!text) return fail(s, RES_STORE_NOMEM, "%s: out of memory storing the plan", s->path);
+    if (!text)
+        return res_store_fail(err, RES_ENOMEM, "%s: out of memory storing the plan", s->path);
     sqlite3_bind_text(s->stmt[ST_PLAN], 3, text, -1, SQLITE_TRANSIENT);
-    int rc = step(s, s->stmt[ST_PLAN], "inserting the capacity plan");
+    res_status rc = step(s, s->stmt[ST_PLAN], "inserting the capacity plan", err);
     free(text);
     return rc;
 }
 
-static int write_body(res_store *s, int64_t run_id, const res_run_record *run,
-                      const res_summary *sum) {
+static res_status write_body(res_store *s, int64_t run_id, const res_run_record *run,
+                             const res_summary *sum, res_error *err) {
     sqlite3_stmt *it = s->stmt[ST_ITERATION];
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)run->output_hash_all);
@@ -932,41 +1073,41 @@ static int write_body(res_store *s, int64_t run_id, const res_run_record *run,
     sqlite3_bind_int64(it, 7, (sqlite3_int64)run->final_request_waiters);
     sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(it, 9, (sqlite3_int64)(run->event_count + run->request_event_count));
-    if (step(s, it, "inserting the iteration") != RES_STORE_OK) return RES_STORE_ERROR;
+    if (step(s, it, "inserting the iteration", err) != RES_OK) return RES_ESTORE;
     static const int keyed[] = {ST_METRIC, ST_SNAPSHOT, ST_PLAN}; /* (run, iteration) first */
     for (size_t k = 0; k < sizeof keyed / sizeof *keyed; k++) {
         sqlite3_bind_int64(s->stmt[keyed[k]], 1, run_id);
         sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
-    if (write_events(s, run_id, run) != RES_STORE_OK) return RES_STORE_ERROR;
+    if (write_events(s, run_id, run, err) != RES_OK) return RES_ESTORE;
     /* The summary's correlated view feeds the metrics and the task timelines. */
-    int rc = write_metrics(s, run, sum);
-    if (rc == RES_STORE_OK) rc = snapshot(s, "final_task", task_snapshot_json(run));
-    if (rc == RES_STORE_OK)
-        rc = snapshot(s, "final_request", res_final_request_snapshot_json(run, sum->request));
-    if (rc == RES_STORE_OK && sum->view) rc = write_timelines(s, run_id, run, sum->view);
-    if (rc == RES_STORE_OK) rc = write_plan(s, run, sum);
-    if (rc != RES_STORE_OK) return rc;
+    res_status rc = write_metrics(s, run, sum, err);
+    if (rc == RES_OK) rc = snapshot(s, "final_task", task_snapshot_json(run), err);
+    if (rc == RES_OK)
+        rc = snapshot(s, "final_request", res_final_request_snapshot_json(run, sum->request), err);
+    if (rc == RES_OK && sum->view) rc = write_timelines(s, run_id, run, sum->view, err);
+    if (rc == RES_OK) rc = write_plan(s, run, sum, err);
+    if (rc != RES_OK) return rc;
     char now[64];
-    utc_now(now, sizeof now);
+    res_store_utc_now(now, sizeof now);
     sqlite3_stmt *done = s->stmt[ST_COMPLETE];
     sqlite3_bind_int64(done, 1, run_id);
     sqlite3_bind_text(done, 2, now, -1, SQLITE_TRANSIENT);
-    return step(s, done, "completing the run");
+    return step(s, done, "completing the run", err);
 }
 
-static int prepare(res_store *s, int k) {
+static res_status prepare(res_store *s, int k, res_error *err) {
     char sql[16384];
     size_t n = (size_t)snprintf(sql, sizeof sql, "%s", statements[k].sql);
     for (int r = 0; r < statements[k].rows && n < sizeof sql; r++)
         for (int c = 0; c < statements[k].columns && n < sizeof sql; c++)
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s?%s", c ? ", " : (r ? ", (" : "("),
                                   c + 1 == statements[k].columns ? ")" : "");
-    if (n >= sizeof sql) return fail(s, RES_STORE_ERROR, "%s: statement too long", s->path);
+    if (n >= sizeof sql) return res_store_fail(err, RES_ESTORE, "%s: statement too long", s->path);
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[k], NULL) !=
         SQLITE_OK)
-        return fail_db(s, "preparing statements");
-    return RES_STORE_OK;
+        return fail_db(s, err, "preparing statements");
+    return RES_OK;
 }
 
 typedef struct iteration_write {
@@ -976,21 +1117,22 @@ typedef struct iteration_write {
 } iteration_write;
 
 /* One iteration's transaction: its rows, then the writer's heartbeat. */
-static int write_iteration_txn(res_store *s, void *arg) {
+static res_status write_iteration_txn(res_store *s, void *arg, res_error *err) {
     const iteration_write *w = arg;
-    int rc = write_body(s, w->run_id, w->run, w->summary);
-    return rc == RES_STORE_OK ? touch_run(s, w->run_id) : rc;
+    res_status rc = write_body(s, w->run_id, w->run, w->summary, err);
+    return rc == RES_OK ? touch_run(s, w->run_id, err) : rc;
 }
 
-int res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
-                              const res_summary *summary) {
+res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
+                                     const res_summary *summary, res_error *err) {
     if (s->version != RES_STORE_SCHEMA_VERSION)
-        return fail(s, RES_STORE_ERROR, "%s: schema version %d is not the current one (%d)",
-                    s->path, s->version, RES_STORE_SCHEMA_VERSION);
+        return res_store_fail(err, RES_ESTORE, "%s: schema version %d is not the current one (%d)",
+                              s->path, s->version, RES_STORE_SCHEMA_VERSION);
     for (int k = 0; k < ST_COUNT; k++)
-        if (!s->stmt[k] && prepare(s, k) != RES_STORE_OK) return RES_STORE_ERROR;
+        if (!s->stmt[k] && prepare(s, k, err) != RES_OK) return RES_ESTORE;
     iteration_write w = {run_id, run, summary};
-    int rc = in_transaction(s, write_iteration_txn, &w, "writing the iteration");
+    res_status rc =
+        res_store_in_transaction(s, write_iteration_txn, &w, "writing the iteration", err);
     for (int k = 0; k < ST_COUNT; k++)
         sqlite3_clear_bindings(s->stmt[k]);
     /* The page cache (up to cache_size) keeps what this iteration wrote;

@@ -2,8 +2,10 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "res/store_common.h"
+#include "store_error.h"
 
 /* One integer (the first column of the first row) of sql. */
 static int scalar(sqlite3 *db, const char *sql, int *out) {
@@ -20,8 +22,8 @@ static int scalar(sqlite3 *db, const char *sql, int *out) {
     return rc;
 }
 
-int res_store_identify(sqlite3 *db, const char *path, res_store_identity *identity, int *version,
-                       int *sqlite_rc, char *err, size_t errlen) {
+res_status res_store_identify(sqlite3 *db, const char *path, res_store_identity *identity,
+                              int *version, int *sqlite_rc, res_error *err) {
     int objects = 0, ours = 0;
     int rc = scalar(db, "PRAGMA user_version", version);
     if (rc == SQLITE_OK)
@@ -33,34 +35,41 @@ int res_store_identify(sqlite3 *db, const char *path, res_store_identity *identi
                     " AND name IN ('runs', 'schema_migrations')",
                     &ours);
     *sqlite_rc = rc;
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s: %s", path,
-                 (rc & 0xff) == SQLITE_NOTADB ? "not an SQLite database"
-                                              : "cannot read the database",
-                 sqlite3_errmsg(db));
-        return RES_STORE_ERROR;
-    }
+    if (rc != SQLITE_OK)
+        return res_store_fail(err, RES_ESTORE, "%s: %s: %s", path,
+                              (rc & 0xff) == SQLITE_NOTADB ? "not an SQLite database"
+                                                           : "cannot read the database",
+                              sqlite3_errmsg(db));
     if (*version == 0 && objects == 0) {
         *identity = RES_STORE_IS_EMPTY;
-        return RES_STORE_OK;
+        return RES_OK;
     }
-    if (*version == 0 || ours != 2) {
-        snprintf(err, errlen,
-                 "%s: not an admitsim results database: it has %d table%s or view%s but %s; "
-                 "admitsim neither reads nor changes another program's database (use another "
-                 "--db)",
-                 path, objects, objects == 1 ? "" : "s", objects == 1 ? "" : "s",
-                 *version == 0 ? "no schema version (PRAGMA user_version is 0)"
-                               : "no admitsim runs and schema_migrations tables");
-        return RES_STORE_NOT_ADMITSIM;
-    }
-    if (*version > RES_STORE_SCHEMA_VERSION) {
-        snprintf(err, errlen,
-                 "%s: database schema version %d is newer than this admitsim supports (%d); "
-                 "use a newer admitsim or another --db",
-                 path, *version, RES_STORE_SCHEMA_VERSION);
-        return RES_STORE_TOO_NEW;
-    }
+    if (*version == 0 || ours != 2)
+        return res_store_fail(
+            err, RES_EFOREIGN,
+            "%s: not an admitsim results database: it has %d table%s or view%s but %s; "
+            "admitsim neither reads nor changes another program's database (use another "
+            "--db)",
+            path, objects, objects == 1 ? "" : "s", objects == 1 ? "" : "s",
+            *version == 0 ? "no schema version (PRAGMA user_version is 0)"
+                          : "no admitsim runs and schema_migrations tables");
+    if (*version > RES_STORE_SCHEMA_VERSION)
+        return res_store_fail(
+            err, RES_ETOONEW,
+            "%s: database schema version %d is newer than this admitsim supports (%d); "
+            "use a newer admitsim or another --db",
+            path, *version, RES_STORE_SCHEMA_VERSION);
     *identity = RES_STORE_IS_ADMITSIM;
-    return RES_STORE_OK;
+    return RES_OK;
+}
+
+void res_store_uri(char *uri, size_t len, const char *path, const char *query) {
+    size_t n = (size_t)snprintf(uri, len, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *p = (const unsigned char *)path; *p && n + 4 < len; p++) {
+        if (*p < 0x21 || strchr("?#%", *p))
+            n += (size_t)snprintf(uri + n, len - n, "%%%02x", *p);
+        else
+            uri[n++] = (char)*p;
+    }
+    snprintf(uri + n, len - n, "%s%s", query ? "?" : "", query ? query : "");
 }

@@ -48,6 +48,30 @@ static bool exec_start_grow(int64_t **v, size_t *cap, uint64_t exec) {
     return true;
 }
 
+/* The p95 of ready-to-lease gaps of non-root columns' executions. */
+static bool downstream_gap(res_summary *s) {
+    const res_correlated_view *v = s->view;
+    int64_t *gaps = malloc((v->row_count ? v->row_count : 1) * sizeof *gaps);
+    if (!gaps) return false;
+    size_t n = 0;
+    for (size_t i = 0; i < v->row_count; i++) {
+        const res_view_row *r = &v->rows[i];
+        if (r->column < 0 || (uint32_t)r->column >= s->facts->column_count ||
+            s->facts->columns[r->column].root)
+            continue;
+        int64_t from = r->at[RES_TS_READY_ENQUEUED], to = r->at[RES_TS_TASK_LEASE_ACQUIRED];
+        if (from >= 0 && to >= from) gaps[n++] = to - from;
+    }
+    if (n) {
+        size_t k = res_quantile_index(n, 0.95);
+        int64_t p95;
+        res_select_i64(gaps, n, &k, 1, &p95); /* the element a sort puts there */
+        s->downstream_ready_to_dispatch_p95 = ns_to_s(p95);
+    }
+    free(gaps);
+    return true;
+}
+
 res_summary *res_summary_compute(const res_run_record *run) {
     const run_config *sc = run->config;
     uint32_t ncol = sc->column_count;
@@ -159,6 +183,8 @@ res_summary *res_summary_compute(const res_run_record *run) {
                      : NULL;
         if (!s->view) goto done;
     }
+    s->downstream_ready_to_dispatch_p95 = -1;
+    if (s->view && !downstream_gap(s)) goto done;
     ok = true;
 done:
     if (acc)
@@ -198,5 +224,9 @@ json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {
     json_object_set_new(out, "correlated",
                         s->view ? res_correlated_view_json(s->view, s->facts) : json_null());
     if (run->config->arm[0]) json_object_set_new(out, "arm", json_string(run->config->arm));
+    json_object_set_new(out, "downstream_ready_to_dispatch_p95_seconds",
+                        s->downstream_ready_to_dispatch_p95 >= 0
+                            ? json_real(s->downstream_ready_to_dispatch_p95)
+                            : json_null());
     return out;
 }

@@ -33,7 +33,9 @@ static const char *const ROOT_KEYS[] = {"schema",
                                         "providers",
                                         "columns",
                                         "arms",
+                                        "check",
                                         NULL};
+static const char *const CHECK_KEYS[] = {"tags", "claims", "thresholds", NULL};
 static const char *const POLICY_KEYS[] = {"default",
                                           "strict_share_rounding",
                                           "reserve_fraction",
@@ -50,7 +52,15 @@ static const char *const COLUMN_KEYS[] = {
     "retry", "failure",  "scheduling", NULL};
 static const char *const SCHEDULING_KEYS[] = {"kind",   "identity",       "model",     "domain",
                                               "weight", "admitted_limit", "resources", NULL};
-static const char *const MODEL_KEYS[] = {"alias", "provider", "model", "max_parallel_requests",
+static const char *const MODEL_KEYS[] = {"alias",
+                                         "provider",
+                                         "model",
+                                         "max_parallel_requests",
+                                         "base_url",
+                                         "api_key_env",
+                                         "timeout_seconds",
+                                         "connect_timeout_seconds",
+                                         "max_response_bytes",
                                          NULL};
 static const char *const AIMD_KEYS[] = {"md_factor",
                                         "ai_step",
@@ -154,6 +164,32 @@ static bool as_endpoint_name(const node *n, char *out, size_t size) {
     return true;
 }
 
+/* The keys only live runs read: where the endpoint is and how to reach it. */
+static bool parse_model_live(const node *e, run_model_alias *m) {
+    node f;
+    if (!run_json_field(e, "base_url", false, &f) ||
+        !run_json_as_str(&f, m->base_url, sizeof m->base_url, true))
+        return false;
+    if (f.v && strncmp(m->base_url, "http://", 7) != 0 && strncmp(m->base_url, "https://", 8) != 0)
+        return run_json_expect(&f, "an http:// or https:// URL");
+    if (!run_json_field(e, "api_key_env", false, &f) ||
+        !run_json_as_str(&f, m->api_key_env, sizeof m->api_key_env, true))
+        return false;
+    for (const char *p = m->api_key_env; *p; p++)
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (p > m->api_key_env && *p >= '0' && *p <= '9')))
+            return run_json_expect(&f, "an environment variable name (letters, digits, _)");
+    int64_t bytes = 0;
+    if (!run_json_get_num(e, "timeout_seconds", false, 0, RUN_MAX_SECONDS, true,
+                          &m->timeout_seconds) ||
+        !run_json_get_num(e, "connect_timeout_seconds", false, 0, RUN_MAX_SECONDS, true,
+                          &m->connect_timeout_seconds) ||
+        !run_json_get_int(e, "max_response_bytes", false, 1, 1 << 30, &bytes))
+        return false;
+    m->max_response_bytes = bytes;
+    return true;
+}
+
 static bool parse_models(const node *root, run_config *s) {
     node a;
     if (!run_json_field(root, "models", false, &a) || !a.v) return true;
@@ -173,7 +209,8 @@ static bool parse_models(const node *root, run_config *s) {
             !as_endpoint_name(&f, m->provider, sizeof m->provider) ||
             !run_json_field(&e, "model", true, &f) ||
             !as_endpoint_name(&f, m->model_id, sizeof m->model_id) ||
-            !run_json_get_int(&e, "max_parallel_requests", true, 1, INT_MAX, &cap))
+            !run_json_get_int(&e, "max_parallel_requests", true, 1, INT_MAX, &cap) ||
+            !parse_model_live(&e, m))
             return false;
         m->max_parallel_requests = (uint32_t)cap;
         s->model_count++;
@@ -551,6 +588,51 @@ static bool parse_failures(const node *root, run_config *s) {
     return true;
 }
 
+/* ---- check ----------------------------------------------------------------------- */
+
+/* An array of at most RUN_MAX_CHECK_ITEMS short strings into out. */
+static bool read_names(const node *o, const char *key, size_t size, char (*out)[64],
+                       char (*wide)[256], uint32_t *count) {
+    node a;
+    if (!run_json_field(o, key, false, &a) || !a.v) return true;
+    if (!json_is_array(a.v) || json_array_size(a.v) > RUN_MAX_CHECK_ITEMS)
+        return run_json_expect(&a, "an array of at most %d strings", RUN_MAX_CHECK_ITEMS);
+    for (size_t i = 0; i < json_array_size(a.v); i++) {
+        node e;
+        run_json_item(&a, i, &e);
+        if (!run_json_as_str(&e, out ? out[i] : wide[i], size, true)) return false;
+        (*count)++;
+    }
+    return true;
+}
+
+static bool parse_check(const node *root, run_config *s) {
+    node o, t;
+    run_check *c = &s->check;
+    if (!run_json_get_obj(root, "check", false, CHECK_KEYS, &o)) return false;
+    if (!o.v) return true;
+    if (!read_names(&o, "tags", sizeof c->tags[0], c->tags, NULL, &c->tag_count) ||
+        !read_names(&o, "claims", sizeof c->claims[0], NULL, c->claims, &c->claim_count) ||
+        !run_json_get_obj(&o, "thresholds", false, NULL, &t))
+        return false;
+    if (t.v && json_object_size(t.v) > RUN_MAX_CHECK_ITEMS)
+        return run_json_expect(&t, "an object of at most %d thresholds", RUN_MAX_CHECK_ITEMS);
+    const char *key;
+    json_t *v;
+    json_object_foreach(t.v, key, v) {
+        node e;
+        run_json_child(&t, key, v, &e);
+        uint32_t k = c->threshold_count;
+        if (strlen(key) >= sizeof c->threshold_gates[k])
+            return run_json_fail(&e, "expected a gate name of at most %zu characters",
+                                 sizeof c->threshold_gates[k] - 1);
+        if (!run_json_as_num(&e, 0, 1e9, false, &c->thresholds[k])) return false;
+        snprintf(c->threshold_gates[k], sizeof c->threshold_gates[k], "%s", key);
+        c->threshold_count++;
+    }
+    return true;
+}
+
 /* ---- the document ------------------------------------------------------------- */
 
 static bool parse_identity(const node *root, run_config *s) {
@@ -598,7 +680,8 @@ bool run_config_read(const node *root, run_config *s) {
         !run_json_get_u32(root, "max_concurrent_row_groups", 0, &s->max_concurrent_row_groups) ||
         !run_json_get_int(root, "model_group_limit_cap", false, 1, INT_MAX, &cap) ||
         !parse_capacity(root, s) || !parse_models(root, s) || !parse_request_admission(root, s) ||
-        !parse_columns(root, s) || !parse_policy(root, s) || !parse_failures(root, s))
+        !parse_columns(root, s) || !parse_policy(root, s) || !parse_failures(root, s) ||
+        !parse_check(root, s))
         return false;
     s->buffer_size_set = buffer_size != 0;
     s->buffer_size = buffer_size == 0 || buffer_size > s->records ? s->records : buffer_size;

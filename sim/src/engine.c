@@ -18,6 +18,7 @@
 #include "sim/clock.h"
 #include "sim/provider.h"
 #include "sim/rng.h"
+#include "sim/workload.h"
 
 enum { EV_COMPLETE = 1, EV_WAKE, EV_CANCEL, EV_STEP, EV_CALL_DONE, EV_REQ_TICK };
 
@@ -60,12 +61,8 @@ typedef struct engine {
     admit_request_admission *adm;
     admit_model_executor *exec;
     sim_providers *providers;
-    gsl_rng **first_rng; /* [column] first attempts, drawn up front */
-    gsl_rng **retry_rng; /* [column] later attempts, in the order they run */
+    sim_workload *workload; /* every task's program values and outcome */
     gsl_rng *spawn_rng;
-    int64_t *first_plan;    /* per task: its column's step values */
-    size_t *plan_offset;    /* [task] */
-    uint8_t *first_outcome; /* [task] */
     sim_worker *workers;
     size_t worker_count, worker_cap, free_worker;
     sim_call *calls;
@@ -128,46 +125,6 @@ static void req_wake_at(void *ctx, int64_t at) {
 
 /* ---- a task's program: drawing it, walking it ----------------------------- */
 
-static admit_worker_outcome draw_outcome(const sim_column *col, gsl_rng *rng) {
-    double u = gsl_rng_uniform(rng);
-    if (u < col->non_retryable_probability) return ADMIT_WORKER_NON_RETRYABLE_FAILURE;
-    if (u < col->non_retryable_probability + col->retryable_probability)
-        return ADMIT_WORKER_RETRYABLE_FAILURE;
-    return ADMIT_WORKER_SUCCESS;
-}
-
-static uint32_t step_count(const run_column *col) {
-    return col->step_count ? col->step_count : 1;
-}
-
-/* Draws one execution's program values (local durations, call counts) and
-** its outcome, in step order, from rng. */
-static admit_worker_outcome draw_plan(const engine *e, uint32_t column, gsl_rng *rng,
-                                      int64_t *plan) {
-    const run_column *shape = &e->cfg->columns[column];
-    const sim_column *col = &e->env->columns[column];
-    if (shape->step_count == 0) {
-        plan[0] = sim_dist_sample_ns(&col->duration, rng);
-        return draw_outcome(col, rng);
-    }
-    for (uint32_t i = 0; i < shape->step_count; i++) {
-        const sim_step *st = &col->program[i];
-        if (shape->program[i].kind == RUN_STEP_LOCAL) {
-            plan[i] = sim_dist_sample_ns(&st->duration, rng);
-        } else if (st->count_kind == SIM_COUNT_BRANCH) {
-            plan[i] = gsl_rng_uniform(rng) < st->probability ? st->count : st->count_else;
-        } else if (st->count_kind == SIM_COUNT_UNTIL_VALID) {
-            uint32_t n = 1;
-            while (n < st->count && !(gsl_rng_uniform(rng) < st->probability))
-                n++;
-            plan[i] = n;
-        } else {
-            plan[i] = st->count;
-        }
-    }
-    return draw_outcome(col, rng);
-}
-
 /* The worker's current step is local work (a column without a program is one local step). */
 static bool step_is_local(const engine *e, const sim_worker *sw) {
     const run_column *col = &e->cfg->columns[sw->w->task->column];
@@ -224,7 +181,7 @@ static void start_call(engine *e, size_t slot) {
 /* Moves the worker on from its current position in the program. */
 static void advance(engine *e, size_t slot) {
     sim_worker *sw = &e->workers[slot];
-    uint32_t n = step_count(&e->cfg->columns[sw->w->task->column]);
+    uint32_t n = sim_workload_step_count(&e->cfg->columns[sw->w->task->column]);
     while (sw->step < n) {
         if (step_is_local(e, sw)) {
             if (!sw->step_started) {
@@ -313,10 +270,9 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     uint32_t token = sw->token + 1;
     *sw = (sim_worker){.w = w, .execution_id = w->execution_id, .token = token};
     if (w->attempt == 1) {
-        sw->plan = &e->first_plan[e->plan_offset[idx]];
-        sw->outcome = (admit_worker_outcome)e->first_outcome[idx];
+        sw->plan = sim_workload_first(e->workload, idx, &sw->outcome);
     } else {
-        sw->outcome = draw_plan(e, w->task->column, e->retry_rng[w->task->column], sw->own_plan);
+        sw->outcome = sim_workload_draw_retry(e->workload, w->task->column, sw->own_plan);
         sw->plan = sw->own_plan;
     }
     w->runtime_data = (void *)(uintptr_t)slot;
@@ -442,9 +398,11 @@ static bool reserve_event_logs(engine *e, size_t ntasks) {
     size_t calls = 0, sched_cap = 0, req_cap = 0;
     for (size_t i = 0; i < ntasks; i++) {
         const run_column *col = &e->cfg->columns[admit_tracker_task(e->tracker, i)->column];
+        admit_worker_outcome outcome;
+        const int64_t *plan = sim_workload_first(e->workload, i, &outcome);
         for (uint32_t j = 0; j < col->step_count; j++)
             if (col->program[j].kind == RUN_STEP_CALL &&
-                __builtin_add_overflow(calls, (size_t)e->first_plan[e->plan_offset[i] + j], &calls))
+                __builtin_add_overflow(calls, (size_t)plan[j], &calls))
                 calls = SIZE_MAX;
     }
     if (__builtin_mul_overflow(ntasks, (size_t)8, &sched_cap) ||
@@ -464,18 +422,8 @@ static bool reserve_event_logs(engine *e, size_t ntasks) {
 static void engine_free(engine *e) {
     e->tearing_down = true;
     run_assembly_destroy(e->asm_);
-    if (e->first_rng)
-        for (uint32_t c = 0; c < e->cfg->column_count; c++)
-            gsl_rng_free(e->first_rng[c]);
-    if (e->retry_rng)
-        for (uint32_t c = 0; c < e->cfg->column_count; c++)
-            gsl_rng_free(e->retry_rng[c]);
-    free(e->first_rng);
-    free(e->retry_rng);
+    sim_workload_free(e->workload);
     if (e->spawn_rng) gsl_rng_free(e->spawn_rng);
-    free(e->first_plan);
-    free(e->plan_offset);
-    free(e->first_outcome);
     free(e->workers);
     free(e->events);
     free(e->revents);
@@ -541,71 +489,13 @@ static bool assemble(engine *e, run_policy_kind policy, sim_error *err) {
     return true;
 }
 
-/* The record's resolved shape and the request resources' names and
-** starting snapshots. */
-static bool record_shape(engine *e) {
-    res_run_record *run = e->run;
-    const run_assembly *a = e->asm_;
-    const admit_request_resolver *rr = run_assembly_request_resolver(a);
-    if (!res_run_record_shape(run, run_assembly_resource_count(a), run_assembly_group_count(a),
-                              admit_request_resolver_resource_count(rr)))
-        return false;
-    memcpy(run->groups, run_assembly_groups(a), run->group_count * sizeof *run->groups);
-    for (uint32_t c = 0; c < e->cfg->column_count; c++) {
-        run->column_group[c] = run_assembly_column_group(a, c);
-        run->column_resources[c] = *run_assembly_column_resources(a, c);
-    }
-    for (uint32_t r = 0; r < run->resource_count; r++) {
-        snprintf(run->resource_names[r], sizeof run->resource_names[r], "%s",
-                 run_assembly_resource_name(a, r));
-        run->resource_limits[r] = run_assembly_resource_limits(a)[r];
-    }
-    for (uint32_t r = 0; r < run->request_resource_count; r++) {
-        res_request_resource *q = &run->request[r];
-        uint32_t pm = admit_request_resolver_resource_pm(rr, r);
-        snprintf(q->key, sizeof q->key, "%s", admit_request_resolver_resource_key(rr, r));
-        snprintf(q->provider, sizeof q->provider, "%s", admit_request_resolver_pm_provider(rr, pm));
-        admit_request_admission_snapshot(e->adm, r, &q->initial);
-    }
-    for (uint32_t i = 0; i < run_assembly_diagnostic_count(a) && i < RES_RECORD_DIAGNOSTICS; i++)
-        snprintf(run->diagnostics[run->diagnostic_count++], sizeof run->diagnostics[0], "%s",
-                 run_assembly_diagnostic(a, i));
-    return true;
-}
-
-/* Every column's streams, and each task's first execution drawn up front in
-** task order (common random numbers across arms). */
+/* Every task's first execution drawn up front in task order (common random
+** numbers across arms), and the event logs sized from them. */
 static bool draw_first_attempts(engine *e, const sim_run_options *opt) {
-    const run_config *cfg = e->cfg;
-    size_t ntasks = admit_tracker_task_count(e->tracker);
-    e->first_rng = calloc(cfg->column_count, sizeof *e->first_rng);
-    e->retry_rng = calloc(cfg->column_count, sizeof *e->retry_rng);
     e->spawn_rng = sim_rng_stream(opt->seed, opt->iteration, "runtime/spawn");
-    e->plan_offset = malloc((ntasks ? ntasks : 1) * sizeof *e->plan_offset);
-    e->first_outcome = malloc(ntasks ? ntasks : 1);
-    if (!e->first_rng || !e->retry_rng || !e->spawn_rng || !e->plan_offset || !e->first_outcome)
-        return false;
-    for (uint32_t c = 0; c < cfg->column_count; c++) {
-        char entity[ADMIT_NAME_MAX + 16];
-        snprintf(entity, sizeof entity, "column/%s", cfg->columns[c].name);
-        e->first_rng[c] = sim_rng_stream(opt->seed, opt->iteration, entity);
-        snprintf(entity, sizeof entity, "column/%s/retry", cfg->columns[c].name);
-        e->retry_rng[c] = sim_rng_stream(opt->seed, opt->iteration, entity);
-        if (!e->first_rng[c] || !e->retry_rng[c]) return false;
-    }
-    size_t plan_values = 0;
-    for (size_t i = 0; i < ntasks; i++) {
-        e->plan_offset[i] = plan_values;
-        plan_values += step_count(&cfg->columns[admit_tracker_task(e->tracker, i)->column]);
-    }
-    e->first_plan = malloc((plan_values ? plan_values : 1) * sizeof *e->first_plan);
-    if (!e->first_plan) return false;
-    for (size_t i = 0; i < ntasks; i++) {
-        const admit_task *t = admit_tracker_task(e->tracker, i);
-        e->first_outcome[i] = (uint8_t)draw_plan(e, t->column, e->first_rng[t->column],
-                                                 &e->first_plan[e->plan_offset[i]]);
-    }
-    return !e->capture || reserve_event_logs(e, ntasks);
+    e->workload = sim_workload_create(e->sc, e->tracker, opt->seed, opt->iteration);
+    if (!e->spawn_rng || !e->workload) return false;
+    return !e->capture || reserve_event_logs(e, admit_tracker_task_count(e->tracker));
 }
 
 /* ---- the event loop --------------------------------------------------------------- */
@@ -682,60 +572,11 @@ static bool run_loop(engine *e, sim_error *err) {
     return !e->halted || oom(e, err);
 }
 
-static uint64_t mix(uint64_t h, uint64_t v) {
-    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    h ^= h >> 31;
-    h *= 0x7fb5d329728ea185ULL;
-    return h ^ (h >> 27);
-}
-
-/* Generated values are a pure function of (seed, iteration, column, task):
-** timings and ids never enter the output hashes. */
-static void hash_outputs(engine *e, res_run_record *run, uint64_t seed, uint32_t iteration) {
-    run->output_hash_all = 0;
-    for (uint32_t c = 0; c < e->cfg->column_count; c++)
-        run->output_hash[c] = 0xcbf29ce484222325ULL;
-    size_t n = admit_tracker_task_count(e->tracker);
-    uint64_t *col_seed = calloc(e->cfg->column_count, sizeof *col_seed);
-    if (!col_seed) {
-        e->halted = true;
-        return;
-    }
-    for (uint32_t c = 0; c < e->cfg->column_count; c++)
-        col_seed[c] = sim_rng_stream_seed(seed, iteration, e->cfg->columns[c].name);
-    for (size_t i = 0; i < n; i++) {
-        const admit_task *t = admit_tracker_task(e->tracker, i);
-        run->column_tasks[t->column]++;
-        if (admit_tracker_state(e->tracker, t) != ADMIT_TASK_DONE) continue;
-        uint64_t value = mix(col_seed[t->column], t->task_id);
-        run->output_hash[t->column] = mix(run->output_hash[t->column], mix(t->task_id, value));
-    }
-    for (uint32_t c = 0; c < e->cfg->column_count; c++)
-        run->output_hash_all = mix(run->output_hash_all, run->output_hash[c]);
-    free(col_seed);
-}
-
 /* The ledgers at the end, and the event logs handed over to the record. */
 static void record_end(engine *e) {
     res_run_record *run = e->run;
-    run->status = admit_scheduler_status(e->sched);
+    res_run_record_read_end(run, e->asm_);
     run->wall_ns = e->clock.now_ns;
-    admit_scheduler_stats_get(e->sched, &run->stats);
-    const admit_task_admission *adm = admit_scheduler_admission(e->sched);
-    admit_task_admission_stats_get(adm, &run->admission_stats);
-    const admit_admission_view *av = admit_task_admission_view(adm);
-    run->final_task_leases = av->leases_active;
-    memcpy(run->final_leased, av->leased, run->resource_count * sizeof *run->final_leased);
-    memcpy(run->max_leased, av->max_leased, run->resource_count * sizeof *run->max_leased);
-    run->final_queued = admit_fair_queue_view(admit_scheduler_queue(e->sched))->queued_total;
-    memcpy(run->max_queued_by_group, admit_scheduler_max_queued_by_group(e->sched),
-           run->group_count * sizeof *run->max_queued_by_group);
-    for (uint32_t r = 0; r < run->request_resource_count; r++)
-        admit_request_admission_snapshot(e->adm, r, &run->request[r].final);
-    admit_request_admission_stats_get(e->adm, &run->request_admission_stats);
-    admit_model_executor_stats_get(e->exec, &run->executor_stats);
-    run->final_request_leases = run->request_admission_stats.leases_active;
-    run->final_request_waiters = run->request_admission_stats.waiters_queued;
     run->events = e->events;
     run->event_count = e->event_count;
     e->events = NULL;
@@ -770,7 +611,8 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     run->environment = sim_scenario_environment_json(sc);
     e.run_id = sim_rng_stream_seed(opt->seed, opt->iteration, sc->config.scenario_id);
     ok = assemble(&e, run->policy, err);
-    if (ok && !(record_shape(&e) && run->environment)) ok = oom(&e, err);
+    if (ok && !(res_run_record_shape_from_assembly(run, e.asm_) && run->environment))
+        ok = oom(&e, err);
     if (ok) {
         e.providers = sim_providers_create(sc, run_assembly_request_resolver(e.asm_), opt->seed,
                                            opt->iteration, err);
@@ -781,8 +623,7 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     ok = ok && run_loop(&e, err);
     if (ok) {
         record_end(&e);
-        hash_outputs(&e, run, opt->seed, opt->iteration);
-        if (e.halted) ok = oom(&e, err);
+        res_run_record_hash_outputs(run, e.tracker, sim_workload_column_seeds(e.workload));
     }
 done:
     engine_free(&e);

@@ -12,8 +12,9 @@
 ** relative = mean(d) / mean(baseline) (NaN when that mean is 0).  When
 ** every pair is equal (d_i = 0) the verdict is `identical`.  Otherwise the
 ** verdict follows the metric's direction: `no_difference` when the interval
-** contains 0, else `better` or `worse`.  A deterministic comparison (every
-** seed gives the same figure in each arm, so sd(d) = 0) has no interval: its
+** contains 0, else `better` or `worse`.  A deterministic comparison (two
+** or more seeds, every one giving the same figure in each arm, so sd(d) =
+** 0) has no interval: its
 ** verdict is `identical`, `better` or `worse` by the sign of the one
 ** difference.  With fewer than two pairs and differing figures there is no
 ** interval either: `undetermined`.  A claim survives trimming when the sign

@@ -8,8 +8,10 @@
 ** deterministic test.  The experiment is deterministic when every other
 ** metric gives the same figure for every seed within each arm.
 **
-** JSON: {"scenario_id", "baseline": {"arm"}, "candidate": {"arm"}, "seeds":
-** [...], "deterministic", "metrics": {NAME: {"direction", "baseline": {mean,
+** JSON: {"scenario_id", "baseline": {"arm", "description" when there is
+** one}, "candidate": {...}, "seeds": [...], "outputs_equal": true, false or
+** null (unknown: another build's runs), "deterministic", "metrics": {NAME: {"direction",
+*"baseline": {mean,
 ** stddev, p50, p95, min, max}, "candidate": {...}, "diff": {"mean",
 ** "ci95_low", "ci95_high", "relative"}, "verdict", "survives_trimming"}},
 ** "headline": [NAME, ...]} with null for what is undefined (an interval of
@@ -37,6 +39,17 @@ typedef struct res_experiment res_experiment;
 res_experiment *res_experiment_create(const char *scenario_id, const char *baseline,
                                       const char *candidate, const uint64_t *seeds, size_t n);
 void res_experiment_free(res_experiment *e);
+/* Text for reports about arm 0 (baseline) or 1 (candidate); NULL: none. */
+void res_experiment_describe(res_experiment *e, int arm, const char *description);
+const char *res_experiment_arm(const res_experiment *e, int arm);
+const char *res_experiment_scenario(const res_experiment *e);
+size_t res_experiment_pairs(const res_experiment *e);
+/* The hash of the outputs of arm's run of pair (the run record's
+** output_hash_all), when known. */
+void res_experiment_set_outputs(res_experiment *e, int arm, size_t pair, uint64_t hash);
+/* The first pair whose arms' outputs differ; the number of pairs when every
+** pair's are equal; -1 when a hash is missing (another build's run). */
+int res_experiment_outputs_differ_at(const res_experiment *e);
 /* arm 0: baseline, 1: candidate; takes the set's contents (it is emptied). */
 void res_experiment_set(res_experiment *e, int arm, size_t pair, res_metric_set *m);
 
@@ -56,8 +69,15 @@ size_t res_experiment_metric_count(const res_experiment *e);
 const res_experiment_metric *res_experiment_metric_at(const res_experiment *e, size_t i);
 
 json_t *res_experiment_json(const res_experiment *e);
-/* The human table ("candidate is 2.67x better on ...") or Markdown. */
-void res_experiment_print(const res_experiment *e, FILE *f, bool markdown);
+typedef enum res_experiment_style {
+    RES_EXPERIMENT_TABLE,        /* for a terminal */
+    RES_EXPERIMENT_MARKDOWN,     /* a document: title, arms, headlines, table */
+    RES_EXPERIMENT_MARKDOWN_BODY /* a section of a report: no title, table folded */
+} res_experiment_style;
+
+/* Arms, headlines ("candidate is 2.67x better on ... (95% CI ...)") and
+** every metric. */
+void res_experiment_print(const res_experiment *e, FILE *f, res_experiment_style style);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@
 **                 slot_utilization, first_downstream_ready_seconds,
 **                 first_downstream_dispatch_seconds,
 **                 root_over_admission_debt_lease_seconds,
-**                 hidden_scheduler_resource_waiters, final_task_leases,
+**                 hidden_scheduler_resource_waiters,
+**                 downstream_ready_to_dispatch_p95_seconds, final_task_leases,
 **                 final_request_leases, final_request_waiters
 **   group.<column>.   first_wait_seconds, wait_mean_seconds,
 **                 wait_p50_seconds, wait_p95_seconds, wait_p99_seconds,

@@ -40,9 +40,13 @@ extern "C" {
 
 /* Where runs happen.  run_iteration returns iteration `iteration`'s record
 ** (its events captured), or NULL with err set (code RES_ERUN). */
+/* is_interrupted (may be NULL): asked after each iteration; true stops the
+** run there: the iterations so far are stored, the run is marked
+** 'cancelled' and no file is written (RES_EINTERRUPTED). */
 typedef struct res_environment {
     void *ctx;
     res_run_record *(*run_iteration)(void *ctx, uint32_t iteration, res_error *err);
+    bool (*is_interrupted)(void *ctx);
 } res_environment;
 
 typedef struct res_pipeline_options {
@@ -51,6 +55,11 @@ typedef struct res_pipeline_options {
     uint64_t seed;
     uint32_t iterations; /* >= 1 */
     const char *db_path; /* NULL: no store */
+    /* The run as an arm of a stored experiment (res/store.h): its id (0:
+    ** none), arm (NULL: none) and parameters (a JSON object, or NULL). */
+    int64_t experiment_id;
+    const char *arm;
+    const char *parameters;
     const char *out_dir; /* NULL: no artifact, Markdown or CSV */
     const char *command_line;
     /* Called for every finished iteration, before its record is freed. */

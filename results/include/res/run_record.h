@@ -30,6 +30,8 @@
 #include "admit/request_resource.h"
 #include "admit/scheduler.h"
 #include "admit/task_admission.h"
+#include "admit/tracker.h"
+#include "run/assembly.h"
 #include "run/config.h"
 
 #ifdef __cplusplus
@@ -103,6 +105,21 @@ res_run_record *res_run_record_create(const run_config *config);
 bool res_run_record_shape(res_run_record *r, uint32_t resource_count, uint32_t group_count,
                           uint32_t request_resource_count);
 void res_run_record_free(res_run_record *r);
+
+/* Filling a record from the core objects of a run (run/assembly.h), alike
+** for every environment.  _shape_from_assembly: res_run_record_shape() and
+** the resolved shape (task groups, each column's group and resources, the
+** scheduler resources and limits, the request resources' keys, providers
+** and starting snapshots, the resolver's diagnostics); false on out of
+** memory.  _read_end: the job status, counters, ledgers, queues and request
+** snapshots at the end (wall time and event logs are the caller's).
+** _hash_outputs: the output hashes of the completed tasks (and each
+** column's task count), one value per task from (column_seed[column],
+** task id): timings and ids never enter them. */
+bool res_run_record_shape_from_assembly(res_run_record *r, const run_assembly *a);
+void res_run_record_read_end(res_run_record *r, const run_assembly *a);
+void res_run_record_hash_outputs(res_run_record *r, admit_tracker *tracker,
+                                 const uint64_t *column_seed);
 
 /* True when the run ended holding no task lease, request lease or request waiter. */
 bool res_run_record_is_clean(const res_run_record *r);

@@ -5,19 +5,22 @@
 ** A run list, one run, its iterations, its events (in capture order or in
 ** stream order, filtered by stream, kinds and resource), its task
 ** timelines, its metrics (rows, or mean/min/max per metric) and its final
-** snapshots.  Lists come as cursors that step one row at a time, so a run of
+** snapshots; the experiments (schema 6; none in an older database), one
+** experiment and its runs.  Lists come as cursors that step one row at a time, so a run of
 ** millions of events is never loaded whole; any number of cursors of one
 ** reader may be open at once.
 **
 ** Lifetimes.  The strings of a row belong to the reader and stay valid
-** until the cursor steps again or is closed (for res_store_reader_run and
-** res_store_reader_iteration: until the next call of the same function or
-** res_store_reader_close).  A cursor must be closed before its reader.
+** until the cursor steps again or is closed (for res_store_reader_run,
+** res_store_reader_iteration and res_store_reader_experiment: until the
+** next call of the same function or res_store_reader_close).  A cursor must be closed before its
+*reader.
 **
-** Errors.  Functions return RES_STORE_OK, RES_STORE_ROW (a cursor's row) or
-** a negative code (res/store_common.h) and never exit; the message, which
-** names the database file, is in res_store_reader_errmsg().  A reader is
-** not thread-safe: one thread at a time per reader.
+** Errors.  Functions return RES_OK or the error's code (res/error.h) and
+** fill err (when not NULL) with the code and a message naming the database
+** file; a cursor's step returns RES_CURSOR_ROW, RES_CURSOR_DONE or
+** RES_CURSOR_ERROR (then err says why).  Nothing exits.  A reader is not
+** thread-safe: one thread at a time per reader.
 */
 #ifndef RES_STORE_READER_H
 #define RES_STORE_READER_H
@@ -26,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "res/error.h"
 #include "res/store_common.h"
 
 #ifdef __cplusplus
@@ -79,7 +83,52 @@ typedef struct res_run_row {
     ** writer is gone (killed, crashed, an earlier boot), else status */
     const char *state;
     res_run_writer writer;
+    /* The experiment the run belongs to (schema 6; unset/NULL when none),
+    ** its arm and its parameters (a JSON object). */
+    res_opt_int experiment_id;
+    const char *arm;
+    const char *parameters;
 } res_run_row;
+
+/* An experiment (table experiments, schema 6) and what its runs add up to. */
+typedef struct res_experiment_row {
+    int64_t experiment_id;
+    const char *kind; /* ab or sweep */
+    const char *scenario_id;
+    const char *scenario_file;                /* NULL when not stored */
+    const char *name;                         /* NULL when not stored */
+    const char *baseline_arm, *candidate_arm; /* NULL when none */
+    int64_t seeds;
+    const char *harness_version;
+    const char *command_line; /* NULL when not stored */
+    const char *created_at;   /* UTC, ISO 8601 */
+    const char *finished_at;  /* NULL until it ended */
+    const char *status;       /* as stored: running, complete, failed, abandoned */
+    const char *result_json;  /* its verdict; NULL until it ended */
+    int64_t runs;             /* runs stored under it */
+    int64_t runs_complete;
+    int64_t arms; /* distinct (arm, parameters) among its runs */
+    const char *writer_host;
+    res_opt_int writer_pid;
+    const char *writer_instance;
+    const char *heartbeat_at;
+    /* status as it is now ("abandoned" when stored as running and its
+    ** writer is gone) */
+    const char *state;
+    res_run_writer writer;
+} res_experiment_row;
+
+/* A run of an experiment. */
+typedef struct res_experiment_run_row {
+    int64_t run_id;
+    const char *arm;        /* NULL when none */
+    int64_t seed;           /* as stored */
+    const char *parameters; /* a JSON object, NULL when none */
+    const char *status;     /* as stored */
+    const char *state;      /* as it is now (abandoned: its writer is gone) */
+    int64_t iterations;     /* requested */
+    int64_t iterations_stored;
+} res_experiment_run_row;
 
 typedef struct res_iteration_row {
     int64_t run_id;
@@ -163,53 +212,82 @@ typedef struct res_snapshot_row {
 
 /* Opens the results database at path for reading, read-only: it never
 ** migrates the database or changes its journal mode, and reads one in a
-** directory it cannot write.  Fails with RES_STORE_NOT_FOUND (no file),
-** RES_STORE_NOT_ADMITSIM (another program's database, or an empty one),
-** RES_STORE_TOO_OLD (below RES_STORE_READ_MIN_VERSION: `admitsim migrate`
-** upgrades it), RES_STORE_TOO_NEW or RES_STORE_ERROR; then *out is NULL and
-** err (errlen bytes) holds the message. */
-int res_store_reader_open(const char *path, res_store_reader **out, char *err, size_t errlen);
+** directory it cannot write.  Fails with RES_ENOTFOUND (no file),
+** RES_EFOREIGN (another program's database, or an empty one), RES_ETOOOLD
+** (below RES_STORE_READ_MIN_VERSION: `admitsim migrate` upgrades it),
+** RES_ETOONEW, RES_ENOMEM or RES_ESTORE; then *out is NULL. */
+res_status res_store_reader_open(const char *path, res_store_reader **out, res_error *err);
 void res_store_reader_close(res_store_reader *r);
-const char *res_store_reader_errmsg(const res_store_reader *r);
 int res_store_reader_schema_version(const res_store_reader *r);
 
-/* One run, or RES_STORE_NOT_FOUND. */
-int res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row);
-/* One stored iteration of a run, or RES_STORE_NOT_FOUND. */
-int res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
-                               res_iteration_row *row);
+/* One run, or RES_ENOTFOUND ("<path>: no run N"). */
+res_status res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row *row,
+                                res_error *err);
+/* One stored iteration of a run, or RES_ENOTFOUND. */
+res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                      res_iteration_row *row, res_error *err);
 
 /* Cursors.  Each opens *out (NULL on failure). */
 /* Every run, by run id. */
-int res_store_reader_runs(res_store_reader *r, res_store_cursor **out);
+res_status res_store_reader_runs(res_store_reader *r, res_store_cursor **out, res_error *err);
 /* A run's stored iterations, in order. */
-int res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out,
+                                       res_error *err);
 /* The events q selects, in q->order (iterations ascending). */
-int res_store_reader_events(res_store_reader *r, const res_event_query *q, res_store_cursor **out);
+res_status res_store_reader_events(res_store_reader *r, const res_event_query *q,
+                                   res_store_cursor **out, res_error *err);
 /* The task timelines of one iteration (or RES_ALL_ITERATIONS), by
 ** iteration and task execution id. */
-int res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
-                               res_store_cursor **out);
+res_status res_store_reader_timelines(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                      res_store_cursor **out, res_error *err);
 /* A run's metrics of one iteration (or RES_ALL_ITERATIONS) whose scope
 ** starts with scope_prefix (NULL: every scope), by iteration, in the order
 ** they were stored. */
-int res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
-                             const char *scope_prefix, res_store_cursor **out);
+res_status res_store_reader_metrics(res_store_reader *r, int64_t run_id, int64_t iteration,
+                                    const char *scope_prefix, res_store_cursor **out,
+                                    res_error *err);
 /* Each metric of a run over its iterations: scope "run" first, then by
 ** scope, within a scope in the order stored. */
-int res_store_reader_metric_stats(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_metric_stats(res_store_reader *r, int64_t run_id,
+                                         res_store_cursor **out, res_error *err);
+/* Every experiment, by id (none before schema 6). */
+res_status res_store_reader_experiments(res_store_reader *r, res_store_cursor **out,
+                                        res_error *err);
+/* One experiment, or RES_ENOTFOUND ("<path>: no experiment N"). */
+res_status res_store_reader_experiment(res_store_reader *r, int64_t experiment_id,
+                                       res_experiment_row *row, res_error *err);
+/* An experiment's runs in (arm, seed) order (then by run id). */
+res_status res_store_reader_experiment_runs(res_store_reader *r, int64_t experiment_id,
+                                            res_store_cursor **out, res_error *err);
 /* A run's final snapshots, by iteration and kind. */
-int res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out);
+res_status res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out,
+                                      res_error *err);
 
-/* Steps a cursor of the matching kind: RES_STORE_ROW with *row filled,
-** RES_STORE_OK at the end, or a negative code. */
-int res_store_cursor_next_run(res_store_cursor *c, res_run_row *row);
-int res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row);
-int res_store_cursor_next_event(res_store_cursor *c, res_event_row *row);
-int res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row);
-int res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row);
-int res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row);
-int res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row);
+/* What a cursor's step gives. */
+typedef enum res_cursor_step {
+    RES_CURSOR_ERROR = -1, /* err says why */
+    RES_CURSOR_DONE = 0,   /* no more rows */
+    RES_CURSOR_ROW = 1     /* *row is filled */
+} res_cursor_step;
+
+/* Steps a cursor of the matching kind (another kind is an error). */
+res_cursor_step res_store_cursor_next_run(res_store_cursor *c, res_run_row *row, res_error *err);
+res_cursor_step res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row,
+                                                res_error *err);
+res_cursor_step res_store_cursor_next_event(res_store_cursor *c, res_event_row *row,
+                                            res_error *err);
+res_cursor_step res_store_cursor_next_timeline(res_store_cursor *c, res_timeline_row *row,
+                                               res_error *err);
+res_cursor_step res_store_cursor_next_metric(res_store_cursor *c, res_metric_row *row,
+                                             res_error *err);
+res_cursor_step res_store_cursor_next_metric_stats(res_store_cursor *c, res_metric_stats_row *row,
+                                                   res_error *err);
+res_cursor_step res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot_row *row,
+                                               res_error *err);
+res_cursor_step res_store_cursor_next_experiment(res_store_cursor *c, res_experiment_row *row,
+                                                 res_error *err);
+res_cursor_step res_store_cursor_next_experiment_run(res_store_cursor *c,
+                                                     res_experiment_run_row *row, res_error *err);
 void res_store_cursor_close(res_store_cursor *c);
 
 #ifdef __cplusplus

@@ -33,6 +33,10 @@ typedef struct res_summary {
     double wall_time_seconds;
     double slot_utilization;
     double task_seconds;
+    /* p95 over executions of non-root columns of task_lease_acquired -
+    ** ready_enqueued (the heavy-root gate's "downstream ready-to-dispatch
+    ** gap"); < 0 when no such execution has both. */
+    double downstream_ready_to_dispatch_p95;
     uint64_t final_task_leases;
     uint32_t column_count;
     res_column_summary *columns;

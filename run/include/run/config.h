@@ -69,6 +69,15 @@ typedef struct run_model_alias {
     char provider[ADMIT_NAME_MAX];
     char model_id[ADMIT_NAME_MAX];
     uint32_t max_parallel_requests;
+    /* Live runs only (optional; empty or 0: not given): the OpenAI-compatible
+    ** base URL ("https://host/v1"), the environment variable holding the API
+    ** key (its name, never the key), the total and connect deadlines and the
+    ** response size bound of each call. */
+    char base_url[512];
+    char api_key_env[128];
+    double timeout_seconds;
+    double connect_timeout_seconds;
+    int64_t max_response_bytes;
 } run_model_alias;
 
 /* "request_admission.resources": per request resource limits. */
@@ -120,6 +129,19 @@ typedef struct run_borrow_ceiling {
     uint32_t ceiling;
 } run_borrow_ceiling;
 
+/* "check": what `admitsim check` should hold this scenario to (its gates
+** are in gates/gates.json): tags that select gates ("neutral",
+** "outputs_equal", ...), metrics the candidate arm claims to improve, and
+** per-gate thresholds that replace the gates file's. */
+#define RUN_MAX_CHECK_ITEMS 16
+typedef struct run_check {
+    uint32_t tag_count, claim_count, threshold_count;
+    char tags[RUN_MAX_CHECK_ITEMS][64];
+    char claims[RUN_MAX_CHECK_ITEMS][256];
+    char threshold_gates[RUN_MAX_CHECK_ITEMS][64];
+    double thresholds[RUN_MAX_CHECK_ITEMS];
+} run_check;
+
 typedef struct run_config {
     char path[512];
     char scenario_id[ADMIT_NAME_MAX];
@@ -151,6 +173,7 @@ typedef struct run_config {
     int64_t queue_wait_timeout_ns; /* <= 0: none */
     run_request_limit request_limits[RUN_MAX_REQUEST_LIMITS];
     uint32_t request_limit_count;
+    run_check check;
     run_arm_list arms;          /* the file's explicit arms (run/arms.h) */
     char arm[RUN_ARM_NAME_MAX]; /* the arm this configuration is; "": none */
 } run_config;

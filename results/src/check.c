@@ -1,0 +1,396 @@
+/*
+** The regression check: gates judged per (scenario, arm) on matched runs
+** (res/check.h).
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_int.h"
+#include "res/compare.h"
+#include "res/metrics.h"
+
+/* One (scenario, arm): its runs on both sides, in seed order. */
+typedef struct group {
+    const char *name;
+    const res_check_run_in **cand, **base;
+    size_t n;
+} group;
+
+typedef struct outcome {
+    const char *status; /* "pass", "fail", "not_applicable" */
+    char reason[512];
+    double candidate, baseline, threshold; /* NAN: none */
+} outcome;
+
+static outcome verdict(const char *status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static outcome verdict(const char *status, const char *fmt, ...) {
+    outcome o = {.status = status, .candidate = NAN, .baseline = NAN, .threshold = NAN};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o.reason, sizeof o.reason, fmt, ap);
+    va_end(ap);
+    return o;
+}
+
+/* ---- matching ---------------------------------------------------------------------- */
+
+static const res_check_run_in *find(const res_check_side *s, const char *key) {
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->runs[i].key, key) == 0) return &s->runs[i];
+    return NULL;
+}
+
+static bool matched(const res_check_side *a, const res_check_side *b, const char *side,
+                    res_error *err) {
+    for (size_t i = 0; i < a->count; i++)
+        if (!find(b, a->runs[i].key))
+            return res_error_set(err, RES_EINVAL,
+                                 "mismatched inputs: %s (%s) has no counterpart in the %s",
+                                 a->runs[i].key, a->runs[i].path, side);
+    return true;
+}
+
+static int by_seed(const void *pa, const void *pb) {
+    const res_check_run_in *a = *(const res_check_run_in *const *)pa,
+                           *b = *(const res_check_run_in *const *)pb;
+    return (a->seed > b->seed) - (a->seed < b->seed);
+}
+
+/* The groups of the candidate, in first-seen order. */
+static group *make_groups(const res_check_side *c, const res_check_side *b, size_t *ng) {
+    group *g = calloc(c->count ? c->count : 1, sizeof *g);
+    if (!g) return NULL;
+    *ng = 0;
+    for (size_t i = 0; i < c->count; i++) {
+        size_t k = 0;
+        while (k < *ng && strcmp(g[k].name, c->runs[i].group) != 0)
+            k++;
+        if (k == *ng) {
+            g[k].name = c->runs[i].group;
+            g[k].cand = calloc(c->count, sizeof *g[k].cand);
+            g[k].base = calloc(c->count, sizeof *g[k].base);
+            (*ng)++;
+        }
+        if (!g[k].cand || !g[k].base) continue;
+        g[k].cand[g[k].n] = &c->runs[i];
+        g[k].base[g[k].n++] = find(b, c->runs[i].key);
+    }
+    for (size_t k = 0; k < *ng; k++) {
+        qsort(g[k].cand, g[k].n, sizeof *g[k].cand, by_seed);
+        qsort(g[k].base, g[k].n, sizeof *g[k].base, by_seed);
+    }
+    return g;
+}
+
+static void free_groups(group *g, size_t n) {
+    for (size_t k = 0; g && k < n; k++) {
+        free(g[k].cand);
+        free(g[k].base);
+    }
+    free(g);
+}
+
+/* ---- reading a run ------------------------------------------------------------------ */
+
+static json_t *check_section(const res_check_run_in *r) {
+    return json_object_get(json_object_get(r->doc, "inputs"), "check");
+}
+
+static bool has_tag(const res_check_run_in *r, const char *tag) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(check_section(r), "tags"), i, t) {
+        if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0) return true;
+    }
+    return false;
+}
+
+/* The mean over a run's iterations of a metric; NAN when an iteration lacks it. */
+static double run_mean(const res_check_run_in *r, const char *metric) {
+    json_t *its = json_object_get(json_object_get(r->doc, "derived_metrics"), "iterations");
+    double sum = 0;
+    size_t n = json_array_size(its);
+    for (size_t i = 0; i < n; i++) {
+        res_metric_set m = {0};
+        const res_metric *x = res_metrics_from_summary(json_array_get(its, i), &m)
+                                  ? res_metric_find(&m, metric)
+                                  : NULL;
+        double v = x ? x->value : NAN;
+        res_metric_set_free(&m);
+        if (!isfinite(v)) return NAN;
+        sum += v;
+    }
+    return n ? sum / (double)n : NAN;
+}
+
+/* ---- the gates -------------------------------------------------------------------- */
+
+static bool snapshot_clean(json_t *it, char *why, size_t n) {
+    json_t *task = json_object_get(it, "final_task_snapshot");
+    json_t *req = json_object_get(it, "final_request_snapshot");
+    json_int_t leases = json_integer_value(json_object_get(task, "task_leases"));
+    json_int_t rl = json_integer_value(json_object_get(req, "request_leases"));
+    json_int_t w = json_integer_value(json_object_get(req, "waiters"));
+    if (leases || rl || w) {
+        snprintf(why, n, "%lld task leases, %lld request leases, %lld waiters left",
+                 (long long)leases, (long long)rl, (long long)w);
+        return false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(task, "leased_by_resource"), key, v) {
+        if (json_integer_value(v)) {
+            snprintf(why, n, "%lld of scheduler resource %s still leased",
+                     (long long)json_integer_value(v), key);
+            return false;
+        }
+    }
+    json_object_foreach(json_object_get(req, "resources"), key, v) {
+        if (json_integer_value(json_object_get(v, "in_flight")) ||
+            json_integer_value(json_object_get(v, "waiters"))) {
+            snprintf(why, n, "request resource %s still has calls in flight or waiters", key);
+            return false;
+        }
+    }
+    json_int_t hidden = json_integer_value(
+        json_object_get(json_object_get(it, "stats"), "hidden_scheduler_resource_waiters"));
+    if (hidden) {
+        snprintf(why, n, "%lld hidden scheduler resource waiters", (long long)hidden);
+        return false;
+    }
+    return true;
+}
+
+static outcome final_clean(const group *g) {
+    for (size_t r = 0; r < g->n; r++) {
+        json_t *its = json_object_get(g->cand[r]->doc, "iterations");
+        for (size_t i = 0; i < json_array_size(its); i++) {
+            char why[300];
+            if (!snapshot_clean(json_array_get(its, i), why, sizeof why))
+                return verdict("fail", "seed %llu iteration %zu: %s",
+                               (unsigned long long)g->cand[r]->seed, i, why);
+        }
+    }
+    return verdict("pass", "every iteration of %zu runs ends clean", g->n);
+}
+
+static outcome hashes_equal(const group *g) {
+    for (size_t r = 0; r < g->n; r++) {
+        json_t *a = json_object_get(g->cand[r]->doc, "iterations"),
+               *b = json_object_get(g->base[r]->doc, "iterations");
+        if (json_array_size(a) != json_array_size(b))
+            return verdict("fail", "seed %llu: %zu iterations against %zu",
+                           (unsigned long long)g->cand[r]->seed, json_array_size(a),
+                           json_array_size(b));
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!json_equal(json_object_get(json_array_get(a, i), "output_hashes"),
+                            json_object_get(json_array_get(b, i), "output_hashes")))
+                return verdict("fail", "seed %llu iteration %zu: output hashes differ",
+                               (unsigned long long)g->cand[r]->seed, i);
+    }
+    return verdict("pass", "outputs identical for %zu seeds", g->n);
+}
+
+static outcome mean_not_worse(const group *g, const char *metric, double threshold) {
+    double c = 0, b = 0;
+    for (size_t r = 0; r < g->n; r++) {
+        double x = run_mean(g->cand[r], metric), y = run_mean(g->base[r], metric);
+        if (!isfinite(x) || !isfinite(y))
+            return verdict("not_applicable", "seed %llu has no %s",
+                           (unsigned long long)g->cand[r]->seed, metric);
+        c += x / (double)g->n;
+        b += y / (double)g->n;
+    }
+    res_direction dir = res_metric_direction(metric);
+    double worse = dir == RES_HIGHER_IS_BETTER ? b - c : c - b;
+    double rel = b != 0 ? worse / fabs(b) : (worse > 0 ? INFINITY : 0);
+    outcome o = rel > threshold ? verdict("fail", "%s %.2f%% worse (more than %.2f%%)", metric,
+                                          100 * rel, 100 * threshold)
+                                : verdict("pass", "%s %+.2f%% (worse allowed up to %.2f%%)", metric,
+                                          -100 * rel, 100 * threshold);
+    o.candidate = c;
+    o.baseline = b;
+    o.threshold = threshold;
+    return o;
+}
+
+/* One iteration's request accounting: every lease released once, one per
+** admitted attempt, every attempt's times in order.  False with why set. */
+static bool accounting_holds(json_t *it, json_t *summary, char *why, size_t n, bool *calls) {
+    json_t *req = json_object_get(it, "final_request_snapshot");
+    json_int_t acq = json_integer_value(json_object_get(req, "leases_acquired")),
+               rel = json_integer_value(json_object_get(req, "leases_released")),
+               dup = json_integer_value(json_object_get(req, "duplicate_releases")),
+               order = json_integer_value(json_object_get(req, "attempt_order_violations"));
+    if (acq != rel || dup || order) {
+        snprintf(why, n,
+                 "%lld request leases acquired, %lld released, %lld duplicate releases, %lld "
+                 "attempts out of order",
+                 (long long)acq, (long long)rel, (long long)dup, (long long)order);
+        return false;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(summary, "request_resources"), key, v) {
+        json_int_t a = json_integer_value(json_object_get(v, "attempts")),
+                   l = json_integer_value(json_object_get(v, "leases")),
+                   na = json_integer_value(json_object_get(v, "not_admitted"));
+        *calls = *calls || a > 0;
+        if (l != a - na) {
+            snprintf(why, n, "%s: %lld request leases for %lld admitted attempts", key,
+                     (long long)l, (long long)(a - na));
+            return false;
+        }
+    }
+    return true;
+}
+
+static outcome request_accounting(const group *g) {
+    bool calls = false;
+    for (size_t r = 0; r < g->n; r++) {
+        json_t *its = json_object_get(g->cand[r]->doc, "iterations");
+        json_t *sums =
+            json_object_get(json_object_get(g->cand[r]->doc, "derived_metrics"), "iterations");
+        for (size_t i = 0; i < json_array_size(its); i++) {
+            char why[400];
+            if (!accounting_holds(json_array_get(its, i), json_array_get(sums, i), why, sizeof why,
+                                  &calls))
+                return verdict("fail", "seed %llu iteration %zu: %s",
+                               (unsigned long long)g->cand[r]->seed, i, why);
+        }
+    }
+    if (!calls) return verdict("not_applicable", "the scenario makes no model calls");
+    return verdict("pass", "every request lease matches one admitted attempt in %zu runs", g->n);
+}
+
+/* Each claimed metric paired by seed; trim: judge survives_trimming instead. */
+static outcome claims(const group *g, bool trim) {
+    json_t *list = json_object_get(check_section(g->cand[0]), "claims");
+    if (!json_array_size(list)) return verdict("not_applicable", "the scenario claims nothing");
+    double *b = malloc(g->n * sizeof *b), *c = malloc(g->n * sizeof *c);
+    outcome o =
+        verdict("pass", "%zu claims hold%s", json_array_size(list), trim ? " after trimming" : "");
+    for (size_t k = 0; b && c && k < json_array_size(list); k++) {
+        const char *metric = json_string_value(json_array_get(list, k));
+        size_t missing = g->n;
+        for (size_t r = 0; r < g->n; r++) {
+            c[r] = run_mean(g->cand[r], metric);
+            b[r] = run_mean(g->base[r], metric);
+            if (missing == g->n && !(isfinite(c[r]) && isfinite(b[r]))) missing = r;
+        }
+        if (missing < g->n) {
+            o = verdict("fail", "claim %s: seed %llu does not record it", metric,
+                        (unsigned long long)g->cand[missing]->seed);
+            break;
+        }
+        res_paired p;
+        res_paired_compare(b, c, g->n, res_metric_direction(metric), &p);
+        bool holds = trim ? p.survives_trimming : p.verdict == RES_VERDICT_BETTER;
+        if (!holds) {
+            o = verdict("fail", "claim %s: %s%s", metric, res_verdict_name(p.verdict),
+                        trim && p.verdict == RES_VERDICT_BETTER ? ", but not after trimming" : "");
+            res_spread sb, sc;
+            res_spread_of(b, g->n, &sb);
+            res_spread_of(c, g->n, &sc);
+            o.candidate = sc.mean;
+            o.baseline = sb.mean;
+            break;
+        }
+    }
+    free(b);
+    free(c);
+    return o;
+}
+
+static double threshold_of(const json_t *gate, const group *g) {
+    const char *name = json_string_value(json_object_get(gate, "name"));
+    json_t *over = json_object_get(json_object_get(check_section(g->cand[0]), "thresholds"), name);
+    return json_is_number(over) ? json_number_value(over)
+                                : json_number_value(json_object_get(gate, "threshold"));
+}
+
+static outcome judge(const json_t *gate, const group *g) {
+    const char *tag = json_string_value(json_object_get(gate, "when_tag"));
+    if (tag && !has_tag(g->cand[0], tag))
+        return verdict("not_applicable", "the scenario is not tagged \"%s\"", tag);
+    const char *metric = json_string_value(json_object_get(gate, "metric"));
+    switch (res_check_kind(json_string_value(json_object_get(gate, "kind")))) {
+    case RES_GATE_FINAL_CLEAN: return final_clean(g);
+    case RES_GATE_HASHES_EQUAL: return hashes_equal(g);
+    case RES_GATE_MEAN_NOT_WORSE: return mean_not_worse(g, metric, threshold_of(gate, g));
+    case RES_GATE_CLAIMS_BETTER: return claims(g, false);
+    case RES_GATE_CLAIMS_TRIM: return claims(g, true);
+    case RES_GATE_REQUEST_ACCOUNTING: return request_accounting(g);
+    default:
+        return verdict("not_applicable",
+                       "no admission-cycle microbench results among the inputs (artifacts of "
+                       "runs only)");
+    }
+}
+
+/* ---- the verdict ------------------------------------------------------------------ */
+
+static json_t *num(double x) {
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+json_t *res_check_run(const res_check_side *candidate, const res_check_side *baseline,
+                      const json_t *gates, res_error *err) {
+    if (!matched(candidate, baseline, "baseline", err) ||
+        !matched(baseline, candidate, "candidate", err))
+        return NULL;
+    size_t ng = 0;
+    group *g = make_groups(candidate, baseline, &ng);
+    if (!g) {
+        res_error_set(err, RES_ENOMEM, "out of memory");
+        return NULL;
+    }
+    json_t *results = json_array();
+    bool passed = true;
+    json_t *list = json_object_get(gates, "gates");
+    for (size_t k = 0; k < ng; k++) {
+        char scenario[400];
+        snprintf(scenario, sizeof scenario, "%s", g[k].name);
+        char *slash = strstr(scenario, " / ");
+        const char *arm = slash ? slash + 3 : "";
+        if (slash) *slash = '\0';
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *gate = json_array_get(list, i);
+            outcome o = judge(gate, &g[k]);
+            passed = passed && strcmp(o.status, "fail") != 0;
+            json_array_append_new(results,
+                                  json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "gate",
+                                            json_object_get(gate, "name"), "scenario", scenario,
+                                            "arm", arm, "status", o.status, "reason", o.reason,
+                                            "candidate", num(o.candidate), "baseline",
+                                            num(o.baseline), "threshold", num(o.threshold)));
+        }
+    }
+    free_groups(g, ng);
+    return json_pack("{s:b, s:O, s:o}", "passed", passed, "gates_version",
+                     json_object_get(gates, "gates_version"), "results", results);
+}
+
+void res_check_print(const json_t *verdict, FILE *f) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(verdict, "results"), i, r) {
+        char where[300];
+        snprintf(where, sizeof where, "%s / %s", json_string_value(json_object_get(r, "scenario")),
+                 json_string_value(json_object_get(r, "arm")));
+        fprintf(f, "%-15s %-26s %-44s %s\n", json_string_value(json_object_get(r, "status")),
+                json_string_value(json_object_get(r, "gate")), where,
+                json_string_value(json_object_get(r, "reason")));
+    }
+    fprintf(f, "%s\n",
+            json_is_true(json_object_get(verdict, "passed")) ? "check: passed (no gate failed)"
+                                                             : "check: REGRESSION (a gate failed)");
+}

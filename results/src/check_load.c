@@ -1,0 +1,353 @@
+/*
+** The regression check's inputs (res/check.h): artifacts read without their
+** timelines, and the gates file.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check_int.h"
+
+#define MAX_ARTIFACT_BYTES ((size_t)4 << 30) /* read in chunks; timelines are dropped */
+
+/* ---- reading JSON without the "timeline" values ------------------------------- */
+
+typedef struct skim {
+    char *out;
+    size_t len, cap;
+    bool in_string, escape;
+    char key[16]; /* the last string's first bytes */
+    size_t key_len;
+    bool key_long;
+    int skip_depth;    /* > 0: inside a dropped value */
+    bool skip_pending; /* a dropped key's ':' seen, its value not started */
+    bool failed;
+} skim;
+
+static void put(skim *k, char c) {
+    if (k->len == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 1 << 16;
+        char *p = realloc(k->out, cap);
+        if (!p) {
+            k->failed = true;
+            return;
+        }
+        k->out = p;
+        k->cap = cap;
+    }
+    k->out[k->len++] = c;
+}
+
+/* Inside a dropped value: follow strings and brackets until it closes. */
+static void skip_char(skim *k, char c) {
+    if (k->in_string) {
+        if (k->escape)
+            k->escape = false;
+        else if (c == '\\')
+            k->escape = true;
+        else if (c == '"')
+            k->in_string = false;
+        return;
+    }
+    if (c == '"') k->in_string = true;
+    if (c == '[' || c == '{') k->skip_depth++;
+    if ((c == ']' || c == '}') && --k->skip_depth == 0) {
+        put(k, '[');
+        put(k, ']');
+    }
+}
+
+static void skim_char(skim *k, char c) {
+    if (k->skip_depth > 0) {
+        skip_char(k, c);
+        return;
+    }
+    if (k->skip_pending && !k->in_string && (c == '[' || c == '{')) {
+        k->skip_pending = false;
+        k->skip_depth = 1;
+        return;
+    }
+    put(k, c);
+    if (k->in_string) {
+        if (k->escape) {
+            k->escape = false;
+        } else if (c == '\\') {
+            k->escape = true;
+        } else if (c == '"') {
+            k->in_string = false;
+        } else if (k->key_len < sizeof k->key - 1) {
+            k->key[k->key_len++] = c;
+        } else {
+            k->key_long = true;
+        }
+        return;
+    }
+    if (c == '"') {
+        k->in_string = true;
+        k->key_len = 0;
+        k->key_long = false;
+    } else if (c == ':') {
+        k->key[k->key_len] = '\0';
+        k->skip_pending = !k->key_long && strcmp(k->key, "timeline") == 0;
+    } else if (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
+        k->skip_pending = false; /* a scalar value: kept */
+    }
+}
+
+/* The JSON document at path with every "timeline" array or object emptied. */
+json_t *res_check_skim_file(const char *path, res_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        res_error_set(err, RES_EIO, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
+    skim k = {0};
+    char buf[1 << 16];
+    size_t n, total = 0;
+    while (!k.failed && (n = fread(buf, 1, sizeof buf, f)) > 0 && total < MAX_ARTIFACT_BYTES) {
+        total += n;
+        for (size_t i = 0; i < n; i++)
+            skim_char(&k, buf[i]);
+    }
+    bool read_error = ferror(f), too_big = total >= MAX_ARTIFACT_BYTES;
+    fclose(f);
+    json_t *doc = NULL;
+    json_error_t jerr;
+    if (k.failed)
+        res_error_set(err, RES_ENOMEM, "%s: out of memory reading it", path);
+    else if (read_error)
+        res_error_set(err, RES_EIO, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+    else if (too_big)
+        res_error_set(err, RES_EINVAL, "%s: larger than %zu bytes", path, MAX_ARTIFACT_BYTES);
+    else if (!(doc = json_loadb(k.out ? k.out : "", k.len, 0, &jerr)))
+        res_error_set(err, RES_EINVAL, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column,
+                      jerr.text);
+    free(k.out);
+    return doc;
+}
+
+/* ---- one side ------------------------------------------------------------------- */
+
+void res_check_side_free(res_check_side *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->count; i++)
+        json_decref(s->runs[i].doc);
+    free(s->runs);
+    free(s);
+}
+
+/* An integer >= 0 at obj.key, else the error naming where. */
+static bool count_ok(const json_t *obj, const char *key, const char *where, const char *path,
+                     res_error *err) {
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) return true;
+    return res_error_set(err, RES_EINVAL, "%s: %s.%s: expected an integer >= 0", path, where, key);
+}
+
+/* What the gates read, so a missing or mistyped figure is bad input rather
+** than a zero that passes: every iteration's final snapshots, one summary
+** per iteration, and the check section's claims as metric names. */
+static bool shape_ok(const json_t *doc, const char *path, res_error *err) {
+    const json_t *its = json_object_get(doc, "iterations");
+    const json_t *sums = json_object_get(json_object_get(doc, "derived_metrics"), "iterations");
+    if (!json_array_size(its))
+        return res_error_set(err, RES_EINVAL, "%s: $.iterations: expected at least one", path);
+    if (json_array_size(sums) != json_array_size(its))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.derived_metrics.iterations: expected one per iteration", path);
+    for (size_t i = 0; i < json_array_size(its); i++) {
+        const json_t *it = json_array_get(its, i);
+        const json_t *task = json_object_get(it, "final_task_snapshot"),
+                     *req = json_object_get(it, "final_request_snapshot");
+        char where[64];
+        snprintf(where, sizeof where, "$.iterations[%zu].final_task_snapshot", i);
+        if (!count_ok(task, "task_leases", where, path, err)) return false;
+        snprintf(where, sizeof where, "$.iterations[%zu].final_request_snapshot", i);
+        static const char *const req_keys[] = {"request_leases",
+                                               "waiters",
+                                               "leases_acquired",
+                                               "leases_released",
+                                               "duplicate_releases",
+                                               "attempt_order_violations",
+                                               NULL};
+        for (int k = 0; req_keys[k]; k++)
+            if (!count_ok(req, req_keys[k], where, path, err)) return false;
+    }
+    size_t k;
+    const json_t *c;
+    json_array_foreach(
+        json_object_get(json_object_get(json_object_get(doc, "inputs"), "check"), "claims"), k, c) {
+        if (!json_is_string(c))
+            return res_error_set(err, RES_EINVAL,
+                                 "%s: $.inputs.check.claims[%zu]: expected a metric name", path, k);
+    }
+    return true;
+}
+
+static bool add_run(res_check_side *s, json_t *doc, const char *path, res_error *err) {
+    json_t *in = json_object_get(doc, "inputs");
+    const char *scenario = json_string_value(json_object_get(doc, "scenario_id"));
+    const char *arm = json_string_value(json_object_get(in, "arm"));
+    if (!arm) arm = json_string_value(json_object_get(in, "policy"));
+    json_t *seed = json_object_get(in, "seed");
+    if (!scenario || !arm || !json_is_integer(seed) ||
+        !json_is_array(json_object_get(doc, "iterations")))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: not an admitsim artifact (no scenario_id, inputs.policy, "
+                             "inputs.seed or iterations)",
+                             path);
+    if (!shape_ok(doc, path, err)) return false;
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        res_check_run_in *r = realloc(s->runs, cap * sizeof *r);
+        if (!r) return res_error_set(err, RES_ENOMEM, "out of memory reading %s", path);
+        s->runs = r;
+        s->cap = cap;
+    }
+    res_check_run_in *r = &s->runs[s->count++];
+    snprintf(r->key, sizeof r->key, "%s / %s / seed %lld", scenario, arm,
+             (long long)json_integer_value(seed));
+    snprintf(r->group, sizeof r->group, "%s / %s", scenario, arm);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->seed = (uint64_t)json_integer_value(seed);
+    r->doc = json_incref(doc);
+    return true;
+}
+
+static bool load_file(res_check_side *s, const char *path, bool from_dir, res_error *err) {
+    json_t *doc = res_check_skim_file(path, err);
+    if (!doc) return false;
+    bool ok = true;
+    if (json_object_get(doc, "artifact_schema_version"))
+        ok = add_run(s, doc, path, err);
+    else if (!from_dir)
+        ok = res_error_set(err, RES_EINVAL, "%s: not an admitsim artifact", path);
+    json_decref(doc);
+    return ok;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool load_dir(res_check_side *s, const char *dir, res_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) return res_error_set(err, RES_EIO, "%s: cannot read: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    bool ok = true;
+    while (ok && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **p = realloc(names, cap * sizeof *p);
+            if (!p)
+                ok = false;
+            else
+                names = p;
+        }
+        if (ok) ok = (names[n++] = strdup(e->d_name)) != NULL;
+    }
+    closedir(d);
+    if (!ok) res_error_set(err, RES_ENOMEM, "out of memory reading %s", dir);
+    if (ok) qsort(names, n, sizeof *names, by_name); /* a stable order */
+    for (size_t i = 0; ok && i < n; i++) {
+        char path[4096];
+        ok = res_path_join(path, sizeof path, dir, names[i], err) && load_file(s, path, true, err);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (ok && s->count == 0)
+        ok = res_error_set(err, RES_EINVAL, "%s: no admitsim artifact in it", dir);
+    return ok;
+}
+
+res_check_side *res_check_side_load(const char *spec, res_error *err) {
+    res_check_side *s = calloc(1, sizeof *s);
+    if (!s) {
+        res_error_set(err, RES_ENOMEM, "out of memory");
+        return NULL;
+    }
+    struct stat st;
+    bool ok;
+    if (stat(spec, &st) != 0)
+        ok = res_error_set(err, RES_EIO, "%s: cannot read: %s", spec, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        ok = load_dir(s, spec, err);
+    else
+        ok = load_file(s, spec, false, err);
+    for (size_t i = 0; ok && i < s->count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->runs[i].key, s->runs[j].key) == 0) {
+                ok = res_error_set(err, RES_EINVAL, "%s and %s: the same run (%s) twice",
+                                   s->runs[j].path, s->runs[i].path, s->runs[i].key);
+                break;
+            }
+    if (ok) return s;
+    res_check_side_free(s);
+    return NULL;
+}
+
+/* ---- the gates file -------------------------------------------------------------- */
+
+static const char *const KINDS[] = {
+    "final_snapshots_clean",   "output_hashes_equal", "mean_not_worse",     "claims_better",
+    "claims_survive_trimming", "bench_not_worse",     "request_accounting", NULL};
+
+int res_check_kind(const char *kind) {
+    for (int i = 0; kind && KINDS[i]; i++)
+        if (strcmp(kind, KINDS[i]) == 0) return i;
+    return -1;
+}
+
+static bool gate_ok(const json_t *g, size_t i, const char *path, res_error *err) {
+    const char *name = json_string_value(json_object_get(g, "name"));
+    const char *kind = json_string_value(json_object_get(g, "kind"));
+    json_t *metric = json_object_get(g, "metric"), *threshold = json_object_get(g, "threshold");
+    if (!json_is_object(g) || !name || !name[0])
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu]: expected an object with a "
+                             "\"name\"",
+                             path, i);
+    int k = res_check_kind(kind);
+    if (k < 0)
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu].kind: unknown gate kind \"%s\" (expected one of: "
+                             "final_snapshots_clean, output_hashes_equal, mean_not_worse, "
+                             "claims_better, claims_survive_trimming, bench_not_worse)",
+                             path, i, kind ? kind : "");
+    bool needs = k == RES_GATE_MEAN_NOT_WORSE || k == RES_GATE_BENCH_NOT_WORSE;
+    if (needs && (!json_is_string(metric) || !json_is_number(threshold)))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu]: kind %s needs a \"metric\" and a numeric "
+                             "\"threshold\"",
+                             path, i, kind);
+    return true;
+}
+
+json_t *res_check_gates_load(const char *path, res_error *err) {
+    json_error_t jerr;
+    json_t *g = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!g) {
+        res_error_set(err, jerr.line > 0 ? RES_EINVAL : RES_EIO, "%s:%d:%d: %s", path, jerr.line,
+                      jerr.column, jerr.text);
+        return NULL;
+    }
+    json_t *version = json_object_get(g, "gates_version"), *gates = json_object_get(g, "gates");
+    bool ok = json_is_integer(version) && json_integer_value(version) == 1 && json_is_array(gates);
+    if (!ok)
+        res_error_set(err, RES_EINVAL,
+                      "%s: expected {\"gates_version\": 1, \"gates\": [...]}, a gates file this "
+                      "build reads",
+                      path);
+    for (size_t i = 0; ok && i < json_array_size(gates); i++)
+        ok = gate_ok(json_array_get(gates, i), i, path, err);
+    if (ok) return g;
+    json_decref(g);
+    return NULL;
+}

@@ -1,0 +1,140 @@
+/*
+** A scenario's workload draws (sim/workload.h).
+*/
+#include "sim/workload.h"
+
+#include <gsl/gsl_rng.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sim/rng.h"
+
+struct sim_workload {
+    const sim_scenario *sc;
+    uint32_t column_count;
+    gsl_rng **first_rng;    /* [column] first attempts, drawn up front */
+    gsl_rng **retry_rng;    /* [column] later attempts, in the order they run */
+    int64_t *first_plan;    /* per task: its column's step values */
+    size_t *plan_offset;    /* [task] */
+    uint8_t *first_outcome; /* [task] */
+    uint64_t *column_seed;  /* [column] */
+};
+
+uint32_t sim_workload_step_count(const run_column *col) {
+    return col->step_count ? col->step_count : 1;
+}
+
+static admit_worker_outcome draw_outcome(const sim_column *col, gsl_rng *rng) {
+    double u = gsl_rng_uniform(rng);
+    if (u < col->non_retryable_probability) return ADMIT_WORKER_NON_RETRYABLE_FAILURE;
+    if (u < col->non_retryable_probability + col->retryable_probability)
+        return ADMIT_WORKER_RETRYABLE_FAILURE;
+    return ADMIT_WORKER_SUCCESS;
+}
+
+/* Draws one execution's program values (local durations, call counts) and
+** its outcome, in step order, from rng. */
+static admit_worker_outcome draw_plan(const sim_scenario *sc, uint32_t column, gsl_rng *rng,
+                                      int64_t *plan) {
+    const run_column *shape = &sc->config.columns[column];
+    const sim_column *col = &sc->env.columns[column];
+    if (shape->step_count == 0) {
+        plan[0] = sim_dist_sample_ns(&col->duration, rng);
+        return draw_outcome(col, rng);
+    }
+    for (uint32_t i = 0; i < shape->step_count; i++) {
+        const sim_step *st = &col->program[i];
+        if (shape->program[i].kind == RUN_STEP_LOCAL) {
+            plan[i] = sim_dist_sample_ns(&st->duration, rng);
+        } else if (st->count_kind == SIM_COUNT_BRANCH) {
+            plan[i] = gsl_rng_uniform(rng) < st->probability ? st->count : st->count_else;
+        } else if (st->count_kind == SIM_COUNT_UNTIL_VALID) {
+            uint32_t n = 1;
+            while (n < st->count && !(gsl_rng_uniform(rng) < st->probability))
+                n++;
+            plan[i] = n;
+        } else {
+            plan[i] = st->count;
+        }
+    }
+    return draw_outcome(col, rng);
+}
+
+static bool open_streams(sim_workload *w, uint64_t seed, uint32_t iteration) {
+    const run_config *cfg = &w->sc->config;
+    w->first_rng = calloc(w->column_count ? w->column_count : 1, sizeof *w->first_rng);
+    w->retry_rng = calloc(w->column_count ? w->column_count : 1, sizeof *w->retry_rng);
+    w->column_seed = calloc(w->column_count ? w->column_count : 1, sizeof *w->column_seed);
+    if (!w->first_rng || !w->retry_rng || !w->column_seed) return false;
+    for (uint32_t c = 0; c < w->column_count; c++) {
+        char entity[ADMIT_NAME_MAX + 16];
+        snprintf(entity, sizeof entity, "column/%s", cfg->columns[c].name);
+        w->first_rng[c] = sim_rng_stream(seed, iteration, entity);
+        snprintf(entity, sizeof entity, "column/%s/retry", cfg->columns[c].name);
+        w->retry_rng[c] = sim_rng_stream(seed, iteration, entity);
+        if (!w->first_rng[c] || !w->retry_rng[c]) return false;
+        w->column_seed[c] = sim_rng_stream_seed(seed, iteration, cfg->columns[c].name);
+    }
+    return true;
+}
+
+sim_workload *sim_workload_create(const sim_scenario *sc, admit_tracker *tracker, uint64_t seed,
+                                  uint32_t iteration) {
+    sim_workload *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->sc = sc;
+    w->column_count = sc->config.column_count;
+    size_t ntasks = admit_tracker_task_count(tracker);
+    w->plan_offset = malloc((ntasks ? ntasks : 1) * sizeof *w->plan_offset);
+    w->first_outcome = malloc(ntasks ? ntasks : 1);
+    if (!w->plan_offset || !w->first_outcome || !open_streams(w, seed, iteration)) {
+        sim_workload_free(w);
+        return NULL;
+    }
+    size_t plan_values = 0;
+    for (size_t i = 0; i < ntasks; i++) {
+        w->plan_offset[i] = plan_values;
+        plan_values +=
+            sim_workload_step_count(&sc->config.columns[admit_tracker_task(tracker, i)->column]);
+    }
+    w->first_plan = malloc((plan_values ? plan_values : 1) * sizeof *w->first_plan);
+    if (!w->first_plan) {
+        sim_workload_free(w);
+        return NULL;
+    }
+    for (size_t i = 0; i < ntasks; i++) {
+        const admit_task *t = admit_tracker_task(tracker, i);
+        w->first_outcome[i] = (uint8_t)draw_plan(sc, t->column, w->first_rng[t->column],
+                                                 &w->first_plan[w->plan_offset[i]]);
+    }
+    return w;
+}
+
+void sim_workload_free(sim_workload *w) {
+    if (!w) return;
+    for (uint32_t c = 0; c < w->column_count; c++) {
+        if (w->first_rng && w->first_rng[c]) gsl_rng_free(w->first_rng[c]);
+        if (w->retry_rng && w->retry_rng[c]) gsl_rng_free(w->retry_rng[c]);
+    }
+    free(w->first_rng);
+    free(w->retry_rng);
+    free(w->first_plan);
+    free(w->plan_offset);
+    free(w->first_outcome);
+    free(w->column_seed);
+    free(w);
+}
+
+const int64_t *sim_workload_first(const sim_workload *w, size_t task_index,
+                                  admit_worker_outcome *outcome) {
+    *outcome = (admit_worker_outcome)w->first_outcome[task_index];
+    return &w->first_plan[w->plan_offset[task_index]];
+}
+
+admit_worker_outcome sim_workload_draw_retry(sim_workload *w, uint32_t column, int64_t *plan) {
+    return draw_plan(w->sc, column, w->retry_rng[column], plan);
+}
+
+const uint64_t *sim_workload_column_seeds(const sim_workload *w) {
+    return w->column_seed;
+}
