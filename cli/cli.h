@@ -22,6 +22,8 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+/* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */
+double cli_cpu_seconds(void);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */

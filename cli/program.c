@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* wait4 */
 #include "program.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,7 +51,8 @@ static int open_log(const char *path, char *err, size_t errlen) {
     return fd;
 }
 
-static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen);
+static bool await(const char *path, char *const argv[], pid_t pid, struct rusage *usage, char *err,
+                  size_t errlen);
 
 bool cli_program_run(const char *path, char *const argv[], const char *log_path, char *err,
                      size_t errlen) {
@@ -58,6 +61,11 @@ bool cli_program_run(const char *path, char *const argv[], const char *log_path,
 
 bool cli_program_run_split(const char *path, char *const argv[], const char *out_path,
                            const char *err_path, char *err, size_t errlen) {
+    return cli_program_run_usage(path, argv, out_path, err_path, NULL, err, errlen);
+}
+
+bool cli_program_run_usage(const char *path, char *const argv[], const char *out_path,
+                           const char *err_path, struct rusage *usage, char *err, size_t errlen) {
     int out = open_log(out_path, err, errlen);
     if (out < 0) return false;
     int errs = strcmp(out_path, err_path) == 0 ? out : open_log(err_path, err, errlen);
@@ -78,13 +86,16 @@ bool cli_program_run_split(const char *path, char *const argv[], const char *out
         snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
         return false;
     }
-    return await(path, argv, pid, err, errlen);
+    return await(path, argv, pid, usage, err, errlen);
 }
 
-/* Waits for pid; true when it exited with status 0, else err says how it ended. */
-static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen) {
+/* Waits for pid; true when it exited with status 0, else err says how it
+** ended.  usage (may be NULL): what it used. */
+static bool await(const char *path, char *const argv[], pid_t pid, struct rusage *usage, char *err,
+                  size_t errlen) {
     int status;
-    while (waitpid(pid, &status, 0) < 0) {
+    struct rusage ru;
+    while (wait4(pid, &status, 0, usage ? usage : &ru) < 0) {
         if (errno != EINTR) {
             snprintf(err, errlen, "lost %s (pid %ld): %s", path, (long)pid, strerror(errno));
             return false;

@@ -1,4 +1,3 @@
-#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 /*
 ** The simulated environment of one iteration (sim/engine.h): the run's core
 ** objects, assembled from the configuration (run/assembly.h), driven on the
@@ -12,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
+#include "res/large_alloc.h"
 #include "run/assembly.h"
 #include "run/program.h"
 #include "sim/clock.h"
@@ -200,31 +199,19 @@ static void call_done(engine *e, size_t slot) {
 /* ---- event capture --------------------------------------------------------- */
 
 /* Event logs are the capture path's only memory: big (one admit_event per
-** event, ~100 bytes), written once, front to back.  Backing them with huge
-** pages where the kernel offers them (THP "madvise" mode) turns ~25
-** first-touch page faults per thousand events into one per 18,000, which is
-** most of what capturing an event costs. */
-enum { EVENT_LOG_ALIGN = 2u << 20, EVENT_LOG_HINT_MAX = 1u << 22 };
-
-static admit_event *event_log_alloc(size_t cap) {
-    size_t bytes;
-    if (__builtin_mul_overflow(cap, sizeof(admit_event), &bytes)) return NULL;
-    if (bytes < EVENT_LOG_ALIGN) return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, EVENT_LOG_ALIGN, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes & ~(size_t)(EVENT_LOG_ALIGN - 1), MADV_HUGEPAGE); /* advice only */
-#endif
-    return p;
-}
+** event, ~100 bytes), written once, front to back, so they live on huge
+** pages where the kernel offers them (res/large_alloc.h): ~25 first-touch
+** page faults per thousand events become one per 18,000, which was most of
+** what capturing an event cost. */
+enum { EVENT_LOG_HINT_MAX = 1u << 22 };
 
 /* Makes room for at least want events, keeping the first count. */
 static bool event_log_reserve(admit_event **arr, size_t count, size_t *cap, size_t want) {
     if (want <= *cap) return true;
-    admit_event *p = event_log_alloc(want);
+    size_t bytes;
+    if (__builtin_mul_overflow(want, sizeof(admit_event), &bytes)) return false;
+    admit_event *p = res_large_realloc(*arr, count * sizeof *p, bytes);
     if (!p) return false;
-    if (count) memcpy(p, *arr, count * sizeof *p);
-    free(*arr);
     *arr = p;
     *cap = want;
     return true;
