@@ -69,7 +69,7 @@ static json_t *stored_check(const res_run_row *row, char *unknown, size_t n) {
     json_t *check = NULL;
     if (!c)
         snprintf(unknown, n,
-                 "the scenario file %.400s no longer loads (%.300s): its check section unknown",
+                 "the scenario file %.250s no longer loads (%.250s): its check section unknown",
                  file, rerr.message);
     else if (strcmp(c->scenario_id, row->scenario_id) != 0 ||
              c->scenario_version != row->scenario_version)
