@@ -5,7 +5,9 @@
 #ifndef ADMITSIM_BENCH_H
 #define ADMITSIM_BENCH_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct sim_scenario;
@@ -13,12 +15,31 @@ struct sim_scenario;
 int bench_request(uint64_t repeat);
 int bench_store(const struct sim_scenario *sc, uint64_t seed, uint64_t repeat);
 
-/* Which cases of the cycle matrix to run (0 / -1: all) and how. */
+/* The admission microbench's matrix, as its file gives it (bench_matrix.c
+** states the file's keys and limits). */
+enum { BENCH_MATRIX_MAX = 16 };
+typedef struct bench_matrix {
+    char path[4096];
+    char scenario_id[96];
+    uint64_t scenario_version;
+    uint32_t tasks[BENCH_MATRIX_MAX], groups[BENCH_MATRIX_MAX];
+    int mixes[3], policies[2]; /* 0 local, 1 resource, 2 mixed; 0 strict, 1 bounded */
+    size_t ntasks, ngroups, nmixes, npolicies;
+    uint64_t warmups, repeats;
+    json_t *check; /* the file's "check" object, or NULL */
+} bench_matrix;
+/* Reads and checks the matrix file; false with why ("FILE: $.PATH: what
+** was expected") filled. */
+bool bench_matrix_load(const char *path, bench_matrix *m, char *why, size_t len);
+void bench_matrix_release(bench_matrix *m);
+
+/* Which cases of the matrix to run (0 / -1: all of the file's) and how. */
 typedef struct bench_cycle_options {
-    uint64_t warmup, repeat;
-    uint32_t groups, tasks; /* 0: every count of the matrix */
-    int mix;                /* -1: all; 0 local, 1 resource, 2 mixed */
-    int policy;             /* -1: both; 0 strict, 1 bounded */
+    const char *matrix_file; /* NULL: the shipped scenarios/microbench/admission_cycle.json */
+    uint64_t warmup, repeat; /* UINT64_MAX: the file's warmups, repeats */
+    uint32_t groups, tasks;  /* 0: every count of the matrix */
+    int mix;                 /* -1: all; 0 local, 1 resource, 2 mixed */
+    int policy;              /* -1: both; 0 strict, 1 bounded */
     bool json;
 } bench_cycle_options;
 int bench_cycle(const bench_cycle_options *o);

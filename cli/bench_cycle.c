@@ -13,10 +13,14 @@
 ** 1}, weight 1 + g % 4, admitted limit 2 x weight), mixed (even groups
 ** local, odd groups resource-bound).  Limits: submission 64, llm_wait 32.
 **
+** The cases are the matrix file's (bench_matrix.c; by default
+** scenarios/microbench/admission_cycle.json): every tasks x groups x mix x
+** policy it lists, less those the command line filters out.
+**
 ** Per case: `warmup` runs, unmeasured, then `repeat` runs that read the
 ** clock at each cycle's start: per run the p50 and p95 of one cycle and the
 ** mean (the run's time over its cycles); reported as the median over the
-** runs, with the p50's min and max over the runs as the spread.  Then one
+** runs, with the p50's and the p95's min and max over the runs as the spread.  Then one
 ** run that reads the clock between the operations: the median of select,
 ** acquire, commit and release.  Every figure has the clock's own cost (the
 ** median of back-to-back reads, measured first) taken off; medians keep a
@@ -31,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "admit/fair_queue.h"
@@ -56,6 +61,7 @@ typedef struct cycle_case {
 typedef struct cycle_result {
     double p50_ns, p95_ns, mean_ns; /* one cycle: medians over the timed runs */
     double min_ns, max_ns;          /* the p50's spread over the runs */
+    double p95_min_ns, p95_max_ns;  /* the p95's */
     double op_ns[OP_COUNT];         /* median per operation */
     double cpu_ns;                  /* per cycle */
     long peak_rss_kb;
@@ -299,6 +305,8 @@ static bool run_case(const cycle_case *cs, uint64_t warmup, uint64_t repeat, dou
         out->min_ns = v[0];
         out->max_ns = v[repeat - 1];
         out->p95_ns = median_of(v + repeat, repeat);
+        out->p95_min_ns = v[repeat];
+        out->p95_max_ns = v[2 * repeat - 1];
         out->mean_ns = median_of(v + 2 * repeat, repeat);
         out->op_ns[OP_ENQUEUE] = median_of(v + 3 * repeat, repeat);
         ok = ops_run(cs, overhead, out);
@@ -314,11 +322,12 @@ static json_t *case_json(const cycle_case *cs, const cycle_result *r) {
     for (int op = 0; op < OP_COUNT; op++)
         json_object_set_new(ops, op_names[op], json_real(r->op_ns[op]));
     /* flat names: cycle_p95_ns is the metric of the admission_cycle_p95 gate */
-    return json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:I}", "policy",
-                     cs->bounded ? "bounded" : "strict", "mix", mix_names[cs->mix], "groups",
-                     (json_int_t)cs->groups, "tasks", (json_int_t)cs->tasks, "cycle_p50_ns",
-                     r->p50_ns, "cycle_p50_min_ns", r->min_ns, "cycle_p50_max_ns", r->max_ns,
-                     "cycle_p95_ns", r->p95_ns, "cycle_mean_ns", r->mean_ns, "ops_ns", ops,
+    return json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:I}",
+                     "policy", cs->bounded ? "bounded" : "strict", "mix", mix_names[cs->mix],
+                     "groups", (json_int_t)cs->groups, "tasks", (json_int_t)cs->tasks,
+                     "cycle_p50_ns", r->p50_ns, "cycle_p50_min_ns", r->min_ns, "cycle_p50_max_ns",
+                     r->max_ns, "cycle_p95_ns", r->p95_ns, "cycle_p95_min_ns", r->p95_min_ns,
+                     "cycle_p95_max_ns", r->p95_max_ns, "cycle_mean_ns", r->mean_ns, "ops_ns", ops,
                      "cpu_ns_per_cycle", r->cpu_ns, "peak_rss_kb", (json_int_t)r->peak_rss_kb);
 }
 
@@ -359,25 +368,91 @@ static json_t *ratios(const cycle_case *cs, const cycle_result *r, size_t n, boo
     return out;
 }
 
-int bench_cycle(const bench_cycle_options *o) {
-    static const uint32_t group_counts[] = {1, 8, 64, 256};
-    static const uint32_t task_counts[] = {1000, 10000, 100000};
-    enum { MAX_CASES = 2 * MIX_COUNT * 4 * 3 };
-    cycle_case cases[MAX_CASES];
-    cycle_result results[MAX_CASES];
-    size_t n = 0;
-    for (int mix = 0; mix < MIX_COUNT; mix++)
-        for (size_t t = 0; t < 3; t++)
-            for (size_t g = 0; g < 4; g++)
-                for (int bounded = 0; bounded < 2; bounded++) {
-                    cycle_case cs = {bounded, mix, group_counts[g], task_counts[t]};
-                    if (in_filter(o, &cs)) cases[n++] = cs;
+#ifndef ADMIT_SCENARIOS_DIR
+#define ADMIT_SCENARIOS_DIR "scenarios"
+#endif
+#ifndef ADMIT_SCENARIOS_INSTALLED
+#define ADMIT_SCENARIOS_INSTALLED ADMIT_SCENARIOS_DIR
+#endif
+#define MATRIX_FILE "/microbench/admission_cycle.json"
+
+/* The matrix file: the one given, else the source tree's, else the
+** installed one. */
+static const char *matrix_path(const bench_cycle_options *o) {
+    if (o->matrix_file) return o->matrix_file;
+    struct stat st;
+    return stat(ADMIT_SCENARIOS_DIR MATRIX_FILE, &st) == 0 ? ADMIT_SCENARIOS_DIR MATRIX_FILE
+                                                           : ADMIT_SCENARIOS_INSTALLED MATRIX_FILE;
+}
+
+/* The matrix's cases that pass the filters, in the file's order of mixes,
+** tasks, groups and policies; *n of them (malloc'ed). */
+static cycle_case *matrix_cases(const bench_matrix *m, const bench_cycle_options *o, size_t *n) {
+    cycle_case *cases = malloc(3 * BENCH_MATRIX_MAX * BENCH_MATRIX_MAX * 2 * sizeof *cases);
+    *n = 0;
+    for (size_t x = 0; cases && x < m->nmixes; x++)
+        for (size_t t = 0; t < m->ntasks; t++)
+            for (size_t g = 0; g < m->ngroups; g++)
+                for (size_t p = 0; p < m->npolicies; p++) {
+                    cycle_case cs = {m->policies[p] == 1, m->mixes[x], m->groups[g], m->tasks[t]};
+                    if (in_filter(o, &cs)) cases[(*n)++] = cs;
                 }
+    return cases;
+}
+
+static json_t *results_json(const bench_matrix *m, const bench_cycle_options *o, double overhead,
+                            json_t *rows, json_t *ratio) {
+    json_t *doc = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:f, s:o, s:o}", "bench", "cycle",
+                            "scenario_id", m->scenario_id, "scenario_version",
+                            (json_int_t)m->scenario_version, "scenario_file", m->path, "warmups",
+                            (json_int_t)o->warmup, "repeats", (json_int_t)o->repeat,
+                            "clock_read_ns", overhead, "cases", rows, "bounded_over_strict", ratio);
+    if (doc && m->check) json_object_set(doc, "check", m->check);
+    return doc;
+}
+
+static int cycle_matrix(const bench_matrix *m, const bench_cycle_options *o);
+
+int bench_cycle(const bench_cycle_options *opt) {
+    bench_matrix m;
+    char why[600];
+    if (!bench_matrix_load(matrix_path(opt), &m, why, sizeof why)) {
+        fprintf(stderr, "admitsim bench: %s\n", why);
+        return EXIT_USAGE;
+    }
+    bench_cycle_options o = *opt;
+    if (o.warmup == UINT64_MAX) o.warmup = m.warmups;
+    if (o.repeat == UINT64_MAX) o.repeat = m.repeats;
+    int rc = cycle_matrix(&m, &o);
+    bench_matrix_release(&m);
+    return rc;
+}
+
+static int cycle_matrix(const bench_matrix *m, const bench_cycle_options *o) {
+    size_t n = 0;
+    cycle_case *cases = matrix_cases(m, o, &n);
+    cycle_result *results = malloc((n ? n : 1) * sizeof *results);
+    if (!cases || !results) {
+        free(cases);
+        free(results);
+        fprintf(stderr, "admitsim bench: out of memory\n");
+        return EXIT_FAILURE_RUN;
+    }
+    if (n == 0) {
+        free(cases);
+        free(results);
+        fprintf(stderr,
+                "admitsim bench: no case of %s passes --groups, --tasks, --mix and "
+                "--policy\n",
+                m->path);
+        return EXIT_USAGE;
+    }
     double overhead = timer_overhead();
     if (!o->json) {
-        printf("bench --cycle: select + acquire + commit + release; %llu warm-up and %llu timed "
-               "runs per case (medians over them; min and max: of the p50); clock read %.1f ns, "
-               "taken off every figure\n",
+        printf("bench --cycle (%s version %llu): select + acquire + commit + release; %llu "
+               "warm-up and %llu timed runs per case (medians over them; min and max: of the "
+               "p50); clock read %.1f ns, taken off every figure\n",
+               m->scenario_id, (unsigned long long)m->scenario_version,
                (unsigned long long)o->warmup, (unsigned long long)o->repeat, overhead);
         printf("%-8s %-9s %6s %7s %8s %8s %8s %8s %8s", "policy", "mix", "groups", "tasks",
                "p50_ns", "min", "max", "p95_ns", "mean_ns");
@@ -389,6 +464,8 @@ int bench_cycle(const bench_cycle_options *o) {
     for (size_t i = 0; i < n; i++) {
         if (!run_case(&cases[i], o->warmup, o->repeat, overhead, &results[i])) {
             json_decref(rows);
+            free(cases);
+            free(results);
             return EXIT_FAILURE_RUN;
         }
         if (o->json)
@@ -397,11 +474,10 @@ int bench_cycle(const bench_cycle_options *o) {
             case_row(&cases[i], &results[i]);
     }
     json_t *ratio = ratios(cases, results, n, !o->json);
+    free(cases);
+    free(results);
     if (o->json) {
-        json_t *doc =
-            json_pack("{s:s, s:I, s:I, s:f, s:o, s:o}", "bench", "cycle", "warmups",
-                      (json_int_t)o->warmup, "repeats", (json_int_t)o->repeat, "clock_read_ns",
-                      overhead, "cases", rows, "bounded_over_strict", ratio);
+        json_t *doc = results_json(m, o, overhead, rows, ratio);
         int rc = doc && json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) == 0;
         printf("\n");
         json_decref(doc);

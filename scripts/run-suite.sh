@@ -25,6 +25,16 @@ echo "== results store insert rate" >&2
 echo "== request admission microbenchmarks" >&2
 "$bin" bench --request --repeat 3 || status=1
 echo "== task admission cycle microbenchmarks" >&2
-"$bin" bench --cycle --repeat 3 || status=1
+# (scenarios/microbench/admission_cycle.json; its JSON beside the report,
+# for `admitsim check` against another build's)
+"$bin" bench --cycle --repeat 3 --format json >"$out/microbench.json" || status=1
+python3 - "$out/microbench.json" <<'PY' || status=1
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(f"{'policy':8} {'mix':9} {'groups':>6} {'tasks':>7} {'p50_ns':>8} {'p95_ns':>8}")
+for c in doc["cases"]:
+    print(f"{c['policy']:8} {c['mix']:9} {c['groups']:6} {c['tasks']:7} "
+          f"{c['cycle_p50_ns']:8.1f} {c['cycle_p95_ns']:8.1f}")
+PY
 echo "The report: $out/report.md" >&2
 exit $status

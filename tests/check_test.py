@@ -369,5 +369,84 @@ check(p.returncode == 0 and status(v, "claims_hold") == "not_applicable" and
       reason(v, "claims_hold"),
       f"a claim the store cannot judge: exit {p.returncode}, {reason(v, 'claims_hold')}")
 
+
+# admission-cycle microbench results (bench --cycle --format json): a small
+# matrix run for real, then judged against crafted copies of itself
+matrix = os.path.join(work, "matrix.json")
+json.dump({"scenario_id": "tiny_microbench", "scenario_version": 1, "kind": "microbench",
+           "tasks": [200], "groups": [1, 4], "mixes": ["local", "mixed"],
+           "policies": ["strict", "bounded"], "warmups": 0, "repeats": 3}, open(matrix, "w"))
+bench_a = os.path.join(work, "bench_a.json")
+p = subprocess.run([admitsim, "bench", "--cycle", matrix, "--format", "json"],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"bench --cycle MATRIX: exit {p.returncode}: {p.stderr[:300]}")
+open(bench_a, "w").write(p.stdout)
+bench = json.loads(p.stdout)
+check(len(bench["cases"]) == 8 and bench["scenario_id"] == "tiny_microbench",
+      f"the matrix's 2 x 2 x 2 cases: {len(bench['cases'])}")
+v = judge(bench_a, bench_a, expect=0)
+rows = [r for r in v["results"] if r["gate"] == "admission_cycle_p95"] if v else []
+check(len(rows) == 8 and all(r["status"] == "pass" for r in rows),
+      f"a bench against itself passes per case: {rows[:2]}")
+
+
+def bench_edit(name, fn):
+    path = os.path.join(work, name)
+    doc = json.loads(open(bench_a).read())
+    fn(doc)
+    json.dump(doc, open(path, "w"))
+    return path
+
+
+def slower(factor, spread):
+    def fn(doc):
+        c = doc["cases"][0]
+        for k in ("cycle_p95_ns", "cycle_p95_min_ns", "cycle_p95_max_ns"):
+            c[k] = c[k] * (factor if k == "cycle_p95_ns" or spread else 1)
+        if spread:  # every timed run slower than the baseline's slowest
+            c["cycle_p95_min_ns"] = c["cycle_p95_max_ns"] = max(
+                c["cycle_p95_ns"], bench["cases"][0]["cycle_p95_max_ns"] + 1)
+    return fn
+
+
+worse = bench_edit("bench_worse.json", slower(1.5, True))
+v = judge(worse, bench_a, expect=1)
+first = [r for r in v["results"] if r["gate"] == "admission_cycle_p95"][0] if v else {}
+check(first.get("status") == "fail" and "+50.0%" in first.get("reason", ""),
+      f"p95 50% worse beyond the runs' spread fails: {first}")
+noisy = bench_edit("bench_noisy.json", slower(1.5, False))
+c0 = bench["cases"][0]
+if c0["cycle_p95_min_ns"] <= c0["cycle_p95_max_ns"]:
+    v = judge(noisy, bench_a, expect=0)
+    first = [r for r in v["results"] if r["gate"] == "admission_cycle_p95"][0] if v else {}
+    check(first.get("status") == "pass" and "within the runs' spread" in first.get("reason", ""),
+          f"a median 50% worse whose runs overlap the baseline's is noise: {first}")
+allowed = bench_edit("bench_allowed.json", lambda d: (
+    slower(1.5, True)(d), d.__setitem__("check", {"thresholds": {"admission_cycle_p95": 0.6}})))
+v = judge(allowed, bench_a, expect=0)
+check(v is not None and v["passed"], "the matrix file's threshold replaces the gates file's")
+fewer = bench_edit("bench_fewer.json", lambda d: d["cases"].pop())
+judge(fewer, bench_a, expect=2)
+other = bench_edit("bench_other.json", lambda d: d.__setitem__("scenario_id", "another"))
+judge(other, bench_a, expect=2)
+no_p95 = bench_edit("bench_no_p95.json", lambda d: d["cases"][1].pop("cycle_p95_ns"))
+judge(no_p95, bench_a, expect=2)
+judge(bench_a, os.path.join(same), expect=2)  # bench results against runs: mismatched
+truncated = os.path.join(work, "bench_truncated.json")
+open(truncated, "w").write(open(bench_a).read()[:200])
+judge(truncated, bench_a, expect=2)
+# the matrix file's errors name the JSON path
+bad = os.path.join(work, "bad_matrix.json")
+json.dump({"scenario_id": "x", "scenario_version": 1, "kind": "microbench", "tasks": [10],
+           "groups": [2, 2], "mixes": ["local"], "policies": ["strict"], "warmups": 0,
+           "repeats": 1}, open(bad, "w"))
+p = subprocess.run([admitsim, "bench", "--cycle", bad], capture_output=True, text=True)
+check(p.returncode == 2 and "$.groups[1]: repeats an earlier value" in p.stderr,
+      f"a bad matrix file: exit {p.returncode}: {p.stderr.strip()}")
+p = subprocess.run([admitsim, "bench", "--cycle", matrix, "--groups", "7"], capture_output=True,
+                   text=True)
+check(p.returncode == 2 and "no case of" in p.stderr,
+      f"filters that leave no case: exit {p.returncode}: {p.stderr.strip()}")
+
 print(f"check_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

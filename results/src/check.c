@@ -427,7 +427,8 @@ static json_t *num(double x) {
 json_t *res_check_run(const res_check_side *candidate, const res_check_side *baseline,
                       const json_t *gates, res_error *err) {
     if (!matched(candidate, baseline, "baseline", err) ||
-        !matched(baseline, candidate, "candidate", err))
+        !matched(baseline, candidate, "candidate", err) ||
+        !res_check_bench_matched(candidate, baseline, err))
         return NULL;
     size_t ng = 0;
     group *g = make_groups(candidate, baseline, &ng);
@@ -446,6 +447,9 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
         if (slash) *slash = '\0';
         for (size_t i = 0; i < json_array_size(list); i++) {
             json_t *gate = json_array_get(list, i);
+            bool bench = res_check_kind(json_string_value(json_object_get(gate, "kind"))) ==
+                         RES_GATE_BENCH_NOT_WORSE;
+            if (bench && candidate->bench) continue; /* judged per case below */
             outcome o = judge(gate, &g[k]);
             passed = passed && strcmp(o.status, "fail") != 0;
             json_array_append_new(results,
@@ -457,6 +461,12 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
         }
     }
     free_groups(g, ng);
+    for (size_t i = 0; candidate->bench && i < json_array_size(list); i++) {
+        json_t *gate = json_array_get(list, i);
+        if (res_check_kind(json_string_value(json_object_get(gate, "kind"))) ==
+            RES_GATE_BENCH_NOT_WORSE)
+            passed = res_check_bench_judge(gate, candidate, baseline, results) && passed;
+    }
     return json_pack("{s:b, s:O, s:o}", "passed", passed, "gates_version",
                      json_object_get(gates, "gates_version"), "results", results);
 }

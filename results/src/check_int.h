@@ -36,6 +36,8 @@ typedef struct res_check_run_in {
 struct res_check_side {
     res_check_run_in *runs;
     size_t count, cap;
+    json_t *bench;         /* `bench --cycle --format json` results, or NULL (check_bench.c) */
+    char bench_path[4096]; /* their file */
 };
 
 enum {
@@ -64,5 +66,19 @@ bool res_check_side_is_unique(const res_check_side *s, res_error *err);
 /* Adds the stored runs spec names (run:ID, experiment:ID) from the results
 ** database at db_path. */
 bool res_check_store_load(res_check_side *s, const char *spec, const char *db_path, res_error *err);
+
+/* check_bench.c: a document of `admitsim bench --cycle --format json`. */
+bool res_check_is_bench(const json_t *doc);
+/* Adds doc (checked; a reference of its own is taken) as s's microbench
+** results; one per side. */
+bool res_check_bench_add(res_check_side *s, json_t *doc, const char *path, res_error *err);
+/* Both sides hold results of one matrix with the same cases, or neither
+** holds any; else RES_EINVAL. */
+bool res_check_bench_matched(const res_check_side *cand, const res_check_side *base,
+                             res_error *err);
+/* Judges gate (kind bench_not_worse) on every case, appending one result
+** per case to results; false when one fails. */
+bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
+                           const res_check_side *base, json_t *results);
 
 #endif

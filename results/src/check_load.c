@@ -150,8 +150,12 @@ static bool load_file(res_check_side *s, const char *path, bool from_dir, res_er
     bool ok = true;
     if (json_object_get(doc, "artifact_schema_version"))
         ok = add_artifact(s, doc, path, err);
+    else if (res_check_is_bench(doc))
+        ok = res_check_bench_add(s, doc, path, err);
     else if (!from_dir)
-        ok = res_error_set(err, RES_EINVAL, "%s: not an admitsim artifact", path);
+        ok = res_error_set(err, RES_EINVAL,
+                           "%s: not an admitsim artifact or `bench --cycle --format json` result",
+                           path);
     json_decref(doc);
     return ok;
 }
@@ -190,7 +194,7 @@ static bool load_dir(res_check_side *s, const char *dir, res_error *err) {
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    if (ok && s->count == 0)
+    if (ok && s->count == 0 && !s->bench)
         ok = res_error_set(err, RES_EINVAL, "%s: no admitsim artifact in it", dir);
     return ok;
 }

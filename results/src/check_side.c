@@ -18,6 +18,7 @@ void res_check_side_free(res_check_side *s) {
         free(s->runs[i].metrics);
     }
     free(s->runs);
+    json_decref(s->bench);
     free(s);
 }
 

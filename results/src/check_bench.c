@@ -1,0 +1,193 @@
+/*
+** The regression check's microbench results (res/check.h): the JSON of
+** `admitsim bench --cycle --format json` on either side, judged by the gates
+** of kind bench_not_worse per case (policy, mix, groups, tasks): the
+** candidate's metric (cycle_p95_ns, the median over the timed runs of one
+** cycle's p95) at most `threshold` (relative) above the baseline's, or, when
+** it is further above, within the runs' spread: the candidate's fastest run
+** (cycle_p95_min_ns) no slower than the baseline's slowest
+** (cycle_p95_max_ns), which on a shared machine is noise, not a
+** regression (the reason says so).  The
+** threshold is the gate's, or the one the candidate's matrix file gives
+** ("check": {"thresholds": {GATE: F}}).  Both sides must hold results of one
+** matrix (scenario_id) with the same cases; a side holds at most one.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_int.h"
+
+bool res_check_is_bench(const json_t *doc) {
+    const char *b = json_string_value(json_object_get(doc, "bench"));
+    return b && !strcmp(b, "cycle");
+}
+
+/* "strict / local / 8 groups / 1000 tasks" of case c. */
+static void case_name(const json_t *c, char *out, size_t len) {
+    snprintf(out, len, "%s / %s / %lld groups / %lld tasks",
+             json_string_value(json_object_get(c, "policy")),
+             json_string_value(json_object_get(c, "mix")),
+             (long long)json_integer_value(json_object_get(c, "groups")),
+             (long long)json_integer_value(json_object_get(c, "tasks")));
+}
+
+static bool case_ok(const json_t *c, size_t i, const char *path, res_error *err) {
+    static const char *const names[] = {"policy", "mix"}, *const counts[] = {"groups", "tasks"};
+    for (int k = 0; k < 2; k++) {
+        if (!json_is_string(json_object_get(c, names[k])))
+            return res_error_set(err, RES_EINVAL, "%s: $.cases[%zu].%s: expected a string", path, i,
+                                 names[k]);
+        const json_t *v = json_object_get(c, counts[k]);
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return res_error_set(err, RES_EINVAL, "%s: $.cases[%zu].%s: expected an integer >= 1",
+                                 path, i, counts[k]);
+    }
+    const json_t *p95 = json_object_get(c, "cycle_p95_ns");
+    if (!json_is_number(p95) || !isfinite(json_number_value(p95)) || json_number_value(p95) < 0)
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.cases[%zu].cycle_p95_ns: expected a number >= 0", path, i);
+    return true;
+}
+
+bool res_check_bench_add(res_check_side *s, json_t *doc, const char *path, res_error *err) {
+    if (s->bench)
+        return res_error_set(err, RES_EINVAL,
+                             "%s and %s: two microbench results on one side (give one file)",
+                             s->bench_path, path);
+    const json_t *cases = json_object_get(doc, "cases");
+    if (!json_is_string(json_object_get(doc, "scenario_id")))
+        return res_error_set(err, RES_EINVAL, "%s: $.scenario_id: expected a string", path);
+    if (!json_array_size(cases))
+        return res_error_set(err, RES_EINVAL, "%s: $.cases: expected a non-empty array", path);
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        const json_t *c = json_array_get(cases, i);
+        if (!case_ok(c, i, path, err)) return false;
+        char a[200], b[200];
+        case_name(c, a, sizeof a);
+        for (size_t k = 0; k < i; k++) {
+            case_name(json_array_get(cases, k), b, sizeof b);
+            if (!strcmp(a, b))
+                return res_error_set(err, RES_EINVAL, "%s: $.cases[%zu]: the case %s twice", path,
+                                     i, a);
+        }
+    }
+    s->bench = json_incref(doc);
+    snprintf(s->bench_path, sizeof s->bench_path, "%s", path);
+    return true;
+}
+
+/* The case of doc named name, or NULL. */
+static const json_t *find_case(const json_t *doc, const char *name) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(doc, "cases"), i, c) {
+        char n[200];
+        case_name(c, n, sizeof n);
+        if (!strcmp(n, name)) return c;
+    }
+    return NULL;
+}
+
+static bool cases_matched(const res_check_side *a, const res_check_side *b, const char *side,
+                          res_error *err) {
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(a->bench, "cases"), i, c) {
+        char n[200];
+        case_name(c, n, sizeof n);
+        if (!find_case(b->bench, n))
+            return res_error_set(err, RES_EINVAL,
+                                 "mismatched inputs: the microbench case %s (%s) has no "
+                                 "counterpart in the %s",
+                                 n, a->bench_path, side);
+    }
+    return true;
+}
+
+bool res_check_bench_matched(const res_check_side *cand, const res_check_side *base,
+                             res_error *err) {
+    if (!cand->bench && !base->bench) return true;
+    if (!cand->bench || !base->bench) {
+        const res_check_side *has = cand->bench ? cand : base;
+        return res_error_set(err, RES_EINVAL,
+                             "mismatched inputs: %s holds microbench results, the %s none",
+                             has->bench_path, cand->bench ? "baseline" : "candidate");
+    }
+    const char *a = json_string_value(json_object_get(cand->bench, "scenario_id")),
+               *b = json_string_value(json_object_get(base->bench, "scenario_id"));
+    if (strcmp(a, b))
+        return res_error_set(err, RES_EINVAL,
+                             "mismatched inputs: microbench %s (%s) against %s (%s)", a,
+                             cand->bench_path, b, base->bench_path);
+    return cases_matched(cand, base, "baseline", err) &&
+           cases_matched(base, cand, "candidate", err);
+}
+
+/* True when the candidate case c's fastest timed run (METRIC_min) is no
+** slower than the baseline case b's slowest (METRIC_max): the two sets of
+** runs overlap, so the difference of their medians is within the noise of
+** the machine.  False when either side did not record its spread. */
+static bool within_spread(const json_t *c, const json_t *b, const char *metric) {
+    char lo[96], hi[96];
+    size_t n = strlen(metric);
+    if (n < 3 || strcmp(metric + n - 3, "_ns") != 0) return false;
+    snprintf(lo, sizeof lo, "%.*s_min_ns", (int)(n - 3), metric);
+    snprintf(hi, sizeof hi, "%.*s_max_ns", (int)(n - 3), metric);
+    const json_t *cmin = json_object_get(c, lo), *bmax = json_object_get(b, hi);
+    return json_is_number(cmin) && json_is_number(bmax) &&
+           json_number_value(cmin) <= json_number_value(bmax);
+}
+
+static double bench_threshold(const json_t *gate, const json_t *doc) {
+    const char *name = json_string_value(json_object_get(gate, "name"));
+    const json_t *over =
+        json_object_get(json_object_get(json_object_get(doc, "check"), "thresholds"), name);
+    return json_is_number(over) ? json_number_value(over)
+                                : json_number_value(json_object_get(gate, "threshold"));
+}
+
+static json_t *row(const json_t *gate, const char *scenario, const char *arm, const char *status,
+                   const char *reason, double cand, double base, double threshold) {
+    return json_pack("{s:O, s:s, s:s, s:s, s:s, s:f, s:f, s:f}", "gate",
+                     json_object_get(gate, "name"), "scenario", scenario, "arm", arm, "status",
+                     status, "reason", reason, "candidate", cand, "baseline", base, "threshold",
+                     threshold);
+}
+
+bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
+                           const res_check_side *base, json_t *results) {
+    const char *metric = json_string_value(json_object_get(gate, "metric"));
+    const char *scenario = json_string_value(json_object_get(cand->bench, "scenario_id"));
+    double threshold = bench_threshold(gate, cand->bench);
+    bool passed = true;
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(cand->bench, "cases"), i, c) {
+        char name[200], reason[400];
+        case_name(c, name, sizeof name);
+        const json_t *b = find_case(base->bench, name);
+        const json_t *cv = json_object_get(c, metric), *bv = json_object_get(b, metric);
+        if (!json_is_number(cv) || !json_is_number(bv)) {
+            snprintf(reason, sizeof reason, "%s is not recorded for this case", metric);
+            json_array_append_new(results,
+                                  row(gate, scenario, name, "fail", reason, NAN, NAN, threshold));
+            passed = false;
+            continue;
+        }
+        double x = json_number_value(cv), y = json_number_value(bv);
+        double rel = y > 0 ? x / y - 1 : (x > 0 ? INFINITY : 0);
+        bool worse = rel > threshold + 1e-9, noise = worse && within_spread(c, b, metric);
+        passed = passed && (!worse || noise);
+        int at =
+            snprintf(reason, sizeof reason, "%s %.1f ns against %.1f ns: %+.1f%% (at most %+.0f%%)",
+                     metric, x, y, 100 * rel, 100 * threshold);
+        if (noise && at > 0 && (size_t)at < sizeof reason)
+            snprintf(reason + at, sizeof reason - (size_t)at,
+                     ", but the candidate's fastest run is not slower than the baseline's "
+                     "slowest: within the runs' spread");
+        json_array_append_new(results, row(gate, scenario, name, worse && !noise ? "fail" : "pass",
+                                           reason, x, y, threshold));
+    }
+    return passed;
+}
