@@ -12,8 +12,8 @@
 **   warmups           integer 0 to 1,000 (unmeasured runs per case)
 **   repeats           integer 1 to 1,000 (timed runs per case)
 **   description       string
-**   check             object, copied into the results for `admitsim check`
-**                     (thresholds: {"admission_cycle_p95": F})
+**   check             {"thresholds": {"admission_cycle_p95": F}}, F 0 to 10;
+**                     copied into the results for `admitsim check`
 ** A file larger than 1 MiB, an unknown key, a missing one or a value of
 ** another type is an error naming the file and the JSON path. */
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "bench.h"
+#include "res/check.h"
 
 enum { MATRIX_MAX_BYTES = 1 << 20 };
 
@@ -124,7 +125,11 @@ static bool header_ok(const json_t *doc, bench_matrix *m, const char *path, char
         return fail(why, len, path, "$.kind", "expected \"microbench\"");
     const json_t *d = json_object_get(doc, "description"), *c = json_object_get(doc, "check");
     if (d && !json_is_string(d)) return fail(why, len, path, "$.description", "expected a string");
-    if (c && !json_is_object(c)) return fail(why, len, path, "$.check", "expected an object");
+    res_error err = {0};
+    if (!res_check_bench_thresholds_ok(c, path, &err)) {
+        snprintf(why, len, "%s", err.message);
+        return false;
+    }
     return true;
 }
 

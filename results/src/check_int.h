@@ -61,6 +61,10 @@ json_t *res_check_skim_file(const char *path, res_error *err);
 ** pointer is valid until the next run is added. */
 res_check_run_in *res_check_side_add(res_check_side *s, json_t *doc, const char *path,
                                      res_error *err);
+/* Every iteration of r records its hidden scheduler resource waiters (an
+** integer >= 0 at stats.hidden_scheduler_resource_waiters); else RES_EINVAL:
+** a missing count must not read as zero. */
+bool res_check_run_hidden_ok(const res_check_run_in *r, res_error *err);
 /* False with err set when two runs of s have one key. */
 bool res_check_side_is_unique(const res_check_side *s, res_error *err);
 /* Adds the stored runs spec names (run:ID, experiment:ID) from the results

@@ -141,7 +141,7 @@ static bool add_artifact(res_check_side *s, json_t *doc, const char *path, res_e
     for (size_t i = 0; r && i < r->iterations; i++)
         if (!res_metrics_from_summary(json_array_get(sums, i), &r->metrics[i]))
             return res_error_set(err, RES_ENOMEM, "out of memory reading %s", path);
-    return r != NULL;
+    return r && res_check_run_hidden_ok(r, err);
 }
 
 static bool load_file(res_check_side *s, const char *path, bool from_dir, res_error *err) {

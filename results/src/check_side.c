@@ -78,6 +78,25 @@ static bool shape_ok(const json_t *doc, const char *path, res_error *err) {
     return true;
 }
 
+bool res_check_run_hidden_ok(const res_check_run_in *r, res_error *err) {
+    const json_t *its = json_object_get(r->doc, "iterations");
+    for (size_t i = 0; i < json_array_size(its); i++) {
+        char where[64];
+        const json_t *v = json_object_get(json_object_get(json_array_get(its, i), "stats"),
+                                          "hidden_scheduler_resource_waiters");
+        if (r->stored && !(json_is_integer(v) && json_integer_value(v) >= 0))
+            return res_error_set(err, RES_EINVAL,
+                                 "%s: iteration %zu has no stored "
+                                 "hidden_scheduler_resource_waiters metric (scope run)",
+                                 r->path, i);
+        snprintf(where, sizeof where, "$.iterations[%zu].stats", i);
+        if (!count_ok(json_object_get(json_array_get(its, i), "stats"),
+                      "hidden_scheduler_resource_waiters", where, r->path, err))
+            return false;
+    }
+    return true;
+}
+
 res_check_run_in *res_check_side_add(res_check_side *s, json_t *doc, const char *path,
                                      res_error *err) {
     json_t *in = json_object_get(doc, "inputs");

@@ -228,7 +228,7 @@ static bool load_run(res_check_side *s, res_store_reader *r, const char *db, int
     if (!run) return false;
     run->stored = true;
     memcpy(run->check_unknown, scratch.check_unknown, sizeof run->check_unknown);
-    return stored_metrics(r, id, run, err);
+    return stored_metrics(r, id, run, err) && res_check_run_hidden_ok(run, err);
 }
 
 /* ---- experiments -------------------------------------------------------------------- */

@@ -95,6 +95,12 @@ size_t res_check_side_count(const res_check_side *s);
 const char *res_check_side_key(const res_check_side *s, size_t run);
 const res_metric_set *res_check_side_metrics(const res_check_side *s, size_t run, size_t i);
 
+/* A microbench matrix's "check" section (NULL: none), as `bench --cycle`
+** reads it from the matrix file and `check` from its results: only
+** "thresholds", and in it only admission_cycle_p95, a number 0 to 10; else
+** RES_EINVAL naming path and the JSON path. */
+bool res_check_bench_thresholds_ok(const json_t *check, const char *path, res_error *err);
+
 /* The gates file, checked (kinds known, fields typed); new reference. */
 json_t *res_check_gates_load(const char *path, res_error *err);
 
