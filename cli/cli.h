@@ -5,6 +5,7 @@
 #define ADMITSIM_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "res/store.h"
@@ -28,6 +29,14 @@ double cli_cpu_seconds(void);
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */
 char *cli_command_line(int argc, char **argv);
+
+/* The calling thread's scheduling: realtime=true puts it at SCHED_FIFO
+** priority 1 (threads it creates afterwards inherit that), false back to
+** SCHED_OTHER.  False, with the reason in why, when the system refuses
+** (without CAP_SYS_NICE or an RLIMIT_RTPRIO of at least 1: EPERM).  The
+** kernel's real-time throttling (sched_rt_runtime_us) still leaves the
+** other processes a share of each CPU. */
+bool cli_set_realtime(bool realtime, char *why, size_t why_size);
 
 /* The results store's waits for its write lock, on stderr: a wait in
 ** progress (cli_lock_wait_progress, about every ten seconds of it), and the

@@ -1,7 +1,10 @@
 #include "cli.h"
 
 #include <stdbool.h>
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,16 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 bad:
     fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
             (unsigned long long)max, text ? text : "");
+    return false;
+}
+
+bool cli_set_realtime(bool realtime, char *why, size_t why_size) {
+    struct sched_param sp = {.sched_priority = realtime ? 1 : 0};
+    int rc = pthread_setschedparam(pthread_self(), realtime ? SCHED_FIFO : SCHED_OTHER, &sp);
+    if (rc == 0) return true;
+    snprintf(why, why_size, "%s",
+             rc == EPERM ? "not permitted (needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 1)"
+                         : strerror(rc));
     return false;
 }
 

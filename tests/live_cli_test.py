@@ -11,6 +11,11 @@ usage: live_cli_test.py ADMITSIM SOURCE_DIR WORK_DIR
    it; the mock stops on SIGINT.
 3. SIGINT during `live`: exit 1, the run stored as cancelled, its iteration
    cancelled with no lease or waiter left, no artifact written.
+4. `fidelity --format json` on tests/data/fidelity_count.json (a rate-limit
+   count that varies between iterations): a count judged by its distance
+   outside the range `run --iterations N` gives it (one iteration: the
+   seed's count alone), every other metric against the seed's value; --realtime reported as requested, applied or not with
+   the reason; the exit code follows the verdict.
 Every child has a timeout.
 """
 import glob
@@ -140,6 +145,57 @@ con.close()
 check(not os.path.exists(out2) or not os.listdir(out2), "an interrupted run wrote files")
 no_key_in_files(glob.glob(db2 + "*"), "cancelled live")
 check(key not in so + se, "the API key was printed (cancelled)")
+
+
+
+# 4. fidelity: the rules of its verdict
+count_scenario = os.path.join(src, "tests", "data", "fidelity_count.json")
+
+
+def fidelity(extra):
+    r = run(["fidelity", count_scenario, "--time-scale", "0.25", "--format", "json"] + extra)
+    check(r.returncode in (0, 1), f"fidelity {extra} exited {r.returncode}: {r.stderr}")
+    doc = json.loads(r.stdout)
+    check((r.returncode == 0) == doc["within_tolerance"],
+          f"fidelity {extra}: exit {r.returncode} but within_tolerance {doc['within_tolerance']}")
+    for m in doc["metrics"]:
+        sim, live, err = m["simulated"], m["live"], m["relative_error"]
+        scale = max(abs(sim), m["floor"])
+        if m["name"].endswith(".rate_limited"):
+            lo, hi = m["simulated_range"]
+            check(lo <= sim <= hi, f"{m['name']}: the range {lo, hi} misses the seed's {sim}")
+            out = lo - live if live < lo else live - hi if live > hi else 0
+            check(abs(err - out / scale) < 1e-9, f"{m['name']}: error {err}, outside by {out}")
+            check(abs(m["relative_error_to_seed"] - abs(live - sim) / scale) < 1e-9,
+                  f"{m['name']}: error to the seed {m['relative_error_to_seed']}")
+        else:
+            check("simulated_range" not in m, f"{m['name']}: a range on a non-count")
+            check(abs(err - abs(live - sim) / scale) < 1e-9, f"{m['name']}: error {err}")
+        check(m["within"] == (err <= doc["tolerance"]), f"{m['name']}: within {m['within']}")
+    return doc
+
+
+sim_out = os.path.join(work, "fidelity_sim")
+r = run(["run", count_scenario, "--iterations", "12", "--no-db", "--out", sim_out])
+check(r.returncode == 0, f"run --iterations 12 exited {r.returncode}: {r.stderr}")
+with open(glob.glob(os.path.join(sim_out, "fidelity_count-*.json"))[0]) as f:
+    counts = [sum(e["event_kind"] == "request_rate_limited" for e in it["timeline"])
+              for it in json.load(f)["iterations"]]
+check(min(counts) < max(counts), f"the count does not vary between iterations: {counts}")
+doc = fidelity(["--ensemble", "12", "--realtime"])
+check(doc["ensemble"] == 12, f"ensemble {doc['ensemble']}")
+ranged = [m for m in doc["metrics"] if "simulated_range" in m]
+check(len(ranged) == 1 and ranged[0]["simulated_range"] == [min(counts), max(counts)]
+      and ranged[0]["simulated"] == counts[0], f"range {ranged}, iterations' counts {counts}")
+rt = doc["realtime"]
+check(rt["requested"] and (rt["applied"] or rt.get("reason")), f"realtime block {rt}")
+doc = fidelity(["--ensemble", "1"])
+check(doc["realtime"] == {"requested": False, "applied": False}, f"realtime {doc['realtime']}")
+for m in doc["metrics"]:
+    if "simulated_range" in m:
+        check(m["simulated_range"] == [m["simulated"]] * 2, f"one iteration's range: {m}")
+r = run(["fidelity", scenario, "--ensemble", "0"])
+check(r.returncode == 2 and "--ensemble" in r.stderr, f"--ensemble 0: {r.returncode} {r.stderr}")
 
 print(f"live_cli_test: {len(failures)} problems")
 sys.exit(1 if failures else 0)
