@@ -34,10 +34,15 @@ static void run_usage(FILE *f) {
                "  --out DIR                also write DIR/<scenario>-<policy>-seed<N>.json, the\n"
                "                           full artifact with every event\n"
                "  --format table|json      table for people (default), or one JSON object\n"
-               "  --db FILE                store the run (inputs, every event, metrics,\n"
-               "                           snapshots) in the SQLite database FILE, one\n"
-               "                           transaction per iteration (default\n"
-               "                           results/admitsim.db; the directory is created)\n"
+               "  --db FILE                store the run (inputs, events, task timelines,\n"
+               "                           metrics, snapshots, capacity plans) in the SQLite\n"
+               "                           database FILE, one transaction per iteration\n"
+               "                           (default results/admitsim.db; the directory is\n"
+               "                           created)\n"
+               "  --store-events all|notable\n"
+               "                           store every event of both streams (all, the\n"
+               "                           default), or only those not of the lifecycle\n"
+               "                           kinds, whose times the task timelines hold\n"
                "  --no-db                  do not store the run\n"
                "  -h, --help               this text\n"
                "\n"
@@ -70,6 +75,7 @@ typedef struct run_args {
     uint64_t iterations;
     const char *out_dir, *db_path, *scenario, *arm;
     bool json;
+    bool store_notable_events;
 } run_args;
 
 /* -1 to go on, else the exit code. */
@@ -82,6 +88,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
                                          {"db", required_argument, 0, 'd'},
                                          {"no-db", no_argument, 0, 'n'},
                                          {"arm", required_argument, 0, 'a'},
+                                         {"store-events", required_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     *a = (run_args){.ro = {.seed = 1, .capture_events = true},
@@ -124,6 +131,14 @@ static int parse_args(int argc, char **argv, run_args *a) {
         case 'd': a->db_path = optarg; break;
         case 'n': a->db_path = NULL; break;
         case 'a': a->arm = optarg; break;
+        case 'e':
+            if (strcmp(optarg, "all") && strcmp(optarg, "notable")) {
+                fprintf(stderr, "admitsim run: --store-events expects all or notable, got '%s'\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            a->store_notable_events = !strcmp(optarg, "notable");
+            break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: run_usage(stderr); return EXIT_USAGE;
         }
@@ -151,6 +166,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .seed = a->ro.seed,
                                .iterations = (uint32_t)a->iterations,
                                .db_path = a->db_path,
+                               .store_notable_events = a->store_notable_events,
                                .arm = a->arm, /* stored, so check run:ID matches its artifact */
                                .out_dir = a->out_dir,
                                .command_line = cmdline,

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "res/event_names.h"
 #include "res/report_files.h"
 #include "res/store.h"
 #include "sim_test.h"
@@ -182,6 +183,113 @@ static const char *stored_status(const char *db, int64_t run_id, int *iterations
 
 /* A lease left at the end of iteration 1 (not 0) fails the run, naming it;
 ** the outputs are still written, the stored run is marked failed. */
+/* Captures what the pipeline hands on_iteration: the summary's JSON and
+** the record's kept events. */
+typedef struct kept_seen {
+    char *summary[2];
+    size_t events[2], notable[2];
+    uint64_t made[2];
+    res_event_keep kept[2];
+} kept_seen;
+
+static void keep_seen(void *ctx, const res_run_record *r, const res_summary *s) {
+    kept_seen *k = ctx;
+    if (r->iteration >= 2) return;
+    json_t *j = res_summary_to_json(s, r);
+    k->summary[r->iteration] = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    k->events[r->iteration] = r->event_count + r->request_event_count;
+    for (size_t i = 0; i < r->event_count; i++)
+        k->notable[r->iteration] += !res_event_is_lifecycle(&r->events[i]);
+    for (size_t i = 0; i < r->request_event_count; i++)
+        k->notable[r->iteration] += !res_event_is_lifecycle(&r->request_events[i]);
+    k->made[r->iteration] = res_run_record_events_made(r);
+    k->kept[r->iteration] = r->kept;
+}
+
+/* One run of the simulator through the pipeline, as `run` makes it. */
+static void run_kept(const sim_scenario *sc, const char *db, bool notable, kept_seen *k) {
+    sim_runner runner = {.scenario = sc,
+                         .options = {.policy = RUN_POLICY_BOUNDED, .policy_set = true, .seed = 2}};
+    res_environment env = sim_runner_environment(&runner);
+    res_pipeline_options opt = {.config = &sc->config,
+                                .policy = RUN_POLICY_BOUNDED,
+                                .seed = 2,
+                                .iterations = 2,
+                                .db_path = db,
+                                .store_notable_events = notable,
+                                .on_iteration = keep_seen,
+                                .ctx = k};
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_OK);
+}
+
+static int64_t db_count(const char *db, const char *sql) {
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+/* Without an artifact or a store keeping every event the run keeps none
+** (or the notable ones for the store), and the summary built while it ran
+** is the one res_summary_compute builds from every event. */
+static void test_keeps_only_what_outputs_need(void **state) {
+    (void)state;
+    static const char *const files[] = {"cross_provider_cooldown.json", "failures_salvage.json",
+                                        "cancel_midrun.json"};
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        sim_scenario *sc = load(files[f]);
+        kept_seen none = {0}, notable = {0};
+        run_kept(sc, NULL, false, &none);
+        char db[] = "/tmp/admitsim-pipeline-kept-XXXXXX";
+        int fd = mkstemp(db);
+        assert_true(fd >= 0);
+        close(fd);
+        unlink(db);
+        run_kept(sc, db, true, &notable);
+        for (uint32_t i = 0; i < 2; i++) {
+            res_run_record *r = run_iteration(sc, RUN_POLICY_BOUNDED, 2, i);
+            res_summary *s = res_summary_compute(r);
+            json_t *j = res_summary_to_json(s, r);
+            char *want = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+            assert_string_equal(none.summary[i], want);
+            assert_string_equal(notable.summary[i], want);
+            assert_int_equal(none.kept[i], RES_KEEP_NO_EVENTS);
+            assert_int_equal(none.events[i], 0);
+            assert_int_equal(notable.kept[i], RES_KEEP_NOTABLE_EVENTS);
+            assert_int_equal(notable.events[i], notable.notable[i]);
+            assert_true(notable.events[i] > 0);
+            uint64_t all = r->event_count + r->request_event_count;
+            assert_int_equal(none.made[i], all);
+            assert_int_equal(notable.made[i], all);
+            char sql[160];
+            snprintf(sql, sizeof sql, "SELECT event_count FROM iterations WHERE iteration = %u", i);
+            assert_int_equal(db_count(db, sql), (int64_t)all);
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE iteration = %u", i);
+            assert_int_equal(db_count(db, sql), (int64_t)notable.notable[i]);
+            assert_int_equal(db_count(db, "SELECT count(*) FROM events WHERE lifecycle = 1"), 0);
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM task_timelines WHERE iteration = %u",
+                     i);
+            assert_int_equal(db_count(db, sql), (int64_t)s->view->row_count);
+            free(want);
+            json_decref(j);
+            res_summary_free(s);
+            res_run_record_free(r);
+            free(none.summary[i]);
+            free(notable.summary[i]);
+        }
+        unlink(db);
+        sim_scenario_free(sc);
+    }
+}
+
 static void test_every_iteration_checked(void **state) {
     (void)state;
     sim_scenario *sc = load("failures_salvage.json");
@@ -317,6 +425,7 @@ static void test_file_name_not_utf8(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_what_memory_builds),
+        cmocka_unit_test(test_keeps_only_what_outputs_need),
         cmocka_unit_test(test_every_iteration_checked),
         cmocka_unit_test(test_failed_iteration_leaves_nothing),
         cmocka_unit_test(test_run_of_an_experiment),

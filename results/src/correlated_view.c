@@ -12,9 +12,10 @@
 **      ask.  Nothing here reads the events: rows, the execution map and the
 **      attempt slots grow as the passes meet them, and a group joins the
 **      fairness participants at its first ready_enqueued
-**      (participant_join), so the sweep could run while the events are
-**      made.
-**   2. scheduler sweep (view_sweep), one step per event in sequence order:
+**      (participant_join), so passes 2 and 4 run while the events are
+**      made (res_view_builder: each event is one sweep_step or
+**      request_step, and none is kept).
+**   2. scheduler sweep (sweep_step), one step per event in sequence order:
 **        sweep_advance     time advances by dt > 0 under the state the
 **                          previous event left: active capacity integral,
 **                          lease seconds, service while all backlogged and
@@ -32,7 +33,7 @@
 **                          event touched, after it.
 **   3. sweep end (sweep_finish): the last gaps, wall time, capacity
 **      integral, debt, and the Jain indexes over groups and per resource.
-**   4. request stream (requests_collect, requests_join): each attempt's
+**   4. request stream (request_step, requests_join): each attempt's
 **      times and the merged cooldown windows per request resource, then
 **      every attempt, in attempt id order, into its execution's row (first
 **      / last attempt timestamps, request wait, cooldown, provider time).
@@ -276,8 +277,6 @@ static bool bits_has(const uint64_t *bits, uint32_t g) {
 ** (lease seconds, service while all backlogged, root debt) are added per
 ** step, over the groups that hold leases, in group order as before. */
 typedef struct view_builder {
-    const admit_event *sched, *req;
-    size_t nsched, nreq;
     const res_view_facts *f;
     uint32_t ng, ncol, nr;
     size_t nwords;       /* bit words of a group set */
@@ -318,6 +317,9 @@ typedef struct view_builder {
     /* passes 2 and 3: the scheduler sweep */
     int64_t cap; /* submission capacity, at least 1 */
     int64_t leases, queued, prev, now;
+    bool swept_any;     /* a scheduler event was swept: prev is its time */
+    uint16_t last_kind; /* the kind and execution id of the previous */
+    uint64_t last_exec; /* scheduler event (0: none) */
     uint32_t epoch;
     int64_t first_ready, first_dispatch; /* -1: none yet */
     res_sum_ns integral;                 /* lease-ns */
@@ -841,15 +843,14 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
 
 /* Returns whether the queue is to be cleared: cancelled then released with
 ** no retry in between, the scheduler is stopping and has emptied its queue. */
-static bool sweep_lease_released(view_builder *b, size_t i, int32_t g, res_view_row *row) {
-    const admit_event *ev = &b->sched[i];
+static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g,
+                                 res_view_row *row) {
     uint64_t exec = ev->corr.task_execution_id;
     if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
     if (b->leases > 0) leases_add(b, -1);
     if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
     if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
-    return exec && i > 0 && b->sched[i - 1].kind == ADMIT_EV_CANCELLED &&
-           b->sched[i - 1].corr.task_execution_id == exec;
+    return exec && b->swept_any && b->last_kind == ADMIT_EV_CANCELLED && b->last_exec == exec;
 }
 
 /* The queued counts after an event: every task cleared (a new epoch), or
@@ -873,9 +874,8 @@ static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bo
     }
 }
 
-/* Scheduler event i: the join and the counts. */
-static void sweep_apply(view_builder *b, size_t i) {
-    const admit_event *ev = &b->sched[i];
+/* Scheduler event ev: the join and the counts. */
+static void sweep_apply(view_builder *b, const admit_event *ev) {
     int64_t t = ev->captured_at_ns;
     task_state *st = ev->task_id ? task_find(b, ev->task_id, true) : NULL;
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
@@ -926,7 +926,7 @@ static void sweep_apply(view_builder *b, size_t i) {
         if (row) row->end = RES_END_DROPPED;
         dequeue = true;
         break;
-    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, i, g, row); break;
+    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, row); break;
     case ADMIT_EV_QUEUE_EMPTY:
     case ADMIT_EV_QUEUE_DRAINED:
     case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
@@ -1007,24 +1007,25 @@ static void sweep_finish(view_builder *b) {
     sweep_finish_resources(b);
 }
 
-/* Passes 2 and 3: one step per scheduler event, then the sweep's end.
-** Returns false when a task slot could not be made (out of memory). */
-static bool view_sweep(view_builder *b) {
+/* Pass 2's start: nothing leased or queued, capacity at least 1. */
+static void sweep_begin(view_builder *b) {
     b->cap = b->f->submission_capacity ? b->f->submission_capacity : 1;
-    b->prev = b->nsched ? b->sched[0].captured_at_ns : 0;
     b->first_ready = b->first_dispatch = -1;
     b->epoch = 1;
     b->room = true; /* no leases yet, capacity at least 1 */
-    for (size_t i = 0; i < b->nsched && !b->oom; i++) {
-        int64_t t = b->sched[i].captured_at_ns;
-        if (t - b->prev > 0) sweep_advance(b, t - b->prev);
-        b->prev = t;
-        sweep_apply(b, i);
-        sweep_settle(b);
-    }
-    if (b->oom) return false;
-    sweep_finish(b);
-    return true;
+}
+
+/* One step of pass 2: time advances to the event, then the event. */
+static void sweep_step(view_builder *b, const admit_event *ev) {
+    int64_t t = ev->captured_at_ns;
+    if (!b->swept_any) b->prev = t;
+    if (t - b->prev > 0) sweep_advance(b, t - b->prev);
+    b->prev = t;
+    sweep_apply(b, ev);
+    sweep_settle(b);
+    b->swept_any = true;
+    b->last_kind = ev->kind;
+    b->last_exec = ev->corr.task_execution_id;
 }
 
 /* ---- pass 4: the request stream --------------------------------------------- */
@@ -1054,26 +1055,24 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
     }
 }
 
-/* Each attempt's times and every request resource's cooldown windows. */
-static bool requests_collect(view_builder *b) {
+/* One request event of pass 4: its attempt's times, and its resource's
+** cooldown windows. */
+static bool request_step(view_builder *b, const admit_event *ev) {
     static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
     static const windows none;
-    for (size_t i = 0; i < b->nreq; i++) {
-        const admit_event *ev = &b->req[i];
-        int64_t t = ev->captured_at_ns;
-        if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
-            int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
-            if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
-                                     sizeof *b->cool, &none) ||
-                            !win_add(&b->cool[ev->resource], t, t + len)))
-                return false;
-        }
-        if (!ev->attempt_id) continue;
-        if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
+    int64_t t = ev->captured_at_ns;
+    if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
+        int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
+        if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
+                                 sizeof *b->cool, &none) ||
+                        !win_add(&b->cool[ev->resource], t, t + len)))
             return false;
-        if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
-        attempt_apply(&b->att[ev->attempt_id], ev);
     }
+    if (!ev->attempt_id) return true;
+    if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
+        return false;
+    if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
+    attempt_apply(&b->att[ev->attempt_id], ev);
     return true;
 }
 
@@ -1257,34 +1256,80 @@ static bool records_compute(view_builder *b) {
 
 /* ---- the passes in order ---------------------------------------------------- */
 
+struct res_view_builder {
+    view_builder b;
+};
+
+res_view_builder *res_view_builder_create(const res_view_facts *facts) {
+    res_view_builder *vb = calloc(1, sizeof *vb);
+    if (!vb) return NULL;
+    vb->b = (view_builder){.f = facts,
+                           .ng = facts->group_count,
+                           .ncol = facts->column_count,
+                           .nr = facts->resource_count,
+                           .nwords = facts->group_count / 64 + 1,
+                           .amt = facts->group_amounts};
+    view_builder *b = &vb->b;
+    b->v = calloc(1, sizeof *b->v);
+    if (b->v) b->m = &b->v->m;
+    if (!b->v || !view_index(b)) {
+        res_view_builder_free(vb);
+        return NULL;
+    }
+    sweep_begin(b);
+    return vb;
+}
+
+bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev) {
+    if (!vb->b.oom) sweep_step(&vb->b, ev);
+    return !vb->b.oom;
+}
+
+bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev) {
+    if (!vb->b.oom && !request_step(&vb->b, ev)) vb->b.oom = true;
+    return !vb->b.oom;
+}
+
+void res_view_builder_free(res_view_builder *vb) {
+    if (!vb) return;
+    res_correlated_view_free(vb->b.v);
+    view_builder_free(&vb->b);
+    free(vb);
+}
+
+/* Passes 3 and on, once every event is in. */
+res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
+    view_builder *b = &vb->b;
+    bool ok = !b->oom;
+    if (ok) {
+        sweep_finish(b);
+        requests_join(b);
+        ok = rows_waits(b);
+    }
+    if (ok) {
+        rows_layers(b);
+        ok = records_compute(b);
+    }
+    res_correlated_view *v = ok ? b->v : NULL;
+    if (ok) b->v = NULL;
+    res_view_builder_free(vb);
+    return v;
+}
+
 res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
                                                const admit_event *req, size_t nreq,
                                                const res_view_facts *facts) {
-    view_builder b = {.sched = sched,
-                      .req = req,
-                      .nsched = nsched,
-                      .nreq = nreq,
-                      .f = facts,
-                      .ng = facts->group_count,
-                      .ncol = facts->column_count,
-                      .nr = facts->resource_count,
-                      .nwords = facts->group_count / 64 + 1,
-                      .amt = facts->group_amounts};
-    bool ok = false;
-    b.v = calloc(1, sizeof *b.v);
-    if (!b.v) goto out;
-    b.m = &b.v->m;
-    if (!view_index(&b) || !view_sweep(&b)) goto out;
-    if (!requests_collect(&b)) goto out;
-    requests_join(&b);
-    if (!rows_waits(&b)) goto out;
-    rows_layers(&b);
-    ok = records_compute(&b);
-out:
-    view_builder_free(&b);
-    if (ok) return b.v;
-    res_correlated_view_free(b.v);
-    return NULL;
+    res_view_builder *vb = res_view_builder_create(facts);
+    bool ok = vb != NULL;
+    for (size_t i = 0; ok && i < nsched; i++)
+        ok = res_view_builder_scheduler_event(vb, &sched[i]);
+    for (size_t i = 0; ok && i < nreq; i++)
+        ok = res_view_builder_request_event(vb, &req[i]);
+    if (!ok) {
+        res_view_builder_free(vb);
+        return NULL;
+    }
+    return res_view_builder_finish(vb);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */

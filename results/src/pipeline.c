@@ -37,6 +37,8 @@ static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *e
                                .arm = opt->arm,
                                .parameters = opt->parameters};
     if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, err) != RES_OK) return false;
+    res_store_keep_events(o->store, opt->store_notable_events ? RES_KEEP_NOTABLE_EVENTS
+                                                              : RES_KEEP_ALL_EVENTS);
     if (opt->on_lock_wait) res_store_on_lock_wait(o->store, opt->on_lock_wait, opt->ctx);
     return res_store_begin_run(o->store, &info, &o->run_id, err) == RES_OK;
 }
@@ -66,7 +68,7 @@ static bool run_iteration(const res_pipeline_options *opt, const res_environment
     if (opt->on_start) opt->on_start(opt->ctx, i, opt->iterations);
     res_run_record *r = env->run_iteration(env->ctx, i, err);
     if (!r) return false;
-    res_summary *s = res_summary_compute(r);
+    res_summary *s = r->summary ? res_run_record_take_summary(r) : res_summary_compute(r);
     bool ok = s ? write_iteration(opt, o, r, s, err)
                 : res_error_set(err, RES_ENOMEM, "out of memory summarising iteration %u", i);
     if (ok) {
@@ -82,6 +84,13 @@ static bool run_iteration(const res_pipeline_options *opt, const res_environment
     res_summary_free(s);
     res_run_record_free(r);
     return ok;
+}
+
+/* The events the outputs need: every one for an artifact's timeline or a
+** store keeping them all, the notable ones for a store keeping those. */
+static res_event_keep events_needed(const res_pipeline_options *opt) {
+    if (opt->out_dir || (opt->db_path && !opt->store_notable_events)) return RES_KEEP_ALL_EVENTS;
+    return opt->db_path ? RES_KEEP_NOTABLE_EVENTS : RES_KEEP_NO_EVENTS;
 }
 
 static double seconds_since(const struct timespec *t0) {
@@ -134,6 +143,7 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         out->run_id = o.run_id;
     }
     if (ok && opt->out_dir) ok = open_files(opt, &o, err);
+    if (ok && env->keep_events) env->keep_events(env->ctx, events_needed(opt));
     res_error leak = {0};
     for (uint32_t i = 0; ok && i < opt->iterations; i++) {
         ok = run_iteration(opt, env, &o, i, out, err);

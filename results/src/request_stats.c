@@ -55,8 +55,8 @@ typedef struct sweep {
     const res_run_record *r;
     res_request_report *rep;
     resource_acc *acc;
-    attempt_times *att; /* [attempt id] */
-    uint64_t max_attempt;
+    attempt_times *att; /* [attempt id < att_cap], grown as ids are met */
+    size_t att_cap;
     provider_acc *prov;
     uint32_t *resource_provider; /* [resource]: index into provider names */
 } sweep;
@@ -114,13 +114,7 @@ static bool sweep_init(sweep *s) {
     s->rep->resource_count = r->request_resource_count;
     s->rep->resources = calloc(n, sizeof *s->rep->resources);
     s->acc = calloc(n, sizeof *s->acc);
-    for (size_t i = 0; i < r->request_event_count; i++)
-        if (r->request_events[i].attempt_id > s->max_attempt)
-            s->max_attempt = r->request_events[i].attempt_id;
-    s->att = malloc((s->max_attempt + 1) * sizeof *s->att);
-    if (!s->rep->resources || !s->acc || !s->att || !name_providers(s)) return false;
-    for (uint64_t a = 0; a <= s->max_attempt; a++)
-        s->att[a] = (attempt_times){-1, -1, -1, -1};
+    if (!s->rep->resources || !s->acc || !name_providers(s)) return false;
     for (uint32_t i = 0; i < r->request_resource_count; i++)
         if (!pairs_push(&s->acc[i].limits, 0, r->request[i].initial.current_limit)) return false;
     return true;
@@ -191,8 +185,26 @@ static void provider_call(sweep *s, uint32_t res, int64_t t, bool starts) {
     }
 }
 
+/* Room for attempt id `id` in s->att (new entries unseen). */
+static bool att_grow(sweep *s, uint64_t id) {
+    if (id < s->att_cap) return true;
+    size_t cap = s->att_cap ? s->att_cap : 256;
+    while (cap <= id) {
+        if (cap > SIZE_MAX / 2 / sizeof *s->att) return false;
+        cap *= 2;
+    }
+    attempt_times *a = realloc(s->att, cap * sizeof *a);
+    if (!a) return false;
+    for (size_t i = s->att_cap; i < cap; i++)
+        a[i] = (attempt_times){-1, -1, -1, -1};
+    s->att = a;
+    s->att_cap = cap;
+    return true;
+}
+
 static bool attempt_event(sweep *s, uint32_t res, const admit_event *ev) {
     if (ev->attempt_id == 0) return true;
+    if (!att_grow(s, ev->attempt_id)) return false;
     attempt_times *a = &s->att[ev->attempt_id];
     int64_t t = ev->captured_at_ns;
     switch ((admit_request_event_kind)ev->kind) {
@@ -304,14 +316,47 @@ static void finish(sweep *s) {
     }
 }
 
-res_request_report *res_request_report_compute(const res_run_record *r) {
-    sweep s = {.r = r, .rep = calloc(1, sizeof *s.rep)};
-    bool ok = s.rep && sweep_init(&s);
-    for (size_t i = 0; ok && i < r->request_event_count; i++)
-        ok = sweep_event(&s, &r->request_events[i]);
-    if (ok) finish(&s);
-    sweep_free(&s);
-    if (ok) return s.rep;
-    res_request_report_free(s.rep);
+struct res_request_sweep {
+    sweep s;
+    bool ok;
+};
+
+res_request_sweep *res_request_sweep_create(const res_run_record *r) {
+    res_request_sweep *rs = calloc(1, sizeof *rs);
+    if (!rs) return NULL;
+    rs->s = (sweep){.r = r, .rep = calloc(1, sizeof *rs->s.rep)};
+    rs->ok = rs->s.rep && sweep_init(&rs->s);
+    if (rs->ok) return rs;
+    res_request_sweep_free(rs);
     return NULL;
+}
+
+bool res_request_sweep_event(res_request_sweep *rs, const admit_event *ev) {
+    if (rs->ok) rs->ok = sweep_event(&rs->s, ev);
+    return rs->ok;
+}
+
+void res_request_sweep_free(res_request_sweep *rs) {
+    if (!rs) return;
+    sweep_free(&rs->s);
+    res_request_report_free(rs->s.rep);
+    free(rs);
+}
+
+res_request_report *res_request_sweep_finish(res_request_sweep *rs) {
+    res_request_report *rep = NULL;
+    if (rs->ok) {
+        finish(&rs->s);
+        rep = rs->s.rep;
+        rs->s.rep = NULL;
+    }
+    res_request_sweep_free(rs);
+    return rep;
+}
+
+res_request_report *res_request_report_compute(const res_run_record *r) {
+    res_request_sweep *rs = res_request_sweep_create(r);
+    for (size_t i = 0; rs && i < r->request_event_count; i++)
+        if (!res_request_sweep_event(rs, &r->request_events[i])) break;
+    return rs ? res_request_sweep_finish(rs) : NULL;
 }

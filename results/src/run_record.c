@@ -3,6 +3,8 @@
 */
 #include "res/run_record.h"
 
+#include "res/summary.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +55,23 @@ void res_run_record_free(res_run_record *r) {
     free(r->request);
     free(r->events);
     free(r->request_events);
+    res_summary_free(r->summary);
     free(r->final_leased);
     free(r->max_leased);
     free(r->max_queued_by_group);
     free(r->column_tasks);
     free(r->output_hash);
     free(r);
+}
+
+struct res_summary *res_run_record_take_summary(res_run_record *r) {
+    struct res_summary *s = r->summary;
+    r->summary = NULL;
+    return s;
+}
+
+uint64_t res_run_record_events_made(const res_run_record *r) {
+    return r->events_made ? r->events_made : r->event_count + r->request_event_count;
 }
 
 bool res_run_record_is_clean(const res_run_record *r) {

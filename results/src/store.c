@@ -279,6 +279,7 @@ struct res_store {
     int version;
     int found_version; /* before migrating */
     sqlite3_stmt *stmt[ST_COUNT];
+    res_event_keep keep; /* which events an iteration stores */
     char path[1024];
 };
 
@@ -446,6 +447,10 @@ int res_store_schema_version(const res_store *s) {
 
 int res_store_found_version(const res_store *s) {
     return s->found_version;
+}
+
+void res_store_keep_events(res_store *s, res_event_keep keep) {
+    s->keep = keep;
 }
 
 void res_store_on_lock_wait(res_store *s, res_store_wait_fn fn, void *ctx) {
@@ -825,19 +830,30 @@ static res_status rows_done(rows_writer *w, sqlite3_stmt *st) {
     return step(w->s, st, w->what, w->err);
 }
 
+static bool event_is_stored(const res_store *s, const admit_event *ev) {
+    return s->keep == RES_KEEP_ALL_EVENTS ||
+           (s->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev));
+}
+
 /* Both streams merged by capture time (scheduler first at one instant), so
-** event_id order is capture order and the run-time index grows at its end. */
+** event_id order is capture order and the run-time index grows at its end;
+** only the events the store keeps. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run,
                                res_error *err) {
+    size_t n = 0;
+    for (size_t i = 0; i < run->event_count; i++)
+        n += event_is_stored(s, &run->events[i]);
+    for (size_t j = 0; j < run->request_event_count; j++)
+        n += event_is_stored(s, &run->request_events[j]);
     rows_writer w =
-        rows_begin(s, ST_EVENT, ST_EVENT_BATCH, run->event_count + run->request_event_count, run_id,
-                   run->iteration, "inserting events", err);
+        rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
     size_t i = 0, j = 0;
     while (i < run->event_count || j < run->request_event_count) {
         bool sched = j == run->request_event_count ||
                      (i < run->event_count &&
                       run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
         const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
+        if (!event_is_stored(s, ev)) continue;
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_event(st, base, run, ev);
@@ -1072,7 +1088,7 @@ static res_status write_body(res_store *s, int64_t run_id, const res_run_record 
     sqlite3_bind_int64(it, 6, (sqlite3_int64)run->final_request_leases);
     sqlite3_bind_int64(it, 7, (sqlite3_int64)run->final_request_waiters);
     sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(it, 9, (sqlite3_int64)(run->event_count + run->request_event_count));
+    sqlite3_bind_int64(it, 9, (sqlite3_int64)res_run_record_events_made(run));
     if (step(s, it, "inserting the iteration", err) != RES_OK) return RES_ESTORE;
     static const int keyed[] = {ST_METRIC, ST_SNAPSHOT, ST_PLAN}; /* (run, iteration) first */
     for (size_t k = 0; k < sizeof keyed / sizeof *keyed; k++) {
@@ -1128,6 +1144,9 @@ res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run
     if (s->version != RES_STORE_SCHEMA_VERSION)
         return res_store_fail(err, RES_ESTORE, "%s: schema version %d is not the current one (%d)",
                               s->path, s->version, RES_STORE_SCHEMA_VERSION);
+    if (s->keep < run->kept)
+        return res_store_fail(err, RES_EINVAL,
+                              "%s: the run kept fewer events than the store is to keep", s->path);
     for (int k = 0; k < ST_COUNT; k++)
         if (!s->stmt[k] && prepare(s, k, err) != RES_OK) return RES_ESTORE;
     iteration_write w = {run_id, run, summary};

@@ -31,23 +31,6 @@ void res_summary_free(res_summary *s) {
     free(s);
 }
 
-/* Room for execution id exec in *v (new entries -1). */
-static bool exec_start_grow(int64_t **v, size_t *cap, uint64_t exec) {
-    if (exec < *cap) return true;
-    size_t n = *cap ? *cap : 1024;
-    while (n <= exec) {
-        if (n > SIZE_MAX / 2 / sizeof **v) return false;
-        n *= 2;
-    }
-    int64_t *p = realloc(*v, n * sizeof *p);
-    if (!p) return false;
-    for (size_t i = *cap; i < n; i++)
-        p[i] = -1;
-    *v = p;
-    *cap = n;
-    return true;
-}
-
 /* The p95 of ready-to-lease gaps of non-root columns' executions. */
 static bool downstream_gap(res_summary *s) {
     const res_correlated_view *v = s->view;
@@ -72,100 +55,171 @@ static bool downstream_gap(res_summary *s) {
     return true;
 }
 
-res_summary *res_summary_compute(const res_run_record *run) {
+/* The summary's working state while the run goes.  A task's ready time is
+** kept by column and task index (admit_task_id's low bits), grown as tasks
+** are met; executions' start times by execution id. */
+struct res_summary_builder {
+    const res_run_record *run;
+    uint32_t ncol;
+    column_acc *acc;
+    int64_t **ready; /* [column][task index] */
+    size_t *ready_cap;
+    int64_t *exec_start; /* [execution id]: when its worker started, -1: not running */
+    size_t exec_cap;
+    res_view_facts *facts;
+    res_view_builder *view; /* NULL when the run keeps no view */
+    res_request_sweep *request;
+    bool ok;
+};
+
+void res_summary_builder_free(res_summary_builder *b) {
+    if (!b) return;
+    for (uint32_t c = 0; c < b->ncol; c++) {
+        if (b->acc) free(b->acc[c].waits);
+        if (b->ready) free(b->ready[c]);
+    }
+    free(b->acc);
+    free(b->ready);
+    free(b->ready_cap);
+    free(b->exec_start);
+    res_view_builder_free(b->view);
+    res_view_facts_free(b->facts);
+    res_request_sweep_free(b->request);
+    free(b);
+}
+
+res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view) {
+    res_summary_builder *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    uint32_t ncol = run->config->column_count;
+    b->run = run;
+    b->ncol = ncol;
+    b->acc = calloc(ncol ? ncol : 1, sizeof *b->acc);
+    b->ready = calloc(ncol ? ncol : 1, sizeof *b->ready);
+    b->ready_cap = calloc(ncol ? ncol : 1, sizeof *b->ready_cap);
+    b->request = res_request_sweep_create(run);
+    b->ok = b->acc && b->ready && b->ready_cap && b->request;
+    if (b->ok && view) {
+        b->facts = res_view_facts_from_run(run);
+        b->view = b->facts ? res_view_builder_create(b->facts) : NULL;
+        b->ok = b->view != NULL;
+    }
+    if (b->ok) return b;
+    res_summary_builder_free(b);
+    return NULL;
+}
+
+/* Room for index i in a growable int64 array (new entries `fill`). */
+static bool i64_grow(int64_t **v, size_t *cap, uint64_t i, int64_t fill) {
+    if (i < *cap) return true;
+    size_t n = *cap ? *cap : 1024;
+    while (n <= i) {
+        if (n > SIZE_MAX / 2 / sizeof **v) return false;
+        n *= 2;
+    }
+    int64_t *p = realloc(*v, n * sizeof *p);
+    if (!p) return false;
+    for (size_t k = *cap; k < n; k++)
+        p[k] = fill;
+    *v = p;
+    *cap = n;
+    return true;
+}
+
+/* A dispatch of column c: its wait from ready, and the column busy. */
+static bool column_spawned(res_summary_builder *b, uint32_t c, int64_t ready, uint64_t exec,
+                           int64_t t) {
+    column_acc *a = &b->acc[c];
+    if (a->count == a->cap) { /* retries and salvage: more dispatches than tasks */
+        size_t cap = a->cap ? a->cap * 2 : 1024;
+        int64_t *w = realloc(a->waits, cap * sizeof *w);
+        if (!w) return false;
+        a->waits = w;
+        a->cap = cap;
+    }
+    a->waits[a->count++] = t - ready;
+    if (a->in_flight++ == 0) a->busy_since = t;
+    if (!i64_grow(&b->exec_start, &b->exec_cap, exec, -1)) return false;
+    b->exec_start[exec] = t;
+    return true;
+}
+
+static bool summary_scheduler_event(res_summary_builder *b, const admit_event *ev) {
+    if (ev->corr.column < 0 || (uint32_t)ev->corr.column >= b->ncol) return true;
+    uint32_t c = (uint32_t)ev->corr.column;
+    uint64_t task = ev->task_id & ((1ULL << 40) - 1);
+    uint64_t exec = ev->corr.task_execution_id;
+    int64_t t = ev->captured_at_ns;
+    switch (ev->kind) {
+    case ADMIT_EV_DEPENDENCY_READY:
+        if (!i64_grow(&b->ready[c], &b->ready_cap[c], task, 0)) return false;
+        b->ready[c][task] = t;
+        break;
+    case ADMIT_EV_WORKER_SPAWNED:
+        if (!i64_grow(&b->ready[c], &b->ready_cap[c], task, 0)) return false;
+        return column_spawned(b, c, b->ready[c][task], exec, t);
+    case ADMIT_EV_TASK_LEASE_RELEASED:
+        if (exec && exec < b->exec_cap && b->exec_start[exec] >= 0) {
+            column_acc *a = &b->acc[c];
+            a->task_ns += t - b->exec_start[exec];
+            b->exec_start[exec] = -1;
+            if (--a->in_flight == 0) a->busy_total += t - a->busy_since;
+        }
+        break;
+    default: break;
+    }
+    return true;
+}
+
+bool res_summary_builder_scheduler_event(res_summary_builder *b, const admit_event *ev) {
+    if (b->ok) b->ok = summary_scheduler_event(b, ev);
+    if (b->ok && b->view) b->ok = res_view_builder_scheduler_event(b->view, ev);
+    return b->ok;
+}
+
+bool res_summary_builder_request_event(res_summary_builder *b, const admit_event *ev) {
+    if (b->ok) b->ok = res_request_sweep_event(b->request, ev);
+    if (b->ok && b->view) b->ok = res_view_builder_request_event(b->view, ev);
+    return b->ok;
+}
+
+/* Column c's figures from its dispatch waits (reordered). */
+static void column_figures(res_column_summary *cs, column_acc *a, const res_run_record *run) {
+    cs->dispatches = a->count;
+    cs->busy_task_seconds = (double)a->task_ns / 1e9;
+    cs->idle_seconds = ns_to_s(run->wall_ns - a->busy_total);
+    if (a->count == 0) {
+        cs->first_wait_seconds = -1;
+        return;
+    }
+    cs->first_wait_seconds = ns_to_s(a->waits[0]);
+    res_sum_ns sum = 0;
+    for (size_t k = 0; k < a->count; k++)
+        sum += a->waits[k];
+    cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
+    size_t k[4] = {res_quantile_index(a->count, 0.50), res_quantile_index(a->count, 0.95),
+                   res_quantile_index(a->count, 0.99), a->count - 1};
+    int64_t at[4];
+    res_select_i64(a->waits, a->count, k, 4, at); /* the elements a sort puts there */
+    cs->wait_p50_seconds = ns_to_s(at[0]);
+    cs->wait_p95_seconds = ns_to_s(at[1]);
+    cs->wait_p99_seconds = ns_to_s(at[2]);
+    cs->wait_max_seconds = ns_to_s(at[3]);
+}
+
+static bool summary_finish(res_summary_builder *b, res_summary *s) {
+    const res_run_record *run = b->run;
     const run_config *sc = run->config;
-    uint32_t ncol = sc->column_count;
-    res_summary *s = calloc(1, sizeof *s);
-    column_acc *acc = calloc(ncol, sizeof *acc);
-    size_t *base = calloc(ncol + 1, sizeof *base);
-    /* [execution id]: when its worker started, -1: not running; grown as
-    ** executions start (ids are handed out in order) */
-    int64_t *exec_start = NULL;
-    size_t exec_cap = 0;
-    int64_t *ready = NULL;
-    bool ok = false;
-    if (!s || !acc || !base) goto done;
-    s->column_count = ncol;
-    s->columns = calloc(ncol, sizeof *s->columns);
-    for (uint32_t c = 0; c < ncol; c++)
-        base[c + 1] = base[c] + run->column_tasks[c];
-    ready = calloc(base[ncol] ? base[ncol] : 1, sizeof *ready);
-    if (!s->columns || !ready) goto done;
-    for (uint32_t c = 0; c < ncol; c++) {
-        acc[c].cap = run->column_tasks[c] * 2 + 8;
-        acc[c].waits = malloc(acc[c].cap * sizeof *acc[c].waits);
-        if (!acc[c].waits) goto done;
-    }
-
-    size_t waits_cap_ok = 1;
-    for (size_t i = 0; i < run->event_count; i++) {
-        const admit_event *ev = &run->events[i];
-        if (ev->corr.column < 0) continue;
-        uint32_t c = (uint32_t)ev->corr.column;
-        size_t dense = base[c] + (size_t)(ev->task_id & ((1ULL << 40) - 1));
-        uint64_t exec = ev->corr.task_execution_id;
-        switch (ev->kind) {
-        case ADMIT_EV_DEPENDENCY_READY: ready[dense] = ev->captured_at_ns; break;
-        case ADMIT_EV_WORKER_SPAWNED: {
-            column_acc *a = &acc[c];
-            if (a->count == a->cap) { /* retries and salvage: more dispatches than tasks */
-                int64_t *w = realloc(a->waits, a->cap * 2 * sizeof *w);
-                if (!w) {
-                    waits_cap_ok = 0;
-                    break;
-                }
-                a->waits = w;
-                a->cap *= 2;
-            }
-            a->waits[a->count++] = ev->captured_at_ns - ready[dense];
-            if (a->in_flight++ == 0) a->busy_since = ev->captured_at_ns;
-            if (!exec_start_grow(&exec_start, &exec_cap, exec)) {
-                waits_cap_ok = 0;
-                break;
-            }
-            exec_start[exec] = ev->captured_at_ns;
-            break;
-        }
-        case ADMIT_EV_TASK_LEASE_RELEASED:
-            if (exec && exec < exec_cap && exec_start[exec] >= 0) {
-                column_acc *a = &acc[c];
-                a->task_ns += ev->captured_at_ns - exec_start[exec];
-                exec_start[exec] = -1;
-                if (--a->in_flight == 0) a->busy_total += ev->captured_at_ns - a->busy_since;
-            }
-            break;
-        default: break;
-        }
-    }
-    if (!waits_cap_ok) goto done;
-
+    s->column_count = b->ncol;
+    s->columns = calloc(b->ncol ? b->ncol : 1, sizeof *s->columns);
+    if (!s->columns) return false;
     res_sum_ns task_ns = 0;
-    for (uint32_t c = 0; c < ncol; c++) {
-        column_acc *a = &acc[c];
+    for (uint32_t c = 0; c < b->ncol; c++) {
         res_column_summary *cs = &s->columns[c];
         cs->column = sc->columns[c].name;
         cs->tasks = run->column_tasks[c];
-        cs->dispatches = a->count;
-        cs->busy_task_seconds = (double)a->task_ns / 1e9;
-        cs->idle_seconds = ns_to_s(run->wall_ns - a->busy_total);
-        task_ns += a->task_ns;
-        if (a->count == 0) {
-            cs->first_wait_seconds = -1;
-            continue;
-        }
-        cs->first_wait_seconds = ns_to_s(a->waits[0]);
-        res_sum_ns sum = 0;
-        for (size_t k = 0; k < a->count; k++)
-            sum += a->waits[k];
-        cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
-        size_t k[4] = {res_quantile_index(a->count, 0.50), res_quantile_index(a->count, 0.95),
-                       res_quantile_index(a->count, 0.99), a->count - 1};
-        int64_t at[4];
-        res_select_i64(a->waits, a->count, k, 4, at); /* the elements a sort puts there */
-        cs->wait_p50_seconds = ns_to_s(at[0]);
-        cs->wait_p95_seconds = ns_to_s(at[1]);
-        cs->wait_p99_seconds = ns_to_s(at[2]);
-        cs->wait_max_seconds = ns_to_s(at[3]);
+        column_figures(cs, &b->acc[c], run);
+        task_ns += b->acc[c].task_ns;
     }
     s->wall_time_seconds = ns_to_s(run->wall_ns);
     s->task_seconds = (double)task_ns / 1e9;
@@ -173,30 +227,36 @@ res_summary *res_summary_compute(const res_run_record *run) {
     s->slot_utilization =
         run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
     s->final_task_leases = run->final_task_leases;
-    s->request = res_request_report_compute(run);
-    if (!s->request) goto done;
-    if (run->events && run->event_count) {
-        s->facts = res_view_facts_from_run(run);
-        s->view =
-            s->facts ? res_correlated_view_build(run->events, run->event_count, run->request_events,
-                                                 run->request_event_count, s->facts)
-                     : NULL;
-        if (!s->view) goto done;
-    }
+    s->request = res_request_sweep_finish(b->request);
+    b->request = NULL;
+    if (!s->request) return false;
     s->downstream_ready_to_dispatch_p95 = -1;
-    if (s->view && !downstream_gap(s)) goto done;
-    ok = true;
-done:
-    if (acc)
-        for (uint32_t c = 0; c < ncol; c++)
-            free(acc[c].waits);
-    free(acc);
-    free(base);
-    free(exec_start);
-    free(ready);
-    if (ok) return s;
-    res_summary_free(s);
-    return NULL;
+    if (!b->view) return true;
+    b->facts->wall_ns = run->wall_ns;
+    s->view = res_view_builder_finish(b->view);
+    b->view = NULL;
+    s->facts = b->facts;
+    b->facts = NULL;
+    return s->view && downstream_gap(s);
+}
+
+res_summary *res_summary_builder_finish(res_summary_builder *b) {
+    res_summary *s = b->ok ? calloc(1, sizeof *s) : NULL;
+    if (s && !summary_finish(b, s)) {
+        res_summary_free(s);
+        s = NULL;
+    }
+    res_summary_builder_free(b);
+    return s;
+}
+
+res_summary *res_summary_compute(const res_run_record *run) {
+    res_summary_builder *b = res_summary_builder_create(run, run->events && run->event_count);
+    for (size_t i = 0; b && i < run->event_count; i++)
+        if (!res_summary_builder_scheduler_event(b, &run->events[i])) break;
+    for (size_t i = 0; b && i < run->request_event_count; i++)
+        if (!res_summary_builder_request_event(b, &run->request_events[i])) break;
+    return b ? res_summary_builder_finish(b) : NULL;
 }
 
 json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {

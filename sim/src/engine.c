@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "res/event_names.h"
 #include "res/large_alloc.h"
+#include "res/summary.h"
 #include "run/assembly.h"
 #include "run/program.h"
 #include "sim/clock.h"
@@ -57,8 +59,12 @@ typedef struct engine {
     admit_event *revents;
     size_t revent_count, revent_cap;
     bool capture;
-    bool halted;         /* out of memory, or the core refused: the run stops */
-    admit_error refusal; /* what the core said, when it refused */
+    res_event_keep keep;      /* what the record keeps of the captured events */
+    bool summarize;           /* the summary is built as events come */
+    res_summary_builder *sum; /* from when the record's shape is known */
+    uint64_t made;            /* events captured, kept or not */
+    bool halted;              /* out of memory, or the core refused: the run stops */
+    admit_error refusal;      /* what the core said, when it refused */
     uint64_t run_id;
     bool tearing_down; /* callbacks from destroying the core objects are ignored */
 } engine;
@@ -224,15 +230,49 @@ static bool append_event(admit_event **arr, size_t *count, size_t *cap, const ad
     return true;
 }
 
+/* Whether the record keeps ev: every event until the summary builder
+** takes them (start_summary sorts out the ones kept so far). */
+static bool keeps(const engine *e, const admit_event *ev) {
+    if (e->keep == RES_KEEP_ALL_EVENTS || (e->summarize && !e->sum)) return true;
+    return e->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev);
+}
+
 static void request_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
     if (e->tearing_down || !e->capture) return;
-    if (!append_event(&e->revents, &e->revent_count, &e->revent_cap, ev)) e->halted = true;
+    e->made++;
+    if (e->sum && !res_summary_builder_request_event(e->sum, ev)) e->halted = true;
+    if (keeps(e, ev) && !append_event(&e->revents, &e->revent_count, &e->revent_cap, ev))
+        e->halted = true;
 }
 
 static void capture_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
-    if (!append_event(&e->events, &e->event_count, &e->event_cap, ev)) e->halted = true;
+    e->made++;
+    if (e->sum && !res_summary_builder_scheduler_event(e->sum, ev)) e->halted = true;
+    if (keeps(e, ev) && !append_event(&e->events, &e->event_count, &e->event_cap, ev))
+        e->halted = true;
+}
+
+/* Feeds the events kept so far to the summary builder, then keeps only
+** those e->keep asks for. */
+static bool replay_kept(engine *e, admit_event *log, size_t *count, bool request) {
+    size_t n = 0;
+    for (size_t i = 0; i < *count; i++) {
+        bool ok = request ? res_summary_builder_request_event(e->sum, &log[i])
+                          : res_summary_builder_scheduler_event(e->sum, &log[i]);
+        if (!ok) return false;
+        if (keeps(e, &log[i])) log[n++] = log[i];
+    }
+    *count = n;
+    return true;
+}
+
+/* The summary builder, once the record's shape is known. */
+static bool start_summary(engine *e) {
+    e->sum = res_summary_builder_create(e->run, e->capture);
+    return e->sum && replay_kept(e, e->events, &e->event_count, false) &&
+           replay_kept(e, e->revents, &e->revent_count, true);
 }
 
 /* Sized from the plan: ~8 scheduler events per task and 6 request events
@@ -274,6 +314,7 @@ static void engine_free(engine *e) {
     run_walkers_destroy(e->walkers);
     free(e->events);
     free(e->revents);
+    res_summary_builder_free(e->sum);
     sim_clock_free(&e->clock);
     sim_providers_free(e->providers);
     free(e->calls);
@@ -346,7 +387,8 @@ static bool draw_first_attempts(engine *e, const sim_run_options *opt) {
     e->spawn_rng = sim_rng_stream(opt->seed, opt->iteration, "runtime/spawn");
     e->workload = sim_workload_create(e->sc, e->tracker, opt->seed, opt->iteration);
     if (!e->spawn_rng || !e->workload) return false;
-    return !e->capture || reserve_event_logs(e, admit_tracker_task_count(e->tracker));
+    return !e->capture || e->keep != RES_KEEP_ALL_EVENTS ||
+           reserve_event_logs(e, admit_tracker_task_count(e->tracker));
 }
 
 /* ---- the event loop --------------------------------------------------------------- */
@@ -422,6 +464,8 @@ static void record_end(engine *e) {
     run->request_events = e->revents;
     run->request_event_count = e->revent_count;
     e->revents = NULL;
+    run->kept = e->keep;
+    run->events_made = e->made;
 }
 
 res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt,
@@ -435,7 +479,9 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                 .last_future_wake = -1,
                 .last_req_wake = -1,
                 .free_call = NO_SLOT,
-                .capture = opt->capture_events};
+                .capture = opt->capture_events,
+                .keep = opt->summarize ? opt->keep : RES_KEEP_ALL_EVENTS,
+                .summarize = opt->summarize};
     e.run = res_run_record_create(&sc->config);
     bool ok = e.run != NULL && sim_clock_init(&e.clock, 1024);
     if (!ok) {
@@ -456,12 +502,18 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                                            opt->iteration, err);
         ok = e.providers != NULL;
     }
+    if (ok && e.summarize && !start_summary(&e)) ok = oom(&e, err);
     if (ok && !draw_first_attempts(&e, opt)) ok = oom(&e, err);
     if (ok && sc->env.cancel_at_ns >= 0) schedule(&e, sc->env.cancel_at_ns, EV_CANCEL, 0, 0);
     ok = ok && run_loop(&e, err);
     if (ok) {
         record_end(&e);
         res_run_record_hash_outputs(run, e.tracker, sim_workload_column_seeds(e.workload));
+        if (e.sum) {
+            run->summary = res_summary_builder_finish(e.sum);
+            e.sum = NULL;
+            if (!run->summary) ok = oom(&e, err);
+        }
     }
 done:
     engine_free(&e);
@@ -484,6 +536,13 @@ static res_run_record *runner_iteration(void *ctx, uint32_t iteration, res_error
     return r;
 }
 
+static void runner_keep_events(void *ctx, res_event_keep keep) {
+    sim_runner *runner = ctx;
+    runner->options.keep = keep;
+    runner->options.summarize = true;
+}
+
 res_environment sim_runner_environment(sim_runner *runner) {
-    return (res_environment){.ctx = runner, .run_iteration = runner_iteration};
+    return (res_environment){
+        .ctx = runner, .run_iteration = runner_iteration, .keep_events = runner_keep_events};
 }

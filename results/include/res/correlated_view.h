@@ -276,6 +276,21 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
                                                const res_view_facts *facts);
 void res_correlated_view_free(res_correlated_view *v);
 
+/* The same view built while the run goes: a builder takes each stream's
+** events in its own sequence order as they are made (the two streams may
+** interleave in any way), keeps none of them, and finish gives exactly
+** what res_correlated_view_build gives for the same streams (which is
+** this builder fed from arrays).  facts must outlive the builder; its
+** wall_ns is read only by finish, so it may be set once the run ended.
+** The _event calls return false once memory ran out (finish then gives
+** NULL).  finish and free consume the builder. */
+typedef struct res_view_builder res_view_builder;
+res_view_builder *res_view_builder_create(const res_view_facts *facts);
+bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev);
+bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev);
+res_correlated_view *res_view_builder_finish(res_view_builder *vb);
+void res_view_builder_free(res_view_builder *vb);
+
 /* The metrics as the "correlated" JSON object (in every
 ** res_summary_to_json object, hence `run --format json` and the artifact's
 ** derived_metrics.iterations[]): executions, spawn_failures,

@@ -14,7 +14,11 @@
 **
 ** Outputs: with a store, the run is inserted before iteration 0 and each
 ** iteration is committed as it finishes; the run is marked failed when the
-** pipeline fails.  With an output directory, the artifact
+** pipeline fails.  The environment is asked to keep only the events the
+** outputs need (keep_events): every event for an artifact (its timeline)
+** or a store keeping every event, the notable ones for a store keeping
+** those, none otherwise; then memory does not grow with the run's events.  With an output
+*directory, the artifact
 ** (<base>.json), the Markdown summary (<base>.md) and the CSVs
 ** (<base>-metrics.csv, <base>-tasks.csv) are streamed to temporary files
 ** and renamed into place only when every iteration is in: a failed run
@@ -43,10 +47,16 @@ extern "C" {
 /* is_interrupted (may be NULL): asked after each iteration; true stops the
 ** run there: the iterations so far are stored, the run is marked
 ** 'cancelled' and no file is written (RES_EINTERRUPTED). */
+/* keep_events (may be NULL): called once before iteration 0 with the
+** events the outputs need (res_pipeline_run says which); an environment
+** that keeps fewer than all builds each iteration's summary while it runs
+** (res_run_record.summary).  Without it every event is kept and the
+** summary is computed from them. */
 typedef struct res_environment {
     void *ctx;
     res_run_record *(*run_iteration)(void *ctx, uint32_t iteration, res_error *err);
     bool (*is_interrupted)(void *ctx);
+    void (*keep_events)(void *ctx, res_event_keep keep);
 } res_environment;
 
 typedef struct res_pipeline_options {
@@ -55,6 +65,10 @@ typedef struct res_pipeline_options {
     uint64_t seed;
     uint32_t iterations; /* >= 1 */
     const char *db_path; /* NULL: no store */
+    /* The store keeps every event (false, the default), or the notable
+    ** ones only (res_store_keep_events): the lifecycle events' times are
+    ** the task timelines' columns. */
+    bool store_notable_events;
     /* What the store records of the run (res/store.h): the experiment it
     ** belongs to (0: none), the arm it runs (NULL: none; a run of an arm
     ** outside an experiment names it too) and the arm's parameters (a JSON

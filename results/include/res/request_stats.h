@@ -70,6 +70,19 @@ typedef struct res_request_report {
 
 /* NULL on out of memory. */
 res_request_report *res_request_report_compute(const res_run_record *r);
+
+/* The same report built while the run goes: create once the record's
+** shape is known (its request resources and their starting snapshots),
+** one _event per request event in sequence order (none is kept; false
+** once memory ran out), and finish once the record holds the end (wall
+** time, final snapshots); r must live until then.  finish (NULL on out of
+** memory) and free consume the sweep.  res_request_report_compute is this
+** sweep fed from the record's request stream. */
+typedef struct res_request_sweep res_request_sweep;
+res_request_sweep *res_request_sweep_create(const res_run_record *r);
+bool res_request_sweep_event(res_request_sweep *rs, const admit_event *ev);
+res_request_report *res_request_sweep_finish(res_request_sweep *rs);
+void res_request_sweep_free(res_request_sweep *rs);
 void res_request_report_free(res_request_report *rep);
 
 #ifdef __cplusplus

@@ -40,6 +40,17 @@ extern "C" {
 
 #define RES_RECORD_DIAGNOSTICS 8
 
+/* Which events a run keeps in its record.  Every event is made and seen
+** either way (the run's summary and correlated view can be built from them
+** as they come, res/summary.h); only the kept ones are in the record. */
+typedef enum res_event_keep {
+    RES_KEEP_ALL_EVENTS = 0, /* both streams whole (an artifact's timeline, a full store) */
+    RES_KEEP_NOTABLE_EVENTS, /* those not of the thirteen lifecycle kinds (res/event_names.h) */
+    RES_KEEP_NO_EVENTS
+} res_event_keep;
+
+struct res_summary;
+
 /* One request resource (provider/model/domain, in request resource id order). */
 typedef struct res_request_resource {
     char key[ADMIT_REQUEST_KEY_MAX];
@@ -72,11 +83,18 @@ typedef struct res_run_record {
     uint32_t *resource_limits;
     uint32_t request_resource_count;
     res_request_resource *request;
-    /* event streams, each in its own sequence order */
+    /* event streams, each in its own sequence order: every event, or those
+    ** `kept` says */
+    res_event_keep kept;
     admit_event *events; /* scheduler stream */
     size_t event_count;
     admit_event *request_events;
     size_t request_event_count;
+    uint64_t events_made; /* events of both streams the run made, kept or not */
+    /* The summary, when the environment built it while the run went (then
+    ** the events need not be kept); NULL: res_summary_compute builds it from
+    ** the events.  Owned (res_run_record_take_summary hands it over). */
+    struct res_summary *summary;
     /* task stage at the end */
     admit_scheduler_stats stats;
     admit_task_admission_stats admission_stats;
@@ -120,6 +138,11 @@ bool res_run_record_shape_from_assembly(res_run_record *r, const run_assembly *a
 void res_run_record_read_end(res_run_record *r, const run_assembly *a);
 void res_run_record_hash_outputs(res_run_record *r, admit_tracker *tracker,
                                  const uint64_t *column_seed);
+
+/* The summary built during the run, handed to the caller (NULL: none). */
+struct res_summary *res_run_record_take_summary(res_run_record *r);
+/* The events both streams made: events_made, or the kept ones' count. */
+uint64_t res_run_record_events_made(const res_run_record *r);
 
 /* True when the run ended holding no task lease, request lease or request waiter. */
 bool res_run_record_is_clean(const res_run_record *r);

@@ -81,11 +81,20 @@ res_status res_store_begin_run(res_store *s, const res_store_run_info *info, int
                                res_error *err);
 
 /* Writes iteration run->iteration of run_id in one transaction: the
-** iterations row, every event of both streams, the metrics and the two final
-** snapshots; the run becomes 'complete' once all its iterations are stored.
-** Needs a run executed with capture_events.  On error nothing is written. */
+** iterations row (event_count: the events the run made, stored or not),
+** the events res_store_keep_events asks for, the metrics, the two final
+** snapshots, the task timelines and the capacity plan; the run becomes
+** 'complete' once all its iterations are stored.  The run must keep the
+** events asked for (res_run_record.kept).  On error nothing is written. */
 res_status res_store_write_iteration(res_store *s, int64_t run_id, const res_run_record *run,
                                      const res_summary *summary, res_error *err);
+
+/* Which events res_store_write_iteration stores: every event of both
+** streams (RES_KEEP_ALL_EVENTS, what a store does unless told), only the
+** notable ones (RES_KEEP_NOTABLE_EVENTS: those not of the thirteen
+** lifecycle kinds, whose times are the task_timelines columns; what
+** `admitsim run` stores by default) or none. */
+void res_store_keep_events(res_store *s, res_event_keep keep);
 
 /* Sets a run's status (e.g. 'failed'), retrying a transaction that meets a
 ** busy database; RES_ENOTFOUND when there is no such run. */

@@ -9,6 +9,7 @@
 #define RES_SUMMARY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "res/correlated_view.h"
@@ -50,6 +51,23 @@ typedef struct res_summary {
 
 /* Needs a record with both event streams.  Returns NULL on out of memory. */
 res_summary *res_summary_compute(const res_run_record *run);
+
+/* The same summary built while the run goes, so that no event need be
+** kept: create once run's shape is known (res_run_record_shape_from_
+** assembly), with view false for a run that builds no correlated view
+** (as res_summary_compute for a record without events); each scheduler
+** and request event as it is made, each stream in sequence order (false
+** once memory ran out); finish once run holds its end (wall time,
+** counters, final snapshots, column task counts).  run must live until
+** finish; finish (NULL on out of memory) and free consume the builder.
+** res_summary_compute is this builder fed from the record's streams, so
+** both give the same figures. */
+typedef struct res_summary_builder res_summary_builder;
+res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view);
+bool res_summary_builder_scheduler_event(res_summary_builder *b, const admit_event *ev);
+bool res_summary_builder_request_event(res_summary_builder *b, const admit_event *ev);
+res_summary *res_summary_builder_finish(res_summary_builder *b);
+void res_summary_builder_free(res_summary_builder *b);
 void res_summary_free(res_summary *s);
 
 /* The `admitsim run --format json` object (also the artifact's derived

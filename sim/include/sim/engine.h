@@ -28,7 +28,12 @@ typedef struct sim_run_options {
     bool policy_set; /* false: the scenario's default policy */
     uint64_t seed;
     uint32_t iteration;
-    bool capture_events; /* keep both event streams in the record */
+    bool capture_events; /* deliver both event streams to the record */
+    /* Which captured events the record keeps (res/run_record.h); with
+    ** summarize the run's summary is built as the events come
+    ** (res_run_record.summary), so fewer than all may be kept. */
+    res_event_keep keep;
+    bool summarize;
 } sim_run_options;
 
 /* Runs one iteration and returns its record (res/run_record.h), whose
@@ -37,7 +42,8 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
 
 /* The simulator as the run pipeline's environment (res/pipeline.h):
 ** iteration i is sim_run_execute(scenario, options with iteration i, events
-** captured). */
+** captured); told which events the outputs need, it keeps only those and
+** summarises each iteration as it runs. */
 typedef struct sim_runner {
     const sim_scenario *scenario;
     sim_run_options options;
