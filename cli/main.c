@@ -25,6 +25,7 @@ static void usage(FILE *f) {
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
                "  experiments      list the experiments (A/B, sweeps) in the results database\n"
                "  migrate          upgrade the results database's schema\n"
+               "  merge DEST SRC.. fold results databases (a sweep's shards) into one\n"
                "  live SCENARIO    run a scenario on the real clock against HTTP model\n"
                "                   endpoints (by default a mock of its providers)\n"
                "  mock-provider SCENARIO\n"
@@ -58,6 +59,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "live")) return cmd_live(argc - 1, argv + 1);
     if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
     if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;
