@@ -5,6 +5,7 @@
 #define ADMITSIM_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "res/store.h"
@@ -22,6 +23,9 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+/* This program's own file, absolute (/proc/self/exe on Linux); false when
+** it cannot be found. */
+bool cli_self_path(char *buf, size_t len);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */

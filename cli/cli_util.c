@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "res/store.h"
 
@@ -21,6 +22,13 @@ bad:
     fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
             (unsigned long long)max, text ? text : "");
     return false;
+}
+
+bool cli_self_path(char *buf, size_t len) {
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1) return false;
+    buf[n] = '\0';
+    return buf[0] == '/';
 }
 
 double cli_monotonic_seconds(void) {

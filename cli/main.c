@@ -18,6 +18,7 @@ static void usage(FILE *f) {
                "  ab SCENARIO      compare two arms of a scenario over seeds\n"
                "  check CANDIDATE  judge runs against a baseline by the regression gates\n"
                "  suite            every scenario's baseline vs candidate arm, one report\n"
+               "  sweep SWEEP      a grid of arms over seeds, on local processes or Slurm\n"
                "  bench            measure simulated tasks per second\n"
                "  runs             list the runs in the results database\n"
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
@@ -60,6 +61,7 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
     if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
     if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

@@ -51,6 +51,8 @@ def _find(name):
 
 class SlurmCluster:
     def __init__(self, parent=None):
+        # parent None: $TMPDIR or /tmp, whose directories everyone may enter
+        # (munged and the job scripts need that of the cluster's directory)
         self.parent = parent
         self.dir = None
         self.pids = {}

@@ -1,0 +1,183 @@
+/* A sweep point as an arm (sweep.h): its parameters' values become the
+** overrides of run/arms.h, and run_arms_apply makes the point's scenario.
+**
+** An arm merges each top-level object one level deep ("capacity",
+** "policy", "request_admission": their keys are replaced) and each model
+** or provider entry one level deep (its keys are replaced).  A parameter
+** that reaches deeper ("providers.gen.latency.mu") therefore overrides the
+** whole value at the merge depth ("latency"), taken from the scenario as
+** the base arm makes it with the deeper keys set, so that the rest of that
+** value stays as written. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/arms.h"
+#include "sweep.h"
+
+enum { SEGMENTS_MAX = 8, SEGMENT_MAX = 128 };
+
+typedef struct param_path {
+    size_t n;
+    char seg[SEGMENTS_MAX][SEGMENT_MAX];
+} param_path;
+
+/* "a.b.\"c.d\"" -> a, b, c.d; false when malformed. */
+static bool split(const char *name, param_path *out) {
+    out->n = 0;
+    const char *s = name;
+    while (*s) {
+        if (out->n == SEGMENTS_MAX) return false;
+        char *seg = out->seg[out->n++];
+        size_t len = 0;
+        if (*s == '"') {
+            const char *end = strchr(s + 1, '"');
+            if (!end || (end[1] && end[1] != '.')) return false;
+            len = (size_t)(end - s - 1);
+            if (len == 0 || len >= SEGMENT_MAX) return false;
+            memcpy(seg, s + 1, len);
+            s = end + 1;
+        } else {
+            len = strcspn(s, ".");
+            if (len == 0 || len >= SEGMENT_MAX) return false;
+            memcpy(seg, s, len);
+            s += len;
+        }
+        seg[len] = '\0';
+        if (*s == '.' && !*++s) return false;
+    }
+    return out->n > 0;
+}
+
+/* How deep an arm merges under the path's first segment (segments that
+** name the replaced key), or 0 when an arm cannot override it. */
+static size_t merge_depth(const param_path *p) {
+    const char *top = p->seg[0];
+    if (!strcmp(top, "max_concurrent_row_groups") || !strcmp(top, "model_group_limit_cap"))
+        return p->n == 1 ? 1 : 0;
+    if (!strcmp(top, "policy")) return p->n == 1 ? 1 : 2;
+    if (!strcmp(top, "capacity")) return p->n == 2 ? 2 : 0;
+    if (!strcmp(top, "request_admission")) return p->n >= 2 ? 2 : 0;
+    if (!strcmp(top, "models"))
+        return p->n == 3 && !strcmp(p->seg[2], "max_parallel_requests") ? 3 : 0;
+    if (!strcmp(top, "providers")) return p->n >= 3 ? 3 : 0;
+    return 0;
+}
+
+bool sweep_param_name_is_valid(const char *name, char *why, size_t len) {
+    param_path p;
+    if (split(name, &p) && merge_depth(&p)) return true;
+    snprintf(why, len,
+             "policy, policy.KEY, capacity.RESOURCE, request_admission.KEY,"
+             " models.ALIAS.max_parallel_requests, providers.ALIAS[/DOMAIN].KEY,"
+             " max_concurrent_row_groups or model_group_limit_cap; deeper keys with dots,"
+             " a key holding a dot in double quotes");
+    return false;
+}
+
+/* The providers entry of doc serving "ALIAS" or "ALIAS/DOMAIN" (chat when
+** no domain is named), as run_arms_apply finds it. */
+static json_t *provider_entry(json_t *doc, const char *key) {
+    char alias[SEGMENT_MAX], domain[32] = "chat";
+    const char *slash = strrchr(key, '/');
+    snprintf(alias, sizeof alias, "%.*s",
+             slash && slash != key ? (int)(slash - key) : (int)strlen(key), key);
+    if (slash && slash != key) snprintf(domain, sizeof domain, "%s", slash + 1);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(doc, "providers"), i, e) {
+        const char *m = json_string_value(json_object_get(e, "model"));
+        const char *d = json_string_value(json_object_get(e, "domain"));
+        if (m && !strcmp(m, alias) && !strcmp(d ? d : "chat", domain)) return e;
+    }
+    return NULL;
+}
+
+/* The value the scenario has where the arm merges (path's first depth
+** segments), or NULL. */
+static json_t *base_value(json_t *doc, const param_path *p, size_t depth) {
+    if (!strcmp(p->seg[0], "providers")) {
+        json_t *e = provider_entry(doc, p->seg[1]);
+        return e ? json_object_get(e, p->seg[2]) : NULL;
+    }
+    json_t *v = doc;
+    for (size_t i = 0; v && i < depth; i++)
+        v = json_object_get(v, p->seg[i]);
+    return v;
+}
+
+/* obj[key] as an object, created (empty, or a copy of base) when absent. */
+static json_t *child_object(json_t *obj, const char *key, const json_t *base) {
+    json_t *c = json_object_get(obj, key);
+    if (json_is_object(c)) return c;
+    c = json_is_object(base) ? json_deep_copy(base) : json_object();
+    json_object_set_new(obj, key, c);
+    return c;
+}
+
+/* Sets parameter path = value in the overrides o. */
+static void set_override(json_t *o, json_t *doc, const param_path *in, json_t *value) {
+    param_path p = *in;
+    if (p.n == 1 && !strcmp(p.seg[0], "policy")) { /* "policy": a policy name */
+        snprintf(p.seg[1], SEGMENT_MAX, "default");
+        p.n = 2;
+    }
+    size_t depth = merge_depth(&p);
+    json_t *at = o;
+    for (size_t i = 0; i + 1 < depth; i++)
+        at = child_object(at, p.seg[i], NULL);
+    if (p.n == depth) {
+        json_object_set(at, p.seg[depth - 1], value);
+        return;
+    }
+    at = child_object(at, p.seg[depth - 1], base_value(doc, &p, depth));
+    for (size_t i = depth; i + 1 < p.n; i++)
+        at = child_object(at, p.seg[i], NULL);
+    json_object_set(at, p.seg[p.n - 1], value);
+}
+
+json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < p->nparams; i++) {
+        param_path path;
+        if (!split(p->params[i].name, &path) || !merge_depth(&path)) {
+            snprintf(err, errlen, "%s: parameter \"%s\" names nothing an arm overrides", p->file,
+                     p->params[i].name);
+            json_decref(o);
+            return NULL;
+        }
+        set_override(o, p->doc, &path, (json_t *)sweep_point_value(p, point, i));
+    }
+    return o;
+}
+
+/* "point N (LABEL): " before msg, with the arm's own name taken out. */
+static void blame_point(const sweep_plan *p, size_t point, const char *msg, char *err,
+                        size_t errlen) {
+    char label[512];
+    sweep_point_label(p, point, label, sizeof label);
+    const char *arm = strstr(msg, "$.arms.sweep_point");
+    if (arm)
+        snprintf(err, errlen, "%s: point %zu (%s): %.*sthe point's overrides $%s", p->file, point,
+                 label, (int)(arm - msg), msg, arm + strlen("$.arms.sweep_point"));
+    else
+        snprintf(err, errlen, "%s: point %zu (%s): %s", p->file, point, label, msg);
+}
+
+sim_scenario *sweep_point_scenario(const sweep_plan *p, size_t point, char *err, size_t errlen) {
+    json_t *over = sweep_point_overrides(p, point, err, errlen);
+    if (!over) return NULL;
+    json_t *doc = json_deep_copy(p->doc);
+    json_object_set_new(doc, "arms", json_pack("{s:o}", "sweep_point", over));
+    run_error rerr = {0};
+    json_t *made = run_arms_apply(doc, "sweep_point", NULL, p->scenario, &rerr);
+    json_decref(doc);
+    if (!made) {
+        blame_point(p, point, rerr.message, err, errlen);
+        return NULL;
+    }
+    sim_error serr;
+    sim_scenario *sc = sim_scenario_from_json(made, p->scenario, NULL, &serr);
+    if (!sc) blame_point(p, point, serr.message, err, errlen);
+    return sc;
+}
