@@ -21,6 +21,7 @@
 **    "metrics": [PATTERN, ...], "shard_size": N}
 ** NAME is a path into an arm's overrides (run/arms.h): "policy",
 ** "policy.KEY", "capacity.RESOURCE", "request_admission.KEY[.SUB...]",
+** "request_admission.resources.ALIAS[/DOMAIN].KEY",
 ** "models.ALIAS.max_parallel_requests", "providers.KEY.FIELD[.SUB...]",
 ** "max_concurrent_row_groups", "model_group_limit_cap"; a segment holding
 ** dots is written in double quotes.  VALUES is an array of JSON values or a

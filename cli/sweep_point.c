@@ -57,6 +57,8 @@ static size_t merge_depth(const param_path *p) {
         return p->n == 1 ? 1 : 0;
     if (!strcmp(top, "policy")) return p->n == 1 ? 1 : 2;
     if (!strcmp(top, "capacity")) return p->n == 2 ? 2 : 0;
+    if (!strcmp(top, "request_admission") && !strcmp(p->seg[1], "resources"))
+        return p->n == 4 ? 4 : 0; /* an entry of the array, by ALIAS[/DOMAIN] */
     if (!strcmp(top, "request_admission")) return p->n >= 2 ? 2 : 0;
     if (!strcmp(top, "models"))
         return p->n == 3 && !strcmp(p->seg[2], "max_parallel_requests") ? 3 : 0;
@@ -69,23 +71,30 @@ bool sweep_param_name_is_valid(const char *name, char *why, size_t len) {
     if (split(name, &p) && merge_depth(&p)) return true;
     snprintf(why, len,
              "policy, policy.KEY, capacity.RESOURCE, request_admission.KEY,"
+             " request_admission.resources.ALIAS[/DOMAIN].KEY,"
              " models.ALIAS.max_parallel_requests, providers.ALIAS[/DOMAIN].KEY,"
              " max_concurrent_row_groups or model_group_limit_cap; deeper keys with dots,"
              " a key holding a dot in double quotes");
     return false;
 }
 
-/* The providers entry of doc serving "ALIAS" or "ALIAS/DOMAIN" (chat when
-** no domain is named), as run_arms_apply finds it. */
-static json_t *provider_entry(json_t *doc, const char *key) {
-    char alias[SEGMENT_MAX], domain[32] = "chat";
+/* "ALIAS" or "ALIAS/DOMAIN" (chat when no domain is named), as
+** run_arms_apply reads a providers key. */
+static void alias_domain(const char *key, char *alias, size_t alen, char *domain, size_t dlen) {
     const char *slash = strrchr(key, '/');
-    snprintf(alias, sizeof alias, "%.*s",
-             slash && slash != key ? (int)(slash - key) : (int)strlen(key), key);
-    if (slash && slash != key) snprintf(domain, sizeof domain, "%s", slash + 1);
+    snprintf(alias, alen, "%.*s", slash && slash != key ? (int)(slash - key) : (int)strlen(key),
+             key);
+    snprintf(domain, dlen, "%s", slash && slash != key ? slash + 1 : "chat");
+}
+
+/* The entry of array (providers, request_admission.resources) for the
+** model alias and domain key names, or NULL. */
+static json_t *entry_of(json_t *array, const char *key) {
+    char alias[SEGMENT_MAX], domain[32];
+    alias_domain(key, alias, sizeof alias, domain, sizeof domain);
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(doc, "providers"), i, e) {
+    json_array_foreach(array, i, e) {
         const char *m = json_string_value(json_object_get(e, "model"));
         const char *d = json_string_value(json_object_get(e, "domain"));
         if (m && !strcmp(m, alias) && !strcmp(d ? d : "chat", domain)) return e;
@@ -97,7 +106,7 @@ static json_t *provider_entry(json_t *doc, const char *key) {
 ** segments), or NULL. */
 static json_t *base_value(json_t *doc, const param_path *p, size_t depth) {
     if (!strcmp(p->seg[0], "providers")) {
-        json_t *e = provider_entry(doc, p->seg[1]);
+        json_t *e = entry_of(json_object_get(doc, "providers"), p->seg[1]);
         return e ? json_object_get(e, p->seg[2]) : NULL;
     }
     json_t *v = doc;
@@ -115,9 +124,34 @@ static json_t *child_object(json_t *obj, const char *key, const json_t *base) {
     return c;
 }
 
+/* request_admission.resources.ALIAS[/DOMAIN].KEY = value: an arm replaces
+** the array whole, so o gets the scenario's array (or the one o has) with
+** that entry's key set, the entry added when the scenario has none. */
+static void set_resource(json_t *o, json_t *doc, const param_path *p, json_t *value) {
+    json_t *ra = child_object(o, "request_admission", NULL);
+    json_t *list = json_object_get(ra, "resources");
+    if (!json_is_array(list)) {
+        json_t *base = json_object_get(json_object_get(doc, "request_admission"), "resources");
+        list = json_is_array(base) ? json_deep_copy(base) : json_array();
+        json_object_set_new(ra, "resources", list);
+    }
+    json_t *e = entry_of(list, p->seg[2]);
+    if (!e) {
+        char alias[SEGMENT_MAX], domain[32];
+        alias_domain(p->seg[2], alias, sizeof alias, domain, sizeof domain);
+        e = json_pack("{s:s, s:s}", "model", alias, "domain", domain);
+        json_array_append_new(list, e);
+    }
+    json_object_set(e, p->seg[3], value);
+}
+
 /* Sets parameter path = value in the overrides o. */
 static void set_override(json_t *o, json_t *doc, const param_path *in, json_t *value) {
     param_path p = *in;
+    if (p.n == 4 && !strcmp(p.seg[0], "request_admission") && !strcmp(p.seg[1], "resources")) {
+        set_resource(o, doc, &p, value);
+        return;
+    }
     if (p.n == 1 && !strcmp(p.seg[0], "policy")) { /* "policy": a policy name */
         snprintf(p.seg[1], SEGMENT_MAX, "default");
         p.n = 2;

@@ -87,6 +87,12 @@ p = run("sweep", bad_sweep("bad_value.json",
         "--dry-run", expect=1)
 check("point 2 (capacity.submission=-1,request_admission.md_factor=0.5)" in p.stderr
       and "$.capacity.submission" in p.stderr, f"a refused value names its point: {p.stderr}")
+p = run("sweep", bad_sweep("bad_resource.json", lambda d: d.__setitem__(
+    "parameters", {"request_admission.resources.gen-a.initial_limit": [2, 0]})),
+    "--dry-run", expect=1)
+check("point 1 (request_admission.resources.gen-a.initial_limit=0)" in p.stderr
+      and "$.request_admission.resources[0].initial_limit" in p.stderr,
+      f"a request resource's setting reaches the scenario's array entry: {p.stderr}")
 
 # 2. --jobs 1 and --jobs 3 store the same rows
 run("sweep", sweep, "--out", out("j1"), "--jobs", "1", "--quiet")
