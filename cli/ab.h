@@ -10,7 +10,12 @@
 ** being stored).  An arm with a `bin` runs another admitsim build as a child
 ** process (`BIN run SCENARIO --arm|--policy ARM --seed S --iterations 1
 ** --no-db --format json`, no shell) and its figures come from that output;
-** such runs are neither stored nor written. */
+** such runs are neither stored nor written.
+**
+** With a database the experiment is stored too (res/store.h: kind ab, both
+** arms, the seeds; its verdict, the experiment JSON, when it ends; status
+** failed when a run fails), and each run of this build names it, its arm
+** and the arm's overrides as parameters. */
 #ifndef ADMITSIM_AB_H
 #define ADMITSIM_AB_H
 
@@ -33,7 +38,8 @@ typedef struct ab_spec {
     ** seeds (per seed on a terminal) on stderr. */
     void (*on_pair)(void *ctx, uint64_t done, uint64_t total);
     void *ctx;
-    int64_t first_run[2]; /* out: each arm's stored run of seed 1 (0: none) */
+    int64_t first_run[2];  /* out: each arm's stored run of seed 1 (0: none) */
+    int64_t experiment_id; /* out: the stored experiment (0: none) */
 } ab_spec;
 
 /* Runs the experiment.  On success returns EXIT_OK and *out (free with

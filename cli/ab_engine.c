@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "program.h"
 #include "res/pipeline.h"
+#include "res/store.h"
 #include "res/report_files.h"
 #include "sim/engine.h"
 
@@ -32,6 +33,7 @@ typedef struct ab_job {
 typedef struct ab_pool {
     const ab_spec *args;
     sim_scenario *sc[2];
+    char *parameters[2]; /* each arm's overrides as a JSON object */
     ab_job *jobs;
     size_t njobs, next, taken; /* next to hand out, next to take */
     size_t window;             /* how far the workers may run ahead of taking */
@@ -208,7 +210,8 @@ static void collect(void *ctx, const res_run_record *r, const res_summary *s) {
 }
 
 /* A job of this build: stored and written like `run --seed S`; its metrics. */
-static bool pipe_job(ab_spec *a, sim_scenario *sc, ab_job *j, res_metric_set *m) {
+static bool pipe_job(ab_spec *a, sim_scenario *sc, const char *parameters, ab_job *j,
+                     res_metric_set *m) {
     pipe_ctx c = {.job = j, .metrics = m, .like_json = a->bin[0] || a->bin[1]};
     res_environment env = {.ctx = &c, .run_iteration = hand_over};
     res_pipeline_options po = {
@@ -217,6 +220,9 @@ static bool pipe_job(ab_spec *a, sim_scenario *sc, ab_job *j, res_metric_set *m)
         .seed = j->seed,
         .iterations = 1,
         .db_path = a->db_path,
+        .experiment_id = a->experiment_id,
+        .arm = a->arm[j->arm],
+        .parameters = parameters,
         .out_dir = !a->artifact_seeds || j->seed <= a->artifact_seeds ? a->out_dir : NULL,
         .command_line = a->command_line,
         .on_iteration = collect,
@@ -241,7 +247,7 @@ static bool take_job(ab_spec *a, ab_pool *p, ab_job *j, res_experiment *e, size_
     }
     res_metric_set m = {0};
     if (j->record) {
-        if (!pipe_job(a, p->sc[j->arm], j, &m)) {
+        if (!pipe_job(a, p->sc[j->arm], p->parameters[j->arm], j, &m)) {
             res_metric_set_free(&m);
             return false;
         }
@@ -286,6 +292,18 @@ static int pick_arms(const ab_spec *a, const run_arm_list *arms, const char *arm
     return 0;
 }
 
+/* An arm's overrides as compact JSON text: the scenario's "arms" entry, or
+** {"policy": {"default": NAME}} for a policy's implicit arm. */
+static char *arm_parameters(const char *scenario, const char *arm) {
+    json_t *doc = json_load_file(scenario, JSON_REJECT_DUPLICATES, NULL);
+    json_t *over = json_object_get(json_object_get(doc, "arms"), arm);
+    json_t *made = over ? json_incref(over) : json_pack("{s:{s:s}}", "policy", "default", arm);
+    char *text = made ? json_dumps(made, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(made);
+    json_decref(doc);
+    return text;
+}
+
 /* 0 when both arms loaded, else the exit code (an unknown arm is a usage error). */
 static int load_arms(const ab_spec *a, ab_pool *p, const char *arm[2], char desc[2][256]) {
     sim_error err;
@@ -306,6 +324,9 @@ static int load_arms(const ab_spec *a, ab_pool *p, const char *arm[2], char desc
         p->sc[k] = sim_scenario_load_arm(a->scenario, arm[k], &err);
         if (!p->sc[k]) {
             fprintf(stderr, "%s: %s\n", a->who, err.message);
+            rc = EXIT_FAILURE_RUN;
+        } else if (!(p->parameters[k] = arm_parameters(a->scenario, arm[k]))) {
+            fprintf(stderr, "%s: out of memory\n", a->who);
             rc = EXIT_FAILURE_RUN;
         }
     }
@@ -390,6 +411,45 @@ static bool run_pool(ab_spec *a, ab_pool *p, res_experiment *e) {
     return ok;
 }
 
+/* The experiments row, when there is a database. */
+static bool begin_stored(ab_spec *a, const ab_pool *p, const char *arm[2]) {
+    if (!a->db_path) return true;
+    res_store *st = NULL;
+    res_error err;
+    char name[160];
+    snprintf(name, sizeof name, "%s vs %s", arm[1], arm[0]);
+    res_store_experiment_info info = {.kind = RES_EXPERIMENT_AB,
+                                      .scenario_id = p->sc[0]->config.scenario_id,
+                                      .scenario_file = a->scenario,
+                                      .name = name,
+                                      .baseline_arm = arm[0],
+                                      .candidate_arm = arm[1],
+                                      .seeds = a->seeds,
+                                      .command_line = a->command_line};
+    bool ok = res_store_open(a->db_path, RES_STORE_OPEN_CREATE, &st, &err) == RES_OK &&
+              res_store_begin_experiment(st, &info, &a->experiment_id, &err) == RES_OK;
+    res_store_close(st);
+    if (!ok) fprintf(stderr, "%s: %s\n", a->who, err.message);
+    return ok;
+}
+
+/* Its verdict (e: the experiment) or its failure (e NULL). */
+static bool finish_stored(const ab_spec *a, const res_experiment *e) {
+    res_store *st = NULL;
+    res_error err;
+    json_t *j = e ? res_experiment_json(e) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(j);
+    bool ok =
+        (!e || text) && res_store_open(a->db_path, RES_STORE_OPEN_EXISTING, &st, &err) == RES_OK &&
+        res_store_finish_experiment(st, a->experiment_id, e ? "complete" : "failed", text, &err) ==
+            RES_OK;
+    res_store_close(st);
+    free(text);
+    if (!ok) fprintf(stderr, "%s: %s\n", a->who, e && !text ? "out of memory" : err.message);
+    return ok;
+}
+
 static int experiment(ab_spec *a, ab_pool *p, const char *arm[2], char desc[2][256],
                       res_experiment **out) {
     uint64_t *seeds = malloc(a->seeds * sizeof *seeds);
@@ -407,7 +467,8 @@ static int experiment(ab_spec *a, ab_pool *p, const char *arm[2], char desc[2][2
         res_experiment_describe(e, 0, desc[0]);
         res_experiment_describe(e, 1, desc[1]);
     }
-    bool ok = e && run_pool(a, p, e) && res_experiment_compare(e);
+    bool ok = e && begin_stored(a, p, arm) && run_pool(a, p, e) && res_experiment_compare(e);
+    if (a->experiment_id && !finish_stored(a, ok ? e : NULL)) ok = false;
     if (!ok) {
         res_experiment_free(e);
         return EXIT_FAILURE_RUN;
@@ -439,6 +500,9 @@ int ab_experiment_run(ab_spec *spec, res_experiment **out) {
     }
     spec->first_run[0] = a.first_run[0];
     spec->first_run[1] = a.first_run[1];
+    spec->experiment_id = a.experiment_id;
+    free(p.parameters[0]);
+    free(p.parameters[1]);
     sim_scenario_free(p.sc[0]);
     sim_scenario_free(p.sc[1]);
     free(p.jobs);

@@ -26,6 +26,8 @@ double cli_monotonic_seconds(void);
 /* This program's own file, absolute (/proc/self/exe on Linux); false when
 ** it cannot be found. */
 bool cli_self_path(char *buf, size_t len);
+/* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */
+double cli_cpu_seconds(void);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */

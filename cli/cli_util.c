@@ -31,10 +31,18 @@ bool cli_self_path(char *buf, size_t len) {
     return buf[0] == '/';
 }
 
-double cli_monotonic_seconds(void) {
+static double clock_seconds(clockid_t clock) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double cli_monotonic_seconds(void) {
+    return clock_seconds(CLOCK_MONOTONIC);
+}
+
+double cli_cpu_seconds(void) {
+    return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 void cli_lock_wait_progress(const char *db_path, double waited_seconds) {

@@ -142,6 +142,9 @@ int cmd_ab(int argc, char **argv) {
     rc = ab_experiment_run(&a.spec, &e);
     if (rc == EXIT_OK) {
         print_result(&a, e);
+        if (a.spec.experiment_id)
+            fprintf(stderr, "admitsim ab: stored experiment %lld in %s\n",
+                    (long long)a.spec.experiment_id, a.spec.db_path);
         if (a.spec.out_dir && !ab_write_report(e, a.spec.out_dir, a.spec.who))
             rc = EXIT_FAILURE_RUN;
     }

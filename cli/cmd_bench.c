@@ -16,7 +16,9 @@ static void bench_usage(FILE *f) {
                "then each policy runs --repeat times, with the event stream captured and\n"
                "without.  Reports the best and the median wall-clock rate, and the cost\n"
                "of capturing an event: (best captured - best counted) / events of both\n"
-               "streams, in ns (the event log's allocation included).\n"
+               "streams, in ns (the event log's allocation included).  Then the whole\n"
+               "process: `admitsim run SCALED --no-db` as a child, --repeat times per\n"
+               "policy, start to exit as tasks per second, and its peak resident set.\n"
                "\n"
                "options:\n"
                "  --scale N     multiply records and column rows by N (default 100)\n"
@@ -29,6 +31,21 @@ static void bench_usage(FILE *f) {
                "                once with events captured, then times writing the\n"
                "                iteration (every event) to a fresh temporary database in\n"
                "                one transaction, --repeat times; reports events/s\n"
+               "  --cycle       the admission-cycle microbenchmark instead (SPEC §9 scenario\n"
+               "                1): select the next eligible task, acquire its lease,\n"
+               "                commit the selection, release the lease, on the core\n"
+               "                objects alone; strict and bounded x resource mix (local,\n"
+               "                resource, mixed) x 1, 8, 64, 256 groups x 1k, 10k, 100k\n"
+               "                tasks: ns per cycle (median, min, max over --repeat runs),\n"
+               "                p50/p95 of one cycle, ns per operation (enqueue, select,\n"
+               "                acquire, commit, release), CPU per cycle, peak RSS, and\n"
+               "                bounded over strict per case\n"
+               "  --warmup N    --cycle: unmeasured runs per case first (default 1)\n"
+               "  --groups N    --cycle: only the cases with N groups (1, 8, 64, 256)\n"
+               "  --tasks N     --cycle: only the cases with N tasks (1000, 10000, 100000)\n"
+               "  --mix M       --cycle: only mix M (local, resource, mixed)\n"
+               "  --policy P    --cycle: only policy P (strict, bounded)\n"
+               "  --format F    --cycle: table (default) or json\n"
                "  -h, --help    this text\n"
                "\n"
                "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
@@ -39,18 +56,112 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* repeat runs of one (policy, capture): wall and CPU seconds per run, sorted
+** (fastest first); *events of both streams.  False when a run failed. */
+static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64_t repeat,
+                       uint64_t tasks, double *secs, double *cpu, uint64_t *events) {
+    sim_error err;
+    for (uint64_t i = 0; i < repeat; i++) {
+        double t0 = cli_monotonic_seconds(), c0 = cli_cpu_seconds();
+        res_run_record *run = sim_run_execute(sc, ro, &err);
+        secs[i] = cli_monotonic_seconds() - t0;
+        cpu[i] = cli_cpu_seconds() - c0;
+        if (!run) {
+            fprintf(stderr, "admitsim bench: %s\n", err.message);
+            return false;
+        }
+        *events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
+        bool ok = !run->final_task_leases && run->stats.tasks_completed == tasks;
+        if (!ok)
+            fprintf(stderr, "admitsim bench: run ended with %llu leases, %llu of %llu tasks\n",
+                    (unsigned long long)run->final_task_leases,
+                    (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
+        res_run_record_free(run);
+        if (!ok) return false;
+    }
+    qsort(secs, repeat, sizeof *secs, cmp_double);
+    qsort(cpu, repeat, sizeof *cpu, cmp_double);
+    return true;
+}
+
+/* The scale mode's simulated runs: each policy with the event streams
+** captured, then only counted; best and median wall-clock rate, best CPU
+** rate (what the machine's other load moves least), capture cost. */
+static int bench_scale(const sim_scenario *sc, uint64_t seed, uint64_t repeat, uint64_t tasks) {
+    printf("%-8s %-8s %12s %12s %14s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
+           "best_tasks/s", "median_tasks/s", "cpu_tasks/s", "capture_ns/ev");
+    double *secs = calloc(repeat, sizeof *secs), *cpu = calloc(repeat, sizeof *cpu);
+    int rc = secs && cpu ? EXIT_OK : EXIT_FAILURE_RUN;
+    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
+        double best[2] = {0, 0}; /* [capture] */
+        for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
+            sim_run_options ro = {.policy = (run_policy_kind)p,
+                                  .policy_set = true,
+                                  .seed = seed,
+                                  .capture_events = capture};
+            uint64_t events = 0; /* both streams */
+            if (!scale_runs(sc, &ro, repeat, tasks, secs, cpu, &events)) {
+                rc = EXIT_FAILURE_RUN;
+                break;
+            }
+            best[capture] = secs[0];
+            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f %14.0f",
+                   run_policy_name((run_policy_kind)p), capture ? "captured" : "counted",
+                   (unsigned long long)events, secs[0], (double)tasks / secs[0],
+                   (double)tasks / secs[repeat / 2], (double)tasks / cpu[0]);
+            /* (best captured - best counted) / events: what keeping every
+            ** event costs, allocation of the log included */
+            if (capture)
+                printf("\n");
+            else
+                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
+            fflush(stdout);
+        }
+    }
+    free(secs);
+    free(cpu);
+    return rc;
+}
+
+/* The name's index in names[0..n), or -1 after an error on stderr. */
+static int parse_name(const char *opt, const char *text, const char *const *names, int n) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(text, names[i])) return i;
+    fprintf(stderr, "admitsim bench: %s: unknown value '%s'\n", opt, text);
+    return -1;
+}
+
+static bool parse_count(const char *opt, const char *text, const uint64_t *allowed, int n,
+                        uint32_t *out) {
+    uint64_t v;
+    if (!cli_parse_u64("bench", opt, text, UINT32_MAX, &v)) return false;
+    for (int i = 0; i < n; i++)
+        if (v == allowed[i]) {
+            *out = (uint32_t)v;
+            return true;
+        }
+    fprintf(stderr, "admitsim bench: %s: %s is not a count of the matrix\n", opt, text);
+    return false;
+}
+
 int cmd_bench(int argc, char **argv) {
-    static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
-                                         {"repeat", required_argument, 0, 'r'},
-                                         {"seed", required_argument, 0, 's'},
-                                         {"request", no_argument, 0, 'q'},
-                                         {"store", no_argument, 0, 'S'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"scale", required_argument, 0, 'x'},  {"repeat", required_argument, 0, 'r'},
+        {"seed", required_argument, 0, 's'},   {"request", no_argument, 0, 'q'},
+        {"store", no_argument, 0, 'S'},        {"cycle", no_argument, 0, 'c'},
+        {"warmup", required_argument, 0, 'w'}, {"groups", required_argument, 0, 'g'},
+        {"tasks", required_argument, 0, 't'},  {"mix", required_argument, 0, 'm'},
+        {"policy", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const char *const mixes[] = {"local", "resource", "mixed"};
+    static const char *const policies[] = {"strict", "bounded"};
+    static const char *const formats[] = {"table", "json"};
+    static const uint64_t group_counts[] = {1, 8, 64, 256}, task_counts[] = {1000, 10000, 100000};
     uint64_t scale = 100, repeat = 5, seed = 1;
-    bool request = false, store = false;
+    bool request = false, store = false, cycle = false, cycle_only = false;
+    bench_cycle_options co = {.warmup = 1, .mix = -1, .policy = -1};
     optind = 1;
-    int ch;
+    int ch, v = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'x':
@@ -66,14 +177,48 @@ int cmd_bench(int argc, char **argv) {
             break;
         case 'q': request = true; break;
         case 'S': store = true; break;
+        case 'c': cycle = true; break;
+        case 'w':
+            if (!cli_parse_u64("bench", "--warmup", optarg, 1000, &co.warmup)) return EXIT_USAGE;
+            cycle_only = true;
+            break;
+        case 'g':
+            if (!parse_count("--groups", optarg, group_counts, 4, &co.groups)) return EXIT_USAGE;
+            cycle_only = true;
+            break;
+        case 't':
+            if (!parse_count("--tasks", optarg, task_counts, 3, &co.tasks)) return EXIT_USAGE;
+            cycle_only = true;
+            break;
+        case 'm':
+            if ((co.mix = parse_name("--mix", optarg, mixes, 3)) < 0) return EXIT_USAGE;
+            cycle_only = true;
+            break;
+        case 'p':
+            if ((co.policy = parse_name("--policy", optarg, policies, 2)) < 0) return EXIT_USAGE;
+            cycle_only = true;
+            break;
+        case 'f':
+            if ((v = parse_name("--format", optarg, formats, 2)) < 0) return EXIT_USAGE;
+            co.json = v == 1;
+            cycle_only = true;
+            break;
         case 'h': bench_usage(stdout); return EXIT_OK;
         default: bench_usage(stderr); return EXIT_USAGE;
         }
     }
-    if (argc - optind > (request ? 0 : 1)) {
+    if (request + store + cycle > 1 || (cycle_only && !cycle)) {
+        fprintf(stderr, "admitsim bench: --request, --store and --cycle exclude each other; "
+                        "--warmup, --groups, --tasks, --mix, --policy and --format go with "
+                        "--cycle\n");
+        return EXIT_USAGE;
+    }
+    if (argc - optind > (request || cycle ? 0 : 1)) {
         bench_usage(stderr);
         return EXIT_USAGE;
     }
+    co.repeat = repeat;
+    if (cycle) return bench_cycle(&co);
     if (request) return bench_request(repeat);
     const char *path = optind < argc ? argv[optind] : "scenarios/heavy_root_peer_arrival.json";
     sim_error err;
@@ -106,53 +251,8 @@ int cmd_bench(int argc, char **argv) {
     uint64_t tasks = run_config_task_count(&sc->config);
     printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->config.scenario_id,
            (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
-    printf("%-8s %-8s %12s %12s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
-           "best_tasks/s", "median_tasks/s", "capture_ns/ev");
-    double *secs = calloc(repeat, sizeof *secs);
-    int rc = secs ? EXIT_OK : EXIT_FAILURE_RUN;
-    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
-        double best[2] = {0, 0}; /* [capture] */
-        for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
-            sim_run_options ro = {.policy = (run_policy_kind)p,
-                                  .policy_set = true,
-                                  .seed = seed,
-                                  .capture_events = capture};
-            uint64_t events = 0; /* both streams */
-            for (uint64_t i = 0; i < repeat; i++) {
-                double t0 = cli_monotonic_seconds();
-                res_run_record *run = sim_run_execute(sc, &ro, &err);
-                secs[i] = cli_monotonic_seconds() - t0;
-                if (!run) {
-                    fprintf(stderr, "admitsim bench: %s\n", err.message);
-                    rc = EXIT_FAILURE_RUN;
-                    break;
-                }
-                events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
-                if (run->final_task_leases || run->stats.tasks_completed != tasks) {
-                    fprintf(
-                        stderr, "admitsim bench: run ended with %llu leases, %llu of %llu tasks\n",
-                        (unsigned long long)run->final_task_leases,
-                        (unsigned long long)run->stats.tasks_completed, (unsigned long long)tasks);
-                    rc = EXIT_FAILURE_RUN;
-                }
-                res_run_record_free(run);
-            }
-            if (rc != EXIT_OK) break;
-            qsort(secs, repeat, sizeof *secs, cmp_double);
-            best[capture] = secs[0];
-            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f", run_policy_name((run_policy_kind)p),
-                   capture ? "captured" : "counted", (unsigned long long)events, secs[0],
-                   (double)tasks / secs[0], (double)tasks / secs[repeat / 2]);
-            /* (best captured - best counted) / events: what keeping every
-            ** event costs, allocation of the log included */
-            if (capture)
-                printf("\n");
-            else
-                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
-            fflush(stdout);
-        }
-    }
-    free(secs);
+    int rc = bench_scale(sc, seed, repeat, tasks);
     sim_scenario_free(sc);
+    if (rc == EXIT_OK) rc = bench_process(path, scale, seed, repeat, tasks);
     return rc;
 }

@@ -15,20 +15,33 @@
 
 static void check_usage(FILE *f) {
     fprintf(f, "usage: admitsim check CANDIDATE --baseline BASELINE [options]\n"
+               "       admitsim check experiment:ID [options]\n"
                "\n"
                "Judges CANDIDATE against BASELINE by the gates of SPEC section 9, from the\n"
-               "figures their artifacts recorded (nothing is re-simulated). Each is an\n"
-               "artifact file (run --out, ab --out) or a directory of them; runs are matched\n"
-               "by scenario, arm and seed.\n"
+               "figures their runs recorded (nothing is re-simulated). Each is an artifact\n"
+               "file (run --out, ab --out), a directory of them, or runs stored in a results\n"
+               "database: run:ID (one run) or experiment:ID (all its runs). Runs are matched\n"
+               "by scenario, arm and seed. Without --baseline, experiment:ID judges that A/B\n"
+               "experiment's candidate arm against its baseline arm, matched by scenario\n"
+               "and seed.\n"
                "\n"
                "options:\n"
-               "  --baseline BASELINE     what the candidate is judged against (required)\n"
+               "  --baseline BASELINE     what the candidate is judged against\n"
+               "  --db FILE               the results database of run:ID and experiment:ID\n"
+               "                          (default results/admitsim.db)\n"
+               "  --baseline-db FILE      the baseline's database when it is another one\n"
+               "                          (default: --db)\n"
                "  --gates FILE            the gates file (default: the shipped gates.json)\n"
                "  --format table|json     table for people (default) or the JSON verdict\n"
                "  -h, --help              this text\n"
                "\n"
+               "A stored run's check section (tags, claims, thresholds) is read from its\n"
+               "scenario file; the gates that need it are not applicable when that file is\n"
+               "gone. A path that begins with run: or experiment: is given as ./run:...\n"
+               "\n"
                "exit codes: 0 every gate passed or does not apply, 1 a regression (a gate\n"
-               "failed), 2 bad input (unreadable or mismatched inputs, an unknown gate)\n");
+               "failed), 2 bad input (unreadable or mismatched inputs, an unknown run or\n"
+               "experiment, an unknown gate)\n");
 }
 
 /* The shipped gates file: beside the sources (a build tree) or installed. */
@@ -39,47 +52,81 @@ static const char *default_gates(void) {
     return ADMIT_GATES_FILE;
 }
 
-int cmd_check(int argc, char **argv) {
+typedef struct check_args {
+    const char *candidate, *baseline, *gates, *db, *baseline_db;
+    bool json;
+} check_args;
+
+/* EXIT_OK when the command line is good, else the exit code. */
+static int parse_args(int argc, char **argv, check_args *a) {
     static const struct option opts[] = {{"baseline", required_argument, 0, 'b'},
                                          {"gates", required_argument, 0, 'g'},
                                          {"format", required_argument, 0, 'f'},
+                                         {"db", required_argument, 0, 'd'},
+                                         {"baseline-db", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *baseline = NULL, *gates_path = NULL;
-    bool json = false;
+    *a = (check_args){0};
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
-        case 'b': baseline = optarg; break;
-        case 'g': gates_path = optarg; break;
+        case 'b': a->baseline = optarg; break;
+        case 'g': a->gates = optarg; break;
+        case 'd': a->db = optarg; break;
+        case 'B': a->baseline_db = optarg; break;
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "table")) {
                 fprintf(stderr, "admitsim check: --format expects table or json, got '%s'\n",
                         optarg);
                 return EXIT_USAGE;
             }
-            json = !strcmp(optarg, "json");
+            a->json = !strcmp(optarg, "json");
             break;
-        case 'h': check_usage(stdout); return EXIT_OK;
+        case 'h': check_usage(stdout); return -1;
         default: check_usage(stderr); return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !baseline) {
-        fprintf(stderr, "admitsim check: expected one CANDIDATE and --baseline BASELINE\n\n");
+    const char *why = NULL;
+    if (optind != argc - 1)
+        why = "expected one CANDIDATE";
+    else if (!a->baseline && !res_check_spec_is_stored(argv[optind]))
+        why = "expected --baseline BASELINE (only an experiment:ID is judged on its own)";
+    else if (a->baseline_db && !(a->baseline && res_check_spec_is_stored(a->baseline)))
+        why = "--baseline-db is the database of a stored --baseline (run:ID or experiment:ID)";
+    if (why) {
+        fprintf(stderr, "admitsim check: %s\n\n", why);
         check_usage(stderr);
         return EXIT_USAGE;
     }
+    a->candidate = argv[optind];
+    return EXIT_OK;
+}
+
+/* The two sides as the command line names them; false with err set. */
+static bool load_sides(const check_args *a, res_check_side **cand, res_check_side **base,
+                       res_error *err) {
+    if (!a->baseline) return res_check_sides_of_experiment(a->candidate, a->db, cand, base, err);
+    *cand = res_check_side_load(a->candidate, a->db, err);
+    *base = *cand ? res_check_side_load(a->baseline, a->baseline_db ? a->baseline_db : a->db, err)
+                  : NULL;
+    return *base != NULL;
+}
+
+int cmd_check(int argc, char **argv) {
+    check_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != EXIT_OK) return rc < 0 ? EXIT_OK : rc;
     res_error err = {0};
-    json_t *gates = res_check_gates_load(gates_path ? gates_path : default_gates(), &err);
-    res_check_side *cand = gates ? res_check_side_load(argv[optind], &err) : NULL;
-    res_check_side *base = cand ? res_check_side_load(baseline, &err) : NULL;
-    json_t *verdict = base ? res_check_run(cand, base, gates, &err) : NULL;
-    int rc = EXIT_USAGE;
+    res_check_side *cand = NULL, *base = NULL;
+    json_t *gates = res_check_gates_load(a.gates ? a.gates : default_gates(), &err);
+    json_t *verdict =
+        gates && load_sides(&a, &cand, &base, &err) ? res_check_run(cand, base, gates, &err) : NULL;
+    rc = EXIT_USAGE;
     if (!verdict) {
         fprintf(stderr, "admitsim check: %s\n", err.message);
     } else {
-        if (json) {
+        if (a.json) {
             json_dumpf(verdict, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(15));
             fputc('\n', stdout);
         } else {

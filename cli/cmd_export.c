@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "res/artifact.h"
 #include "res/store_reader.h"
 
 static void export_usage(FILE *f) {
@@ -49,8 +50,10 @@ static json_t *opt_real_json(res_opt_real v) {
     return v.set ? json_real(v.value) : json_null();
 }
 
+/* Text as stored may not be UTF-8 (a scenario file name in another
+** encoding): such bytes become U+FFFD, as in the artifact. */
 static json_t *opt_text_json(const char *s) {
-    return s ? json_string(s) : json_null();
+    return s ? res_json_string_lossy(s) : json_null();
 }
 
 /* The runs row, keyed by column name in the table's column order, then
@@ -201,7 +204,11 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
          put_rows(out, "snapshots", snaps, next_snapshot_json, &err) &&
          put_rows(out, "events", events, next_event_json, &err);
     fputs("\n}\n", out);
-    if (!ok) fprintf(stderr, "admitsim export: %s\n", err.message);
+    if (!ok)
+        fprintf(stderr, "admitsim export: %s\n",
+                err.message[0] ? err.message
+                : ferror(out)  ? "cannot write the export"
+                               : "out of memory writing the export");
     res_store_cursor_close(its);
     res_store_cursor_close(metrics);
     res_store_cursor_close(snaps);
@@ -486,8 +493,10 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
         free(t.tracks);
         return EXIT_FAILURE_RUN;
     }
-    /* Lanes: overlapping spans of one track go to separate rows. */
-    qsort(t.spans, t.n, sizeof *t.spans, cmp_span);
+    /* Lanes: overlapping spans of one track go to separate rows.  No span
+    ** at all (an iteration without leases, or none stored): t.spans is NULL,
+    ** which qsort must not be handed even for 0 elements. */
+    if (t.n) qsort(t.spans, t.n, sizeof *t.spans, cmp_span);
     for (size_t i = 0; i < t.n && ok; i++) {
         track *tr = &t.tracks[t.spans[i].track];
         int lane = 0;
@@ -508,7 +517,7 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
     static const char *process[] = {"", "Task lease slots", "Ready queue and task admission",
                                     "Request admission and providers"};
     fprintf(out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"title\":");
-    json_t *jt = json_string(title);
+    json_t *jt = res_json_string_lossy(title);
     json_dumpf(jt, out, JSON_ENCODE_ANY);
     json_decref(jt);
     fprintf(out, ",\"time_unit\":\"virtual microseconds\"},\"traceEvents\":[\n");
@@ -527,7 +536,7 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
                 snprintf(name, sizeof name, "slot %d", lane);
             else
                 snprintf(name, sizeof name, "%s #%d", t.tracks[i].name, lane);
-            json_t *jn = json_string(name);
+            json_t *jn = res_json_string_lossy(name); /* a name cut inside a character */
             fprintf(out,
                     ",\n{\"ph\":\"M\",\"pid\":%d,\"tid\":%d,\"name\":\"thread_name\","
                     "\"args\":{\"name\":",
@@ -538,7 +547,7 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
         }
     for (size_t i = 0; i < t.n; i++) {
         const span *s = &t.spans[i];
-        json_t *jn = json_string(s->name);
+        json_t *jn = res_json_string_lossy(s->name);
         fprintf(out, ",\n{\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"name\":",
                 t.tracks[s->track].pid, s->track * 1000 + s->lane, (double)s->start / 1e3,
                 (double)(s->end - s->start) / 1e3);

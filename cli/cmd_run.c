@@ -151,6 +151,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .seed = a->ro.seed,
                                .iterations = (uint32_t)a->iterations,
                                .db_path = a->db_path,
+                               .arm = a->arm, /* stored, so check run:ID matches its artifact */
                                .out_dir = a->out_dir,
                                .command_line = cmdline,
                                .on_iteration = cli_run_output_render,

@@ -254,6 +254,22 @@ static void plot_arm(const suite_args *a, suite_entry *s, int arm) {
     }
 }
 
+/* admitsim plot experiment:ID into OUT/<name>/plots/experiment. */
+static void plot_ab(const suite_args *a, suite_entry *s) {
+    char dir[2048], id[48];
+    s->xplots[0] = '\0';
+    if (!a->plots || s->experiment_id <= 0) return;
+    snprintf(id, sizeof id, "experiment:%lld", (long long)s->experiment_id);
+    snprintf(s->xplots, sizeof s->xplots, "%s/plots/experiment", s->stem);
+    snprintf(dir, sizeof dir, "%s/%s", a->out, s->xplots);
+    char *argv[] = {"plot", id,         "--db",         (char *)a->db_path, "--out",
+                    dir,    "--format", (char *)a->fmt, "--quiet",          NULL};
+    if (cmd_plot(9, argv) != EXIT_OK) {
+        s->xplots[0] = '\0';
+        s->plot_failed = true;
+    }
+}
+
 static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s,
                          const char *cmdline) {
     char dir[2048];
@@ -275,9 +291,11 @@ static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s
         int at = res_experiment_outputs_differ_at(s->e);
         s->outputs_broken = at >= 0 && (uint64_t)at < a->seeds;
     }
+    s->experiment_id = spec.experiment_id;
     s->first_run[0] = spec.first_run[0];
     s->first_run[1] = spec.first_run[1];
     if (s->rc == EXIT_OK) {
+        plot_ab(a, s);
         plot_arm(a, s, 0);
         plot_arm(a, s, 1);
     }

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* wait4 */
 #include "program.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,7 +52,8 @@ static int open_log(const char *path, char *err, size_t errlen) {
     return fd;
 }
 
-static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen);
+static bool await(const char *path, char *const argv[], pid_t pid, struct rusage *usage, char *err,
+                  size_t errlen);
 static bool spawn(const char *path, char *const argv[], posix_spawn_file_actions_t *fa, pid_t *pid,
                   char *err, size_t errlen);
 
@@ -61,6 +64,11 @@ bool cli_program_run(const char *path, char *const argv[], const char *log_path,
 
 bool cli_program_run_split(const char *path, char *const argv[], const char *out_path,
                            const char *err_path, char *err, size_t errlen) {
+    return cli_program_run_usage(path, argv, out_path, err_path, NULL, err, errlen);
+}
+
+bool cli_program_run_usage(const char *path, char *const argv[], const char *out_path,
+                           const char *err_path, struct rusage *usage, char *err, size_t errlen) {
     int out = open_log(out_path, err, errlen);
     if (out < 0) return false;
     int errs = strcmp(out_path, err_path) == 0 ? out : open_log(err_path, err, errlen);
@@ -75,7 +83,7 @@ bool cli_program_run_split(const char *path, char *const argv[], const char *out
     if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
     close(out);
     if (errs != out) close(errs);
-    return started && await(path, argv, pid, err, errlen);
+    return started && await(path, argv, pid, usage, err, errlen);
 }
 
 void cli_program_describe(const char *name, int status, char *buf, size_t len) {
@@ -88,10 +96,13 @@ void cli_program_describe(const char *name, int status, char *buf, size_t len) {
         snprintf(buf, len, "%s ended abnormally (wait status %d)", name, status);
 }
 
-/* Waits for pid; true when it exited with status 0, else err says how it ended. */
-static bool await(const char *path, char *const argv[], pid_t pid, char *err, size_t errlen) {
+/* Waits for pid; true when it exited with status 0, else err says how it
+** ended.  usage (may be NULL): what it used. */
+static bool await(const char *path, char *const argv[], pid_t pid, struct rusage *usage, char *err,
+                  size_t errlen) {
     int status;
-    while (waitpid(pid, &status, 0) < 0) {
+    struct rusage ru;
+    while (wait4(pid, &status, 0, usage ? usage : &ru) < 0) {
         if (errno != EINTR) {
             snprintf(err, errlen, "lost %s (pid %ld): %s", path, (long)pid, strerror(errno));
             return false;
@@ -194,5 +205,5 @@ bool cli_program_capture(const char *path, char *const argv[], char *out, size_t
     if (started) read_both(po[0], pe[0], out, out_len, errs, errs_len);
     close(po[0]);
     close(pe[0]);
-    return started && await(path, argv, pid, err, errlen);
+    return started && await(path, argv, pid, NULL, err, errlen);
 }

@@ -25,6 +25,11 @@ bool cli_program_run(const char *path, char *const argv[], const char *log_path,
 /* The same with standard output to out_path and errors to err_path. */
 bool cli_program_run_split(const char *path, char *const argv[], const char *out_path,
                            const char *err_path, char *err, size_t errlen);
+/* cli_program_run_split, and what the program used (its CPU times and peak
+** resident set, as wait4 reports them) in *usage when it was started. */
+struct rusage;
+bool cli_program_run_usage(const char *path, char *const argv[], const char *out_path,
+                           const char *err_path, struct rusage *usage, char *err, size_t errlen);
 
 /* Starts the program without waiting for it: standard input /dev/null,
 ** standard output and errors appended to log_path (created when missing).

@@ -32,7 +32,9 @@ typedef struct suite_entry {
     int rc;                /* ab_experiment_run's exit code */
     res_experiment *e;     /* NULL when it failed */
     int64_t first_run[2];  /* the stored runs of seed 1 */
+    int64_t experiment_id; /* the stored experiment */
     char plots[2][600];    /* their pictures' directory relative to OUT ("" when none) */
+    char xplots[600];      /* the experiment's pictures' directory, likewise */
     bool plot_failed;
     bool outputs_equal_tag; /* the scenario says both arms give the same outputs */
     bool outputs_broken;    /* ... and they do not */

@@ -117,17 +117,42 @@ static size_t pictures(const char *out_dir, const char *rel, const char *fmt, ch
     return n;
 }
 
+/* The experiment's pictures: deltas, the overlaid CDFs, task leases and
+** each request resource's limits over time. */
+static void report_experiment_pictures(FILE *f, const suite_args *a, const suite_entry *s) {
+    if (!s->xplots[0]) return;
+    char name[64];
+    snprintf(name, sizeof name, "deltas.%s", a->fmt);
+    if (readable(a->out, s->xplots, name))
+        fprintf(f, "\n![headline deltas with their intervals](%s/%s)\n", s->xplots, name);
+    fprintf(f, "\nBoth arms' runs of seed 1, the candidate dashed:\n\n");
+    for (int i = -2; i < 64; i++) {
+        if (i == -2)
+            snprintf(name, sizeof name, "cdf.%s", a->fmt);
+        else if (i == -1)
+            snprintf(name, sizeof name, "timeline.%s", a->fmt);
+        else
+            snprintf(name, sizeof name, "limits-%d.%s", i, a->fmt);
+        if (!readable(a->out, s->xplots, name)) {
+            if (i >= 0) break;
+            continue;
+        }
+        fprintf(f, "![%s](%s/%s)\n", name, s->xplots, name);
+    }
+}
+
 static void report_pictures(FILE *f, const suite_args *a, const suite_entry *s) {
+    report_experiment_pictures(f, a, s);
     if (!s->plots[0][0] && !s->plots[1][0]) return;
     char names[2][70][64];
     size_t n[2] = {0, 0};
     for (int k = 0; k < 2; k++)
         if (s->plots[k][0]) n[k] = pictures(a->out, s->plots[k], a->fmt, names[k], 70);
     size_t rows = n[0] > n[1] ? n[0] : n[1];
-    fprintf(
-        f,
-        "\nSeed 1 (runs %lld and %lld of the database):\n\n| baseline | candidate |\n|---|---|\n",
-        (long long)s->first_run[0], (long long)s->first_run[1]);
+    fprintf(f,
+            "\n<details><summary>each arm's run of seed 1 (runs %lld and %lld of experiment "
+            "%lld)</summary>\n\n| baseline | candidate |\n|---|---|\n",
+            (long long)s->first_run[0], (long long)s->first_run[1], (long long)s->experiment_id);
     for (size_t r = 0; r < rows; r++) {
         for (int k = 0; k < 2; k++) {
             if (r < n[k])
@@ -138,6 +163,7 @@ static void report_pictures(FILE *f, const suite_args *a, const suite_entry *s) 
         }
         fprintf(f, "|\n");
     }
+    fprintf(f, "\n</details>\n");
 }
 
 static const char *outputs_text(const suite_entry *s) {
@@ -206,6 +232,7 @@ static json_t *entry_json(const suite_entry *s) {
                           s->rc == EXIT_OK ? "compared" : "failed", "host_seconds", s->seconds);
     if (!j || s->rc != EXIT_OK) return j;
     json_object_set_new(j, "experiment", res_experiment_json(s->e));
+    json_object_set_new(j, "experiment_id", json_integer((json_int_t)s->experiment_id));
     json_object_set_new(j, "seed1_runs",
                         json_pack("{s:I, s:I}", "baseline", (json_int_t)s->first_run[0],
                                   "candidate", (json_int_t)s->first_run[1]));

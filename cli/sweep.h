@@ -86,6 +86,13 @@ size_t sweep_run_point(const sweep_plan *p, size_t run);
 uint64_t sweep_run_seed(const sweep_plan *p, size_t run);
 /* Shard k's runs: [*first, *first + *count). */
 void sweep_shard_runs(const sweep_plan *p, size_t shard, size_t *first, size_t *count);
+/* True when a metric name matches one of the plan's patterns. */
+bool sweep_metric_is_kept(const sweep_plan *p, const char *name);
+/* The expanded plan as JSON (plan.json). */
+json_t *sweep_plan_json(const sweep_plan *p);
+
+/* ---- points (sweep_point.c) ---------------------------------------------- */
+
 /* Parameter i's value at point. */
 const json_t *sweep_point_value(const sweep_plan *p, size_t point, size_t param);
 /* {NAME: value, ...} of a point (new reference). */
@@ -94,13 +101,6 @@ json_t *sweep_point_values(const sweep_plan *p, size_t point);
 void sweep_point_label(const sweep_plan *p, size_t point, char *buf, size_t len);
 /* A value as text: numbers with up to 15 significant digits, strings bare. */
 void sweep_value_text(const json_t *v, char *buf, size_t len);
-/* True when a metric name matches one of the plan's patterns. */
-bool sweep_metric_is_kept(const sweep_plan *p, const char *name);
-/* The expanded plan as JSON (plan.json). */
-json_t *sweep_plan_json(const sweep_plan *p);
-
-/* ---- points (sweep_point.c) ---------------------------------------------- */
-
 /* The arm overrides that make point (new reference), NULL with err set
 ** when a parameter names nothing an arm overrides. */
 json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen);

@@ -13,9 +13,52 @@
 #include <string.h>
 
 #include "run/arms.h"
+#include "run/json_reader.h"
 #include "sweep.h"
 
 enum { SEGMENTS_MAX = 8, SEGMENT_MAX = 128 };
+
+/* ---- a point's values ------------------------------------------------------ */
+
+const json_t *sweep_point_value(const sweep_plan *p, size_t point, size_t param) {
+    for (size_t i = p->nparams; i-- > param + 1;)
+        point /= json_array_size(p->params[i].values);
+    return json_array_get(p->params[param].values,
+                          point % json_array_size(p->params[param].values));
+}
+
+json_t *sweep_point_values(const sweep_plan *p, size_t point) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < p->nparams; i++)
+        json_object_set(o, p->params[i].name, (json_t *)sweep_point_value(p, point, i));
+    return o;
+}
+
+void sweep_value_text(const json_t *v, char *buf, size_t len) {
+    if (json_is_integer(v)) {
+        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_real(v)) {
+        run_json_fmt_num(buf, len, json_real_value(v));
+    } else if (json_is_string(v)) {
+        snprintf(buf, len, "%s", json_string_value(v));
+    } else {
+        char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(buf, len, "%s", t ? t : "?");
+        free(t);
+    }
+}
+
+void sweep_point_label(const sweep_plan *p, size_t point, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->nparams && n < len; i++) {
+        char v[256];
+        sweep_value_text(sweep_point_value(p, point, i), v, sizeof v);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", i ? "," : "", p->params[i].name, v);
+    }
+}
+
+/* ---- parameters as override paths -------------------------------------------- */
 
 typedef struct param_path {
     size_t n;

@@ -5,8 +5,9 @@
 # (OUT_DIR=...; SEEDS=N): report.md with each scenario's verdicts, headline
 # figures with their 95% intervals and pictures, suite.json, suite.db with
 # every run, and seed 1's artifacts.  Then the benchmarks: simulated tasks/s
-# with the per-event capture cost, the results store's insert rate, and the
-# request admission microbenchmarks.
+# with the per-event capture cost and the whole process's rate, the results
+# store's insert rate, and the request admission and task admission cycle
+# microbenchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,5 +24,7 @@ echo "== results store insert rate" >&2
 "$bin" bench --store --repeat 3 || status=1
 echo "== request admission microbenchmarks" >&2
 "$bin" bench --request --repeat 3 || status=1
+echo "== task admission cycle microbenchmarks" >&2
+"$bin" bench --cycle --repeat 3 || status=1
 echo "The report: $out/report.md" >&2
 exit $status

@@ -9,9 +9,11 @@
 # Idempotent: does nothing when every package is already present.
 set -euo pipefail
 
+# clang, its sanitizer and libFuzzer runtimes (libclang-rt-14-dev) and
+# llvm-symbolizer (llvm-14) build and run the fuzz targets of tests/fuzz.
 packages=(build-essential cmake pkg-config libgsl-dev libsqlite3-dev
           libcmocka-dev libjansson-dev gnuplot-nox sqlite3 valgrind python3
-          python3-jsonschema libtsan2 clang
+          python3-jsonschema libtsan2 clang libclang-rt-14-dev llvm-14
           libuv1-dev libcurl4-openssl-dev libmicrohttpd-dev)  # live runs and the mock
 optional=(slurm-wlm munge)                                     # sweeps on Slurm (a test)
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds admitsim and runs every test: an optimised build with ctest, the
 # installed core library used from outside (tests/install_test.sh), the unit
-# and model tests again under valgrind, an ASan + UBSan build with ctest, a
-# clang build of everything (warnings are errors), then a ThreadSanitizer build of the request admission tests (the
-# thread-safe controller's pthread stress test and acquire_sync tests).
+# and model tests again under valgrind, the libFuzzer targets for a minute
+# each (tests/fuzz/run.sh; FUZZ_SECONDS=N for another time), an ASan + UBSan
+# build with ctest, a clang build of everything (warnings are errors), then a
+# ThreadSanitizer build of the request admission tests (the thread-safe
+# controller's pthread stress test and acquire_sync tests).
 # Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,9 @@ for t in build/tests/test_* build/tests/model_*; do
   fi
 done
 echo "valgrind: every unit and model test clean" >&2
+
+echo "== libFuzzer targets (clang, ASan + UBSan), 60 s each from their seed corpora" >&2
+tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
 echo "== build (ASan + UBSan) and test" >&2
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON >/dev/null

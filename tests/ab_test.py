@@ -84,6 +84,19 @@ for jobs, (_, db) in runs.items():
                     "ORDER BY run_id").fetchall())
     con.close()
 check(stored["1"] == stored["2"], "--jobs 1 and --jobs 2 store identical runs")
+con = sqlite3.connect(runs["1"][1])
+exps = con.execute("SELECT experiment_id, kind, baseline_arm, candidate_arm, seeds, status, "
+                   "result_json FROM experiments").fetchall()
+check(len(exps) == 1 and exps[0][1:6] == ("ab", "strict", "provider_aware", 4, "complete"),
+      f"the experiment is stored: {[e[:6] for e in exps]}")
+check(exps and json.loads(exps[0][6])["metrics"]["wall_time_seconds"]["verdict"] in
+      ("better", "worse", "no_difference", "identical"), "with its verdict")
+arms = con.execute("SELECT arm, count(*), min(experiment_id), max(parameters) FROM runs "
+                   "GROUP BY arm ORDER BY arm").fetchall()
+check(arms == [("provider_aware", 4, 1, '{"policy":{"default":"provider_aware"}}'),
+               ("strict", 4, 1, '{"policy":{"default":"strict"}}')],
+      f"every run names its experiment, arm and parameters: {arms}")
+con.close()
 check(len(stored["1"][0]) == 8, f"8 runs stored, got {len(stored['1'][0])}")
 
 p = ab(os.path.join(src, "scenarios", "failures_salvage.json"), "--baseline", "strict",

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""`admitsim check` on crafted artifact pairs, every gate passing and failing.
+"""`admitsim check` on crafted artifact pairs, every gate passing and failing; on
+stored runs and experiments (run:ID, experiment:ID), edited with SQL.
 usage: check_test.py ADMITSIM SOURCE_DIR WORK_DIR"""
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -176,6 +178,196 @@ judge(broken("num_claim", lambda d: d["inputs"]["check"].__setitem__("claims", [
 # the table names the arm
 p = subprocess.run([admitsim, "check", same, "--baseline", base], capture_output=True, text=True)
 check("heavy_root / bounded" in p.stdout, f"the table names scenario and arm: {p.stdout[:300]}")
+
+# ---- stored runs: run:ID and experiment:ID ------------------------------------------
+
+def stored(scenario, db, *args, out=None):
+    """`admitsim run` into db; its run id."""
+    p = subprocess.run([admitsim, "run", scenario, "--db", db, *(["--out", out] if out else []),
+                        *args], check=True, capture_output=True, text=True)
+    return int(p.stderr.split("stored run ")[1].split()[0])
+
+
+def ab(scenario, db, *args, out=None):
+    """`admitsim ab` into db; the experiment's id."""
+    subprocess.run([admitsim, "ab", scenario, "--db", db, "--jobs", "1",
+                    *(["--out", out] if out else []), *args], check=True, capture_output=True)
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT max(experiment_id) FROM experiments").fetchone()[0]
+
+
+def sql(db, statement):
+    with sqlite3.connect(db) as c:
+        c.execute(statement)
+
+
+def reason(verdict, gate, scenario=None):
+    for r in verdict["results"]:
+        if r["gate"] == gate and (scenario is None or r["scenario"] == scenario):
+            return r["reason"]
+    return ""
+
+
+def judge_err(*argv, expect=2, says=""):
+    p = subprocess.run([admitsim, "check", *argv], capture_output=True, text=True)
+    check(p.returncode == expect and says in p.stderr,
+          f"check {' '.join(argv)}: exit {p.returncode} (expected {expect}), "
+          f"stderr {p.stderr.strip()[:300]!r} should say {says!r}")
+
+
+neutral = os.path.join(src, "scenarios", "neutral_ready_at_start.json")
+db_a, db_b = os.path.join(work, "a.db"), os.path.join(work, "b.db")
+runs_out = os.path.join(work, "runs_out")
+ra = stored(neutral, db_a, "--seed", "2", "--iterations", "2", out=runs_out)
+rb = stored(neutral, db_b, "--seed", "2", "--iterations", "2")
+rb2 = stored(neutral, db_b, "--seed", "2", "--iterations", "2")
+
+# run:ID against run:ID, in two databases and in one
+v = judge(f"run:{ra}", f"run:{rb}", "--db", db_a, "--baseline-db", db_b, expect=0)
+check(status(v, "neutral_wall_time") == "pass", "run vs run: the neutral gate applies")
+check(status(v, "outputs_equal") == "pass" and "all-columns" in reason(v, "outputs_equal"),
+      f"run vs run: outputs compared by the all-columns hash: {reason(v, 'outputs_equal')}")
+check(status(v, "final_snapshots_clean") == "pass", "run vs run: snapshots clean")
+judge(f"run:{rb2}", f"run:{rb}", "--db", db_b, expect=0)
+# mixed sides: the run's own artifact against it, both ways
+v = judge(runs_out, f"run:{ra}", "--db", db_a, expect=0)
+check(status(v, "neutral_wall_time") == "pass", "artifact vs run: the neutral gate passes")
+judge(f"run:{ra}", runs_out, "--db", db_a, expect=0)
+
+# a run of an explicit arm stores its arm, so it matches its own artifact
+arm_out = os.path.join(work, "arm_out")
+rarm = stored(os.path.join(src, "scenarios", "heavy_root.json"), db_a, "--arm", "candidate",
+              "--seed", "1", out=arm_out)
+with sqlite3.connect(db_a) as c:
+    check(c.execute(f"SELECT arm FROM runs WHERE run_id = {rarm}").fetchone()[0] == "candidate",
+          "run --arm stores its arm")
+v = judge(f"run:{rarm}", arm_out, "--db", db_a, expect=0)
+check({r["arm"] for r in v["results"]} == {"candidate"}, "a stored arm run is judged as its arm")
+
+# an edited stored figure: 8% more wall time fails the neutral gate; a lease
+# left in the iterations row or in a snapshot fails the snapshot gate
+slow_db = os.path.join(work, "slow.db")
+shutil.copy(db_b, slow_db)
+sql(slow_db, f"UPDATE metrics SET value = value * 1.08 WHERE run_id = {rb} AND scope = 'run' "
+             "AND name = 'wall_time_seconds'")
+v = judge(f"run:{rb}", f"run:{ra}", "--db", slow_db, "--baseline-db", db_a, expect=1)
+check(status(v, "neutral_wall_time") == "fail", "8% more stored wall time fails the neutral gate")
+check(abs(v["results"][3]["candidate"] / v["results"][3]["baseline"] - 1.08) < 1e-9,
+      f"the gate shows both means: {v['results'][3]}")
+leak_db = os.path.join(work, "leak.db")
+shutil.copy(db_b, leak_db)
+sql(leak_db, f"UPDATE iterations SET final_task_leases = 1 WHERE run_id = {rb} AND iteration = 1")
+v = judge(f"run:{rb}", f"run:{ra}", "--db", leak_db, "--baseline-db", db_a, expect=1)
+check(status(v, "final_snapshots_clean") == "fail" and "iteration 1" in
+      reason(v, "final_snapshots_clean"), "a lease left in the iterations row fails")
+shutil.copy(db_b, leak_db)
+sql(leak_db, f"UPDATE snapshots SET json = json_set(json, '$.waiters', 2) WHERE run_id = {rb} "
+             "AND kind = 'final_request'")
+v = judge(f"run:{rb}", f"run:{ra}", "--db", leak_db, "--baseline-db", db_a, expect=1)
+check(status(v, "final_snapshots_clean") == "fail", "a waiter left in a snapshot fails")
+shutil.copy(db_b, leak_db)
+sql(leak_db, f"UPDATE iterations SET output_hash = '0000000000000000' WHERE run_id = {rb}")
+v = judge(f"run:{rb}", runs_out, "--db", leak_db, expect=1)
+check(status(v, "outputs_equal") == "fail", "a changed stored output hash fails")
+
+# bad input: malformed and unknown ids, no database, a run never finished,
+# options that do not fit
+judge_err("run:abc", "--baseline", f"run:{ra}", "--db", db_a, says="expected run:ID")
+judge_err("run:0", "--baseline", f"run:{ra}", "--db", db_a, says="expected run:ID")
+judge_err("experiment:1x", "--baseline", runs_out, "--db", db_a, says="expected experiment:ID")
+judge_err("run:99", "--baseline", f"run:{ra}", "--db", db_a, says="no run 99")
+judge_err("experiment:7", "--baseline", runs_out, "--db", db_a, says="no experiment 7")
+judge_err(f"run:{ra}", "--baseline", f"run:{ra}", "--db", os.path.join(work, "none.db"),
+          says="none.db")
+judge_err(f"run:{ra}", "--baseline", runs_out, "--db", db_a, "--baseline-db", db_b,
+          says="--baseline-db")
+judge_err(f"run:{ra}", "--db", db_a, says="experiment:ID")
+judge_err(runs_out, says="--baseline")
+unfinished = os.path.join(work, "unfinished.db")
+shutil.copy(db_a, unfinished)
+sql(unfinished, f"DELETE FROM iterations WHERE run_id = {ra} AND iteration = 1")
+sql(unfinished, f"UPDATE runs SET status = 'failed' WHERE run_id = {ra}")
+judge_err(f"run:{ra}", "--baseline", runs_out, "--db", unfinished, says="only a complete run")
+# a run of another scenario or seed is a mismatch, as artifacts are
+other = stored(neutral, db_a, "--seed", "3")
+judge_err(f"run:{other}", "--baseline", f"run:{ra}", "--db", db_a, says="mismatched")
+
+# experiment:ID against experiment:ID: two `ab` runs, two databases
+exp_a, exp_b = os.path.join(work, "exp_a.db"), os.path.join(work, "exp_b.db")
+exp_out = os.path.join(work, "exp_out")
+ea = ab(neutral, exp_a, "--seeds", "3", out=exp_out)
+eb = ab(neutral, exp_b, "--seeds", "3")
+v = judge(f"experiment:{ea}", f"experiment:{eb}", "--db", exp_a, "--baseline-db", exp_b, expect=0)
+arms = sorted({r["arm"] for r in v["results"]})
+check(arms == ["baseline", "candidate"], f"experiment vs experiment: judged per arm: {arms}")
+check(status(v, "neutral_wall_time") == "pass" and status(v, "outputs_equal") == "pass",
+      "experiment vs experiment: the neutral and output gates pass")
+# mixed: the experiment's artifacts (ab --out) against the stored experiment
+judge(exp_out, f"experiment:{eb}", "--db", exp_b, expect=0)
+# the candidate arm's stored wall times 8% higher: a regression
+sql(exp_b, f"UPDATE metrics SET value = value * 1.08 WHERE name = 'wall_time_seconds' AND "
+           f"scope = 'run' AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = {eb} "
+           "AND arm = 'candidate')")
+v = judge(f"experiment:{eb}", f"experiment:{ea}", "--db", exp_b, "--baseline-db", exp_a, expect=1)
+check([r["status"] for r in v["results"] if r["gate"] == "neutral_wall_time"] ==
+      ["pass", "fail"], "8% slower candidate arm: its neutral gate fails, the baseline's passes")
+
+# experiment:ID alone: its candidate arm against its baseline arm, by seed
+peer = os.path.join(src, "scenarios", "heavy_root_peer_arrival.json")
+ep = ab(peer, exp_a, "--seeds", "3")
+p = subprocess.run([admitsim, "check", f"experiment:{ep}", "--db", exp_a, "--format", "json"],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"experiment alone: exit {p.returncode}: {p.stderr[:300]}")
+v = json.loads(p.stdout) if p.stdout.strip() else {"results": []}
+check({r["arm"] for r in v["results"]} == {"candidate vs baseline"},
+      "experiment alone: judged as candidate vs baseline")
+check(status(v, "claims_hold") == "pass" and status(v, "claims_survive_trimming") == "pass",
+      f"experiment alone: the scenario's claims hold: {reason(v, 'claims_hold')}")
+# ... the candidate's peer wait p95 made worse than the baseline's: the claim fails
+sql(exp_a, f"UPDATE metrics SET value = value * 10 WHERE name = 'wait_p95_seconds' AND "
+           f"scope = 'group:peer' AND run_id IN (SELECT run_id FROM runs WHERE experiment_id = "
+           f"{ep} AND arm = 'candidate')")
+p = subprocess.run([admitsim, "check", f"experiment:{ep}", "--db", exp_a, "--format", "json"],
+                   capture_output=True, text=True)
+check(p.returncode == 1, f"experiment alone, claim broken: exit {p.returncode}")
+v = json.loads(p.stdout) if p.stdout.strip() else {"results": []}
+check(status(v, "claims_hold") == "fail" and "group.peer.wait_p95_seconds" in
+      reason(v, "claims_hold"), f"the broken claim is named: {reason(v, 'claims_hold')}")
+judge_err(f"experiment:{ep}", "--baseline", f"experiment:{ea}", "--db", exp_a,
+          says="mismatched")  # another scenario
+# an arm run by another build is not stored: nothing to judge it against
+eo = ab(neutral, exp_a, "--seeds", "2", "--baseline-bin", admitsim)
+judge_err(f"experiment:{eo}", "--db", exp_a,
+          says="its baseline arm \"baseline\" has no stored runs")
+
+# the scenario file gone: the gates its check section selects are not applicable, saying so
+gone = os.path.join(work, "gone.json")
+shutil.copy(neutral, gone)
+gone_db = os.path.join(work, "gone.db")
+eg = ab(gone, gone_db, "--seeds", "2")
+os.unlink(gone)
+p = subprocess.run([admitsim, "check", f"experiment:{eg}", "--db", gone_db, "--format", "json"],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"scenario file gone: exit {p.returncode}: {p.stderr[:300]}")
+v = json.loads(p.stdout) if p.stdout.strip() else {"results": []}
+for gate in ("neutral_wall_time", "outputs_equal", "claims_hold"):
+    check(status(v, gate) == "not_applicable" and f"{gone} is gone" in reason(v, gate),
+          f"{gate} with the scenario file gone: {status(v, gate)}: {reason(v, gate)}")
+check(status(v, "final_snapshots_clean") == "pass", "the snapshots are still judged")
+
+# a claim on a figure the store does not keep is not judged, and says why
+claims_file = os.path.join(work, "claims_throughput.json")
+doc = json.load(open(neutral))
+doc["check"]["claims"] = ["throughput_records_per_second"]
+json.dump(doc, open(claims_file, "w"))
+ec = ab(claims_file, gone_db, "--seeds", "2")
+p = subprocess.run([admitsim, "check", f"experiment:{ec}", "--db", gone_db, "--format", "json"],
+                   capture_output=True, text=True)
+v = json.loads(p.stdout) if p.stdout.strip() else {"results": []}
+check(p.returncode == 0 and status(v, "claims_hold") == "not_applicable" and
+      "throughput_records_per_second not judged: the results store does not keep it" in
+      reason(v, "claims_hold"),
+      f"a claim the store cannot judge: exit {p.returncode}, {reason(v, 'claims_hold')}")
 
 print(f"check_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -12,10 +12,12 @@
 ** queued or denied), acquire_sync where it cannot block, releases with
 ** every outcome (rate limits with and without Retry-After), repeated,
 ** old-generation and forged releases, cancellation of queued, finished and
-** stale waiter handles, tick, clock jumps (small, past cooldowns and
-** deadlines, exactly onto a deadline or a requested wake, with and without
-** the tick), clamp changes, shutdown and reset.  Some completions release
-** their lease from inside the callback (re-entrant).
+** stale waiter handles (and zero-filled ones), tick, clock jumps (small,
+** past cooldowns and deadlines, exactly onto a deadline or a requested
+** wake, with and without the tick, and half the plain ones followed at once
+** by another operation before any check), clamp changes, shutdown and
+** reset.  Some completions release their lease from inside the callback
+** (re-entrant).
 **
 ** The model is SPEC §4 and README "Semantics beyond the specification"
 ** written the plain way: per resource the AIMD state as the SPEC's formulas
@@ -26,13 +28,20 @@
 ** request group its finish tag; the waiters as one unordered list, a
 ** group's head found by scanning for its oldest waiter, and the next
 ** admission by scanning for the least (tag, head's age) among groups whose
-** resource is open.  Every call first times out waiters with deadline <=
-** now; try_acquire is denied queued_waiters_ahead by waiters of its own
-** resource only; an immediate admission charges its group like a commit;
-** waiters are admitted on release (of their provider/model), tick and
-** clamp changes, while both the aggregate and the domain have room.  The
-** ramp is brought up to date at every clock change (the test reads a
-** snapshot of every resource after every step, which does that).
+** resource is open.  Every call first does what the tick would: it times
+** out waiters with deadline <= now, then admits every waiter that can be
+** admitted now (a cooldown end or ramp step may have let it in), and only
+** then decides; shutdown, reset and destroy only time out due waiters and
+** deny the rest.  try_acquire is denied queued_waiters_ahead by waiters of
+** its own resource only; an immediate admission charges its group like a
+** commit; waiters are also admitted after a release (of their
+** provider/model) or a clamp change, while both the aggregate and the
+** domain have room.  The ramp is brought up to date at every clock change;
+** the real controller applies it when a call touches the resource or its
+** waiters, and its pressure view computes it (checked before the
+** snapshots, which apply it).  acquire_sync never waits here: with
+** thread_safe, a call that would block is replaced by a cancel of a
+** zero-filled handle, which only catches up.
 **
 ** After every step: every completion delivered this step is the one the
 ** model expects (the same waiters, admitted or denied with the same
@@ -201,9 +210,9 @@ typedef struct ra_world {
 static ra_world W;
 
 static struct {
-    uint64_t leases, queued, admitted_waiting, nested, cancelled, cancel_refused, timeouts,
-        shutdowns, rate_limits, decreases, increases, drains, shut_ends, destroy_ends, bad_releases,
-        ticks, denied[ADMIT_REQ_DENY_REASON_COUNT];
+    uint64_t leases, queued, admitted_waiting, caught_up, nested, cancelled, cancel_refused,
+        timeouts, shutdowns, rate_limits, decreases, increases, drains, shut_ends, destroy_ends,
+        bad_releases, ticks, denied[ADMIT_REQ_DENY_REASON_COUNT];
     uint32_t max_queued;
 } SEEN;
 
@@ -392,8 +401,8 @@ static void m_waiter_deny(uint32_t k, admit_request_deny_reason why) {
     m_push_done(i, -1, m_denial(r, why));
 }
 
-/* Every call starts here: a waiter has timed out once now >= its deadline. */
-static void m_begin(void) {
+/* A waiter has timed out once now >= its deadline. */
+static void m_expire(void) {
     for (uint32_t k = 0; k < W.m.nqueued;) {
         const ra_waiter *w = &W.waiters[W.m.queued[k]];
         if (w->deadline >= 0 && w->deadline <= W.now) {
@@ -408,6 +417,18 @@ static void m_begin(void) {
 static void m_deny_all(admit_request_deny_reason why) {
     while (W.m.nqueued)
         m_waiter_deny(W.m.nqueued - 1, why);
+}
+
+static void m_pump(uint32_t pm);
+
+/* Every call but shutdown, reset and destroy starts here: what the tick
+** would do at now. */
+static void m_begin(void) {
+    m_expire();
+    uint64_t before = SEEN.admitted_waiting;
+    for (uint32_t pm = 0; pm < W.npms; pm++)
+        if (W.m.pm_waiters[pm]) m_pump(pm);
+    SEEN.caught_up += SEEN.admitted_waiting - before;
 }
 
 static bool m_open(uint32_t r) {
@@ -697,6 +718,23 @@ static void check_snapshots(void) {
     }
 }
 
+/* The pressure view as ProviderAware reads it, before anything else (the
+** snapshots apply due ramp steps): the limit in force now, ramp steps no
+** call has applied yet included, and whether the resource is pressured. */
+static void check_pressure_now(void) {
+    const admit_request_pressure *p = admit_request_admission_pressure(W.c);
+    for (uint32_t r = 0; r < W.nres; r++) {
+        MODEL_EQ(admit_request_pressure_limit(p, r, W.now), m_limit(r), "pressure limit(%u)", r);
+        uint32_t pm = W.m.pm[r];
+        bool pressured = W.m.pm_in_flight[pm] >= W.m.pm_cap[pm] || W.now < W.m.blocked[r] ||
+                         W.m.waiters[r] > 0 || W.m.in_flight[r] >= m_limit(r);
+        MODEL_EQ(admit_request_pressure_is_pressured(p, r, W.now), pressured, "is_pressured(%u)",
+                 r);
+    }
+    MODEL_EQ(admit_request_pressure_limit(p, W.nres, W.now), 0, "pressure limit(unknown)%s", "");
+}
+
+/* The view's arrays, once the snapshots brought every ramp up to now. */
 static void check_pressure(void) {
     const admit_request_pressure *p = admit_request_admission_pressure(W.c);
     MODEL_EQ(p->resource_count, W.nres, "pressure resource_count%s", "");
@@ -706,11 +744,8 @@ static void check_pressure(void) {
         MODEL_EQ(p->effective_max[r], W.m.emax[r], "pressure effective_max[%u]", r);
         MODEL_EQ(p->waiters[r], W.m.waiters[r], "pressure waiters[%u]", r);
         MODEL_EQ(p->blocked_until_ns[r], W.m.blocked[r], "pressure blocked_until[%u]", r);
-        uint32_t pm = W.m.pm[r];
-        bool pressured = W.m.pm_in_flight[pm] >= W.m.pm_cap[pm] || W.now < W.m.blocked[r] ||
-                         W.m.waiters[r] > 0 || W.m.in_flight[r] >= m_limit(r);
-        MODEL_EQ(admit_request_pressure_is_pressured(p, r, W.now), pressured, "is_pressured(%u)",
-                 r);
+        MODEL_EQ(p->ramping[r], W.m.ramping[r], "pressure ramping[%u]", r);
+        MODEL_EQ(p->initial_limit[r], W.m.initial[r], "pressure initial_limit[%u]", r);
     }
     for (uint32_t pm = 0; pm < W.npms; pm++) {
         MODEL_EQ(p->pm_in_flight[pm], W.m.pm_in_flight[pm], "pressure pm_in_flight[%u]", pm);
@@ -774,6 +809,7 @@ static void check_not_stranded(void) {
 }
 
 static void check_all(void) {
+    check_pressure_now();
     check_snapshots();
     check_pressure();
     check_stats();
@@ -876,29 +912,30 @@ static void op_async(void) {
     deliver_and_compare();
 }
 
-/* The immediate denial after due waiters time out, without changing the
-** model: would acquire_sync block? */
+/* After the model's m_begin: would acquire_sync block? */
 static bool sync_would_block(const ra_item *x) {
-    if (!x->valid || W.m.shutdown) return false;
-    uint32_t r = x->it.resource, left = 0;
-    for (uint32_t k = 0; k < W.m.nqueued; k++) {
-        const ra_waiter *w = &W.waiters[W.m.queued[k]];
-        if (w->resource == r && !(w->deadline >= 0 && w->deadline <= W.now)) left++;
-    }
-    return left || W.now < W.m.blocked[r] || !m_pm_open(W.m.pm[r]) ||
-           W.m.in_flight[r] >= m_limit(r);
+    if (!x->valid) return false;
+    return m_immediate_denial(x->it.resource) != ADMIT_REQ_DENY_NONE &&
+           m_immediate_denial(x->it.resource) != ADMIT_REQ_DENY_SHUTDOWN;
 }
 
 static void op_sync(void) {
     ra_item x = draw_item();
     admit_request_cancel_token token = {.cancelled = model_chance(&W.rng, 150)};
-    /* a thread-safe controller would block this thread: only calls that cannot */
-    if (W.thread_safe && !token.cancelled && sync_would_block(&x)) return;
+    m_begin(); /* before the real call here: whether it would block depends on it */
+    if (W.thread_safe && !token.cancelled && sync_would_block(&x)) {
+        /* It would block this thread.  The catching up it does first still
+        ** happens, through a call that does nothing else. */
+        model_trace(OP_CANCEL, -1, -1, 0, 0);
+        MODEL_CHECK(!admit_request_admission_cancel(W.c, (admit_request_wait){0}),
+                    "cancel of a zero-filled wait handle succeeded%s", "");
+        deliver_and_compare();
+        return;
+    }
     model_trace(OP_SYNC, x.it.resource, x.it.group, token.cancelled, 0);
     admit_request_lease h;
     admit_request_denied d;
     bool ok = admit_request_admission_acquire_sync(W.c, &x.it, &token, &h, &d);
-    m_begin();
     admit_request_deny_reason why = ADMIT_REQ_DENY_HARD_POLICY;
     int l = -1;
     if (token.cancelled) {
@@ -983,9 +1020,10 @@ static void op_release_forged(void) {
 }
 
 static void op_cancel(void) {
-    admit_request_wait h = {.slot = 123456, .generation = 1}; /* no such waiter */
-    int64_t i = -1;
     uint32_t pick = model_below(&W.rng, 10);
+    /* no such waiter: a slot never used, or a zero-filled handle */
+    admit_request_wait h = {.slot = pick % 2 ? 123456 : 0, .generation = pick % 2};
+    int64_t i = -1;
     if (pick < 6 && W.m.nqueued)
         i = W.m.queued[model_below(&W.rng, W.m.nqueued)];
     else if (pick < 9 && W.nwaiters)
@@ -1014,7 +1052,7 @@ static void op_tick(void) {
         if (W.wakes[i] > W.now) W.wakes[kept++] = W.wakes[i];
     W.nwakes = kept;
     admit_request_admission_tick(W.c);
-    m_begin();
+    m_expire();
     for (uint32_t pm = 0; pm < W.npms; pm++)
         if (W.m.pm_waiters[pm]) m_pump(pm);
     SEEN.ticks++;
@@ -1084,7 +1122,7 @@ static void op_clamp(void) {
 static void op_shutdown(void) {
     model_trace(OP_SHUTDOWN, W.m.nqueued, 0, 0, 0);
     admit_request_admission_shutdown(W.c);
-    m_begin();
+    m_expire(); /* shutdown, reset and destroy admit nobody */
     W.m.shutdown = true;
     m_deny_all(ADMIT_REQ_DENY_SHUTDOWN);
     SEEN.shutdowns++;
@@ -1105,7 +1143,7 @@ static void make_old(uint32_t l) {
 static void op_reset(void) {
     model_trace(OP_RESET, W.m.nqueued, W.nlive, 0, 0);
     admit_request_admission_reset(W.c);
-    m_begin();
+    m_expire();
     m_deny_all(ADMIT_REQ_DENY_SHUTDOWN);
     for (uint32_t k = 0; k < W.nlive; k++)
         make_old(W.live[k]);
@@ -1187,7 +1225,8 @@ static void make_aimd(model_rng *g) {
     W.aimd.ai_step = 1 + model_below(g, 3);
     W.aimd.successes_until_increase = 1 + model_below(g, 5);
     W.aimd.cooldown_ns = model_range(g, 1, 30) * MS;
-    W.aimd.startup_ramp_ns = model_chance(g, 400) ? model_range(g, 5, 100) * MS : 0;
+    if (model_chance(g, 400)) /* short ramps, and long ones that many operations meet */
+        W.aimd.startup_ramp_ns = model_range(g, 5, model_chance(g, 500) ? 100 : 5000) * MS;
     W.default_timeout = model_chance(g, 500) ? model_range(g, 5, 60) * MS : 0;
 }
 
@@ -1298,7 +1337,7 @@ static void destroy_and_check(void) {
     W.destroying = true;
     admit_request_admission_destroy(W.c);
     W.c = NULL;
-    m_begin();
+    m_expire(); /* destroy admits nobody */
     W.m.shutdown = true;
     m_deny_all(ADMIT_REQ_DENY_SHUTDOWN);
     deliver_and_compare();
@@ -1310,18 +1349,33 @@ static void destroy_and_check(void) {
     }
 }
 
+static const uint32_t op_weights[OP_KINDS] = {
+    [OP_TRY] = 120,          [OP_ASYNC] = 230,        [OP_SYNC] = 30,
+    [OP_RELEASE] = 200,      [OP_RELEASE_AGAIN] = 20, [OP_RELEASE_OLD] = 8,
+    [OP_RELEASE_FORGED] = 6, [OP_CANCEL] = 60,        [OP_TICK] = 60,
+    [OP_JUMP] = 80,          [OP_JUMP_TO_WAKE] = 50,  [OP_JUMP_TO_DEADLINE] = 20,
+    [OP_CLAMP] = 20,         [OP_SHUTDOWN] = 1,       [OP_RESET] = 10};
+
+/* What may follow a clock jump in the same step: anything but a jump, clamp
+** changes more often (a clamp applies to the limit as of now). */
+static const uint32_t follow_weights[OP_KINDS] = {
+    [OP_TRY] = 120,          [OP_ASYNC] = 230,     [OP_SYNC] = 30,          [OP_RELEASE] = 200,
+    [OP_RELEASE_AGAIN] = 20, [OP_RELEASE_OLD] = 8, [OP_RELEASE_FORGED] = 6, [OP_CANCEL] = 60,
+    [OP_TICK] = 60,          [OP_CLAMP] = 200,     [OP_SHUTDOWN] = 1,       [OP_RESET] = 10};
+
 static void run_sequence(uint64_t seed, uint64_t ops) {
     model_begin_sequence(seed, ops);
     make_world(seed);
     check_all();
-    uint32_t weights[OP_KINDS] = {
-        [OP_TRY] = 120,          [OP_ASYNC] = 230,        [OP_SYNC] = 30,
-        [OP_RELEASE] = 200,      [OP_RELEASE_AGAIN] = 20, [OP_RELEASE_OLD] = 8,
-        [OP_RELEASE_FORGED] = 6, [OP_CANCEL] = 60,        [OP_TICK] = 60,
-        [OP_JUMP] = 80,          [OP_JUMP_TO_WAKE] = 50,  [OP_JUMP_TO_DEADLINE] = 20,
-        [OP_CLAMP] = 20,         [OP_SHUTDOWN] = 1,       [OP_RESET] = 10};
     for (; MODEL.step < ops; MODEL.step++) {
-        op_table[model_pick(&W.rng, weights, OP_KINDS)]();
+        uint32_t kind = model_pick(&W.rng, op_weights, OP_KINDS);
+        op_table[kind]();
+        /* Half the plain clock jumps are followed at once by another
+        ** operation, before the checks (whose snapshots apply due ramp
+        ** steps): the controller then meets a now that no call has
+        ** brought its state up to. */
+        if (kind == OP_JUMP && model_chance(&W.rng, 500))
+            op_table[model_pick(&W.rng, follow_weights, OP_KINDS)]();
         check_all();
     }
     MODEL.draining = true;
@@ -1348,14 +1402,16 @@ static void test_model_request_admission(void **state) {
     (void)state;
     model_run_all(run_sequence, RA_LEN);
     printf("model_request_admission: %llu leases, %llu waiters queued (%llu admitted from the "
-           "queue, %llu released inside their completion), up to %u queued at once; denied: "
+           "queue, %llu of them by a call catching up, %llu released inside their completion), up "
+           "to %u queued at once; denied: "
            "no_capacity %llu, cooldown %llu, queue_timeout %llu, queued_waiters_ahead %llu, "
            "cancellation %llu, shutdown %llu, hard_policy %llu; %llu cancels refused; %llu rate "
            "limits, %llu limit decreases, %llu increases; %llu bad releases; %llu ticks; "
            "sequences ended drained %llu, shut down %llu, destroyed with waiters %llu\n",
            (unsigned long long)SEEN.leases, (unsigned long long)SEEN.queued,
-           (unsigned long long)SEEN.admitted_waiting, (unsigned long long)SEEN.nested,
-           SEEN.max_queued, (unsigned long long)SEEN.denied[ADMIT_REQ_DENY_NO_CAPACITY],
+           (unsigned long long)SEEN.admitted_waiting, (unsigned long long)SEEN.caught_up,
+           (unsigned long long)SEEN.nested, SEEN.max_queued,
+           (unsigned long long)SEEN.denied[ADMIT_REQ_DENY_NO_CAPACITY],
            (unsigned long long)SEEN.denied[ADMIT_REQ_DENY_COOLDOWN],
            (unsigned long long)SEEN.denied[ADMIT_REQ_DENY_QUEUE_TIMEOUT],
            (unsigned long long)SEEN.denied[ADMIT_REQ_DENY_QUEUED_WAITERS_AHEAD],

@@ -10,7 +10,7 @@
 ** limits, tasks (resources in any order, amounts 1 to 3) and one policy:
 ** StrictFair, BoundedBorrow (rounding, default, explicit and dynamic
 ** ceilings, reserve fraction and slots) or ProviderAware over a scripted
-** request pressure snapshot on a scripted clock.
+** request pressure snapshot on a scripted clock, startup ramps included.
 **
 ** The model is SPEC §3 written the plain way: the hard ledger as plain
 ** counters (leased per resource, per group and resource, running per group,
@@ -31,7 +31,10 @@
 **     denied on r (README); release repays the released amounts, clamped;
 **   ProviderAware: StrictFair, then policy_denial (advisory) when the
 **     group's request resource is pressured and another group's first
-**     candidate is hard-eligible, StrictFair-allowed and unpressured.
+**     candidate is hard-eligible, StrictFair-allowed and unpressured;
+**     pressured: aggregate full, cooling, waiters, or in-flight at the
+**     limit in force now, min(current (raised to the ramp's 1 +
+**     floor((initial-1) * elapsed / ramp) while ramping), effective max).
 ** After every operation: the admission view (limits, ledger, debt, most
 ** leased, live leases, shutdown) and the statistics equal the model's;
 ** nothing is ever leased above its limit; every decision the real
@@ -137,7 +140,9 @@ typedef struct ta_world {
     int32_t group_qres[TA_GROUPS];
     uint32_t q_pm[TA_QRES], q_in_flight[TA_QRES], q_current[TA_QRES], q_emax[TA_QRES],
         q_waiters[TA_QRES], pm_in_flight[TA_PMS], pm_cap[TA_PMS], pm_waiters[TA_PMS];
-    int64_t q_blocked[TA_QRES];
+    int64_t q_blocked[TA_QRES], q_ramp_start[TA_QRES], ramp_ns;
+    uint32_t q_initial[TA_QRES];
+    bool q_ramping[TA_QRES];
     admit_request_pressure pressure;
 
     admit_fair_queue *q;
@@ -281,7 +286,16 @@ static bool m_pressured(uint32_t g) {
     int32_t q = W.group_qres[g];
     if (q < 0) return false;
     uint32_t pm = W.q_pm[q];
-    uint32_t limit = W.q_current[q] < W.q_emax[q] ? W.q_current[q] : W.q_emax[q];
+    uint32_t limit = W.q_current[q];
+    if (W.q_ramping[q]) { /* a ramp step due by now counts, applied or not */
+        int64_t elapsed = W.now - W.q_ramp_start[q];
+        uint32_t ramp = W.q_initial[q];
+        if (elapsed < W.ramp_ns)
+            ramp = 1 + (uint32_t)((int64_t)(W.q_initial[q] - 1) * (elapsed < 0 ? 0 : elapsed) /
+                                  W.ramp_ns);
+        if (ramp > limit) limit = ramp;
+    }
+    if (limit > W.q_emax[q]) limit = W.q_emax[q];
     return W.pm_in_flight[pm] >= W.pm_cap[pm] || W.now < W.q_blocked[q] || W.q_waiters[q] > 0 ||
            W.q_in_flight[q] >= limit;
 }
@@ -635,7 +649,7 @@ static void op_clock(void) {
 /* One field of the scripted request pressure snapshot changes. */
 static void op_pressure(void) {
     uint32_t q = model_below(&W.rng, TA_QRES), pm = model_below(&W.rng, TA_PMS);
-    uint32_t field = model_below(&W.rng, 7), v = model_below(&W.rng, 4);
+    uint32_t field = model_below(&W.rng, 10), v = model_below(&W.rng, 4);
     model_trace(OP_PRESSURE, q, pm, field, v);
     switch (field) {
     case 0: W.q_in_flight[q] = v; break;
@@ -646,7 +660,10 @@ static void op_pressure(void) {
         W.q_blocked[q] = v == 3 ? INT64_MIN : W.now + model_range(&W.rng, -2000000, 2000000);
         break;
     case 5: W.pm_in_flight[pm] = v; break;
-    default: W.pm_cap[pm] = v + 1; break;
+    case 6: W.pm_cap[pm] = v + 1; break;
+    case 7: W.q_ramping[q] = v < 2; break;
+    case 8: W.q_ramp_start[q] = W.now - model_range(&W.rng, -1000000, 4000000); break;
+    default: W.q_initial[q] = v + 1; break;
     }
 }
 
@@ -766,7 +783,11 @@ static admit_task_policy make_policy(model_rng *r) {
         W.q_pm[q] = q % TA_PMS;
         W.q_current[q] = W.q_emax[q] = 2;
         W.q_blocked[q] = INT64_MIN;
+        W.q_initial[q] = 1 + model_below(r, 4);
+        W.q_ramping[q] = model_chance(r, 300);
+        W.q_ramp_start[q] = W.now;
     }
+    W.ramp_ns = model_range(r, 1, 4000000);
     for (uint32_t pm = 0; pm < TA_PMS; pm++)
         W.pm_cap[pm] = 3;
     for (uint32_t g = 0; g < W.ngroups; g++)
@@ -781,7 +802,11 @@ static admit_task_policy make_policy(model_rng *r) {
                                           .waiters = W.q_waiters,
                                           .pm_in_flight = W.pm_in_flight,
                                           .pm_cap = W.pm_cap,
-                                          .pm_waiters = W.pm_waiters};
+                                          .pm_waiters = W.pm_waiters,
+                                          .initial_limit = W.q_initial,
+                                          .ramp_start_ns = W.q_ramp_start,
+                                          .ramping = W.q_ramping,
+                                          .startup_ramp_ns = W.ramp_ns};
     admit_provider_aware_config acfg = {.pressure = &W.pressure,
                                         .group_request_resource = W.group_qres,
                                         .group_count = W.ngroups,

@@ -215,6 +215,39 @@ string(REGEX MATCHALL "\"kind\": \"task_lease_acquired\"" acquired "${doc}")
 list(LENGTH acquired leases)
 expect("one slot span per task lease (${slot_spans} vs ${leases})" ${slot_spans} EQUAL ${leases})
 expect("trace has request/provider spans" ${provider_spans} GREATER 0)
+# An iteration with no span at all (here: none stored) is an empty trace;
+# its spans were sorted from a NULL array (undefined, caught by UBSan in the
+# sanitizer build; found by tests/fuzz/fuzz_store).
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format chrome-trace --iteration 7
+                OUTPUT_VARIABLE empty RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export chrome-trace of an iteration without spans exits 0 (${rc}: ${err})" "${rc}"
+       STREQUAL "0")
+string(JSON n ERROR_VARIABLE jerr LENGTH "${empty}" traceEvents)
+expect("and writes a trace without spans (${empty})" "${jerr}" STREQUAL "NOTFOUND")
+string(FIND "${empty}" "\"ph\":\"X\"" at)
+expect("a trace without spans (${empty})" ${at} EQUAL -1)
+# Text stored as it was given need not be UTF-8 (a scenario file name in
+# Latin-1), and a track name cut to its buffer may end inside a character:
+# both exports carry such bytes as U+FFFD and stay valid JSON.  (export json
+# printed `"run": ` and an empty error; chrome-trace wrote `"name":,` with
+# exit 0.  Found by fuzzing the store readers.)
+file(COPY_FILE ${db} ${OUT}/text.db)
+execute_process(COMMAND sqlite3 ${OUT}/text.db
+  "UPDATE runs SET scenario_file = CAST(x'6361ff2e6a736f6e' AS TEXT);
+   UPDATE events SET resource = replace(hex(zeroblob(88)), '0', 'r') || CAST(x'c3a9' AS TEXT)
+     || '/m/chat' WHERE stream = 'request' AND resource IS NOT NULL;" RESULT_VARIABLE rc)
+expect("sqlite3 stores text that is not UTF-8" ${rc} EQUAL 0)
+string(ASCII 239 191 189 replacement) # U+FFFD in UTF-8
+foreach(fmt json chrome-trace)
+  execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/text.db --format ${fmt}
+                  OUTPUT_VARIABLE text RESULT_VARIABLE rc ERROR_VARIABLE err)
+  expect("export ${fmt} of text that is not UTF-8 exits 0 (${rc}: ${err})" "${rc}" STREQUAL "0")
+  string(JSON kind ERROR_VARIABLE jerr TYPE "${text}")
+  expect("export ${fmt} of text that is not UTF-8 is JSON (${jerr})" "${kind}" STREQUAL "OBJECT")
+endforeach()
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/text.db OUTPUT_VARIABLE text)
+string(JSON file GET "${text}" run scenario_file)
+expect("the file name's stray byte is U+FFFD (${file})" "${file}" STREQUAL "ca${replacement}.json")
 execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format xml RESULT_VARIABLE rc
                 ERROR_QUIET)
 expect("bad export format exits 2" ${rc} EQUAL 2)

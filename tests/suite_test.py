@@ -57,7 +57,7 @@ check("- baseline: StrictFair" in report and "- candidate: BoundedBorrow" in rep
       "the arms are described")
 check("2.68x better on group.peer.wait_p95_seconds" in report, "the headline of the peer wait")
 pictures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", report)
-check(len(pictures) == 12, f"pictures linked: {len(pictures)}")
+check(len(pictures) == 18, f"pictures linked: {len(pictures)}")
 for rel in pictures:
     check(os.path.getsize(os.path.join(out, rel)) > 0, f"picture {rel} exists")
 doc = json.load(open(os.path.join(out, "suite.json")))
@@ -108,6 +108,20 @@ p = suite(os.path.join(src, "scenarios", "hidden_waiter_proof.json"), "--seeds",
           "--out", os.path.join(work, "out6"))
 report = open(os.path.join(work, "out6", "report.md")).read()
 check("plots/baseline/request-0.png" in report, "the request picture is in the report")
+check("plots/experiment/limits-0.png" in report and "plots/experiment/deltas.png" in report,
+      "the experiment's pictures are in the report")
+db6 = os.path.join(work, "out6", "suite.db")
+p = subprocess.run([admitsim, "plot", "experiment:1", "--db", db6, "--seed", "2", "--out",
+                    os.path.join(work, "xp")], capture_output=True, text=True)
+check(p.returncode == 0 and all(os.path.getsize(os.path.join(work, "xp", f)) > 0 for f in
+                                ("deltas.png", "cdf.png", "timeline.png", "limits-0.png")),
+      f"plot experiment:1 --seed 2 draws: {p.stderr[-300:]}")
+p = subprocess.run([admitsim, "plot", "experiment:1", "--db", db6, "--seed", "3", "--out",
+                    os.path.join(work, "xp3")], capture_output=True, text=True)
+check(p.returncode == 1 and "no complete" in p.stderr, f"no run of seed 3: {p.stderr[-300:]}")
+p = subprocess.run([admitsim, "plot", "experiment:9", "--db", db6], capture_output=True,
+                   text=True)
+check(p.returncode == 1 and "no experiment 9" in p.stderr, f"no experiment 9: {p.stderr[-300:]}")
 suite("--scenarios", os.path.join(work, "nosuch"), "--out", os.path.join(work, "out3"), expect=2)
 
 print(f"suite_test: {len(failures)} failures")

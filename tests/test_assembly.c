@@ -207,11 +207,72 @@ static void test_fallback_and_refusal(void **state) {
     run_config_free(c);
 }
 
+/* Each callback gets the context beside it in run_hooks: the clock its own
+** (a live runtime's clock can be its loop, the worker hooks the runtime).
+** The scheduler's clock reads go to clock.ctx, its wake/spawn to ctx. */
+typedef struct clock_only {
+    int64_t now;
+    int reads;
+} clock_only;
+
+static clock_only *the_clock;
+static runtime *the_runtime;
+
+static int64_t clock_now(void *ctx) {
+    assert_ptr_equal(ctx, the_clock);
+    the_clock->reads++;
+    return the_clock->now;
+}
+static void ctx_wake(void *ctx, int64_t at) {
+    assert_ptr_equal(ctx, the_runtime);
+    rt_wake(ctx, at);
+}
+static int ctx_spawn(void *ctx, admit_worker *w) {
+    assert_ptr_equal(ctx, the_runtime);
+    return rt_spawn(ctx, w);
+}
+static void last_time(void *ctx, const admit_event *ev) {
+    *(int64_t *)ctx = ev->captured_at_ns;
+}
+
+static void test_each_callback_its_context(void **state) {
+    (void)state;
+    run_config *c = config();
+    clock_only clk = {.now = 5000000000};
+    runtime rt = {.now = -1}; /* never read: the clock is clk */
+    the_clock = &clk;
+    the_runtime = &rt;
+    int64_t last_event_at = -1;
+    run_hooks h = hooks_for(&rt, NULL, NULL, 0);
+    h.clock = (run_clock){.ctx = &clk, .now = clock_now};
+    h.wake_at = ctx_wake;
+    h.spawn = ctx_spawn;
+    h.scheduler_sink = (admit_event_sink){.fn = last_time, .ctx = &last_event_at};
+    run_error err = {0};
+    run_assembly *a = run_assembly_create(c, RUN_POLICY_PROVIDER_AWARE, 3, &h, &err);
+    if (!a) fail_msg("%s", err.message);
+    admit_scheduler *s = run_assembly_scheduler(a);
+    admit_error aerr;
+    assert_int_equal(admit_scheduler_start(s, &aerr), ADMIT_OK);
+    admit_scheduler_dispatch(s);
+    assert_true(rt.nspawned > 0); /* spawn saw the runtime's context */
+    assert_true(clk.reads > 0);
+    assert_int_equal(last_event_at, clk.now); /* the scheduler's events carry the clock's time */
+    clk.now += 1000000000;
+    for (int i = 0; i < rt.nspawned; i++)
+        admit_scheduler_worker_finished(s, rt.spawned[i], rt.spawned[i]->execution_id,
+                                        ADMIT_WORKER_SUCCESS);
+    assert_int_equal(last_event_at, clk.now);
+    run_assembly_destroy(a);
+    run_config_free(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolved_shape),
         cmocka_unit_test(test_runs_under_each_policy),
         cmocka_unit_test(test_fallback_and_refusal),
+        cmocka_unit_test(test_each_callback_its_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,6 +314,27 @@ static void test_sums_past_int64_are_exact(void **state) {
     sim_scenario_free(sc);
 }
 
+/* Every task fails retryably and is salvaged 10 times: 11 dispatches per
+** task, more than the summary's first guess of 2 per task + 8 and twice
+** that, so its wait list must keep growing (it wrote past its end). */
+static void test_summary_counts_every_dispatch(void **state) {
+    (void)state;
+    sim_scenario *sc = parse(
+        "{\"schema\": 1, \"scenario_id\": \"salvage_many\", \"scenario_version\": 1, "
+        "\"records\": 20, \"capacity\": {\"submission\": 4}, \"failures\": "
+        "{\"salvage_max_rounds\": 10, \"shutdown_error_rate\": 1.0, \"shutdown_error_window\": "
+        "50}, \"columns\": [{\"name\": \"a\", \"duration\": {\"dist\": \"constant\", "
+        "\"seconds\": 0.1}, \"failure\": {\"retryable_probability\": 1.0}}]}");
+    res_run_record *r = run_iteration(sc, RUN_POLICY_STRICT, 1, 0);
+    res_summary *s = res_summary_compute(r);
+    assert_non_null(s);
+    assert_int_equal(r->stats.workers_spawned, 220);
+    assert_int_equal(s->columns[0].dispatches, 220);
+    res_summary_free(s);
+    res_run_record_free(r);
+    sim_scenario_free(sc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heavy_root_peer_arrival_strict),
@@ -330,6 +351,7 @@ int main(void) {
         cmocka_unit_test(test_quantile_index_rounds_half_even),
         cmocka_unit_test(test_time_past_the_clock_fails),
         cmocka_unit_test(test_sums_past_int64_are_exact),
+        cmocka_unit_test(test_summary_counts_every_dispatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

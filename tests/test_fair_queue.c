@@ -703,6 +703,79 @@ static void test_create_rejects_bad_arguments(void **state) {
     assert_int_equal(err.code, ADMIT_EINVAL);
 }
 
+/* ---- membership (the queued-id set) -------------------------------------- */
+
+static uint64_t rng_next(uint64_t *x) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random enqueues (repeats included), commits and discards over ids that
+** share 64-id words, straddle word boundaries, or lie far apart, checked
+** against a plain array after every operation: enqueue accepts exactly the
+** ids not queued, discard finds exactly the queued ones, is_queued agrees
+** for every id, and the set grows from its initial size past 2,000 ids. */
+static void test_membership_random(void **state) {
+    (void)state;
+    enum { N = 2400 };
+    static admit_task tasks[N];
+    static bool queued[N];
+    admit_group_spec groups[3];
+    memset(groups, 0, sizeof groups);
+    for (int g = 0; g < 3; g++)
+        groups[g].weight = g + 1;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (uint32_t i = 0; i < N; i++) {
+        test_task_init(&tasks[i], i % 3, i);
+        uint64_t id = i < 800    ? admit_task_id(0, ADMIT_TASK_CELL, 0, i)        /* dense */
+                      : i < 1600 ? admit_task_id(1, ADMIT_TASK_BATCH, i * 63, -1) /* boundaries */
+                                 : rng_next(&x) | 1;                              /* sparse */
+        tasks[i].task_id = id;
+        queued[i] = false;
+    }
+    admit_error err;
+    admit_fair_queue *q = admit_fair_queue_create(groups, 3, 1, &err);
+    assert_non_null(q);
+    live_queue = q;
+    size_t count = 0;
+    for (int step = 0; step < 20000; step++) {
+        uint64_t op = rng_next(&x) % 10;
+        if (op < 5) {
+            const admit_task *batch[4];
+            size_t want = 0;
+            for (int k = 0; k < 4; k++) {
+                uint32_t i = (uint32_t)(rng_next(&x) % N);
+                batch[k] = &tasks[i]; /* a task twice in one batch goes in once */
+                if (!queued[i]) want++;
+                queued[i] = true;
+            }
+            assert_int_equal(admit_fair_queue_enqueue(q, batch, 4, NULL), want);
+            count += want;
+        } else if (op < 8) {
+            admit_queue_selection sel;
+            if (!admit_fair_queue_select_next(q, NULL, NULL, &sel)) continue;
+            const admit_task *t = admit_fair_queue_commit(q, &sel);
+            assert_non_null(t);
+            assert_true(queued[t - tasks]);
+            queued[t - tasks] = false;
+            count--;
+        } else {
+            uint32_t i = (uint32_t)(rng_next(&x) % N);
+            assert_int_equal(admit_fair_queue_discard(q, tasks[i].task_id), queued[i]);
+            if (queued[i]) count--;
+            queued[i] = false;
+        }
+        assert_int_equal(admit_fair_queue_view(q)->queued_total, count);
+        if (step % 97 == 0)
+            for (uint32_t i = 0; i < N; i++)
+                assert_int_equal(admit_fair_queue_is_queued(q, tasks[i].task_id), queued[i]);
+    }
+    admit_fair_queue_destroy(q);
+    live_queue = NULL;
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_weights_3_1_first_12, teardown_queue),
@@ -718,6 +791,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_discard_and_view_aggregates, teardown_queue),
         cmocka_unit_test_teardown(test_fifo_within_group, teardown_queue),
         cmocka_unit_test_teardown(test_create_rejects_bad_arguments, teardown_queue),
+        cmocka_unit_test_teardown(test_membership_random, teardown_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

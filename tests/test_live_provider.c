@@ -262,6 +262,27 @@ static void test_server_restarted_mid_call(void **state) {
     assert_int_equal(st.release_reasons[ADMIT_RELEASE_DUPLICATE], 0);
 }
 
+/* A reused keep-alive connection that dies before any answer: libcurl
+** would send the POST again on a fresh connection, unseen by the executor
+** (a second, unaccounted request to the restarted server).  The provider
+** refuses that retry: the attempt ends a provider failure ("connection"),
+** and the new server has seen no request until the next attempt. */
+static void test_reused_connection_lost_sends_once(void **state) {
+    fx *f = *state;
+    const live_http_attempt_report *r = call(f, LIVE_MOCK_FAULT_NONE); /* a kept connection */
+    assert_int_equal(r->outcome.kind, ADMIT_REQ_SUCCESS);
+    f->done = f->reports_seen = 0;
+    start_call(f, 0); /* on that connection; answered after 0.3 s */
+    live_loop_at(f->loop, live_loop_now(f->loop) + 100000000, on_restart, f, 0);
+    wait_done(f, 1);
+    assert_int_equal(f->reports[0].outcome.kind, ADMIT_REQ_PROVIDER_FAILURE);
+    assert_string_equal(f->reports[0].detail, "connection");
+    assert_int_equal(live_mock_requests(f->mock), 0);
+    r = call(f, LIVE_MOCK_FAULT_NONE);
+    assert_int_equal(r->outcome.kind, ADMIT_REQ_SUCCESS);
+    assert_int_equal(live_mock_requests(f->mock), 1);
+}
+
 static void test_connection_refused(void **state) {
     fx *f = *state;
     uint16_t port = f->port;
@@ -317,6 +338,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_body_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_restarted_mid_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_connection_lost_sends_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
         cmocka_unit_test(test_retry_after_parsing),
         cmocka_unit_test(test_api_key_from_env),

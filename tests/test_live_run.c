@@ -192,11 +192,10 @@ static void test_storm_and_restart_lose_no_lease(void **state) {
         failed += !strcmp(s.attempts[i].r.detail, "connection");
     }
     assert_true(limited >= 10); /* a storm */
-    /* The restart cut calls in flight.  Each ended as a provider_failure
-    ** ("connection"), or, when libcurl retried it on a fresh connection (it
-    ** does once for a reused connection closed before any answer) and the
-    ** new server was up, as that server's answer: which one depends on
-    ** timing, the leases' accounting must not. */
+    /* The restart cut calls in flight: each ended as a provider_failure
+    ** ("connection"; the provider refuses libcurl's resend on a fresh
+    ** connection, test_live_provider checks) and was retried as an attempt
+    ** of its own.  The leases' accounting must hold either way. */
     assert_true(rs.cut >= 1);
     print_message("restart cut %d calls; %llu attempts ended on a lost connection\n", rs.cut,
                   (unsigned long long)failed);

@@ -369,29 +369,37 @@ static void world_init(policy_world *w) {
                                    .groups = w->groups};
 }
 
-static void test_provider_aware_skips_pressured_with_peer(void **state) {
-    (void)state;
+/* A second controller with two endpoints, resource 0 = p/x and 1 = q/y
+** (caps 2), startup ramp ramp_ns, and ProviderAware over its pressure view
+** with group 0 calling p/x and group 1 q/y. */
+static admit_request_admission *aware_setup(int64_t ramp_ns, admit_task_policy *pol) {
     admit_error err;
     uint32_t pm2;
     admit_request_resolver_add_alias(F.rr, "n", "q", "y", 2, &pm2, &err);
-    /* a second controller with two endpoints: resource 0 = p/x, 1 = q/y */
     admit_request_resolver_resource(F.rr, pm2, ADMIT_DOMAIN_CHAT);
     admit_request_admission_config cfg;
     admit_request_admission_config_init(&cfg);
     cfg.resolver = F.rr;
     cfg.now = fake_now;
     cfg.clock_ctx = &F.now;
+    cfg.aimd.startup_ramp_ns = ramp_ns;
     admit_request_admission *adm = admit_request_admission_create(&cfg, &err);
     assert_non_null(adm);
-    int32_t group_res[2] = {0, 1};
+    static const int32_t group_res[2] = {0, 1};
     admit_provider_aware_config pc = {.pressure = admit_request_admission_pressure(adm),
                                       .group_request_resource = group_res,
                                       .group_count = 2,
                                       .now = fake_now,
                                       .clock_ctx = &F.now};
+    assert_int_equal(admit_policy_provider_aware(&pc, pol, &err), ADMIT_OK);
+    assert_string_equal(pol->name, "provider_aware");
+    return adm;
+}
+
+static void test_provider_aware_skips_pressured_with_peer(void **state) {
+    (void)state;
     admit_task_policy pol;
-    assert_int_equal(admit_policy_provider_aware(&pc, &pol, &err), ADMIT_OK);
-    assert_string_equal(pol.name, "provider_aware");
+    admit_request_admission *adm = aware_setup(0, &pol);
     policy_world w;
     world_init(&w);
     admit_policy_decision d;
@@ -450,6 +458,35 @@ static void test_provider_aware_skips_pressured_with_peer(void **state) {
     admit_request_admission_destroy(adm);
 }
 
+/* A startup ramp with nobody waiting: no call applies its steps, but the
+** policy reads the limit in force now.  p/x ramps 1 -> 2 at 1 s; with one
+** call in flight it is at its limit before 1 s (group 0 skipped for the
+** unpressured group 1) and not from 1 s on, with no call in between. */
+static void test_provider_aware_sees_due_ramp_steps(void **state) {
+    (void)state;
+    int64_t start = F.now;
+    admit_task_policy pol;
+    admit_request_admission *adm = aware_setup(1 * SEC, &pol);
+    policy_world w;
+    world_init(&w);
+    admit_request_item item = {.resource = 0, .group = ADMIT_REQ_GROUP_DEFAULT};
+    admit_request_lease l;
+    admit_request_denied den;
+    assert_true(admit_request_admission_try_acquire(adm, &item, &l, &den)); /* 1 of 1 */
+    admit_policy_decision d = {0};
+    F.now = start + 1 * SEC - 1;
+    pol.evaluate(pol.ctx, &w.tasks[0], &w.qv, &w.av, &d);
+    assert_false(d.allowed);
+    assert_true(d.advisory);
+    F.now = start + 1 * SEC; /* the ramp allows 2: 1 of 2 */
+    memset(&d, 0, sizeof d);
+    pol.evaluate(pol.ctx, &w.tasks[0], &w.qv, &w.av, &d);
+    assert_true(d.allowed);
+    admit_request_admission_release(adm, l, (admit_request_outcome){.kind = ADMIT_REQ_SUCCESS});
+    pol.destroy(pol.ctx);
+    admit_request_admission_destroy(adm);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_attempt_lifecycle, setup, teardown),
@@ -461,6 +498,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cancel_after_call_finished_is_a_no_op, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clamp_to_one_while_ramping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provider_aware_sees_due_ramp_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_provider_aware_skips_pressured_with_peer, setup,
                                         teardown),
     };

@@ -1331,26 +1331,138 @@ static void test_try_acquire_never_jumps_waiters(void **state) {
     assert_int_equal(try_deny(r).reason, ADMIT_REQ_DENY_NO_CAPACITY); /* ... not to us */
     rel_ok(take(other)); /* another provider is unaffected */
 
-    /* Capacity and cooldown both free, but the waiter has not been ticked
-    ** in yet: still queued_waiters_ahead, and a new async acquire queues
-    ** behind it. */
+    /* Capacity and cooldown both free, but the tick of the cooldown end
+    ** has not run: the call admits the waiter first, as that tick would,
+    ** so the slot is not ours, and a new async acquire queues. */
     rel_rl(D[1].res.lease, 0); /* blocked until 2 s */
     queue_on(r, &D[2]);
     F.now = 2 * SEC;
-    assert_int_equal(try_deny(r).reason, ADMIT_REQ_DENY_QUEUED_WAITERS_AHEAD);
-    queue_on(r, &D[3]);
-    tick_at(2 * SEC);
+    assert_int_equal(try_deny(r).reason, ADMIT_REQ_DENY_NO_CAPACITY);
     assert_int_equal(D[2].calls, 1);
     assert_true(D[2].res.admitted);
+    assert_int_equal(D[2].res.wait_completed_ns, 2 * SEC);
+    queue_on(r, &D[3]);
+    tick_at(2 * SEC); /* nothing left for the tick to do */
     assert_int_equal(D[3].calls, 0);
     rel_ok(D[2].res.lease);
     assert_int_equal(D[3].calls, 1);
     assert_true(D[3].res.admitted);
     rel_ok(D[3].res.lease);
     admit_request_admission_stats st = stats();
-    assert_int_equal(st.denied[ADMIT_REQ_DENY_QUEUED_WAITERS_AHEAD], 2);
-    assert_int_equal(st.denied[ADMIT_REQ_DENY_NO_CAPACITY], 1);
+    assert_int_equal(st.denied[ADMIT_REQ_DENY_QUEUED_WAITERS_AHEAD], 1);
+    assert_int_equal(st.denied[ADMIT_REQ_DENY_NO_CAPACITY], 2);
     assert_int_equal(st.leases_active, 0);
+}
+
+/* Aggregate cap 1 on p/m.  An embedding waiter queues while embedding cools
+** down (10 ms) and asks to be ticked at the cooldown end T.  A chat
+** try_acquire at T + 1, before that tick, finds the waiter admitted first
+** (as the tick would have) and is denied no_capacity: it never jumps an
+** older waiter of another domain that is no longer held back. */
+static void test_acquire_before_cooldown_tick_admits_waiter_first(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 1);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.aimd.cooldown_ns = 10 * MS;
+    fx_start(&cfg);
+    rel_rl(take(emb), 0); /* embedding cools until 10 ms */
+    queue_on(emb, &D[1]);
+    assert_int_equal(F.nwakes, 1);
+    assert_int_equal(F.wakes[0], 10 * MS);
+    /* Before the cooldown end the chat request is not held up by it. */
+    F.now = 10 * MS - 1;
+    rel_ok(take(chat));
+    assert_int_equal(D[1].calls, 0);
+
+    F.now = 10 * MS + 1;
+    size_t mark = F.nevents;
+    admit_request_denied d = try_deny(chat);
+    assert_int_equal(d.reason, ADMIT_REQ_DENY_NO_CAPACITY);
+    assert_int_equal(D[1].calls, 1);
+    assert_true(D[1].res.admitted);
+    assert_int_equal(D[1].res.wait_completed_ns, 10 * MS + 1);
+    EXPECT_KINDS(mark, EV(WAIT_COMPLETED), EV(LEASE_ACQUIRED), EV(QUEUE_DRAINED),
+                 EV(ACQUIRE_DENIED));
+    assert_int_equal(EVS[mark].resource, (int32_t)emb);
+    assert_int_equal(EVS[mark + 3].resource, (int32_t)chat);
+    mark = F.nevents;
+    tick_at(10 * MS + 1); /* the late tick finds nothing left to do */
+    EXPECT_NO_EVENTS(mark);
+    assert_int_equal(snap(emb).waiters, 0);
+    assert_int_equal(snap(emb).in_flight, 1);
+
+    /* acquire_async queues behind it instead of being admitted. */
+    admit_request_item it = item_of(chat);
+    admit_request_result res;
+    assert_int_equal(admit_request_admission_acquire_async(F.c, &it, on_done, &D[2], &res, NULL),
+                     ADMIT_REQ_QUEUED);
+    rel_ok(D[1].res.lease);
+    assert_true(D[2].res.admitted);
+    rel_ok(D[2].res.lease);
+    assert_int_equal(stats().leases_active, 0);
+    assert_sequences_consecutive();
+}
+
+/* A release that comes after a cooldown end but before its tick: the
+** waiter that time let in is admitted before the release is applied, so
+** the new cooldown of a rate limit in that release does not keep it out. */
+static void test_release_before_cooldown_tick_admits_waiter_first(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(3);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.aimd.cooldown_ns = 10 * MS;
+    fx_start(&cfg);
+    /* Three leases admitted at limit 3; a rate limit: limit 2, cooling until
+    ** 10 ms; a success: one in flight, room for one more at 10 ms. */
+    admit_request_lease l1 = take(r), l2 = take(r), l3 = take(r);
+    rel_rl(l3, 0);
+    rel_ok(l2);
+    queue_on(r, &D[1]);
+    assert_int_equal(F.wakes[F.nwakes - 1], 10 * MS);
+    F.now = 10 * MS; /* the cooldown ends; its tick has not run */
+    size_t mark = F.nevents;
+    rel_rl(l1, 0); /* admitted at 3 > 2: no decrease, but cooling until 20 ms */
+    assert_int_equal(D[1].calls, 1);
+    assert_true(D[1].res.admitted);
+    assert_int_equal(D[1].res.wait_completed_ns, 10 * MS);
+    EXPECT_KINDS(mark, EV(WAIT_COMPLETED), EV(LEASE_ACQUIRED), EV(QUEUE_DRAINED), EV(RATE_LIMITED),
+                 EV(LEASE_RELEASED));
+    admit_request_resource_snapshot s = snap(r);
+    assert_int_equal(s.current_limit, 2);
+    assert_int_equal(s.blocked_until_ns, 20 * MS);
+    assert_int_equal(s.in_flight, 1);
+    rel_ok(D[1].res.lease);
+    assert_int_equal(stats().leases_active, 0);
+    assert_sequences_consecutive();
+}
+
+/* A startup ramp step raises chat's limit at 1 s; the chat waiter asked to
+** be ticked then.  An embedding try_acquire after the step but before the
+** tick finds the aggregate cap taken by the waiter, admitted first. */
+static void test_acquire_before_ramp_tick_admits_waiter_first(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 2);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.aimd.startup_ramp_ns = 1 * SEC; /* limits 1, then 2 at 1 s */
+    fx_start(&cfg);
+    admit_request_lease l = take(chat);
+    queue_on(chat, &D[1]);
+    assert_int_equal(F.wakes[F.nwakes - 1], 1 * SEC);
+    F.now = 1 * SEC + 1;
+    assert_int_equal(try_deny(emb).reason, ADMIT_REQ_DENY_NO_CAPACITY);
+    assert_true(D[1].res.admitted);
+    assert_int_equal(D[1].res.wait_completed_ns, 1 * SEC + 1);
+    assert_int_equal(snap(chat).in_flight, 2);
+    rel_ok(l);
+    rel_ok(D[1].res.lease);
+    assert_int_equal(stats().leases_active, 0);
 }
 
 /* ---- queue-wait timeouts --------------------------------------------------- */
@@ -1607,6 +1719,44 @@ static void test_cancel_before_admission(void **state) {
     assert_int_equal(st.denied[ADMIT_REQ_DENY_CANCELLATION], 2);
     assert_int_equal(snap(r).in_flight, 0);
     assert_sequences_consecutive();
+}
+
+/* A zero-filled handle (what a caller holds before any acquire_async, or
+** after one that did not queue) names no waiter, not the one in slot 0,
+** whatever that slot's history: generations start at 1. */
+static void test_cancel_zero_handle_names_no_waiter(void **state) {
+    (void)state;
+    uint32_t r = fx_chat(1);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.waiter_capacity = 1; /* one slot: every waiter takes slot 0 */
+    fx_start(&cfg);
+    admit_request_lease l = take(r);
+    for (int i = 1; i <= 3; i++) {
+        queue_on(r, &D[i]);
+        assert_int_equal(D[i].wait.slot, 0);
+        assert_int_not_equal(D[i].wait.generation, 0);
+        size_t mark = F.nevents;
+        assert_false(admit_request_admission_cancel(F.c, (admit_request_wait){0}));
+        EXPECT_NO_EVENTS(mark);
+        assert_int_equal(D[i].calls, 0);
+        assert_int_equal(snap(r).waiters, 1);
+        assert_true(admit_request_admission_cancel(F.c, D[i].wait)); /* frees slot 0 again */
+    }
+    /* The handle acquire_async leaves when it admits at once names no waiter either. */
+    rel_ok(l);
+    admit_request_item it = item_of(r);
+    admit_request_result res;
+    admit_request_wait w = {.slot = 7, .generation = 7};
+    assert_int_equal(admit_request_admission_acquire_async(F.c, &it, on_done, &D[4], &res, &w),
+                     ADMIT_REQ_ADMITTED);
+    queue_on(r, &D[5]);
+    assert_false(admit_request_admission_cancel(F.c, w));
+    assert_int_equal(snap(r).waiters, 1);
+    rel_ok(res.lease);
+    assert_true(D[5].res.admitted);
+    rel_ok(D[5].res.lease);
+    assert_int_equal(stats().denied[ADMIT_REQ_DENY_CANCELLATION], 3);
 }
 
 static void test_cancel_after_admission(void **state) {
@@ -2220,6 +2370,51 @@ static void test_pressure_view(void **state) {
     assert_false(admit_request_pressure_is_pressured(p, 7, F.now));
 }
 
+/* During a startup ramp with nobody waiting no call applies the ramp's
+** steps, yet the view reports the limit in force now: ProviderAware must
+** not see a resource at its limit once the ramp has raised it.  Reading
+** changes nothing (no event, the stored limit stays). */
+static void test_pressure_view_counts_due_ramp_steps(void **state) {
+    (void)state;
+    uint32_t pm = fx_pm("m", "p", "m", 3);
+    uint32_t chat = fx_res(pm, ADMIT_DOMAIN_CHAT);
+    uint32_t emb = fx_res(pm, ADMIT_DOMAIN_EMBEDDING);
+    admit_request_admission_config cfg;
+    fx_config(&cfg);
+    cfg.aimd.startup_ramp_ns = 2 * SEC; /* limits 1, 2 at 1 s, 3 at 2 s */
+    fx_start(&cfg);
+    const admit_request_pressure *p = admit_request_admission_pressure(F.c);
+    admit_request_lease l = take(chat);
+    assert_int_equal(admit_request_pressure_limit(p, chat, F.now), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, F.now)); /* 1 of 1 */
+    size_t mark = F.nevents;
+    assert_int_equal(admit_request_pressure_limit(p, chat, 1 * SEC - 1), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, 1 * SEC - 1));
+    assert_int_equal(admit_request_pressure_limit(p, chat, 1 * SEC), 2);
+    assert_false(admit_request_pressure_is_pressured(p, chat, 1 * SEC)); /* 1 of 2 */
+    assert_int_equal(admit_request_pressure_limit(p, chat, 5 * SEC), 3);
+    assert_int_equal(admit_request_pressure_limit(p, emb, 1500 * MS), 2);
+    assert_int_equal(admit_request_pressure_limit(p, 9, 5 * SEC), 0);
+    EXPECT_NO_EVENTS(mark);
+    assert_int_equal(p->current_limit[chat], 1); /* not applied by reading */
+    assert_true(p->ramping[chat]);
+    /* A call that touches chat applies the step: the view agrees with itself. */
+    F.now = 1 * SEC;
+    admit_request_lease l2 = take(chat);
+    assert_int_equal(p->current_limit[chat], 2);
+    assert_int_equal(admit_request_pressure_limit(p, chat, F.now), 2);
+    assert_true(admit_request_pressure_is_pressured(p, chat, F.now)); /* 2 of 2 */
+    /* A rate limit ends the ramp: no later step is counted. */
+    rel_rl(l2, 0); /* limit 1, cooling until 3 s */
+    assert_false(p->ramping[chat]);
+    assert_int_equal(admit_request_pressure_limit(p, chat, 5 * SEC), 1);
+    assert_true(admit_request_pressure_is_pressured(p, chat, 5 * SEC)); /* 1 of 1 */
+    /* The clamp bounds the ramp's limit too. */
+    admit_request_admission_set_max_limit_clamp(F.c, emb, 1);
+    assert_int_equal(admit_request_pressure_limit(p, emb, 5 * SEC), 1);
+    rel_ok(l);
+}
+
 /* ---- acquire_sync: threaded controller on CLOCK_MONOTONIC ------------------ */
 
 static int64_t mono_ns(void) {
@@ -2652,7 +2847,7 @@ static void *stress_worker_fn(void *arg) {
             volatile unsigned spin = 0;
             for (unsigned k = (unsigned)((x >> 40) % 256); k > 0; k--)
                 spin += k;
-            (void)spin;
+            (void)spin; /* read once: clang calls a volatile only written unused */
         } else if (hold >= 14) {
             sched_yield();
         }
@@ -2867,12 +3062,16 @@ int main(void) {
         T(test_add_group_errors),
         T(test_add_group_error_messages),
         T(test_try_acquire_never_jumps_waiters),
+        T(test_acquire_before_cooldown_tick_admits_waiter_first),
+        T(test_release_before_cooldown_tick_admits_waiter_first),
+        T(test_acquire_before_ramp_tick_admits_waiter_first),
         T(test_queue_timeout_item),
         T(test_queue_timeout_controller_default),
         T(test_release_at_deadline_times_out_waiter),
         T(test_clamp_raise_at_deadline_times_out_waiter),
         T(test_acquire_after_deadline_sees_waiter_gone),
         T(test_cancel_before_admission),
+        T(test_cancel_zero_handle_names_no_waiter),
         T(test_cancel_after_admission),
         T(test_cancel_admitted_before_delivery),
         T(test_cancel_middle_and_head_waiters),
@@ -2889,6 +3088,7 @@ int main(void) {
         T(test_reenter_acquire_single_threaded),
         T(test_reenter_acquire_thread_safe),
         T(test_pressure_view),
+        T(test_pressure_view_counts_due_ramp_steps),
         T(test_sync_acquire_handoff),
         T(test_sync_waiter_wakes_at_cooldown_end),
         T(test_sync_waiter_queued_during_cooldown),

@@ -446,7 +446,7 @@ static void test_report_files(void **state) {
     char *csv = res_metrics_csv(&r, &s, 1);
     assert_non_null(md);
     assert_non_null(csv);
-    assert_non_null(strstr(md, "# cross_provider_cooldown (version 1), policy provider_aware"));
+    assert_non_null(strstr(md, "# cross_provider_cooldown (version 2), policy provider_aware"));
     assert_non_null(strstr(md, "| provider-b/gen-b-large/chat | 1200 | 1200 | 0 |"));
     assert_non_null(strstr(md, "| provider-a | "));
     /* the correlated view: no hidden waiters, a row per scheduler resource,

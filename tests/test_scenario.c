@@ -264,8 +264,13 @@ static const bad_case BAD[] = {
      "t.json: $.models[0]: missing required key 'max_parallel_requests'", false},
     {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 0}], "
           "'columns': [" COL_A "]}",
-     "t.json: $.models[0].max_parallel_requests: expected an integer between 1 and 2147483647, got "
-     "0",
+     "t.json: $.models[0].max_parallel_requests: expected an integer between 1 and 100000, got 0",
+     false},
+    /* above what request admission takes: refused here, not when the run starts */
+    {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', "
+          "'max_parallel_requests': 100001}], 'columns': [" COL_A "]}",
+     "t.json: $.models[0].max_parallel_requests: expected an integer between 1 and 100000, got "
+     "100001",
      false},
     {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'cap': 4}], "
           "'columns': [" COL_A "]}",
@@ -323,11 +328,19 @@ static const bad_case BAD[] = {
      false},
     {RA("'resources': [{'model': 'm', 'initial_limit': 0}]"),
      "t.json: $.request_admission.resources[0].initial_limit: expected an integer between 1 and "
-     "4294967295, got 0",
+     "100000, got 0",
+     false},
+    {RA("'resources': [{'model': 'm', 'initial_limit': 100001}]"),
+     "t.json: $.request_admission.resources[0].initial_limit: expected an integer between 1 and "
+     "100000, got 100001",
      false},
     {RA("'resources': [{'model': 'm', 'max_limit_clamp': 0}]"),
      "t.json: $.request_admission.resources[0].max_limit_clamp: expected an integer between 1 and "
-     "4294967295, got 0",
+     "100000, got 0",
+     false},
+    {RA("'resources': [{'model': 'm', 'max_limit_clamp': 4294967296}]"),
+     "t.json: $.request_admission.resources[0].max_limit_clamp: expected an integer between 1 and "
+     "100000, got 4294967296",
      false},
     {HEAD "'models': [{'alias': 'm', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 4}, "
           "{'alias': 'm2', 'provider': 'p', 'model': 'm1', 'max_parallel_requests': 2}], "

@@ -9,49 +9,100 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool admit_policy_is_hard_eligible(const admit_task *task, const admit_admission_view *aview) {
-    for (uint8_t i = 0; i < task->resources.count; i++) {
-        uint16_t r = task->resources.resource[i];
+/* Whether every amount of rq is available now (a resource named twice needs
+** both amounts). */
+static bool request_is_hard_eligible(const admit_resource_request *rq,
+                                     const admit_admission_view *aview) {
+    for (uint8_t i = 0; i < rq->count; i++) {
+        uint16_t r = rq->resource[i];
         if (r >= aview->resource_count) return false;
-        uint64_t need = task->resources.amount[i];
-        for (uint8_t j = 0; j < i; j++) /* a resource named twice needs both amounts */
-            if (task->resources.resource[j] == r) need += task->resources.amount[j];
+        uint64_t need = rq->amount[i];
+        for (uint8_t j = 0; j < i; j++)
+            if (rq->resource[j] == r) need += rq->amount[j];
         if ((uint64_t)aview->leased[r] + need > aview->limits[r]) return false;
     }
     return true;
 }
 
-static uint32_t requested(const admit_task *t, uint16_t resource) {
-    for (uint8_t i = 0; i < t->resources.count; i++)
-        if (t->resources.resource[i] == resource) return t->resources.amount[i];
+bool admit_policy_is_hard_eligible(const admit_task *task, const admit_admission_view *aview) {
+    return request_is_hard_eligible(&task->resources, aview);
+}
+
+/* The amount rq asks of resource (its first entry for it), or 0. */
+static uint32_t request_amount(const admit_resource_request *rq, uint16_t resource) {
+    for (uint8_t i = 0; i < rq->count; i++)
+        if (rq->resource[i] == resource) return rq->amount[i];
     return 0;
 }
 
 /* Fair resources: everything but submission, or submission alone. */
 static bool is_fair_resource(const admit_task *t, uint16_t resource) {
-    if (resource != ADMIT_RESOURCE_SUBMISSION) return requested(t, resource) > 0;
+    if (resource != ADMIT_RESOURCE_SUBMISSION) return request_amount(&t->resources, resource) > 0;
     for (uint8_t i = 0; i < t->resources.count; i++)
         if (t->resources.resource[i] != ADMIT_RESOURCE_SUBMISSION) return false;
     return true;
 }
 
-/* Does another group's hard-eligible first candidate request resource? */
-static bool peer_requests(const admit_task *task, uint16_t resource, const admit_queue_view *qview,
-                          const admit_admission_view *aview) {
+/* The peers of task on resource: the other active groups whose first
+** candidate requests it and is hard-eligible; their count and summed weight
+** (max(weight, 1) each). */
+typedef struct peers {
+    uint32_t count;
+    uint64_t weight;
+} peers;
+
+/* From the queue's first candidates by request: every request that asks for
+** resource and is hard-eligible, less the task's own group's first
+** candidate.  O(distinct requests), not O(groups). */
+static peers peers_by_request(const admit_task *task, uint16_t resource,
+                              const admit_queue_view *qview, const admit_admission_view *aview) {
+    peers p = {0, 0};
+    for (uint32_t i = 0; i < qview->head_request_count; i++) {
+        const admit_head_request *h = &qview->head_requests[i];
+        if (!h->groups || !request_amount(&h->request, resource) ||
+            !request_is_hard_eligible(&h->request, aview))
+            continue;
+        p.count += h->groups;
+        p.weight += h->weight;
+    }
+    const admit_task *own =
+        task->group < qview->group_count ? qview->first_candidate[task->group] : NULL;
+    if (own && request_amount(&own->resources, resource) > 0 &&
+        request_is_hard_eligible(&own->resources, aview)) {
+        p.count--;
+        p.weight -= (uint64_t)admit_group_weight(&qview->groups[task->group]);
+    }
+    return p;
+}
+
+/* The same by visiting every active group: for views without the heads by
+** request. */
+static peers peers_by_group(const admit_task *task, uint16_t resource,
+                            const admit_queue_view *qview, const admit_admission_view *aview) {
+    peers p = {0, 0};
     for (uint32_t i = 0; i < qview->active_count; i++) {
         uint32_t g = qview->active_groups[i];
         if (g == task->group) continue;
         const admit_task *head = qview->first_candidate[g];
-        if (requested(head, resource) > 0 && admit_policy_is_hard_eligible(head, aview))
-            return true;
+        if (!request_amount(&head->resources, resource) ||
+            !admit_policy_is_hard_eligible(head, aview))
+            continue;
+        p.count++;
+        p.weight += (uint64_t)admit_group_weight(&qview->groups[g]);
     }
-    return false;
+    return p;
+}
+
+static peers peers_of(const admit_task *task, uint16_t resource, const admit_queue_view *qview,
+                      const admit_admission_view *aview) {
+    return qview->head_requests ? peers_by_request(task, resource, qview, aview)
+                                : peers_by_group(task, resource, qview, aview);
 }
 
 bool admit_policy_is_peer_pressured(const admit_task *task, uint16_t resource,
                                     const admit_queue_view *qview,
                                     const admit_admission_view *aview) {
-    return is_fair_resource(task, resource) && peer_requests(task, resource, qview, aview);
+    return is_fair_resource(task, resource) && peers_of(task, resource, qview, aview).count > 0;
 }
 
 static bool any_peer_pressure(const admit_task *task, const admit_queue_view *qview,
@@ -62,31 +113,29 @@ static bool any_peer_pressure(const admit_task *task, const admit_queue_view *qv
     return false;
 }
 
-uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
-                                   const admit_queue_view *qview, const admit_admission_view *aview,
-                                   admit_share_rounding rounding) {
+/* The strict share of resource for the task's group, given its peers there
+** (W = own weight + theirs, or twice its own when it has none). */
+static uint32_t strict_share(const admit_task *task, uint16_t resource, peers p,
+                             const admit_admission_view *aview, admit_share_rounding rounding) {
     uint32_t limit = resource < aview->resource_count ? aview->limits[resource] : 0;
     if (limit == 0) return 0;
     if (limit == 1) return 1;
     const admit_group_spec *own = &aview->groups[task->group];
     double w = (double)admit_group_weight(own);
-    double total = w;
-    uint32_t peers = 0;
-    for (uint32_t i = 0; i < qview->active_count; i++) {
-        uint32_t g = qview->active_groups[i];
-        if (g == task->group) continue;
-        const admit_task *head = qview->first_candidate[g];
-        if (requested(head, resource) == 0 || !admit_policy_is_hard_eligible(head, aview)) continue;
-        total += (double)admit_group_weight(&qview->groups[g]);
-        peers++;
-    }
-    if (peers == 0) total = 2.0 * w; /* a phantom equal peer keeps a solo share near half */
+    /* weights are integers: the sum is exact, in any order */
+    double total = p.count ? w + (double)p.weight : 2.0 * w; /* a phantom equal peer */
     double raw = (double)limit * w / total;
     double rounded = rounding == ADMIT_SHARE_CEIL ? ceil(raw) : floor(raw);
     uint32_t share = rounded < 1.0 ? 1u : (uint32_t)rounded;
     if (own->admitted_limit > 0 && share > (uint32_t)own->admitted_limit)
         share = (uint32_t)own->admitted_limit;
     return share > limit ? limit : share;
+}
+
+uint32_t admit_policy_strict_share(const admit_task *task, uint16_t resource,
+                                   const admit_queue_view *qview, const admit_admission_view *aview,
+                                   admit_share_rounding rounding) {
+    return strict_share(task, resource, peers_of(task, resource, qview, aview), aview, rounding);
 }
 
 /* ---- StrictFair -------------------------------------------------------- */
@@ -107,6 +156,7 @@ void admit_policy_strict_fair(admit_task_policy *out) {
     memset(out, 0, sizeof *out);
     out->name = "strict";
     out->evaluate = strict_evaluate;
+    out->pure = true;
 }
 
 /* ---- BoundedBorrow ----------------------------------------------------- */
@@ -149,7 +199,8 @@ static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queu
     for (uint8_t i = 0; i < task->resources.count; i++) {
         uint16_t r = task->resources.resource[i];
         uint32_t amount = task->resources.amount[i];
-        uint32_t share = admit_policy_strict_share(task, r, qview, aview, st->cfg.rounding);
+        peers p = peers_of(task, r, qview, aview);
+        uint32_t share = strict_share(task, r, p, aview, st->cfg.rounding);
         uint64_t projected = (uint64_t)leased[r] + amount;
         /* Progress guarantee (beyond SPEC §3): a group holding none of r is
         ** never denied on r, even for an amount above its share, or a task
@@ -157,7 +208,7 @@ static void bounded_evaluate(void *ctx, const admit_task *task, const admit_queu
         ** least 1, so with amounts of 1 this never changes a decision; a
         ** group holding none of r has no debt on it either. */
         bool holds_none = leased[r] == 0;
-        if (admit_policy_is_peer_pressured(task, r, qview, aview)) {
+        if (is_fair_resource(task, r) && p.count > 0) { /* peer pressure on r */
             if (!holds_none && (debt[r] > 0 || projected > share)) {
                 out->allowed = false;
                 out->reason = debt[r] > 0 ? ADMIT_DENY_BORROW_DEBT : ADMIT_DENY_GROUP_CAP;
@@ -236,5 +287,6 @@ admit_status admit_policy_bounded_borrow(const admit_bounded_borrow_config *cfg,
     out->on_acquire = bounded_on_acquire;
     out->on_release = bounded_on_release;
     out->destroy = bounded_destroy;
+    out->pure = true;
     return ADMIT_OK;
 }

@@ -2,8 +2,9 @@
 ** AdaptiveRequestAdmissionController: the public calls (request_admission.h).
 ** The state, its invariants and its locking are described in
 ** request_admission_int.h; every call here has one shape: admit_rq_begin
-** (lock, clock, expire due waiters), change state and queue events and
-** completions, admit_rq_unlock_and_flush (deliver them unlocked).
+** (lock, clock, expire due waiters, catch up), change state and queue
+** events and completions, admit_rq_unlock_and_flush (deliver them
+** unlocked).
 */
 #include "admit/request_admission.h"
 
@@ -12,8 +13,6 @@
 #include <time.h>
 
 #include "request_admission_int.h"
-
-#define MAX_LIMIT 100000
 
 static int64_t monotonic_now(void *ctx) {
     (void)ctx;
@@ -35,14 +34,16 @@ static admit_status check_config(const admit_request_admission_config *cfg, admi
     if (st != ADMIT_OK) return st;
     uint32_t n = admit_request_resolver_resource_count(cfg->resolver);
     for (uint32_t pm = 0; pm < admit_request_resolver_pm_count(cfg->resolver); pm++)
-        if (admit_request_resolver_pm_cap(cfg->resolver, pm) > MAX_LIMIT)
+        if (admit_request_resolver_pm_cap(cfg->resolver, pm) > ADMIT_REQUEST_MAX_LIMIT)
             return admit_error_set(err, ADMIT_EINVAL, "%s: static cap above %d",
-                                   admit_request_resolver_pm_key(cfg->resolver, pm), MAX_LIMIT);
+                                   admit_request_resolver_pm_key(cfg->resolver, pm),
+                                   ADMIT_REQUEST_MAX_LIMIT);
     for (uint32_t r = 0; cfg->limits && r < n; r++)
-        if (cfg->limits[r].initial_limit > MAX_LIMIT || cfg->limits[r].max_limit_clamp > MAX_LIMIT)
+        if (cfg->limits[r].initial_limit > ADMIT_REQUEST_MAX_LIMIT ||
+            cfg->limits[r].max_limit_clamp > ADMIT_REQUEST_MAX_LIMIT)
             return admit_error_set(err, ADMIT_EINVAL, "%s: limits above %d",
                                    admit_request_resolver_resource_key(cfg->resolver, r),
-                                   MAX_LIMIT);
+                                   ADMIT_REQUEST_MAX_LIMIT);
     return ADMIT_OK;
 }
 
@@ -73,6 +74,9 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->effective_max = calloc(nn, sizeof *c->effective_max);
     c->waiters = calloc(nn, sizeof *c->waiters);
     c->blocked_until = calloc(nn, sizeof *c->blocked_until);
+    c->initial = calloc(nn, sizeof *c->initial);
+    c->ramp_start = calloc(nn, sizeof *c->ramp_start);
+    c->ramping = calloc(nn, sizeof *c->ramping);
     c->rs = calloc(nn, sizeof *c->rs);
     c->pm_in_flight = calloc(np, sizeof *c->pm_in_flight);
     c->pm_cap = calloc(np, sizeof *c->pm_cap);
@@ -80,8 +84,8 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->pm_max_in_flight = calloc(np, sizeof *c->pm_max_in_flight);
     c->pms = calloc(np, sizeof *c->pms);
     if (!c->resource_pm || !c->in_flight || !c->current || !c->effective_max || !c->waiters ||
-        !c->blocked_until || !c->rs || !c->pm_in_flight || !c->pm_cap || !c->pm_waiters ||
-        !c->pm_max_in_flight || !c->pms)
+        !c->blocked_until || !c->initial || !c->ramp_start || !c->ramping || !c->rs ||
+        !c->pm_in_flight || !c->pm_cap || !c->pm_waiters || !c->pm_max_in_flight || !c->pms)
         goto oom;
     c->pressure = (admit_request_pressure){.resource_count = n,
                                            .pm_count = npm,
@@ -93,7 +97,11 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
                                            .waiters = c->waiters,
                                            .pm_in_flight = c->pm_in_flight,
                                            .pm_cap = c->pm_cap,
-                                           .pm_waiters = c->pm_waiters};
+                                           .pm_waiters = c->pm_waiters,
+                                           .initial_limit = c->initial,
+                                           .ramp_start_ns = c->ramp_start,
+                                           .ramping = c->ramping,
+                                           .startup_ramp_ns = cfg->aimd.startup_ramp_ns};
     for (uint32_t pm = 0; pm < npm; pm++) {
         c->pm_cap[pm] = admit_request_resolver_pm_cap(rr, pm);
         if (!admit_rq_pm_init(c, pm)) goto oom;
@@ -104,6 +112,7 @@ admit_request_admission *admit_request_admission_create(const admit_request_admi
     c->free_waiter = NIL;
     c->done_head = c->done_tail = NIL;
     c->wake_requested_ns = -1;
+    c->due_ns = INT64_MAX;
     c->generation = 1;
     c->next_seq = 1;
     c->next_event_seq = 1; /* like the scheduler stream: sequences start at 1 */
@@ -147,7 +156,7 @@ int admit_request_admission_add_group(admit_request_admission *c, uint32_t resou
 void admit_request_admission_destroy(admit_request_admission *c) {
     if (!c) return;
     if (c->waiters_slab) {
-        int64_t now = admit_rq_begin(c);
+        int64_t now = admit_rq_begin_expired(c); /* as shutdown: admits none */
         c->shutdown = true;
         admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
         admit_rq_unlock_and_flush(c);
@@ -159,6 +168,9 @@ void admit_request_admission_destroy(admit_request_admission *c) {
     free(c->effective_max);
     free(c->waiters);
     free(c->blocked_until);
+    free(c->initial);
+    free(c->ramp_start);
+    free(c->ramping);
     free(c->rs);
     free(c->pm_in_flight);
     free(c->pm_cap);
@@ -390,24 +402,26 @@ admit_release_reason admit_request_admission_release(admit_request_admission *c,
 }
 
 void admit_request_admission_tick(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     if (c->wake_requested_ns <= now) c->wake_requested_ns = -1;
     for (uint32_t r = 0; r < c->resource_count; r++)
         admit_rq_ramp_update(c, r, now);
-    admit_rq_pump_all(c, now);
+    admit_rq_catch_up(c, now);
     admit_rq_schedule_wake(c, now);
     admit_rq_unlock_and_flush(c);
 }
 
+/* shutdown, reset and destroy end every waiter: they time out the due ones
+** and admit none (no catching up), so no lease starts as the work stops. */
 void admit_request_admission_shutdown(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     c->shutdown = true;
     admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     admit_rq_unlock_and_flush(c);
 }
 
 void admit_request_admission_reset(admit_request_admission *c) {
-    int64_t now = admit_rq_begin(c);
+    int64_t now = admit_rq_begin_expired(c);
     admit_rq_deny_all(c, ADMIT_REQ_DENY_SHUTDOWN, now);
     drop_leases(c);
     c->generation++;
@@ -420,6 +434,7 @@ void admit_request_admission_set_max_limit_clamp(admit_request_admission *c, uin
     if (resource >= c->resource_count) return;
     int64_t now = admit_rq_begin(c);
     uint32_t pm = c->resource_pm[resource];
+    admit_rq_ramp_update(c, resource, now); /* the clamp applies to the limit as of now */
     if (admit_rq_set_clamp(c, resource, clamp, now) && admit_rq_has_waiters(c, pm))
         admit_rq_pump(c, pm, now);
     admit_rq_unlock_and_flush(c);
@@ -433,15 +448,25 @@ const admit_request_pressure *admit_request_admission_pressure(const admit_reque
     return &c->pressure;
 }
 
+uint32_t admit_request_pressure_limit(const admit_request_pressure *p, uint32_t resource,
+                                      int64_t now_ns) {
+    if (resource >= p->resource_count) return 0;
+    uint32_t limit = p->current_limit[resource];
+    if (p->ramping && p->ramping[resource]) { /* a step due by now_ns that no call applied yet */
+        uint32_t ramp = admit_rq_ramp_limit(
+            p->initial_limit[resource], now_ns - p->ramp_start_ns[resource], p->startup_ramp_ns);
+        if (ramp > limit) limit = ramp;
+    }
+    return limit < p->effective_max[resource] ? limit : p->effective_max[resource];
+}
+
 bool admit_request_pressure_is_pressured(const admit_request_pressure *p, uint32_t resource,
                                          int64_t now_ns) {
     if (resource >= p->resource_count) return false;
     uint32_t pm = p->resource_pm[resource];
-    uint32_t limit = p->current_limit[resource] < p->effective_max[resource]
-                         ? p->current_limit[resource]
-                         : p->effective_max[resource];
     return p->pm_in_flight[pm] >= p->pm_cap[pm] || now_ns < p->blocked_until_ns[resource] ||
-           p->waiters[resource] > 0 || p->in_flight[resource] >= limit;
+           p->waiters[resource] > 0 ||
+           p->in_flight[resource] >= admit_request_pressure_limit(p, resource, now_ns);
 }
 
 void admit_request_admission_snapshot(admit_request_admission *c, uint32_t resource,
@@ -456,7 +481,7 @@ void admit_request_admission_snapshot(admit_request_admission *c, uint32_t resou
         .in_flight = c->in_flight[resource],
         .current_limit = c->current[resource],
         .effective_max = c->effective_max[resource],
-        .initial_limit = s->initial_limit,
+        .initial_limit = c->initial[resource],
         .min_limit = s->min_limit,
         .max_in_flight = s->max_in_flight,
         .waiters = c->waiters[resource],
@@ -466,7 +491,7 @@ void admit_request_admission_snapshot(admit_request_admission *c, uint32_t resou
         .pm_max_in_flight = c->pm_max_in_flight[pm],
         .rate_limit_ceiling = s->ceiling,
         .consecutive_rate_limits = s->consecutive_rl,
-        .ramping = s->ramping,
+        .ramping = c->ramping[resource],
         .blocked_until_ns =
             c->blocked_until[resource] == INT64_MIN ? -1 : c->blocked_until[resource],
         .cooldown_total_ns = s->cooldown_total_ns,

@@ -34,6 +34,17 @@
 ** (in_flight, current, ...) are also read without mu, by the ProviderAware
 ** policy on the thread that drives a non-thread-safe controller.
 **
+** Catching up.  Time alone changes what may be admitted: a deadline
+** passes, a cooldown ends, a startup ramp step comes.  The tick that
+** wake_at asked for applies them, but any call may come first, so every
+** call (admit_rq_begin) first does what that tick would: it times out due
+** waiters and, once due_ns has passed, applies due ramp steps of resources
+** with waiters and admits waiters in fair order (admit_rq_catch_up).  Only
+** then does it decide.  Resources without waiters bring their ramp up to
+** date when a call touches them; the pressure view computes it.  shutdown,
+** reset and destroy end every waiter: they only time out the due ones
+** (admit_rq_begin_expired) and admit none.
+**
 ** Invariants, between public calls:
 **   - in_flight[r] is the number of live leases of r; pm_in_flight[pm] the
 **     sum over pm's resources; stats.leases_active the sum of all.  A lease
@@ -53,6 +64,12 @@
 **   - Every queued waiter with a deadline has a record in deadlines; no
 **     queued waiter's deadline is <= the now read by the last
 **     admit_rq_begin (it times out first).
+**   - due_ns is at or before the first instant at which a cooldown end or a
+**     ramp step of a resource with waiters comes (INT64_MAX: none is
+**     ahead), so no queued waiter could be admitted at the now read by the
+**     last admit_rq_begin: when due, it was admitted first.
+**   - A waiter slot's generation is never 0, so a zero-filled wait handle
+**     names no waiter.
 **   - Leases ids only grow; a released lease's slot goes back to the free
 **     list; reset() bumps generation, so older leases are recognised.
 **   - events[0..event_count) are queued events in sequence order.
@@ -106,9 +123,9 @@ typedef struct rgroup {
     uint32_t head, tail, count;
 } rgroup;
 
-/* AdaptiveRequestLimitState beyond the pressure arrays. */
+/* AdaptiveRequestLimitState beyond the pressure arrays (initial, ramping
+** and ramp_start are pressure arrays too: the view computes the ramp). */
 typedef struct resource_state {
-    uint32_t initial_limit;
     uint32_t clamp;
     uint32_t min_limit;
     uint32_t max_in_flight;
@@ -116,8 +133,6 @@ typedef struct resource_state {
     uint32_t ceiling; /* soft ceiling remembered at the first rate limit; 0: none */
     uint32_t streak;
     uint32_t consecutive_rl;
-    bool ramping;
-    int64_t ramp_start_ns;
     int64_t cooldown_total_ns;
     uint64_t leases, released, decreases, increases;
     uint64_t outcomes[ADMIT_REQ_OUTCOME_COUNT];
@@ -138,8 +153,9 @@ struct admit_request_admission {
     bool locking;
     uint32_t resource_count, pm_count;
     /* pressure view storage: [resource] and [pm] */
-    uint32_t *resource_pm, *in_flight, *current, *effective_max, *waiters;
-    int64_t *blocked_until;
+    uint32_t *resource_pm, *in_flight, *current, *effective_max, *waiters, *initial;
+    int64_t *blocked_until, *ramp_start;
+    bool *ramping;
     uint32_t *pm_in_flight, *pm_cap, *pm_waiters, *pm_max_in_flight;
     admit_request_pressure pressure;
     resource_state *rs;
@@ -151,6 +167,7 @@ struct admit_request_admission {
     uint32_t waiter_cap, free_waiter;
     uint64_t next_seq;
     admit_heap deadlines; /* key deadline, tiebreak 0, tag waiter slot, aux its generation */
+    int64_t due_ns;       /* catch up at or after this instant (see Catching up) */
     int64_t wake_requested_ns;
     bool shutdown;
     /* the lease slab (request_lease.c) */
@@ -234,13 +251,25 @@ uint32_t admit_rq_effective_max(uint32_t cap, uint32_t clamp);
 ** defaults) at now. */
 void admit_rq_aimd_init(admit_request_admission *c, uint32_t r,
                         const admit_request_resource_limits *limits, int64_t now);
+/* The startup ramp's limit elapsed ns after it started (SPEC §4): 1 +
+** floor((initial - 1) * elapsed / ramp), initial once elapsed >= ramp. */
+static inline uint32_t admit_rq_ramp_limit(uint32_t initial, int64_t elapsed, int64_t ramp) {
+    if (ramp <= 0 || elapsed >= ramp || initial <= 1) return initial;
+    return 1 + (uint32_t)((int64_t)(initial - 1) * (elapsed < 0 ? 0 : elapsed) / ramp);
+}
 void admit_rq_ramp_step(admit_request_admission *c, uint32_t r, int64_t now);
 /* Brings r's startup ramp up to now (may raise its limit). */
 static inline void admit_rq_ramp_update(admit_request_admission *c, uint32_t r, int64_t now) {
-    if (c->rs[r].ramping) admit_rq_ramp_step(c, r, now);
+    if (c->ramping[r]) admit_rq_ramp_step(c, r, now);
 }
 /* When the ramp next raises r's limit; -1 if it is not ramping. */
 int64_t admit_rq_ramp_next_ns(const admit_request_admission *c, uint32_t r);
+/* When r may open without a release: its cooldown end, else its next ramp
+** step; -1 if neither is ahead of now. */
+static inline int64_t admit_rq_opening(const admit_request_admission *c, uint32_t r, int64_t now) {
+    if (c->blocked_until[r] > now) return c->blocked_until[r];
+    return c->ramping[r] ? admit_rq_ramp_next_ns(c, r) : -1;
+}
 void admit_rq_on_rate_limited(admit_request_admission *c, uint32_t r, const lease_rec *l,
                               int64_t retry_after, int64_t now);
 void admit_rq_increase(admit_request_admission *c, uint32_t r, int64_t now);
@@ -250,7 +279,7 @@ void admit_rq_increase(admit_request_admission *c, uint32_t r, int64_t now);
 static inline void admit_rq_on_success(admit_request_admission *c, uint32_t r, int64_t now) {
     resource_state *s = &c->rs[r];
     s->consecutive_rl = 0;
-    if (s->ramping || now < c->blocked_until[r]) return;
+    if (c->ramping[r] || now < c->blocked_until[r]) return;
     if (++s->streak < c->cfg.aimd.successes_until_increase) return;
     s->streak = 0;
     admit_rq_increase(c, r, now);
@@ -311,11 +340,12 @@ static inline bool admit_rq_grant(admit_request_admission *c, uint32_t r,
     return true;
 }
 
-/* Returns a waiter record to the free list (a new generation voids old handles). */
+/* Returns a waiter record to the free list (a new generation voids old
+** handles; 0 is skipped: it names no waiter). */
 static inline void admit_rq_waiter_free(admit_request_admission *c, uint32_t slot) {
     waiter *w = &c->waiters_slab[slot];
     w->state = W_FREE;
-    w->generation++;
+    if (++w->generation == 0) w->generation = 1;
     w->next = c->free_waiter;
     c->free_waiter = slot;
 }
@@ -354,6 +384,19 @@ uint32_t admit_rq_pump(admit_request_admission *c, uint32_t pm, int64_t now);
 void admit_rq_pump_all(admit_request_admission *c, int64_t now);
 /* Times out every queued waiter whose deadline is <= now. */
 void admit_rq_expire_due(admit_request_admission *c, int64_t now);
+/* The first instant after now at which a resource with waiters may open
+** without a release (its cooldown end, else its next ramp step);
+** INT64_MAX if none. */
+int64_t admit_rq_next_opening(const admit_request_admission *c, int64_t now);
+/* Does what the tick would at now for waiters that time alone may have let
+** in: applies the due ramp steps of resources with waiters, admits waiters
+** in fair order, and sets due_ns to the next such instant. */
+void admit_rq_catch_up(admit_request_admission *c, int64_t now);
+/* due_ns moves to at if that is earlier: a cooldown end or ramp step of a
+** resource with waiters at that instant (at < 0: none). */
+static inline void admit_rq_due_at(admit_request_admission *c, int64_t at) {
+    if (at >= 0 && at < c->due_ns) c->due_ns = at;
+}
 /* Asks the driver (wake_at) for a tick at the next instant a queued waiter
 ** can change without a release: a deadline, a cooldown end, a ramp step. */
 void admit_rq_schedule_wake(admit_request_admission *c, int64_t now);
@@ -367,16 +410,25 @@ static inline bool admit_rq_has_waiters(const admit_request_admission *c, uint32
     return admit_wfq_active_count(&c->pms[pm].wfq) > 0;
 }
 
-/* Every call that admits, queues or denies starts here: lock, read the
-** clock, then expire due waiters.  So no path (a release or an acquire that
-** runs before the tick of a deadline, a cancel, a clamp change) ever admits
-** or queues behind a waiter whose deadline has passed: at now >= deadline a
-** waiter has timed out. */
-static inline int64_t admit_rq_begin(admit_request_admission *c) {
+/* Lock, read the clock, expire due waiters: at now >= deadline a waiter
+** has timed out. */
+static inline int64_t admit_rq_begin_expired(admit_request_admission *c) {
     lock(c);
     int64_t now = now_of(c);
     if (admit_heap_count(&c->deadlines) && admit_heap_top(&c->deadlines)->key <= now)
         admit_rq_expire_due(c, now);
+    return now;
+}
+
+/* Every call that admits, queues or denies starts here: it brings the
+** state up to now as the tick would (see Catching up), so no path (a
+** release or an acquire that runs before the tick of a deadline, cooldown
+** end or ramp step, a cancel, a clamp change) admits or queues behind a
+** waiter whose deadline has passed, or goes before a waiter that time has
+** already let in. */
+static inline int64_t admit_rq_begin(admit_request_admission *c) {
+    int64_t now = admit_rq_begin_expired(c);
+    if (now >= c->due_ns) admit_rq_catch_up(c, now);
     return now;
 }
 

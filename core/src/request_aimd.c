@@ -42,10 +42,10 @@ void admit_rq_aimd_init(admit_request_admission *c, uint32_t r,
     c->effective_max[r] = admit_rq_effective_max(c->pm_cap[c->resource_pm[r]], s->clamp);
     uint32_t init = limits ? limits->initial_limit : 0;
     if (init == 0 || init > c->effective_max[r]) init = c->effective_max[r];
-    s->initial_limit = init;
-    s->ramping = c->cfg.aimd.startup_ramp_ns > 0 && init > 1;
-    s->ramp_start_ns = now;
-    c->current[r] = s->ramping ? 1 : init;
+    c->initial[r] = init;
+    c->ramping[r] = c->cfg.aimd.startup_ramp_ns > 0 && init > 1;
+    c->ramp_start[r] = now;
+    c->current[r] = c->ramping[r] ? 1 : init;
     s->min_limit = c->current[r];
     c->blocked_until[r] = INT64_MIN;
 }
@@ -64,28 +64,20 @@ static void set_limit(admit_request_admission *c, uint32_t r, uint32_t limit, in
 
 /* r is ramping (admit_rq_ramp_update checked). */
 void admit_rq_ramp_step(admit_request_admission *c, uint32_t r, int64_t now) {
-    resource_state *s = &c->rs[r];
-    int64_t elapsed = now - s->ramp_start_ns;
+    int64_t elapsed = now - c->ramp_start[r];
     int64_t ramp = c->cfg.aimd.startup_ramp_ns;
-    uint32_t limit;
-    if (elapsed >= ramp) {
-        limit = s->initial_limit;
-        s->ramping = false;
-    } else {
-        limit =
-            1 + (uint32_t)((int64_t)(s->initial_limit - 1) * (elapsed < 0 ? 0 : elapsed) / ramp);
-    }
+    uint32_t limit = admit_rq_ramp_limit(c->initial[r], elapsed, ramp);
+    if (elapsed >= ramp) c->ramping[r] = false;
     if (limit > c->current[r]) set_limit(c, r, limit, now, ADMIT_REV_REQUEST_LIMIT_INCREASED);
 }
 
 /* When the ramp next raises r's limit; -1 if it is not ramping. */
 int64_t admit_rq_ramp_next_ns(const admit_request_admission *c, uint32_t r) {
-    const resource_state *s = &c->rs[r];
-    if (!s->ramping) return -1;
-    int64_t ramp = c->cfg.aimd.startup_ramp_ns, span = (int64_t)s->initial_limit - 1;
+    if (!c->ramping[r]) return -1;
+    int64_t ramp = c->cfg.aimd.startup_ramp_ns, span = (int64_t)c->initial[r] - 1;
     if (span <= 0) return -1;
     int64_t k = (int64_t)c->current[r]; /* reach current + 1 */
-    return s->ramp_start_ns + (k * ramp + span - 1) / span;
+    return c->ramp_start[r] + (k * ramp + span - 1) / span;
 }
 
 void admit_rq_on_rate_limited(admit_request_admission *c, uint32_t r, const lease_rec *l,
@@ -101,7 +93,9 @@ void admit_rq_on_rate_limited(admit_request_admission *c, uint32_t r, const leas
     ** force wins), so a timeline can shade the interval from the event alone */
     admit_rq_event(c, ADMIT_REV_REQUEST_RATE_LIMITED, now, r, &l->ctx, l->lease_id,
                    ADMIT_REQ_RATE_LIMITED, c->blocked_until[r] - now);
-    s->ramping = false; /* a rate limit aborts the ramp */
+    c->ramping[r] = false; /* a rate limit aborts the ramp */
+    /* r's waiters may be let in when this cooldown ends (see Catching up) */
+    if (c->waiters[r]) admit_rq_due_at(c, c->blocked_until[r]);
     if (l->admitted_limit <= c->current[r]) {
         uint32_t before = c->current[r];
         uint32_t after = (uint32_t)floor((double)before * c->cfg.aimd.md_factor);
@@ -140,7 +134,7 @@ bool admit_rq_set_clamp(admit_request_admission *c, uint32_t r, uint32_t clamp, 
     c->effective_max[r] = emax;
     admit_rq_event(c, ADMIT_REV_REQUEST_EFFECTIVE_CAP_CHANGED, now, r, NULL, 0, -1, emax);
     if (c->current[r] > emax) set_limit(c, r, emax, now, ADMIT_REV_REQUEST_LIMIT_DECREASED);
-    if (s->initial_limit > emax) s->initial_limit = emax;
-    if (s->initial_limit <= 1) s->ramping = false; /* nothing left to ramp to */
+    if (c->initial[r] > emax) c->initial[r] = emax;
+    if (c->initial[r] <= 1) c->ramping[r] = false; /* nothing left to ramp to */
     return true;
 }

@@ -31,7 +31,7 @@ bool admit_rq_waiters_init(admit_request_admission *c, uint32_t capacity) {
     if (!c->waiters_slab) return false;
     c->waiter_cap = capacity;
     for (uint32_t i = 0; i < capacity; i++)
-        c->waiters_slab[i].next = i + 1 < capacity ? i + 1 : NIL;
+        c->waiters_slab[i] = (waiter){.generation = 1, .next = i + 1 < capacity ? i + 1 : NIL};
     c->free_waiter = 0;
     return true;
 }
@@ -207,7 +207,8 @@ static bool alloc_waiter(admit_request_admission *c, uint32_t *slot) {
                            sizeof *c->waiters_slab))
             return false;
         for (uint32_t i = old; i < c->waiter_cap; i++)
-            c->waiters_slab[i] = (waiter){.next = i + 1 < c->waiter_cap ? i + 1 : NIL};
+            c->waiters_slab[i] =
+                (waiter){.generation = 1, .next = i + 1 < c->waiter_cap ? i + 1 : NIL};
         c->free_waiter = old;
     }
     *slot = c->free_waiter;
@@ -242,6 +243,7 @@ bool admit_rq_enqueue(admit_request_admission *c, const admit_request_item *item
     if (++c->waiters[r] > c->rs[r].max_waiters) c->rs[r].max_waiters = c->waiters[r];
     c->pm_waiters[gr->pm]++;
     c->stats.waiters_queued++;
+    admit_rq_due_at(c, admit_rq_opening(c, r, now));
     admit_rq_event(c, ADMIT_REV_REQUEST_WAIT_STARTED, now, r, &item->ctx, 0, -1, c->waiters[r]);
     if (c->waiters[r] == 1)
         admit_rq_event(c, ADMIT_REV_REQUEST_QUEUE_FORMED, now, r, &item->ctx, 0, -1, 1);
@@ -295,6 +297,23 @@ void admit_rq_pump_all(admit_request_admission *c, int64_t now) {
         if (admit_wfq_active_count(&c->pms[pm].wfq)) admit_rq_pump(c, pm, now);
 }
 
+int64_t admit_rq_next_opening(const admit_request_admission *c, int64_t now) {
+    int64_t at = INT64_MAX;
+    for (uint32_t r = 0; r < c->resource_count; r++) {
+        if (!c->waiters[r]) continue;
+        int64_t t = admit_rq_opening(c, r, now);
+        if (t >= 0 && t < at) at = t;
+    }
+    return at;
+}
+
+void admit_rq_catch_up(admit_request_admission *c, int64_t now) {
+    for (uint32_t r = 0; r < c->resource_count; r++)
+        if (c->waiters[r]) admit_rq_ramp_update(c, r, now);
+    admit_rq_pump_all(c, now);
+    c->due_ns = admit_rq_next_opening(c, now);
+}
+
 void admit_rq_expire_due(admit_request_admission *c, int64_t now) {
     while (admit_heap_count(&c->deadlines) && admit_heap_top(&c->deadlines)->key <= now) {
         admit_heap_entry d = *admit_heap_top(&c->deadlines);
@@ -311,11 +330,8 @@ void admit_rq_schedule_wake(admit_request_admission *c, int64_t now) {
     while ((top = admit_heap_top(&c->deadlines)) && !deadline_live(c, top))
         admit_heap_drop(&c->deadlines);
     if (top) at = top->key;
-    for (uint32_t r = 0; r < c->resource_count; r++) {
-        if (!c->waiters[r]) continue;
-        int64_t t = c->blocked_until[r] > now ? c->blocked_until[r] : admit_rq_ramp_next_ns(c, r);
-        if (t >= 0 && (at < 0 || t < at)) at = t;
-    }
+    int64_t opening = admit_rq_next_opening(c, now);
+    if (opening != INT64_MAX && (at < 0 || opening < at)) at = opening;
     if (at < 0) return;
     if (at < now) at = now;
     /* A pending earlier request will reschedule when it fires. */

@@ -50,7 +50,7 @@ bool admit_rq_wait_sync(admit_request_admission *c, uint32_t slot, uint32_t r,
             continue;
         }
         int64_t at = w->deadline_ns;
-        int64_t t = c->blocked_until[r] > now ? c->blocked_until[r] : admit_rq_ramp_next_ns(c, r);
+        int64_t t = admit_rq_opening(c, r, now);
         if (t >= 0 && (at < 0 || t < at)) at = t;
         if (at < 0) {
             pthread_cond_wait(&cond, &c->mu);

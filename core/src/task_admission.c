@@ -27,6 +27,18 @@ struct admit_task_admission {
     uint32_t generation;
     bool shutdown;
     admit_task_admission_stats stats;
+
+    /* The last decision of a pure policy and what it was made from: the
+    ** task, the queue state (view, queue_id, version) and the ledger state
+    ** (ledger_version, bumped by every acquire, release, shutdown and
+    ** reset).  While all match, deciding again would give it again. */
+    uint64_t ledger_version;
+    struct {
+        const admit_task *task;
+        const admit_queue_view *qview;
+        uint64_t queue_id, version, ledger_version;
+        admit_policy_decision decision;
+    } memo;
 };
 
 #define NO_SLOT UINT32_MAX
@@ -103,8 +115,15 @@ static bool hard_available(const admit_task_admission *c, const admit_task *t) {
     return admit_policy_is_hard_eligible(t, &c->view);
 }
 
-static void decide(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,
-                   admit_policy_decision *d) {
+static bool memo_is_valid(const admit_task_admission *c, const admit_task *t,
+                          const admit_queue_view *qview) {
+    return c->memo.task == t && qview && c->memo.qview == qview && qview->version != 0 &&
+           c->memo.queue_id == qview->queue_id && c->memo.version == qview->version &&
+           c->memo.ledger_version == c->ledger_version;
+}
+
+static void evaluate(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,
+                     admit_policy_decision *d) {
     memset(d, 0, sizeof *d);
     d->available_after_ns = -1;
     d->deny_resource = -1;
@@ -118,6 +137,24 @@ static void decide(admit_task_admission *c, const admit_task *t, const admit_que
     }
     c->policy.evaluate(c->policy.ctx, t, qview, &c->view, d);
     if (!d->allowed && d->reason == ADMIT_DENY_NONE) d->reason = ADMIT_DENY_POLICY;
+}
+
+/* Hard availability, then the policy; a pure policy's decision is reused
+** while its inputs are unchanged (the memo). */
+static void decide(admit_task_admission *c, const admit_task *t, const admit_queue_view *qview,
+                   admit_policy_decision *d) {
+    if (c->policy.pure && memo_is_valid(c, t, qview)) {
+        *d = c->memo.decision;
+        return;
+    }
+    evaluate(c, t, qview, d);
+    if (!c->policy.pure || !qview || qview->version == 0) return;
+    c->memo.task = t;
+    c->memo.qview = qview;
+    c->memo.queue_id = qview->queue_id;
+    c->memo.version = qview->version;
+    c->memo.ledger_version = c->ledger_version;
+    c->memo.decision = *d;
 }
 
 bool admit_task_admission_is_eligible(admit_task_admission *c, const admit_task *task,
@@ -192,6 +229,7 @@ bool admit_task_admission_try_acquire(admit_task_admission *c, const admit_task 
         apply_delta(c, task->group, &delta);
     }
     c->view.leases_active++;
+    c->ledger_version++;
     if (c->leased[ADMIT_RESOURCE_SUBMISSION] > c->stats.max_leased_submission)
         c->stats.max_leased_submission = c->leased[ADMIT_RESOURCE_SUBMISSION];
     c->stats.acquired++;
@@ -235,6 +273,7 @@ admit_release_reason admit_task_admission_release(admit_task_admission *c, admit
     ls->next_free = c->free_head;
     c->free_head = lease.slot;
     c->view.leases_active--;
+    c->ledger_version++;
     c->stats.released++;
     return why;
 }
@@ -268,6 +307,7 @@ void admit_task_admission_explain_blocked(admit_task_admission *c, const admit_q
 void admit_task_admission_shutdown(admit_task_admission *c) {
     c->shutdown = true;
     c->view.shutdown = true;
+    c->ledger_version++;
 }
 
 void admit_task_admission_reset(admit_task_admission *c) {
@@ -282,6 +322,7 @@ void admit_task_admission_reset(admit_task_admission *c) {
     c->generation++;
     c->shutdown = false;
     c->view.shutdown = false;
+    c->ledger_version++;
 }
 
 void admit_task_admission_stats_get(const admit_task_admission *c,

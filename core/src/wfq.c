@@ -46,9 +46,10 @@ static bool before(const admit_wfq *w, uint32_t a, uint32_t b) {
     return x->tiebreak < y->tiebreak;
 }
 
-/* Index in the active array where g sits (if active) or would go. */
-static uint32_t lower_bound(const admit_wfq *w, uint32_t g) {
-    uint32_t lo = 0, hi = w->active_count;
+/* Index in the active array where g sits (if active) or would go, at lo or
+** after. */
+static uint32_t lower_bound(const admit_wfq *w, uint32_t g, uint32_t lo) {
+    uint32_t hi = w->active_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (before(w, w->active[mid], g))
@@ -60,14 +61,14 @@ static uint32_t lower_bound(const admit_wfq *w, uint32_t g) {
 }
 
 static void insert(admit_wfq *w, uint32_t g) {
-    uint32_t at = lower_bound(w, g);
+    uint32_t at = lower_bound(w, g, 0);
     memmove(&w->active[at + 1], &w->active[at], (w->active_count - at) * sizeof *w->active);
     w->active[at] = g;
     w->active_count++;
 }
 
 static void erase(admit_wfq *w, uint32_t g) {
-    uint32_t at = lower_bound(w, g);
+    uint32_t at = lower_bound(w, g, 0);
     memmove(&w->active[at], &w->active[at + 1], (w->active_count - at - 1) * sizeof *w->active);
     w->active_count--;
 }
@@ -94,4 +95,17 @@ void admit_wfq_retie(admit_wfq *w, uint32_t g, uint64_t tiebreak) {
 void admit_wfq_commit(admit_wfq *w, uint32_t g, double weight) {
     admit_wfq_advance_(w, g, w->groups[g].tag, weight);
     admit_wfq_deactivate(w, g);
+}
+
+void admit_wfq_commit_requeue(admit_wfq *w, uint32_t g, double weight, uint64_t tiebreak) {
+    /* the group served is most often the first, and moves most often last */
+    uint32_t from = w->active[0] == g ? 0 : lower_bound(w, g, 0), n = w->active_count;
+    admit_wfq_group *gr = &w->groups[g];
+    admit_wfq_advance_(w, g, gr->tag, weight);
+    gr->tag = admit_wfq_activation_tag(w, g);
+    gr->tiebreak = tiebreak;
+    /* g's new place, among those after it */
+    uint32_t lo = before(w, w->active[n - 1], g) ? n : lower_bound(w, g, from + 1);
+    memmove(&w->active[from], &w->active[from + 1], (lo - from - 1) * sizeof *w->active);
+    w->active[lo - 1] = g;
 }

@@ -37,7 +37,8 @@
 **
 ** Not thread-safe: the owner's lock (if any) guards it.  Active groups are
 ** kept in a sorted array (binary search, memmove): O(active groups) per
-** change, no allocation after add_group.
+** change (one memmove per commit of a group that keeps work), no allocation
+** after add_group.
 */
 #ifndef ADMIT_WFQ_H
 #define ADMIT_WFQ_H
@@ -82,6 +83,12 @@ void admit_wfq_deactivate(admit_wfq *w, uint32_t g);
 void admit_wfq_retie(admit_wfq *w, uint32_t g, uint64_t tiebreak);
 /* g's head (g active) was served: V and finish[g] advance, g is deactivated. */
 void admit_wfq_commit(admit_wfq *w, uint32_t g, double weight);
+/* The same, then g (with work left) activated again with tiebreak, which
+** must be larger than g's current one: its new (tag, tiebreak) is then
+** larger than the old, so g moves back in the order in one step instead of
+** leaving and rejoining it (the memmove of the active array is the cost of
+** a commit at hundreds of groups). */
+void admit_wfq_commit_requeue(admit_wfq *w, uint32_t g, double weight, uint64_t tiebreak);
 
 /* The tag g would get if activated now. */
 static inline double admit_wfq_activation_tag(const admit_wfq *w, uint32_t g) {

@@ -39,6 +39,7 @@ typedef struct transfer {
     admit_model_attempt *attempt;
     uint32_t resource;
     bool active, cancelled, too_large;
+    uint32_t sends; /* requests libcurl was about to send for this attempt */
     char *buf;
     size_t len, cap, limit;
     char retry_after[96], retry_after_ms[32];
@@ -246,6 +247,20 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx) {
     keep_header(data, len, "retry-after", t->retry_after, sizeof t->retry_after);
     keep_header(data, len, "retry-after-ms", t->retry_after_ms, sizeof t->retry_after_ms);
     return len;
+}
+
+/* Called before libcurl sends the request, on a new or reused connection.
+** When a reused keep-alive connection dies before any answer, libcurl sends
+** the request again on a fresh connection by itself (libcurl 7.88 has no
+** option to stop it), so a POST the server may have received would reach it
+** twice with the executor seeing one attempt.  One request per attempt: the
+** second send is refused and the attempt ends as a lost connection, for the
+** walker's retry policy to retry as an attempt of its own. */
+static int on_prereq(void *ctx, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port) {
+    transfer *t = ctx;
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    return t->sends++ ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 static transfer *transfer_get(live_http *h) {
@@ -467,6 +482,7 @@ static int provider_call(void *ctx, admit_model_attempt *a) {
     t->attempt = a;
     t->resource = r;
     t->len = 0;
+    t->sends = 0;
     t->limit = e->ep.max_response_bytes ? e->ep.max_response_bytes : LIVE_DEFAULT_MAX_RESPONSE;
     t->retry_after[0] = t->retry_after_ms[0] = '\0';
     t->started_ns = live_loop_now(h->loop);
@@ -482,6 +498,8 @@ static int provider_call(void *ctx, admit_model_attempt *a) {
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)t);
+    curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(c, CURLOPT_PREREQDATA, t);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, real_ms(h, e->ep.timeout_ns, LIVE_DEFAULT_TIMEOUT_NS));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,

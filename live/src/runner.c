@@ -2,9 +2,9 @@
 ** Live runs of a run configuration (live/runner.h).
 **
 ** One `iter` holds an iteration's loop, runtime, provider, core objects,
-** workers and event logs.  A worker's timers carry (slot, token) in their
-** ref; bumping the slot's token voids them (a finished or cancelled
-** worker's pending step), as in the simulator's engine.
+** workers and event logs.  Workers walk their program with the simulator's
+** walker (run/program.h); its timers are loop timers carrying (slot,
+** token) in their ref.
 */
 #include "live/runner.h"
 
@@ -16,19 +16,7 @@
 #include "live/loop.h"
 #include "live/runtime.h"
 #include "run/assembly.h"
-
-#define NO_SLOT UINT32_MAX
-
-typedef struct lworker {
-    admit_worker *w;
-    uint32_t token;
-    admit_worker_outcome outcome;
-    int64_t plan[RUN_MAX_STEPS];
-    uint32_t step, calls_left, call_failures;
-    bool step_started, cancelled;
-    admit_model_attempt *attempt;
-    uint32_t next_free;
-} lworker;
+#include "run/program.h"
 
 typedef struct event_log {
     admit_event *ev;
@@ -48,13 +36,13 @@ typedef struct iter {
     live_http *http;
     run_assembly *asm_;
     admit_scheduler *sched;
-    admit_model_executor *exec;
-    lworker *workers;
-    uint32_t worker_count, worker_cap, free_worker;
+    run_walkers *walkers;
     event_log sched_log, req_log;
     bool halted, tearing_down;
     admit_error refusal;
 } iter;
+
+static void halt(iter *it, const admit_error *why);
 
 /* ---- event capture -------------------------------------------------------------- */
 
@@ -64,8 +52,9 @@ static void append(iter *it, event_log *log, const admit_event *ev) {
         size_t cap = log->cap ? log->cap * 2 : 4096;
         admit_event *n = realloc(log->ev, cap * sizeof *n);
         if (!n) {
-            it->halted = true;
-            live_runtime_stop(it->rt);
+            admit_error oom = {0};
+            admit_error_set(&oom, ADMIT_ENOMEM, "out of memory capturing events");
+            halt(it, &oom);
             return;
         }
         log->ev = n;
@@ -86,189 +75,58 @@ static void capture_req(void *ctx, const admit_event *ev) {
 
 /* ---- workers walking their program ---------------------------------------------- */
 
-static uint64_t worker_ref(uint32_t slot, uint32_t token) {
-    return (uint64_t)slot << 32 | token;
-}
-
-static void halt(iter *it, const char *fmt, const char *detail) {
-    if (!it->halted) admit_error_set(&it->refusal, ADMIT_ENOMEM, fmt, detail);
+static void halt(iter *it, const admit_error *why) {
+    if (!it->halted) it->refusal = *why;
     it->halted = true;
     live_runtime_stop(it->rt);
 }
 
-static void on_step(void *ctx, uint64_t ref);
-
-static void step_at(iter *it, uint32_t slot, int64_t delay) {
-    if (delay < 0) delay = 0;
-    int64_t at = live_loop_now(it->loop) + delay;
-    if (!live_loop_at(it->loop, at, on_step, it, worker_ref(slot, it->workers[slot].token)))
-        halt(it, "%s", "out of memory setting a timer");
-}
-
-static void complete(iter *it, uint32_t slot) {
-    lworker *lw = &it->workers[slot];
-    lw->token++;
-    admit_worker *w = lw->w;
-    lw->w = NULL;
-    lw->next_free = it->free_worker;
-    it->free_worker = slot;
-    live_runtime_finish(it->rt, w, lw->outcome);
-}
-
-static bool step_is_local(const iter *it, const lworker *lw) {
-    const run_column *col = &it->cfg->columns[lw->w->task->column];
-    return !col->step_count || col->program[lw->step].kind == RUN_STEP_LOCAL;
-}
-
-static void on_attempt_done(void *ctx, const admit_model_attempt_result *r);
-
-static void start_call(iter *it, uint32_t slot) {
-    lworker *lw = &it->workers[slot];
-    const admit_task *t = lw->w->task;
-    const admit_group_spec *g = &run_assembly_groups(it->asm_)[t->group];
-    admit_model_request req = {
-        .resource = (uint32_t)run_assembly_call_resource(it->asm_, t->column, lw->step),
-        .group = run_assembly_call_group(it->asm_, t->column, lw->step),
-        .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT,
-        .corr = {.run_id = it->run_id,
-                 .row_group = t->row_group,
-                 .column = (int32_t)t->column,
-                 .task_type = (int32_t)t->type,
-                 .group = (int32_t)t->group,
-                 .group_kind = (int32_t)g->kind,
-                 .group_identity_hash = g->identity_hash,
-                 .task_execution_id = lw->w->execution_id},
-        .task_id = t->task_id,
-        .user = (void *)(uintptr_t)slot};
-    admit_error why = {0};
-    if (admit_model_executor_execute_attempt(it->exec, &req, on_attempt_done, it, &lw->attempt,
-                                             &why) != ADMIT_OK) {
-        it->refusal = why;
-        halt(it, "%s", why.message);
-    }
-}
-
-/* Moves the worker on from its position in the program. */
-static void advance(iter *it, uint32_t slot) {
-    lworker *lw = &it->workers[slot];
-    const run_column *col = &it->cfg->columns[lw->w->task->column];
-    uint32_t n = col->step_count ? col->step_count : 1;
-    while (lw->step < n) {
-        if (step_is_local(it, lw)) {
-            if (!lw->step_started) {
-                lw->step_started = true;
-                step_at(it, slot, lw->plan[lw->step]);
-                return;
-            }
-        } else {
-            if (!lw->step_started) {
-                lw->step_started = true;
-                lw->calls_left = (uint32_t)lw->plan[lw->step];
-                lw->call_failures = 0;
-            }
-            if (lw->calls_left) {
-                start_call(it, slot);
-                return;
-            }
-        }
-        lw->step++;
-        lw->step_started = false;
-    }
-    complete(it, slot);
-}
-
-static void on_step(void *ctx, uint64_t ref) {
+static void on_walk_timer(void *ctx, uint64_t ref) {
     iter *it = ctx;
-    uint32_t slot = (uint32_t)(ref >> 32);
-    lworker *lw = &it->workers[slot];
-    if (it->tearing_down || !lw->w || lw->token != (uint32_t)ref) return;
-    if (step_is_local(it, lw) && lw->step_started) { /* the local step ran its time */
-        lw->step++;
-        lw->step_started = false;
-    }
-    advance(it, slot);
+    if (!it->tearing_down) run_walkers_fire(it->walkers, (uint32_t)(ref >> 32), (uint32_t)ref);
 }
 
-/* A call ended: the next call or step on success, else a retry after
-** max(backoff, Retry-After) until the column's attempts run out. */
-static void on_attempt_done(void *ctx, const admit_model_attempt_result *r) {
+static void walk_timer(void *ctx, int64_t delay_ns, uint32_t slot, uint32_t token) {
     iter *it = ctx;
-    if (it->tearing_down) return;
-    uint32_t slot = (uint32_t)(uintptr_t)r->user;
-    lworker *lw = &it->workers[slot];
-    lw->attempt = NULL;
-    if (lw->cancelled) {
-        complete(it, slot);
-        return;
+    int64_t at;
+    if (__builtin_add_overflow(live_loop_now(it->loop), delay_ns, &at)) at = INT64_MAX;
+    if (!live_loop_at(it->loop, at, on_walk_timer, it, (uint64_t)slot << 32 | token)) {
+        admit_error oom = {0};
+        admit_error_set(&oom, ADMIT_ENOMEM, "out of memory setting a timer");
+        halt(it, &oom);
     }
-    if (r->admitted && r->outcome.kind == ADMIT_REQ_SUCCESS) {
-        lw->calls_left--;
-        lw->call_failures = 0;
-        step_at(it, slot, 0);
-        return;
-    }
-    const run_column *col = &it->cfg->columns[lw->w->task->column];
-    if (++lw->call_failures >= col->retry_max_attempts) {
-        lw->outcome = ADMIT_WORKER_RETRYABLE_FAILURE;
-        complete(it, slot);
-        return;
-    }
-    int64_t backoff = col->retry_backoff_ns;
-    if (r->admitted && r->outcome.retry_after_ns > backoff) backoff = r->outcome.retry_after_ns;
-    step_at(it, slot, backoff);
 }
 
-static bool worker_alloc(iter *it, uint32_t *slot) {
-    *slot = it->free_worker;
-    if (*slot != NO_SLOT) {
-        it->free_worker = it->workers[*slot].next_free;
-        return true;
-    }
-    if (it->worker_count == it->worker_cap) {
-        uint32_t cap = it->worker_cap ? it->worker_cap * 2 : 64;
-        lworker *n = realloc(it->workers, cap * sizeof *n);
-        if (!n) return false;
-        it->workers = n;
-        it->worker_cap = cap;
-    }
-    *slot = it->worker_count++;
-    it->workers[*slot].token = 0;
-    return true;
+static void walk_finish(void *ctx, admit_worker *w, uint64_t execution_id,
+                        admit_worker_outcome outcome) {
+    iter *it = ctx;
+    (void)execution_id; /* the runtime reads it from w, which is still running */
+    live_runtime_finish(it->rt, w, outcome);
+}
+
+static void walk_refused(void *ctx, const admit_error *why) {
+    halt(ctx, why);
 }
 
 static void worker_start(void *ctx, admit_worker *w) {
     iter *it = ctx;
     if (it->tearing_down) return;
-    uint32_t slot;
-    if (!worker_alloc(it, &slot)) {
+    run_walk *k = run_walkers_add(it->walkers, w);
+    if (!k) {
         live_runtime_finish(it->rt, w, ADMIT_WORKER_RETRYABLE_FAILURE);
         return;
     }
-    lworker *lw = &it->workers[slot];
-    uint32_t token = lw->token + 1;
-    *lw = (lworker){.w = w, .token = token, .next_free = NO_SLOT};
     const live_workload *wl = &it->r->cfg.workload;
     admit_tracker *tracker = admit_scheduler_tracker(it->sched);
-    lw->outcome = wl->plan(wl->ctx, w->task, admit_tracker_task_index(tracker, w->task), w->attempt,
-                           lw->plan);
-    w->runtime_data = (void *)(uintptr_t)slot;
-    advance(it, slot);
+    k->outcome = wl->plan(wl->ctx, w->task, admit_tracker_task_index(tracker, w->task), w->attempt,
+                          k->own_plan);
+    k->plan = k->own_plan;
+    run_walkers_begin(it->walkers, k, false);
 }
 
 static void worker_cancel(void *ctx, admit_worker *w) {
     iter *it = ctx;
-    if (it->tearing_down) return;
-    uint32_t slot = (uint32_t)(uintptr_t)w->runtime_data;
-    if (slot >= it->worker_count) return;
-    lworker *lw = &it->workers[slot];
-    if (lw->w != w || lw->cancelled) return; /* finishing */
-    lw->cancelled = true;
-    lw->outcome = ADMIT_WORKER_CANCELLED;
-    lw->token++; /* a pending step becomes stale */
-    if (lw->attempt)
-        admit_model_executor_cancel(it->exec, lw->attempt); /* its done callback completes */
-    else
-        complete(it, slot);
+    if (!it->tearing_down) run_walkers_cancel(it->walkers, w);
 }
 
 /* ---- signals ---------------------------------------------------------------------- */
@@ -311,8 +169,7 @@ static bool assemble(iter *it, res_error *err) {
     if (it->loop) it->rt = live_runtime_create(it->loop, &wh, &aerr);
     if (it->rt) it->http = live_http_create(it->loop, &aerr);
     if (!it->http) return res_error_set(err, RES_ERUN, "live runtime: %s", aerr.message);
-    /* one ctx: the assembly calls clock.now with hooks.ctx for the scheduler */
-    run_hooks h = {.clock = {.ctx = it->rt, .now = live_runtime_now},
+    run_hooks h = {.clock = {.ctx = it->loop, .now = live_loop_now_fn},
                    .ctx = it->rt,
                    .wake_at = live_runtime_wake_at,
                    .spawn = live_runtime_spawn,
@@ -328,9 +185,12 @@ static bool assemble(iter *it, res_error *err) {
     it->asm_ = run_assembly_create(it->cfg, c->policy, it->run_id, &h, &rerr);
     if (!it->asm_) return res_error_set(err, RES_ERUN, "%s", rerr.message);
     it->sched = run_assembly_scheduler(it->asm_);
-    it->exec = run_assembly_executor(it->asm_);
+    run_walkers_hooks walk = {
+        .ctx = it, .timer = walk_timer, .finish = walk_finish, .refused = walk_refused};
+    it->walkers = run_walkers_create(it->asm_, it->run_id, &walk);
+    if (!it->walkers) return res_error_set(err, RES_ENOMEM, "out of memory starting the workers");
     live_runtime_bind(it->rt, it->sched, run_assembly_request_admission(it->asm_));
-    live_http_bind(it->http, it->exec);
+    live_http_bind(it->http, run_assembly_executor(it->asm_));
     live_http_on_report(it->http, on_report, it);
     return true;
 }
@@ -378,13 +238,14 @@ static void teardown(iter *it) {
         uv_close((uv_handle_t *)&it->sigint, NULL);
         uv_close((uv_handle_t *)&it->sigterm, NULL);
     }
+    if (it->walkers) run_walkers_stop(it->walkers);
     run_assembly_destroy(it->asm_);
     live_http_destroy(it->http);
     live_runtime_destroy(it->rt);
     live_loop_destroy(it->loop);
     uv_run(&it->uv, UV_RUN_DEFAULT); /* closes what is left */
     uv_loop_close(&it->uv);
-    free(it->workers);
+    run_walkers_destroy(it->walkers);
     free(it->sched_log.ev);
     free(it->req_log.ev);
 }
@@ -410,8 +271,7 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     iter it = {.r = r,
                .cfg = c->config,
                .iteration = iteration,
-               .run_id = run_id_of(c->config, c->seed, iteration),
-               .free_worker = NO_SLOT};
+               .run_id = run_id_of(c->config, c->seed, iteration)};
     res_run_record *run = res_run_record_create(c->config);
     bool ok = run && uv_loop_init(&it.uv) == 0;
     if (!ok) {

@@ -181,20 +181,21 @@ static json_t *inputs_json(const res_run_record *run, size_t iterations) {
     json_object_set_new(inputs, "models", models);
     json_object_set_new(inputs, "request_admission", request);
     if (sc->arm[0]) json_object_set_new(inputs, "arm", json_string(sc->arm));
-    const run_check *c = &sc->check;
-    if (c->tag_count || c->claim_count || c->threshold_count) {
-        json_t *tags = json_array(), *claims = json_array(), *thresholds = json_object();
-        for (uint32_t i = 0; i < c->tag_count; i++)
-            json_array_append_new(tags, json_string(c->tags[i]));
-        for (uint32_t i = 0; i < c->claim_count; i++)
-            json_array_append_new(claims, json_string(c->claims[i]));
-        for (uint32_t i = 0; i < c->threshold_count; i++)
-            json_object_set_new(thresholds, c->threshold_gates[i], json_real(c->thresholds[i]));
-        json_object_set_new(
-            inputs, "check",
-            json_pack("{s:o, s:o, s:o}", "tags", tags, "claims", claims, "thresholds", thresholds));
-    }
+    json_t *check = res_artifact_check_json(&sc->check);
+    if (check) json_object_set_new(inputs, "check", check);
     return inputs;
+}
+
+json_t *res_artifact_check_json(const run_check *c) {
+    if (!c->tag_count && !c->claim_count && !c->threshold_count) return NULL;
+    json_t *tags = json_array(), *claims = json_array(), *thresholds = json_object();
+    for (uint32_t i = 0; i < c->tag_count; i++)
+        json_array_append_new(tags, json_string(c->tags[i]));
+    for (uint32_t i = 0; i < c->claim_count; i++)
+        json_array_append_new(claims, json_string(c->claims[i]));
+    for (uint32_t i = 0; i < c->threshold_count; i++)
+        json_object_set_new(thresholds, c->threshold_gates[i], json_real(c->thresholds[i]));
+    return json_pack("{s:o, s:o, s:o}", "tags", tags, "claims", claims, "thresholds", thresholds);
 }
 
 static json_t *iteration_json(const res_run_record *run, const res_summary *sum) {

@@ -115,20 +115,24 @@ static bool has_tag(const res_check_run_in *r, const char *tag) {
 
 /* The mean over a run's iterations of a metric; NAN when an iteration lacks it. */
 static double run_mean(const res_check_run_in *r, const char *metric) {
-    json_t *its = json_object_get(json_object_get(r->doc, "derived_metrics"), "iterations");
     double sum = 0;
-    size_t n = json_array_size(its);
-    for (size_t i = 0; i < n; i++) {
-        res_metric_set m = {0};
-        const res_metric *x = res_metrics_from_summary(json_array_get(its, i), &m)
-                                  ? res_metric_find(&m, metric)
-                                  : NULL;
-        double v = x ? x->value : NAN;
-        res_metric_set_free(&m);
-        if (!isfinite(v)) return NAN;
-        sum += v;
+    for (size_t i = 0; i < r->iterations; i++) {
+        const res_metric *x = res_metric_find(&r->metrics[i], metric);
+        if (!x || !isfinite(x->value)) return NAN;
+        sum += x->value;
     }
-    return n ? sum / (double)n : NAN;
+    return r->iterations ? sum / (double)r->iterations : NAN;
+}
+
+/* A stored run of g (either side) lacking metric because the results store
+** does not keep it; NULL when none. */
+static const res_check_run_in *unkept(const group *g, const char *metric) {
+    if (res_metric_is_stored(metric)) return NULL;
+    for (size_t r = 0; r < g->n; r++) {
+        if (g->cand[r]->stored) return g->cand[r];
+        if (g->base[r]->stored) return g->base[r];
+    }
+    return NULL;
 }
 
 /* ---- the gates -------------------------------------------------------------------- */
@@ -166,6 +170,18 @@ static bool snapshot_clean(json_t *it, char *why, size_t n) {
         snprintf(why, n, "%lld hidden scheduler resource waiters", (long long)hidden);
         return false;
     }
+    /* a stored run's iterations row keeps its own count of what was left */
+    json_t *row = json_object_get(it, "recorded_final");
+    leases = json_integer_value(json_object_get(row, "task_leases"));
+    rl = json_integer_value(json_object_get(row, "request_leases"));
+    w = json_integer_value(json_object_get(row, "waiters"));
+    if (leases || rl || w) {
+        snprintf(why, n,
+                 "its iterations row records %lld task leases, %lld request leases, %lld "
+                 "waiters left",
+                 (long long)leases, (long long)rl, (long long)w);
+        return false;
+    }
     return true;
 }
 
@@ -182,24 +198,42 @@ static outcome final_clean(const group *g) {
     return verdict("pass", "every iteration of %zu runs ends clean", g->n);
 }
 
+/* Every column's hash and the all-columns one, or the all-columns hash alone
+** when a side knows only that (a stored run). */
+static bool same_outputs(const json_t *a, const json_t *b, bool all_only) {
+    if (!all_only) return json_equal(a, b);
+    const json_t *x = json_object_get(a, "all"), *y = json_object_get(b, "all");
+    return json_is_string(x) && json_equal(x, y);
+}
+
 static outcome hashes_equal(const group *g) {
+    bool all_only = false;
     for (size_t r = 0; r < g->n; r++) {
         json_t *a = json_object_get(g->cand[r]->doc, "iterations"),
                *b = json_object_get(g->base[r]->doc, "iterations");
+        bool only = g->cand[r]->stored || g->base[r]->stored;
+        all_only = all_only || only;
         if (json_array_size(a) != json_array_size(b))
             return verdict("fail", "seed %llu: %zu iterations against %zu",
                            (unsigned long long)g->cand[r]->seed, json_array_size(a),
                            json_array_size(b));
         for (size_t i = 0; i < json_array_size(a); i++)
-            if (!json_equal(json_object_get(json_array_get(a, i), "output_hashes"),
-                            json_object_get(json_array_get(b, i), "output_hashes")))
-                return verdict("fail", "seed %llu iteration %zu: output hashes differ",
-                               (unsigned long long)g->cand[r]->seed, i);
+            if (!same_outputs(json_object_get(json_array_get(a, i), "output_hashes"),
+                              json_object_get(json_array_get(b, i), "output_hashes"), only))
+                return verdict("fail", "seed %llu iteration %zu: output hashes differ%s",
+                               (unsigned long long)g->cand[r]->seed, i,
+                               only ? " (all columns)" : "");
     }
-    return verdict("pass", "outputs identical for %zu seeds", g->n);
+    return verdict("pass", "outputs identical for %zu seeds%s", g->n,
+                   all_only ? " (the all-columns hash: a stored run keeps no per-column ones)"
+                            : "");
 }
 
 static outcome mean_not_worse(const group *g, const char *metric, double threshold) {
+    const res_check_run_in *u = unkept(g, metric);
+    if (u)
+        return verdict("not_applicable", "the results store does not keep %s (%s)", metric,
+                       u->path);
     double c = 0, b = 0;
     for (size_t r = 0; r < g->n; r++) {
         double x = run_mean(g->cand[r], metric), y = run_mean(g->base[r], metric);
@@ -212,19 +246,55 @@ static outcome mean_not_worse(const group *g, const char *metric, double thresho
     res_direction dir = res_metric_direction(metric);
     double worse = dir == RES_HIGHER_IS_BETTER ? b - c : c - b;
     double rel = b != 0 ? worse / fabs(b) : (worse > 0 ? INFINITY : 0);
-    outcome o = rel > threshold ? verdict("fail", "%s %.2f%% worse (more than %.2f%%)", metric,
-                                          100 * rel, 100 * threshold)
-                                : verdict("pass", "%s %+.2f%% (worse allowed up to %.2f%%)", metric,
-                                          -100 * rel, 100 * threshold);
+    outcome o = rel > threshold
+                    ? verdict("fail", "%s %.2f%% worse (more than %.2f%%)", metric, 100 * rel,
+                              100 * threshold)
+                    : verdict("pass", "%s %+.2f%% (worse allowed up to %.2f%%)", metric,
+                              -100 * rel + 0.0, 100 * threshold); /* +0.0: no "-0.00%" */
     o.candidate = c;
     o.baseline = b;
     o.threshold = threshold;
     return o;
 }
 
+/* A request resource's figure: request.<key>.<leaf>, or NAN. */
+static double request_figure(const res_metric_set *m, const char *key, size_t key_len,
+                             const char *leaf) {
+    char name[RES_METRIC_NAME_MAX];
+    snprintf(name, sizeof name, "request.%.*s.%s", (int)key_len, key, leaf);
+    const res_metric *x = res_metric_find(m, name);
+    return x ? x->value : NAN;
+}
+
+/* Per request resource (request.<key>.attempts): leases equal the admitted
+** attempts.  False with why set. */
+static bool leases_match_attempts(const res_metric_set *m, char *why, size_t n, bool *calls) {
+    static const char attempts[] = ".attempts";
+    const size_t tail = sizeof attempts - 1, head = strlen("request.");
+    for (size_t k = 0; k < m->count; k++) {
+        const char *name = m->m[k].name;
+        size_t len = strlen(name);
+        if (strncmp(name, "request.", head) != 0 || len <= head + tail ||
+            strcmp(name + len - tail, attempts) != 0)
+            continue;
+        const char *key = name + head;
+        size_t key_len = len - head - tail;
+        double a = m->m[k].value, l = request_figure(m, key, key_len, "leases"),
+               na = request_figure(m, key, key_len, "not_admitted");
+        *calls = *calls || a > 0;
+        if (!(l == a - na)) { /* NAN too: a figure missing */
+            snprintf(why, n, "%.*s: %.0f request leases for %.0f admitted attempts", (int)key_len,
+                     key, l, a - na);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* One iteration's request accounting: every lease released once, one per
 ** admitted attempt, every attempt's times in order.  False with why set. */
-static bool accounting_holds(json_t *it, json_t *summary, char *why, size_t n, bool *calls) {
+static bool accounting_holds(json_t *it, const res_metric_set *m, char *why, size_t n,
+                             bool *calls) {
     json_t *req = json_object_get(it, "final_request_snapshot");
     json_int_t acq = json_integer_value(json_object_get(req, "leases_acquired")),
                rel = json_integer_value(json_object_get(req, "leases_released")),
@@ -237,31 +307,16 @@ static bool accounting_holds(json_t *it, json_t *summary, char *why, size_t n, b
                  (long long)acq, (long long)rel, (long long)dup, (long long)order);
         return false;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(summary, "request_resources"), key, v) {
-        json_int_t a = json_integer_value(json_object_get(v, "attempts")),
-                   l = json_integer_value(json_object_get(v, "leases")),
-                   na = json_integer_value(json_object_get(v, "not_admitted"));
-        *calls = *calls || a > 0;
-        if (l != a - na) {
-            snprintf(why, n, "%s: %lld request leases for %lld admitted attempts", key,
-                     (long long)l, (long long)(a - na));
-            return false;
-        }
-    }
-    return true;
+    return leases_match_attempts(m, why, n, calls);
 }
 
 static outcome request_accounting(const group *g) {
     bool calls = false;
     for (size_t r = 0; r < g->n; r++) {
         json_t *its = json_object_get(g->cand[r]->doc, "iterations");
-        json_t *sums =
-            json_object_get(json_object_get(g->cand[r]->doc, "derived_metrics"), "iterations");
         for (size_t i = 0; i < json_array_size(its); i++) {
             char why[400];
-            if (!accounting_holds(json_array_get(its, i), json_array_get(sums, i), why, sizeof why,
+            if (!accounting_holds(json_array_get(its, i), &g->cand[r]->metrics[i], why, sizeof why,
                                   &calls))
                 return verdict("fail", "seed %llu iteration %zu: %s",
                                (unsigned long long)g->cand[r]->seed, i, why);
@@ -271,40 +326,61 @@ static outcome request_accounting(const group *g) {
     return verdict("pass", "every request lease matches one admitted attempt in %zu runs", g->n);
 }
 
-/* Each claimed metric paired by seed; trim: judge survives_trimming instead. */
+/* One claimed metric paired by seed (b, c: room for g->n figures); trim:
+** judge survives_trimming instead.  True when it holds, else *o says why. */
+static bool claim_holds(const group *g, const char *metric, bool trim, double *b, double *c,
+                        outcome *o) {
+    for (size_t r = 0; r < g->n; r++) {
+        c[r] = run_mean(g->cand[r], metric);
+        b[r] = run_mean(g->base[r], metric);
+        if (!(isfinite(c[r]) && isfinite(b[r]))) {
+            *o = verdict("fail", "claim %s: seed %llu does not record it", metric,
+                         (unsigned long long)g->cand[r]->seed);
+            return false;
+        }
+    }
+    res_paired p;
+    res_paired_compare(b, c, g->n, res_metric_direction(metric), &p);
+    if (trim ? p.survives_trimming : p.verdict == RES_VERDICT_BETTER) return true;
+    *o = verdict("fail", "claim %s: %s%s", metric, res_verdict_name(p.verdict),
+                 trim && p.verdict == RES_VERDICT_BETTER ? ", but not after trimming" : "");
+    res_spread sb, sc;
+    res_spread_of(b, g->n, &sb);
+    res_spread_of(c, g->n, &sc);
+    o->candidate = sc.mean;
+    o->baseline = sb.mean;
+    return false;
+}
+
+/* Each claimed metric paired by seed; a claim on a figure the results store
+** does not keep is not judged, and the gate is then not applicable. */
 static outcome claims(const group *g, bool trim) {
     json_t *list = json_object_get(check_section(g->cand[0]), "claims");
     if (!json_array_size(list)) return verdict("not_applicable", "the scenario claims nothing");
     double *b = malloc(g->n * sizeof *b), *c = malloc(g->n * sizeof *c);
-    outcome o =
-        verdict("pass", "%zu claims hold%s", json_array_size(list), trim ? " after trimming" : "");
-    for (size_t k = 0; b && c && k < json_array_size(list); k++) {
+    outcome o = verdict("fail", "out of memory judging the claims");
+    size_t judged = 0;
+    const char *skipped = NULL;
+    const res_check_run_in *u = NULL;
+    bool ok = b && c;
+    for (size_t k = 0; ok && k < json_array_size(list); k++) {
         const char *metric = json_string_value(json_array_get(list, k));
-        size_t missing = g->n;
-        for (size_t r = 0; r < g->n; r++) {
-            c[r] = run_mean(g->cand[r], metric);
-            b[r] = run_mean(g->base[r], metric);
-            if (missing == g->n && !(isfinite(c[r]) && isfinite(b[r]))) missing = r;
+        const res_check_run_in *lacks = unkept(g, metric);
+        if (lacks) {
+            skipped = skipped ? skipped : metric;
+            u = u ? u : lacks;
+            continue;
         }
-        if (missing < g->n) {
-            o = verdict("fail", "claim %s: seed %llu does not record it", metric,
-                        (unsigned long long)g->cand[missing]->seed);
-            break;
-        }
-        res_paired p;
-        res_paired_compare(b, c, g->n, res_metric_direction(metric), &p);
-        bool holds = trim ? p.survives_trimming : p.verdict == RES_VERDICT_BETTER;
-        if (!holds) {
-            o = verdict("fail", "claim %s: %s%s", metric, res_verdict_name(p.verdict),
-                        trim && p.verdict == RES_VERDICT_BETTER ? ", but not after trimming" : "");
-            res_spread sb, sc;
-            res_spread_of(b, g->n, &sb);
-            res_spread_of(c, g->n, &sc);
-            o.candidate = sc.mean;
-            o.baseline = sb.mean;
-            break;
-        }
+        ok = claim_holds(g, metric, trim, b, c, &o);
+        judged++;
     }
+    if (ok && skipped)
+        o = verdict("not_applicable",
+                    "claim %s not judged: the results store does not keep it (%s)%s%s", skipped,
+                    u->path, judged ? "; the other claims hold" : "",
+                    judged && trim ? " after trimming" : "");
+    else if (ok)
+        o = verdict("pass", "%zu claims hold%s", judged, trim ? " after trimming" : "");
     free(b);
     free(c);
     return o;
@@ -319,10 +395,16 @@ static double threshold_of(const json_t *gate, const group *g) {
 
 static outcome judge(const json_t *gate, const group *g) {
     const char *tag = json_string_value(json_object_get(gate, "when_tag"));
+    int kind = res_check_kind(json_string_value(json_object_get(gate, "kind")));
+    /* tags, claims and thresholds are the scenario's check section */
+    bool needs_check = tag || kind == RES_GATE_CLAIMS_BETTER || kind == RES_GATE_CLAIMS_TRIM ||
+                       json_object_get(gate, "threshold");
+    if (needs_check && g->cand[0]->check_unknown[0])
+        return verdict("not_applicable", "%s", g->cand[0]->check_unknown);
     if (tag && !has_tag(g->cand[0], tag))
         return verdict("not_applicable", "the scenario is not tagged \"%s\"", tag);
     const char *metric = json_string_value(json_object_get(gate, "metric"));
-    switch (res_check_kind(json_string_value(json_object_get(gate, "kind")))) {
+    switch (kind) {
     case RES_GATE_FINAL_CLEAN: return final_clean(g);
     case RES_GATE_HASHES_EQUAL: return hashes_equal(g);
     case RES_GATE_MEAN_NOT_WORSE: return mean_not_worse(g, metric, threshold_of(gate, g));

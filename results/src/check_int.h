@@ -8,14 +8,29 @@
 
 #include "res/atomic_file.h"
 #include "res/check.h"
+#include "res/metrics.h"
 
-/* One artifact: a run of (scenario, arm or policy, seed). */
+/* One run of (scenario, arm or policy, seed): an artifact, or a stored run
+** made into the document an artifact's skim gives. */
 typedef struct res_check_run_in {
     char key[512];   /* "scenario / arm / seed N": matches the two sides */
     char group[400]; /* "scenario / arm": gates are judged per group */
-    char path[4096];
+    char path[4096]; /* the artifact, or "run:N in FILE" */
     uint64_t seed;
-    json_t *doc; /* the artifact without its timelines */
+    /* scenario_id, inputs.{scenario_file, policy, arm, seed, check},
+    ** iterations[].{final_task_snapshot, final_request_snapshot,
+    ** output_hashes, stats}; an artifact's also derived_metrics (without
+    ** its timelines), a stored run's iterations[].recorded_final (the
+    ** iterations row's final leases and waiters) */
+    json_t *doc;
+    res_metric_set *metrics; /* one per iteration, in the flat namespace */
+    size_t iterations;
+    /* Read from a results store: the figures res_metric_is_stored() denies
+    ** are missing, and output hashes are the all-columns one only. */
+    bool stored;
+    /* Why the scenario's check section (tags, claims, thresholds) is
+    ** unknown; "" when inputs.check is it (absent: none). */
+    char check_unknown[600];
 } res_check_run_in;
 
 struct res_check_side {
@@ -37,5 +52,17 @@ enum {
 int res_check_kind(const char *kind);
 /* The JSON document at path with every "timeline" value emptied. */
 json_t *res_check_skim_file(const char *path, res_error *err);
+
+/* Adds doc (a reference of its own is taken) as a run of s, named path in
+** messages, after checking what the gates read; its metrics are one empty
+** set per iteration, for the caller to fill.  NULL with err set.  The
+** pointer is valid until the next run is added. */
+res_check_run_in *res_check_side_add(res_check_side *s, json_t *doc, const char *path,
+                                     res_error *err);
+/* False with err set when two runs of s have one key. */
+bool res_check_side_is_unique(const res_check_side *s, res_error *err);
+/* Adds the stored runs spec names (run:ID, experiment:ID) from the results
+** database at db_path. */
+bool res_check_store_load(res_check_side *s, const char *spec, const char *db_path, res_error *err);
 
 #endif

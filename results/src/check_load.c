@@ -1,6 +1,6 @@
 /*
 ** The regression check's inputs (res/check.h): artifacts read without their
-** timelines, and the gates file.
+** timelines (stored runs: check_store.c), and the gates file.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "check_int.h"
+#include "res/store_common.h"
 
 #define MAX_ARTIFACT_BYTES ((size_t)4 << 30) /* read in chunks; timelines are dropped */
 
@@ -130,90 +131,17 @@ json_t *res_check_skim_file(const char *path, res_error *err) {
 
 /* ---- one side ------------------------------------------------------------------- */
 
-void res_check_side_free(res_check_side *s) {
-    if (!s) return;
-    for (size_t i = 0; i < s->count; i++)
-        json_decref(s->runs[i].doc);
-    free(s->runs);
-    free(s);
-}
-
-/* An integer >= 0 at obj.key, else the error naming where. */
-static bool count_ok(const json_t *obj, const char *key, const char *where, const char *path,
-                     res_error *err) {
-    const json_t *v = json_object_get(obj, key);
-    if (json_is_integer(v) && json_integer_value(v) >= 0) return true;
-    return res_error_set(err, RES_EINVAL, "%s: %s.%s: expected an integer >= 0", path, where, key);
-}
-
-/* What the gates read, so a missing or mistyped figure is bad input rather
-** than a zero that passes: every iteration's final snapshots, one summary
-** per iteration, and the check section's claims as metric names. */
-static bool shape_ok(const json_t *doc, const char *path, res_error *err) {
-    const json_t *its = json_object_get(doc, "iterations");
+/* An artifact: its metrics are its derived metrics, one summary per iteration. */
+static bool add_artifact(res_check_side *s, json_t *doc, const char *path, res_error *err) {
     const json_t *sums = json_object_get(json_object_get(doc, "derived_metrics"), "iterations");
-    if (!json_array_size(its))
-        return res_error_set(err, RES_EINVAL, "%s: $.iterations: expected at least one", path);
-    if (json_array_size(sums) != json_array_size(its))
+    res_check_run_in *r = res_check_side_add(s, doc, path, err);
+    if (r && json_array_size(sums) != r->iterations)
         return res_error_set(err, RES_EINVAL,
                              "%s: $.derived_metrics.iterations: expected one per iteration", path);
-    for (size_t i = 0; i < json_array_size(its); i++) {
-        const json_t *it = json_array_get(its, i);
-        const json_t *task = json_object_get(it, "final_task_snapshot"),
-                     *req = json_object_get(it, "final_request_snapshot");
-        char where[64];
-        snprintf(where, sizeof where, "$.iterations[%zu].final_task_snapshot", i);
-        if (!count_ok(task, "task_leases", where, path, err)) return false;
-        snprintf(where, sizeof where, "$.iterations[%zu].final_request_snapshot", i);
-        static const char *const req_keys[] = {"request_leases",
-                                               "waiters",
-                                               "leases_acquired",
-                                               "leases_released",
-                                               "duplicate_releases",
-                                               "attempt_order_violations",
-                                               NULL};
-        for (int k = 0; req_keys[k]; k++)
-            if (!count_ok(req, req_keys[k], where, path, err)) return false;
-    }
-    size_t k;
-    const json_t *c;
-    json_array_foreach(
-        json_object_get(json_object_get(json_object_get(doc, "inputs"), "check"), "claims"), k, c) {
-        if (!json_is_string(c))
-            return res_error_set(err, RES_EINVAL,
-                                 "%s: $.inputs.check.claims[%zu]: expected a metric name", path, k);
-    }
-    return true;
-}
-
-static bool add_run(res_check_side *s, json_t *doc, const char *path, res_error *err) {
-    json_t *in = json_object_get(doc, "inputs");
-    const char *scenario = json_string_value(json_object_get(doc, "scenario_id"));
-    const char *arm = json_string_value(json_object_get(in, "arm"));
-    if (!arm) arm = json_string_value(json_object_get(in, "policy"));
-    json_t *seed = json_object_get(in, "seed");
-    if (!scenario || !arm || !json_is_integer(seed) ||
-        !json_is_array(json_object_get(doc, "iterations")))
-        return res_error_set(err, RES_EINVAL,
-                             "%s: not an admitsim artifact (no scenario_id, inputs.policy, "
-                             "inputs.seed or iterations)",
-                             path);
-    if (!shape_ok(doc, path, err)) return false;
-    if (s->count == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        res_check_run_in *r = realloc(s->runs, cap * sizeof *r);
-        if (!r) return res_error_set(err, RES_ENOMEM, "out of memory reading %s", path);
-        s->runs = r;
-        s->cap = cap;
-    }
-    res_check_run_in *r = &s->runs[s->count++];
-    snprintf(r->key, sizeof r->key, "%s / %s / seed %lld", scenario, arm,
-             (long long)json_integer_value(seed));
-    snprintf(r->group, sizeof r->group, "%s / %s", scenario, arm);
-    snprintf(r->path, sizeof r->path, "%s", path);
-    r->seed = (uint64_t)json_integer_value(seed);
-    r->doc = json_incref(doc);
-    return true;
+    for (size_t i = 0; r && i < r->iterations; i++)
+        if (!res_metrics_from_summary(json_array_get(sums, i), &r->metrics[i]))
+            return res_error_set(err, RES_ENOMEM, "out of memory reading %s", path);
+    return r != NULL;
 }
 
 static bool load_file(res_check_side *s, const char *path, bool from_dir, res_error *err) {
@@ -221,7 +149,7 @@ static bool load_file(res_check_side *s, const char *path, bool from_dir, res_er
     if (!doc) return false;
     bool ok = true;
     if (json_object_get(doc, "artifact_schema_version"))
-        ok = add_run(s, doc, path, err);
+        ok = add_artifact(s, doc, path, err);
     else if (!from_dir)
         ok = res_error_set(err, RES_EINVAL, "%s: not an admitsim artifact", path);
     json_decref(doc);
@@ -267,7 +195,7 @@ static bool load_dir(res_check_side *s, const char *dir, res_error *err) {
     return ok;
 }
 
-res_check_side *res_check_side_load(const char *spec, res_error *err) {
+res_check_side *res_check_side_load(const char *spec, const char *db_path, res_error *err) {
     res_check_side *s = calloc(1, sizeof *s);
     if (!s) {
         res_error_set(err, RES_ENOMEM, "out of memory");
@@ -275,20 +203,15 @@ res_check_side *res_check_side_load(const char *spec, res_error *err) {
     }
     struct stat st;
     bool ok;
-    if (stat(spec, &st) != 0)
+    if (res_check_spec_is_stored(spec))
+        ok = res_check_store_load(s, spec, db_path ? db_path : RES_STORE_DEFAULT_PATH, err);
+    else if (stat(spec, &st) != 0)
         ok = res_error_set(err, RES_EIO, "%s: cannot read: %s", spec, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         ok = load_dir(s, spec, err);
     else
         ok = load_file(s, spec, false, err);
-    for (size_t i = 0; ok && i < s->count; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->runs[i].key, s->runs[j].key) == 0) {
-                ok = res_error_set(err, RES_EINVAL, "%s and %s: the same run (%s) twice",
-                                   s->runs[j].path, s->runs[i].path, s->runs[i].key);
-                break;
-            }
-    if (ok) return s;
+    if (ok && res_check_side_is_unique(s, err)) return s;
     res_check_side_free(s);
     return NULL;
 }

@@ -5,24 +5,31 @@
 ** view_builder, which owns every piece of working state; each pass reads
 ** only what the passes before it left there:
 **
-**   1. index (view_index): the metric arrays, the sorted unique task ids
-**      with their join state, one row slot per worker_spawned, the
-**      execution -> row map, the attempt slots and cooldown window lists of
-**      the request stream, the participants of the fairness index (groups
-**      with a ready_enqueued), the root groups and the row groups'
-**      admission times.
+**   1. index (view_index): the metric arrays; the dense task slots
+**      (task_find: a task's slot comes from its id, admit_task_id's column
+**      and row or row group, with a small map for any other id); per group
+**      the resources it requests, per resource the amounts its requesters
+**      ask.  Nothing here reads the events: rows, the execution map and the
+**      attempt slots grow as the passes meet them, and a group joins the
+**      fairness participants at its first ready_enqueued
+**      (participant_join), so the sweep could run while the events are
+**      made.
 **   2. scheduler sweep (view_sweep), one step per event in sequence order:
 **        sweep_advance     time advances by dt > 0 under the state the
 **                          previous event left: active capacity integral,
-**                          open ready-idle gaps (overall, per group, per
-**                          resource), lease seconds, all-backlogged time
-**                          and service of the fairness indexes, root
-**                          over-admission debt;
+**                          lease seconds, service while all backlogged and
+**                          root over-admission debt, over the groups that
+**                          hold leases; everything else is kept on the
+**                          sweep clock and settled when it changes;
 **        sweep_apply       the event itself: the task join (a row is made
 **                          at worker_spawned, hidden waiters counted),
-**                          lease and queued counts, execution ends, first
-**                          downstream ready / dispatch, row group admission;
-**        sweep_close_gaps  ends every gap the event closed.
+**                          lease and queued counts (group_queued_add,
+**                          group_leases_add, leases_add keep the gaps,
+**                          backlogs and service of what they change),
+**                          execution ends, first downstream ready /
+**                          dispatch, row group admission;
+**        sweep_settle      the overall gap and those of the resources the
+**                          event touched, after it.
 **   3. sweep end (sweep_finish): the last gaps, wall time, capacity
 **      integral, debt, and the Jain indexes over groups and per resource.
 **   4. request stream (requests_collect, requests_join): each attempt's
@@ -30,16 +37,19 @@
 **      every attempt, in attempt id order, into its execution's row (first
 **      / last attempt timestamps, request wait, cooldown, provider time).
 **   5. rows (rows_waits, rows_layers): wait statistics and limiting layers,
-**      overall and per group.
+**      overall and per group: one pass over the rows per wait kind,
+**      percentiles by selection (res_select_i64).
 **   6. records (records_compute): time to the first and to 50% of the
 **      records, p95 row completion.
 **   7. view_builder_free: all the working state (the view is the result).
+** Cost: O(events + tasks + groups x resources), plus per step of time the
+** groups holding leases, per end of room (active leases reaching capacity
+** after time with room) and per queue clear the groups with queued tasks,
+** and per new participant the groups (at most groups x groups in all).
 ** Floating-point sums are accumulated in event order, then group order,
 ** then resource order; a change to a pass must keep those sequences or the
-** figures change in their last bits.  The cost sits in two seams: the
-** per-event O(groups x (resources + 1)) scans of sweep_advance and
-** sweep_close_gaps, and the task id binary search (find_task) of
-** sweep_apply and records_compute.
+** figures change in their last bits.  Integer sums (gaps, backlogged time,
+** per-resource service) may be kept in any order.
 */
 #include "res/correlated_view.h"
 
@@ -48,6 +58,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/large_alloc.h"
 #include "res/stats.h"
 
 const char *res_ts_name(res_ts ts) {
@@ -75,8 +86,10 @@ typedef struct task_state {
     uint64_t lease_id;
     int64_t completed_at;
     int32_t group;
-    bool queued;
+    uint32_t queued_epoch; /* queued while it equals the sweep's epoch */
 } task_state;
+
+static const task_state task_absent = {-1, -1, -1, -1, 0, -1, -1, 0};
 
 typedef struct attempt_state {
     uint64_t exec;
@@ -130,18 +143,8 @@ static int64_t win_overlap(const windows *ws, int64_t a, int64_t b) {
     return total;
 }
 
-static long find_task(const uint64_t *ids, size_t n, uint64_t id) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ids[lo] == id ? (long)lo : -1;
-}
-
+/* n / mean / p50 / p95 / max of v (reordered): the percentiles by
+** selection, the same elements a sort puts at their indexes. */
 static void wait_stats(int64_t *v, size_t n, res_wait_stats *out) {
     memset(out, 0, sizeof *out);
     out->n = n;
@@ -149,26 +152,40 @@ static void wait_stats(int64_t *v, size_t n, res_wait_stats *out) {
     res_sum_ns sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += v[i];
-    res_sort_i64(v, n);
+    size_t k[3] = {res_quantile_index(n, 0.50), res_quantile_index(n, 0.95), n - 1};
+    int64_t at[3];
+    res_select_i64(v, n, k, 3, at);
     out->mean = (double)sum / (double)n / 1e9;
-    out->p50 = ns_s(v[res_quantile_index(n, 0.50)]);
-    out->p95 = ns_s(v[res_quantile_index(n, 0.95)]);
-    out->max = ns_s(v[n - 1]);
+    out->p50 = ns_s(at[0]);
+    out->p95 = ns_s(at[1]);
+    out->max = ns_s(at[2]);
 }
 
-/* The gap sweep: one open gap, its longest and the total. */
+/* A ready-idle gap, kept on the sweep clock: while open it has grown since
+** start; settling it (its condition ended, or an acquisition ended the
+** stretch) adds the stretch to the total and keeps the longest. */
 typedef struct gap {
-    int64_t cur, max, total;
+    int64_t start, max, total;
+    bool open;
 } gap;
 
-static void gap_grow(gap *g, int64_t dt) {
-    g->cur += dt;
-    g->total += dt;
+static void gap_settle(gap *g, int64_t now) {
+    int64_t cur = now - g->start;
+    g->total += cur;
+    if (cur > g->max) g->max = cur;
+    g->start = now;
 }
 
-static void gap_close(gap *g) {
-    if (g->cur > g->max) g->max = g->cur;
-    g->cur = 0;
+/* The gap's condition after an event: it opens now or ends now. */
+static void gap_set(gap *g, bool open, int64_t now) {
+    if (g->open && !open) gap_settle(g, now);
+    if (!g->open && open) g->start = now;
+    g->open = open;
+}
+
+/* A task_lease_acquired ends the stretch; the next one starts at once. */
+static void gap_restart(gap *g, int64_t now) {
+    if (g->open) gap_settle(g, now);
 }
 
 /* The sums of a Jain fairness index, J = (sum x)^2 / (n * sum x^2). */
@@ -213,46 +230,116 @@ static void add_layers(res_layers *l, const res_view_row *r) {
     }
 }
 
+/* ---- group sets --------------------------------------------------------------- */
+
+/* Sets of groups as bit words, walked in ascending group order. */
+static void bits_put(uint64_t *bits, uint32_t g, bool on) {
+    if (on)
+        bits[g / 64] |= 1ULL << (g % 64);
+    else
+        bits[g / 64] &= ~(1ULL << (g % 64));
+}
+
+#define NO_GROUP UINT32_MAX
+
+/* The first group >= from in the set, or NO_GROUP. */
+static uint32_t bits_next(const uint64_t *bits, size_t nwords, uint32_t from) {
+    size_t w = from / 64;
+    if (w >= nwords) return NO_GROUP;
+    uint64_t x = bits[w] & (~0ULL << (from % 64));
+    while (!x) {
+        if (++w == nwords) return NO_GROUP;
+        x = bits[w];
+    }
+    return (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+}
+
+static bool bits_has(const uint64_t *bits, uint32_t g) {
+    return (bits[g / 64] >> (g % 64)) & 1;
+}
+
 /* ---- the builder ------------------------------------------------------------ */
 
-/* The working state of one res_correlated_view_build; arrays are indexed by
-** task (ts[k] belongs to ids[k]), execution id, attempt id, request
-** resource, group g < ng, scheduler resource r < nr or row group. */
+/* The working state of one res_correlated_view_build.  Tasks have dense
+** slots: column c's task with index i (its row, or its row group for a
+** batch column; admit_task_id) is ts[col_base[c] + i], and any other task
+** id gets a slot past those through a small map.  Other arrays are indexed
+** by execution id, attempt id, request resource, group g < ng, scheduler
+** resource r < nr or row group.
+**
+** The sweep (passes 2 and 3) keeps its counts incrementally: an event
+** changes one task, one group's queued and leased counts and the resources
+** that group requests, and only what depends on those is revisited.  Gaps,
+** all-backlogged times and per-resource service are integers kept on the
+** sweep clock (`now`: the sum of the positive steps between events) and
+** settled when their condition changes; only the floating-point sums
+** (lease seconds, service while all backlogged, root debt) are added per
+** step, over the groups that hold leases, in group order as before. */
 typedef struct view_builder {
     const admit_event *sched, *req;
     size_t nsched, nreq;
     const res_view_facts *f;
     uint32_t ng, ncol, nr;
+    size_t nwords;       /* bit words of a group set */
     const uint32_t *amt; /* f->group_amounts [g * nr + r]; NULL: nothing requested */
     res_correlated_view *v;
     res_view_metrics *m; /* &v->m */
+    bool oom;            /* a map or the slots could not grow */
 
     /* pass 1: index */
-    uint64_t *ids; /* sorted unique task ids of the scheduler stream */
-    size_t ntask, nspawned;
-    task_state *ts;
-    uint64_t max_exec, max_att;
-    int32_t max_res;    /* largest request resource, -1: none */
-    long *exec_row;     /* [execution id]: its row in v->rows, -1: none */
-    attempt_state *att; /* [attempt id] */
-    windows *cool;      /* [request resource]: merged cooldown windows */
-    bool *part;         /* [g]: participates in the fairness index */
-    bool *root_group;   /* [g]: the group of a root column */
-    int64_t nrg;        /* row groups */
-    int64_t *rg_adm;    /* [row group]: its first row_group_admitted, -1: none */
+    bool dense;        /* task ids decode as admit_task_id lays them out */
+    size_t *col_base;  /* [c]: column c's first slot; [ncol]: the dense slots */
+    uint8_t *col_type; /* [c]: the type of column c's tasks */
+    task_state *ts;    /* [slot] */
+    size_t nts, ts_cap;
+    uint64_t *other_id; /* map of other task ids to slots: 0 = empty */
+    size_t *other_slot, other_mask, other_count;
+    size_t row_cap; /* rows v->rows has room for */
+    long *exec_row; /* [execution id < exec_cap]: its row in v->rows, -1: none */
+    size_t exec_cap;
+    attempt_state *att; /* [attempt id < att_cap] */
+    size_t att_cap;
+    uint64_t max_att; /* largest attempt id */
+    windows *cool;    /* [request resource < cool_cap]: merged cooldown windows */
+    size_t cool_cap;
+    bool *part;            /* [g]: participates in the fairness index (so far) */
+    uint32_t nparts;       /* participants (so far) */
+    uint64_t *root_bits;   /* groups of root columns */
+    int64_t nrg;           /* row groups */
+    int64_t *rg_adm;       /* [row group]: its first row_group_admitted, -1: none */
+    uint32_t *res_off;     /* group g requests res_list[res_off[g] .. res_off[g + 1]) */
+    uint32_t *res_list;    /* ascending resource ids */
+    uint32_t *need_pos;    /* [k]: the need bucket of (g, res_list[k]) */
+    uint32_t *need_off;    /* resource r's buckets: need_off[r] .. need_off[r + 1] */
+    uint32_t *need_amount; /* [bucket]: an amount of r, ascending within r */
+    int64_t *need_count;   /* [bucket]: queued groups requesting r with that amount */
+    uint32_t *r_parts;     /* [r]: participants requesting r */
 
     /* passes 2 and 3: the scheduler sweep */
     int64_t cap; /* submission capacity, at least 1 */
-    int64_t leases, queued, prev;
+    int64_t leases, queued, prev, now;
+    uint32_t epoch;
     int64_t first_ready, first_dispatch; /* -1: none yet */
     res_sum_ns integral;                 /* lease-ns */
     int64_t backlogged;                  /* ns during which every participant is queued */
     double debt;                         /* root over-admission, lease-seconds */
     int64_t *qg, *lg;                    /* [g]: queued tasks, active leases */
-    gap g_all, *gg, *gr;                 /* overall, [g], [r] */
+    uint64_t *queued_bits, *leased_bits; /* groups with qg > 0, with lg > 0 */
+    uint32_t parts_idle;                 /* participants with nothing queued */
+    int64_t w_active;                    /* weights of groups with queued or leased work */
+    bool room;                           /* leases < cap */
+    int64_t room_since;                  /* when room last began */
+    gap g_all, *gg;                      /* overall, [g] */
     double *serv;                        /* [g]: lease-seconds while all backlogged */
-    int64_t *rbacklogged;                /* [r]: ns while r's participants all queued */
-    res_sum_ns *rserv;                   /* [r * ng + g]: lease-ns then */
+    gap *gr;                             /* [r]: ready-idle gap of r */
+    int64_t *leased_r;                   /* [r]: leased units */
+    gap *rb;                             /* [r]: open while r's participants are all queued */
+    uint32_t *r_idle;                    /* [r]: participants requesting r, nothing queued */
+    res_sum_ns *rserv;                   /* [r * ng + g]: lease-ns while rb[r] open */
+    int64_t *rmark;                      /* [r * ng + g]: rb[r]'s time rserv counted to */
+    uint32_t *dirty;                     /* resources whose conditions may have changed */
+    uint32_t ndirty;
+    bool *is_dirty; /* [r] */
 } view_builder;
 
 /* The amount of scheduler resource r each task of group g requests. */
@@ -264,38 +351,100 @@ static int group_weight(const view_builder *b, uint32_t g) {
     return b->f->groups[g].weight > 0 ? b->f->groups[g].weight : 1;
 }
 
-/* Whether resource r is in a gap: a queued requester's amount fits in its
-** free capacity (lease acquisitions aside). */
-static bool resource_gap_open(const view_builder *b, uint32_t r) {
-    int64_t leased = 0, need = 0;
-    for (uint32_t g = 0; g < b->ng; g++) {
-        int64_t a = group_amount(b, g, r);
-        if (!a) continue;
-        leased += b->lg[g] * a;
-        if (b->qg[g] > 0 && (!need || a < need)) need = a;
-    }
-    return need && (int64_t)b->f->resources[r].limit - leased >= need;
-}
-
 static void view_builder_free(view_builder *b) {
     if (b->cool)
-        for (int32_t r = 0; r <= b->max_res; r++)
+        for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
-    free(b->cool);
-    free(b->ids);
-    free(b->ts);
-    free(b->exec_row);
-    free(b->att);
-    free(b->qg);
-    free(b->lg);
-    free(b->gg);
-    free(b->gr);
-    free(b->rbacklogged);
-    free(b->rserv);
-    free(b->serv);
-    free(b->part);
-    free(b->root_group);
-    free(b->rg_adm);
+    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->ts,       b->other_id,
+                      b->other_slot,  b->exec_row,    b->att,      b->part,     b->root_bits,
+                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos, b->need_off,
+                      b->need_amount, b->need_count,  b->r_parts,  b->qg,       b->lg,
+                      b->queued_bits, b->leased_bits, b->gg,       b->serv,     b->gr,
+                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,    b->rmark,
+                      b->dirty,       b->is_dirty};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        free(arrays[i]);
+}
+
+/* ---- task slots ------------------------------------------------------------- */
+
+static size_t id_hash(uint64_t id) {
+    id ^= id >> 33;
+    id *= 0xff51afd7ed558ccdULL;
+    id ^= id >> 33;
+    return (size_t)id;
+}
+
+static bool other_grow(view_builder *b) {
+    size_t cap = b->other_mask ? (b->other_mask + 1) * 2 : 64;
+    uint64_t *ids = calloc(cap, sizeof *ids);
+    size_t *slots = malloc(cap * sizeof *slots);
+    if (!ids || !slots) {
+        free(ids);
+        free(slots);
+        return false;
+    }
+    for (size_t i = 0; b->other_mask && i <= b->other_mask; i++) {
+        if (!b->other_id[i]) continue;
+        size_t j = id_hash(b->other_id[i]) & (cap - 1);
+        while (ids[j])
+            j = (j + 1) & (cap - 1);
+        ids[j] = b->other_id[i];
+        slots[j] = b->other_slot[i];
+    }
+    free(b->other_id);
+    free(b->other_slot);
+    b->other_id = ids;
+    b->other_slot = slots;
+    b->other_mask = cap - 1;
+    return true;
+}
+
+/* The slot of a task id outside the dense ranges; with create, a new one
+** (NULL: out of memory, b->oom set). */
+__attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_t id, bool create) {
+    if (b->other_mask)
+        for (size_t i = id_hash(id) & b->other_mask; b->other_id[i]; i = (i + 1) & b->other_mask)
+            if (b->other_id[i] == id) return &b->ts[b->other_slot[i]];
+    if (!create) return NULL;
+    if (b->nts == b->ts_cap) {
+        size_t cap = b->ts_cap * 2 + 16;
+        task_state *ts = res_large_realloc(b->ts, b->nts * sizeof *ts, cap * sizeof *ts);
+        if (!ts) goto oom;
+        b->ts = ts;
+        b->ts_cap = cap;
+    }
+    if ((b->other_count + 1) * 2 > b->other_mask + 1 && !other_grow(b)) goto oom;
+    size_t i = id_hash(id) & b->other_mask;
+    while (b->other_id[i])
+        i = (i + 1) & b->other_mask;
+    b->other_id[i] = id;
+    b->other_slot[i] = b->nts;
+    b->other_count++;
+    b->ts[b->nts] = task_absent;
+    return &b->ts[b->nts++];
+oom:
+    b->oom = true;
+    return NULL;
+}
+
+/* The task's slot: dense from its id (admit_task_id: (column + 1) << 44 |
+** type << 40 | row or row group), else through the map. */
+static inline task_state *task_find(view_builder *b, uint64_t id, bool create) {
+    uint64_t col = id >> 44, index = id & ((1ULL << 40) - 1);
+    if (b->dense && col >= 1 && col <= b->ncol && ((id >> 40) & 15) == b->col_type[col - 1] &&
+        index < b->col_base[col] - b->col_base[col - 1])
+        return &b->ts[b->col_base[col - 1] + index];
+    return task_other(b, id, create);
+}
+
+/* Column c's task covering `row` (row group rg): its dense slot. */
+static const task_state *record_task(view_builder *b, uint32_t c, int64_t row, int64_t rg) {
+    const res_view_column *col = &b->f->columns[c];
+    int64_t index = col->cell_by_cell ? row : rg;
+    if (b->dense) return &b->ts[b->col_base[c] + (size_t)index];
+    admit_task_type type = (admit_task_type)b->col_type[c];
+    return task_find(b, admit_task_id(c, type, rg, col->cell_by_cell ? row : -1), false);
 }
 
 /* ---- pass 1: allocate and index --------------------------------------------- */
@@ -312,27 +461,112 @@ static bool view_alloc_metrics(view_builder *b) {
     return m->groups && m->resources && m->resource_service;
 }
 
-/* The sorted unique task ids, the worker_spawned count and the largest
-** execution id of the scheduler stream; the largest attempt id and request
-** resource of the request stream. */
-static bool view_index_streams(view_builder *b) {
-    b->ids = malloc((b->nsched ? b->nsched : 1) * sizeof *b->ids);
-    if (!b->ids) return false;
-    for (size_t i = 0; i < b->nsched; i++) {
-        const admit_event *ev = &b->sched[i];
-        if (ev->task_id) b->ids[b->ntask++] = ev->task_id;
-        if (ev->kind == ADMIT_EV_WORKER_SPAWNED) b->nspawned++;
-        if (ev->corr.task_execution_id > b->max_exec) b->max_exec = ev->corr.task_execution_id;
+static const long no_row = -1; /* exec_row: the execution has no row */
+
+/* Makes room for index `need` in *arr (elem-byte entries, *cap of them),
+** doubling; the new entries are copies of *fill (fill NULL: left as they
+** are).  false: out of memory. */
+static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const void *fill) {
+    if (need < *cap) return true;
+    size_t n = *cap ? *cap : 16;
+    while (n <= need) {
+        if (n > SIZE_MAX / 2 / elem) return false;
+        n *= 2;
     }
-    res_sort_u64(b->ids, b->ntask);
-    size_t u = 0;
-    for (size_t i = 0; i < b->ntask; i++)
-        if (!u || b->ids[u - 1] != b->ids[i]) b->ids[u++] = b->ids[i];
-    b->ntask = u;
-    for (size_t i = 0; i < b->nreq; i++) {
-        if (b->req[i].attempt_id > b->max_att) b->max_att = b->req[i].attempt_id;
-        if (b->req[i].resource > b->max_res) b->max_res = b->req[i].resource;
+    char *p = res_large_realloc(*arr, *cap * elem, n * elem);
+    if (!p) return false;
+    for (size_t i = *cap; fill && i < n; i++)
+        memcpy(p + i * elem, fill, elem);
+    *arr = p;
+    *cap = n;
+    return true;
+}
+
+/* The dense task slots: per column, its rows (cell by cell) or its row
+** groups, as the tracker makes them. */
+static bool view_index_tasks(view_builder *b) {
+    const res_view_facts *f = b->f;
+    b->col_base = malloc((b->ncol + 1) * sizeof *b->col_base);
+    b->col_type = malloc(b->ncol ? b->ncol : 1);
+    if (!b->col_base || !b->col_type) return false;
+    /* the layout task_find decodes, checked once */
+    b->dense = admit_task_id(2, ADMIT_TASK_BATCH, 5, -1) == ((3ULL << 44) | (2ULL << 40) | 5) &&
+               admit_task_id(0, ADMIT_TASK_CELL, 0, 9) == ((1ULL << 44) | (1ULL << 40) | 9);
+    size_t total = 0;
+    for (uint32_t c = 0; c < b->ncol; c++) {
+        const res_view_column *col = &f->columns[c];
+        int64_t rows = col->rows <= 0 || col->rows > f->records ? f->records : col->rows;
+        int64_t count = rows <= 0            ? 0
+                        : col->cell_by_cell  ? rows
+                        : f->buffer_size > 0 ? (rows + f->buffer_size - 1) / f->buffer_size
+                                             : 0;
+        b->col_type[c] = (uint8_t)(col->root           ? ADMIT_TASK_FROM_SCRATCH
+                                   : col->cell_by_cell ? ADMIT_TASK_CELL
+                                                       : ADMIT_TASK_BATCH);
+        b->col_base[c] = total;
+        if (b->dense) total += (size_t)count;
     }
+    b->col_base[b->ncol] = total;
+    b->nts = total;
+    b->ts_cap = total + 16;
+    b->ts = res_large_alloc(b->ts_cap * sizeof *b->ts);
+    if (!b->ts) return false;
+    for (size_t i = 0; i < total; i++)
+        b->ts[i] = task_absent;
+    /* most tasks run once: rows and execution ids rarely outgrow this */
+    return grow_to((void **)&b->exec_row, &b->exec_cap, total + 16, sizeof *b->exec_row, &no_row) &&
+           grow_to((void **)&b->v->rows, &b->row_cap, total + 16, sizeof *b->v->rows, NULL);
+}
+
+/* Per group, the resources it requests (ascending); per resource, the
+** distinct amounts requested (ascending) as buckets of queued groups, and
+** the participants requesting it. */
+static bool view_index_requests(view_builder *b) {
+    uint32_t ng = b->ng, nr = b->nr;
+    size_t pairs = 0;
+    for (uint32_t g = 0; g < ng; g++)
+        for (uint32_t r = 0; r < nr; r++)
+            pairs += group_amount(b, g, r) > 0;
+    b->res_off = calloc(ng + 1, sizeof *b->res_off);
+    b->res_list = malloc((pairs ? pairs : 1) * sizeof *b->res_list);
+    b->need_pos = malloc((pairs ? pairs : 1) * sizeof *b->need_pos);
+    b->need_off = calloc(nr + 1, sizeof *b->need_off);
+    b->need_amount = malloc((pairs ? pairs : 1) * sizeof *b->need_amount);
+    b->need_count = calloc(pairs ? pairs : 1, sizeof *b->need_count);
+    b->r_parts = calloc(nr ? nr : 1, sizeof *b->r_parts);
+    if (!b->res_off || !b->res_list || !b->need_pos || !b->need_off || !b->need_amount ||
+        !b->need_count || !b->r_parts)
+        return false;
+    size_t k = 0, buckets = 0;
+    for (uint32_t r = 0; r < nr; r++) { /* distinct amounts of r, ascending */
+        b->need_off[r] = (uint32_t)buckets;
+        for (uint32_t g = 0; g < ng; g++) {
+            uint32_t a = group_amount(b, g, r);
+            if (!a) continue;
+            size_t at = b->need_off[r];
+            while (at < buckets && b->need_amount[at] < a)
+                at++;
+            if (at < buckets && b->need_amount[at] == a) continue;
+            memmove(&b->need_amount[at + 1], &b->need_amount[at],
+                    (buckets - at) * sizeof *b->need_amount);
+            b->need_amount[at] = a;
+            buckets++;
+        }
+    }
+    b->need_off[nr] = (uint32_t)buckets;
+    for (uint32_t g = 0; g < ng; g++) {
+        b->res_off[g] = (uint32_t)k;
+        for (uint32_t r = 0; r < nr; r++) {
+            uint32_t a = group_amount(b, g, r);
+            if (!a) continue;
+            uint32_t at = b->need_off[r];
+            while (b->need_amount[at] != a)
+                at++;
+            b->res_list[k] = r;
+            b->need_pos[k++] = at;
+        }
+    }
+    b->res_off[ng] = (uint32_t)k;
     return true;
 }
 
@@ -341,113 +575,174 @@ static bool view_alloc_state(view_builder *b) {
     size_t cells = (size_t)nr * ng > 0 ? (size_t)nr * ng : 1;
     const res_view_facts *f = b->f;
     b->nrg = f->buffer_size > 0 ? (f->records + f->buffer_size - 1) / f->buffer_size : 0;
-    b->ts = calloc(b->ntask ? b->ntask : 1, sizeof *b->ts);
-    b->exec_row = malloc((b->max_exec + 1) * sizeof *b->exec_row);
-    b->att = calloc(b->max_att + 1, sizeof *b->att);
-    b->cool = calloc((size_t)(b->max_res + 1) + 1, sizeof *b->cool);
     b->qg = calloc(ng + 1, sizeof *b->qg);
     b->lg = calloc(ng + 1, sizeof *b->lg);
+    b->queued_bits = calloc(b->nwords, sizeof *b->queued_bits);
+    b->leased_bits = calloc(b->nwords, sizeof *b->leased_bits);
+    b->root_bits = calloc(b->nwords, sizeof *b->root_bits);
     b->gg = calloc(ng + 1, sizeof *b->gg);
-    b->gr = calloc(nr ? nr : 1, sizeof *b->gr);
     b->serv = calloc(ng + 1, sizeof *b->serv);
-    b->rbacklogged = calloc(nr ? nr : 1, sizeof *b->rbacklogged);
+    b->gr = calloc(nr ? nr : 1, sizeof *b->gr);
+    b->leased_r = calloc(nr ? nr : 1, sizeof *b->leased_r);
+    b->rb = calloc(nr ? nr : 1, sizeof *b->rb);
+    b->r_idle = calloc(nr ? nr : 1, sizeof *b->r_idle);
     b->rserv = calloc(cells, sizeof *b->rserv);
-    b->part = calloc(ng + 1, sizeof *b->part);
-    b->root_group = calloc(ng + 1, sizeof *b->root_group);
+    b->rmark = calloc(cells, sizeof *b->rmark);
+    b->dirty = malloc((nr ? nr : 1) * sizeof *b->dirty);
+    b->is_dirty = calloc(nr ? nr : 1, sizeof *b->is_dirty);
     b->rg_adm = malloc((size_t)(b->nrg > 0 ? b->nrg : 1) * sizeof *b->rg_adm);
-    b->v->rows = calloc(b->nspawned ? b->nspawned : 1, sizeof *b->v->rows);
-    return b->ts && b->exec_row && b->att && b->cool && b->qg && b->lg && b->gg && b->gr &&
-           b->serv && b->rbacklogged && b->rserv && b->part && b->root_group && b->rg_adm &&
-           b->v->rows;
+    return b->qg && b->lg && b->queued_bits && b->leased_bits && b->root_bits && b->gg && b->serv &&
+           b->gr && b->leased_r && b->rb && b->r_idle && b->rserv && b->rmark && b->dirty &&
+           b->is_dirty && b->rg_adm;
 }
 
-/* Everything absent (-1), then the fairness participants and root groups. */
+/* Nothing admitted yet (-1), the root groups. */
 static void view_init_state(view_builder *b) {
-    for (size_t i = 0; i < b->ntask; i++)
-        b->ts[i] = (task_state){-1, -1, -1, -1, 0, -1, -1, false};
-    for (uint64_t i = 0; i <= b->max_exec; i++)
-        b->exec_row[i] = -1;
-    for (uint64_t a = 0; a <= b->max_att; a++)
-        b->att[a] = (attempt_state){0, -1, -1, -1, -1, -1, -1, -1, false, false};
     for (int64_t i = 0; i < b->nrg; i++)
         b->rg_adm[i] = -1;
-    for (size_t i = 0; i < b->nsched; i++) {
-        const admit_event *ev = &b->sched[i];
-        if (ev->kind == ADMIT_EV_READY_ENQUEUED && ev->corr.group >= 0 &&
-            (uint32_t)ev->corr.group < b->ng)
-            b->part[ev->corr.group] = true;
-    }
     for (uint32_t c = 0; c < b->ncol; c++)
         if (b->f->columns[c].root && b->f->columns[c].group < b->ng)
-            b->root_group[b->f->columns[c].group] = true;
+            bits_put(b->root_bits, b->f->columns[c].group, true);
 }
 
 static bool view_index(view_builder *b) {
-    if (!view_alloc_metrics(b) || !view_index_streams(b) || !view_alloc_state(b)) return false;
+    b->part = calloc(b->ng + 1, sizeof *b->part);
+    if (!b->part || !view_alloc_metrics(b)) return false;
+    if (!view_index_tasks(b) || !view_index_requests(b) || !view_alloc_state(b)) return false;
     view_init_state(b);
     return true;
 }
 
-/* ---- pass 2: the scheduler sweep -------------------------------------------- */
+/* ---- pass 2: the scheduler sweep, its counts -------------------------------- */
 
-/* Per resource: its ready-idle gap, and the all-backlogged time and service
-** of its fairness index. */
-static void sweep_advance_resources(view_builder *b, int64_t dt) {
-    uint32_t nr = b->nr, ng = b->ng;
-    for (uint32_t r = 0; r < nr && b->amt; r++) {
-        if (resource_gap_open(b, r)) gap_grow(&b->gr[r], dt);
-        bool all_r = true, any_r = false; /* every participating requester queued */
-        for (uint32_t g = 0; g < ng; g++)
-            if (group_amount(b, g, r) && b->part[g]) {
-                any_r = true;
-                if (b->qg[g] <= 0) all_r = false;
-            }
-        if (!all_r || !any_r) continue;
-        b->rbacklogged[r] += dt;
-        for (uint32_t g = 0; g < ng; g++)
-            if (group_amount(b, g, r) && b->part[g])
-                b->rserv[(size_t)r * ng + g] += (res_sum_ns)b->lg[g] * dt;
-    }
+static void mark_dirty(view_builder *b, uint32_t r) {
+    if (b->is_dirty[r]) return;
+    b->is_dirty[r] = true;
+    b->dirty[b->ndirty++] = r;
 }
 
-/* Root over-admission debt, once a downstream task was ready: the root
-** groups' leases above ceil(capacity * w_g / W_active). */
-static void sweep_advance_debt(view_builder *b, int64_t dt) {
-    const res_view_facts *f = b->f;
-    double w_active = 0;
-    for (uint32_t g = 0; g < b->ng; g++)
-        if (b->qg[g] > 0 || b->lg[g] > 0) w_active += f->groups[g].weight;
-    if (w_active <= 0) return;
-    for (uint32_t g = 0; g < b->ng; g++) {
-        if (!b->root_group[g] || b->lg[g] <= 0) continue;
-        double fair = ceil((double)b->cap * f->groups[g].weight / w_active);
-        if ((double)b->lg[g] > fair) b->debt += ((double)b->lg[g] - fair) * ns_s(dt);
-    }
+/* Whether resource r is in a gap: a queued requester's amount fits in its
+** free capacity (lease acquisitions aside). */
+static bool resource_gap_open(const view_builder *b, uint32_t r) {
+    int64_t need = 0;
+    for (uint32_t k = b->need_off[r]; k < b->need_off[r + 1] && !need; k++)
+        if (b->need_count[k] > 0) need = b->need_amount[k];
+    return need && (int64_t)b->f->resources[r].limit - b->leased_r[r] >= need;
 }
 
-/* Time advances by dt > 0 under the counts the previous event left. */
+/* A group's gap stretch ends now: it began when the group last got queued
+** or leased, or when room last began, whichever is later. */
+static void group_gap_settle(view_builder *b, uint32_t g) {
+    gap *x = &b->gg[g];
+    if (x->start < b->room_since) x->start = b->room_since;
+    gap_settle(x, b->now);
+}
+
+/* Groups with queued or leased work weigh into the root debt's W_active. */
+static void group_activity(view_builder *b, uint32_t g, bool was, bool is) {
+    if (was != is) b->w_active += is ? b->f->groups[g].weight : -b->f->groups[g].weight;
+}
+
+/* Resource r's service to group g, counted up to now at g's lease count. */
+static void rserv_settle(view_builder *b, uint32_t r, uint32_t g) {
+    const gap *rb = &b->rb[r];
+    int64_t rb_now = rb->total + (rb->open ? b->now - rb->start : 0);
+    size_t x = (size_t)r * b->ng + g;
+    b->rserv[x] += (res_sum_ns)b->lg[g] * (rb_now - b->rmark[x]);
+    b->rmark[x] = rb_now;
+}
+
+/* Group g's queued tasks change by d. */
+static void group_queued_add(view_builder *b, uint32_t g, int64_t d) {
+    int64_t before = b->qg[g], after = before + d;
+    b->qg[g] = after;
+    if ((before > 0) == (after > 0)) return;
+    bool q = after > 0;
+    bits_put(b->queued_bits, g, q);
+    uint32_t idle = b->part[g] && !q, busy = b->part[g] && q;
+    b->parts_idle = b->parts_idle + idle - busy;
+    for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1]; k++) {
+        uint32_t r = b->res_list[k];
+        b->need_count[b->need_pos[k]] += q ? 1 : -1;
+        b->r_idle[r] = b->r_idle[r] + idle - busy;
+        mark_dirty(b, r);
+    }
+    group_activity(b, g, before > 0 || b->lg[g] > 0, after > 0 || b->lg[g] > 0);
+    if (q)
+        b->gg[g].start = b->now;
+    else if (b->room)
+        group_gap_settle(b, g);
+}
+
+/* Group g's leases change by d. */
+static void group_leases_add(view_builder *b, uint32_t g, int64_t d) {
+    int64_t before = b->lg[g], after = before + d;
+    for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1]; k++) {
+        uint32_t r = b->res_list[k];
+        if (b->part[g]) rserv_settle(b, r, g);
+        b->leased_r[r] += d * (int64_t)group_amount(b, g, r);
+        mark_dirty(b, r);
+    }
+    b->lg[g] = after;
+    if ((before > 0) != (after > 0)) bits_put(b->leased_bits, g, after > 0);
+    group_activity(b, g, b->qg[g] > 0 || before > 0, b->qg[g] > 0 || after > 0);
+}
+
+/* Total leases change by d: when room ends, every queued group's stretch
+** ends with it. */
+static void leases_add(view_builder *b, int64_t d) {
+    b->leases += d;
+    bool room = b->leases < b->cap;
+    if (room == b->room) return;
+    b->room = room;
+    if (room) {
+        b->room_since = b->now;
+        return;
+    }
+    if (b->now == b->room_since) return; /* every stretch was empty */
+    for (uint32_t g = bits_next(b->queued_bits, b->nwords, 0); g != NO_GROUP;
+         g = bits_next(b->queued_bits, b->nwords, g + 1))
+        group_gap_settle(b, g);
+}
+
+/* After an event: the overall gap, and the gaps and all-backlogged times
+** of the resources whose counts changed. */
+static void sweep_settle(view_builder *b) {
+    gap_set(&b->g_all, b->queued > 0 && b->room, b->now);
+    for (uint32_t i = 0; i < b->ndirty; i++) {
+        uint32_t r = b->dirty[i];
+        b->is_dirty[r] = false;
+        gap_set(&b->gr[r], resource_gap_open(b, r), b->now);
+        gap_set(&b->rb[r], b->r_parts[r] > 0 && b->r_idle[r] == 0, b->now);
+    }
+    b->ndirty = 0;
+}
+
+/* ---- pass 2: the scheduler sweep, one event --------------------------------- */
+
+/* Time advances by dt > 0 under the counts the previous event left.  The
+** sums that are not integers go step by step over the groups holding
+** leases, in group order: lease seconds, service while every participant
+** is backlogged, and the root over-admission debt once a downstream task
+** was ready (root groups' leases above ceil(capacity * w_g / W_active)).
+** The rest is kept on the sweep clock. */
 static void sweep_advance(view_builder *b, int64_t dt) {
     res_view_metrics *m = b->m;
-    bool room = b->leases < b->cap;
+    const res_view_facts *f = b->f;
+    bool all = b->nparts > 0 && b->parts_idle == 0;
+    bool debt = b->first_ready >= 0 && b->w_active > 0;
     b->integral += (res_sum_ns)b->leases * dt;
-    if (b->queued > 0 && room) gap_grow(&b->g_all, dt);
-    bool all = true;
-    uint32_t nparts = 0;
-    for (uint32_t g = 0; g < b->ng; g++) {
-        if (b->part[g]) {
-            nparts++;
-            if (b->qg[g] <= 0) all = false;
-        }
-        if (b->qg[g] > 0 && room) gap_grow(&b->gg[g], dt);
-        m->groups[g].lease_seconds += wide_s((res_sum_ns)b->lg[g] * dt);
+    if (all) b->backlogged += dt;
+    for (uint32_t g = bits_next(b->leased_bits, b->nwords, 0); g != NO_GROUP;
+         g = bits_next(b->leased_bits, b->nwords, g + 1)) {
+        double s = wide_s((res_sum_ns)b->lg[g] * dt);
+        m->groups[g].lease_seconds += s;
+        if (all) b->serv[g] += s;
+        if (!debt || !bits_has(b->root_bits, g)) continue;
+        double fair = ceil((double)b->cap * f->groups[g].weight / (double)b->w_active);
+        if ((double)b->lg[g] > fair) b->debt += ((double)b->lg[g] - fair) * ns_s(dt);
     }
-    if (all && nparts > 0) {
-        b->backlogged += dt;
-        for (uint32_t g = 0; g < b->ng; g++)
-            b->serv[g] += wide_s((res_sum_ns)b->lg[g] * dt);
-    }
-    sweep_advance_resources(b, dt);
-    if (b->first_ready >= 0) sweep_advance_debt(b, dt);
+    b->now += dt;
 }
 
 /* Forgets the task's ready..lease times once an execution took them. */
@@ -456,12 +751,37 @@ static void task_join_reset(task_state *st) {
     st->lease_id = 0;
 }
 
+/* Group g's first ready_enqueued: it joins the fairness participants.  Until
+** now it had nothing queued, so no time so far was "every participant
+** backlogged", for all groups or for the resources g requests: what was
+** summed for those starts again from zero (the additions after this are
+** the ones a sweep knowing every participant from the start makes). */
+static void participant_join(view_builder *b, uint32_t g) {
+    uint32_t ng = b->ng;
+    b->part[g] = true;
+    b->nparts++;
+    b->parts_idle += b->qg[g] <= 0;
+    b->backlogged = 0;
+    for (uint32_t x = 0; x < ng; x++)
+        b->serv[x] = 0;
+    for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1]; k++) {
+        uint32_t r = b->res_list[k];
+        b->r_parts[r]++;
+        b->r_idle[r] += b->qg[g] <= 0;
+        b->rb[r].total = 0;
+        b->rb[r].start = b->now;
+        memset(&b->rserv[(size_t)r * ng], 0, ng * sizeof *b->rserv);
+        memset(&b->rmark[(size_t)r * ng], 0, ng * sizeof *b->rmark);
+        mark_dirty(b, r);
+    }
+}
+
 static void sweep_ready_enqueued(view_builder *b, task_state *st, int32_t g, int64_t t) {
     st->enq = t;
-    if (st->queued) return;
-    st->queued = true;
+    if (st->queued_epoch == b->epoch) return;
+    st->queued_epoch = b->epoch;
     b->queued++;
-    if (g >= 0) b->qg[g]++;
+    if (g >= 0) group_queued_add(b, (uint32_t)g, 1);
 }
 
 static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_state *st, int32_t g,
@@ -470,13 +790,16 @@ static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_st
         st->lease_at = ev->captured_at_ns;
         st->lease_id = ev->lease_id;
     }
-    b->leases++;
-    gap_close(&b->g_all);
+    leases_add(b, 1);
+    gap_restart(&b->g_all, b->now);
     if (g >= 0) {
-        b->lg[g]++;
-        gap_close(&b->gg[g]);
-        for (uint32_t r = 0; r < b->nr && b->amt; r++)
-            if (group_amount(b, (uint32_t)g, r)) gap_close(&b->gr[r]);
+        group_leases_add(b, (uint32_t)g, 1);
+        if (b->qg[g] > 0 && b->room)
+            group_gap_settle(b, (uint32_t)g);
+        else
+            b->gg[g].start = b->now;
+        for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1]; k++)
+            gap_restart(&b->gr[b->res_list[k]], b->now);
     }
     if (downstream && b->first_dispatch < 0) b->first_dispatch = ev->captured_at_ns;
 }
@@ -488,6 +811,11 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     res_correlated_view *v = b->v;
     uint64_t exec = ev->corr.task_execution_id;
     int64_t t = ev->captured_at_ns;
+    if (!grow_to((void **)&b->exec_row, &b->exec_cap, exec, sizeof *b->exec_row, &no_row) ||
+        !grow_to((void **)&v->rows, &b->row_cap, v->row_count, sizeof *v->rows, NULL)) {
+        b->oom = true;
+        return;
+    }
     res_view_row *r = &v->rows[v->row_count];
     b->exec_row[exec] = (long)v->row_count++;
     memset(r, 0, sizeof *r);
@@ -517,26 +845,31 @@ static bool sweep_lease_released(view_builder *b, size_t i, int32_t g, res_view_
     const admit_event *ev = &b->sched[i];
     uint64_t exec = ev->corr.task_execution_id;
     if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
-    if (b->leases > 0) b->leases--;
-    if (g >= 0 && b->lg[g] > 0) b->lg[g]--;
+    if (b->leases > 0) leases_add(b, -1);
+    if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
     if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
     return exec && i > 0 && b->sched[i - 1].kind == ADMIT_EV_CANCELLED &&
            b->sched[i - 1].corr.task_execution_id == exec;
 }
 
-/* The queued counts after an event: every task cleared, or st dequeued. */
+/* The queued counts after an event: every task cleared (a new epoch), or
+** st dequeued. */
 static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bool clear) {
     if (clear && b->queued > 0) {
-        for (size_t x = 0; x < b->ntask; x++)
-            b->ts[x].queued = false;
-        for (uint32_t x = 0; x < b->ng; x++)
-            b->qg[x] = 0;
+        if (++b->epoch == 0) { /* wrapped: no task may look queued */
+            for (size_t x = 0; x < b->nts; x++)
+                b->ts[x].queued_epoch = 0;
+            b->epoch = 1;
+        }
+        for (uint32_t x = bits_next(b->queued_bits, b->nwords, 0); x != NO_GROUP;
+             x = bits_next(b->queued_bits, b->nwords, x + 1))
+            group_queued_add(b, x, -b->qg[x]);
         b->queued = 0;
     }
-    if (dequeue && st && st->queued) {
-        st->queued = false;
+    if (dequeue && st && st->queued_epoch == b->epoch) {
+        st->queued_epoch = 0;
         b->queued--;
-        if (st->group >= 0 && b->qg[st->group] > 0) b->qg[st->group]--;
+        if (st->group >= 0 && b->qg[st->group] > 0) group_queued_add(b, (uint32_t)st->group, -1);
     }
 }
 
@@ -544,12 +877,13 @@ static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bo
 static void sweep_apply(view_builder *b, size_t i) {
     const admit_event *ev = &b->sched[i];
     int64_t t = ev->captured_at_ns;
-    long k = ev->task_id ? find_task(b->ids, b->ntask, ev->task_id) : -1;
-    task_state *st = k >= 0 ? &b->ts[k] : NULL;
+    task_state *st = ev->task_id ? task_find(b, ev->task_id, true) : NULL;
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
     if (st && g >= 0) st->group = g;
     uint64_t exec = ev->corr.task_execution_id;
-    res_view_row *row = exec && b->exec_row[exec] >= 0 ? &b->v->rows[b->exec_row[exec]] : NULL;
+    res_view_row *row = exec && exec < b->exec_cap && b->exec_row[exec] >= 0
+                            ? &b->v->rows[b->exec_row[exec]]
+                            : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
@@ -559,6 +893,7 @@ static void sweep_apply(view_builder *b, size_t i) {
         if (downstream && b->first_ready < 0) b->first_ready = t;
         break;
     case ADMIT_EV_READY_ENQUEUED:
+        if (g >= 0 && !b->part[g]) participant_join(b, (uint32_t)g);
         if (st) sweep_ready_enqueued(b, st, g, t);
         break;
     case ADMIT_EV_SELECTED:
@@ -605,23 +940,16 @@ static void sweep_apply(view_builder *b, size_t i) {
     sweep_queue_update(b, st, dequeue, clear);
 }
 
-/* Ends the gaps whose condition the event made false. */
-static void sweep_close_gaps(view_builder *b) {
-    if (!(b->queued > 0 && b->leases < b->cap)) gap_close(&b->g_all);
-    for (uint32_t x = 0; x < b->ng; x++)
-        if (!(b->qg[x] > 0 && b->leases < b->cap)) gap_close(&b->gg[x]);
-    for (uint32_t r = 0; r < b->nr && b->amt; r++)
-        if (!resource_gap_open(b, r)) gap_close(&b->gr[r]);
-}
-
 /* ---- pass 3: the sweep's end ------------------------------------------------ */
 
 /* Per group: the last gap, and the fairness index over the participants. */
 static void sweep_finish_groups(view_builder *b) {
     res_view_metrics *m = b->m;
     jain j = {0, 0, 0};
+    for (uint32_t g = bits_next(b->queued_bits, b->nwords, 0); g != NO_GROUP && b->room;
+         g = bits_next(b->queued_bits, b->nwords, g + 1))
+        group_gap_settle(b, g);
     for (uint32_t x = 0; x < b->ng; x++) {
-        gap_close(&b->gg[x]);
         m->groups[x].ready_idle_gap_max = ns_s(b->gg[x].max);
         m->groups[x].ready_idle_gap_total = ns_s(b->gg[x].total);
         if (!b->part[x]) continue;
@@ -637,13 +965,17 @@ static void sweep_finish_groups(view_builder *b) {
 static void sweep_finish_resources(view_builder *b) {
     res_view_metrics *m = b->m;
     uint32_t ng = b->ng;
+    for (uint32_t g = 0; g < ng; g++)
+        for (uint32_t k = b->res_off[g]; k < b->res_off[g + 1] && b->part[g]; k++)
+            rserv_settle(b, b->res_list[k], g);
     for (uint32_t r = 0; r < b->nr; r++) {
         res_resource_metrics *rm = &m->resources[r];
         jain j = {0, 0, 0};
-        gap_close(&b->gr[r]);
+        gap_set(&b->gr[r], false, b->now);
+        gap_set(&b->rb[r], false, b->now);
         rm->ready_idle_gap_max = ns_s(b->gr[r].max);
         rm->ready_idle_gap_total = ns_s(b->gr[r].total);
-        rm->all_backlogged_seconds = ns_s(b->rbacklogged[r]);
+        rm->all_backlogged_seconds = ns_s(b->rb[r].total);
         for (uint32_t x = 0; x < ng; x++) {
             double *xs = &m->resource_service[(size_t)r * ng + x];
             *xs = -1;
@@ -652,7 +984,7 @@ static void sweep_finish_resources(view_builder *b) {
             jain_add(&j, *xs);
         }
         rm->fairness_group_count = j.n;
-        rm->jain_fairness_index = jain_index(&j, b->rbacklogged[r]);
+        rm->jain_fairness_index = jain_index(&j, b->rb[r].total);
     }
 }
 
@@ -660,7 +992,7 @@ static void sweep_finish(view_builder *b) {
     res_view_metrics *m = b->m;
     int64_t cap = b->cap;
     res_sum_ns integral = b->integral;
-    gap_close(&b->g_all);
+    gap_set(&b->g_all, false, b->now);
     int64_t wall = b->f->wall_ns > 0 ? b->f->wall_ns : b->prev;
     m->wall_seconds = ns_s(wall);
     m->ready_idle_gap_max = ns_s(b->g_all.max);
@@ -675,19 +1007,24 @@ static void sweep_finish(view_builder *b) {
     sweep_finish_resources(b);
 }
 
-/* Passes 2 and 3: one step per scheduler event, then the sweep's end. */
-static void view_sweep(view_builder *b) {
+/* Passes 2 and 3: one step per scheduler event, then the sweep's end.
+** Returns false when a task slot could not be made (out of memory). */
+static bool view_sweep(view_builder *b) {
     b->cap = b->f->submission_capacity ? b->f->submission_capacity : 1;
     b->prev = b->nsched ? b->sched[0].captured_at_ns : 0;
     b->first_ready = b->first_dispatch = -1;
-    for (size_t i = 0; i < b->nsched; i++) {
+    b->epoch = 1;
+    b->room = true; /* no leases yet, capacity at least 1 */
+    for (size_t i = 0; i < b->nsched && !b->oom; i++) {
         int64_t t = b->sched[i].captured_at_ns;
         if (t - b->prev > 0) sweep_advance(b, t - b->prev);
         b->prev = t;
         sweep_apply(b, i);
-        sweep_close_gaps(b);
+        sweep_settle(b);
     }
+    if (b->oom) return false;
     sweep_finish(b);
+    return true;
 }
 
 /* ---- pass 4: the request stream --------------------------------------------- */
@@ -719,14 +1056,23 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
 
 /* Each attempt's times and every request resource's cooldown windows. */
 static bool requests_collect(view_builder *b) {
+    static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
+    static const windows none;
     for (size_t i = 0; i < b->nreq; i++) {
         const admit_event *ev = &b->req[i];
         int64_t t = ev->captured_at_ns;
         if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
             int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
-            if (len > 0 && !win_add(&b->cool[ev->resource], t, t + len)) return false;
+            if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
+                                     sizeof *b->cool, &none) ||
+                            !win_add(&b->cool[ev->resource], t, t + len)))
+                return false;
         }
-        if (ev->attempt_id) attempt_apply(&b->att[ev->attempt_id], ev);
+        if (!ev->attempt_id) continue;
+        if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
+            return false;
+        if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
+        attempt_apply(&b->att[ev->attempt_id], ev);
     }
     return true;
 }
@@ -736,7 +1082,7 @@ static bool requests_collect(view_builder *b) {
 static void requests_join(view_builder *b) {
     for (uint64_t id = 1; id <= b->max_att; id++) {
         const attempt_state *a = &b->att[id];
-        if (!a->exec || a->exec > b->max_exec || b->exec_row[a->exec] < 0) continue;
+        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] < 0) continue;
         res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
         if (r->attempts++ == 0) {
             r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
@@ -749,7 +1095,7 @@ static void requests_join(view_builder *b) {
         if (a->rate_limited) r->rate_limited_attempts++;
         if (a->ws >= 0 && a->wend >= a->ws) {
             r->request_wait_ns += a->wend - a->ws;
-            if (a->resource >= 0 && a->resource <= b->max_res)
+            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
                 r->cooldown_wait_ns += win_overlap(&b->cool[a->resource], a->ws, a->wend);
         }
         if (a->ms >= 0 && a->mc >= a->ms) r->provider_ns += a->mc - a->ms;
@@ -771,24 +1117,73 @@ static res_wait_stats *wait_slot(res_view_metrics *m, int kind, int32_t grp) {
                        : &gm->ready_to_lease_gap;
 }
 
-static bool rows_waits(view_builder *b) {
+/* The three wait kinds (ready queue, task admission, ready to lease) as
+** (from, to) timestamps. */
+static const int wait_from[3] = {RES_TS_READY_ENQUEUED, RES_TS_SELECTED, RES_TS_READY_ENQUEUED};
+static const int wait_to[3] = {RES_TS_SELECTED, RES_TS_TASK_LEASE_ACQUIRED,
+                               RES_TS_TASK_LEASE_ACQUIRED};
+
+/* Scratch of rows_waits: per kind, every row's wait in all[k] (row order)
+** and the same grouped in by[k], group g's at by[k][off[k][g] ..
+** off[k][g + 1]). */
+typedef struct wait_lists {
+    int64_t *all[3], *by[3];
+    size_t *off[3], *pos[3];
+    size_t n[3];
+} wait_lists;
+
+/* Two passes over the rows for the three kinds: count and collect, then
+** place by group. */
+static void rows_collect_waits(const view_builder *b, wait_lists *w) {
     const res_correlated_view *v = b->v;
-    int64_t *buf = malloc((v->row_count ? v->row_count : 1) * sizeof *buf);
-    if (!buf) return false;
-    for (int kind = 0; kind < 3; kind++) {
-        int from = kind == 1 ? RES_TS_SELECTED : RES_TS_READY_ENQUEUED;
-        int to = kind == 0 ? RES_TS_SELECTED : RES_TS_TASK_LEASE_ACQUIRED;
-        for (int32_t grp = -1; grp < (int32_t)b->ng; grp++) {
-            size_t n = 0;
-            for (size_t i = 0; i < v->row_count; i++) {
-                const res_view_row *r = &v->rows[i];
-                if ((grp >= 0 && r->group != grp) || r->at[from] < 0 || r->at[to] < 0) continue;
-                buf[n++] = r->at[to] - r->at[from];
-            }
-            wait_stats(buf, n, wait_slot(b->m, kind, grp));
+    for (size_t i = 0; i < v->row_count; i++) {
+        const res_view_row *r = &v->rows[i];
+        for (int k = 0; k < 3; k++) {
+            if (r->at[wait_from[k]] < 0 || r->at[wait_to[k]] < 0) continue;
+            w->all[k][w->n[k]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
+            if (r->group >= 0) w->off[k][r->group + 1]++;
         }
     }
+    for (int k = 0; k < 3; k++)
+        for (uint32_t g = 0; g < b->ng; g++) {
+            w->off[k][g + 1] += w->off[k][g];
+            w->pos[k][g] = w->off[k][g];
+        }
+    for (size_t i = 0; i < v->row_count; i++) {
+        const res_view_row *r = &v->rows[i];
+        for (int k = 0; k < 3 && r->group >= 0; k++)
+            if (r->at[wait_from[k]] >= 0 && r->at[wait_to[k]] >= 0)
+                w->by[k][w->pos[k][r->group]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
+    }
+}
+
+/* Wait statistics per kind, overall and per group, percentiles by
+** selection. */
+static bool rows_waits(view_builder *b) {
+    size_t rows = b->v->row_count ? b->v->row_count : 1, ng = b->ng + 1;
+    int64_t *buf = res_large_alloc(6 * rows * sizeof *buf);
+    size_t *idx = calloc(6 * ng, sizeof *idx);
+    if (!buf || !idx) {
+        free(buf);
+        free(idx);
+        return false;
+    }
+    wait_lists w = {.n = {0, 0, 0}};
+    for (int k = 0; k < 3; k++) {
+        w.all[k] = buf + (2 * k) * rows;
+        w.by[k] = buf + (2 * k + 1) * rows;
+        w.off[k] = idx + (2 * k) * ng;
+        w.pos[k] = idx + (2 * k + 1) * ng;
+    }
+    rows_collect_waits(b, &w);
+    for (int k = 0; k < 3; k++) {
+        wait_stats(w.all[k], w.n[k], wait_slot(b->m, k, -1));
+        for (uint32_t g = 0; g < b->ng; g++)
+            wait_stats(w.by[k] + w.off[k][g], w.off[k][g + 1] - w.off[k][g],
+                       wait_slot(b->m, k, (int32_t)g));
+    }
     free(buf);
+    free(idx);
     return true;
 }
 
@@ -809,19 +1204,15 @@ static void rows_layers(view_builder *b) {
 
 /* Whether record `row` is done (every column covering it completed its
 ** task); *at = the latest completion (-1 if no column covers it). */
-static bool record_done_at(const view_builder *b, int64_t row, int64_t *at) {
+static bool record_done_at(view_builder *b, int64_t row, int64_t *at) {
     int64_t rg = row / b->f->buffer_size;
     *at = -1;
     for (uint32_t c = 0; c < b->ncol; c++) {
         const res_view_column *col = &b->f->columns[c];
         if (col->rows > 0 && row >= col->rows) continue;
-        admit_task_type type = col->root           ? ADMIT_TASK_FROM_SCRATCH
-                               : col->cell_by_cell ? ADMIT_TASK_CELL
-                                                   : ADMIT_TASK_BATCH;
-        uint64_t id = admit_task_id(c, type, rg, col->cell_by_cell ? row : -1);
-        long k = find_task(b->ids, b->ntask, id);
-        if (k < 0 || b->ts[k].completed_at < 0) return false;
-        if (b->ts[k].completed_at > *at) *at = b->ts[k].completed_at;
+        const task_state *st = record_task(b, c, row, rg);
+        if (!st || st->completed_at < 0) return false;
+        if (st->completed_at > *at) *at = st->completed_at;
     }
     return true;
 }
@@ -835,20 +1226,29 @@ static bool records_compute(view_builder *b) {
     int64_t *lat = malloc((m->records ? m->records : 1) * sizeof *lat);
     bool ok = done && lat;
     size_t ndone = 0, nlat = 0;
+    int64_t first = -1;
     for (int64_t row = 0; ok && row < f->records && f->buffer_size > 0; row++) {
         int64_t rg = row / f->buffer_size, at;
         if (!record_done_at(b, row, &at)) continue;
         done[ndone++] = at;
+        if (first < 0 || at < first) first = at;
         if (rg < b->nrg && b->rg_adm[rg] >= 0) lat[nlat++] = at - b->rg_adm[rg];
     }
     if (ok) {
         m->records_done = ndone;
-        res_sort_i64(done, ndone);
-        res_sort_i64(lat, nlat);
-        if (ndone) m->time_to_first_record = ns_s(done[0]);
+        if (ndone) m->time_to_first_record = ns_s(first);
         size_t half = (size_t)((m->records + 1) / 2);
-        if (half && ndone >= half) m->time_to_50pct_records = ns_s(done[half - 1]);
-        if (nlat) m->row_completion_p95 = ns_s(lat[res_quantile_index(nlat, 0.95)]);
+        int64_t x;
+        if (half && ndone >= half) {
+            size_t k = half - 1;
+            res_select_i64(done, ndone, &k, 1, &x);
+            m->time_to_50pct_records = ns_s(x);
+        }
+        if (nlat) {
+            size_t k = res_quantile_index(nlat, 0.95);
+            res_select_i64(lat, nlat, &k, 1, &x);
+            m->row_completion_p95 = ns_s(x);
+        }
     }
     free(done);
     free(lat);
@@ -868,14 +1268,13 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
                       .ng = facts->group_count,
                       .ncol = facts->column_count,
                       .nr = facts->resource_count,
-                      .amt = facts->group_amounts,
-                      .max_res = -1};
+                      .nwords = facts->group_count / 64 + 1,
+                      .amt = facts->group_amounts};
     bool ok = false;
     b.v = calloc(1, sizeof *b.v);
     if (!b.v) goto out;
     b.m = &b.v->m;
-    if (!view_index(&b)) goto out;
-    view_sweep(&b);
+    if (!view_index(&b) || !view_sweep(&b)) goto out;
     if (!requests_collect(&b)) goto out;
     requests_join(&b);
     if (!rows_waits(&b)) goto out;

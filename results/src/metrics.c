@@ -185,3 +185,65 @@ bool res_metric_is_headline(const char *name) {
                strcmp(l, "utilization_while_others_cooling") == 0;
     return false;
 }
+
+/* ---- the results store's names ----------------------------------------------------- */
+
+/* Scope "run" names that are flat names as they are (the summary's and the
+** correlated view's run-level figures the store keeps). */
+static const char *const STORED_RUN_KEYS[] = {"wall_time_seconds",
+                                              "slot_utilization",
+                                              "final_task_leases",
+                                              "final_request_leases",
+                                              "final_request_waiters",
+                                              "time_to_first_record_seconds",
+                                              "time_to_50pct_records_seconds",
+                                              "row_completion_p95_seconds",
+                                              "jain_fairness_index",
+                                              "ready_idle_gap_max_seconds",
+                                              "ready_idle_gap_total_seconds",
+                                              "active_capacity_fraction",
+                                              "first_downstream_ready_seconds",
+                                              "first_downstream_dispatch_seconds",
+                                              "root_over_admission_debt_lease_seconds",
+                                              NULL};
+
+static bool is_one_of(const char *name, const char *const *keys) {
+    for (size_t i = 0; keys[i]; i++)
+        if (strcmp(name, keys[i]) == 0) return true;
+    return false;
+}
+
+/* A keyed scope "<prefix><key>" whose name is one of keys: kind.key.name. */
+static bool keyed_name(const char *scope, const char *prefix, const char *kind, const char *name,
+                       const char *const *keys, char *out, size_t size) {
+    size_t n = strlen(prefix);
+    if (strncmp(scope, prefix, n) != 0 || !scope[n] || !is_one_of(name, keys)) return false;
+    return (size_t)snprintf(out, size, "%s.%s.%s", kind, scope + n, name) < size;
+}
+
+bool res_metric_name_of_stored(const char *scope, const char *name, char *out, size_t size) {
+    static const char *const PROVIDER_KEYS[] = {"busy_fraction", NULL};
+    static const char *const RESOURCE_KEYS[] = {"ready_idle_gap_max_seconds", "jain_fairness_index",
+                                                NULL};
+    if (strcmp(scope, "run") == 0) {
+        /* The flat hidden_scheduler_resource_waiters is the correlated
+        ** view's; the store's "hidden_scheduler_resource_waiters" is the
+        ** scheduler's own count (an artifact's iteration stats). */
+        if (strcmp(name, "correlated_hidden_waiters") == 0)
+            name = "hidden_scheduler_resource_waiters";
+        else if (!is_one_of(name, STORED_RUN_KEYS))
+            return false;
+        return (size_t)snprintf(out, size, "%s", name) < size;
+    }
+    return keyed_name(scope, "group:", "group", name, GROUP_KEYS, out, size) ||
+           keyed_name(scope, "request:", "request", name, REQUEST_KEYS, out, size) ||
+           keyed_name(scope, "provider:", "provider", name, PROVIDER_KEYS, out, size) ||
+           keyed_name(scope, "resource:", "resource", name, RESOURCE_KEYS, out, size);
+}
+
+bool res_metric_is_stored(const char *name) {
+    static const char *const lacking[] = {"throughput_records_per_second",
+                                          "downstream_ready_to_dispatch_p95_seconds", NULL};
+    if (is_one_of(name, lacking)) return false;
+    return !(strncmp(name, "group.", 6) == 0 && strcmp(leaf(name), "wait_p99_seconds") == 0);
+}

@@ -12,7 +12,7 @@
 
 typedef struct column_acc {
     int64_t *waits;
-    size_t count;
+    size_t count, cap;
     uint32_t in_flight;
     int64_t busy_since, busy_total;
     res_sum_ns task_ns;
@@ -31,6 +31,23 @@ void res_summary_free(res_summary *s) {
     free(s);
 }
 
+/* Room for execution id exec in *v (new entries -1). */
+static bool exec_start_grow(int64_t **v, size_t *cap, uint64_t exec) {
+    if (exec < *cap) return true;
+    size_t n = *cap ? *cap : 1024;
+    while (n <= exec) {
+        if (n > SIZE_MAX / 2 / sizeof **v) return false;
+        n *= 2;
+    }
+    int64_t *p = realloc(*v, n * sizeof *p);
+    if (!p) return false;
+    for (size_t i = *cap; i < n; i++)
+        p[i] = -1;
+    *v = p;
+    *cap = n;
+    return true;
+}
+
 /* The p95 of ready-to-lease gaps of non-root columns' executions. */
 static bool downstream_gap(res_summary *s) {
     const res_correlated_view *v = s->view;
@@ -45,8 +62,12 @@ static bool downstream_gap(res_summary *s) {
         int64_t from = r->at[RES_TS_READY_ENQUEUED], to = r->at[RES_TS_TASK_LEASE_ACQUIRED];
         if (from >= 0 && to >= from) gaps[n++] = to - from;
     }
-    res_sort_i64(gaps, n);
-    if (n) s->downstream_ready_to_dispatch_p95 = ns_to_s(gaps[res_quantile_index(n, 0.95)]);
+    if (n) {
+        size_t k = res_quantile_index(n, 0.95);
+        int64_t p95;
+        res_select_i64(gaps, n, &k, 1, &p95); /* the element a sort puts there */
+        s->downstream_ready_to_dispatch_p95 = ns_to_s(p95);
+    }
     free(gaps);
     return true;
 }
@@ -57,14 +78,13 @@ res_summary *res_summary_compute(const res_run_record *run) {
     res_summary *s = calloc(1, sizeof *s);
     column_acc *acc = calloc(ncol, sizeof *acc);
     size_t *base = calloc(ncol + 1, sizeof *base);
-    uint64_t max_exec = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        if (run->events[i].corr.task_execution_id > max_exec)
-            max_exec = run->events[i].corr.task_execution_id;
-    int64_t *exec_start = malloc((max_exec + 1) * sizeof *exec_start);
+    /* [execution id]: when its worker started, -1: not running; grown as
+    ** executions start (ids are handed out in order) */
+    int64_t *exec_start = NULL;
+    size_t exec_cap = 0;
     int64_t *ready = NULL;
     bool ok = false;
-    if (!s || !acc || !base || !exec_start) goto done;
+    if (!s || !acc || !base) goto done;
     s->column_count = ncol;
     s->columns = calloc(ncol, sizeof *s->columns);
     for (uint32_t c = 0; c < ncol; c++)
@@ -72,11 +92,10 @@ res_summary *res_summary_compute(const res_run_record *run) {
     ready = calloc(base[ncol] ? base[ncol] : 1, sizeof *ready);
     if (!s->columns || !ready) goto done;
     for (uint32_t c = 0; c < ncol; c++) {
-        acc[c].waits = malloc((run->column_tasks[c] * 2 + 8) * sizeof *acc[c].waits);
+        acc[c].cap = run->column_tasks[c] * 2 + 8;
+        acc[c].waits = malloc(acc[c].cap * sizeof *acc[c].waits);
         if (!acc[c].waits) goto done;
     }
-    for (uint64_t i = 0; i <= max_exec; i++)
-        exec_start[i] = -1;
 
     size_t waits_cap_ok = 1;
     for (size_t i = 0; i < run->event_count; i++) {
@@ -89,21 +108,26 @@ res_summary *res_summary_compute(const res_run_record *run) {
         case ADMIT_EV_DEPENDENCY_READY: ready[dense] = ev->captured_at_ns; break;
         case ADMIT_EV_WORKER_SPAWNED: {
             column_acc *a = &acc[c];
-            if (a->count == run->column_tasks[c] * 2 + 8) {
-                int64_t *w = realloc(a->waits, a->count * 2 * sizeof *w);
+            if (a->count == a->cap) { /* retries and salvage: more dispatches than tasks */
+                int64_t *w = realloc(a->waits, a->cap * 2 * sizeof *w);
                 if (!w) {
                     waits_cap_ok = 0;
                     break;
                 }
                 a->waits = w;
+                a->cap *= 2;
             }
             a->waits[a->count++] = ev->captured_at_ns - ready[dense];
             if (a->in_flight++ == 0) a->busy_since = ev->captured_at_ns;
+            if (!exec_start_grow(&exec_start, &exec_cap, exec)) {
+                waits_cap_ok = 0;
+                break;
+            }
             exec_start[exec] = ev->captured_at_ns;
             break;
         }
         case ADMIT_EV_TASK_LEASE_RELEASED:
-            if (exec && exec_start[exec] >= 0) {
+            if (exec && exec < exec_cap && exec_start[exec] >= 0) {
                 column_acc *a = &acc[c];
                 a->task_ns += ev->captured_at_ns - exec_start[exec];
                 exec_start[exec] = -1;
@@ -134,11 +158,14 @@ res_summary *res_summary_compute(const res_run_record *run) {
         for (size_t k = 0; k < a->count; k++)
             sum += a->waits[k];
         cs->wait_mean_seconds = (double)sum / (double)a->count / 1e9;
-        res_sort_i64(a->waits, a->count);
-        cs->wait_p50_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.50)]);
-        cs->wait_p95_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.95)]);
-        cs->wait_p99_seconds = ns_to_s(a->waits[res_quantile_index(a->count, 0.99)]);
-        cs->wait_max_seconds = ns_to_s(a->waits[a->count - 1]);
+        size_t k[4] = {res_quantile_index(a->count, 0.50), res_quantile_index(a->count, 0.95),
+                       res_quantile_index(a->count, 0.99), a->count - 1};
+        int64_t at[4];
+        res_select_i64(a->waits, a->count, k, 4, at); /* the elements a sort puts there */
+        cs->wait_p50_seconds = ns_to_s(at[0]);
+        cs->wait_p95_seconds = ns_to_s(at[1]);
+        cs->wait_p99_seconds = ns_to_s(at[2]);
+        cs->wait_max_seconds = ns_to_s(at[3]);
     }
     s->wall_time_seconds = ns_to_s(run->wall_ns);
     s->task_seconds = (double)task_ns / 1e9;

@@ -24,6 +24,8 @@ struct run_assembly {
     admit_request_admission *adm;
     admit_model_executor *exec;
     admit_scheduler *sched;
+    run_clock clock;  /* the scheduler's runtime seam (seam_*): the clock, */
+    admit_runtime rt; /* and the wake, spawn and cancel hooks with their ctx */
 };
 
 static bool core_error(run_error *err, const run_config *cfg, const admit_error *aerr,
@@ -278,6 +280,28 @@ static admit_status make_policy(const run_assembly *a, run_policy_kind kind, con
     return admit_policy_bounded_borrow(&bcfg, out, err);
 }
 
+/* The scheduler's runtime seam has one context for its four callbacks; the
+** hooks give the clock its own, so the seam goes through the assembly. */
+static int64_t seam_now(void *ctx) {
+    const run_assembly *a = ctx;
+    return a->clock.now(a->clock.ctx);
+}
+
+static void seam_wake_at(void *ctx, int64_t at_ns) {
+    const run_assembly *a = ctx;
+    a->rt.wake_at(a->rt.ctx, at_ns);
+}
+
+static int seam_spawn(void *ctx, admit_worker *w) {
+    const run_assembly *a = ctx;
+    return a->rt.spawn(a->rt.ctx, w);
+}
+
+static void seam_cancel(void *ctx, admit_worker *w) {
+    const run_assembly *a = ctx;
+    a->rt.cancel(a->rt.ctx, w);
+}
+
 static bool build_scheduler(run_assembly *a, run_policy_kind policy, uint64_t run_id,
                             const run_hooks *h, run_error *err) {
     const run_config *cfg = a->cfg;
@@ -297,11 +321,15 @@ static bool build_scheduler(run_assembly *a, run_policy_kind policy, uint64_t ru
     sc.shutdown_error_rate = cfg->shutdown_error_rate;
     sc.shutdown_error_window = cfg->shutdown_error_window;
     sc.run_id = run_id;
-    sc.runtime = (admit_runtime){.ctx = h->ctx,
-                                 .now = h->clock.now,
-                                 .wake_at = h->wake_at,
-                                 .spawn = h->spawn,
-                                 .cancel = h->cancel};
+    a->clock = h->clock;
+    a->rt = (admit_runtime){
+        .ctx = h->ctx, .wake_at = h->wake_at, .spawn = h->spawn, .cancel = h->cancel};
+    /* a missing hook stays missing, for the scheduler to refuse */
+    sc.runtime = (admit_runtime){.ctx = a,
+                                 .now = h->clock.now ? seam_now : NULL,
+                                 .wake_at = h->wake_at ? seam_wake_at : NULL,
+                                 .spawn = h->spawn ? seam_spawn : NULL,
+                                 .cancel = h->cancel ? seam_cancel : NULL};
     sc.sink = h->scheduler_sink;
     if (make_policy(a, policy, h, &sc.policy, &aerr) != ADMIT_OK)
         return core_error(err, cfg, &aerr, "out of memory building the policy");
@@ -343,6 +371,10 @@ void run_assembly_destroy(run_assembly *a) {
     free(a->call_resource);
     free(a->call_group);
     free(a);
+}
+
+const run_config *run_assembly_config(const run_assembly *a) {
+    return a->cfg;
 }
 
 admit_scheduler *run_assembly_scheduler(const run_assembly *a) {

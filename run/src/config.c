@@ -209,7 +209,8 @@ static bool parse_models(const node *root, run_config *s) {
             !as_endpoint_name(&f, m->provider, sizeof m->provider) ||
             !run_json_field(&e, "model", true, &f) ||
             !as_endpoint_name(&f, m->model_id, sizeof m->model_id) ||
-            !run_json_get_int(&e, "max_parallel_requests", true, 1, INT_MAX, &cap) ||
+            !run_json_get_int(&e, "max_parallel_requests", true, 1, ADMIT_REQUEST_MAX_LIMIT,
+                              &cap) ||
             !parse_model_live(&e, m))
             return false;
         m->max_parallel_requests = (uint32_t)cap;
@@ -235,9 +236,13 @@ static bool parse_request_limits(const node *o, run_config *s) {
             if (s->request_limits[j].domain == l->domain &&
                 run_config_is_same_endpoint(s, s->request_limits[j].model, l->model))
                 return run_config_endpoint_repeated(&e, s, l->model, l->domain);
-        if (!run_json_get_u32(&e, "initial_limit", 1, &l->initial_limit) ||
-            !run_json_get_u32(&e, "max_limit_clamp", 1, &l->max_limit_clamp))
+        /* request admission refuses limits above ADMIT_REQUEST_MAX_LIMIT */
+        int64_t initial = 0, clamp = 0;
+        if (!run_json_get_int(&e, "initial_limit", false, 1, ADMIT_REQUEST_MAX_LIMIT, &initial) ||
+            !run_json_get_int(&e, "max_limit_clamp", false, 1, ADMIT_REQUEST_MAX_LIMIT, &clamp))
             return false;
+        l->initial_limit = (uint32_t)initial;
+        l->max_limit_clamp = (uint32_t)clamp;
         s->request_limit_count++;
     }
     return true;

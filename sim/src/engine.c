@@ -1,4 +1,3 @@
-#define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
 /*
 ** The simulated environment of one iteration (sim/engine.h): the run's core
 ** objects, assembled from the configuration (run/assembly.h), driven on the
@@ -12,34 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
+#include "res/large_alloc.h"
 #include "run/assembly.h"
+#include "run/program.h"
 #include "sim/clock.h"
 #include "sim/provider.h"
 #include "sim/rng.h"
 #include "sim/workload.h"
 
-enum { EV_COMPLETE = 1, EV_WAKE, EV_CANCEL, EV_STEP, EV_CALL_DONE, EV_REQ_TICK };
-
-/* One running task execution, walking its column's request program. */
-typedef struct sim_worker {
-    admit_worker *w;
-    uint64_t execution_id;
-    uint32_t token; /* EV_STEP / EV_COMPLETE carry it; bumping it voids them */
-    admit_worker_outcome outcome;
-    size_t next_free;
-    const int64_t *plan; /* per step: local duration ns, or call count */
-    int64_t own_plan[RUN_MAX_STEPS];
-    uint32_t step;
-    uint32_t calls_left;
-    uint32_t call_failures; /* failed attempts of the current call */
-    bool step_started;
-    bool cancelled;
-    bool finishing;
-    admit_model_attempt *attempt;
-} sim_worker;
+enum { EV_WALK = 1, EV_WAKE, EV_CANCEL, EV_CALL_DONE, EV_REQ_TICK };
 
 /* One outbound call on a simulated provider. */
 typedef struct sim_call {
@@ -64,8 +46,7 @@ typedef struct engine {
     sim_providers *providers;
     sim_workload *workload; /* every task's program values and outcome */
     gsl_rng *spawn_rng;
-    sim_worker *workers;
-    size_t worker_count, worker_cap, free_worker;
+    run_walkers *walkers; /* every worker walking its column's program */
     sim_call *calls;
     size_t call_count, call_cap, free_call;
     bool wake_now_pending;
@@ -80,7 +61,6 @@ typedef struct engine {
     admit_error refusal; /* what the core said, when it refused */
     uint64_t run_id;
     bool tearing_down; /* callbacks from destroying the core objects are ignored */
-    bool in_spawn;     /* inside rt_spawn: a worker may not finish synchronously */
 } engine;
 
 #define NO_SLOT SIZE_MAX
@@ -124,139 +104,21 @@ static void req_wake_at(void *ctx, int64_t at) {
     schedule(e, at, EV_REQ_TICK, 0, 0);
 }
 
-/* ---- a task's program: drawing it, walking it ----------------------------- */
+/* ---- workers: the spawn seam, and the program walk's hooks --------------------- */
 
-/* The worker's current step is local work (a column without a program is one local step). */
-static bool step_is_local(const engine *e, const sim_worker *sw) {
-    const run_column *col = &e->cfg->columns[sw->w->task->column];
-    return !col->step_count || col->program[sw->step].kind == RUN_STEP_LOCAL;
+static void walk_timer(void *ctx, int64_t delay_ns, uint32_t slot, uint32_t token) {
+    schedule_in(ctx, delay_ns, EV_WALK, slot, token);
 }
 
-static void finish_worker(engine *e, size_t slot) {
-    sim_worker *sw = &e->workers[slot];
-    sw->token++;
-    admit_worker *w = sw->w;
-    sw->next_free = e->free_worker;
-    e->free_worker = slot;
-    admit_scheduler_worker_finished(e->sched, w, sw->execution_id, sw->outcome);
+static void walk_finish(void *ctx, admit_worker *w, uint64_t execution_id,
+                        admit_worker_outcome outcome) {
+    admit_scheduler_worker_finished(((engine *)ctx)->sched, w, execution_id, outcome);
 }
 
-/* Ends the worker at the current instant, after whatever else happens now. */
-static void complete_soon(engine *e, size_t slot) {
-    sim_worker *sw = &e->workers[slot];
-    if (sw->finishing) return;
-    sw->finishing = true;
-    sw->token++;
-    schedule(e, e->clock.now_ns, EV_COMPLETE, slot, sw->token);
-}
-
-static void on_attempt_done(void *ctx, const admit_model_attempt_result *r);
-
-static void start_call(engine *e, size_t slot) {
-    sim_worker *sw = &e->workers[slot];
-    const admit_task *t = sw->w->task;
-    const admit_group_spec *g = &run_assembly_groups(e->asm_)[t->group];
-    admit_model_request req = {
-        .resource = (uint32_t)run_assembly_call_resource(e->asm_, t->column, sw->step),
-        .group = run_assembly_call_group(e->asm_, t->column, sw->step),
-        .queue_wait_timeout_ns = ADMIT_REQ_TIMEOUT_DEFAULT,
-        .corr = {.run_id = e->run_id,
-                 .row_group = t->row_group,
-                 .column = (int32_t)t->column,
-                 .task_type = (int32_t)t->type,
-                 .group = (int32_t)t->group,
-                 .group_kind = (int32_t)g->kind,
-                 .group_identity_hash = g->identity_hash,
-                 .task_execution_id = sw->execution_id},
-        .task_id = t->task_id,
-        .user = (void *)(uintptr_t)slot};
-    admit_error why = {0};
-    if (admit_model_executor_execute_attempt(e->exec, &req, on_attempt_done, e, &sw->attempt,
-                                             &why) != ADMIT_OK) {
-        admit_error_set(&e->refusal, why.code, "model executor: %.900s",
-                        why.message[0] ? why.message : "refused an attempt");
-        e->halted = true;
-    }
-}
-
-/* Moves the worker on from its current position in the program. */
-static void advance(engine *e, size_t slot) {
-    sim_worker *sw = &e->workers[slot];
-    uint32_t n = sim_workload_step_count(&e->cfg->columns[sw->w->task->column]);
-    while (sw->step < n) {
-        if (step_is_local(e, sw)) {
-            if (!sw->step_started) {
-                sw->step_started = true;
-                schedule_in(e, sw->plan[sw->step], EV_STEP, slot, sw->token);
-                return;
-            }
-        } else {
-            if (!sw->step_started) {
-                sw->step_started = true;
-                sw->calls_left = (uint32_t)sw->plan[sw->step];
-                sw->call_failures = 0;
-            }
-            if (sw->calls_left) {
-                start_call(e, slot);
-                return;
-            }
-        }
-        sw->step++;
-        sw->step_started = false;
-    }
-    /* A program with no time-taking step ends at once; from inside spawn()
-    ** that must still happen after the scheduler has seen the spawn. */
-    if (e->in_spawn)
-        complete_soon(e, slot);
-    else
-        finish_worker(e, slot);
-}
-
-/* A call ended: the next call or step on success, else a retry after
-** max(backoff, Retry-After) until the column's attempts run out. */
-static void on_attempt_done(void *ctx, const admit_model_attempt_result *r) {
+static void walk_refused(void *ctx, const admit_error *why) {
     engine *e = ctx;
-    if (e->tearing_down) return;
-    size_t slot = (size_t)(uintptr_t)r->user;
-    sim_worker *sw = &e->workers[slot];
-    sw->attempt = NULL;
-    if (sw->cancelled) {
-        complete_soon(e, slot);
-        return;
-    }
-    if (r->admitted && r->outcome.kind == ADMIT_REQ_SUCCESS) {
-        sw->calls_left--;
-        sw->call_failures = 0;
-        schedule(e, e->clock.now_ns, EV_STEP, slot, sw->token);
-        return;
-    }
-    const run_column *col = &e->cfg->columns[sw->w->task->column];
-    if (++sw->call_failures >= col->retry_max_attempts) {
-        sw->outcome = ADMIT_WORKER_RETRYABLE_FAILURE;
-        complete_soon(e, slot);
-        return;
-    }
-    int64_t backoff = col->retry_backoff_ns;
-    if (r->admitted && r->outcome.retry_after_ns > backoff) backoff = r->outcome.retry_after_ns;
-    schedule_in(e, backoff, EV_STEP, slot, sw->token);
-}
-
-static bool worker_alloc(engine *e, size_t *slot) {
-    *slot = e->free_worker;
-    if (*slot != NO_SLOT) {
-        e->free_worker = e->workers[*slot].next_free;
-        return true;
-    }
-    if (e->worker_count == e->worker_cap) {
-        size_t cap = e->worker_cap ? e->worker_cap * 2 : 64;
-        sim_worker *n = realloc(e->workers, cap * sizeof *n);
-        if (!n) return false;
-        e->workers = n;
-        e->worker_cap = cap;
-    }
-    *slot = e->worker_count++;
-    e->workers[*slot].token = 0;
-    return true;
+    e->refusal = *why;
+    e->halted = true;
 }
 
 static int rt_spawn(void *ctx, admit_worker *w) {
@@ -264,26 +126,18 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     if (e->env->spawn_failure_probability > 0 &&
         gsl_rng_uniform(e->spawn_rng) < e->env->spawn_failure_probability)
         return -1;
-    size_t slot;
-    if (!worker_alloc(e, &slot)) return -1;
-    size_t idx = admit_tracker_task_index(e->tracker, w->task);
-    sim_worker *sw = &e->workers[slot];
-    uint32_t token = sw->token + 1;
-    *sw = (sim_worker){.w = w, .execution_id = w->execution_id, .token = token};
+    run_walk *k = run_walkers_add(e->walkers, w);
+    if (!k) return -1;
     if (w->attempt == 1) {
-        sw->plan = sim_workload_first(e->workload, idx, &sw->outcome);
+        k->plan = sim_workload_first(e->workload, admit_tracker_task_index(e->tracker, w->task),
+                                     &k->outcome);
     } else {
-        sw->outcome = sim_workload_draw_retry(e->workload, w->task->column, sw->own_plan);
-        sw->plan = sw->own_plan;
+        k->outcome = sim_workload_draw_retry(e->workload, w->task->column, k->own_plan);
+        k->plan = k->own_plan;
     }
-    w->runtime_data = (void *)(uintptr_t)slot;
-    e->in_spawn = true;
-    advance(e, slot);
-    e->in_spawn = false;
+    run_walkers_begin(e->walkers, k, true);
     if (e->halted) {
-        sw->token++;
-        sw->next_free = e->free_worker;
-        e->free_worker = slot;
+        run_walkers_discard(e->walkers, k);
         return -1;
     }
     return 0;
@@ -291,16 +145,7 @@ static int rt_spawn(void *ctx, admit_worker *w) {
 
 static void rt_cancel(void *ctx, admit_worker *w) {
     engine *e = ctx;
-    size_t slot = (size_t)(uintptr_t)w->runtime_data;
-    sim_worker *sw = &e->workers[slot];
-    if (sw->cancelled || sw->finishing) return;
-    sw->cancelled = true;
-    sw->outcome = ADMIT_WORKER_CANCELLED;
-    sw->token++; /* a pending step becomes stale */
-    if (sw->attempt)
-        admit_model_executor_cancel(e->exec, sw->attempt); /* done callback completes */
-    else
-        complete_soon(e, slot);
+    run_walkers_cancel(e->walkers, w);
 }
 
 /* ---- simulated provider calls ------------------------------------------ */
@@ -354,31 +199,19 @@ static void call_done(engine *e, size_t slot) {
 /* ---- event capture --------------------------------------------------------- */
 
 /* Event logs are the capture path's only memory: big (one admit_event per
-** event, ~100 bytes), written once, front to back.  Backing them with huge
-** pages where the kernel offers them (THP "madvise" mode) turns ~25
-** first-touch page faults per thousand events into one per 18,000, which is
-** most of what capturing an event costs. */
-enum { EVENT_LOG_ALIGN = 2u << 20, EVENT_LOG_HINT_MAX = 1u << 22 };
-
-static admit_event *event_log_alloc(size_t cap) {
-    size_t bytes;
-    if (__builtin_mul_overflow(cap, sizeof(admit_event), &bytes)) return NULL;
-    if (bytes < EVENT_LOG_ALIGN) return malloc(bytes);
-    void *p = NULL;
-    if (posix_memalign(&p, EVENT_LOG_ALIGN, bytes) != 0) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes & ~(size_t)(EVENT_LOG_ALIGN - 1), MADV_HUGEPAGE); /* advice only */
-#endif
-    return p;
-}
+** event, ~100 bytes), written once, front to back, so they live on huge
+** pages where the kernel offers them (res/large_alloc.h): ~25 first-touch
+** page faults per thousand events become one per 18,000, which was most of
+** what capturing an event cost. */
+enum { EVENT_LOG_HINT_MAX = 1u << 22 };
 
 /* Makes room for at least want events, keeping the first count. */
 static bool event_log_reserve(admit_event **arr, size_t count, size_t *cap, size_t want) {
     if (want <= *cap) return true;
-    admit_event *p = event_log_alloc(want);
+    size_t bytes;
+    if (__builtin_mul_overflow(want, sizeof(admit_event), &bytes)) return false;
+    admit_event *p = res_large_realloc(*arr, count * sizeof *p, bytes);
     if (!p) return false;
-    if (count) memcpy(p, *arr, count * sizeof *p);
-    free(*arr);
     *arr = p;
     *cap = want;
     return true;
@@ -434,10 +267,11 @@ static bool reserve_event_logs(engine *e, size_t ntasks) {
 
 static void engine_free(engine *e) {
     e->tearing_down = true;
+    if (e->walkers) run_walkers_stop(e->walkers);
     run_assembly_destroy(e->asm_);
     sim_workload_free(e->workload);
     if (e->spawn_rng) gsl_rng_free(e->spawn_rng);
-    free(e->workers);
+    run_walkers_destroy(e->walkers);
     free(e->events);
     free(e->revents);
     sim_clock_free(&e->clock);
@@ -499,7 +333,11 @@ static bool assemble(engine *e, run_policy_kind policy, sim_error *err) {
     e->tracker = admit_scheduler_tracker(e->sched);
     e->adm = run_assembly_request_admission(e->asm_);
     e->exec = run_assembly_executor(e->asm_);
-    return true;
+    run_walkers_hooks wh = {
+        .ctx = e, .timer = walk_timer, .finish = walk_finish, .refused = walk_refused};
+    e->walkers = run_walkers_create(e->asm_, e->run_id, &wh);
+    return e->walkers ||
+           fail(err, SIM_ENOMEM, "%s: out of memory running the simulation", e->cfg->path);
 }
 
 /* Every task's first execution drawn up front in task order (common random
@@ -528,19 +366,7 @@ static void apply(engine *e, const sim_event *ev, bool *dispatch) {
     case EV_CALL_DONE:
         if (e->calls[ev->ref].token == ev->token) call_done(e, ev->ref);
         break;
-    case EV_STEP: {
-        sim_worker *sw = &e->workers[ev->ref];
-        if (sw->token != ev->token) break;
-        if (step_is_local(e, sw)) { /* the local step ran its time */
-            sw->step++;
-            sw->step_started = false;
-        }
-        advance(e, ev->ref);
-        break;
-    }
-    default: /* EV_COMPLETE */
-        if (e->workers[ev->ref].token == ev->token) finish_worker(e, ev->ref);
-        break;
+    default: /* EV_WALK */ run_walkers_fire(e->walkers, (uint32_t)ev->ref, ev->token); break;
     }
 }
 
@@ -608,7 +434,6 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                 .env = &sc->env,
                 .last_future_wake = -1,
                 .last_req_wake = -1,
-                .free_worker = NO_SLOT,
                 .free_call = NO_SLOT,
                 .capture = opt->capture_events};
     e.run = res_run_record_create(&sc->config);

@@ -34,6 +34,16 @@ extern "C" {
 
 typedef struct admit_fair_queue admit_fair_queue;
 
+/* One distinct request among the groups' first candidates: the active groups
+** whose first candidate asks exactly `request`, how many, and their summed
+** weight (max(weight, 1) each).  What policies need to know about peers'
+** heads without visiting every group. */
+typedef struct admit_head_request {
+    admit_resource_request request;
+    uint64_t weight;
+    uint32_t groups; /* 0: no first candidate asks it now */
+} admit_head_request;
+
 /* QueueView: read-only pointers into the queue's live aggregates; valid until
 ** the next mutation of the queue and never copied. */
 typedef struct admit_queue_view {
@@ -47,6 +57,19 @@ typedef struct admit_queue_view {
     const admit_group_spec *groups;           /* [group] */
     uint32_t active_count;
     const uint32_t *active_groups; /* groups with queued work, selection order */
+    /* The first candidates by request (see admit_head_request); every active
+    ** group's first candidate counts in exactly one entry.  NULL in a view
+    ** not made by a queue (or one that ran out of memory keeping them):
+    ** readers then walk active_groups. */
+    uint32_t head_request_count;
+    const admit_head_request *head_requests;
+    /* Which queue, and its state: queue_id is unique among the queues of
+    ** the process, version changes with every mutation (it is
+    ** admit_fair_queue_version()).  Together they name the view's contents,
+    ** so a reader may keep what it derived from them while both are
+    ** unchanged.  0 in a view not made by a queue: nothing may be kept. */
+    uint64_t queue_id;
+    uint64_t version;
 } admit_queue_view;
 
 typedef struct admit_queue_selection {

@@ -30,9 +30,15 @@
 **   other outcomes return capacity and never count as pressure.
 ** Waiters wake on release, cooldown expiry (even with nothing in flight),
 ** limit increase, their queue-wait deadline, cancellation and shutdown.
-** A waiter has timed out once now >= its deadline: every call expires due
-** waiters before it admits, queues or denies anything, so a release (or
-** acquire) that runs before the tick of a deadline never admits past it.
+** A waiter has timed out once now >= its deadline.  Every call first brings
+** the state up to now as the tick would: it expires due waiters, applies
+** due ramp steps of resources with waiters and admits, in fair order, the
+** waiters that a cooldown end or ramp step has let in; only then does it
+** admit, queue or deny anything.  So a release (or acquire) that runs
+** before the tick of a deadline never admits past it, and an acquire that
+** runs before the tick of a cooldown end or ramp step never goes before a
+** waiter it let in.  shutdown, reset and destroy, which end every waiter,
+** time out the due ones and admit none.
 **
 ** Threads: with thread_safe set every call may come from any thread; state
 ** is under one mutex, acquire_sync blocks on a per-waiter condition variable
@@ -132,9 +138,13 @@ typedef struct admit_aimd_config {
 
 void admit_aimd_config_init(admit_aimd_config *cfg);
 
+/* The most a provider/model's static cap, an initial_limit or a
+** max_limit_clamp may be: admit_request_admission_create refuses more. */
+#define ADMIT_REQUEST_MAX_LIMIT 100000
+
 typedef struct admit_request_resource_limits {
-    uint32_t initial_limit;   /* 0: effective max */
-    uint32_t max_limit_clamp; /* 0: none */
+    uint32_t initial_limit;   /* 0: effective max; at most ADMIT_REQUEST_MAX_LIMIT */
+    uint32_t max_limit_clamp; /* 0: none; at most ADMIT_REQUEST_MAX_LIMIT */
 } admit_request_resource_limits;
 
 typedef struct admit_request_admission_config {
@@ -188,7 +198,8 @@ typedef enum admit_request_acquire_status {
     ADMIT_REQ_DENIED        /* *result holds the denial; no completion call */
 } admit_request_acquire_status;
 
-/* Handle of a queued async waiter, for cancellation. */
+/* Handle of a queued async waiter, for cancellation.  Generations start
+** at 1: a zero-filled handle names no waiter. */
 typedef struct admit_request_wait {
     uint32_t slot;
     uint32_t generation;
@@ -253,7 +264,11 @@ void admit_request_admission_emit(admit_request_admission *c, admit_request_even
 
 /* Read-only pressure facts: pointers into the live state.  Only safe to read
 ** from the thread that drives a non-thread-safe controller (the ProviderAware
-** policy reads it on the dispatch loop); threaded callers use snapshot(). */
+** policy reads it on the dispatch loop); threaded callers use snapshot().
+** current_limit is the limit as the last call left it: during a startup
+** ramp a step may be due that no call has applied yet, so read the limit
+** in force with admit_request_pressure_limit(), which computes it (reading
+** never changes the controller). */
 typedef struct admit_request_pressure {
     uint32_t resource_count;
     uint32_t pm_count;
@@ -266,11 +281,22 @@ typedef struct admit_request_pressure {
     const uint32_t *pm_in_flight;    /* [pm] */
     const uint32_t *pm_cap;          /* [pm] */
     const uint32_t *pm_waiters;      /* [pm] */
+    /* The startup ramp; ramping NULL: no resource ramps. */
+    const uint32_t *initial_limit; /* [resource]: where the ramp ends */
+    const int64_t *ramp_start_ns;  /* [resource] */
+    const bool *ramping;           /* [resource] */
+    int64_t startup_ramp_ns;
 } admit_request_pressure;
 
 const admit_request_pressure *admit_request_admission_pressure(const admit_request_admission *c);
+/* The limit admissions of resource are held to at now_ns: min(current
+** limit, effective max), counting a startup ramp step due by now_ns that
+** no call has applied yet (1 + floor((initial - 1) * elapsed / ramp)); 0
+** for an unknown resource. */
+uint32_t admit_request_pressure_limit(const admit_request_pressure *p, uint32_t resource,
+                                      int64_t now_ns);
 /* Under pressure: aggregate cap full, cooling down, waiters queued, or
-** in-flight at the current limit. */
+** in-flight at the limit in force at now_ns (admit_request_pressure_limit). */
 bool admit_request_pressure_is_pressured(const admit_request_pressure *p, uint32_t resource,
                                          int64_t now_ns);
 

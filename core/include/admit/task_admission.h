@@ -103,6 +103,12 @@ typedef struct admit_task_policy {
                        admit_policy_delta *out);
     void (*on_release)(void *ctx, const admit_task *task, admit_policy_delta *out);
     void (*destroy)(void *ctx);
+    /* evaluate reads nothing but its arguments (no clock, no outside state),
+    ** so the controller may reuse a decision for the same task while
+    ** neither the queue (its view's queue_id and version) nor the ledger
+    ** changed: is_eligible then try_acquire evaluate once.  StrictFair and
+    ** BoundedBorrow set it; false (a zeroed policy) re-evaluates every time. */
+    bool pure;
 } admit_task_policy;
 
 typedef enum admit_share_rounding { ADMIT_SHARE_CEIL = 0, ADMIT_SHARE_FLOOR } admit_share_rounding;

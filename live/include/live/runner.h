@@ -6,10 +6,10 @@
 ** scale (live/loop.h), the runtime seam (live/runtime.h), an HTTP provider
 ** (live/http_provider.h), and the core objects assembled from the
 ** configuration on them (run/assembly.h).  Workers walk their column's
-** request program as the simulator's do: local steps are loop timers of the
-** workload's duration, calls go through the model executor, and a failed
-** call is retried after max(backoff, Retry-After) up to the column's
-** retry.max_attempts, then the task fails retryably.  Both event streams
+** request program with the simulator's walker (run/program.h): local steps
+** are loop timers of the workload's duration, calls go through the model
+** executor, and a failed call is retried after max(backoff, Retry-After)
+** up to the column's retry.max_attempts, then the task fails retryably.  Both event streams
 ** are captured into a res_run_record with mode "live", its times on the
 ** run's clock (real time divided by the time scale).
 **

@@ -54,4 +54,8 @@ json_t *res_json_string_lossy(const char *s);
 
 json_t *res_event_to_json(const admit_event *ev, const res_run_record *run);
 
+/* The scenario's check section as an artifact records it (inputs.check:
+** {"tags", "claims", "thresholds"}); NULL when it is empty.  New reference. */
+json_t *res_artifact_check_json(const run_check *c);
+
 #endif

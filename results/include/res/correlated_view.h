@@ -84,7 +84,8 @@
 ** Capacity (overall and per-group metrics) is the submission resource's
 ** limit and every task lease counts as one unit of it; the per-resource
 ** metrics use facts.resources[r].limit and the groups' amounts instead.  The
-** sweep costs O(events x groups x (resources + 1)).
+** build is linear in events, tasks and rows (results/src/correlated_view.c
+** gives the cost exactly).
 **   first_downstream_ready / first_downstream_dispatch = the first
 **     dependency_ready / task_lease_acquired of any non-root column
 **     (a root column has no dependencies).

@@ -73,6 +73,23 @@ bool res_metric_set_add(res_metric_set *s, const char *name, double value);
 /* NULL when absent. */
 const res_metric *res_metric_find(const res_metric_set *s, const char *name);
 
+/* The flat name (in out) of a figure the results store keeps as (scope,
+** name) in its metrics table (res/store.h): scope "run" names are flat
+** names, but the correlated view's hidden waiters ("correlated_hidden_waiters")
+** are hidden_scheduler_resource_waiters; "group:<column>",
+** "request:<provider/model/domain>", "provider:<name>" and
+** "resource:<scheduler resource>" become group.<column>.<name>, ...  False
+** for a stored figure outside the flat namespace (task_seconds, dispatches,
+** in_flight_max, request limits, limiting layers, the scheduler's own count
+** of hidden waiters, ...) or a name too long for out. */
+bool res_metric_name_of_stored(const char *scope, const char *name, char *out, size_t size);
+
+/* False for the flat metrics the results store does not keep, so a stored
+** run lacks them: throughput_records_per_second (records done are not
+** stored), downstream_ready_to_dispatch_p95_seconds and
+** group.<column>.wait_p99_seconds. */
+bool res_metric_is_stored(const char *name);
+
 res_direction res_metric_direction(const char *name);
 
 /* True for the headline metrics (reported first): run-level times and

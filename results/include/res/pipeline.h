@@ -55,8 +55,10 @@ typedef struct res_pipeline_options {
     uint64_t seed;
     uint32_t iterations; /* >= 1 */
     const char *db_path; /* NULL: no store */
-    /* The run as an arm of a stored experiment (res/store.h): its id (0:
-    ** none), arm (NULL: none) and parameters (a JSON object, or NULL). */
+    /* What the store records of the run (res/store.h): the experiment it
+    ** belongs to (0: none), the arm it runs (NULL: none; a run of an arm
+    ** outside an experiment names it too) and the arm's parameters (a JSON
+    ** object, or NULL). */
     int64_t experiment_id;
     const char *arm;
     const char *parameters;

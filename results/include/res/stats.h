@@ -23,6 +23,13 @@ __extension__ typedef __int128 res_sum_ns;
 /* Index of the q-quantile among n sorted values (round half to even). */
 size_t res_quantile_index(size_t n, double q);
 
+/* The values at indexes k[0] <= k[1] <= ... <= k[nk - 1] (each < n) of v
+** sorted ascending, into out[0 .. nk), by selection: expected O(n) for
+** all of them (a sort is O(n log n)), the same elements a sort puts there.
+** v is reordered.  A percentile q is the value at res_quantile_index(n, q);
+** the maximum is at n - 1. */
+void res_select_i64(int64_t *v, size_t n, const size_t *k, size_t nk, int64_t *out);
+
 /* Sorts v ascending (n may be 0). */
 void res_sort_i64(int64_t *v, size_t n);
 void res_sort_u64(uint64_t *v, size_t n);

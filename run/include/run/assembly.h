@@ -20,7 +20,11 @@
 ** One clock feeds all three clock hooks: the scheduler's runtime seam,
 ** request admission's clock and ProviderAware's pressure reads.  The caller
 ** (the environment) supplies that clock, the scheduler's wake/spawn/cancel,
-** request admission's timer, the provider, and the event sinks.
+** request admission's timer, the provider, and the event sinks.  Each
+** callback is called with the context beside it: the clock with
+** clock.ctx, wake_at, spawn, cancel and request_wake_at with ctx, the
+** provider and the sinks with their own (the scheduler's seam goes through
+** the assembly, which holds a copy of the clock and worker hooks).
 **
 ** Lifetime: the configuration and the hooks' contexts must outlive the
 ** assembly.  run_assembly_destroy() tears down the scheduler, then request
@@ -75,6 +79,7 @@ run_assembly *run_assembly_create(const run_config *cfg, run_policy_kind policy,
                                   const run_hooks *hooks, run_error *err);
 void run_assembly_destroy(run_assembly *a);
 
+const run_config *run_assembly_config(const run_assembly *a);
 admit_scheduler *run_assembly_scheduler(const run_assembly *a);
 admit_request_admission *run_assembly_request_admission(const run_assembly *a);
 admit_model_executor *run_assembly_executor(const run_assembly *a);

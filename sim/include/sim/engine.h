@@ -4,7 +4,9 @@
 ** The engine assembles the run's core objects from the scenario's
 ** configuration (run/assembly.h) on hooks of its own: the core runtime seam
 ** (now / wake_at / spawn / cancel) and request admission's timer on
-** sim_clock, and simulated providers behind the model executor.  It draws
+** sim_clock, and simulated providers behind the model executor; workers
+** walk their column's request program with run/program.h, its timers
+** events on sim_clock.  It draws
 ** every task's duration and outcome from its column's GSL stream (first
 ** attempts are drawn up front in task order, so A/B arms see identical
 ** draws per task), captures both event streams, and fills a run record

@@ -1,0 +1,43 @@
+/* What the pictures of admitsim plot share (plot_run.c): the data files of
+** one stored run, gnuplot-safe strings, the output directory, gnuplot
+** itself; and the other things plot draws (plot_experiment.c).  cmd_plot.c
+** uses both; neither uses it. */
+#ifndef ADMITSIM_PLOT_H
+#define ADMITSIM_PLOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "res/store_reader.h"
+
+/* Writes the data files of one stored run's iteration into dir (timeline,
+** request-<n>, cdf-*, layers; see the scripts of plots/) and the scripts' variables
+** naming their series into params.  *nreq request resources, *layers
+** whether the layers picture has data.  False with the reason on stderr. */
+bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
+                   const char *dir, FILE *params, int *nreq, bool *layers);
+
+/* plot_run_data for dir, then params.gp and plot.gp beside it (dir, fmt
+** and title as the scripts' variables).  False with the reason on stderr. */
+bool plot_run_inputs(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
+                     const char *dir, const char *fmt, const char *title, int *nreq, bool *layers);
+
+/* s, or "" for NULL (a value missing from the store). */
+const char *plot_text(const char *s);
+
+/* var = s as a gnuplot string expression that expands nothing. */
+void plot_put_string(FILE *f, const char *var, const char *s);
+
+/* The output directory: out (behind "./" when gnuplot would read its first
+** character as a command, pipe, datablock or option), else fallback. */
+void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback);
+/* mkdir -p dir; false with the reason on stderr. */
+bool plot_make_dirs(char *dir);
+/* gnuplot DIR/plot.gp without a shell, its messages in DIR/gnuplot.log. */
+bool plot_run_gnuplot(const char *gnuplot, const char *dir);
+
+/* admitsim plot experiment:ID (argv as cmd_plot's). */
+int plot_experiment(int argc, char **argv);
+
+#endif
