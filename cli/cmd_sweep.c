@@ -13,83 +13,58 @@
 #include "sweep.h"
 
 static void sweep_usage(FILE *f) {
-    fprintf(f, "usage: admitsim sweep SWEEP.json [options]\n"
-               "\n"
-               "Runs a sweep (sweeps/README.md): every point of its parameters (each point an arm\n"
-               "of its scenario) for every seed, in shards (one (point, seed) run each, or\n"
-               "shard_size of them), each shard a process writing a database of its own, renamed\n"
-               "into place when complete.  Then merges the shards into one results database,\n"
-               "every run carrying the sweep (its experiment), its point (arm) and parameter\n"
-               "values, and prints each point's figures over the seeds (mean and 95%% interval)\n"
-               "for the sweep's metrics.  The results are the same for every --jobs and engine.\n"
-               "\n"
-               "options:\n"
-               "  --out DIR            the sweep's directory: plan, journal, shards, logs,\n"
-               "                       result.json (default out/sweeps/<sweep_id>)\n"
-               "  --db FILE            merge into FILE (default DIR/sweep.db)\n"
-               "  --engine local|slurm local: a pool of --jobs processes (default); slurm: one\n"
-               "                       job array (sbatch --parsable --array=...%%M), polled\n"
-               "  --jobs N             local: processes at once (default: the number of CPUs);\n"
-               "                       slurm: at most N array tasks at once (default: no limit)\n"
-               "  --resume             continue the sweep in DIR: run only the shards that are\n"
-               "                       missing or failed (Slurm: adopt the array still queued,\n"
-               "                       then resubmit only the missing indices)\n"
-               "  --dry-run            print the points and shards, run nothing\n"
-               "  --format table|json  how to print the result (default table)\n"
-               "  --quiet              no progress and no tables\n"
-               "  -h, --help           this text\n"
-               "\n"
-               "Slurm options (--engine slurm; sbatch, squeue, scontrol and scancel on PATH):\n"
-               "  --partition P        sbatch --partition\n"
-               "  --time T             sbatch --time (each task: one shard)\n"
-               "  --account A          sbatch --account\n"
-               "  --sbatch-arg ARG     one more sbatch argument (repeat for more)\n"
-               "  --poll SECONDS       how often to ask squeue (default 1)\n"
-               "\n"
-               "  --shard K            run only shard K into --out DIR (what the engines start)\n"
-               "\n"
-               "Progress goes to stderr: a bar with an estimate of the time left on a terminal,\n"
-               "lines otherwise.  Ctrl-C (or SIGTERM) stops the shards (scancel with Slurm) and\n"
-               "keeps what completed; --resume goes on from there.\n"
-               "\n"
-               "exit codes: 0 every shard complete and merged, 1 a shard failed, the sweep was\n"
-               "interrupted or a write failed (the reason on stderr), 2 usage error\n");
+    fprintf(f,
+            "usage: admitsim sweep SWEEP.json [options]\n"
+            "\n"
+            "Runs a sweep (sweeps/README.md): every point of its parameters (each point an arm\n"
+            "of its scenario) for every seed, in shards (one (point, seed) run each, or\n"
+            "shard_size of them), each shard a process writing a database of its own, renamed\n"
+            "into place when complete.  Then merges the shards into one results database,\n"
+            "every run carrying the sweep (its experiment), its point (arm) and parameter\n"
+            "values, and prints each point's figures over the seeds (mean and 95%% interval)\n"
+            "for the sweep's metrics.  The results are the same for every --jobs and engine.\n"
+            "\n"
+            "options:\n"
+            "  --out DIR            the sweep's directory: plan, journal, shards, logs,\n"
+            "                       result.json (default out/sweeps/<sweep_id>)\n"
+            "  --db FILE            merge into FILE (default DIR/sweep.db)\n"
+            "%s"
+            "  --resume             continue the sweep in DIR: run only the shards that are\n"
+            "                       missing or failed (Slurm: adopt the array still queued,\n"
+            "                       then resubmit only the missing indices)\n"
+            "  --dry-run            print the points and shards, run nothing\n"
+            "  --format table|json  how to print the result (default table)\n"
+            "  --quiet              no progress and no tables\n"
+            "  -h, --help           this text\n"
+            "\n"
+            "%s"
+            "\n"
+            "  --shard K            run only shard K into --out DIR (what the engines start)\n"
+            "\n"
+            "Progress goes to stderr: a bar with an estimate of the time left on a terminal,\n"
+            "lines otherwise.  Ctrl-C (or SIGTERM) stops the shards (scancel with Slurm) and\n"
+            "keeps what completed; --resume goes on from there.\n"
+            "\n"
+            "exit codes: 0 every shard complete and merged, 1 a shard failed, the sweep was\n"
+            "interrupted or a write failed (the reason on stderr), 2 usage error\n",
+            SWEEP_ENGINE_USAGE, SWEEP_SLURM_USAGE);
 }
 
 typedef struct sweep_args {
     const char *file, *out, *db, *format;
-    bool resume, dry_run, quiet, slurm, json;
+    bool resume, dry_run, quiet, json;
     long shard; /* -1: none */
-    sweep_engine_options engine;
-    const char *sbatch_args[32];
+    sweep_engine_args engine;
 } sweep_args;
-
-static bool parse_poll(const char *text, double *out) {
-    char *end;
-    double v = strtod(text, &end);
-    if (end != text && !*end && v >= 0.05 && v <= 3600) {
-        *out = v;
-        return true;
-    }
-    fprintf(stderr, "admitsim sweep: --poll expects seconds from 0.05 to 3600, got '%s'\n", text);
-    return false;
-}
 
 /* One option; false on a bad value (said). */
 static bool take_option(int ch, sweep_args *a) {
     uint64_t v;
+    int taken = sweep_engine_option(ch, optarg, &a->engine);
+    if (taken) return taken > 0;
     switch (ch) {
     case 'o': a->out = optarg; return true;
     case 'd': a->db = optarg; return true;
-    case 'e':
-        if (strcmp(optarg, "local") && strcmp(optarg, "slurm")) break;
-        a->slurm = !strcmp(optarg, "slurm");
-        return true;
-    case 'j':
-        if (!cli_parse_u64("sweep", "--jobs", optarg, 100000, &v) || v == 0) return false;
-        a->engine.jobs = v;
-        a->engine.jobs_given = true;
-        return true;
     case 'r': a->resume = true; return true;
     case 'n': a->dry_run = true; return true;
     case 'f':
@@ -97,14 +72,6 @@ static bool take_option(int ch, sweep_args *a) {
         a->json = !strcmp(optarg, "json");
         return true;
     case 'q': a->quiet = true; return true;
-    case 'P': a->engine.partition = optarg; return true;
-    case 'T': a->engine.time_limit = optarg; return true;
-    case 'A': a->engine.account = optarg; return true;
-    case 'S':
-        if (a->engine.nsbatch_args == sizeof a->sbatch_args / sizeof *a->sbatch_args) break;
-        a->sbatch_args[a->engine.nsbatch_args++] = optarg;
-        return true;
-    case 'p': return parse_poll(optarg, &a->engine.poll_seconds);
     case 'k':
         if (!cli_parse_u64("sweep", "--shard", optarg, SWEEP_MAX_RUNS, &v)) return false;
         a->shard = (long)v;
@@ -118,26 +85,16 @@ static bool take_option(int ch, sweep_args *a) {
 static int parse_args(int argc, char **argv, sweep_args *a) {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
                                          {"db", required_argument, 0, 'd'},
-                                         {"engine", required_argument, 0, 'e'},
-                                         {"jobs", required_argument, 0, 'j'},
                                          {"resume", no_argument, 0, 'r'},
                                          {"dry-run", no_argument, 0, 'n'},
                                          {"format", required_argument, 0, 'f'},
                                          {"quiet", no_argument, 0, 'q'},
-                                         {"partition", required_argument, 0, 'P'},
-                                         {"time", required_argument, 0, 'T'},
-                                         {"account", required_argument, 0, 'A'},
-                                         {"sbatch-arg", required_argument, 0, 'S'},
-                                         {"poll", required_argument, 0, 'p'},
+                                         SWEEP_ENGINE_LONG_OPTIONS,
                                          {"shard", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    *a = (sweep_args){.shard = -1,
-                      .engine = {.jobs = cpus > 0 ? (uint64_t)cpus : 1,
-                                 .who = "admitsim sweep",
-                                 .poll_seconds = 1.0}};
-    a->engine.sbatch_args = a->sbatch_args;
+    *a = (sweep_args){.shard = -1};
+    sweep_engine_defaults(&a->engine, "admitsim sweep");
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -160,7 +117,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         fprintf(stderr, "admitsim sweep: --shard needs --out DIR\n");
         return EXIT_USAGE;
     }
-    a->engine.quiet = a->quiet;
+    a->engine.o.quiet = a->quiet;
     return -1;
 }
 
@@ -221,7 +178,7 @@ static int run_sweep(sweep_args *a, const sweep_plan *p, const char *cmdline) {
         fprintf(stderr, "admitsim sweep: cannot find this program's own path\n");
         return EXIT_FAILURE_RUN;
     }
-    a->engine.self = self;
+    a->engine.o.self = self;
     sweep_dir d;
     if (!sweep_dir_open(&d, out, p, a->resume, err, sizeof err)) {
         fprintf(stderr, "admitsim sweep: %s\n", err);
@@ -232,7 +189,7 @@ static int run_sweep(sweep_args *a, const sweep_plan *p, const char *cmdline) {
     else
         sweep_dir_file(d.path, "sweep.db", db, sizeof db);
     sweep_signals_catch();
-    int rc = a->slurm ? sweep_slurm_run(p, &d, &a->engine) : sweep_local_run(p, &d, &a->engine);
+    int rc = sweep_engine_run(&a->engine, p, &d);
     if (rc == EXIT_OK) {
         sweep_result_options ro = {.db_path = db,
                                    .command_line = cmdline,

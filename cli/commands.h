@@ -19,5 +19,6 @@ int cmd_fidelity(int argc, char **argv);
 int cmd_experiments(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

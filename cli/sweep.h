@@ -40,6 +40,7 @@
 #include <sys/types.h>
 
 #include "res/metrics.h"
+#include "res/store.h"
 #include "sim/scenario.h"
 
 #define SWEEP_MAX_PARAMS  8
@@ -122,6 +123,9 @@ typedef struct sweep_dir {
 bool sweep_dir_open(sweep_dir *d, const char *dir, const sweep_plan *p, bool resume, char *err,
                     size_t errlen);
 void sweep_dir_close(sweep_dir *d);
+/* Creates dir when missing and takes its lock, nothing more (a search's
+** own directory).  False with the reason in err. */
+bool sweep_dir_lock(sweep_dir *d, const char *dir, char *err, size_t errlen);
 /* Checks that dir holds p's plan (a shard process). */
 bool sweep_dir_check_plan(const char *dir, const sweep_plan *p, char *err, size_t errlen);
 /* "<dir>/<sub>" into buf. */
@@ -162,6 +166,45 @@ typedef struct sweep_engine_options {
     size_t nsbatch_args;
     double poll_seconds;
 } sweep_engine_options;
+
+/* The engine options sweep and search share (sweep_options.c): their
+** getopt_long entries (SWEEP_ENGINE_LONG_OPTIONS, values SWEEP_OPT_*),
+** their usage texts (the engine's lines for an options list, the Slurm
+** section), and the parsed values. */
+enum {
+    SWEEP_OPT_ENGINE = 0x100,
+    SWEEP_OPT_JOBS,
+    SWEEP_OPT_PARTITION,
+    SWEEP_OPT_TIME,
+    SWEEP_OPT_ACCOUNT,
+    SWEEP_OPT_SBATCH_ARG,
+    SWEEP_OPT_POLL
+};
+#define SWEEP_ENGINE_LONG_OPTIONS                                                                  \
+    {"engine", required_argument, 0, SWEEP_OPT_ENGINE},                                            \
+        {"jobs", required_argument, 0, SWEEP_OPT_JOBS},                                            \
+        {"partition", required_argument, 0, SWEEP_OPT_PARTITION},                                  \
+        {"time", required_argument, 0, SWEEP_OPT_TIME},                                            \
+        {"account", required_argument, 0, SWEEP_OPT_ACCOUNT},                                      \
+        {"sbatch-arg", required_argument, 0, SWEEP_OPT_SBATCH_ARG}, {                              \
+        "poll", required_argument, 0, SWEEP_OPT_POLL                                               \
+    }
+extern const char SWEEP_ENGINE_USAGE[], SWEEP_SLURM_USAGE[];
+
+typedef struct sweep_engine_args {
+    bool slurm;
+    sweep_engine_options o;
+    const char *sbatch_args[32];
+} sweep_engine_args;
+
+/* Defaults: local, --jobs the number of CPUs, poll every second; who is
+** the message prefix ("admitsim sweep"). */
+void sweep_engine_defaults(sweep_engine_args *e, const char *who);
+/* Takes option ch (a SWEEP_OPT_*) with its argument: 1 taken, 0 not an
+** engine option, -1 a bad value (said on stderr). */
+int sweep_engine_option(int ch, const char *arg, sweep_engine_args *e);
+/* Runs the shards of p not complete in d on the chosen engine. */
+int sweep_engine_run(const sweep_engine_args *e, const sweep_plan *p, const sweep_dir *d);
 
 /* Runs every shard that is not complete.  0 when all are, 1 when some
 ** failed or the sweep was interrupted (the reason on stderr). */
@@ -208,6 +251,22 @@ typedef struct sweep_result_options {
 ** the result object; *experiment_id: the experiment.  Exit code. */
 int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_result_options *o,
                         json_t **result, int64_t *experiment_id);
+
+/* The pieces of sweep_result_finish, for a search whose probes are sweeps:
+** true when every shard of d is complete (else says which is not); the
+** experiment d's journal began in the store s at db (db absolute) when it
+** is still there, else a new one from info, journaled in d (0 on failure,
+** said); every shard of d merged into experiment id, counting the runs
+** merged and those already there; the result object of d's shards (new
+** reference); r stored as experiment id's result and written to
+** d/result.json. */
+bool sweep_shards_are_complete(const sweep_plan *p, const sweep_dir *d, const char *who);
+int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
+                                const res_store_experiment_info *info, const char *who);
+bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
+                        const char *who, uint64_t *runs, uint64_t *skipped);
+json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id);
+bool sweep_result_store(const sweep_dir *d, res_store *s, int64_t id, json_t *r, const char *who);
 
 /* The figures of one metric over n values: {"n", "mean", "stddev",
 ** "ci95_low", "ci95_high", "min", "max"} (the interval null with fewer than

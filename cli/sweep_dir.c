@@ -91,7 +91,8 @@ static bool take_lock(sweep_dir *d, char *err, size_t errlen) {
     if (fcntl(d->lock_fd, F_SETLK, &fl) == 0) return true;
     struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     long pid = fcntl(d->lock_fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK ? (long)who.l_pid : 0;
-    snprintf(err, errlen, "%s is in use by another admitsim sweep (pid %ld); wait for it to end",
+    snprintf(err, errlen,
+             "%s is in use by another admitsim sweep or search (pid %ld); wait for it to end",
              d->path, pid);
     close(d->lock_fd);
     d->lock_fd = -1;
@@ -107,16 +108,20 @@ static bool write_plan(const sweep_dir *d, const sweep_plan *p, char *err, size_
     return ok;
 }
 
-bool sweep_dir_open(sweep_dir *d, const char *dir, const sweep_plan *p, bool resume, char *err,
-                    size_t errlen) {
+bool sweep_dir_lock(sweep_dir *d, const char *dir, char *err, size_t errlen) {
     d->lock_fd = -1;
-    char sub[SWEEP_PATH_MAX + 16];
     if (!make_dirs(dir, err, errlen)) return false;
     if (!realpath(dir, d->path)) {
         snprintf(err, errlen, "cannot resolve %s: %s", dir, strerror(errno));
         return false;
     }
-    if (!take_lock(d, err, errlen)) return false;
+    return take_lock(d, err, errlen);
+}
+
+bool sweep_dir_open(sweep_dir *d, const char *dir, const sweep_plan *p, bool resume, char *err,
+                    size_t errlen) {
+    char sub[SWEEP_PATH_MAX + 16];
+    if (!sweep_dir_lock(d, dir, err, errlen)) return false;
     char digest[64];
     bool ok = recorded_digest(d->path, digest, sizeof digest);
     if (!ok)

@@ -69,19 +69,13 @@ static int64_t earlier_experiment(const sweep_dir *d, const char *db) {
     return id;
 }
 
-static int64_t begin_experiment(const sweep_plan *p, const sweep_dir *d, res_store *s,
-                                const char *db, const sweep_result_options *o) {
+int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
+                                const res_store_experiment_info *info, const char *who) {
     int64_t id = earlier_experiment(d, db);
     if (id > 0) return id;
-    res_store_experiment_info info = {.kind = (res_experiment_kind)o->kind,
-                                      .scenario_id = p->scenario_id,
-                                      .scenario_file = p->scenario,
-                                      .name = o->name ? o->name : p->sweep_id,
-                                      .seeds = p->nseeds,
-                                      .command_line = o->command_line};
     res_error err;
-    if (res_store_begin_experiment(s, &info, &id, &err) != RES_OK) {
-        fprintf(stderr, "%s: %s\n", o->who, err.message);
+    if (res_store_begin_experiment(s, info, &id, &err) != RES_OK) {
+        fprintf(stderr, "%s: %s\n", who, err.message);
         return 0;
     }
     sweep_journal(d->path, json_pack("{s:s, s:s, s:I}", "event", "experiment", "db", db,
@@ -90,9 +84,8 @@ static int64_t begin_experiment(const sweep_plan *p, const sweep_dir *d, res_sto
 }
 
 /* Every shard's database into the experiment, in shard order. */
-static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
-                         const sweep_result_options *o) {
-    uint64_t runs = 0, skipped = 0;
+bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
+                        const char *who, uint64_t *runs, uint64_t *skipped) {
     for (size_t k = 0; k < p->nshards; k++) {
         json_t *j = shard_json(d, k);
         const char *name = json_string_value(json_object_get(j, "db"));
@@ -103,13 +96,21 @@ static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, 
         res_status st = name ? res_store_merge(s, db, id, &out, &err) : RES_ENOTFOUND;
         json_decref(j);
         if (st != RES_OK) {
-            fprintf(stderr, "%s: shard %zu: %s\n", o->who, k,
+            fprintf(stderr, "%s: shard %zu: %s\n", who, k,
                     name ? err.message : "its JSON names no database");
             return false;
         }
-        runs += out.runs;
-        skipped += out.skipped;
+        *runs += out.runs;
+        *skipped += out.skipped;
     }
+    return true;
+}
+
+/* Every shard of d into the experiment, saying how many runs. */
+static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
+                         const sweep_result_options *o) {
+    uint64_t runs = 0, skipped = 0;
+    if (!sweep_result_merge(p, d, s, id, o->who, &runs, &skipped)) return false;
     if (!o->quiet)
         fprintf(stderr, "%s: merged %llu run%s into %s%s\n", o->who, (unsigned long long)runs,
                 runs == 1 ? "" : "s", o->db_path,
@@ -174,7 +175,7 @@ static json_t *point_json(const sweep_plan *p, size_t point, json_t *values, jso
                      "metrics", metrics);
 }
 
-static json_t *result_json(const sweep_plan *p, const sweep_dir *d, int64_t id) {
+json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id) {
     json_t *values = json_array(), *names = json_array(), *points = json_array();
     gather(p, d, values, names);
     for (size_t i = 0; i < p->npoints; i++)
@@ -241,7 +242,7 @@ static void print_tables(const sweep_plan *p, json_t *r, FILE *f) {
 
 /* ---- the whole -------------------------------------------------------------- */
 
-static bool all_complete(const sweep_plan *p, const sweep_dir *d, const char *who) {
+bool sweep_shards_are_complete(const sweep_plan *p, const sweep_dir *d, const char *who) {
     for (size_t k = 0; k < p->nshards; k++)
         if (!sweep_shard_is_complete(d->path, k)) {
             fprintf(stderr, "%s: shard %zu is not complete\n", who, k);
@@ -251,8 +252,7 @@ static bool all_complete(const sweep_plan *p, const sweep_dir *d, const char *wh
 }
 
 /* Stores r as the experiment's result and writes DIR/result.json. */
-static bool store_result(const sweep_dir *d, res_store *s, int64_t id, json_t *r,
-                         const sweep_result_options *o) {
+bool sweep_result_store(const sweep_dir *d, res_store *s, int64_t id, json_t *r, const char *who) {
     char *text = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *pretty = json_dumps(r, JSON_INDENT(1) | JSON_REAL_PRECISION(15));
     res_error err;
@@ -261,7 +261,7 @@ static bool store_result(const sweep_dir *d, res_store *s, int64_t id, json_t *r
         text && pretty && res_store_finish_experiment(s, id, "complete", text, &err) == RES_OK;
     if (text && pretty && !ok) snprintf(why, sizeof why, "%s", err.message);
     ok = ok && res_write_text_atomic(pretty, d->path, "result.json", why, sizeof why) == 0;
-    if (!ok) fprintf(stderr, "%s: %s\n", o->who, why);
+    if (!ok) fprintf(stderr, "%s: %s\n", who, why);
     free(text);
     free(pretty);
     return ok;
@@ -270,7 +270,7 @@ static bool store_result(const sweep_dir *d, res_store *s, int64_t id, json_t *r
 int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_result_options *o,
                         json_t **result, int64_t *experiment_id) {
     if (result) *result = NULL;
-    if (!all_complete(p, d, o->who)) return EXIT_FAILURE_RUN;
+    if (!sweep_shards_are_complete(p, d, o->who)) return EXIT_FAILURE_RUN;
     res_store *s = NULL;
     res_error err;
     if (res_store_open(o->db_path, RES_STORE_OPEN_CREATE, &s, &err) != RES_OK) {
@@ -279,11 +279,17 @@ int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_res
     }
     char db[SWEEP_PATH_MAX];
     if (!realpath(o->db_path, db)) snprintf(db, sizeof db, "%s", o->db_path);
-    int64_t id = begin_experiment(p, d, s, db, o);
+    res_store_experiment_info info = {.kind = (res_experiment_kind)o->kind,
+                                      .scenario_id = p->scenario_id,
+                                      .scenario_file = p->scenario,
+                                      .name = o->name ? o->name : p->sweep_id,
+                                      .seeds = p->nseeds,
+                                      .command_line = o->command_line};
+    int64_t id = sweep_result_experiment(d, s, db, &info, o->who);
     json_t *r = NULL;
     bool ok = id > 0 && merge_shards(p, d, s, id, o);
-    if (ok) r = result_json(p, d, id);
-    ok = ok && r && store_result(d, s, id, r, o);
+    if (ok) r = sweep_result_json(p, d, id);
+    ok = ok && r && sweep_result_store(d, s, id, r, o->who);
     if (!ok && id > 0) res_store_finish_experiment(s, id, "failed", NULL, NULL);
     res_store_close(s);
     if (ok) {
