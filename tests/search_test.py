@@ -102,6 +102,16 @@ check(len(rows) == 18 and all(n == 1 for *_, n in rows), f"one run per (probe, s
 check(rows[0] == ("providers.gen-a.max_concurrent=12", 12, 1, 1), f"runs carry the value: {rows[0]}")
 con.close()
 
+# plot experiment:ID of a search: the objective metric by value, the threshold
+subprocess.run([admitsim, "plot", "experiment:1", "--db", out("smallest/search.db"), "--out",
+                out("plot"), "--quiet"], check=False)
+rows = [line.split() for line in open(out("plot/metric-0.dat")) if not line.startswith("#")
+        and line.strip()] if os.path.exists(out("plot/metric-0.dat")) else []
+check([float(x[0]) for x in rows] == [1, 6, 7, 8, 9, 12] and os.path.exists(out("plot/metric-0.png")),
+      f"the search's picture: its probes by value: {rows}")
+check("threshold = 3" in open(out("plot/plot.gp")).read() if os.path.exists(out("plot/plot.gp"))
+      else False, "the objective's threshold is drawn")
+
 # 3. the largest value
 search("--out", out("largest"), "--largest", slo=WAIT + ">=3")
 r = json.load(open(out("largest/result.json")))

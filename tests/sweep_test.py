@@ -123,6 +123,24 @@ con.close()
 check(runs_per_point_seed(out("j1/sweep.db")) == {(pt["arm"], s): 1 for pt in r1["points"]
                                                   for s in (1, 2, 3)}, "one run per (point, seed)")
 
+# plot experiment:ID of a sweep: a metric against the first parameter, one
+# line per value of the other, interval bars; a heatmap over both
+p = run("plot", "experiment:1", "--db", out("j1/sweep.db"), "--out", out("plot"))
+pics = sorted(f for f in os.listdir(out("plot")) if f.endswith(".png"))
+check(pics == [f"{k}-{i}.png" for k in ("heatmap", "metric") for i in range(3)],
+      f"a picture per metric and a heatmap per metric: {pics}")
+blocks = open(out("plot/metric-0.dat")).read().split("\n\n\n")
+first = [pt for pt in r1["points"] if pt["parameters"]["capacity.submission"] == 6
+         and pt["parameters"]["request_admission.md_factor"] == 0.5][0]["metrics"]["wall_time_seconds"]
+rows = [line.split() for line in blocks[0].splitlines() if line and not line.startswith("#")]
+check(len(blocks) == 2 and len(rows) == 2 and float(rows[0][0]) == 6
+      and abs(float(rows[0][1]) - first["mean"]) < 1e-6
+      and abs(float(rows[0][3]) - first["ci95_high"]) < 1e-6,
+      f"metric-0.dat: a block per md_factor, rows by submission with mean and interval: {blocks}")
+heat = [line.split() for line in open(out("plot/heatmap-0.dat")) if not line.startswith("#")]
+check(len(heat) == 4 and heat[0][:2] == ["0", "0"] and abs(float(heat[0][2]) - first["mean"]) < 1e-6,
+      f"heatmap-0.dat: the mean per (submission, md_factor): {heat}")
+
 # 3. SIGKILL of the driver halfway, then --resume
 kill_dir = out("killed")
 driver = subprocess.Popen([admitsim, "sweep", sweep, "--out", kill_dir, "--jobs", "1"],
