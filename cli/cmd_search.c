@@ -361,8 +361,9 @@ static int finish(search_run *sr, size_t answer, const char *cmdline) {
     bool ok = id > 0;
     for (size_t i = 0; ok && i < sr->n; i++) {
         sweep_dir pd = {.lock_fd = -1};
-        snprintf(pd.path, sizeof pd.path, "%s/probes/probe-%02zu", sr->dir.path, i);
-        ok = sweep_result_merge(&sr->plans[i], &pd, st, id, "admitsim search", &runs, &skipped);
+        ok = snprintf(pd.path, sizeof pd.path, "%s/probes/probe-%02zu", sr->dir.path, i) <
+                 (int)sizeof pd.path &&
+             sweep_result_merge(&sr->plans[i], &pd, st, id, "admitsim search", &runs, &skipped);
     }
     json_t *r = ok ? search_result_json(s, sr->probes, sr->n, answer, id) : NULL;
     ok = ok && r && sweep_result_store(&sr->dir, st, id, r, "admitsim search");
