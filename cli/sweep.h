@@ -74,7 +74,8 @@ typedef struct sweep_plan {
 } sweep_plan;
 
 /* Reads and checks a sweep file: every point's scenario is built once, so
-** a bad value is reported now.  False with the reason in err. */
+** a bad value is reported now.  False with the reason in err (and nothing
+** for sweep_plan_free to free). */
 bool sweep_plan_load(const char *path, sweep_plan *p, char *err, size_t errlen);
 /* The same, checking only the points of shard `shard` (a shard process). */
 bool sweep_plan_load_for_shard(const char *path, size_t shard, sweep_plan *p, char *err,

@@ -294,11 +294,13 @@ static bool load(const char *path, sweep_plan *p, char *err, size_t errlen) {
 }
 
 bool sweep_plan_load(const char *path, sweep_plan *p, char *err, size_t errlen) {
-    return load(path, p, err, errlen) && check_points(p, 0, p->npoints, err, errlen);
+    if (load(path, p, err, errlen) && check_points(p, 0, p->npoints, err, errlen)) return true;
+    sweep_plan_free(p);
+    return false;
 }
 
-bool sweep_plan_load_for_shard(const char *path, size_t shard, sweep_plan *p, char *err,
-                               size_t errlen) {
+static bool load_for_shard(const char *path, size_t shard, sweep_plan *p, char *err,
+                           size_t errlen) {
     if (!load(path, p, err, errlen)) return false;
     if (shard >= p->nshards) {
         snprintf(err, errlen, "%s: no shard %zu (the sweep has %zu)", path, shard, p->nshards);
@@ -308,6 +310,13 @@ bool sweep_plan_load_for_shard(const char *path, size_t shard, sweep_plan *p, ch
     sweep_shard_runs(p, shard, &first, &count);
     size_t a = sweep_run_point(p, first), b = sweep_run_point(p, first + count - 1);
     return check_points(p, a, b - a + 1, err, errlen);
+}
+
+bool sweep_plan_load_for_shard(const char *path, size_t shard, sweep_plan *p, char *err,
+                               size_t errlen) {
+    if (load_for_shard(path, shard, p, err, errlen)) return true;
+    sweep_plan_free(p);
+    return false;
 }
 
 void sweep_plan_free(sweep_plan *p) {
