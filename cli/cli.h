@@ -23,6 +23,9 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+/* This program's own file, absolute (/proc/self/exe on Linux); false when
+** it cannot be found. */
+bool cli_self_path(char *buf, size_t len);
 /* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */
 double cli_cpu_seconds(void);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when

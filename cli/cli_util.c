@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "res/store.h"
 
@@ -34,6 +35,13 @@ bool cli_set_realtime(bool realtime, char *why, size_t why_size) {
              rc == EPERM ? "not permitted (needs CAP_SYS_NICE or RLIMIT_RTPRIO >= 1)"
                          : strerror(rc));
     return false;
+}
+
+bool cli_self_path(char *buf, size_t len) {
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1) return false;
+    buf[n] = '\0';
+    return buf[0] == '/';
 }
 
 static double clock_seconds(clockid_t clock) {

@@ -49,9 +49,10 @@ static void experiments_usage(FILE *f) {
     fprintf(f, "usage: admitsim experiments [EXPERIMENT] [--db FILE]\n"
                "\n"
                "Lists the stored experiments (A/B comparisons of a baseline and a candidate\n"
-               "arm paired by seed, and sweeps over parameter points; each arm or point is\n"
-               "a run per seed): experiment id, when it was created (UTC), kind (ab or\n"
-               "sweep), scenario, arms (baseline vs candidate; a sweep's points), seeds, runs\n"
+               "arm paired by seed, sweeps over parameter points and capacity searches;\n"
+               "each arm, point or probe is a run per seed): experiment id, when it was\n"
+               "created (UTC), kind (ab, sweep or search), scenario, arms (baseline vs\n"
+               "candidate; a sweep's points; a search's probes), seeds, runs\n"
                "stored and status (running, complete, failed, or abandoned: its writer died\n"
                "before it finished).  With an EXPERIMENT id, shows that experiment, its\n"
                "result and its runs by arm and seed.\n"
@@ -252,10 +253,13 @@ int cmd_show(int argc, char **argv) {
     return rc;
 }
 
-/* "baseline vs candidate" of an A/B experiment, "<n> points" of a sweep. */
+/* "baseline vs candidate" of an A/B experiment, "<n> points" of a sweep,
+** "<n> probes" of a search. */
 static void experiment_arms(const res_experiment_row *e, char *buf, size_t len) {
-    if (e->kind && !strcmp(e->kind, "sweep"))
-        snprintf(buf, len, "%lld point%s", (long long)e->arms, e->arms == 1 ? "" : "s");
+    bool search = e->kind && !strcmp(e->kind, "search");
+    if (search || (e->kind && !strcmp(e->kind, "sweep")))
+        snprintf(buf, len, "%lld %s%s", (long long)e->arms, search ? "probe" : "point",
+                 e->arms == 1 ? "" : "s");
     else
         snprintf(buf, len, "%s vs %s", text(e->baseline_arm), text(e->candidate_arm));
 }

@@ -17,5 +17,8 @@ int cmd_mock_provider(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_fidelity(int argc, char **argv);
 int cmd_experiments(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -18,13 +18,17 @@ static void usage(FILE *f) {
                "  ab SCENARIO      compare two arms of a scenario over seeds\n"
                "  check CANDIDATE  judge runs against a baseline by the regression gates\n"
                "  suite            every scenario's baseline vs candidate arm, one report\n"
+               "  sweep SWEEP      a grid of arms over seeds, on local processes or Slurm\n"
+               "  search SCENARIO  the smallest (or largest) value of a parameter meeting an\n"
+               "                   objective, by bisection over sweep points\n"
                "  bench            measure simulated tasks per second\n"
                "  runs             list the runs in the results database\n"
                "  show RUN         show one stored run: inputs, iterations, metrics\n"
                "  plot RUN         draw a stored run with gnuplot\n"
                "  export RUN       write a stored run as json, csv or a chrome trace\n"
-               "  experiments      list the experiments (A/B, sweeps) in the results database\n"
+               "  experiments      list the experiments (A/B, sweeps, searches) in the database\n"
                "  migrate          upgrade the results database's schema\n"
+               "  merge DEST SRC.. fold results databases (a sweep's shards) into one\n"
                "  live SCENARIO    run a scenario on the real clock against HTTP model\n"
                "                   endpoints (by default a mock of its providers)\n"
                "  mock-provider SCENARIO\n"
@@ -58,6 +62,9 @@ static int dispatch(int argc, char **argv) {
     if (!strcmp(cmd, "live")) return cmd_live(argc - 1, argv + 1);
     if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
     if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
+    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("%s\n", RES_HARNESS_VERSION);
         return EXIT_OK;

@@ -1,7 +1,8 @@
 /* What the pictures of admitsim plot share (plot_run.c): the data files of
 ** one stored run, gnuplot-safe strings, the output directory, gnuplot
-** itself; and the other things plot draws (plot_experiment.c).  cmd_plot.c
-** uses both; neither uses it. */
+** itself; and the other things plot draws (plot_experiment.c: A/B
+** experiments, handing sweeps and searches to plot_sweep.c).  cmd_plot.c
+** uses them; none uses it. */
 #ifndef ADMITSIM_PLOT_H
 #define ADMITSIM_PLOT_H
 
@@ -37,7 +38,22 @@ bool plot_make_dirs(char *dir);
 /* gnuplot DIR/plot.gp without a shell, its messages in DIR/gnuplot.log. */
 bool plot_run_gnuplot(const char *gnuplot, const char *dir);
 
+/* A file in dir for writing, or NULL (said on stderr); closing it, false
+** (said) when anything written was lost. */
+FILE *plot_open_in(const char *dir, const char *name);
+bool plot_close_ok(FILE *f, const char *dir, const char *name);
+
 /* admitsim plot experiment:ID (argv as cmd_plot's). */
 int plot_experiment(int argc, char **argv);
+
+/* The pictures of a stored sweep or search (plot_sweep.c): kind "sweep" or
+** "search", result its stored result JSON, into dir. */
+typedef struct plot_sweep_args {
+    const char *kind, *result, *scenario, *fmt, *gnuplot;
+    char *dir; /* plot_make_dirs writes into it (and restores it) */
+    long long id;
+    bool quiet;
+} plot_sweep_args;
+bool plot_sweep(const plot_sweep_args *a);
 
 #endif

@@ -1,5 +1,5 @@
 /* `admitsim plot experiment:ID`: a stored A/B experiment's two arms side by
-** side (plots/experiment.gp):
+** side (plots/experiment.gp; a sweep or a search: plot_sweep.c):
 **   deltas        each headline metric's paired change (candidate - baseline)
 **                 relative to the baseline mean, in percent, with its 95%
 **                 interval (from the experiment's stored verdict);
@@ -144,34 +144,17 @@ static bool find_runs(xp_store *x, const xp_args *a) {
 
 /* ---- the data files -------------------------------------------------------------- */
 
-static FILE *open_in(const char *dir, const char *name) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) fprintf(stderr, "admitsim plot: cannot write %s: %s\n", path, strerror(errno));
-    return f;
-}
-
-static bool close_ok(FILE *f, const char *dir, const char *name) {
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad) {
-        fprintf(stderr, "admitsim plot: cannot write %s/%s\n", dir, name);
-        return false;
-    }
-    return true;
-}
-
 /* DIR/<role>/: the arm's run data and its params.gp; *nreq its request
 ** resources. */
 static bool arm_data(xp_store *x, int k, const char *dir, int *nreq) {
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/%s", dir, k ? "candidate" : "baseline");
     if (!plot_make_dirs(sub)) return false;
-    FILE *params = open_in(sub, "params.gp");
+    FILE *params = plot_open_in(sub, "params.gp");
     if (!params) return false;
     bool layers;
     bool ok = plot_run_data(x->r, &x->err, x->run[k], 0, sub, params, nreq, &layers);
-    return close_ok(params, sub, "params.gp") && ok;
+    return plot_close_ok(params, sub, "params.gp") && ok;
 }
 
 /* DIR/deltas.dat: per headline metric with a relative change, in the
@@ -180,7 +163,7 @@ static bool arm_data(xp_store *x, int k, const char *dir, int *nreq) {
 static bool deltas(const xp_store *x, const char *dir, int *count) {
     json_t *doc = json_loads(x->result, 0, NULL);
     json_t *metrics = json_object_get(doc, "metrics");
-    FILE *f = doc ? open_in(dir, "deltas.dat") : NULL;
+    FILE *f = doc ? plot_open_in(dir, "deltas.dat") : NULL;
     if (!f) {
         if (!doc) fprintf(stderr, "admitsim plot: the experiment's verdict is not JSON\n");
         json_decref(doc);
@@ -216,14 +199,14 @@ static bool deltas(const xp_store *x, const char *dir, int *count) {
         (*count)++;
     }
     json_decref(doc);
-    return close_ok(f, dir, "deltas.dat");
+    return plot_close_ok(f, dir, "deltas.dat");
 }
 
 /* ---- the scripts ----------------------------------------------------------------- */
 
 static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, int nreq[2],
                           int ndeltas) {
-    FILE *f = open_in(dir, "plot.gp");
+    FILE *f = plot_open_in(dir, "plot.gp");
     if (!f) return false;
     char title[600], label[2][80];
     for (int k = 0; k < 2; k++) {
@@ -249,7 +232,7 @@ static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, 
     fwrite(plot_script_common, 1, sizeof plot_script_common, f);
     fputs("\n# ---- plots/experiment.gp, as built into admitsim ----\n", f);
     fwrite(plot_script_experiment, 1, sizeof plot_script_experiment, f);
-    return close_ok(f, dir, "plot.gp");
+    return plot_close_ok(f, dir, "plot.gp");
 }
 
 static bool draw(xp_store *x, const xp_args *a, const char *gnuplot, char *dir) {
@@ -261,6 +244,29 @@ static bool draw(xp_store *x, const xp_args *a, const char *gnuplot, char *dir) 
         fprintf(stderr, "admitsim plot: wrote deltas.%s, cdf.%s, timeline.%s%s in %s\n", a->fmt,
                 a->fmt, a->fmt, nreq[0] ? " and limits-<n> per request resource" : "", dir);
     return ok;
+}
+
+/* A sweep or a search goes to plot_sweep.c: 1 drawn, 0 failed (said), -1
+** another kind. */
+static int sweep_or_search(xp_store *x, const xp_args *a, const char *gnuplot, char *dir) {
+    res_experiment_row row;
+    if (res_store_reader_experiment(x->r, (int64_t)a->id, &row, &x->err) != RES_OK ||
+        (strcmp(row.kind, "sweep") && strcmp(row.kind, "search")))
+        return -1; /* read_experiment says why */
+    if (!row.result_json) {
+        fprintf(stderr, "admitsim plot: %s: experiment %llu has no result (it is %s)\n", a->db_path,
+                (unsigned long long)a->id, row.state);
+        return 0;
+    }
+    plot_sweep_args sa = {.kind = row.kind,
+                          .result = row.result_json,
+                          .scenario = row.scenario_id,
+                          .dir = dir,
+                          .fmt = a->fmt,
+                          .gnuplot = gnuplot,
+                          .id = (long long)a->id,
+                          .quiet = a->quiet};
+    return plot_sweep(&sa) ? 1 : 0;
 }
 
 int plot_experiment(int argc, char **argv) {
@@ -281,7 +287,10 @@ int plot_experiment(int argc, char **argv) {
     char dir[1024], fallback[64];
     snprintf(fallback, sizeof fallback, "out/plots/experiment-%llu", (unsigned long long)a.id);
     plot_dir_named(dir, sizeof dir, a.out, fallback);
-    bool ok = read_experiment(&x, &a) && find_runs(&x, &a) && draw(&x, &a, gnuplot, dir);
+    int kind = sweep_or_search(&x, &a, gnuplot, dir);
+    bool ok = kind >= 0
+                  ? kind > 0
+                  : read_experiment(&x, &a) && find_runs(&x, &a) && draw(&x, &a, gnuplot, dir);
     free(x.result);
     res_store_reader_close(x.r);
     return ok ? EXIT_OK : EXIT_FAILURE_RUN;

@@ -640,6 +640,23 @@ bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t ite
     return plot_timeline(&p) && plot_requests(&p, nreq) && plot_cdfs(&p) && plot_layers(&p, layers);
 }
 
+FILE *plot_open_in(const char *dir, const char *name) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) fprintf(stderr, "admitsim plot: cannot write %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+bool plot_close_ok(FILE *f, const char *dir, const char *name) {
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "admitsim plot: cannot write %s/%s\n", dir, name);
+        return false;
+    }
+    return true;
+}
+
 void plot_put_string(FILE *f, const char *var, const char *s) {
     put_string(f, var, s);
 }

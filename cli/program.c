@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,8 @@ static int open_log(const char *path, char *err, size_t errlen) {
 
 static bool await(const char *path, char *const argv[], pid_t pid, struct rusage *usage, char *err,
                   size_t errlen);
+static bool spawn(const char *path, char *const argv[], posix_spawn_file_actions_t *fa, pid_t *pid,
+                  char *err, size_t errlen);
 
 bool cli_program_run(const char *path, char *const argv[], const char *log_path, char *err,
                      size_t errlen) {
@@ -76,17 +79,21 @@ bool cli_program_run_usage(const char *path, char *const argv[], const char *out
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int rc = redirect(&fa, out, errs);
-    if (!rc) {
-        rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-    }
+    bool started = rc == 0 && spawn(path, argv, &fa, &pid, err, errlen);
+    if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
     close(out);
     if (errs != out) close(errs);
-    if (rc) {
-        snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
-        return false;
-    }
-    return await(path, argv, pid, usage, err, errlen);
+    return started && await(path, argv, pid, usage, err, errlen);
+}
+
+void cli_program_describe(const char *name, int status, char *buf, size_t len) {
+    if (WIFEXITED(status))
+        snprintf(buf, len, "%s exited with status %d", name, WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, len, "%s was killed by signal %d (%s)", name, WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, len, "%s ended abnormally (wait status %d)", name, status);
 }
 
 /* Waits for pid; true when it exited with status 0, else err says how it
@@ -102,12 +109,101 @@ static bool await(const char *path, char *const argv[], pid_t pid, struct rusage
         }
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-    if (WIFEXITED(status))
-        snprintf(err, errlen, "%s exited with status %d", argv[0], WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(err, errlen, "%s was killed by signal %d (%s)", argv[0], WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(err, errlen, "%s ended abnormally (wait status %d)", argv[0], status);
+    cli_program_describe(argv[0], status, err, errlen);
     return false;
+}
+
+/* posix_spawn with fa, or err says why not. */
+static bool spawn(const char *path, char *const argv[], posix_spawn_file_actions_t *fa, pid_t *pid,
+                  char *err, size_t errlen) {
+    int rc = posix_spawn(pid, path, fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(fa);
+    if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+    return rc == 0;
+}
+
+bool cli_program_start(const char *path, char *const argv[], const char *log_path, pid_t *pid,
+                       char *err, size_t errlen) {
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", log_path, strerror(errno));
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    int rc = redirect(&fa, fd, fd);
+    bool ok = rc == 0 && spawn(path, argv, &fa, pid, err, errlen);
+    if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+    close(fd);
+    return ok;
+}
+
+/* Appends what fd has to read into buf (len bytes, *used so far; the rest
+** dropped); false at the end of the input. */
+static bool drain(int fd, char *buf, size_t len, size_t *used) {
+    char chunk[4096];
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) return true;
+    if (n <= 0) return false;
+    size_t keep = buf && len > *used + 1 ? len - 1 - *used : 0;
+    if (keep > (size_t)n) keep = (size_t)n;
+    if (keep) memcpy(buf + *used, chunk, keep);
+    *used += keep;
+    return true;
+}
+
+/* Reads both pipes to their ends. */
+static void read_both(int out_fd, int err_fd, char *out, size_t out_len, char *errs,
+                      size_t errs_len) {
+    size_t used[2] = {0, 0};
+    struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            if (!drain(p[i].fd, i ? errs : out, i ? errs_len : out_len, &used[i])) {
+                p[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    if (out && out_len) out[used[0]] = '\0';
+    if (errs && errs_len) errs[used[1]] = '\0';
+}
+
+/* A pipe whose ends close on exec (the child gets its copies by dup2). */
+static int cloexec_pipe(int fds[2]) {
+    if (pipe(fds) != 0) return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+bool cli_program_capture(const char *path, char *const argv[], char *out, size_t out_len,
+                         char *errs, size_t errs_len, char *err, size_t errlen) {
+    int po[2], pe[2];
+    if (cloexec_pipe(po) != 0) {
+        snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (cloexec_pipe(pe) != 0) {
+        snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
+        close(po[0]);
+        close(po[1]);
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int rc = redirect(&fa, po[1], pe[1]);
+    bool started = rc == 0 && spawn(path, argv, &fa, &pid, err, errlen);
+    if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
+    close(po[1]);
+    close(pe[1]);
+    if (started) read_both(po[0], pe[0], out, out_len, errs, errs_len);
+    close(po[0]);
+    close(pe[0]);
+    return started && await(path, argv, pid, NULL, err, errlen);
 }

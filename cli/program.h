@@ -1,12 +1,14 @@
 /* Running another program without a shell: found on PATH, started with
 ** posix_spawn and an argument vector (no word splitting, quoting or
 ** expansion of any argument), its standard input /dev/null and its
-** standard output and error appended to a log file, its exit awaited. */
+** standard output and error written to a log file or captured, its exit
+** awaited (or, with cli_program_start, left to the caller). */
 #ifndef ADMITSIM_PROGRAM_H
 #define ADMITSIM_PROGRAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Finds name (no '/') in the directories of PATH as execvp would (an empty
 ** entry is the current directory; PATH unset: the system's default path);
@@ -28,5 +30,23 @@ bool cli_program_run_split(const char *path, char *const argv[], const char *out
 struct rusage;
 bool cli_program_run_usage(const char *path, char *const argv[], const char *out_path,
                            const char *err_path, struct rusage *usage, char *err, size_t errlen);
+
+/* Starts the program without waiting for it: standard input /dev/null,
+** standard output and errors appended to log_path (created when missing).
+** True with *pid set; the caller waits for it (waitpid) and may signal it.
+** Otherwise err says why it could not be started. */
+bool cli_program_start(const char *path, char *const argv[], const char *log_path, pid_t *pid,
+                       char *err, size_t errlen);
+
+/* How a child whose wait status is status ended, into buf: "exited with
+** status N", "was killed by signal N (NAME)"; name is its argv[0]. */
+void cli_program_describe(const char *name, int status, char *buf, size_t len);
+
+/* Runs the program and waits for it, its standard output into out (at most
+** out_len - 1 bytes kept, NUL-terminated; the rest is read and dropped) and
+** its errors into errs (the same way; NULL: dropped).  True when it exited
+** with status 0; otherwise err says how it ended (errs holds what it said). */
+bool cli_program_capture(const char *path, char *const argv[], char *out, size_t out_len,
+                         char *errs, size_t errs_len, char *err, size_t errlen);
 
 #endif

@@ -186,10 +186,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     res_store_close(s);
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    assert_int_equal(res_store_schema_version(s), 6);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 6);
+    assert_int_equal(res_store_schema_version(s), 7);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 7);
     assert_int_equal(
-        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6' FROM schema_migrations"), 1);
+        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6,7' FROM schema_migrations"), 1);
     /* version 4: events in capture order (time, scheduler first, sequence),
     ** lifecycle flagged */
     expect_text(db,
@@ -216,6 +216,9 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                                 " arm IS NULL AND parameters IS NULL"),
                      1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM experiments"), 0);
+    /* version 7: an identity, no source for a run written here */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM store_identity WHERE length(uuid) = 32"), 1);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE source IS NULL"), 1);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
                      1);
@@ -314,8 +317,9 @@ static char *table_counts(sqlite3 *db) {
 ** (policy bounded, seed 1) complete with 2 iterations, run 2 (seed 2) stored
 ** as running with 2 of 3 iterations, its writer killed (under gdb, as it
 ** began writing the third).  Readers read it as it is: no experiments, run 2
-** abandoned (its writer is gone); a writer migrates it to version 6 keeping
-** every row, stores run 2 as abandoned, and then writes experiments. */
+** abandoned (its writer is gone); a writer migrates it to the current
+** version keeping every row, stores run 2 as abandoned, and then writes
+** experiments. */
 static void migrates_a_real_v5_database(void **state) {
     fixture *f = *state;
     char path[400];
@@ -355,9 +359,10 @@ static void migrates_a_real_v5_database(void **state) {
     assert_non_null(writers);
     res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
     assert_int_equal(res_store_found_version(s), 5);
-    assert_int_equal(res_store_schema_version(s), 6);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 6);
-    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"), 6);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "SELECT max(version) FROM schema_migrations"),
+                     RES_STORE_SCHEMA_VERSION);
     char *after = table_counts(db);
     assert_string_equal(after, before);
     free(before);
@@ -403,6 +408,67 @@ static void migrates_a_real_v5_database(void **state) {
                 "1 bounded {\"policy\": \"bounded\"}");
     res_store_close(s);
     sqlite3_close(db);
+}
+
+/* tests/data/store-v6.db was written by admitsim at schema version 6 (the
+** build before version 7) from a 6-record scenario "tiny_v6": run 1 alone,
+** runs 2-5 an A/B experiment (experiment 1, complete, with its verdict:
+** baseline and candidate over seeds 1 and 2; written by `admitsim ab`, the
+** experiment row and the runs' experiment, arm and parameters filled in
+** with sqlite3, as this build's ab did not store experiments yet).  A
+** writer migrates it to version 7: experiments is rebuilt (its kinds gain
+** 'search') with every row and the runs still pointing at it, the store
+** gets an identity, no run has a source; a search can then be stored. */
+static void migrates_a_real_v6_database(void **state) {
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/v6.db", f->dir);
+    copy_file(ADMIT_TEST_DATA_DIR "/store-v6.db", path);
+    sqlite3 *db = raw_open(path);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 6);
+    char *before = table_counts(db);
+    assert_string_equal(before, "5 5 450 315 10 30 5 450");
+    char *experiments = text_of(db, "SELECT json_group_array(json_array(experiment_id, kind,"
+                                    " scenario_id, name, baseline_arm, candidate_arm, seeds,"
+                                    " created_at, finished_at, status, result_json, writer_pid))"
+                                    " FROM experiments");
+    res_error err;
+    res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
+    assert_int_equal(res_store_found_version(s), 6);
+    assert_int_equal(res_store_schema_version(s), 7);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 7);
+    char *after = table_counts(db);
+    assert_string_equal(after, before);
+    expect_text(db,
+                "SELECT json_group_array(json_array(experiment_id, kind, scenario_id, name,"
+                " baseline_arm, candidate_arm, seeds, created_at, finished_at, status,"
+                " result_json, writer_pid)) FROM experiments",
+                experiments);
+    expect_text(db,
+                "SELECT group_concat(r, ' ') FROM (SELECT run_id || ':' || experiment_id ||"
+                " ':' || arm AS r FROM runs WHERE experiment_id IS NOT NULL ORDER BY run_id)",
+                "2:1:baseline 3:1:candidate 4:1:baseline 5:1:candidate");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE source IS NULL"), 5);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM store_identity"), 1);
+    expect_text(db, "PRAGMA integrity_check", "ok");
+    assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    /* foreign keys are on again: a run of a missing experiment is refused */
+    res_store_run_info orphan = {
+        .scenario_id = "tiny_v6", .policy = "strict", .iterations = 1, .experiment_id = 9};
+    int64_t run_id = 0;
+    assert_int_equal(res_store_begin_run(s, &orphan, &run_id, &err), RES_ENOTFOUND);
+    /* the rebuilt table takes a search */
+    res_store_experiment_info search = {
+        .kind = RES_EXPERIMENT_SEARCH, .scenario_id = "tiny_v6", .seeds = 3};
+    int64_t experiment_id = 0;
+    assert_int_equal(res_store_begin_experiment(s, &search, &experiment_id, &err), RES_OK);
+    assert_int_equal(experiment_id, 2);
+    expect_text(db, "SELECT kind FROM experiments WHERE experiment_id = 2", "search");
+    res_store_close(s);
+    sqlite3_close(db);
+    free(before);
+    free(after);
+    free(experiments);
 }
 
 static void refuses_a_newer_schema(void **state) {
@@ -709,6 +775,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(migrates_v1_to_latest_keeping_data, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_a_real_v4_database, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_a_real_v5_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_a_real_v6_database, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_a_newer_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_another_programs_database, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),

@@ -395,7 +395,7 @@ static void refuses_what_cannot_merge(void **state) {
     assert_int_equal(res_store_open_version(path, RES_STORE_OPEN_CREATE, 5, &old, &err), RES_OK);
     res_store_close(old);
     assert_int_equal(res_store_merge(f->s, path, 1, &out, &err), RES_ETOOOLD);
-    assert_non_null(strstr(err.message, "merging needs version 6 ('admitsim migrate --db"));
+    assert_non_null(strstr(err.message, "merging needs version 7 ('admitsim migrate --db"));
     assert_int_equal(out.runs, 0);
     char *after = counts(db, "main");
     assert_string_equal(after, before);
@@ -408,11 +408,75 @@ static void refuses_what_cannot_merge(void **state) {
     sqlite3_close(db);
 }
 
+/* Merging is idempotent: the same shard again, the same runs through
+** another store, and a copy of the store itself add nothing; each merged
+** run remembers where it was first written. */
+static void merging_again_adds_nothing(void **state) {
+    fixture *f = *state;
+    res_error err;
+    res_store_merge_result out;
+    assert_int_equal(res_store_merge(f->s, f->a, 1, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 2);
+    assert_int_equal(out.skipped, 0);
+    sqlite3 *db = raw_open(f->dst);
+    char *before = counts(db, "main");
+    assert_int_equal(res_store_merge(f->s, f->a, 1, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 0);
+    assert_int_equal(out.skipped, 2);
+    assert_int_equal(out.first_run_id, 0);
+    char *after = counts(db, "main");
+    assert_string_equal(after, before);
+    free(after);
+    /* each merged run's source: shard a's identity and its run id there */
+    attach(db, f->a);
+    expect_text(db,
+                "SELECT group_concat(source = (SELECT uuid FROM src.store_identity) || '/' ||"
+                " (run_id - 1)) FROM runs WHERE run_id > 1",
+                "1,1");
+    detach(db);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE run_id = 1 AND source IS NULL"),
+                     1);
+
+    /* b through another store: b's runs arrive there keyed by b, and keep
+    ** that key when they come on here */
+    char via[300], copy[300];
+    snprintf(via, sizeof via, "%s/via.db", f->dir);
+    res_store *v = open_store(via);
+    assert_int_equal(res_store_merge(v, f->b, 0, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 3);
+    res_store_close(v);
+    assert_int_equal(res_store_merge(f->s, via, 1, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 3);
+    assert_int_equal(res_store_merge(f->s, f->b, 1, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 0);
+    assert_int_equal(out.skipped, 3);
+    /* a copy of the store: every run is already here (first written here,
+    ** or merged) */
+    assert_int_equal(res_store_set_run_status(f->s, 1, "complete", &err), RES_OK);
+    snprintf(copy, sizeof copy, "%s/copy.db", f->dir);
+    char sql[400];
+    snprintf(sql, sizeof sql, "VACUUM INTO '%s'", copy);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    free(before);
+    before = counts(db, "main");
+    assert_int_equal(res_store_merge(f->s, copy, 0, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 0);
+    assert_int_equal(out.skipped, 6);
+    after = counts(db, "main");
+    assert_string_equal(after, before);
+    assert_int_equal(scalar(db, "SELECT count(DISTINCT source) FROM runs"), 5);
+    expect_text(db, "PRAGMA integrity_check", "ok");
+    free(before);
+    free(after);
+    sqlite3_close(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(merges_two_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_is_one_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_what_cannot_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(merging_again_adds_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

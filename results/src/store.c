@@ -220,7 +220,53 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN parameters TEXT"
     " CHECK (parameters IS NULL OR json_type(parameters) = 'object');"
     "CREATE INDEX runs_by_experiment ON runs(experiment_id, arm, seed);",
+    /* 7: merging is idempotent.  A store has an identity (store_identity:
+    ** one random uuid, given when it gets this version), and a run merged
+    ** from another store remembers where it was first written (source:
+    ** "<uuid>/<run id>" of that store; NULL for a run written here), so
+    ** that merging the same runs again finds them and skips them.  An
+    ** experiment may also be a capacity search ('search').  SQLite cannot
+    ** change a CHECK constraint in place: experiments is rebuilt (runs
+    ** refers to it, so this migration runs with foreign keys off and checks
+    ** them before it commits). */
+    "CREATE TABLE store_identity (uuid TEXT NOT NULL);"
+    "INSERT INTO store_identity VALUES (lower(hex(randomblob(16))));"
+    "ALTER TABLE runs ADD COLUMN source TEXT;"
+    "CREATE UNIQUE INDEX runs_by_source ON runs(source) WHERE source IS NOT NULL;"
+    "CREATE TABLE experiments_v7 ("
+    " experiment_id INTEGER PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('ab', 'sweep', 'search')),"
+    " scenario_id TEXT NOT NULL,"
+    " scenario_file TEXT,"
+    " name TEXT,"
+    " baseline_arm TEXT,"
+    " candidate_arm TEXT,"
+    " seeds INTEGER NOT NULL,"
+    " harness_version TEXT NOT NULL,"
+    " command_line TEXT,"
+    " created_at TEXT NOT NULL,"
+    " finished_at TEXT,"
+    " status TEXT NOT NULL,"
+    " result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),"
+    " writer_host TEXT,"
+    " writer_pid INTEGER,"
+    " writer_instance TEXT,"
+    " heartbeat_at TEXT);"
+    "INSERT INTO experiments_v7 SELECT experiment_id, kind, scenario_id, scenario_file, name,"
+    " baseline_arm, candidate_arm, seeds, harness_version, command_line, created_at,"
+    " finished_at, status, result_json, writer_host, writer_pid, writer_instance, heartbeat_at"
+    " FROM experiments ORDER BY experiment_id;"
+    "DROP TABLE experiments;"
+    "ALTER TABLE experiments_v7 RENAME TO experiments;",
 };
+
+/* The migrations that rebuild a table another table refers to: they run
+** with foreign keys off (SQLite's way to rebuild a table: the drop would
+** otherwise delete the parent rows) and commit only when
+** PRAGMA foreign_key_check finds nothing. */
+static bool rebuilds_parent(int version) {
+    return version == 6;
+}
 
 _Static_assert(sizeof migrations / sizeof *migrations == RES_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -327,6 +373,26 @@ static res_status read_version(res_store *s, int *version, res_error *err) {
     return rc == SQLITE_ROW ? RES_OK : fail_db(s, err, "reading the schema version");
 }
 
+static res_status foreign_keys(res_store *s, bool on, res_error *err) {
+    return exec(s, on ? "PRAGMA foreign_keys=ON" : "PRAGMA foreign_keys=OFF",
+                "switching foreign keys", err);
+}
+
+/* RES_OK when no row breaks a foreign key. */
+static res_status check_foreign_keys(res_store *s, const char *what, res_error *err) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM pragma_foreign_key_check", -1, &st, NULL) !=
+        SQLITE_OK)
+        return fail_db(s, err, what);
+    int rc = sqlite3_step(st);
+    int64_t broken = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (broken == 0) return RES_OK;
+    if (broken < 0) return fail_db(s, err, what);
+    return res_store_fail(err, RES_ESTORE, "%s: %s: %lld rows break a foreign key", s->path, what,
+                          (long long)broken);
+}
+
 static res_status migrate(res_store *s, int target, res_error *err) {
     int version;
     if (read_version(s, &version, err) != RES_OK) return RES_ESTORE;
@@ -337,6 +403,8 @@ static res_status migrate(res_store *s, int target, res_error *err) {
             "use a newer admitsim or another --db",
             s->path, version, RES_STORE_SCHEMA_VERSION);
     while (version < target) {
+        /* (outside a transaction: SQLite ignores the pragma inside one) */
+        if (rebuilds_parent(version) && foreign_keys(s, false, err) != RES_OK) return RES_ESTORE;
         if (res_store_txn_begin(&s->txn) != SQLITE_OK)
             return fail_db(s, err, "starting a migration");
         /* Re-read under the write lock: another process may have migrated. */
@@ -354,14 +422,18 @@ static res_status migrate(res_store *s, int target, res_error *err) {
                  "PRAGMA user_version = %d;",
                  version + 1, version + 1);
         if (exec(s, migrations[version], what, err) != RES_OK ||
-            exec(s, sql, what, err) != RES_OK || exec(s, "COMMIT", what, err) != RES_OK)
+            exec(s, sql, what, err) != RES_OK ||
+            (rebuilds_parent(version) && check_foreign_keys(s, what, err) != RES_OK) ||
+            exec(s, "COMMIT", what, err) != RES_OK)
             goto rollback;
         version++;
+        if (rebuilds_parent(version - 1) && foreign_keys(s, true, err) != RES_OK) return RES_ESTORE;
     }
     s->version = version;
     return RES_OK;
 rollback:
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    foreign_keys(s, true, NULL);
     return RES_ESTORE;
 }
 

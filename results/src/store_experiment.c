@@ -11,8 +11,9 @@
 #include "store_int.h"
 #include "store_liveness.h"
 
-static const char *const kind_names[] = {
-    [RES_EXPERIMENT_AB] = "ab", [RES_EXPERIMENT_SWEEP] = "sweep"};
+static const char *const kind_names[] = {[RES_EXPERIMENT_AB] = "ab",
+                                         [RES_EXPERIMENT_SWEEP] = "sweep",
+                                         [RES_EXPERIMENT_SEARCH] = "search"};
 
 typedef struct new_experiment {
     const res_store_experiment_info *info;

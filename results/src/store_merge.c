@@ -12,7 +12,15 @@
 ** that id, INSERT ... SELECT, in the order the rows were stored (events in
 ** capture order).  The tables' columns come from the destination's
 ** schema, so a column added by a later migration is copied without a
-** change here. */
+** change here.
+**
+** Idempotence (schema 7): a run's key is where it was first written, the
+** source column ("<store uuid>/<run id>"), or for a run written in the
+** source itself the source's identity and the run's id there.  The copy
+** keeps that key in the destination's source column (unique there), and a
+** run whose key the destination already holds, or which was first written
+** in the destination and is still there, is skipped, checked inside the
+** run's own transaction. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +47,26 @@ static const struct {
 enum { TABLES = sizeof tables / sizeof *tables };
 
 /* Parameters of the copying statements: the source run, its new id, the
-** experiment (NULL: none), whether the run was abandoned. */
-enum { P_SRC_RUN = 1, P_NEW_RUN, P_EXPERIMENT, P_ABANDONED };
+** experiment (NULL: none), whether the run was abandoned, its key. */
+enum { P_SRC_RUN = 1, P_NEW_RUN, P_EXPERIMENT, P_ABANDONED, P_KEY };
+
+/* A source run's key, and whether the destination holds that run. */
+static const char KEY_SQL[] =
+    "SELECT COALESCE(source, (SELECT uuid FROM merge_src.store_identity LIMIT 1) || '/' ||"
+    " run_id) FROM merge_src.runs WHERE run_id = ?1";
+static const char HELD_SQL[] =
+    "SELECT EXISTS (SELECT 1 FROM main.runs WHERE source = ?1) OR EXISTS (SELECT 1 FROM"
+    " main.store_identity u JOIN main.runs r ON substr(?1, 1, length(u.uuid) + 1) = u.uuid ||"
+    " '/' AND r.run_id = CAST(substr(?1, length(u.uuid) + 2) AS INTEGER))";
 
 typedef struct merge {
     res_store *dst;
     int64_t experiment_id;
     sqlite3_stmt *copy[TABLES];
+    sqlite3_stmt *key, *held;
     /* the run being copied */
     int64_t src_run, new_run;
-    bool abandoned;
+    bool abandoned, skipped;
 } merge;
 
 /* What the destination's column gets from the source's row: NULL when the
@@ -58,6 +76,7 @@ static const char *source_of(size_t table, const char *column) {
     if (table == 0 && !strcmp(column, "experiment_id")) return "?3";
     if (table == 0 && !strcmp(column, "status"))
         return "CASE WHEN ?4 THEN 'abandoned' ELSE status END";
+    if (table == 0 && !strcmp(column, "source")) return "?5";
     if (!strcmp(column, "event_id")) return NULL;
     if (!strcmp(column, "run_id")) return "?2";
     return column;
@@ -109,11 +128,26 @@ static res_status prepare_copy(merge *m, size_t k, res_error *err) {
     return RES_OK;
 }
 
-/* One run, every table, in one transaction of the destination. */
-static res_status copy_run(res_store *dst, void *arg, res_error *err) {
-    merge *m = arg;
-    sqlite3 *db = res_store_db(dst);
-    m->new_run = 0;
+/* The key of the run being copied into *key (valid until m->key is
+** reset), and whether the destination holds that run already. */
+static res_status find_key(merge *m, const char **key, bool *held, res_error *err) {
+    sqlite3 *db = res_store_db(m->dst);
+    sqlite3_bind_int64(m->key, 1, m->src_run);
+    if (sqlite3_step(m->key) != SQLITE_ROW ||
+        !(*key = (const char *)sqlite3_column_text(m->key, 0)))
+        return res_store_fail_db(err, db, res_store_path(m->dst), "reading the run's source");
+    sqlite3_bind_text(m->held, 1, *key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(m->held);
+    *held = rc == SQLITE_ROW && sqlite3_column_int(m->held, 0) != 0;
+    sqlite3_reset(m->held);
+    if (rc != SQLITE_ROW)
+        return res_store_fail_db(err, db, res_store_path(m->dst), "looking the run up");
+    return RES_OK;
+}
+
+/* Every table's rows of the run, the runs row (with its key) first. */
+static res_status copy_tables(merge *m, const char *key, res_error *err) {
+    sqlite3 *db = res_store_db(m->dst);
     for (size_t k = 0; k < TABLES; k++) {
         sqlite3_stmt *st = m->copy[k];
         sqlite3_bind_int64(st, P_SRC_RUN, m->src_run);
@@ -123,6 +157,7 @@ static res_status copy_run(res_store *dst, void *arg, res_error *err) {
             else
                 sqlite3_bind_null(st, P_EXPERIMENT);
             sqlite3_bind_int(st, P_ABANDONED, m->abandoned);
+            sqlite3_bind_text(st, P_KEY, key, -1, SQLITE_STATIC);
         } else {
             sqlite3_bind_int64(st, P_NEW_RUN, m->new_run);
         }
@@ -131,14 +166,29 @@ static res_status copy_run(res_store *dst, void *arg, res_error *err) {
         if (rc != SQLITE_DONE) {
             char what[96];
             snprintf(what, sizeof what, "merging %s", tables[k].name);
-            return res_store_fail_db(err, db, res_store_path(dst), what);
+            return res_store_fail_db(err, db, res_store_path(m->dst), what);
         }
         if (k == 0 && sqlite3_changes(db) != 1)
             return res_store_fail(err, RES_ENOTFOUND, "%s: run %lld is gone from the source",
-                                  res_store_path(dst), (long long)m->src_run);
+                                  res_store_path(m->dst), (long long)m->src_run);
         if (k == 0) m->new_run = sqlite3_last_insert_rowid(db);
     }
     return RES_OK;
+}
+
+/* One run, every table, in one transaction of the destination; nothing
+** when the destination holds the run already. */
+static res_status copy_run(res_store *dst, void *arg, res_error *err) {
+    (void)dst;
+    merge *m = arg;
+    m->new_run = 0;
+    const char *key = NULL;
+    bool held = false;
+    res_status status = find_key(m, &key, &held, err);
+    m->skipped = held;
+    if (status == RES_OK && !held) status = copy_tables(m, key, err);
+    sqlite3_reset(m->key);
+    return status;
 }
 
 /* A source run to copy. */
@@ -216,13 +266,21 @@ static res_status check_merge(res_store *dst, const char *src_path, int64_t expe
 static res_status copy_runs(merge *m, const src_run *runs, size_t n, res_store_merge_result *out,
                             res_error *err) {
     res_status rc = RES_OK;
+    sqlite3 *db = res_store_db(m->dst);
     for (size_t k = 0; rc == RES_OK && k < TABLES; k++)
         rc = prepare_copy(m, k, err);
+    if (rc == RES_OK && (sqlite3_prepare_v2(db, KEY_SQL, -1, &m->key, NULL) != SQLITE_OK ||
+                         sqlite3_prepare_v2(db, HELD_SQL, -1, &m->held, NULL) != SQLITE_OK))
+        rc = res_store_fail_db(err, db, res_store_path(m->dst), "preparing the merge");
     for (size_t i = 0; rc == RES_OK && i < n; i++) {
         m->src_run = runs[i].run_id;
         m->abandoned = runs[i].abandoned;
         rc = res_store_in_transaction(m->dst, copy_run, m, "merging a run", err);
         if (rc != RES_OK) break;
+        if (m->skipped) {
+            out->skipped++;
+            continue;
+        }
         out->runs++;
         if (!out->first_run_id) out->first_run_id = m->new_run;
         out->last_run_id = m->new_run;
@@ -230,6 +288,8 @@ static res_status copy_runs(merge *m, const src_run *runs, size_t n, res_store_m
     }
     for (size_t k = 0; k < TABLES; k++)
         sqlite3_finalize(m->copy[k]);
+    sqlite3_finalize(m->key);
+    sqlite3_finalize(m->held);
     return rc;
 }
 

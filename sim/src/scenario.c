@@ -548,6 +548,15 @@ sim_scenario *sim_scenario_load_arm(const char *path, const char *arm, sim_error
     return from_json(json, path, dir, arm, err);
 }
 
+sim_scenario *sim_scenario_from_json(json_t *json, const char *path, const char *arm,
+                                     sim_error *err) {
+    sim_error scratch;
+    if (!err) err = &scratch;
+    char dir[4096];
+    run_json_dir_of(path, dir, sizeof dir);
+    return from_json(json, path, dir, arm, err);
+}
+
 sim_scenario *sim_scenario_load(const char *path, sim_error *err) {
     return sim_scenario_load_arm(path, NULL, err);
 }

@@ -105,7 +105,8 @@ res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *st
 
 typedef enum res_experiment_kind {
     RES_EXPERIMENT_AB,   /* a baseline and a candidate arm, paired by seed */
-    RES_EXPERIMENT_SWEEP /* points of a parameter space, each over the seeds */
+    RES_EXPERIMENT_SWEEP, /* points of a parameter space, each over the seeds */
+    RES_EXPERIMENT_SEARCH /* a capacity search: probes of one parameter (schema 7) */
 } res_experiment_kind;
 
 typedef struct res_store_experiment_info {
@@ -134,19 +135,24 @@ res_status res_store_finish_experiment(res_store *s, int64_t experiment_id, cons
 /* What res_store_merge copied. */
 typedef struct res_store_merge_result {
     uint64_t runs;                     /* runs copied */
-    int64_t first_run_id, last_run_id; /* their new ids in dst (0 when none) */
+    uint64_t skipped;                  /* runs dst already held (merged before) */
+    int64_t first_run_id, last_run_id; /* the new ids in dst of the runs copied (0 when none) */
 } res_store_merge_result;
 
 /* Copies every run of the results database at src_path (a sweep's shard,
 ** say) into dst under new run ids, with its iterations, events, metrics,
 ** snapshots, task timelines and capacity plans, each run in one
 ** transaction; runs keep their arm and parameters and belong to dst's
-** experiment experiment_id (0: to none).  src is only read and must be at
-** this build's schema version (RES_ETOOOLD otherwise: `admitsim migrate`)
-** and have no run still running (RES_EINVAL: merge a shard once it is
-** finished); its runs' status is kept ('abandoned' for one whose writer
-** died).  RES_ENOTFOUND when src or the experiment does not exist.  On
-** failure the runs copied before stay, and out says how many. */
+** experiment experiment_id (0: to none).  Idempotent: a run is known by
+** where it was first written (its source: that store's identity and its
+** run id there, kept through any number of merges), and a run dst already
+** holds (merged before, or first written in dst) is skipped, counted in
+** out->skipped.  src is only read and must be at this build's schema
+** version (RES_ETOOOLD otherwise: `admitsim migrate`) and have no run
+** still running (RES_EINVAL: merge a shard once it is finished); its runs'
+** status is kept ('abandoned' for one whose writer died).  RES_ENOTFOUND
+** when src or the experiment does not exist.  On failure the runs copied
+** before stay, and out says how many. */
 res_status res_store_merge(res_store *dst, const char *src_path, int64_t experiment_id,
                            res_store_merge_result *out, res_error *err);
 

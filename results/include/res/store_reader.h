@@ -93,7 +93,7 @@ typedef struct res_run_row {
 /* An experiment (table experiments, schema 6) and what its runs add up to. */
 typedef struct res_experiment_row {
     int64_t experiment_id;
-    const char *kind; /* ab or sweep */
+    const char *kind; /* ab, sweep or search */
     const char *scenario_id;
     const char *scenario_file;                /* NULL when not stored */
     const char *name;                         /* NULL when not stored */

@@ -136,6 +136,11 @@ sim_scenario *sim_scenario_load_arm(const char *path, const char *arm, sim_error
 sim_scenario *sim_scenario_parse(const char *text, const char *name, sim_error *err);
 sim_scenario *sim_scenario_parse_arm(const char *text, const char *name, const char *arm,
                                      sim_error *err);
+/* A scenario from a document already parsed (a sweep's point, say): takes
+** the reference to json; path names it in messages and in the run's
+** inputs, and relative trace files resolve beside it. */
+sim_scenario *sim_scenario_from_json(json_t *json, const char *path, const char *arm,
+                                     sim_error *err);
 void sim_scenario_free(sim_scenario *s);
 
 /* Units of planned work (see SIM_MAX_PLANNED_WORK). */

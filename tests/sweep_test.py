@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""`admitsim sweep` on the local engine and `admitsim merge`, end to end.
+usage: sweep_test.py ADMITSIM SOURCE_DIR WORK_DIR
+
+tests/data/sweep_small.json: 2 submission capacities x 2 AIMD decrease
+factors x 3 seeds of a small cooldown scenario, 12 shards.
+
+1. --dry-run lists the points and 12 shards and runs nothing; a parameter no
+   arm overrides and a value the scenario refuses are errors naming them.
+2. --jobs 1 and --jobs 3 store the same rows (host facts aside) and the same
+   result.json; every run carries its experiment, point (arm) and values.
+3. A driver killed with SIGKILL halfway resumes with --resume: exactly one
+   run per (point, seed), the same rows as an uninterrupted sweep.
+4. SIGTERM stops the pool (journal: interrupted); --resume finishes.
+5. Failing shards ($TMPDIR a file) are journaled with their exit
+   status and the sweep exits 1; --resume reruns only those.
+6. A directory holding a sweep is refused without --resume; --resume of a
+   finished sweep runs nothing and merges nothing twice.
+7. A shard completed twice (two processes) keeps the first one's files.
+8. `admitsim merge` is idempotent and refuses mixed schema versions.
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sweep_common import (complete_shards, db_rows, diff_rows, journal, runs_per_point_seed,
+                          wait_for)
+
+admitsim, src, work = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+sweep = os.path.join(src, "tests", "data", "sweep_small.json")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("sweep_test: FAIL:", what, flush=True)
+
+
+def run(*args, expect=0, env=None):
+    p = subprocess.run([admitsim, *args], capture_output=True, text=True, env=env)
+    check(p.returncode == expect,
+          f"{' '.join(args)} exited {p.returncode}, expected {expect}: {p.stderr[-600:]}")
+    return p
+
+
+def out(name):
+    return os.path.join(work, name)
+
+
+# 1. dry run and bad sweep files
+p = run("sweep", sweep, "--dry-run")
+check("4 points x 3 seeds = 12 runs in 12 shards" in p.stdout, f"dry run summary: {p.stdout}")
+check(p.stdout.count("seed ") == 12, "dry run lists 12 runs")
+check(not os.path.exists(os.path.join(src, "tests", "data", "out")), "dry run writes nothing")
+plan = json.loads(run("sweep", sweep, "--dry-run", "--format", "json").stdout)
+check(plan["points"] == 4 and plan["shards"] == 12 and len(plan["shard_runs"]) == 12,
+      "dry run JSON: 4 points, 12 shards")
+check(plan["parameters"][1]["values"] == [0.5, 0.9], f"a range of reals: {plan['parameters']}")
+
+
+def bad_sweep(name, edit):
+    doc = json.load(open(sweep))
+    doc["scenario"] = os.path.join(src, "tests", "data", "sweep_scenario.json")
+    edit(doc)
+    path = out(name)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+p = run("sweep", bad_sweep("bad_param.json",
+                           lambda d: d["parameters"].__setitem__("capacity", [1, 2])),
+        "--dry-run", expect=1)
+check("expected a parameter an arm overrides" in p.stderr and "capacity" in p.stderr,
+      f"an unknown parameter is named: {p.stderr}")
+p = run("sweep", bad_sweep("bad_value.json",
+                           lambda d: d["parameters"].__setitem__("capacity.submission", [6, -1])),
+        "--dry-run", expect=1)
+check("point 2 (capacity.submission=-1,request_admission.md_factor=0.5)" in p.stderr
+      and "$.capacity.submission" in p.stderr, f"a refused value names its point: {p.stderr}")
+p = run("sweep", bad_sweep("bad_resource.json", lambda d: d.__setitem__(
+    "parameters", {"request_admission.resources.gen-a.initial_limit": [2, 0]})),
+    "--dry-run", expect=1)
+check("point 1 (request_admission.resources.gen-a.initial_limit=0)" in p.stderr
+      and "$.request_admission.resources[0].initial_limit" in p.stderr,
+      f"a request resource's setting reaches the scenario's array entry: {p.stderr}")
+
+# 2. --jobs 1 and --jobs 3 store the same rows
+run("sweep", sweep, "--out", out("j1"), "--jobs", "1", "--quiet")
+p = run("sweep", sweep, "--out", out("j3"), "--jobs", "3")
+check("wall_time_seconds (lower is better" in p.stdout, "the figures are printed")
+reference = db_rows(out("j1/sweep.db"))
+d = diff_rows(reference, db_rows(out("j3/sweep.db")))
+check(d is None, f"--jobs 1 and --jobs 3 store the same rows: {d}")
+r1 = json.load(open(out("j1/result.json")))
+r3 = json.load(open(out("j3/result.json")))
+check(r1 == r3, "--jobs 1 and --jobs 3 give the same result.json")
+check(len(r1["points"]) == 4 and all(pt["runs"] == 3 for pt in r1["points"]),
+      "4 points of 3 runs each")
+wall = r1["points"][0]["metrics"]["wall_time_seconds"]
+check(wall["n"] == 3 and wall["ci95_low"] <= wall["mean"] <= wall["ci95_high"],
+      f"a point's figures: {wall}")
+con = sqlite3.connect(out("j1/sweep.db"))
+rows = con.execute("SELECT r.arm, json_extract(r.parameters, '$.\"capacity.submission\"'),"
+                   " json_extract(r.parameters, '$.\"request_admission.md_factor\"'), r.seed,"
+                   " e.kind FROM runs r JOIN experiments e USING (experiment_id)"
+                   " ORDER BY r.run_id").fetchall()
+check(len(rows) == 12 and rows[0] == ("capacity.submission=6,request_admission.md_factor=0.5",
+                                      6, 0.5, 1, "sweep"), f"runs carry their point: {rows[:2]}")
+check([r[3] for r in rows] == [1, 2, 3] * 4, "runs in (point, seed) order")
+result_json = con.execute("SELECT result_json FROM experiments").fetchone()[0]
+check(json.loads(result_json)["points"] == r1["points"], "the result is stored")
+con.close()
+check(runs_per_point_seed(out("j1/sweep.db")) == {(pt["arm"], s): 1 for pt in r1["points"]
+                                                  for s in (1, 2, 3)}, "one run per (point, seed)")
+
+# plot experiment:ID of a sweep: a metric against the first parameter, one
+# line per value of the other, interval bars; a heatmap over both
+p = run("plot", "experiment:1", "--db", out("j1/sweep.db"), "--out", out("plot"))
+pics = sorted(f for f in os.listdir(out("plot")) if f.endswith(".png"))
+check(pics == [f"{k}-{i}.png" for k in ("heatmap", "metric") for i in range(3)],
+      f"a picture per metric and a heatmap per metric: {pics}")
+blocks = open(out("plot/metric-0.dat")).read().split("\n\n\n")
+first = [pt for pt in r1["points"] if pt["parameters"]["capacity.submission"] == 6
+         and pt["parameters"]["request_admission.md_factor"] == 0.5][0]["metrics"]["wall_time_seconds"]
+rows = [line.split() for line in blocks[0].splitlines() if line and not line.startswith("#")]
+check(len(blocks) == 2 and len(rows) == 2 and float(rows[0][0]) == 6
+      and abs(float(rows[0][1]) - first["mean"]) < 1e-6
+      and abs(float(rows[0][3]) - first["ci95_high"]) < 1e-6,
+      f"metric-0.dat: a block per md_factor, rows by submission with mean and interval: {blocks}")
+heat = [line.split() for line in open(out("plot/heatmap-0.dat")) if not line.startswith("#")]
+check(len(heat) == 4 and heat[0][:2] == ["0", "0"] and abs(float(heat[0][2]) - first["mean"]) < 1e-6,
+      f"heatmap-0.dat: the mean per (submission, md_factor): {heat}")
+
+# 3. SIGKILL of the driver halfway, then --resume
+kill_dir = out("killed")
+driver = subprocess.Popen([admitsim, "sweep", sweep, "--out", kill_dir, "--jobs", "1"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+halfway = wait_for(lambda: len(complete_shards(kill_dir)) >= 5, 120)
+driver.send_signal(signal.SIGKILL)
+driver.wait()
+done_before = len(complete_shards(kill_dir))
+check(halfway and 5 <= done_before < 12, f"the driver was killed halfway ({done_before} of 12)")
+time.sleep(0.3)  # the running shard's SIGTERM (it dies with its parent)
+p = run("sweep", sweep, "--out", kill_dir, "--resume", "--jobs", "2")
+started = [e for e in journal(kill_dir) if e["event"] == "start"]
+check(len(started) == 2 and started[1]["to_run"] == 12 - done_before,
+      f"--resume ran only the missing shards: {started}")
+check(runs_per_point_seed(os.path.join(kill_dir, "sweep.db")) ==
+      runs_per_point_seed(out("j1/sweep.db")), "exactly one run per (point, seed) after resume")
+d = diff_rows(reference, db_rows(os.path.join(kill_dir, "sweep.db")))
+check(d is None, f"a resumed sweep stores what an uninterrupted one does: {d}")
+leftovers = [f for f in os.listdir(os.path.join(kill_dir, "shards"))
+             if f.startswith(".tmp") or (f.endswith(".db") and f.count(".") >= 3 and
+                                         not any(f in open(os.path.join(kill_dir, "shards", j)).read()
+                                                 for j in complete_shards(kill_dir)))]
+check(not leftovers, f"no stale shard files after the sweep: {leftovers}")
+
+# 4. SIGTERM stops the pool; --resume finishes
+term_dir = out("term")
+driver = subprocess.Popen([admitsim, "sweep", sweep, "--out", term_dir, "--jobs", "2"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+wait_for(lambda: len(complete_shards(term_dir)) >= 2, 120)
+driver.send_signal(signal.SIGTERM)
+_, err = driver.communicate(timeout=120)
+check(driver.returncode == 1 and "interrupted" in err and "--resume" in err,
+      f"SIGTERM: exit 1, says how to resume ({driver.returncode}: {err[-300:]})")
+check(any(e["event"] == "interrupted" for e in journal(term_dir)), "journal: interrupted")
+check(not os.path.exists(os.path.join(term_dir, "sweep.db")), "nothing merged when interrupted")
+run("sweep", sweep, "--out", term_dir, "--resume", "--quiet")
+check(diff_rows(reference, db_rows(os.path.join(term_dir, "sweep.db"))) is None,
+      "SIGTERM then --resume: the same rows")
+
+# 5. failing shards, then --resume reruns them
+fail_dir = out("failing")
+with open(out("a-file"), "w") as f:  # a $TMPDIR that is a file: no database can be made there
+    f.write("x")
+env = dict(os.environ, TMPDIR=out("a-file"))
+p = run("sweep", sweep, "--out", fail_dir, "--jobs", "2", expect=1, env=env)
+check("12 shards failed" in p.stderr and "--resume reruns them" in p.stderr,
+      f"failed shards are reported: {p.stderr[-400:]}")
+ends = [e for e in journal(fail_dir) if e["event"] == "shard"]
+check(len(ends) == 12 and all(e["exit"] == 1 and not e["complete"] for e in ends),
+      "each failed shard's exit status is journaled")
+run("sweep", sweep, "--out", fail_dir, "--resume", "--quiet")
+check(diff_rows(reference, db_rows(os.path.join(fail_dir, "sweep.db"))) is None,
+      "failed shards rerun: the same rows")
+
+# 6. a directory holding a sweep; --resume of a finished one
+p = run("sweep", sweep, "--out", out("j1"), expect=1)
+check("holds a sweep already: --resume" in p.stderr, f"an existing sweep is refused: {p.stderr}")
+run("sweep", sweep, "--out", out("j1"), "--resume", "--quiet")
+check(diff_rows(reference, db_rows(out("j1/sweep.db"))) is None,
+      "resuming a finished sweep adds nothing")
+other = bad_sweep("other.json", lambda d: d.__setitem__("seeds", 2))
+p = run("sweep", other, "--out", out("j1"), "--resume", expect=1)
+check("holds another sweep" in p.stderr, f"another sweep's directory is refused: {p.stderr}")
+
+# 7. one shard completed by two processes: the first one's files stay
+first = json.load(open(out("j1/shards/shard-000000.json")))
+p = run("sweep", sweep, "--shard", "0", "--out", out("j1"))
+check("was completed by another process first" in p.stderr, f"second completion: {p.stderr}")
+check(json.load(open(out("j1/shards/shard-000000.json"))) == first, "the first shard stays")
+
+# 8. admitsim merge: idempotent, refuses mixed schema versions
+shards = sorted(os.path.join(out("j1/shards"), f) for f in os.listdir(out("j1/shards"))
+                if f.endswith(".db"))
+check(len(shards) == 12, f"12 shard databases: {len(shards)}")
+p = run("merge", out("merged.db"), *shards)
+check("12 runs merged, 0 already there" in p.stdout, f"merge: {p.stdout[-200:]}")
+p = run("merge", out("merged.db"), *shards)
+check("0 runs merged, 12 already there" in p.stdout, f"merge again: {p.stdout[-200:]}")
+shutil.copy(os.path.join(src, "tests", "data", "store-v6.db"), out("v6.db"))
+p = run("merge", out("merged.db"), shards[0], out("v6.db"), expect=1)
+check("mixed schema versions" in p.stderr and "v6.db (version 6)" in p.stderr
+      and "admitsim migrate" in p.stderr, f"mixed versions refused: {p.stderr}")
+
+if failures:
+    print(f"sweep_test: {len(failures)} failure(s)")
+    sys.exit(1)
+print("sweep_test: ok")
