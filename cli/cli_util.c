@@ -6,21 +6,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "res/store.h"
 
-bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
-                   uint64_t *out) {
+bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
+                     uint64_t *out) {
     char *end = NULL;
     if (!text || !*text || *text == '-') goto bad;
     unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v > max) goto bad;
+    if (*end || v < min || v > max) goto bad;
     *out = v;
     return true;
 bad:
-    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
-            (unsigned long long)max, text ? text : "");
+    fprintf(stderr, "admitsim %s: %s expects an integer from %llu to %llu, got '%s'\n", cmd, opt,
+            (unsigned long long)min, (unsigned long long)max, text ? text : "");
     return false;
+}
+
+bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
+                   uint64_t *out) {
+    return cli_parse_range(cmd, opt, text, 0, max, out);
+}
+
+const char *cli_db_default(void) {
+    const char *env = getenv("ADMITSIM_DB");
+    return env && *env ? env : RES_STORE_DEFAULT_PATH;
+}
+
+bool cli_db_is_new(const char *path) {
+    return path && access(path, F_OK) != 0;
+}
+
+void cli_db_created(const char *cmd, const char *path) {
+    fprintf(stderr,
+            "admitsim %s: created the results database %s (--db FILE or ADMITSIM_DB=FILE keeps "
+            "it elsewhere, --no-db stores nothing)\n",
+            cmd, path);
 }
 
 static double clock_seconds(clockid_t clock) {

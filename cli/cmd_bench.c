@@ -48,7 +48,8 @@ static void bench_usage(FILE *f) {
                "  --format F    --cycle: table (default) or json\n"
                "  -h, --help    this text\n"
                "\n"
-               "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
+               "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
+               "heavy_root_peer_arrival, found from any directory.\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -162,15 +163,13 @@ int cmd_bench(int argc, char **argv) {
     bench_cycle_options co = {.warmup = 1, .mix = -1, .policy = -1};
     optind = 1;
     int ch, v = 0;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("bench", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'x':
-            if (!cli_parse_u64("bench", "--scale", optarg, 100000, &scale) || scale == 0)
-                return EXIT_USAGE;
+            if (!cli_parse_range("bench", "--scale", optarg, 1, 100000, &scale)) return EXIT_USAGE;
             break;
         case 'r':
-            if (!cli_parse_u64("bench", "--repeat", optarg, 1000, &repeat) || repeat == 0)
-                return EXIT_USAGE;
+            if (!cli_parse_range("bench", "--repeat", optarg, 1, 1000, &repeat)) return EXIT_USAGE;
             break;
         case 's':
             if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
@@ -204,7 +203,7 @@ int cmd_bench(int argc, char **argv) {
             cycle_only = true;
             break;
         case 'h': bench_usage(stdout); return EXIT_OK;
-        default: bench_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (request + store + cycle > 1 || (cycle_only && !cycle)) {
@@ -213,14 +212,15 @@ int cmd_bench(int argc, char **argv) {
                         "--cycle\n");
         return EXIT_USAGE;
     }
-    if (argc - optind > (request || cycle ? 0 : 1)) {
-        bench_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (argc - optind > (request || cycle ? 0 : 1))
+        return cli_usage_error("bench", "unexpected argument '%s'",
+                               argv[optind + (request || cycle ? 0 : 1)]);
     co.repeat = repeat;
     if (cycle) return bench_cycle(&co);
     if (request) return bench_request(repeat);
-    const char *path = optind < argc ? argv[optind] : "scenarios/heavy_root_peer_arrival.json";
+    char found[4096];
+    const char *path = cli_scenario_path(optind < argc ? argv[optind] : "heavy_root_peer_arrival",
+                                         found, sizeof found);
     sim_error err;
     sim_scenario *sc = sim_scenario_load(path, &err);
     if (!sc) {

@@ -46,7 +46,8 @@ static void plot_usage(FILE *f) {
                "out/plots/experiment-<ID> by default.\n"
                "\n"
                "options:\n"
-               "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
+               "  --db FILE            results database (default $ADMITSIM_DB,\n"
+               "                       else " RES_STORE_DEFAULT_PATH ")\n"
                "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
                "  --format png|svg     picture format (default png)\n"
                "  --iteration N        which iteration (default 0)\n"
@@ -72,10 +73,10 @@ static int parse_args(int argc, char **argv, plot_args *a) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *a = (plot_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png"};
+    *a = (plot_args){.db_path = cli_db_default(), .fmt = "png"};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("plot", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'd': a->db_path = optarg; break;
         case 'o': a->out = optarg; break;
@@ -92,14 +93,11 @@ static int parse_args(int argc, char **argv, plot_args *a) {
             break;
         case 'q': a->quiet = true; break;
         case 'h': plot_usage(stdout); return EXIT_OK;
-        default: plot_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &a->run_id)) {
-        if (optind != argc - 1) fprintf(stderr, "admitsim plot: expected exactly one RUN id\n\n");
-        plot_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc - 1) return cli_usage_error("plot", "expected exactly one RUN id");
+    if (!cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &a->run_id)) return EXIT_USAGE;
     return -1;
 }
 

@@ -1,8 +1,10 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -32,7 +34,10 @@ static void run_usage(FILE *f) {
                "  --iterations N           measured iterations, seeds the streams per iteration\n"
                "                           (default 1)\n"
                "  --out DIR                also write DIR/<scenario>-<policy>-seed<N>.json, the\n"
-               "                           full artifact with every event\n"
+               "                           full artifact with every event, its .md summary\n"
+               "                           and -metrics.csv, -tasks.csv (each file it wrote\n"
+               "                           is named on stderr); --out - writes the artifact\n"
+               "                           to standard output instead of the table\n"
                "  --format table|json      table for people (default), or one JSON object\n"
                "  --db FILE                store the run (inputs, every event, metrics,\n"
                "                           snapshots) in the SQLite database FILE, one\n"
@@ -84,12 +89,11 @@ static int parse_args(int argc, char **argv, run_args *a) {
                                          {"arm", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *a = (run_args){.ro = {.seed = 1, .capture_events = true},
-                    .iterations = 1,
-                    .db_path = RES_STORE_DEFAULT_PATH};
+    *a = (run_args){
+        .ro = {.seed = 1, .capture_events = true}, .iterations = 1, .db_path = cli_db_default()};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("run", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'p':
             if (run_policy_parse(optarg, &a->ro.policy)) {
@@ -125,16 +129,43 @@ static int parse_args(int argc, char **argv, run_args *a) {
         case 'n': a->db_path = NULL; break;
         case 'a': a->arm = optarg; break;
         case 'h': run_usage(stdout); return EXIT_OK;
-        default: run_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim run: expected exactly one SCENARIO file\n\n");
-        run_usage(stderr);
-        return EXIT_USAGE;
+        return cli_usage_error("run", "expected exactly one SCENARIO (a file, a shipped "
+                                      "scenario's name, or - for standard input)");
     }
     a->scenario = argv[optind];
     return -1;
+}
+
+/* --out -: the artifact, written into a private directory, copied to
+** standard output.  The directory and its files are removed before the
+** copy (from the open file), so a reader that stops early -- SIGPIPE --
+** leaves nothing behind. */
+static bool out_dir_private(char *dir, size_t len) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/admitsim-out-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir)) return true;
+    fprintf(stderr, "admitsim run: cannot create a directory in %s for --out -: %s\n",
+            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    return false;
+}
+
+static bool out_dir_to_stdout(const char *dir, const res_pipeline_result *result, bool ok) {
+    FILE *f = ok ? fopen(result->files[0], "rb") : NULL;
+    for (int k = 0; k < 4; k++)
+        if (result->files[k][0]) remove(result->files[k]);
+    rmdir(dir);
+    if (!f) return false;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = fwrite(buf, 1, n, stdout) == n && ok;
+    ok = !ferror(f) && ok;
+    fclose(f);
+    return ok;
 }
 
 /* Runs the pipeline over the simulator and reports what it wrote. */
@@ -160,10 +191,21 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .ctx = &output};
     res_pipeline_result result;
     res_error perr;
+    char private_dir[4096];
+    bool to_stdout = a->out_dir && !strcmp(a->out_dir, "-");
+    if (to_stdout && !out_dir_private(private_dir, sizeof private_dir)) return EXIT_FAILURE_RUN;
+    if (to_stdout) po.out_dir = private_dir;
+    bool new_db = cli_db_is_new(a->db_path);
     res_status st = res_pipeline_run(&po, &env, &result, &perr);
-    for (int k = 0; k < 4; k++)
+    if (to_stdout && !out_dir_to_stdout(private_dir, &result, st == RES_OK) && st == RES_OK) {
+        st = RES_EIO;
+        res_error_set(&perr, st, "cannot copy the artifact to standard output");
+    }
+    for (int k = 0; k < 4 && !to_stdout; k++)
         if (result.files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result.files[k]);
-    if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
+    if (to_stdout) {
+        /* standard output holds the artifact alone */
+    } else if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
         fputs(output.text, stdout);
     else if (st == RES_OK) {
         res_error_set(&perr, RES_ENOMEM, "out of memory rendering the output");
@@ -171,6 +213,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
     }
     if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
     if (result.lock_waits.count) cli_report_lock_waits(&result.lock_waits, a->db_path);
+    if (result.run_id && new_db) cli_db_created("run", a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
                 a->db_path);
@@ -184,7 +227,7 @@ int cmd_run(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {
         sim_error err;
-        sim_scenario *sc = sim_scenario_load_arm(a.scenario, a.arm, &err);
+        sim_scenario *sc = cli_scenario_load(a.scenario, a.arm, &err);
         if (sc) {
             rc = run_scenario(&a, sc, cmdline);
             sim_scenario_free(sc);

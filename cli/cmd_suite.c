@@ -79,7 +79,7 @@ static int parse_args(int argc, char **argv, suite_args *a) {
                       .fmt = "png"};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("suite", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'S': a->dir = optarg; break;
         case 's':
@@ -107,7 +107,7 @@ static int parse_args(int argc, char **argv, suite_args *a) {
             a->fmt = optarg;
             break;
         case 'h': suite_usage(stdout); return EXIT_OK;
-        default: suite_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     a->files = (const char *const *)argv + optind;

@@ -215,13 +215,19 @@ string(REGEX MATCHALL "\"kind\": \"task_lease_acquired\"" acquired "${doc}")
 list(LENGTH acquired leases)
 expect("one slot span per task lease (${slot_spans} vs ${leases})" ${slot_spans} EQUAL ${leases})
 expect("trace has request/provider spans" ${provider_spans} GREATER 0)
-# An iteration with no span at all (here: none stored) is an empty trace;
-# its spans were sorted from a NULL array (undefined, caught by UBSan in the
-# sanitizer build; found by tests/fuzz/fuzz_store).
-execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format chrome-trace --iteration 7
+# An iteration with no span at all (the run cancelled before its first
+# lease) is an empty trace; its spans were sorted from a NULL array
+# (undefined, caught by UBSan in the sanitizer build; found by
+# tests/fuzz/fuzz_store).
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/cancel0.db --format chrome-trace
                 OUTPUT_VARIABLE empty RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("export chrome-trace of an iteration without spans exits 0 (${rc}: ${err})" "${rc}"
        STREQUAL "0")
+# An iteration the run did not store is an error, not an empty trace.
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format chrome-trace --iteration 7
+                OUTPUT_VARIABLE none RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export chrome-trace of an absent iteration exits 1 (${rc}: ${err})" "${rc}" STREQUAL "1")
+expect("and prints nothing (${none})" "x${none}" STREQUAL "x")
 string(JSON n ERROR_VARIABLE jerr LENGTH "${empty}" traceEvents)
 expect("and writes a trace without spans (${empty})" "${jerr}" STREQUAL "NOTFOUND")
 string(FIND "${empty}" "\"ph\":\"X\"" at)

@@ -1,0 +1,83 @@
+/* Which scenario a command line names (cli.h): "-" is standard input, a
+** path that exists is that file, and a bare name (no '/', ".json"
+** optional) is a shipped scenario, found from any directory -- in the
+** source tree this admitsim was built from while it is there, else under
+** the data directory it was installed with (DATADIR/admitsim/scenarios),
+** the same order as `suite` and `check` use. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sim/scenario.h"
+
+#ifndef ADMIT_SCENARIOS_DIR
+#define ADMIT_SCENARIOS_DIR "scenarios"
+#endif
+#ifndef ADMIT_SCENARIOS_INSTALLED
+#define ADMIT_SCENARIOS_INSTALLED ADMIT_SCENARIOS_DIR
+#endif
+
+const char *cli_scenario_dir(void) {
+    return access(ADMIT_SCENARIOS_DIR, R_OK | X_OK) == 0 ? ADMIT_SCENARIOS_DIR
+                                                         : ADMIT_SCENARIOS_INSTALLED;
+}
+
+const char *cli_scenario_path(const char *arg, char *buf, size_t len) {
+    if (!strcmp(arg, "-") || strchr(arg, '/') || access(arg, F_OK) == 0) return arg;
+    size_t n = strlen(arg);
+    bool has_ext = n > 5 && !strcmp(arg + n - 5, ".json");
+    const char *dirs[] = {ADMIT_SCENARIOS_DIR, ADMIT_SCENARIOS_INSTALLED};
+    for (size_t i = 0; i < 2; i++) {
+        int k = snprintf(buf, len, "%s/%s%s", dirs[i], arg, has_ext ? "" : ".json");
+        if (k > 0 && (size_t)k < len && access(buf, F_OK) == 0) return buf;
+    }
+    return arg; /* the loader says it cannot be read */
+}
+
+/* Standard input, whole (at most RUN_MAX_FILE_BYTES); NULL with the
+** reason in err. */
+static char *read_stdin(sim_error *err) {
+    size_t cap = 1 << 16, n = 0;
+    char *text = malloc(cap);
+    while (text) {
+        if (n > RUN_MAX_FILE_BYTES) {
+            snprintf(err->message, sizeof err->message,
+                     "-: standard input holds more than %d bytes", RUN_MAX_FILE_BYTES);
+            free(text);
+            return NULL;
+        }
+        if (n + 1 == cap) {
+            char *more = realloc(text, cap * 2);
+            if (!more) break;
+            text = more;
+            cap *= 2;
+        }
+        size_t got = fread(text + n, 1, cap - 1 - n, stdin);
+        n += got;
+        if (got) continue;
+        if (ferror(stdin)) {
+            snprintf(err->message, sizeof err->message, "-: cannot read standard input: %s",
+                     strerror(errno));
+            free(text);
+            return NULL;
+        }
+        text[n] = '\0';
+        return text;
+    }
+    free(text);
+    snprintf(err->message, sizeof err->message, "-: out of memory reading standard input");
+    return NULL;
+}
+
+sim_scenario *cli_scenario_load(const char *arg, const char *arm, sim_error *err) {
+    char buf[4096];
+    if (strcmp(arg, "-") != 0)
+        return sim_scenario_load_arm(cli_scenario_path(arg, buf, sizeof buf), arm, err);
+    char *text = read_stdin(err);
+    sim_scenario *sc = text ? sim_scenario_parse_arm(text, "-", arm, err) : NULL;
+    free(text);
+    return sc;
+}
