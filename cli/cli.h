@@ -60,6 +60,17 @@ double cli_cpu_seconds(void);
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */
 char *cli_command_line(int argc, char **argv);
+/* The same as a JSON array of strings, ["admitsim","run","x y"]: what run,
+** live and ab store (the artifact's host.command_line, the store's
+** command_line), re-runnable as it is (malloc'd; NULL on out of memory;
+** bytes that are not UTF-8 become U+FFFD). */
+char *cli_command_argv_json(int argc, char **argv);
+/* A stored command line for people: a JSON argv array shell-quoted and
+** joined, anything else (an older store's line) as it is (malloc'd). */
+char *cli_command_display(const char *stored);
+/* n arguments joined by blanks, each quoted for a POSIX shell when it
+** needs it (malloc'd). */
+char *cli_shell_join(size_t n, const char *const *args);
 
 /* The scenario a command line names (cli_scenario.c): "-" standard input
 ** (cli_scenario_load only), a file that exists, else a shipped scenario's

@@ -131,7 +131,7 @@ static void print_result(const ab_args *a, const res_experiment *e) {
 }
 
 int cmd_ab(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv);
+    char *cmdline = cli_command_argv_json(argc, argv);
     ab_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {

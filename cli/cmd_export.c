@@ -59,17 +59,27 @@ static json_t *opt_text_json(const char *s) {
     return s ? res_json_string_lossy(s) : json_null();
 }
 
+/* The stored command line: the argv array it is stored as, or (an older
+** store's line) the text. */
+static json_t *command_line_json(const char *s) {
+    json_t *a = s && s[0] == '[' ? json_loads(s, 0, NULL) : NULL;
+    if (json_is_array(a)) return a;
+    json_decref(a);
+    return opt_text_json(s);
+}
+
 /* The runs row, keyed by column name in the table's column order, then
 ** the run's state now (its status, or "abandoned"). */
 static json_t *run_json(const res_run_row *r) {
-    json_t *o = json_pack(
-        "{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
-        (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id), "scenario_version",
-        (json_int_t)r->scenario_version, "scenario_file", opt_text_json(r->scenario_file), "policy",
-        opt_text_json(r->policy), "seed", (json_int_t)r->seed, "iterations",
-        (json_int_t)r->iterations, "harness_version", opt_text_json(r->harness_version),
-        "command_line", opt_text_json(r->command_line), "created_at", opt_text_json(r->created_at),
-        "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
+    json_t *o =
+        json_pack("{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
+                  (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id),
+                  "scenario_version", (json_int_t)r->scenario_version, "scenario_file",
+                  opt_text_json(r->scenario_file), "policy", opt_text_json(r->policy), "seed",
+                  (json_int_t)r->seed, "iterations", (json_int_t)r->iterations, "harness_version",
+                  opt_text_json(r->harness_version), "command_line",
+                  command_line_json(r->command_line), "created_at", opt_text_json(r->created_at),
+                  "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
     if (!o) return NULL;
     json_object_set_new(o, "writer_host", opt_text_json(r->writer_host));
     json_object_set_new(o, "writer_pid", opt_int_json(r->writer_pid));

@@ -191,20 +191,20 @@ static int run_live(const live_args *a, const sim_scenario *sc, const char *cmdl
     for (int k = 0; k < 4; k++)
         if (result.files[k][0]) fprintf(stderr, "admitsim live: wrote %s\n", result.files[k]);
     if ((st == RES_OK || st == RES_ELEAK || st == RES_EINTERRUPTED) && output.text && !output.oom)
-        fputs(output.text, stdout);
+        cli_run_output_print(stdout, &output);
     print_usage(&s);
     if (st != RES_OK) fprintf(stderr, "admitsim live: %s\n", perr.message);
     if (result.run_id && new_db) cli_db_created("live", a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim live: stored run %lld in %s%s\n", (long long)result.run_id,
                 a->db_path, st == RES_EINTERRUPTED ? " (cancelled)" : "");
-    free(output.text);
+    cli_run_output_free(&output);
     live_scenario_free(&s);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 int cmd_live(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv); /* before getopt reorders argv */
+    char *cmdline = cli_command_argv_json(argc, argv); /* before getopt reorders argv */
     live_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {

@@ -206,7 +206,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
     if (to_stdout) {
         /* standard output holds the artifact alone */
     } else if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
-        fputs(output.text, stdout);
+        cli_run_output_print(stdout, &output);
     else if (st == RES_OK) {
         res_error_set(&perr, RES_ENOMEM, "out of memory rendering the output");
         st = RES_ENOMEM;
@@ -217,12 +217,12 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
     if (result.run_id)
         fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
                 a->db_path);
-    free(output.text);
+    cli_run_output_free(&output);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 int cmd_run(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv); /* before getopt reorders argv */
+    char *cmdline = cli_command_argv_json(argc, argv); /* before getopt reorders argv */
     run_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {

@@ -299,6 +299,15 @@ static void show_writer(res_opt_int pid, const char *host, res_run_writer writer
            text(host), seen[writer], text(heartbeat_at));
 }
 
+/* The stored command line as a shell line, and the argv array it is stored
+** as (what re-runs it) when it is one. */
+static void show_command_line(const char *stored) {
+    char *line = cli_command_display(stored);
+    printf("  command line      %s\n", line ? line : text(stored));
+    if (stored && stored[0] == '[') printf("  argv (JSON)       %s\n", stored);
+    free(line);
+}
+
 static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("run %llu\n", (unsigned long long)run_id);
     printf("  scenario          %s (version %lld)\n", text(run->scenario_id),
@@ -308,7 +317,7 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("  seed              %llu\n", (unsigned long long)run->seed);
     printf("  iterations        %lld\n", (long long)run->iterations);
     printf("  harness           %s\n", text(run->harness_version));
-    printf("  command line      %s\n", text(run->command_line));
+    show_command_line(run->command_line);
     printf("  created           %s\n", text(run->created_at));
     printf("  finished          %s\n", text(run->finished_at));
     show_status(run->status, run->state);
@@ -420,7 +429,7 @@ static void show_experiment(const res_experiment_row *e) {
     printf("  runs              %lld stored, %lld complete\n", (long long)e->runs,
            (long long)e->runs_complete);
     printf("  harness           %s\n", text(e->harness_version));
-    printf("  command line      %s\n", text(e->command_line));
+    show_command_line(e->command_line);
     printf("  created           %s\n", text(e->created_at));
     printf("  finished          %s\n", text(e->finished_at));
     show_status(e->status, e->state);

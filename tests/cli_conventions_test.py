@@ -12,7 +12,9 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
 4. runs: --scenario, --policy, --since, --limit, --format json.
 5. Absent runs and iterations: exit 1 with a message, nothing written, for
    export (csv, chrome-trace), show and plot; export --out - is standard
-   output, run --out - the artifact on standard output."""
+   output, run --out - the artifact on standard output.
+6. The run table: a legend, the iteration it shows, mean +- stddev over
+   iterations; the command line stored as an argv array that runs again."""
 import json
 import os
 import shutil
@@ -151,6 +153,27 @@ art = json.loads(p.stdout)
 check(art["scenario_id"] == "heavy_root" and len(art["iterations"]) == 1,
       "run --out - prints the artifact")
 check(not os.path.exists(os.path.join(work, "-")), "run --out - creates no directory named -")
+
+# 6. the run table: legend, which iteration, the spread over iterations;
+# the command line stored as its argv, which runs again as it is
+p = run("run", "cross_provider_cooldown", "--no-db", "--iterations", "3", expect=0)
+check("iteration 0 of 3" in p.stdout and "over all 3 iterations (mean +- sample stddev)"
+      in p.stdout, f"the table says which iteration and the spread: {p.stdout[:300]!r}")
+header = next((l.split() for l in p.stdout.splitlines() if l.startswith("request resource")), [])
+check("legend:" in p.stdout and "rate_limited" in header and "429s" not in header
+      and "util_oc" not in header, f"readable headers and a legend: {header}")
+odd_db = os.path.join(work, "it's a db.db")
+run("run", "heavy_root", "--seed", "2", "--db", odd_db, cwd=elsewhere, expect=0)
+doc = json.loads(run("export", "1", "--db", odd_db, expect=0).stdout)
+argv = doc["run"]["command_line"]
+check(argv == ["admitsim", "run", "heavy_root", "--seed", "2", "--db", odd_db],
+      f"the stored argv: {argv}")
+run(*argv[1:], cwd=elsewhere, expect=0)  # the stored argv runs again: run 2, the same figures
+again = json.loads(run("export", "2", "--db", odd_db, expect=0).stdout)
+check(again["iterations"][0]["output_hash"] == doc["iterations"][0]["output_hash"],
+      "the re-run stored argv reproduces the run")
+shown = run("show", "1", "--db", odd_db, expect=0).stdout
+check("argv (JSON)" in shown and "'" in shown, f"show quotes the line for a shell: {shown[:600]}")
 
 if failures:
     sys.exit(f"cli_conventions_test: {len(failures)} failure(s)")
