@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,16 @@ static void bench_usage(FILE *f) {
     fprintf(f, "usage: admitsim bench [SCENARIO] [options]\n"
                "\n"
                "Measures simulated tasks per second: the scenario's task counts are scaled,\n"
-               "then each policy runs --repeat times, with the event stream captured and\n"
-               "without.  Reports the best and the median wall-clock rate, and the cost\n"
-               "of capturing an event: (best captured - best counted) / events of both\n"
-               "streams, in ns (the event log's allocation included).  Then the whole\n"
-               "process: `admitsim run SCALED --no-db` as a child, --repeat times per\n"
-               "policy, start to exit as tasks per second, and its peak resident set.\n"
+               "then each policy (strict, bounded, provider_aware) runs --warmup times\n"
+               "unmeasured and --repeat times measured, with the event stream captured and\n"
+               "without.  Reports the best and the median wall-clock rate, the spread of\n"
+               "the runs ((slowest - fastest) / median), and the cost of capturing an\n"
+               "event: (median captured - median counted) / events of both streams, in ns\n"
+               "(the event log's allocation included), +- its noise (half of both spreads\n"
+               "per event); a cost below zero or within its noise is flagged as no\n"
+               "measurement.  Then the whole process: `admitsim run SCALED --no-db` as a\n"
+               "child, the same way per policy, start to exit as tasks per second, and its\n"
+               "peak resident set.\n"
                "\n"
                "options:\n"
                "  --scale N     multiply records and column rows by N (default 100)\n"
@@ -40,12 +45,14 @@ static void bench_usage(FILE *f) {
                "                p50/p95 of one cycle, ns per operation (enqueue, select,\n"
                "                acquire, commit, release), CPU per cycle, peak RSS, and\n"
                "                bounded over strict per case\n"
-               "  --warmup N    --cycle: unmeasured runs per case first (default 1)\n"
+               "  --warmup N    unmeasured runs per configuration (per case with --cycle)\n"
+               "                first (default 1)\n"
                "  --groups N    --cycle: only the cases with N groups (1, 8, 64, 256)\n"
                "  --tasks N     --cycle: only the cases with N tasks (1000, 10000, 100000)\n"
                "  --mix M       --cycle: only mix M (local, resource, mixed)\n"
                "  --policy P    --cycle: only policy P (strict, bounded)\n"
-               "  --format F    --cycle: table (default) or json\n"
+               "  --format F    table (default) or json: one document, simulated[] and\n"
+               "                process[] rows (scale mode), or the cycle cases\n"
                "  -h, --help    this text\n"
                "\n"
                "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
@@ -57,19 +64,24 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* repeat runs of one (policy, capture): wall and CPU seconds per run, sorted
-** (fastest first); *events of both streams.  False when a run failed. */
-static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64_t repeat,
-                       uint64_t tasks, double *secs, double *cpu, uint64_t *events) {
+/* warmup unmeasured runs, then repeat measured runs of one (policy,
+** capture): wall and CPU seconds per run, sorted (fastest first); *events
+** of both streams.  False when a run failed. */
+static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
+                       const bench_scale_options *o, uint64_t tasks, double *secs, double *cpu,
+                       uint64_t *events) {
     sim_error err;
-    for (uint64_t i = 0; i < repeat; i++) {
+    for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
         double t0 = cli_monotonic_seconds(), c0 = cli_cpu_seconds();
         res_run_record *run = sim_run_execute(sc, ro, &err);
-        secs[i] = cli_monotonic_seconds() - t0;
-        cpu[i] = cli_cpu_seconds() - c0;
+        double wall = cli_monotonic_seconds() - t0, used = cli_cpu_seconds() - c0;
         if (!run) {
             fprintf(stderr, "admitsim bench: %s\n", err.message);
             return false;
+        }
+        if (i >= o->warmup) {
+            secs[i - o->warmup] = wall;
+            cpu[i - o->warmup] = used;
         }
         *events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
         bool ok = !run->final_task_leases && run->stats.tasks_completed == tasks;
@@ -80,44 +92,106 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64
         res_run_record_free(run);
         if (!ok) return false;
     }
-    qsort(secs, repeat, sizeof *secs, cmp_double);
-    qsort(cpu, repeat, sizeof *cpu, cmp_double);
+    qsort(secs, o->repeat, sizeof *secs, cmp_double);
+    qsort(cpu, o->repeat, sizeof *cpu, cmp_double);
     return true;
 }
 
+/* The median of sorted v[0..n). */
+static double median_of(const double *v, uint64_t n) {
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One row of the scale mode: a (policy, capture) configuration's runs. */
+static json_t *scale_row(const char *policy, bool capture, uint64_t events, const double *secs,
+                         const double *cpu, uint64_t n, uint64_t tasks) {
+    double med = median_of(secs, n);
+    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy,
+                     "events", capture ? "captured" : "counted", "events_per_run",
+                     (json_int_t)events, "best_seconds", secs[0], "median_seconds", med, "spread",
+                     (secs[n - 1] - secs[0]) / med, "best_tasks_per_second",
+                     (double)tasks / secs[0], "median_tasks_per_second", (double)tasks / med,
+                     "cpu_tasks_per_second", (double)tasks / cpu[0], "max_seconds", secs[n - 1]);
+}
+
+static void print_scale_row(json_t *row) {
+    printf("%-14s %-8s %10lld %10.4f %10.4f %8.1f%% %13.0f %13.0f %13.0f",
+           json_string_value(json_object_get(row, "policy")),
+           json_string_value(json_object_get(row, "events")),
+           (long long)json_integer_value(json_object_get(row, "events_per_run")),
+           json_real_value(json_object_get(row, "best_seconds")),
+           json_real_value(json_object_get(row, "median_seconds")),
+           100 * json_real_value(json_object_get(row, "spread")),
+           json_real_value(json_object_get(row, "best_tasks_per_second")),
+           json_real_value(json_object_get(row, "median_tasks_per_second")),
+           json_real_value(json_object_get(row, "cpu_tasks_per_second")));
+}
+
+/* What keeping every event costs, allocation of the log included:
+** (median captured - median counted) / events, in ns; its noise is half of
+** both configurations' spreads (max - min) per event.  A cost below zero
+** or not above its noise is no measurement: said so (with --format json,
+** "within_noise": true). */
+static json_t *capture_cost(json_t *captured, json_t *counted, uint64_t events) {
+    double cap = json_real_value(json_object_get(captured, "median_seconds"));
+    double cnt = json_real_value(json_object_get(counted, "median_seconds"));
+    double range = json_real_value(json_object_get(captured, "max_seconds")) -
+                   json_real_value(json_object_get(captured, "best_seconds")) +
+                   json_real_value(json_object_get(counted, "max_seconds")) -
+                   json_real_value(json_object_get(counted, "best_seconds"));
+    double ns = events ? (cap - cnt) * 1e9 / (double)events : 0;
+    double noise = events ? range / 2 * 1e9 / (double)events : 0;
+    return json_pack("{s:f, s:f, s:b}", "capture_ns_per_event", ns, "noise_ns_per_event", noise,
+                     "within_noise", ns < 0 || ns <= noise);
+}
+
 /* The scale mode's simulated runs: each policy with the event streams
-** captured, then only counted; best and median wall-clock rate, best CPU
-** rate (what the machine's other load moves least), capture cost. */
-static int bench_scale(const sim_scenario *sc, uint64_t seed, uint64_t repeat, uint64_t tasks) {
-    printf("%-8s %-8s %12s %12s %14s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
-           "best_tasks/s", "median_tasks/s", "cpu_tasks/s", "capture_ns/ev");
-    double *secs = calloc(repeat, sizeof *secs), *cpu = calloc(repeat, sizeof *cpu);
+** captured, then only counted; best and median wall-clock rate and the
+** spread of the runs, best CPU rate (what the machine's other load moves
+** least), capture cost. */
+static int bench_scale(const sim_scenario *sc, const bench_scale_options *o, uint64_t tasks,
+                       json_t *rows) {
+    if (!o->json)
+        printf("%-14s %-8s %10s %10s %10s %9s %13s %13s %13s %14s\n", "policy", "events",
+               "events/run", "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s",
+               "cpu_tasks/s", "capture_ns/ev");
+    double *secs = calloc(o->repeat, sizeof *secs), *cpu = calloc(o->repeat, sizeof *cpu);
     int rc = secs && cpu ? EXIT_OK : EXIT_FAILURE_RUN;
-    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
-        double best[2] = {0, 0}; /* [capture] */
+    for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++) {
+        json_t *row[2] = {NULL, NULL}; /* [capture] */
+        uint64_t events = 0;           /* both streams */
         for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
             sim_run_options ro = {.policy = (run_policy_kind)p,
                                   .policy_set = true,
-                                  .seed = seed,
+                                  .seed = o->seed,
                                   .capture_events = capture};
-            uint64_t events = 0; /* both streams */
-            if (!scale_runs(sc, &ro, repeat, tasks, secs, cpu, &events)) {
+            if (!scale_runs(sc, &ro, o, tasks, secs, cpu, &events)) {
                 rc = EXIT_FAILURE_RUN;
                 break;
             }
-            best[capture] = secs[0];
-            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f %14.0f",
-                   run_policy_name((run_policy_kind)p), capture ? "captured" : "counted",
-                   (unsigned long long)events, secs[0], (double)tasks / secs[0],
-                   (double)tasks / secs[repeat / 2], (double)tasks / cpu[0]);
-            /* (best captured - best counted) / events: what keeping every
-            ** event costs, allocation of the log included */
-            if (capture)
-                printf("\n");
-            else
-                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
-            fflush(stdout);
+            row[capture] = scale_row(run_policy_name((run_policy_kind)p), capture, events, secs,
+                                     cpu, o->repeat, tasks);
+            if (!o->json) print_scale_row(row[capture]);
+            if (!o->json && capture) printf("\n");
         }
+        if (rc == EXIT_OK) {
+            json_t *cost = capture_cost(row[1], row[0], events);
+            json_object_update(row[0], cost);
+            if (!o->json) {
+                double ns = json_real_value(json_object_get(cost, "capture_ns_per_event"));
+                double noise = json_real_value(json_object_get(cost, "noise_ns_per_event"));
+                printf(" %8.1f+-%.1f\n", ns, noise);
+                if (json_is_true(json_object_get(cost, "within_noise")))
+                    printf("warning: %s's capture cost %.1f ns/event is %s (noise +-%.1f): no "
+                           "measurement; more --repeat or a quieter machine\n",
+                           run_policy_name((run_policy_kind)p), ns,
+                           ns < 0 ? "negative" : "within its noise", noise);
+            }
+            json_decref(cost);
+        }
+        for (int c = 1; c >= 0; c--)
+            if (row[c]) json_array_append_new(rows, row[c]);
+        fflush(stdout);
     }
     free(secs);
     free(cpu);
@@ -159,7 +233,7 @@ int cmd_bench(int argc, char **argv) {
     static const char *const formats[] = {"table", "json"};
     static const uint64_t group_counts[] = {1, 8, 64, 256}, task_counts[] = {1000, 10000, 100000};
     uint64_t scale = 100, repeat = 5, seed = 1;
-    bool request = false, store = false, cycle = false, cycle_only = false;
+    bool request = false, store = false, cycle = false, cycle_only = false, scale_or_cycle = false;
     bench_cycle_options co = {.warmup = 1, .mix = -1, .policy = -1};
     optind = 1;
     int ch, v = 0;
@@ -179,7 +253,7 @@ int cmd_bench(int argc, char **argv) {
         case 'c': cycle = true; break;
         case 'w':
             if (!cli_parse_u64("bench", "--warmup", optarg, 1000, &co.warmup)) return EXIT_USAGE;
-            cycle_only = true;
+            scale_or_cycle = true;
             break;
         case 'g':
             if (!parse_count("--groups", optarg, group_counts, 4, &co.groups)) return EXIT_USAGE;
@@ -200,18 +274,19 @@ int cmd_bench(int argc, char **argv) {
         case 'f':
             if ((v = parse_name("--format", optarg, formats, 2)) < 0) return EXIT_USAGE;
             co.json = v == 1;
-            cycle_only = true;
+            scale_or_cycle = true;
             break;
         case 'h': bench_usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
         }
     }
     if (request + store + cycle > 1 || (cycle_only && !cycle)) {
-        fprintf(stderr, "admitsim bench: --request, --store and --cycle exclude each other; "
-                        "--warmup, --groups, --tasks, --mix, --policy and --format go with "
-                        "--cycle\n");
-        return EXIT_USAGE;
+        return cli_usage_error("bench", "--request, --store and --cycle exclude each other; "
+                                        "--groups, --tasks, --mix and --policy go with --cycle");
     }
+    if (scale_or_cycle && (request || store))
+        return cli_usage_error("bench", "--warmup and --format go with the scale mode or --cycle, "
+                                        "not with --request or --store");
     if (argc - optind > (request || cycle ? 0 : 1))
         return cli_usage_error("bench", "unexpected argument '%s'",
                                argv[optind + (request || cycle ? 0 : 1)]);
@@ -249,10 +324,29 @@ int cmd_bench(int argc, char **argv) {
         return src;
     }
     uint64_t tasks = run_config_task_count(&sc->config);
-    printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->config.scenario_id,
-           (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
-    int rc = bench_scale(sc, seed, repeat, tasks);
+    bench_scale_options so = {
+        .seed = seed, .repeat = repeat, .warmup = co.warmup, .scale = scale, .json = co.json};
+    json_t *rows = json_array(), *process = json_array();
+    if (!co.json)
+        printf("bench %s x%llu: %llu tasks, %llu runs per row after %llu warm-up%s\n",
+               sc->config.scenario_id, (unsigned long long)scale, (unsigned long long)tasks,
+               (unsigned long long)repeat, (unsigned long long)co.warmup,
+               co.warmup == 1 ? "" : "s");
+    int rc = rows && process ? bench_scale(sc, &so, tasks, rows) : EXIT_FAILURE_RUN;
+    if (rc == EXIT_OK) rc = bench_process(path, &so, tasks, process);
+    if (rc == EXIT_OK && co.json) {
+        json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:O}", "scenario_id",
+                                sc->config.scenario_id, "scenario_file", path, "scale",
+                                (json_int_t)scale, "tasks", (json_int_t)tasks, "repeat",
+                                (json_int_t)repeat, "warmup", (json_int_t)co.warmup, "seed",
+                                (json_int_t)seed, "simulated", rows, "process", process);
+        if (!doc || json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) != 0)
+            rc = EXIT_FAILURE_RUN;
+        putchar('\n');
+        json_decref(doc);
+    }
+    json_decref(rows);
+    json_decref(process);
     sim_scenario_free(sc);
-    if (rc == EXIT_OK) rc = bench_process(path, scale, seed, repeat, tasks);
     return rc;
 }

@@ -14,7 +14,9 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
    export (csv, chrome-trace), show and plot; export --out - is standard
    output, run --out - the artifact on standard output.
 6. The run table: a legend, the iteration it shows, mean +- stddev over
-   iterations; the command line stored as an argv array that runs again."""
+   iterations; the command line stored as an argv array that runs again.
+7. bench finds its scenario from any directory, warms up, runs every
+   policy, has --format json and flags a capture cost within its noise."""
 import json
 import os
 import shutil
@@ -174,6 +176,30 @@ check(again["iterations"][0]["output_hash"] == doc["iterations"][0]["output_hash
       "the re-run stored argv reproduces the run")
 shown = run("show", "1", "--db", odd_db, expect=0).stdout
 check("argv (JSON)" in shown and "'" in shown, f"show quotes the line for a shell: {shown[:600]}")
+
+# 7. bench from another directory: every policy, warm-ups, JSON, noise flagged
+p = run("bench", "--scale", "1", "--repeat", "2", "--warmup", "1", "--format", "json",
+        cwd=elsewhere, expect=0)
+doc = json.loads(p.stdout)
+check(doc["warmup"] == 1 and doc["repeat"] == 2 and doc["scenario_id"] == "heavy_root_peer_arrival",
+      f"bench's document: {sorted(doc)}")
+policies = ["strict", "bounded", "provider_aware"]
+check([r["policy"] for r in doc["simulated"]] == [p for p in policies for _ in (0, 1)],
+      f"each policy captured and counted: {[r['policy'] for r in doc['simulated']]}")
+check([r["policy"] for r in doc["process"]] == policies, "each policy as a process")
+for r in doc["simulated"]:
+    check(r["best_seconds"] <= r["median_seconds"] and r["spread"] >= 0, f"median, spread: {r}")
+    if r["events"] == "counted":
+        cost, noise = r["capture_ns_per_event"], r["noise_ns_per_event"]
+        check(r["within_noise"] == (cost < 0 or cost <= noise), f"within_noise says so: {r}")
+p = run("bench", "--scale", "1", "--repeat", "1", "--warmup", "0", cwd=elsewhere, expect=0)
+check("provider_aware" in p.stdout and "after 0 warm-ups" in p.stdout, p.stdout[:300])
+one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "bench",
+                  "--warmup and --format go with the scale mode or --cycle")
+# one run each: no spread, so every capture cost is within its noise (0) or not
+for line in p.stdout.splitlines():
+    if line.startswith("warning:"):
+        check("no measurement" in line, line)
 
 if failures:
     sys.exit(f"cli_conventions_test: {len(failures)} failure(s)")
