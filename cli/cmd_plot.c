@@ -3,8 +3,8 @@
 ** any point):
 **   timeline      task leases in flight, queued tasks by group, row groups
 **                 in flight, over virtual time;
-**   request-N     per request resource: in-flight vs current limit vs
-**                 effective max, cooldown intervals shaded, rate-limit marks;
+**   request-<resource>  per request resource: in-flight vs current limit
+**                 vs effective max, cooldown intervals shaded, rate-limit marks;
 **   cdf           CDFs of ready_to_lease_gap and of request wait per group;
 **   layers        the limiting-layer breakdown per group as stacked bars
 **                 (when the run stored layer metrics).
@@ -29,11 +29,14 @@ static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
                "       admitsim plot experiment:ID [--seed N] [options]\n"
                "\n"
-               "Draws a stored run with gnuplot: timeline.<fmt> (task leases, queued tasks by\n"
-               "group, row groups in flight), request-<n>.<fmt> per request resource (in-flight,\n"
-               "current limit, effective max, cooldowns shaded, rate limits marked), cdf.<fmt>\n"
-               "(ready-to-lease gap and request wait per group) and layers.<fmt> (where each\n"
-               "group's task time went, when the run stored layer metrics).  The data files\n"
+               "Draws a stored run with gnuplot: timeline.<fmt> (who holds the task slots:\n"
+               "task leases stacked by group, with the task resource limits as dashed lines;\n"
+               "queued tasks by group, row groups in flight), request-<resource>.<fmt> per\n"
+               "request resource, named by its key with '/' as '_' (in flight, current limit\n"
+               "on the effective max, cooldowns shaded, rate-limited answers marked),\n"
+               "cdf.<fmt> (ready-to-lease gap and, with model calls, request wait per group)\n"
+               "and layers.<fmt> (where each group's task time went, inside the task lease on\n"
+               "its own scale, when the run stored layer metrics).  The data files\n"
                "(*.dat), their variables (params.gp) and the gnuplot script (plot.gp: params.gp\n"
                "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
                "draws them again.\n"
@@ -161,9 +164,9 @@ int cmd_plot(int argc, char **argv) {
         plot_run_gnuplot(gnuplot, dir)) {
         if (!a.quiet)
             fprintf(stderr,
-                    "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
-                    dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
-                    layers ? a.fmt : "", dir);
+                    "admitsim plot: wrote timeline.%s, cdf.%s%s%s and %d request-<resource>.%s "
+                    "in %s\n",
+                    a.fmt, a.fmt, layers ? ", layers." : "", layers ? a.fmt : "", nreq, a.fmt, dir);
         rc = EXIT_OK;
     } else {
         rc = EXIT_FAILURE_RUN;
