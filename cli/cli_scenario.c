@@ -19,18 +19,52 @@
 #ifndef ADMIT_SCENARIOS_INSTALLED
 #define ADMIT_SCENARIOS_INSTALLED ADMIT_SCENARIOS_DIR
 #endif
+#ifndef ADMIT_SCENARIOS_FROM_BIN
+#define ADMIT_SCENARIOS_FROM_BIN "../share/admitsim/scenarios"
+#endif
+
+/* The installed scenarios beside this executable: DATADIR/admitsim/scenarios
+** relative to BINDIR, so an installed tree moved elsewhere (cmake --install
+** --prefix DIR) still finds its own; NULL when /proc/self/exe is not there. */
+static const char *scenarios_beside_exe(void) {
+    static char dir[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    int k = snprintf(dir, sizeof dir, "%s/%s", exe, ADMIT_SCENARIOS_FROM_BIN);
+    return k > 0 && (size_t)k < sizeof dir ? dir : NULL;
+}
+
+/* Where shipped scenarios are looked for, in order: the source tree's,
+** the installed tree's beside this executable, the configured install's. */
+static int scenario_dirs(const char *dirs[3]) {
+    int n = 0;
+    dirs[n++] = ADMIT_SCENARIOS_DIR;
+    const char *beside = scenarios_beside_exe();
+    if (beside) dirs[n++] = beside;
+    dirs[n++] = ADMIT_SCENARIOS_INSTALLED;
+    return n;
+}
 
 const char *cli_scenario_dir(void) {
-    return access(ADMIT_SCENARIOS_DIR, R_OK | X_OK) == 0 ? ADMIT_SCENARIOS_DIR
-                                                         : ADMIT_SCENARIOS_INSTALLED;
+    const char *dirs[3];
+    int n = scenario_dirs(dirs);
+    for (int i = 0; i < n; i++)
+        if (access(dirs[i], R_OK | X_OK) == 0) return dirs[i];
+    return ADMIT_SCENARIOS_INSTALLED;
 }
 
 const char *cli_scenario_path(const char *arg, char *buf, size_t len) {
     if (!strcmp(arg, "-") || strchr(arg, '/') || access(arg, F_OK) == 0) return arg;
     size_t n = strlen(arg);
     bool has_ext = n > 5 && !strcmp(arg + n - 5, ".json");
-    const char *dirs[] = {ADMIT_SCENARIOS_DIR, ADMIT_SCENARIOS_INSTALLED};
-    for (size_t i = 0; i < 2; i++) {
+    const char *dirs[3];
+    int nd = scenario_dirs(dirs);
+    for (int i = 0; i < nd; i++) {
         int k = snprintf(buf, len, "%s/%s%s", dirs[i], arg, has_ext ? "" : ".json");
         if (k > 0 && (size_t)k < len && access(buf, F_OK) == 0) return buf;
     }

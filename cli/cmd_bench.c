@@ -182,7 +182,7 @@ static int bench_scale(const sim_scenario *sc, const bench_scale_options *o, uin
                 double noise = json_real_value(json_object_get(cost, "noise_ns_per_event"));
                 printf(" %8.1f+-%.1f\n", ns, noise);
                 if (json_is_true(json_object_get(cost, "within_noise")))
-                    printf("warning: %s's capture cost %.1f ns/event is %s (noise +-%.1f): no "
+                    printf("warning: %s's capture cost %.1f ns/event is %s (+-%.1f): no "
                            "measurement; more --repeat or a quieter machine\n",
                            run_policy_name((run_policy_kind)p), ns,
                            ns < 0 ? "negative" : "within its noise", noise);
