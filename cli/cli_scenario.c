@@ -4,6 +4,7 @@
 ** source tree this admitsim was built from while it is there, else under
 ** the data directory it was installed with (DATADIR/admitsim/scenarios),
 ** the same order as `suite` and `check` use. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,39 @@ static char *read_stdin(sim_error *err) {
     return NULL;
 }
 
+/* A bare name that is neither a file nor a shipped scenario: the message
+** says so, names the shipped scenario it is nearest to, and where they are. */
+static void unknown_scenario(const char *arg, sim_error *err) {
+    const char *dir = cli_scenario_dir();
+    static char names[64][128];
+    const char *list[64];
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *de; d && n < 64 && (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name);
+        if (len > 5 && len < 128 && !strcmp(de->d_name + len - 5, ".json")) {
+            snprintf(names[n], sizeof names[n], "%.*s", (int)(len - 5), de->d_name);
+            list[n] = names[n];
+            n++;
+        }
+    }
+    if (d) closedir(d);
+    const char *near = cli_nearest(arg, list, n);
+    err->code = SIM_EIO;
+    snprintf(err->message, sizeof err->message,
+             "%s: no such file, nor a shipped scenario (%s%s%sthey are in %s)", arg,
+             near ? "did you mean '" : "", near ? near : "", near ? "'? " : "", dir);
+}
+
 sim_scenario *cli_scenario_load(const char *arg, const char *arm, sim_error *err) {
     char buf[4096];
-    if (strcmp(arg, "-") != 0)
-        return sim_scenario_load_arm(cli_scenario_path(arg, buf, sizeof buf), arm, err);
+    if (strcmp(arg, "-") != 0) {
+        const char *path = cli_scenario_path(arg, buf, sizeof buf);
+        bool bare = path == arg && !strchr(arg, '/') && access(arg, F_OK) != 0;
+        if (!bare) return sim_scenario_load_arm(path, arm, err);
+        unknown_scenario(arg, err);
+        return NULL;
+    }
     char *text = read_stdin(err);
     sim_scenario *sc = text ? sim_scenario_parse_arm(text, "-", arm, err) : NULL;
     free(text);

@@ -41,8 +41,9 @@ static void run_usage(FILE *f) {
                "  --format table|json      table for people (default), or one JSON object\n"
                "  --db FILE                store the run (inputs, every event, metrics,\n"
                "                           snapshots) in the SQLite database FILE, one\n"
-               "                           transaction per iteration (default\n"
-               "                           results/admitsim.db; the directory is created)\n"
+               "                           transaction per iteration (default $ADMITSIM_DB,\n"
+               "                           else results/admitsim.db; the directory is\n"
+               "                           created, and the run creating it says so)\n"
                "  --no-db                  do not store the run\n"
                "  -h, --help               this text\n"
                "\n"
@@ -53,8 +54,13 @@ static void run_usage(FILE *f) {
                "provider/model/domain: attempts, leases, rate_limited, outcomes,\n"
                "request_wait_mean/p50/p95/max_seconds, in_flight_mean/max, effective_max,\n"
                "initial_limit, current_limit_end/min, limit_decreases/increases,\n"
-               "cooldown_seconds, utilization_while_others_cooling, limit_timeline) and\n"
-               "providers (busy_fraction).\n");
+               "cooldown_seconds, utilization_while_others_cooling, limit_timeline),\n"
+               "providers (busy_fraction), downstream_ready_to_dispatch_p95_seconds and\n"
+               "correlated (the correlated view's waits, ready-idle gaps, fairness, records\n"
+               "and limiting layers; README \"Using admitsim\" names every key).\n"
+               "\n"
+               "SCENARIO is a file, - for standard input, or a shipped scenario's name\n"
+               "(heavy_root), found from any directory.\n");
 }
 
 static void show_lock_wait(void *ctx, double waited_seconds) {

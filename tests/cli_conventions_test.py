@@ -92,6 +92,9 @@ by_path = run("run", os.path.join(src, "scenarios", "heavy_root.json"), "--no-db
 check(by_name.stdout == by_path.stdout and by_stdin.stdout == by_path.stdout,
       "a bare name, standard input and the path run the same scenario")
 check(not os.path.exists(os.path.join(elsewhere, "results")), "--no-db created no database")
+p = run("run", "heavy_rot", "--no-db", cwd=elsewhere, expect=1)
+check("heavy_rot: no such file, nor a shipped scenario (did you mean 'heavy_root'?" in p.stderr,
+      f"a slip of a scenario name: {p.stderr!r}")
 
 # 3. the database: --db > ADMITSIM_DB > results/admitsim.db, creation said once
 env_db = os.path.join(work, "env.db")
