@@ -35,6 +35,8 @@ typedef struct bench_scale_options {
 ** child process, o->repeat times per policy (after o->warmup unmeasured):
 ** wall time from start to exit as tasks per second, its spread, and peak
 ** RSS; a table row per policy, or a JSON object appended to rows. */
+/* The median of sorted[0..n), n > 0. */
+double bench_median(const double *sorted, uint64_t n);
 struct json_t;
 int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
                   struct json_t *rows);

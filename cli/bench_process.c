@@ -58,6 +58,10 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+double bench_median(const double *sorted, uint64_t n) {
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
 /* warmup, then repeat measured runs of one policy: wall seconds sorted
 ** (fastest first) and the largest peak RSS (KiB); false when a run
 ** failed. */
@@ -110,7 +114,7 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
             break;
         }
         uint64_t r = o->repeat;
-        double med = r % 2 ? secs[r / 2] : (secs[r / 2 - 1] + secs[r / 2]) / 2;
+        double med = bench_median(secs, r);
         double spread = (secs[r - 1] - secs[0]) / med;
         if (o->json)
             json_array_append_new(

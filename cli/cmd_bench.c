@@ -97,15 +97,10 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
     return true;
 }
 
-/* The median of sorted v[0..n). */
-static double median_of(const double *v, uint64_t n) {
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One row of the scale mode: a (policy, capture) configuration's runs. */
 static json_t *scale_row(const char *policy, bool capture, uint64_t events, const double *secs,
                          const double *cpu, uint64_t n, uint64_t tasks) {
-    double med = median_of(secs, n);
+    double med = bench_median(secs, n);
     return json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy,
                      "events", capture ? "captured" : "counted", "events_per_run",
                      (json_int_t)events, "best_seconds", secs[0], "median_seconds", med, "spread",
