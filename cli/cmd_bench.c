@@ -323,9 +323,9 @@ int cmd_bench(int argc, char **argv) {
         .seed = seed, .repeat = repeat, .warmup = co.warmup, .scale = scale, .json = co.json};
     json_t *rows = json_array(), *process = json_array();
     if (!co.json)
-        printf("bench %s x%llu: %llu tasks, %llu runs per row after %llu warm-up%s\n",
+        printf("bench %s x%llu: %llu tasks, %llu run%s per row after %llu warm-up%s\n",
                sc->config.scenario_id, (unsigned long long)scale, (unsigned long long)tasks,
-               (unsigned long long)repeat, (unsigned long long)co.warmup,
+               (unsigned long long)repeat, repeat == 1 ? "" : "s", (unsigned long long)co.warmup,
                co.warmup == 1 ? "" : "s");
     int rc = rows && process ? bench_scale(sc, &so, tasks, rows) : EXIT_FAILURE_RUN;
     if (rc == EXIT_OK) rc = bench_process(path, &so, tasks, process);
