@@ -44,10 +44,22 @@ typedef struct bench_cycle_options {
 } bench_cycle_options;
 int bench_cycle(const bench_cycle_options *o);
 
-/* `admitsim run SCENARIO --no-db` on the scenario scaled by scale, as a
-** child process, repeat times per policy: wall time from start to exit as
-** tasks per second, and peak RSS. */
-int bench_process(const char *scenario, uint64_t scale, uint64_t seed, uint64_t repeat,
-                  uint64_t tasks);
+/* How the scale mode (cmd_bench.c, bench_process.c) measures: warmup
+** unmeasured runs, then repeat measured ones per configuration; a table,
+** or (json) rows gathered into one document. */
+typedef struct bench_scale_options {
+    uint64_t seed, repeat, warmup, scale;
+    bool json;
+} bench_scale_options;
+
+/* `admitsim run SCENARIO --no-db` on the scenario scaled by o->scale, as a
+** child process, o->repeat times per policy (after o->warmup unmeasured):
+** wall time from start to exit as tasks per second, its spread, and peak
+** RSS; a table row per policy, or a JSON object appended to rows. */
+/* The median of sorted[0..n), n > 0. */
+double bench_median(const double *sorted, uint64_t n);
+struct json_t;
+int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
+                  struct json_t *rows);
 
 #endif

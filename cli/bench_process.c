@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "cli.h"
 #include "program.h"
+#include "run/config.h"
 
 /* Multiplies the integer at obj.key by scale, when there is one. */
 static void scale_key(json_t *obj, const char *key, uint64_t scale) {
@@ -57,17 +58,22 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* repeat runs of one policy: the best and median wall seconds and the
-** largest peak RSS (KiB); false when a run failed. */
-static bool run_policy(const char *exe, const char *scenario, const char *policy, uint64_t seed,
-                       uint64_t repeat, double *secs, long *rss_kb) {
+double bench_median(const double *sorted, uint64_t n) {
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/* warmup, then repeat measured runs of one policy: wall seconds sorted
+** (fastest first) and the largest peak RSS (KiB); false when a run
+** failed. */
+static bool run_policy(const char *exe, const char *scenario, const char *policy,
+                       const bench_scale_options *o, double *secs, long *rss_kb) {
     char seed_text[32];
-    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
+    snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)o->seed);
     char *argv[] = {"admitsim", "run",     (char *)scenario, "--policy", (char *)policy,
                     "--seed",   seed_text, "--no-db",        "--format", "json",
                     NULL};
     *rss_kb = 0;
-    for (uint64_t i = 0; i < repeat; i++) {
+    for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();
@@ -75,37 +81,52 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
             fprintf(stderr, "admitsim bench: %s\n", err);
             return false;
         }
-        secs[i] = cli_monotonic_seconds() - t0;
+        if (i < o->warmup) continue;
+        secs[i - o->warmup] = cli_monotonic_seconds() - t0;
         if (ru.ru_maxrss > *rss_kb) *rss_kb = ru.ru_maxrss;
     }
-    qsort(secs, repeat, sizeof *secs, cmp_double);
+    qsort(secs, o->repeat, sizeof *secs, cmp_double);
     return true;
 }
 
-int bench_process(const char *scenario, uint64_t scale, uint64_t seed, uint64_t repeat,
-                  uint64_t tasks) {
+int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
+                  json_t *rows) {
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) {
-        printf("process: not measured (no /proc/self/exe to run this binary again)\n");
+        fprintf(stderr, "admitsim bench: process rows not measured (no /proc/self/exe to run "
+                        "this binary again)\n");
         return EXIT_OK;
     }
     exe[n] = '\0';
     char tmp[4096];
-    if (!write_scaled(scenario, scale, tmp, sizeof tmp)) return EXIT_FAILURE_RUN;
-    double *secs = calloc(repeat, sizeof *secs);
+    if (!write_scaled(scenario, o->scale, tmp, sizeof tmp)) return EXIT_FAILURE_RUN;
+    double *secs = calloc(o->repeat, sizeof *secs);
     int rc = secs ? EXIT_OK : EXIT_FAILURE_RUN;
-    printf("%-8s %-8s %12s %12s %14s %14s\n", "policy", "process", "peak_rss_MiB", "best_s",
-           "best_tasks/s", "median_tasks/s");
-    static const char *const policies[] = {"strict", "bounded"};
-    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
+    if (!o->json)
+        printf("%-14s %-8s %12s %10s %10s %9s %13s %13s\n", "policy", "process", "peak_rss_MiB",
+               "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s");
+    for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++) {
         long rss;
-        if (!run_policy(exe, tmp, policies[p], seed, repeat, secs, &rss)) {
+        const char *policy = run_policy_name((run_policy_kind)p);
+        if (!run_policy(exe, tmp, policy, o, secs, &rss)) {
             rc = EXIT_FAILURE_RUN;
             break;
         }
-        printf("%-8s %-8s %12.1f %12.4f %14.0f %14.0f\n", policies[p], "run", (double)rss / 1024,
-               secs[0], (double)tasks / secs[0], (double)tasks / secs[repeat / 2]);
+        uint64_t r = o->repeat;
+        double med = bench_median(secs, r);
+        double spread = (secs[r - 1] - secs[0]) / med;
+        if (o->json)
+            json_array_append_new(
+                rows,
+                json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy, "process",
+                          "run", "peak_rss_mib", (double)rss / 1024, "best_seconds", secs[0],
+                          "median_seconds", med, "spread", spread, "best_tasks_per_second",
+                          (double)tasks / secs[0], "median_tasks_per_second", (double)tasks / med));
+        else
+            printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13.0f %13.0f\n", policy, "run",
+                   (double)rss / 1024, secs[0], med, 100 * spread, (double)tasks / secs[0],
+                   (double)tasks / med);
         fflush(stdout);
     }
     free(secs);

@@ -16,11 +16,42 @@ enum {
     EXIT_USAGE = 2        /* bad command line */
 };
 
+/* Command-line mistakes (cli_getopt.c), said the same way by every command:
+** "admitsim CMD: <what is wrong>" then "see 'admitsim CMD --help'" on
+** stderr, never the whole usage.
+** cli_getopt: getopt_long (its own messages off); an unknown option (with
+** the nearest known one: "did you mean '--policy'?"), an ambiguous
+** abbreviation, a missing or unexpected value is said so and returns '?'.
+** cli_usage_error: the message (printf format) and the hint; returns
+** EXIT_USAGE.  cli_hint: the hint alone (cmd NULL: 'admitsim help').
+** A usage error said otherwise (a bad option value) gets the hint from main.
+** cli_nearest: the name of names[0..n) at most two edits from word (and
+** fewer edits than it has letters), the nearest first; NULL if none. */
+struct option;
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *opts);
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_hint(const char *cmd);
+/* Whether cli_hint ran: main gives every usage error (exit 2) its hint. */
+bool cli_hint_given(void);
+const char *cli_nearest(const char *word, const char *const *names, size_t n);
+
 /* Parses a non-negative integer option value; prints an error and returns false if invalid. */
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max, uint64_t *out);
+/* The same for an integer from min to max. */
+bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
+                     uint64_t *out);
 /* --time-scale: a finite number > 0 (at most 1e6); prints an error and
 ** returns false if invalid. */
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
+/* The results database when --db does not name one: $ADMITSIM_DB when set
+** and not empty, else RES_STORE_DEFAULT_PATH (results/admitsim.db, from
+** the current directory). */
+const char *cli_db_default(void);
+/* Whether the database at path does not exist yet (checked before a run
+** stores into it), and the line saying that a run created it. */
+bool cli_db_is_new(const char *path);
+void cli_db_created(const char *cmd, const char *path);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
 /* This program's own file, absolute (/proc/self/exe on Linux); false when
@@ -32,6 +63,29 @@ double cli_cpu_seconds(void);
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */
 char *cli_command_line(int argc, char **argv);
+/* The same as a JSON array of strings, ["admitsim","run","x y"]: what run,
+** live and ab store (the artifact's host.command_line, the store's
+** command_line), re-runnable as it is (malloc'd; NULL on out of memory;
+** bytes that are not UTF-8 become U+FFFD). */
+char *cli_command_argv_json(int argc, char **argv);
+/* A stored command line for people: a JSON argv array shell-quoted and
+** joined, anything else (an older store's line) as it is (malloc'd). */
+char *cli_command_display(const char *stored);
+/* n arguments joined by blanks, each quoted for a POSIX shell when it
+** needs it (malloc'd). */
+char *cli_shell_join(size_t n, const char *const *args);
+
+/* The scenario a command line names (cli_scenario.c): "-" standard input
+** (cli_scenario_load only), a file that exists, else a shipped scenario's
+** bare name ("heavy_root", ".json" optional) found in the source tree's
+** scenarios/ or the installed DATADIR/admitsim/scenarios, from any
+** directory.  cli_scenario_path: the file to read (buf or arg itself).
+** cli_scenario_dir: where the shipped scenarios are. */
+struct sim_scenario;
+struct sim_error;
+const char *cli_scenario_path(const char *arg, char *buf, size_t len);
+const char *cli_scenario_dir(void);
+struct sim_scenario *cli_scenario_load(const char *arg, const char *arm, struct sim_error *err);
 
 /* The calling thread's scheduling: realtime=true puts it at SCHED_FIFO
 ** priority 1 (threads it creates afterwards inherit that), false back to

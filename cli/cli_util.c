@@ -11,19 +11,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "res/artifact.h"
 #include "res/store.h"
 
-bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
-                   uint64_t *out) {
+bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
+                     uint64_t *out) {
     char *end = NULL;
     if (!text || !*text || *text == '-') goto bad;
     unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v > max) goto bad;
+    if (*end || v < min || v > max) goto bad;
     *out = v;
     return true;
 bad:
-    fprintf(stderr, "admitsim %s: %s expects an integer from 0 to %llu, got '%s'\n", cmd, opt,
-            (unsigned long long)max, text ? text : "");
+    fprintf(stderr, "admitsim %s: %s expects an integer from %llu to %llu, got '%s'\n", cmd, opt,
+            (unsigned long long)min, (unsigned long long)max, text ? text : "");
     return false;
 }
 
@@ -42,6 +45,27 @@ bool cli_self_path(char *buf, size_t len) {
     if (n <= 0 || (size_t)n >= len - 1) return false;
     buf[n] = '\0';
     return buf[0] == '/';
+}
+
+bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
+                   uint64_t *out) {
+    return cli_parse_range(cmd, opt, text, 0, max, out);
+}
+
+const char *cli_db_default(void) {
+    const char *env = getenv("ADMITSIM_DB");
+    return env && *env ? env : RES_STORE_DEFAULT_PATH;
+}
+
+bool cli_db_is_new(const char *path) {
+    return path && access(path, F_OK) != 0;
+}
+
+void cli_db_created(const char *cmd, const char *path) {
+    fprintf(stderr,
+            "admitsim %s: created the results database %s (--db FILE or ADMITSIM_DB=FILE keeps "
+            "it elsewhere, --no-db stores nothing)\n",
+            cmd, path);
 }
 
 static double clock_seconds(clockid_t clock) {
@@ -73,18 +97,18 @@ void cli_report_lock_waits(const res_store_lock_waits *w, const char *db_path) {
                 w->longest_seconds);
 }
 
-/* The command line as typed, each argument quoted for a POSIX shell when it
-** needs it, so it can be pasted back; taken before getopt reorders argv. */
-char *cli_command_line(int argc, char **argv) {
+/* args joined by blanks, each quoted for a POSIX shell when it needs it,
+** so the line can be pasted back. */
+char *cli_shell_join(size_t n, const char *const *args) {
     size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(args[i]) * 4 + 3;
     char *s = malloc(len), *o = s;
     if (!s) return NULL;
-    o += sprintf(o, "admitsim");
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        *o++ = ' ';
+    *o = '\0';
+    for (size_t i = 0; i < n; i++) {
+        const char *a = args[i];
+        if (i) *o++ = ' ';
         bool plain = *a != '\0';
         for (const char *p = a; *p && plain; p++)
             plain =
@@ -100,6 +124,46 @@ char *cli_command_line(int argc, char **argv) {
         *o++ = '\'';
     }
     *o = '\0';
+    return s;
+}
+
+/* "admitsim" and argv[0..argc) as given, before getopt reorders them. */
+static const char **command_args(int argc, char **argv) {
+    const char **args = malloc(((size_t)argc + 1) * sizeof *args);
+    if (!args) return NULL;
+    args[0] = "admitsim";
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    return args;
+}
+
+char *cli_command_line(int argc, char **argv) {
+    const char **args = command_args(argc, argv);
+    char *s = args ? cli_shell_join((size_t)argc + 1, args) : NULL;
+    free(args);
+    return s;
+}
+
+char *cli_command_argv_json(int argc, char **argv) {
+    json_t *a = json_array();
+    bool ok = a && json_array_append_new(a, json_string("admitsim")) == 0;
+    for (int i = 0; ok && i < argc; i++)
+        ok = json_array_append_new(a, res_json_string_lossy(argv[i])) == 0;
+    char *s = ok ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return s;
+}
+
+char *cli_command_display(const char *stored) {
+    json_t *a = stored && stored[0] == '[' ? json_loads(stored, 0, NULL) : NULL;
+    size_t n = json_array_size(a);
+    const char **args = n ? malloc(n * sizeof *args) : NULL;
+    bool ok = args != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (args[i] = json_string_value(json_array_get(a, i))) != NULL;
+    char *s = ok ? cli_shell_join(n, args) : strdup(stored ? stored : "-");
+    free(args);
+    json_decref(a);
     return s;
 }
 

@@ -37,7 +37,8 @@ static void ab_usage(FILE *f) {
                "  --format table|json|markdown\n"
                "  --out DIR               also write each run's artifact and the experiment's\n"
                "                          JSON and Markdown to DIR\n"
-               "  --db FILE               store the runs in FILE (default results/admitsim.db)\n"
+               "  --db FILE               store the runs in FILE (default $ADMITSIM_DB,\n"
+               "                          else results/admitsim.db)\n"
                "  --no-db                 do not store them\n"
                "  --baseline-bin PATH     run the baseline with another admitsim build\n"
                "  --candidate-bin PATH    run the candidate with another admitsim build\n"
@@ -64,12 +65,12 @@ static int parse_args(int argc, char **argv, ab_args *a) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *a = (ab_args){.spec = {.seeds = 10,
                             .jobs = cpus > 0 ? (uint64_t)cpus : 1,
-                            .db_path = RES_STORE_DEFAULT_PATH,
+                            .db_path = cli_db_default(),
                             .who = "admitsim ab"}};
     ab_spec *sp = &a->spec;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("ab", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'b': sp->arm[0] = optarg; break;
         case 'c': sp->arm[1] = optarg; break;
@@ -105,15 +106,15 @@ static int parse_args(int argc, char **argv, ab_args *a) {
         case 'B': sp->bin[0] = optarg; break;
         case 'C': sp->bin[1] = optarg; break;
         case 'h': ab_usage(stdout); return EXIT_OK;
-        default: ab_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim ab: expected one SCENARIO\n\n");
-        ab_usage(stderr);
+        cli_usage_error("ab", "expected one SCENARIO");
         return EXIT_USAGE;
     }
-    sp->scenario = argv[optind];
+    static char found[4096]; /* a shipped scenario's file, for the run of this process */
+    sp->scenario = cli_scenario_path(argv[optind], found, sizeof found);
     return -1;
 }
 
@@ -130,7 +131,7 @@ static void print_result(const ab_args *a, const res_experiment *e) {
 }
 
 int cmd_ab(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv);
+    char *cmdline = cli_command_argv_json(argc, argv);
     ab_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
@@ -139,7 +140,9 @@ int cmd_ab(int argc, char **argv) {
     }
     a.spec.command_line = cmdline;
     res_experiment *e = NULL;
+    bool new_db = cli_db_is_new(a.spec.db_path);
     rc = ab_experiment_run(&a.spec, &e);
+    if (a.spec.experiment_id && new_db) cli_db_created("ab", a.spec.db_path);
     if (rc == EXIT_OK) {
         print_result(&a, e);
         if (a.spec.experiment_id)

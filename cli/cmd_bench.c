@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,16 @@ static void bench_usage(FILE *f) {
                "       admitsim bench --cycle [MATRIX] [options]\n"
                "\n"
                "Measures simulated tasks per second: the scenario's task counts are scaled,\n"
-               "then each policy runs --repeat times, with the event stream captured and\n"
-               "without.  Reports the best and the median wall-clock rate, and the cost\n"
-               "of capturing an event: (best captured - best counted) / events of both\n"
-               "streams, in ns (the event log's allocation included).  Then the whole\n"
-               "process: `admitsim run SCALED --no-db` as a child, --repeat times per\n"
-               "policy, start to exit as tasks per second, and its peak resident set.\n"
+               "then each policy (strict, bounded, provider_aware) runs --warmup times\n"
+               "unmeasured and --repeat times measured, with the event stream captured and\n"
+               "without.  Reports the best and the median wall-clock rate, the spread of\n"
+               "the runs ((slowest - fastest) / median), and the cost of capturing an\n"
+               "event: (median captured - median counted) / events of both streams, in ns\n"
+               "(the event log's allocation included), +- its noise (half of both spreads\n"
+               "per event); a cost below zero or within its noise is flagged as no\n"
+               "measurement.  Then the whole process: `admitsim run SCALED --no-db` as a\n"
+               "child, the same way per policy, start to exit as tasks per second, and its\n"
+               "peak resident set.\n"
                "\n"
                "options:\n"
                "  --scale N     multiply records and column rows by N (default 100)\n"
@@ -44,16 +49,18 @@ static void bench_usage(FILE *f) {
                "                per cycle, peak RSS, and bounded over strict per case;\n"
                "                `admitsim check NEW.json --baseline OLD.json` judges two\n"
                "                --format json results (gate admission_cycle_p95)\n"
-               "  --warmup N    --cycle: unmeasured runs per case first (default: the\n"
-               "                file's warmups, 1)\n"
+               "  --warmup N    unmeasured runs per configuration first (default 1; with\n"
+               "                --cycle per case, default the file's warmups)\n"
                "  --groups N    --cycle: only the cases with N groups\n"
                "  --tasks N     --cycle: only the cases with N tasks\n"
                "  --mix M       --cycle: only mix M (local, resource, mixed)\n"
                "  --policy P    --cycle: only policy P (strict, bounded)\n"
-               "  --format F    --cycle: table (default) or json\n"
+               "  --format F    table (default) or json: one document, simulated[] and\n"
+               "                process[] rows (scale mode), or the cycle cases\n"
                "  -h, --help    this text\n"
                "\n"
-               "SCENARIO defaults to scenarios/heavy_root_peer_arrival.json.\n");
+               "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
+               "heavy_root_peer_arrival, found from any directory.\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -61,19 +68,24 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* repeat runs of one (policy, capture): wall and CPU seconds per run, sorted
-** (fastest first); *events of both streams.  False when a run failed. */
-static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64_t repeat,
-                       uint64_t tasks, double *secs, double *cpu, uint64_t *events) {
+/* warmup unmeasured runs, then repeat measured runs of one (policy,
+** capture): wall and CPU seconds per run, sorted (fastest first); *events
+** of both streams.  False when a run failed. */
+static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
+                       const bench_scale_options *o, uint64_t tasks, double *secs, double *cpu,
+                       uint64_t *events) {
     sim_error err;
-    for (uint64_t i = 0; i < repeat; i++) {
+    for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
         double t0 = cli_monotonic_seconds(), c0 = cli_cpu_seconds();
         res_run_record *run = sim_run_execute(sc, ro, &err);
-        secs[i] = cli_monotonic_seconds() - t0;
-        cpu[i] = cli_cpu_seconds() - c0;
+        double wall = cli_monotonic_seconds() - t0, used = cli_cpu_seconds() - c0;
         if (!run) {
             fprintf(stderr, "admitsim bench: %s\n", err.message);
             return false;
+        }
+        if (i >= o->warmup) {
+            secs[i - o->warmup] = wall;
+            cpu[i - o->warmup] = used;
         }
         *events = run->stats.events_emitted + run->request_admission_stats.events_emitted;
         bool ok = !run->final_task_leases && run->stats.tasks_completed == tasks;
@@ -84,44 +96,101 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro, uint64
         res_run_record_free(run);
         if (!ok) return false;
     }
-    qsort(secs, repeat, sizeof *secs, cmp_double);
-    qsort(cpu, repeat, sizeof *cpu, cmp_double);
+    qsort(secs, o->repeat, sizeof *secs, cmp_double);
+    qsort(cpu, o->repeat, sizeof *cpu, cmp_double);
     return true;
 }
 
+/* One row of the scale mode: a (policy, capture) configuration's runs. */
+static json_t *scale_row(const char *policy, bool capture, uint64_t events, const double *secs,
+                         const double *cpu, uint64_t n, uint64_t tasks) {
+    double med = bench_median(secs, n);
+    return json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy,
+                     "events", capture ? "captured" : "counted", "events_per_run",
+                     (json_int_t)events, "best_seconds", secs[0], "median_seconds", med, "spread",
+                     (secs[n - 1] - secs[0]) / med, "best_tasks_per_second",
+                     (double)tasks / secs[0], "median_tasks_per_second", (double)tasks / med,
+                     "cpu_tasks_per_second", (double)tasks / cpu[0], "max_seconds", secs[n - 1]);
+}
+
+static void print_scale_row(json_t *row) {
+    printf("%-14s %-8s %10lld %10.4f %10.4f %8.1f%% %13.0f %13.0f %13.0f",
+           json_string_value(json_object_get(row, "policy")),
+           json_string_value(json_object_get(row, "events")),
+           (long long)json_integer_value(json_object_get(row, "events_per_run")),
+           json_real_value(json_object_get(row, "best_seconds")),
+           json_real_value(json_object_get(row, "median_seconds")),
+           100 * json_real_value(json_object_get(row, "spread")),
+           json_real_value(json_object_get(row, "best_tasks_per_second")),
+           json_real_value(json_object_get(row, "median_tasks_per_second")),
+           json_real_value(json_object_get(row, "cpu_tasks_per_second")));
+}
+
+/* What keeping every event costs, allocation of the log included:
+** (median captured - median counted) / events, in ns; its noise is half of
+** both configurations' spreads (max - min) per event.  A cost below zero
+** or not above its noise is no measurement: said so (with --format json,
+** "within_noise": true). */
+static json_t *capture_cost(json_t *captured, json_t *counted, uint64_t events) {
+    double cap = json_real_value(json_object_get(captured, "median_seconds"));
+    double cnt = json_real_value(json_object_get(counted, "median_seconds"));
+    double range = json_real_value(json_object_get(captured, "max_seconds")) -
+                   json_real_value(json_object_get(captured, "best_seconds")) +
+                   json_real_value(json_object_get(counted, "max_seconds")) -
+                   json_real_value(json_object_get(counted, "best_seconds"));
+    double ns = events ? (cap - cnt) * 1e9 / (double)events : 0;
+    double noise = events ? range / 2 * 1e9 / (double)events : 0;
+    return json_pack("{s:f, s:f, s:b}", "capture_ns_per_event", ns, "noise_ns_per_event", noise,
+                     "within_noise", ns < 0 || ns <= noise);
+}
+
 /* The scale mode's simulated runs: each policy with the event streams
-** captured, then only counted; best and median wall-clock rate, best CPU
-** rate (what the machine's other load moves least), capture cost. */
-static int bench_scale(const sim_scenario *sc, uint64_t seed, uint64_t repeat, uint64_t tasks) {
-    printf("%-8s %-8s %12s %12s %14s %14s %14s %14s\n", "policy", "events", "events/run", "best_s",
-           "best_tasks/s", "median_tasks/s", "cpu_tasks/s", "capture_ns/ev");
-    double *secs = calloc(repeat, sizeof *secs), *cpu = calloc(repeat, sizeof *cpu);
+** captured, then only counted; best and median wall-clock rate and the
+** spread of the runs, best CPU rate (what the machine's other load moves
+** least), capture cost. */
+static int bench_scale(const sim_scenario *sc, const bench_scale_options *o, uint64_t tasks,
+                       json_t *rows) {
+    if (!o->json)
+        printf("%-14s %-8s %10s %10s %10s %9s %13s %13s %13s %14s\n", "policy", "events",
+               "events/run", "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s",
+               "cpu_tasks/s", "capture_ns/ev");
+    double *secs = calloc(o->repeat, sizeof *secs), *cpu = calloc(o->repeat, sizeof *cpu);
     int rc = secs && cpu ? EXIT_OK : EXIT_FAILURE_RUN;
-    for (int p = 0; p < 2 && rc == EXIT_OK; p++) {
-        double best[2] = {0, 0}; /* [capture] */
+    for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++) {
+        json_t *row[2] = {NULL, NULL}; /* [capture] */
+        uint64_t events = 0;           /* both streams */
         for (int capture = 1; capture >= 0 && rc == EXIT_OK; capture--) {
             sim_run_options ro = {.policy = (run_policy_kind)p,
                                   .policy_set = true,
-                                  .seed = seed,
+                                  .seed = o->seed,
                                   .capture_events = capture};
-            uint64_t events = 0; /* both streams */
-            if (!scale_runs(sc, &ro, repeat, tasks, secs, cpu, &events)) {
+            if (!scale_runs(sc, &ro, o, tasks, secs, cpu, &events)) {
                 rc = EXIT_FAILURE_RUN;
                 break;
             }
-            best[capture] = secs[0];
-            printf("%-8s %-8s %12llu %12.4f %14.0f %14.0f %14.0f",
-                   run_policy_name((run_policy_kind)p), capture ? "captured" : "counted",
-                   (unsigned long long)events, secs[0], (double)tasks / secs[0],
-                   (double)tasks / secs[repeat / 2], (double)tasks / cpu[0]);
-            /* (best captured - best counted) / events: what keeping every
-            ** event costs, allocation of the log included */
-            if (capture)
-                printf("\n");
-            else
-                printf(" %14.1f\n", events ? (best[1] - best[0]) * 1e9 / (double)events : 0.0);
-            fflush(stdout);
+            row[capture] = scale_row(run_policy_name((run_policy_kind)p), capture, events, secs,
+                                     cpu, o->repeat, tasks);
+            if (!o->json) print_scale_row(row[capture]);
+            if (!o->json && capture) printf("\n");
         }
+        if (rc == EXIT_OK) {
+            json_t *cost = capture_cost(row[1], row[0], events);
+            json_object_update(row[0], cost);
+            if (!o->json) {
+                double ns = json_real_value(json_object_get(cost, "capture_ns_per_event"));
+                double noise = json_real_value(json_object_get(cost, "noise_ns_per_event"));
+                printf(" %8.1f+-%.1f\n", ns, noise);
+                if (json_is_true(json_object_get(cost, "within_noise")))
+                    printf("warning: %s's capture cost %.1f ns/event is %s (+-%.1f): no "
+                           "measurement; more --repeat or a quieter machine\n",
+                           run_policy_name((run_policy_kind)p), ns,
+                           ns < 0 ? "negative" : "within its noise", noise);
+            }
+            json_decref(cost);
+        }
+        for (int c = 1; c >= 0; c--)
+            if (row[c]) json_array_append_new(rows, row[c]);
+        fflush(stdout);
     }
     free(secs);
     free(cpu);
@@ -156,20 +225,18 @@ int cmd_bench(int argc, char **argv) {
     static const char *const policies[] = {"strict", "bounded"};
     static const char *const formats[] = {"table", "json"};
     uint64_t scale = 100, repeat = 5, seed = 1;
-    bool request = false, store = false, cycle = false, cycle_only = false;
+    bool request = false, store = false, cycle = false, cycle_only = false, scale_or_cycle = false;
     bench_cycle_options co = {.warmup = UINT64_MAX, .mix = -1, .policy = -1};
     bool repeat_set = false;
     optind = 1;
     int ch, v = 0;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("bench", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'x':
-            if (!cli_parse_u64("bench", "--scale", optarg, 100000, &scale) || scale == 0)
-                return EXIT_USAGE;
+            if (!cli_parse_range("bench", "--scale", optarg, 1, 100000, &scale)) return EXIT_USAGE;
             break;
         case 'r':
-            if (!cli_parse_u64("bench", "--repeat", optarg, 1000, &repeat) || repeat == 0)
-                return EXIT_USAGE;
+            if (!cli_parse_range("bench", "--repeat", optarg, 1, 1000, &repeat)) return EXIT_USAGE;
             repeat_set = true;
             break;
         case 's':
@@ -180,7 +247,7 @@ int cmd_bench(int argc, char **argv) {
         case 'c': cycle = true; break;
         case 'w':
             if (!cli_parse_u64("bench", "--warmup", optarg, 1000, &co.warmup)) return EXIT_USAGE;
-            cycle_only = true;
+            scale_or_cycle = true;
             break;
         case 'g':
             if (!parse_count("--groups", optarg, &co.groups)) return EXIT_USAGE;
@@ -201,27 +268,30 @@ int cmd_bench(int argc, char **argv) {
         case 'f':
             if ((v = parse_name("--format", optarg, formats, 2)) < 0) return EXIT_USAGE;
             co.json = v == 1;
-            cycle_only = true;
+            scale_or_cycle = true;
             break;
         case 'h': bench_usage(stdout); return EXIT_OK;
-        default: bench_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (request + store + cycle > 1 || (cycle_only && !cycle)) {
-        fprintf(stderr, "admitsim bench: --request, --store and --cycle exclude each other; "
-                        "--warmup, --groups, --tasks, --mix, --policy and --format go with "
-                        "--cycle\n");
-        return EXIT_USAGE;
+        return cli_usage_error("bench", "--request, --store and --cycle exclude each other; "
+                                        "--groups, --tasks, --mix and --policy go with --cycle");
     }
-    if (argc - optind > (request ? 0 : 1)) {
-        bench_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (scale_or_cycle && (request || store))
+        return cli_usage_error("bench", "--warmup and --format go with the scale mode or --cycle, "
+                                        "not with --request or --store");
+    if (argc - optind > (request ? 0 : 1))
+        return cli_usage_error("bench", "unexpected argument '%s'",
+                               argv[optind + (request ? 0 : 1)]);
     co.repeat = repeat_set ? repeat : UINT64_MAX;
     co.matrix_file = cycle && optind < argc ? argv[optind] : NULL;
+    if (co.warmup == UINT64_MAX && !cycle) co.warmup = 1;
     if (cycle) return bench_cycle(&co);
     if (request) return bench_request(repeat);
-    const char *path = optind < argc ? argv[optind] : "scenarios/heavy_root_peer_arrival.json";
+    char found[4096];
+    const char *path = cli_scenario_path(optind < argc ? argv[optind] : "heavy_root_peer_arrival",
+                                         found, sizeof found);
     sim_error err;
     sim_scenario *sc = sim_scenario_load(path, &err);
     if (!sc) {
@@ -250,10 +320,29 @@ int cmd_bench(int argc, char **argv) {
         return src;
     }
     uint64_t tasks = run_config_task_count(&sc->config);
-    printf("bench %s x%llu: %llu tasks, %llu runs per row\n", sc->config.scenario_id,
-           (unsigned long long)scale, (unsigned long long)tasks, (unsigned long long)repeat);
-    int rc = bench_scale(sc, seed, repeat, tasks);
+    bench_scale_options so = {
+        .seed = seed, .repeat = repeat, .warmup = co.warmup, .scale = scale, .json = co.json};
+    json_t *rows = json_array(), *process = json_array();
+    if (!co.json)
+        printf("bench %s x%llu: %llu tasks, %llu run%s per row after %llu warm-up%s\n",
+               sc->config.scenario_id, (unsigned long long)scale, (unsigned long long)tasks,
+               (unsigned long long)repeat, repeat == 1 ? "" : "s", (unsigned long long)co.warmup,
+               co.warmup == 1 ? "" : "s");
+    int rc = rows && process ? bench_scale(sc, &so, tasks, rows) : EXIT_FAILURE_RUN;
+    if (rc == EXIT_OK) rc = bench_process(path, &so, tasks, process);
+    if (rc == EXIT_OK && co.json) {
+        json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:O}", "scenario_id",
+                                sc->config.scenario_id, "scenario_file", path, "scale",
+                                (json_int_t)scale, "tasks", (json_int_t)tasks, "repeat",
+                                (json_int_t)repeat, "warmup", (json_int_t)co.warmup, "seed",
+                                (json_int_t)seed, "simulated", rows, "process", process);
+        if (!doc || json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) != 0)
+            rc = EXIT_FAILURE_RUN;
+        putchar('\n');
+        json_decref(doc);
+    }
+    json_decref(rows);
+    json_decref(process);
     sim_scenario_free(sc);
-    if (rc == EXIT_OK) rc = bench_process(path, scale, seed, repeat, tasks);
     return rc;
 }

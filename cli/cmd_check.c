@@ -28,7 +28,8 @@ static void check_usage(FILE *f) {
                "options:\n"
                "  --baseline BASELINE     what the candidate is judged against\n"
                "  --db FILE               the results database of run:ID and experiment:ID\n"
-               "                          (default results/admitsim.db)\n"
+               "                          (default $ADMITSIM_DB,\n"
+               "                          else results/admitsim.db)\n"
                "  --baseline-db FILE      the baseline's database when it is another one\n"
                "                          (default: --db)\n"
                "  --gates FILE            the gates file (default: the shipped gates.json)\n"
@@ -66,10 +67,10 @@ static int parse_args(int argc, char **argv, check_args *a) {
                                          {"baseline-db", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *a = (check_args){0};
+    *a = (check_args){.db = cli_db_default()};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("check", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'b': a->baseline = optarg; break;
         case 'g': a->gates = optarg; break;
@@ -84,7 +85,7 @@ static int parse_args(int argc, char **argv, check_args *a) {
             a->json = !strcmp(optarg, "json");
             break;
         case 'h': check_usage(stdout); return -1;
-        default: check_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     const char *why = NULL;
@@ -94,11 +95,7 @@ static int parse_args(int argc, char **argv, check_args *a) {
         why = "expected --baseline BASELINE (only an experiment:ID is judged on its own)";
     else if (a->baseline_db && !(a->baseline && res_check_spec_is_stored(a->baseline)))
         why = "--baseline-db is the database of a stored --baseline (run:ID or experiment:ID)";
-    if (why) {
-        fprintf(stderr, "admitsim check: %s\n\n", why);
-        check_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (why) return cli_usage_error("check", "%s", why);
     a->candidate = argv[optind];
     return EXIT_OK;
 }

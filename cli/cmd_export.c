@@ -32,9 +32,12 @@ static void export_usage(FILE *f) {
                "                       slot, per group (queue wait, task admission wait) and per\n"
                "                       request resource (request wait, provider execution), for\n"
                "                       Perfetto or chrome://tracing (default json)\n"
-               "  --iteration N        csv and chrome-trace: which iteration (default 0)\n"
-               "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
-               "  --out FILE           write here instead of standard output\n"
+               "  --iteration N        csv and chrome-trace: which iteration (default 0; one\n"
+               "                       the run did not store is an error, exit 1)\n"
+               "  --db FILE            results database (default $ADMITSIM_DB,\n"
+               "                       else " RES_STORE_DEFAULT_PATH ")\n"
+               "  --out FILE           write here instead of standard output (- is standard\n"
+               "                       output); written whole or not at all\n"
                "  -h, --help           this text\n");
 }
 
@@ -56,17 +59,27 @@ static json_t *opt_text_json(const char *s) {
     return s ? res_json_string_lossy(s) : json_null();
 }
 
+/* The stored command line: the argv array it is stored as, or (an older
+** store's line) the text. */
+static json_t *command_line_json(const char *s) {
+    json_t *a = s && s[0] == '[' ? json_loads(s, 0, NULL) : NULL;
+    if (json_is_array(a)) return a;
+    json_decref(a);
+    return opt_text_json(s);
+}
+
 /* The runs row, keyed by column name in the table's column order, then
 ** the run's state now (its status, or "abandoned"). */
 static json_t *run_json(const res_run_row *r) {
-    json_t *o = json_pack(
-        "{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
-        (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id), "scenario_version",
-        (json_int_t)r->scenario_version, "scenario_file", opt_text_json(r->scenario_file), "policy",
-        opt_text_json(r->policy), "seed", (json_int_t)r->seed, "iterations",
-        (json_int_t)r->iterations, "harness_version", opt_text_json(r->harness_version),
-        "command_line", opt_text_json(r->command_line), "created_at", opt_text_json(r->created_at),
-        "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
+    json_t *o =
+        json_pack("{s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "run_id",
+                  (json_int_t)r->run_id, "scenario_id", opt_text_json(r->scenario_id),
+                  "scenario_version", (json_int_t)r->scenario_version, "scenario_file",
+                  opt_text_json(r->scenario_file), "policy", opt_text_json(r->policy), "seed",
+                  (json_int_t)r->seed, "iterations", (json_int_t)r->iterations, "harness_version",
+                  opt_text_json(r->harness_version), "command_line",
+                  command_line_json(r->command_line), "created_at", opt_text_json(r->created_at),
+                  "status", opt_text_json(r->status), "finished_at", opt_text_json(r->finished_at));
     if (!o) return NULL;
     json_object_set_new(o, "writer_host", opt_text_json(r->writer_host));
     json_object_set_new(o, "writer_pid", opt_int_json(r->writer_pid));
@@ -569,14 +582,14 @@ int cmd_export(int argc, char **argv) {
         {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
         {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *db_path = RES_STORE_DEFAULT_PATH, *out_path = NULL, *fmt = "json";
+    const char *db_path = cli_db_default(), *out_path = NULL, *fmt = "json";
     uint64_t iteration = 0, run_id;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("export", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'd': db_path = optarg; break;
-        case 'o': out_path = optarg; break;
+        case 'o': out_path = strcmp(optarg, "-") ? optarg : NULL; break; /* -: stdout */
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "csv") && strcmp(optarg, "chrome-trace")) {
                 fprintf(stderr,
@@ -592,13 +605,11 @@ int cmd_export(int argc, char **argv) {
                 return EXIT_USAGE;
             break;
         case 'h': export_usage(stdout); return EXIT_OK;
-        default: export_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim export: expected exactly one RUN id\n\n");
-        export_usage(stderr);
-        return EXIT_USAGE;
+        return cli_usage_error("export", "expected exactly one RUN id");
     }
     if (!cli_parse_u64("export", "RUN", argv[optind], INT64_MAX, &run_id)) return EXIT_USAGE;
     res_error err;
@@ -611,7 +622,25 @@ int cmd_export(int argc, char **argv) {
     res_status found = res_store_reader_run(r, (int64_t)run_id, &run, &err);
     if (found != RES_OK) {
         if (found == RES_ENOTFOUND)
-            fprintf(stderr, "admitsim export: %s: no run %llu\n", db_path,
+            fprintf(stderr, "admitsim export: %s: no run %llu (see 'admitsim runs')\n", db_path,
+                    (unsigned long long)run_id);
+        else
+            fprintf(stderr, "admitsim export: %s\n", err.message);
+        res_store_reader_close(r);
+        return EXIT_FAILURE_RUN;
+    }
+    /* csv and chrome-trace are one iteration's: one not stored is an error,
+    ** before anything is written (json has every stored iteration) */
+    res_iteration_row it;
+    res_status has = strcmp(fmt, "json") ? res_store_reader_iteration(r, (int64_t)run_id,
+                                                                      (int64_t)iteration, &it, &err)
+                                         : RES_OK;
+    if (has != RES_OK) {
+        if (has == RES_ENOTFOUND)
+            fprintf(stderr,
+                    "admitsim export: %s: run %llu has no iteration %llu stored (see "
+                    "'admitsim show %llu')\n",
+                    db_path, (unsigned long long)run_id, (unsigned long long)iteration,
                     (unsigned long long)run_id);
         else
             fprintf(stderr, "admitsim export: %s\n", err.message);

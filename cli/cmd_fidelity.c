@@ -245,7 +245,7 @@ static int parse_args(int argc, char **argv, fid_args *a) {
     optind = 1;
     int ch;
     char *end;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("fidelity", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 't':
             if (!cli_parse_time_scale("fidelity", optarg, &a->scale)) return EXIT_USAGE;
@@ -290,12 +290,11 @@ static int parse_args(int argc, char **argv, fid_args *a) {
             a->json = !strcmp(optarg, "json");
             break;
         case 'h': fidelity_usage(stdout); return EXIT_OK;
-        default: fidelity_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim fidelity: expected exactly one SCENARIO file\n\n");
-        fidelity_usage(stderr);
+        cli_usage_error("fidelity", "expected exactly one SCENARIO file");
         return EXIT_USAGE;
     }
     a->scenario = argv[optind];
@@ -438,7 +437,7 @@ int cmd_fidelity(int argc, char **argv) {
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
     sim_error err;
-    sim_scenario *sc = sim_scenario_load_arm(a.scenario, a.arm, &err);
+    sim_scenario *sc = cli_scenario_load(a.scenario, a.arm, &err);
     if (!sc) {
         fprintf(stderr, "admitsim fidelity: %s\n", err.message);
         return EXIT_FAILURE_RUN;

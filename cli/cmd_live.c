@@ -40,7 +40,8 @@ static void live_usage(FILE *f) {
                "                           <scenario>-<policy>-seed<N>-attempts.csv (one row per\n"
                "                           HTTP attempt: status, outcome, tokens) to DIR\n"
                "  --format table|json      as `run`\n"
-               "  --db FILE                store the run (default results/admitsim.db)\n"
+               "  --db FILE                store the run (default $ADMITSIM_DB,\n"
+               "                           else results/admitsim.db)\n"
                "  --no-db                  do not store the run\n"
                "  --mock-port N            the mock's port (default: any free port)\n"
                "  -h, --help               this text\n");
@@ -93,7 +94,7 @@ static int parse_opt(int ch, live_args *a) {
         return -1;
     case 'a': a->arm = optarg; return -1;
     case 'h': live_usage(stdout); return EXIT_OK;
-    default: live_usage(stderr); return EXIT_USAGE;
+    default: return EXIT_USAGE;
     }
 }
 
@@ -114,15 +115,13 @@ static int parse_args(int argc, char **argv, live_args *a) {
                                          {0, 0, 0, 0}};
     *a = (live_args){.lo = {.seed = 1, .time_scale = 1, .catch_signals = true},
                      .iterations = 1,
-                     .db_path = RES_STORE_DEFAULT_PATH};
+                     .db_path = cli_db_default()};
     optind = 1;
     int ch, rc;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+    while ((ch = cli_getopt("live", argc, argv, "h", opts)) != -1)
         if ((rc = parse_opt(ch, a)) >= 0) return rc;
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim live: expected exactly one SCENARIO file\n\n");
-        live_usage(stderr);
-        return EXIT_USAGE;
+        return cli_usage_error("live", "expected exactly one SCENARIO file");
     }
     a->scenario = argv[optind];
     return -1;
@@ -186,29 +185,31 @@ static int run_live(const live_args *a, const sim_scenario *sc, const char *cmdl
                                .on_iteration = cli_run_output_render,
                                .ctx = &output};
     res_pipeline_result result;
+    bool new_db = cli_db_is_new(a->db_path);
     res_status st = res_pipeline_run(&po, &env, &result, &perr);
     if (st == RES_OK && a->out_dir && !write_attempts(&s, &po, &perr)) st = perr.code;
     for (int k = 0; k < 4; k++)
         if (result.files[k][0]) fprintf(stderr, "admitsim live: wrote %s\n", result.files[k]);
     if ((st == RES_OK || st == RES_ELEAK || st == RES_EINTERRUPTED) && output.text && !output.oom)
-        fputs(output.text, stdout);
+        cli_run_output_print(stdout, &output);
     print_usage(&s);
     if (st != RES_OK) fprintf(stderr, "admitsim live: %s\n", perr.message);
+    if (result.run_id && new_db) cli_db_created("live", a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim live: stored run %lld in %s%s\n", (long long)result.run_id,
                 a->db_path, st == RES_EINTERRUPTED ? " (cancelled)" : "");
-    free(output.text);
+    cli_run_output_free(&output);
     live_scenario_free(&s);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 int cmd_live(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv); /* before getopt reorders argv */
+    char *cmdline = cli_command_argv_json(argc, argv); /* before getopt reorders argv */
     live_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {
         sim_error err;
-        sim_scenario *sc = sim_scenario_load_arm(a.scenario, a.arm, &err);
+        sim_scenario *sc = cli_scenario_load(a.scenario, a.arm, &err);
         if (sc) {
             rc = run_live(&a, sc, cmdline);
             sim_scenario_free(sc);

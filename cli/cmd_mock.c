@@ -49,7 +49,7 @@ int cmd_mock_provider(int argc, char **argv) {
     uint64_t v;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("mock-provider", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'p':
             if (!cli_parse_u64("mock-provider", "--port", optarg, 65535, &v)) return EXIT_USAGE;
@@ -68,16 +68,15 @@ int cmd_mock_provider(int argc, char **argv) {
             break;
         case 'a': arm = optarg; break;
         case 'h': mock_usage(stdout); return EXIT_OK;
-        default: mock_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim mock-provider: expected exactly one SCENARIO file\n\n");
-        mock_usage(stderr);
+        cli_usage_error("mock-provider", "expected exactly one SCENARIO file");
         return EXIT_USAGE;
     }
     sim_error serr;
-    sim_scenario *sc = sim_scenario_load_arm(argv[optind], arm, &serr);
+    sim_scenario *sc = cli_scenario_load(argv[optind], arm, &serr);
     if (!sc) {
         fprintf(stderr, "admitsim mock-provider: %s\n", serr.message);
         return EXIT_FAILURE_RUN;

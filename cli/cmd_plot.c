@@ -3,8 +3,8 @@
 ** any point):
 **   timeline      task leases in flight, queued tasks by group, row groups
 **                 in flight, over virtual time;
-**   request-N     per request resource: in-flight vs current limit vs
-**                 effective max, cooldown intervals shaded, rate-limit marks;
+**   request-<resource>  per request resource: in-flight vs current limit
+**                 vs effective max, cooldown intervals shaded, rate-limit marks;
 **   cdf           CDFs of ready_to_lease_gap and of request wait per group;
 **   layers        the limiting-layer breakdown per group as stacked bars
 **                 (when the run stored layer metrics).
@@ -29,11 +29,14 @@ static void plot_usage(FILE *f) {
     fprintf(f, "usage: admitsim plot RUN [options]\n"
                "       admitsim plot experiment:ID [--seed N] [options]\n"
                "\n"
-               "Draws a stored run with gnuplot: timeline.<fmt> (task leases, queued tasks by\n"
-               "group, row groups in flight), request-<n>.<fmt> per request resource (in-flight,\n"
-               "current limit, effective max, cooldowns shaded, rate limits marked), cdf.<fmt>\n"
-               "(ready-to-lease gap and request wait per group) and layers.<fmt> (where each\n"
-               "group's task time went, when the run stored layer metrics).  The data files\n"
+               "Draws a stored run with gnuplot: timeline.<fmt> (who holds the task slots:\n"
+               "task leases stacked by group, with the task resource limits as dashed lines;\n"
+               "queued tasks by group, row groups in flight), request-<resource>.<fmt> per\n"
+               "request resource, named by its key with '/' as '_' (in flight, current limit\n"
+               "on the effective max, cooldowns shaded, rate-limited answers marked),\n"
+               "cdf.<fmt> (ready-to-lease gap and, with model calls, request wait per group)\n"
+               "and layers.<fmt> (where each group's task time went, inside the task lease on\n"
+               "its own scale, when the run stored layer metrics).  The data files\n"
                "(*.dat), their variables (params.gp) and the gnuplot script (plot.gp: params.gp\n"
                "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
                "draws them again.\n"
@@ -50,7 +53,8 @@ static void plot_usage(FILE *f) {
                "parameters vary, heatmap-<i>.<fmt> (the mean over both).\n"
                "\n"
                "options:\n"
-               "  --db FILE            results database (default " RES_STORE_DEFAULT_PATH ")\n"
+               "  --db FILE            results database (default $ADMITSIM_DB,\n"
+               "                       else " RES_STORE_DEFAULT_PATH ")\n"
                "  --out DIR            where to write (default out/plots/run-<RUN>)\n"
                "  --format png|svg     picture format (default png)\n"
                "  --iteration N        which iteration (default 0)\n"
@@ -76,10 +80,10 @@ static int parse_args(int argc, char **argv, plot_args *a) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *a = (plot_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png"};
+    *a = (plot_args){.db_path = cli_db_default(), .fmt = "png"};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("plot", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'd': a->db_path = optarg; break;
         case 'o': a->out = optarg; break;
@@ -96,14 +100,11 @@ static int parse_args(int argc, char **argv, plot_args *a) {
             break;
         case 'q': a->quiet = true; break;
         case 'h': plot_usage(stdout); return EXIT_OK;
-        default: plot_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1 || !cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &a->run_id)) {
-        if (optind != argc - 1) fprintf(stderr, "admitsim plot: expected exactly one RUN id\n\n");
-        plot_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc - 1) return cli_usage_error("plot", "expected exactly one RUN id");
+    if (!cli_parse_u64("plot", "RUN", argv[optind], INT64_MAX, &a->run_id)) return EXIT_USAGE;
     return -1;
 }
 
@@ -167,9 +168,9 @@ int cmd_plot(int argc, char **argv) {
         plot_run_gnuplot(gnuplot, dir)) {
         if (!a.quiet)
             fprintf(stderr,
-                    "admitsim plot: wrote %s/timeline.%s, %d request picture%s, cdf.%s%s%s in %s\n",
-                    dir, a.fmt, nreq, nreq == 1 ? "" : "s", a.fmt, layers ? ", layers." : "",
-                    layers ? a.fmt : "", dir);
+                    "admitsim plot: wrote timeline.%s, cdf.%s%s%s and %d request-<resource>.%s "
+                    "in %s\n",
+                    a.fmt, a.fmt, layers ? ", layers." : "", layers ? a.fmt : "", nreq, a.fmt, dir);
         rc = EXIT_OK;
     } else {
         rc = EXIT_FAILURE_RUN;

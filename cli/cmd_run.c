@@ -1,8 +1,10 @@
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -32,13 +34,17 @@ static void run_usage(FILE *f) {
                "  --iterations N           measured iterations, seeds the streams per iteration\n"
                "                           (default 1)\n"
                "  --out DIR                also write DIR/<scenario>-<policy>-seed<N>.json, the\n"
-               "                           full artifact with every event\n"
+               "                           full artifact with every event, its .md summary\n"
+               "                           and -metrics.csv, -tasks.csv (each file it wrote\n"
+               "                           is named on stderr); --out - writes the artifact\n"
+               "                           to standard output instead of the table\n"
                "  --format table|json      table for people (default), or one JSON object\n"
                "  --db FILE                store the run (inputs, events, task timelines,\n"
                "                           metrics, snapshots, capacity plans) in the SQLite\n"
                "                           database FILE, one transaction per iteration\n"
-               "                           (default results/admitsim.db; the directory is\n"
-               "                           created)\n"
+               "                           (default $ADMITSIM_DB, else results/admitsim.db;\n"
+               "                           the directory is created, and the run creating\n"
+               "                           it says so)\n"
                "  --store-events all|notable\n"
                "                           store every event of both streams (all, the\n"
                "                           default), or only those not of the lifecycle\n"
@@ -53,8 +59,13 @@ static void run_usage(FILE *f) {
                "provider/model/domain: attempts, leases, rate_limited, outcomes,\n"
                "request_wait_mean/p50/p95/max_seconds, in_flight_mean/max, effective_max,\n"
                "initial_limit, current_limit_end/min, limit_decreases/increases,\n"
-               "cooldown_seconds, utilization_while_others_cooling, limit_timeline) and\n"
-               "providers (busy_fraction).\n");
+               "cooldown_seconds, utilization_while_others_cooling, limit_timeline),\n"
+               "providers (busy_fraction), downstream_ready_to_dispatch_p95_seconds and\n"
+               "correlated (the correlated view's waits, ready-idle gaps, fairness, records\n"
+               "and limiting layers; README \"Using admitsim\" names every key).\n"
+               "\n"
+               "SCENARIO is a file, - for standard input, or a shipped scenario's name\n"
+               "(heavy_root), found from any directory.\n");
 }
 
 static void show_lock_wait(void *ctx, double waited_seconds) {
@@ -91,12 +102,11 @@ static int parse_args(int argc, char **argv, run_args *a) {
                                          {"store-events", required_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    *a = (run_args){.ro = {.seed = 1, .capture_events = true},
-                    .iterations = 1,
-                    .db_path = RES_STORE_DEFAULT_PATH};
+    *a = (run_args){
+        .ro = {.seed = 1, .capture_events = true}, .iterations = 1, .db_path = cli_db_default()};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("run", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'p':
             if (run_policy_parse(optarg, &a->ro.policy)) {
@@ -133,23 +143,49 @@ static int parse_args(int argc, char **argv, run_args *a) {
         case 'a': a->arm = optarg; break;
         case 'e':
             if (strcmp(optarg, "all") && strcmp(optarg, "notable")) {
-                fprintf(stderr, "admitsim run: --store-events expects all or notable, got '%s'\n",
-                        optarg);
-                return EXIT_USAGE;
+                return cli_usage_error("run", "--store-events expects all or notable, got '%s'",
+                                       optarg);
             }
             a->store_notable_events = !strcmp(optarg, "notable");
             break;
         case 'h': run_usage(stdout); return EXIT_OK;
-        default: run_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "admitsim run: expected exactly one SCENARIO file\n\n");
-        run_usage(stderr);
-        return EXIT_USAGE;
+        return cli_usage_error("run", "expected exactly one SCENARIO (a file, a shipped "
+                                      "scenario's name, or - for standard input)");
     }
     a->scenario = argv[optind];
     return -1;
+}
+
+/* --out -: the artifact, written into a private directory, copied to
+** standard output.  The directory and its files are removed before the
+** copy (from the open file), so a reader that stops early -- SIGPIPE --
+** leaves nothing behind. */
+static bool out_dir_private(char *dir, size_t len) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/admitsim-out-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir)) return true;
+    fprintf(stderr, "admitsim run: cannot create a directory in %s for --out -: %s\n",
+            tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    return false;
+}
+
+static bool out_dir_to_stdout(const char *dir, const res_pipeline_result *result, bool ok) {
+    FILE *f = ok ? fopen(result->files[0], "rb") : NULL;
+    for (int k = 0; k < 4; k++)
+        if (result->files[k][0]) remove(result->files[k]);
+    rmdir(dir);
+    if (!f) return false;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = fwrite(buf, 1, n, stdout) == n && ok;
+    ok = !ferror(f) && ok;
+    fclose(f);
+    return ok;
 }
 
 /* Runs the pipeline over the simulator and reports what it wrote. */
@@ -176,31 +212,43 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .ctx = &output};
     res_pipeline_result result;
     res_error perr;
+    char private_dir[4096];
+    bool to_stdout = a->out_dir && !strcmp(a->out_dir, "-");
+    if (to_stdout && !out_dir_private(private_dir, sizeof private_dir)) return EXIT_FAILURE_RUN;
+    if (to_stdout) po.out_dir = private_dir;
+    bool new_db = cli_db_is_new(a->db_path);
     res_status st = res_pipeline_run(&po, &env, &result, &perr);
-    for (int k = 0; k < 4; k++)
+    if (to_stdout && !out_dir_to_stdout(private_dir, &result, st == RES_OK) && st == RES_OK) {
+        st = RES_EIO;
+        res_error_set(&perr, st, "cannot copy the artifact to standard output");
+    }
+    for (int k = 0; k < 4 && !to_stdout; k++)
         if (result.files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result.files[k]);
-    if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
-        fputs(output.text, stdout);
+    if (to_stdout) {
+        /* standard output holds the artifact alone */
+    } else if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
+        cli_run_output_print(stdout, &output);
     else if (st == RES_OK) {
         res_error_set(&perr, RES_ENOMEM, "out of memory rendering the output");
         st = RES_ENOMEM;
     }
     if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
     if (result.lock_waits.count) cli_report_lock_waits(&result.lock_waits, a->db_path);
+    if (result.run_id && new_db) cli_db_created("run", a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
                 a->db_path);
-    free(output.text);
+    cli_run_output_free(&output);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
 int cmd_run(int argc, char **argv) {
-    char *cmdline = cli_command_line(argc, argv); /* before getopt reorders argv */
+    char *cmdline = cli_command_argv_json(argc, argv); /* before getopt reorders argv */
     run_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc < 0) {
         sim_error err;
-        sim_scenario *sc = sim_scenario_load_arm(a.scenario, a.arm, &err);
+        sim_scenario *sc = cli_scenario_load(a.scenario, a.arm, &err);
         if (sc) {
             rc = run_scenario(&a, sc, cmdline);
             sim_scenario_free(sc);

@@ -7,21 +7,37 @@
 
 #include "cli.h"
 #include "commands.h"
+#include <jansson.h>
+
+#include "res/artifact.h"
 #include "res/store.h"
 #include "res/store_reader.h"
 
 static void runs_usage(FILE *f) {
-    fprintf(f, "usage: admitsim runs [--db FILE]\n"
+    fprintf(f, "usage: admitsim runs [options]\n"
                "\n"
                "Lists the runs stored by 'admitsim run': run id, when it was created (UTC),\n"
                "scenario, policy, seed, iterations stored / requested, status (running,\n"
                "complete, failed, or abandoned: its writer died before it finished) and\n"
                "the mean virtual wall time over its stored iterations; a run of an\n"
                "experiment (see 'admitsim experiments') adds the experiment and its arm.\n"
+               "Oldest first.\n"
                "\n"
                "options:\n"
-               "  --db FILE     the results database (default results/admitsim.db)\n"
-               "  -h, --help    this text\n"
+               "  --scenario ID   only runs of this scenario id\n"
+               "  --policy P      only runs with this policy (strict, bounded, provider_aware)\n"
+               "  --since TIME    only runs created at or after TIME (UTC, as the list shows\n"
+               "                  it, or a prefix of it: 2025-06-01, 2025-06-01T14:30)\n"
+               "  --limit N       only the N most recent of those\n"
+               "  --format table|json\n"
+               "                  a table (default), or a JSON array, one object a run:\n"
+               "                  run_id, created_at, scenario_id, policy, seed, iterations,\n"
+               "                  iterations_stored, status, mean_wall_time_seconds (null\n"
+               "                  with no stored iteration), experiment_id, arm (null\n"
+               "                  outside an experiment)\n"
+               "  --db FILE       the results database (default $ADMITSIM_DB, else\n"
+               "                  results/admitsim.db)\n"
+               "  -h, --help      this text\n"
                "\n"
                "The database is opened read-only and never changed.\n"
                "\n"
@@ -39,7 +55,8 @@ static void show_usage(FILE *f) {
             "(mean over the stored iterations, with min and max).\n"
             "\n"
             "options:\n"
-            "  --db FILE     the results database (default results/admitsim.db)\n"
+            "  --db FILE     the results database (default $ADMITSIM_DB,\n"
+            "                else results/admitsim.db)\n"
             "  -h, --help    this text\n"
             "\n"
             "exit codes: 0 ok, 1 database missing or unreadable or no such run, 2 usage error\n");
@@ -58,7 +75,8 @@ static void experiments_usage(FILE *f) {
                "result and its runs by arm and seed.\n"
                "\n"
                "options:\n"
-               "  --db FILE     the results database (default results/admitsim.db)\n"
+               "  --db FILE     the results database (default $ADMITSIM_DB,\n"
+               "                else results/admitsim.db)\n"
                "  -h, --help    this text\n"
                "\n"
                "The database is opened read-only and never changed.\n"
@@ -75,7 +93,8 @@ static void migrate_usage(FILE *f) {
                "changing it, and refuse a schema older than they read).\n"
                "\n"
                "options:\n"
-               "  --db FILE     the results database (default results/admitsim.db)\n"
+               "  --db FILE     the results database (default $ADMITSIM_DB,\n"
+               "                else results/admitsim.db)\n"
                "  -h, --help    this text\n"
                "\n"
                "exit codes: 0 ok, 1 database missing, unusable or another program's, 2 usage "
@@ -90,21 +109,17 @@ static int parse_db(const char *cmd, int argc, char **argv, const char **db, voi
         {"db", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(cmd, argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'd': *db = optarg; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     int operands = argc - optind;
     if (operands >= min && operands <= max) return -1;
-    if (min == 1 && max == 1)
-        fprintf(stderr, "admitsim %s: expected exactly one RUN id\n\n", cmd);
-    else
-        fprintf(stderr, "admitsim %s: unexpected argument '%s'\n\n", cmd, argv[optind + max]);
-    usage(stderr);
-    return EXIT_USAGE;
+    if (min == 1 && max == 1) return cli_usage_error(cmd, "expected exactly one RUN id");
+    return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + max]);
 }
 
 static res_store_reader *open_reader(const char *cmd, const char *db) {
@@ -119,45 +134,153 @@ static const char *text(const char *s) {
     return s ? s : "-";
 }
 
-int cmd_runs(int argc, char **argv) {
-    const char *db = RES_STORE_DEFAULT_PATH;
-    int rc = parse_db("runs", argc, argv, &db, runs_usage, 0, 0);
-    if (rc >= 0) return rc;
-    res_store_reader *r = open_reader("runs", db);
-    if (!r) return EXIT_FAILURE_RUN;
+/* What `runs` lists. */
+typedef struct runs_args {
+    const char *db, *scenario, *policy, *since;
+    uint64_t limit; /* 0: all */
+    bool json;
+} runs_args;
+
+/* -1 to go on, else the exit code. */
+static int parse_runs(int argc, char **argv, runs_args *a) {
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},     {"scenario", required_argument, 0, 's'},
+        {"policy", required_argument, 0, 'p'}, {"since", required_argument, 0, 'S'},
+        {"limit", required_argument, 0, 'l'},  {"format", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    *a = (runs_args){.db = cli_db_default()};
+    optind = 1;
+    int ch;
+    while ((ch = cli_getopt("runs", argc, argv, "h", opts)) != -1) {
+        switch (ch) {
+        case 'd': a->db = optarg; break;
+        case 's': a->scenario = optarg; break;
+        case 'p': a->policy = optarg; break;
+        case 'S':
+            if (!optarg[0] || optarg[strspn(optarg, "0123456789-:T.Z")])
+                return cli_usage_error("runs",
+                                       "--since expects a UTC time such as 2025-06-01 or "
+                                       "2025-06-01T14:30:00Z, got '%s'",
+                                       optarg);
+            a->since = optarg;
+            break;
+        case 'l':
+            if (!cli_parse_range("runs", "--limit", optarg, 1, INT64_MAX, &a->limit))
+                return EXIT_USAGE;
+            break;
+        case 'f':
+            if (strcmp(optarg, "table") && strcmp(optarg, "json"))
+                return cli_usage_error("runs", "--format expects table or json, got '%s'", optarg);
+            a->json = !strcmp(optarg, "json");
+            break;
+        case 'h': runs_usage(stdout); return EXIT_OK;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) return cli_usage_error("runs", "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+static bool runs_match(const runs_args *a, const res_run_row *run) {
+    if (a->scenario && (!run->scenario_id || strcmp(a->scenario, run->scenario_id))) return false;
+    if (a->policy && (!run->policy || strcmp(a->policy, run->policy))) return false;
+    /* created_at is ISO 8601 UTC: its order is the string order, and a
+    ** prefix (a day, a minute) compares as its first instant */
+    return !a->since || (run->created_at && strcmp(run->created_at, a->since) >= 0);
+}
+
+static json_t *run_list_json(const res_run_row *run) {
+    json_t *o = json_object();
+    json_object_set_new(o, "run_id", json_integer(run->run_id));
+    json_object_set_new(o, "created_at",
+                        run->created_at ? json_string(run->created_at) : json_null());
+    json_object_set_new(o, "scenario_id",
+                        run->scenario_id ? res_json_string_lossy(run->scenario_id) : json_null());
+    json_object_set_new(o, "policy", run->policy ? json_string(run->policy) : json_null());
+    json_object_set_new(o, "seed", json_integer((json_int_t)run->seed));
+    json_object_set_new(o, "iterations", json_integer(run->iterations));
+    json_object_set_new(o, "iterations_stored", json_integer(run->iterations_stored));
+    json_object_set_new(o, "status", run->state ? json_string(run->state) : json_null());
+    json_object_set_new(o, "mean_wall_time_seconds",
+                        run->wall_time_mean.set ? json_real(run->wall_time_mean.value)
+                                                : json_null());
+    json_object_set_new(o, "experiment_id",
+                        run->experiment_id.set ? json_integer(run->experiment_id.value)
+                                               : json_null());
+    json_object_set_new(o, "arm", run->arm ? res_json_string_lossy(run->arm) : json_null());
+    return o;
+}
+
+/* The text of a JSON value or "-" for null. */
+static const char *jtext(json_t *o, const char *key) {
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "-";
+}
+
+static void print_run_line(json_t *o) {
+    char iters[64], wall[32];
+    snprintf(iters, sizeof iters, "%lld/%lld",
+             (long long)json_integer_value(json_object_get(o, "iterations_stored")),
+             (long long)json_integer_value(json_object_get(o, "iterations")));
+    json_t *w = json_object_get(o, "mean_wall_time_seconds");
+    if (json_is_real(w))
+        snprintf(wall, sizeof wall, "%.3f", json_real_value(w));
+    else
+        snprintf(wall, sizeof wall, "-");
+    printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s",
+           (long long)json_integer_value(json_object_get(o, "run_id")), jtext(o, "created_at"),
+           jtext(o, "scenario_id"), jtext(o, "policy"),
+           (unsigned long long)json_integer_value(json_object_get(o, "seed")), iters,
+           jtext(o, "status"), wall);
+    json_t *x = json_object_get(o, "experiment_id");
+    if (json_is_integer(x)) printf("  experiment %lld", (long long)json_integer_value(x));
+    if (json_is_string(json_object_get(o, "arm"))) printf("  arm %s", jtext(o, "arm"));
+    putchar('\n');
+}
+
+/* The matching runs, oldest first, at most the limit's most recent. */
+static int collect_runs(res_store_reader *r, const runs_args *a, json_t *list) {
     res_store_cursor *c = NULL;
     res_error err;
     if (res_store_reader_runs(r, &c, &err) != RES_OK) {
         fprintf(stderr, "admitsim runs: %s\n", err.message);
-        res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
-    printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
-           "policy", "seed", "iterations", "status", "mean_wall_s");
     res_run_row run;
     res_cursor_step step;
-    while ((step = res_store_cursor_next_run(c, &run, &err)) == RES_CURSOR_ROW) {
-        char iters[64], wall[32];
-        snprintf(iters, sizeof iters, "%lld/%lld", (long long)run.iterations_stored,
-                 (long long)run.iterations);
-        if (!run.wall_time_mean.set)
-            snprintf(wall, sizeof wall, "-");
-        else
-            snprintf(wall, sizeof wall, "%.3f", run.wall_time_mean.value);
-        printf("%6lld  %-20s  %-32.32s  %-14s  %10llu  %11s  %-9s  %10s", (long long)run.run_id,
-               text(run.created_at), text(run.scenario_id), text(run.policy),
-               (unsigned long long)run.seed, iters, text(run.state), wall);
-        if (run.experiment_id.set) printf("  experiment %lld", (long long)run.experiment_id.value);
-        if (run.arm) printf("  arm %s", run.arm);
-        putchar('\n');
-    }
-    rc = EXIT_OK;
-    if (step != RES_CURSOR_DONE) {
-        fprintf(stderr, "admitsim runs: %s\n", err.message);
-        rc = EXIT_FAILURE_RUN;
+    bool ok = true;
+    while (ok && (step = res_store_cursor_next_run(c, &run, &err)) == RES_CURSOR_ROW) {
+        if (!runs_match(a, &run)) continue;
+        ok = json_array_append_new(list, run_list_json(&run)) == 0;
+        if (ok && a->limit && json_array_size(list) > a->limit) json_array_remove(list, 0);
     }
     res_store_cursor_close(c);
+    if (ok && step == RES_CURSOR_DONE) return EXIT_OK;
+    fprintf(stderr, "admitsim runs: %s\n", ok ? err.message : "out of memory");
+    return EXIT_FAILURE_RUN;
+}
+
+int cmd_runs(int argc, char **argv) {
+    runs_args a;
+    int rc = parse_runs(argc, argv, &a);
+    if (rc >= 0) return rc;
+    res_store_reader *r = open_reader("runs", a.db);
+    if (!r) return EXIT_FAILURE_RUN;
+    json_t *list = json_array();
+    rc = list ? collect_runs(r, &a, list) : EXIT_FAILURE_RUN;
     res_store_reader_close(r);
+    if (rc == EXIT_OK && a.json) {
+        if (json_dumpf(list, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(15)) != 0)
+            rc = EXIT_FAILURE_RUN;
+        putchar('\n');
+    } else if (rc == EXIT_OK) {
+        printf("%6s  %-20s  %-32s  %-14s  %10s  %11s  %-9s  %10s\n", "run", "created", "scenario",
+               "policy", "seed", "iterations", "status", "mean_wall_s");
+        size_t i;
+        json_t *o;
+        json_array_foreach(list, i, o) print_run_line(o);
+    }
+    json_decref(list);
     return rc;
 }
 
@@ -177,6 +300,15 @@ static void show_writer(res_opt_int pid, const char *host, res_run_writer writer
            text(host), seen[writer], text(heartbeat_at));
 }
 
+/* The stored command line as a shell line, and the argv array it is stored
+** as (what re-runs it) when it is one. */
+static void show_command_line(const char *stored) {
+    char *line = cli_command_display(stored);
+    printf("  command line      %s\n", line ? line : text(stored));
+    if (stored && stored[0] == '[') printf("  argv (JSON)       %s\n", stored);
+    free(line);
+}
+
 static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("run %llu\n", (unsigned long long)run_id);
     printf("  scenario          %s (version %lld)\n", text(run->scenario_id),
@@ -186,7 +318,7 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
     printf("  seed              %llu\n", (unsigned long long)run->seed);
     printf("  iterations        %lld\n", (long long)run->iterations);
     printf("  harness           %s\n", text(run->harness_version));
-    printf("  command line      %s\n", text(run->command_line));
+    show_command_line(run->command_line);
     printf("  created           %s\n", text(run->created_at));
     printf("  finished          %s\n", text(run->finished_at));
     show_status(run->status, run->state);
@@ -228,7 +360,7 @@ static bool show_metrics(res_store_reader *r, int64_t run_id, res_error *err) {
 }
 
 int cmd_show(int argc, char **argv) {
-    const char *db = RES_STORE_DEFAULT_PATH;
+    const char *db = cli_db_default();
     int rc = parse_db("show", argc, argv, &db, show_usage, 1, 1);
     if (rc >= 0) return rc;
     uint64_t run_id;
@@ -301,7 +433,7 @@ static void show_experiment(const res_experiment_row *e) {
     printf("  runs              %lld stored, %lld complete\n", (long long)e->runs,
            (long long)e->runs_complete);
     printf("  harness           %s\n", text(e->harness_version));
-    printf("  command line      %s\n", text(e->command_line));
+    show_command_line(e->command_line);
     printf("  created           %s\n", text(e->created_at));
     printf("  finished          %s\n", text(e->finished_at));
     show_status(e->status, e->state);
@@ -328,7 +460,7 @@ static bool show_experiment_runs(res_store_reader *r, int64_t id, res_error *err
 }
 
 int cmd_experiments(int argc, char **argv) {
-    const char *db = RES_STORE_DEFAULT_PATH;
+    const char *db = cli_db_default();
     int rc = parse_db("experiments", argc, argv, &db, experiments_usage, 0, 1);
     if (rc >= 0) return rc;
     uint64_t id = 0;
@@ -359,7 +491,7 @@ int cmd_experiments(int argc, char **argv) {
 }
 
 int cmd_migrate(int argc, char **argv) {
-    const char *db = RES_STORE_DEFAULT_PATH;
+    const char *db = cli_db_default();
     int rc = parse_db("migrate", argc, argv, &db, migrate_usage, 0, 0);
     if (rc >= 0) return rc;
     res_error err;

@@ -26,13 +26,6 @@
 #include "sim/scenario.h"
 #include "suite.h"
 
-#ifndef ADMIT_SCENARIOS_DIR
-#define ADMIT_SCENARIOS_DIR "scenarios"
-#endif
-#ifndef ADMIT_SCENARIOS_INSTALLED
-#define ADMIT_SCENARIOS_INSTALLED ADMIT_SCENARIOS_DIR
-#endif
-
 static void suite_usage(FILE *f) {
     fprintf(f, "usage: admitsim suite [SCENARIO...] [options]\n"
                "\n"
@@ -79,7 +72,7 @@ static int parse_args(int argc, char **argv, suite_args *a) {
                       .fmt = "png"};
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("suite", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'S': a->dir = optarg; break;
         case 's':
@@ -107,7 +100,7 @@ static int parse_args(int argc, char **argv, suite_args *a) {
             a->fmt = optarg;
             break;
         case 'h': suite_usage(stdout); return EXIT_OK;
-        default: suite_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     a->files = (const char *const *)argv + optind;
@@ -116,11 +109,6 @@ static int parse_args(int argc, char **argv, suite_args *a) {
 }
 
 /* ---- which scenarios ---------------------------------------------------------- */
-
-static bool is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static int by_name(const void *x, const void *y) {
     return strcmp(*(char *const *)x, *(char *const *)y);
@@ -178,9 +166,7 @@ static bool list_scenarios(const suite_args *a, suite_list *l) {
         if (!l->path[l->count++]) return false;
     }
     if (a->nfiles) return true;
-    const char *dir = a->dir                        ? a->dir
-                      : is_dir(ADMIT_SCENARIOS_DIR) ? ADMIT_SCENARIOS_DIR
-                                                    : ADMIT_SCENARIOS_INSTALLED;
+    const char *dir = a->dir ? a->dir : cli_scenario_dir();
     return list_dir(dir, l);
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "admitsim_version.h"
 #include "res/artifact.h"
 
 static void usage(FILE *f) {
@@ -35,47 +36,83 @@ static void usage(FILE *f) {
                "                   serve a scenario's simulated providers over HTTP\n"
                "  fidelity SCENARIO\n"
                "                   compare a simulated run with a live run against the mock\n"
-               "  version          print the harness version\n"
+               "  version          print the harness version and the commit it was built\n"
+               "                   from (also -V, --version)\n"
                "  help             this text\n"
                "\n"
                "'admitsim <command> --help' describes a command's options.\n"
                "exit codes: 0 ok, 1 the run failed (bad scenario, write error), 2 usage error\n");
 }
 
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"run", cmd_run},
+    {"ab", cmd_ab},
+    {"check", cmd_check},
+    {"suite", cmd_suite},
+    {"bench", cmd_bench},
+    {"runs", cmd_runs},
+    {"show", cmd_show},
+    {"plot", cmd_plot},
+    {"export", cmd_export},
+    {"experiments", cmd_experiments},
+    {"migrate", cmd_migrate},
+    {"live", cmd_live},
+    {"mock-provider", cmd_mock_provider},
+    {"fidelity", cmd_fidelity},
+    {"merge", cmd_merge},
+    {"sweep", cmd_sweep},
+    {"search", cmd_search},
+};
+enum { NCOMMANDS = sizeof commands / sizeof *commands };
+
+/* The harness version and the commit this binary was built from. */
+static int version(void) {
+    printf("%s (commit %s)\n", RES_HARNESS_VERSION, ADMITSIM_COMMIT);
+    return EXIT_OK;
+}
+
+/* An unknown command: one line, the nearest command's name when it is a
+** slip ("runn"), and the hint. */
+static int unknown_command(const char *cmd) {
+    const char *names[NCOMMANDS + 2] = {"version", "help"};
+    for (int i = 0; i < NCOMMANDS; i++)
+        names[i + 2] = commands[i].name;
+    const char *near = cmd[0] == '-' ? NULL : cli_nearest(cmd, names, NCOMMANDS + 2);
+    if (near)
+        fprintf(stderr, "admitsim: unknown command '%s' (did you mean '%s'?)\n", cmd, near);
+    else if (cmd[0] == '-')
+        fprintf(stderr, "admitsim: unknown option '%s' (a command comes first)\n", cmd);
+    else
+        fprintf(stderr, "admitsim: unknown command '%s'\n", cmd);
+    cli_hint(NULL);
+    return EXIT_USAGE;
+}
+
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "admitsim: a command is needed\n");
+        cli_hint(NULL);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
-    if (!strcmp(cmd, "ab")) return cmd_ab(argc - 1, argv + 1);
-    if (!strcmp(cmd, "check")) return cmd_check(argc - 1, argv + 1);
-    if (!strcmp(cmd, "suite")) return cmd_suite(argc - 1, argv + 1);
-    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
-    if (!strcmp(cmd, "runs")) return cmd_runs(argc - 1, argv + 1);
-    if (!strcmp(cmd, "show")) return cmd_show(argc - 1, argv + 1);
-    if (!strcmp(cmd, "plot")) return cmd_plot(argc - 1, argv + 1);
-    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
-    if (!strcmp(cmd, "migrate")) return cmd_migrate(argc - 1, argv + 1);
-    if (!strcmp(cmd, "mock-provider")) return cmd_mock_provider(argc - 1, argv + 1);
-    if (!strcmp(cmd, "live")) return cmd_live(argc - 1, argv + 1);
-    if (!strcmp(cmd, "fidelity")) return cmd_fidelity(argc - 1, argv + 1);
-    if (!strcmp(cmd, "experiments")) return cmd_experiments(argc - 1, argv + 1);
-    if (!strcmp(cmd, "merge")) return cmd_merge(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sweep")) return cmd_sweep(argc - 1, argv + 1);
-    if (!strcmp(cmd, "search")) return cmd_search(argc - 1, argv + 1);
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("%s\n", RES_HARNESS_VERSION);
-        return EXIT_OK;
-    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            if (rc == EXIT_USAGE && !cli_hint_given()) cli_hint(cmd);
+            return rc;
+        }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version") || !strcmp(cmd, "-V"))
+        return version();
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return EXIT_OK;
     }
-    fprintf(stderr, "admitsim: unknown command '%s'\n\n", cmd);
-    usage(stderr);
-    return EXIT_USAGE;
+    return unknown_command(cmd);
 }
 
 /* A command's output that could not be written (a full disk, a closed pipe)

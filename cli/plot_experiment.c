@@ -40,11 +40,11 @@ static int parse_args(int argc, char **argv, xp_args *a) {
                                          {"quiet", no_argument, 0, 'q'},
                                          {"iteration", required_argument, 0, 'i'},
                                          {0, 0, 0, 0}};
-    *a = (xp_args){.db_path = RES_STORE_DEFAULT_PATH, .fmt = "png", .seed = 1};
+    *a = (xp_args){.db_path = cli_db_default(), .fmt = "png", .seed = 1};
     optind = 1;
     int ch;
     uint64_t iteration = 0;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("plot", argc, argv, "", opts)) != -1) {
         switch (ch) {
         case 'd': a->db_path = optarg; break;
         case 'o': a->out = optarg; break;
@@ -67,7 +67,7 @@ static int parse_args(int argc, char **argv, xp_args *a) {
             }
             break;
         case 'q': a->quiet = true; break;
-        default: fprintf(stderr, "admitsim plot: see admitsim plot --help\n"); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
     if (optind != argc - 1 ||

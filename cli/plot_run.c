@@ -7,8 +7,9 @@
 ** a reader can re-plot or check any point):
 **   timeline      task leases in flight, queued tasks by group, row groups
 **                 in flight, over virtual time;
-**   request-N     per request resource: in-flight vs current limit vs
-**                 effective max, cooldown intervals shaded, rate-limit marks;
+**   request-<resource>  per request resource (named by its key, '/' as
+**                 '_'): in-flight vs current limit vs effective max,
+**                 cooldown intervals shaded, rate-limit marks;
 **   cdf           CDFs of ready_to_lease_gap and of request wait per group;
 **   layers        the limiting-layer breakdown per group as stacked bars
 **                 (when the run stored layer metrics).
@@ -20,6 +21,7 @@
 ** group and resource names), then plot.gp = params.gp + the scripts, and
 ** runs gnuplot on it. */
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,74 +167,156 @@ static bool put_words(FILE *f, const char *var, const names *ns) {
     return ok;
 }
 
-/* (a) leases, row groups and queued tasks per group as step series
-** (plots/timeline.gp). */
-static bool plot_timeline(plot_ctx *p) {
-    static const char *const kinds[] = {"task_lease_acquired",
-                                        "task_lease_released",
-                                        "row_group_admitted",
-                                        "row_group_checkpointed",
-                                        "ready_enqueued",
-                                        "stale_selection",
-                                        NULL};
-    res_store_cursor *st = events(p, "scheduler", kinds, NULL);
-    FILE *f = st ? open_dat(p, "timeline.dat") : NULL;
-    if (!st || !f) {
-        res_store_cursor_close(st);
-        return false;
+/* The state the timeline draws, per group: tasks queued, task leases held. */
+typedef struct timeline_state {
+    long leases, rgs;
+    long *queued, *held; /* per group */
+    int n;
+} timeline_state;
+
+static void timeline_row(FILE *f, double t, const timeline_state *s) {
+    fprintf(f, "%.9f %ld %ld", t, s->leases, s->rgs);
+    for (int i = 0; i < s->n; i++)
+        fprintf(f, " %ld", s->queued[i] < 0 ? 0 : s->queued[i]);
+    for (int i = 0; i < s->n; i++)
+        fprintf(f, " %ld", s->held[i] < 0 ? 0 : s->held[i]);
+    fputc('\n', f);
+}
+
+/* Applies one scheduler event to the state. */
+static void timeline_apply(timeline_state *s, const res_event_row *e, int g) {
+    const char *kind = plot_text(e->kind);
+    if (strcmp(kind, "task_lease_acquired") == 0) {
+        s->leases++;
+        if (g >= 0) s->queued[g]--, s->held[g]++;
+    } else if (strcmp(kind, "task_lease_released") == 0) {
+        if (strcmp(plot_text(e->reason), "released") != 0) return;
+        s->leases--;
+        if (g >= 0) s->held[g]--;
+    } else if (strcmp(kind, "stale_selection") == 0 || strcmp(kind, "ready_enqueued") == 0) {
+        if (g >= 0) s->queued[g]++;
+    } else if (strcmp(kind, "row_group_admitted") == 0) {
+        s->rgs++;
+    } else {
+        s->rgs--;
     }
-    names groups = {0};
-    long *queued = NULL;
-    int qcap = 0;
-    long leases = 0, rgs = 0;
-    bool ok = true;
-    fprintf(f, "# seconds task_leases row_groups queued_by_group... (timeline_groups in "
-               "params.gp names them)\n");
+}
+
+static const char *const timeline_kinds[] = {"task_lease_acquired",
+                                             "task_lease_released",
+                                             "row_group_admitted",
+                                             "row_group_checkpointed",
+                                             "ready_enqueued",
+                                             "stale_selection",
+                                             NULL};
+
+/* The groups (columns) of the timeline's events, in first-seen order. */
+static bool timeline_groups(plot_ctx *p, names *groups) {
+    res_store_cursor *st = events(p, "scheduler", timeline_kinds, NULL);
+    if (!st) return false;
     res_event_row e;
     res_cursor_step step = RES_CURSOR_DONE;
-    while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
-        double t = (double)e.captured_at_ns / 1e9;
-        const char *kind = plot_text(e.kind), *column = plot_text(e.column_name);
-        /* row group events name no column: they get no queue */
-        int g = column[0] ? name_index(&groups, column, true) : -1;
-        if (column[0] && g < 0) {
-            ok = false;
-            break;
-        }
-        if (g >= qcap) {
-            long *q = realloc(queued, (size_t)groups.cap * sizeof *q);
-            if (!q) {
-                ok = false;
-                break;
-            }
-            queued = q;
-            for (int i = qcap; i < groups.cap; i++)
-                queued[i] = 0;
-            qcap = groups.cap;
-        }
-        if (strcmp(kind, "task_lease_acquired") == 0) {
-            leases++;
-            if (g >= 0) queued[g]--;
-        } else if (strcmp(kind, "task_lease_released") == 0) {
-            if (strcmp(plot_text(e.reason), "released") == 0) leases--;
-        } else if (strcmp(kind, "stale_selection") == 0 || strcmp(kind, "ready_enqueued") == 0) {
-            if (g >= 0) queued[g]++;
-        } else if (strcmp(kind, "row_group_admitted") == 0) {
-            rgs++;
-        } else {
-            rgs--;
-        }
-        fprintf(f, "%.9f %ld %ld", t, leases, rgs);
-        for (int i = 0; i < groups.n; i++)
-            fprintf(f, " %ld", queued[i] < 0 ? 0 : queued[i]);
-        fputc('\n', f);
-    }
+    bool ok = true;
+    while (ok && (step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW)
+        if (e.column_name && e.column_name[0]) ok = name_index(groups, e.column_name, true) >= 0;
     ok = ok && ended(p, step);
     res_store_cursor_close(st);
-    fclose(f);
-    ok = put_words(p->params, "timeline_groups", &groups) && ok;
-    free(queued);
+    return ok;
+}
+
+/* (a) the task stage over time (plots/timeline.gp): task leases held per
+** group, tasks queued per group, row groups in flight.  One state per
+** virtual instant (what the dispatcher saw once everything at that instant
+** was applied; a release and the acquire it let in at the same time are not
+** a dip), each change written twice -- the old values, then the new, at its
+** time -- so stacked areas step exactly. */
+static bool plot_timeline(plot_ctx *p) {
+    names groups = {0};
+    if (!timeline_groups(p, &groups)) {
+        free(groups.v);
+        return false;
+    }
+    res_store_cursor *st = events(p, "scheduler", timeline_kinds, NULL);
+    FILE *f = st ? open_dat(p, "timeline.dat") : NULL;
+    timeline_state s = {.n = groups.n};
+    s.queued = calloc((size_t)groups.n + 1, sizeof *s.queued);
+    s.held = calloc((size_t)groups.n + 1, sizeof *s.held);
+    bool ok = st && f && s.queued && s.held;
+    if (f)
+        fprintf(f, "# seconds task_leases row_groups queued_by_group... leases_by_group... "
+                   "(timeline_groups in params.gp names the groups)\n");
+    res_event_row e;
+    res_cursor_step step = RES_CURSOR_DONE;
+    int64_t at = -1; /* the instant the state is of */
+    bool first = true;
+    while (ok && (step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
+        if (e.captured_at_ns != at && at >= 0) { /* the instant `at` is complete */
+            timeline_row(f, (double)at / 1e9, &s);
+            first = false;
+        }
+        if (e.captured_at_ns != at && !first) /* the old state at the new instant */
+            timeline_row(f, (double)e.captured_at_ns / 1e9, &s);
+        at = e.captured_at_ns;
+        int g = e.column_name && e.column_name[0] ? name_index(&groups, e.column_name, false) : -1;
+        timeline_apply(&s, &e, g);
+    }
+    if (ok && at >= 0) timeline_row(f, (double)at / 1e9, &s);
+    ok = ok && ended(p, step);
+    res_store_cursor_close(st);
+    if (f) fclose(f);
+    ok = ok && put_words(p->params, "timeline_groups", &groups);
+    free(s.queued);
+    free(s.held);
     free(groups.v);
+    return ok;
+}
+
+/* The task resource limits in force (the capacity plan's configured
+** task_resource_limits of the iteration): timeline_capacity_names and
+** timeline_capacity_values in params.gp, submission (the task slots)
+** first.  A store without the plan gives none. */
+static bool plot_capacity(plot_ctx *p) {
+    res_store_cursor *c = NULL;
+    res_error ignored;
+    names keys = {0};
+    char values[1024] = "";
+    size_t used = 0;
+    long seen[64];
+    int nseen = 0;
+    if (res_store_reader_capacity_plans(p->r, p->run, &c, &ignored) == RES_OK) {
+        res_snapshot_row row;
+        while (res_store_cursor_next_snapshot(c, &row, &ignored) == RES_CURSOR_ROW) {
+            if (row.iteration != p->iteration) continue;
+            json_t *plan = json_loads(plot_text(row.json), 0, NULL);
+            json_t *lim =
+                json_object_get(json_object_get(plan, "configured"), "task_resource_limits");
+            const char *order[] = {"submission", NULL};
+            json_t *sub = json_object_get(json_object_get(lim, order[0]), "value");
+            const char *key;
+            json_t *v;
+            if (json_is_integer(sub)) {
+                seen[nseen++] = (long)json_integer_value(sub);
+                name_index(&keys, "task slots", true);
+                used += (size_t)snprintf(values + used, sizeof values - used, "%ld", seen[0]);
+            }
+            json_object_foreach(lim, key, v) {
+                json_t *val = json_object_get(v, "value");
+                if (!json_is_integer(val) || !strcmp(key, "submission") || nseen == 64 ||
+                    used >= sizeof values - 32)
+                    continue;
+                long x = (long)json_integer_value(val);
+                seen[nseen++] = x;
+                name_index(&keys, key, true);
+                used += (size_t)snprintf(values + used, sizeof values - used, "%s%ld",
+                                         used ? " " : "", x);
+            }
+            json_decref(plan);
+        }
+        res_store_cursor_close(c);
+    }
+    bool ok = put_words(p->params, "timeline_capacity_names", &keys);
+    put_string(p->params, "timeline_capacity_values", values);
+    free(keys.v);
     return ok;
 }
 
@@ -256,8 +340,9 @@ static bool request_keys(const plot_ctx *p, names *keys) {
     return ok;
 }
 
-/* request-<n>.dat (in flight, current limit, effective max over time) and
-** request-<n>-ratelimits.dat (rate-limited answers) of one resource. */
+/* request-<n>.dat (in flight, current limit, effective max over time, one
+** row per instant) and request-<n>-ratelimits.dat (rate-limited answers)
+** of one resource. */
 static bool request_files(const plot_ctx *p, int n, const char *key, long *limits_hit) {
     static const char *const kinds[] = {
         "request_resource_registered", "request_lease_acquired",
@@ -282,6 +367,8 @@ static bool request_files(const plot_ctx *p, int n, const char *key, long *limit
     *limits_hit = 0;
     res_event_row e;
     res_cursor_step step = RES_CURSOR_DONE;
+    int64_t at = -1;
+    char row[128] = "";
     while ((step = res_store_cursor_next_event(st, &e, p->err)) == RES_CURSOR_ROW) {
         double t = (double)e.captured_at_ns / 1e9;
         const char *kind = plot_text(e.kind);
@@ -298,15 +385,38 @@ static bool request_files(const plot_ctx *p, int n, const char *key, long *limit
             fprintf(rl, "%.9f %ld %.9f\n", t, in_flight, t + (double)v / 1e9);
             (*limits_hit)++;
         }
-        fprintf(f, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
+        /* one row per instant, the state once all of it is applied: a
+        ** release and the admission it lets in are no dip */
+        if (at >= 0 && e.captured_at_ns != at) fprintf(f, "%s", row);
+        at = e.captured_at_ns;
+        snprintf(row, sizeof row, "%.9f %ld %ld %ld\n", t, in_flight, limit, emax);
     }
+    if (at >= 0) fprintf(f, "%s", row);
     res_store_cursor_close(st);
     fclose(f);
     fclose(rl);
     return ended(p, step);
 }
 
-/* (b) one picture per request resource (plots/request.gp). */
+/* The picture name of a request resource: "request-" and its key with
+** every character but letters, digits, '.', '_' and '-' as '_'
+** (provider-a/gen-a-large/chat -> request-provider-a_gen-a-large_chat),
+** "-<n>" added when an earlier resource's name is the same. */
+static bool request_picture_names(const names *keys, names *pics) {
+    for (int n = 0; n < keys->n; n++) {
+        char name[256];
+        int len = snprintf(name, sizeof name, "request-%s", keys->v[n]);
+        for (char *c = name + 8; *c; c++)
+            if (!isalnum((unsigned char)*c) && !strchr("._-", *c)) *c = '_';
+        if (name_index(pics, name, false) >= 0 && len > 0)
+            snprintf(name + (len < 240 ? len : 240), sizeof name - 240, "-%d", n);
+        if (name_index(pics, name, true) != n) return false;
+    }
+    return true;
+}
+
+/* (b) one picture per request resource (plots/request.gp), named by its
+** key. */
 static bool plot_requests(plot_ctx *p, int *count) {
     names keys = {0};
     /* rate-limited answers per resource, as one line of words */
@@ -320,13 +430,17 @@ static bool plot_requests(plot_ctx *p, int *count) {
         fprintf(lf, "%s%ld", n ? " " : "", limits_hit);
     }
     if (lf && fclose(lf) != 0) ok = false;
+    names pics = {0};
     if (ok) {
-        ok = put_words(p->params, "request_resources", &keys);
+        ok = request_picture_names(&keys, &pics) &&
+             put_words(p->params, "request_resources", &keys) &&
+             put_words(p->params, "request_pictures", &pics);
         put_string(p->params, "request_ratelimits", limited);
     }
     *count = keys.n;
     free(limited);
     free(keys.v);
+    free(pics.v);
     return ok;
 }
 
@@ -637,7 +751,8 @@ bool plot_run_data(res_store_reader *r, res_error *err, int64_t run, int64_t ite
         .r = r, .err = err, .run = run, .iteration = iteration, .dir = dir, .params = params};
     *nreq = 0;
     *layers = false;
-    return plot_timeline(&p) && plot_requests(&p, nreq) && plot_cdfs(&p) && plot_layers(&p, layers);
+    return plot_timeline(&p) && plot_capacity(&p) && plot_requests(&p, nreq) && plot_cdfs(&p) &&
+           plot_layers(&p, layers);
 }
 
 FILE *plot_open_in(const char *dir, const char *name) {

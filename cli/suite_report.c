@@ -93,27 +93,36 @@ static bool readable(const char *out_dir, const char *rel, const char *name) {
     return access(path, R_OK) == 0;
 }
 
+static int cmp_picture_name(const void *a, const void *b) {
+    return strcmp(a, b);
+}
+
 /* The pictures `plot` drew in one arm's directory, in its order: timeline,
-** cdf, request-0, request-1, ..., layers.  Returns how many names went into
-** out. */
-static size_t pictures(const char *out_dir, const char *rel, const char *fmt, char names[][64],
-                       size_t max) {
+** cdf, request-<resource> (by name), layers.  Returns how many names went
+** into out. */
+enum { PICTURE_NAME = 256 }; /* a request picture's name holds its resource key */
+
+static size_t pictures(const char *out_dir, const char *rel, const char *fmt,
+                       char names[][PICTURE_NAME], size_t max) {
     size_t n = 0;
-    char name[64];
-    for (int i = -2; i < 64 && n < max; i++) {
-        if (i == -2)
-            snprintf(name, sizeof name, "timeline.%s", fmt);
-        else if (i == -1)
-            snprintf(name, sizeof name, "cdf.%s", fmt);
-        else
-            snprintf(name, sizeof name, "request-%d.%s", i, fmt);
-        if (readable(out_dir, rel, name))
-            snprintf(names[n++], 64, "%s", name);
-        else if (i >= 0)
-            break;
+    char name[64], path[2048];
+    for (int i = 0; i < 2 && n < max; i++) {
+        snprintf(name, sizeof name, "%s.%s", i ? "cdf" : "timeline", fmt);
+        if (readable(out_dir, rel, name)) snprintf(names[n++], PICTURE_NAME, "%s", name);
     }
+    snprintf(path, sizeof path, "%s/%s", out_dir, rel);
+    DIR *d = opendir(path);
+    size_t first = n;
+    for (struct dirent *de; d && (de = readdir(d)) != NULL && n + 1 < max;) {
+        size_t len = strlen(de->d_name), ext = strlen(fmt);
+        if (len < PICTURE_NAME && !strncmp(de->d_name, "request-", 8) && len > ext + 9 &&
+            de->d_name[len - ext - 1] == '.' && !strcmp(de->d_name + len - ext, fmt))
+            memcpy(names[n++], de->d_name, len + 1);
+    }
+    if (d) closedir(d);
+    qsort(names[first], n - first, sizeof names[0], cmp_picture_name);
     snprintf(name, sizeof name, "layers.%s", fmt);
-    if (n < max && readable(out_dir, rel, name)) snprintf(names[n++], 64, "%s", name);
+    if (n < max && readable(out_dir, rel, name)) snprintf(names[n++], PICTURE_NAME, "%s", name);
     return n;
 }
 
@@ -144,7 +153,7 @@ static void report_experiment_pictures(FILE *f, const suite_args *a, const suite
 static void report_pictures(FILE *f, const suite_args *a, const suite_entry *s) {
     report_experiment_pictures(f, a, s);
     if (!s->plots[0][0] && !s->plots[1][0]) return;
-    char names[2][70][64];
+    char names[2][70][PICTURE_NAME];
     size_t n[2] = {0, 0};
     for (int k = 0; k < 2; k++)
         if (s->plots[k][0]) n[k] = pictures(a->out, s->plots[k], a->fmt, names[k], 70);

@@ -30,7 +30,8 @@ function(expect_pngs dir)
     expect("${pic}.png is a PNG" "${magic}" STREQUAL "89504e47")
   endforeach()
 endfunction()
-set(pictures timeline request-0 request-1 cdf layers)
+set(pictures timeline request-provider-a_gen-a-large_chat request-provider-b_gen-b-large_chat cdf
+  layers)
 
 # Run from a directory without the source tree: the scripts are built in.
 execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${OUT}/png WORKING_DIRECTORY ${OUT}
@@ -65,7 +66,8 @@ foreach(line "request_resources = 'provider-a/gen-a-large/chat provider-b/gen-b-
 endforeach()
 
 # plot.gp alone draws the pictures again; so does one script run by hand.
-file(REMOVE ${OUT}/png/timeline.png ${OUT}/png/request-1.png ${OUT}/png/cdf.png)
+file(REMOVE ${OUT}/png/timeline.png ${OUT}/png/request-provider-b_gen-b-large_chat.png
+  ${OUT}/png/cdf.png)
 execute_process(COMMAND gnuplot ${OUT}/png/plot.gp RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("gnuplot plot.gp exits 0 (${err})" ${rc} EQUAL 0)
 expect_pngs(${OUT}/png ${pictures})
@@ -80,7 +82,8 @@ execute_process(COMMAND ${ADMITSIM} plot 2 --db ${db} --out ${OUT}/norequests
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("plot of a run without model calls exits 0 (${err})" ${rc} EQUAL 0)
 expect_pngs(${OUT}/norequests timeline cdf layers)
-expect("no request picture without request resources" NOT EXISTS ${OUT}/norequests/request-0.png)
+file(GLOB requests ${OUT}/norequests/request-*.png)
+expect("no request picture without request resources (${requests})" "x${requests}" STREQUAL "x")
 
 execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${OUT}/svg --format svg
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
@@ -215,13 +218,19 @@ string(REGEX MATCHALL "\"kind\": \"task_lease_acquired\"" acquired "${doc}")
 list(LENGTH acquired leases)
 expect("one slot span per task lease (${slot_spans} vs ${leases})" ${slot_spans} EQUAL ${leases})
 expect("trace has request/provider spans" ${provider_spans} GREATER 0)
-# An iteration with no span at all (here: none stored) is an empty trace;
-# its spans were sorted from a NULL array (undefined, caught by UBSan in the
-# sanitizer build; found by tests/fuzz/fuzz_store).
-execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format chrome-trace --iteration 7
+# An iteration with no span at all (the run cancelled before its first
+# lease) is an empty trace; its spans were sorted from a NULL array
+# (undefined, caught by UBSan in the sanitizer build; found by
+# tests/fuzz/fuzz_store).
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/cancel0.db --format chrome-trace
                 OUTPUT_VARIABLE empty RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("export chrome-trace of an iteration without spans exits 0 (${rc}: ${err})" "${rc}"
        STREQUAL "0")
+# An iteration the run did not store is an error, not an empty trace.
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format chrome-trace --iteration 7
+                OUTPUT_VARIABLE none RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export chrome-trace of an absent iteration exits 1 (${rc}: ${err})" "${rc}" STREQUAL "1")
+expect("and prints nothing (${none})" "x${none}" STREQUAL "x")
 string(JSON n ERROR_VARIABLE jerr LENGTH "${empty}" traceEvents)
 expect("and writes a trace without spans (${empty})" "${jerr}" STREQUAL "NOTFOUND")
 string(FIND "${empty}" "\"ph\":\"X\"" at)

@@ -103,11 +103,11 @@ p = suite(os.path.join(scen, "neutral_ready_at_start.json"),
           os.path.join(scen, "neutral_ready_at_start.json"), "--out", os.path.join(work, "out5"),
           expect=2)
 check("both scenario" in p.stderr, f"names the clash: {p.stderr[-300:]}")
-# a scenario with one request resource: its picture request-0 is in the report
+# a scenario with one request resource: its picture, named by the resource, is in the report
 p = suite(os.path.join(src, "scenarios", "hidden_waiter_proof.json"), "--seeds", "2",
           "--out", os.path.join(work, "out6"))
 report = open(os.path.join(work, "out6", "report.md")).read()
-check("plots/baseline/request-0.png" in report, "the request picture is in the report")
+check("plots/baseline/request-acme_gen-8b_chat.png" in report, "the request picture is in the report")
 check("plots/experiment/limits-0.png" in report and "plots/experiment/deltas.png" in report,
       "the experiment's pictures are in the report")
 db6 = os.path.join(work, "out6", "suite.db")

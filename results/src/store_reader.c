@@ -527,6 +527,16 @@ res_cursor_step res_store_cursor_next_snapshot(res_store_cursor *c, res_snapshot
     return rc;
 }
 
+res_status res_store_reader_capacity_plans(res_store_reader *r, int64_t run_id,
+                                           res_store_cursor **out, res_error *err) {
+    return cursor_open(r,
+                       prepare(r,
+                               "SELECT iteration, 'capacity_plan', json FROM capacity_plans"
+                               " WHERE run_id = ?1 ORDER BY iteration",
+                               run_id, -1, "reading capacity plans", err),
+                       CURSOR_SNAPSHOT, out, err);
+}
+
 /* ---- experiments --------------------------------------------------------- */
 
 /* Schema 6; an older database has none: a select of no rows with the

@@ -262,6 +262,10 @@ res_status res_store_reader_experiment_runs(res_store_reader *r, int64_t experim
 /* A run's final snapshots, by iteration and kind. */
 res_status res_store_reader_snapshots(res_store_reader *r, int64_t run_id, res_store_cursor **out,
                                       res_error *err);
+/* Each stored iteration's AsyncCapacityPlan (SPEC section 6) as JSON, read
+** with res_store_cursor_next_snapshot (kind "capacity_plan"), by iteration. */
+res_status res_store_reader_capacity_plans(res_store_reader *r, int64_t run_id,
+                                           res_store_cursor **out, res_error *err);
 
 /* What a cursor's step gives. */
 typedef enum res_cursor_step {

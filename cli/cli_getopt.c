@@ -1,0 +1,139 @@
+/* The command-line mistakes of every admitsim command, said the same way
+** (cli.h): one line naming the command and what is wrong, a suggestion
+** when a word is one or two edits from a known one, and a one-line hint
+** where the help is -- never the whole usage text. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Levenshtein distance of a and b, capped at 255 (names are short). */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return 255;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *cli_nearest(const char *word, const char *const *names, size_t n) {
+    const char *best = NULL;
+    size_t best_d = 3; /* at most two edits ... */
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, names[i]);
+        /* ... and fewer than the name has letters ("ab" is not "run") */
+        if (d < best_d && d < strlen(names[i])) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* whether this process printed the hint: main adds it to a usage error
+** that came without one (a bad option value says only what was wrong) */
+static bool hinted;
+
+bool cli_hint_given(void) {
+    return hinted;
+}
+
+void cli_hint(const char *cmd) {
+    hinted = true;
+    if (cmd)
+        fprintf(stderr, "see 'admitsim %s --help'\n", cmd);
+    else
+        fprintf(stderr, "see 'admitsim help'\n");
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    fprintf(stderr, "admitsim %s: ", cmd);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cli_hint(cmd);
+    return EXIT_USAGE;
+}
+
+/* The long options of opts whose names start with the first len bytes of
+** word, as "'--a', '--b'" into buf; how many there are. */
+static int prefix_matches(const struct option *opts, const char *word, size_t len, char *buf,
+                          size_t buflen) {
+    int n = 0;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const struct option *o = opts; o->name; o++)
+        if (strncmp(o->name, word, len) == 0 && used < buflen) {
+            used += (size_t)snprintf(buf + used, buflen - used, "%s'--%s'", n ? ", " : "", o->name);
+            n++;
+        }
+    return n;
+}
+
+/* The message for the option getopt_long could not take (argv[optind-1]). */
+static void bad_option(const char *cmd, char kind, const char *arg, const struct option *opts) {
+    if (kind == ':') {
+        cli_usage_error(cmd, "option '%s' needs a value", arg);
+        return;
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+        cli_usage_error(cmd, "unknown option '%s'", arg);
+        return;
+    }
+    const char *word = arg + 2;
+    size_t len = strcspn(word, "=");
+    char name[128], matches[512];
+    snprintf(name, sizeof name, "%.*s", (int)(len < 100 ? len : 100), word);
+    for (const struct option *o = opts; o->name; o++)
+        if (strcmp(o->name, name) == 0 && o->has_arg == no_argument && word[len] == '=') {
+            cli_usage_error(cmd, "option '--%s' takes no value", name);
+            return;
+        }
+    if (prefix_matches(opts, word, len, matches, sizeof matches) > 1) {
+        cli_usage_error(cmd, "option '--%s' is ambiguous: %s", name, matches);
+        return;
+    }
+    const char *names[64];
+    size_t n = 0;
+    for (const struct option *o = opts; o->name && n < 64; o++)
+        names[n++] = o->name;
+    const char *near = cli_nearest(name, names, n);
+    if (near)
+        cli_usage_error(cmd, "unknown option '--%s' (did you mean '--%s'?)", name, near);
+    else
+        cli_usage_error(cmd, "unknown option '--%s'", name);
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *opts) {
+    char spec[64];
+    snprintf(spec, sizeof spec, ":%s", shortopts); /* ':' -> a missing value is ':' */
+    opterr = 0;
+    int ch = getopt_long(argc, argv, spec, opts, NULL);
+    if (ch != '?' && ch != ':') return ch;
+    /* argv[optind-1] is the word getopt stopped at, unless a short option
+    ** was refused inside a cluster (-xh): then name the letter */
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    char shortarg[3] = {'-', (char)optopt, '\0'};
+    if (optopt && strncmp(arg, "--", 2) != 0) arg = shortarg;
+    bad_option(cmd, (char)ch, arg, opts);
+    return '?';
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""The command line's conventions end to end (README "Using admitsim").
+usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
+
+1. Mistakes: one line "admitsim <command>: ..." and the hint, never the
+   usage; a slip of a command or an option names the nearest one; -V and
+   --version name the commit.
+2. Scenarios: a shipped scenario's bare name from any directory, "-" for
+   standard input.
+3. The database: --db, else $ADMITSIM_DB, else results/admitsim.db; the
+   run that creates it says so, later runs do not.
+4. runs: --scenario, --policy, --since, --limit, --format json.
+5. Absent runs and iterations: exit 1 with a message, nothing written, for
+   export (csv, chrome-trace), show and plot; export --out - is standard
+   output, run --out - the artifact on standard output.
+6. The run table: a legend, the iteration it shows, mean +- stddev over
+   iterations; the command line stored as an argv array that runs again.
+7. bench finds its scenario from any directory, warms up, runs every
+   policy, has --format json and flags a capture cost within its noise."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+admitsim, src, work = sys.argv[1:4]
+admitsim, src, work = (os.path.abspath(x) for x in (admitsim, src, work))
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("cli_conventions_test: FAIL:", what)
+
+
+def run(*args, cwd=work, env=None, stdin=None, expect=None):
+    e = dict(os.environ)
+    e.pop("ADMITSIM_DB", None)
+    e.update(env or {})
+    p = subprocess.run([admitsim, *args], capture_output=True, text=True, cwd=cwd, env=e,
+                       input=stdin)
+    if expect is not None:
+        check(p.returncode == expect,
+              f"{' '.join(args)} exited {p.returncode}, not {expect}: {p.stderr[-400:]}")
+    return p
+
+
+def one_line_and_hint(p, cmd, *contains):
+    lines = p.stderr.splitlines()
+    hint = f"see 'admitsim {cmd} --help'" if cmd else "see 'admitsim help'"
+    check(len(lines) == 2 and lines[1] == hint, f"two lines, message and hint: {p.stderr!r}")
+    prefix = f"admitsim {cmd}: " if cmd else "admitsim: "
+    check(lines and lines[0].startswith(prefix), f"prefixed {prefix!r}: {p.stderr!r}")
+    for c in contains:
+        check(c in p.stderr, f"{c!r} in {p.stderr!r}")
+    check(p.stdout == "", f"nothing on stdout: {p.stdout[:200]!r}")
+
+
+# 1. mistakes
+one_line_and_hint(run("run", "heavy_root", "--polcy", "strict", expect=2), "run",
+                  "unknown option '--polcy' (did you mean '--policy'?)")
+one_line_and_hint(run("runn", expect=2), None, "unknown command 'runn' (did you mean 'run'?)")
+one_line_and_hint(run("frobnicate", expect=2), None, "unknown command 'frobnicate'")
+one_line_and_hint(run("bench", "--reqest", expect=2), "bench", "did you mean '--request'?")
+one_line_and_hint(run("export", "1", "--iteratoin", "2", expect=2), "export",
+                  "did you mean '--iteration'?")
+one_line_and_hint(run("run", "heavy_root", "--policy", "lenient", expect=2), "run",
+                  "--policy expects strict, bounded or provider_aware")
+one_line_and_hint(run("show", expect=2), "show", "expected exactly one RUN id")
+for flag in ("-V", "--version", "version"):
+    p = run(flag, expect=0)
+    check(p.stdout.startswith("admitsim ") and "(commit " in p.stdout,
+          f"{flag} names the commit: {p.stdout!r}")
+git = subprocess.run(["git", "-C", src, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                     text=True)
+if git.returncode == 0:
+    p = run("-V")
+    check(git.stdout.strip() in p.stdout, f"-V names HEAD {git.stdout.strip()}: {p.stdout!r}")
+
+# 2. scenarios by name from another directory, and from standard input
+elsewhere = os.path.join(work, "elsewhere")
+os.makedirs(elsewhere)
+by_name = run("run", "heavy_root", "--no-db", "--format", "json", cwd=elsewhere, expect=0)
+with open(os.path.join(src, "scenarios", "heavy_root.json")) as f:
+    text = f.read()
+by_stdin = run("run", "-", "--no-db", "--format", "json", cwd=elsewhere, stdin=text, expect=0)
+by_path = run("run", os.path.join(src, "scenarios", "heavy_root.json"), "--no-db", "--format",
+              "json", expect=0)
+check(by_name.stdout == by_path.stdout and by_stdin.stdout == by_path.stdout,
+      "a bare name, standard input and the path run the same scenario")
+check(not os.path.exists(os.path.join(elsewhere, "results")), "--no-db created no database")
+p = run("run", "heavy_rot", "--no-db", cwd=elsewhere, expect=1)
+check("heavy_rot: no such file, nor a shipped scenario (did you mean 'heavy_root'?" in p.stderr,
+      f"a slip of a scenario name: {p.stderr!r}")
+
+# 3. the database: --db > ADMITSIM_DB > results/admitsim.db, creation said once
+env_db = os.path.join(work, "env.db")
+p = run("run", "heavy_root", env={"ADMITSIM_DB": env_db}, cwd=elsewhere, expect=0)
+check(os.path.exists(env_db), "ADMITSIM_DB names the database run writes")
+check(f"created the results database {env_db}" in p.stderr, f"creation said: {p.stderr!r}")
+p = run("run", "heavy_root", "--policy", "strict", env={"ADMITSIM_DB": env_db}, cwd=elsewhere,
+        expect=0)
+check("created" not in p.stderr, f"a second run creates nothing: {p.stderr!r}")
+flag_db = os.path.join(work, "flag.db")
+run("run", "heavy_root", "--db", flag_db, env={"ADMITSIM_DB": env_db}, cwd=elsewhere, expect=0)
+check(os.path.exists(flag_db), "--db wins over ADMITSIM_DB")
+check(not os.path.exists(os.path.join(elsewhere, "results")), "no default database created")
+p = run("run", "heavy_root", cwd=elsewhere, expect=0)
+check(os.path.exists(os.path.join(elsewhere, "results", "admitsim.db")),
+      "without both: results/admitsim.db")
+check("created the results database results/admitsim.db" in p.stderr, p.stderr)
+
+# 4. runs and its filters (env.db: run 1 bounded, run 2 strict)
+runs = json.loads(run("runs", "--format", "json", env={"ADMITSIM_DB": env_db}, expect=0).stdout)
+check([r["run_id"] for r in runs] == [1, 2], f"both runs: {runs}")
+check(set(runs[0]) == {"run_id", "created_at", "scenario_id", "policy", "seed", "iterations",
+                       "iterations_stored", "status", "mean_wall_time_seconds", "experiment_id",
+                       "arm"}, f"the documented keys: {sorted(runs[0])}")
+strict = json.loads(run("runs", "--db", env_db, "--policy", "strict", "--format", "json").stdout)
+check([r["run_id"] for r in strict] == [2], f"--policy strict: {strict}")
+last = json.loads(run("runs", "--db", env_db, "--limit", "1", "--format", "json").stdout)
+check([r["run_id"] for r in last] == [2], f"--limit 1 is the most recent: {last}")
+none = json.loads(run("runs", "--db", env_db, "--scenario", "heavy", "--format", "json").stdout)
+check(none == [], f"--scenario matches the whole id: {none}")
+later = json.loads(run("runs", "--db", env_db, "--since", "2999", "--format", "json").stdout)
+check(later == [], f"--since 2999: {later}")
+since = json.loads(run("runs", "--db", env_db, "--since", runs[1]["created_at"], "--format",
+                       "json").stdout)
+check(2 in [r["run_id"] for r in since], f"--since its own time keeps run 2: {since}")
+table = run("runs", "--db", env_db, "--policy", "bounded", expect=0).stdout.splitlines()
+check(len(table) == 2 and table[1].split()[0] == "1", f"the table filtered: {table}")
+one_line_and_hint(run("runs", "--since", "yesterday", expect=2), "runs", "--since expects")
+
+# 5. absent runs and iterations, --out -
+out = os.path.join(work, "x.csv")
+for fmt in ("csv", "chrome-trace"):
+    p = run("export", "1", "--db", env_db, "--format", fmt, "--iteration", "9", "--out", out,
+            expect=1)
+    check("run 1 has no iteration 9" in p.stderr, f"export {fmt}: {p.stderr!r}")
+    check(p.stdout == "" and not os.path.exists(out) and not os.path.exists(out + ".tmp"),
+          f"export {fmt} of an absent iteration wrote nothing")
+p = run("export", "7", "--db", env_db, expect=1)
+check("no run 7" in p.stderr, p.stderr)
+p = run("show", "7", "--db", env_db, expect=1)
+check("no run 7" in p.stderr, p.stderr)
+if shutil.which("gnuplot"):
+    p = run("plot", "1", "--db", env_db, "--iteration", "9", "--out",
+            os.path.join(work, "pics"), expect=1)
+    check("iteration 9" in p.stderr, p.stderr)
+p = run("export", "1", "--db", env_db, "--format", "csv", "--out", "-", expect=0)
+check(p.stdout.startswith("stream,sequence,kind"), "export --out - writes standard output")
+check(not os.path.exists(os.path.join(work, "-")), "export --out - creates no file named -")
+p = run("run", "heavy_root", "--no-db", "--out", "-", expect=0)
+art = json.loads(p.stdout)
+check(art["scenario_id"] == "heavy_root" and len(art["iterations"]) == 1,
+      "run --out - prints the artifact")
+check(not os.path.exists(os.path.join(work, "-")), "run --out - creates no directory named -")
+
+# 6. the run table: legend, which iteration, the spread over iterations;
+# the command line stored as its argv, which runs again as it is
+p = run("run", "cross_provider_cooldown", "--no-db", "--iterations", "3", expect=0)
+check("iteration 0 of 3" in p.stdout and "over all 3 iterations (mean +- sample stddev)"
+      in p.stdout, f"the table says which iteration and the spread: {p.stdout[:300]!r}")
+header = next((l.split() for l in p.stdout.splitlines() if l.startswith("request resource")), [])
+check("legend:" in p.stdout and "rate_limited" in header and "429s" not in header
+      and "util_oc" not in header, f"readable headers and a legend: {header}")
+odd_db = os.path.join(work, "it's a db.db")
+run("run", "heavy_root", "--seed", "2", "--db", odd_db, cwd=elsewhere, expect=0)
+doc = json.loads(run("export", "1", "--db", odd_db, expect=0).stdout)
+argv = doc["run"]["command_line"]
+check(argv == ["admitsim", "run", "heavy_root", "--seed", "2", "--db", odd_db],
+      f"the stored argv: {argv}")
+run(*argv[1:], cwd=elsewhere, expect=0)  # the stored argv runs again: run 2, the same figures
+again = json.loads(run("export", "2", "--db", odd_db, expect=0).stdout)
+check(again["iterations"][0]["output_hash"] == doc["iterations"][0]["output_hash"],
+      "the re-run stored argv reproduces the run")
+shown = run("show", "1", "--db", odd_db, expect=0).stdout
+check("argv (JSON)" in shown and "'" in shown, f"show quotes the line for a shell: {shown[:600]}")
+
+# 7. bench from another directory: every policy, warm-ups, JSON, noise flagged
+p = run("bench", "--scale", "1", "--repeat", "2", "--warmup", "1", "--format", "json",
+        cwd=elsewhere, expect=0)
+doc = json.loads(p.stdout)
+check(doc["warmup"] == 1 and doc["repeat"] == 2 and doc["scenario_id"] == "heavy_root_peer_arrival",
+      f"bench's document: {sorted(doc)}")
+policies = ["strict", "bounded", "provider_aware"]
+check([r["policy"] for r in doc["simulated"]] == [p for p in policies for _ in (0, 1)],
+      f"each policy captured and counted: {[r['policy'] for r in doc['simulated']]}")
+check([r["policy"] for r in doc["process"]] == policies, "each policy as a process")
+for r in doc["simulated"]:
+    check(r["best_seconds"] <= r["median_seconds"] and r["spread"] >= 0, f"median, spread: {r}")
+    if r["events"] == "counted":
+        cost, noise = r["capture_ns_per_event"], r["noise_ns_per_event"]
+        check(r["within_noise"] == (cost < 0 or cost <= noise), f"within_noise says so: {r}")
+p = run("bench", "--scale", "1", "--repeat", "1", "--warmup", "0", cwd=elsewhere, expect=0)
+check("provider_aware" in p.stdout and "after 0 warm-ups" in p.stdout, p.stdout[:300])
+one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "bench",
+                  "--warmup and --format go with the scale mode or --cycle")
+# one run each: no spread, so every capture cost is within its noise (0) or not
+for line in p.stdout.splitlines():
+    if line.startswith("warning:"):
+        check("no measurement" in line, line)
+
+if failures:
+    sys.exit(f"cli_conventions_test: {len(failures)} failure(s)")
+print("cli_conventions_test: ok")
