@@ -37,9 +37,12 @@
 **      times and the merged cooldown windows per request resource, then
 **      every attempt, in attempt id order, into its execution's row (first
 **      / last attempt timestamps, request wait, cooldown, provider time).
-**   5. rows (rows_waits, rows_layers): wait statistics and limiting layers,
-**      overall and per group: one pass over the rows per wait kind,
-**      percentiles by selection (res_select_i64).
+**   5. rows (rows_waits, rows_layers): wait statistics, the downstream
+**      gap and limiting layers, overall and per group: two passes over the
+**      rows per wait kind, percentiles by selection (res_select_i64).  The
+**      passes read a row's row_lean: from the view's rows, or, for a
+**      builder asked for no rows, from the 64-byte lean rows it keeps
+**      instead (the same integers, so the same sums).
 **   6. records (records_compute): time to the first and to 50% of the
 **      records, p95 row completion.
 **   7. view_builder_free: all the working state (the view is the result).
@@ -99,6 +102,16 @@ typedef struct attempt_state {
     bool waited_ok; /* wait ended by wait_completed */
     bool rate_limited;
 } attempt_state;
+
+/* What the metrics read of an execution's row: enough for the waits, the
+** limiting layers and the downstream gap.  A builder asked for no rows
+** keeps only these (64 bytes instead of a res_view_row's 184); one that
+** keeps rows reads them from the rows (row_lean_of). */
+typedef struct row_lean {
+    int64_t enq, sel, lease, released; /* -1: absent */
+    int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
+    int32_t group, column;
+} row_lean;
 
 typedef struct window {
     int64_t from, to;
@@ -215,18 +228,14 @@ void res_correlated_view_free(res_correlated_view *v) {
     free(v);
 }
 
-static void add_layers(res_layers *l, const res_view_row *r) {
-    const int64_t *at = r->at;
-    if (at[RES_TS_READY_ENQUEUED] >= 0 && at[RES_TS_SELECTED] >= 0)
-        l->ready_queue += ns_s(at[RES_TS_SELECTED] - at[RES_TS_READY_ENQUEUED]);
-    if (at[RES_TS_SELECTED] >= 0 && at[RES_TS_TASK_LEASE_ACQUIRED] >= 0)
-        l->task_admission += ns_s(at[RES_TS_TASK_LEASE_ACQUIRED] - at[RES_TS_SELECTED]);
+static void add_layers(res_layers *l, const row_lean *r) {
+    if (r->enq >= 0 && r->sel >= 0) l->ready_queue += ns_s(r->sel - r->enq);
+    if (r->sel >= 0 && r->lease >= 0) l->task_admission += ns_s(r->lease - r->sel);
     l->request_admission += ns_s(r->request_wait_ns);
     l->cooldown += ns_s(r->cooldown_wait_ns);
     l->provider += ns_s(r->provider_ns);
-    if (at[RES_TS_TASK_LEASE_ACQUIRED] >= 0 && at[RES_TS_TASK_LEASE_RELEASED] >= 0) {
-        int64_t rest = at[RES_TS_TASK_LEASE_RELEASED] - at[RES_TS_TASK_LEASE_ACQUIRED] -
-                       r->request_wait_ns - r->provider_ns;
+    if (r->lease >= 0 && r->released >= 0) {
+        int64_t rest = r->released - r->lease - r->request_wait_ns - r->provider_ns;
         if (rest > 0) l->local_other += ns_s(rest);
     }
 }
@@ -293,8 +302,10 @@ typedef struct view_builder {
     size_t nts, ts_cap;
     uint64_t *other_id; /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    size_t row_cap; /* rows v->rows has room for */
-    long *exec_row; /* [execution id < exec_cap]: its row in v->rows, -1: none */
+    bool keep_rows; /* the view's rows (v->rows), else only lean[] */
+    row_lean *lean; /* [row] when !keep_rows */
+    size_t row_cap; /* rows v->rows (or lean) has room for */
+    long *exec_row; /* [execution id < exec_cap]: its row, -1: none */
     size_t exec_cap;
     attempt_state *att; /* [attempt id < att_cap] */
     size_t att_cap;
@@ -353,17 +364,32 @@ static int group_weight(const view_builder *b, uint32_t g) {
     return b->f->groups[g].weight > 0 ? b->f->groups[g].weight : 1;
 }
 
+/* Row i as the metrics read it. */
+static row_lean row_lean_of(const view_builder *b, size_t i) {
+    if (!b->keep_rows) return b->lean[i];
+    const res_view_row *r = &b->v->rows[i];
+    return (row_lean){.enq = r->at[RES_TS_READY_ENQUEUED],
+                      .sel = r->at[RES_TS_SELECTED],
+                      .lease = r->at[RES_TS_TASK_LEASE_ACQUIRED],
+                      .released = r->at[RES_TS_TASK_LEASE_RELEASED],
+                      .request_wait_ns = r->request_wait_ns,
+                      .cooldown_wait_ns = r->cooldown_wait_ns,
+                      .provider_ns = r->provider_ns,
+                      .group = r->group,
+                      .column = r->column};
+}
+
 static void view_builder_free(view_builder *b) {
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
-    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->ts,       b->other_id,
-                      b->other_slot,  b->exec_row,    b->att,      b->part,     b->root_bits,
-                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos, b->need_off,
-                      b->need_amount, b->need_count,  b->r_parts,  b->qg,       b->lg,
-                      b->queued_bits, b->leased_bits, b->gg,       b->serv,     b->gr,
-                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,    b->rmark,
-                      b->dirty,       b->is_dirty};
+    void *arrays[] = {b->cool,      b->col_base,    b->col_type,    b->ts,       b->other_id,
+                      b->lean,      b->other_slot,  b->exec_row,    b->att,      b->part,
+                      b->root_bits, b->rg_adm,      b->res_off,     b->res_list, b->need_pos,
+                      b->need_off,  b->need_amount, b->need_count,  b->r_parts,  b->qg,
+                      b->lg,        b->queued_bits, b->leased_bits, b->gg,       b->serv,
+                      b->gr,        b->leased_r,    b->rb,          b->r_idle,   b->rserv,
+                      b->rmark,     b->dirty,       b->is_dirty};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
@@ -484,6 +510,13 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
     return true;
 }
 
+/* Room for row index `need`: in the view's rows, or the lean rows. */
+static bool row_room(view_builder *b, uint64_t need) {
+    if (b->keep_rows)
+        return grow_to((void **)&b->v->rows, &b->row_cap, need, sizeof *b->v->rows, NULL);
+    return grow_to((void **)&b->lean, &b->row_cap, need, sizeof *b->lean, NULL);
+}
+
 /* The dense task slots: per column, its rows (cell by cell) or its row
 ** groups, as the tracker makes them. */
 static bool view_index_tasks(view_builder *b) {
@@ -517,7 +550,7 @@ static bool view_index_tasks(view_builder *b) {
         b->ts[i] = task_absent;
     /* most tasks run once: rows and execution ids rarely outgrow this */
     return grow_to((void **)&b->exec_row, &b->exec_cap, total + 16, sizeof *b->exec_row, &no_row) &&
-           grow_to((void **)&b->v->rows, &b->row_cap, total + 16, sizeof *b->v->rows, NULL);
+           row_room(b, total + 16);
 }
 
 /* Per group, the resources it requests (ascending); per resource, the
@@ -814,12 +847,25 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     uint64_t exec = ev->corr.task_execution_id;
     int64_t t = ev->captured_at_ns;
     if (!grow_to((void **)&b->exec_row, &b->exec_cap, exec, sizeof *b->exec_row, &no_row) ||
-        !grow_to((void **)&v->rows, &b->row_cap, v->row_count, sizeof *v->rows, NULL)) {
+        !row_room(b, v->row_count)) {
         b->oom = true;
         return;
     }
-    res_view_row *r = &v->rows[v->row_count];
-    b->exec_row[exec] = (long)v->row_count++;
+    bool joined = st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t;
+    if (!joined) b->m->hidden_scheduler_resource_waiters++;
+    size_t i = v->row_count++;
+    b->exec_row[exec] = (long)i;
+    if (!b->keep_rows) {
+        b->lean[i] = (row_lean){.enq = joined ? st->enq : -1,
+                                .sel = joined ? st->sel : -1,
+                                .lease = joined ? st->lease_at : -1,
+                                .released = -1,
+                                .group = g,
+                                .column = ev->corr.column};
+        task_join_reset(st);
+        return;
+    }
+    res_view_row *r = &v->rows[i];
     memset(r, 0, sizeof *r);
     for (int x = 0; x < RES_TS_COUNT; x++)
         r->at[x] = -1;
@@ -830,26 +876,26 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     r->row_group = ev->corr.row_group;
     r->worker_attempt = ev->value;
     r->at[RES_TS_WORKER_SPAWNED] = t;
-    if (st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t) {
+    if (joined) {
         r->at[RES_TS_DEPENDENCY_READY] = st->dep;
         r->at[RES_TS_READY_ENQUEUED] = st->enq;
         r->at[RES_TS_SELECTED] = st->sel;
         r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
-    } else {
-        b->m->hidden_scheduler_resource_waiters++;
     }
     task_join_reset(st);
 }
 
 /* Returns whether the queue is to be cleared: cancelled then released with
 ** no retry in between, the scheduler is stopping and has emptied its queue. */
-static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g,
-                                 res_view_row *row) {
+static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g, long ri) {
     uint64_t exec = ev->corr.task_execution_id;
     if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
     if (b->leases > 0) leases_add(b, -1);
     if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
-    if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
+    if (ri >= 0 && b->keep_rows)
+        b->v->rows[ri].at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
+    else if (ri >= 0)
+        b->lean[ri].released = ev->captured_at_ns;
     return exec && b->swept_any && b->last_kind == ADMIT_EV_CANCELLED && b->last_exec == exec;
 }
 
@@ -881,9 +927,8 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
     if (st && g >= 0) st->group = g;
     uint64_t exec = ev->corr.task_execution_id;
-    res_view_row *row = exec && exec < b->exec_cap && b->exec_row[exec] >= 0
-                            ? &b->v->rows[b->exec_row[exec]]
-                            : NULL;
+    long ri = exec && exec < b->exec_cap ? b->exec_row[exec] : -1;
+    res_view_row *row = ri >= 0 && b->keep_rows ? &b->v->rows[ri] : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
@@ -926,7 +971,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
         if (row) row->end = RES_END_DROPPED;
         dequeue = true;
         break;
-    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, row); break;
+    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, ri); break;
     case ADMIT_EV_QUEUE_EMPTY:
     case ADMIT_EV_QUEUE_DRAINED:
     case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
@@ -1082,6 +1127,20 @@ static void requests_join(view_builder *b) {
     for (uint64_t id = 1; id <= b->max_att; id++) {
         const attempt_state *a = &b->att[id];
         if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] < 0) continue;
+        int64_t wait = 0, cool = 0, provider = 0;
+        if (a->ws >= 0 && a->wend >= a->ws) {
+            wait = a->wend - a->ws;
+            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
+                cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
+        }
+        if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
+        if (!b->keep_rows) {
+            row_lean *l = &b->lean[b->exec_row[a->exec]];
+            l->request_wait_ns += wait;
+            l->cooldown_wait_ns += cool;
+            l->provider_ns += provider;
+            continue;
+        }
         res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
         if (r->attempts++ == 0) {
             r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
@@ -1092,12 +1151,9 @@ static void requests_join(view_builder *b) {
         r->at[RES_TS_MODEL_REQUEST_COMPLETED] = a->mc;
         r->at[RES_TS_REQUEST_LEASE_RELEASED] = a->lr;
         if (a->rate_limited) r->rate_limited_attempts++;
-        if (a->ws >= 0 && a->wend >= a->ws) {
-            r->request_wait_ns += a->wend - a->ws;
-            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
-                r->cooldown_wait_ns += win_overlap(&b->cool[a->resource], a->ws, a->wend);
-        }
-        if (a->ms >= 0 && a->mc >= a->ms) r->provider_ns += a->mc - a->ms;
+        r->request_wait_ns += wait;
+        r->cooldown_wait_ns += cool;
+        r->provider_ns += provider;
     }
 }
 
@@ -1116,71 +1172,75 @@ static res_wait_stats *wait_slot(res_view_metrics *m, int kind, int32_t grp) {
                        : &gm->ready_to_lease_gap;
 }
 
-/* The three wait kinds (ready queue, task admission, ready to lease) as
-** (from, to) timestamps. */
-static const int wait_from[3] = {RES_TS_READY_ENQUEUED, RES_TS_SELECTED, RES_TS_READY_ENQUEUED};
-static const int wait_to[3] = {RES_TS_SELECTED, RES_TS_TASK_LEASE_ACQUIRED,
-                               RES_TS_TASK_LEASE_ACQUIRED};
-
-/* Scratch of rows_waits: per kind, every row's wait in all[k] (row order)
-** and the same grouped in by[k], group g's at by[k][off[k][g] ..
-** off[k][g + 1]). */
-typedef struct wait_lists {
-    int64_t *all[3], *by[3];
-    size_t *off[3], *pos[3];
-    size_t n[3];
-} wait_lists;
-
-/* Two passes over the rows for the three kinds: count and collect, then
-** place by group. */
-static void rows_collect_waits(const view_builder *b, wait_lists *w) {
-    const res_correlated_view *v = b->v;
-    for (size_t i = 0; i < v->row_count; i++) {
-        const res_view_row *r = &v->rows[i];
-        for (int k = 0; k < 3; k++) {
-            if (r->at[wait_from[k]] < 0 || r->at[wait_to[k]] < 0) continue;
-            w->all[k][w->n[k]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
-            if (r->group >= 0) w->off[k][r->group + 1]++;
-        }
-    }
-    for (int k = 0; k < 3; k++)
-        for (uint32_t g = 0; g < b->ng; g++) {
-            w->off[k][g + 1] += w->off[k][g];
-            w->pos[k][g] = w->off[k][g];
-        }
-    for (size_t i = 0; i < v->row_count; i++) {
-        const res_view_row *r = &v->rows[i];
-        for (int k = 0; k < 3 && r->group >= 0; k++)
-            if (r->at[wait_from[k]] >= 0 && r->at[wait_to[k]] >= 0)
-                w->by[k][w->pos[k][r->group]++] = r->at[wait_to[k]] - r->at[wait_from[k]];
-    }
+/* Wait kind 0 (ready queue), 1 (task admission) or 2 (ready to lease) of a
+** row; false when an endpoint is absent. */
+static bool row_wait(const row_lean *r, int kind, int64_t *w) {
+    int64_t from = kind == 1 ? r->sel : r->enq, to = kind == 0 ? r->sel : r->lease;
+    if (from < 0 || to < 0) return false;
+    *w = to - from;
+    return true;
 }
 
-/* Wait statistics per kind, overall and per group, percentiles by
-** selection. */
+/* Wait kind k's statistics, overall and per group: every row's wait in all
+** (row order), then the same placed by group in by (group g's at by[off[g]
+** .. off[g + 1]); percentiles by selection. */
+static void rows_wait_kind(view_builder *b, int k, int64_t *all, int64_t *by, size_t *off,
+                           size_t *pos) {
+    size_t n = 0;
+    int64_t w;
+    memset(off, 0, (b->ng + 1) * sizeof *off);
+    for (size_t i = 0; i < b->v->row_count; i++) {
+        row_lean r = row_lean_of(b, i);
+        if (!row_wait(&r, k, &w)) continue;
+        all[n++] = w;
+        if (r.group >= 0) off[r.group + 1]++;
+    }
+    for (uint32_t g = 0; g < b->ng; g++) {
+        off[g + 1] += off[g];
+        pos[g] = off[g];
+    }
+    for (size_t i = 0; i < b->v->row_count; i++) {
+        row_lean r = row_lean_of(b, i);
+        if (r.group >= 0 && row_wait(&r, k, &w)) by[pos[r.group]++] = w;
+    }
+    wait_stats(all, n, wait_slot(b->m, k, -1));
+    for (uint32_t g = 0; g < b->ng; g++)
+        wait_stats(by + off[g], off[g + 1] - off[g], wait_slot(b->m, k, (int32_t)g));
+}
+
+/* The p95 of ready-to-lease gaps (to >= from) of non-root columns'
+** executions, into gaps (a row's worth of scratch). */
+static void rows_downstream_gap(view_builder *b, int64_t *gaps) {
+    const res_view_facts *f = b->f;
+    size_t n = 0;
+    b->m->downstream_ready_to_lease_p95 = -1;
+    for (size_t i = 0; i < b->v->row_count; i++) {
+        row_lean r = row_lean_of(b, i);
+        if (r.column < 0 || (uint32_t)r.column >= f->column_count || f->columns[r.column].root)
+            continue;
+        if (r.enq >= 0 && r.lease >= r.enq) gaps[n++] = r.lease - r.enq;
+    }
+    if (!n) return;
+    size_t k = res_quantile_index(n, 0.95);
+    int64_t p95;
+    res_select_i64(gaps, n, &k, 1, &p95); /* the element a sort puts there */
+    b->m->downstream_ready_to_lease_p95 = ns_s(p95);
+}
+
+/* Wait statistics per kind, overall and per group, and the downstream
+** gap, one at a time in two rows' worth of scratch. */
 static bool rows_waits(view_builder *b) {
     size_t rows = b->v->row_count ? b->v->row_count : 1, ng = b->ng + 1;
-    int64_t *buf = res_large_alloc(6 * rows * sizeof *buf);
-    size_t *idx = calloc(6 * ng, sizeof *idx);
+    int64_t *buf = res_large_alloc(2 * rows * sizeof *buf);
+    size_t *idx = calloc(2 * ng, sizeof *idx);
     if (!buf || !idx) {
         free(buf);
         free(idx);
         return false;
     }
-    wait_lists w = {.n = {0, 0, 0}};
-    for (int k = 0; k < 3; k++) {
-        w.all[k] = buf + (2 * k) * rows;
-        w.by[k] = buf + (2 * k + 1) * rows;
-        w.off[k] = idx + (2 * k) * ng;
-        w.pos[k] = idx + (2 * k + 1) * ng;
-    }
-    rows_collect_waits(b, &w);
-    for (int k = 0; k < 3; k++) {
-        wait_stats(w.all[k], w.n[k], wait_slot(b->m, k, -1));
-        for (uint32_t g = 0; g < b->ng; g++)
-            wait_stats(w.by[k] + w.off[k][g], w.off[k][g + 1] - w.off[k][g],
-                       wait_slot(b->m, k, (int32_t)g));
-    }
+    for (int k = 0; k < 3; k++)
+        rows_wait_kind(b, k, buf, buf + rows, idx, idx + ng);
+    rows_downstream_gap(b, buf);
     free(buf);
     free(idx);
     return true;
@@ -1190,11 +1250,11 @@ static void rows_layers(view_builder *b) {
     res_view_metrics *m = b->m;
     m->executions = b->v->row_count;
     for (size_t i = 0; i < b->v->row_count; i++) {
-        const res_view_row *r = &b->v->rows[i];
-        add_layers(&m->layers, r);
-        if (r->group >= 0) {
-            add_layers(&m->groups[r->group].layers, r);
-            m->groups[r->group].executions++;
+        row_lean r = row_lean_of(b, i);
+        add_layers(&m->layers, &r);
+        if (r.group >= 0) {
+            add_layers(&m->groups[r.group].layers, &r);
+            m->groups[r.group].executions++;
         }
     }
 }
@@ -1260,10 +1320,11 @@ struct res_view_builder {
     view_builder b;
 };
 
-res_view_builder *res_view_builder_create(const res_view_facts *facts) {
+res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows) {
     res_view_builder *vb = calloc(1, sizeof *vb);
     if (!vb) return NULL;
     vb->b = (view_builder){.f = facts,
+                           .keep_rows = rows,
                            .ng = facts->group_count,
                            .ncol = facts->column_count,
                            .nr = facts->resource_count,
@@ -1319,7 +1380,7 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
 res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
                                                const admit_event *req, size_t nreq,
                                                const res_view_facts *facts) {
-    res_view_builder *vb = res_view_builder_create(facts);
+    res_view_builder *vb = res_view_builder_create(facts, true);
     bool ok = vb != NULL;
     for (size_t i = 0; ok && i < nsched; i++)
         ok = res_view_builder_scheduler_event(vb, &sched[i]);

@@ -31,30 +31,6 @@ void res_summary_free(res_summary *s) {
     free(s);
 }
 
-/* The p95 of ready-to-lease gaps of non-root columns' executions. */
-static bool downstream_gap(res_summary *s) {
-    const res_correlated_view *v = s->view;
-    int64_t *gaps = malloc((v->row_count ? v->row_count : 1) * sizeof *gaps);
-    if (!gaps) return false;
-    size_t n = 0;
-    for (size_t i = 0; i < v->row_count; i++) {
-        const res_view_row *r = &v->rows[i];
-        if (r->column < 0 || (uint32_t)r->column >= s->facts->column_count ||
-            s->facts->columns[r->column].root)
-            continue;
-        int64_t from = r->at[RES_TS_READY_ENQUEUED], to = r->at[RES_TS_TASK_LEASE_ACQUIRED];
-        if (from >= 0 && to >= from) gaps[n++] = to - from;
-    }
-    if (n) {
-        size_t k = res_quantile_index(n, 0.95);
-        int64_t p95;
-        res_select_i64(gaps, n, &k, 1, &p95); /* the element a sort puts there */
-        s->downstream_ready_to_dispatch_p95 = ns_to_s(p95);
-    }
-    free(gaps);
-    return true;
-}
-
 /* The summary's working state while the run goes.  A task's ready time is
 ** kept by column and task index (admit_task_id's low bits), grown as tasks
 ** are met; executions' start times by execution id. */
@@ -88,7 +64,7 @@ void res_summary_builder_free(res_summary_builder *b) {
     free(b);
 }
 
-res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view) {
+res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view, bool rows) {
     res_summary_builder *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     uint32_t ncol = run->config->column_count;
@@ -101,7 +77,7 @@ res_summary_builder *res_summary_builder_create(const res_run_record *run, bool 
     b->ok = b->acc && b->ready && b->ready_cap && b->request;
     if (b->ok && view) {
         b->facts = res_view_facts_from_run(run);
-        b->view = b->facts ? res_view_builder_create(b->facts) : NULL;
+        b->view = b->facts ? res_view_builder_create(b->facts, rows) : NULL;
         b->ok = b->view != NULL;
     }
     if (b->ok) return b;
@@ -237,7 +213,9 @@ static bool summary_finish(res_summary_builder *b, res_summary *s) {
     b->view = NULL;
     s->facts = b->facts;
     b->facts = NULL;
-    return s->view && downstream_gap(s);
+    if (!s->view) return false;
+    s->downstream_ready_to_dispatch_p95 = s->view->m.downstream_ready_to_lease_p95;
+    return true;
 }
 
 res_summary *res_summary_builder_finish(res_summary_builder *b) {
@@ -251,7 +229,7 @@ res_summary *res_summary_builder_finish(res_summary_builder *b) {
 }
 
 res_summary *res_summary_compute(const res_run_record *run) {
-    res_summary_builder *b = res_summary_builder_create(run, run->events && run->event_count);
+    res_summary_builder *b = res_summary_builder_create(run, run->events && run->event_count, true);
     for (size_t i = 0; b && i < run->event_count; i++)
         if (!res_summary_builder_scheduler_event(b, &run->events[i])) break;
     for (size_t i = 0; b && i < run->request_event_count; i++)

@@ -270,7 +270,9 @@ static bool replay_kept(engine *e, admit_event *log, size_t *count, bool request
 
 /* The summary builder, once the record's shape is known. */
 static bool start_summary(engine *e) {
-    e->sum = res_summary_builder_create(e->run, e->capture);
+    /* rows for the outputs that keep events (an artifact's reports, a store's
+    ** task timelines); none when nothing is kept */
+    e->sum = res_summary_builder_create(e->run, e->capture, e->keep != RES_KEEP_NO_EVENTS);
     return e->sum && replay_kept(e, e->events, &e->event_count, false) &&
            replay_kept(e, e->revents, &e->revent_count, true);
 }

@@ -254,6 +254,10 @@ typedef struct res_view_metrics {
     double time_to_first_record; /* < 0: none */
     double time_to_50pct_records;
     double row_completion_p95;
+    /* p95 of ready_to_lease_gap (to >= from) over non-root columns'
+    ** executions (the summary's downstream_ready_to_dispatch_p95; not in
+    ** the view's JSON); < 0: none */
+    double downstream_ready_to_lease_p95;
     res_layers layers;
     uint32_t group_count;
     res_group_metrics *groups;
@@ -266,7 +270,7 @@ typedef struct res_view_metrics {
 
 typedef struct res_correlated_view {
     size_t row_count;
-    res_view_row *rows; /* by task_execution_id */
+    res_view_row *rows; /* by task_execution_id; NULL from a builder asked for no rows */
     res_view_metrics m;
 } res_correlated_view;
 
@@ -283,9 +287,12 @@ void res_correlated_view_free(res_correlated_view *v);
 ** this builder fed from arrays).  facts must outlive the builder; its
 ** wall_ns is read only by finish, so it may be set once the run ended.
 ** The _event calls return false once memory ran out (finish then gives
-** NULL).  finish and free consume the builder. */
+** NULL).  finish and free consume the builder.  With rows false the
+** view keeps no rows (rows NULL; row_count counts them): during the run
+** it keeps 64 bytes per execution of what the metrics read instead of a
+** row, and the metrics are the same. */
 typedef struct res_view_builder res_view_builder;
-res_view_builder *res_view_builder_create(const res_view_facts *facts);
+res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows);
 bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev);
 bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev);
 res_correlated_view *res_view_builder_finish(res_view_builder *vb);
