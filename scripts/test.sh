@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds admitsim and runs every test: an optimised build with ctest, the
 # installed core library used from outside (tests/install_test.sh), the unit
-# and model tests again under valgrind, the libFuzzer targets for a minute
-# each (tests/fuzz/run.sh; FUZZ_SECONDS=N for another time), an ASan + UBSan
-# build with ctest, a clang build of everything (warnings are errors), then a
-# ThreadSanitizer build of the request admission tests (the thread-safe
-# controller's pthread stress test and acquire_sync tests).
+# and model tests again under valgrind, then one clang build of everything
+# (warnings are errors) with ASan + UBSan and the libFuzzer targets: the
+# fuzz targets for a minute each (tests/fuzz/run.sh; FUZZ_SECONDS=N for
+# another time) and ctest in it; then a ThreadSanitizer build of the request
+# admission tests (the thread-safe controller's pthread stress test and
+# acquire_sync tests).
 # Installs missing Debian packages first.  Non-zero exit if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,34 +21,49 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== install the core into a temporary prefix and build the examples against it" >&2
 tests/install_test.sh build
 
-echo "== valgrind over the unit and model tests" >&2
-for t in build/tests/test_* build/tests/model_*; do
-  [ -x "$t" ] || continue
+echo "== valgrind over the unit and model tests, $jobs at a time" >&2
+# The pthread stress test and the model tests scale themselves down under
+# valgrind (they run in full above and in the sanitizer build).
+valgrind_one() {
+  local t=$1 log
   log="build/$(basename "$t").valgrind.txt"
-  # The pthread stress test and the model tests scale themselves down under
-  # valgrind (they run in full above and in the sanitizer build).
   if ! ADMIT_STRESS_SCALE=0.02 ADMIT_MODEL_SCALE=0.1 \
        valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
        "$t" >/dev/null 2>"$log"; then
     echo "valgrind: $(basename "$t") FAILED" >&2
     cat "$log" >&2
-    exit 1
+    return 1
   fi
-done
+}
+export -f valgrind_one
+# the slowest under valgrind first, so the lanes end together
+slow=(test_store_merge test_store_concurrency test_check_store test_pipeline test_live_provider
+      test_live_run)
+{
+  for t in "${slow[@]}"; do [ -x "build/tests/$t" ] && echo "build/tests/$t"; done
+  for t in build/tests/test_* build/tests/model_*; do
+    [ -x "$t" ] && [ -f "$t" ] && [[ " ${slow[*]} " != *" $(basename "$t") "* ]] && echo "$t"
+  done
+} | xargs -P "$jobs" -I{} bash -c 'valgrind_one "$1"' _ {}
 echo "valgrind: every unit and model test clean" >&2
 
-echo "== libFuzzer targets (clang, ASan + UBSan), 60 s each from their seed corpora" >&2
-tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
-
-echo "== build (ASan + UBSan) and test" >&2
-cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON >/dev/null
+echo "== clang build: ASan + UBSan, warnings as errors, with the libFuzzer targets" >&2
+# One clang build serves three stages: the compiler other than the first
+# build's gcc (-Wall -Wextra -Wpedantic -Werror), the sanitizer tests, and
+# the fuzz targets (every library instrumented for libFuzzer's coverage).
+CC=clang CXX=clang++ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADMIT_SANITIZE=ON \
+  -DADMIT_FUZZ=ON >/dev/null
 cmake --build build-sanitize -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
 
-echo "== compile everything with clang (-Wall -Wextra -Wpedantic -Werror)" >&2
-CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-clang -j "$jobs"
+echo "== libFuzzer targets, ${FUZZ_SECONDS:-60} s each from their seed corpora, $jobs at a time" >&2
+FUZZ_BUILD=build-sanitize FUZZ_CONFIGURED=1 FUZZ_PARALLEL="$jobs" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
+
+echo "== ASan + UBSan: every test but the fidelity runs" >&2
+# fidelity compares a live run's timing with the simulator's: under the
+# sanitizers the live side is what is slow, so it is judged in the first
+# build only (its code paths run here in live_cli and the live unit tests).
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -E '^fidelity_'
 
 echo "== ThreadSanitizer build of the request admission tests" >&2
 # Only test_request_admission runs threads against the core (the thread_safe
