@@ -20,10 +20,10 @@ typedef enum res_status {
     RES_ERUN = 5,   /* the environment could not run an iteration */
     RES_ELEAK = 6,  /* an iteration ended holding leases or waiters */
     /* the results store (res/store.h, res/store_reader.h) */
-    RES_ENOTFOUND = 7, /* no such database file, run or experiment */
-    RES_ETOONEW = 8,   /* a database schema newer than this admitsim */
-    RES_ETOOOLD = 9,   /* a schema older than the reader reads: `admitsim migrate` */
-    RES_EFOREIGN = 10, /* another program's database (or, to read, an empty one) */
+    RES_ENOTFOUND = 7,    /* no such database file, run or experiment */
+    RES_ETOONEW = 8,      /* a database schema newer than this admitsim */
+    RES_ETOOOLD = 9,      /* a schema older than the reader reads: `admitsim migrate` */
+    RES_EFOREIGN = 10,    /* another program's database (or, to read, an empty one) */
     RES_EINTERRUPTED = 11 /* the environment was interrupted (Ctrl-C in a live run) */
 } res_status;
 

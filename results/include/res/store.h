@@ -104,7 +104,7 @@ res_status res_store_set_run_status(res_store *s, int64_t run_id, const char *st
 /* ---- experiments (SPEC §10) ----------------------------------------------- */
 
 typedef enum res_experiment_kind {
-    RES_EXPERIMENT_AB,   /* a baseline and a candidate arm, paired by seed */
+    RES_EXPERIMENT_AB,    /* a baseline and a candidate arm, paired by seed */
     RES_EXPERIMENT_SWEEP, /* points of a parameter space, each over the seeds */
     RES_EXPERIMENT_SEARCH /* a capacity search: probes of one parameter (schema 7) */
 } res_experiment_kind;
