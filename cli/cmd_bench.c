@@ -14,17 +14,18 @@ static void bench_usage(FILE *f) {
     fprintf(f, "usage: admitsim bench [SCENARIO] [options]\n"
                "       admitsim bench --cycle [MATRIX] [options]\n"
                "\n"
-               "Measures simulated tasks per second: the scenario's task counts are scaled,\n"
-               "then each policy (strict, bounded, provider_aware) runs --warmup times\n"
+               "Measures simulated tasks per second: the scenario's task counts are scaled.\n"
+               "First the whole process: `admitsim run SCALED --no-db` as a child, per\n"
+               "policy, --warmup times unmeasured and --repeat times measured, start to\n"
+               "exit as tasks per second, and its peak resident set.  Then in this\n"
+               "process each policy (strict, bounded, provider_aware) runs --warmup times\n"
                "unmeasured and --repeat times measured, with the event stream captured and\n"
                "without.  Reports the best and the median wall-clock rate, the spread of\n"
                "the runs ((slowest - fastest) / median), and the cost of capturing an\n"
                "event: (median captured - median counted) / events of both streams, in ns\n"
                "(the event log's allocation included), +- its noise (half of both spreads\n"
                "per event); a cost below zero or within its noise is flagged as no\n"
-               "measurement.  Then the whole process: `admitsim run SCALED --no-db` as a\n"
-               "child, the same way per policy, start to exit as tasks per second, and its\n"
-               "peak resident set.\n"
+               "measurement.\n"
                "\n"
                "options:\n"
                "  --scale N     multiply records and column rows by N (default 100)\n"
@@ -328,8 +329,11 @@ int cmd_bench(int argc, char **argv) {
                sc->config.scenario_id, (unsigned long long)scale, (unsigned long long)tasks,
                (unsigned long long)repeat, repeat == 1 ? "" : "s", (unsigned long long)co.warmup,
                co.warmup == 1 ? "" : "s");
-    int rc = rows && process ? bench_scale(sc, &so, tasks, rows) : EXIT_FAILURE_RUN;
-    if (rc == EXIT_OK) rc = bench_process(path, &so, tasks, process);
+    /* the children first: a child's ru_maxrss starts from this process's
+    ** peak (posix_spawn shares the address space until exec), which the
+    ** simulated rows' captured events would raise to their size */
+    int rc = rows && process ? bench_process(path, &so, tasks, process) : EXIT_FAILURE_RUN;
+    if (rc == EXIT_OK) rc = bench_scale(sc, &so, tasks, rows);
     if (rc == EXIT_OK && co.json) {
         json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:O}", "scenario_id",
                                 sc->config.scenario_id, "scenario_file", path, "scale",
