@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "live_exec.h"
 #include "admitsim_version.h"
 #include "res/artifact.h"
 
@@ -61,9 +62,14 @@ static const command commands[] = {
     {"export", cmd_export},
     {"experiments", cmd_experiments},
     {"migrate", cmd_migrate},
-    {"live", cmd_live},
-    {"mock-provider", cmd_mock_provider},
+#ifdef ADMITSIM_LIVE_EXEC /* admitsim: in admitsim-live (cli/live_exec.c) */
+    {"live", cli_live_exec},
+    {"mock-provider", cli_live_exec},
+    {"fidelity", cli_live_exec},
+#else /* admitsim-live */
+    {"live", cmd_live},         {"mock-provider", cmd_mock_provider},
     {"fidelity", cmd_fidelity},
+#endif
     {"merge", cmd_merge},
     {"sweep", cmd_sweep},
     {"search", cmd_search},

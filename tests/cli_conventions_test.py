@@ -16,7 +16,10 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
 6. The run table: a legend, the iteration it shows, mean +- stddev over
    iterations; the command line stored as an argv array that runs again.
 7. bench finds its scenario from any directory, warms up, runs every
-   policy, has --format json and flags a capture cost within its noise."""
+   policy, has --format json and flags a capture cost within its noise.
+8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
+   not load libcurl, yet `live --help` works; an admitsim without its
+   admitsim-live says where it looked, exit 1."""
 import json
 import os
 import shutil
@@ -205,6 +208,22 @@ one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "benc
 for line in p.stdout.splitlines():
     if line.startswith("warning:"):
         check("no measurement" in line, line)
+
+# 8. the live commands' executable
+ldd = subprocess.run(["ldd", admitsim], capture_output=True, text=True)
+check(ldd.returncode == 0 and "libcurl" not in ldd.stdout and "libmicrohttpd" not in ldd.stdout,
+      f"admitsim loads no libcurl nor libmicrohttpd: {ldd.stdout}")
+for cmd in ("live", "mock-provider", "fidelity"):
+    p = run(cmd, "--help", expect=0)
+    check(p.stdout.startswith(f"usage: admitsim {cmd} "), f"{cmd} --help: {p.stdout[:200]!r}")
+alone = os.path.join(work, "alone")
+os.makedirs(alone)
+shutil.copy(admitsim, alone)
+p = subprocess.run([os.path.join(alone, os.path.basename(admitsim)), "live", "heavy_root"],
+                   capture_output=True, text=True)
+check(p.returncode == 1 and "the live runtime (admitsim-live) is not installed" in p.stderr
+      and os.path.join(alone, "admitsim-live") in p.stderr,
+      f"without admitsim-live: exit {p.returncode}, {p.stderr!r}")
 
 if failures:
     sys.exit(f"cli_conventions_test: {len(failures)} failure(s)")
