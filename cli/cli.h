@@ -57,6 +57,10 @@ double cli_monotonic_seconds(void);
 /* This program's own file, absolute (/proc/self/exe on Linux); false when
 ** it cannot be found. */
 bool cli_self_path(char *buf, size_t len);
+/* rel (a path relative to this program's directory, e.g. the installed
+** tree's "../share/admitsim/scenarios") joined to that directory into buf;
+** false when this program's file is unknown or the path does not fit. */
+bool cli_beside_self(const char *rel, char *buf, size_t len);
 /* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */
 double cli_cpu_seconds(void);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when

@@ -29,15 +29,7 @@
 ** --prefix DIR) still finds its own; NULL when /proc/self/exe is not there. */
 static const char *scenarios_beside_exe(void) {
     static char dir[4096];
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash) return NULL;
-    *slash = '\0';
-    int k = snprintf(dir, sizeof dir, "%s/%s", exe, ADMIT_SCENARIOS_FROM_BIN);
-    return k > 0 && (size_t)k < sizeof dir ? dir : NULL;
+    return cli_beside_self(ADMIT_SCENARIOS_FROM_BIN, dir, sizeof dir) ? dir : NULL;
 }
 
 /* Where shipped scenarios are looked for, in order: the source tree's,

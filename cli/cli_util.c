@@ -47,6 +47,14 @@ bool cli_self_path(char *buf, size_t len) {
     return buf[0] == '/';
 }
 
+bool cli_beside_self(const char *rel, char *buf, size_t len) {
+    char self[4096];
+    if (!cli_self_path(self, sizeof self)) return false;
+    *strrchr(self, '/') = '\0';
+    int k = snprintf(buf, len, "%s/%s", self, rel);
+    return k > 0 && (size_t)k < len;
+}
+
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
                    uint64_t *out) {
     return cli_parse_range(cmd, opt, text, 0, max, out);

@@ -45,11 +45,19 @@ static void check_usage(FILE *f) {
                "experiment, an unknown gate)\n");
 }
 
-/* The shipped gates file: beside the sources (a build tree) or installed. */
+#ifndef ADMIT_GATES_FROM_BIN
+#define ADMIT_GATES_FROM_BIN "../share/admitsim/gates.json"
+#endif
+
+/* The shipped gates file: beside the sources (a build tree), in the
+** installed tree this program is in (moved or not), or the configured
+** install's. */
 static const char *default_gates(void) {
-    static const char *const candidates[] = {ADMIT_GATES_FILE, ADMIT_GATES_INSTALLED, NULL};
-    for (int i = 0; candidates[i]; i++)
-        if (access(candidates[i], R_OK) == 0) return candidates[i];
+    static char beside[4096];
+    const char *candidates[] = {ADMIT_GATES_FILE, NULL, ADMIT_GATES_INSTALLED};
+    if (cli_beside_self(ADMIT_GATES_FROM_BIN, beside, sizeof beside)) candidates[1] = beside;
+    for (int i = 0; i < 3; i++)
+        if (candidates[i] && access(candidates[i], R_OK) == 0) return candidates[i];
     return ADMIT_GATES_FILE;
 }
 

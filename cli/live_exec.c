@@ -31,15 +31,8 @@ enum { PATH_LEN = 4096 };
 /* The candidates of the header's list that can be formed, into paths[]. */
 static int live_candidates(char paths[3][PATH_LEN]) {
     int n = 0;
-    char self[PATH_LEN];
-    if (cli_self_path(self, sizeof self)) {
-        char *slash = strrchr(self, '/');
-        *slash = '\0';
-        int k = snprintf(paths[n], PATH_LEN, "%s/admitsim-live", self);
-        if (k > 0 && k < PATH_LEN) n++;
-        k = snprintf(paths[n], PATH_LEN, "%s/%s", self, ADMIT_LIVE_FROM_BIN);
-        if (k > 0 && k < PATH_LEN) n++;
-    }
+    if (cli_beside_self("admitsim-live", paths[n], PATH_LEN)) n++;
+    if (cli_beside_self(ADMIT_LIVE_FROM_BIN, paths[n], PATH_LEN)) n++;
     snprintf(paths[n++], PATH_LEN, "%s", ADMIT_LIVE_INSTALLED);
     return n;
 }
