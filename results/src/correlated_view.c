@@ -84,16 +84,17 @@ static double wide_s(res_sum_ns ns) {
     return (double)ns / 1e9;
 }
 
-/* Per-task join state. */
+/* Per-task join state (48 bytes; the dependency_ready time, which only
+** rows show, is kept beside it when the view keeps rows: view_builder.dep). */
 typedef struct task_state {
-    int64_t dep, enq, sel, lease_at;
+    int64_t enq, sel, lease_at;
     uint64_t lease_id;
     int64_t completed_at;
     int32_t group;
     uint32_t queued_epoch; /* queued while it equals the sweep's epoch */
 } task_state;
 
-static const task_state task_absent = {-1, -1, -1, -1, 0, -1, -1, 0};
+static const task_state task_absent = {-1, -1, -1, 0, -1, -1, 0};
 
 typedef struct attempt_state {
     uint64_t exec;
@@ -104,14 +105,25 @@ typedef struct attempt_state {
 } attempt_state;
 
 /* What the metrics read of an execution's row: enough for the waits, the
-** limiting layers and the downstream gap.  A builder asked for no rows
-** keeps only these (64 bytes instead of a res_view_row's 184); one that
-** keeps rows reads them from the rows (row_lean_of). */
+** limiting layers and the downstream gap (row_lean_of).  A builder asked
+** for no rows keeps a lean_row per execution (40 bytes instead of a
+** res_view_row's 184) and, once the request stream is joined and only if
+** it has attempts, the three request sums per row beside them. */
 typedef struct row_lean {
     int64_t enq, sel, lease, released; /* -1: absent */
     int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
     int32_t group, column;
 } row_lean;
+
+typedef struct lean_row {
+    int64_t enq, sel, lease, released; /* -1: absent */
+    int32_t group, column;
+} lean_row;
+
+/* lean_req[row]: an execution's request wait, cooldown and provider ns. */
+typedef struct lean_req {
+    int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
+} lean_req;
 
 typedef struct window {
     int64_t from, to;
@@ -299,13 +311,15 @@ typedef struct view_builder {
     size_t *col_base;  /* [c]: column c's first slot; [ncol]: the dense slots */
     uint8_t *col_type; /* [c]: the type of column c's tasks */
     task_state *ts;    /* [slot] */
+    int64_t *dep;      /* [slot]: dependency_ready time, -1: none; only with keep_rows */
     size_t nts, ts_cap;
     uint64_t *other_id; /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    bool keep_rows; /* the view's rows (v->rows), else only lean[] */
-    row_lean *lean; /* [row] when !keep_rows */
-    size_t row_cap; /* rows v->rows (or lean) has room for */
-    long *exec_row; /* [execution id < exec_cap]: its row, -1: none */
+    bool keep_rows;     /* the view's rows (v->rows), else only lean[] */
+    lean_row *lean;     /* [row] when !keep_rows */
+    lean_req *lean_req; /* [row] when !keep_rows and any attempt joined; else NULL */
+    size_t row_cap;     /* rows v->rows (or lean) has room for */
+    uint32_t *exec_row; /* [execution id < exec_cap]: its row, NO_ROW: none */
     size_t exec_cap;
     attempt_state *att; /* [attempt id < att_cap] */
     size_t att_cap;
@@ -366,7 +380,19 @@ static int group_weight(const view_builder *b, uint32_t g) {
 
 /* Row i as the metrics read it. */
 static row_lean row_lean_of(const view_builder *b, size_t i) {
-    if (!b->keep_rows) return b->lean[i];
+    if (!b->keep_rows) {
+        const lean_row *l = &b->lean[i];
+        const lean_req *q = b->lean_req ? &b->lean_req[i] : &(const lean_req){0, 0, 0};
+        return (row_lean){.enq = l->enq,
+                          .sel = l->sel,
+                          .lease = l->lease,
+                          .released = l->released,
+                          .request_wait_ns = q->request_wait_ns,
+                          .cooldown_wait_ns = q->cooldown_wait_ns,
+                          .provider_ns = q->provider_ns,
+                          .group = l->group,
+                          .column = l->column};
+    }
     const res_view_row *r = &b->v->rows[i];
     return (row_lean){.enq = r->at[RES_TS_READY_ENQUEUED],
                       .sel = r->at[RES_TS_SELECTED],
@@ -383,13 +409,13 @@ static void view_builder_free(view_builder *b) {
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
-    void *arrays[] = {b->cool,      b->col_base,    b->col_type,    b->ts,       b->other_id,
-                      b->lean,      b->other_slot,  b->exec_row,    b->att,      b->part,
-                      b->root_bits, b->rg_adm,      b->res_off,     b->res_list, b->need_pos,
-                      b->need_off,  b->need_amount, b->need_count,  b->r_parts,  b->qg,
-                      b->lg,        b->queued_bits, b->leased_bits, b->gg,       b->serv,
-                      b->gr,        b->leased_r,    b->rb,          b->r_idle,   b->rserv,
-                      b->rmark,     b->dirty,       b->is_dirty};
+    void *arrays[] = {b->cool,     b->col_base,   b->col_type,  b->ts,          b->other_id,
+                      b->lean,     b->other_slot, b->exec_row,  b->att,         b->part,
+                      b->dep,      b->lean_req,   b->root_bits, b->rg_adm,      b->res_off,
+                      b->res_list, b->need_pos,   b->need_off,  b->need_amount, b->need_count,
+                      b->r_parts,  b->qg,         b->lg,        b->queued_bits, b->leased_bits,
+                      b->gg,       b->serv,       b->gr,        b->leased_r,    b->rb,
+                      b->r_idle,   b->rserv,      b->rmark,     b->dirty,       b->is_dirty};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
@@ -440,6 +466,11 @@ __attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_
         task_state *ts = res_large_realloc(b->ts, b->nts * sizeof *ts, cap * sizeof *ts);
         if (!ts) goto oom;
         b->ts = ts;
+        if (b->dep) {
+            int64_t *dep = res_large_realloc(b->dep, b->nts * sizeof *dep, cap * sizeof *dep);
+            if (!dep) goto oom;
+            b->dep = dep;
+        }
         b->ts_cap = cap;
     }
     if ((b->other_count + 1) * 2 > b->other_mask + 1 && !other_grow(b)) goto oom;
@@ -450,6 +481,7 @@ __attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_
     b->other_slot[i] = b->nts;
     b->other_count++;
     b->ts[b->nts] = task_absent;
+    if (b->dep) b->dep[b->nts] = -1;
     return &b->ts[b->nts++];
 oom:
     b->oom = true;
@@ -489,7 +521,8 @@ static bool view_alloc_metrics(view_builder *b) {
     return m->groups && m->resources && m->resource_service;
 }
 
-static const long no_row = -1; /* exec_row: the execution has no row */
+#define NO_ROW UINT32_MAX
+static const uint32_t no_row = NO_ROW; /* exec_row: the execution has no row */
 
 /* Makes room for index `need` in *arr (elem-byte entries, *cap of them),
 ** doubling; the new entries are copies of *fill (fill NULL: left as they
@@ -545,9 +578,12 @@ static bool view_index_tasks(view_builder *b) {
     b->nts = total;
     b->ts_cap = total + 16;
     b->ts = res_large_alloc(b->ts_cap * sizeof *b->ts);
-    if (!b->ts) return false;
+    if (b->keep_rows) b->dep = res_large_alloc(b->ts_cap * sizeof *b->dep);
+    if (!b->ts || (b->keep_rows && !b->dep)) return false;
     for (size_t i = 0; i < total; i++)
         b->ts[i] = task_absent;
+    for (size_t i = 0; b->dep && i < total; i++)
+        b->dep[i] = -1;
     /* most tasks run once: rows and execution ids rarely outgrow this */
     return grow_to((void **)&b->exec_row, &b->exec_cap, total + 16, sizeof *b->exec_row, &no_row) &&
            row_room(b, total + 16);
@@ -780,9 +816,16 @@ static void sweep_advance(view_builder *b, int64_t dt) {
     b->now += dt;
 }
 
+/* The task's dependency_ready time (kept only when the view keeps rows). */
+static int64_t *task_dep(view_builder *b, const task_state *st) {
+    return b->dep ? &b->dep[st - b->ts] : NULL;
+}
+
 /* Forgets the task's ready..lease times once an execution took them. */
-static void task_join_reset(task_state *st) {
-    st->dep = st->enq = st->sel = st->lease_at = -1;
+static void task_join_reset(view_builder *b, task_state *st) {
+    int64_t *dep = task_dep(b, st);
+    if (dep) *dep = -1;
+    st->enq = st->sel = st->lease_at = -1;
     st->lease_id = 0;
 }
 
@@ -853,16 +896,20 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     }
     bool joined = st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t;
     if (!joined) b->m->hidden_scheduler_resource_waiters++;
+    if (v->row_count >= NO_ROW) { /* exec_row's range: far beyond any memory */
+        b->oom = true;
+        return;
+    }
     size_t i = v->row_count++;
-    b->exec_row[exec] = (long)i;
+    b->exec_row[exec] = (uint32_t)i;
     if (!b->keep_rows) {
-        b->lean[i] = (row_lean){.enq = joined ? st->enq : -1,
+        b->lean[i] = (lean_row){.enq = joined ? st->enq : -1,
                                 .sel = joined ? st->sel : -1,
                                 .lease = joined ? st->lease_at : -1,
                                 .released = -1,
                                 .group = g,
                                 .column = ev->corr.column};
-        task_join_reset(st);
+        task_join_reset(b, st);
         return;
     }
     res_view_row *r = &v->rows[i];
@@ -877,12 +924,12 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     r->worker_attempt = ev->value;
     r->at[RES_TS_WORKER_SPAWNED] = t;
     if (joined) {
-        r->at[RES_TS_DEPENDENCY_READY] = st->dep;
+        r->at[RES_TS_DEPENDENCY_READY] = *task_dep(b, st);
         r->at[RES_TS_READY_ENQUEUED] = st->enq;
         r->at[RES_TS_SELECTED] = st->sel;
         r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
     }
-    task_join_reset(st);
+    task_join_reset(b, st);
 }
 
 /* Returns whether the queue is to be cleared: cancelled then released with
@@ -927,14 +974,15 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
     if (st && g >= 0) st->group = g;
     uint64_t exec = ev->corr.task_execution_id;
-    long ri = exec && exec < b->exec_cap ? b->exec_row[exec] : -1;
+    uint32_t x = exec && exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
+    long ri = x == NO_ROW ? -1 : (long)x;
     res_view_row *row = ri >= 0 && b->keep_rows ? &b->v->rows[ri] : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
     switch (ev->kind) {
     case ADMIT_EV_DEPENDENCY_READY:
-        if (st) st->dep = t;
+        if (st && b->dep) *task_dep(b, st) = t;
         if (downstream && b->first_ready < 0) b->first_ready = t;
         break;
     case ADMIT_EV_READY_ENQUEUED:
@@ -952,7 +1000,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     case ADMIT_EV_WORKER_SPAWN_FAILED:
         b->m->spawn_failures++;
         dequeue = true;
-        if (st) task_join_reset(st);
+        if (st) task_join_reset(b, st);
         break;
     case ADMIT_EV_TASK_COMPLETED:
         if (st) st->completed_at = t;
@@ -1122,11 +1170,15 @@ static bool request_step(view_builder *b, const admit_event *ev) {
 }
 
 /* Every attempt into its execution's row, in attempt id order (the first
-** attempt first). */
-static void requests_join(view_builder *b) {
+** attempt first).  false: out of memory. */
+static bool requests_join(view_builder *b) {
+    if (!b->keep_rows && b->max_att) {
+        b->lean_req = calloc(b->v->row_count ? b->v->row_count : 1, sizeof *b->lean_req);
+        if (!b->lean_req) return false;
+    }
     for (uint64_t id = 1; id <= b->max_att; id++) {
         const attempt_state *a = &b->att[id];
-        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] < 0) continue;
+        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] == NO_ROW) continue;
         int64_t wait = 0, cool = 0, provider = 0;
         if (a->ws >= 0 && a->wend >= a->ws) {
             wait = a->wend - a->ws;
@@ -1135,7 +1187,7 @@ static void requests_join(view_builder *b) {
         }
         if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
         if (!b->keep_rows) {
-            row_lean *l = &b->lean[b->exec_row[a->exec]];
+            lean_req *l = &b->lean_req[b->exec_row[a->exec]];
             l->request_wait_ns += wait;
             l->cooldown_wait_ns += cool;
             l->provider_ns += provider;
@@ -1155,6 +1207,7 @@ static void requests_join(view_builder *b) {
         r->cooldown_wait_ns += cool;
         r->provider_ns += provider;
     }
+    return true;
 }
 
 /* ---- pass 5: per-row waits and limiting layers ------------------------------ */
@@ -1364,8 +1417,7 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
     bool ok = !b->oom;
     if (ok) {
         sweep_finish(b);
-        requests_join(b);
-        ok = rows_waits(b);
+        ok = requests_join(b) && rows_waits(b);
     }
     if (ok) {
         rows_layers(b);
