@@ -7,7 +7,9 @@
 **
 **   1. index (view_index): the metric arrays; the dense task slots
 **      (task_find: a task's slot comes from its id, admit_task_id's column
-**      and row or row group, with a small map for any other id); per group
+**      and row or row group, with a small map for any other id; the join
+**      state of a slot lives in a chunk of TASK_CHUNK slots made at its
+**      first use and freed when all its tasks finished, task_at); per group
 **      the resources it requests, per resource the amounts its requesters
 **      ask.  Nothing here reads the events: rows, the execution map and the
 **      attempt slots grow as the passes meet them, and a group joins the
@@ -41,7 +43,7 @@
 **      gap and limiting layers, overall and per group: two passes over the
 **      rows per wait kind, percentiles by selection (res_select_i64).  The
 **      passes read a row's row_lean: from the view's rows, or, for a
-**      builder asked for no rows, from the 64-byte lean rows it keeps
+**      builder asked for no rows, from the 40-byte lean rows it keeps
 **      instead (the same integers, so the same sums).
 **   6. records (records_compute): time to the first and to 50% of the
 **      records, p95 row completion.
@@ -62,6 +64,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/id_hash.h"
 #include "res/large_alloc.h"
 #include "res/stats.h"
 
@@ -434,13 +437,6 @@ static void view_builder_free(view_builder *b) {
 
 /* ---- task slots ------------------------------------------------------------- */
 
-static size_t id_hash(uint64_t id) {
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id;
-}
-
 static bool other_grow(view_builder *b) {
     size_t cap = b->other_mask ? (b->other_mask + 1) * 2 : 64;
     uint64_t *ids = calloc(cap, sizeof *ids);
@@ -452,7 +448,7 @@ static bool other_grow(view_builder *b) {
     }
     for (size_t i = 0; b->other_mask && i <= b->other_mask; i++) {
         if (!b->other_id[i]) continue;
-        size_t j = id_hash(b->other_id[i]) & (cap - 1);
+        size_t j = res_id_hash(b->other_id[i]) & (cap - 1);
         while (ids[j])
             j = (j + 1) & (cap - 1);
         ids[j] = b->other_id[i];
@@ -501,7 +497,8 @@ static void slot_add(view_builder *b) {
 ** (NO_SLOT: none, or out of memory with b->oom set). */
 __attribute__((noinline)) static size_t task_other(view_builder *b, uint64_t id, bool create) {
     if (b->other_mask)
-        for (size_t i = id_hash(id) & b->other_mask; b->other_id[i]; i = (i + 1) & b->other_mask)
+        for (size_t i = res_id_hash(id) & b->other_mask; b->other_id[i];
+             i = (i + 1) & b->other_mask)
             if (b->other_id[i] == id) return b->other_slot[i];
     if (!create) return NO_SLOT;
     if ((b->nts == b->ts_cap && !slots_room(b, b->ts_cap * 2 + 16)) ||
@@ -509,7 +506,7 @@ __attribute__((noinline)) static size_t task_other(view_builder *b, uint64_t id,
         b->oom = true;
         return NO_SLOT;
     }
-    size_t i = id_hash(id) & b->other_mask;
+    size_t i = res_id_hash(id) & b->other_mask;
     while (b->other_id[i])
         i = (i + 1) & b->other_mask;
     b->other_id[i] = id;

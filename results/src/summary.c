@@ -7,6 +7,7 @@
 
 #include "admit/resources.h"
 #include "res/correlated_view.h"
+#include "res/id_hash.h"
 #include "res/request_report.h"
 #include "res/stats.h"
 
@@ -41,20 +42,13 @@ typedef struct running_map {
     size_t mask, count; /* mask + 1 slots (0: none yet) */
 } running_map;
 
-static size_t running_hash(uint64_t id) {
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id;
-}
-
 static void running_free(running_map *m) {
     free(m->id);
     free(m->start);
 }
 
 static size_t running_find(const running_map *m, uint64_t id) {
-    size_t i = running_hash(id) & m->mask;
+    size_t i = res_id_hash(id) & m->mask;
     while (m->id[i] && m->id[i] != id)
         i = (i + 1) & m->mask;
     return i;
@@ -96,7 +90,7 @@ static bool running_take(running_map *m, uint64_t id, int64_t *t) {
     *t = m->start[i];
     m->count--;
     for (size_t j = (i + 1) & m->mask; m->id[j]; j = (j + 1) & m->mask) {
-        size_t home = running_hash(m->id[j]) & m->mask;
+        size_t home = res_id_hash(m->id[j]) & m->mask;
         /* slot j's entry may move to the hole at i unless its home lies in (i, j] */
         if (((j - home) & m->mask) < ((j - i) & m->mask)) continue;
         m->id[i] = m->id[j];
