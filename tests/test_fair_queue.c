@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -689,6 +690,43 @@ static void test_fifo_within_group(void **state) {
     fx_done(&fx);
 }
 
+/* A burst far beyond FIFO_KEEP (a row group admitted at once) drains with
+** the fifo halving its storage on the way: tasks still come out in arrival
+** order, also those that arrive after the fifo shrank (wrapping in the
+** smaller ring) and while it grows again. */
+static void test_fifo_order_survives_trim(void **state) {
+    (void)state;
+    enum { BURST = 20000, LATER = 6000 };
+    const int w[] = {1};
+    fixture fx;
+    fx_init(&fx, w, 1);
+    admit_task *tasks = calloc(BURST + LATER, sizeof *tasks);
+    const admit_task **items = calloc(BURST, sizeof *items);
+    assert_non_null(tasks);
+    assert_non_null(items);
+    for (uint32_t i = 0; i < BURST + LATER; i++)
+        test_task_init(&tasks[i], 0, i);
+    for (uint32_t i = 0; i < BURST; i++)
+        items[i] = &tasks[i];
+    assert_int_equal(admit_fair_queue_enqueue(fx.q, items, BURST, NULL), BURST);
+    uint32_t next = 0, pushed = BURST;
+    admit_queue_selection sel;
+    while (admit_fair_queue_select_next(fx.q, NULL, NULL, &sel)) {
+        const admit_task *t = admit_fair_queue_commit(fx.q, &sel);
+        assert_ptr_equal(t, &tasks[next++]);
+        if (next >= 17000 && pushed < BURST + LATER && next % 2 == 0) { /* two in, one out */
+            const admit_task *more[2] = {&tasks[pushed], &tasks[pushed + 1]};
+            assert_int_equal(admit_fair_queue_enqueue(fx.q, more, 2, NULL), 2);
+            pushed += 2;
+        }
+    }
+    assert_int_equal(next, BURST + LATER);
+    assert_int_equal(admit_fair_queue_view(fx.q)->queued_total, 0);
+    free(items);
+    free(tasks);
+    fx_done(&fx);
+}
+
 static void test_create_rejects_bad_arguments(void **state) {
     (void)state;
     admit_group_spec g = {.key = "A", .weight = 1};
@@ -790,6 +828,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_stale_commit_returns_null, teardown_queue),
         cmocka_unit_test_teardown(test_discard_and_view_aggregates, teardown_queue),
         cmocka_unit_test_teardown(test_fifo_within_group, teardown_queue),
+        cmocka_unit_test_teardown(test_fifo_order_survives_trim, teardown_queue),
         cmocka_unit_test_teardown(test_create_rejects_bad_arguments, teardown_queue),
         cmocka_unit_test_teardown(test_membership_random, teardown_queue),
     };

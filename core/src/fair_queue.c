@@ -239,6 +239,25 @@ static const admit_task *fifo_at(const group_fifo *f, uint32_t i) {
     return f->items[(f->head + i) % f->cap];
 }
 
+/* Storage a group's fifo keeps however few tasks it holds. */
+#define FIFO_KEEP 4096
+
+/* Halves a large fifo that is less than a quarter full, so a burst of ready
+** tasks does not hold its memory once it drained (a failed allocation
+** keeps the storage as it is). */
+static void fifo_trim(group_fifo *f) {
+    if (f->cap <= FIFO_KEEP || f->count >= f->cap / 4) return;
+    uint32_t cap = f->cap / 2;
+    const admit_task **items = malloc(cap * sizeof *items);
+    if (!items) return;
+    for (uint32_t i = 0; i < f->count; i++)
+        items[i] = fifo_at(f, i);
+    free(f->items);
+    f->items = items;
+    f->head = 0;
+    f->cap = cap;
+}
+
 static void demand_add(admit_fair_queue *q, const admit_task *t, int sign) {
     uint64_t *row = &q->demand[(size_t)t->group * q->resource_count];
     for (uint8_t i = 0; i < t->resources.count; i++) {
@@ -304,6 +323,7 @@ static void task_removed(admit_fair_queue *q, const admit_task *t) {
     q->queued_by_group[t->group]--;
     demand_add(q, t, -1);
     group_fifo *f = &q->fifo[t->group];
+    fifo_trim(f);
     head_set(q, t->group, f->count ? fifo_at(f, 0) : NULL);
 }
 

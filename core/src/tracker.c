@@ -268,7 +268,36 @@ static bool frontier_push(admit_tracker *t, size_t idx) {
     return true;
 }
 
+/* Storage the frontier, the newly ready list and the timed heap keep
+** however little they hold. */
+#define TRANSIENT_KEEP 4096
+
+/* Releases the storage of a large frontier that the last pull (whose
+** frontier the caller is done with now) filled less than a quarter of, and
+** of the timed heap once empty: a burst of ready tasks (a row group
+** admitted, a column's ready time come) does not hold its memory for the
+** rest of the run. */
+static void frontier_trim(admit_tracker *t) {
+    if (t->frontier_cap > TRANSIENT_KEEP && t->frontier_count < t->frontier_cap / 4) {
+        free(t->frontier);
+        t->frontier = NULL;
+        t->frontier_cap = 0;
+    }
+    if (admit_heap_count(&t->timed) == 0 && t->timed.cap > TRANSIENT_KEEP)
+        admit_heap_free(&t->timed);
+}
+
+/* The same for the newly ready list, `used` entries of which were just read. */
+static void newly_ready_trim(admit_tracker *t, size_t used) {
+    if (t->newly_ready.cap > TRANSIENT_KEEP && used < t->newly_ready.cap / 4) {
+        free(t->newly_ready.items);
+        t->newly_ready.items = NULL;
+        t->newly_ready.cap = 0;
+    }
+}
+
 size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task *const **out) {
+    frontier_trim(t);
     t->frontier_count = 0;
     /* Tasks gated by a ready time first: they became dependency-ready earlier. */
     const admit_heap_entry *top;
@@ -290,6 +319,7 @@ size_t admit_tracker_ready_frontier(admit_tracker *t, int64_t now_ns, admit_task
             lost(t, idx);
         }
     }
+    newly_ready_trim(t, t->newly_ready.count);
     t->newly_ready.count = 0;
     *out = t->frontier;
     return t->frontier_count;

@@ -110,17 +110,22 @@ json_t *res_event_to_json(const admit_event *ev, const res_run_record *run) {
 }
 
 /* Both streams in one timeline: by capture time; at one instant the
-** scheduler stream first, each stream in sequence order. */
+** scheduler stream first, each stream in sequence order.  The event after
+** the i-th scheduler and j-th request event (advancing the one taken);
+** NULL at the end. */
+static const admit_event *timeline_next(const res_run_record *run, size_t *i, size_t *j) {
+    if (*i == run->event_count && *j == run->request_event_count) return NULL;
+    bool take_sched = *j == run->request_event_count ||
+                      (*i < run->event_count &&
+                       run->events[*i].captured_at_ns <= run->request_events[*j].captured_at_ns);
+    return take_sched ? &run->events[(*i)++] : &run->request_events[(*j)++];
+}
+
 static json_t *timeline_json(const res_run_record *run) {
     json_t *timeline = json_array();
     size_t i = 0, j = 0;
-    while (i < run->event_count || j < run->request_event_count) {
-        bool take_sched = j == run->request_event_count ||
-                          (i < run->event_count &&
-                           run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
-        const admit_event *ev = take_sched ? &run->events[i++] : &run->request_events[j++];
+    for (const admit_event *ev; (ev = timeline_next(run, &i, &j));)
         json_array_append_new(timeline, res_event_to_json(ev, run));
-    }
     return timeline;
 }
 
@@ -198,8 +203,9 @@ json_t *res_artifact_check_json(const run_check *c) {
     return json_pack("{s:o, s:o, s:o}", "tags", tags, "claims", claims, "thresholds", thresholds);
 }
 
-static json_t *iteration_json(const res_run_record *run, const res_summary *sum) {
-    json_t *timeline = timeline_json(run);
+/* Iteration `run` as the artifact has it, with `timeline` (a reference it
+** takes) as its timeline. */
+static json_t *iteration_json(const res_run_record *run, const res_summary *sum, json_t *timeline) {
     json_t *leased = json_object();
     for (uint32_t r = 0; r < run->resource_count; r++)
         json_object_set_new(leased, run->resource_names[r], json_integer(run->final_leased[r]));
@@ -310,7 +316,8 @@ json_t *res_artifact_build(res_run_record *const *runs, res_summary *const *summ
         return NULL;
     }
     for (size_t i = 0; i < count; i++) {
-        json_array_append_new(iterations, iteration_json(runs[i], summaries[i]));
+        json_array_append_new(iterations,
+                              iteration_json(runs[i], summaries[i], timeline_json(runs[i])));
         json_array_append_new(per_iter, res_summary_to_json(summaries[i], runs[i]));
         walls[i] = summaries[i]->wall_time_seconds;
     }
@@ -360,16 +367,77 @@ res_artifact_writer *res_artifact_writer_open(const char *dir, const char *name,
     return w;
 }
 
-/* json_dump_callback sink: text indented by two more spaces after each newline. */
+/* A json_dump_callback sink: text written to f with `depth` more spaces
+** after each newline (a dump at depth 0 placed `depth` levels deeper, at
+** one space a level). */
+typedef struct indent_sink {
+    FILE *f;
+    size_t depth; /* at most 8 */
+} indent_sink;
+
 static int indented(const char *buffer, size_t size, void *data) {
-    FILE *f = data;
+    const indent_sink *s = data;
     for (size_t i = 0; i < size;) {
         const char *nl = memchr(buffer + i, '\n', size - i);
         size_t n = nl ? (size_t)(nl - (buffer + i)) + 1 : size - i;
-        if (fwrite(buffer + i, 1, n, f) != n || (nl && fputs("  ", f) == EOF)) return -1;
+        if (fwrite(buffer + i, 1, n, s->f) != n ||
+            (nl && fwrite("        ", 1, s->depth, s->f) != s->depth))
+            return -1;
         i += n;
     }
     return 0;
+}
+
+static bool sink_text(indent_sink *s, const char *text) {
+    return indented(text, strlen(text), s) == 0;
+}
+
+/* The timeline array at depth 3 of the document (the value of a key of an
+** iteration), its events one at a time: the text a dump of the whole array
+** there makes ("[]" when empty; else each event on its own line at depth 4,
+** the closing bracket at depth 3).  *oom: an event could not be built. */
+static bool write_timeline(FILE *f, const res_run_record *run, bool *oom) {
+    indent_sink ev_sink = {f, 4};
+    size_t i = 0, j = 0;
+    const admit_event *ev = timeline_next(run, &i, &j);
+    if (!ev) return fputs("[]", f) != EOF;
+    if (fputs("[\n    ", f) == EOF) return false;
+    for (bool first = true; ev; ev = timeline_next(run, &i, &j), first = false) {
+        json_t *e = res_event_to_json(ev, run);
+        if (!e) return !(*oom = true);
+        bool ok = (first || fputs(",\n    ", f) != EOF) &&
+                  json_dump_callback(e, indented, &ev_sink, DUMP_FLAGS) == 0;
+        json_decref(e);
+        if (!ok) return false;
+    }
+    return fputs("\n   ]", f) != EOF;
+}
+
+/* Iteration r at depth 2 (an element of "iterations"), its timeline
+** streamed: the iteration's dump with a placeholder timeline, cut at the
+** placeholder (the last key's value), the timeline in between.  The bytes
+** equal a dump of the whole iteration there. */
+#define TIMELINE_MARK "@@admitsim:timeline@@"
+#define TIMELINE_KEY  "\"timeline\": \"" TIMELINE_MARK "\""
+
+static bool write_iteration(FILE *f, const res_run_record *r, const res_summary *s, bool *oom) {
+    json_t *it = iteration_json(r, s, json_string(TIMELINE_MARK));
+    char *text = it ? json_dumps(it, DUMP_FLAGS) : NULL;
+    json_decref(it);
+    char *at = NULL;
+    for (char *p = text; p && (p = strstr(p, TIMELINE_KEY)); p++)
+        at = p;
+    if (!at) {
+        free(text);
+        return !(*oom = true);
+    }
+    at += strlen("\"timeline\": ");
+    *at = '\0';
+    indent_sink sink = {f, 2};
+    bool ok = sink_text(&sink, text) && write_timeline(f, r, oom) &&
+              sink_text(&sink, at + strlen("\"" TIMELINE_MARK "\""));
+    free(text);
+    return ok;
 }
 
 /* The skeleton's dump split at the placeholder (malloc'd whole; *after points into it). */
@@ -403,17 +471,15 @@ bool res_artifact_writer_add(res_artifact_writer *w, const res_run_record *r, co
     if (w->count == w->iterations)
         return res_error_set(err, RES_EINVAL, "%s: more iterations than announced", w->file.path);
     if (w->count == 0 && !start(w, r, s, err)) return false;
-    json_t *it = iteration_json(r, s);
     json_t *derived = res_summary_to_json(s, r);
-    if (!it || !derived || json_array_append_new(w->per_iter, derived) != 0) {
-        json_decref(it);
+    if (!derived || json_array_append_new(w->per_iter, derived) != 0)
         return res_error_set(err, RES_ENOMEM, "out of memory building the artifact");
-    }
     w->walls[w->count] = s->wall_time_seconds;
+    bool oom = false;
     bool ok = (w->count == 0 || fputs(",\n  ", w->file.f) != EOF) &&
-              json_dump_callback(it, indented, w->file.f, DUMP_FLAGS) == 0;
-    json_decref(it);
+              write_iteration(w->file.f, r, s, &oom);
     w->count++;
+    if (oom) return res_error_set(err, RES_ENOMEM, "out of memory building the artifact");
     if (!ok)
         return res_error_set(err, RES_EIO, "%s: cannot write: %s", w->file.tmp, strerror(errno));
     return true;

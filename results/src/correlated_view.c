@@ -7,7 +7,9 @@
 **
 **   1. index (view_index): the metric arrays; the dense task slots
 **      (task_find: a task's slot comes from its id, admit_task_id's column
-**      and row or row group, with a small map for any other id); per group
+**      and row or row group, with a small map for any other id; the join
+**      state of a slot lives in a chunk of TASK_CHUNK slots made at its
+**      first use and freed when all its tasks finished, task_at); per group
 **      the resources it requests, per resource the amounts its requesters
 **      ask.  Nothing here reads the events: rows, the execution map and the
 **      attempt slots grow as the passes meet them, and a group joins the
@@ -41,7 +43,7 @@
 **      gap and limiting layers, overall and per group: two passes over the
 **      rows per wait kind, percentiles by selection (res_select_i64).  The
 **      passes read a row's row_lean: from the view's rows, or, for a
-**      builder asked for no rows, from the 64-byte lean rows it keeps
+**      builder asked for no rows, from the 40-byte lean rows it keeps
 **      instead (the same integers, so the same sums).
 **   6. records (records_compute): time to the first and to 50% of the
 **      records, p95 row completion.
@@ -62,6 +64,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/id_hash.h"
 #include "res/large_alloc.h"
 #include "res/stats.h"
 
@@ -84,16 +87,24 @@ static double wide_s(res_sum_ns ns) {
     return (double)ns / 1e9;
 }
 
-/* Per-task join state. */
+/* Per-task join state: what joins a task's ready..lease events to its next
+** execution, and whether it is queued.  Kept in chunks of TASK_CHUNK slots,
+** freed once every task of the chunk finished (view_builder.chunk); the
+** completion time (view_builder.done) and, when the view keeps rows, the
+** dependency_ready time (view_builder.dep) are kept per slot beside them. */
 typedef struct task_state {
-    int64_t dep, enq, sel, lease_at;
+    int64_t enq, sel, lease_at;
     uint64_t lease_id;
-    int64_t completed_at;
     int32_t group;
     uint32_t queued_epoch; /* queued while it equals the sweep's epoch */
 } task_state;
 
-static const task_state task_absent = {-1, -1, -1, -1, 0, -1, -1, 0};
+static const task_state task_absent = {-1, -1, -1, 0, -1, 0};
+
+#define TASK_CHUNK 4096
+#define NO_SLOT    SIZE_MAX
+#define DONE_NOT   (-1) /* view_builder.done: not finished */
+#define DONE_DROP  (-2) /* finished by non_retryable_dropped */
 
 typedef struct attempt_state {
     uint64_t exec;
@@ -104,14 +115,25 @@ typedef struct attempt_state {
 } attempt_state;
 
 /* What the metrics read of an execution's row: enough for the waits, the
-** limiting layers and the downstream gap.  A builder asked for no rows
-** keeps only these (64 bytes instead of a res_view_row's 184); one that
-** keeps rows reads them from the rows (row_lean_of). */
+** limiting layers and the downstream gap (row_lean_of).  A builder asked
+** for no rows keeps a lean_row per execution (40 bytes instead of a
+** res_view_row's 184) and, once the request stream is joined and only if
+** it has attempts, the three request sums per row beside them. */
 typedef struct row_lean {
     int64_t enq, sel, lease, released; /* -1: absent */
     int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
     int32_t group, column;
 } row_lean;
+
+typedef struct lean_row {
+    int64_t enq, sel, lease, released; /* -1: absent */
+    int32_t group, column;
+} lean_row;
+
+/* lean_req[row]: an execution's request wait, cooldown and provider ns. */
+typedef struct lean_req {
+    int64_t request_wait_ns, cooldown_wait_ns, provider_ns;
+} lean_req;
 
 typedef struct window {
     int64_t from, to;
@@ -295,17 +317,21 @@ typedef struct view_builder {
     bool oom;            /* a map or the slots could not grow */
 
     /* pass 1: index */
-    bool dense;        /* task ids decode as admit_task_id lays them out */
-    size_t *col_base;  /* [c]: column c's first slot; [ncol]: the dense slots */
-    uint8_t *col_type; /* [c]: the type of column c's tasks */
-    task_state *ts;    /* [slot] */
-    size_t nts, ts_cap;
-    uint64_t *other_id; /* map of other task ids to slots: 0 = empty */
+    bool dense;           /* task ids decode as admit_task_id lays them out */
+    size_t *col_base;     /* [c]: column c's first slot; [ncol]: the dense slots */
+    uint8_t *col_type;    /* [c]: the type of column c's tasks */
+    task_state **chunk;   /* [slot / TASK_CHUNK]: join states; NULL: not yet, or all finished */
+    uint32_t *chunk_open; /* [chunk]: its slots whose task has not finished */
+    int64_t *done;        /* [slot]: task_completed time, DONE_NOT or DONE_DROP */
+    int64_t *dep;         /* [slot]: dependency_ready time, -1: none; only with keep_rows */
+    size_t nts, ts_cap;   /* slots made, and room for them */
+    uint64_t *other_id;   /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    bool keep_rows; /* the view's rows (v->rows), else only lean[] */
-    row_lean *lean; /* [row] when !keep_rows */
-    size_t row_cap; /* rows v->rows (or lean) has room for */
-    long *exec_row; /* [execution id < exec_cap]: its row, -1: none */
+    bool keep_rows;     /* the view's rows (v->rows), else only lean[] */
+    lean_row *lean;     /* [row] when !keep_rows */
+    lean_req *lean_req; /* [row] when !keep_rows and any attempt joined; else NULL */
+    size_t row_cap;     /* rows v->rows (or lean) has room for */
+    uint32_t *exec_row; /* [execution id < exec_cap]: its row, NO_ROW: none */
     size_t exec_cap;
     attempt_state *att; /* [attempt id < att_cap] */
     size_t att_cap;
@@ -366,7 +392,19 @@ static int group_weight(const view_builder *b, uint32_t g) {
 
 /* Row i as the metrics read it. */
 static row_lean row_lean_of(const view_builder *b, size_t i) {
-    if (!b->keep_rows) return b->lean[i];
+    if (!b->keep_rows) {
+        const lean_row *l = &b->lean[i];
+        const lean_req *q = b->lean_req ? &b->lean_req[i] : &(const lean_req){0, 0, 0};
+        return (row_lean){.enq = l->enq,
+                          .sel = l->sel,
+                          .lease = l->lease,
+                          .released = l->released,
+                          .request_wait_ns = q->request_wait_ns,
+                          .cooldown_wait_ns = q->cooldown_wait_ns,
+                          .provider_ns = q->provider_ns,
+                          .group = l->group,
+                          .column = l->column};
+    }
     const res_view_row *r = &b->v->rows[i];
     return (row_lean){.enq = r->at[RES_TS_READY_ENQUEUED],
                       .sel = r->at[RES_TS_SELECTED],
@@ -383,25 +421,21 @@ static void view_builder_free(view_builder *b) {
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
-    void *arrays[] = {b->cool,      b->col_base,    b->col_type,    b->ts,       b->other_id,
-                      b->lean,      b->other_slot,  b->exec_row,    b->att,      b->part,
-                      b->root_bits, b->rg_adm,      b->res_off,     b->res_list, b->need_pos,
-                      b->need_off,  b->need_amount, b->need_count,  b->r_parts,  b->qg,
-                      b->lg,        b->queued_bits, b->leased_bits, b->gg,       b->serv,
-                      b->gr,        b->leased_r,    b->rb,          b->r_idle,   b->rserv,
-                      b->rmark,     b->dirty,       b->is_dirty};
+    for (size_t k = 0; b->chunk && k < (b->ts_cap + TASK_CHUNK - 1) / TASK_CHUNK; k++)
+        res_pages_free(b->chunk[k], TASK_CHUNK * sizeof *b->chunk[k]);
+    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->chunk,      b->other_id,
+                      b->chunk_open,  b->done,        b->lean,     b->other_slot, b->exec_row,
+                      b->att,         b->part,        b->dep,      b->lean_req,   b->root_bits,
+                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos,   b->need_off,
+                      b->need_amount, b->need_count,  b->r_parts,  b->qg,         b->lg,
+                      b->queued_bits, b->leased_bits, b->gg,       b->serv,       b->gr,
+                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,      b->rmark,
+                      b->dirty,       b->is_dirty};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
 
 /* ---- task slots ------------------------------------------------------------- */
-
-static size_t id_hash(uint64_t id) {
-    id ^= id >> 33;
-    id *= 0xff51afd7ed558ccdULL;
-    id ^= id >> 33;
-    return (size_t)id;
-}
 
 static bool other_grow(view_builder *b) {
     size_t cap = b->other_mask ? (b->other_mask + 1) * 2 : 64;
@@ -414,7 +448,7 @@ static bool other_grow(view_builder *b) {
     }
     for (size_t i = 0; b->other_mask && i <= b->other_mask; i++) {
         if (!b->other_id[i]) continue;
-        size_t j = id_hash(b->other_id[i]) & (cap - 1);
+        size_t j = res_id_hash(b->other_id[i]) & (cap - 1);
         while (ids[j])
             j = (j + 1) & (cap - 1);
         ids[j] = b->other_id[i];
@@ -428,51 +462,116 @@ static bool other_grow(view_builder *b) {
     return true;
 }
 
-/* The slot of a task id outside the dense ranges; with create, a new one
-** (NULL: out of memory, b->oom set). */
-__attribute__((noinline)) static task_state *task_other(view_builder *b, uint64_t id, bool create) {
-    if (b->other_mask)
-        for (size_t i = id_hash(id) & b->other_mask; b->other_id[i]; i = (i + 1) & b->other_mask)
-            if (b->other_id[i] == id) return &b->ts[b->other_slot[i]];
-    if (!create) return NULL;
-    if (b->nts == b->ts_cap) {
-        size_t cap = b->ts_cap * 2 + 16;
-        task_state *ts = res_large_realloc(b->ts, b->nts * sizeof *ts, cap * sizeof *ts);
-        if (!ts) goto oom;
-        b->ts = ts;
-        b->ts_cap = cap;
+/* Room for `cap` slots in the per-slot arrays (new chunks absent, open
+** counts 0).  false: out of memory. */
+static bool slots_room(view_builder *b, size_t cap) {
+    size_t chunks = (b->ts_cap + TASK_CHUNK - 1) / TASK_CHUNK;
+    size_t want = (cap + TASK_CHUNK - 1) / TASK_CHUNK;
+    int64_t *done = res_large_realloc(b->done, b->ts_cap * sizeof *done, cap * sizeof *done);
+    if (done) b->done = done;
+    int64_t *dep =
+        b->keep_rows ? res_large_realloc(b->dep, b->ts_cap * sizeof *dep, cap * sizeof *dep) : NULL;
+    if (dep) b->dep = dep;
+    task_state **chunk = realloc(b->chunk, (want ? want : 1) * sizeof *chunk);
+    if (chunk) b->chunk = chunk;
+    uint32_t *open = realloc(b->chunk_open, (want ? want : 1) * sizeof *open);
+    if (open) b->chunk_open = open;
+    if (!done || (b->keep_rows && !dep) || !chunk || !open) return false;
+    for (size_t k = chunks; k < want; k++) {
+        b->chunk[k] = NULL;
+        b->chunk_open[k] = 0;
     }
-    if ((b->other_count + 1) * 2 > b->other_mask + 1 && !other_grow(b)) goto oom;
-    size_t i = id_hash(id) & b->other_mask;
+    b->ts_cap = cap;
+    return true;
+}
+
+/* A new slot: not finished, its chunk's open count up by one. */
+static void slot_add(view_builder *b) {
+    b->done[b->nts] = DONE_NOT;
+    if (b->dep) b->dep[b->nts] = -1;
+    b->chunk_open[b->nts / TASK_CHUNK]++;
+    b->nts++;
+}
+
+/* The slot of a task id outside the dense ranges; with create, a new one
+** (NO_SLOT: none, or out of memory with b->oom set). */
+__attribute__((noinline)) static size_t task_other(view_builder *b, uint64_t id, bool create) {
+    if (b->other_mask)
+        for (size_t i = res_id_hash(id) & b->other_mask; b->other_id[i];
+             i = (i + 1) & b->other_mask)
+            if (b->other_id[i] == id) return b->other_slot[i];
+    if (!create) return NO_SLOT;
+    if ((b->nts == b->ts_cap && !slots_room(b, b->ts_cap * 2 + 16)) ||
+        ((b->other_count + 1) * 2 > b->other_mask + 1 && !other_grow(b))) {
+        b->oom = true;
+        return NO_SLOT;
+    }
+    size_t i = res_id_hash(id) & b->other_mask;
     while (b->other_id[i])
         i = (i + 1) & b->other_mask;
     b->other_id[i] = id;
     b->other_slot[i] = b->nts;
     b->other_count++;
-    b->ts[b->nts] = task_absent;
-    return &b->ts[b->nts++];
-oom:
-    b->oom = true;
-    return NULL;
+    slot_add(b);
+    return b->nts - 1;
 }
 
 /* The task's slot: dense from its id (admit_task_id: (column + 1) << 44 |
 ** type << 40 | row or row group), else through the map. */
-static inline task_state *task_find(view_builder *b, uint64_t id, bool create) {
+static inline size_t task_find(view_builder *b, uint64_t id, bool create) {
     uint64_t col = id >> 44, index = id & ((1ULL << 40) - 1);
     if (b->dense && col >= 1 && col <= b->ncol && ((id >> 40) & 15) == b->col_type[col - 1] &&
         index < b->col_base[col] - b->col_base[col - 1])
-        return &b->ts[b->col_base[col - 1] + index];
+        return b->col_base[col - 1] + index;
     return task_other(b, id, create);
 }
 
-/* Column c's task covering `row` (row group rg): its dense slot. */
-static const task_state *record_task(view_builder *b, uint32_t c, int64_t row, int64_t rg) {
+/* Slot's join state, its chunk made (absent) if there is none: before the
+** chunk's first use, or after all its tasks finished (NULL: out of memory,
+** b->oom set). */
+static task_state *task_at(view_builder *b, size_t slot) {
+    task_state **c = &b->chunk[slot / TASK_CHUNK];
+    if (!*c) {
+        *c = res_pages_alloc(TASK_CHUNK * sizeof **c);
+        if (!*c) {
+            b->oom = true;
+            return NULL;
+        }
+        for (size_t i = 0; i < TASK_CHUNK; i++)
+            (*c)[i] = task_absent;
+    }
+    return &(*c)[slot % TASK_CHUNK];
+}
+
+/* Slot's task finished for the first time: the last of its chunk frees the
+** chunk's join states, which no execution can need any more. */
+static void task_finished(view_builder *b, size_t slot) {
+    size_t k = slot / TASK_CHUNK;
+    if (b->chunk_open[k] > 0 && --b->chunk_open[k] == 0) {
+        res_pages_free(b->chunk[k], TASK_CHUNK * sizeof *b->chunk[k]);
+        b->chunk[k] = NULL;
+    }
+}
+
+/* task_completed of slot's task at t (the latest one counts), or its
+** non_retryable_dropped (t < 0). */
+static void task_end(view_builder *b, size_t slot, int64_t t) {
+    if (b->done[slot] == DONE_NOT) task_finished(b, slot);
+    if (t >= 0)
+        b->done[slot] = t;
+    else if (b->done[slot] == DONE_NOT)
+        b->done[slot] = DONE_DROP;
+}
+
+/* Column c's task covering `row` (row group rg): its completion time, < 0
+** when it did not complete. */
+static int64_t record_task_done(view_builder *b, uint32_t c, int64_t row, int64_t rg) {
     const res_view_column *col = &b->f->columns[c];
     int64_t index = col->cell_by_cell ? row : rg;
-    if (b->dense) return &b->ts[b->col_base[c] + (size_t)index];
+    if (b->dense) return b->done[b->col_base[c] + (size_t)index];
     admit_task_type type = (admit_task_type)b->col_type[c];
-    return task_find(b, admit_task_id(c, type, rg, col->cell_by_cell ? row : -1), false);
+    size_t slot = task_find(b, admit_task_id(c, type, rg, col->cell_by_cell ? row : -1), false);
+    return slot == NO_SLOT ? -1 : b->done[slot];
 }
 
 /* ---- pass 1: allocate and index --------------------------------------------- */
@@ -489,7 +588,8 @@ static bool view_alloc_metrics(view_builder *b) {
     return m->groups && m->resources && m->resource_service;
 }
 
-static const long no_row = -1; /* exec_row: the execution has no row */
+#define NO_ROW UINT32_MAX
+static const uint32_t no_row = NO_ROW; /* exec_row: the execution has no row */
 
 /* Makes room for index `need` in *arr (elem-byte entries, *cap of them),
 ** doubling; the new entries are copies of *fill (fill NULL: left as they
@@ -542,12 +642,9 @@ static bool view_index_tasks(view_builder *b) {
         if (b->dense) total += (size_t)count;
     }
     b->col_base[b->ncol] = total;
-    b->nts = total;
-    b->ts_cap = total + 16;
-    b->ts = res_large_alloc(b->ts_cap * sizeof *b->ts);
-    if (!b->ts) return false;
+    if (!slots_room(b, total + 16)) return false;
     for (size_t i = 0; i < total; i++)
-        b->ts[i] = task_absent;
+        slot_add(b);
     /* most tasks run once: rows and execution ids rarely outgrow this */
     return grow_to((void **)&b->exec_row, &b->exec_cap, total + 16, sizeof *b->exec_row, &no_row) &&
            row_room(b, total + 16);
@@ -781,8 +878,9 @@ static void sweep_advance(view_builder *b, int64_t dt) {
 }
 
 /* Forgets the task's ready..lease times once an execution took them. */
-static void task_join_reset(task_state *st) {
-    st->dep = st->enq = st->sel = st->lease_at = -1;
+static void task_join_reset(view_builder *b, size_t slot, task_state *st) {
+    if (b->dep) b->dep[slot] = -1;
+    st->enq = st->sel = st->lease_at = -1;
     st->lease_id = 0;
 }
 
@@ -841,8 +939,8 @@ static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_st
 
 /* A new row for the execution; the task's latest ready..lease times join it
 ** when its lease is the one the worker got, else it is a hidden waiter. */
-static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_state *st,
-                                 int32_t g) {
+static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t slot,
+                                 task_state *st, int32_t g) {
     res_correlated_view *v = b->v;
     uint64_t exec = ev->corr.task_execution_id;
     int64_t t = ev->captured_at_ns;
@@ -853,16 +951,20 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     }
     bool joined = st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t;
     if (!joined) b->m->hidden_scheduler_resource_waiters++;
+    if (v->row_count >= NO_ROW) { /* exec_row's range: far beyond any memory */
+        b->oom = true;
+        return;
+    }
     size_t i = v->row_count++;
-    b->exec_row[exec] = (long)i;
+    b->exec_row[exec] = (uint32_t)i;
     if (!b->keep_rows) {
-        b->lean[i] = (row_lean){.enq = joined ? st->enq : -1,
+        b->lean[i] = (lean_row){.enq = joined ? st->enq : -1,
                                 .sel = joined ? st->sel : -1,
                                 .lease = joined ? st->lease_at : -1,
                                 .released = -1,
                                 .group = g,
                                 .column = ev->corr.column};
-        task_join_reset(st);
+        task_join_reset(b, slot, st);
         return;
     }
     res_view_row *r = &v->rows[i];
@@ -877,12 +979,12 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, task_st
     r->worker_attempt = ev->value;
     r->at[RES_TS_WORKER_SPAWNED] = t;
     if (joined) {
-        r->at[RES_TS_DEPENDENCY_READY] = st->dep;
+        r->at[RES_TS_DEPENDENCY_READY] = b->dep[slot];
         r->at[RES_TS_READY_ENQUEUED] = st->enq;
         r->at[RES_TS_SELECTED] = st->sel;
         r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
     }
-    task_join_reset(st);
+    task_join_reset(b, slot, st);
 }
 
 /* Returns whether the queue is to be cleared: cancelled then released with
@@ -904,8 +1006,9 @@ static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t
 static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bool clear) {
     if (clear && b->queued > 0) {
         if (++b->epoch == 0) { /* wrapped: no task may look queued */
-            for (size_t x = 0; x < b->nts; x++)
-                b->ts[x].queued_epoch = 0;
+            for (size_t k = 0; k < (b->nts + TASK_CHUNK - 1) / TASK_CHUNK; k++)
+                for (size_t x = 0; b->chunk[k] && x < TASK_CHUNK; x++)
+                    b->chunk[k][x].queued_epoch = 0;
             b->epoch = 1;
         }
         for (uint32_t x = bits_next(b->queued_bits, b->nwords, 0); x != NO_GROUP;
@@ -920,21 +1023,38 @@ static void sweep_queue_update(view_builder *b, task_state *st, bool dequeue, bo
     }
 }
 
-/* Scheduler event ev: the join and the counts. */
+/* Whether an event of this kind reads or writes its task's join state. */
+static bool kind_joins(uint16_t kind) {
+    switch (kind) {
+    case ADMIT_EV_READY_ENQUEUED:
+    case ADMIT_EV_SELECTED:
+    case ADMIT_EV_TASK_LEASE_ACQUIRED:
+    case ADMIT_EV_WORKER_SPAWNED:
+    case ADMIT_EV_WORKER_SPAWN_FAILED:
+    case ADMIT_EV_NON_RETRYABLE_DROPPED: return true;
+    default: return false;
+    }
+}
+
+/* Scheduler event ev: the join and the counts.  Only the kinds that join
+** touch the task's join state (so a task's later events never bring back
+** the chunk its completion freed); its group is the one they carry. */
 static void sweep_apply(view_builder *b, const admit_event *ev) {
     int64_t t = ev->captured_at_ns;
-    task_state *st = ev->task_id ? task_find(b, ev->task_id, true) : NULL;
+    size_t slot = ev->task_id ? task_find(b, ev->task_id, true) : NO_SLOT;
+    task_state *st = slot != NO_SLOT && kind_joins(ev->kind) ? task_at(b, slot) : NULL;
     int32_t g = ev->corr.group >= 0 && (uint32_t)ev->corr.group < b->ng ? ev->corr.group : -1;
     if (st && g >= 0) st->group = g;
     uint64_t exec = ev->corr.task_execution_id;
-    long ri = exec && exec < b->exec_cap ? b->exec_row[exec] : -1;
+    uint32_t x = exec && exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
+    long ri = x == NO_ROW ? -1 : (long)x;
     res_view_row *row = ri >= 0 && b->keep_rows ? &b->v->rows[ri] : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
     switch (ev->kind) {
     case ADMIT_EV_DEPENDENCY_READY:
-        if (st) st->dep = t;
+        if (slot != NO_SLOT && b->dep) b->dep[slot] = t;
         if (downstream && b->first_ready < 0) b->first_ready = t;
         break;
     case ADMIT_EV_READY_ENQUEUED:
@@ -947,15 +1067,15 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     case ADMIT_EV_TASK_LEASE_ACQUIRED: sweep_lease_acquired(b, ev, st, g, downstream); break;
     case ADMIT_EV_WORKER_SPAWNED:
         dequeue = true;
-        if (st && exec) sweep_worker_spawned(b, ev, st, g);
+        if (st && exec) sweep_worker_spawned(b, ev, slot, st, g);
         break;
     case ADMIT_EV_WORKER_SPAWN_FAILED:
         b->m->spawn_failures++;
         dequeue = true;
-        if (st) task_join_reset(st);
+        if (st) task_join_reset(b, slot, st);
         break;
     case ADMIT_EV_TASK_COMPLETED:
-        if (st) st->completed_at = t;
+        if (slot != NO_SLOT) task_end(b, slot, t);
         if (row) {
             row->at[RES_TS_TASK_COMPLETED] = t;
             row->end = RES_END_COMPLETED;
@@ -983,6 +1103,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     default: break;
     }
     sweep_queue_update(b, st, dequeue, clear);
+    if (ev->kind == ADMIT_EV_NON_RETRYABLE_DROPPED && slot != NO_SLOT) task_end(b, slot, -1);
 }
 
 /* ---- pass 3: the sweep's end ------------------------------------------------ */
@@ -1122,11 +1243,15 @@ static bool request_step(view_builder *b, const admit_event *ev) {
 }
 
 /* Every attempt into its execution's row, in attempt id order (the first
-** attempt first). */
-static void requests_join(view_builder *b) {
+** attempt first).  false: out of memory. */
+static bool requests_join(view_builder *b) {
+    if (!b->keep_rows && b->max_att) {
+        b->lean_req = calloc(b->v->row_count ? b->v->row_count : 1, sizeof *b->lean_req);
+        if (!b->lean_req) return false;
+    }
     for (uint64_t id = 1; id <= b->max_att; id++) {
         const attempt_state *a = &b->att[id];
-        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] < 0) continue;
+        if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] == NO_ROW) continue;
         int64_t wait = 0, cool = 0, provider = 0;
         if (a->ws >= 0 && a->wend >= a->ws) {
             wait = a->wend - a->ws;
@@ -1135,7 +1260,7 @@ static void requests_join(view_builder *b) {
         }
         if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
         if (!b->keep_rows) {
-            row_lean *l = &b->lean[b->exec_row[a->exec]];
+            lean_req *l = &b->lean_req[b->exec_row[a->exec]];
             l->request_wait_ns += wait;
             l->cooldown_wait_ns += cool;
             l->provider_ns += provider;
@@ -1155,6 +1280,7 @@ static void requests_join(view_builder *b) {
         r->cooldown_wait_ns += cool;
         r->provider_ns += provider;
     }
+    return true;
 }
 
 /* ---- pass 5: per-row waits and limiting layers ------------------------------ */
@@ -1269,9 +1395,9 @@ static bool record_done_at(view_builder *b, int64_t row, int64_t *at) {
     for (uint32_t c = 0; c < b->ncol; c++) {
         const res_view_column *col = &b->f->columns[c];
         if (col->rows > 0 && row >= col->rows) continue;
-        const task_state *st = record_task(b, c, row, rg);
-        if (!st || st->completed_at < 0) return false;
-        if (st->completed_at > *at) *at = st->completed_at;
+        int64_t done = record_task_done(b, c, row, rg);
+        if (done < 0) return false;
+        if (done > *at) *at = done;
     }
     return true;
 }
@@ -1364,8 +1490,7 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
     bool ok = !b->oom;
     if (ok) {
         sweep_finish(b);
-        requests_join(b);
-        ok = rows_waits(b);
+        ok = requests_join(b) && rows_waits(b);
     }
     if (ok) {
         rows_layers(b);

@@ -26,3 +26,13 @@ void *res_large_realloc(void *p, size_t used, size_t bytes) {
     free(p);
     return q;
 }
+
+void *res_pages_alloc(size_t bytes) {
+    void *p =
+        mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void res_pages_free(void *p, size_t bytes) {
+    if (p) munmap(p, bytes ? bytes : 1);
+}

@@ -7,6 +7,7 @@
 
 #include "admit/resources.h"
 #include "res/correlated_view.h"
+#include "res/id_hash.h"
 #include "res/request_report.h"
 #include "res/stats.h"
 
@@ -31,17 +32,86 @@ void res_summary_free(res_summary *s) {
     free(s);
 }
 
+/* The start times of the executions running now, by execution id: open
+** addressing with linear probing, at most half full, removal by backward
+** shift; id 0 marks a free slot.  Its size follows the executions in
+** flight, not the run's length. */
+typedef struct running_map {
+    uint64_t *id;
+    int64_t *start;
+    size_t mask, count; /* mask + 1 slots (0: none yet) */
+} running_map;
+
+static void running_free(running_map *m) {
+    free(m->id);
+    free(m->start);
+}
+
+static size_t running_find(const running_map *m, uint64_t id) {
+    size_t i = res_id_hash(id) & m->mask;
+    while (m->id[i] && m->id[i] != id)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+static bool running_grow(running_map *m) {
+    size_t cap = m->id ? (m->mask + 1) * 2 : 64;
+    running_map n = {calloc(cap, sizeof *n.id), malloc(cap * sizeof *n.start), cap - 1, m->count};
+    if (!n.id || !n.start) {
+        running_free(&n);
+        return false;
+    }
+    for (size_t i = 0; m->id && i <= m->mask; i++) {
+        if (!m->id[i]) continue;
+        size_t j = running_find(&n, m->id[i]);
+        n.id[j] = m->id[i];
+        n.start[j] = m->start[i];
+    }
+    running_free(m);
+    *m = n;
+    return true;
+}
+
+/* Execution id (not 0) started at t (a repeated start replaces the time). */
+static bool running_put(running_map *m, uint64_t id, int64_t t) {
+    if ((!m->id || (m->count + 1) * 2 > m->mask + 1) && !running_grow(m)) return false;
+    size_t i = running_find(m, id);
+    if (!m->id[i]) m->count++;
+    m->id[i] = id;
+    m->start[i] = t;
+    return true;
+}
+
+/* Removes execution id; its start time in *t.  False when it is not running. */
+static bool running_take(running_map *m, uint64_t id, int64_t *t) {
+    if (!m->id || !id) return false;
+    size_t i = running_find(m, id);
+    if (!m->id[i]) return false;
+    *t = m->start[i];
+    m->count--;
+    for (size_t j = (i + 1) & m->mask; m->id[j]; j = (j + 1) & m->mask) {
+        size_t home = res_id_hash(m->id[j]) & m->mask;
+        /* slot j's entry may move to the hole at i unless its home lies in (i, j] */
+        if (((j - home) & m->mask) < ((j - i) & m->mask)) continue;
+        m->id[i] = m->id[j];
+        m->start[i] = m->start[j];
+        i = j;
+    }
+    m->id[i] = 0;
+    return true;
+}
+
 /* The summary's working state while the run goes.  A task's ready time is
-** kept by column and task index (admit_task_id's low bits), grown as tasks
-** are met; executions' start times by execution id. */
+** kept by column and task index (admit_task_id's low bits), sized for the
+** column's tasks and grown if others are met; the start times of the
+** executions running, by execution id. */
 struct res_summary_builder {
     const res_run_record *run;
     uint32_t ncol;
     column_acc *acc;
     int64_t **ready; /* [column][task index] */
     size_t *ready_cap;
-    int64_t *exec_start; /* [execution id]: when its worker started, -1: not running */
-    size_t exec_cap;
+    running_map running;
     res_view_facts *facts;
     res_view_builder *view; /* NULL when the run keeps no view */
     res_request_sweep *request;
@@ -57,11 +127,33 @@ void res_summary_builder_free(res_summary_builder *b) {
     free(b->acc);
     free(b->ready);
     free(b->ready_cap);
-    free(b->exec_start);
+    running_free(&b->running);
     res_view_builder_free(b->view);
     res_view_facts_free(b->facts);
     res_request_sweep_free(b->request);
     free(b);
+}
+
+/* Column c's tasks as the tracker makes them: one per row (cell by cell) or
+** per row group.  A sizing hint: the arrays grow past it if need be. */
+static size_t column_task_count(const run_config *sc, uint32_t c) {
+    const run_column *col = &sc->columns[c];
+    int64_t records = sc->records;
+    int64_t rows = col->rows <= 0 || col->rows > records ? records : col->rows;
+    int64_t buffer = sc->buffer_size <= 0 || sc->buffer_size > records ? records : sc->buffer_size;
+    if (rows <= 0) return 0;
+    return (size_t)(col->strategy == ADMIT_CELL_BY_CELL ? rows : (rows + buffer - 1) / buffer);
+}
+
+/* Room for column c's tasks in its ready times and dispatch waits. */
+static bool column_presize(res_summary_builder *b, uint32_t c) {
+    size_t n = column_task_count(b->run->config, c);
+    if (!n) return true;
+    b->ready[c] = calloc(n, sizeof *b->ready[c]);
+    b->acc[c].waits = malloc(n * sizeof *b->acc[c].waits);
+    b->ready_cap[c] = n;
+    b->acc[c].cap = n;
+    return b->ready[c] && b->acc[c].waits;
 }
 
 res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view, bool rows) {
@@ -75,6 +167,8 @@ res_summary_builder *res_summary_builder_create(const res_run_record *run, bool 
     b->ready_cap = calloc(ncol ? ncol : 1, sizeof *b->ready_cap);
     b->request = res_request_sweep_create(run);
     b->ok = b->acc && b->ready && b->ready_cap && b->request;
+    for (uint32_t c = 0; b->ok && c < ncol; c++)
+        b->ok = column_presize(b, c);
     if (b->ok && view) {
         b->facts = res_view_facts_from_run(run);
         b->view = b->facts ? res_view_builder_create(b->facts, rows) : NULL;
@@ -115,9 +209,7 @@ static bool column_spawned(res_summary_builder *b, uint32_t c, int64_t ready, ui
     }
     a->waits[a->count++] = t - ready;
     if (a->in_flight++ == 0) a->busy_since = t;
-    if (!i64_grow(&b->exec_start, &b->exec_cap, exec, -1)) return false;
-    b->exec_start[exec] = t;
-    return true;
+    return !exec || running_put(&b->running, exec, t);
 }
 
 static bool summary_scheduler_event(res_summary_builder *b, const admit_event *ev) {
@@ -134,14 +226,15 @@ static bool summary_scheduler_event(res_summary_builder *b, const admit_event *e
     case ADMIT_EV_WORKER_SPAWNED:
         if (!i64_grow(&b->ready[c], &b->ready_cap[c], task, 0)) return false;
         return column_spawned(b, c, b->ready[c][task], exec, t);
-    case ADMIT_EV_TASK_LEASE_RELEASED:
-        if (exec && exec < b->exec_cap && b->exec_start[exec] >= 0) {
+    case ADMIT_EV_TASK_LEASE_RELEASED: {
+        int64_t start;
+        if (running_take(&b->running, exec, &start)) {
             column_acc *a = &b->acc[c];
-            a->task_ns += t - b->exec_start[exec];
-            b->exec_start[exec] = -1;
+            a->task_ns += t - start;
             if (--a->in_flight == 0) a->busy_total += t - a->busy_since;
         }
         break;
+    }
     default: break;
     }
     return true;

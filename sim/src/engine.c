@@ -475,6 +475,9 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     sim_error scratch;
     if (!err) err = &scratch;
     clock_t cpu0 = clock();
+    /* the summary's last passes run once the core objects are freed, so
+    ** their memory and those passes' scratch are never held together */
+    res_summary_builder *sum = NULL;
     engine e = {.sc = sc,
                 .cfg = &sc->config,
                 .env = &sc->env,
@@ -511,14 +514,15 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     if (ok) {
         record_end(&e);
         res_run_record_hash_outputs(run, e.tracker, sim_workload_column_seeds(e.workload));
-        if (e.sum) {
-            run->summary = res_summary_builder_finish(e.sum);
-            e.sum = NULL;
-            if (!run->summary) ok = oom(&e, err);
-        }
+        sum = e.sum;
+        e.sum = NULL;
     }
 done:
     engine_free(&e);
+    if (ok && sum) {
+        e.run->summary = res_summary_builder_finish(sum);
+        if (!e.run->summary) ok = oom(&e, err);
+    }
     if (!ok) {
         res_run_record_free(e.run);
         return NULL;

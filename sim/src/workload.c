@@ -9,13 +9,21 @@
 
 #include "sim/rng.h"
 
+/* Consecutive tasks of one column (the tracker makes each column's tasks
+** one such run): their step values lie one after another from plan_base. */
+typedef struct task_run {
+    size_t first_task, plan_base;
+    uint32_t steps;
+} task_run;
+
 struct sim_workload {
     const sim_scenario *sc;
     uint32_t column_count;
-    gsl_rng **first_rng;    /* [column] first attempts, drawn up front */
-    gsl_rng **retry_rng;    /* [column] later attempts, in the order they run */
-    int64_t *first_plan;    /* per task: its column's step values */
-    size_t *plan_offset;    /* [task] */
+    gsl_rng **first_rng; /* [column] first attempts, drawn up front */
+    gsl_rng **retry_rng; /* [column] later attempts, in the order they run */
+    int64_t *first_plan; /* per task: its column's step values */
+    task_run *runs;      /* by first_task; where each task's values are */
+    size_t run_count;
     uint8_t *first_outcome; /* [task] */
     uint64_t *column_seed;  /* [column] */
 };
@@ -78,6 +86,31 @@ static bool open_streams(sim_workload *w, uint64_t seed, uint32_t iteration) {
     return true;
 }
 
+static bool runs_add(sim_workload *w, task_run run) {
+    if ((w->run_count & (w->run_count - 1)) == 0) { /* 0 or a power of two: full */
+        task_run *r = realloc(w->runs, (w->run_count ? w->run_count * 2 : 4) * sizeof *r);
+        if (!r) return false;
+        w->runs = r;
+    }
+    w->runs[w->run_count++] = run;
+    return true;
+}
+
+/* Task index's first-execution step values: in the last run starting at or
+** before it. */
+static int64_t *plan_of(const sim_workload *w, size_t task_index) {
+    size_t lo = 0, hi = w->run_count; /* runs[lo].first_task <= task_index */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->runs[mid].first_task <= task_index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const task_run *r = &w->runs[lo];
+    return &w->first_plan[r->plan_base + (task_index - r->first_task) * r->steps];
+}
+
 sim_workload *sim_workload_create(const sim_scenario *sc, admit_tracker *tracker, uint64_t seed,
                                   uint32_t iteration) {
     sim_workload *w = calloc(1, sizeof *w);
@@ -85,27 +118,25 @@ sim_workload *sim_workload_create(const sim_scenario *sc, admit_tracker *tracker
     w->sc = sc;
     w->column_count = sc->config.column_count;
     size_t ntasks = admit_tracker_task_count(tracker);
-    w->plan_offset = malloc((ntasks ? ntasks : 1) * sizeof *w->plan_offset);
     w->first_outcome = malloc(ntasks ? ntasks : 1);
-    if (!w->plan_offset || !w->first_outcome || !open_streams(w, seed, iteration)) {
-        sim_workload_free(w);
-        return NULL;
-    }
     size_t plan_values = 0;
-    for (size_t i = 0; i < ntasks; i++) {
-        w->plan_offset[i] = plan_values;
-        plan_values +=
-            sim_workload_step_count(&sc->config.columns[admit_tracker_task(tracker, i)->column]);
+    bool ok = w->first_outcome && open_streams(w, seed, iteration);
+    for (size_t i = 0; ok && i < ntasks; i++) {
+        uint32_t c = admit_tracker_task(tracker, i)->column;
+        uint32_t steps = sim_workload_step_count(&sc->config.columns[c]);
+        if (i == 0 || c != admit_tracker_task(tracker, i - 1)->column)
+            ok = runs_add(w, (task_run){i, plan_values, steps});
+        plan_values += steps;
     }
-    w->first_plan = malloc((plan_values ? plan_values : 1) * sizeof *w->first_plan);
-    if (!w->first_plan) {
+    if (ok) w->first_plan = malloc((plan_values ? plan_values : 1) * sizeof *w->first_plan);
+    if (!ok || !w->first_plan) {
         sim_workload_free(w);
         return NULL;
     }
     for (size_t i = 0; i < ntasks; i++) {
         const admit_task *t = admit_tracker_task(tracker, i);
-        w->first_outcome[i] = (uint8_t)draw_plan(sc, t->column, w->first_rng[t->column],
-                                                 &w->first_plan[w->plan_offset[i]]);
+        w->first_outcome[i] =
+            (uint8_t)draw_plan(sc, t->column, w->first_rng[t->column], plan_of(w, i));
     }
     return w;
 }
@@ -119,7 +150,7 @@ void sim_workload_free(sim_workload *w) {
     free(w->first_rng);
     free(w->retry_rng);
     free(w->first_plan);
-    free(w->plan_offset);
+    free(w->runs);
     free(w->first_outcome);
     free(w->column_seed);
     free(w);
@@ -128,7 +159,7 @@ void sim_workload_free(sim_workload *w) {
 const int64_t *sim_workload_first(const sim_workload *w, size_t task_index,
                                   admit_worker_outcome *outcome) {
     *outcome = (admit_worker_outcome)w->first_outcome[task_index];
-    return &w->first_plan[w->plan_offset[task_index]];
+    return plan_of(w, task_index);
 }
 
 admit_worker_outcome sim_workload_draw_retry(sim_workload *w, uint32_t column, int64_t *plan) {

@@ -1,7 +1,8 @@
 /*
 ** The run artifact (SPEC §9 shape).  res_artifact_writer streams it to
-** "<name>.tmp.<pid>" in the target directory one iteration at a time (only
-** each iteration's derived metrics stay in memory) and renames it into
+** "<name>.tmp.<pid>" in the target directory one iteration at a time, and
+** each iteration's timeline one event at a time (only each iteration's
+** derived metrics stay in memory, and one event's JSON) and renames it into
 ** place when the last one is in; res_artifact_build makes the same document
 ** in memory.  Everything except the top-level "host" key is a pure function
 ** of the scenario, policy, seeds and iterations, so two runs with the same

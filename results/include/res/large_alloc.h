@@ -23,6 +23,14 @@ void *res_large_alloc(size_t bytes);
 ** out of memory, p then untouched. */
 void *res_large_realloc(void *p, size_t used, size_t bytes);
 
+/* Blocks freed while the run goes on (the view's task chunks): pages of
+** their own, handed back to the system by res_pages_free (malloc may keep
+** a freed block of this size in its heap).  res_pages_alloc gives `bytes`
+** zero bytes, NULL when out of memory; res_pages_free takes the same size
+** (p NULL: nothing). */
+void *res_pages_alloc(size_t bytes);
+void res_pages_free(void *p, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif
