@@ -428,7 +428,8 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
                                         "model_request_started",
                                         "model_request_completed",
                                         NULL};
-    res_event_query q = {.run_id = run, .iteration = iteration, .kinds = kinds};
+    res_event_query q = {
+        .run_id = run, .iteration = iteration, .kinds = kinds, .rebuild_lifecycle = true};
     res_store_cursor *c = NULL;
     res_error err;
     if (res_store_reader_events(r, &q, &c, &err) != RES_OK) {

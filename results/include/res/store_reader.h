@@ -171,6 +171,11 @@ typedef struct res_event_query {
     const char *const *kinds; /* NULL-terminated kind names, or NULL for every kind */
     const char *resource;     /* only events of this resource, or NULL */
     res_event_order order;
+    /* An iteration stored with only its notable events (`--store-events
+    ** notable`, the default) has its lifecycle events rebuilt from
+    ** task_timelines and request_attempts (store_lifecycle.h says how
+    ** exactly); false: the events stored, as stored. */
+    bool rebuild_lifecycle;
 } res_event_query;
 
 /* The thirteen SPEC §5 timestamps of a task timeline, in SPEC order. */
