@@ -146,11 +146,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
         case 'n': a->db_path = NULL; break;
         case 'a': a->arm = optarg; break;
         case 'e':
-            if (strcmp(optarg, "all") && strcmp(optarg, "notable")) {
-                return cli_usage_error("run", "--store-events expects all or notable, got '%s'",
-                                       optarg);
-            }
-            a->store_all_events = !strcmp(optarg, "all");
+            if (!cli_parse_store_events("run", optarg, &a->store_all_events)) return EXIT_USAGE;
             break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
