@@ -21,6 +21,28 @@
 #include "res/event_names.h"
 #include "res/request_report.h"
 
+/* The columns and key of task_timelines (versions 3 and 8). */
+#define TIMELINE_COLUMNS_SQL                                                                       \
+    " run_id INTEGER NOT NULL,"                                                                    \
+    " iteration INTEGER NOT NULL,"                                                                 \
+    " task_execution_id INTEGER NOT NULL,"                                                         \
+    " task_id INTEGER NOT NULL,"                                                                   \
+    " column_name TEXT,"                                                                           \
+    " row_group INTEGER,"                                                                          \
+    " worker_attempt INTEGER,"                                                                     \
+    " end_state TEXT NOT NULL,"                                                                    \
+    " attempts INTEGER NOT NULL,"                                                                  \
+    " rate_limited_attempts INTEGER NOT NULL,"                                                     \
+    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"                \
+    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"                                  \
+    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"                         \
+    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"                        \
+    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"                      \
+    " task_completed_at INTEGER, task_lease_released_at INTEGER,"                                  \
+    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"                        \
+    " provider_ns INTEGER NOT NULL,"                                                               \
+    " PRIMARY KEY (run_id, iteration, task_execution_id)"
+
 /* Forward migrations: entry i takes the schema from version i to i + 1.
 ** A new version is one more entry here and RES_STORE_SCHEMA_VERSION + 1. */
 static const char *const migrations[] = {
@@ -97,26 +119,7 @@ static const char *const migrations[] = {
     /* 3: the CorrelatedRuntimeView's task timelines (one row per task
     ** execution, the thirteen SPEC §5 timestamps in ns, NULL when absent) and
     ** the AsyncCapacityPlan of each iteration. */
-    "CREATE TABLE task_timelines ("
-    " run_id INTEGER NOT NULL,"
-    " iteration INTEGER NOT NULL,"
-    " task_execution_id INTEGER NOT NULL,"
-    " task_id INTEGER NOT NULL,"
-    " column_name TEXT,"
-    " row_group INTEGER,"
-    " worker_attempt INTEGER,"
-    " end_state TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL,"
-    " rate_limited_attempts INTEGER NOT NULL,"
-    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"
-    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"
-    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"
-    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"
-    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"
-    " task_completed_at INTEGER, task_lease_released_at INTEGER,"
-    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"
-    " provider_ns INTEGER NOT NULL,"
-    " PRIMARY KEY (run_id, iteration, task_execution_id),"
+    "CREATE TABLE task_timelines (" TIMELINE_COLUMNS_SQL ","
     " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
     " ON DELETE CASCADE) WITHOUT ROWID;"
     "CREATE INDEX task_timelines_by_column ON task_timelines(run_id, column_name);"
@@ -330,26 +333,7 @@ static const char *const migrations[] = {
     "UPDATE iterations SET events_stored = (SELECT count(*) FROM events e"
     " WHERE e.run_id = iterations.run_id AND e.iteration = iterations.iteration);"
     "DROP INDEX task_timelines_by_column;"
-    "CREATE TABLE task_timelines_v8 ("
-    " run_id INTEGER NOT NULL,"
-    " iteration INTEGER NOT NULL,"
-    " task_execution_id INTEGER NOT NULL,"
-    " task_id INTEGER NOT NULL,"
-    " column_name TEXT,"
-    " row_group INTEGER,"
-    " worker_attempt INTEGER,"
-    " end_state TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL,"
-    " rate_limited_attempts INTEGER NOT NULL,"
-    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"
-    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"
-    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"
-    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"
-    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"
-    " task_completed_at INTEGER, task_lease_released_at INTEGER,"
-    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"
-    " provider_ns INTEGER NOT NULL,"
-    " PRIMARY KEY (run_id, iteration, task_execution_id)) WITHOUT ROWID;"
+    "CREATE TABLE task_timelines_v8 (" TIMELINE_COLUMNS_SQL ") WITHOUT ROWID;"
     "INSERT INTO task_timelines_v8 SELECT * FROM task_timelines"
     " ORDER BY run_id, iteration, task_execution_id;"
     "DROP TABLE task_timelines;"
