@@ -305,10 +305,17 @@ res_status res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row
 
 /* ---- iterations ---------------------------------------------------------- */
 
+/* %s: events_stored, or NULL before schema version 8 */
 #define ITERATION_SELECT                                                                           \
     "SELECT run_id, iteration, status, wall_time_seconds, final_task_leases,"                      \
-    " final_request_leases, final_request_waiters, output_hash, event_count FROM iterations"       \
-    " WHERE run_id = ?1"
+    " final_request_leases, final_request_waiters, output_hash, event_count, %s FROM iterations"   \
+    " WHERE run_id = ?1%s"
+
+static const char *iteration_sql(const res_store_reader *r, char *sql, size_t len,
+                                 const char *tail) {
+    snprintf(sql, len, ITERATION_SELECT, r->version >= 8 ? "events_stored" : "NULL", tail);
+    return sql;
+}
 
 static void iteration_row(sqlite3_stmt *st, res_iteration_row *row) {
     *row = (res_iteration_row){.run_id = sqlite3_column_int64(st, 0),
@@ -319,15 +326,17 @@ static void iteration_row(sqlite3_stmt *st, res_iteration_row *row) {
                                .final_request_leases = sqlite3_column_int64(st, 5),
                                .final_request_waiters = sqlite3_column_int64(st, 6),
                                .output_hash = col_text(st, 7),
-                               .event_count = col_opt_int(st, 8)};
+                               .event_count = col_opt_int(st, 8),
+                               .events_stored = col_opt_int(st, 9)};
 }
 
 res_status res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out,
                                        res_error *err) {
-    return cursor_open(
-        r,
-        prepare(r, ITERATION_SELECT " ORDER BY iteration", run_id, -1, "listing iterations", err),
-        CURSOR_ITERATION, out, err);
+    char sql[512];
+    return cursor_open(r,
+                       prepare(r, iteration_sql(r, sql, sizeof sql, " ORDER BY iteration"), run_id,
+                               -1, "listing iterations", err),
+                       CURSOR_ITERATION, out, err);
 }
 
 res_cursor_step res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row,
@@ -343,8 +352,9 @@ res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64
     snprintf(missing, sizeof missing, "no iteration %lld of run %lld", (long long)iteration,
              (long long)run_id);
     if (iteration < 0) return res_store_fail(err, RES_ENOTFOUND, "%s: %s", r->path, missing);
-    sqlite3_stmt *st = prepare(r, ITERATION_SELECT " AND iteration = ?2", run_id, iteration,
-                               "reading an iteration", err);
+    char sql[512];
+    sqlite3_stmt *st = prepare(r, iteration_sql(r, sql, sizeof sql, " AND iteration = ?2"), run_id,
+                               iteration, "reading an iteration", err);
     res_status rc = lookup(r, &r->one_iteration, st, "reading an iteration", missing, err);
     if (rc == RES_OK) iteration_row(st, row);
     return rc;

@@ -136,8 +136,9 @@ typedef struct res_iteration_row {
     const char *status; /* the job status */
     double wall_time_seconds;
     int64_t final_task_leases, final_request_leases, final_request_waiters;
-    const char *output_hash; /* 16 hex digits */
-    res_opt_int event_count;
+    const char *output_hash;   /* 16 hex digits */
+    res_opt_int event_count;   /* the events the iteration made */
+    res_opt_int events_stored; /* its events rows (unset before schema version 8) */
 } res_iteration_row;
 
 typedef struct res_event_row {
