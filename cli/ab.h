@@ -31,6 +31,7 @@ typedef struct ab_spec {
     const char *out_dir;  /* NULL: no artifacts */
     uint64_t artifact_seeds; /* write artifacts for seeds 1..this only; 0: every seed */
     const char *db_path;     /* NULL: not stored */
+    bool store_all_events;   /* false: the notable events only (the default) */
     uint64_t seeds, warmups, jobs;
     const char *command_line; /* stored with each run */
     const char *who;          /* prefix of messages: "admitsim ab" */

@@ -220,6 +220,7 @@ static bool pipe_job(ab_spec *a, sim_scenario *sc, const char *parameters, ab_jo
         .seed = j->seed,
         .iterations = 1,
         .db_path = a->db_path,
+        .store_all_events = a->store_all_events,
         .experiment_id = a->experiment_id,
         .arm = a->arm[j->arm],
         .parameters = parameters,

@@ -44,6 +44,9 @@ bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_
 /* --time-scale: a finite number > 0 (at most 1e6); prints an error and
 ** returns false if invalid. */
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
+/* --store-events all|notable: *all true for all; prints an error and
+** returns false if neither. */
+bool cli_parse_store_events(const char *cmd, const char *text, bool *all);
 /* The results database when --db does not name one: $ADMITSIM_DB when set
 ** and not empty, else RES_STORE_DEFAULT_PATH (results/admitsim.db, from
 ** the current directory). */

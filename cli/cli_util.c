@@ -60,6 +60,15 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
     return cli_parse_range(cmd, opt, text, 0, max, out);
 }
 
+bool cli_parse_store_events(const char *cmd, const char *text, bool *all) {
+    if (strcmp(text, "all") && strcmp(text, "notable")) {
+        cli_usage_error(cmd, "--store-events expects all or notable, got '%s'", text);
+        return false;
+    }
+    *all = !strcmp(text, "all");
+    return true;
+}
+
 const char *cli_db_default(void) {
     const char *env = getenv("ADMITSIM_DB");
     return env && *env ? env : RES_STORE_DEFAULT_PATH;

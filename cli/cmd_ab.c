@@ -40,6 +40,9 @@ static void ab_usage(FILE *f) {
                "  --db FILE               store the runs in FILE (default $ADMITSIM_DB,\n"
                "                          else results/admitsim.db)\n"
                "  --no-db                 do not store them\n"
+               "  --store-events all|notable\n"
+               "                          as `run`: store the notable events (the default)\n"
+               "                          or every event of this build's runs\n"
                "  --baseline-bin PATH     run the baseline with another admitsim build\n"
                "  --candidate-bin PATH    run the candidate with another admitsim build\n"
                "  -h, --help              this text\n"
@@ -58,6 +61,7 @@ static int parse_args(int argc, char **argv, ab_args *a) {
                                          {"out", required_argument, 0, 'o'},
                                          {"db", required_argument, 0, 'd'},
                                          {"no-db", no_argument, 0, 'n'},
+                                         {"store-events", required_argument, 0, 'e'},
                                          {"baseline-bin", required_argument, 0, 'B'},
                                          {"candidate-bin", required_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
@@ -103,6 +107,9 @@ static int parse_args(int argc, char **argv, ab_args *a) {
         case 'o': sp->out_dir = optarg; break;
         case 'd': sp->db_path = optarg; break;
         case 'n': sp->db_path = NULL; break;
+        case 'e':
+            if (!cli_parse_store_events("ab", optarg, &sp->store_all_events)) return EXIT_USAGE;
+            break;
         case 'B': sp->bin[0] = optarg; break;
         case 'C': sp->bin[1] = optarg; break;
         case 'h': ab_usage(stdout); return EXIT_OK;

@@ -93,13 +93,16 @@ static json_t *run_json(const res_run_row *r) {
 }
 
 static json_t *iteration_json(const res_iteration_row *it) {
-    return json_pack("{s:I, s:I, s:o, s:f, s:I, s:I, s:I, s:o, s:o}", "run_id",
-                     (json_int_t)it->run_id, "iteration", (json_int_t)it->iteration, "status",
-                     opt_text_json(it->status), "wall_time_seconds", it->wall_time_seconds,
-                     "final_task_leases", (json_int_t)it->final_task_leases, "final_request_leases",
-                     (json_int_t)it->final_request_leases, "final_request_waiters",
-                     (json_int_t)it->final_request_waiters, "output_hash",
-                     opt_text_json(it->output_hash), "event_count", opt_int_json(it->event_count));
+    json_t *o =
+        json_pack("{s:I, s:I, s:o, s:f, s:I, s:I, s:I, s:o, s:o}", "run_id", (json_int_t)it->run_id,
+                  "iteration", (json_int_t)it->iteration, "status", opt_text_json(it->status),
+                  "wall_time_seconds", it->wall_time_seconds, "final_task_leases",
+                  (json_int_t)it->final_task_leases, "final_request_leases",
+                  (json_int_t)it->final_request_leases, "final_request_waiters",
+                  (json_int_t)it->final_request_waiters, "output_hash",
+                  opt_text_json(it->output_hash), "event_count", opt_int_json(it->event_count));
+    if (o) json_object_set_new(o, "events_stored", opt_int_json(it->events_stored));
+    return o;
 }
 
 static json_t *event_json(const res_event_row *e) {
@@ -428,7 +431,8 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
                                         "model_request_started",
                                         "model_request_completed",
                                         NULL};
-    res_event_query q = {.run_id = run, .iteration = iteration, .kinds = kinds};
+    res_event_query q = {
+        .run_id = run, .iteration = iteration, .kinds = kinds, .rebuild_lifecycle = true};
     res_store_cursor *c = NULL;
     res_error err;
     if (res_store_reader_events(r, &q, &c, &err) != RES_OK) {

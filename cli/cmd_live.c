@@ -43,6 +43,9 @@ static void live_usage(FILE *f) {
                "  --db FILE                store the run (default $ADMITSIM_DB,\n"
                "                           else results/admitsim.db)\n"
                "  --no-db                  do not store the run\n"
+               "  --store-events all|notable\n"
+               "                           as `run`: the notable events (the default) or\n"
+               "                           every event\n"
                "  --mock-port N            the mock's port (default: any free port)\n"
                "  -h, --help               this text\n");
 }
@@ -52,6 +55,7 @@ typedef struct live_args {
     bool policy_set;
     uint64_t iterations;
     const char *out_dir, *db_path, *scenario, *arm;
+    bool store_all_events;
     bool json;
 } live_args;
 
@@ -88,6 +92,7 @@ static int parse_opt(int ch, live_args *a) {
         return -1;
     case 'd': a->db_path = optarg; return -1;
     case 'n': a->db_path = NULL; return -1;
+    case 'E': return cli_parse_store_events("live", optarg, &a->store_all_events) ? -1 : EXIT_USAGE;
     case 'm':
         if (!cli_parse_u64("live", "--mock-port", optarg, 65535, &v)) return EXIT_USAGE;
         a->lo.mock_port = (uint16_t)v;
@@ -109,6 +114,7 @@ static int parse_args(int argc, char **argv, live_args *a) {
                                          {"format", required_argument, 0, 'f'},
                                          {"db", required_argument, 0, 'd'},
                                          {"no-db", no_argument, 0, 'n'},
+                                         {"store-events", required_argument, 0, 'E'},
                                          {"mock-port", required_argument, 0, 'm'},
                                          {"arm", required_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
@@ -180,6 +186,7 @@ static int run_live(const live_args *a, const sim_scenario *sc, const char *cmdl
                                .seed = lo.seed,
                                .iterations = (uint32_t)a->iterations,
                                .db_path = a->db_path,
+                               .store_all_events = a->store_all_events,
                                .out_dir = a->out_dir,
                                .command_line = cmdline,
                                .on_iteration = cli_run_output_render,

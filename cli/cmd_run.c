@@ -40,15 +40,19 @@ static void run_usage(FILE *f) {
                "                           to standard output instead of the table\n"
                "  --format table|json      table for people (default), or one JSON object\n"
                "  --db FILE                store the run (inputs, events, task timelines,\n"
-               "                           metrics, snapshots, capacity plans) in the SQLite\n"
+               "                           request attempts, metrics, snapshots, capacity\n"
+               "                           plans) in the SQLite\n"
                "                           database FILE, one transaction per iteration\n"
                "                           (default $ADMITSIM_DB, else results/admitsim.db;\n"
                "                           the directory is created, and the run creating\n"
                "                           it says so)\n"
                "  --store-events all|notable\n"
-               "                           store every event of both streams (all, the\n"
-               "                           default), or only those not of the lifecycle\n"
-               "                           kinds, whose times the task timelines hold\n"
+               "                           store only the events not of the thirteen\n"
+               "                           lifecycle kinds (notable, the default: their\n"
+               "                           times are the task timelines' and request\n"
+               "                           attempts' columns, from which export\n"
+               "                           --format chrome-trace and plot rebuild them),\n"
+               "                           or every event of both streams (all)\n"
                "  --no-db                  do not store the run\n"
                "  -h, --help               this text\n"
                "\n"
@@ -86,7 +90,7 @@ typedef struct run_args {
     uint64_t iterations;
     const char *out_dir, *db_path, *scenario, *arm;
     bool json;
-    bool store_notable_events;
+    bool store_all_events;
 } run_args;
 
 /* -1 to go on, else the exit code. */
@@ -142,11 +146,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
         case 'n': a->db_path = NULL; break;
         case 'a': a->arm = optarg; break;
         case 'e':
-            if (strcmp(optarg, "all") && strcmp(optarg, "notable")) {
-                return cli_usage_error("run", "--store-events expects all or notable, got '%s'",
-                                       optarg);
-            }
-            a->store_notable_events = !strcmp(optarg, "notable");
+            if (!cli_parse_store_events("run", optarg, &a->store_all_events)) return EXIT_USAGE;
             break;
         case 'h': run_usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
@@ -202,7 +202,7 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .seed = a->ro.seed,
                                .iterations = (uint32_t)a->iterations,
                                .db_path = a->db_path,
-                               .store_notable_events = a->store_notable_events,
+                               .store_all_events = a->store_all_events,
                                .arm = a->arm, /* stored, so check run:ID matches its artifact */
                                .out_dir = a->out_dir,
                                .command_line = cmdline,

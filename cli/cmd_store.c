@@ -329,19 +329,30 @@ static void show_run(uint64_t run_id, const res_run_row *run) {
     if (run->parameters) printf("  parameters        %s\n", run->parameters);
 }
 
+/* The events an iteration stored: "all", their count, or "-" (unknown,
+** before schema version 8).  In a static buffer. */
+static const char *stored_text(const res_iteration_row *it) {
+    static char buf[32];
+    if (!it->events_stored.set) return "-";
+    if (it->event_count.set && it->events_stored.value == it->event_count.value) return "all";
+    snprintf(buf, sizeof buf, "%lld", (long long)it->events_stored.value);
+    return buf;
+}
+
 static bool show_iterations(res_store_reader *r, int64_t run_id, res_error *err) {
     res_store_cursor *c = NULL;
     if (res_store_reader_iterations(r, run_id, &c, err) != RES_OK) return false;
-    printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %-16s\n", "iteration", "status", "wall_s",
-           "task_leases", "request_leases", "request_waiters", "events", "output_hash");
+    printf("\n%9s  %-14s  %10s  %11s  %14s  %15s  %8s  %8s  %-16s\n", "iteration", "status",
+           "wall_s", "task_leases", "request_leases", "request_waiters", "events", "stored",
+           "output_hash");
     res_iteration_row it;
     res_cursor_step rc;
     while ((rc = res_store_cursor_next_iteration(c, &it, err)) == RES_CURSOR_ROW)
-        printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %-16s\n",
+        printf("%9lld  %-14s  %10.3f  %11lld  %14lld  %15lld  %8lld  %8s  %-16s\n",
                (long long)it.iteration, text(it.status), it.wall_time_seconds,
                (long long)it.final_task_leases, (long long)it.final_request_leases,
                (long long)it.final_request_waiters, (long long)it.event_count.value,
-               text(it.output_hash));
+               stored_text(&it), text(it.output_hash));
     res_store_cursor_close(c);
     return rc == RES_CURSOR_DONE;
 }

@@ -61,7 +61,8 @@ static res_store_cursor *events(const plot_ctx *p, const char *stream, const cha
                          .stream = stream,
                          .kinds = kinds,
                          .resource = resource,
-                         .order = RES_EVENTS_STREAM_ORDER};
+                         .order = RES_EVENTS_STREAM_ORDER,
+                         .rebuild_lifecycle = true};
     res_store_cursor *c = NULL;
     if (res_store_reader_events(p->r, &q, &c, p->err) != RES_OK)
         fprintf(stderr, "admitsim plot: %s\n", p->err->message);

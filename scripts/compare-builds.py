@@ -16,7 +16,11 @@ compares:
   * the store: every metric (but the host-dependent run cpu_seconds), every
     iteration, task timeline and event row (the old build's columns, in their
     natural key order; ids the database allocates excluded), every snapshot
-    and capacity plan (old keys must be present and equal).
+    and capacity plan (old keys must be present and equal).  Events: every
+    row when both builds stored every event, else the notable rows (those
+    not of the lifecycle kinds: what `--store-events notable`, the default
+    from schema version 8, keeps), which both stored; the lifecycle events'
+    times are the task timelines' columns, compared whole.
 Exits 0 when nothing differs, 1 with the first differences listed otherwise,
 2 on a usage error.  Progress goes to stderr.
 """
@@ -82,12 +86,21 @@ def table_columns(con, table):
     return [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] not in ("run_id", "event_id")]
 
 
+def stored_every_event(con):
+    """True when every iteration of the database stored each event it made."""
+    return con.execute("SELECT count(*) FROM iterations i WHERE event_count !="
+                       " (SELECT count(*) FROM events e WHERE e.run_id = i.run_id"
+                       " AND e.iteration = i.iteration)").fetchone()[0] == 0
+
+
 def store_diff(odb, ndb, diffs):
     """Compares every table of ORDERED, old columns only, in natural key order."""
     old, new = sqlite3.connect(odb), sqlite3.connect(ndb)
+    both_all = stored_every_event(old) and stored_every_event(new)
     for table, (order, cols) in ORDERED.items():
         cols = cols or ", ".join(table_columns(old, table))
-        sql = f"SELECT {cols} FROM {table} ORDER BY {order}"
+        where = " WHERE lifecycle = 0" if table == "events" and not both_all else ""
+        sql = f"SELECT {cols} FROM {table}{where} ORDER BY {order}"
         try:
             a, b = old.execute(sql).fetchall(), new.execute(sql).fetchall()
         except sqlite3.Error as e:

@@ -12,8 +12,11 @@ endfunction()
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
 set(db ${OUT}/plots.db)
+# (run 1 keeps every event, so that the exports below can be counted
+# against them; run 2 the notable ones, the default)
 execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/cross_provider_cooldown.json
-                --policy strict --db ${db} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+                --policy strict --db ${db} --store-events all RESULT_VARIABLE rc OUTPUT_QUIET
+                ERROR_VARIABLE err)
 expect("run --db exits 0 (${err})" ${rc} EQUAL 0)
 
 execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/heavy_root.json --policy strict
@@ -195,6 +198,15 @@ expect("export json names the scenario" "${scenario}" STREQUAL "cross_provider_c
 string(JSON nevents LENGTH "${doc}" events)
 string(JSON stored GET "${doc}" iterations 0 event_count)
 expect("export json has every event (${nevents} vs ${stored})" ${nevents} EQUAL ${stored})
+# A run stored by default exports the events it stored: the notable ones.
+execute_process(COMMAND ${ADMITSIM} export 2 --db ${db} --format json RESULT_VARIABLE rc
+                OUTPUT_VARIABLE doc2 ERROR_VARIABLE err)
+expect("export json of run 2 exits 0 (${err})" ${rc} EQUAL 0)
+string(JSON n2 LENGTH "${doc2}" events)
+string(JSON made2 GET "${doc2}" iterations 0 event_count)
+string(JSON kept2 GET "${doc2}" iterations 0 events_stored)
+expect("export json has the events stored (${n2} of ${made2}, ${kept2} stored)"
+       ${n2} EQUAL ${kept2} AND ${n2} LESS ${made2})
 
 execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv OUTPUT_VARIABLE csv
                 RESULT_VARIABLE rc)

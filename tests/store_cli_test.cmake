@@ -2,7 +2,7 @@ cmake_minimum_required(VERSION 3.25)
 # The results store from the command line: the read commands (runs, show,
 # export, plot) never write (another program's database is refused and left
 # as it was, by `run --db` too; a database in a read-only directory is read),
-# `migrate` upgrades version 4, 5 and 6 databases, a SIGKILLed writer's
+# `migrate` upgrades version 4, 5, 6 and 7 databases, a SIGKILLed writer's
 # run reads abandoned, and runs of an experiment show it (runs, show,
 # experiments).  (Concurrent writers: store_concurrent_writers.py.)
 function(expect msg)
@@ -109,13 +109,13 @@ expect("reading left the version 4 database unchanged" "${before}" STREQUAL "${a
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v4.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 expect("migrate exits 0 (${err})" ${rc} EQUAL 0)
-string(FIND "${out}" "schema version 4 -> 7" at)
+string(FIND "${out}" "schema version 4 -> 8" at)
 expect("migrate says from which version to which (${out})" ${at} GREATER -1)
 execute_process(COMMAND sqlite3 ${OUT}/v4.db "PRAGMA user_version" OUTPUT_VARIABLE out)
-expect("the database is at version 7 (${out})" "${out}" STREQUAL "7\n")
+expect("the database is at version 8 (${out})" "${out}" STREQUAL "8\n")
 
 # Version 5 (written by that admitsim; its run 2's writer was killed): read
-# as it is, with no experiments; `migrate` takes it to version 7 and stores
+# as it is, with no experiments; `migrate` takes it to version 8 and stores
 # the killed run as abandoned.
 file(COPY_FILE ${SRC}/tests/data/store-v5.db ${OUT}/v5.db)
 file(MD5 ${OUT}/v5.db before)
@@ -132,16 +132,16 @@ file(MD5 ${OUT}/v5.db after)
 expect("reading left the version 5 database unchanged" "${before}" STREQUAL "${after}")
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v5.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(FIND "${out}" "schema version 5 -> 7" at)
-expect("migrate takes version 5 to 7 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
+string(FIND "${out}" "schema version 5 -> 8" at)
+expect("migrate takes version 5 to 8 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
 execute_process(COMMAND sqlite3 ${OUT}/v5.db
                 "PRAGMA user_version; SELECT group_concat(status) FROM runs"
                 OUTPUT_VARIABLE out)
-expect("at version 7, the killed run stored abandoned (${out})"
-       "${out}" STREQUAL "7\ncomplete,abandoned\n")
+expect("at version 8, the killed run stored abandoned (${out})"
+       "${out}" STREQUAL "8\ncomplete,abandoned\n")
 
 # Version 6 (an A/B experiment of four runs and a plain run): read as it
-# is; `migrate` takes it to version 7 keeping the experiment and its runs.
+# is; `migrate` takes it to version 8 keeping the experiment and its runs.
 file(COPY_FILE ${SRC}/tests/data/store-v6.db ${OUT}/v6.db)
 execute_process(COMMAND ${ADMITSIM} experiments --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -149,15 +149,15 @@ expect("experiments reads a version 6 database (${rc} ${out}${err})"
        ${rc} EQUAL 0 AND "${out}" MATCHES "\n +1  [^\n]+ ab +tiny_v6 +baseline vs candidate +2 +4  complete\n")
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(FIND "${out}" "schema version 6 -> 7" at)
-expect("migrate takes version 6 to 7 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
+string(FIND "${out}" "schema version 6 -> 8" at)
+expect("migrate takes version 6 to 8 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
 execute_process(COMMAND ${ADMITSIM} experiments 1 --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 # (the writer line holds a ';': the output is searched, never passed on)
 string(REGEX MATCH "\n +2 +baseline +1 [^\n]*\n +4 +baseline +2 [^\n]*\n +3 +candidate +1 "
        kept "${out}")
 if(NOT rc EQUAL 0 OR kept STREQUAL "")
-  message(FATAL_ERROR "store_cli_test: at version 7 the experiment keeps its runs (${rc} ${err})")
+  message(FATAL_ERROR "store_cli_test: at version 8 the experiment keeps its runs (${rc} ${err})")
 endif()
 
 # A writer killed (SIGKILL, by the timeout) mid-run: its finished iterations

@@ -4,10 +4,13 @@ store_full_disk.py.
 
 check(db) returns a list of what is wrong, empty when the database
   - passes PRAGMA integrity_check and foreign_key_check;
-  - holds only whole iterations: each stored iteration's event_count equals
-    its events rows, it has its task timelines, metrics, both final
-    snapshots and its capacity plan, and no events, metrics or timelines
-    belong to an iteration that is not stored;
+  - holds only whole iterations: each stored iteration's events rows are
+    as many as it says it stored (events_stored, schema 8: every event,
+    event_count, or the notable ones, fewer; before, event_count), it
+    has its task timelines, metrics, both final snapshots and its capacity
+    plan, a request_attempts row per attempt its stored request events
+    name (schema 8), and no events, metrics, timelines or attempts belong
+    to an iteration that is not stored;
   - says a run is complete only when every requested iteration is stored,
     and calls a run with iterations missing running, failed or abandoned.
 A database file the writer never got to give a schema (empty, or no
@@ -73,13 +76,27 @@ def check_open(con):
             failures.append(f"{runs} runs stored in an incomplete schema "
                             f"(tables {sorted(tables)})")
         return failures
-    stored = {(r, i): n for r, i, n in con.execute(
-        "SELECT run_id, iteration, event_count FROM iterations")}
+    v8 = "events_stored" in columns
+    stored = {(r, i): (n, kept) for r, i, n, kept in con.execute(
+        "SELECT run_id, iteration, event_count, %s FROM iterations"
+        % ("events_stored" if v8 else "event_count"))}
     events = rows_by_iteration(con, "events")
-    for key, count in stored.items():
-        if events.get(key, 0) != count:
+    for key, (count, kept) in stored.items():
+        if kept is None or kept > count or events.get(key, 0) != kept:
             failures.append(f"run {key[0]} iteration {key[1]}: event_count {count}, "
-                            f"{events.get(key, 0)} events stored")
+                            f"events_stored {kept}, {events.get(key, 0)} events stored")
+    if v8:
+        attempts = rows_by_iteration(con, "request_attempts")
+        named = {(r, i): n for r, i, n in con.execute(
+            "SELECT run_id, iteration, count(DISTINCT request_attempt_id) FROM events"
+            " WHERE request_attempt_id IS NOT NULL GROUP BY run_id, iteration")}
+        for key in stored:
+            if attempts.get(key, 0) < named.get(key, 0):
+                failures.append(f"run {key[0]} iteration {key[1]}: {attempts.get(key, 0)} "
+                                f"request attempts, {named[key]} named by its events")
+        for key in attempts.keys() - stored.keys():
+            failures.append(f"run {key[0]} iteration {key[1]}: request_attempts rows of an "
+                            "iteration that is not stored")
     for key in events.keys() - stored.keys():
         failures.append(f"run {key[0]} iteration {key[1]}: {events[key]} events of an "
                         "iteration that is not stored (half an iteration)")

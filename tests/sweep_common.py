@@ -14,7 +14,7 @@ HOST_COLUMNS = {
                     "heartbeat_at", "command_line"},
 }
 TABLES = ["runs", "experiments", "iterations", "events", "metrics", "snapshots",
-          "task_timelines", "capacity_plans"]
+          "task_timelines", "capacity_plans", "request_attempts"]
 HOST_METRICS = ("cpu_seconds",)
 
 
@@ -28,7 +28,8 @@ def db_rows(path):
         where = ""
         if t == "metrics":
             where = " WHERE name NOT IN (%s)" % ",".join("'%s'" % m for m in HOST_METRICS)
-        order = "run_id, iteration, task_execution_id" if t == "task_timelines" else "rowid"
+        order = {"task_timelines": "run_id, iteration, task_execution_id",
+                 "request_attempts": "run_id, iteration, request_attempt_id"}.get(t, "rowid")
         out[t] = con.execute(f"SELECT {', '.join(cols)} FROM {t}{where} ORDER BY {order}").fetchall()
     con.close()
     return out

@@ -217,7 +217,7 @@ static void run_kept(const sim_scenario *sc, const char *db, bool notable, kept_
                                 .seed = 2,
                                 .iterations = 2,
                                 .db_path = db,
-                                .store_notable_events = notable,
+                                .store_all_events = !notable,
                                 .on_iteration = keep_seen,
                                 .ctx = k};
     res_pipeline_result out;

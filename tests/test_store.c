@@ -96,8 +96,9 @@ static void schema_created_at_current_version(void **state) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
                      RES_STORE_SCHEMA_VERSION);
     expect_text(db, "PRAGMA journal_mode", "wal");
-    const char *tables[] = {"runs",      "iterations",     "events",         "metrics",
-                            "snapshots", "task_timelines", "capacity_plans", "experiments"};
+    const char *tables[] = {"runs",           "iterations",  "events",
+                            "metrics",        "snapshots",   "task_timelines",
+                            "capacity_plans", "experiments", "request_attempts"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char sql[200];
         snprintf(sql, sizeof sql,
@@ -170,10 +171,11 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
                      "INSERT INTO iterations VALUES (1, 0, 'completed', 2.5, 0, 0, 0,"
                      " '00000000000000ff');"
                      "INSERT INTO events (run_id, iteration, stream, sequence, kind,"
-                     " captured_at_ns) VALUES (1, 0, 'request', 0, 'request_wait_started', 11),"
-                     " (1, 0, 'scheduler', 1, 'task_lease_acquired', 10),"
-                     " (1, 0, 'request', 1, 'request_rate_limited', 10),"
-                     " (1, 0, 'scheduler', 0, 'selected', 10);"
+                     " captured_at_ns, request_attempt_id, resource) VALUES"
+                     " (1, 0, 'request', 0, 'request_wait_started', 11, 3, 'p/m/chat'),"
+                     " (1, 0, 'scheduler', 1, 'task_lease_acquired', 10, NULL, NULL),"
+                     " (1, 0, 'request', 1, 'request_rate_limited', 10, 3, 'p/m/chat'),"
+                     " (1, 0, 'scheduler', 0, 'selected', 10, NULL, NULL);"
                      "INSERT INTO metrics VALUES (1, 0, 'run', 'wall_time_seconds', 2.5);"
                      /* a user's own view over events survives the v4 rebuild */
                      "CREATE VIEW my_rate_limits AS SELECT run_id, captured_at_ns FROM events"
@@ -186,10 +188,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     res_store_close(s);
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    assert_int_equal(res_store_schema_version(s), 7);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 7);
+    assert_int_equal(res_store_schema_version(s), 8);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 8);
     assert_int_equal(
-        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6,7' FROM schema_migrations"), 1);
+        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6,7,8' FROM schema_migrations"), 1);
     /* version 4: events in capture order (time, scheduler first, sequence),
     ** lifecycle flagged */
     expect_text(db,
@@ -222,11 +224,23 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), 4);
     assert_int_equal(scalar(db, "SELECT value = 2.5 FROM metrics WHERE name = 'wall_time_seconds'"),
                      1);
+    /* version 8: request attempts back-filled from the request stream's
+    ** events, and the events stored counted (every one, before) */
+    expect_text(db,
+                "SELECT request_attempt_id || ' ' || resource || ' ' || rate_limited || ' ' ||"
+                " wait_started_at || ' ' || wait_started_sequence || ' ' ||"
+                " coalesce(lease_acquired_at, 'null') FROM request_attempts",
+                "3 p/m/chat 1 11 0 null");
+    assert_int_equal(scalar(db, "SELECT events_stored FROM iterations WHERE run_id = 1"), 4);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name ="
+                                " 'task_timelines_by_column'"),
+                     0);
     /* deleting an iteration deletes its events (a trigger since v4) and the
     ** rest (foreign keys) */
     assert_int_equal(sqlite3_exec(db, "DELETE FROM iterations WHERE run_id = 1", NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM request_attempts"), 0);
     assert_int_equal(scalar(db, "SELECT count(*) FROM metrics"), 0);
     assert_int_equal(
         scalar(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics_by_scope'"), 1);
@@ -416,7 +430,7 @@ static void migrates_a_real_v5_database(void **state) {
 ** baseline and candidate over seeds 1 and 2; written by `admitsim ab`, the
 ** experiment row and the runs' experiment, arm and parameters filled in
 ** with sqlite3, as this build's ab did not store experiments yet).  A
-** writer migrates it to version 7: experiments is rebuilt (its kinds gain
+** writer migrates it to version 7 (and on): experiments is rebuilt (its kinds gain
 ** 'search') with every row and the runs still pointing at it, the store
 ** gets an identity, no run has a source; a search can then be stored. */
 static void migrates_a_real_v6_database(void **state) {
@@ -435,8 +449,8 @@ static void migrates_a_real_v6_database(void **state) {
     res_error err;
     res_store *s = open_ok(path, RES_STORE_OPEN_EXISTING);
     assert_int_equal(res_store_found_version(s), 6);
-    assert_int_equal(res_store_schema_version(s), 7);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 7);
+    assert_int_equal(res_store_schema_version(s), RES_STORE_SCHEMA_VERSION);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), RES_STORE_SCHEMA_VERSION);
     char *after = table_counts(db);
     assert_string_equal(after, before);
     expect_text(db,

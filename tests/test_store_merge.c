@@ -395,7 +395,7 @@ static void refuses_what_cannot_merge(void **state) {
     assert_int_equal(res_store_open_version(path, RES_STORE_OPEN_CREATE, 5, &old, &err), RES_OK);
     res_store_close(old);
     assert_int_equal(res_store_merge(f->s, path, 1, &out, &err), RES_ETOOOLD);
-    assert_non_null(strstr(err.message, "merging needs version 7 ('admitsim migrate --db"));
+    assert_non_null(strstr(err.message, "merging needs version 8 ('admitsim migrate --db"));
     assert_int_equal(out.runs, 0);
     char *after = counts(db, "main");
     assert_string_equal(after, before);

@@ -37,8 +37,8 @@ static bool open_store(const res_pipeline_options *opt, outputs *o, res_error *e
                                .arm = opt->arm,
                                .parameters = opt->parameters};
     if (res_store_open(opt->db_path, RES_STORE_OPEN_CREATE, &o->store, err) != RES_OK) return false;
-    res_store_keep_events(o->store, opt->store_notable_events ? RES_KEEP_NOTABLE_EVENTS
-                                                              : RES_KEEP_ALL_EVENTS);
+    res_store_keep_events(o->store,
+                          opt->store_all_events ? RES_KEEP_ALL_EVENTS : RES_KEEP_NOTABLE_EVENTS);
     if (opt->on_lock_wait) res_store_on_lock_wait(o->store, opt->on_lock_wait, opt->ctx);
     return res_store_begin_run(o->store, &info, &o->run_id, err) == RES_OK;
 }
@@ -89,7 +89,7 @@ static bool run_iteration(const res_pipeline_options *opt, const res_environment
 /* The events the outputs need: every one for an artifact's timeline or a
 ** store keeping them all, the notable ones for a store keeping those. */
 static res_event_keep events_needed(const res_pipeline_options *opt) {
-    if (opt->out_dir || (opt->db_path && !opt->store_notable_events)) return RES_KEEP_ALL_EVENTS;
+    if (opt->out_dir || (opt->db_path && opt->store_all_events)) return RES_KEEP_ALL_EVENTS;
     return opt->db_path ? RES_KEEP_NOTABLE_EVENTS : RES_KEEP_NO_EVENTS;
 }
 

@@ -21,6 +21,28 @@
 #include "res/event_names.h"
 #include "res/request_report.h"
 
+/* The columns and key of task_timelines (versions 3 and 8). */
+#define TIMELINE_COLUMNS_SQL                                                                       \
+    " run_id INTEGER NOT NULL,"                                                                    \
+    " iteration INTEGER NOT NULL,"                                                                 \
+    " task_execution_id INTEGER NOT NULL,"                                                         \
+    " task_id INTEGER NOT NULL,"                                                                   \
+    " column_name TEXT,"                                                                           \
+    " row_group INTEGER,"                                                                          \
+    " worker_attempt INTEGER,"                                                                     \
+    " end_state TEXT NOT NULL,"                                                                    \
+    " attempts INTEGER NOT NULL,"                                                                  \
+    " rate_limited_attempts INTEGER NOT NULL,"                                                     \
+    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"                \
+    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"                                  \
+    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"                         \
+    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"                        \
+    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"                      \
+    " task_completed_at INTEGER, task_lease_released_at INTEGER,"                                  \
+    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"                        \
+    " provider_ns INTEGER NOT NULL,"                                                               \
+    " PRIMARY KEY (run_id, iteration, task_execution_id)"
+
 /* Forward migrations: entry i takes the schema from version i to i + 1.
 ** A new version is one more entry here and RES_STORE_SCHEMA_VERSION + 1. */
 static const char *const migrations[] = {
@@ -97,26 +119,7 @@ static const char *const migrations[] = {
     /* 3: the CorrelatedRuntimeView's task timelines (one row per task
     ** execution, the thirteen SPEC §5 timestamps in ns, NULL when absent) and
     ** the AsyncCapacityPlan of each iteration. */
-    "CREATE TABLE task_timelines ("
-    " run_id INTEGER NOT NULL,"
-    " iteration INTEGER NOT NULL,"
-    " task_execution_id INTEGER NOT NULL,"
-    " task_id INTEGER NOT NULL,"
-    " column_name TEXT,"
-    " row_group INTEGER,"
-    " worker_attempt INTEGER,"
-    " end_state TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL,"
-    " rate_limited_attempts INTEGER NOT NULL,"
-    " dependency_ready_at INTEGER, ready_enqueued_at INTEGER, selected_at INTEGER,"
-    " task_lease_acquired_at INTEGER, worker_spawned_at INTEGER,"
-    " request_wait_started_at INTEGER, request_wait_completed_at INTEGER,"
-    " request_lease_acquired_at INTEGER, model_request_started_at INTEGER,"
-    " model_request_completed_at INTEGER, request_lease_released_at INTEGER,"
-    " task_completed_at INTEGER, task_lease_released_at INTEGER,"
-    " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"
-    " provider_ns INTEGER NOT NULL,"
-    " PRIMARY KEY (run_id, iteration, task_execution_id),"
+    "CREATE TABLE task_timelines (" TIMELINE_COLUMNS_SQL ","
     " FOREIGN KEY (run_id, iteration) REFERENCES iterations(run_id, iteration)"
     " ON DELETE CASCADE) WITHOUT ROWID;"
     "CREATE INDEX task_timelines_by_column ON task_timelines(run_id, column_name);"
@@ -258,6 +261,87 @@ static const char *const migrations[] = {
     " FROM experiments ORDER BY experiment_id;"
     "DROP TABLE experiments;"
     "ALTER TABLE experiments_v7 RENAME TO experiments;",
+    /* 8: the default store keeps only the notable events (those not of
+    ** the thirteen lifecycle kinds).  The scheduler's lifecycle times are
+    ** columns of task_timelines; request_attempts keeps the request
+    ** stream's six lifecycle events, one row per attempt: each one's time
+    ** and sequence (NULL when it never came), the lease, the outcome of the
+    ** call (else of the release), whether a request_rate_limited named the
+    ** attempt, and the in-flight count the lease events carry -- so the
+    ** readers rebuild those events exactly.  It is back-filled from the
+    ** events of the runs already stored (which kept every event).
+    ** iterations.events_stored counts the events rows of an iteration
+    ** (event_count keeps counting the events it made).  Appending rows is
+    ** the cost of a store (task_timelines rows are most of it): neither
+    ** table has a secondary index or a per-row foreign key check (a delete
+    ** trigger instead: task_timelines is rebuilt without its foreign key,
+    ** ~6% of a default store of heavy_root_peer_arrival x100 in callgrind
+    ** instructions), and task_timelines loses its (run, column) index,
+    ** which cost ~25% (a query by column scans the run's rows). */
+    "CREATE TABLE request_attempts ("
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " request_attempt_id INTEGER NOT NULL,"
+    " task_execution_id INTEGER,"
+    " task_id INTEGER,"
+    " resource TEXT,"
+    " request_lease_id INTEGER,"
+    " outcome TEXT,"
+    " rate_limited INTEGER NOT NULL,"
+    " wait_started_at INTEGER,"
+    " wait_completed_at INTEGER,"
+    " lease_acquired_at INTEGER,"
+    " model_request_started_at INTEGER,"
+    " model_request_completed_at INTEGER,"
+    " lease_released_at INTEGER,"
+    " wait_started_sequence INTEGER,"
+    " wait_completed_sequence INTEGER,"
+    " lease_acquired_sequence INTEGER,"
+    " model_request_started_sequence INTEGER,"
+    " model_request_completed_sequence INTEGER,"
+    " lease_released_sequence INTEGER,"
+    " in_flight_acquired INTEGER,"
+    " in_flight_released INTEGER,"
+    " PRIMARY KEY (run_id, iteration, request_attempt_id)) WITHOUT ROWID;"
+    "CREATE TRIGGER iterations_delete_request_attempts AFTER DELETE ON iterations BEGIN"
+    " DELETE FROM request_attempts WHERE run_id = old.run_id AND iteration = old.iteration; END;"
+    "INSERT INTO request_attempts SELECT run_id, iteration, request_attempt_id,"
+    " max(execution_id), max(task_id), max(resource), max(request_lease_id),"
+    " coalesce(max(CASE kind WHEN 'model_request_completed' THEN reason END),"
+    " max(CASE kind WHEN 'request_lease_released' THEN reason END)),"
+    " max(kind = 'request_rate_limited'),"
+    " max(CASE kind WHEN 'request_wait_started' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'request_wait_completed' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'request_lease_acquired' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'model_request_started' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'model_request_completed' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'request_lease_released' THEN captured_at_ns END),"
+    " max(CASE kind WHEN 'request_wait_started' THEN sequence END),"
+    " max(CASE kind WHEN 'request_wait_completed' THEN sequence END),"
+    " max(CASE kind WHEN 'request_lease_acquired' THEN sequence END),"
+    " max(CASE kind WHEN 'model_request_started' THEN sequence END),"
+    " max(CASE kind WHEN 'model_request_completed' THEN sequence END),"
+    " max(CASE kind WHEN 'request_lease_released' THEN sequence END),"
+    " max(CASE kind WHEN 'request_lease_acquired' THEN value END),"
+    " max(CASE kind WHEN 'request_lease_released' THEN value END)"
+    " FROM events WHERE stream = 'request' AND request_attempt_id IS NOT NULL AND kind IN ("
+    "'request_wait_started', 'request_wait_completed', 'request_lease_acquired',"
+    " 'model_request_started', 'model_request_completed', 'request_lease_released',"
+    " 'request_rate_limited')"
+    " GROUP BY run_id, iteration, request_attempt_id;"
+    "ALTER TABLE iterations ADD COLUMN events_stored INTEGER;"
+    "UPDATE iterations SET events_stored = (SELECT count(*) FROM events e"
+    " WHERE e.run_id = iterations.run_id AND e.iteration = iterations.iteration);"
+    "DROP INDEX task_timelines_by_column;"
+    "CREATE TABLE task_timelines_v8 (" TIMELINE_COLUMNS_SQL ") WITHOUT ROWID;"
+    "INSERT INTO task_timelines_v8 SELECT * FROM task_timelines"
+    " ORDER BY run_id, iteration, task_execution_id;"
+    "DROP TABLE task_timelines;"
+    "PRAGMA legacy_alter_table = ON;"
+    "ALTER TABLE task_timelines_v8 RENAME TO task_timelines;"
+    "PRAGMA legacy_alter_table = OFF;"
+    "CREATE TRIGGER iterations_delete_task_timelines AFTER DELETE ON iterations BEGIN"
+    " DELETE FROM task_timelines WHERE run_id = old.run_id AND iteration = old.iteration; END;",
 };
 
 /* The migrations that rebuild a table another table refers to: they run
@@ -280,6 +364,8 @@ enum {
     ST_TIMELINE,
     ST_TIMELINE_BATCH,
     ST_PLAN,
+    ST_ATTEMPT,
+    ST_ATTEMPT_BATCH,
     ST_COMPLETE,
     ST_COUNT
 };
@@ -287,14 +373,23 @@ enum {
 /* Events and task timelines go in many rows per statement: one VDBE
 ** program run per batch instead of per row (about a third of the cost of a
 ** row).  Columns 1 and 2 of every row (run, iteration) are bound once per
-** iteration; a tail shorter than a batch goes one row at a time. */
-enum { EVENT_COLUMNS = 17, EVENT_BATCH = 32, TIMELINE_COLUMNS = 26, TIMELINE_BATCH = 16 };
+** iteration; a tail shorter than a batch goes one row at a time.  (64
+** timeline rows a statement rather than 16: ~2% of a default store.) */
+enum {
+    EVENT_COLUMNS = 17,
+    EVENT_BATCH = 32,
+    TIMELINE_COLUMNS = 26,
+    TIMELINE_BATCH = 64,
+    ATTEMPT_COLUMNS = 23,
+    ATTEMPT_BATCH = 16
+};
 #define EVENT_INSERT                                                                               \
     "INSERT INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"      \
     " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
     " row_group, column_name, lifecycle) VALUES "
 
 #define TIMELINE_INSERT "INSERT INTO task_timelines VALUES "
+#define ATTEMPT_INSERT  "INSERT INTO request_attempts VALUES "
 
 /* sql as is, or with columns > 0 sql followed by rows "(?, ...)" groups */
 static const struct {
@@ -303,7 +398,8 @@ static const struct {
 } statements[ST_COUNT] = {
     [ST_ITERATION] = {.sql = "INSERT INTO iterations (run_id, iteration, status, wall_time_seconds,"
                              " final_task_leases, final_request_leases, final_request_waiters,"
-                             " output_hash, event_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+                             " output_hash, event_count, events_stored)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_EVENT] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = 1},
     [ST_EVENT_BATCH] = {.sql = EVENT_INSERT, .columns = EVENT_COLUMNS, .rows = EVENT_BATCH},
     [ST_METRIC] = {.sql = "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)"},
@@ -313,6 +409,8 @@ static const struct {
                            .columns = TIMELINE_COLUMNS,
                            .rows = TIMELINE_BATCH},
     [ST_PLAN] = {.sql = "INSERT INTO capacity_plans VALUES (?, ?, ?)"},
+    [ST_ATTEMPT] = {.sql = ATTEMPT_INSERT, .columns = ATTEMPT_COLUMNS, .rows = 1},
+    [ST_ATTEMPT_BATCH] = {.sql = ATTEMPT_INSERT, .columns = ATTEMPT_COLUMNS, .rows = ATTEMPT_BATCH},
     [ST_COMPLETE] = {.sql =
                          "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
                          " AND status = 'running' AND (SELECT count(*) FROM iterations i"
@@ -477,7 +575,10 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
     res_store_txn_init(&s->txn, s->db);
     res_status rc;
     if ((rc = check_identity(s, err)) ||
-        (rc = exec(s, "PRAGMA journal_mode=WAL", "setting WAL mode", err)) ||
+        /* a new database gets 16 KiB pages (fewer page splits and cells
+        ** per row stored: ~4% of a default store's instructions) */
+        (rc =
+             exec(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", "setting WAL mode", err)) ||
         (rc =
              exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
                   "setting pragmas", err)) ||
@@ -910,13 +1011,18 @@ static bool event_is_stored(const res_store *s, const admit_event *ev) {
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end;
 ** only the events the store keeps. */
-static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run,
-                               res_error *err) {
+/* How many of the record's events the store keeps. */
+static size_t stored_events(const res_store *s, const res_run_record *run) {
     size_t n = 0;
     for (size_t i = 0; i < run->event_count; i++)
         n += event_is_stored(s, &run->events[i]);
     for (size_t j = 0; j < run->request_event_count; j++)
         n += event_is_stored(s, &run->request_events[j]);
+    return n;
+}
+
+static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
+                               res_error *err) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
     size_t i = 0, j = 0;
@@ -1134,6 +1240,57 @@ static res_status write_timelines(res_store *s, int64_t run_id, const res_run_re
     return RES_OK;
 }
 
+static void bind_opt_ns(sqlite3_stmt *st, int i, bool set, int64_t v) {
+    if (set)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_attempt(sqlite3_stmt *st, int base, const res_run_record *run,
+                         const res_attempt_row *a) {
+    int c = base + 3; /* after run, iteration */
+    sqlite3_bind_int64(st, c++, (sqlite3_int64)a->attempt_id);
+    bind_opt_id(st, c++, a->task_execution_id);
+    bind_opt_id(st, c++, a->task_id);
+    if (a->resource >= 0 && (uint32_t)a->resource < run->request_resource_count)
+        sqlite3_bind_text(st, c++, run->request[a->resource].key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, c++);
+    bind_opt_id(st, c++, a->request_lease_id);
+    if (a->outcome >= 0)
+        sqlite3_bind_text(st, c++,
+                          admit_request_outcome_name((admit_request_outcome_kind)a->outcome), -1,
+                          SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, c++);
+    sqlite3_bind_int(st, c++, a->rate_limited);
+    for (int t = 0; t < RES_ATTEMPT_STAMPS; t++)
+        bind_opt_ns(st, c++, a->at[t] >= 0, a->at[t]);
+    for (int t = 0; t < RES_ATTEMPT_STAMPS; t++)
+        bind_opt_ns(st, c++, a->at[t] >= 0, (int64_t)a->sequence[t]);
+    bind_opt_ns(st, c++, a->at[RES_ATTEMPT_LEASE_ACQUIRED] >= 0, a->in_flight_acquired);
+    bind_opt_ns(st, c++, a->at[RES_ATTEMPT_LEASE_RELEASED] >= 0, a->in_flight_released);
+}
+
+/* One request_attempts row per attempt the run made. */
+static res_status write_attempts(res_store *s, int64_t run_id, const res_run_record *run,
+                                 const res_attempt_log *log, res_error *err) {
+    size_t n = 0;
+    for (size_t i = 0; i < log->count; i++)
+        n += log->rows[i].attempt_id != 0;
+    rows_writer w = rows_begin(s, ST_ATTEMPT, ST_ATTEMPT_BATCH, n, run_id, run->iteration,
+                               "inserting request attempts", err);
+    for (size_t i = 0; i < log->count; i++) {
+        if (!log->rows[i].attempt_id) continue;
+        int base;
+        sqlite3_stmt *st = rows_next(&w, &base);
+        bind_attempt(st, base, run, &log->rows[i]);
+        if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
+    }
+    return RES_OK;
+}
+
 static res_status write_plan(res_store *s, const res_run_record *run, const res_summary *sum,
                              res_error *err) {
     json_t *plan = res_capacity_plan_json(run, sum->request);
@@ -1161,19 +1318,22 @@ static res_status write_body(res_store *s, int64_t run_id, const res_run_record 
     sqlite3_bind_int64(it, 7, (sqlite3_int64)run->final_request_waiters);
     sqlite3_bind_text(it, 8, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(it, 9, (sqlite3_int64)res_run_record_events_made(run));
+    size_t stored = stored_events(s, run);
+    sqlite3_bind_int64(it, 10, (sqlite3_int64)stored);
     if (step(s, it, "inserting the iteration", err) != RES_OK) return RES_ESTORE;
     static const int keyed[] = {ST_METRIC, ST_SNAPSHOT, ST_PLAN}; /* (run, iteration) first */
     for (size_t k = 0; k < sizeof keyed / sizeof *keyed; k++) {
         sqlite3_bind_int64(s->stmt[keyed[k]], 1, run_id);
         sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
-    if (write_events(s, run_id, run, err) != RES_OK) return RES_ESTORE;
+    if (write_events(s, run_id, run, stored, err) != RES_OK) return RES_ESTORE;
     /* The summary's correlated view feeds the metrics and the task timelines. */
     res_status rc = write_metrics(s, run, sum, err);
     if (rc == RES_OK) rc = snapshot(s, "final_task", task_snapshot_json(run), err);
     if (rc == RES_OK)
         rc = snapshot(s, "final_request", res_final_request_snapshot_json(run, sum->request), err);
     if (rc == RES_OK && sum->view) rc = write_timelines(s, run_id, run, sum->view, err);
+    if (rc == RES_OK && sum->attempts) rc = write_attempts(s, run_id, run, sum->attempts, err);
     if (rc == RES_OK) rc = write_plan(s, run, sum, err);
     if (rc != RES_OK) return rc;
     char now[64];

@@ -43,6 +43,7 @@ static const struct {
     {"snapshots", "rowid"},
     {"task_timelines", "iteration, task_execution_id"}, /* WITHOUT ROWID */
     {"capacity_plans", "rowid"},
+    {"request_attempts", "iteration, request_attempt_id"}, /* WITHOUT ROWID */
 };
 enum { TABLES = sizeof tables / sizeof *tables };
 

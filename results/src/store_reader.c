@@ -12,6 +12,7 @@
 #include "store_error.h"
 #include "store_identity.h"
 #include "store_int.h"
+#include "store_lifecycle.h"
 #include "store_liveness.h"
 
 const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
@@ -304,10 +305,17 @@ res_status res_store_reader_run(res_store_reader *r, int64_t run_id, res_run_row
 
 /* ---- iterations ---------------------------------------------------------- */
 
+/* %s: events_stored, or NULL before schema version 8 */
 #define ITERATION_SELECT                                                                           \
     "SELECT run_id, iteration, status, wall_time_seconds, final_task_leases,"                      \
-    " final_request_leases, final_request_waiters, output_hash, event_count FROM iterations"       \
-    " WHERE run_id = ?1"
+    " final_request_leases, final_request_waiters, output_hash, event_count, %s FROM iterations"   \
+    " WHERE run_id = ?1%s"
+
+static const char *iteration_sql(const res_store_reader *r, char *sql, size_t len,
+                                 const char *tail) {
+    snprintf(sql, len, ITERATION_SELECT, r->version >= 8 ? "events_stored" : "NULL", tail);
+    return sql;
+}
 
 static void iteration_row(sqlite3_stmt *st, res_iteration_row *row) {
     *row = (res_iteration_row){.run_id = sqlite3_column_int64(st, 0),
@@ -318,15 +326,17 @@ static void iteration_row(sqlite3_stmt *st, res_iteration_row *row) {
                                .final_request_leases = sqlite3_column_int64(st, 5),
                                .final_request_waiters = sqlite3_column_int64(st, 6),
                                .output_hash = col_text(st, 7),
-                               .event_count = col_opt_int(st, 8)};
+                               .event_count = col_opt_int(st, 8),
+                               .events_stored = col_opt_int(st, 9)};
 }
 
 res_status res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out,
                                        res_error *err) {
-    return cursor_open(
-        r,
-        prepare(r, ITERATION_SELECT " ORDER BY iteration", run_id, -1, "listing iterations", err),
-        CURSOR_ITERATION, out, err);
+    char sql[512];
+    return cursor_open(r,
+                       prepare(r, iteration_sql(r, sql, sizeof sql, " ORDER BY iteration"), run_id,
+                               -1, "listing iterations", err),
+                       CURSOR_ITERATION, out, err);
 }
 
 res_cursor_step res_store_cursor_next_iteration(res_store_cursor *c, res_iteration_row *row,
@@ -342,8 +352,9 @@ res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64
     snprintf(missing, sizeof missing, "no iteration %lld of run %lld", (long long)iteration,
              (long long)run_id);
     if (iteration < 0) return res_store_fail(err, RES_ENOTFOUND, "%s: %s", r->path, missing);
-    sqlite3_stmt *st = prepare(r, ITERATION_SELECT " AND iteration = ?2", run_id, iteration,
-                               "reading an iteration", err);
+    char sql[512];
+    sqlite3_stmt *st = prepare(r, iteration_sql(r, sql, sizeof sql, " AND iteration = ?2"), run_id,
+                               iteration, "reading an iteration", err);
     res_status rc = lookup(r, &r->one_iteration, st, "reading an iteration", missing, err);
     if (rc == RES_OK) iteration_row(st, row);
     return rc;
@@ -351,13 +362,25 @@ res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64
 
 /* ---- events -------------------------------------------------------------- */
 
-res_status res_store_reader_events(res_store_reader *r, const res_event_query *q,
-                                   res_store_cursor **out, res_error *err) {
-    *out = NULL;
-    char *sql = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&sql, &len);
-    if (!f) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
+/* True when an iteration q selects kept fewer events than it made. */
+static bool lifecycle_missing(res_store_reader *r, const res_event_query *q) {
+    if (r->version < 8 || !q->rebuild_lifecycle) return false;
+    sqlite3_stmt *st = NULL;
+    bool missing = false;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT EXISTS (SELECT 1 FROM iterations WHERE run_id = ?1 AND"
+                           " (?2 < 0 OR iteration = ?2) AND events_stored < event_count)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, q->run_id);
+        sqlite3_bind_int64(st, 2, q->iteration);
+        missing = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+    return missing;
+}
+
+/* The events query as stored (parameters in the order they are bound). */
+static void stored_events_sql(FILE *f, const res_event_query *q) {
     fputs("SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
           " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
           " row_group, column_name FROM events WHERE run_id = ?",
@@ -372,6 +395,20 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
               ? " ORDER BY iteration, stream, sequence"
               : " ORDER BY iteration, captured_at_ns, stream DESC, sequence",
           f);
+}
+
+res_status res_store_reader_events(res_store_reader *r, const res_event_query *q,
+                                   res_store_cursor **out, res_error *err) {
+    *out = NULL;
+    char *sql = NULL;
+    size_t len = 0;
+    bool rebuild = lifecycle_missing(r, q);
+    FILE *f = open_memstream(&sql, &len);
+    if (!f) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
+    if (rebuild)
+        res_lifecycle_sql(f, q);
+    else
+        stored_events_sql(f, q);
     if (fclose(f) != 0) {
         free(sql);
         return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
@@ -380,6 +417,15 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
     int prc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
     free(sql);
     if (prc != SQLITE_OK) return fail_db(r, err, "reading events");
+    if (rebuild) { /* numbered: ?1 run, ?2 iteration, ?3 stream, ?4 resource, ?5... kinds */
+        sqlite3_bind_int64(st, 1, q->run_id);
+        if (q->iteration >= 0) sqlite3_bind_int64(st, 2, q->iteration);
+        if (q->stream) sqlite3_bind_text(st, 3, q->stream, -1, SQLITE_TRANSIENT);
+        if (q->resource) sqlite3_bind_text(st, 4, q->resource, -1, SQLITE_TRANSIENT);
+        for (size_t k = 0; q->kinds && q->kinds[k]; k++)
+            sqlite3_bind_text(st, 5 + (int)k, q->kinds[k], -1, SQLITE_TRANSIENT);
+        return cursor_open(r, st, CURSOR_EVENT, out, err);
+    }
     int p = 1;
     sqlite3_bind_int64(st, p++, q->run_id);
     if (q->iteration >= 0) sqlite3_bind_int64(st, p++, q->iteration);

@@ -29,6 +29,7 @@ void res_summary_free(res_summary *s) {
     res_request_report_free(s->request);
     res_correlated_view_free(s->view);
     res_view_facts_free(s->facts);
+    res_attempt_log_free(s->attempts);
     free(s);
 }
 
@@ -115,6 +116,7 @@ struct res_summary_builder {
     res_view_facts *facts;
     res_view_builder *view; /* NULL when the run keeps no view */
     res_request_sweep *request;
+    res_attempt_log *attempts; /* NULL when the run keeps no view rows */
     bool ok;
 };
 
@@ -130,6 +132,7 @@ void res_summary_builder_free(res_summary_builder *b) {
     running_free(&b->running);
     res_view_builder_free(b->view);
     res_view_facts_free(b->facts);
+    res_attempt_log_free(b->attempts);
     res_request_sweep_free(b->request);
     free(b);
 }
@@ -174,6 +177,7 @@ res_summary_builder *res_summary_builder_create(const res_run_record *run, bool 
         b->view = b->facts ? res_view_builder_create(b->facts, rows) : NULL;
         b->ok = b->view != NULL;
     }
+    if (b->ok && view && rows) b->ok = (b->attempts = res_attempt_log_create()) != NULL;
     if (b->ok) return b;
     res_summary_builder_free(b);
     return NULL;
@@ -249,6 +253,7 @@ bool res_summary_builder_scheduler_event(res_summary_builder *b, const admit_eve
 bool res_summary_builder_request_event(res_summary_builder *b, const admit_event *ev) {
     if (b->ok) b->ok = res_request_sweep_event(b->request, ev);
     if (b->ok && b->view) b->ok = res_view_builder_request_event(b->view, ev);
+    if (b->ok && b->attempts) b->ok = res_attempt_log_request_event(b->attempts, ev);
     return b->ok;
 }
 
@@ -300,6 +305,8 @@ static bool summary_finish(res_summary_builder *b, res_summary *s) {
     b->request = NULL;
     if (!s->request) return false;
     s->downstream_ready_to_dispatch_p95 = -1;
+    s->attempts = b->attempts;
+    b->attempts = NULL;
     if (!b->view) return true;
     b->facts->wall_ns = run->wall_ns;
     s->view = res_view_builder_finish(b->view);

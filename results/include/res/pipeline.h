@@ -65,10 +65,10 @@ typedef struct res_pipeline_options {
     uint64_t seed;
     uint32_t iterations; /* >= 1 */
     const char *db_path; /* NULL: no store */
-    /* The store keeps every event (false, the default), or the notable
-    ** ones only (res_store_keep_events): the lifecycle events' times are
-    ** the task timelines' columns. */
-    bool store_notable_events;
+    /* The store keeps the notable events only (false, the default:
+    ** res_store_keep_events; the lifecycle events' times are the columns
+    ** of task_timelines and request_attempts), or every event. */
+    bool store_all_events;
     /* What the store records of the run (res/store.h): the experiment it
     ** belongs to (0: none), the arm it runs (NULL: none; a run of an arm
     ** outside an experiment names it too) and the arm's parameters (a JSON

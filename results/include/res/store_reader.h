@@ -136,8 +136,9 @@ typedef struct res_iteration_row {
     const char *status; /* the job status */
     double wall_time_seconds;
     int64_t final_task_leases, final_request_leases, final_request_waiters;
-    const char *output_hash; /* 16 hex digits */
-    res_opt_int event_count;
+    const char *output_hash;   /* 16 hex digits */
+    res_opt_int event_count;   /* the events the iteration made */
+    res_opt_int events_stored; /* its events rows (unset before schema version 8) */
 } res_iteration_row;
 
 typedef struct res_event_row {
@@ -171,6 +172,11 @@ typedef struct res_event_query {
     const char *const *kinds; /* NULL-terminated kind names, or NULL for every kind */
     const char *resource;     /* only events of this resource, or NULL */
     res_event_order order;
+    /* An iteration stored with only its notable events (`--store-events
+    ** notable`, the default) has its lifecycle events rebuilt from
+    ** task_timelines and request_attempts (store_lifecycle.h says how
+    ** exactly); false: the events stored, as stored. */
+    bool rebuild_lifecycle;
 } res_event_query;
 
 /* The thirteen SPEC §5 timestamps of a task timeline, in SPEC order. */

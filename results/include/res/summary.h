@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "res/attempt_log.h"
 #include "res/correlated_view.h"
 #include "res/request_stats.h"
 #include "res/run_record.h"
@@ -47,6 +48,9 @@ typedef struct res_summary {
     res_view_facts *facts;
     res_correlated_view *view;
     res_request_report *request; /* the request stage's figures */
+    /* One row per request attempt (what the store keeps of the request
+    ** stream's lifecycle events); NULL when the view keeps no rows. */
+    res_attempt_log *attempts;
 } res_summary;
 
 /* Needs a record with both event streams.  Returns NULL on out of memory. */

@@ -1,0 +1,102 @@
+#include "store_lifecycle.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One rebuilt scheduler kind: its task_timelines column, its class at an
+** instant (0 completion, 1 readiness, 2 dispatch) and rank. */
+static const struct {
+    const char *kind, *at, *execution, *value, *reason;
+    int klass;
+} scheduler_kinds[] = {
+    {"dependency_ready", "dependency_ready_at", "NULL", "NULL", "NULL", 1},
+    {"ready_enqueued", "ready_enqueued_at", "NULL", "NULL", "NULL", 1},
+    {"selected", "selected_at", "NULL", "NULL", "NULL", 2},
+    {"task_lease_acquired", "task_lease_acquired_at", "NULL", "NULL", "NULL", 2},
+    {"worker_spawned", "worker_spawned_at", "t.task_execution_id", "t.worker_attempt", "NULL", 2},
+    {"task_completed", "task_completed_at", "t.task_execution_id", "NULL", "NULL", 0},
+    {"task_lease_released", "task_lease_released_at", "t.task_execution_id", "NULL", "'released'",
+     0},
+};
+
+/* One rebuilt request kind: its request_attempts columns (prefix of
+** <prefix>_at and <prefix>_sequence). */
+static const struct {
+    const char *kind, *prefix, *lease, *value, *reason;
+} request_kinds[] = {
+    {"request_wait_started", "wait_started", "NULL", "NULL", "NULL"},
+    {"request_wait_completed", "wait_completed", "a.request_lease_id", "NULL", "NULL"},
+    {"request_lease_acquired", "lease_acquired", "a.request_lease_id", "a.in_flight_acquired",
+     "NULL"},
+    {"model_request_started", "model_request_started", "a.request_lease_id", "NULL", "NULL"},
+    {"model_request_completed", "model_request_completed", "a.request_lease_id", "NULL",
+     "a.outcome"},
+    {"request_lease_released", "lease_released", "a.request_lease_id", "a.in_flight_released",
+     "a.outcome"},
+};
+
+static bool wanted(const res_event_query *q, const char *stream, const char *kind) {
+    if (q->stream && strcmp(q->stream, stream) != 0) return false;
+    if (!q->kinds || !q->kinds[0]) return true;
+    for (size_t k = 0; q->kinds[k]; k++)
+        if (!strcmp(q->kinds[k], kind)) return true;
+    return false;
+}
+
+static void kinds_in(FILE *f, const res_event_query *q) {
+    for (size_t k = 0; q->kinds && q->kinds[k]; k++)
+        fprintf(f, "%s?%zu", k ? ", " : " AND kind IN (", 5 + k);
+    if (q->kinds && q->kinds[0]) fputs(")", f);
+}
+
+void res_lifecycle_sql(FILE *f, const res_event_query *q) {
+    const char *iteration = q->iteration >= 0 ? " AND iteration = ?2" : "";
+    /* the notable events as stored */
+    fprintf(f,
+            "SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
+            " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
+            " row_group, column_name, CASE stream WHEN 'request' THEN sequence ELSE 3 END AS o1,"
+            " CASE stream WHEN 'request' THEN 0 ELSE sequence END AS o2, 0 AS o3"
+            " FROM events WHERE run_id = ?1 AND lifecycle = 0%s%s%s",
+            iteration, q->stream ? " AND stream = ?3" : "",
+            q->resource ? " AND resource = ?4" : "");
+    kinds_in(f, q);
+    for (size_t k = 0; !q->resource && k < sizeof scheduler_kinds / sizeof *scheduler_kinds; k++) {
+        if (!wanted(q, "scheduler", scheduler_kinds[k].kind)) continue;
+        /* an execution that ends at the instant its worker started ends
+        ** right after that, among the dispatches */
+        char klass[160];
+        if (scheduler_kinds[k].klass == 0)
+            snprintf(klass, sizeof klass, "CASE WHEN %s = worker_spawned_at THEN 2 ELSE 0 END",
+                     scheduler_kinds[k].at);
+        else
+            snprintf(klass, sizeof klass, "%d", scheduler_kinds[k].klass);
+        fprintf(f,
+                " UNION ALL SELECT iteration, 'scheduler', 0, '%s', %s, task_id, %s, NULL, NULL,"
+                " NULL, NULL, %s, %s, row_group, column_name, %s, %s, %zu FROM task_timelines t"
+                " WHERE run_id = ?1%s AND %s IS NOT NULL",
+                scheduler_kinds[k].kind, scheduler_kinds[k].at, scheduler_kinds[k].execution,
+                scheduler_kinds[k].reason, scheduler_kinds[k].value, klass,
+                scheduler_kinds[k].klass == 1 ? "task_id" : "task_execution_id", k, iteration,
+                scheduler_kinds[k].at);
+    }
+    for (size_t k = 0; k < sizeof request_kinds / sizeof *request_kinds; k++) {
+        if (!wanted(q, "request", request_kinds[k].kind)) continue;
+        fprintf(f,
+                " UNION ALL SELECT a.iteration, 'request', a.%s_sequence, '%s', a.%s_at,"
+                " a.task_id, a.task_execution_id, NULL, a.request_attempt_id, %s, a.resource, %s,"
+                " %s, t.row_group, t.column_name, a.%s_sequence, 0, 0 FROM request_attempts a"
+                " LEFT JOIN task_timelines t ON t.run_id = a.run_id AND t.iteration ="
+                " a.iteration AND t.task_execution_id = a.task_execution_id"
+                " WHERE a.run_id = ?1%s%s AND a.%s_at IS NOT NULL",
+                request_kinds[k].prefix, request_kinds[k].kind, request_kinds[k].prefix,
+                request_kinds[k].lease, request_kinds[k].reason, request_kinds[k].value,
+                request_kinds[k].prefix, q->iteration >= 0 ? " AND a.iteration = ?2" : "",
+                q->resource ? " AND a.resource = ?4" : "", request_kinds[k].prefix);
+    }
+    fputs(q->order == RES_EVENTS_STREAM_ORDER
+              ? " ORDER BY iteration, stream, captured_at_ns, o1, o2, o3"
+              : " ORDER BY iteration, captured_at_ns, stream DESC, o1, o2, o3",
+          f);
+}

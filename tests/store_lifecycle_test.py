@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""The default store keeps only the notable events, yet the readers give
+what they gave from every event: for shipped scenarios with request
+resources, rate limits and retries, a run stored by default (--store-events
+notable) and the same run stored with --store-events all give
+byte-identical `export --format chrome-trace` output and identical `plot`
+data files (*.dat, params.gp, plot.gp), the lifecycle events rebuilt from
+task_timelines and request_attempts.  And schema version 8's migration
+back-fills request_attempts from a store's events with the very rows the
+writer writes: the `all` database taken back to version 7 (its version 8
+parts removed) and migrated again holds the same request_attempts.
+
+usage: store_lifecycle_test.py ADMITSIM SOURCE_DIR WORK_DIR
+"""
+import filecmp
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+SCENARIOS = ["cross_provider_cooldown", "aimd_recovery", "heavy_root", "dynamic_request_calls",
+             "failures_salvage"]
+
+
+def call(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"store_lifecycle_test: {' '.join(cmd)} exited {p.returncode}: "
+                         f"{p.stderr}")
+    return p.stdout
+
+
+def stored(db):
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT event_count, events_stored, (SELECT count(*) FROM events)"
+                       " FROM iterations").fetchall()
+    con.close()
+    return rows
+
+
+def readers(admitsim, db, out):
+    """The chrome trace and the plot directory of run 1 of db, in out."""
+    trace = os.path.join(out, "trace.json")
+    call([admitsim, "export", "1", "--db", db, "--format", "chrome-trace", "--out", trace])
+    plots = os.path.join(out, "plots")
+    call([admitsim, "plot", "1", "--db", db, "--out", plots, "--quiet"])
+    for name in os.listdir(plots):  # the pictures are drawn from the data; compare the data
+        if not name.endswith((".dat", ".gp")):
+            os.remove(os.path.join(plots, name))
+        else:  # the scripts name their directory
+            path = os.path.join(plots, name)
+            with open(path) as f:
+                text = f.read().replace(out, "OUT")
+            with open(path, "w") as f:
+                f.write(text)
+    return trace, plots
+
+
+ATTEMPTS = "SELECT * FROM request_attempts ORDER BY run_id, iteration, request_attempt_id"
+
+
+def back_to_v7(db):
+    """Takes a version 8 database back to version 7: its request_attempts
+    and events_stored gone, task_timelines' column index back (its delete
+    trigger gone; its foreign key, which version 8 drops, not restored)."""
+    con = sqlite3.connect(db)
+    con.executescript(
+        "DROP TRIGGER iterations_delete_request_attempts; DROP TABLE request_attempts;"
+        "DROP TRIGGER iterations_delete_task_timelines;"
+        "ALTER TABLE iterations DROP COLUMN events_stored;"
+        "CREATE INDEX task_timelines_by_column ON task_timelines(run_id, column_name);"
+        "DELETE FROM schema_migrations WHERE version = 8; PRAGMA user_version = 7;")
+    con.close()
+
+
+def main():
+    admitsim, src, work = sys.argv[1:4]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    failures = []
+    for name in SCENARIOS:
+        scenario = os.path.join(src, "scenarios", name + ".json")
+        side = {}
+        for mode in ("notable", "all"):
+            out = os.path.join(work, name, mode)
+            os.makedirs(out)
+            db = os.path.join(out, "store.db")
+            call([admitsim, "run", scenario, "--db", db, "--seed", "2"] +
+                 (["--store-events", "all"] if mode == "all" else []))
+            side[mode] = (db, stored(db)) + readers(admitsim, db, out)
+        (ndb, nrows, ntrace, nplots), (adb, arows, atrace, aplots) = side["notable"], side["all"]
+        if not all(0 < kept == n < made for made, kept, n in nrows):
+            failures.append(f"{name}: the default store kept {nrows} (made, stored, rows)")
+        if not all(made == kept == n for made, kept, n in arows):
+            failures.append(f"{name}: --store-events all kept {arows} (made, stored, rows)")
+        if not filecmp.cmp(ntrace, atrace, shallow=False):
+            failures.append(f"{name}: the chrome traces differ ({ntrace} {atrace})")
+        names = sorted(os.listdir(aplots))
+        if sorted(os.listdir(nplots)) != names:
+            failures.append(f"{name}: plot files {sorted(os.listdir(nplots))} vs {names}")
+        _, mismatch, errors = filecmp.cmpfiles(nplots, aplots, names, shallow=False)
+        if mismatch or errors:
+            failures.append(f"{name}: plot data differ: {mismatch + errors}")
+        # the migration's back-fill gives the writer's rows
+        con = sqlite3.connect(adb)
+        written = con.execute(ATTEMPTS).fetchall()
+        con.close()
+        back_to_v7(adb)
+        call([admitsim, "migrate", "--db", adb])
+        con = sqlite3.connect(adb)
+        filled = con.execute(ATTEMPTS).fetchall()
+        con.close()
+        if filled != written:
+            failures.append(f"{name}: the migration back-filled {len(filled)} request attempts, "
+                            f"the run wrote {len(written)}, or they differ")
+        if name == "cross_provider_cooldown" and not any(r[8] for r in written):
+            failures.append(f"{name}: no rate-limited attempt stored")
+        print(f"store_lifecycle_test: {name}: {nrows[0][1]} of {nrows[0][0]} events stored, "
+              f"{len(written)} request attempts; trace and {len(names)} plot files identical",
+              flush=True)
+    if failures:
+        print("store_lifecycle_test: FAILED\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
