@@ -43,11 +43,12 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat) {
         rc = EXIT_FAILURE_RUN;
         goto out;
     }
-    size_t events = run->event_count + run->request_event_count;
+    size_t nsched = res_event_log_count(run->events);
+    size_t nreq = res_event_log_count(run->request_events);
+    size_t events = nsched + nreq;
     printf("bench --store %s: %zu events per iteration (%zu scheduler, %zu request), %llu "
            "repeats, each into a fresh WAL database in %s\n",
-           sc->config.scenario_id, events, run->event_count, run->request_event_count,
-           (unsigned long long)repeat, dir);
+           sc->config.scenario_id, events, nsched, nreq, (unsigned long long)repeat, dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     for (uint64_t i = 0; i < repeat && rc == EXIT_OK; i++) {

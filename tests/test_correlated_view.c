@@ -698,6 +698,27 @@ static void test_resources_by_hand(void **state) {
     res_correlated_view_free(v);
 }
 
+/* A log's events as an array (res_correlated_view_build's input); free()d
+** by the caller. */
+static admit_event *log_array(const res_event_log *log) {
+    size_t n = res_event_log_count(log);
+    admit_event *a = malloc((n ? n : 1) * sizeof *a);
+    assert_non_null(a);
+    for (size_t i = 0; i < n; i++)
+        a[i] = res_event_log_at(log, i);
+    return a;
+}
+
+/* The view res_correlated_view_build makes of a run's kept events. */
+static res_correlated_view *view_of(const res_run_record *run, const res_view_facts *f) {
+    admit_event *sched = log_array(run->events), *req = log_array(run->request_events);
+    res_correlated_view *v = res_correlated_view_build(sched, res_event_log_count(run->events), req,
+                                                       res_event_log_count(run->request_events), f);
+    free(sched);
+    free(req);
+    return v;
+}
+
 /* Facts from a run: explicit amounts (hot: submission 1, llm_wait 2) and a
 ** local column (submission only, by default).  Four llm_wait units hold two
 ** hot tasks, so hot work waits with free submission units: gaps of
@@ -725,8 +746,7 @@ static void test_resources_from_run(void **state) {
     assert_int_equal(f->group_amounts[hot * 2 + 1], 2);
     assert_int_equal(f->group_amounts[local * 2 + 0], 1);
     assert_int_equal(f->group_amounts[local * 2 + 1], 0);
-    res_correlated_view *v = res_correlated_view_build(
-        run->events, run->event_count, run->request_events, run->request_event_count, f);
+    res_correlated_view *v = view_of(run, f);
     assert_non_null(v);
     const res_view_metrics *m = &v->m;
     assert_true(m->resources[0].ready_idle_gap_total > 0);
@@ -748,10 +768,14 @@ static void assert_rowless_same(const res_run_record *run, const res_view_facts 
                                 const res_correlated_view *v) {
     res_view_builder *vb = res_view_builder_create(f, false);
     assert_non_null(vb);
-    for (size_t i = 0; i < run->event_count; i++)
-        assert_true(res_view_builder_scheduler_event(vb, &run->events[i]));
-    for (size_t i = 0; i < run->request_event_count; i++)
-        assert_true(res_view_builder_request_event(vb, &run->request_events[i]));
+    for (size_t i = 0; i < res_event_log_count(run->events); i++) {
+        admit_event ev = res_event_log_at(run->events, i);
+        assert_true(res_view_builder_scheduler_event(vb, &ev));
+    }
+    for (size_t i = 0; i < res_event_log_count(run->request_events); i++) {
+        admit_event ev = res_event_log_at(run->request_events, i);
+        assert_true(res_view_builder_request_event(vb, &ev));
+    }
     res_correlated_view *lean = res_view_builder_finish(vb);
     assert_non_null(lean);
     assert_null(lean->rows);
@@ -783,8 +807,7 @@ static void check_scenario(const char *name, run_policy_kind policy) {
     res_run_record *run = run_iteration(sc, policy, 1, 0);
     res_view_facts *f = res_view_facts_from_run(run);
     assert_non_null(f);
-    res_correlated_view *v = res_correlated_view_build(
-        run->events, run->event_count, run->request_events, run->request_event_count, f);
+    res_correlated_view *v = view_of(run, f);
     assert_non_null(v);
     assert_int_equal(v->m.hidden_scheduler_resource_waiters, 0);
     assert_int_equal(v->row_count, run->stats.workers_spawned);

@@ -74,13 +74,15 @@ static int by_lease(const void *a, const void *b) {
 
 /* Every lease acquired in a stream is released exactly once, and nothing
 ** is released that was not acquired. */
-static void assert_matched(const admit_event *ev, size_t n, const char *acq, const char *rel) {
+static void assert_matched(const res_event_log *log, const char *acq, const char *rel) {
+    size_t n = res_event_log_count(log);
     uint64_t *a = calloc(n + 1, sizeof *a), *r = calloc(n + 1, sizeof *r);
     size_t na = 0, nr = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *k = admit_event_name(&ev[i]);
-        if (!strcmp(k, acq)) a[na++] = ev[i].lease_id;
-        if (!strcmp(k, rel)) r[nr++] = ev[i].lease_id;
+        admit_event ev = res_event_log_at(log, i);
+        const char *k = admit_event_name(&ev);
+        if (!strcmp(k, acq)) a[na++] = ev.lease_id;
+        if (!strcmp(k, rel)) r[nr++] = ev.lease_id;
     }
     assert_true(na > 0);
     assert_int_equal(na, nr);
@@ -99,9 +101,8 @@ static void assert_clean(const res_run_record *r) {
     assert_int_equal(r->final_request_leases, 0);
     assert_int_equal(r->final_request_waiters, 0);
     assert_int_equal(r->stats.hidden_waiters, 0);
-    assert_matched(r->events, r->event_count, "task_lease_acquired", "task_lease_released");
-    assert_matched(r->request_events, r->request_event_count, "request_lease_acquired",
-                   "request_lease_released");
+    assert_matched(r->events, "task_lease_acquired", "task_lease_released");
+    assert_matched(r->request_events, "request_lease_acquired", "request_lease_released");
 }
 
 static void test_small_run_is_clean_and_does_the_simulated_work(void **state) {

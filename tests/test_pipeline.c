@@ -198,11 +198,12 @@ static void keep_seen(void *ctx, const res_run_record *r, const res_summary *s) 
     json_t *j = res_summary_to_json(s, r);
     k->summary[r->iteration] = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(j);
-    k->events[r->iteration] = r->event_count + r->request_event_count;
-    for (size_t i = 0; i < r->event_count; i++)
-        k->notable[r->iteration] += !res_event_is_lifecycle(&r->events[i]);
-    for (size_t i = 0; i < r->request_event_count; i++)
-        k->notable[r->iteration] += !res_event_is_lifecycle(&r->request_events[i]);
+    k->events[r->iteration] =
+        res_event_log_count(r->events) + res_event_log_count(r->request_events);
+    res_event_merge m;
+    res_event_merge_begin(&m, r->events, r->request_events);
+    for (admit_event ev; res_event_merge_next(&m, &ev);)
+        k->notable[r->iteration] += !res_event_is_lifecycle(&ev);
     k->made[r->iteration] = res_run_record_events_made(r);
     k->kept[r->iteration] = r->kept;
 }
@@ -266,7 +267,7 @@ static void test_keeps_only_what_outputs_need(void **state) {
             assert_int_equal(notable.kept[i], RES_KEEP_NOTABLE_EVENTS);
             assert_int_equal(notable.events[i], notable.notable[i]);
             assert_true(notable.events[i] > 0);
-            uint64_t all = r->event_count + r->request_event_count;
+            uint64_t all = res_event_log_count(r->events) + res_event_log_count(r->request_events);
             assert_int_equal(none.made[i], all);
             assert_int_equal(notable.made[i], all);
             char sql[160];

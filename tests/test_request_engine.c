@@ -102,14 +102,17 @@ typedef struct attempt_times {
 ** with non-decreasing times; stream sequence numbers increase by one. */
 static void check_attempt_timelines(const res_run_record *r, uint64_t *attempts_out) {
     uint64_t max_id = 0;
-    for (size_t i = 0; i < r->request_event_count; i++)
-        if (r->request_events[i].attempt_id > max_id) max_id = r->request_events[i].attempt_id;
+    for (size_t i = 0; i < res_event_log_count(r->request_events); i++)
+        if (res_event_log_at(r->request_events, i).attempt_id > max_id)
+            max_id = res_event_log_at(r->request_events, i).attempt_id;
     attempt_times *t = calloc(max_id + 1, sizeof *t);
     assert_non_null(t);
-    for (size_t i = 0; i < r->request_event_count; i++) {
-        const admit_event *ev = &r->request_events[i];
+    for (size_t i = 0; i < res_event_log_count(r->request_events); i++) {
+        admit_event event = res_event_log_at(r->request_events, i);
+        const admit_event *ev = &event;
         assert_int_equal(ev->stream, ADMIT_STREAM_REQUEST);
-        if (i) assert_int_equal(ev->sequence, r->request_events[i - 1].sequence + 1);
+        if (i)
+            assert_int_equal(ev->sequence, res_event_log_at(r->request_events, i - 1).sequence + 1);
         if (!ev->attempt_id) continue;
         int stage = -1;
         switch (ev->kind) {
@@ -158,9 +161,9 @@ static void test_dynamic_request_count(void **state) {
         assert_int_equal(r->executor_stats.outcomes[ADMIT_REQ_SUCCESS], r->executor_stats.attempts);
         /* calls per column: draft 1, expand 3, review's judge calls come in pairs */
         uint64_t per_column[4] = {0};
-        for (size_t i = 0; i < r->request_event_count; i++)
-            if (r->request_events[i].kind == ADMIT_REV_MODEL_REQUEST_STARTED)
-                per_column[r->request_events[i].corr.column]++;
+        for (size_t i = 0; i < res_event_log_count(r->request_events); i++)
+            if (res_event_log_at(r->request_events, i).kind == ADMIT_REV_MODEL_REQUEST_STARTED)
+                per_column[res_event_log_at(r->request_events, i).corr.column]++;
         assert_int_equal(per_column[0], 0);
         assert_int_equal(per_column[1], 400);
         request_figures judge = resource(r, "northwind/judge-8b/chat");
@@ -201,8 +204,9 @@ static void test_cross_provider_cooldown(void **state) {
     uint64_t skips[2] = {0, 0};
     const res_run_record *runs[2] = {strict, aware};
     for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < runs[k]->event_count; i++)
-            skips[k] += runs[k]->events[i].kind == ADMIT_EV_REQUEST_PRESSURE_ADVISORY_SKIPPED;
+        for (size_t i = 0; i < res_event_log_count(runs[k]->events); i++)
+            skips[k] += res_event_log_at(runs[k]->events, i).kind ==
+                        ADMIT_EV_REQUEST_PRESSURE_ADVISORY_SKIPPED;
     assert_int_equal(skips[0], 0);
     assert_true(skips[1] > 0);
     done(strict);
@@ -233,9 +237,9 @@ static void test_aimd_recovery(void **state) {
     assert_int_equal(rs.res->final.current_limit, 16);
     assert_true(rs.res->final.min_limit <= 4);
     int fully = 0;
-    for (size_t i = 0; i < r->request_event_count; i++)
-        fully += r->request_events[i].kind == ADMIT_REV_REQUEST_FULLY_RECOVERED &&
-                 r->request_events[i].captured_at_ns == recovered_at;
+    for (size_t i = 0; i < res_event_log_count(r->request_events); i++)
+        fully += res_event_log_at(r->request_events, i).kind == ADMIT_REV_REQUEST_FULLY_RECOVERED &&
+                 res_event_log_at(r->request_events, i).captured_at_ns == recovered_at;
     assert_int_equal(fully, 1);
     done(r);
     sim_scenario_free(sc);
@@ -285,8 +289,9 @@ static void test_cancel_with_calls_in_flight(void **state) {
     assert_int_equal(rs.st->not_admitted, 9);
     assert_int_equal(r->executor_stats.cancelled, 12);
     uint64_t cancelled_waits = 0;
-    for (size_t i = 0; i < r->request_event_count; i++)
-        cancelled_waits += r->request_events[i].kind == ADMIT_REV_REQUEST_WAIT_CANCELLED;
+    for (size_t i = 0; i < res_event_log_count(r->request_events); i++)
+        cancelled_waits +=
+            res_event_log_at(r->request_events, i).kind == ADMIT_REV_REQUEST_WAIT_CANCELLED;
     assert_int_equal(cancelled_waits, rs.st->not_admitted);
     done(r);
     sim_scenario_free(sc);
@@ -343,9 +348,9 @@ static void test_zero_call_task_event_order(void **state) {
     assert_int_equal(r->stats.tasks_completed, 3);
     assert_request_clean(r);
     int spawned = 0, completed = 0;
-    for (size_t i = 0; i < r->event_count; i++) {
-        if (r->events[i].kind == ADMIT_EV_WORKER_SPAWNED) spawned++;
-        if (r->events[i].kind == ADMIT_EV_TASK_COMPLETED) {
+    for (size_t i = 0; i < res_event_log_count(r->events); i++) {
+        if (res_event_log_at(r->events, i).kind == ADMIT_EV_WORKER_SPAWNED) spawned++;
+        if (res_event_log_at(r->events, i).kind == ADMIT_EV_TASK_COMPLETED) {
             completed++;
             assert_true(completed <= spawned);
         }
@@ -430,8 +435,10 @@ static void test_huge_call_plan_cancelled(void **state) {
     res_run_record *r = run(sc, RUN_POLICY_STRICT, 1);
     assert_int_equal(r->status, ADMIT_JOB_CANCELLED);
     assert_request_clean(r);
-    assert_int_equal(r->request_event_count, r->request_admission_stats.events_emitted);
-    assert_true(r->request_event_count > 400); /* ~100 calls a second on each of 4 */
+    assert_int_equal(res_event_log_count(r->request_events),
+                     r->request_admission_stats.events_emitted);
+    assert_true(res_event_log_count(r->request_events) >
+                400); /* ~100 calls a second on each of 4 */
     done(r);
     sim_scenario_free(sc);
 }

@@ -85,10 +85,8 @@ static res_run_record *record(stream *s) {
         r->request[i].final.effective_max = 4;
     }
     r->wall_ns = S(5);
-    r->request_events = malloc(s->n * sizeof *r->request_events);
-    assert_non_null(r->request_events);
-    memcpy(r->request_events, s->ev, s->n * sizeof *s->ev);
-    r->request_event_count = s->n;
+    for (size_t i = 0; i < s->n; i++)
+        assert_true(res_run_record_add_event(r, &s->ev[i]));
     return r;
 }
 

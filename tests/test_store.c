@@ -558,23 +558,25 @@ static void round_trip_one(const char *dir, const char *scenario) {
     expect_text(db, "SELECT status FROM runs", "running");
     res_error err;
     if (res_store_write_iteration(s, run_id, run, sum, &err) != RES_OK) fail_msg("%s", err.message);
-    size_t total = run->event_count + run->request_event_count;
+    size_t total = res_event_log_count(run->events) + res_event_log_count(run->request_events);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"), total);
     assert_int_equal(scalar(db, "SELECT event_count FROM iterations"), total);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE stream = 'request'"),
-                     run->request_event_count);
+                     res_event_log_count(run->request_events));
     expect_text(db, "SELECT status FROM runs", "complete");
     assert_int_equal(scalar(db, "SELECT finished_at IS NOT NULL FROM runs"), 1);
     expect_text(db, "SELECT harness_version FROM runs", RES_HARNESS_VERSION);
     expect_text(db, "SELECT scenario_id FROM runs", sc->config.scenario_id);
 
     /* exact fields of a few events, both streams */
-    const admit_event *picks[3] = {&run->events[0], &run->events[run->event_count / 2],
-                                   run->request_event_count
-                                       ? &run->request_events[run->request_event_count / 2]
-                                       : &run->events[run->event_count - 1]};
+    size_t nsched = res_event_log_count(run->events);
+    size_t nreq = res_event_log_count(run->request_events);
+    admit_event picks[3] = {res_event_log_at(run->events, 0),
+                            res_event_log_at(run->events, nsched / 2),
+                            nreq ? res_event_log_at(run->request_events, nreq / 2)
+                                 : res_event_log_at(run->events, nsched - 1)};
     for (int i = 0; i < 3; i++) {
-        const admit_event *ev = picks[i];
+        const admit_event *ev = &picks[i];
         char sql[512];
         snprintf(
             sql, sizeof sql,
@@ -592,18 +594,18 @@ static void round_trip_one(const char *dir, const char *scenario) {
     }
     /* the events of one kind match the capture */
     size_t leases = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        leases += run->events[i].kind == ADMIT_EV_TASK_LEASE_ACQUIRED;
+    for (size_t i = 0; i < res_event_log_count(run->events); i++)
+        leases += res_event_log_at(run->events, i).kind == ADMIT_EV_TASK_LEASE_ACQUIRED;
     assert_int_equal(scalar(db, "SELECT count(*) FROM events WHERE run_id = 1"
                                 " AND kind = 'task_lease_acquired' AND task_lease_id IS NOT NULL"
                                 " AND column_name IS NOT NULL"),
                      leases);
     /* notable = not lifecycle, in both streams; stored in capture order */
     size_t notable = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        notable += !res_event_is_lifecycle(&run->events[i]);
-    for (size_t i = 0; i < run->request_event_count; i++)
-        notable += !res_event_is_lifecycle(&run->request_events[i]);
+    res_event_merge m;
+    res_event_merge_begin(&m, run->events, run->request_events);
+    for (admit_event ev; res_event_merge_next(&m, &ev);)
+        notable += !res_event_is_lifecycle(&ev);
     assert_int_equal(scalar(db, "SELECT count(*) FROM notable_events WHERE run_id = 1"), notable);
     assert_int_equal(scalar(db, "SELECT count(*) FROM events a JOIN events b"
                                 " ON b.event_id = a.event_id + 1 WHERE a.run_id = 1"
@@ -633,8 +635,8 @@ static void round_trip_one(const char *dir, const char *scenario) {
         scalar(db, "SELECT json_valid(json) FROM snapshots WHERE kind = 'final_request'"), 1);
     /* task timelines: one row per worker spawned, timestamps in SPEC order */
     size_t spawned = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        spawned += run->events[i].kind == ADMIT_EV_WORKER_SPAWNED;
+    for (size_t i = 0; i < res_event_log_count(run->events); i++)
+        spawned += res_event_log_at(run->events, i).kind == ADMIT_EV_WORKER_SPAWNED;
     assert_int_equal(scalar(db, "SELECT count(*) FROM task_timelines WHERE run_id = 1"), spawned);
     assert_int_equal(scalar(db,
                             "SELECT count(*) FROM task_timelines WHERE NOT ("
@@ -681,7 +683,8 @@ static void killed_writer_leaves_consistent_database(void **state) {
     res_run_record *run = run_iteration(sc, sc->config.default_policy, 1, 0);
     res_summary *sum = res_summary_compute(run);
     assert_non_null(sum);
-    int64_t per_iteration = (int64_t)(run->event_count + run->request_event_count);
+    int64_t per_iteration =
+        (int64_t)(res_event_log_count(run->events) + res_event_log_count(run->request_events));
     char path[1024];
     snprintf(path, sizeof path, "%s/killed.db", f->dir);
 

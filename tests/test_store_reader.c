@@ -141,7 +141,8 @@ static void runs_and_iterations(void **state) {
         snprintf(hash, sizeof hash, "%016llx", (unsigned long long)sr->output_hash_all);
         assert_string_equal(it.output_hash, hash);
         assert_true(it.event_count.set);
-        assert_int_equal(it.event_count.value, sr->event_count + sr->request_event_count);
+        assert_int_equal(it.event_count.value,
+                         res_event_log_count(sr->events) + res_event_log_count(sr->request_events));
         assert_int_equal(it.final_task_leases, 0);
     }
     res_iteration_row it;
@@ -182,13 +183,14 @@ static void events_in_capture_order(void **state) {
     for (int it = 0; it < ITERATIONS; it++) {
         const res_run_record *sr = f->runs[it];
         size_t i = 0, j = 0; /* the two streams merged: scheduler first at one instant */
-        while (i < sr->event_count || j < sr->request_event_count) {
-            bool sched = j == sr->request_event_count ||
-                         (i < sr->event_count &&
-                          sr->events[i].captured_at_ns <= sr->request_events[j].captured_at_ns);
-            const admit_event *ev = sched ? &sr->events[i++] : &sr->request_events[j++];
+        size_t ni = res_event_log_count(sr->events), nj = res_event_log_count(sr->request_events);
+        while (i < ni || j < nj) {
+            bool sched = j == nj || (i < ni && res_event_log_time(sr->events, i) <=
+                                                   res_event_log_time(sr->request_events, j));
+            admit_event ev = sched ? res_event_log_at(sr->events, i++)
+                                   : res_event_log_at(sr->request_events, j++);
             assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
-            expect_event(sr, &e, ev);
+            expect_event(sr, &e, &ev);
         }
     }
     assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
@@ -198,19 +200,21 @@ static void events_in_capture_order(void **state) {
 static void events_in_stream_order_filtered(void **state) {
     fixture *f = *state;
     const res_run_record *sr = f->runs[1];
-    assert_true(sr->request_event_count > 0 && sr->request_resource_count > 0);
+    assert_true(res_event_log_count(sr->request_events) > 0 && sr->request_resource_count > 0);
     /* iteration 1, both streams: the request stream, then the scheduler's */
     res_event_query q = {.run_id = 1, .iteration = 1, .order = RES_EVENTS_STREAM_ORDER};
     res_store_cursor *c = NULL;
     assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
     res_event_row e;
-    for (size_t j = 0; j < sr->request_event_count; j++) {
+    for (size_t j = 0; j < res_event_log_count(sr->request_events); j++) {
         assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
-        expect_event(sr, &e, &sr->request_events[j]);
+        admit_event ev = res_event_log_at(sr->request_events, j);
+        expect_event(sr, &e, &ev);
     }
-    for (size_t i = 0; i < sr->event_count; i++) {
+    for (size_t i = 0; i < res_event_log_count(sr->events); i++) {
         assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_ROW);
-        expect_event(sr, &e, &sr->events[i]);
+        admit_event ev = res_event_log_at(sr->events, i);
+        expect_event(sr, &e, &ev);
     }
     assert_int_equal(res_store_cursor_next_event(c, &e, NULL), RES_CURSOR_DONE);
     res_store_cursor_close(c);
@@ -226,8 +230,9 @@ static void events_in_stream_order_filtered(void **state) {
                           .order = RES_EVENTS_STREAM_ORDER};
     assert_int_equal(res_store_reader_events(f->r, &q, &c, NULL), RES_OK);
     size_t want = 0;
-    for (size_t j = 0; j < sr->request_event_count; j++) {
-        const admit_event *ev = &sr->request_events[j];
+    for (size_t j = 0; j < res_event_log_count(sr->request_events); j++) {
+        admit_event event = res_event_log_at(sr->request_events, j);
+        const admit_event *ev = &event;
         if ((ev->kind != ADMIT_REV_REQUEST_LEASE_ACQUIRED &&
              ev->kind != ADMIT_REV_REQUEST_WAIT_STARTED) ||
             ev->resource != 0)

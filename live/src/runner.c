@@ -18,11 +18,6 @@
 #include "run/assembly.h"
 #include "run/program.h"
 
-typedef struct event_log {
-    admit_event *ev;
-    size_t count, cap;
-} event_log;
-
 typedef struct iter {
     live_runner *r;
     const run_config *cfg;
@@ -37,7 +32,7 @@ typedef struct iter {
     run_assembly *asm_;
     admit_scheduler *sched;
     run_walkers *walkers;
-    event_log sched_log, req_log;
+    res_event_log *sched_log, *req_log; /* created with the iteration */
     bool halted, tearing_down;
     admit_error refusal;
 } iter;
@@ -46,31 +41,23 @@ static void halt(iter *it, const admit_error *why);
 
 /* ---- event capture -------------------------------------------------------------- */
 
-static void append(iter *it, event_log *log, const admit_event *ev) {
+static void append(iter *it, res_event_log *log, const admit_event *ev) {
     if (it->tearing_down) return;
-    if (log->count == log->cap) {
-        size_t cap = log->cap ? log->cap * 2 : 4096;
-        admit_event *n = realloc(log->ev, cap * sizeof *n);
-        if (!n) {
-            admit_error oom = {0};
-            admit_error_set(&oom, ADMIT_ENOMEM, "out of memory capturing events");
-            halt(it, &oom);
-            return;
-        }
-        log->ev = n;
-        log->cap = cap;
+    if (!res_event_log_append(log, ev)) {
+        admit_error oom = {0};
+        admit_error_set(&oom, ADMIT_ENOMEM, "out of memory capturing events");
+        halt(it, &oom);
     }
-    log->ev[log->count++] = *ev;
 }
 
 static void capture_sched(void *ctx, const admit_event *ev) {
     iter *it = ctx;
-    append(it, &it->sched_log, ev);
+    append(it, it->sched_log, ev);
 }
 
 static void capture_req(void *ctx, const admit_event *ev) {
     iter *it = ctx;
-    append(it, &it->req_log, ev);
+    append(it, it->req_log, ev);
 }
 
 /* ---- workers walking their program ---------------------------------------------- */
@@ -214,19 +201,20 @@ static bool bind_endpoints(iter *it, res_error *err) {
     return true;
 }
 
-static int64_t last_capture(const event_log *log) {
-    return log->count ? log->ev[log->count - 1].captured_at_ns : 0;
+static int64_t last_capture(const res_event_log *log) {
+    size_t n = res_event_log_count(log);
+    return n ? res_event_log_time(log, n - 1) : 0;
 }
 
 static void record_end(iter *it, res_run_record *run) {
     res_run_record_read_end(run, it->asm_);
-    int64_t a = last_capture(&it->sched_log), b = last_capture(&it->req_log);
+    int64_t a = last_capture(it->sched_log), b = last_capture(it->req_log);
     run->wall_ns = a > b ? a : b;
-    run->events = it->sched_log.ev;
-    run->event_count = it->sched_log.count;
-    run->request_events = it->req_log.ev;
-    run->request_event_count = it->req_log.count;
-    it->sched_log = it->req_log = (event_log){0};
+    res_event_log_seal(it->sched_log);
+    res_event_log_seal(it->req_log);
+    run->events = it->sched_log;
+    run->request_events = it->req_log;
+    it->sched_log = it->req_log = NULL;
     const live_workload *wl = &it->r->cfg.workload;
     res_run_record_hash_outputs(run, admit_scheduler_tracker(it->sched), wl->column_seeds(wl->ctx));
 }
@@ -246,8 +234,8 @@ static void teardown(iter *it) {
     uv_run(&it->uv, UV_RUN_DEFAULT); /* closes what is left */
     uv_loop_close(&it->uv);
     run_walkers_destroy(it->walkers);
-    free(it->sched_log.ev);
-    free(it->req_log.ev);
+    res_event_log_free(it->sched_log);
+    res_event_log_free(it->req_log);
 }
 
 /* Runs the job on the loop; false with err set when it could not finish. */
@@ -271,11 +259,15 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     iter it = {.r = r,
                .cfg = c->config,
                .iteration = iteration,
-               .run_id = run_id_of(c->config, c->seed, iteration)};
+               .run_id = run_id_of(c->config, c->seed, iteration),
+               .sched_log = res_event_log_create(),
+               .req_log = res_event_log_create()};
     res_run_record *run = res_run_record_create(c->config);
-    bool ok = run && uv_loop_init(&it.uv) == 0;
+    bool ok = run && it.sched_log && it.req_log && uv_loop_init(&it.uv) == 0;
     if (!ok) {
         res_run_record_free(run);
+        res_event_log_free(it.sched_log);
+        res_event_log_free(it.req_log);
         if (c->after_iteration) c->after_iteration(c->ctx, iteration);
         res_error_set(err, RES_ENOMEM, "out of memory starting a live iteration");
         return NULL;

@@ -110,22 +110,13 @@ json_t *res_event_to_json(const admit_event *ev, const res_run_record *run) {
 }
 
 /* Both streams in one timeline: by capture time; at one instant the
-** scheduler stream first, each stream in sequence order.  The event after
-** the i-th scheduler and j-th request event (advancing the one taken);
-** NULL at the end. */
-static const admit_event *timeline_next(const res_run_record *run, size_t *i, size_t *j) {
-    if (*i == run->event_count && *j == run->request_event_count) return NULL;
-    bool take_sched = *j == run->request_event_count ||
-                      (*i < run->event_count &&
-                       run->events[*i].captured_at_ns <= run->request_events[*j].captured_at_ns);
-    return take_sched ? &run->events[(*i)++] : &run->request_events[(*j)++];
-}
-
+** scheduler stream first, each stream in sequence order (res_event_merge). */
 static json_t *timeline_json(const res_run_record *run) {
     json_t *timeline = json_array();
-    size_t i = 0, j = 0;
-    for (const admit_event *ev; (ev = timeline_next(run, &i, &j));)
-        json_array_append_new(timeline, res_event_to_json(ev, run));
+    res_event_merge m;
+    res_event_merge_begin(&m, run->events, run->request_events);
+    for (admit_event ev; res_event_merge_next(&m, &ev);)
+        json_array_append_new(timeline, res_event_to_json(&ev, run));
     return timeline;
 }
 
@@ -398,12 +389,14 @@ static bool sink_text(indent_sink *s, const char *text) {
 ** the closing bracket at depth 3).  *oom: an event could not be built. */
 static bool write_timeline(FILE *f, const res_run_record *run, bool *oom) {
     indent_sink ev_sink = {f, 4};
-    size_t i = 0, j = 0;
-    const admit_event *ev = timeline_next(run, &i, &j);
-    if (!ev) return fputs("[]", f) != EOF;
+    res_event_merge m;
+    res_event_merge_begin(&m, run->events, run->request_events);
+    admit_event ev;
+    bool more = res_event_merge_next(&m, &ev);
+    if (!more) return fputs("[]", f) != EOF;
     if (fputs("[\n    ", f) == EOF) return false;
-    for (bool first = true; ev; ev = timeline_next(run, &i, &j), first = false) {
-        json_t *e = res_event_to_json(ev, run);
+    for (bool first = true; more; more = res_event_merge_next(&m, &ev), first = false) {
+        json_t *e = res_event_to_json(&ev, run);
         if (!e) return !(*oom = true);
         bool ok = (first || fputs(",\n    ", f) != EOF) &&
                   json_dump_callback(e, indented, &ev_sink, DUMP_FLAGS) == 0;

@@ -1717,12 +1717,30 @@ void res_view_facts_free(res_view_facts *f) {
     free(s);
 }
 
+/* The view of the events a run kept (res_correlated_view_build over its logs). */
+static res_correlated_view *view_of_record(const res_run_record *run, const res_view_facts *f) {
+    res_view_builder *vb = res_view_builder_create(f, true);
+    bool ok = vb != NULL;
+    for (size_t i = 0; ok && i < res_event_log_count(run->events); i++) {
+        admit_event ev = res_event_log_at(run->events, i);
+        ok = res_view_builder_scheduler_event(vb, &ev);
+    }
+    for (size_t i = 0; ok && i < res_event_log_count(run->request_events); i++) {
+        admit_event ev = res_event_log_at(run->request_events, i);
+        ok = res_view_builder_request_event(vb, &ev);
+    }
+    if (!ok) {
+        res_view_builder_free(vb);
+        return NULL;
+    }
+    return res_view_builder_finish(vb);
+}
+
 json_t *res_correlated_json(const res_run_record *run) {
-    if (!run->events || !run->event_count) return json_null();
+    if (!res_event_log_count(run->events)) return json_null();
     res_view_facts *f = res_view_facts_from_run(run);
     if (!f) return json_null();
-    res_correlated_view *v = res_correlated_view_build(
-        run->events, run->event_count, run->request_events, run->request_event_count, f);
+    res_correlated_view *v = view_of_record(run, f);
     json_t *j = v ? res_correlated_view_json(v, f) : json_null();
     res_correlated_view_free(v);
     res_view_facts_free(f);

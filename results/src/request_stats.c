@@ -356,7 +356,9 @@ res_request_report *res_request_sweep_finish(res_request_sweep *rs) {
 
 res_request_report *res_request_report_compute(const res_run_record *r) {
     res_request_sweep *rs = res_request_sweep_create(r);
-    for (size_t i = 0; rs && i < r->request_event_count; i++)
-        if (!res_request_sweep_event(rs, &r->request_events[i])) break;
+    for (size_t i = 0; rs && i < res_event_log_count(r->request_events); i++) {
+        admit_event ev = res_event_log_at(r->request_events, i);
+        if (!res_request_sweep_event(rs, &ev)) break;
+    }
     return rs ? res_request_sweep_finish(rs) : NULL;
 }

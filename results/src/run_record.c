@@ -53,8 +53,8 @@ void res_run_record_free(res_run_record *r) {
     free(r->resource_names);
     free(r->resource_limits);
     free(r->request);
-    free(r->events);
-    free(r->request_events);
+    res_event_log_free(r->events);
+    res_event_log_free(r->request_events);
     res_summary_free(r->summary);
     free(r->final_leased);
     free(r->max_leased);
@@ -71,7 +71,14 @@ struct res_summary *res_run_record_take_summary(res_run_record *r) {
 }
 
 uint64_t res_run_record_events_made(const res_run_record *r) {
-    return r->events_made ? r->events_made : r->event_count + r->request_event_count;
+    return r->events_made ? r->events_made
+                          : res_event_log_count(r->events) + res_event_log_count(r->request_events);
+}
+
+bool res_run_record_add_event(res_run_record *r, const admit_event *ev) {
+    res_event_log **log = ev->stream == ADMIT_STREAM_REQUEST ? &r->request_events : &r->events;
+    if (!*log && !(*log = res_event_log_create())) return false;
+    return res_event_log_append(*log, ev);
 }
 
 bool res_run_record_is_clean(const res_run_record *r) {

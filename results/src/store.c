@@ -1008,33 +1008,32 @@ static bool event_is_stored(const res_store *s, const admit_event *ev) {
            (s->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev));
 }
 
-/* Both streams merged by capture time (scheduler first at one instant), so
-** event_id order is capture order and the run-time index grows at its end;
-** only the events the store keeps. */
 /* How many of the record's events the store keeps. */
 static size_t stored_events(const res_store *s, const res_run_record *run) {
+    if (s->keep == RES_KEEP_ALL_EVENTS)
+        return res_event_log_count(run->events) + res_event_log_count(run->request_events);
+    res_event_merge m;
+    res_event_merge_begin(&m, run->events, run->request_events);
     size_t n = 0;
-    for (size_t i = 0; i < run->event_count; i++)
-        n += event_is_stored(s, &run->events[i]);
-    for (size_t j = 0; j < run->request_event_count; j++)
-        n += event_is_stored(s, &run->request_events[j]);
+    for (admit_event ev; res_event_merge_next(&m, &ev);)
+        n += event_is_stored(s, &ev);
     return n;
 }
 
+/* Both streams merged by capture time (scheduler first at one instant), so
+** event_id order is capture order and the run-time index grows at its end;
+** only the events the store keeps. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
                                res_error *err) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
-    size_t i = 0, j = 0;
-    while (i < run->event_count || j < run->request_event_count) {
-        bool sched = j == run->request_event_count ||
-                     (i < run->event_count &&
-                      run->events[i].captured_at_ns <= run->request_events[j].captured_at_ns);
-        const admit_event *ev = sched ? &run->events[i++] : &run->request_events[j++];
-        if (!event_is_stored(s, ev)) continue;
+    res_event_merge m;
+    res_event_merge_begin(&m, run->events, run->request_events);
+    for (admit_event ev; res_event_merge_next(&m, &ev);) {
+        if (!event_is_stored(s, &ev)) continue;
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
-        bind_event(st, base, run, ev);
+        bind_event(st, base, run, &ev);
         if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
     return RES_OK;

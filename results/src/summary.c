@@ -329,11 +329,17 @@ res_summary *res_summary_builder_finish(res_summary_builder *b) {
 }
 
 res_summary *res_summary_compute(const res_run_record *run) {
-    res_summary_builder *b = res_summary_builder_create(run, run->events && run->event_count, true);
-    for (size_t i = 0; b && i < run->event_count; i++)
-        if (!res_summary_builder_scheduler_event(b, &run->events[i])) break;
-    for (size_t i = 0; b && i < run->request_event_count; i++)
-        if (!res_summary_builder_request_event(b, &run->request_events[i])) break;
+    res_summary_builder *b =
+        res_summary_builder_create(run, res_event_log_count(run->events), true);
+    bool ok = b != NULL;
+    for (size_t i = 0; ok && i < res_event_log_count(run->events); i++) {
+        admit_event ev = res_event_log_at(run->events, i);
+        ok = res_summary_builder_scheduler_event(b, &ev);
+    }
+    for (size_t i = 0; ok && i < res_event_log_count(run->request_events); i++) {
+        admit_event ev = res_event_log_at(run->request_events, i);
+        ok = res_summary_builder_request_event(b, &ev);
+    }
     return b ? res_summary_builder_finish(b) : NULL;
 }
 

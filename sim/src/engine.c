@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "res/event_names.h"
-#include "res/large_alloc.h"
+#include "res/event_log.h"
 #include "res/summary.h"
 #include "run/assembly.h"
 #include "run/program.h"
@@ -54,10 +54,8 @@ typedef struct engine {
     bool wake_now_pending;
     int64_t last_future_wake;
     int64_t last_req_wake;
-    admit_event *events;
-    size_t event_count, event_cap;
-    admit_event *revents;
-    size_t revent_count, revent_cap;
+    res_event_log *events;  /* the scheduler events the record keeps */
+    res_event_log *revents; /* the request events it keeps */
     bool capture;
     res_event_keep keep;      /* what the record keeps of the captured events */
     bool summarize;           /* the summary is built as events come */
@@ -204,31 +202,10 @@ static void call_done(engine *e, size_t slot) {
 
 /* ---- event capture --------------------------------------------------------- */
 
-/* Event logs are the capture path's only memory: big (one admit_event per
-** event, ~100 bytes), written once, front to back, so they live on huge
-** pages where the kernel offers them (res/large_alloc.h): ~25 first-touch
-** page faults per thousand events become one per 18,000, which was most of
-** what capturing an event cost. */
+/* Event logs are the capture path's only memory: big (48 bytes an event,
+** res/event_log.h), written once, front to back, on huge pages where the
+** kernel offers them. */
 enum { EVENT_LOG_HINT_MAX = 1u << 22 };
-
-/* Makes room for at least want events, keeping the first count. */
-static bool event_log_reserve(admit_event **arr, size_t count, size_t *cap, size_t want) {
-    if (want <= *cap) return true;
-    size_t bytes;
-    if (__builtin_mul_overflow(want, sizeof(admit_event), &bytes)) return false;
-    admit_event *p = res_large_realloc(*arr, count * sizeof *p, bytes);
-    if (!p) return false;
-    *arr = p;
-    *cap = want;
-    return true;
-}
-
-static bool append_event(admit_event **arr, size_t *count, size_t *cap, const admit_event *ev) {
-    if (*count == *cap && !event_log_reserve(arr, *count, cap, *cap ? *cap * 2 : 1024))
-        return false;
-    (*arr)[(*count)++] = *ev;
-    return true;
-}
 
 /* Whether the record keeps ev: every event until the summary builder
 ** takes them (start_summary sorts out the ones kept so far). */
@@ -242,30 +219,39 @@ static void request_event(void *ctx, const admit_event *ev) {
     if (e->tearing_down || !e->capture) return;
     e->made++;
     if (e->sum && !res_summary_builder_request_event(e->sum, ev)) e->halted = true;
-    if (keeps(e, ev) && !append_event(&e->revents, &e->revent_count, &e->revent_cap, ev))
-        e->halted = true;
+    if (keeps(e, ev) && !res_event_log_append(e->revents, ev)) e->halted = true;
 }
 
 static void capture_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
     e->made++;
     if (e->sum && !res_summary_builder_scheduler_event(e->sum, ev)) e->halted = true;
-    if (keeps(e, ev) && !append_event(&e->events, &e->event_count, &e->event_cap, ev))
-        e->halted = true;
+    if (keeps(e, ev) && !res_event_log_append(e->events, ev)) e->halted = true;
+}
+
+/* What replaying a log kept so far needs: the engine, the stream, and
+** whether the summary builder took every event. */
+typedef struct replay {
+    engine *e;
+    bool request;
+    bool ok;
+} replay;
+
+/* Feeds ev to the summary builder; whether the record keeps it. */
+static bool replay_event(void *ctx, const admit_event *ev) {
+    replay *r = ctx;
+    if (!r->ok) return true;
+    r->ok = r->request ? res_summary_builder_request_event(r->e->sum, ev)
+                       : res_summary_builder_scheduler_event(r->e->sum, ev);
+    return keeps(r->e, ev);
 }
 
 /* Feeds the events kept so far to the summary builder, then keeps only
 ** those e->keep asks for. */
-static bool replay_kept(engine *e, admit_event *log, size_t *count, bool request) {
-    size_t n = 0;
-    for (size_t i = 0; i < *count; i++) {
-        bool ok = request ? res_summary_builder_request_event(e->sum, &log[i])
-                          : res_summary_builder_scheduler_event(e->sum, &log[i]);
-        if (!ok) return false;
-        if (keeps(e, &log[i])) log[n++] = log[i];
-    }
-    *count = n;
-    return true;
+static bool replay_kept(engine *e, res_event_log *log, bool request) {
+    replay r = {e, request, true};
+    res_event_log_retain(log, replay_event, &r);
+    return r.ok;
 }
 
 /* The summary builder, once the record's shape is known. */
@@ -273,8 +259,7 @@ static bool start_summary(engine *e) {
     /* rows for the outputs that keep events (an artifact's reports, a store's
     ** task timelines); none when nothing is kept */
     e->sum = res_summary_builder_create(e->run, e->capture, e->keep != RES_KEEP_NO_EVENTS);
-    return e->sum && replay_kept(e, e->events, &e->event_count, false) &&
-           replay_kept(e, e->revents, &e->revent_count, true);
+    return e->sum && replay_kept(e, e->events, false) && replay_kept(e, e->revents, true);
 }
 
 /* Sized from the plan: ~8 scheduler events per task and 6 request events
@@ -301,8 +286,8 @@ static bool reserve_event_logs(engine *e, size_t ntasks) {
         req_cap = calls > hint_max / 8 ? hint_max : calls * 6 + calls * 6 / 4 + 1024;
     }
     /* the request stream may already hold its registration events */
-    return event_log_reserve(&e->events, e->event_count, &e->event_cap, sched_cap) &&
-           (!req_cap || event_log_reserve(&e->revents, e->revent_count, &e->revent_cap, req_cap));
+    return res_event_log_reserve(e->events, sched_cap) &&
+           (!req_cap || res_event_log_reserve(e->revents, req_cap));
 }
 
 /* ---- setting up and tearing down ------------------------------------------------ */
@@ -314,8 +299,8 @@ static void engine_free(engine *e) {
     sim_workload_free(e->workload);
     if (e->spawn_rng) gsl_rng_free(e->spawn_rng);
     run_walkers_destroy(e->walkers);
-    free(e->events);
-    free(e->revents);
+    res_event_log_free(e->events);
+    res_event_log_free(e->revents);
     res_summary_builder_free(e->sum);
     sim_clock_free(&e->clock);
     sim_providers_free(e->providers);
@@ -460,11 +445,11 @@ static void record_end(engine *e) {
     res_run_record *run = e->run;
     res_run_record_read_end(run, e->asm_);
     run->wall_ns = e->clock.now_ns;
+    res_event_log_seal(e->events);
+    res_event_log_seal(e->revents);
     run->events = e->events;
-    run->event_count = e->event_count;
     e->events = NULL;
     run->request_events = e->revents;
-    run->request_event_count = e->revent_count;
     e->revents = NULL;
     run->kept = e->keep;
     run->events_made = e->made;
@@ -488,7 +473,9 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                 .keep = opt->summarize ? opt->keep : RES_KEEP_ALL_EVENTS,
                 .summarize = opt->summarize};
     e.run = res_run_record_create(&sc->config);
-    bool ok = e.run != NULL && sim_clock_init(&e.clock, 1024);
+    e.events = res_event_log_create();
+    e.revents = res_event_log_create();
+    bool ok = e.run != NULL && e.events && e.revents && sim_clock_init(&e.clock, 1024);
     if (!ok) {
         oom(&e, err);
         goto done;

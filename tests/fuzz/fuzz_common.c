@@ -249,7 +249,8 @@ int fuzz_run_checked(const sim_scenario *sc) {
     check_summary(s, run);
     if (fuzz_is_verbose())
         fprintf(stderr, "fuzz: ran: status %d, %.9f s, %zu + %zu events\n", (int)run->status,
-                s->wall_time_seconds, run->event_count, run->request_event_count);
+                s->wall_time_seconds, res_event_log_count(run->events),
+                res_event_log_count(run->request_events));
     res_summary_free(s);
     res_run_record_free(run);
     return 1;

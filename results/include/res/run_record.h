@@ -31,6 +31,7 @@
 #include "admit/scheduler.h"
 #include "admit/task_admission.h"
 #include "admit/tracker.h"
+#include "res/event_log.h"
 #include "run/assembly.h"
 #include "run/config.h"
 
@@ -86,10 +87,8 @@ typedef struct res_run_record {
     /* event streams, each in its own sequence order: every event, or those
     ** `kept` says */
     res_event_keep kept;
-    admit_event *events; /* scheduler stream */
-    size_t event_count;
-    admit_event *request_events;
-    size_t request_event_count;
+    res_event_log *events;         /* scheduler stream; NULL: none kept */
+    res_event_log *request_events; /* request stream; NULL: none kept */
     uint64_t events_made; /* events of both streams the run made, kept or not */
     /* The summary, when the environment built it while the run went (then
     ** the events need not be kept); NULL: res_summary_compute builds it from
@@ -138,6 +137,10 @@ bool res_run_record_shape_from_assembly(res_run_record *r, const run_assembly *a
 void res_run_record_read_end(res_run_record *r, const run_assembly *a);
 void res_run_record_hash_outputs(res_run_record *r, admit_tracker *tracker,
                                  const uint64_t *column_seed);
+
+/* ev kept in the log of its stream (created when it is the first);
+** false when out of memory. */
+bool res_run_record_add_event(res_run_record *r, const admit_event *ev);
 
 /* The summary built during the run, handed to the caller (NULL: none). */
 struct res_summary *res_run_record_take_summary(res_run_record *r);
