@@ -7,6 +7,7 @@
 bool admit_wfq_init(admit_wfq *w, uint32_t group_count, admit_wfq_rule rule) {
     memset(w, 0, sizeof *w);
     w->rule = rule;
+    if (group_count > UINT32_MAX / 4) return false; /* the window holds 2 * cap ids */
     uint32_t cap = group_count ? group_count : 1;
     w->groups = calloc(cap, sizeof *w->groups);
     w->window = calloc(2 * (size_t)cap, sizeof *w->window);
