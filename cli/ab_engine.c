@@ -50,8 +50,19 @@ static double now_seconds(void) {
 
 /* ---- running one job -------------------------------------------------------- */
 
+/* The pipeline options of job j (a run of this build stored and written
+** like `run --seed S`); ctx is the pipeline's. */
+static res_pipeline_options job_pipeline(const ab_spec *a, const sim_scenario *sc,
+                                         const char *parameters, const ab_job *j, void *ctx);
+
+/* Simulates job j, keeping only the events its outputs will need (none
+** for a warm-up) and building its summary as the run goes. */
 static void run_here(ab_pool *p, ab_job *j) {
-    sim_run_options o = {.seed = j->seed, .capture_events = true};
+    res_pipeline_options po = job_pipeline(p->args, p->sc[j->arm], p->parameters[j->arm], j, NULL);
+    sim_run_options o = {.seed = j->seed,
+                         .capture_events = true,
+                         .summarize = true,
+                         .keep = j->warmup ? RES_KEEP_NO_EVENTS : res_pipeline_events_needed(&po)};
     sim_error err = {0};
     double t0 = now_seconds();
     j->record = sim_run_execute(p->sc[j->arm], &o, &err);
@@ -209,12 +220,9 @@ static void collect(void *ctx, const res_run_record *r, const res_summary *s) {
     json_decref(j);
 }
 
-/* A job of this build: stored and written like `run --seed S`; its metrics. */
-static bool pipe_job(ab_spec *a, sim_scenario *sc, const char *parameters, ab_job *j,
-                     res_metric_set *m) {
-    pipe_ctx c = {.job = j, .metrics = m, .like_json = a->bin[0] || a->bin[1]};
-    res_environment env = {.ctx = &c, .run_iteration = hand_over};
-    res_pipeline_options po = {
+static res_pipeline_options job_pipeline(const ab_spec *a, const sim_scenario *sc,
+                                         const char *parameters, const ab_job *j, void *ctx) {
+    return (res_pipeline_options){
         .config = &sc->config,
         .policy = sc->config.default_policy,
         .seed = j->seed,
@@ -227,7 +235,15 @@ static bool pipe_job(ab_spec *a, sim_scenario *sc, const char *parameters, ab_jo
         .out_dir = !a->artifact_seeds || j->seed <= a->artifact_seeds ? a->out_dir : NULL,
         .command_line = a->command_line,
         .on_iteration = collect,
-        .ctx = &c};
+        .ctx = ctx};
+}
+
+/* A job of this build: stored and written like `run --seed S`; its metrics. */
+static bool pipe_job(ab_spec *a, sim_scenario *sc, const char *parameters, ab_job *j,
+                     res_metric_set *m) {
+    pipe_ctx c = {.job = j, .metrics = m, .like_json = a->bin[0] || a->bin[1]};
+    res_environment env = {.ctx = &c, .run_iteration = hand_over};
+    res_pipeline_options po = job_pipeline(a, sc, parameters, j, &c);
     res_pipeline_result result;
     res_error err;
     res_status st = res_pipeline_run(&po, &env, &result, &err);

@@ -55,6 +55,14 @@ const char *cli_db_default(void);
 ** stores into it), and the line saying that a run created it. */
 bool cli_db_is_new(const char *path);
 void cli_db_created(const char *cmd, const char *path);
+/* Whether a reader that rebuilds the lifecycle events (export
+** --format chrome-trace, plot) may go on with iteration `iteration` of run
+** `run`: true when the store gives back every event it made; else it says
+** how many it cannot (an error, false; with allow_incomplete a warning,
+** true).  False, with the reader's message, when the store failed. */
+struct res_store_reader;
+bool cli_lifecycle_complete(const char *cmd, struct res_store_reader *r, const char *db,
+                            int64_t run, int64_t iteration, bool allow_incomplete);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
 /* This program's own file, absolute (/proc/self/exe on Linux); false when

@@ -15,6 +15,7 @@
 
 #include "res/artifact.h"
 #include "res/store.h"
+#include "res/store_reader.h"
 
 bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
                      uint64_t *out) {
@@ -72,6 +73,28 @@ bool cli_parse_store_events(const char *cmd, const char *text, bool *all) {
 const char *cli_db_default(void) {
     const char *env = getenv("ADMITSIM_DB");
     return env && *env ? env : RES_STORE_DEFAULT_PATH;
+}
+
+bool cli_lifecycle_complete(const char *cmd, struct res_store_reader *r, const char *db,
+                            int64_t run, int64_t iteration, bool allow_incomplete) {
+    uint64_t missing = 0;
+    res_error err;
+    if (res_store_reader_lifecycle_shortfall(r, run, iteration, &missing, &err) != RES_OK) {
+        fprintf(stderr, "admitsim %s: %s\n", cmd, err.message);
+        return false;
+    }
+    if (!missing) return true;
+    fprintf(stderr,
+            "admitsim %s: %s%s: run %lld iteration %lld was stored with its notable events only, "
+            "and %llu of its lifecycle events (tasks queued but never given a worker, leases "
+            "of stale selections, earlier selections) cannot be rebuilt from task_timelines "
+            "and request_attempts: %s\n",
+            cmd, allow_incomplete ? "warning: " : "", db, (long long)run, (long long)iteration,
+            (unsigned long long)missing,
+            allow_incomplete ? "the output lacks them"
+                             : "the output would lack them. Store the run with --store-events "
+                               "all, or pass --allow-incomplete");
+    return allow_incomplete;
 }
 
 bool cli_db_is_new(const char *path) {

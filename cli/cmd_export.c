@@ -38,6 +38,10 @@ static void export_usage(FILE *f) {
                "                       else " RES_STORE_DEFAULT_PATH ")\n"
                "  --out FILE           write here instead of standard output (- is standard\n"
                "                       output); written whole or not at all\n"
+               "  --allow-incomplete   chrome-trace of a run stored with its notable events\n"
+               "                       only: write it even when some of its lifecycle events\n"
+               "                       cannot be rebuilt (a warning says how many); without\n"
+               "                       it that is an error (exit 1)\n"
                "  -h, --help           this text\n");
 }
 
@@ -582,11 +586,15 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
 }
 
 int cmd_export(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
-        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"iteration", required_argument, 0, 'i'},
+                                         {"allow-incomplete", no_argument, 0, 'A'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *db_path = cli_db_default(), *out_path = NULL, *fmt = "json";
+    bool allow_incomplete = false;
     uint64_t iteration = 0, run_id;
     optind = 1;
     int ch;
@@ -608,6 +616,7 @@ int cmd_export(int argc, char **argv) {
             if (!cli_parse_u64("export", "--iteration", optarg, 1000000, &iteration))
                 return EXIT_USAGE;
             break;
+        case 'A': allow_incomplete = true; break;
         case 'h': export_usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
         }
@@ -648,6 +657,12 @@ int cmd_export(int argc, char **argv) {
                     (unsigned long long)run_id);
         else
             fprintf(stderr, "admitsim export: %s\n", err.message);
+        res_store_reader_close(r);
+        return EXIT_FAILURE_RUN;
+    }
+    if (!strcmp(fmt, "chrome-trace") &&
+        !cli_lifecycle_complete("export", r, db_path, (int64_t)run_id, (int64_t)iteration,
+                                allow_incomplete)) {
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }

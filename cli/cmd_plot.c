@@ -60,6 +60,10 @@ static void plot_usage(FILE *f) {
                "  --iteration N        which iteration (default 0)\n"
                "  --seed N             experiment: whose runs to draw over time (default 1)\n"
                "  --quiet              no line saying what was written\n"
+               "  --allow-incomplete   draw a run stored with its notable events only even\n"
+               "                       when some of its lifecycle events cannot be rebuilt\n"
+               "                       (a warning says how many); without it that is an\n"
+               "                       error (exit 1)\n"
                "  -h, --help           this text\n"
                "\n"
                "Needs gnuplot on PATH (scripts/setup.sh installs gnuplot-nox).\n");
@@ -68,18 +72,16 @@ static void plot_usage(FILE *f) {
 typedef struct plot_args {
     const char *db_path, *out, *fmt;
     uint64_t run_id, iteration;
-    bool quiet;
+    bool quiet, allow_incomplete;
 } plot_args;
 
 /* Parses the command line; returns -1 to go on, else an exit code. */
 static int parse_args(int argc, char **argv, plot_args *a) {
-    static const struct option opts[] = {{"db", required_argument, 0, 'd'},
-                                         {"out", required_argument, 0, 'o'},
-                                         {"format", required_argument, 0, 'f'},
-                                         {"iteration", required_argument, 0, 'i'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"db", required_argument, 0, 'd'},     {"out", required_argument, 0, 'o'},
+        {"format", required_argument, 0, 'f'}, {"iteration", required_argument, 0, 'i'},
+        {"quiet", no_argument, 0, 'q'},        {"allow-incomplete", no_argument, 0, 'A'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     *a = (plot_args){.db_path = cli_db_default(), .fmt = "png"};
     optind = 1;
     int ch;
@@ -99,6 +101,7 @@ static int parse_args(int argc, char **argv, plot_args *a) {
                 return EXIT_USAGE;
             break;
         case 'q': a->quiet = true; break;
+        case 'A': a->allow_incomplete = true; break;
         case 'h': plot_usage(stdout); return EXIT_OK;
         default: return EXIT_USAGE;
         }
@@ -162,7 +165,10 @@ int cmd_plot(int argc, char **argv) {
     plot_dir_named(dir, sizeof dir, a.out, fallback);
     int nreq = 0;
     bool layers = false;
-    if (plot_title(r, &a, title, sizeof title) && plot_make_dirs(dir) &&
+    if (plot_title(r, &a, title, sizeof title) &&
+        cli_lifecycle_complete("plot", r, a.db_path, (int64_t)a.run_id, (int64_t)a.iteration,
+                               a.allow_incomplete) &&
+        plot_make_dirs(dir) &&
         plot_run_inputs(r, &err, (int64_t)a.run_id, (int64_t)a.iteration, dir, a.fmt, title, &nreq,
                         &layers) &&
         plot_run_gnuplot(gnuplot, dir)) {

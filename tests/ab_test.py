@@ -10,7 +10,10 @@
    the figures the in-process runs give.
 5. Without --baseline/--candidate the scenario's "baseline" and "candidate"
    arms are compared, with their descriptions; a scenario without them, or
-   an unknown arm, is a usage error (exit 2)."""
+   an unknown arm, is a usage error (exit 2).
+6. The jobs keep the events their outputs need: an artifact's timeline and
+   a store keeping every event get every event (the timeline is `run`'s),
+   the default store the notable ones, and the task timelines either way."""
 import json
 import os
 import shutil
@@ -160,6 +163,28 @@ with open("/dev/full", "w") as full:
     p = subprocess.run([admitsim, "ab", scenario, "--seeds", "2", "--no-db", "--format", "json"],
                        stdout=full, stderr=subprocess.PIPE, text=True)
 check(p.returncode == 1, f"a full disk under stdout exits 1, got {p.returncode}")
+
+# 6. the events each job keeps are what its outputs need
+out6, db6, db7 = (os.path.join(work, n) for n in ("out6", "all.db", "notable.db"))
+ab(scenario, "--baseline", "strict", "--candidate", "bounded", "--seeds", "2", "--out", out6,
+   "--db", db6, "--store-events", "all")
+ab(scenario, "--baseline", "strict", "--candidate", "bounded", "--seeds", "2", "--db", db7)
+ref6 = os.path.join(work, "ref6")
+p = subprocess.run([admitsim, "run", scenario, "--policy", "bounded", "--seed", "2", "--no-db",
+                    "--out", ref6], capture_output=True, text=True)
+check(p.returncode == 0, f"run --out: {p.stderr[-300:]}")
+name = "heavy_root_peer_arrival-bounded-seed2.json"
+got = json.load(open(os.path.join(out6, name)))["iterations"][0]["timeline"]
+want = json.load(open(os.path.join(ref6, name)))["iterations"][0]["timeline"]
+check(len(got) > 1000 and got == want, f"an ab artifact's timeline is run's ({len(got)} events)")
+for path, every in ((db6, True), (db7, False)):
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT event_count, events_stored, (SELECT count(*) FROM task_timelines t"
+                       " WHERE t.run_id = i.run_id) FROM iterations i").fetchall()
+    con.close()
+    check(len(rows) == 4 and all(made > 1000 and (kept == made if every else 0 < kept < made)
+                                 and timelines > 0 for made, kept, timelines in rows),
+          f"{os.path.basename(path)}: events made, stored and task timelines per run: {rows}")
 
 print(f"ab_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -119,6 +119,31 @@ expect("run of a scenario cancelled at 0 exits 0 (${err})" ${rc} EQUAL 0)
 execute_process(COMMAND ${ADMITSIM} plot 1 --db ${OUT}/cancel0.db --out ${OUT}/cancel0
                 RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 expect("plot of a run cancelled at 0 exits 0 (${err})" ${rc} EQUAL 0)
+
+# cancel_midrun stored with its notable events only (the default): the
+# lifecycle events of the tasks still queued at the cancel cannot be
+# rebuilt (they never got a worker), so a plot or chrome trace says how
+# many and stops, unless told to draw what there is.
+execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/cancel_midrun.json --db ${OUT}/midrun.db
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run cancel_midrun exits 0 (${err})" ${rc} EQUAL 0)
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${OUT}/midrun.db --out ${OUT}/midrun
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("plot of a run missing lifecycle events exits 1 (${err})" ${rc} EQUAL 1)
+expect("it says how many and what to do (${err})" "${err}" MATCHES
+       "[0-9]+ of its lifecycle events .* cannot be rebuilt.*--allow-incomplete")
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/midrun.db --format chrome-trace
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("chrome-trace of it exits 1 too (${err})" ${rc} EQUAL 1)
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${OUT}/midrun.db --out ${OUT}/midrun
+                --allow-incomplete RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("plot --allow-incomplete exits 0 (${err})" ${rc} EQUAL 0)
+expect("with a warning (${err})" "${err}" MATCHES "warning: .* cannot be rebuilt")
+execute_process(COMMAND ${ADMITSIM} run ${SRC}/scenarios/cancel_midrun.json --db ${OUT}/midall.db
+                --store-events all RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/midall.db --format chrome-trace
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("stored with every event, its chrome trace exits 0 (${err})" ${rc} EQUAL 0)
 expect_pngs(${OUT}/cancel0 timeline)
 
 # Output directories whose names a shell or gnuplot would read as code: an

@@ -5,7 +5,8 @@ resources, rate limits and retries, a run stored by default (--store-events
 notable) and the same run stored with --store-events all give
 byte-identical `export --format chrome-trace` output and identical `plot`
 data files (*.dat, params.gp, plot.gp), the lifecycle events rebuilt from
-task_timelines and request_attempts.  And schema version 8's migration
+task_timelines and request_attempts (also for an execution retried at the
+instant the one before it ended).  And schema version 8's migration
 back-fills request_attempts from a store's events with the very rows the
 writer writes: the `all` database taken back to version 7 (its version 8
 parts removed) and migrated again holds the same request_attempts.
@@ -13,6 +14,7 @@ parts removed) and migrated again holds the same request_attempts.
 usage: store_lifecycle_test.py ADMITSIM SOURCE_DIR WORK_DIR
 """
 import filecmp
+import json
 import os
 import shutil
 import sqlite3
@@ -21,6 +23,19 @@ import sys
 
 SCENARIOS = ["cross_provider_cooldown", "aimd_recovery", "heavy_root", "dynamic_request_calls",
              "failures_salvage"]
+
+# A zero-second execution that fails retryably, is salvaged at the same
+# instant and runs again there: the rebuilt events must put the second
+# execution's readiness after the first one's dispatch, or the trace pairs
+# the first selection with the second enqueue (a queue wait of 0, not 0.5 s).
+ZERO_RETRY = {
+    "schema": 1, "scenario_id": "zero_retry", "scenario_version": 1, "records": 1,
+    "capacity": {"submission": 1},
+    "failures": {"salvage_max_rounds": 2, "shutdown_error_rate": 1},
+    "columns": [
+        {"name": "block", "duration": {"dist": "constant", "seconds": 1.0}},
+        {"name": "z", "ready_at_seconds": 0.5, "duration": {"dist": "constant", "seconds": 0},
+         "failure": {"retryable_probability": 1.0}}]}
 
 
 def call(cmd):
@@ -79,8 +94,11 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     failures = []
-    for name in SCENARIOS:
-        scenario = os.path.join(src, "scenarios", name + ".json")
+    zero = os.path.join(work, "zero_retry.json")
+    with open(zero, "w") as f:
+        json.dump(ZERO_RETRY, f)
+    for scenario in [os.path.join(src, "scenarios", n + ".json") for n in SCENARIOS] + [zero]:
+        name = os.path.basename(scenario)[:-5]
         side = {}
         for mode in ("notable", "all"):
             out = os.path.join(work, name, mode)

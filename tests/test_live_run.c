@@ -21,7 +21,9 @@
 
 #include "live/mock.h"
 #include "live/scenario_env.h"
+#include "res/event_names.h"
 #include "res/run_record.h"
+#include "res/summary.h"
 #include "sim/engine.h"
 
 /* Two model columns and a local one; 40 records. */
@@ -138,6 +140,66 @@ static void test_small_run_is_clean_and_does_the_simulated_work(void **state) {
     sim_scenario_free(sc);
 }
 
+static char *summary_text(const res_summary *sum, const res_run_record *r) {
+    json_t *j = res_summary_to_json(sum, r);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_decref(j);
+    assert_non_null(text);
+    return text;
+}
+
+/* One live iteration of SMALL (strict, seed 3), keeping `keep` and building
+** its summary as it runs, as the pipeline asks of a live environment. */
+static res_run_record *summarized_run(sim_scenario *sc, res_event_keep keep) {
+    live_scenario_options lo = {
+        .scenario = sc, .policy = RUN_POLICY_STRICT, .seed = 3, .time_scale = 0.25};
+    live_scenario_run s;
+    res_error err = {0};
+    assert_true(live_scenario_init(&s, &lo, &err));
+    res_environment env = live_scenario_environment(&s);
+    env.keep_events(env.ctx, keep);
+    res_run_record *r = live_runner_iteration(&s.runner, 0, &err);
+    if (!r) fail_msg("%s", err.message);
+    live_scenario_free(&s);
+    assert_non_null(r->summary);
+    assert_int_equal(r->kept, keep);
+    assert_int_equal(r->final_task_leases + r->final_request_leases + r->final_request_waiters, 0);
+    return r;
+}
+
+/* The summary built while a live run goes is the one computed from all its
+** events afterwards; keeping the notable events only, the record holds no
+** lifecycle event but counts every event made. */
+static void test_summary_built_as_it_runs(void **state) {
+    (void)state;
+    sim_scenario *sc = parse(SMALL, "live_small.json");
+    res_run_record *all = summarized_run(sc, RES_KEEP_ALL_EVENTS);
+    res_summary *after = res_summary_compute(all);
+    assert_non_null(after);
+    char *a = summary_text(all->summary, all), *b = summary_text(after, all);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    res_summary_free(after);
+    assert_int_equal(res_run_record_events_made(all),
+                     res_event_log_count(all->events) + res_event_log_count(all->request_events));
+
+    res_run_record *notable = summarized_run(sc, RES_KEEP_NOTABLE_EVENTS);
+    res_event_merge m;
+    res_event_merge_begin(&m, notable->events, notable->request_events);
+    size_t kept = 0;
+    for (admit_event ev; res_event_merge_next(&m, &ev); kept++)
+        assert_false(res_event_is_lifecycle(&ev));
+    assert_true(kept > 0 && kept < notable->events_made);
+    assert_int_equal(notable->stats.tasks_completed, all->stats.tasks_completed);
+    assert_int_equal(notable->output_hash_all, all->output_hash_all);
+    assert_true(notable->wall_ns > 0);
+    res_run_record_free(notable);
+    res_run_record_free(all);
+    sim_scenario_free(sc);
+}
+
 typedef struct restarter {
     live_mock **mock;
     const sim_scenario *sc;
@@ -248,6 +310,7 @@ static void test_sigint_cancels_with_every_lease_released(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_run_is_clean_and_does_the_simulated_work),
+        cmocka_unit_test(test_summary_built_as_it_runs),
         cmocka_unit_test(test_storm_and_restart_lose_no_lease),
         cmocka_unit_test(test_sigint_cancels_with_every_lease_released),
     };

@@ -48,6 +48,7 @@ static atomic_uint_fast64_t next_queue_id = 1;
 static void view_refresh(admit_fair_queue *q) {
     q->view.queued_total = q->queued_total;
     q->view.active_count = admit_wfq_active_count(&q->wfq);
+    q->view.active_groups = admit_wfq_active_ids(&q->wfq);
     q->view.version = q->version;
     q->view.head_request_count = q->heads_lost ? 0 : q->head_count;
     q->view.head_requests = q->heads_lost ? NULL : q->heads;
@@ -186,7 +187,6 @@ admit_fair_queue *admit_fair_queue_create(const admit_group_spec *groups, uint32
                                  .demand_by_resource = q->demand_by_resource,
                                  .first_candidate = q->first_candidate,
                                  .groups = groups,
-                                 .active_groups = q->wfq.active, /* never reallocated */
                                  .queue_id = atomic_fetch_add(&next_queue_id, 1)};
     view_refresh(q);
     return q;

@@ -7,10 +7,12 @@
 bool admit_wfq_init(admit_wfq *w, uint32_t group_count, admit_wfq_rule rule) {
     memset(w, 0, sizeof *w);
     w->rule = rule;
+    if (group_count > UINT32_MAX / 4) return false; /* the window holds 2 * cap ids */
     uint32_t cap = group_count ? group_count : 1;
     w->groups = calloc(cap, sizeof *w->groups);
-    w->active = calloc(cap, sizeof *w->active);
-    if (!w->groups || !w->active) return false;
+    w->window = calloc(2 * (size_t)cap, sizeof *w->window);
+    if (!w->groups || !w->window) return false;
+    w->active = w->window;
     w->group_count = group_count;
     w->group_cap = cap;
     return true;
@@ -18,21 +20,22 @@ bool admit_wfq_init(admit_wfq *w, uint32_t group_count, admit_wfq_rule rule) {
 
 void admit_wfq_free(admit_wfq *w) {
     free(w->groups);
-    free(w->active);
+    free(w->window);
     w->groups = NULL;
-    w->active = NULL;
+    w->window = w->active = NULL;
 }
 
 bool admit_wfq_add_group(admit_wfq *w, uint32_t *id) {
     if (w->group_count == w->group_cap) {
-        if (w->group_cap > UINT32_MAX / 2) return false;
+        if (w->group_cap > UINT32_MAX / 4) return false;
         uint32_t cap = w->group_cap ? w->group_cap * 2 : 4;
         admit_wfq_group *groups = realloc(w->groups, cap * sizeof *groups);
         if (!groups) return false;
         w->groups = groups;
-        uint32_t *active = realloc(w->active, cap * sizeof *active);
-        if (!active) return false; /* groups grew; nothing else changed */
-        w->active = active;
+        uint32_t *window = realloc(w->window, 2 * (size_t)cap * sizeof *window);
+        if (!window) return false; /* groups grew; nothing else changed */
+        w->window = window;
+        w->active = window + w->start;
         w->group_cap = cap;
     }
     *id = w->group_count++;
@@ -60,16 +63,51 @@ static uint32_t lower_bound(const admit_wfq *w, uint32_t g, uint32_t lo) {
     return lo;
 }
 
-static void insert(admit_wfq *w, uint32_t g) {
-    uint32_t at = lower_bound(w, g, 0);
-    memmove(&w->active[at + 1], &w->active[at], (w->active_count - at) * sizeof *w->active);
+/* The array moved to the window's start, so that it may grow at its end. */
+static void compact(admit_wfq *w) {
+    memmove(w->window, w->active, w->active_count * sizeof *w->active);
+    w->start = 0;
+    w->active = w->window;
+}
+
+/* Whether the array may grow by one at its end. */
+static bool room_at_end(const admit_wfq *w) {
+    return w->start + w->active_count < 2 * w->group_cap;
+}
+
+/* The array starts one id later (its first slot is dropped). */
+static void start_later(admit_wfq *w) {
+    w->start++;
+    w->active++;
+}
+
+/* g placed at index at, moving the shorter side. */
+static void insert_at(admit_wfq *w, uint32_t g, uint32_t at) {
+    uint32_t n = w->active_count;
+    if (w->start > 0 && at < n - at) {
+        w->start--;
+        w->active--;
+        memmove(&w->active[0], &w->active[1], at * sizeof *w->active);
+    } else {
+        if (!room_at_end(w)) compact(w);
+        memmove(&w->active[at + 1], &w->active[at], (n - at) * sizeof *w->active);
+    }
     w->active[at] = g;
     w->active_count++;
 }
 
+static void insert(admit_wfq *w, uint32_t g) {
+    insert_at(w, g, lower_bound(w, g, 0));
+}
+
 static void erase(admit_wfq *w, uint32_t g) {
-    uint32_t at = lower_bound(w, g, 0);
-    memmove(&w->active[at], &w->active[at + 1], (w->active_count - at - 1) * sizeof *w->active);
+    uint32_t at = lower_bound(w, g, 0), n = w->active_count;
+    if (at < n - at - 1) {
+        memmove(&w->active[1], &w->active[0], at * sizeof *w->active);
+        start_later(w);
+    } else {
+        memmove(&w->active[at], &w->active[at + 1], (n - at - 1) * sizeof *w->active);
+    }
     w->active_count--;
 }
 
@@ -104,8 +142,18 @@ void admit_wfq_commit_requeue(admit_wfq *w, uint32_t g, double weight, uint64_t 
     admit_wfq_advance_(w, g, gr->tag, weight);
     gr->tag = admit_wfq_activation_tag(w, g);
     gr->tiebreak = tiebreak;
-    /* g's new place, among those after it */
+    /* g's new place, among those after it: before the id at lo */
     uint32_t lo = before(w, w->active[n - 1], g) ? n : lower_bound(w, g, from + 1);
-    memmove(&w->active[from], &w->active[from + 1], (lo - from - 1) * sizeof *w->active);
-    w->active[lo - 1] = g;
+    if (lo - from - 1 <= from + (n - lo)) { /* those between g's places move forward */
+        memmove(&w->active[from], &w->active[from + 1], (lo - from - 1) * sizeof *w->active);
+        w->active[lo - 1] = g;
+        return;
+    }
+    /* those before g move back over it and those from lo on move back by
+    ** one, into the room at the end: the array then starts one later */
+    if (!room_at_end(w)) compact(w);
+    memmove(&w->active[1], &w->active[0], from * sizeof *w->active);
+    memmove(&w->active[lo + 1], &w->active[lo], (n - lo) * sizeof *w->active);
+    w->active[lo] = g;
+    start_later(w);
 }

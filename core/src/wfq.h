@@ -36,9 +36,13 @@
 **      bypass fairness.  The task queue has no immediate path.
 **
 ** Not thread-safe: the owner's lock (if any) guards it.  Active groups are
-** kept in a sorted array (binary search, memmove): O(active groups) per
-** change (one memmove per commit of a group that keeps work), no allocation
-** after add_group.
+** kept in a sorted array (binary search, memmove) that slides in a window
+** of twice the groups: a change moves the shorter side of the array, so
+** the commonest commit (the first group served, moving last) moves no id
+** at all, only the array's start, and the window is compacted when the
+** array reaches its end (O(1) amortized).  The array's address therefore
+** changes: read it through admit_wfq_active_ids after a change.  No
+** allocation after add_group.
 */
 #ifndef ADMIT_WFQ_H
 #define ADMIT_WFQ_H
@@ -64,7 +68,9 @@ typedef struct admit_wfq {
     double vtime;
     admit_wfq_rule rule;
     admit_wfq_group *groups;
-    uint32_t *active; /* active group ids, ascending (tag, tiebreak) */
+    uint32_t *active; /* window + start: active group ids, ascending (tag, tiebreak) */
+    uint32_t *window; /* room for 2 * group_cap ids */
+    uint32_t start;   /* start + active_count <= 2 * group_cap */
     uint32_t group_count, group_cap, active_count;
 } admit_wfq;
 
@@ -113,6 +119,11 @@ static inline void admit_wfq_charge(admit_wfq *w, uint32_t g, double weight) {
 
 static inline uint32_t admit_wfq_active_count(const admit_wfq *w) {
     return w->active_count;
+}
+
+/* The active groups in serving order (valid until the next change). */
+static inline const uint32_t *admit_wfq_active_ids(const admit_wfq *w) {
+    return w->active;
 }
 
 /* The i-th active group in serving order. */

@@ -15,6 +15,7 @@
 
 #include "live/loop.h"
 #include "live/runtime.h"
+#include "res/event_capture.h"
 #include "run/assembly.h"
 #include "run/program.h"
 
@@ -32,7 +33,8 @@ typedef struct iter {
     run_assembly *asm_;
     admit_scheduler *sched;
     run_walkers *walkers;
-    res_event_log *sched_log, *req_log; /* created with the iteration */
+    res_event_capture *cap; /* created with the iteration */
+    int64_t last_at;        /* the last event's capture time */
     bool halted, tearing_down;
     admit_error refusal;
 } iter;
@@ -41,23 +43,16 @@ static void halt(iter *it, const admit_error *why);
 
 /* ---- event capture -------------------------------------------------------------- */
 
-static void append(iter *it, res_event_log *log, const admit_event *ev) {
+/* Both streams: each in its order (one thread, the loop's). */
+static void capture(void *ctx, const admit_event *ev) {
+    iter *it = ctx;
     if (it->tearing_down) return;
-    if (!res_event_log_append(log, ev)) {
+    if (ev->captured_at_ns > it->last_at) it->last_at = ev->captured_at_ns;
+    if (!res_event_capture_event(it->cap, ev)) {
         admit_error oom = {0};
         admit_error_set(&oom, ADMIT_ENOMEM, "out of memory capturing events");
         halt(it, &oom);
     }
-}
-
-static void capture_sched(void *ctx, const admit_event *ev) {
-    iter *it = ctx;
-    append(it, it->sched_log, ev);
-}
-
-static void capture_req(void *ctx, const admit_event *ev) {
-    iter *it = ctx;
-    append(it, it->req_log, ev);
 }
 
 /* ---- workers walking their program ---------------------------------------------- */
@@ -163,8 +158,8 @@ static bool assemble(iter *it, res_error *err) {
                    .cancel = live_runtime_cancel,
                    .request_wake_at = live_runtime_request_wake_at,
                    .provider = live_http_provider(it->http),
-                   .scheduler_sink = {.fn = capture_sched, .ctx = it},
-                   .request_sink = {.fn = capture_req, .ctx = it},
+                   .scheduler_sink = {.fn = capture, .ctx = it},
+                   .request_sink = {.fn = capture, .ctx = it},
                    .endpoint_models = c->endpoint_models,
                    .endpoint_domains = c->endpoint_domains,
                    .endpoint_count = c->endpoint_count};
@@ -201,22 +196,15 @@ static bool bind_endpoints(iter *it, res_error *err) {
     return true;
 }
 
-static int64_t last_capture(const res_event_log *log) {
-    size_t n = res_event_log_count(log);
-    return n ? res_event_log_time(log, n - 1) : 0;
-}
-
-static void record_end(iter *it, res_run_record *run) {
+/* The ledgers at the end, the wall time (the last event's), the output
+** hashes and the kept events; the summary builder, if any, for the caller
+** to finish once the core objects are gone. */
+static res_summary_builder *record_end(iter *it, res_run_record *run) {
     res_run_record_read_end(run, it->asm_);
-    int64_t a = last_capture(it->sched_log), b = last_capture(it->req_log);
-    run->wall_ns = a > b ? a : b;
-    res_event_log_seal(it->sched_log);
-    res_event_log_seal(it->req_log);
-    run->events = it->sched_log;
-    run->request_events = it->req_log;
-    it->sched_log = it->req_log = NULL;
+    run->wall_ns = it->last_at;
     const live_workload *wl = &it->r->cfg.workload;
     res_run_record_hash_outputs(run, admit_scheduler_tracker(it->sched), wl->column_seeds(wl->ctx));
+    return res_event_capture_end(it->cap, run);
 }
 
 static void teardown(iter *it) {
@@ -234,8 +222,7 @@ static void teardown(iter *it) {
     uv_run(&it->uv, UV_RUN_DEFAULT); /* closes what is left */
     uv_loop_close(&it->uv);
     run_walkers_destroy(it->walkers);
-    res_event_log_free(it->sched_log);
-    res_event_log_free(it->req_log);
+    res_event_capture_free(it->cap);
 }
 
 /* Runs the job on the loop; false with err set when it could not finish. */
@@ -260,14 +247,12 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
                .cfg = c->config,
                .iteration = iteration,
                .run_id = run_id_of(c->config, c->seed, iteration),
-               .sched_log = res_event_log_create(),
-               .req_log = res_event_log_create()};
+               .cap = res_event_capture_create(r->keep, r->summarize)};
     res_run_record *run = res_run_record_create(c->config);
-    bool ok = run && it.sched_log && it.req_log && uv_loop_init(&it.uv) == 0;
+    bool ok = run && it.cap && uv_loop_init(&it.uv) == 0;
     if (!ok) {
         res_run_record_free(run);
-        res_event_log_free(it.sched_log);
-        res_event_log_free(it.req_log);
+        res_event_capture_free(it.cap);
         if (c->after_iteration) c->after_iteration(c->ctx, iteration);
         res_error_set(err, RES_ENOMEM, "out of memory starting a live iteration");
         return NULL;
@@ -279,7 +264,8 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     run->environment = c->environment_json ? c->environment_json(c->ctx) : NULL;
     bool begun = false;
     ok = assemble(&it, err) && bind_endpoints(&it, err);
-    if (ok && !res_run_record_shape_from_assembly(run, it.asm_))
+    if (ok && !(res_run_record_shape_from_assembly(run, it.asm_) &&
+                res_event_capture_start(it.cap, run, true)))
         ok = res_error_set(err, RES_ENOMEM, "out of memory recording a live iteration");
     if (ok) {
         begun = c->workload.begin(c->workload.ctx, admit_scheduler_tracker(it.sched), c->seed,
@@ -288,8 +274,10 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     }
     if (ok && c->catch_signals) start_signals(&it);
     if (ok) ok = run_job(&it, err);
-    if (ok) record_end(&it, run);
+    res_summary_builder *sum = ok ? record_end(&it, run) : NULL;
     teardown(&it);
+    if (sum && !(run->summary = res_summary_builder_finish(sum)))
+        ok = res_error_set(err, RES_ENOMEM, "out of memory summarising a live iteration");
     if (begun && c->workload.end) c->workload.end(c->workload.ctx);
     if (c->after_iteration) c->after_iteration(c->ctx, iteration);
     if (!ok) {
@@ -307,7 +295,15 @@ static bool env_is_interrupted(void *ctx) {
     return ((live_runner *)ctx)->interrupted;
 }
 
+static void env_keep_events(void *ctx, res_event_keep keep) {
+    live_runner *r = ctx;
+    r->keep = keep;
+    r->summarize = true;
+}
+
 res_environment live_runner_environment(live_runner *r) {
-    return (res_environment){
-        .ctx = r, .run_iteration = env_iteration, .is_interrupted = env_is_interrupted};
+    return (res_environment){.ctx = r,
+                             .run_iteration = env_iteration,
+                             .is_interrupted = env_is_interrupted,
+                             .keep_events = env_keep_events};
 }

@@ -86,9 +86,7 @@ static bool run_iteration(const res_pipeline_options *opt, const res_environment
     return ok;
 }
 
-/* The events the outputs need: every one for an artifact's timeline or a
-** store keeping them all, the notable ones for a store keeping those. */
-static res_event_keep events_needed(const res_pipeline_options *opt) {
+res_event_keep res_pipeline_events_needed(const res_pipeline_options *opt) {
     if (opt->out_dir || (opt->db_path && opt->store_all_events)) return RES_KEEP_ALL_EVENTS;
     return opt->db_path ? RES_KEEP_NOTABLE_EVENTS : RES_KEEP_NO_EVENTS;
 }
@@ -143,7 +141,7 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         out->run_id = o.run_id;
     }
     if (ok && opt->out_dir) ok = open_files(opt, &o, err);
-    if (ok && env->keep_events) env->keep_events(env->ctx, events_needed(opt));
+    if (ok && env->keep_events) env->keep_events(env->ctx, res_pipeline_events_needed(opt));
     res_error leak = {0};
     for (uint32_t i = 0; ok && i < opt->iterations; i++) {
         ok = run_iteration(opt, env, &o, i, out, err);

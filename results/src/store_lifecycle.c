@@ -50,8 +50,29 @@ static void kinds_in(FILE *f, const res_event_query *q) {
     if (q->kinds && q->kinds[0]) fputs(")", f);
 }
 
+/* Whether any scheduler kind is rebuilt for q. */
+static bool any_scheduler_kind(const res_event_query *q) {
+    for (size_t k = 0; !q->resource && k < sizeof scheduler_kinds / sizeof *scheduler_kinds; k++)
+        if (wanted(q, "scheduler", scheduler_kinds[k].kind)) return true;
+    return false;
+}
+
+/* The iteration's task_timelines rows, each with its rank among its
+** task's executions (ordinal, from 0) and the latest release of the
+** task's earlier executions (prev_released, NULL: none). */
+static void timelines_cte(FILE *f, const char *iteration) {
+    fprintf(f,
+            "WITH tl AS MATERIALIZED (SELECT *, row_number() OVER w - 1 AS ordinal,"
+            " max(task_lease_released_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1"
+            " PRECEDING) AS prev_released FROM task_timelines WHERE run_id = ?1%s"
+            " WINDOW w AS (PARTITION BY iteration, task_id ORDER BY task_execution_id)) ",
+            iteration);
+}
+
 void res_lifecycle_sql(FILE *f, const res_event_query *q) {
     const char *iteration = q->iteration >= 0 ? " AND iteration = ?2" : "";
+    bool scheduler = any_scheduler_kind(q);
+    if (scheduler) timelines_cte(f, iteration);
     /* the notable events as stored */
     fprintf(f,
             "SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
@@ -65,21 +86,26 @@ void res_lifecycle_sql(FILE *f, const res_event_query *q) {
     for (size_t k = 0; !q->resource && k < sizeof scheduler_kinds / sizeof *scheduler_kinds; k++) {
         if (!wanted(q, "scheduler", scheduler_kinds[k].kind)) continue;
         /* an execution that ends at the instant its worker started ends
-        ** right after that, among the dispatches */
-        char klass[160];
+        ** right after that, among the dispatches; an execution that
+        ** follows one of its task's that ended at the same instant comes
+        ** after every first execution's event there (its task became
+        ** ready again when that one ended), in its rank's own pass */
+        char klass[320];
+        const char *at = scheduler_kinds[k].at;
+        int n = snprintf(klass, sizeof klass,
+                         "CASE WHEN prev_released >= %s THEN 4 * ordinal ELSE 0 END + ", at);
         if (scheduler_kinds[k].klass == 0)
-            snprintf(klass, sizeof klass, "CASE WHEN %s = worker_spawned_at THEN 2 ELSE 0 END",
-                     scheduler_kinds[k].at);
+            snprintf(klass + n, sizeof klass - (size_t)n,
+                     "CASE WHEN %s = worker_spawned_at THEN 2 ELSE 0 END", at);
         else
-            snprintf(klass, sizeof klass, "%d", scheduler_kinds[k].klass);
+            snprintf(klass + n, sizeof klass - (size_t)n, "%d", scheduler_kinds[k].klass);
         fprintf(f,
                 " UNION ALL SELECT iteration, 'scheduler', 0, '%s', %s, task_id, %s, NULL, NULL,"
-                " NULL, NULL, %s, %s, row_group, column_name, %s, %s, %zu FROM task_timelines t"
-                " WHERE run_id = ?1%s AND %s IS NOT NULL",
-                scheduler_kinds[k].kind, scheduler_kinds[k].at, scheduler_kinds[k].execution,
+                " NULL, NULL, %s, %s, row_group, column_name, %s, %s, %zu FROM tl t"
+                " WHERE %s IS NOT NULL",
+                scheduler_kinds[k].kind, at, scheduler_kinds[k].execution,
                 scheduler_kinds[k].reason, scheduler_kinds[k].value, klass,
-                scheduler_kinds[k].klass == 1 ? "task_id" : "task_execution_id", k, iteration,
-                scheduler_kinds[k].at);
+                scheduler_kinds[k].klass == 1 ? "task_id" : "task_execution_id", k, at);
     }
     for (size_t k = 0; k < sizeof request_kinds / sizeof *request_kinds; k++) {
         if (!wanted(q, "request", request_kinds[k].kind)) continue;

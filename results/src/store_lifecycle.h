@@ -22,13 +22,17 @@
 ** row: no sequence (0), no task lease id, no value but worker_spawned's
 ** (the worker attempt), task_lease_released's reason 'released', the
 ** execution id on worker_spawned, task_completed and task_lease_released
-** (as the run emitted them).  At one instant they come in the order the
-** dispatcher makes them: completions and releases (by execution), then
-** dependency_ready and ready_enqueued (by task id), then selected,
-** task_lease_acquired and worker_spawned (by execution), then the notable
-** scheduler events (by sequence).  What is lost: an execution's earlier
-** ready_enqueued or selected (the timeline keeps the latest), and lease
-** events of a task that never got a worker (a stale selection). */
+** (as the run emitted them).  At one instant they come in an
+** approximation of the order the dispatcher makes them (README,
+** "Semantics beyond the specification"): completions and releases (by
+** execution), then dependency_ready and ready_enqueued (by task id), then
+** selected, task_lease_acquired and worker_spawned (by execution), then
+** the notable scheduler events (by sequence); an execution that follows
+** one of its task's that ended at that instant comes after all of those
+** (in its rank's own pass), so a task's events keep their order.  What is
+** lost: an execution's earlier ready_enqueued or selected (the timeline
+** keeps the latest), and the events of a task that never got a worker
+** (res_store_reader_lifecycle_shortfall counts them). */
 void res_lifecycle_sql(FILE *f, const res_event_query *q);
 
 #endif

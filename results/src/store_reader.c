@@ -379,6 +379,37 @@ static bool lifecycle_missing(res_store_reader *r, const res_event_query *q) {
     return missing;
 }
 
+res_status res_store_reader_lifecycle_shortfall(res_store_reader *r, int64_t run_id,
+                                                int64_t iteration, uint64_t *missing,
+                                                res_error *err) {
+    *missing = 0;
+    if (r->version < 8) return RES_OK; /* every event was stored */
+    sqlite3_stmt *st = prepare(
+        r,
+        "SELECT (SELECT coalesce(sum(event_count - events_stored), 0) FROM iterations"
+        " WHERE run_id = ?1 AND iteration = ?2 AND events_stored < event_count),"
+        " (SELECT coalesce(sum((dependency_ready_at IS NOT NULL) + (ready_enqueued_at IS NOT"
+        " NULL) + (selected_at IS NOT NULL) + (task_lease_acquired_at IS NOT NULL) +"
+        " (worker_spawned_at IS NOT NULL) + (task_completed_at IS NOT NULL) +"
+        " (task_lease_released_at IS NOT NULL)), 0) FROM task_timelines"
+        " WHERE run_id = ?1 AND iteration = ?2),"
+        " (SELECT coalesce(sum((wait_started_at IS NOT NULL) + (wait_completed_at IS NOT NULL) +"
+        " (lease_acquired_at IS NOT NULL) + (model_request_started_at IS NOT NULL) +"
+        " (model_request_completed_at IS NOT NULL) + (lease_released_at IS NOT NULL)), 0)"
+        " FROM request_attempts WHERE run_id = ?1 AND iteration = ?2)",
+        run_id, iteration, "counting the lifecycle events", err);
+    if (!st) return RES_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        int64_t made = sqlite3_column_int64(st, 0);
+        int64_t held = sqlite3_column_int64(st, 1) + sqlite3_column_int64(st, 2);
+        *missing = made > held ? (uint64_t)(made - held) : 0;
+    }
+    res_status out = rc == SQLITE_ROW ? RES_OK : fail_db(r, err, "counting the lifecycle events");
+    sqlite3_finalize(st);
+    return out;
+}
+
 /* The events query as stored (parameters in the order they are bound). */
 static void stored_events_sql(FILE *f, const res_event_query *q) {
     fputs("SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"

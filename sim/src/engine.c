@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "res/event_names.h"
-#include "res/event_log.h"
+#include "res/event_capture.h"
 #include "res/summary.h"
 #include "run/assembly.h"
 #include "run/program.h"
@@ -54,15 +54,11 @@ typedef struct engine {
     bool wake_now_pending;
     int64_t last_future_wake;
     int64_t last_req_wake;
-    res_event_log *events;  /* the scheduler events the record keeps */
-    res_event_log *revents; /* the request events it keeps */
+    res_event_capture *cap; /* what the record keeps of the events, the summary builder */
     bool capture;
-    res_event_keep keep;      /* what the record keeps of the captured events */
-    bool summarize;           /* the summary is built as events come */
-    res_summary_builder *sum; /* from when the record's shape is known */
-    uint64_t made;            /* events captured, kept or not */
-    bool halted;              /* out of memory, or the core refused: the run stops */
-    admit_error refusal;      /* what the core said, when it refused */
+    res_event_keep keep; /* what the record keeps of the captured events */
+    bool halted;         /* out of memory, or the core refused: the run stops */
+    admit_error refusal; /* what the core said, when it refused */
     uint64_t run_id;
     bool tearing_down; /* callbacks from destroying the core objects are ignored */
 } engine;
@@ -207,59 +203,16 @@ static void call_done(engine *e, size_t slot) {
 ** kernel offers them. */
 enum { EVENT_LOG_HINT_MAX = 1u << 22 };
 
-/* Whether the record keeps ev: every event until the summary builder
-** takes them (start_summary sorts out the ones kept so far). */
-static bool keeps(const engine *e, const admit_event *ev) {
-    if (e->keep == RES_KEEP_ALL_EVENTS || (e->summarize && !e->sum)) return true;
-    return e->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev);
-}
-
 static void request_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
     if (e->tearing_down || !e->capture) return;
-    e->made++;
-    if (e->sum && !res_summary_builder_request_event(e->sum, ev)) e->halted = true;
-    if (keeps(e, ev) && !res_event_log_append(e->revents, ev)) e->halted = true;
+    if (!res_event_capture_event(e->cap, ev)) e->halted = true;
 }
 
 static void capture_event(void *ctx, const admit_event *ev) {
     engine *e = ctx;
-    e->made++;
-    if (e->sum && !res_summary_builder_scheduler_event(e->sum, ev)) e->halted = true;
-    if (keeps(e, ev) && !res_event_log_append(e->events, ev)) e->halted = true;
-}
-
-/* What replaying a log kept so far needs: the engine, the stream, and
-** whether the summary builder took every event. */
-typedef struct replay {
-    engine *e;
-    bool request;
-    bool ok;
-} replay;
-
-/* Feeds ev to the summary builder; whether the record keeps it. */
-static bool replay_event(void *ctx, const admit_event *ev) {
-    replay *r = ctx;
-    if (!r->ok) return true;
-    r->ok = r->request ? res_summary_builder_request_event(r->e->sum, ev)
-                       : res_summary_builder_scheduler_event(r->e->sum, ev);
-    return keeps(r->e, ev);
-}
-
-/* Feeds the events kept so far to the summary builder, then keeps only
-** those e->keep asks for. */
-static bool replay_kept(engine *e, res_event_log *log, bool request) {
-    replay r = {e, request, true};
-    res_event_log_retain(log, replay_event, &r);
-    return r.ok;
-}
-
-/* The summary builder, once the record's shape is known. */
-static bool start_summary(engine *e) {
-    /* rows for the outputs that keep events (an artifact's reports, a store's
-    ** task timelines); none when nothing is kept */
-    e->sum = res_summary_builder_create(e->run, e->capture, e->keep != RES_KEEP_NO_EVENTS);
-    return e->sum && replay_kept(e, e->events, false) && replay_kept(e, e->revents, true);
+    if (e->tearing_down) return;
+    if (!res_event_capture_event(e->cap, ev)) e->halted = true;
 }
 
 /* Sized from the plan: ~8 scheduler events per task and 6 request events
@@ -286,8 +239,7 @@ static bool reserve_event_logs(engine *e, size_t ntasks) {
         req_cap = calls > hint_max / 8 ? hint_max : calls * 6 + calls * 6 / 4 + 1024;
     }
     /* the request stream may already hold its registration events */
-    return res_event_log_reserve(e->events, sched_cap) &&
-           (!req_cap || res_event_log_reserve(e->revents, req_cap));
+    return res_event_capture_reserve(e->cap, sched_cap, req_cap);
 }
 
 /* ---- setting up and tearing down ------------------------------------------------ */
@@ -299,9 +251,7 @@ static void engine_free(engine *e) {
     sim_workload_free(e->workload);
     if (e->spawn_rng) gsl_rng_free(e->spawn_rng);
     run_walkers_destroy(e->walkers);
-    res_event_log_free(e->events);
-    res_event_log_free(e->revents);
-    res_summary_builder_free(e->sum);
+    res_event_capture_free(e->cap);
     sim_clock_free(&e->clock);
     sim_providers_free(e->providers);
     free(e->calls);
@@ -440,19 +390,11 @@ static bool run_loop(engine *e, sim_error *err) {
     return !e->halted || oom(e, err);
 }
 
-/* The ledgers at the end, and the event logs handed over to the record. */
+/* The ledgers at the end (the events are the capture's: res_event_capture_end). */
 static void record_end(engine *e) {
     res_run_record *run = e->run;
     res_run_record_read_end(run, e->asm_);
     run->wall_ns = e->clock.now_ns;
-    res_event_log_seal(e->events);
-    res_event_log_seal(e->revents);
-    run->events = e->events;
-    e->events = NULL;
-    run->request_events = e->revents;
-    e->revents = NULL;
-    run->kept = e->keep;
-    run->events_made = e->made;
 }
 
 res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *opt,
@@ -470,12 +412,10 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                 .last_req_wake = -1,
                 .free_call = NO_SLOT,
                 .capture = opt->capture_events,
-                .keep = opt->summarize ? opt->keep : RES_KEEP_ALL_EVENTS,
-                .summarize = opt->summarize};
+                .keep = opt->summarize ? opt->keep : RES_KEEP_ALL_EVENTS};
     e.run = res_run_record_create(&sc->config);
-    e.events = res_event_log_create();
-    e.revents = res_event_log_create();
-    bool ok = e.run != NULL && e.events && e.revents && sim_clock_init(&e.clock, 1024);
+    e.cap = res_event_capture_create(opt->keep, opt->summarize);
+    bool ok = e.run != NULL && e.cap && sim_clock_init(&e.clock, 1024);
     if (!ok) {
         oom(&e, err);
         goto done;
@@ -494,15 +434,14 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
                                            opt->iteration, err);
         ok = e.providers != NULL;
     }
-    if (ok && e.summarize && !start_summary(&e)) ok = oom(&e, err);
+    if (ok && !res_event_capture_start(e.cap, run, e.capture)) ok = oom(&e, err);
     if (ok && !draw_first_attempts(&e, opt)) ok = oom(&e, err);
     if (ok && sc->env.cancel_at_ns >= 0) schedule(&e, sc->env.cancel_at_ns, EV_CANCEL, 0, 0);
     ok = ok && run_loop(&e, err);
     if (ok) {
         record_end(&e);
         res_run_record_hash_outputs(run, e.tracker, sim_workload_column_seeds(e.workload));
-        sum = e.sum;
-        e.sum = NULL;
+        sum = res_event_capture_end(e.cap, run);
     }
 done:
     engine_free(&e);

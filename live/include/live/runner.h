@@ -81,6 +81,12 @@ typedef struct live_runner_config {
 typedef struct live_runner {
     live_runner_config cfg;
     bool interrupted; /* a signal cancelled an iteration */
+    /* Which events an iteration's record keeps, and whether it builds its
+    ** summary as it runs (res/event_capture.h); zero: every event, no
+    ** summary (res_summary_compute).  The environment's keep_events sets
+    ** them to what the pipeline's outputs need. */
+    res_event_keep keep;
+    bool summarize;
 } live_runner;
 
 res_environment live_runner_environment(live_runner *r);

@@ -104,6 +104,11 @@ typedef struct res_pipeline_result {
 res_status res_pipeline_run(const res_pipeline_options *opt, const res_environment *env,
                             res_pipeline_result *out, res_error *err);
 
+/* The events opt's outputs need from the environment (what keep_events
+** is told): every one for an artifact's timeline or a store keeping every
+** event, the notable ones for a store keeping those, else none. */
+res_event_keep res_pipeline_events_needed(const res_pipeline_options *opt);
+
 /* The base name of the output files into buf. */
 void res_pipeline_base_name(const res_pipeline_options *opt, char *buf, size_t size);
 

@@ -239,6 +239,17 @@ res_status res_store_reader_runs(res_store_reader *r, res_store_cursor **out, re
 /* A run's stored iterations, in order. */
 res_status res_store_reader_iterations(res_store_reader *r, int64_t run_id, res_store_cursor **out,
                                        res_error *err);
+/* How many lifecycle events iteration `iteration` of run_id made that its
+** store can give back neither as rows nor rebuilt (rebuild_lifecycle) from
+** task_timelines and request_attempts, into *missing: 0 for an iteration
+** stored with every event; for one stored with the notable events only,
+** those made less those the timelines and attempts hold (a task queued but
+** never given a worker, a lease of a stale selection, an execution's
+** earlier selection).  A reader that rebuilds them gives an incomplete
+** stream when it is not 0. */
+res_status res_store_reader_lifecycle_shortfall(res_store_reader *r, int64_t run_id,
+                                                int64_t iteration, uint64_t *missing,
+                                                res_error *err);
 /* The events q selects, in q->order (iterations ascending). */
 res_status res_store_reader_events(res_store_reader *r, const res_event_query *q,
                                    res_store_cursor **out, res_error *err);
