@@ -6,7 +6,7 @@
 ** without FLAG_WHOLE names ctx[record.context] and holds every other field
 ** of its event; one with FLAG_WHOLE names whole[record.context] (its `at`
 ** is still the event's capture time, so merging never looks further).  The
-** map, when there is one, sends a task id to the latest context appended
+** map, when there is one, sends a task id (by chunks of 256 ids) to the latest context appended
 ** for it (ctx entries are never changed or removed before the log is freed).
 */
 #include "res/event_log.h"
@@ -42,10 +42,16 @@ typedef struct context {
     admit_correlation corr;
 } context;
 
+/* The map: task ids by chunks of CHUNK consecutive ids (the tracker's ids
+** are consecutive rows of a column, so a chunk is mostly full and the
+** tasks a run touches together share chunks and cache lines); a chunk
+** holds each id's latest context index, NO_CONTEXT when none. */
+enum { CHUNK_BITS = 8, CHUNK = 1 << CHUNK_BITS };
+#define NO_CONTEXT UINT32_MAX
+
 typedef struct slot {
-    uint64_t task_id;
-    uint32_t context;
-    uint32_t used;
+    uint64_t key;    /* task_id >> CHUNK_BITS */
+    uint32_t *chunk; /* [CHUNK]; NULL: an empty slot */
 } slot;
 
 struct res_event_log {
@@ -57,6 +63,7 @@ struct res_event_log {
     size_t whole_count, whole_cap;
     slot *map; /* NULL once sealed, until the next append */
     size_t map_cap, map_used;
+    slot recent; /* the chunk the last lookup found (chunk NULL: none) */
     size_t last; /* the context the last record named, when ctx_count > 0 */
 };
 
@@ -69,7 +76,7 @@ void res_event_log_free(res_event_log *log) {
     free(log->rec);
     free(log->ctx);
     free(log->whole);
-    free(log->map);
+    res_event_log_seal(log); /* the map */
     free(log);
 }
 
@@ -116,26 +123,45 @@ bool res_event_log_reserve(res_event_log *log, size_t events) {
 
 /* ---- the context map ------------------------------------------------------------ */
 
-static slot *map_find(slot *map, size_t cap, uint64_t task_id) {
-    size_t i = res_id_hash(task_id) & (cap - 1);
-    while (map[i].used && map[i].task_id != task_id)
+static slot *map_find(slot *map, size_t cap, uint64_t key) {
+    size_t i = res_id_hash(key) & (cap - 1);
+    while (map[i].chunk && map[i].key != key)
         i = (i + 1) & (cap - 1);
     return &map[i];
 }
 
-/* The map at least twice as big as its entries after one more. */
+/* The map at least twice as big as its chunks after one more. */
 static bool map_room(res_event_log *log) {
     if (log->map && (log->map_used + 1) * 2 <= log->map_cap) return true;
-    size_t cap = log->map ? log->map_cap * 2 : 1024;
+    size_t cap = log->map ? log->map_cap * 2 : 64;
     if (cap > SIZE_MAX / sizeof(slot)) return false;
     slot *map = calloc(cap, sizeof *map);
     if (!map) return false;
     for (size_t i = 0; log->map && i < log->map_cap; i++)
-        if (log->map[i].used) *map_find(map, cap, log->map[i].task_id) = log->map[i];
+        if (log->map[i].chunk) *map_find(map, cap, log->map[i].key) = log->map[i];
     free(log->map);
     log->map = map;
     log->map_cap = cap;
     return true;
+}
+
+/* The map's entry for task_id (a new chunk when its chunk is new); NULL
+** when out of memory. */
+static uint32_t *map_entry(res_event_log *log, uint64_t task_id) {
+    uint64_t key = task_id >> CHUNK_BITS;
+    if (log->recent.chunk && log->recent.key == key)
+        return &log->recent.chunk[task_id & (CHUNK - 1)];
+    if (!map_room(log)) return NULL;
+    slot *s = map_find(log->map, log->map_cap, key);
+    if (!s->chunk) {
+        uint32_t *chunk = malloc(CHUNK * sizeof *chunk);
+        if (!chunk) return NULL;
+        memset(chunk, 0xff, CHUNK * sizeof *chunk); /* NO_CONTEXT */
+        *s = (slot){.key = key, .chunk = chunk};
+        log->map_used++;
+    }
+    log->recent = *s;
+    return &s->chunk[task_id & (CHUNK - 1)];
 }
 
 enum { CTX_OK, CTX_FULL, CTX_NOMEM };
@@ -148,17 +174,16 @@ static int context_of(res_event_log *log, const admit_event *ev, uint32_t *out) 
         *out = (uint32_t)log->last;
         return CTX_OK;
     }
-    if (!map_room(log)) return CTX_NOMEM;
-    slot *s = map_find(log->map, log->map_cap, c.task_id);
-    if (!s->used || memcmp(&log->ctx[s->context], &c, sizeof c)) {
-        if (log->ctx_count >= UINT32_MAX) return CTX_FULL;
+    uint32_t *e = map_entry(log, c.task_id);
+    if (!e) return CTX_NOMEM;
+    if (*e == NO_CONTEXT || memcmp(&log->ctx[*e], &c, sizeof c)) {
+        if (log->ctx_count >= NO_CONTEXT) return CTX_FULL;
         if (!contexts_room(log)) return CTX_NOMEM;
         log->ctx[log->ctx_count] = c;
-        log->map_used += !s->used;
-        *s = (slot){.task_id = c.task_id, .context = (uint32_t)log->ctx_count++, .used = 1};
+        *e = (uint32_t)log->ctx_count++;
     }
-    log->last = s->context;
-    *out = s->context;
+    log->last = *e;
+    *out = *e;
     return CTX_OK;
 }
 
@@ -221,9 +246,12 @@ void res_event_log_retain(res_event_log *log, bool (*keep)(void *ctx, const admi
 
 void res_event_log_seal(res_event_log *log) {
     if (!log) return;
+    for (size_t i = 0; log->map && i < log->map_cap; i++)
+        free(log->map[i].chunk);
     free(log->map);
     log->map = NULL;
     log->map_cap = log->map_used = 0;
+    log->recent = (slot){0};
 }
 
 /* ---- reading -------------------------------------------------------------------- */
@@ -259,7 +287,8 @@ admit_event res_event_log_at(const res_event_log *log, size_t i) {
 size_t res_event_log_bytes(const res_event_log *log) {
     if (!log) return 0;
     return sizeof *log + log->cap * sizeof *log->rec + log->ctx_cap * sizeof *log->ctx +
-           log->whole_cap * sizeof *log->whole + log->map_cap * sizeof *log->map;
+           log->whole_cap * sizeof *log->whole + log->map_cap * sizeof *log->map +
+           log->map_used * CHUNK * sizeof(uint32_t);
 }
 
 /* ---- merging two logs ----------------------------------------------------------- */
