@@ -13,7 +13,7 @@
 struct sim_scenario;
 
 int bench_request(uint64_t repeat);
-int bench_store(const struct sim_scenario *sc, uint64_t seed, uint64_t repeat);
+int bench_store(const struct sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all_events);
 
 /* The admission microbench's matrix, as its file gives it (bench_matrix.c
 ** states the file's keys and limits). */

@@ -36,8 +36,13 @@ static void bench_usage(FILE *f) {
                "                8 threads on acquire_sync\n"
                "  --store       results store insert rate instead: runs SCENARIO (scaled)\n"
                "                once with events captured, then times writing the\n"
-               "                iteration (every event) to a fresh temporary database in\n"
-               "                one transaction, --repeat times; reports events/s\n"
+               "                iteration to a fresh temporary database in one\n"
+               "                transaction, --repeat times; reports the run's events\n"
+               "                per second\n"
+               "  --store-events all|notable\n"
+               "                --store: store every event (all, the default here) or\n"
+               "                the notable ones with the task timelines (notable, the\n"
+               "                default of run)\n"
                "  --cycle       the admission-cycle microbenchmark instead (SPEC §9 scenario\n"
                "                1): select the next eligible task, acquire its lease,\n"
                "                commit the selection, release the lease, on the core\n"
@@ -214,21 +219,28 @@ static bool parse_count(const char *opt, const char *text, uint32_t *out) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"scale", required_argument, 0, 'x'},  {"repeat", required_argument, 0, 'r'},
-        {"seed", required_argument, 0, 's'},   {"request", no_argument, 0, 'q'},
-        {"store", no_argument, 0, 'S'},        {"cycle", no_argument, 0, 'c'},
-        {"warmup", required_argument, 0, 'w'}, {"groups", required_argument, 0, 'g'},
-        {"tasks", required_argument, 0, 't'},  {"mix", required_argument, 0, 'm'},
-        {"policy", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"scale", required_argument, 0, 'x'},
+                                         {"repeat", required_argument, 0, 'r'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"request", no_argument, 0, 'q'},
+                                         {"store", no_argument, 0, 'S'},
+                                         {"cycle", no_argument, 0, 'c'},
+                                         {"warmup", required_argument, 0, 'w'},
+                                         {"groups", required_argument, 0, 'g'},
+                                         {"tasks", required_argument, 0, 't'},
+                                         {"mix", required_argument, 0, 'm'},
+                                         {"policy", required_argument, 0, 'p'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"store-events", required_argument, 0, 'E'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     static const char *const mixes[] = {"local", "resource", "mixed"};
     static const char *const policies[] = {"strict", "bounded"};
     static const char *const formats[] = {"table", "json"};
     uint64_t scale = 100, repeat = 5, seed = 1;
     bool request = false, store = false, cycle = false, cycle_only = false, scale_or_cycle = false;
     bench_cycle_options co = {.warmup = UINT64_MAX, .mix = -1, .policy = -1};
-    bool repeat_set = false;
+    bool repeat_set = false, store_all = true, store_events_set = false;
     optind = 1;
     int ch, v = 0;
     while ((ch = cli_getopt("bench", argc, argv, "h", opts)) != -1) {
@@ -245,6 +257,10 @@ int cmd_bench(int argc, char **argv) {
             break;
         case 'q': request = true; break;
         case 'S': store = true; break;
+        case 'E':
+            if (!cli_parse_store_events("bench", optarg, &store_all)) return EXIT_USAGE;
+            store_events_set = true;
+            break;
         case 'c': cycle = true; break;
         case 'w':
             if (!cli_parse_u64("bench", "--warmup", optarg, 1000, &co.warmup)) return EXIT_USAGE;
@@ -279,6 +295,8 @@ int cmd_bench(int argc, char **argv) {
         return cli_usage_error("bench", "--request, --store and --cycle exclude each other; "
                                         "--groups, --tasks, --mix and --policy go with --cycle");
     }
+    if (store_events_set && !store)
+        return cli_usage_error("bench", "--store-events goes with --store");
     if (scale_or_cycle && (request || store))
         return cli_usage_error("bench", "--warmup and --format go with the scale mode or --cycle, "
                                         "not with --request or --store");
@@ -316,7 +334,7 @@ int cmd_bench(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (store) {
-        int src = bench_store(sc, seed, repeat);
+        int src = bench_store(sc, seed, repeat, store_all);
         sim_scenario_free(sc);
         return src;
     }

@@ -22,6 +22,7 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
    admitsim-live says where it looked, exit 1."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -208,6 +209,18 @@ one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "benc
 for line in p.stdout.splitlines():
     if line.startswith("warning:"):
         check("no measurement" in line, line)
+
+# bench --store in both store modes: every event stored, or the notable ones
+for mode in ("all", "notable"):
+    p = run("bench", "--store", "--scale", "1", "--repeat", "1", "--store-events", mode,
+            cwd=elsewhere, expect=0)
+    m = re.search(r"(\d+) events per iteration .*, (\d+) of them stored \(--store-events "
+                  + mode + r"\)", p.stdout)
+    check(m is not None and int(m.group(2)) > 0 and
+          (int(m.group(2)) == int(m.group(1))) == (mode == "all"),
+          f"bench --store --store-events {mode}: {p.stdout[:300]}")
+one_line_and_hint(run("bench", "--store-events", "all", expect=2), "bench",
+                  "--store-events goes with --store")
 
 # 8. the live commands' executable
 ldd = subprocess.run(["ldd", admitsim], capture_output=True, text=True)
