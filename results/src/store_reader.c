@@ -362,21 +362,27 @@ res_status res_store_reader_iteration(res_store_reader *r, int64_t run_id, int64
 
 /* ---- events -------------------------------------------------------------- */
 
-/* True when an iteration q selects kept fewer events than it made. */
-static bool lifecycle_missing(res_store_reader *r, const res_event_query *q) {
-    if (r->version < 8 || !q->rebuild_lifecycle) return false;
+/* Whether an iteration q selects kept fewer events than it made, into
+** *missing; RES_ESTORE when the store could not say (never read as "no":
+** the notable events alone would pass for every event). */
+static res_status lifecycle_missing(res_store_reader *r, const res_event_query *q, bool *missing,
+                                    res_error *err) {
+    *missing = false;
+    if (r->version < 8 || !q->rebuild_lifecycle) return RES_OK;
     sqlite3_stmt *st = NULL;
-    bool missing = false;
     if (sqlite3_prepare_v2(r->db,
                            "SELECT EXISTS (SELECT 1 FROM iterations WHERE run_id = ?1 AND"
                            " (?2 < 0 OR iteration = ?2) AND events_stored < event_count)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, q->run_id);
-        sqlite3_bind_int64(st, 2, q->iteration);
-        missing = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0);
-    }
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(r, err, "reading which events were stored");
+    sqlite3_bind_int64(st, 1, q->run_id);
+    sqlite3_bind_int64(st, 2, q->iteration);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *missing = sqlite3_column_int(st, 0) != 0;
+    res_status out =
+        rc == SQLITE_ROW ? RES_OK : fail_db(r, err, "reading which events were stored");
     sqlite3_finalize(st);
-    return missing;
+    return out;
 }
 
 res_status res_store_reader_lifecycle_shortfall(res_store_reader *r, int64_t run_id,
@@ -433,7 +439,8 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
     *out = NULL;
     char *sql = NULL;
     size_t len = 0;
-    bool rebuild = lifecycle_missing(r, q);
+    bool rebuild = false;
+    if (lifecycle_missing(r, q, &rebuild, err) != RES_OK) return RES_ESTORE;
     FILE *f = open_memstream(&sql, &len);
     if (!f) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
     if (rebuild)
