@@ -15,12 +15,15 @@ void res_attempt_log_free(res_attempt_log *log) {
     free(log);
 }
 
-/* The row of attempt id (made when first seen), or NULL on out of memory. */
+/* The row of attempt id (made when first seen), or NULL on out of memory
+** (or an id no array of rows could reach). */
 static res_attempt_row *row_of(res_attempt_log *log, uint64_t id) {
     if (id > log->cap) {
         size_t cap = log->cap ? log->cap : 256;
-        while (cap < id)
+        while (cap < id) {
+            if (cap > SIZE_MAX / 2 / sizeof(res_attempt_row)) return NULL;
             cap *= 2;
+        }
         res_attempt_row *rows = realloc(log->rows, cap * sizeof *rows);
         if (!rows) return NULL;
         memset(rows + log->cap, 0, (cap - log->cap) * sizeof *rows);
