@@ -89,7 +89,7 @@ typedef struct res_run_record {
     res_event_keep kept;
     res_event_log *events;         /* scheduler stream; NULL: none kept */
     res_event_log *request_events; /* request stream; NULL: none kept */
-    uint64_t events_made; /* events of both streams the run made, kept or not */
+    uint64_t events_made;          /* events of both streams the run made, kept or not */
     /* The summary, when the environment built it while the run went (then
     ** the events need not be kept); NULL: res_summary_compute builds it from
     ** the events.  Owned (res_run_record_take_summary hands it over). */
