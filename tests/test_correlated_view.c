@@ -10,12 +10,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "admit/resources.h"
 #include "res/correlated_view.h"
+#include "res/spill.h"
 #include "sim_test.h"
 
 #define SEC 1000000000LL
@@ -764,22 +766,66 @@ static void test_resources_from_run(void **state) {
 
 /* The view of the same streams from a builder keeping no rows: the same
 ** figures, bit for bit, and no rows. */
+static int row_by_exec(const void *a, const void *b) {
+    uint64_t x = ((const res_view_row *)a)->task_execution_id;
+    uint64_t y = ((const res_view_row *)b)->task_execution_id;
+    return (x > y) - (x < y);
+}
+
+/* A spilling view's rows are v's rows, in some order. */
+static void assert_spill_rows(const res_correlated_view *lean, const res_correlated_view *v) {
+    if (!v->row_count) {
+        assert_null(lean->row_spill);
+        return;
+    }
+    assert_non_null(lean->row_spill);
+    assert_int_equal(res_spill_count(lean->row_spill), v->row_count);
+    res_view_row *got = calloc(v->row_count, sizeof *got),
+                 *want = calloc(v->row_count, sizeof *want);
+    assert_true(res_spill_rewind(lean->row_spill));
+    for (size_t i = 0; i < v->row_count; i++)
+        assert_true(res_spill_next(lean->row_spill, &got[i]));
+    assert_false(res_spill_next(lean->row_spill, &got[0]));
+    assert_null(res_spill_error(lean->row_spill));
+    memcpy(want, v->rows, v->row_count * sizeof *want);
+    qsort(got, v->row_count, sizeof *got, row_by_exec);
+    qsort(want, v->row_count, sizeof *want, row_by_exec);
+    for (size_t i = 0; i < v->row_count; i++)
+        assert_memory_equal(&got[i], &want[i], sizeof *got);
+    free(got);
+    free(want);
+}
+
 static void assert_rowless_same(const res_run_record *run, const res_view_facts *f,
-                                const res_correlated_view *v) {
-    res_view_builder *vb = res_view_builder_create(f, false);
+                                const res_correlated_view *v, res_view_rows mode) {
+    res_view_builder *vb = res_view_builder_create(f, mode);
     assert_non_null(vb);
-    for (size_t i = 0; i < res_event_log_count(run->events); i++) {
+    if (mode == RES_VIEW_ROWS_SPILL) { /* one time order, as a run makes them */
+        res_event_merge m;
+        res_event_merge_begin(&m, run->events, run->request_events);
+        for (admit_event ev; res_event_merge_next(&m, &ev);)
+            assert_true(ev.stream == ADMIT_STREAM_REQUEST
+                            ? res_view_builder_request_event(vb, &ev)
+                            : res_view_builder_scheduler_event(vb, &ev));
+    }
+    for (size_t i = 0; mode != RES_VIEW_ROWS_SPILL && i < res_event_log_count(run->events); i++) {
         admit_event ev = res_event_log_at(run->events, i);
         assert_true(res_view_builder_scheduler_event(vb, &ev));
     }
-    for (size_t i = 0; i < res_event_log_count(run->request_events); i++) {
+    for (size_t i = 0; mode != RES_VIEW_ROWS_SPILL && i < res_event_log_count(run->request_events);
+         i++) {
         admit_event ev = res_event_log_at(run->request_events, i);
         assert_true(res_view_builder_request_event(vb, &ev));
     }
-    res_correlated_view *lean = res_view_builder_finish(vb);
-    assert_non_null(lean);
+    res_error err = {0};
+    res_correlated_view *lean = res_view_builder_finish(vb, &err);
+    if (!lean) fail_msg("%s", err.message);
     assert_null(lean->rows);
     assert_int_equal(lean->row_count, v->row_count);
+    if (mode == RES_VIEW_ROWS_SPILL)
+        assert_spill_rows(lean, v);
+    else
+        assert_null(lean->row_spill);
     assert_memory_equal(&lean->m.layers, &v->m.layers, sizeof v->m.layers);
     assert_memory_equal(&lean->m.ready_to_lease_gap, &v->m.ready_to_lease_gap,
                         sizeof v->m.ready_to_lease_gap);
@@ -849,7 +895,8 @@ static void check_scenario(const char *name, run_policy_kind policy) {
         assert_near(sub->all_backlogged_seconds, v->m.all_backlogged_seconds);
         assert_near(sub->jain_fairness_index, v->m.jain_fairness_index);
     }
-    assert_rowless_same(run, f, v);
+    assert_rowless_same(run, f, v, RES_VIEW_ROWS_NONE);
+    assert_rowless_same(run, f, v, RES_VIEW_ROWS_SPILL);
     json_t *a = res_correlated_view_json(v, f), *b = res_correlated_json(run);
     char *ta = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *tb = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(15));

@@ -276,8 +276,7 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     if (ok) ok = run_job(&it, err);
     res_summary_builder *sum = ok ? record_end(&it, run) : NULL;
     teardown(&it);
-    if (sum && !(run->summary = res_summary_builder_finish(sum)))
-        ok = res_error_set(err, RES_ENOMEM, "out of memory summarising a live iteration");
+    if (sum && !(run->summary = res_summary_builder_finish(sum, err))) ok = false;
     if (begun && c->workload.end) c->workload.end(c->workload.ctx);
     if (c->after_iteration) c->after_iteration(c->ctx, iteration);
     if (!ok) {

@@ -59,13 +59,17 @@
 */
 #include "res/correlated_view.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admit/resources.h"
 #include "res/id_hash.h"
 #include "res/large_alloc.h"
+#include "res/spill.h"
 #include "res/stats.h"
 
 const char *res_ts_name(res_ts ts) {
@@ -102,9 +106,11 @@ typedef struct task_state {
 static const task_state task_absent = {-1, -1, -1, 0, -1, 0};
 
 #define TASK_CHUNK 4096
-#define NO_SLOT    SIZE_MAX
-#define DONE_NOT   (-1) /* view_builder.done: not finished */
-#define DONE_DROP  (-2) /* finished by non_retryable_dropped */
+#define PEND_CHUNK 1024 /* full rows, spilling (row_spill) */
+enum { ROW_OPEN = 0, ROW_REQUEST = 1, ROW_SPILLED = 2 };
+#define NO_SLOT   SIZE_MAX
+#define DONE_NOT  (-1) /* view_builder.done: not finished */
+#define DONE_DROP (-2) /* finished by non_retryable_dropped */
 
 typedef struct attempt_state {
     uint64_t exec;
@@ -244,6 +250,7 @@ static double jain_index(const jain *j, int64_t backlogged_ns) {
 void res_correlated_view_free(res_correlated_view *v) {
     if (!v) return;
     free(v->rows);
+    res_spill_free(v->row_spill);
     free(v->m.groups);
     free(v->m.resources);
     free(v->m.resource_service);
@@ -323,11 +330,19 @@ typedef struct view_builder {
     task_state **chunk;   /* [slot / TASK_CHUNK]: join states; NULL: not yet, or all finished */
     uint32_t *chunk_open; /* [chunk]: its slots whose task has not finished */
     int64_t *done;        /* [slot]: task_completed time, DONE_NOT or DONE_DROP */
-    int64_t *dep;         /* [slot]: dependency_ready time, -1: none; only with keep_rows */
+    int64_t *dep;         /* [slot]: dependency_ready time, -1: none; only with full rows */
     size_t nts, ts_cap;   /* slots made, and room for them */
     uint64_t *other_id;   /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    bool keep_rows;     /* the view's rows (v->rows), else only lean[] */
+    bool keep_rows;      /* the view's rows (v->rows), else only lean[] */
+    bool spill_rows;     /* !keep_rows: full rows too, into the view's row_spill when final */
+    res_view_row **pend; /* spill_rows: [row / PEND_CHUNK] the full rows not yet spilled */
+    uint32_t *pend_open; /* [chunk]: its rows made and not yet spilled */
+    size_t pend_cap;     /* chunks pend and pend_open have room for */
+    uint8_t *row_state;  /* spill_rows: [row] ROW_OPEN, ROW_REQUEST or ROW_SPILLED */
+    size_t state_cap;
+    char fail[400]; /* why the view cannot be built, other than memory ("": fine) */
+    res_status fail_code;
     lean_row *lean;     /* [row] when !keep_rows */
     lean_req *lean_req; /* [row] when !keep_rows and any attempt joined; else NULL */
     size_t row_cap;     /* rows v->rows (or lean) has room for */
@@ -418,6 +433,11 @@ static row_lean row_lean_of(const view_builder *b, size_t i) {
 }
 
 static void view_builder_free(view_builder *b) {
+    for (size_t k = 0; b->pend && k < b->pend_cap; k++)
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+    free(b->pend);
+    free(b->pend_open);
+    free(b->row_state);
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
@@ -469,14 +489,15 @@ static bool slots_room(view_builder *b, size_t cap) {
     size_t want = (cap + TASK_CHUNK - 1) / TASK_CHUNK;
     int64_t *done = res_large_realloc(b->done, b->ts_cap * sizeof *done, cap * sizeof *done);
     if (done) b->done = done;
+    bool full = b->keep_rows || b->spill_rows;
     int64_t *dep =
-        b->keep_rows ? res_large_realloc(b->dep, b->ts_cap * sizeof *dep, cap * sizeof *dep) : NULL;
+        full ? res_large_realloc(b->dep, b->ts_cap * sizeof *dep, cap * sizeof *dep) : NULL;
     if (dep) b->dep = dep;
     task_state **chunk = realloc(b->chunk, (want ? want : 1) * sizeof *chunk);
     if (chunk) b->chunk = chunk;
     uint32_t *open = realloc(b->chunk_open, (want ? want : 1) * sizeof *open);
     if (open) b->chunk_open = open;
-    if (!done || (b->keep_rows && !dep) || !chunk || !open) return false;
+    if (!done || (full && !dep) || !chunk || !open) return false;
     for (size_t k = chunks; k < want; k++) {
         b->chunk[k] = NULL;
         b->chunk_open[k] = 0;
@@ -610,11 +631,82 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
     return true;
 }
 
-/* Room for row index `need`: in the view's rows, or the lean rows. */
+/* Spilling, an execution's full row lives in a chunk of PEND_CHUNK rows
+** until it is final, then goes to the view's row_spill; a chunk is freed
+** once all its rows were made and spilled.  A row is final at its task
+** lease's release, unless a request event named its execution (its
+** attempts join it at the end: it is spilled then, with the rows still
+** running).  An event that would change a spilled row fails the build
+** (row_late): the figures would be wrong. */
+/* Room for row index `need`: in the view's rows, or the lean rows (and,
+** spilling, the rows' states and the chunks' slots). */
 static bool row_room(view_builder *b, uint64_t need) {
+    static const uint32_t zero = 0;
+    static const uint8_t open = ROW_OPEN;
+    static const res_view_row *const none = NULL;
     if (b->keep_rows)
         return grow_to((void **)&b->v->rows, &b->row_cap, need, sizeof *b->v->rows, NULL);
+    if (b->spill_rows) {
+        size_t cap = b->pend_cap;
+        if (!grow_to((void **)&b->row_state, &b->state_cap, need, sizeof *b->row_state, &open) ||
+            !grow_to((void **)&b->pend, &cap, need / PEND_CHUNK, sizeof *b->pend, &none) ||
+            !grow_to((void **)&b->pend_open, &b->pend_cap, need / PEND_CHUNK, sizeof *b->pend_open,
+                     &zero))
+            return false;
+    }
     return grow_to((void **)&b->lean, &b->row_cap, need, sizeof *b->lean, NULL);
+}
+
+/* Row i's full row until it is spilled (spill_rows); NULL after. */
+static res_view_row *pend_row(view_builder *b, size_t i) {
+    if (b->row_state[i] == ROW_SPILLED) return NULL;
+    return &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+}
+
+/* The new row i's full row (NULL: out of memory). */
+static res_view_row *pend_new(view_builder *b, size_t i) {
+    res_view_row **c = &b->pend[i / PEND_CHUNK];
+    if (!*c && !(*c = res_pages_alloc(PEND_CHUNK * sizeof **c))) return NULL;
+    b->pend_open[i / PEND_CHUNK]++;
+    b->row_state[i] = ROW_OPEN;
+    return &(*c)[i % PEND_CHUNK];
+}
+
+static void view_fail(view_builder *b, res_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void view_fail(view_builder *b, res_status code, const char *fmt, ...) {
+    if (b->fail[0]) return; /* the first failure tells */
+    b->fail_code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->fail, sizeof b->fail, fmt, ap);
+    va_end(ap);
+}
+
+/* An event (what) would change execution exec's row, already spilled. */
+static void row_late(view_builder *b, uint64_t exec, const char *what) {
+    view_fail(b, RES_ERUN,
+              "%s of task execution %llu came after its task lease's release, once its "
+              "row was final: the events of both streams must come in one time order",
+              what, (unsigned long long)exec);
+}
+
+/* Row i, final, into the spill (made at the first row). */
+static void row_spill(view_builder *b, size_t i) {
+    size_t k = i / PEND_CHUNK;
+    res_correlated_view *v = b->v;
+    if (!v->row_spill && !b->fail[0] && !(v->row_spill = res_spill_create(sizeof *v->rows))) {
+        const char *dir = getenv("TMPDIR");
+        view_fail(b, RES_EIO, "creating the spill file of the task timelines in %s: %s",
+                  dir && dir[0] ? dir : "/tmp", strerror(errno));
+    }
+    if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k][i % PEND_CHUNK]))
+        view_fail(b, RES_EIO, "%s", res_spill_error(v->row_spill));
+    b->row_state[i] = ROW_SPILLED;
+    if (--b->pend_open[k] == 0 && (k + 1) * PEND_CHUNK <= v->row_count) {
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+        b->pend[k] = NULL;
+    }
 }
 
 /* The dense task slots: per column, its rows (cell by cell) or its row
@@ -937,6 +1029,28 @@ static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_st
     if (downstream && b->first_dispatch < 0) b->first_dispatch = ev->captured_at_ns;
 }
 
+/* A new row r of ev's execution; the task's ready..lease times when
+** joined. */
+static void row_start(view_builder *b, res_view_row *r, const admit_event *ev, size_t slot,
+                      const task_state *st, int32_t g, bool joined) {
+    memset(r, 0, sizeof *r);
+    for (int x = 0; x < RES_TS_COUNT; x++)
+        r->at[x] = -1;
+    r->task_execution_id = ev->corr.task_execution_id;
+    r->task_id = ev->task_id;
+    r->column = ev->corr.column;
+    r->group = g;
+    r->row_group = ev->corr.row_group;
+    r->worker_attempt = ev->value;
+    r->at[RES_TS_WORKER_SPAWNED] = ev->captured_at_ns;
+    if (joined) {
+        r->at[RES_TS_DEPENDENCY_READY] = b->dep[slot];
+        r->at[RES_TS_READY_ENQUEUED] = st->enq;
+        r->at[RES_TS_SELECTED] = st->sel;
+        r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
+    }
+}
+
 /* A new row for the execution; the task's latest ready..lease times join it
 ** when its lease is the one the worker got, else it is a hidden waiter. */
 static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t slot,
@@ -957,47 +1071,30 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t 
     }
     size_t i = v->row_count++;
     b->exec_row[exec] = (uint32_t)i;
-    if (!b->keep_rows) {
+    if (!b->keep_rows)
         b->lean[i] = (lean_row){.enq = joined ? st->enq : -1,
                                 .sel = joined ? st->sel : -1,
                                 .lease = joined ? st->lease_at : -1,
                                 .released = -1,
                                 .group = g,
                                 .column = ev->corr.column};
-        task_join_reset(b, slot, st);
-        return;
-    }
-    res_view_row *r = &v->rows[i];
-    memset(r, 0, sizeof *r);
-    for (int x = 0; x < RES_TS_COUNT; x++)
-        r->at[x] = -1;
-    r->task_execution_id = exec;
-    r->task_id = ev->task_id;
-    r->column = ev->corr.column;
-    r->group = g;
-    r->row_group = ev->corr.row_group;
-    r->worker_attempt = ev->value;
-    r->at[RES_TS_WORKER_SPAWNED] = t;
-    if (joined) {
-        r->at[RES_TS_DEPENDENCY_READY] = b->dep[slot];
-        r->at[RES_TS_READY_ENQUEUED] = st->enq;
-        r->at[RES_TS_SELECTED] = st->sel;
-        r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
-    }
+    res_view_row *r = b->keep_rows ? &v->rows[i] : b->spill_rows ? pend_new(b, i) : NULL;
+    if (r) row_start(b, r, ev, slot, st, g, joined);
+    if (b->spill_rows && !r) b->oom = true;
     task_join_reset(b, slot, st);
 }
 
 /* Returns whether the queue is to be cleared: cancelled then released with
 ** no retry in between, the scheduler is stopping and has emptied its queue. */
-static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g, long ri) {
+static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g, long ri,
+                                 res_view_row *row) {
     uint64_t exec = ev->corr.task_execution_id;
     if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
     if (b->leases > 0) leases_add(b, -1);
     if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
-    if (ri >= 0 && b->keep_rows)
-        b->v->rows[ri].at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
-    else if (ri >= 0)
-        b->lean[ri].released = ev->captured_at_ns;
+    if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
+    if (ri >= 0 && !b->keep_rows) b->lean[ri].released = ev->captured_at_ns;
+    if (row && b->spill_rows && b->row_state[ri] == ROW_OPEN) row_spill(b, (size_t)ri);
     return exec && b->swept_any && b->last_kind == ADMIT_EV_CANCELLED && b->last_exec == exec;
 }
 
@@ -1036,6 +1133,28 @@ static bool kind_joins(uint16_t kind) {
     }
 }
 
+/* Whether a scheduler event of this kind changes its execution's row. */
+static bool kind_ends(const admit_event *ev) {
+    switch (ev->kind) {
+    case ADMIT_EV_TASK_COMPLETED:
+    case ADMIT_EV_CANCELLED:
+    case ADMIT_EV_RETRY_DEFERRED:
+    case ADMIT_EV_NON_RETRYABLE_DROPPED: return true;
+    case ADMIT_EV_TASK_LEASE_RELEASED: return ev->reason <= 0;
+    default: return false;
+    }
+}
+
+/* Row ri's full row for ev (NULL: lean rows only, or spilled: then an
+** event that would change it fails the build). */
+static res_view_row *row_of(view_builder *b, const admit_event *ev, size_t ri) {
+    if (b->keep_rows) return &b->v->rows[ri];
+    if (!b->spill_rows) return NULL;
+    res_view_row *r = pend_row(b, ri);
+    if (!r && kind_ends(ev)) row_late(b, ev->corr.task_execution_id, admit_event_name(ev));
+    return r;
+}
+
 /* Scheduler event ev: the join and the counts.  Only the kinds that join
 ** touch the task's join state (so a task's later events never bring back
 ** the chunk its completion freed); its group is the one they carry. */
@@ -1048,7 +1167,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     uint64_t exec = ev->corr.task_execution_id;
     uint32_t x = exec && exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
     long ri = x == NO_ROW ? -1 : (long)x;
-    res_view_row *row = ri >= 0 && b->keep_rows ? &b->v->rows[ri] : NULL;
+    res_view_row *row = ri >= 0 ? row_of(b, ev, (size_t)ri) : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
@@ -1091,7 +1210,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
         if (row) row->end = RES_END_DROPPED;
         dequeue = true;
         break;
-    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, ri); break;
+    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, ri, row); break;
     case ADMIT_EV_QUEUE_EMPTY:
     case ADMIT_EV_QUEUE_DRAINED:
     case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
@@ -1221,12 +1340,25 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
     }
 }
 
+/* Spilling: the row of the request event's execution is kept to the end,
+** where the attempts join it. */
+static void row_requested(view_builder *b, const admit_event *ev) {
+    uint64_t exec = ev->corr.task_execution_id;
+    uint32_t x = exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
+    if (x == NO_ROW) return;
+    if (b->row_state[x] == ROW_SPILLED)
+        row_late(b, exec, admit_event_name(ev));
+    else
+        b->row_state[x] = ROW_REQUEST;
+}
+
 /* One request event of pass 4: its attempt's times, and its resource's
 ** cooldown windows. */
 static bool request_step(view_builder *b, const admit_event *ev) {
     static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
     static const windows none;
     int64_t t = ev->captured_at_ns;
+    if (b->spill_rows && ev->corr.task_execution_id) row_requested(b, ev);
     if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
         int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
         if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
@@ -1259,14 +1391,16 @@ static bool requests_join(view_builder *b) {
                 cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
         }
         if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
+        size_t ri = b->exec_row[a->exec];
         if (!b->keep_rows) {
-            lean_req *l = &b->lean_req[b->exec_row[a->exec]];
+            lean_req *l = &b->lean_req[ri];
             l->request_wait_ns += wait;
             l->cooldown_wait_ns += cool;
             l->provider_ns += provider;
-            continue;
         }
-        res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
+        res_view_row *r = b->keep_rows ? &b->v->rows[ri] : b->spill_rows ? pend_row(b, ri) : NULL;
+        if (b->spill_rows && !r) row_late(b, a->exec, "a request attempt");
+        if (!r) continue;
         if (r->attempts++ == 0) {
             r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
             r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
@@ -1446,11 +1580,12 @@ struct res_view_builder {
     view_builder b;
 };
 
-res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows) {
+res_view_builder *res_view_builder_create(const res_view_facts *facts, res_view_rows rows) {
     res_view_builder *vb = calloc(1, sizeof *vb);
     if (!vb) return NULL;
     vb->b = (view_builder){.f = facts,
-                           .keep_rows = rows,
+                           .keep_rows = rows == RES_VIEW_ROWS_KEEP,
+                           .spill_rows = rows == RES_VIEW_ROWS_SPILL,
                            .ng = facts->group_count,
                            .ncol = facts->column_count,
                            .nr = facts->resource_count,
@@ -1484,8 +1619,15 @@ void res_view_builder_free(res_view_builder *vb) {
     free(vb);
 }
 
+/* Spilling, the rows not spilled yet, in row order: those of executions
+** with request attempts and those still running. */
+static void rows_spill_rest(view_builder *b) {
+    for (size_t i = 0; i < b->v->row_count && !b->fail[0]; i++)
+        if (b->row_state[i] != ROW_SPILLED) row_spill(b, i);
+}
+
 /* Passes 3 and on, once every event is in. */
-res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
+res_correlated_view *res_view_builder_finish(res_view_builder *vb, res_error *err) {
     view_builder *b = &vb->b;
     bool ok = !b->oom;
     if (ok) {
@@ -1496,6 +1638,11 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
         rows_layers(b);
         ok = records_compute(b);
     }
+    if (ok && b->spill_rows) rows_spill_rest(b);
+    if (!ok)
+        res_error_set(err, RES_ENOMEM, "out of memory building the correlated view");
+    else if (b->fail[0])
+        ok = res_error_set(err, b->fail_code, "%s", b->fail);
     res_correlated_view *v = ok ? b->v : NULL;
     if (ok) b->v = NULL;
     res_view_builder_free(vb);
@@ -1505,7 +1652,7 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
 res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
                                                const admit_event *req, size_t nreq,
                                                const res_view_facts *facts) {
-    res_view_builder *vb = res_view_builder_create(facts, true);
+    res_view_builder *vb = res_view_builder_create(facts, RES_VIEW_ROWS_KEEP);
     bool ok = vb != NULL;
     for (size_t i = 0; ok && i < nsched; i++)
         ok = res_view_builder_scheduler_event(vb, &sched[i]);
@@ -1515,7 +1662,7 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         res_view_builder_free(vb);
         return NULL;
     }
-    return res_view_builder_finish(vb);
+    return res_view_builder_finish(vb, NULL);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -1719,7 +1866,7 @@ void res_view_facts_free(res_view_facts *f) {
 
 /* The view of the events a run kept (res_correlated_view_build over its logs). */
 static res_correlated_view *view_of_record(const res_run_record *run, const res_view_facts *f) {
-    res_view_builder *vb = res_view_builder_create(f, true);
+    res_view_builder *vb = res_view_builder_create(f, RES_VIEW_ROWS_KEEP);
     bool ok = vb != NULL;
     for (size_t i = 0; ok && i < res_event_log_count(run->events); i++) {
         admit_event ev = res_event_log_at(run->events, i);
@@ -1733,7 +1880,7 @@ static res_correlated_view *view_of_record(const res_run_record *run, const res_
         res_view_builder_free(vb);
         return NULL;
     }
-    return res_view_builder_finish(vb);
+    return res_view_builder_finish(vb, NULL);
 }
 
 json_t *res_correlated_json(const res_run_record *run) {

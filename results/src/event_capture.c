@@ -66,9 +66,14 @@ static bool replay_event(void *ctx, const admit_event *ev) {
 
 bool res_event_capture_start(res_event_capture *c, const res_run_record *run, bool view) {
     if (!c->summarize) return true;
-    /* rows for the outputs that keep events (an artifact's reports, a
-    ** store's task timelines); none when nothing is kept */
-    c->sum = res_summary_builder_create(run, view, c->keep != RES_KEEP_NO_EVENTS);
+    /* rows for the outputs that keep events: kept for an artifact's
+    ** reports (which keep every event), spilled for a store's task
+    ** timelines when it keeps only the notable events; none when nothing
+    ** is kept */
+    res_view_rows rows = c->keep == RES_KEEP_ALL_EVENTS       ? RES_VIEW_ROWS_KEEP
+                         : c->keep == RES_KEEP_NOTABLE_EVENTS ? RES_VIEW_ROWS_SPILL
+                                                              : RES_VIEW_ROWS_NONE;
+    c->sum = res_summary_builder_create(run, view, rows);
     if (!c->sum) return false;
     replay r = {c, true};
     res_event_log_retain(c->log[ADMIT_STREAM_SCHEDULER], replay_event, &r);

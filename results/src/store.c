@@ -20,6 +20,7 @@
 #include "res/artifact.h"
 #include "res/event_names.h"
 #include "res/request_report.h"
+#include "res/spill.h"
 
 /* The columns and key of task_timelines (versions 3 and 8). */
 #define TIMELINE_COLUMNS_SQL                                                                       \
@@ -579,9 +580,8 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
         ** per row stored: ~4% of a default store's instructions) */
         (rc =
              exec(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", "setting WAL mode", err)) ||
-        (rc =
-             exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
-                  "setting pragmas", err)) ||
+        (rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768",
+                   "setting pragmas", err)) ||
         (rc = migrate(s, target_version, err)))
         return rc;
     return s->version == RES_STORE_SCHEMA_VERSION ? abandon_dead_writers(s, err) : RES_OK;
@@ -1225,15 +1225,28 @@ static void bind_timeline(sqlite3_stmt *st, int base, const res_run_record *run,
     sqlite3_bind_int64(st, c++, r->provider_ns);
 }
 
-/* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
+/* One task_timelines row per execution of the run's CorrelatedRuntimeView:
+** from its rows, or read back from its spill file. */
 static res_status write_timelines(res_store *s, int64_t run_id, const res_run_record *run,
                                   const res_correlated_view *v, res_error *err) {
-    rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, v->row_count, run_id,
-                               run->iteration, "inserting task timelines", err);
-    for (size_t i = 0; i < v->row_count; i++) {
+    res_spill *sp = v->rows ? NULL : v->row_spill;
+    size_t n = v->rows ? v->row_count : sp ? res_spill_count(sp) : 0;
+    if (!v->rows && n != v->row_count)
+        return res_store_fail(err, RES_ESTORE, "%s: the view has %zu task timelines, %zu at hand",
+                              s->path, v->row_count, n);
+    if (sp && !res_spill_rewind(sp))
+        return res_store_fail(err, RES_EIO, "%s: %s", s->path, res_spill_error(sp));
+    rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, n, run_id, run->iteration,
+                               "inserting task timelines", err);
+    res_view_row spilled;
+    for (size_t i = 0; i < n; i++) {
+        if (sp && !res_spill_next(sp, &spilled))
+            return res_store_fail(err, RES_EIO, "%s: %s", s->path,
+                                  res_spill_error(sp) ? res_spill_error(sp)
+                                                      : "the spill file ended early");
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
-        bind_timeline(st, base, run, &v->rows[i]);
+        bind_timeline(st, base, run, sp ? &spilled : &v->rows[i]);
         if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
     return RES_OK;

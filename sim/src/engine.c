@@ -446,8 +446,14 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
 done:
     engine_free(&e);
     if (ok && sum) {
-        e.run->summary = res_summary_builder_finish(sum);
-        if (!e.run->summary) ok = oom(&e, err);
+        res_error why;
+        e.run->summary = res_summary_builder_finish(sum, &why);
+        if (!e.run->summary)
+            ok = fail(err,
+                      why.code == RES_EIO      ? SIM_EIO
+                      : why.code == RES_ENOMEM ? SIM_ENOMEM
+                                               : SIM_ECORE,
+                      "%.400s: %.600s", sc->config.path, why.message);
     }
     if (!ok) {
         res_run_record_free(e.run);
