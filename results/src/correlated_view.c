@@ -107,7 +107,9 @@ static const task_state task_absent = {-1, -1, -1, 0, -1, 0};
 
 #define TASK_CHUNK 4096
 #define PEND_CHUNK 1024 /* full rows, spilling (row_spill) */
-enum { ROW_OPEN = 0, ROW_REQUEST = 1, ROW_SPILLED = 2 };
+/* A row is open until its release, closing until time moves past it (events
+** of that instant may still change it), then final (kept or spilled). */
+enum { ROW_OPEN = 0, ROW_CLOSING = 1, ROW_FINAL = 2, ROW_SPILLED = 3 };
 #define NO_SLOT   SIZE_MAX
 #define DONE_NOT  (-1) /* view_builder.done: not finished */
 #define DONE_DROP (-2) /* finished by non_retryable_dropped */
@@ -118,6 +120,9 @@ typedef struct attempt_state {
     int64_t ws, wend, la, ms, mc, lr;
     bool waited_ok; /* wait ended by wait_completed */
     bool rate_limited;
+    bool joined;     /* spill_rows: in its execution's row, final */
+    uint64_t linked; /* spill_rows: the execution whose list holds it (0: none) */
+    uint64_t next;   /* spill_rows: the next attempt of that list (0: none) */
 } attempt_state;
 
 /* What the metrics read of an execution's row: enough for the waits, the
@@ -339,7 +344,17 @@ typedef struct view_builder {
     res_view_row **pend; /* spill_rows: [row / PEND_CHUNK] the full rows not yet spilled */
     uint32_t *pend_open; /* [chunk]: its rows made and not yet spilled */
     size_t pend_cap;     /* chunks pend and pend_open have room for */
-    uint8_t *row_state;  /* spill_rows: [row] ROW_OPEN, ROW_REQUEST or ROW_SPILLED */
+    uint8_t *row_state;  /* spill_rows: [row] ROW_OPEN, _CLOSING, _FINAL or _SPILLED */
+    uint32_t *closing;   /* spill_rows: the rows released at closing_at */
+    size_t nclosing, closing_cap;
+    int64_t closing_at;
+    uint64_t *att_head; /* spill_rows: [execution id] its attempts, ascending ids (0: none) */
+    size_t head_cap;
+    int64_t *cool_joined; /* spill_rows: [request resource] latest wait end joined */
+    size_t cool_joined_cap;
+    size_t spill_after; /* bytes of final rows kept before spilling starts */
+    size_t nfinal;      /* rows ROW_FINAL */
+    bool spilling;      /* final rows go to the spill (else they wait, ROW_FINAL) */
     size_t state_cap;
     char fail[400]; /* why the view cannot be built, other than memory ("": fine) */
     res_status fail_code;
@@ -443,14 +458,14 @@ static void view_builder_free(view_builder *b) {
             free(b->cool[r].w);
     for (size_t k = 0; b->chunk && k < (b->ts_cap + TASK_CHUNK - 1) / TASK_CHUNK; k++)
         res_pages_free(b->chunk[k], TASK_CHUNK * sizeof *b->chunk[k]);
-    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->chunk,      b->other_id,
-                      b->chunk_open,  b->done,        b->lean,     b->other_slot, b->exec_row,
-                      b->att,         b->part,        b->dep,      b->lean_req,   b->root_bits,
-                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos,   b->need_off,
-                      b->need_amount, b->need_count,  b->r_parts,  b->qg,         b->lg,
-                      b->queued_bits, b->leased_bits, b->gg,       b->serv,       b->gr,
-                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,      b->rmark,
-                      b->dirty,       b->is_dirty};
+    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->chunk,       b->other_id,
+                      b->chunk_open,  b->done,        b->lean,     b->other_slot,  b->exec_row,
+                      b->att,         b->part,        b->dep,      b->lean_req,    b->root_bits,
+                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos,    b->need_off,
+                      b->need_amount, b->need_count,  b->r_parts,  b->qg,          b->lg,
+                      b->queued_bits, b->leased_bits, b->gg,       b->serv,        b->gr,
+                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,       b->rmark,
+                      b->dirty,       b->is_dirty,    b->att_head, b->cool_joined, b->closing};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
@@ -646,20 +661,22 @@ static bool row_room(view_builder *b, uint64_t need) {
     static const res_view_row *const none = NULL;
     if (b->keep_rows)
         return grow_to((void **)&b->v->rows, &b->row_cap, need, sizeof *b->v->rows, NULL);
-    if (b->spill_rows) {
-        size_t cap = b->pend_cap;
+    if (b->spill_rows) { /* pend and pend_open grow alike: pend_cap is both's once both grew */
+        size_t cap = b->pend_cap, open_cap = b->pend_cap;
         if (!grow_to((void **)&b->row_state, &b->state_cap, need, sizeof *b->row_state, &open) ||
             !grow_to((void **)&b->pend, &cap, need / PEND_CHUNK, sizeof *b->pend, &none) ||
-            !grow_to((void **)&b->pend_open, &b->pend_cap, need / PEND_CHUNK, sizeof *b->pend_open,
+            !grow_to((void **)&b->pend_open, &open_cap, need / PEND_CHUNK, sizeof *b->pend_open,
                      &zero))
             return false;
+        b->pend_cap = cap < open_cap ? cap : open_cap;
     }
     return grow_to((void **)&b->lean, &b->row_cap, need, sizeof *b->lean, NULL);
 }
 
-/* Row i's full row until it is spilled (spill_rows); NULL after. */
+/* Row i's full row while events may change it (spill_rows); NULL once
+** final. */
 static res_view_row *pend_row(view_builder *b, size_t i) {
-    if (b->row_state[i] == ROW_SPILLED) return NULL;
+    if (b->row_state[i] >= ROW_FINAL) return NULL;
     return &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
 }
 
@@ -691,7 +708,8 @@ static void row_late(view_builder *b, uint64_t exec, const char *what) {
               what, (unsigned long long)exec);
 }
 
-/* Row i, final, into the spill (made at the first row). */
+/* Row i into the spill (made at the first row); its chunk is freed once
+** all its rows are made and spilled. */
 static void row_spill(view_builder *b, size_t i) {
     size_t k = i / PEND_CHUNK;
     res_correlated_view *v = b->v;
@@ -701,12 +719,54 @@ static void row_spill(view_builder *b, size_t i) {
                   dir && dir[0] ? dir : "/tmp", strerror(errno));
     }
     if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k][i % PEND_CHUNK]))
-        view_fail(b, RES_EIO, "%s", res_spill_error(v->row_spill));
+        view_fail(b, RES_EIO, "%s",
+                  res_spill_error(v->row_spill) ? res_spill_error(v->row_spill)
+                                                : "appending to the spill file once read");
+    if (b->row_state[i] == ROW_FINAL) b->nfinal--;
     b->row_state[i] = ROW_SPILLED;
     if (--b->pend_open[k] == 0 && (k + 1) * PEND_CHUNK <= v->row_count) {
         res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
         b->pend[k] = NULL;
     }
+}
+
+/* Row i is final: spilled, or kept while the final rows fit spill_after
+** (past it, they are all spilled, in row order, and so is every later
+** one). */
+static void row_final(view_builder *b, size_t i) {
+    if (b->spilling) {
+        row_spill(b, i);
+        return;
+    }
+    b->row_state[i] = ROW_FINAL;
+    if (++b->nfinal <= b->spill_after / sizeof(res_view_row)) return;
+    b->spilling = true;
+    for (size_t x = 0; x < b->v->row_count; x++)
+        if (b->row_state[x] == ROW_FINAL) row_spill(b, x);
+}
+
+static bool row_join_attempts(view_builder *b, res_view_row *r); /* pass 4 */
+
+/* Row i, released by ev: final once time moves past ev's (rows_close). */
+static void row_closing(view_builder *b, size_t i, const admit_event *ev) {
+    static const uint32_t none = 0;
+    if (!grow_to((void **)&b->closing, &b->closing_cap, b->nclosing, sizeof *b->closing, &none)) {
+        b->oom = true;
+        return;
+    }
+    if (!b->nclosing || ev->captured_at_ns > b->closing_at) b->closing_at = ev->captured_at_ns;
+    b->closing[b->nclosing++] = (uint32_t)i;
+    b->row_state[i] = ROW_CLOSING;
+}
+
+/* The closing rows final, each with its execution's attempts. */
+static void rows_close(view_builder *b) {
+    for (size_t k = 0; k < b->nclosing; k++) {
+        size_t i = b->closing[k];
+        if (!row_join_attempts(b, &b->pend[i / PEND_CHUNK][i % PEND_CHUNK])) b->oom = true;
+        row_final(b, i);
+    }
+    b->nclosing = 0;
 }
 
 /* The dense task slots: per column, its rows (cell by cell) or its row
@@ -1065,6 +1125,10 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t 
     }
     bool joined = st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t;
     if (!joined) b->m->hidden_scheduler_resource_waiters++;
+    /* spilling: the execution's attempts joined its earlier row, final */
+    if (b->spill_rows && b->exec_row[exec] != NO_ROW &&
+        b->row_state[b->exec_row[exec]] >= ROW_FINAL && exec < b->head_cap && b->att_head[exec])
+        row_late(b, exec, "a second worker_spawned");
     if (v->row_count >= NO_ROW) { /* exec_row's range: far beyond any memory */
         b->oom = true;
         return;
@@ -1094,7 +1158,7 @@ static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t
     if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
     if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
     if (ri >= 0 && !b->keep_rows) b->lean[ri].released = ev->captured_at_ns;
-    if (row && b->spill_rows && b->row_state[ri] == ROW_OPEN) row_spill(b, (size_t)ri);
+    if (row && b->spill_rows && b->row_state[ri] == ROW_OPEN) row_closing(b, (size_t)ri, ev);
     return exec && b->swept_any && b->last_kind == ADMIT_EV_CANCELLED && b->last_exec == exec;
 }
 
@@ -1340,27 +1404,64 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
     }
 }
 
-/* Spilling: the row of the request event's execution is kept to the end,
-** where the attempts join it. */
+/* Spilling: an event naming an execution whose row is final comes too
+** late. */
 static void row_requested(view_builder *b, const admit_event *ev) {
     uint64_t exec = ev->corr.task_execution_id;
     uint32_t x = exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
-    if (x == NO_ROW) return;
-    if (b->row_state[x] == ROW_SPILLED)
-        row_late(b, exec, admit_event_name(ev));
-    else
-        b->row_state[x] = ROW_REQUEST;
+    if (x != NO_ROW && b->row_state[x] >= ROW_FINAL) row_late(b, exec, admit_event_name(ev));
+}
+
+/* Spilling: attempt id out of its execution's list. */
+static void attempt_unlink(view_builder *b, uint64_t id) {
+    uint64_t *p = &b->att_head[b->att[id].linked];
+    while (*p != id)
+        p = &b->att[*p].next;
+    *p = b->att[id].next;
+    b->att[id].next = b->att[id].linked = 0;
+}
+
+/* Spilling: attempt id into its execution's list, in id order (moved
+** when the execution it names changes).  false: out of memory. */
+static bool attempt_link(view_builder *b, uint64_t id) {
+    static const uint64_t none = 0;
+    attempt_state *a = &b->att[id];
+    if (a->linked == a->exec) return true;
+    if (a->linked) attempt_unlink(b, id);
+    if (!grow_to((void **)&b->att_head, &b->head_cap, a->exec, sizeof *b->att_head, &none))
+        return false;
+    uint64_t *p = &b->att_head[a->exec];
+    while (*p && *p < id)
+        p = &b->att[*p].next;
+    a->next = *p;
+    *p = id;
+    a->linked = a->exec;
+    return true;
+}
+
+/* Spilling: a cooldown window opening at t of a resource whose waits up
+** to a later end are already in final rows could overlap one of them. */
+static void cooldown_check(view_builder *b, const admit_event *ev) {
+    int32_t res = ev->resource;
+    if (res >= 0 && (size_t)res < b->cool_joined_cap && ev->captured_at_ns < b->cool_joined[res])
+        view_fail(b, RES_ERUN,
+                  "request_rate_limited at %lld ns came after a request wait of its resource "
+                  "ending at %lld ns was final: the events of both streams must come in one time "
+                  "order",
+                  (long long)ev->captured_at_ns, (long long)b->cool_joined[res]);
 }
 
 /* One request event of pass 4: its attempt's times, and its resource's
 ** cooldown windows. */
 static bool request_step(view_builder *b, const admit_event *ev) {
-    static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
+    static const attempt_state fresh = {
+        .resource = -1, .ws = -1, .wend = -1, .la = -1, .ms = -1, .mc = -1, .lr = -1};
     static const windows none;
     int64_t t = ev->captured_at_ns;
     if (b->spill_rows && ev->corr.task_execution_id) row_requested(b, ev);
     if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
         int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
+        if (b->spill_rows && len > 0) cooldown_check(b, ev);
         if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
                                  sizeof *b->cool, &none) ||
                         !win_add(&b->cool[ev->resource], t, t + len)))
@@ -1370,49 +1471,86 @@ static bool request_step(view_builder *b, const admit_event *ev) {
     if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
         return false;
     if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
-    attempt_apply(&b->att[ev->attempt_id], ev);
+    attempt_state *a = &b->att[ev->attempt_id];
+    if (b->spill_rows && a->joined) row_late(b, a->exec, admit_event_name(ev));
+    attempt_apply(a, ev);
+    return !b->spill_rows || !a->exec || attempt_link(b, ev->attempt_id);
+}
+
+/* An attempt's request wait (with its cooldown part) and provider time. */
+static void attempt_sums(const view_builder *b, const attempt_state *a, int64_t *wait,
+                         int64_t *cool, int64_t *provider) {
+    *wait = *cool = *provider = 0;
+    if (a->ws >= 0 && a->wend >= a->ws) {
+        *wait = a->wend - a->ws;
+        if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
+            *cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
+    }
+    if (a->ms >= 0 && a->mc >= a->ms) *provider = a->mc - a->ms;
+}
+
+/* The next attempt, by id, into its execution's row r. */
+static void row_add_attempt(const view_builder *b, res_view_row *r, const attempt_state *a) {
+    int64_t wait, cool, provider;
+    attempt_sums(b, a, &wait, &cool, &provider);
+    if (r->attempts++ == 0) {
+        r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
+        r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
+        r->at[RES_TS_REQUEST_LEASE_ACQUIRED] = a->la;
+        r->at[RES_TS_MODEL_REQUEST_STARTED] = a->ms;
+    }
+    r->at[RES_TS_MODEL_REQUEST_COMPLETED] = a->mc;
+    r->at[RES_TS_REQUEST_LEASE_RELEASED] = a->lr;
+    if (a->rate_limited) r->rate_limited_attempts++;
+    r->request_wait_ns += wait;
+    r->cooldown_wait_ns += cool;
+    r->provider_ns += provider;
+}
+
+/* Spilling, at its task lease's release: the execution's attempts into its
+** row r, which is then final (any later event of them comes too late). */
+static bool row_join_attempts(view_builder *b, res_view_row *r) {
+    static const int64_t never = INT64_MIN;
+    uint64_t exec = r->task_execution_id;
+    for (uint64_t id = exec < b->head_cap ? b->att_head[exec] : 0; id; id = b->att[id].next) {
+        attempt_state *a = &b->att[id];
+        row_add_attempt(b, r, a);
+        a->joined = true;
+        if (a->resource < 0 || a->wend < 0) continue;
+        if (!grow_to((void **)&b->cool_joined, &b->cool_joined_cap, (uint64_t)a->resource,
+                     sizeof *b->cool_joined, &never))
+            return false;
+        if (a->wend > b->cool_joined[a->resource]) b->cool_joined[a->resource] = a->wend;
+    }
     return true;
 }
 
 /* Every attempt into its execution's row, in attempt id order (the first
-** attempt first).  false: out of memory. */
+** attempt first); spilling, those not joined at their release.  false:
+** out of memory. */
 static bool requests_join(view_builder *b) {
     if (!b->keep_rows && b->max_att) {
         b->lean_req = calloc(b->v->row_count ? b->v->row_count : 1, sizeof *b->lean_req);
         if (!b->lean_req) return false;
     }
     for (uint64_t id = 1; id <= b->max_att; id++) {
-        const attempt_state *a = &b->att[id];
+        attempt_state *a = &b->att[id];
         if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] == NO_ROW) continue;
-        int64_t wait = 0, cool = 0, provider = 0;
-        if (a->ws >= 0 && a->wend >= a->ws) {
-            wait = a->wend - a->ws;
-            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
-                cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
-        }
-        if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
         size_t ri = b->exec_row[a->exec];
         if (!b->keep_rows) {
+            int64_t wait, cool, provider;
+            attempt_sums(b, a, &wait, &cool, &provider);
             lean_req *l = &b->lean_req[ri];
             l->request_wait_ns += wait;
             l->cooldown_wait_ns += cool;
             l->provider_ns += provider;
         }
+        if (b->spill_rows && a->joined) continue;
         res_view_row *r = b->keep_rows ? &b->v->rows[ri] : b->spill_rows ? pend_row(b, ri) : NULL;
         if (b->spill_rows && !r) row_late(b, a->exec, "a request attempt");
         if (!r) continue;
-        if (r->attempts++ == 0) {
-            r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
-            r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
-            r->at[RES_TS_REQUEST_LEASE_ACQUIRED] = a->la;
-            r->at[RES_TS_MODEL_REQUEST_STARTED] = a->ms;
-        }
-        r->at[RES_TS_MODEL_REQUEST_COMPLETED] = a->mc;
-        r->at[RES_TS_REQUEST_LEASE_RELEASED] = a->lr;
-        if (a->rate_limited) r->rate_limited_attempts++;
-        r->request_wait_ns += wait;
-        r->cooldown_wait_ns += cool;
-        r->provider_ns += provider;
+        row_add_attempt(b, r, a);
+        a->joined = b->spill_rows;
     }
     return true;
 }
@@ -1586,6 +1724,7 @@ res_view_builder *res_view_builder_create(const res_view_facts *facts, res_view_
     vb->b = (view_builder){.f = facts,
                            .keep_rows = rows == RES_VIEW_ROWS_KEEP,
                            .spill_rows = rows == RES_VIEW_ROWS_SPILL,
+                           .spill_after = rows == RES_VIEW_ROWS_SPILL ? res_spill_after() : 0,
                            .ng = facts->group_count,
                            .ncol = facts->column_count,
                            .nr = facts->resource_count,
@@ -1603,13 +1742,17 @@ res_view_builder *res_view_builder_create(const res_view_facts *facts, res_view_
 }
 
 bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev) {
-    if (!vb->b.oom) sweep_step(&vb->b, ev);
-    return !vb->b.oom;
+    view_builder *b = &vb->b;
+    if (b->nclosing && ev->captured_at_ns > b->closing_at) rows_close(b);
+    if (!b->oom) sweep_step(b, ev);
+    return !b->oom;
 }
 
 bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev) {
-    if (!vb->b.oom && !request_step(&vb->b, ev)) vb->b.oom = true;
-    return !vb->b.oom;
+    view_builder *b = &vb->b;
+    if (b->nclosing && ev->captured_at_ns > b->closing_at) rows_close(b);
+    if (!b->oom && !request_step(b, ev)) b->oom = true;
+    return !b->oom;
 }
 
 void res_view_builder_free(res_view_builder *vb) {
@@ -1619,16 +1762,33 @@ void res_view_builder_free(res_view_builder *vb) {
     free(vb);
 }
 
-/* Spilling, the rows not spilled yet, in row order: those of executions
-** with request attempts and those still running. */
-static void rows_spill_rest(view_builder *b) {
-    for (size_t i = 0; i < b->v->row_count && !b->fail[0]; i++)
-        if (b->row_state[i] != ROW_SPILLED) row_spill(b, i);
+/* The rows of a spill_rows builder at the end: once spilling, the rows
+** not spilled yet (those of executions with request attempts and those
+** still running), in row order; else every row into the view's rows, as
+** a builder keeping them gives (and no file). */
+static bool rows_spill_rest(view_builder *b) {
+    res_correlated_view *v = b->v;
+    if (b->spilling) {
+        for (size_t i = 0; i < v->row_count && !b->fail[0]; i++)
+            if (b->row_state[i] != ROW_SPILLED) row_spill(b, i);
+        return true;
+    }
+    if (!v->row_count) return true;
+    if (!(v->rows = malloc(v->row_count * sizeof *v->rows))) return false;
+    for (size_t k = 0; k * PEND_CHUNK < v->row_count; k++) {
+        size_t n =
+            v->row_count - k * PEND_CHUNK < PEND_CHUNK ? v->row_count - k * PEND_CHUNK : PEND_CHUNK;
+        memcpy(v->rows + k * PEND_CHUNK, b->pend[k], n * sizeof *v->rows);
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+        b->pend[k] = NULL;
+    }
+    return true;
 }
 
 /* Passes 3 and on, once every event is in. */
 res_correlated_view *res_view_builder_finish(res_view_builder *vb, res_error *err) {
     view_builder *b = &vb->b;
+    if (b->nclosing) rows_close(b);
     bool ok = !b->oom;
     if (ok) {
         sweep_finish(b);
@@ -1638,11 +1798,11 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb, res_error *er
         rows_layers(b);
         ok = records_compute(b);
     }
-    if (ok && b->spill_rows) rows_spill_rest(b);
-    if (!ok)
-        res_error_set(err, RES_ENOMEM, "out of memory building the correlated view");
-    else if (b->fail[0])
+    if (ok && b->spill_rows) ok = rows_spill_rest(b);
+    if (b->fail[0]) /* the first failure, whatever came of it */
         ok = res_error_set(err, b->fail_code, "%s", b->fail);
+    else if (!ok)
+        res_error_set(err, RES_ENOMEM, "out of memory building the correlated view");
     res_correlated_view *v = ok ? b->v : NULL;
     if (ok) b->v = NULL;
     res_view_builder_free(vb);

@@ -44,9 +44,15 @@ res_spill *res_spill_create(size_t record_size) {
         return NULL;
     }
     const char *dir = getenv("TMPDIR");
-    snprintf(s->dir, sizeof s->dir, "%s", dir && dir[0] ? dir : "/tmp");
     char path[300];
-    snprintf(path, sizeof path, "%s/admitsim-spill-XXXXXX", s->dir);
+    if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir && dir[0] ? dir : "/tmp") >=
+            sizeof s->dir ||
+        (size_t)snprintf(path, sizeof path, "%s/admitsim-spill-XXXXXX", s->dir) >= sizeof path) {
+        free(s->buf);
+        free(s);
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
     s->size = record_size;
     s->fd = mkstemp(path);
     if (s->fd < 0) {
@@ -128,4 +134,14 @@ bool res_spill_next(res_spill *s, void *record) {
 
 const char *res_spill_error(const res_spill *s) {
     return s->error[0] ? s->error : NULL;
+}
+
+size_t res_spill_after(void) {
+    const char *v = getenv("ADMITSIM_SPILL_AFTER");
+    if (!v || !*v) return RES_SPILL_AFTER_DEFAULT;
+    for (const char *c = v; *c; c++)
+        if (*c < '0' || *c > '9') return RES_SPILL_AFTER_DEFAULT;
+    errno = 0;
+    unsigned long long n = strtoull(v, NULL, 10);
+    return errno || n > SIZE_MAX ? RES_SPILL_AFTER_DEFAULT : (size_t)n;
 }

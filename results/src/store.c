@@ -580,8 +580,9 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
         ** per row stored: ~4% of a default store's instructions) */
         (rc =
              exec(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", "setting WAL mode", err)) ||
-        (rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768",
-                   "setting pragmas", err)) ||
+        (rc =
+             exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-131072",
+                  "setting pragmas", err)) ||
         (rc = migrate(s, target_version, err)))
         return rc;
     return s->version == RES_STORE_SCHEMA_VERSION ? abandon_dead_writers(s, err) : RES_OK;
@@ -1008,13 +1009,19 @@ static bool event_is_stored(const res_store *s, const admit_event *ev) {
            (s->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev));
 }
 
-/* How many of the record's events the store keeps. */
+/* How many of the record's events the store keeps.  Those in spill files
+** are notable ones (a run keeping only those), all stored: the store keeps
+** at least what the run kept (res_store_write_iteration). */
 static size_t stored_events(const res_store *s, const res_run_record *run) {
+    size_t spilled = 0;
+    for (int k = 0; k < 2; k++)
+        spilled += run->spilled[k] ? res_spill_count(run->spilled[k]) : 0;
     if (s->keep == RES_KEEP_ALL_EVENTS)
-        return res_event_log_count(run->events) + res_event_log_count(run->request_events);
+        return res_event_log_count(run->events) + res_event_log_count(run->request_events) +
+               spilled;
     res_event_merge m;
     res_event_merge_begin(&m, run->events, run->request_events);
-    size_t n = 0;
+    size_t n = spilled;
     for (admit_event ev; res_event_merge_next(&m, &ev);)
         n += event_is_stored(s, &ev);
     return n;
@@ -1022,20 +1029,27 @@ static size_t stored_events(const res_store *s, const res_run_record *run) {
 
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end;
-** only the events the store keeps. */
+** only the events the store keeps, n of them. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
                                res_error *err) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
-    res_event_merge m;
-    res_event_merge_begin(&m, run->events, run->request_events);
-    for (admit_event ev; res_event_merge_next(&m, &ev);) {
+    res_kept_reader k;
+    bool more = res_kept_begin(&k, run);
+    size_t done = 0;
+    for (admit_event ev; more && res_kept_next(&k, &ev);) {
         if (!event_is_stored(s, &ev)) continue;
+        if (done++ == n) break;
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_event(st, base, run, &ev);
         if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
+    if (res_kept_error(&k))
+        return res_store_fail(err, RES_EIO, "%s: %s", s->path, res_kept_error(&k));
+    if (done != n)
+        return res_store_fail(err, RES_ESTORE, "%s: %zu events to store, %zu read back", s->path, n,
+                              done);
     return RES_OK;
 }
 

@@ -46,6 +46,13 @@ bool res_spill_next(res_spill *s, void *record);
 /* What failed, or NULL. */
 const char *res_spill_error(const res_spill *s);
 
+/* How many bytes of rows, or of events, a run keeps in memory before it
+** starts spilling them: RES_SPILL_AFTER_DEFAULT, or the environment's
+** ADMITSIM_SPILL_AFTER (a whole number of bytes; 0: spill from the first;
+** anything else is ignored).  Small runs so never touch a file. */
+#define RES_SPILL_AFTER_DEFAULT ((size_t)4 << 20)
+size_t res_spill_after(void);
+
 #ifdef __cplusplus
 }
 #endif
