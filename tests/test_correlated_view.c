@@ -1044,6 +1044,48 @@ static void test_spilled_row_with_requests_before_spawn(void **state) {
     unsetenv("ADMITSIM_SPILL_AFTER");
 }
 
+/* An execution id a second worker_spawned takes over at the instant of its
+** first row's release: its attempts are the later row's, as a keeping
+** builder joins them, whether the rows are spilled or kept. */
+static void test_spilled_rows_execution_reused(void **state) {
+    (void)state;
+    res_view_facts f = facts(2, 1, 1, 2, 0);
+    stream sched = {.n = 0}, req = {.n = 0};
+    dispatch(&sched, 0, 1 * SEC, 6 * SEC, root_task(0), 0, 1, 11);
+    for (uint64_t a = 1; a <= 3; a++) {
+        R(&req, (int64_t)(6 + 2 * a) * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(0), 1, a, 0);
+        R(&req, (int64_t)(7 + 2 * a) * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(0), 1, a,
+          0);
+    }
+    finish(&sched, 13 * SEC, root_task(0), 0, 1, 11);
+    dispatch(&sched, 13 * SEC, 13 * SEC, 13 * SEC, root_task(1), 0, 1, 12); /* execution 1 again */
+    R(&req, 18 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(1), 1, 4, 0);
+    R(&req, 19 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(1), 1, 4, 0);
+    finish(&sched, 20 * SEC, root_task(1), 0, 1, 12);
+    res_correlated_view *keep = build(&sched, &req, &f);
+    assert_int_equal(keep->row_count, 2);
+    assert_int_equal(keep->rows[0].attempts, 0);
+    assert_int_equal(keep->rows[1].attempts, 4);
+    for (int spill = 0; spill < 2; spill++) {
+        if (spill) setenv("ADMITSIM_SPILL_AFTER", "0", 1);
+        res_error err = {0};
+        res_correlated_view *v = spilled(&sched, &req, &f, SIZE_MAX, &err);
+        if (!v) fail_msg("%s", err.message);
+        res_view_row rows[2];
+        if (spill) {
+            assert_true(res_spill_rewind(v->row_spill));
+            assert_true(res_spill_next(v->row_spill, &rows[0]));
+            assert_true(res_spill_next(v->row_spill, &rows[1]));
+        } else {
+            memcpy(rows, v->rows, sizeof rows);
+        }
+        assert_memory_equal(rows, keep->rows, sizeof rows);
+        res_correlated_view_free(v);
+        unsetenv("ADMITSIM_SPILL_AFTER");
+    }
+    res_correlated_view_free(keep);
+}
+
 static void test_shipped_scenarios(void **state) {
     (void)state;
     check_scenario("heavy_root.json", RUN_POLICY_STRICT);
@@ -1058,6 +1100,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spilled_rows_and_late_events),
         cmocka_unit_test(test_spilled_row_with_requests_before_spawn),
+        cmocka_unit_test(test_spilled_rows_execution_reused),
         cmocka_unit_test(test_plain_execution_zero_wait),
         cmocka_unit_test(test_first_last_attempt_and_cooldown),
         cmocka_unit_test(test_retry_two_executions),

@@ -120,9 +120,7 @@ typedef struct attempt_state {
     int64_t ws, wend, la, ms, mc, lr;
     bool waited_ok; /* wait ended by wait_completed */
     bool rate_limited;
-    bool joined;     /* spill_rows: in its execution's row, final */
-    uint64_t linked; /* spill_rows: the execution whose list holds it (0: none) */
-    uint64_t next;   /* spill_rows: the next attempt of that list (0: none) */
+    bool joined; /* spill_rows: in its execution's row, final */
 } attempt_state;
 
 /* What the metrics read of an execution's row: enough for the waits, the
@@ -350,6 +348,8 @@ typedef struct view_builder {
     int64_t closing_at;
     uint64_t *att_head; /* spill_rows: [execution id] its attempts, ascending ids (0: none) */
     size_t head_cap;
+    uint64_t *att_next; /* spill_rows: [attempt id] the next of its execution's (0: none) */
+    size_t next_cap;
     int64_t *cool_joined; /* spill_rows: [request resource] latest wait end joined */
     size_t cool_joined_cap;
     size_t spill_after; /* bytes of final rows kept before spilling starts */
@@ -458,14 +458,14 @@ static void view_builder_free(view_builder *b) {
             free(b->cool[r].w);
     for (size_t k = 0; b->chunk && k < (b->ts_cap + TASK_CHUNK - 1) / TASK_CHUNK; k++)
         res_pages_free(b->chunk[k], TASK_CHUNK * sizeof *b->chunk[k]);
-    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->chunk,       b->other_id,
-                      b->chunk_open,  b->done,        b->lean,     b->other_slot,  b->exec_row,
-                      b->att,         b->part,        b->dep,      b->lean_req,    b->root_bits,
-                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos,    b->need_off,
-                      b->need_amount, b->need_count,  b->r_parts,  b->qg,          b->lg,
-                      b->queued_bits, b->leased_bits, b->gg,       b->serv,        b->gr,
-                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,       b->rmark,
-                      b->dirty,       b->is_dirty,    b->att_head, b->cool_joined, b->closing};
+    void *arrays[] = {
+        b->cool,     b->col_base,    b->col_type,    b->chunk,      b->other_id, b->chunk_open,
+        b->done,     b->lean,        b->other_slot,  b->exec_row,   b->att,      b->part,
+        b->dep,      b->lean_req,    b->root_bits,   b->rg_adm,     b->res_off,  b->res_list,
+        b->need_pos, b->need_off,    b->need_amount, b->need_count, b->r_parts,  b->qg,
+        b->lg,       b->queued_bits, b->leased_bits, b->gg,         b->serv,     b->gr,
+        b->leased_r, b->rb,          b->r_idle,      b->rserv,      b->rmark,    b->dirty,
+        b->is_dirty, b->att_head,    b->cool_joined, b->closing,    b->att_next};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
@@ -647,12 +647,14 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
 }
 
 /* Spilling, an execution's full row lives in a chunk of PEND_CHUNK rows
-** until it is final, then goes to the view's row_spill; a chunk is freed
-** once all its rows were made and spilled.  A row is final at its task
-** lease's release, unless a request event named its execution (its
-** attempts join it at the end: it is spilled then, with the rows still
-** running).  An event that would change a spilled row fails the build
-** (row_late): the figures would be wrong. */
+** until it is spilled to the view's row_spill; a chunk is freed once all
+** its rows were made and spilled.  A row closes at its task lease's
+** release and is final once time moves past that instant (rows_close):
+** its execution's request attempts join it then, and final rows are kept
+** until they pass spill_after bytes, then spilled (row_final).  An event
+** that would change a final row fails the build (row_late): the figures
+** would be wrong. */
+
 /* Room for row index `need`: in the view's rows, or the lean rows (and,
 ** spilling, the rows' states and the chunks' slots). */
 static bool row_room(view_builder *b, uint64_t need) {
@@ -759,11 +761,14 @@ static void row_closing(view_builder *b, size_t i, const admit_event *ev) {
     b->row_state[i] = ROW_CLOSING;
 }
 
-/* The closing rows final, each with its execution's attempts. */
+/* The closing rows final, each with its execution's attempts (none for a
+** row whose execution id a later worker_spawned took over: its attempts
+** are the later row's, as res_correlated_view_build joins them). */
 static void rows_close(view_builder *b) {
     for (size_t k = 0; k < b->nclosing; k++) {
         size_t i = b->closing[k];
-        if (!row_join_attempts(b, &b->pend[i / PEND_CHUNK][i % PEND_CHUNK])) b->oom = true;
+        res_view_row *r = &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+        if (b->exec_row[r->task_execution_id] == i && !row_join_attempts(b, r)) b->oom = true;
         row_final(b, i);
     }
     b->nclosing = 0;
@@ -1412,30 +1417,24 @@ static void row_requested(view_builder *b, const admit_event *ev) {
     if (x != NO_ROW && b->row_state[x] >= ROW_FINAL) row_late(b, exec, admit_event_name(ev));
 }
 
-/* Spilling: attempt id out of its execution's list. */
-static void attempt_unlink(view_builder *b, uint64_t id) {
-    uint64_t *p = &b->att_head[b->att[id].linked];
-    while (*p != id)
-        p = &b->att[*p].next;
-    *p = b->att[id].next;
-    b->att[id].next = b->att[id].linked = 0;
-}
-
-/* Spilling: attempt id into its execution's list, in id order (moved
-** when the execution it names changes).  false: out of memory. */
-static bool attempt_link(view_builder *b, uint64_t id) {
+/* Spilling: attempt id into the list of execution exec, in id order, out
+** of was's (0: none; an attempt is in its execution's list, moved when
+** the execution it names changes).  false: out of memory. */
+static bool attempt_link(view_builder *b, uint64_t id, uint64_t was, uint64_t exec) {
     static const uint64_t none = 0;
-    attempt_state *a = &b->att[id];
-    if (a->linked == a->exec) return true;
-    if (a->linked) attempt_unlink(b, id);
-    if (!grow_to((void **)&b->att_head, &b->head_cap, a->exec, sizeof *b->att_head, &none))
+    if (!grow_to((void **)&b->att_next, &b->next_cap, id, sizeof *b->att_next, &none) ||
+        !grow_to((void **)&b->att_head, &b->head_cap, exec, sizeof *b->att_head, &none))
         return false;
-    uint64_t *p = &b->att_head[a->exec];
-    while (*p && *p < id)
-        p = &b->att[*p].next;
-    a->next = *p;
+    uint64_t *p;
+    if (was) {
+        for (p = &b->att_head[was]; *p != id; p = &b->att_next[*p]) {
+        }
+        *p = b->att_next[id];
+    }
+    for (p = &b->att_head[exec]; *p && *p < id; p = &b->att_next[*p]) {
+    }
+    b->att_next[id] = *p;
     *p = id;
-    a->linked = a->exec;
     return true;
 }
 
@@ -1458,7 +1457,6 @@ static bool request_step(view_builder *b, const admit_event *ev) {
         .resource = -1, .ws = -1, .wend = -1, .la = -1, .ms = -1, .mc = -1, .lr = -1};
     static const windows none;
     int64_t t = ev->captured_at_ns;
-    if (b->spill_rows && ev->corr.task_execution_id) row_requested(b, ev);
     if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
         int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
         if (b->spill_rows && len > 0) cooldown_check(b, ev);
@@ -1472,9 +1470,15 @@ static bool request_step(view_builder *b, const admit_event *ev) {
         return false;
     if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
     attempt_state *a = &b->att[ev->attempt_id];
-    if (b->spill_rows && a->joined) row_late(b, a->exec, admit_event_name(ev));
+    if (!b->spill_rows) {
+        attempt_apply(a, ev);
+        return true;
+    }
+    if (ev->corr.task_execution_id) row_requested(b, ev);
+    if (a->joined) row_late(b, a->exec, admit_event_name(ev));
+    uint64_t was = a->exec;
     attempt_apply(a, ev);
-    return !b->spill_rows || !a->exec || attempt_link(b, ev->attempt_id);
+    return a->exec == was || attempt_link(b, ev->attempt_id, was, a->exec);
 }
 
 /* An attempt's request wait (with its cooldown part) and provider time. */
@@ -1512,7 +1516,7 @@ static void row_add_attempt(const view_builder *b, res_view_row *r, const attemp
 static bool row_join_attempts(view_builder *b, res_view_row *r) {
     static const int64_t never = INT64_MIN;
     uint64_t exec = r->task_execution_id;
-    for (uint64_t id = exec < b->head_cap ? b->att_head[exec] : 0; id; id = b->att[id].next) {
+    for (uint64_t id = exec < b->head_cap ? b->att_head[exec] : 0; id; id = b->att_next[id]) {
         attempt_state *a = &b->att[id];
         row_add_attempt(b, r, a);
         a->joined = true;
@@ -1763,9 +1767,9 @@ void res_view_builder_free(res_view_builder *vb) {
 }
 
 /* The rows of a spill_rows builder at the end: once spilling, the rows
-** not spilled yet (those of executions with request attempts and those
-** still running), in row order; else every row into the view's rows, as
-** a builder keeping them gives (and no file). */
+** not spilled yet (those still open: never released), in row order; else
+** every row into the view's rows, as a builder keeping them gives (and no
+** file). */
 static bool rows_spill_rest(view_builder *b) {
     res_correlated_view *v = b->v;
     if (b->spilling) {

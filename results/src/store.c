@@ -1352,7 +1352,8 @@ static res_status write_body(res_store *s, int64_t run_id, const res_run_record 
         sqlite3_bind_int64(s->stmt[keyed[k]], 1, run_id);
         sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
-    if (write_events(s, run_id, run, stored, err) != RES_OK) return RES_ESTORE;
+    res_status wrote = write_events(s, run_id, run, stored, err);
+    if (wrote != RES_OK) return wrote;
     /* The summary's correlated view feeds the metrics and the task timelines. */
     res_status rc = write_metrics(s, run, sum, err);
     if (rc == RES_OK) rc = snapshot(s, "final_task", task_snapshot_json(run), err);

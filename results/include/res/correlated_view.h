@@ -274,10 +274,11 @@ struct res_spill;
 typedef struct res_correlated_view {
     size_t row_count;
     res_view_row *rows; /* by task_execution_id; NULL from a builder not keeping rows */
-    /* From a builder spilling rows (RES_VIEW_ROWS_SPILL): the rows as
-    ** res_view_row records (res/spill.h: rewind, then next), in the order
-    ** they became final, then the rest in row order; NULL when there are
-    ** none (row_count 0) or the rows are not spilled. */
+    /* From a builder spilling rows (RES_VIEW_ROWS_SPILL) whose final rows
+    ** passed res_spill_after() bytes: the rows as res_view_row records
+    ** (res/spill.h: rewind, then next), those final then in row order, then
+    ** each as it became final, then those still open at the end in row
+    ** order; NULL otherwise (the rows are then in `rows`, or none). */
     struct res_spill *row_spill;
     res_view_metrics m;
 } res_correlated_view;
@@ -308,14 +309,22 @@ typedef enum res_view_rows {
 ** run it keeps 40 bytes per execution of what the metrics read instead of
 ** a row (and, at finish, the request sums of each execution when any
 ** attempt was made), and the metrics are the same.  RES_VIEW_ROWS_SPILL
-** keeps the same and, besides, the full rows of the executions in flight:
-** a row goes to the view's row_spill at its execution's task lease
-** release (the rows of executions named by a request event and those
-** still running: at finish, in row order).  That asks the two streams to
-** come in one time order (as a run makes them): an event that would
-** change a spilled row (its execution's end or release, a request event or
-** attempt of it) fails finish (RES_ERUN, saying which), as does a spill
-** file that cannot be written (RES_EIO).  Either way a task's join state
+** keeps the same and, besides, the full rows: a row is final once an
+** event later than its execution's task lease release comes (or at
+** finish), when its execution's request attempts join it (found through a
+** per-execution list: 8 bytes per execution id and per attempt id); final
+** rows stay in memory until they pass res_spill_after() bytes, then they
+** and every later final row go to the view's row_spill (a chunk of 1024
+** full rows is freed once all its rows are spilled), so the full rows in
+** memory follow the executions in flight.  A run whose final rows never
+** pass the budget gets `rows` exactly as RES_VIEW_ROWS_KEEP gives them.
+** Finality asks the two streams to come in one time order (as a run makes
+** them; at one instant in any order): an event that would change a final
+** row (its execution's end or release, any event of one of its attempts,
+** a cooldown window that could overlap one of its waits, a second
+** worker_spawned of its execution after its attempts joined it) fails
+** finish (RES_ERUN, saying which), whatever the budget, as does a spill
+** file that cannot be made or written (RES_EIO).  Either way a task's join state
 ** is freed with the rest of its chunk of 4096 tasks once they all
 ** finished (completed or dropped), so it follows the tasks in flight; 8
 ** bytes per task (its completion time; 16 with full rows) stay until
