@@ -716,9 +716,8 @@ static void row_spill(view_builder *b, size_t i) {
     size_t k = i / PEND_CHUNK;
     res_correlated_view *v = b->v;
     if (!v->row_spill && !b->fail[0] && !(v->row_spill = res_spill_create(sizeof *v->rows))) {
-        const char *dir = getenv("TMPDIR");
-        view_fail(b, RES_EIO, "creating the spill file of the task timelines in %s: %s",
-                  dir && dir[0] ? dir : "/tmp", strerror(errno));
+        view_fail(b, RES_EIO, "creating the spill file of the task timelines in %.256s: %s",
+                  res_spill_dir(), strerror(errno));
     }
     if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k][i % PEND_CHUNK]))
         view_fail(b, RES_EIO, "%s",

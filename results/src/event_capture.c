@@ -64,17 +64,16 @@ static bool keeps(const res_event_capture *c, const admit_event *ev) {
     return c->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev);
 }
 
-/* ev into its stream's spill file, padding zeroed (the file is read back
-** whole); false once a spill failed (c->error). */
 /* A new spill file into *sp; false (c->error) when it cannot be made. */
 static bool spill_create(res_event_capture *c, res_spill **sp, size_t size) {
     if ((*sp = res_spill_create(size))) return true;
-    const char *dir = getenv("TMPDIR");
-    snprintf(c->error, sizeof c->error, "creating a spill file in %.256s: %s",
-             dir && dir[0] ? dir : "/tmp", strerror(errno));
+    snprintf(c->error, sizeof c->error, "creating a spill file in %.256s: %s", res_spill_dir(),
+             strerror(errno));
     return false;
 }
 
+/* ev into its stream's spill file, padding zeroed (the file is read back
+** whole); false once a spill failed (c->error). */
 static bool spill_event(res_event_capture *c, const admit_event *ev) {
     bool req = ev->stream == ADMIT_STREAM_REQUEST;
     res_spill **sp = &c->spill[req];

@@ -43,10 +43,8 @@ res_spill *res_spill_create(size_t record_size) {
         errno = ENOMEM;
         return NULL;
     }
-    const char *dir = getenv("TMPDIR");
     char path[300];
-    if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir && dir[0] ? dir : "/tmp") >=
-            sizeof s->dir ||
+    if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", res_spill_dir()) >= sizeof s->dir ||
         (size_t)snprintf(path, sizeof path, "%s/admitsim-spill-XXXXXX", s->dir) >= sizeof path) {
         free(s->buf);
         free(s);
@@ -134,6 +132,11 @@ bool res_spill_next(res_spill *s, void *record) {
 
 const char *res_spill_error(const res_spill *s) {
     return s->error[0] ? s->error : NULL;
+}
+
+const char *res_spill_dir(void) {
+    const char *dir = getenv("TMPDIR");
+    return dir && dir[0] ? dir : "/tmp";
 }
 
 size_t res_spill_after(void) {

@@ -45,6 +45,8 @@ bool res_spill_next(res_spill *s, void *record);
 
 /* What failed, or NULL. */
 const char *res_spill_error(const res_spill *s);
+/* The directory spill files are made in: $TMPDIR, else /tmp. */
+const char *res_spill_dir(void);
 
 /* How many bytes of rows, or of events, a run keeps in memory before it
 ** starts spilling them: RES_SPILL_AFTER_DEFAULT, or the environment's
