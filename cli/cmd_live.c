@@ -204,7 +204,10 @@ static int run_live(const live_args *a, const sim_scenario *sc, const char *cmdl
     if (result.run_id && new_db) cli_db_created("live", a->db_path);
     if (result.run_id)
         fprintf(stderr, "admitsim live: stored run %lld in %s%s\n", (long long)result.run_id,
-                a->db_path, st == RES_EINTERRUPTED ? " (cancelled)" : "");
+                a->db_path,
+                st == RES_OK             ? ""
+                : st == RES_EINTERRUPTED ? " (cancelled)"
+                                         : ", marked failed");
     cli_run_output_free(&output);
     live_scenario_free(&s);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;

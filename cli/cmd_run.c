@@ -235,9 +235,12 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
     if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
     if (result.lock_waits.count) cli_report_lock_waits(&result.lock_waits, a->db_path);
     if (result.run_id && new_db) cli_db_created("run", a->db_path);
-    if (result.run_id)
-        fprintf(stderr, "admitsim run: stored run %lld in %s\n", (long long)result.run_id,
-                a->db_path);
+    if (result.run_id) /* the pipeline marks a run that failed so */
+        fprintf(stderr, "admitsim run: stored run %lld in %s%s\n", (long long)result.run_id,
+                a->db_path,
+                st == RES_OK             ? ""
+                : st == RES_EINTERRUPTED ? ", marked cancelled"
+                                         : ", marked failed");
     cli_run_output_free(&output);
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }

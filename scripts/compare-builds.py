@@ -4,11 +4,13 @@ policy x seed: the proof a behaviour-preserving change owes (DEVELOPERS.md).
 
 usage: scripts/compare-builds.py OLD_ADMITSIM NEW_ADMITSIM [--seeds 1,2,3]
                                  [--scenarios DIR] [--work DIR] [--keep]
+                                 [--store-only]
 
 For each (scenario, policy, seed) both binaries run
 `run SCENARIO --policy P --seed S --iterations I --format json --out D --db F`
-(I = 2 by default, so a second iteration is compared too) and the script
-compares:
+(I = 2 by default, so a second iteration is compared too; --store-only
+leaves out --out, so the run keeps what the default store needs and the
+artifact's files are not compared) and the script compares:
   * stdout (`--format json`): every key the old output has must be present
     with an equal value in the new one (new keys are allowed);
   * the artifact (`--out`), minus `host`: the same rule, recursively;
@@ -62,10 +64,12 @@ def subset_diff(old, new, path, out, limit=8):
         out.append(f"{path}: {old!r} -> {new!r}")
 
 
-def run(binary, scenario, policy, seed, iterations, out_dir, db):
+def run(binary, scenario, policy, seed, iterations, out_dir, db, store_only):
     os.makedirs(out_dir, exist_ok=True)
     cmd = [binary, "run", scenario, "--policy", policy, "--seed", str(seed),
-           "--iterations", str(iterations), "--format", "json", "--out", out_dir, "--db", db]
+           "--iterations", str(iterations), "--format", "json", "--db", db]
+    if not store_only:
+        cmd += ["--out", out_dir]
     p = subprocess.run(cmd, capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
@@ -146,7 +150,8 @@ def compare_case(args, work, scenario, policy, seed):
         d = os.path.join(work, side, name, policy, str(seed))
         shutil.rmtree(d, ignore_errors=True)
         db = os.path.join(d, "store.db")
-        rc, out, err = run(binary, scenario, policy, seed, args.iterations, os.path.join(d, "out"), db)
+        rc, out, err = run(binary, scenario, policy, seed, args.iterations, os.path.join(d, "out"), db,
+                           args.store_only)
         res[side] = (rc, out, err, d, db)
     diffs = []
     (orc, oout, oerr, odir, odb), (nrc, nout, nerr, ndir, ndb) = res["old"], res["new"]
@@ -199,6 +204,10 @@ def main():
     ap.add_argument("--work", default=None, help="scratch directory (default: a temporary one)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--keep", action="store_true", help="keep every output for inspection")
+    ap.add_argument("--store-only", action="store_true",
+                    help="runs without --out (the default store alone, as `run --db` keeps it:"
+                         " no event is kept in memory but the notable ones); compares stdout and"
+                         " the store")
     args = ap.parse_args()
     for b in (args.old, args.new):
         if not os.access(b, os.X_OK):

@@ -10,12 +10,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "admit/resources.h"
 #include "res/correlated_view.h"
+#include "res/spill.h"
 #include "sim_test.h"
 
 #define SEC 1000000000LL
@@ -764,22 +766,73 @@ static void test_resources_from_run(void **state) {
 
 /* The view of the same streams from a builder keeping no rows: the same
 ** figures, bit for bit, and no rows. */
+static int row_by_exec(const void *a, const void *b) {
+    uint64_t x = ((const res_view_row *)a)->task_execution_id;
+    uint64_t y = ((const res_view_row *)b)->task_execution_id;
+    return (x > y) - (x < y);
+}
+
+/* A spilling view's rows are v's rows, in some order. */
+static void assert_spill_rows(const res_correlated_view *lean, const res_correlated_view *v) {
+    if (!v->row_count) {
+        assert_null(lean->row_spill);
+        return;
+    }
+    assert_non_null(lean->row_spill);
+    assert_int_equal(res_spill_count(lean->row_spill), v->row_count);
+    res_view_row *got = calloc(v->row_count, sizeof *got),
+                 *want = calloc(v->row_count, sizeof *want);
+    assert_true(res_spill_rewind(lean->row_spill));
+    for (size_t i = 0; i < v->row_count; i++)
+        assert_true(res_spill_next(lean->row_spill, &got[i]));
+    assert_false(res_spill_next(lean->row_spill, &got[0]));
+    assert_null(res_spill_error(lean->row_spill));
+    memcpy(want, v->rows, v->row_count * sizeof *want);
+    qsort(got, v->row_count, sizeof *got, row_by_exec);
+    qsort(want, v->row_count, sizeof *want, row_by_exec);
+    for (size_t i = 0; i < v->row_count; i++)
+        assert_memory_equal(&got[i], &want[i], sizeof *got);
+    free(got);
+    free(want);
+}
+
 static void assert_rowless_same(const res_run_record *run, const res_view_facts *f,
-                                const res_correlated_view *v) {
-    res_view_builder *vb = res_view_builder_create(f, false);
+                                const res_correlated_view *v, res_view_rows mode) {
+    res_view_builder *vb = res_view_builder_create(f, mode);
     assert_non_null(vb);
-    for (size_t i = 0; i < res_event_log_count(run->events); i++) {
+    if (mode == RES_VIEW_ROWS_SPILL) { /* one time order, as a run makes them */
+        res_event_merge m;
+        res_event_merge_begin(&m, run->events, run->request_events);
+        for (admit_event ev; res_event_merge_next(&m, &ev);)
+            assert_true(ev.stream == ADMIT_STREAM_REQUEST
+                            ? res_view_builder_request_event(vb, &ev)
+                            : res_view_builder_scheduler_event(vb, &ev));
+    }
+    for (size_t i = 0; mode != RES_VIEW_ROWS_SPILL && i < res_event_log_count(run->events); i++) {
         admit_event ev = res_event_log_at(run->events, i);
         assert_true(res_view_builder_scheduler_event(vb, &ev));
     }
-    for (size_t i = 0; i < res_event_log_count(run->request_events); i++) {
+    for (size_t i = 0; mode != RES_VIEW_ROWS_SPILL && i < res_event_log_count(run->request_events);
+         i++) {
         admit_event ev = res_event_log_at(run->request_events, i);
         assert_true(res_view_builder_request_event(vb, &ev));
     }
-    res_correlated_view *lean = res_view_builder_finish(vb);
-    assert_non_null(lean);
-    assert_null(lean->rows);
+    res_error err = {0};
+    res_correlated_view *lean = res_view_builder_finish(vb, &err);
+    if (!lean) fail_msg("%s", err.message);
     assert_int_equal(lean->row_count, v->row_count);
+    const char *after = getenv("ADMITSIM_SPILL_AFTER");
+    if (mode == RES_VIEW_ROWS_SPILL && after && !strcmp(after, "0")) {
+        assert_null(lean->rows);
+        assert_spill_rows(lean, v);
+    } else if (mode == RES_VIEW_ROWS_SPILL && v->row_count) { /* they fit: kept, in order */
+        assert_null(lean->row_spill);
+        assert_non_null(lean->rows);
+        assert_memory_equal(lean->rows, v->rows, v->row_count * sizeof *v->rows);
+    } else {
+        assert_null(lean->rows);
+        assert_null(lean->row_spill);
+    }
     assert_memory_equal(&lean->m.layers, &v->m.layers, sizeof v->m.layers);
     assert_memory_equal(&lean->m.ready_to_lease_gap, &v->m.ready_to_lease_gap,
                         sizeof v->m.ready_to_lease_gap);
@@ -849,7 +902,11 @@ static void check_scenario(const char *name, run_policy_kind policy) {
         assert_near(sub->all_backlogged_seconds, v->m.all_backlogged_seconds);
         assert_near(sub->jain_fairness_index, v->m.jain_fairness_index);
     }
-    assert_rowless_same(run, f, v);
+    assert_rowless_same(run, f, v, RES_VIEW_ROWS_NONE);
+    assert_rowless_same(run, f, v, RES_VIEW_ROWS_SPILL); /* the rows fit: kept */
+    setenv("ADMITSIM_SPILL_AFTER", "0", 1);
+    assert_rowless_same(run, f, v, RES_VIEW_ROWS_SPILL); /* spilled once final */
+    unsetenv("ADMITSIM_SPILL_AFTER");
     json_t *a = res_correlated_view_json(v, f), *b = res_correlated_json(run);
     char *ta = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *tb = json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -871,6 +928,164 @@ static void check_scenario(const char *name, run_policy_kind policy) {
     sim_scenario_free(sc);
 }
 
+/* Spilling builder fed `sched` then `req` interleaved by time (the
+** scheduler first at one instant), or `late` (an index into sched) moved
+** to the very end; finish's view, or NULL with *err. */
+static res_correlated_view *spilled(const stream *sched, const stream *req, res_view_facts *f,
+                                    size_t late, res_error *err) {
+    res_view_builder *vb = res_view_builder_create(f, RES_VIEW_ROWS_SPILL);
+    assert_non_null(vb);
+    size_t i = 0, j = 0;
+    while (i < sched->n || j < req->n) {
+        if (i == late) i++;
+        bool take_s = i < sched->n &&
+                      (j == req->n || sched->ev[i].captured_at_ns <= req->ev[j].captured_at_ns);
+        if (take_s)
+            assert_true(res_view_builder_scheduler_event(vb, &sched->ev[i++]));
+        else if (j < req->n)
+            assert_true(res_view_builder_request_event(vb, &req->ev[j++]));
+    }
+    if (late < sched->n) assert_true(res_view_builder_scheduler_event(vb, &sched->ev[late]));
+    return res_view_builder_finish(vb, err);
+}
+
+/* A spilling builder writes each row once final and fails, saying which
+** execution, when a later event would change a row already written. */
+static void test_spilled_rows_and_late_events(void **state) {
+    (void)state;
+    setenv("ADMITSIM_SPILL_AFTER", "0", 1);
+    res_view_facts f = facts(2, 1, 1, 2, 0);
+    stream sched = {.n = 0}, req = {.n = 0};
+    dispatch(&sched, 0, 1 * SEC, 1 * SEC, root_task(0), 0, 1, 11);
+    dispatch(&sched, 0, 1 * SEC, 1 * SEC, root_task(1), 0, 2, 12);
+    R(&req, 2 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(1), 2, 1, 0);
+    R(&req, 3 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(1), 2, 1, 0);
+    finish(&sched, 4 * SEC, root_task(0), 0, 1, 11);
+    finish(&sched, 5 * SEC, root_task(1), 0, 2, 12);
+    res_correlated_view *keep = build(&sched, &req, &f);
+    res_error err = {0};
+    res_correlated_view *v = spilled(&sched, &req, &f, SIZE_MAX, &err);
+    if (!v) fail_msg("%s", err.message);
+    res_view_row rows[3];
+    assert_true(res_spill_rewind(v->row_spill));
+    assert_true(res_spill_next(v->row_spill, &rows[0])); /* execution 1: at its release */
+    assert_true(res_spill_next(v->row_spill, &rows[1])); /* execution 2 (attempts): at the end */
+    assert_false(res_spill_next(v->row_spill, &rows[2]));
+    assert_memory_equal(&rows[0], &keep->rows[0], sizeof rows[0]);
+    assert_memory_equal(&rows[1], &keep->rows[1], sizeof rows[1]);
+    assert_int_equal(rows[1].attempts, 1);
+    assert_int_equal(rows[1].request_wait_ns, 1 * SEC);
+    res_correlated_view_free(v);
+    /* execution 1's task_completed after its release: 11 = its completed */
+    size_t completed = sched.n - 4;
+    assert_int_equal(sched.ev[completed].kind, ADMIT_EV_TASK_COMPLETED);
+    sched.ev[completed].captured_at_ns = 4 * SEC;
+    assert_null(spilled(&sched, &req, &f, completed, &err));
+    assert_int_equal(err.code, RES_ERUN);
+    assert_non_null(strstr(err.message, "task_completed of task execution 1 came after"));
+    /* a request event of execution 1 once its row was written */
+    R(&req, 6 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(0), 1, 2, 0);
+    assert_null(spilled(&sched, &req, &f, SIZE_MAX, &err));
+    assert_int_equal(err.code, RES_ERUN);
+    assert_non_null(strstr(err.message, "task execution 1 came after"));
+    /* the same with the rows kept in memory: the outcome does not depend on the size */
+    unsetenv("ADMITSIM_SPILL_AFTER");
+    assert_null(spilled(&sched, &req, &f, SIZE_MAX, &err));
+    assert_int_equal(err.code, RES_ERUN);
+    req.n--;
+    v = spilled(&sched, &req, &f, SIZE_MAX, &err);
+    assert_non_null(v);
+    assert_null(v->row_spill);
+    assert_memory_equal(v->rows, keep->rows, 2 * sizeof *v->rows);
+    res_correlated_view_free(v);
+    res_correlated_view_free(keep);
+}
+
+/* An attempt whose first events come before its worker_spawned (the
+** executor acquires at once inside the spawn), fed as a run makes them:
+** a spilling builder gives the row a keeping one gives. */
+static void test_spilled_row_with_requests_before_spawn(void **state) {
+    (void)state;
+    setenv("ADMITSIM_SPILL_AFTER", "0", 1);
+    res_view_facts f = facts(1, 1, 1, 1, 0);
+    stream sched = {.n = 0}, req = {.n = 0};
+    dispatch(&sched, 0, 1 * SEC, 1 * SEC, root_task(0), 0, 1, 11);
+    admit_event spawned = sched.ev[--sched.n]; /* worker_spawned, fed after the requests */
+    R(&req, 1 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(0), 1, 1, 0);
+    R(&req, 1 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(0), 1, 1, 0);
+    R(&req, 1 * SEC, ADMIT_REV_REQUEST_LEASE_ACQUIRED, root_task(0), 1, 1, 0);
+    R(&req, 2 * SEC, ADMIT_REV_REQUEST_LEASE_RELEASED, root_task(0), 0, 1, 0); /* no exec id */
+    finish(&sched, 3 * SEC, root_task(0), 0, 1, 11);
+    res_view_builder *vb = res_view_builder_create(&f, RES_VIEW_ROWS_SPILL);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(res_view_builder_scheduler_event(vb, &sched.ev[i]));
+    for (size_t i = 0; i < 3; i++)
+        assert_true(res_view_builder_request_event(vb, &req.ev[i]));
+    assert_true(res_view_builder_scheduler_event(vb, &spawned));
+    assert_true(res_view_builder_request_event(vb, &req.ev[3]));
+    for (size_t i = 4; i < sched.n; i++)
+        assert_true(res_view_builder_scheduler_event(vb, &sched.ev[i]));
+    res_error err = {0};
+    res_correlated_view *v = res_view_builder_finish(vb, &err);
+    if (!v) fail_msg("%s", err.message);
+    stream all = sched; /* in sequence order: spawned back in its place */
+    memmove(&all.ev[5], &all.ev[4], (all.n - 4) * sizeof all.ev[0]);
+    all.ev[4] = spawned;
+    all.n++;
+    res_correlated_view *keep = build(&all, &req, &f);
+    res_view_row row;
+    assert_true(res_spill_rewind(v->row_spill));
+    assert_true(res_spill_next(v->row_spill, &row));
+    assert_memory_equal(&row, &keep->rows[0], sizeof row);
+    assert_int_equal(row.attempts, 1);
+    assert_int_equal(row.at[RES_TS_REQUEST_LEASE_RELEASED], 2 * SEC);
+    res_correlated_view_free(v);
+    res_correlated_view_free(keep);
+    unsetenv("ADMITSIM_SPILL_AFTER");
+}
+
+/* An execution id a second worker_spawned takes over at the instant of its
+** first row's release: its attempts are the later row's, as a keeping
+** builder joins them, whether the rows are spilled or kept. */
+static void test_spilled_rows_execution_reused(void **state) {
+    (void)state;
+    res_view_facts f = facts(2, 1, 1, 2, 0);
+    stream sched = {.n = 0}, req = {.n = 0};
+    dispatch(&sched, 0, 1 * SEC, 6 * SEC, root_task(0), 0, 1, 11);
+    for (uint64_t a = 1; a <= 3; a++) {
+        R(&req, (int64_t)(6 + 2 * a) * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(0), 1, a, 0);
+        R(&req, (int64_t)(7 + 2 * a) * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(0), 1, a,
+          0);
+    }
+    finish(&sched, 13 * SEC, root_task(0), 0, 1, 11);
+    dispatch(&sched, 13 * SEC, 13 * SEC, 13 * SEC, root_task(1), 0, 1, 12); /* execution 1 again */
+    R(&req, 18 * SEC, ADMIT_REV_REQUEST_WAIT_STARTED, root_task(1), 1, 4, 0);
+    R(&req, 19 * SEC, ADMIT_REV_REQUEST_WAIT_COMPLETED, root_task(1), 1, 4, 0);
+    finish(&sched, 20 * SEC, root_task(1), 0, 1, 12);
+    res_correlated_view *keep = build(&sched, &req, &f);
+    assert_int_equal(keep->row_count, 2);
+    assert_int_equal(keep->rows[0].attempts, 0);
+    assert_int_equal(keep->rows[1].attempts, 4);
+    for (int spill = 0; spill < 2; spill++) {
+        if (spill) setenv("ADMITSIM_SPILL_AFTER", "0", 1);
+        res_error err = {0};
+        res_correlated_view *v = spilled(&sched, &req, &f, SIZE_MAX, &err);
+        if (!v) fail_msg("%s", err.message);
+        res_view_row rows[2];
+        if (spill) {
+            assert_true(res_spill_rewind(v->row_spill));
+            assert_true(res_spill_next(v->row_spill, &rows[0]));
+            assert_true(res_spill_next(v->row_spill, &rows[1]));
+        } else {
+            memcpy(rows, v->rows, sizeof rows);
+        }
+        assert_memory_equal(rows, keep->rows, sizeof rows);
+        res_correlated_view_free(v);
+        unsetenv("ADMITSIM_SPILL_AFTER");
+    }
+    res_correlated_view_free(keep);
+}
+
 static void test_shipped_scenarios(void **state) {
     (void)state;
     check_scenario("heavy_root.json", RUN_POLICY_STRICT);
@@ -883,6 +1098,9 @@ static void test_shipped_scenarios(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spilled_rows_and_late_events),
+        cmocka_unit_test(test_spilled_row_with_requests_before_spawn),
+        cmocka_unit_test(test_spilled_rows_execution_reused),
         cmocka_unit_test(test_plain_execution_zero_wait),
         cmocka_unit_test(test_first_last_attempt_and_cooldown),
         cmocka_unit_test(test_retry_two_executions),

@@ -185,13 +185,20 @@ static void test_summary_built_as_it_runs(void **state) {
     assert_int_equal(res_run_record_events_made(all),
                      res_event_log_count(all->events) + res_event_log_count(all->request_events));
 
+    setenv("ADMITSIM_SPILL_AFTER", "0", 1); /* spilled from the first */
     res_run_record *notable = summarized_run(sc, RES_KEEP_NOTABLE_EVENTS);
-    res_event_merge m;
-    res_event_merge_begin(&m, notable->events, notable->request_events);
+    unsetenv("ADMITSIM_SPILL_AFTER");
+    res_kept_reader reader;
+    assert_true(res_kept_begin(&reader, notable));
     size_t kept = 0;
-    for (admit_event ev; res_event_merge_next(&m, &ev); kept++)
+    for (admit_event ev; res_kept_next(&reader, &ev); kept++)
         assert_false(res_event_is_lifecycle(&ev));
+    assert_null(res_kept_error(&reader));
     assert_true(kept > 0 && kept < notable->events_made);
+    assert_int_equal(kept, res_run_record_kept_count(notable));
+    /* none in memory: spilled to a file as they came */
+    assert_int_equal(
+        res_event_log_count(notable->events) + res_event_log_count(notable->request_events), 0);
     assert_int_equal(notable->stats.tasks_completed, all->stats.tasks_completed);
     assert_int_equal(notable->output_hash_all, all->output_hash_all);
     assert_true(notable->wall_ns > 0);

@@ -187,7 +187,7 @@ static const char *stored_status(const char *db, int64_t run_id, int *iterations
 ** the record's kept events. */
 typedef struct kept_seen {
     char *summary[2];
-    size_t events[2], notable[2];
+    size_t events[2], notable[2], in_memory[2];
     uint64_t made[2];
     res_event_keep kept[2];
 } kept_seen;
@@ -198,12 +198,18 @@ static void keep_seen(void *ctx, const res_run_record *r, const res_summary *s) 
     json_t *j = res_summary_to_json(s, r);
     k->summary[r->iteration] = json_dumps(j, JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(j);
-    k->events[r->iteration] =
+    k->events[r->iteration] = res_run_record_kept_count(r);
+    k->in_memory[r->iteration] =
         res_event_log_count(r->events) + res_event_log_count(r->request_events);
-    res_event_merge m;
-    res_event_merge_begin(&m, r->events, r->request_events);
-    for (admit_event ev; res_event_merge_next(&m, &ev);)
+    res_kept_reader reader;
+    assert_true(res_kept_begin(&reader, r));
+    int64_t last = INT64_MIN;
+    for (admit_event ev; res_kept_next(&reader, &ev);) {
         k->notable[r->iteration] += !res_event_is_lifecycle(&ev);
+        assert_true(ev.captured_at_ns >= last); /* merged in time order */
+        last = ev.captured_at_ns;
+    }
+    assert_null(res_kept_error(&reader));
     k->made[r->iteration] = res_run_record_events_made(r);
     k->kept[r->iteration] = r->kept;
 }
@@ -254,7 +260,9 @@ static void test_keeps_only_what_outputs_need(void **state) {
         assert_true(fd >= 0);
         close(fd);
         unlink(db);
+        setenv("ADMITSIM_SPILL_AFTER", f < 2 ? "0" : "4096", 1); /* spill at once, or soon */
         run_kept(sc, db, true, &notable);
+        unsetenv("ADMITSIM_SPILL_AFTER");
         for (uint32_t i = 0; i < 2; i++) {
             res_run_record *r = run_iteration(sc, RUN_POLICY_BOUNDED, 2, i);
             res_summary *s = res_summary_compute(r);
@@ -267,6 +275,7 @@ static void test_keeps_only_what_outputs_need(void **state) {
             assert_int_equal(notable.kept[i], RES_KEEP_NOTABLE_EVENTS);
             assert_int_equal(notable.events[i], notable.notable[i]);
             assert_true(notable.events[i] > 0);
+            if (f < 2) assert_int_equal(notable.in_memory[i], 0); /* spilled to a file */
             uint64_t all = res_event_log_count(r->events) + res_event_log_count(r->request_events);
             assert_int_equal(none.made[i], all);
             assert_int_equal(notable.made[i], all);

@@ -50,7 +50,8 @@ static void capture(void *ctx, const admit_event *ev) {
     if (ev->captured_at_ns > it->last_at) it->last_at = ev->captured_at_ns;
     if (!res_event_capture_event(it->cap, ev)) {
         admit_error oom = {0};
-        admit_error_set(&oom, ADMIT_ENOMEM, "out of memory capturing events");
+        const char *spill = res_event_capture_error(it->cap);
+        admit_error_set(&oom, ADMIT_ENOMEM, "%s", spill ? spill : "out of memory capturing events");
         halt(it, &oom);
     }
 }
@@ -265,8 +266,11 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     bool begun = false;
     ok = assemble(&it, err) && bind_endpoints(&it, err);
     if (ok && !(res_run_record_shape_from_assembly(run, it.asm_) &&
-                res_event_capture_start(it.cap, run, true)))
-        ok = res_error_set(err, RES_ENOMEM, "out of memory recording a live iteration");
+                res_event_capture_start(it.cap, run, true))) {
+        const char *spill = res_event_capture_error(it.cap);
+        ok = spill ? res_error_set(err, RES_EIO, "%s: %s", it.cfg->path, spill)
+                   : res_error_set(err, RES_ENOMEM, "out of memory recording a live iteration");
+    }
     if (ok) {
         begun = c->workload.begin(c->workload.ctx, admit_scheduler_tracker(it.sched), c->seed,
                                   iteration);
@@ -276,8 +280,9 @@ res_run_record *live_runner_iteration(live_runner *r, uint32_t iteration, res_er
     if (ok) ok = run_job(&it, err);
     res_summary_builder *sum = ok ? record_end(&it, run) : NULL;
     teardown(&it);
-    if (sum && !(run->summary = res_summary_builder_finish(sum)))
-        ok = res_error_set(err, RES_ENOMEM, "out of memory summarising a live iteration");
+    res_error why;
+    if (sum && !(run->summary = res_summary_builder_finish(sum, &why)))
+        ok = res_error_set(err, why.code, "%s: %s", it.cfg->path, why.message);
     if (begun && c->workload.end) c->workload.end(c->workload.ctx);
     if (c->after_iteration) c->after_iteration(c->ctx, iteration);
     if (!ok) {

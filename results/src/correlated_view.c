@@ -59,13 +59,17 @@
 */
 #include "res/correlated_view.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admit/resources.h"
 #include "res/id_hash.h"
 #include "res/large_alloc.h"
+#include "res/spill.h"
 #include "res/stats.h"
 
 const char *res_ts_name(res_ts ts) {
@@ -102,9 +106,13 @@ typedef struct task_state {
 static const task_state task_absent = {-1, -1, -1, 0, -1, 0};
 
 #define TASK_CHUNK 4096
-#define NO_SLOT    SIZE_MAX
-#define DONE_NOT   (-1) /* view_builder.done: not finished */
-#define DONE_DROP  (-2) /* finished by non_retryable_dropped */
+#define PEND_CHUNK 1024 /* full rows, spilling (row_spill) */
+/* A row is open until its release, closing until time moves past it (events
+** of that instant may still change it), then final (kept or spilled). */
+enum { ROW_OPEN = 0, ROW_CLOSING = 1, ROW_FINAL = 2, ROW_SPILLED = 3 };
+#define NO_SLOT   SIZE_MAX
+#define DONE_NOT  (-1) /* view_builder.done: not finished */
+#define DONE_DROP (-2) /* finished by non_retryable_dropped */
 
 typedef struct attempt_state {
     uint64_t exec;
@@ -112,6 +120,7 @@ typedef struct attempt_state {
     int64_t ws, wend, la, ms, mc, lr;
     bool waited_ok; /* wait ended by wait_completed */
     bool rate_limited;
+    bool joined; /* spill_rows: in its execution's row, final */
 } attempt_state;
 
 /* What the metrics read of an execution's row: enough for the waits, the
@@ -244,6 +253,7 @@ static double jain_index(const jain *j, int64_t backlogged_ns) {
 void res_correlated_view_free(res_correlated_view *v) {
     if (!v) return;
     free(v->rows);
+    res_spill_free(v->row_spill);
     free(v->m.groups);
     free(v->m.resources);
     free(v->m.resource_service);
@@ -323,11 +333,31 @@ typedef struct view_builder {
     task_state **chunk;   /* [slot / TASK_CHUNK]: join states; NULL: not yet, or all finished */
     uint32_t *chunk_open; /* [chunk]: its slots whose task has not finished */
     int64_t *done;        /* [slot]: task_completed time, DONE_NOT or DONE_DROP */
-    int64_t *dep;         /* [slot]: dependency_ready time, -1: none; only with keep_rows */
+    int64_t *dep;         /* [slot]: dependency_ready time, -1: none; only with full rows */
     size_t nts, ts_cap;   /* slots made, and room for them */
     uint64_t *other_id;   /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    bool keep_rows;     /* the view's rows (v->rows), else only lean[] */
+    bool keep_rows;      /* the view's rows (v->rows), else only lean[] */
+    bool spill_rows;     /* !keep_rows: full rows too, into the view's row_spill when final */
+    res_view_row **pend; /* spill_rows: [row / PEND_CHUNK] the full rows not yet spilled */
+    uint32_t *pend_open; /* [chunk]: its rows made and not yet spilled */
+    size_t pend_cap;     /* chunks pend and pend_open have room for */
+    uint8_t *row_state;  /* spill_rows: [row] ROW_OPEN, _CLOSING, _FINAL or _SPILLED */
+    uint32_t *closing;   /* spill_rows: the rows released at closing_at */
+    size_t nclosing, closing_cap;
+    int64_t closing_at;
+    uint64_t *att_head; /* spill_rows: [execution id] its attempts, ascending ids (0: none) */
+    size_t head_cap;
+    uint64_t *att_next; /* spill_rows: [attempt id] the next of its execution's (0: none) */
+    size_t next_cap;
+    int64_t *cool_joined; /* spill_rows: [request resource] latest wait end joined */
+    size_t cool_joined_cap;
+    size_t spill_after; /* bytes of final rows kept before spilling starts */
+    size_t nfinal;      /* rows ROW_FINAL */
+    bool spilling;      /* final rows go to the spill (else they wait, ROW_FINAL) */
+    size_t state_cap;
+    char fail[400]; /* why the view cannot be built, other than memory ("": fine) */
+    res_status fail_code;
     lean_row *lean;     /* [row] when !keep_rows */
     lean_req *lean_req; /* [row] when !keep_rows and any attempt joined; else NULL */
     size_t row_cap;     /* rows v->rows (or lean) has room for */
@@ -418,19 +448,24 @@ static row_lean row_lean_of(const view_builder *b, size_t i) {
 }
 
 static void view_builder_free(view_builder *b) {
+    for (size_t k = 0; b->pend && k < b->pend_cap; k++)
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+    free(b->pend);
+    free(b->pend_open);
+    free(b->row_state);
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
             free(b->cool[r].w);
     for (size_t k = 0; b->chunk && k < (b->ts_cap + TASK_CHUNK - 1) / TASK_CHUNK; k++)
         res_pages_free(b->chunk[k], TASK_CHUNK * sizeof *b->chunk[k]);
-    void *arrays[] = {b->cool,        b->col_base,    b->col_type, b->chunk,      b->other_id,
-                      b->chunk_open,  b->done,        b->lean,     b->other_slot, b->exec_row,
-                      b->att,         b->part,        b->dep,      b->lean_req,   b->root_bits,
-                      b->rg_adm,      b->res_off,     b->res_list, b->need_pos,   b->need_off,
-                      b->need_amount, b->need_count,  b->r_parts,  b->qg,         b->lg,
-                      b->queued_bits, b->leased_bits, b->gg,       b->serv,       b->gr,
-                      b->leased_r,    b->rb,          b->r_idle,   b->rserv,      b->rmark,
-                      b->dirty,       b->is_dirty};
+    void *arrays[] = {
+        b->cool,     b->col_base,    b->col_type,    b->chunk,      b->other_id, b->chunk_open,
+        b->done,     b->lean,        b->other_slot,  b->exec_row,   b->att,      b->part,
+        b->dep,      b->lean_req,    b->root_bits,   b->rg_adm,     b->res_off,  b->res_list,
+        b->need_pos, b->need_off,    b->need_amount, b->need_count, b->r_parts,  b->qg,
+        b->lg,       b->queued_bits, b->leased_bits, b->gg,         b->serv,     b->gr,
+        b->leased_r, b->rb,          b->r_idle,      b->rserv,      b->rmark,    b->dirty,
+        b->is_dirty, b->att_head,    b->cool_joined, b->closing,    b->att_next};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
 }
@@ -469,14 +504,15 @@ static bool slots_room(view_builder *b, size_t cap) {
     size_t want = (cap + TASK_CHUNK - 1) / TASK_CHUNK;
     int64_t *done = res_large_realloc(b->done, b->ts_cap * sizeof *done, cap * sizeof *done);
     if (done) b->done = done;
+    bool full = b->keep_rows || b->spill_rows;
     int64_t *dep =
-        b->keep_rows ? res_large_realloc(b->dep, b->ts_cap * sizeof *dep, cap * sizeof *dep) : NULL;
+        full ? res_large_realloc(b->dep, b->ts_cap * sizeof *dep, cap * sizeof *dep) : NULL;
     if (dep) b->dep = dep;
     task_state **chunk = realloc(b->chunk, (want ? want : 1) * sizeof *chunk);
     if (chunk) b->chunk = chunk;
     uint32_t *open = realloc(b->chunk_open, (want ? want : 1) * sizeof *open);
     if (open) b->chunk_open = open;
-    if (!done || (b->keep_rows && !dep) || !chunk || !open) return false;
+    if (!done || (full && !dep) || !chunk || !open) return false;
     for (size_t k = chunks; k < want; k++) {
         b->chunk[k] = NULL;
         b->chunk_open[k] = 0;
@@ -610,11 +646,131 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
     return true;
 }
 
-/* Room for row index `need`: in the view's rows, or the lean rows. */
+/* Spilling, an execution's full row lives in a chunk of PEND_CHUNK rows
+** until it is spilled to the view's row_spill; a chunk is freed once all
+** its rows were made and spilled.  A row closes at its task lease's
+** release and is final once time moves past that instant (rows_close):
+** its execution's request attempts join it then, and final rows are kept
+** until they pass spill_after bytes, then spilled (row_final).  An event
+** that would change a final row fails the build (row_late): the figures
+** would be wrong. */
+
+/* Room for row index `need`: in the view's rows, or the lean rows (and,
+** spilling, the rows' states and the chunks' slots). */
 static bool row_room(view_builder *b, uint64_t need) {
+    static const uint32_t zero = 0;
+    static const uint8_t open = ROW_OPEN;
+    static const res_view_row *const none = NULL;
     if (b->keep_rows)
         return grow_to((void **)&b->v->rows, &b->row_cap, need, sizeof *b->v->rows, NULL);
+    if (b->spill_rows) { /* pend and pend_open grow alike: pend_cap is both's once both grew */
+        size_t cap = b->pend_cap, open_cap = b->pend_cap;
+        if (!grow_to((void **)&b->row_state, &b->state_cap, need, sizeof *b->row_state, &open) ||
+            !grow_to((void **)&b->pend, &cap, need / PEND_CHUNK, sizeof *b->pend, &none) ||
+            !grow_to((void **)&b->pend_open, &open_cap, need / PEND_CHUNK, sizeof *b->pend_open,
+                     &zero))
+            return false;
+        b->pend_cap = cap < open_cap ? cap : open_cap;
+    }
     return grow_to((void **)&b->lean, &b->row_cap, need, sizeof *b->lean, NULL);
+}
+
+/* Row i's full row while events may change it (spill_rows); NULL once
+** final. */
+static res_view_row *pend_row(view_builder *b, size_t i) {
+    if (b->row_state[i] >= ROW_FINAL) return NULL;
+    return &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+}
+
+/* The new row i's full row (NULL: out of memory). */
+static res_view_row *pend_new(view_builder *b, size_t i) {
+    res_view_row **c = &b->pend[i / PEND_CHUNK];
+    if (!*c && !(*c = res_pages_alloc(PEND_CHUNK * sizeof **c))) return NULL;
+    b->pend_open[i / PEND_CHUNK]++;
+    b->row_state[i] = ROW_OPEN;
+    return &(*c)[i % PEND_CHUNK];
+}
+
+static void view_fail(view_builder *b, res_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void view_fail(view_builder *b, res_status code, const char *fmt, ...) {
+    if (b->fail[0]) return; /* the first failure tells */
+    b->fail_code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->fail, sizeof b->fail, fmt, ap);
+    va_end(ap);
+}
+
+/* An event (what) would change execution exec's row, already spilled. */
+static void row_late(view_builder *b, uint64_t exec, const char *what) {
+    view_fail(b, RES_ERUN,
+              "%s of task execution %llu came after its task lease's release, once its "
+              "row was final: the events of both streams must come in one time order",
+              what, (unsigned long long)exec);
+}
+
+/* Row i into the spill (made at the first row); its chunk is freed once
+** all its rows are made and spilled. */
+static void row_spill(view_builder *b, size_t i) {
+    size_t k = i / PEND_CHUNK;
+    res_correlated_view *v = b->v;
+    if (!v->row_spill && !b->fail[0] && !(v->row_spill = res_spill_create(sizeof *v->rows))) {
+        view_fail(b, RES_EIO, "creating the spill file of the task timelines in %.256s: %s",
+                  res_spill_dir(), strerror(errno));
+    }
+    if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k][i % PEND_CHUNK]))
+        view_fail(b, RES_EIO, "%s",
+                  res_spill_error(v->row_spill) ? res_spill_error(v->row_spill)
+                                                : "appending to the spill file once read");
+    if (b->row_state[i] == ROW_FINAL) b->nfinal--;
+    b->row_state[i] = ROW_SPILLED;
+    if (--b->pend_open[k] == 0 && (k + 1) * PEND_CHUNK <= v->row_count) {
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+        b->pend[k] = NULL;
+    }
+}
+
+/* Row i is final: spilled, or kept while the final rows fit spill_after
+** (past it, they are all spilled, in row order, and so is every later
+** one). */
+static void row_final(view_builder *b, size_t i) {
+    if (b->spilling) {
+        row_spill(b, i);
+        return;
+    }
+    b->row_state[i] = ROW_FINAL;
+    if (++b->nfinal <= b->spill_after / sizeof(res_view_row)) return;
+    b->spilling = true;
+    for (size_t x = 0; x < b->v->row_count; x++)
+        if (b->row_state[x] == ROW_FINAL) row_spill(b, x);
+}
+
+static bool row_join_attempts(view_builder *b, res_view_row *r); /* pass 4 */
+
+/* Row i, released by ev: final once time moves past ev's (rows_close). */
+static void row_closing(view_builder *b, size_t i, const admit_event *ev) {
+    static const uint32_t none = 0;
+    if (!grow_to((void **)&b->closing, &b->closing_cap, b->nclosing, sizeof *b->closing, &none)) {
+        b->oom = true;
+        return;
+    }
+    if (!b->nclosing || ev->captured_at_ns > b->closing_at) b->closing_at = ev->captured_at_ns;
+    b->closing[b->nclosing++] = (uint32_t)i;
+    b->row_state[i] = ROW_CLOSING;
+}
+
+/* The closing rows final, each with its execution's attempts (none for a
+** row whose execution id a later worker_spawned took over: its attempts
+** are the later row's, as res_correlated_view_build joins them). */
+static void rows_close(view_builder *b) {
+    for (size_t k = 0; k < b->nclosing; k++) {
+        size_t i = b->closing[k];
+        res_view_row *r = &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+        if (b->exec_row[r->task_execution_id] == i && !row_join_attempts(b, r)) b->oom = true;
+        row_final(b, i);
+    }
+    b->nclosing = 0;
 }
 
 /* The dense task slots: per column, its rows (cell by cell) or its row
@@ -937,6 +1093,28 @@ static void sweep_lease_acquired(view_builder *b, const admit_event *ev, task_st
     if (downstream && b->first_dispatch < 0) b->first_dispatch = ev->captured_at_ns;
 }
 
+/* A new row r of ev's execution; the task's ready..lease times when
+** joined. */
+static void row_start(view_builder *b, res_view_row *r, const admit_event *ev, size_t slot,
+                      const task_state *st, int32_t g, bool joined) {
+    memset(r, 0, sizeof *r);
+    for (int x = 0; x < RES_TS_COUNT; x++)
+        r->at[x] = -1;
+    r->task_execution_id = ev->corr.task_execution_id;
+    r->task_id = ev->task_id;
+    r->column = ev->corr.column;
+    r->group = g;
+    r->row_group = ev->corr.row_group;
+    r->worker_attempt = ev->value;
+    r->at[RES_TS_WORKER_SPAWNED] = ev->captured_at_ns;
+    if (joined) {
+        r->at[RES_TS_DEPENDENCY_READY] = b->dep[slot];
+        r->at[RES_TS_READY_ENQUEUED] = st->enq;
+        r->at[RES_TS_SELECTED] = st->sel;
+        r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
+    }
+}
+
 /* A new row for the execution; the task's latest ready..lease times join it
 ** when its lease is the one the worker got, else it is a hidden waiter. */
 static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t slot,
@@ -951,53 +1129,40 @@ static void sweep_worker_spawned(view_builder *b, const admit_event *ev, size_t 
     }
     bool joined = st->lease_at >= 0 && st->lease_id == ev->lease_id && st->lease_at <= t;
     if (!joined) b->m->hidden_scheduler_resource_waiters++;
+    /* spilling: the execution's attempts joined its earlier row, final */
+    if (b->spill_rows && b->exec_row[exec] != NO_ROW &&
+        b->row_state[b->exec_row[exec]] >= ROW_FINAL && exec < b->head_cap && b->att_head[exec])
+        row_late(b, exec, "a second worker_spawned");
     if (v->row_count >= NO_ROW) { /* exec_row's range: far beyond any memory */
         b->oom = true;
         return;
     }
     size_t i = v->row_count++;
     b->exec_row[exec] = (uint32_t)i;
-    if (!b->keep_rows) {
+    if (!b->keep_rows)
         b->lean[i] = (lean_row){.enq = joined ? st->enq : -1,
                                 .sel = joined ? st->sel : -1,
                                 .lease = joined ? st->lease_at : -1,
                                 .released = -1,
                                 .group = g,
                                 .column = ev->corr.column};
-        task_join_reset(b, slot, st);
-        return;
-    }
-    res_view_row *r = &v->rows[i];
-    memset(r, 0, sizeof *r);
-    for (int x = 0; x < RES_TS_COUNT; x++)
-        r->at[x] = -1;
-    r->task_execution_id = exec;
-    r->task_id = ev->task_id;
-    r->column = ev->corr.column;
-    r->group = g;
-    r->row_group = ev->corr.row_group;
-    r->worker_attempt = ev->value;
-    r->at[RES_TS_WORKER_SPAWNED] = t;
-    if (joined) {
-        r->at[RES_TS_DEPENDENCY_READY] = b->dep[slot];
-        r->at[RES_TS_READY_ENQUEUED] = st->enq;
-        r->at[RES_TS_SELECTED] = st->sel;
-        r->at[RES_TS_TASK_LEASE_ACQUIRED] = st->lease_at;
-    }
+    res_view_row *r = b->keep_rows ? &v->rows[i] : b->spill_rows ? pend_new(b, i) : NULL;
+    if (r) row_start(b, r, ev, slot, st, g, joined);
+    if (b->spill_rows && !r) b->oom = true;
     task_join_reset(b, slot, st);
 }
 
 /* Returns whether the queue is to be cleared: cancelled then released with
 ** no retry in between, the scheduler is stopping and has emptied its queue. */
-static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g, long ri) {
+static bool sweep_lease_released(view_builder *b, const admit_event *ev, int32_t g, long ri,
+                                 res_view_row *row) {
     uint64_t exec = ev->corr.task_execution_id;
     if (ev->reason > 0) return false; /* duplicate, stale ...: returned nothing */
     if (b->leases > 0) leases_add(b, -1);
     if (g >= 0 && b->lg[g] > 0) group_leases_add(b, (uint32_t)g, -1);
-    if (ri >= 0 && b->keep_rows)
-        b->v->rows[ri].at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
-    else if (ri >= 0)
-        b->lean[ri].released = ev->captured_at_ns;
+    if (row) row->at[RES_TS_TASK_LEASE_RELEASED] = ev->captured_at_ns;
+    if (ri >= 0 && !b->keep_rows) b->lean[ri].released = ev->captured_at_ns;
+    if (row && b->spill_rows && b->row_state[ri] == ROW_OPEN) row_closing(b, (size_t)ri, ev);
     return exec && b->swept_any && b->last_kind == ADMIT_EV_CANCELLED && b->last_exec == exec;
 }
 
@@ -1036,6 +1201,28 @@ static bool kind_joins(uint16_t kind) {
     }
 }
 
+/* Whether a scheduler event of this kind changes its execution's row. */
+static bool kind_ends(const admit_event *ev) {
+    switch (ev->kind) {
+    case ADMIT_EV_TASK_COMPLETED:
+    case ADMIT_EV_CANCELLED:
+    case ADMIT_EV_RETRY_DEFERRED:
+    case ADMIT_EV_NON_RETRYABLE_DROPPED: return true;
+    case ADMIT_EV_TASK_LEASE_RELEASED: return ev->reason <= 0;
+    default: return false;
+    }
+}
+
+/* Row ri's full row for ev (NULL: lean rows only, or spilled: then an
+** event that would change it fails the build). */
+static res_view_row *row_of(view_builder *b, const admit_event *ev, size_t ri) {
+    if (b->keep_rows) return &b->v->rows[ri];
+    if (!b->spill_rows) return NULL;
+    res_view_row *r = pend_row(b, ri);
+    if (!r && kind_ends(ev)) row_late(b, ev->corr.task_execution_id, admit_event_name(ev));
+    return r;
+}
+
 /* Scheduler event ev: the join and the counts.  Only the kinds that join
 ** touch the task's join state (so a task's later events never bring back
 ** the chunk its completion freed); its group is the one they carry. */
@@ -1048,7 +1235,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
     uint64_t exec = ev->corr.task_execution_id;
     uint32_t x = exec && exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
     long ri = x == NO_ROW ? -1 : (long)x;
-    res_view_row *row = ri >= 0 && b->keep_rows ? &b->v->rows[ri] : NULL;
+    res_view_row *row = ri >= 0 ? row_of(b, ev, (size_t)ri) : NULL;
     bool downstream = ev->corr.column >= 0 && (uint32_t)ev->corr.column < b->ncol &&
                       !b->f->columns[ev->corr.column].root;
     bool dequeue = false, clear = false;
@@ -1091,7 +1278,7 @@ static void sweep_apply(view_builder *b, const admit_event *ev) {
         if (row) row->end = RES_END_DROPPED;
         dequeue = true;
         break;
-    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, ri); break;
+    case ADMIT_EV_TASK_LEASE_RELEASED: clear = sweep_lease_released(b, ev, g, ri, row); break;
     case ADMIT_EV_QUEUE_EMPTY:
     case ADMIT_EV_QUEUE_DRAINED:
     case ADMIT_EV_SCHEDULER_JOB_COMPLETED: clear = true; break;
@@ -1221,14 +1408,57 @@ static void attempt_apply(attempt_state *a, const admit_event *ev) {
     }
 }
 
+/* Spilling: an event naming an execution whose row is final comes too
+** late. */
+static void row_requested(view_builder *b, const admit_event *ev) {
+    uint64_t exec = ev->corr.task_execution_id;
+    uint32_t x = exec < b->exec_cap ? b->exec_row[exec] : NO_ROW;
+    if (x != NO_ROW && b->row_state[x] >= ROW_FINAL) row_late(b, exec, admit_event_name(ev));
+}
+
+/* Spilling: attempt id into the list of execution exec, in id order, out
+** of was's (0: none; an attempt is in its execution's list, moved when
+** the execution it names changes).  false: out of memory. */
+static bool attempt_link(view_builder *b, uint64_t id, uint64_t was, uint64_t exec) {
+    static const uint64_t none = 0;
+    if (!grow_to((void **)&b->att_next, &b->next_cap, id, sizeof *b->att_next, &none) ||
+        !grow_to((void **)&b->att_head, &b->head_cap, exec, sizeof *b->att_head, &none))
+        return false;
+    uint64_t *p;
+    if (was) {
+        for (p = &b->att_head[was]; *p != id; p = &b->att_next[*p]) {
+        }
+        *p = b->att_next[id];
+    }
+    for (p = &b->att_head[exec]; *p && *p < id; p = &b->att_next[*p]) {
+    }
+    b->att_next[id] = *p;
+    *p = id;
+    return true;
+}
+
+/* Spilling: a cooldown window opening at t of a resource whose waits up
+** to a later end are already in final rows could overlap one of them. */
+static void cooldown_check(view_builder *b, const admit_event *ev) {
+    int32_t res = ev->resource;
+    if (res >= 0 && (size_t)res < b->cool_joined_cap && ev->captured_at_ns < b->cool_joined[res])
+        view_fail(b, RES_ERUN,
+                  "request_rate_limited at %lld ns came after a request wait of its resource "
+                  "ending at %lld ns was final: the events of both streams must come in one time "
+                  "order",
+                  (long long)ev->captured_at_ns, (long long)b->cool_joined[res]);
+}
+
 /* One request event of pass 4: its attempt's times, and its resource's
 ** cooldown windows. */
 static bool request_step(view_builder *b, const admit_event *ev) {
-    static const attempt_state fresh = {0, -1, -1, -1, -1, -1, -1, -1, false, false};
+    static const attempt_state fresh = {
+        .resource = -1, .ws = -1, .wend = -1, .la = -1, .ms = -1, .mc = -1, .lr = -1};
     static const windows none;
     int64_t t = ev->captured_at_ns;
     if (ev->kind == ADMIT_REV_REQUEST_RATE_LIMITED && ev->resource >= 0) {
         int64_t len = ev->value > 0 ? ev->value : b->f->cooldown_ns;
+        if (b->spill_rows && len > 0) cooldown_check(b, ev);
         if (len > 0 && (!grow_to((void **)&b->cool, &b->cool_cap, (uint64_t)ev->resource,
                                  sizeof *b->cool, &none) ||
                         !win_add(&b->cool[ev->resource], t, t + len)))
@@ -1238,47 +1468,92 @@ static bool request_step(view_builder *b, const admit_event *ev) {
     if (!grow_to((void **)&b->att, &b->att_cap, ev->attempt_id, sizeof *b->att, &fresh))
         return false;
     if (ev->attempt_id > b->max_att) b->max_att = ev->attempt_id;
-    attempt_apply(&b->att[ev->attempt_id], ev);
+    attempt_state *a = &b->att[ev->attempt_id];
+    if (!b->spill_rows) {
+        attempt_apply(a, ev);
+        return true;
+    }
+    if (ev->corr.task_execution_id) row_requested(b, ev);
+    if (a->joined) row_late(b, a->exec, admit_event_name(ev));
+    uint64_t was = a->exec;
+    attempt_apply(a, ev);
+    return a->exec == was || attempt_link(b, ev->attempt_id, was, a->exec);
+}
+
+/* An attempt's request wait (with its cooldown part) and provider time. */
+static void attempt_sums(const view_builder *b, const attempt_state *a, int64_t *wait,
+                         int64_t *cool, int64_t *provider) {
+    *wait = *cool = *provider = 0;
+    if (a->ws >= 0 && a->wend >= a->ws) {
+        *wait = a->wend - a->ws;
+        if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
+            *cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
+    }
+    if (a->ms >= 0 && a->mc >= a->ms) *provider = a->mc - a->ms;
+}
+
+/* The next attempt, by id, into its execution's row r. */
+static void row_add_attempt(const view_builder *b, res_view_row *r, const attempt_state *a) {
+    int64_t wait, cool, provider;
+    attempt_sums(b, a, &wait, &cool, &provider);
+    if (r->attempts++ == 0) {
+        r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
+        r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
+        r->at[RES_TS_REQUEST_LEASE_ACQUIRED] = a->la;
+        r->at[RES_TS_MODEL_REQUEST_STARTED] = a->ms;
+    }
+    r->at[RES_TS_MODEL_REQUEST_COMPLETED] = a->mc;
+    r->at[RES_TS_REQUEST_LEASE_RELEASED] = a->lr;
+    if (a->rate_limited) r->rate_limited_attempts++;
+    r->request_wait_ns += wait;
+    r->cooldown_wait_ns += cool;
+    r->provider_ns += provider;
+}
+
+/* Spilling, at its task lease's release: the execution's attempts into its
+** row r, which is then final (any later event of them comes too late). */
+static bool row_join_attempts(view_builder *b, res_view_row *r) {
+    static const int64_t never = INT64_MIN;
+    uint64_t exec = r->task_execution_id;
+    for (uint64_t id = exec < b->head_cap ? b->att_head[exec] : 0; id; id = b->att_next[id]) {
+        attempt_state *a = &b->att[id];
+        row_add_attempt(b, r, a);
+        a->joined = true;
+        if (a->resource < 0 || a->wend < 0) continue;
+        if (!grow_to((void **)&b->cool_joined, &b->cool_joined_cap, (uint64_t)a->resource,
+                     sizeof *b->cool_joined, &never))
+            return false;
+        if (a->wend > b->cool_joined[a->resource]) b->cool_joined[a->resource] = a->wend;
+    }
     return true;
 }
 
 /* Every attempt into its execution's row, in attempt id order (the first
-** attempt first).  false: out of memory. */
+** attempt first); spilling, those not joined at their release.  false:
+** out of memory. */
 static bool requests_join(view_builder *b) {
     if (!b->keep_rows && b->max_att) {
         b->lean_req = calloc(b->v->row_count ? b->v->row_count : 1, sizeof *b->lean_req);
         if (!b->lean_req) return false;
     }
     for (uint64_t id = 1; id <= b->max_att; id++) {
-        const attempt_state *a = &b->att[id];
+        attempt_state *a = &b->att[id];
         if (!a->exec || a->exec >= b->exec_cap || b->exec_row[a->exec] == NO_ROW) continue;
-        int64_t wait = 0, cool = 0, provider = 0;
-        if (a->ws >= 0 && a->wend >= a->ws) {
-            wait = a->wend - a->ws;
-            if (a->resource >= 0 && (size_t)a->resource < b->cool_cap)
-                cool = win_overlap(&b->cool[a->resource], a->ws, a->wend);
-        }
-        if (a->ms >= 0 && a->mc >= a->ms) provider = a->mc - a->ms;
+        size_t ri = b->exec_row[a->exec];
         if (!b->keep_rows) {
-            lean_req *l = &b->lean_req[b->exec_row[a->exec]];
+            int64_t wait, cool, provider;
+            attempt_sums(b, a, &wait, &cool, &provider);
+            lean_req *l = &b->lean_req[ri];
             l->request_wait_ns += wait;
             l->cooldown_wait_ns += cool;
             l->provider_ns += provider;
-            continue;
         }
-        res_view_row *r = &b->v->rows[b->exec_row[a->exec]];
-        if (r->attempts++ == 0) {
-            r->at[RES_TS_REQUEST_WAIT_STARTED] = a->ws;
-            r->at[RES_TS_REQUEST_WAIT_COMPLETED] = a->waited_ok ? a->wend : -1;
-            r->at[RES_TS_REQUEST_LEASE_ACQUIRED] = a->la;
-            r->at[RES_TS_MODEL_REQUEST_STARTED] = a->ms;
-        }
-        r->at[RES_TS_MODEL_REQUEST_COMPLETED] = a->mc;
-        r->at[RES_TS_REQUEST_LEASE_RELEASED] = a->lr;
-        if (a->rate_limited) r->rate_limited_attempts++;
-        r->request_wait_ns += wait;
-        r->cooldown_wait_ns += cool;
-        r->provider_ns += provider;
+        if (b->spill_rows && a->joined) continue;
+        res_view_row *r = b->keep_rows ? &b->v->rows[ri] : b->spill_rows ? pend_row(b, ri) : NULL;
+        if (b->spill_rows && !r) row_late(b, a->exec, "a request attempt");
+        if (!r) continue;
+        row_add_attempt(b, r, a);
+        a->joined = b->spill_rows;
     }
     return true;
 }
@@ -1446,11 +1721,13 @@ struct res_view_builder {
     view_builder b;
 };
 
-res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows) {
+res_view_builder *res_view_builder_create(const res_view_facts *facts, res_view_rows rows) {
     res_view_builder *vb = calloc(1, sizeof *vb);
     if (!vb) return NULL;
     vb->b = (view_builder){.f = facts,
-                           .keep_rows = rows,
+                           .keep_rows = rows == RES_VIEW_ROWS_KEEP,
+                           .spill_rows = rows == RES_VIEW_ROWS_SPILL,
+                           .spill_after = rows == RES_VIEW_ROWS_SPILL ? res_spill_after() : 0,
                            .ng = facts->group_count,
                            .ncol = facts->column_count,
                            .nr = facts->resource_count,
@@ -1468,13 +1745,17 @@ res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows
 }
 
 bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev) {
-    if (!vb->b.oom) sweep_step(&vb->b, ev);
-    return !vb->b.oom;
+    view_builder *b = &vb->b;
+    if (b->nclosing && ev->captured_at_ns > b->closing_at) rows_close(b);
+    if (!b->oom) sweep_step(b, ev);
+    return !b->oom;
 }
 
 bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev) {
-    if (!vb->b.oom && !request_step(&vb->b, ev)) vb->b.oom = true;
-    return !vb->b.oom;
+    view_builder *b = &vb->b;
+    if (b->nclosing && ev->captured_at_ns > b->closing_at) rows_close(b);
+    if (!b->oom && !request_step(b, ev)) b->oom = true;
+    return !b->oom;
 }
 
 void res_view_builder_free(res_view_builder *vb) {
@@ -1484,9 +1765,33 @@ void res_view_builder_free(res_view_builder *vb) {
     free(vb);
 }
 
+/* The rows of a spill_rows builder at the end: once spilling, the rows
+** not spilled yet (those still open: never released), in row order; else
+** every row into the view's rows, as a builder keeping them gives (and no
+** file). */
+static bool rows_spill_rest(view_builder *b) {
+    res_correlated_view *v = b->v;
+    if (b->spilling) {
+        for (size_t i = 0; i < v->row_count && !b->fail[0]; i++)
+            if (b->row_state[i] != ROW_SPILLED) row_spill(b, i);
+        return true;
+    }
+    if (!v->row_count) return true;
+    if (!(v->rows = malloc(v->row_count * sizeof *v->rows))) return false;
+    for (size_t k = 0; k * PEND_CHUNK < v->row_count; k++) {
+        size_t n =
+            v->row_count - k * PEND_CHUNK < PEND_CHUNK ? v->row_count - k * PEND_CHUNK : PEND_CHUNK;
+        memcpy(v->rows + k * PEND_CHUNK, b->pend[k], n * sizeof *v->rows);
+        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+        b->pend[k] = NULL;
+    }
+    return true;
+}
+
 /* Passes 3 and on, once every event is in. */
-res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
+res_correlated_view *res_view_builder_finish(res_view_builder *vb, res_error *err) {
     view_builder *b = &vb->b;
+    if (b->nclosing) rows_close(b);
     bool ok = !b->oom;
     if (ok) {
         sweep_finish(b);
@@ -1496,6 +1801,11 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
         rows_layers(b);
         ok = records_compute(b);
     }
+    if (ok && b->spill_rows) ok = rows_spill_rest(b);
+    if (b->fail[0]) /* the first failure, whatever came of it */
+        ok = res_error_set(err, b->fail_code, "%s", b->fail);
+    else if (!ok)
+        res_error_set(err, RES_ENOMEM, "out of memory building the correlated view");
     res_correlated_view *v = ok ? b->v : NULL;
     if (ok) b->v = NULL;
     res_view_builder_free(vb);
@@ -1505,7 +1815,7 @@ res_correlated_view *res_view_builder_finish(res_view_builder *vb) {
 res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t nsched,
                                                const admit_event *req, size_t nreq,
                                                const res_view_facts *facts) {
-    res_view_builder *vb = res_view_builder_create(facts, true);
+    res_view_builder *vb = res_view_builder_create(facts, RES_VIEW_ROWS_KEEP);
     bool ok = vb != NULL;
     for (size_t i = 0; ok && i < nsched; i++)
         ok = res_view_builder_scheduler_event(vb, &sched[i]);
@@ -1515,7 +1825,7 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
         res_view_builder_free(vb);
         return NULL;
     }
-    return res_view_builder_finish(vb);
+    return res_view_builder_finish(vb, NULL);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -1719,7 +2029,7 @@ void res_view_facts_free(res_view_facts *f) {
 
 /* The view of the events a run kept (res_correlated_view_build over its logs). */
 static res_correlated_view *view_of_record(const res_run_record *run, const res_view_facts *f) {
-    res_view_builder *vb = res_view_builder_create(f, true);
+    res_view_builder *vb = res_view_builder_create(f, RES_VIEW_ROWS_KEEP);
     bool ok = vb != NULL;
     for (size_t i = 0; ok && i < res_event_log_count(run->events); i++) {
         admit_event ev = res_event_log_at(run->events, i);
@@ -1733,7 +2043,7 @@ static res_correlated_view *view_of_record(const res_run_record *run, const res_
         res_view_builder_free(vb);
         return NULL;
     }
-    return res_view_builder_finish(vb);
+    return res_view_builder_finish(vb, NULL);
 }
 
 json_t *res_correlated_json(const res_run_record *run) {

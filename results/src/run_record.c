@@ -3,6 +3,7 @@
 */
 #include "res/run_record.h"
 
+#include "res/spill.h"
 #include "res/summary.h"
 
 #include <stdio.h>
@@ -55,6 +56,8 @@ void res_run_record_free(res_run_record *r) {
     free(r->request);
     res_event_log_free(r->events);
     res_event_log_free(r->request_events);
+    res_spill_free(r->spilled[0]);
+    res_spill_free(r->spilled[1]);
     res_summary_free(r->summary);
     free(r->final_leased);
     free(r->max_leased);
@@ -79,6 +82,55 @@ bool res_run_record_add_event(res_run_record *r, const admit_event *ev) {
     res_event_log **log = ev->stream == ADMIT_STREAM_REQUEST ? &r->request_events : &r->events;
     if (!*log && !(*log = res_event_log_create())) return false;
     return res_event_log_append(*log, ev);
+}
+
+uint64_t res_run_record_kept_count(const res_run_record *r) {
+    uint64_t n = res_event_log_count(r->events) + res_event_log_count(r->request_events);
+    for (int k = 0; k < 2; k++)
+        n += r->spilled[k] ? res_spill_count(r->spilled[k]) : 0;
+    return n;
+}
+
+/* The source's next event into src->ev (has false at its end or on a read
+** error, then k->error says which). */
+static void kept_advance(res_kept_reader *k, res_kept_source *src) {
+    src->has = false;
+    if (src->next < res_event_log_count(src->log)) {
+        src->ev = res_event_log_at(src->log, src->next++);
+        src->has = true;
+    } else if (src->spill) {
+        src->has = res_spill_next(src->spill, &src->ev);
+        if (!src->has && res_spill_error(src->spill)) k->error = res_spill_error(src->spill);
+    }
+}
+
+bool res_kept_begin(res_kept_reader *k, const res_run_record *r) {
+    memset(k, 0, sizeof *k);
+    k->src[ADMIT_STREAM_SCHEDULER].log = r->events;
+    k->src[ADMIT_STREAM_REQUEST].log = r->request_events;
+    for (int s = 0; s < 2; s++) {
+        k->src[s].spill = r->spilled[s];
+        if (k->src[s].spill && !res_spill_rewind(k->src[s].spill)) {
+            k->error = res_spill_error(k->src[s].spill);
+            return false;
+        }
+        kept_advance(k, &k->src[s]);
+    }
+    return !k->error;
+}
+
+bool res_kept_next(res_kept_reader *k, admit_event *ev) {
+    res_kept_source *a = &k->src[ADMIT_STREAM_SCHEDULER], *b = &k->src[ADMIT_STREAM_REQUEST];
+    if (k->error || (!a->has && !b->has)) return false;
+    res_kept_source *take =
+        !b->has || (a->has && a->ev.captured_at_ns <= b->ev.captured_at_ns) ? a : b;
+    *ev = take->ev;
+    kept_advance(k, take);
+    return true;
+}
+
+const char *res_kept_error(const res_kept_reader *k) {
+    return k->error;
 }
 
 bool res_run_record_is_clean(const res_run_record *r) {

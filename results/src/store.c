@@ -20,6 +20,7 @@
 #include "res/artifact.h"
 #include "res/event_names.h"
 #include "res/request_report.h"
+#include "res/spill.h"
 
 /* The columns and key of task_timelines (versions 3 and 8). */
 #define TIMELINE_COLUMNS_SQL                                                                       \
@@ -1008,13 +1009,19 @@ static bool event_is_stored(const res_store *s, const admit_event *ev) {
            (s->keep == RES_KEEP_NOTABLE_EVENTS && !res_event_is_lifecycle(ev));
 }
 
-/* How many of the record's events the store keeps. */
+/* How many of the record's events the store keeps.  Those in spill files
+** are notable ones (a run keeping only those), all stored: the store keeps
+** at least what the run kept (res_store_write_iteration). */
 static size_t stored_events(const res_store *s, const res_run_record *run) {
+    size_t spilled = 0;
+    for (int k = 0; k < 2; k++)
+        spilled += run->spilled[k] ? res_spill_count(run->spilled[k]) : 0;
     if (s->keep == RES_KEEP_ALL_EVENTS)
-        return res_event_log_count(run->events) + res_event_log_count(run->request_events);
+        return res_event_log_count(run->events) + res_event_log_count(run->request_events) +
+               spilled;
     res_event_merge m;
     res_event_merge_begin(&m, run->events, run->request_events);
-    size_t n = 0;
+    size_t n = spilled;
     for (admit_event ev; res_event_merge_next(&m, &ev);)
         n += event_is_stored(s, &ev);
     return n;
@@ -1022,20 +1029,27 @@ static size_t stored_events(const res_store *s, const res_run_record *run) {
 
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end;
-** only the events the store keeps. */
+** only the events the store keeps, n of them. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
                                res_error *err) {
     rows_writer w =
         rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
-    res_event_merge m;
-    res_event_merge_begin(&m, run->events, run->request_events);
-    for (admit_event ev; res_event_merge_next(&m, &ev);) {
+    res_kept_reader k;
+    bool more = res_kept_begin(&k, run);
+    size_t done = 0;
+    for (admit_event ev; more && res_kept_next(&k, &ev);) {
         if (!event_is_stored(s, &ev)) continue;
+        if (done++ == n) break;
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_event(st, base, run, &ev);
         if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
+    if (res_kept_error(&k))
+        return res_store_fail(err, RES_EIO, "%s: %s", s->path, res_kept_error(&k));
+    if (done != n)
+        return res_store_fail(err, RES_ESTORE, "%s: %zu events to store, %zu read back", s->path, n,
+                              done);
     return RES_OK;
 }
 
@@ -1225,15 +1239,28 @@ static void bind_timeline(sqlite3_stmt *st, int base, const res_run_record *run,
     sqlite3_bind_int64(st, c++, r->provider_ns);
 }
 
-/* One task_timelines row per execution of the run's CorrelatedRuntimeView. */
+/* One task_timelines row per execution of the run's CorrelatedRuntimeView:
+** from its rows, or read back from its spill file. */
 static res_status write_timelines(res_store *s, int64_t run_id, const res_run_record *run,
                                   const res_correlated_view *v, res_error *err) {
-    rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, v->row_count, run_id,
-                               run->iteration, "inserting task timelines", err);
-    for (size_t i = 0; i < v->row_count; i++) {
+    res_spill *sp = v->rows ? NULL : v->row_spill;
+    size_t n = v->rows ? v->row_count : sp ? res_spill_count(sp) : 0;
+    if (!v->rows && n != v->row_count)
+        return res_store_fail(err, RES_ESTORE, "%s: the view has %zu task timelines, %zu at hand",
+                              s->path, v->row_count, n);
+    if (sp && !res_spill_rewind(sp))
+        return res_store_fail(err, RES_EIO, "%s: %s", s->path, res_spill_error(sp));
+    rows_writer w = rows_begin(s, ST_TIMELINE, ST_TIMELINE_BATCH, n, run_id, run->iteration,
+                               "inserting task timelines", err);
+    res_view_row spilled;
+    for (size_t i = 0; i < n; i++) {
+        if (sp && !res_spill_next(sp, &spilled))
+            return res_store_fail(err, RES_EIO, "%s: %s", s->path,
+                                  res_spill_error(sp) ? res_spill_error(sp)
+                                                      : "the spill file ended early");
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
-        bind_timeline(st, base, run, &v->rows[i]);
+        bind_timeline(st, base, run, sp ? &spilled : &v->rows[i]);
         if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
     }
     return RES_OK;
@@ -1325,7 +1352,8 @@ static res_status write_body(res_store *s, int64_t run_id, const res_run_record 
         sqlite3_bind_int64(s->stmt[keyed[k]], 1, run_id);
         sqlite3_bind_int64(s->stmt[keyed[k]], 2, run->iteration);
     }
-    if (write_events(s, run_id, run, stored, err) != RES_OK) return RES_ESTORE;
+    res_status wrote = write_events(s, run_id, run, stored, err);
+    if (wrote != RES_OK) return wrote;
     /* The summary's correlated view feeds the metrics and the task timelines. */
     res_status rc = write_metrics(s, run, sum, err);
     if (rc == RES_OK) rc = snapshot(s, "final_task", task_snapshot_json(run), err);

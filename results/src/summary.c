@@ -159,7 +159,8 @@ static bool column_presize(res_summary_builder *b, uint32_t c) {
     return b->ready[c] && b->acc[c].waits;
 }
 
-res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view, bool rows) {
+res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view,
+                                                res_view_rows rows) {
     res_summary_builder *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     uint32_t ncol = run->config->column_count;
@@ -177,7 +178,8 @@ res_summary_builder *res_summary_builder_create(const res_run_record *run, bool 
         b->view = b->facts ? res_view_builder_create(b->facts, rows) : NULL;
         b->ok = b->view != NULL;
     }
-    if (b->ok && view && rows) b->ok = (b->attempts = res_attempt_log_create()) != NULL;
+    if (b->ok && view && rows != RES_VIEW_ROWS_NONE)
+        b->ok = (b->attempts = res_attempt_log_create()) != NULL;
     if (b->ok) return b;
     res_summary_builder_free(b);
     return NULL;
@@ -281,7 +283,8 @@ static void column_figures(res_column_summary *cs, column_acc *a, const res_run_
     cs->wait_max_seconds = ns_to_s(at[3]);
 }
 
-static bool summary_finish(res_summary_builder *b, res_summary *s) {
+/* false: out of memory, or *err says what failed. */
+static bool summary_finish(res_summary_builder *b, res_summary *s, res_error *err) {
     const res_run_record *run = b->run;
     const run_config *sc = run->config;
     s->column_count = b->ncol;
@@ -309,7 +312,7 @@ static bool summary_finish(res_summary_builder *b, res_summary *s) {
     b->attempts = NULL;
     if (!b->view) return true;
     b->facts->wall_ns = run->wall_ns;
-    s->view = res_view_builder_finish(b->view);
+    s->view = res_view_builder_finish(b->view, err);
     b->view = NULL;
     s->facts = b->facts;
     b->facts = NULL;
@@ -318,11 +321,13 @@ static bool summary_finish(res_summary_builder *b, res_summary *s) {
     return true;
 }
 
-res_summary *res_summary_builder_finish(res_summary_builder *b) {
+res_summary *res_summary_builder_finish(res_summary_builder *b, res_error *err) {
     res_summary *s = b->ok ? calloc(1, sizeof *s) : NULL;
-    if (s && !summary_finish(b, s)) {
+    res_error why = {RES_ENOMEM, "out of memory summarising the run"};
+    if (!s || !summary_finish(b, s, &why)) {
         res_summary_free(s);
         s = NULL;
+        if (err) *err = why;
     }
     res_summary_builder_free(b);
     return s;
@@ -330,7 +335,7 @@ res_summary *res_summary_builder_finish(res_summary_builder *b) {
 
 res_summary *res_summary_compute(const res_run_record *run) {
     res_summary_builder *b =
-        res_summary_builder_create(run, res_event_log_count(run->events), true);
+        res_summary_builder_create(run, res_event_log_count(run->events), RES_VIEW_ROWS_KEEP);
     bool ok = b != NULL;
     for (size_t i = 0; ok && i < res_event_log_count(run->events); i++) {
         admit_event ev = res_event_log_at(run->events, i);
@@ -340,7 +345,7 @@ res_summary *res_summary_compute(const res_run_record *run) {
         admit_event ev = res_event_log_at(run->request_events, i);
         ok = res_summary_builder_request_event(b, &ev);
     }
-    return b ? res_summary_builder_finish(b) : NULL;
+    return b ? res_summary_builder_finish(b, NULL) : NULL;
 }
 
 json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {

@@ -272,8 +272,11 @@ static bool fail(sim_error *err, sim_status code, const char *fmt, ...) {
     return false;
 }
 
-/* Why the run halted: what the core refused, else memory. */
+/* Why the run halted: what the core refused, a spill file that failed,
+** else memory. */
 static bool oom(engine *e, sim_error *err) {
+    const char *spill = e->cap ? res_event_capture_error(e->cap) : NULL;
+    if (spill) return fail(err, SIM_EIO, "%.400s: %.500s", e->cfg->path, spill);
     if (e->refusal.code != ADMIT_OK)
         return fail(err, e->refusal.code == ADMIT_ENOMEM ? SIM_ENOMEM : SIM_ECORE, "%.400s: %.500s",
                     e->cfg->path, e->refusal.message);
@@ -446,8 +449,14 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
 done:
     engine_free(&e);
     if (ok && sum) {
-        e.run->summary = res_summary_builder_finish(sum);
-        if (!e.run->summary) ok = oom(&e, err);
+        res_error why;
+        e.run->summary = res_summary_builder_finish(sum, &why);
+        if (!e.run->summary)
+            ok = fail(err,
+                      why.code == RES_EIO      ? SIM_EIO
+                      : why.code == RES_ENOMEM ? SIM_ENOMEM
+                                               : SIM_EORDER,
+                      "%.400s: %.600s", sc->config.path, why.message);
     }
     if (!ok) {
         res_run_record_free(e.run);

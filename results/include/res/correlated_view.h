@@ -127,6 +127,7 @@
 #include <stdint.h>
 
 #include "admit/events.h"
+#include "res/error.h"
 #include "res/run_record.h"
 
 /* The thirteen SPEC §5 timestamps, in SPEC order. */
@@ -268,9 +269,17 @@ typedef struct res_view_metrics {
     double *resource_service;
 } res_view_metrics;
 
+struct res_spill;
+
 typedef struct res_correlated_view {
     size_t row_count;
-    res_view_row *rows; /* by task_execution_id; NULL from a builder asked for no rows */
+    res_view_row *rows; /* by task_execution_id; NULL from a builder not keeping rows */
+    /* From a builder spilling rows (RES_VIEW_ROWS_SPILL) whose final rows
+    ** passed res_spill_after() bytes: the rows as res_view_row records
+    ** (res/spill.h: rewind, then next), those final then in row order, then
+    ** each as it became final, then those still open at the end in row
+    ** order; NULL otherwise (the rows are then in `rows`, or none). */
+    struct res_spill *row_spill;
     res_view_metrics m;
 } res_correlated_view;
 
@@ -280,6 +289,14 @@ res_correlated_view *res_correlated_view_build(const admit_event *sched, size_t 
                                                const res_view_facts *facts);
 void res_correlated_view_free(res_correlated_view *v);
 
+/* What a builder does with the rows: keeps none (the metrics are the same),
+** keeps them all (rows), or spills each once final (row_spill). */
+typedef enum res_view_rows {
+    RES_VIEW_ROWS_NONE = 0,
+    RES_VIEW_ROWS_KEEP = 1,
+    RES_VIEW_ROWS_SPILL = 2,
+} res_view_rows;
+
 /* The same view built while the run goes: a builder takes each stream's
 ** events in its own sequence order as they are made (the two streams may
 ** interleave in any way), keeps none of them, and finish gives exactly
@@ -287,19 +304,36 @@ void res_correlated_view_free(res_correlated_view *v);
 ** this builder fed from arrays).  facts must outlive the builder; its
 ** wall_ns is read only by finish, so it may be set once the run ended.
 ** The _event calls return false once memory ran out (finish then gives
-** NULL).  finish and free consume the builder.  With rows false the
-** view keeps no rows (rows NULL; row_count counts them): during the run
-** it keeps 40 bytes per execution of what the metrics read instead of a
-** row (and, at finish, the request sums of each execution when any
-** attempt was made), and the metrics are the same.  Either way a task's
-** join state is freed with the rest of its chunk of 4096 tasks once they
-** all finished (completed or dropped), so it follows the tasks in flight;
-** 8 bytes per task (its completion time) stay until finish. */
+** NULL).  finish and free consume the builder.  With RES_VIEW_ROWS_NONE
+** the view keeps no rows (rows NULL; row_count counts them): during the
+** run it keeps 40 bytes per execution of what the metrics read instead of
+** a row (and, at finish, the request sums of each execution when any
+** attempt was made), and the metrics are the same.  RES_VIEW_ROWS_SPILL
+** keeps the same and, besides, the full rows: a row is final once an
+** event later than its execution's task lease release comes (or at
+** finish), when its execution's request attempts join it (found through a
+** per-execution list: 8 bytes per execution id and per attempt id); final
+** rows stay in memory until they pass res_spill_after() bytes, then they
+** and every later final row go to the view's row_spill (a chunk of 1024
+** full rows is freed once all its rows are spilled), so the full rows in
+** memory follow the executions in flight.  A run whose final rows never
+** pass the budget gets `rows` exactly as RES_VIEW_ROWS_KEEP gives them.
+** Finality asks the two streams to come in one time order (as a run makes
+** them; at one instant in any order): an event that would change a final
+** row (its execution's end or release, any event of one of its attempts,
+** a cooldown window that could overlap one of its waits, a second
+** worker_spawned of its execution after its attempts joined it) fails
+** finish (RES_ERUN, saying which), whatever the budget, as does a spill
+** file that cannot be made or written (RES_EIO).  Either way a task's join state
+** is freed with the rest of its chunk of 4096 tasks once they all
+** finished (completed or dropped), so it follows the tasks in flight; 8
+** bytes per task (its completion time; 16 with full rows) stay until
+** finish.  finish sets err (NULL: not told) when it gives NULL. */
 typedef struct res_view_builder res_view_builder;
-res_view_builder *res_view_builder_create(const res_view_facts *facts, bool rows);
+res_view_builder *res_view_builder_create(const res_view_facts *facts, res_view_rows rows);
 bool res_view_builder_scheduler_event(res_view_builder *vb, const admit_event *ev);
 bool res_view_builder_request_event(res_view_builder *vb, const admit_event *ev);
-res_correlated_view *res_view_builder_finish(res_view_builder *vb);
+res_correlated_view *res_view_builder_finish(res_view_builder *vb, res_error *err);
 void res_view_builder_free(res_view_builder *vb);
 
 /* The metrics as the "correlated" JSON object (in every

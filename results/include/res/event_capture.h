@@ -5,6 +5,12 @@
 ** keeps the event in the record's logs (res/event_log.h) when the outputs
 ** need it (res_event_keep, res/run_record.h).
 **
+** With summarize and RES_KEEP_NOTABLE_EVENTS (what a store that keeps
+** only those needs), the kept events go to spill files (res/spill.h, the
+** record's `spilled`) instead of the logs once they would take more than
+** res_spill_after() bytes there (48 an event), so a long run's take no
+** memory.
+**
 ** Until res_event_capture_start every event is kept, whatever `keep` says:
 ** the summary builder needs the record's shape, and the core objects emit
 ** events (request resources registered) while they are built.  start
@@ -39,12 +45,18 @@ void res_event_capture_free(res_event_capture *c); /* NULL: nothing */
 bool res_event_capture_reserve(res_event_capture *c, size_t sched, size_t req);
 /* Once run's shape is known: the summary builder (view: whether the run
 ** builds a correlated view, res_summary_builder_create), fed the events
-** kept so far.  Nothing without summarize.  False when out of memory. */
+** kept so far.  Nothing without summarize.  False when out of memory, or
+** when a run that may spill cannot make a spill file in $TMPDIR
+** (res_event_capture_error says so). */
 bool res_event_capture_start(res_event_capture *c, const res_run_record *run, bool view);
 /* One event of either stream, in its stream's order; false when out of
-** memory (the run must stop: its figures would be wrong).  Events after
-** res_event_capture_end are ignored. */
+** memory or a spill file failed (res_event_capture_error; the run must
+** stop: its figures would be wrong).  Events after res_event_capture_end
+** are ignored. */
 bool res_event_capture_event(res_event_capture *c, const admit_event *ev);
+/* What failed of the spill files ("writing the spill file in /tmp: No space
+** left on device"), or NULL. */
+const char *res_event_capture_error(const res_event_capture *c);
 /* The kept events sealed into run (its logs, `kept`, `events_made`); the
 ** summary builder handed to the caller to finish (NULL: none). */
 res_summary_builder *res_event_capture_end(res_event_capture *c, res_run_record *run);

@@ -41,6 +41,8 @@ extern "C" {
 
 #define RES_RECORD_DIAGNOSTICS 8
 
+struct res_spill;
+
 /* Which events a run keeps in its record.  Every event is made and seen
 ** either way (the run's summary and correlated view can be built from them
 ** as they come, res/summary.h); only the kept ones are in the record. */
@@ -89,7 +91,12 @@ typedef struct res_run_record {
     res_event_keep kept;
     res_event_log *events;         /* scheduler stream; NULL: none kept */
     res_event_log *request_events; /* request stream; NULL: none kept */
-    uint64_t events_made;          /* events of both streams the run made, kept or not */
+    /* Kept events out of memory: a run that built its summary as it went
+    ** and keeps only the notable events writes them here (admit_event
+    ** records, res/spill.h), [admit_event_stream], each in sequence order
+    ** after its log's; NULL: none.  Read both with res_kept_reader. */
+    struct res_spill *spilled[2];
+    uint64_t events_made; /* events of both streams the run made, kept or not */
     /* The summary, when the environment built it while the run went (then
     ** the events need not be kept); NULL: res_summary_compute builds it from
     ** the events.  Owned (res_run_record_take_summary hands it over). */
@@ -146,6 +153,27 @@ bool res_run_record_add_event(res_run_record *r, const admit_event *ev);
 struct res_summary *res_run_record_take_summary(res_run_record *r);
 /* The events both streams made: events_made, or the kept ones' count. */
 uint64_t res_run_record_events_made(const res_run_record *r);
+
+/* The kept events of both streams (logs, then spill files), merged by
+** capture time, the scheduler stream's first at one instant (as
+** res_event_merge): begin, then next until it gives false; a false begin,
+** or a false next with res_kept_error not NULL, is a spill file that could
+** not be read.  res_run_record_kept_count counts them without reading. */
+typedef struct res_kept_source {
+    const res_event_log *log;
+    size_t next; /* in log */
+    struct res_spill *spill;
+    admit_event ev; /* the source's next event, when has */
+    bool has;
+} res_kept_source;
+typedef struct res_kept_reader {
+    res_kept_source src[2]; /* [admit_event_stream] */
+    const char *error;
+} res_kept_reader;
+bool res_kept_begin(res_kept_reader *k, const res_run_record *r);
+bool res_kept_next(res_kept_reader *k, admit_event *ev);
+const char *res_kept_error(const res_kept_reader *k);
+uint64_t res_run_record_kept_count(const res_run_record *r);
 
 /* True when the run ended holding no task lease, request lease or request waiter. */
 bool res_run_record_is_clean(const res_run_record *r);

@@ -59,21 +59,23 @@ res_summary *res_summary_compute(const res_run_record *run);
 /* The same summary built while the run goes, so that no event need be
 ** kept: create once run's shape is known (res_run_record_shape_from_
 ** assembly), with view false for a run that builds no correlated view
-** (as res_summary_compute for a record without events), rows false for
-** one whose outputs read no row of the view (the view's rows are then
-** NULL, row_count still counting them: res_view_builder_create); each
-** scheduler
-** and request event as it is made, each stream in sequence order (false
-** once memory ran out); finish once run holds its end (wall time,
-** counters, final snapshots, column task counts).  run must live until
-** finish; finish (NULL on out of memory) and free consume the builder.
+** (as res_summary_compute for a record without events), rows saying
+** what the view does with its rows (res_view_builder_create:
+** RES_VIEW_ROWS_NONE for outputs that read no row, _SPILL to read them
+** back from a file once the run ended); each scheduler and request event
+** as it is made, each stream in sequence order (false once memory ran
+** out); finish once run holds its end (wall time, counters, final
+** snapshots, column task counts).  run must live until finish; finish
+** (NULL, with err set when not NULL: out of memory, or what failed) and
+** free consume the builder.
 ** res_summary_compute is this builder fed from the record's streams, so
 ** both give the same figures. */
 typedef struct res_summary_builder res_summary_builder;
-res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view, bool rows);
+res_summary_builder *res_summary_builder_create(const res_run_record *run, bool view,
+                                                res_view_rows rows);
 bool res_summary_builder_scheduler_event(res_summary_builder *b, const admit_event *ev);
 bool res_summary_builder_request_event(res_summary_builder *b, const admit_event *ev);
-res_summary *res_summary_builder_finish(res_summary_builder *b);
+res_summary *res_summary_builder_finish(res_summary_builder *b, res_error *err);
 void res_summary_builder_free(res_summary_builder *b);
 void res_summary_free(res_summary *s);
 

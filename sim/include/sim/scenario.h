@@ -40,11 +40,13 @@
 typedef enum sim_status {
     SIM_OK = 0,
     SIM_EINVAL = RUN_EINVAL, /* malformed scenario */
-    SIM_EIO = RUN_EIO,       /* a file could not be read */
+    SIM_EIO = RUN_EIO,       /* a file could not be read (or a spill file written) */
     SIM_ENOMEM = RUN_ENOMEM, /* out of memory */
     SIM_ECORE = RUN_ECORE,   /* the core library refused the configuration */
     SIM_ESTALL = 16,         /* the simulation stopped with the job unfinished (a bug) */
-    SIM_ELIMIT = 17          /* the run would pass a limit of the simulator (its clock's range) */
+    SIM_ELIMIT = 17,         /* the run would pass a limit of the simulator (its clock's range) */
+    SIM_EORDER =
+        18 /* the events broke the order the results need (res_view_builder_finish; a bug) */
 } sim_status;
 
 /* The simulated clock's range: 2^62 ns, about 146 years of virtual time.
