@@ -114,6 +114,13 @@ enum { ROW_OPEN = 0, ROW_CLOSING = 1, ROW_FINAL = 2, ROW_SPILLED = 3 };
 #define DONE_NOT  (-1) /* view_builder.done: not finished */
 #define DONE_DROP (-2) /* finished by non_retryable_dropped */
 
+/* PEND_CHUNK full rows (NULL: none made yet, or all spilled) and how many
+** of them were made and not yet spilled. */
+typedef struct pend_chunk {
+    res_view_row *rows;
+    uint32_t open;
+} pend_chunk;
+
 typedef struct attempt_state {
     uint64_t exec;
     int32_t resource;
@@ -337,13 +344,12 @@ typedef struct view_builder {
     size_t nts, ts_cap;   /* slots made, and room for them */
     uint64_t *other_id;   /* map of other task ids to slots: 0 = empty */
     size_t *other_slot, other_mask, other_count;
-    bool keep_rows;      /* the view's rows (v->rows), else only lean[] */
-    bool spill_rows;     /* !keep_rows: full rows too, into the view's row_spill when final */
-    res_view_row **pend; /* spill_rows: [row / PEND_CHUNK] the full rows not yet spilled */
-    uint32_t *pend_open; /* [chunk]: its rows made and not yet spilled */
-    size_t pend_cap;     /* chunks pend and pend_open have room for */
-    uint8_t *row_state;  /* spill_rows: [row] ROW_OPEN, _CLOSING, _FINAL or _SPILLED */
-    uint32_t *closing;   /* spill_rows: the rows released at closing_at */
+    bool keep_rows;   /* the view's rows (v->rows), else only lean[] */
+    bool spill_rows;  /* !keep_rows: full rows too, into the view's row_spill when final */
+    pend_chunk *pend; /* spill_rows: [row / PEND_CHUNK] the full rows not yet spilled */
+    size_t pend_cap;
+    uint8_t *row_state; /* spill_rows: [row] ROW_OPEN, _CLOSING, _FINAL or _SPILLED */
+    uint32_t *closing;  /* spill_rows: the rows released at closing_at */
     size_t nclosing, closing_cap;
     int64_t closing_at;
     uint64_t *att_head; /* spill_rows: [execution id] its attempts, ascending ids (0: none) */
@@ -449,9 +455,8 @@ static row_lean row_lean_of(const view_builder *b, size_t i) {
 
 static void view_builder_free(view_builder *b) {
     for (size_t k = 0; b->pend && k < b->pend_cap; k++)
-        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
+        res_pages_free(b->pend[k].rows, PEND_CHUNK * sizeof *b->pend[k].rows);
     free(b->pend);
-    free(b->pend_open);
     free(b->row_state);
     if (b->cool)
         for (size_t r = 0; r < b->cool_cap; r++)
@@ -658,20 +663,14 @@ static bool grow_to(void **arr, size_t *cap, uint64_t need, size_t elem, const v
 /* Room for row index `need`: in the view's rows, or the lean rows (and,
 ** spilling, the rows' states and the chunks' slots). */
 static bool row_room(view_builder *b, uint64_t need) {
-    static const uint32_t zero = 0;
     static const uint8_t open = ROW_OPEN;
-    static const res_view_row *const none = NULL;
+    static const pend_chunk none = {NULL, 0};
     if (b->keep_rows)
         return grow_to((void **)&b->v->rows, &b->row_cap, need, sizeof *b->v->rows, NULL);
-    if (b->spill_rows) { /* pend and pend_open grow alike: pend_cap is both's once both grew */
-        size_t cap = b->pend_cap, open_cap = b->pend_cap;
-        if (!grow_to((void **)&b->row_state, &b->state_cap, need, sizeof *b->row_state, &open) ||
-            !grow_to((void **)&b->pend, &cap, need / PEND_CHUNK, sizeof *b->pend, &none) ||
-            !grow_to((void **)&b->pend_open, &open_cap, need / PEND_CHUNK, sizeof *b->pend_open,
-                     &zero))
-            return false;
-        b->pend_cap = cap < open_cap ? cap : open_cap;
-    }
+    if (b->spill_rows &&
+        (!grow_to((void **)&b->row_state, &b->state_cap, need, sizeof *b->row_state, &open) ||
+         !grow_to((void **)&b->pend, &b->pend_cap, need / PEND_CHUNK, sizeof *b->pend, &none)))
+        return false;
     return grow_to((void **)&b->lean, &b->row_cap, need, sizeof *b->lean, NULL);
 }
 
@@ -679,16 +678,16 @@ static bool row_room(view_builder *b, uint64_t need) {
 ** final. */
 static res_view_row *pend_row(view_builder *b, size_t i) {
     if (b->row_state[i] >= ROW_FINAL) return NULL;
-    return &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+    return &b->pend[i / PEND_CHUNK].rows[i % PEND_CHUNK];
 }
 
 /* The new row i's full row (NULL: out of memory). */
 static res_view_row *pend_new(view_builder *b, size_t i) {
-    res_view_row **c = &b->pend[i / PEND_CHUNK];
-    if (!*c && !(*c = res_pages_alloc(PEND_CHUNK * sizeof **c))) return NULL;
-    b->pend_open[i / PEND_CHUNK]++;
+    pend_chunk *c = &b->pend[i / PEND_CHUNK];
+    if (!c->rows && !(c->rows = res_pages_alloc(PEND_CHUNK * sizeof *c->rows))) return NULL;
+    c->open++;
     b->row_state[i] = ROW_OPEN;
-    return &(*c)[i % PEND_CHUNK];
+    return &c->rows[i % PEND_CHUNK];
 }
 
 static void view_fail(view_builder *b, res_status code, const char *fmt, ...)
@@ -719,15 +718,15 @@ static void row_spill(view_builder *b, size_t i) {
         view_fail(b, RES_EIO, "creating the spill file of the task timelines in %.256s: %s",
                   res_spill_dir(), strerror(errno));
     }
-    if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k][i % PEND_CHUNK]))
+    if (!b->fail[0] && !res_spill_append(v->row_spill, &b->pend[k].rows[i % PEND_CHUNK]))
         view_fail(b, RES_EIO, "%s",
                   res_spill_error(v->row_spill) ? res_spill_error(v->row_spill)
                                                 : "appending to the spill file once read");
     if (b->row_state[i] == ROW_FINAL) b->nfinal--;
     b->row_state[i] = ROW_SPILLED;
-    if (--b->pend_open[k] == 0 && (k + 1) * PEND_CHUNK <= v->row_count) {
-        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
-        b->pend[k] = NULL;
+    if (--b->pend[k].open == 0 && (k + 1) * PEND_CHUNK <= v->row_count) {
+        res_pages_free(b->pend[k].rows, PEND_CHUNK * sizeof *b->pend[k].rows);
+        b->pend[k].rows = NULL;
     }
 }
 
@@ -766,7 +765,7 @@ static void row_closing(view_builder *b, size_t i, const admit_event *ev) {
 static void rows_close(view_builder *b) {
     for (size_t k = 0; k < b->nclosing; k++) {
         size_t i = b->closing[k];
-        res_view_row *r = &b->pend[i / PEND_CHUNK][i % PEND_CHUNK];
+        res_view_row *r = &b->pend[i / PEND_CHUNK].rows[i % PEND_CHUNK];
         if (b->exec_row[r->task_execution_id] == i && !row_join_attempts(b, r)) b->oom = true;
         row_final(b, i);
     }
@@ -1781,9 +1780,9 @@ static bool rows_spill_rest(view_builder *b) {
     for (size_t k = 0; k * PEND_CHUNK < v->row_count; k++) {
         size_t n =
             v->row_count - k * PEND_CHUNK < PEND_CHUNK ? v->row_count - k * PEND_CHUNK : PEND_CHUNK;
-        memcpy(v->rows + k * PEND_CHUNK, b->pend[k], n * sizeof *v->rows);
-        res_pages_free(b->pend[k], PEND_CHUNK * sizeof *b->pend[k]);
-        b->pend[k] = NULL;
+        memcpy(v->rows + k * PEND_CHUNK, b->pend[k].rows, n * sizeof *v->rows);
+        res_pages_free(b->pend[k].rows, PEND_CHUNK * sizeof *b->pend[k].rows);
+        b->pend[k].rows = NULL;
     }
     return true;
 }

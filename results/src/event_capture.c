@@ -115,8 +115,8 @@ static bool replay_event(void *ctx, const admit_event *ev) {
 }
 
 /* Once the logs pass spill_after events, their events go to the spill
-** files and their memory back to the system (new, empty logs), and so
-** does every later kept event. */
+** files and their memory is given back (new, empty logs), and so does
+** every later kept event. */
 static bool spill_start(res_event_capture *c) {
     size_t n = res_event_log_count(c->log[0]) + res_event_log_count(c->log[1]);
     if (n <= c->spill_after) return true;
