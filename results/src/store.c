@@ -371,11 +371,16 @@ enum {
     ST_COUNT
 };
 
-/* Events and task timelines go in many rows per statement: one VDBE
-** program run per batch instead of per row (about a third of the cost of a
-** row).  Columns 1 and 2 of every row (run, iteration) are bound once per
+/* Events, task timelines and request attempts go in many rows per
+** statement: one VDBE program run per batch instead of per row (about a
+** third of the cost of a row).  Columns 1 and 2 of every row (run, iteration) are bound once per
 ** iteration; a tail shorter than a batch goes one row at a time.  (64
-** timeline rows a statement rather than 16: ~2% of a default store.) */
+** timeline rows a statement rather than 16: ~2% of a default store.)
+** They say OR FAIL: a many-row statement in ABORT mode (the default) makes
+** SQLite keep a statement journal to undo the statement alone, a temporary
+** file past 64 KiB (about 20,000 page writes for an x100 run), and that undo
+** is never needed: a failure rolls the whole iteration back
+** (res_store_in_transaction; tests/test_store_batches.c). */
 enum {
     EVENT_COLUMNS = 17,
     EVENT_BATCH = 32,
@@ -385,12 +390,12 @@ enum {
     ATTEMPT_BATCH = 16
 };
 #define EVENT_INSERT                                                                               \
-    "INSERT INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"      \
-    " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason, value," \
-    " row_group, column_name, lifecycle) VALUES "
+    "INSERT OR FAIL INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns,"       \
+    " task_id, execution_id, task_lease_id, request_attempt_id, request_lease_id, resource,"       \
+    " reason, value, row_group, column_name, lifecycle) VALUES "
 
-#define TIMELINE_INSERT "INSERT INTO task_timelines VALUES "
-#define ATTEMPT_INSERT  "INSERT INTO request_attempts VALUES "
+#define TIMELINE_INSERT "INSERT OR FAIL INTO task_timelines VALUES "
+#define ATTEMPT_INSERT  "INSERT OR FAIL INTO request_attempts VALUES "
 
 /* sql as is, or with columns > 0 sql followed by rows "(?, ...)" groups */
 static const struct {

@@ -1,0 +1,169 @@
+/* The results store's batched inserts (events, task timelines, request
+** attempts many rows per statement): writing an iteration opens no
+** statement journal, and a batch that fails part-way leaves nothing of the
+** iteration behind and the connection usable.
+**
+** A multi-row INSERT whose conflict mode is ABORT (the default) makes
+** SQLite keep a statement journal so that a failing statement can undo its
+** own rows inside the transaction; past 64 KiB that journal is a temporary
+** file, and an x100 run wrote about 20,000 pages to it.  The store's batch
+** statements say OR FAIL instead: a failure ends the whole iteration's
+** transaction anyway (res_store_in_transaction rolls it back), so the
+** statement's own undo is never needed.  The counting VFS below wraps the
+** default one and sees every temporary file SQLite opens; the same kind of
+** statement in ABORT mode, on the same database, shows that it would see
+** the journal (a build keeping temporary files in memory opens none). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "res/store.h"
+#include "sim_test.h"
+#include "store_test.h"
+
+/* The default VFS with xOpen counting statement journals. */
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs counting_vfs;
+static int subjournal_opens;
+
+static int counting_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+                         int *out_flags) {
+    (void)vfs;
+    if (flags & SQLITE_OPEN_SUBJOURNAL) subjournal_opens++;
+    return real_vfs->xOpen(real_vfs, name, file, flags, out_flags);
+}
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+    sim_scenario *sc;
+    res_run_record *run;
+    res_summary *sum;
+    res_store *s;
+    sqlite3 *db;
+    int64_t run_id;
+} fixture;
+
+/* dynamic_request_calls (1,500 task timelines, 33,275 events, 3,466
+** request attempts, every event kept) run once, and a new store holding
+** its run row, through the counting VFS. */
+static int setup(void **state) {
+    if (!real_vfs) {
+        real_vfs = sqlite3_vfs_find(NULL);
+        counting_vfs = *real_vfs;
+        counting_vfs.zName = "admitsim-test-counting";
+        counting_vfs.xOpen = counting_open;
+        if (sqlite3_vfs_register(&counting_vfs, 1) != SQLITE_OK) return -1;
+    }
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || scratch_dir(f->dir, sizeof f->dir, "store-batches") != 0) return -1;
+    snprintf(f->path, sizeof f->path, "%s/results.db", f->dir);
+    f->sc = load("dynamic_request_calls.json");
+    f->run = run_iteration(f->sc, f->sc->config.default_policy, 1, 0);
+    f->sum = res_summary_compute(f->run);
+    res_error err;
+    if (res_store_open(f->path, RES_STORE_OPEN_CREATE, &f->s, &err) != RES_OK)
+        fail_msg("%s", err.message);
+    res_store_run_info info = {.scenario_id = f->sc->config.scenario_id,
+                               .scenario_version = f->sc->config.scenario_version,
+                               .policy = run_policy_name(f->run->policy),
+                               .seed = 1,
+                               .iterations = 1,
+                               .command_line = "admitsim test"};
+    if (res_store_begin_run(f->s, &info, &f->run_id, &err) != RES_OK) fail_msg("%s", err.message);
+    f->db = raw_open(f->path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    sqlite3_close(f->db);
+    res_store_close(f->s);
+    res_summary_free(f->sum);
+    res_run_record_free(f->run);
+    sim_scenario_free(f->sc);
+    remove_db(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void writes_without_a_statement_journal(void **state) {
+    fixture *f = *state;
+    /* enough rows for many full batches of each kind */
+    assert_true(res_event_log_count(f->run->events) > 64 * 32);
+    assert_true(f->run->stats.tasks_completed > 8 * 64);
+    subjournal_opens = 0;
+    res_error err;
+    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(subjournal_opens, 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"),
+                     f->run->stats.tasks_completed);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM events"),
+                     res_event_log_count(f->run->events) +
+                         res_event_log_count(f->run->request_events));
+    assert_true(scalar(f->db, "SELECT count(*) FROM request_attempts") > 8 * 16);
+    /* the control: 64-row statements in ABORT mode, in one transaction */
+    assert_int_equal(sqlite3_exec(f->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    for (int k = 0; k < 64; k++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 63)"
+                 " INSERT INTO task_timelines (run_id, iteration, task_execution_id, task_id,"
+                 " end_state, attempts, rate_limited_attempts, request_wait_ns,"
+                 " cooldown_wait_ns, provider_ns)"
+                 " SELECT 99, 0, %d + i, i, 'completed', 0, 0, 0, 0, 0 FROM n",
+                 k * 64);
+        assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    assert_int_equal(sqlite3_exec(f->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_true(subjournal_opens > 0);
+}
+
+/* A timeline row already there under the iteration's key makes a batch in
+** the middle of the timelines fail, after the iteration row, every event
+** and the metrics went in: none of them stays, and once the row is gone the
+** same iteration writes whole. */
+static void failed_batch_leaves_nothing_behind(void **state) {
+    fixture *f = *state;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO task_timelines (run_id, iteration, task_execution_id, task_id, end_state,"
+             " attempts, rate_limited_attempts, request_wait_ns, cooldown_wait_ns, provider_ns)"
+             " VALUES (%lld, 0, 300, 0, 'completed', 0, 0, 0, 0, 0)",
+             (long long)f->run_id);
+    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    res_error err;
+    assert_int_equal(res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err), RES_ESTORE);
+    assert_non_null(strstr(err.message, "task timelines"));
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM metrics"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM snapshots"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"), 1);
+    assert_int_equal(sqlite3_exec(f->db, "DELETE FROM task_timelines", NULL, NULL, NULL),
+                     SQLITE_OK);
+    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
+        fail_msg("%s", err.message);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 1);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"),
+                     f->run->stats.tasks_completed);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(writes_without_a_statement_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_batch_leaves_nothing_behind, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
