@@ -178,6 +178,8 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
             rc = EXIT_FAILURE_RUN;
     free(secs);
     unlink(tmp);
-    rmdir(dir);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,
+                strerror(errno));
     return rc;
 }

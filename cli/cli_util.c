@@ -125,6 +125,8 @@ void cli_remove_db(const char *path) {
     unlink(p);
     snprintf(p, sizeof p, "%s-shm", path);
     unlink(p);
+    snprintf(p, sizeof p, "%s-journal", path);
+    unlink(p);
 }
 
 double cli_cpu_seconds(void) {
