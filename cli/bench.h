@@ -52,12 +52,14 @@ typedef struct bench_scale_options {
     bool json;
 } bench_scale_options;
 
-/* `admitsim run SCENARIO --no-db` on the scenario scaled by o->scale, as a
-** child process, o->repeat times per policy (after o->warmup unmeasured):
-** wall time from start to exit as tasks per second, its spread, and peak
-** RSS; a table row per policy, or a JSON object appended to rows. */
 /* The median of sorted[0..n), n > 0. */
 double bench_median(const double *sorted, uint64_t n);
+/* `admitsim run SCENARIO` on the scenario scaled by o->scale, as a child
+** process, o->repeat times per policy (after o->warmup unmeasured), with
+** --no-db (process "run") and with the default store into a new database
+** (process "store", with its median over the run's): wall time from start
+** to exit as tasks per second, its spread, and peak RSS; a table row each,
+** or JSON objects appended to rows. */
 struct json_t;
 int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
                   struct json_t *rows);

@@ -1,9 +1,14 @@
-/* `admitsim bench` (the scale mode), its last rows: the whole-process rate
-** of `admitsim run --no-db` on the scaled scenario, from process start to
-** exit (loading, simulation, summary, correlated view, output), and the
-** process's peak resident set.  The scaled scenario is written to a
-** temporary file; this binary runs it as a child (posix_spawn with an
-** argument vector, no shell) --repeat times per policy. */
+/* `admitsim bench` (the scale mode), its first rows: the whole-process
+** rate of `admitsim run` on the scaled scenario, from process start to exit
+** (loading, simulation, summary, correlated view, output), and the
+** process's peak resident set, per policy twice: `--no-db` (process "run")
+** and with the default store (process "store": `--db` into a new database
+** in a temporary directory, removed after each run, so every run creates
+** it as a first run into a new --db does), the store's median over the
+** run's.  The scaled scenario is written to a temporary file; this binary
+** runs it as a child (posix_spawn with an argument vector, no shell)
+** --repeat times per row. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,30 +67,80 @@ double bench_median(const double *sorted, uint64_t n) {
     return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
-/* warmup, then repeat measured runs of one policy: wall seconds sorted
-** (fastest first) and the largest peak RSS (KiB); false when a run
+/* warmup, then repeat measured runs of one policy, into the database db
+** (removed after each run) or with --no-db when db is NULL: wall seconds
+** sorted (fastest first) and the largest peak RSS (KiB); false when a run
 ** failed. */
-static bool run_policy(const char *exe, const char *scenario, const char *policy,
+static bool run_policy(const char *exe, const char *scenario, const char *policy, const char *db,
                        const bench_scale_options *o, double *secs, long *rss_kb) {
     char seed_text[32];
     snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)o->seed);
-    char *argv[] = {"admitsim", "run",     (char *)scenario, "--policy", (char *)policy,
-                    "--seed",   seed_text, "--no-db",        "--format", "json",
-                    NULL};
+    char *argv[12] = {"admitsim", "run",     (char *)scenario, "--policy", (char *)policy,
+                      "--seed",   seed_text, "--format",       "json"};
+    int argc = 9;
+    if (db) {
+        argv[argc++] = "--db";
+        argv[argc++] = (char *)db;
+    } else {
+        argv[argc++] = "--no-db";
+    }
+    argv[argc] = NULL;
     *rss_kb = 0;
     for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();
-        if (!cli_program_run_usage(exe, argv, "/dev/null", "/dev/null", &ru, err, sizeof err)) {
+        bool ran = cli_program_run_usage(exe, argv, "/dev/null", "/dev/null", &ru, err, sizeof err);
+        double t1 = cli_monotonic_seconds();
+        if (db) cli_remove_db(db);
+        if (!ran) {
             fprintf(stderr, "admitsim bench: %s\n", err);
             return false;
         }
         if (i < o->warmup) continue;
-        secs[i - o->warmup] = cli_monotonic_seconds() - t0;
+        secs[i - o->warmup] = t1 - t0;
         if (ru.ru_maxrss > *rss_kb) *rss_kb = ru.ru_maxrss;
     }
     qsort(secs, o->repeat, sizeof *secs, cmp_double);
+    return true;
+}
+
+/* One row: a table line, or an object appended to rows; over_no_db (the
+** store row's median over the run row's) is left out when zero. */
+static void process_row(const bench_scale_options *o, const char *policy, const char *process,
+                        const double *secs, long rss_kb, uint64_t tasks, double over_no_db,
+                        json_t *rows) {
+    uint64_t r = o->repeat;
+    double med = bench_median(secs, r);
+    double spread = (secs[r - 1] - secs[0]) / med;
+    if (o->json) {
+        json_t *row =
+            json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy, "process",
+                      process, "peak_rss_mib", (double)rss_kb / 1024, "best_seconds", secs[0],
+                      "median_seconds", med, "spread", spread, "best_tasks_per_second",
+                      (double)tasks / secs[0], "median_tasks_per_second", (double)tasks / med);
+        if (row && over_no_db > 0) json_object_set_new(row, "over_no_db", json_real(over_no_db));
+        json_array_append_new(rows, row);
+    } else {
+        char over[32] = "-";
+        if (over_no_db > 0) snprintf(over, sizeof over, "%.2fx", over_no_db);
+        printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13.0f %13.0f %10s\n", policy, process,
+               (double)rss_kb / 1024, secs[0], med, 100 * spread, (double)tasks / secs[0],
+               (double)tasks / med, over);
+    }
+    fflush(stdout);
+}
+
+/* The run row and the store row of one policy. */
+static bool measure_policy(const char *exe, const char *scenario, const char *policy,
+                           const char *db, const bench_scale_options *o, uint64_t tasks,
+                           double *secs, json_t *rows) {
+    long rss;
+    if (!run_policy(exe, scenario, policy, NULL, o, secs, &rss)) return false;
+    double no_db = bench_median(secs, o->repeat);
+    process_row(o, policy, "run", secs, rss, tasks, 0, rows);
+    if (!run_policy(exe, scenario, policy, db, o, secs, &rss)) return false;
+    process_row(o, policy, "store", secs, rss, tasks, bench_median(secs, o->repeat) / no_db, rows);
     return true;
 }
 
@@ -99,37 +154,32 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
         return EXIT_OK;
     }
     exe[n] = '\0';
-    char tmp[4096];
-    if (!write_scaled(scenario, o->scale, tmp, sizeof tmp)) return EXIT_FAILURE_RUN;
+    char tmp[4096], dir[4096], db[4200];
+    const char *tmpdir = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "admitsim bench: cannot create a directory %s: %s\n", dir, strerror(errno));
+        return EXIT_FAILURE_RUN;
+    }
+    snprintf(db, sizeof db, "%s/store.db", dir);
+    if (!write_scaled(scenario, o->scale, tmp, sizeof tmp)) {
+        rmdir(dir);
+        return EXIT_FAILURE_RUN;
+    }
     double *secs = calloc(o->repeat, sizeof *secs);
     int rc = secs ? EXIT_OK : EXIT_FAILURE_RUN;
     if (!o->json)
-        printf("%-14s %-8s %12s %10s %10s %9s %13s %13s\n", "policy", "process", "peak_rss_MiB",
-               "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s");
-    for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++) {
-        long rss;
-        const char *policy = run_policy_name((run_policy_kind)p);
-        if (!run_policy(exe, tmp, policy, o, secs, &rss)) {
+        printf("%-14s %-8s %12s %10s %10s %9s %13s %13s %10s\n", "policy", "process",
+               "peak_rss_MiB", "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s",
+               "over_no_db");
+    for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++)
+        if (!measure_policy(exe, tmp, run_policy_name((run_policy_kind)p), db, o, tasks, secs,
+                            rows))
             rc = EXIT_FAILURE_RUN;
-            break;
-        }
-        uint64_t r = o->repeat;
-        double med = bench_median(secs, r);
-        double spread = (secs[r - 1] - secs[0]) / med;
-        if (o->json)
-            json_array_append_new(
-                rows,
-                json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "policy", policy, "process",
-                          "run", "peak_rss_mib", (double)rss / 1024, "best_seconds", secs[0],
-                          "median_seconds", med, "spread", spread, "best_tasks_per_second",
-                          (double)tasks / secs[0], "median_tasks_per_second", (double)tasks / med));
-        else
-            printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13.0f %13.0f\n", policy, "run",
-                   (double)rss / 1024, secs[0], med, 100 * spread, (double)tasks / secs[0],
-                   (double)tasks / med);
-        fflush(stdout);
-    }
     free(secs);
     unlink(tmp);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,
+                strerror(errno));
     return rc;
 }

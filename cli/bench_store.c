@@ -16,15 +16,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void remove_db(const char *path) {
-    char p[1200];
-    unlink(path);
-    snprintf(p, sizeof p, "%s-wal", path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", path);
-    unlink(p);
-}
-
 /* How many of run's events a store keeping the notable ones stores. */
 static size_t notable_events(const res_run_record *run) {
     res_event_merge m;
@@ -88,7 +79,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         }
         secs[i] = cli_monotonic_seconds() - t0;
         res_store_close(s);
-        remove_db(path);
+        cli_remove_db(path);
     }
     if (rc == EXIT_OK) {
         qsort(secs, repeat, sizeof *secs, cmp_double);

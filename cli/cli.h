@@ -65,6 +65,9 @@ bool cli_lifecycle_complete(const char *cmd, struct res_store_reader *r, const c
                             int64_t run, int64_t iteration, bool allow_incomplete);
 /* Seconds on CLOCK_MONOTONIC. */
 double cli_monotonic_seconds(void);
+/* Removes the SQLite database at path and its -wal, -shm and -journal
+** files, those there. */
+void cli_remove_db(const char *path);
 /* This program's own file, absolute (/proc/self/exe on Linux); false when
 ** it cannot be found. */
 bool cli_self_path(char *buf, size_t len);

@@ -118,6 +118,17 @@ double cli_monotonic_seconds(void) {
     return clock_seconds(CLOCK_MONOTONIC);
 }
 
+void cli_remove_db(const char *path) {
+    char p[4200];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-journal", path);
+    unlink(p);
+}
+
 double cli_cpu_seconds(void) {
     return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }

@@ -195,7 +195,15 @@ check(doc["warmup"] == 1 and doc["repeat"] == 2 and doc["scenario_id"] == "heavy
 policies = ["strict", "bounded", "provider_aware"]
 check([r["policy"] for r in doc["simulated"]] == [p for p in policies for _ in (0, 1)],
       f"each policy captured and counted: {[r['policy'] for r in doc['simulated']]}")
-check([r["policy"] for r in doc["process"]] == policies, "each policy as a process")
+check([(r["policy"], r["process"]) for r in doc["process"]]
+      == [(p, k) for p in policies for k in ("run", "store")],
+      f"each policy as a process, without and with the store: {doc['process']}")
+for r in doc["process"]:
+    check(("over_no_db" in r) == (r["process"] == "store"), f"over_no_db on store rows: {r}")
+    if r["process"] == "store":
+        run_row = next(x for x in doc["process"] if x["policy"] == r["policy"])
+        check(abs(r["over_no_db"] - r["median_seconds"] / run_row["median_seconds"]) < 1e-9,
+              f"over_no_db is the store's median over the run's: {r}, {run_row}")
 for r in doc["simulated"]:
     check(r["best_seconds"] <= r["median_seconds"] and r["spread"] >= 0, f"median, spread: {r}")
     if r["events"] == "counted":
