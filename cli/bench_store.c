@@ -40,6 +40,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     double *secs = calloc(repeat, sizeof *secs);
     int rc = EXIT_OK;
+    bench_stop_catch();
     if (!sum || !secs || !mkdtemp(dir)) {
         fprintf(stderr, "admitsim bench: cannot set up (out of memory or no temp directory)\n");
         rc = EXIT_FAILURE_RUN;
@@ -80,6 +81,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         secs[i] = cli_monotonic_seconds() - t0;
         res_store_close(s);
         cli_remove_db(path);
+        if (bench_stop_caught()) rc = EXIT_FAILURE_RUN;
     }
     if (rc == EXIT_OK) {
         qsort(secs, repeat, sizeof *secs, cmp_double);
@@ -97,6 +99,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     }
     rmdir(dir);
 out:
+    bench_stop_release();
     free(secs);
     res_summary_free(sum);
     res_run_record_free(run);
