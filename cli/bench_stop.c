@@ -16,12 +16,19 @@ static void on_stop(int sig) {
     caught = sig;
 }
 
-void bench_stop_catch(void) {
+/* sig's action becomes on_stop, *saved the one before; a signal ignored
+** (a background job's SIGINT, nohup) stays ignored. */
+static void catch_one(int sig, struct sigaction *saved) {
     struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &saved_int);
-    sigaction(SIGTERM, &sa, &saved_term);
+    sigaction(sig, NULL, saved);
+    if (saved->sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
+}
+
+void bench_stop_catch(void) {
+    catch_one(SIGINT, &saved_int);
+    catch_one(SIGTERM, &saved_term);
 }
 
 int bench_stop_caught(void) {
