@@ -87,6 +87,7 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
     argv[argc] = NULL;
     *rss_kb = 0;
     for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
+        if (bench_stop_caught()) return false;
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();

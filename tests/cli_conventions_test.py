@@ -242,8 +242,11 @@ def bench_interrupted(sig, *args):
     os.makedirs(tmp)
     e = dict(os.environ, TMPDIR=tmp)
     e.pop("ADMITSIM_DB", None)
+    # a suite started in the background (&, nohup) has SIGINT ignored, which
+    # bench keeps: the child gets the default action
     b = subprocess.Popen([admitsim, "bench", *args], cwd=elsewhere, env=e,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     for _ in range(2000):  # its directory (and the scaled scenario) appear
         if os.listdir(tmp) or b.poll() is not None:
             break
@@ -251,7 +254,7 @@ def bench_interrupted(sig, *args):
     time.sleep(0.2)
     b.send_signal(sig)
     try:
-        _, err = b.communicate(timeout=120)
+        _, err = b.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         b.kill()
         _, err = b.communicate()
