@@ -87,12 +87,14 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
     argv[argc] = NULL;
     *rss_kb = 0;
     for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
+        if (bench_stop_caught()) return false;
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();
         bool ran = cli_program_run_usage(exe, argv, "/dev/null", "/dev/null", &ru, err, sizeof err);
         double t1 = cli_monotonic_seconds();
         if (db) cli_remove_db(db);
+        if (bench_stop_caught()) return false;
         if (!ran) {
             fprintf(stderr, "admitsim bench: %s\n", err);
             return false;
@@ -157,13 +159,16 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
     char tmp[4096], dir[4096], db[4200];
     const char *tmpdir = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    bench_stop_catch();
     if (!mkdtemp(dir)) {
         fprintf(stderr, "admitsim bench: cannot create a directory %s: %s\n", dir, strerror(errno));
+        bench_stop_release();
         return EXIT_FAILURE_RUN;
     }
     snprintf(db, sizeof db, "%s/store.db", dir);
     if (!write_scaled(scenario, o->scale, tmp, sizeof tmp)) {
         rmdir(dir);
+        bench_stop_release();
         return EXIT_FAILURE_RUN;
     }
     double *secs = calloc(o->repeat, sizeof *secs);
@@ -181,5 +186,6 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
     if (rmdir(dir) != 0)
         fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,
                 strerror(errno));
+    bench_stop_release();
     return rc;
 }

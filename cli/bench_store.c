@@ -40,6 +40,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     double *secs = calloc(repeat, sizeof *secs);
     int rc = EXIT_OK;
+    bench_stop_catch();
     if (!sum || !secs || !mkdtemp(dir)) {
         fprintf(stderr, "admitsim bench: cannot set up (out of memory or no temp directory)\n");
         rc = EXIT_FAILURE_RUN;
@@ -55,7 +56,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
            all_events ? "all" : "notable", (unsigned long long)repeat, dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/bench.db", dir);
-    for (uint64_t i = 0; i < repeat && rc == EXIT_OK; i++) {
+    for (uint64_t i = 0; i < repeat && rc == EXIT_OK && !bench_stop_caught(); i++) {
         res_store *s = NULL;
         res_error serr;
         int64_t run_id = 0;
@@ -81,6 +82,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         res_store_close(s);
         cli_remove_db(path);
     }
+    if (bench_stop_caught()) rc = EXIT_FAILURE_RUN;
     if (rc == EXIT_OK) {
         qsort(secs, repeat, sizeof *secs, cmp_double);
         printf("%12s %12s %14s %16s\n", "best_s", "median_s", "best_events/s", "median_events/s");
@@ -97,6 +99,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     }
     rmdir(dir);
 out:
+    bench_stop_release();
     free(secs);
     res_summary_free(sum);
     res_run_record_free(run);

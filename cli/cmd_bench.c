@@ -68,7 +68,10 @@ static void bench_usage(FILE *f) {
                "  -h, --help    this text\n"
                "\n"
                "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
-               "heavy_root_peer_arrival, found from any directory.\n");
+               "heavy_root_peer_arrival, found from any directory.  Its temporary files\n"
+               "(the scaled scenario, the databases) go under $TMPDIR (else /tmp);\n"
+               "SIGINT or SIGTERM stops it after the run in progress, removes them and\n"
+               "ends it by that signal.\n");
 }
 
 static int cmp_double(const void *a, const void *b) {

@@ -5,7 +5,8 @@
 # (OUT_DIR=...; SEEDS=N): report.md with each scenario's verdicts, headline
 # figures with their 95% intervals and pictures, suite.json, suite.db with
 # every run, and seed 1's artifacts.  Then the benchmarks: simulated tasks/s
-# with the per-event capture cost and the whole process's rate, the results
+# with the per-event capture cost and the whole process's rate (without and
+# with the default store), the results
 # store's insert rate, and the request admission and task admission cycle
 # microbenchmarks.
 set -euo pipefail

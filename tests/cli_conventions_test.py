@@ -16,7 +16,9 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
 6. The run table: a legend, the iteration it shows, mean +- stddev over
    iterations; the command line stored as an argv array that runs again.
 7. bench finds its scenario from any directory, warms up, runs every
-   policy, has --format json and flags a capture cost within its noise.
+   policy, with and without the store as a process, has --format json and
+   flags a capture cost within its noise; SIGINT or SIGTERM leaves no
+   temporary file behind and ends it by that signal.
 8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
    not load libcurl, yet `live --help` works; an admitsim without its
    admitsim-live says where it looked, exit 1."""
@@ -24,8 +26,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 admitsim, src, work = sys.argv[1:4]
 admitsim, src, work = (os.path.abspath(x) for x in (admitsim, src, work))
@@ -229,6 +233,38 @@ for mode in ("all", "notable"):
           f"bench --store --store-events {mode}: {p.stdout[:300]}")
 one_line_and_hint(run("bench", "--store-events", "all", expect=2), "bench",
                   "--store-events goes with --store")
+
+
+def bench_interrupted(sig, *args):
+    """bench stopped by sig while its temporary files exist: it removes
+    them and ends by that signal, saying so."""
+    tmp = os.path.join(work, f"bench-tmp-{sig}")
+    os.makedirs(tmp)
+    e = dict(os.environ, TMPDIR=tmp)
+    e.pop("ADMITSIM_DB", None)
+    # a suite started in the background (&, nohup) has SIGINT ignored, which
+    # bench keeps: the child gets the default action
+    b = subprocess.Popen([admitsim, "bench", *args], cwd=elsewhere, env=e,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
+    for _ in range(2000):  # its directory (and the scaled scenario) appear
+        if os.listdir(tmp) or b.poll() is not None:
+            break
+        time.sleep(0.01)
+    time.sleep(0.2)
+    b.send_signal(sig)
+    try:
+        _, err = b.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        b.kill()
+        _, err = b.communicate()
+    check(b.returncode == -sig, f"bench {' '.join(args)} ended by signal {sig}: {b.returncode}")
+    check("interrupted" in err and "removed" in err, f"bench says it was interrupted: {err!r}")
+    check(os.listdir(tmp) == [], f"bench left {os.listdir(tmp)} in its TMPDIR")
+
+
+bench_interrupted(signal.SIGINT, "--scale", "20", "--repeat", "1000")
+bench_interrupted(signal.SIGTERM, "--store", "--scale", "10", "--repeat", "1000")
 
 # 8. the live commands' executable
 ldd = subprocess.run(["ldd", admitsim], capture_output=True, text=True)

@@ -1,0 +1,47 @@
+/* SIGINT and SIGTERM while bench holds temporary files (bench.h): the
+** signal is recorded instead of ending the process at once; the loops stop
+** at the next run's end and remove their files, and bench_stop_release
+** ends the process by the same signal, so the exit status says it was
+** interrupted.  A child `admitsim run` in the terminal's process group gets
+** a Ctrl-C itself and ends; one signalled alone runs to its end. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "bench.h"
+
+static volatile sig_atomic_t caught;
+static struct sigaction saved_int, saved_term;
+
+static void on_stop(int sig) {
+    caught = sig;
+}
+
+/* sig's action becomes on_stop, *saved the one before; a signal ignored
+** (a background job's SIGINT, nohup) stays ignored. */
+static void catch_one(int sig, struct sigaction *saved) {
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(sig, NULL, saved);
+    if (saved->sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
+}
+
+void bench_stop_catch(void) {
+    catch_one(SIGINT, &saved_int);
+    catch_one(SIGTERM, &saved_term);
+}
+
+int bench_stop_caught(void) {
+    return caught;
+}
+
+void bench_stop_release(void) {
+    sigaction(SIGINT, &saved_int, NULL);
+    sigaction(SIGTERM, &saved_term, NULL);
+    int sig = caught;
+    if (!sig) return;
+    fprintf(stderr, "admitsim bench: interrupted (%s); its temporary files are removed\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    fflush(NULL);
+    raise(sig);
+}
