@@ -54,6 +54,11 @@ typedef struct bench_scale_options {
 
 /* The median of sorted[0..n), n > 0. */
 double bench_median(const double *sorted, uint64_t n);
+/* Sorts v[0..n) ascending. */
+void bench_sort(double *v, uint64_t n);
+/* Makes a new directory $TMPDIR/admitsim-bench-XXXXXX (else under /tmp),
+** named in dir; false, said on stderr, when it cannot. */
+bool bench_temp_dir(char *dir, size_t len);
 /* `admitsim run SCENARIO` on the scenario scaled by o->scale, as a child
 ** process, o->repeat times per policy (after o->warmup unmeasured), with
 ** --no-db (process "run") and with the default store into a new database

@@ -5,9 +5,9 @@
 ** and with the default store (process "store": `--db` into a new database
 ** in a temporary directory, removed after each run, so every run creates
 ** it as a first run into a new --db does), the store's median over the
-** run's.  The scaled scenario is written to a temporary file; this binary
-** runs it as a child (posix_spawn with an argument vector, no shell)
-** --repeat times per row. */
+** run's.  The scaled scenario is written to that temporary directory too;
+** this binary runs it as a child (posix_spawn with an argument vector, no
+** shell) --repeat times per row. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -28,8 +28,8 @@ static void scale_key(json_t *obj, const char *key, uint64_t scale) {
 }
 
 /* The scenario at path scaled as bench scales it (records, buffer size,
-** column rows), written to a new temporary file named in out. */
-static bool write_scaled(const char *path, uint64_t scale, char *out, size_t len) {
+** column rows), written to dir/scenario.json, named in out. */
+static bool write_scaled(const char *path, uint64_t scale, const char *dir, char *out, size_t len) {
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
     if (!doc) {
@@ -41,19 +41,12 @@ static bool write_scaled(const char *path, uint64_t scale, char *out, size_t len
     size_t i;
     json_t *col;
     json_array_foreach(json_object_get(doc, "columns"), i, col) scale_key(col, "rows", scale);
-    const char *dir = getenv("TMPDIR");
-    snprintf(out, len, "%s/admitsim-bench-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(out);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    bool ok = f && json_dumpf(doc, f, JSON_COMPACT) == 0;
-    if (f)
-        ok = fclose(f) == 0 && ok;
-    else if (fd >= 0)
-        close(fd);
+    snprintf(out, len, "%s/scenario.json", dir);
+    bool ok = json_dump_file(doc, out, JSON_COMPACT) == 0;
     json_decref(doc);
     if (!ok) {
         fprintf(stderr, "admitsim bench: cannot write the scaled scenario %s\n", out);
-        if (fd >= 0) unlink(out);
+        unlink(out);
     }
     return ok;
 }
@@ -61,6 +54,18 @@ static bool write_scaled(const char *path, uint64_t scale, char *out, size_t len
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+void bench_sort(double *v, uint64_t n) {
+    qsort(v, n, sizeof *v, cmp_double);
+}
+
+bool bench_temp_dir(char *dir, size_t len) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(dir)) return true;
+    fprintf(stderr, "admitsim bench: cannot create a directory %s: %s\n", dir, strerror(errno));
+    return false;
 }
 
 double bench_median(const double *sorted, uint64_t n) {
@@ -103,7 +108,7 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
         secs[i - o->warmup] = t1 - t0;
         if (ru.ru_maxrss > *rss_kb) *rss_kb = ru.ru_maxrss;
     }
-    qsort(secs, o->repeat, sizeof *secs, cmp_double);
+    bench_sort(secs, o->repeat);
     return true;
 }
 
@@ -156,17 +161,14 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
         return EXIT_OK;
     }
     exe[n] = '\0';
-    char tmp[4096], dir[4096], db[4200];
-    const char *tmpdir = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    char dir[4096], scenario_file[4200], db[4200];
     bench_stop_catch();
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "admitsim bench: cannot create a directory %s: %s\n", dir, strerror(errno));
+    if (!bench_temp_dir(dir, sizeof dir)) {
         bench_stop_release();
         return EXIT_FAILURE_RUN;
     }
     snprintf(db, sizeof db, "%s/store.db", dir);
-    if (!write_scaled(scenario, o->scale, tmp, sizeof tmp)) {
+    if (!write_scaled(scenario, o->scale, dir, scenario_file, sizeof scenario_file)) {
         rmdir(dir);
         bench_stop_release();
         return EXIT_FAILURE_RUN;
@@ -178,11 +180,11 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
                "peak_rss_MiB", "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s",
                "over_no_db");
     for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++)
-        if (!measure_policy(exe, tmp, run_policy_name((run_policy_kind)p), db, o, tasks, secs,
-                            rows))
+        if (!measure_policy(exe, scenario_file, run_policy_name((run_policy_kind)p), db, o, tasks,
+                            secs, rows))
             rc = EXIT_FAILURE_RUN;
     free(secs);
-    unlink(tmp);
+    unlink(scenario_file);
     if (rmdir(dir) != 0)
         fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,
                 strerror(errno));

@@ -11,11 +11,6 @@
 #include "res/summary.h"
 #include "sim/engine.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* How many of run's events a store keeping the notable ones stores. */
 static size_t notable_events(const res_run_record *run) {
     res_event_merge m;
@@ -35,14 +30,16 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         return EXIT_FAILURE_RUN;
     }
     res_summary *sum = res_summary_compute(run);
-    const char *tmp = getenv("TMPDIR");
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     double *secs = calloc(repeat, sizeof *secs);
     int rc = EXIT_OK;
     bench_stop_catch();
-    if (!sum || !secs || !mkdtemp(dir)) {
-        fprintf(stderr, "admitsim bench: cannot set up (out of memory or no temp directory)\n");
+    if (!sum || !secs) {
+        fprintf(stderr, "admitsim bench: out of memory\n");
+        rc = EXIT_FAILURE_RUN;
+        goto out;
+    }
+    if (!bench_temp_dir(dir, sizeof dir)) {
         rc = EXIT_FAILURE_RUN;
         goto out;
     }
@@ -84,7 +81,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     }
     if (bench_stop_caught()) rc = EXIT_FAILURE_RUN;
     if (rc == EXIT_OK) {
-        qsort(secs, repeat, sizeof *secs, cmp_double);
+        bench_sort(secs, repeat);
         printf("%12s %12s %14s %16s\n", "best_s", "median_s", "best_events/s", "median_events/s");
         printf("%12.4f %12.4f %14.0f %16.0f\n", secs[0], secs[repeat / 2], (double)events / secs[0],
                (double)events / secs[repeat / 2]);

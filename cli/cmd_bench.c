@@ -74,11 +74,6 @@ static void bench_usage(FILE *f) {
                "ends it by that signal.\n");
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* warmup unmeasured runs, then repeat measured runs of one (policy,
 ** capture): wall and CPU seconds per run, sorted (fastest first); *events
 ** of both streams.  False when a run failed. */
@@ -107,8 +102,8 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
         res_run_record_free(run);
         if (!ok) return false;
     }
-    qsort(secs, o->repeat, sizeof *secs, cmp_double);
-    qsort(cpu, o->repeat, sizeof *cpu, cmp_double);
+    bench_sort(secs, o->repeat);
+    bench_sort(cpu, o->repeat);
     return true;
 }
 

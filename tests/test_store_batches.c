@@ -97,6 +97,12 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* A task_timelines row of its NOT NULL columns alone, for the rows a test
+** puts there itself; VALUES or SELECT follow. */
+#define BARE_TIMELINE_INSERT                                                                       \
+    "INSERT INTO task_timelines (run_id, iteration, task_execution_id, task_id, end_state,"        \
+    " attempts, rate_limited_attempts, request_wait_ns, cooldown_wait_ns, provider_ns)"
+
 static void writes_without_a_statement_journal(void **state) {
     fixture *f = *state;
     /* enough rows for many full batches of each kind */
@@ -118,10 +124,8 @@ static void writes_without_a_statement_journal(void **state) {
     for (int k = 0; k < 64; k++) {
         char sql[512];
         snprintf(sql, sizeof sql,
-                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 63)"
-                 " INSERT INTO task_timelines (run_id, iteration, task_execution_id, task_id,"
-                 " end_state, attempts, rate_limited_attempts, request_wait_ns,"
-                 " cooldown_wait_ns, provider_ns)"
+                 "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < "
+                 "63) " BARE_TIMELINE_INSERT
                  " SELECT 99, 0, %d + i, i, 'completed', 0, 0, 0, 0, 0 FROM n",
                  k * 64);
         assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
@@ -138,9 +142,7 @@ static void failed_batch_leaves_nothing_behind(void **state) {
     fixture *f = *state;
     char sql[256];
     snprintf(sql, sizeof sql,
-             "INSERT INTO task_timelines (run_id, iteration, task_execution_id, task_id, end_state,"
-             " attempts, rate_limited_attempts, request_wait_ns, cooldown_wait_ns, provider_ns)"
-             " VALUES (%lld, 0, 300, 0, 'completed', 0, 0, 0, 0, 0)",
+             BARE_TIMELINE_INSERT " VALUES (%lld, 0, 300, 0, 'completed', 0, 0, 0, 0, 0)",
              (long long)f->run_id);
     assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
     res_error err;

@@ -373,9 +373,10 @@ enum {
 
 /* Events, task timelines and request attempts go in many rows per
 ** statement: one VDBE program run per batch instead of per row (about a
-** third of the cost of a row).  Columns 1 and 2 of every row (run, iteration) are bound once per
-** iteration; a tail shorter than a batch goes one row at a time.  (64
-** timeline rows a statement rather than 16: ~2% of a default store.)
+** third of the cost of a row).  Columns 1 and 2 of every row (run,
+** iteration) are bound once per iteration; a tail shorter than a batch goes
+** one row at a time.  (64 timeline rows a statement rather than 16: ~2% of
+** a default store.)
 ** They say OR FAIL: a many-row statement in ABORT mode (the default) makes
 ** SQLite keep a statement journal to undo the statement alone, a temporary
 ** file past 64 KiB (about 20,000 page writes for an x100 run), and that undo
