@@ -86,9 +86,10 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         printf("%12.4f %12.4f %14.0f %16.0f\n", secs[0], secs[repeat / 2], (double)events / secs[0],
                (double)events / secs[repeat / 2]);
         if (all_events)
-            printf("(one transaction: iterations row, every event (run/time index; notable "
-                   "events also by kind and resource), task timelines, request attempts, "
-                   "metrics, snapshots, commit; target >= 1500000 events/s)\n");
+            printf("(one transaction: iterations row, the notable events (run/time index, "
+                   "also by kind and resource), the lifecycle events packed 4,096 to a row, "
+                   "task timelines, request attempts, metrics, snapshots, commit; target >= "
+                   "1500000 events/s)\n");
         else
             printf("(one transaction: iterations row, the notable events, task timelines, "
                    "request attempts, metrics, snapshots, commit; events/s counts every event "

@@ -10,7 +10,9 @@ usage: live_cli_test.py ADMITSIM SOURCE_DIR WORK_DIR
 2. `mock-provider --port 0` prints its port; `live --endpoint` runs against
    it; the mock stops on SIGINT.
 3. SIGINT during `live`: exit 1, the run stored as cancelled, its iteration
-   cancelled with no lease or waiter left, no artifact written.
+   cancelled with no lease or waiter left (stored with --store-events all:
+   its events release every request lease they acquire, as many as its
+   request_attempts rows say acquired and released), no artifact written.
 4. `fidelity --format json` on tests/data/fidelity_count.json (a rate-limit
    count that varies between iterations): a count judged by its distance
    outside the range `run --iterations N` gives it (one iteration: the
@@ -120,8 +122,9 @@ check(key not in err, "the API key was printed by the mock")
 db2, out2 = os.path.join(work, "cancel.db"), os.path.join(work, "cancel-out")
 for p in glob.glob(db2 + "*"):
     os.remove(p)
-p = subprocess.Popen([admitsim, "live", scenario, "--db", db2, "--out", out2], env=env,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+p = subprocess.Popen([admitsim, "live", scenario, "--db", db2, "--out", out2,
+                      "--store-events", "all"],  # the default keeps no lease event
+                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.0)
 p.send_signal(signal.SIGINT)
 try:
@@ -141,6 +144,10 @@ check(it == [("cancelled", 0, 0, 0)], f"interrupted iteration rows: {it}")
 acq = con.execute("SELECT count(*) FROM events WHERE kind = 'request_lease_acquired'").fetchone()[0]
 rel = con.execute("SELECT count(*) FROM events WHERE kind = 'request_lease_released'").fetchone()[0]
 check(acq == rel, f"request leases acquired {acq}, released {rel}")
+leases = con.execute("SELECT count(lease_acquired_at), count(lease_released_at)"
+                     " FROM request_attempts").fetchone()
+check(leases == (acq, rel), f"request_attempts acquired and released {leases}, the events "
+      f"{(acq, rel)}")
 con.close()
 check(not os.path.exists(out2) or not os.listdir(out2), "an interrupted run wrote files")
 no_key_in_files(glob.glob(db2 + "*"), "cancelled live")

@@ -280,7 +280,7 @@ expect("a trace without spans (${empty})" ${at} EQUAL -1)
 file(COPY_FILE ${db} ${OUT}/text.db)
 execute_process(COMMAND sqlite3 ${OUT}/text.db
   "UPDATE runs SET scenario_file = CAST(x'6361ff2e6a736f6e' AS TEXT);
-   UPDATE events SET resource = replace(hex(zeroblob(88)), '0', 'r') || CAST(x'c3a9' AS TEXT)
+   UPDATE event_rows SET resource = replace(hex(zeroblob(88)), '0', 'r') || CAST(x'c3a9' AS TEXT)
      || '/m/chat' WHERE stream = 'request' AND resource IS NOT NULL;" RESULT_VARIABLE rc)
 expect("sqlite3 stores text that is not UTF-8" ${rc} EQUAL 0)
 string(ASCII 239 191 189 replacement) # U+FFFD in UTF-8

@@ -106,16 +106,28 @@ expect("its runs, the interrupted one as running (${out})"
        "${out}" MATCHES "\n +1  [^\n]+ 2/2  complete [^\n]+\n +2  [^\n]+ 2/3  running ")
 file(MD5 ${OUT}/v4.db after)
 expect("reading left the version 4 database unchanged" "${before}" STREQUAL "${after}")
+execute_process(COMMAND sqlite3 ${OUT}/v4.db
+                "SELECT count(*), sum(lifecycle), sum(event_id) FROM events"
+                OUTPUT_VARIABLE v4_events)
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v4.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 expect("migrate exits 0 (${err})" ${rc} EQUAL 0)
-string(FIND "${out}" "schema version 4 -> 8" at)
+string(FIND "${out}" "schema version 4 -> 9" at)
 expect("migrate says from which version to which (${out})" ${at} GREATER -1)
 execute_process(COMMAND sqlite3 ${OUT}/v4.db "PRAGMA user_version" OUTPUT_VARIABLE out)
-expect("the database is at version 8 (${out})" "${out}" STREQUAL "8\n")
+expect("the database is at version 9 (${out})" "${out}" STREQUAL "9\n")
+# Version 9 keeps the events stored before as rows (the lifecycle ones
+# too, event_id kept); the events view reads them, and nothing is packed.
+execute_process(COMMAND sqlite3 ${OUT}/v4.db
+                "SELECT count(*), sum(lifecycle), sum(event_id) FROM event_rows;
+                 SELECT count(*), sum(lifecycle), sum(event_id) FROM events;
+                 SELECT count(*) FROM event_packs"
+                OUTPUT_VARIABLE out)
+expect("the version 4 events are event_rows and read through events (${v4_events} vs ${out})"
+       "${v4_events}" MATCHES "^[1-9][0-9]*[|]" AND "${out}" STREQUAL "${v4_events}${v4_events}0\n")
 
 # Version 5 (written by that admitsim; its run 2's writer was killed): read
-# as it is, with no experiments; `migrate` takes it to version 8 and stores
+# as it is, with no experiments; `migrate` takes it to version 9 and stores
 # the killed run as abandoned.
 file(COPY_FILE ${SRC}/tests/data/store-v5.db ${OUT}/v5.db)
 file(MD5 ${OUT}/v5.db before)
@@ -132,16 +144,16 @@ file(MD5 ${OUT}/v5.db after)
 expect("reading left the version 5 database unchanged" "${before}" STREQUAL "${after}")
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v5.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(FIND "${out}" "schema version 5 -> 8" at)
-expect("migrate takes version 5 to 8 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
+string(FIND "${out}" "schema version 5 -> 9" at)
+expect("migrate takes version 5 to 9 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
 execute_process(COMMAND sqlite3 ${OUT}/v5.db
                 "PRAGMA user_version; SELECT group_concat(status) FROM runs"
                 OUTPUT_VARIABLE out)
-expect("at version 8, the killed run stored abandoned (${out})"
-       "${out}" STREQUAL "8\ncomplete,abandoned\n")
+expect("at version 9, the killed run stored abandoned (${out})"
+       "${out}" STREQUAL "9\ncomplete,abandoned\n")
 
 # Version 6 (an A/B experiment of four runs and a plain run): read as it
-# is; `migrate` takes it to version 8 keeping the experiment and its runs.
+# is; `migrate` takes it to version 9 keeping the experiment and its runs.
 file(COPY_FILE ${SRC}/tests/data/store-v6.db ${OUT}/v6.db)
 execute_process(COMMAND ${ADMITSIM} experiments --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -149,15 +161,15 @@ expect("experiments reads a version 6 database (${rc} ${out}${err})"
        ${rc} EQUAL 0 AND "${out}" MATCHES "\n +1  [^\n]+ ab +tiny_v6 +baseline vs candidate +2 +4  complete\n")
 execute_process(COMMAND ${ADMITSIM} migrate --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(FIND "${out}" "schema version 6 -> 8" at)
-expect("migrate takes version 6 to 8 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
+string(FIND "${out}" "schema version 6 -> 9" at)
+expect("migrate takes version 6 to 9 (${rc} ${out}${err})" ${rc} EQUAL 0 AND ${at} GREATER -1)
 execute_process(COMMAND ${ADMITSIM} experiments 1 --db ${OUT}/v6.db RESULT_VARIABLE rc
                 OUTPUT_VARIABLE out ERROR_VARIABLE err)
 # (the writer line holds a ';': the output is searched, never passed on)
 string(REGEX MATCH "\n +2 +baseline +1 [^\n]*\n +4 +baseline +2 [^\n]*\n +3 +candidate +1 "
        kept "${out}")
 if(NOT rc EQUAL 0 OR kept STREQUAL "")
-  message(FATAL_ERROR "store_cli_test: at version 8 the experiment keeps its runs (${rc} ${err})")
+  message(FATAL_ERROR "store_cli_test: at version 9 the experiment keeps its runs (${rc} ${err})")
 endif()
 
 # A writer killed (SIGKILL, by the timeout) mid-run: its finished iterations

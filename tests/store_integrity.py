@@ -10,7 +10,11 @@ check(db) returns a list of what is wrong, empty when the database
     has its task timelines, metrics, both final snapshots and its capacity
     plan, a request_attempts row per attempt its stored request events
     name (schema 8), and no events, metrics, timelines or attempts belong
-    to an iteration that is not stored;
+    to an iteration that is not stored (from schema 9 events is a view of
+    event_rows and of the lifecycle events packed in event_packs: what is
+    counted is its rows, every one with a kind, and each pack must be one
+    the view reads whole: 1 to 4,096 events, as many as its body holds,
+    its strings a JSON array; before, events is a table);
   - says a run is complete only when every requested iteration is stored,
     and calls a run with iterations missing running, failed or abandoned.
 A database file the writer never got to give a schema (empty, or no
@@ -66,9 +70,13 @@ def check_open(con):
     fk = con.execute("PRAGMA foreign_key_check").fetchall()
     if fk:
         failures.append(f"foreign_key_check: {fk[:5]}")
-    complete = set(ITERATION_ROWS) | {"iterations", "events", "experiments"}
+    views = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'view'")}
+    packed = bool(tables & {"event_rows", "event_packs"})  # schema 9: events is a view
+    complete = set(ITERATION_ROWS) | {"iterations", "experiments"}
+    complete |= {"event_rows", "event_packs"} if packed else {"events"}
     columns = {r[1] for r in con.execute("PRAGMA table_info(iterations)")}
-    if not complete <= tables or "event_count" not in columns:
+    if not complete <= tables or (packed and "events" not in views) or \
+            "event_count" not in columns:
         # Killed while the schema was being created (one migration per
         # transaction): no run may be stored in half a schema.
         runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
@@ -76,11 +84,30 @@ def check_open(con):
             failures.append(f"{runs} runs stored in an incomplete schema "
                             f"(tables {sorted(tables)})")
         return failures
+    if packed:  # a pack the view cannot read, or reads short, hides its events
+        broken = [f"event pack {pack}: {n} events, a body of {length}, strings {strings}"
+                  for pack, n, length, strings in con.execute(
+                      "SELECT pack_id, events, body_length, strings_type FROM ("
+                      " SELECT pack_id, events, CASE WHEN json_valid(body) THEN CASE"
+                      " json_type(body) WHEN 'array' THEN json_array_length(body) END END"
+                      " AS body_length, CASE WHEN json_valid(strings) THEN json_type(strings)"
+                      " END AS strings_type FROM event_packs)"
+                      " WHERE body_length IS NOT events OR events NOT BETWEEN 1 AND 4096"
+                      " OR strings_type IS NOT 'array'")]
+        if broken:
+            return failures + broken
     v8 = "events_stored" in columns
     stored = {(r, i): (n, kept) for r, i, n, kept in con.execute(
         "SELECT run_id, iteration, event_count, %s FROM iterations"
         % ("events_stored" if v8 else "event_count"))}
-    events = rows_by_iteration(con, "events")
+    events, kindless = {}, {}
+    for r, i, n, k in con.execute("SELECT run_id, iteration, count(*), count(kind) FROM events"
+                                  " GROUP BY run_id, iteration"):
+        events[r, i] = n
+        if k != n:
+            kindless[r, i] = n - k
+    for key, n in kindless.items():
+        failures.append(f"run {key[0]} iteration {key[1]}: {n} events without a kind")
     for key, (count, kept) in stored.items():
         if kept is None or kept > count or events.get(key, 0) != kept:
             failures.append(f"run {key[0]} iteration {key[1]}: event_count {count}, "

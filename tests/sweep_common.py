@@ -13,8 +13,10 @@ HOST_COLUMNS = {
     "experiments": {"created_at", "finished_at", "writer_host", "writer_pid", "writer_instance",
                     "heartbeat_at", "command_line"},
 }
-TABLES = ["runs", "experiments", "iterations", "events", "metrics", "snapshots",
-          "task_timelines", "capacity_plans", "request_attempts"]
+# The tables, not the views: events (schema 9) is a view of event_rows and
+# event_packs, which has no rowid to order by; they are compared instead.
+TABLES = ["runs", "experiments", "iterations", "event_rows", "event_packs", "metrics",
+          "snapshots", "task_timelines", "capacity_plans", "request_attempts"]
 HOST_METRICS = ("cpu_seconds",)
 
 
@@ -25,10 +27,13 @@ def db_rows(path):
     for t in TABLES:
         cols = [r[1] for r in con.execute(f"PRAGMA table_info({t})")
                 if r[1] not in HOST_COLUMNS.get(t, ())]
+        if not cols:
+            raise ValueError(f"{path}: no table {t}")
         where = ""
         if t == "metrics":
             where = " WHERE name NOT IN (%s)" % ",".join("'%s'" % m for m in HOST_METRICS)
-        order = {"task_timelines": "run_id, iteration, task_execution_id",
+        order = {"event_packs": "pack_id",
+                 "task_timelines": "run_id, iteration, task_execution_id",
                  "request_attempts": "run_id, iteration, request_attempt_id"}.get(t, "rowid")
         out[t] = con.execute(f"SELECT {', '.join(cols)} FROM {t}{where} ORDER BY {order}").fetchall()
     con.close()

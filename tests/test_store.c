@@ -96,15 +96,20 @@ static void schema_created_at_current_version(void **state) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM schema_migrations"),
                      RES_STORE_SCHEMA_VERSION);
     expect_text(db, "PRAGMA journal_mode", "wal");
-    const char *tables[] = {"runs",           "iterations",  "events",
-                            "metrics",        "snapshots",   "task_timelines",
-                            "capacity_plans", "experiments", "request_attempts"};
+    const char *tables[] = {"runs",        "iterations",      "event_rows",     "event_packs",
+                            "metrics",     "snapshots",       "task_timelines", "capacity_plans",
+                            "experiments", "request_attempts"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
         char sql[200];
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
         assert_int_equal(scalar(db, sql), 1);
     }
+    /* every event through the events view (version 9), the notable ones
+    ** through notable_events */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND"
+                                " name IN ('events', 'notable_events')"),
+                     2);
     const char *indexes[] = {"events_by_run_time",         "events_by_notable_kind",
                              "events_by_notable_resource", "metrics_by_name",
                              "metrics_by_scope",           "runs_by_experiment"};
@@ -130,6 +135,9 @@ static void schema_created_at_current_version(void **state) {
                 "events_by_notable_resource");
     expect_plan(db, "SELECT run_id FROM runs WHERE experiment_id = 1 ORDER BY arm, seed",
                 "runs_by_experiment");
+    /* a run's packed events are found by its key, not by a scan */
+    expect_plan(db, "SELECT * FROM events WHERE run_id = 1 AND iteration = 0",
+                "sqlite_autoindex_event_packs_1");
     res_store_close(s);
     /* reopening changes nothing */
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
@@ -188,10 +196,10 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     res_store_close(s);
 
     s = open_ok(f->path, RES_STORE_OPEN_EXISTING);
-    assert_int_equal(res_store_schema_version(s), 8);
-    assert_int_equal(scalar(db, "PRAGMA user_version"), 8);
+    assert_int_equal(res_store_schema_version(s), 9);
+    assert_int_equal(scalar(db, "PRAGMA user_version"), 9);
     assert_int_equal(
-        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6,7,8' FROM schema_migrations"), 1);
+        scalar(db, "SELECT group_concat(version) = '1,2,3,4,5,6,7,8,9' FROM schema_migrations"), 1);
     /* version 4: events in capture order (time, scheduler first, sequence),
     ** lifecycle flagged */
     expect_text(db,
@@ -235,6 +243,13 @@ static void migrates_v1_to_latest_keeping_data(void **state) {
     assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE name ="
                                 " 'task_timelines_by_column'"),
                      0);
+    /* version 9: the rows stay rows (event_rows), seen through the events
+    ** view, the user's view over events reads the view */
+    assert_int_equal(scalar(db, "SELECT count(*) FROM event_rows WHERE run_id = 1"), 4);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM event_packs"), 0);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM sqlite_master WHERE sql LIKE"
+                                " '%FROM events WHERE kind%' AND name = 'my_rate_limits'"),
+                     1);
     /* deleting an iteration deletes its events (a trigger since v4) and the
     ** rest (foreign keys) */
     assert_int_equal(sqlite3_exec(db, "DELETE FROM iterations WHERE run_id = 1", NULL, NULL, NULL),

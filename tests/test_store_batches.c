@@ -28,6 +28,7 @@
 #include "res/store.h"
 #include "sim_test.h"
 #include "store_test.h"
+#include "store_run_test.h"
 
 /* The default VFS with xOpen counting statement journals. */
 static sqlite3_vfs *real_vfs;
@@ -41,16 +42,7 @@ static int counting_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
     return real_vfs->xOpen(real_vfs, name, file, flags, out_flags);
 }
 
-typedef struct fixture {
-    char dir[256];
-    char path[300];
-    sim_scenario *sc;
-    res_run_record *run;
-    res_summary *sum;
-    res_store *s;
-    sqlite3 *db;
-    int64_t run_id;
-} fixture;
+typedef store_run_fixture fixture;
 
 /* dynamic_request_calls (1,500 task timelines, 33,275 events, 3,466
 ** request attempts, every event kept) run once, and a new store holding
@@ -63,37 +55,12 @@ static int setup(void **state) {
         counting_vfs.xOpen = counting_open;
         if (sqlite3_vfs_register(&counting_vfs, 1) != SQLITE_OK) return -1;
     }
-    fixture *f = calloc(1, sizeof *f);
-    if (!f || scratch_dir(f->dir, sizeof f->dir, "store-batches") != 0) return -1;
-    snprintf(f->path, sizeof f->path, "%s/results.db", f->dir);
-    f->sc = load("dynamic_request_calls.json");
-    f->run = run_iteration(f->sc, f->sc->config.default_policy, 1, 0);
-    f->sum = res_summary_compute(f->run);
-    res_error err;
-    if (res_store_open(f->path, RES_STORE_OPEN_CREATE, &f->s, &err) != RES_OK)
-        fail_msg("%s", err.message);
-    res_store_run_info info = {.scenario_id = f->sc->config.scenario_id,
-                               .scenario_version = f->sc->config.scenario_version,
-                               .policy = run_policy_name(f->run->policy),
-                               .seed = 1,
-                               .iterations = 1,
-                               .command_line = "admitsim test"};
-    if (res_store_begin_run(f->s, &info, &f->run_id, &err) != RES_OK) fail_msg("%s", err.message);
-    f->db = raw_open(f->path);
-    *state = f;
+    *state = store_run_fixture_create(load("dynamic_request_calls.json"), "store-batches");
     return 0;
 }
 
 static int teardown(void **state) {
-    fixture *f = *state;
-    sqlite3_close(f->db);
-    res_store_close(f->s);
-    res_summary_free(f->sum);
-    res_run_record_free(f->run);
-    sim_scenario_free(f->sc);
-    remove_db(f->path);
-    rmdir(f->dir);
-    free(f);
+    store_run_fixture_free(*state);
     return 0;
 }
 

@@ -32,8 +32,8 @@ typedef struct fixture {
     res_store *s;                  /* dst, with one run (1) and an experiment (1) */
 } fixture;
 
-/* The tables of a run and their columns but run_id (and event_id), in
-** the order each table's rows were stored. */
+/* The tables of a run and their columns but run_id (and event_id,
+** pack_id), in the order each table's rows were stored. */
 static const struct {
     const char *table, *columns, *order;
 } tables[] = {
@@ -41,11 +41,19 @@ static const struct {
      "iteration, status, wall_time_seconds, final_task_leases, final_request_leases,"
      " final_request_waiters, output_hash, event_count",
      "rowid"},
-    {"events",
+    {"event_rows",
      "iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id,"
      " request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name,"
      " lifecycle",
      "event_id"},
+    {"event_packs", "iteration, stream, first_sequence, first_ns, events, strings, body",
+     "pack_id"},
+    /* and every event as SQL sees it */
+    {"events",
+     "iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id,"
+     " request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name,"
+     " lifecycle",
+     "iteration, stream, sequence"},
     {"metrics", "iteration, scope, name, value", "rowid"},
     {"snapshots", "iteration, kind, json", "rowid"},
     {"task_timelines",
@@ -263,6 +271,9 @@ static void merges_two_shards(void **state) {
     assert_int_equal(scalar(db, "SELECT sum(event_count) FROM src.iterations"),
                      scalar(db, "SELECT count(*) FROM src.events"));
     assert_true(scalar(db, "SELECT count(*) FROM src.events WHERE stream = 'request'") > 0);
+    /* the lifecycle events of both streams are packed */
+    assert_int_equal(scalar(db, "SELECT count(DISTINCT stream) FROM src.event_packs"), 2);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM src.event_rows WHERE lifecycle = 1"), 0);
     detach(db);
     attach(db, f->b);
     in_b = counts(db, "src");
@@ -300,7 +311,7 @@ static void merges_two_shards(void **state) {
     expect_text(db, "PRAGMA integrity_check", "ok");
     assert_int_equal(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     /* events stay in capture order: ids ascend with each run's time */
-    assert_int_equal(scalar(db, "SELECT count(*) FROM events a JOIN events b"
+    assert_int_equal(scalar(db, "SELECT count(*) FROM event_rows a JOIN event_rows b"
                                 " ON b.event_id = a.event_id + 1 AND b.run_id = a.run_id"
                                 " AND b.iteration = a.iteration"
                                 " WHERE b.captured_at_ns < a.captured_at_ns"),
@@ -395,7 +406,7 @@ static void refuses_what_cannot_merge(void **state) {
     assert_int_equal(res_store_open_version(path, RES_STORE_OPEN_CREATE, 5, &old, &err), RES_OK);
     res_store_close(old);
     assert_int_equal(res_store_merge(f->s, path, 1, &out, &err), RES_ETOOOLD);
-    assert_non_null(strstr(err.message, "merging needs version 8 ('admitsim migrate --db"));
+    assert_non_null(strstr(err.message, "merging needs version 9 ('admitsim migrate --db"));
     assert_int_equal(out.runs, 0);
     char *after = counts(db, "main");
     assert_string_equal(after, before);

@@ -4,6 +4,7 @@
 #include "store_identity.h"
 #include "store_int.h"
 #include "store_liveness.h"
+#include "store_packs.h"
 #include "store_txn.h"
 #include "res/correlated_view.h"
 
@@ -43,6 +44,12 @@
     " request_wait_ns INTEGER NOT NULL, cooldown_wait_ns INTEGER NOT NULL,"                        \
     " provider_ns INTEGER NOT NULL,"                                                               \
     " PRIMARY KEY (run_id, iteration, task_execution_id)"
+
+/* The columns of event_rows (version 9; events before), in order. */
+#define EVENT_VIEW_COLUMNS                                                                         \
+    "event_id, run_id, iteration, stream, sequence, kind, captured_at_ns, task_id,"                \
+    " execution_id, task_lease_id, request_attempt_id, request_lease_id, resource, reason,"        \
+    " value, row_group, column_name, lifecycle"
 
 /* Forward migrations: entry i takes the schema from version i to i + 1.
 ** A new version is one more entry here and RES_STORE_SCHEMA_VERSION + 1. */
@@ -343,6 +350,86 @@ static const char *const migrations[] = {
     "PRAGMA legacy_alter_table = OFF;"
     "CREATE TRIGGER iterations_delete_task_timelines AFTER DELETE ON iterations BEGIN"
     " DELETE FROM task_timelines WHERE run_id = old.run_id AND iteration = old.iteration; END;",
+    /* 9: a store keeping every event packs the lifecycle ones, up to 4,096
+    ** consecutive events of one stream a row of event_packs (their format:
+    ** store_packs.h), instead of a row each: appending ~90% of the events
+    ** as rows with the run/time index was most of such a store's cost.  The
+    ** table events becomes event_rows (the notable events; the lifecycle
+    ** ones of the runs stored before stay there, lifecycle = 1), and
+    ** events a view of both, so SQL reads every event as before (without
+    ** an event_id for a packed one).  Renamed in legacy mode so that a
+    ** user's view over events reads the new view; notable_events and the
+    ** delete trigger are made again over event_rows.  The view uses
+    ** json_extract, not ->> (SQLite 3.38), so that older SQLite libraries
+    ** still open the database. */
+    "PRAGMA legacy_alter_table = ON;"
+    "ALTER TABLE events RENAME TO event_rows;"
+    "PRAGMA legacy_alter_table = OFF;"
+    "DROP VIEW IF EXISTS notable_events;"
+    "CREATE VIEW notable_events AS SELECT * FROM event_rows WHERE lifecycle = 0;"
+    "DROP TRIGGER IF EXISTS iterations_delete_events;"
+    "CREATE TRIGGER iterations_delete_event_rows AFTER DELETE ON iterations BEGIN"
+    " DELETE FROM event_rows WHERE run_id = old.run_id AND iteration = old.iteration; END;"
+    "CREATE TABLE event_packs ("
+    " pack_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL,"
+    " iteration INTEGER NOT NULL,"
+    " stream TEXT NOT NULL CHECK (stream IN ('scheduler', 'request')),"
+    " first_sequence INTEGER NOT NULL,"
+    " first_ns INTEGER NOT NULL,"
+    " events INTEGER NOT NULL,"
+    " strings TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " UNIQUE (run_id, iteration, stream, first_sequence));"
+    "CREATE TRIGGER iterations_delete_event_packs AFTER DELETE ON iterations BEGIN"
+    " DELETE FROM event_packs WHERE run_id = old.run_id AND iteration = old.iteration; END;"
+    /* the packed half casts like the table's columns, so that a comparison
+    ** with text converts as it did against a row */
+    "CREATE VIEW events AS SELECT " EVENT_VIEW_COLUMNS " FROM event_rows UNION ALL"
+    " SELECT CAST(NULL AS INTEGER), p.run_id, p.iteration, p.stream,"
+    " CAST(p.first_sequence + json_extract(e.value, '$[0]') AS INTEGER),"
+    " CAST(json_extract(p.strings, '$[' || json_extract(e.value, '$[1]') || ']') AS TEXT),"
+    " CAST(p.first_ns + json_extract(e.value, '$[2]') AS INTEGER),"
+    " CAST(nullif(json_extract(e.value, '$[3]'), 0) AS INTEGER),"
+    " CAST(nullif(json_extract(e.value, '$[4]'), 0) AS INTEGER),"
+    " CAST(CASE p.stream WHEN 'scheduler' THEN nullif(json_extract(e.value, '$[5]'), 0) END"
+    " AS INTEGER),"
+    " CAST(nullif(json_extract(e.value, '$[11]'), 0) AS INTEGER),"
+    " CAST(CASE p.stream WHEN 'request' THEN nullif(json_extract(e.value, '$[5]'), 0) END"
+    " AS INTEGER),"
+    " CAST(json_extract(p.strings, '$[' || (nullif(json_extract(e.value, '$[9]'), 0) - 1) || ']')"
+    " AS TEXT),"
+    " CAST(json_extract(p.strings, '$[' || (nullif(json_extract(e.value, '$[10]'), 0) - 1) ||"
+    " ']') AS TEXT),"
+    " CAST(coalesce(json_extract(e.value, '$[6]'), 0) AS INTEGER),"
+    " CAST(nullif(json_extract(e.value, '$[7]'), 0) - 1 AS INTEGER),"
+    " CAST(json_extract(p.strings, '$[' || (nullif(json_extract(e.value, '$[8]'), 0) - 1) || ']')"
+    " AS TEXT), CAST(1 AS INTEGER)"
+    " FROM event_packs p, json_each(p.body) e;"
+    /* What wrote to the table events writes to event_rows (a writer of
+    ** version 8 still running, a user's own statements and triggers); a
+    ** packed event goes with its iteration only. */
+    "CREATE TRIGGER events_insert INSTEAD OF INSERT ON events BEGIN"
+    " INSERT INTO event_rows (" EVENT_VIEW_COLUMNS ") VALUES (new.event_id, new.run_id,"
+    " new.iteration, new.stream, new.sequence, new.kind, new.captured_at_ns, new.task_id,"
+    " new.execution_id, new.task_lease_id, new.request_attempt_id, new.request_lease_id,"
+    " new.resource, new.reason, new.value, new.row_group, new.column_name,"
+    " coalesce(new.lifecycle, 0)); END;"
+    "CREATE TRIGGER events_update INSTEAD OF UPDATE ON events BEGIN"
+    " SELECT RAISE(ABORT, 'a packed event (schema version 9) cannot be changed')"
+    " WHERE old.event_id IS NULL;"
+    " UPDATE event_rows SET event_id = new.event_id, run_id = new.run_id,"
+    " iteration = new.iteration, stream = new.stream, sequence = new.sequence, kind = new.kind,"
+    " captured_at_ns = new.captured_at_ns, task_id = new.task_id,"
+    " execution_id = new.execution_id, task_lease_id = new.task_lease_id,"
+    " request_attempt_id = new.request_attempt_id, request_lease_id = new.request_lease_id,"
+    " resource = new.resource, reason = new.reason, value = new.value,"
+    " row_group = new.row_group, column_name = new.column_name, lifecycle = new.lifecycle"
+    " WHERE event_id = old.event_id; END;"
+    "CREATE TRIGGER events_delete INSTEAD OF DELETE ON events BEGIN"
+    " SELECT RAISE(ABORT, 'a packed event (schema version 9) is deleted with its iteration:"
+    " DELETE FROM iterations') WHERE old.event_id IS NULL;"
+    " DELETE FROM event_rows WHERE event_id = old.event_id; END;",
 };
 
 /* The migrations that rebuild a table another table refers to: they run
@@ -367,6 +454,7 @@ enum {
     ST_PLAN,
     ST_ATTEMPT,
     ST_ATTEMPT_BATCH,
+    ST_PACK,
     ST_COMPLETE,
     ST_COUNT
 };
@@ -391,7 +479,7 @@ enum {
     ATTEMPT_BATCH = 16
 };
 #define EVENT_INSERT                                                                               \
-    "INSERT OR FAIL INTO events (run_id, iteration, stream, sequence, kind, captured_at_ns,"       \
+    "INSERT OR FAIL INTO event_rows (run_id, iteration, stream, sequence, kind, captured_at_ns,"   \
     " task_id, execution_id, task_lease_id, request_attempt_id, request_lease_id, resource,"       \
     " reason, value, row_group, column_name, lifecycle) VALUES "
 
@@ -418,6 +506,9 @@ static const struct {
     [ST_PLAN] = {.sql = "INSERT INTO capacity_plans VALUES (?, ?, ?)"},
     [ST_ATTEMPT] = {.sql = ATTEMPT_INSERT, .columns = ATTEMPT_COLUMNS, .rows = 1},
     [ST_ATTEMPT_BATCH] = {.sql = ATTEMPT_INSERT, .columns = ATTEMPT_COLUMNS, .rows = ATTEMPT_BATCH},
+    [ST_PACK] = {.sql = "INSERT OR FAIL INTO event_packs (run_id, iteration, stream,"
+                        " first_sequence, first_ns, events, strings, body)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
     [ST_COMPLETE] = {.sql =
                          "UPDATE runs SET status = 'complete', finished_at = ?2 WHERE run_id = ?1"
                          " AND status = 'running' AND (SELECT count(*) FROM iterations i"
@@ -924,6 +1015,13 @@ static void bind_opt_id(sqlite3_stmt *st, int i, uint64_t v) {
         sqlite3_bind_null(st, i);
 }
 
+static void bind_static_text(sqlite3_stmt *st, int i, const char *text) {
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 /* Binds ev to the row of st whose first parameter follows base. */
 static void bind_event(sqlite3_stmt *st, int base, const res_run_record *run,
                        const admit_event *ev) {
@@ -938,30 +1036,14 @@ static void bind_event(sqlite3_stmt *st, int base, const res_run_record *run,
     bind_opt_id(st, base + 9, req ? 0 : ev->lease_id);
     bind_opt_id(st, base + 10, ev->attempt_id);
     bind_opt_id(st, base + 11, req ? ev->lease_id : 0);
-    const char *res = NULL;
-    if (!req && ev->resource >= 0 && (uint32_t)ev->resource < run->resource_count)
-        res = run->resource_names[ev->resource];
-    else if (req && ev->resource >= 0 && (uint32_t)ev->resource < run->request_resource_count)
-        res = run->request[ev->resource].key;
-    if (res)
-        sqlite3_bind_text(st, base + 12, res, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, base + 12);
-    const char *reason = res_event_reason_name(ev);
-    if (reason)
-        sqlite3_bind_text(st, base + 13, reason, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, base + 13);
+    bind_static_text(st, base + 12, res_event_resource_text(run, ev));
+    bind_static_text(st, base + 13, res_event_reason_name(ev));
     sqlite3_bind_int64(st, base + 14, ev->value);
     if (ev->corr.row_group >= 0)
         sqlite3_bind_int64(st, base + 15, ev->corr.row_group);
     else
         sqlite3_bind_null(st, base + 15);
-    if (ev->corr.column >= 0 && (uint32_t)ev->corr.column < run->config->column_count)
-        sqlite3_bind_text(st, base + 16, run->config->columns[ev->corr.column].name, -1,
-                          SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, base + 16);
+    bind_static_text(st, base + 16, res_event_column_text(run, ev));
     sqlite3_bind_int(st, base + 17, res_event_is_lifecycle(ev));
 }
 
@@ -1033,27 +1115,102 @@ static size_t stored_events(const res_store *s, const res_run_record *run) {
     return n;
 }
 
+/* The lifecycle events packed (store_packs.h), a pack per stream being
+** filled, when the store keeps every event; else the rows alone. */
+typedef struct event_packer {
+    res_store *s;
+    const res_run_record *run;
+    res_pack pack[2]; /* [admit_event_stream] */
+    res_error *err;
+} event_packer;
+
+static bool packs_events(const res_store *s, const admit_event *ev) {
+    return s->keep == RES_KEEP_ALL_EVENTS && res_event_is_lifecycle(ev);
+}
+
+/* Inserts the pack of stream k and empties it (nothing when empty). */
+static res_status pack_flush(event_packer *pk, int k) {
+    res_pack *p = &pk->pack[k];
+    if (p->events == 0) return RES_OK;
+    char *strings = res_pack_strings(p);
+    if (!strings)
+        return res_store_fail(pk->err, RES_EINVAL,
+                              "%s: cannot pack events: a text they name (a kind, resource, reason"
+                              " or column name) is not UTF-8, or out of memory",
+                              pk->s->path);
+    sqlite3_stmt *st = pk->s->stmt[ST_PACK];
+    size_t len;
+    const char *body = res_pack_body(p, &len);
+    sqlite3_bind_text(st, 3, k == ADMIT_STREAM_REQUEST ? "request" : "scheduler", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)p->first_sequence);
+    sqlite3_bind_int64(st, 5, p->first_ns);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)p->events);
+    sqlite3_bind_text(st, 7, strings, -1, free);
+    sqlite3_bind_text(st, 8, body, (int)len, SQLITE_STATIC);
+    res_status rc = step(pk->s, st, "inserting packed events", pk->err);
+    sqlite3_bind_null(st, 7);
+    sqlite3_bind_null(st, 8);
+    res_pack_clear(p);
+    return rc;
+}
+
+static res_status pack_event(event_packer *pk, const admit_event *ev) {
+    int k = ev->stream == ADMIT_STREAM_REQUEST;
+    const char *why = res_pack_add(&pk->pack[k], pk->run, ev);
+    if (why)
+        return res_store_fail(pk->err, strcmp(why, "out of memory") ? RES_EINVAL : RES_ENOMEM,
+                              "%s: cannot pack %s event %llu: %s", pk->s->path,
+                              k ? "request" : "scheduler", (unsigned long long)ev->sequence, why);
+    return res_pack_is_full(&pk->pack[k]) ? pack_flush(pk, k) : RES_OK;
+}
+
 /* Both streams merged by capture time (scheduler first at one instant), so
 ** event_id order is capture order and the run-time index grows at its end;
-** only the events the store keeps, n of them. */
+** only the events the store keeps, n of them, the lifecycle ones of a
+** store keeping every event in packs. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
                                res_error *err) {
-    rows_writer w =
-        rows_begin(s, ST_EVENT, ST_EVENT_BATCH, n, run_id, run->iteration, "inserting events", err);
+    size_t rows = 0;
+    if (s->keep == RES_KEEP_ALL_EVENTS) {
+        res_event_merge m;
+        res_event_merge_begin(&m, run->events, run->request_events);
+        for (admit_event ev; res_event_merge_next(&m, &ev);)
+            rows += !res_event_is_lifecycle(&ev);
+        for (int k = 0; k < 2; k++)
+            rows += run->spilled[k] ? res_spill_count(run->spilled[k]) : 0;
+    } else {
+        rows = n;
+    }
+    rows_writer w = rows_begin(s, ST_EVENT, ST_EVENT_BATCH, rows, run_id, run->iteration,
+                               "inserting events", err);
+    event_packer pk = {.s = s, .run = run, .err = err};
+    sqlite3_bind_int64(s->stmt[ST_PACK], 1, run_id);
+    sqlite3_bind_int64(s->stmt[ST_PACK], 2, run->iteration);
     res_kept_reader k;
     bool more = res_kept_begin(&k, run);
     size_t done = 0;
-    for (admit_event ev; more && res_kept_next(&k, &ev);) {
+    res_status rc = RES_OK;
+    for (admit_event ev; rc == RES_OK && more && res_kept_next(&k, &ev);) {
         if (!event_is_stored(s, &ev)) continue;
         if (done++ == n) break;
+        if (packs_events(s, &ev)) {
+            rc = pack_event(&pk, &ev);
+            continue;
+        }
         int base;
         sqlite3_stmt *st = rows_next(&w, &base);
         bind_event(st, base, run, &ev);
-        if (rows_done(&w, st) != RES_OK) return RES_ESTORE;
+        rc = rows_done(&w, st);
     }
+    for (int j = 0; j < 2; j++) {
+        if (rc == RES_OK) rc = pack_flush(&pk, j);
+        res_pack_free(&pk.pack[j]);
+    }
+    if (rc != RES_OK) return rc;
     if (res_kept_error(&k))
         return res_store_fail(err, RES_EIO, "%s: %s", s->path, res_kept_error(&k));
-    if (done != n)
+    if (done != n || w.left != 0)
         return res_store_fail(err, RES_ESTORE, "%s: %zu events to store, %zu read back", s->path, n,
                               done);
     return RES_OK;

@@ -69,7 +69,7 @@ static void timelines_cte(FILE *f, const char *iteration) {
             iteration);
 }
 
-void res_lifecycle_sql(FILE *f, const res_event_query *q) {
+void res_lifecycle_sql(FILE *f, const res_event_query *q, const char *rows) {
     const char *iteration = q->iteration >= 0 ? " AND iteration = ?2" : "";
     bool scheduler = any_scheduler_kind(q);
     if (scheduler) timelines_cte(f, iteration);
@@ -79,8 +79,8 @@ void res_lifecycle_sql(FILE *f, const res_event_query *q) {
             " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
             " row_group, column_name, CASE stream WHEN 'request' THEN sequence ELSE 3 END AS o1,"
             " CASE stream WHEN 'request' THEN 0 ELSE sequence END AS o2, 0 AS o3"
-            " FROM events WHERE run_id = ?1 AND lifecycle = 0%s%s%s",
-            iteration, q->stream ? " AND stream = ?3" : "",
+            " FROM %s WHERE run_id = ?1 AND lifecycle = 0%s%s%s",
+            rows, iteration, q->stream ? " AND stream = ?3" : "",
             q->resource ? " AND resource = ?4" : "");
     kinds_in(f, q);
     for (size_t k = 0; !q->resource && k < sizeof scheduler_kinds / sizeof *scheduler_kinds; k++) {

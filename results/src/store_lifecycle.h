@@ -11,7 +11,8 @@
 /* Writes to f the query of q's events with the lifecycle ones rebuilt: the
 ** columns of res_store_reader_events' query, then three ordering keys.
 ** Parameters: ?1 run, ?2 iteration (when q->iteration >= 0), ?3 stream,
-** ?4 resource, ?5... the kinds, as q gives them.
+** ?4 resource, ?5... the kinds, as q gives them.  rows: the table of the
+** stored events rows (event_rows from schema version 9, events before).
 **
 ** The request stream's six lifecycle events come back exactly as they
 ** were stored (each attempt's row keeps their times and sequences, the
@@ -33,6 +34,6 @@
 ** lost: an execution's earlier ready_enqueued or selected (the timeline
 ** keeps the latest), and the events of a task that never got a worker
 ** (res_store_reader_lifecycle_shortfall counts them). */
-void res_lifecycle_sql(FILE *f, const res_event_query *q);
+void res_lifecycle_sql(FILE *f, const res_event_query *q, const char *rows);
 
 #endif

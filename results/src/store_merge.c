@@ -38,7 +38,8 @@ static const struct {
 } tables[] = {
     {"runs", "rowid"},
     {"iterations", "rowid"},
-    {"events", "event_id"},
+    {"event_rows", "event_id"},
+    {"event_packs", "pack_id"},
     {"metrics", "rowid"},
     {"snapshots", "rowid"},
     {"task_timelines", "iteration, task_execution_id"}, /* WITHOUT ROWID */
@@ -71,14 +72,15 @@ typedef struct merge {
 } merge;
 
 /* What the destination's column gets from the source's row: NULL when the
-** destination allocates it (runs.run_id, events.event_id). */
+** destination allocates it (runs.run_id, event_rows.event_id,
+** event_packs.pack_id). */
 static const char *source_of(size_t table, const char *column) {
     if (table == 0 && !strcmp(column, "run_id")) return NULL;
     if (table == 0 && !strcmp(column, "experiment_id")) return "?3";
     if (table == 0 && !strcmp(column, "status"))
         return "CASE WHEN ?4 THEN 'abandoned' ELSE status END";
     if (table == 0 && !strcmp(column, "source")) return "?5";
-    if (!strcmp(column, "event_id")) return NULL;
+    if (!strcmp(column, "event_id") || !strcmp(column, "pack_id")) return NULL;
     if (!strcmp(column, "run_id")) return "?2";
     return column;
 }

@@ -14,6 +14,7 @@
 #include "store_int.h"
 #include "store_lifecycle.h"
 #include "store_liveness.h"
+#include "store_unpack.h"
 
 const char *const res_timeline_stamp_names[RES_TIMELINE_STAMPS] = {
     "dependency_ready_at",        "ready_enqueued_at",         "selected_at",
@@ -72,6 +73,9 @@ static res_status open_read_only(res_store_reader *r, const char *path,
             return res_store_fail(err, RES_ESTORE, "%s: cannot open: %s", path,
                                   r->db ? sqlite3_errmsg(r->db) : "out of memory");
         sqlite3_busy_timeout(r->db, 10000);
+        if (res_unpack_register(r->db) != SQLITE_OK)
+            return res_store_fail(err, RES_ESTORE, "%s: cannot register the pack reader: %s", path,
+                                  sqlite3_errmsg(r->db));
         int sqlite_rc;
         res_status rc = res_store_identify(r->db, path, identity, &r->version, &sqlite_rc, err);
         int primary = sqlite_rc & 0xff;
@@ -416,18 +420,42 @@ res_status res_store_reader_lifecycle_shortfall(res_store_reader *r, int64_t run
     return out;
 }
 
-/* The events query as stored (parameters in the order they are bound). */
-static void stored_events_sql(FILE *f, const res_event_query *q) {
-    fputs("SELECT iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id,"
-          " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
-          " row_group, column_name FROM events WHERE run_id = ?",
-          f);
-    if (q->iteration >= 0) fputs(" AND iteration = ?", f);
-    if (q->stream) fputs(" AND stream = ?", f);
-    if (q->resource) fputs(" AND resource = ?", f);
-    for (size_t k = 0; q->kinds && q->kinds[k]; k++)
-        fputs(k ? ", ?" : " AND kind IN (?", f);
+/* The filters of q on the events of one table (prefix: its columns'
+** qualifier), numbered as res_lifecycle_sql's: ?1 run, ?2 iteration, ?3
+** stream, ?4 resource, ?5... the kinds. */
+static void event_filters(FILE *f, const res_event_query *q, const char *run, const char *prefix) {
+    fprintf(f, " WHERE %srun_id = ?1", run);
+    if (q->iteration >= 0) fprintf(f, " AND %siteration = ?2", run);
+    if (q->stream) fprintf(f, " AND %sstream = ?3", run);
+    if (q->resource) fprintf(f, " AND %sresource = ?4", prefix);
+    for (size_t k = 0; q->kinds && q->kinds[k]; k++) {
+        if (k == 0) fprintf(f, " AND %skind IN (", prefix);
+        fprintf(f, "%s?%zu", k ? ", " : "", 5 + k);
+    }
     if (q->kinds && q->kinds[0]) fputs(")", f);
+}
+
+#define EVENT_COLUMNS                                                                              \
+    "iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id,"     \
+    " request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name"
+
+/* The events query as stored.  From schema version 9 the lifecycle events
+** of a store keeping every event are packed (store_packs.h): the rows and
+** the packs, each pack parsed once (store_unpack.h) rather than once per
+** column as the events view does. */
+static void stored_events_sql(const res_store_reader *r, FILE *f, const res_event_query *q) {
+    fputs("SELECT " EVENT_COLUMNS, f);
+    fputs(r->version >= 9 ? " FROM event_rows" : " FROM events", f);
+    event_filters(f, q, "", "");
+    if (r->version >= 9) {
+        fputs(" UNION ALL SELECT p.iteration, p.stream, u.sequence, u.kind, u.captured_at_ns,"
+              " u.task_id, u.execution_id, CASE p.stream WHEN 'scheduler' THEN u.lease_id END,"
+              " u.request_attempt_id, CASE p.stream WHEN 'request' THEN u.lease_id END,"
+              " u.resource, u.reason, u.value, u.row_group, u.column_name FROM event_packs p,"
+              " admit_event_pack(p.strings, p.body, p.first_sequence, p.first_ns, p.events) u",
+              f);
+        event_filters(f, q, "p.", "u.");
+    }
     fputs(q->order == RES_EVENTS_STREAM_ORDER
               ? " ORDER BY iteration, stream, sequence"
               : " ORDER BY iteration, captured_at_ns, stream DESC, sequence",
@@ -444,9 +472,9 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
     FILE *f = open_memstream(&sql, &len);
     if (!f) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
     if (rebuild)
-        res_lifecycle_sql(f, q);
+        res_lifecycle_sql(f, q, r->version >= 9 ? "event_rows" : "events");
     else
-        stored_events_sql(f, q);
+        stored_events_sql(r, f, q);
     if (fclose(f) != 0) {
         free(sql);
         return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
@@ -455,22 +483,13 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
     int prc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
     free(sql);
     if (prc != SQLITE_OK) return fail_db(r, err, "reading events");
-    if (rebuild) { /* numbered: ?1 run, ?2 iteration, ?3 stream, ?4 resource, ?5... kinds */
-        sqlite3_bind_int64(st, 1, q->run_id);
-        if (q->iteration >= 0) sqlite3_bind_int64(st, 2, q->iteration);
-        if (q->stream) sqlite3_bind_text(st, 3, q->stream, -1, SQLITE_TRANSIENT);
-        if (q->resource) sqlite3_bind_text(st, 4, q->resource, -1, SQLITE_TRANSIENT);
-        for (size_t k = 0; q->kinds && q->kinds[k]; k++)
-            sqlite3_bind_text(st, 5 + (int)k, q->kinds[k], -1, SQLITE_TRANSIENT);
-        return cursor_open(r, st, CURSOR_EVENT, out, err);
-    }
-    int p = 1;
-    sqlite3_bind_int64(st, p++, q->run_id);
-    if (q->iteration >= 0) sqlite3_bind_int64(st, p++, q->iteration);
-    if (q->stream) sqlite3_bind_text(st, p++, q->stream, -1, SQLITE_TRANSIENT);
-    if (q->resource) sqlite3_bind_text(st, p++, q->resource, -1, SQLITE_TRANSIENT);
+    /* numbered: ?1 run, ?2 iteration, ?3 stream, ?4 resource, ?5... kinds */
+    sqlite3_bind_int64(st, 1, q->run_id);
+    if (q->iteration >= 0) sqlite3_bind_int64(st, 2, q->iteration);
+    if (q->stream) sqlite3_bind_text(st, 3, q->stream, -1, SQLITE_TRANSIENT);
+    if (q->resource) sqlite3_bind_text(st, 4, q->resource, -1, SQLITE_TRANSIENT);
     for (size_t k = 0; q->kinds && q->kinds[k]; k++)
-        sqlite3_bind_text(st, p++, q->kinds[k], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5 + (int)k, q->kinds[k], -1, SQLITE_TRANSIENT);
     return cursor_open(r, st, CURSOR_EVENT, out, err);
 }
 

@@ -10,10 +10,12 @@ corpus/store/: results databases written by ADMITSIM (the current build)
 with 512-byte pages, so that a mutation lands in a table more often than in
 empty page space: one run of one iteration (WAL); that and a run of two
 iterations, interrupted, with NULLs where columns allow them (rollback
-journal); and the schema version 4 database of tests/data, thinned out (a
-sixteenth of its events, a quarter of its metrics and timelines).  The
-first two again as SQL text (one_run_wal.sql, interrupted.sql), which
-fuzz_store runs into an empty database.
+journal); one run stored with every event (its lifecycle events packed,
+schema version 9); and the schema version 4 database of tests/data,
+thinned out (a sixteenth of its events, a quarter of its metrics and
+timelines).  The first two and the packed one again as SQL text
+(one_run_wal.sql, interrupted.sql, all_events.sql), which fuzz_store runs
+into an empty database (so that mutations reach the pack bodies).
 corpus/trace/ is written by hand: see README.md.
 """
 import json
@@ -102,10 +104,16 @@ def store_seeds(admitsim, out):
             "UPDATE runs SET status = 'running', finished_at = NULL, writer_pid = 2147483646,"
             " scenario_file = NULL, command_line = NULL WHERE run_id = 2;"
             "DELETE FROM iterations WHERE run_id = 2 AND iteration = 1;"
-            "UPDATE events SET task_id = NULL, resource = NULL WHERE event_id % 7 = 0;"
+            "UPDATE event_rows SET task_id = NULL, resource = NULL WHERE event_id % 7 = 0;"
             "VACUUM;")
         con.close()
         shutil.copy(db, os.path.join(out, "interrupted.db"))
+        db = os.path.join(work, "all_events.db")
+        subprocess.run([admitsim, "run", scenario, "--policy", "strict", "--store-events", "all",
+                        "--db", db], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        small_pages(db)
+        shutil.copy(db, os.path.join(out, "all_events.db"))
     finally:
         shutil.rmtree(work)
 
@@ -141,7 +149,7 @@ def main():
     store = os.path.join(corpus, "store")
     store_seeds(admitsim, store)
     v4_seed(src, store)
-    for name in ("one_run_wal", "interrupted"):
+    for name in ("one_run_wal", "interrupted", "all_events"):
         dump(os.path.join(store, name + ".db"), os.path.join(store, name + ".sql"))
 
 

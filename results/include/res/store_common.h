@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define RES_STORE_SCHEMA_VERSION 8
+#define RES_STORE_SCHEMA_VERSION 9
 /* The oldest schema the reader reads; older ones need `admitsim migrate`. */
 #define RES_STORE_READ_MIN_VERSION 4
 #define RES_STORE_DEFAULT_PATH     "results/admitsim.db"
