@@ -26,6 +26,8 @@
 #include "sim_test.h"
 #include "store_test.h"
 #include "store_run_test.h"
+/* the reader's table-valued function, on a connection of the test's own */
+#include "../results/src/store_unpack.h"
 
 typedef store_run_fixture fixture;
 
@@ -303,6 +305,36 @@ static void reader_refuses_a_damaged_pack(void **state) {
     free(after);
 }
 
+/* admit_event_pack beside other constraints on its arguments: a WHERE term
+** that agrees with the function's argument changes nothing, one that
+** differs gives no rows (not a "malformed" error, whichever SQLite hands
+** over first), and a constraint that is not an equality is checked by
+** SQLite. */
+static void pack_function_takes_other_constraints(void **state) {
+    fixture *f = *state;
+    write_ok(f);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(res_unpack_register(db), SQLITE_OK);
+#define UNPACKED                                                                                   \
+    "SELECT count(*) FROM event_packs p, admit_event_pack(p.strings, p.body, p.first_sequence,"    \
+    " p.first_ns, p.events) u"
+    int64_t all = scalar(f->db, "SELECT sum(events) FROM event_packs");
+    int64_t first = scalar(f->db, "SELECT events FROM event_packs ORDER BY pack_id LIMIT 1");
+    assert_true(first == 4096 && all > first);
+    assert_int_equal(scalar(db, UNPACKED), all);
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.events = p.events"), all);
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.events = 5"), 0);
+    int64_t full = scalar(f->db, "SELECT sum(events) FROM event_packs WHERE events = 4096");
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.events = 4096"), full);
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.first_ns = p.first_ns AND u.body = p.body"),
+                     all);
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.events > 4095"), full);
+    assert_int_equal(scalar(db, UNPACKED " WHERE u.strings LIKE '[%'"), all);
+#undef UNPACKED
+    sqlite3_close(db);
+}
+
 /* Packs of one stream, in sequence order, all full but the last, each body
 ** an array of as many arrays as it says, its first sequence its first
 ** event's. */
@@ -481,6 +513,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(packs_hold_up_to_4096_events, setup, teardown),
         cmocka_unit_test_setup_teardown(reader_gives_what_the_view_gives, setup, teardown),
         cmocka_unit_test_setup_teardown(reader_refuses_a_damaged_pack, setup, teardown),
+        cmocka_unit_test_setup_teardown(pack_function_takes_other_constraints, setup, teardown),
         cmocka_unit_test(texts_come_back_unchanged),
         cmocka_unit_test(the_view_takes_what_the_table_took),
         cmocka_unit_test_setup_teardown(packed_events_change_only_with_their_iteration, setup,

@@ -360,8 +360,9 @@ static const char *const migrations[] = {
     ** an event_id for a packed one).  Renamed in legacy mode so that a
     ** user's view over events reads the new view; notable_events and the
     ** delete trigger are made again over event_rows.  The view uses
-    ** json_extract, not ->> (SQLite 3.38), so that older SQLite libraries
-    ** still open the database. */
+    ** json_extract, not ->> (syntax from SQLite 3.38), so that an older
+    ** SQLite library still opens the database (and reads the view where
+    ** it has JSON1). */
     "PRAGMA legacy_alter_table = ON;"
     "ALTER TABLE events RENAME TO event_rows;"
     "PRAGMA legacy_alter_table = OFF;"

@@ -18,8 +18,9 @@
 **                             into strings, column, resource and reason
 **                             are indexes into strings plus one, and 0
 **                             stands for NULL in every field after the
-**                             third (an id of 0 is none, row_group + 1 of
-**                             0 is none); trailing zeros are left out.
+**                             third but value, where 0 is 0 (an id of 0
+**                             is none, row_group + 1 of 0 is none);
+**                             trailing zeros are left out.
 ** The lease id is the task lease's on the scheduler stream and the
 ** request lease's on the request stream.  The events view (store.c,
 ** migration 9) turns a pack back into rows, so SQL sees every event.

@@ -63,28 +63,47 @@ static int unpack_disconnect(sqlite3_vtab *vt) {
     return SQLITE_OK;
 }
 
-/* Every argument must be given (an equality on its hidden column). */
+/* Every argument must be given (an equality on its hidden column).  Every
+** usable equality goes to xFilter, idxStr naming each one's argument: a
+** WHERE term on an argument (u.events = 5) besides the function's own is
+** then compared there (no rows when they differ), and any other constraint
+** on an argument is left to SQLite. */
 static int unpack_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
     (void)vt;
-    int given[ARGS];
-    for (int a = 0; a < ARGS; a++)
-        given[a] = -1;
-    for (int i = 0; i < info->nConstraint; i++) {
+    bool given[ARGS] = {false};
+    char which[64];
+    int n = 0;
+    for (int i = 0; i < info->nConstraint && n < (int)sizeof which - 1; i++) {
         const struct sqlite3_index_constraint *c = &info->aConstraint[i];
-        if (c->iColumn < COL_STRINGS) continue;
-        if (!c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ) return SQLITE_CONSTRAINT;
-        /* a second equality on an argument is checked by SQLite against
-        ** the argument's value (unpack_column) */
-        if (given[c->iColumn - COL_STRINGS] < 0) given[c->iColumn - COL_STRINGS] = i;
+        if (c->iColumn < COL_STRINGS || !c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+        given[c->iColumn - COL_STRINGS] = true;
+        which[n++] = (char)('0' + c->iColumn - COL_STRINGS);
+        info->aConstraintUsage[i].argvIndex = n;
+        info->aConstraintUsage[i].omit = 1;
     }
-    for (int a = 0; a < ARGS; a++) {
-        if (given[a] < 0) return SQLITE_CONSTRAINT;
-        info->aConstraintUsage[given[a]].argvIndex = a + 1;
-        info->aConstraintUsage[given[a]].omit = 1;
-    }
+    for (int a = 0; a < ARGS; a++)
+        if (!given[a]) return SQLITE_CONSTRAINT;
+    which[n] = '\0';
+    info->idxStr = sqlite3_mprintf("%s", which);
+    if (!info->idxStr) return SQLITE_NOMEM;
+    info->needToFreeIdxStr = 1;
     info->estimatedCost = 4096;
     info->estimatedRows = 4096;
     return SQLITE_OK;
+}
+
+/* Whether two values of one argument are the same. */
+static bool same_value(sqlite3_value *x, sqlite3_value *y) {
+    int t = sqlite3_value_type(x);
+    if (t != sqlite3_value_type(y)) return false;
+    if (t == SQLITE_INTEGER) return sqlite3_value_int64(x) == sqlite3_value_int64(y);
+    if (t == SQLITE_NULL) return false; /* NULL = NULL holds for no row */
+    if (t == SQLITE_FLOAT) return sqlite3_value_double(x) == sqlite3_value_double(y);
+    const void *a = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(x) : sqlite3_value_blob(x);
+    int na = sqlite3_value_bytes(x);
+    const void *b = t == SQLITE_TEXT ? (const void *)sqlite3_value_text(y) : sqlite3_value_blob(y);
+    int nb = sqlite3_value_bytes(y);
+    return na == nb && (na == 0 || (a && b && memcmp(a, b, (size_t)na) == 0));
 }
 
 static int unpack_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
@@ -185,8 +204,8 @@ static int parse_entry(unpack_cursor *c) {
 }
 
 static int unpack_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str, int argc,
-                         sqlite3_value **argv) {
-    (void)idx, (void)idx_str;
+                         sqlite3_value **all) {
+    (void)idx;
     unpack_cursor *c = (unpack_cursor *)cur;
     json_decref(c->strings);
     c->strings = NULL;
@@ -194,7 +213,20 @@ static int unpack_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str,
     c->eof = false;
     free(c->strings_text);
     c->strings_text = NULL;
-    if (argc != ARGS) return SQLITE_ERROR;
+    /* each argument's value; a second one that differs: no rows */
+    sqlite3_value *argv[ARGS] = {NULL};
+    if (!idx_str || (int)strlen(idx_str) != argc) return SQLITE_ERROR;
+    for (int k = 0; k < argc; k++) {
+        int a = idx_str[k] - '0';
+        if (a < 0 || a >= ARGS) return SQLITE_ERROR;
+        if (!argv[a]) {
+            argv[a] = all[k];
+        } else if (!same_value(argv[a], all[k])) {
+            c->eof = true;
+            return SQLITE_OK;
+        }
+    }
+    c->first_sequence = sqlite3_value_int64(argv[COL_FIRST_SEQUENCE - COL_STRINGS]);
     for (int k = COL_FIRST_SEQUENCE; k <= COL_EVENTS; k++)
         if (sqlite3_value_type(argv[k - COL_STRINGS]) != SQLITE_INTEGER)
             return malformed(c, "first_sequence, first_ns and events must be integers");
