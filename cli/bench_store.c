@@ -6,20 +6,9 @@
 
 #include "bench.h"
 #include "cli.h"
-#include "res/event_names.h"
 #include "res/store.h"
 #include "res/summary.h"
 #include "sim/engine.h"
-
-/* How many of run's events a store keeping the notable ones stores. */
-static size_t notable_events(const res_run_record *run) {
-    res_event_merge m;
-    res_event_merge_begin(&m, run->events, run->request_events);
-    size_t n = 0;
-    for (admit_event ev; res_event_merge_next(&m, &ev);)
-        n += !res_event_is_lifecycle(&ev);
-    return n;
-}
 
 int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all_events) {
     sim_run_options ro = {.seed = seed, .capture_events = true};
@@ -49,7 +38,8 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     printf("bench --store %s: %zu events per iteration (%zu scheduler, %zu request), %zu of "
            "them stored (--store-events %s), %llu repeats, each into a fresh WAL database in "
            "%s\n",
-           sc->config.scenario_id, events, nsched, nreq, all_events ? events : notable_events(run),
+           sc->config.scenario_id, events, nsched, nreq,
+           all_events ? events : (size_t)res_run_record_notable_count(run),
            all_events ? "all" : "notable", (unsigned long long)repeat, dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/bench.db", dir);

@@ -42,6 +42,38 @@ static inline store_run_fixture *store_run_fixture_create(sim_scenario *sc, cons
     return f;
 }
 
+/* Writes the run's iteration, failing the test with the store's message. */
+static inline void store_run_fixture_write(store_run_fixture *f) {
+    res_error err;
+    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
+        fail_msg("%s", err.message);
+}
+
+/* A row of table (put there by block, SQL) in the way of the iteration:
+** writing it fails with a message naming says and leaves nothing of it
+** behind (no iterations, event rows or packs, metrics, snapshots, task
+** timelines or request attempts but that one row); once the row is gone
+** the same iteration writes. */
+static inline void expect_blocked_write_leaves_nothing(store_run_fixture *f, const char *block,
+                                                       const char *table, const char *says) {
+    assert_int_equal(sqlite3_exec(f->db, block, NULL, NULL, NULL), SQLITE_OK);
+    res_error err;
+    assert_int_equal(res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err), RES_ESTORE);
+    if (!strstr(err.message, says)) fail_msg("%s: no \"%s\"", err.message, says);
+    static const char *const tables[] = {"iterations",      "event_rows", "event_packs",
+                                         "metrics",         "snapshots",  "task_timelines",
+                                         "request_attempts"};
+    for (size_t i = 0; i < sizeof tables / sizeof *tables; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tables[i]);
+        assert_int_equal(scalar(f->db, sql), strcmp(tables[i], table) ? 0 : 1);
+    }
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM %s", table);
+    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    store_run_fixture_write(f);
+}
+
 static inline void store_run_fixture_free(store_run_fixture *f) {
     sqlite3_close(f->db);
     res_store_close(f->s);

@@ -76,9 +76,7 @@ static void writes_without_a_statement_journal(void **state) {
     assert_true(res_event_log_count(f->run->events) > 64 * 32);
     assert_true(f->run->stats.tasks_completed > 8 * 64);
     subjournal_opens = 0;
-    res_error err;
-    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
-        fail_msg("%s", err.message);
+    store_run_fixture_write(f);
     assert_int_equal(subjournal_opens, 0);
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"),
                      f->run->stats.tasks_completed);
@@ -111,19 +109,7 @@ static void failed_batch_leaves_nothing_behind(void **state) {
     snprintf(sql, sizeof sql,
              BARE_TIMELINE_INSERT " VALUES (%lld, 0, 300, 0, 'completed', 0, 0, 0, 0, 0)",
              (long long)f->run_id);
-    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
-    res_error err;
-    assert_int_equal(res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err), RES_ESTORE);
-    assert_non_null(strstr(err.message, "task timelines"));
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM events"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM metrics"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM snapshots"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"), 1);
-    assert_int_equal(sqlite3_exec(f->db, "DELETE FROM task_timelines", NULL, NULL, NULL),
-                     SQLITE_OK);
-    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
-        fail_msg("%s", err.message);
+    expect_blocked_write_leaves_nothing(f, sql, "task_timelines", "task timelines");
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 1);
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"),
                      f->run->stats.tasks_completed);

@@ -38,12 +38,6 @@ static fixture *fixture_of(sim_scenario *sc) {
     return f;
 }
 
-static void write_ok(fixture *f) {
-    res_error err;
-    if (res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err) != RES_OK)
-        fail_msg("%s", err.message);
-}
-
 /* dynamic_request_calls: 1,500 tasks, 33,275 events of both streams. */
 static int setup(void **state) {
     *state = fixture_of(load("dynamic_request_calls.json"));
@@ -142,7 +136,7 @@ static size_t expect_every_event(fixture *f) {
 
 static void view_gives_every_event_as_captured(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     size_t lifecycle = expect_every_event(f);
     size_t total =
         res_event_log_count(f->run->events) + res_event_log_count(f->run->request_events);
@@ -220,7 +214,7 @@ static void expect_reader_is_view(fixture *f, const res_event_query *q, const ch
 
 static void reader_gives_what_the_view_gives(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     const char *resource = text_of(f->db, "SELECT resource FROM events WHERE stream = 'request'"
                                           " AND lifecycle = 1 AND resource IS NOT NULL LIMIT 1");
     assert_non_null(resource);
@@ -267,7 +261,7 @@ static void expect_malformed(fixture *f, const char *update, const char *says) {
 
 static void reader_refuses_a_damaged_pack(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     static const char last[] = "WHERE pack_id = (SELECT max(pack_id) FROM event_packs)";
     char sql[512];
     static const struct {
@@ -312,7 +306,7 @@ static void reader_refuses_a_damaged_pack(void **state) {
 ** SQLite. */
 static void pack_function_takes_other_constraints(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(res_unpack_register(db), SQLITE_OK);
@@ -340,7 +334,7 @@ static void pack_function_takes_other_constraints(void **state) {
 ** event's. */
 static void packs_hold_up_to_4096_events(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     size_t n[2] = {0, 0};
     res_event_merge m;
     res_event_merge_begin(&m, f->run->events, f->run->request_events);
@@ -379,7 +373,7 @@ static void texts_come_back_unchanged(void **state) {
         "  {\"name\": \"caf\\u00e9 \\u2713\", \"depends_on\": [\"q\\\"u\\\\o/te\"],"
         "   \"duration\": {\"dist\": \"constant\", \"seconds\": 0.5}}]}";
     fixture *f = fixture_of(parse(scenario));
-    write_ok(f);
+    store_run_fixture_write(f);
     expect_every_event(f);
     expect_text(f->db,
                 "SELECT group_concat(column_name, '|') FROM (SELECT DISTINCT column_name FROM"
@@ -405,21 +399,13 @@ static void failed_pack_leaves_nothing_behind(void **state) {
              "INSERT INTO event_packs (run_id, iteration, stream, first_sequence, first_ns,"
              " events, strings, body) VALUES (%lld, 0, 'scheduler', %llu, 0, 0, '[]', '[]')",
              (long long)f->run_id, (unsigned long long)first);
-    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
-    res_error err;
-    assert_int_equal(res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err), RES_ESTORE);
-    assert_non_null(strstr(err.message, "packed events"));
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM event_rows"), 0);
-    assert_int_equal(scalar(f->db, "SELECT count(*) FROM event_packs"), 1);
-    assert_int_equal(sqlite3_exec(f->db, "DELETE FROM event_packs", NULL, NULL, NULL), SQLITE_OK);
-    write_ok(f);
+    expect_blocked_write_leaves_nothing(f, sql, "event_packs", "packed events");
     expect_every_event(f);
 }
 
 static void deleting_an_iteration_deletes_its_packs(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     assert_true(scalar(f->db, "SELECT count(*) FROM event_packs") > 0);
     assert_int_equal(sqlite3_exec(f->db, "DELETE FROM iterations", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM event_packs"), 0);
@@ -478,7 +464,7 @@ static void the_view_takes_what_the_table_took(void **state) {
 
 static void packed_events_change_only_with_their_iteration(void **state) {
     fixture *f = *state;
-    write_ok(f);
+    store_run_fixture_write(f);
     char *msg = NULL;
     assert_int_not_equal(
         sqlite3_exec(f->db, "UPDATE events SET value = 1 WHERE lifecycle = 1", NULL, NULL, &msg),

@@ -3,6 +3,7 @@
 */
 #include "res/run_record.h"
 
+#include "res/event_names.h"
 #include "res/spill.h"
 #include "res/summary.h"
 
@@ -84,10 +85,26 @@ bool res_run_record_add_event(res_run_record *r, const admit_event *ev) {
     return res_event_log_append(*log, ev);
 }
 
-uint64_t res_run_record_kept_count(const res_run_record *r) {
-    uint64_t n = res_event_log_count(r->events) + res_event_log_count(r->request_events);
+static uint64_t spilled_count(const res_run_record *r) {
+    uint64_t n = 0;
     for (int k = 0; k < 2; k++)
         n += r->spilled[k] ? res_spill_count(r->spilled[k]) : 0;
+    return n;
+}
+
+uint64_t res_run_record_kept_count(const res_run_record *r) {
+    return res_event_log_count(r->events) + res_event_log_count(r->request_events) +
+           spilled_count(r);
+}
+
+uint64_t res_run_record_notable_count(const res_run_record *r) {
+    uint64_t n = spilled_count(r);
+    const res_event_log *logs[2] = {r->events, r->request_events};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < res_event_log_count(logs[k]); i++) {
+            admit_event ev = res_event_log_at(logs[k], i);
+            n += !res_event_is_lifecycle(&ev);
+        }
     return n;
 }
 

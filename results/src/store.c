@@ -1102,18 +1102,10 @@ static bool event_is_stored(const res_store *s, const admit_event *ev) {
 ** are notable ones (a run keeping only those), all stored: the store keeps
 ** at least what the run kept (res_store_write_iteration). */
 static size_t stored_events(const res_store *s, const res_run_record *run) {
-    size_t spilled = 0;
-    for (int k = 0; k < 2; k++)
-        spilled += run->spilled[k] ? res_spill_count(run->spilled[k]) : 0;
-    if (s->keep == RES_KEEP_ALL_EVENTS)
-        return res_event_log_count(run->events) + res_event_log_count(run->request_events) +
-               spilled;
-    res_event_merge m;
-    res_event_merge_begin(&m, run->events, run->request_events);
-    size_t n = spilled;
-    for (admit_event ev; res_event_merge_next(&m, &ev);)
-        n += event_is_stored(s, &ev);
-    return n;
+    if (s->keep == RES_KEEP_ALL_EVENTS) return res_run_record_kept_count(run);
+    if (s->keep == RES_KEEP_NOTABLE_EVENTS) return res_run_record_notable_count(run);
+    return res_run_record_kept_count(run) - res_event_log_count(run->events) -
+           res_event_log_count(run->request_events); /* the spilled ones */
 }
 
 /* The lifecycle events packed (store_packs.h), a pack per stream being
@@ -1160,7 +1152,7 @@ static res_status pack_event(event_packer *pk, const admit_event *ev) {
     int k = ev->stream == ADMIT_STREAM_REQUEST;
     const char *why = res_pack_add(&pk->pack[k], pk->run, ev);
     if (why)
-        return res_store_fail(pk->err, strcmp(why, "out of memory") ? RES_EINVAL : RES_ENOMEM,
+        return res_store_fail(pk->err, why == res_pack_no_memory ? RES_ENOMEM : RES_EINVAL,
                               "%s: cannot pack %s event %llu: %s", pk->s->path,
                               k ? "request" : "scheduler", (unsigned long long)ev->sequence, why);
     return res_pack_is_full(&pk->pack[k]) ? pack_flush(pk, k) : RES_OK;
@@ -1172,17 +1164,8 @@ static res_status pack_event(event_packer *pk, const admit_event *ev) {
 ** store keeping every event in packs. */
 static res_status write_events(res_store *s, int64_t run_id, const res_run_record *run, size_t n,
                                res_error *err) {
-    size_t rows = 0;
-    if (s->keep == RES_KEEP_ALL_EVENTS) {
-        res_event_merge m;
-        res_event_merge_begin(&m, run->events, run->request_events);
-        for (admit_event ev; res_event_merge_next(&m, &ev);)
-            rows += !res_event_is_lifecycle(&ev);
-        for (int k = 0; k < 2; k++)
-            rows += run->spilled[k] ? res_spill_count(run->spilled[k]) : 0;
-    } else {
-        rows = n;
-    }
+    /* the notable ones are rows; with every event kept, those alone */
+    size_t rows = s->keep == RES_KEEP_ALL_EVENTS ? res_run_record_notable_count(run) : n;
     rows_writer w = rows_begin(s, ST_EVENT, ST_EVENT_BATCH, rows, run_id, run->iteration,
                                "inserting events", err);
     event_packer pk = {.s = s, .run = run, .err = err};

@@ -44,9 +44,15 @@ static bool wanted(const res_event_query *q, const char *stream, const char *kin
     return false;
 }
 
-static void kinds_in(FILE *f, const res_event_query *q) {
-    for (size_t k = 0; q->kinds && q->kinds[k]; k++)
-        fprintf(f, "%s?%zu", k ? ", " : " AND kind IN (", 5 + k);
+void res_event_filters_sql(FILE *f, const res_event_query *q, const char *run, const char *event) {
+    fprintf(f, " WHERE %srun_id = ?1", run);
+    if (q->iteration >= 0) fprintf(f, " AND %siteration = ?2", run);
+    if (q->stream) fprintf(f, " AND %sstream = ?3", run);
+    if (q->resource) fprintf(f, " AND %sresource = ?4", event);
+    for (size_t k = 0; q->kinds && q->kinds[k]; k++) {
+        if (k == 0) fprintf(f, " AND %skind IN (", event);
+        fprintf(f, "%s?%zu", k ? ", " : "", 5 + k);
+    }
     if (q->kinds && q->kinds[0]) fputs(")", f);
 }
 
@@ -79,10 +85,10 @@ void res_lifecycle_sql(FILE *f, const res_event_query *q, const char *rows) {
             " task_lease_id, request_attempt_id, request_lease_id, resource, reason, value,"
             " row_group, column_name, CASE stream WHEN 'request' THEN sequence ELSE 3 END AS o1,"
             " CASE stream WHEN 'request' THEN 0 ELSE sequence END AS o2, 0 AS o3"
-            " FROM %s WHERE run_id = ?1 AND lifecycle = 0%s%s%s",
-            rows, iteration, q->stream ? " AND stream = ?3" : "",
-            q->resource ? " AND resource = ?4" : "");
-    kinds_in(f, q);
+            " FROM %s",
+            rows);
+    res_event_filters_sql(f, q, "", "");
+    fputs(" AND lifecycle = 0", f);
     for (size_t k = 0; !q->resource && k < sizeof scheduler_kinds / sizeof *scheduler_kinds; k++) {
         if (!wanted(q, "scheduler", scheduler_kinds[k].kind)) continue;
         /* an execution that ends at the instant its worker started ends

@@ -36,4 +36,11 @@
 ** (res_store_reader_lifecycle_shortfall counts them). */
 void res_lifecycle_sql(FILE *f, const res_event_query *q, const char *rows);
 
+/* Writes to f the WHERE clause of q's filters on one table of events,
+** numbered as above (?1 run, ?2 iteration, ?3 stream, ?4 resource, ?5...
+** the kinds): run qualifies the run, iteration and stream columns, event
+** the resource and kind columns ("" for a table's own, "p." for a joined
+** one's). */
+void res_event_filters_sql(FILE *f, const res_event_query *q, const char *run, const char *event);
+
 #endif

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "res/event_names.h"
+#include "res/id_hash.h"
 
-enum {
-    PACK_FIELDS = 12,
-    /* the longest entry: 12 fields of at most 20 digits and a sign, the
-    ** commas, the brackets */
-    PACK_ENTRY_MAX = PACK_FIELDS * 22 + 4
-};
+/* the longest entry: every field of at most 20 digits and a sign, the
+** commas, the brackets */
+enum { PACK_ENTRY_MAX = RES_PACK_FIELDS * 22 + 4 };
+
+const char res_pack_no_memory[] = "out of memory";
 
 const char *res_event_resource_text(const res_run_record *run, const admit_event *ev) {
     bool req = ev->stream == ADMIT_STREAM_REQUEST;
@@ -27,11 +27,7 @@ const char *res_event_column_text(const res_run_record *run, const admit_event *
 }
 
 static size_t hash_ptr(const void *p, size_t cap) {
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x & (cap - 1);
+    return res_id_hash((uint64_t)(uintptr_t)p) & (cap - 1);
 }
 
 /* The map from a text's address to its index + 1, twice as large. */
@@ -97,12 +93,11 @@ static char *put_int(char *out, int64_t v) {
 }
 
 const char *res_pack_add(res_pack *p, const res_run_record *run, const admit_event *ev) {
-    static const char *const no_memory = "out of memory";
     if (ev->corr.row_group == INT64_MAX) return "a row group of 2^63 - 1 (the format holds it + 1)";
     if (p->len + PACK_ENTRY_MAX + 2 > p->cap) {
         size_t cap = p->cap ? p->cap * 2 : (size_t)RES_PACK_EVENTS * 48;
         char *body = realloc(p->body, cap);
-        if (!body) return no_memory;
+        if (!body) return res_pack_no_memory;
         p->body = body;
         p->cap = cap;
     }
@@ -115,21 +110,22 @@ const char *res_pack_add(res_pack *p, const res_run_record *run, const admit_eve
     int64_t resource = string_slot(p, res_event_resource_text(run, ev));
     int64_t reason = string_slot(p, res_event_reason_name(ev));
     if (kind == 0) return "an event without a kind name";
-    if (kind < 0 || column < 0 || resource < 0 || reason < 0) return no_memory;
-    int64_t f[PACK_FIELDS] = {(int64_t)(ev->sequence - p->first_sequence),
-                              kind - 1,
-                              ev->captured_at_ns - p->first_ns,
-                              (int64_t)ev->task_id,
-                              (int64_t)ev->corr.task_execution_id,
-                              (int64_t)ev->lease_id,
-                              ev->value,
-                              ev->corr.row_group >= 0 ? (int64_t)ev->corr.row_group + 1 : 0,
-                              column,
-                              resource,
-                              reason,
-                              (int64_t)ev->attempt_id};
-    int n = PACK_FIELDS;
-    while (n > 3 && f[n - 1] == 0)
+    if (kind < 0 || column < 0 || resource < 0 || reason < 0) return res_pack_no_memory;
+    int64_t f[RES_PACK_FIELDS] = {[RES_PACK_SEQUENCE] = (int64_t)(ev->sequence - p->first_sequence),
+                                  [RES_PACK_KIND] = kind - 1,
+                                  [RES_PACK_TIME] = ev->captured_at_ns - p->first_ns,
+                                  [RES_PACK_TASK] = (int64_t)ev->task_id,
+                                  [RES_PACK_EXECUTION] = (int64_t)ev->corr.task_execution_id,
+                                  [RES_PACK_LEASE] = (int64_t)ev->lease_id,
+                                  [RES_PACK_VALUE] = ev->value,
+                                  [RES_PACK_ROW_GROUP] =
+                                      ev->corr.row_group >= 0 ? (int64_t)ev->corr.row_group + 1 : 0,
+                                  [RES_PACK_COLUMN] = column,
+                                  [RES_PACK_RESOURCE] = resource,
+                                  [RES_PACK_REASON] = reason,
+                                  [RES_PACK_ATTEMPT] = (int64_t)ev->attempt_id};
+    int n = RES_PACK_FIELDS;
+    while (n > RES_PACK_MIN_FIELDS && f[n - 1] == 0)
         n--;
     char *out = p->body + p->len;
     *out++ = p->events ? ',' : '[';
@@ -148,7 +144,7 @@ bool res_pack_is_full(const res_pack *p) {
     return p->events >= RES_PACK_EVENTS;
 }
 
-const char *res_pack_body(const res_pack *p, size_t *len) {
+const char *res_pack_body(res_pack *p, size_t *len) {
     p->body[p->len] = ']';
     p->body[p->len + 1] = '\0';
     *len = p->len + 1;

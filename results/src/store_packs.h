@@ -37,6 +37,29 @@
 
 enum { RES_PACK_EVENTS = 4096 };
 
+/* The positions of an entry's integers (the body's format above); the
+** writer (store_packs.c) and the reader's table-valued function
+** (store_unpack.c, whose columns come in this order) share them. */
+enum res_pack_field {
+    RES_PACK_SEQUENCE, /* - first_sequence */
+    RES_PACK_KIND,     /* index into strings */
+    RES_PACK_TIME,     /* captured_at_ns - first_ns */
+    RES_PACK_TASK,
+    RES_PACK_EXECUTION,
+    RES_PACK_LEASE,
+    RES_PACK_VALUE,
+    RES_PACK_ROW_GROUP, /* + 1 */
+    RES_PACK_COLUMN,    /* index into strings + 1 */
+    RES_PACK_RESOURCE,  /* index into strings + 1 */
+    RES_PACK_REASON,    /* index into strings + 1 */
+    RES_PACK_ATTEMPT,
+    RES_PACK_FIELDS,
+    RES_PACK_MIN_FIELDS = RES_PACK_TIME + 1 /* never left out */
+};
+
+/* What res_pack_add says when memory ran out. */
+extern const char res_pack_no_memory[];
+
 /* The text an event names, or NULL: its resource's name (scheduler
 ** resource or request resource key), its column's name. */
 const char *res_event_resource_text(const res_run_record *run, const admit_event *ev);
@@ -60,14 +83,14 @@ typedef struct res_pack {
     size_t map_cap;
 } res_pack;
 
-/* Appends ev: NULL, or what stopped it (out of memory, a value the format
-** cannot hold). */
+/* Appends ev: NULL, or what stopped it (res_pack_no_memory, a value the
+** format cannot hold). */
 const char *res_pack_add(res_pack *p, const res_run_record *run, const admit_event *ev);
 /* Whether p holds RES_PACK_EVENTS events. */
 bool res_pack_is_full(const res_pack *p);
 /* The body's text (len bytes, NUL-terminated) once at least one event was
 ** added. */
-const char *res_pack_body(const res_pack *p, size_t *len);
+const char *res_pack_body(res_pack *p, size_t *len);
 /* The strings as JSON text (malloc'd), or NULL: out of memory, or a text
 ** that is not UTF-8. */
 char *res_pack_strings(const res_pack *p);

@@ -420,24 +420,15 @@ res_status res_store_reader_lifecycle_shortfall(res_store_reader *r, int64_t run
     return out;
 }
 
-/* The filters of q on the events of one table (prefix: its columns'
-** qualifier), numbered as res_lifecycle_sql's: ?1 run, ?2 iteration, ?3
-** stream, ?4 resource, ?5... the kinds. */
-static void event_filters(FILE *f, const res_event_query *q, const char *run, const char *prefix) {
-    fprintf(f, " WHERE %srun_id = ?1", run);
-    if (q->iteration >= 0) fprintf(f, " AND %siteration = ?2", run);
-    if (q->stream) fprintf(f, " AND %sstream = ?3", run);
-    if (q->resource) fprintf(f, " AND %sresource = ?4", prefix);
-    for (size_t k = 0; q->kinds && q->kinds[k]; k++) {
-        if (k == 0) fprintf(f, " AND %skind IN (", prefix);
-        fprintf(f, "%s?%zu", k ? ", " : "", 5 + k);
-    }
-    if (q->kinds && q->kinds[0]) fputs(")", f);
-}
-
 #define EVENT_COLUMNS                                                                              \
     "iteration, stream, sequence, kind, captured_at_ns, task_id, execution_id, task_lease_id,"     \
     " request_attempt_id, request_lease_id, resource, reason, value, row_group, column_name"
+
+/* The table of the events stored as rows: event_rows from schema version 9
+** (events is then a view), events before. */
+static const char *event_rows(const res_store_reader *r) {
+    return r->version >= 9 ? "event_rows" : "events";
+}
 
 /* The events query as stored.  From schema version 9 the lifecycle events
 ** of a store keeping every event are packed (store_packs.h): the rows and
@@ -445,8 +436,8 @@ static void event_filters(FILE *f, const res_event_query *q, const char *run, co
 ** column as the events view does. */
 static void stored_events_sql(const res_store_reader *r, FILE *f, const res_event_query *q) {
     fputs("SELECT " EVENT_COLUMNS, f);
-    fputs(r->version >= 9 ? " FROM event_rows" : " FROM events", f);
-    event_filters(f, q, "", "");
+    fprintf(f, " FROM %s", event_rows(r));
+    res_event_filters_sql(f, q, "", "");
     if (r->version >= 9) {
         fputs(" UNION ALL SELECT p.iteration, p.stream, u.sequence, u.kind, u.captured_at_ns,"
               " u.task_id, u.execution_id, CASE p.stream WHEN 'scheduler' THEN u.lease_id END,"
@@ -454,7 +445,7 @@ static void stored_events_sql(const res_store_reader *r, FILE *f, const res_even
               " u.resource, u.reason, u.value, u.row_group, u.column_name FROM event_packs p,"
               " admit_event_pack(p.strings, p.body, p.first_sequence, p.first_ns, p.events) u",
               f);
-        event_filters(f, q, "p.", "u.");
+        res_event_filters_sql(f, q, "p.", "u.");
     }
     fputs(q->order == RES_EVENTS_STREAM_ORDER
               ? " ORDER BY iteration, stream, sequence"
@@ -472,7 +463,7 @@ res_status res_store_reader_events(res_store_reader *r, const res_event_query *q
     FILE *f = open_memstream(&sql, &len);
     if (!f) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", r->path);
     if (rebuild)
-        res_lifecycle_sql(f, q, r->version >= 9 ? "event_rows" : "events");
+        res_lifecycle_sql(f, q, event_rows(r));
     else
         stored_events_sql(r, f, q);
     if (fclose(f) != 0) {

@@ -1,4 +1,5 @@
 #include "store_unpack.h"
+#include "store_packs.h"
 
 #include <ctype.h>
 #include <jansson.h>
@@ -7,27 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The columns: the event's, then the hidden arguments. */
+/* The columns: the event's (an entry's fields, store_packs.h, in their
+** order), then the hidden arguments. */
 enum {
-    COL_SEQUENCE,
-    COL_KIND,
-    COL_CAPTURED_AT,
-    COL_TASK,
-    COL_EXECUTION,
-    COL_LEASE,
-    COL_VALUE,
-    COL_ROW_GROUP,
-    COL_COLUMN,
-    COL_RESOURCE,
-    COL_REASON,
-    COL_ATTEMPT,
-    COL_STRINGS, /* the arguments, in order */
+    COL_STRINGS = RES_PACK_FIELDS, /* the arguments, in order */
     COL_BODY,
     COL_FIRST_SEQUENCE,
     COL_FIRST_NS,
     COL_EVENTS,
-    ARGS = COL_EVENTS - COL_STRINGS + 1,
-    FIELDS = 12 /* an entry's integers at most (store_packs.h) */
+    ARGS = COL_EVENTS - COL_STRINGS + 1
 };
 
 typedef struct unpack_cursor {
@@ -39,7 +28,7 @@ typedef struct unpack_cursor {
     int64_t first_sequence, first_ns, events;
     int64_t row; /* the entry's index */
     bool eof;
-    int64_t f[FIELDS]; /* the entry, 0 past its end */
+    int64_t f[RES_PACK_FIELDS]; /* the entry, 0 past its end */
     int64_t sequence, captured_at;
 } unpack_cursor;
 
@@ -183,7 +172,7 @@ static int parse_entry(unpack_cursor *c) {
     int n = 0;
     memset(c->f, 0, sizeof c->f);
     for (;;) {
-        if (n == FIELDS) return malformed(c, "more than 12 integers in an entry");
+        if (n == RES_PACK_FIELDS) return malformed(c, "more than 12 integers in an entry");
         if (!parse_int(&p, &c->f[n++])) return malformed(c, "an integer expected");
         p = skip_space(p);
         if (*p == ']') break;
@@ -191,14 +180,16 @@ static int parse_entry(unpack_cursor *c) {
         p++;
     }
     c->pos = p + 1;
-    if (n < 3) return malformed(c, "fewer than 3 integers in an entry");
+    if (n < RES_PACK_MIN_FIELDS) return malformed(c, "fewer than 3 integers in an entry");
     if (c->row >= c->events) return malformed(c, "more entries than the pack says");
-    if (!names_string(c, c->f[COL_KIND], false) || !names_string(c, c->f[COL_COLUMN], true) ||
-        !names_string(c, c->f[COL_RESOURCE], true) || !names_string(c, c->f[COL_REASON], true))
+    if (!names_string(c, c->f[RES_PACK_KIND], false) ||
+        !names_string(c, c->f[RES_PACK_COLUMN], true) ||
+        !names_string(c, c->f[RES_PACK_RESOURCE], true) ||
+        !names_string(c, c->f[RES_PACK_REASON], true))
         return malformed(c, "a text index outside the strings");
-    if (c->f[COL_ROW_GROUP] < 0) return malformed(c, "a negative row group");
-    if (__builtin_add_overflow(c->first_sequence, c->f[COL_SEQUENCE], &c->sequence) ||
-        __builtin_add_overflow(c->first_ns, c->f[COL_CAPTURED_AT], &c->captured_at))
+    if (c->f[RES_PACK_ROW_GROUP] < 0) return malformed(c, "a negative row group");
+    if (__builtin_add_overflow(c->first_sequence, c->f[RES_PACK_SEQUENCE], &c->sequence) ||
+        __builtin_add_overflow(c->first_ns, c->f[RES_PACK_TIME], &c->captured_at))
         return malformed(c, "a sequence or time past 64 bits");
     return SQLITE_OK;
 }
@@ -230,7 +221,6 @@ static int unpack_filter(sqlite3_vtab_cursor *cur, int idx, const char *idx_str,
     for (int k = COL_FIRST_SEQUENCE; k <= COL_EVENTS; k++)
         if (sqlite3_value_type(argv[k - COL_STRINGS]) != SQLITE_INTEGER)
             return malformed(c, "first_sequence, first_ns and events must be integers");
-    c->first_sequence = sqlite3_value_int64(argv[COL_FIRST_SEQUENCE - COL_STRINGS]);
     c->first_ns = sqlite3_value_int64(argv[COL_FIRST_NS - COL_STRINGS]);
     c->events = sqlite3_value_int64(argv[COL_EVENTS - COL_STRINGS]);
     const char *strings = (const char *)sqlite3_value_text(argv[0]);
@@ -283,23 +273,23 @@ static void result_string(sqlite3_context *ctx, const unpack_cursor *c, int64_t 
 static int unpack_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col) {
     const unpack_cursor *c = (const unpack_cursor *)cur;
     switch (col) {
-    case COL_SEQUENCE: sqlite3_result_int64(ctx, c->sequence); break;
-    case COL_KIND: result_string(ctx, c, c->f[COL_KIND] + 1); break;
-    case COL_CAPTURED_AT: sqlite3_result_int64(ctx, c->captured_at); break;
-    case COL_VALUE: sqlite3_result_int64(ctx, c->f[COL_VALUE]); break;
-    case COL_ROW_GROUP:
-        if (c->f[COL_ROW_GROUP])
-            sqlite3_result_int64(ctx, c->f[COL_ROW_GROUP] - 1);
+    case RES_PACK_SEQUENCE: sqlite3_result_int64(ctx, c->sequence); break;
+    case RES_PACK_KIND: result_string(ctx, c, c->f[RES_PACK_KIND] + 1); break;
+    case RES_PACK_TIME: sqlite3_result_int64(ctx, c->captured_at); break;
+    case RES_PACK_VALUE: sqlite3_result_int64(ctx, c->f[RES_PACK_VALUE]); break;
+    case RES_PACK_ROW_GROUP:
+        if (c->f[RES_PACK_ROW_GROUP])
+            sqlite3_result_int64(ctx, c->f[RES_PACK_ROW_GROUP] - 1);
         else
             sqlite3_result_null(ctx);
         break;
-    case COL_COLUMN:
-    case COL_RESOURCE:
-    case COL_REASON: result_string(ctx, c, c->f[col]); break;
-    case COL_TASK:
-    case COL_EXECUTION:
-    case COL_LEASE:
-    case COL_ATTEMPT: result_id(ctx, c->f[col]); break;
+    case RES_PACK_COLUMN:
+    case RES_PACK_RESOURCE:
+    case RES_PACK_REASON: result_string(ctx, c, c->f[col]); break;
+    case RES_PACK_TASK:
+    case RES_PACK_EXECUTION:
+    case RES_PACK_LEASE:
+    case RES_PACK_ATTEMPT: result_id(ctx, c->f[col]); break;
     case COL_STRINGS: sqlite3_result_text(ctx, c->strings_text, -1, SQLITE_TRANSIENT); break;
     case COL_BODY: sqlite3_result_text(ctx, c->body, -1, SQLITE_TRANSIENT); break;
     case COL_FIRST_SEQUENCE: sqlite3_result_int64(ctx, c->first_sequence); break;

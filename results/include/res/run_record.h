@@ -174,6 +174,10 @@ bool res_kept_begin(res_kept_reader *k, const res_run_record *r);
 bool res_kept_next(res_kept_reader *k, admit_event *ev);
 const char *res_kept_error(const res_kept_reader *k);
 uint64_t res_run_record_kept_count(const res_run_record *r);
+/* The notable events the record keeps (not of the thirteen lifecycle
+** kinds: res_event_is_lifecycle), those in spill files included (they hold
+** notable ones only); one pass over the logs. */
+uint64_t res_run_record_notable_count(const res_run_record *r);
 
 /* True when the run ended holding no task lease, request lease or request waiter. */
 bool res_run_record_is_clean(const res_run_record *r);
