@@ -246,13 +246,8 @@ static double cpu_seconds(long *maxrss_kb) {
 }
 
 static double median_of(double *v, size_t n) {
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is small */
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double x = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = x;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    res_sort_double(v, n);
+    return bench_median(v, n);
 }
 
 /* The values at quantiles q[0] <= q[1] of v[0..n), less the clock's cost. */

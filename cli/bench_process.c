@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "program.h"
 #include "run/config.h"
+#include "res/stats.h"
 
 /* Multiplies the integer at obj.key by scale, when there is one. */
 static void scale_key(json_t *obj, const char *key, uint64_t scale) {
@@ -49,15 +50,6 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
         unlink(out);
     }
     return ok;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-void bench_sort(double *v, uint64_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
 }
 
 bool bench_temp_dir(char *dir, size_t len) {
@@ -108,7 +100,7 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
         secs[i - o->warmup] = t1 - t0;
         if (ru.ru_maxrss > *rss_kb) *rss_kb = ru.ru_maxrss;
     }
-    bench_sort(secs, o->repeat);
+    res_sort_double(secs, o->repeat);
     return true;
 }
 

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
+#include "res/stats.h"
 
 static void bench_usage(FILE *f) {
     fprintf(f, "usage: admitsim bench [SCENARIO] [options]\n"
@@ -70,8 +71,8 @@ static void bench_usage(FILE *f) {
                "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
                "heavy_root_peer_arrival, found from any directory.  Its temporary files\n"
                "(the scaled scenario, the databases) go under $TMPDIR (else /tmp);\n"
-               "SIGINT or SIGTERM stops it after the run in progress, removes them and\n"
-               "ends it by that signal.\n");
+               "SIGINT or SIGTERM (or SIGPIPE: its output closed, as by `| head`) stops\n"
+               "it after the run in progress, removes them and ends it by that signal.\n");
 }
 
 /* warmup unmeasured runs, then repeat measured runs of one (policy,
@@ -102,8 +103,8 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
         res_run_record_free(run);
         if (!ok) return false;
     }
-    bench_sort(secs, o->repeat);
-    bench_sort(cpu, o->repeat);
+    res_sort_double(secs, o->repeat);
+    res_sort_double(cpu, o->repeat);
     return true;
 }
 

@@ -32,6 +32,7 @@
 #include "plot.h"
 #include "plot_scripts.h"
 #include "program.h"
+#include "res/stats.h"
 #include "res/store_reader.h"
 
 typedef struct plot_ctx {
@@ -445,11 +446,6 @@ static bool plot_requests(plot_ctx *p, int *count) {
     return ok;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct samples {
     double *v;
     size_t n, cap;
@@ -550,7 +546,7 @@ static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, na
             ok = false;
             break;
         }
-        qsort(per[g].v, per[g].n, sizeof *per[g].v, cmp_double);
+        res_sort_double(per[g].v, per[g].n);
         char shown[256];
         fprintf(f, "# seconds cumulative_fraction (%s)\n",
                 comment_safe(shown, sizeof shown, groups->v[g]));

@@ -18,7 +18,8 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
 7. bench finds its scenario from any directory, warms up, runs every
    policy, with and without the store as a process, has --format json and
    flags a capture cost within its noise; SIGINT or SIGTERM leaves no
-   temporary file behind and ends it by that signal.
+   temporary file behind and ends it by that signal, and so does its
+   output closed early (SIGPIPE, `bench | head`).
 8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
    not load libcurl, yet `live --help` works; an admitsim without its
    admitsim-live says where it looked, exit 1."""
@@ -265,6 +266,34 @@ def bench_interrupted(sig, *args):
 
 bench_interrupted(signal.SIGINT, "--scale", "20", "--repeat", "1000")
 bench_interrupted(signal.SIGTERM, "--store", "--scale", "10", "--repeat", "1000")
+
+
+def bench_output_closed():
+    """`admitsim bench | head -1`: the reader goes after the first line;
+    bench's next write raises SIGPIPE, which ends it as it would have, but
+    only once its temporary files are removed, and without a word."""
+    tmp = os.path.join(work, "bench-tmp-pipe")
+    os.makedirs(tmp)
+    e = dict(os.environ, TMPDIR=tmp)
+    e.pop("ADMITSIM_DB", None)
+    b = subprocess.Popen([admitsim, "bench", "--scale", "1", "--repeat", "30", "--warmup", "0"],
+                         cwd=elsewhere, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    first = b.stdout.readline()  # its first line, flushed with strict's rows
+    b.stdout.close()
+    try:
+        err = b.stderr.read()
+        b.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        b.kill()
+        b.wait()
+    check(first.startswith("bench heavy_root_peer_arrival"), f"bench's first line: {first!r}")
+    check(b.returncode == -signal.SIGPIPE, f"bench | head ended by SIGPIPE: {b.returncode}")
+    check("interrupted" not in err, f"SIGPIPE is not reported: {err!r}")
+    check(os.listdir(tmp) == [], f"bench | head left {os.listdir(tmp)} in its TMPDIR")
+
+
+bench_output_closed()
 
 # 8. the live commands' executable
 ldd = subprocess.run(["ldd", admitsim], capture_output=True, text=True)
