@@ -325,12 +325,15 @@ int cmd_bench(int argc, char **argv) {
     /* the loader's budgets hold for the scaled scenario too */
     uint64_t scaled_tasks = run_config_task_count(&sc->config);
     uint64_t work = sim_scenario_planned_work(sc);
-    if (scaled_tasks > RUN_MAX_TASKS || work > SIM_MAX_PLANNED_WORK) {
+    if (sc->config.records > RUN_MAX_RECORDS || scaled_tasks > RUN_MAX_TASKS ||
+        work > SIM_MAX_PLANNED_WORK) {
         fprintf(stderr,
-                "admitsim bench: --scale %llu makes %llu tasks and %llu units of planned work; "
-                "a run may have at most %d and %d (scenarios/README.md, \"Limits\")\n",
-                (unsigned long long)scale, (unsigned long long)scaled_tasks,
-                (unsigned long long)work, RUN_MAX_TASKS, SIM_MAX_PLANNED_WORK);
+                "admitsim bench: --scale %llu makes %lld records, %llu tasks and %llu units of "
+                "planned work; a run may have at most %d, %d and %d (scenarios/README.md, "
+                "\"Limits\")\n",
+                (unsigned long long)scale, (long long)sc->config.records,
+                (unsigned long long)scaled_tasks, (unsigned long long)work, RUN_MAX_RECORDS,
+                RUN_MAX_TASKS, SIM_MAX_PLANNED_WORK);
         sim_scenario_free(sc);
         return EXIT_USAGE;
     }

@@ -19,7 +19,8 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
    policy, with and without the store as a process, has --format json and
    flags a capture cost within its noise; SIGINT or SIGTERM leaves no
    temporary file behind and ends it by that signal, and so does its
-   output closed early (SIGPIPE, `bench | head`).
+   output closed early (SIGPIPE, `bench | head`); a --scale past the
+   records limit is refused before anything runs.
 8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
    not load libcurl, yet `live --help` works; an admitsim without its
    admitsim-live says where it looked, exit 1."""
@@ -234,6 +235,20 @@ for mode in ("all", "notable"):
           f"bench --store --store-events {mode}: {p.stdout[:300]}")
 one_line_and_hint(run("bench", "--store-events", "all", expect=2), "bench",
                   "--store-events goes with --store")
+
+# bench --scale past the records limit: refused before anything runs, as
+# past the tasks and the planned work limits (scenarios/README.md "Limits")
+one_col = {"schema": 1, "scenario_id": "one_full_column", "scenario_version": 1,
+           "records": 100000, "capacity": {"submission": 2, "llm_wait": 2},
+           "columns": [{"name": "all", "strategy": "full_column",
+                        "duration": {"dist": "constant", "seconds": 0.01}}]}
+with open(os.path.join(work, "one_full_column.json"), "w") as f:
+    json.dump(one_col, f)
+for mode in ((), ("--store",)):
+    p = run("bench", os.path.join(work, "one_full_column.json"), *mode, "--scale", "1001",
+            "--repeat", "1", expect=2)
+    check("100100000 records" in p.stderr and "100000000" in p.stderr and p.stdout == "",
+          f"bench {' '.join(mode)} --scale past the records limit: {p.stdout[:200]!r} {p.stderr!r}")
 
 
 def bench_interrupted(sig, *args):
