@@ -19,7 +19,8 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
    policy, with and without the store as a process, has --format json and
    flags a capture cost within its noise; SIGINT or SIGTERM leaves no
    temporary file behind and ends it by that signal, and so does its
-   output closed early (SIGPIPE, `bench | head`); a --scale past the
+   output closed early (SIGPIPE, `bench | head`); a relative trace file
+   of its scenario is found by the children too; a --scale past the
    records limit is refused before anything runs.
 8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
    not load libcurl, yet `live --help` works; an admitsim without its
@@ -235,6 +236,22 @@ for mode in ("all", "notable"):
           f"bench --store --store-events {mode}: {p.stdout[:300]}")
 one_line_and_hint(run("bench", "--store-events", "all", expect=2), "bench",
                   "--store-events goes with --store")
+
+# bench on a scenario whose trace file is relative to it, from elsewhere:
+# the scaled copy in $TMPDIR still finds the trace (the children too)
+traced = os.path.join(work, "traced")
+os.makedirs(os.path.join(traced, "traces"))
+with open(os.path.join(traced, "traces", "draft.csv"), "w") as f:
+    f.write("seconds\n0.05\n0.10\n0.20\n0.15\n")
+sc = json.load(open(os.path.join(src, "scenarios", "narrow_serial.json")))
+sc["scenario_id"] = "narrow_traced"
+sc["columns"][1]["duration"] = {"dist": "empirical", "file": "traces/draft.csv"}
+with open(os.path.join(traced, "traced.json"), "w") as f:
+    json.dump(sc, f)
+p = run("bench", os.path.join("..", "traced", "traced.json"), "--scale", "1", "--repeat", "1",
+        "--warmup", "0", "--format", "json", cwd=elsewhere, expect=0)
+check(p.returncode == 0 and len(json.loads(p.stdout)["process"]) == 6,
+      f"bench of a scenario with a relative trace: {p.stdout[:300]} {p.stderr[-400:]}")
 
 # bench --scale past the records limit: refused before anything runs, as
 # past the tasks and the planned work limits (scenarios/README.md "Limits")
