@@ -241,13 +241,14 @@ int cmd_bench(int argc, char **argv) {
     uint64_t scale = 100, repeat = 5, seed = 1;
     bool request = false, store = false, cycle = false, cycle_only = false, scale_or_cycle = false;
     bench_cycle_options co = {.warmup = UINT64_MAX, .mix = -1, .policy = -1};
-    bool repeat_set = false, store_all = true, store_events_set = false;
+    bool repeat_set = false, store_all = true, store_events_set = false, scenario_opt = false;
     optind = 1;
     int ch, v = 0;
     while ((ch = cli_getopt("bench", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'x':
             if (!cli_parse_range("bench", "--scale", optarg, 1, 100000, &scale)) return EXIT_USAGE;
+            scenario_opt = true;
             break;
         case 'r':
             if (!cli_parse_range("bench", "--repeat", optarg, 1, 1000, &repeat)) return EXIT_USAGE;
@@ -255,6 +256,7 @@ int cmd_bench(int argc, char **argv) {
             break;
         case 's':
             if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
+            scenario_opt = true;
             break;
         case 'q': request = true; break;
         case 'S': store = true; break;
@@ -301,6 +303,9 @@ int cmd_bench(int argc, char **argv) {
     if (scale_or_cycle && (request || store))
         return cli_usage_error("bench", "--warmup and --format go with the scale mode or --cycle, "
                                         "not with --request or --store");
+    if (scenario_opt && (request || cycle))
+        return cli_usage_error("bench", "--scale and --seed go with the scale mode or --store "
+                                        "(a scenario's run), not with --request or --cycle");
     if (argc - optind > (request ? 0 : 1))
         return cli_usage_error("bench", "unexpected argument '%s'",
                                argv[optind + (request ? 0 : 1)]);

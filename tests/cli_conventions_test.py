@@ -220,6 +220,10 @@ p = run("bench", "--scale", "1", "--repeat", "1", "--warmup", "0", cwd=elsewhere
 check("provider_aware" in p.stdout and "after 0 warm-ups" in p.stdout, p.stdout[:300])
 one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "bench",
                   "--warmup and --format go with the scale mode or --cycle")
+for mode in ("--request", "--cycle"):  # no scenario to scale or seed: not ignored quietly
+    for opt in (("--scale", "5"), ("--seed", "3")):
+        one_line_and_hint(run("bench", mode, *opt, expect=2), "bench",
+                          "--scale and --seed go with the scale mode or --store")
 # one run each: no spread, so every capture cost is within its noise (0) or not
 for line in p.stdout.splitlines():
     if line.startswith("warning:"):
