@@ -114,7 +114,11 @@ static size_t runs_with(const res_experiment *e, int arm, const char *name) {
 }
 
 /* Every metric some run has and another lacks, once each, in the order
-** they first appear (baseline's runs first). */
+** they first appear (baseline's runs first).  A name of the first run is
+** asked whether it is everywhere once, at that run; any other name is
+** missing from that run, so it only needs its counts once (runs_with only
+** for the names not compared, which are few): no pass over every run per
+** occurrence of a name. */
 static bool find_missing(res_experiment *e) {
     size_t cap = 0;
     for (int a = 0; a < 2; a++)
@@ -128,12 +132,15 @@ static bool find_missing(res_experiment *e) {
         for (size_t i = 0; i < e->n; i++)
             for (size_t k = 0; k < e->sets[a][i].count; k++) {
                 const char *name = e->sets[a][i].m[k].name;
+                bool first_run = a == 0 && i == 0;
+                if (!first_run && res_metric_find(&e->sets[0][0], name)) continue;
+                if (first_run && everywhere(e, name)) continue;
                 bool seen = false;
                 for (size_t j = 0; j < e->nmissing && !seen; j++)
                     seen = !strcmp(e->missing[j].name, name);
-                size_t r0 = runs_with(e, 0, name), r1 = runs_with(e, 1, name);
-                if (seen || (r0 == e->n && r1 == e->n)) continue;
-                e->missing[e->nmissing++] = (res_experiment_missing){name, {r0, r1}};
+                if (seen) continue;
+                e->missing[e->nmissing++] =
+                    (res_experiment_missing){name, {runs_with(e, 0, name), runs_with(e, 1, name)}};
             }
     return true;
 }
