@@ -87,6 +87,28 @@ v = judge(slow, base, expect=0)
 check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
       "a scenario's threshold replaces the gates file's")
 
+# a gated metric missing from a run is a failure, never a gate that quietly does not
+# apply (it passed: exit 0); likewise a gates file naming a metric no run records
+unrecorded = os.path.join(work, "unrecorded")
+shutil.copytree(same, unrecorded)
+victim = [p for p in artifacts(unrecorded) if "neutral_ready_at_start" in p][0]
+edit(victim, lambda d: d["derived_metrics"]["iterations"][1].pop("wall_time_seconds"))
+v = judge(unrecorded, base, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a candidate without wall_time_seconds fails the neutral gate")
+v = judge(same, unrecorded, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a baseline without wall_time_seconds fails the neutral gate")
+typo_gates = os.path.join(work, "typo_gates.json")
+doc = json.load(open(os.path.join(src, "gates", "gates.json")))
+for g in doc["gates"]:
+    if g["name"] == "neutral_wall_time":
+        g["metric"] = "wall_time_secs"
+json.dump(doc, open(typo_gates, "w"))
+v = judge(same, base, "--gates", typo_gates, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a gate on a metric no run records fails")
+
 # a lease left at the end, and changed outputs
 leaky = os.path.join(work, "leaky")
 shutil.copytree(same, leaky)
