@@ -189,6 +189,40 @@ judge(artifacts(same)[0], base, expect=2)  # one run against many: mismatched
 bad_gates = os.path.join(work, "gates.json")
 json.dump({"gates_version": 1, "gates": [{"name": "x", "kind": "vibes"}]}, open(bad_gates, "w"))
 judge(same, base, "--gates", bad_gates, expect=2)
+# a gates file with a misspelt key, a threshold out of range or a name twice is bad
+# input naming the JSON path (each was read as written, or as a default: exit 0)
+shipped = json.load(open(os.path.join(src, "gates", "gates.json")))
+def gates_edit(name, fn, says):
+    doc = json.loads(json.dumps(shipped))
+    fn(doc, {g["name"]: g for g in doc["gates"]})
+    path = os.path.join(work, name)
+    json.dump(doc, open(path, "w"))
+    p = subprocess.run([admitsim, "check", same, "--baseline", base, "--gates", path],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and path in p.stderr and says in p.stderr,
+          f"gates file {name}: exit {p.returncode}, expected 2 saying {says!r}: {p.stderr.strip()}")
+gates_edit("g_typo.json", lambda d, g: g["neutral_wall_time"].__setitem__(
+    "when_tags", g["neutral_wall_time"].pop("when_tag")), "$.gates[3].when_tags: unknown key")
+gates_edit("g_top.json", lambda d, g: d.__setitem__("gate", []), "$.gate: unknown key")
+gates_edit("g_negative.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", -0.05),
+           "$.gates[3].threshold: expected a number 0 to 1e9")
+gates_edit("g_huge.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", 1e300),
+           "$.gates[3].threshold: expected a number 0 to 1e9")
+gates_edit("g_string.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", "NaN"),
+           "$.gates[3].threshold")
+gates_edit("g_twice.json", lambda d, g: d["gates"].append(dict(g["neutral_wall_time"])),
+           "$.gates[7].name")
+gates_edit("g_tag.json", lambda d, g: g["outputs_equal"].__setitem__("when_tag", ["x"]),
+           "$.gates[2].when_tag")
+gates_edit("g_lost.json", lambda d, g: g["final_snapshots_clean"].__setitem__("threshold", 0.1),
+           "$.gates[0].threshold: kind final_snapshots_clean takes no threshold")
+zero = os.path.join(work, "g_zero.json")
+doc = json.loads(json.dumps(shipped))
+[g.__setitem__("threshold", 0) for g in doc["gates"] if g["name"] == "neutral_wall_time"]
+json.dump(doc, open(zero, "w"))
+v = judge(same, base, "--gates", zero, expect=0)  # a threshold of 0: no worse at all
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
+      "a threshold of 0 on identical runs passes")
 
 # artifacts missing what the gates read are bad input, not zeros that pass
 def broken(name, fn):
