@@ -510,6 +510,21 @@ other = bench_edit("bench_other.json", lambda d: d.__setitem__("scenario_id", "a
 judge(other, bench_a, expect=2)
 no_p95 = bench_edit("bench_no_p95.json", lambda d: d["cases"][1].pop("cycle_p95_ns"))
 judge(no_p95, bench_a, expect=2)
+# a p95 of 0 ns was measured by nobody: bad input, not two zeros that pass
+judge(bench_edit("bench_zero.json", lambda d: [c.__setitem__("cycle_p95_ns", 0.0)
+                                              for c in d["cases"]]),
+      bench_edit("bench_zero_b.json", lambda d: [c.__setitem__("cycle_p95_ns", 0.0)
+                                                 for c in d["cases"]]), expect=2)
+# a gate on a figure the cases lack fails with one row per case (its rows were lost:
+# REGRESSION with no result saying which)
+p99_gates = os.path.join(work, "p99_gates.json")
+doc = json.load(open(os.path.join(src, "gates", "gates.json")))
+[g.__setitem__("metric", "cycle_p99_ns") for g in doc["gates"] if g["kind"] == "bench_not_worse"]
+json.dump(doc, open(p99_gates, "w"))
+v = judge(bench_a, bench_a, "--gates", p99_gates, expect=1)
+rows = [r for r in v["results"] if r["gate"] == "admission_cycle_p95"] if v else []
+check(len(rows) == 8 and all(r["status"] == "fail" and r["candidate"] is None for r in rows),
+      f"a bench gate on an unrecorded figure: one failing row per case: {rows[:1]}")
 judge(bench_a, os.path.join(same), expect=2)  # bench results against runs: mismatched
 truncated = os.path.join(work, "bench_truncated.json")
 open(truncated, "w").write(open(bench_a).read()[:200])
