@@ -299,3 +299,32 @@ execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format xml RESULT_VARI
 expect("bad export format exits 2" ${rc} EQUAL 2)
 execute_process(COMMAND ${ADMITSIM} export 42 --db ${db} RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("unknown run exits 1" ${rc} EQUAL 1)
+
+# export --out: a directory is said (it failed with exit 1 and no word); a path
+# whose "PATH.tmp" did not fit 1,200 bytes was written to a cut name, another
+# file that was then renamed away; a file neither half-written nor left behind.
+file(MAKE_DIRECTORY ${OUT}/outdir/inside)
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --out ${OUT}/outdir RESULT_VARIABLE rc
+                ERROR_VARIABLE err)
+string(FIND "${err}" "is a directory" at)
+expect("export --out DIRECTORY exits 1 saying so (${rc}: ${err})" "${rc}" STREQUAL "1" AND
+       ${at} GREATER -1)
+set(long ${OUT}/long)
+string(REPEAT "d" 200 part)
+foreach(i RANGE 5)
+  set(long ${long}/${part})
+endforeach()
+file(MAKE_DIRECTORY ${long})
+set(long_out ${long}/${part}.json)
+string(LENGTH "${long_out}.tmp" n)
+expect("the long path is longer than 1,200 bytes (${n})" ${n} GREATER 1200)
+string(SUBSTRING "${long_out}.tmp" 0 1199 cut_name)
+file(WRITE ${cut_name} "someone else's file\n")
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv --out ${long_out}
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export --out of a long path exits 0 (${rc}: ${err})" "${rc}" STREQUAL "0")
+expect("export --out of a long path writes it" EXISTS ${long_out})
+expect("export --out of a long path leaves another file alone" EXISTS ${cut_name})
+file(GLOB left ${long}/*.json.tmp* ${OUT}/outdir*.tmp*)
+list(LENGTH left nleft)
+expect("export --out leaves no temporary file (${left})" ${nleft} EQUAL 0)
