@@ -31,8 +31,10 @@ static void export_usage(FILE *f) {
                "options:\n"
                "  --format json|csv|chrome-trace\n"
                "                       json: run, iterations, metrics, snapshots, events;\n"
-               "                       csv: every event; chrome-trace: tracks per task lease\n"
-               "                       slot, per group (queue wait, task admission wait) and per\n"
+               "                       csv: every event stored (of a run stored with its\n"
+               "                       notable events only, a note says how many);\n"
+               "                       chrome-trace: tracks per task lease slot, per group\n"
+               "                       (queue wait, task admission wait) and per\n"
                "                       request resource (request wait, provider execution), for\n"
                "                       Perfetto or chrome://tracing (default json)\n"
                "  --iteration N        csv and chrome-trace: which iteration (default 0; one\n"
@@ -692,6 +694,18 @@ int cmd_export(int argc, char **argv) {
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
+    /* csv holds the events stored: of an iteration stored with its notable
+    ** events only (the default) that is not every event, and says so */
+    if (!strcmp(fmt, "csv") && it.event_count.set && it.events_stored.set &&
+        it.events_stored.value < it.event_count.value)
+        fprintf(stderr,
+                "admitsim export: note: %s: run %llu iteration %llu was stored with its notable "
+                "events only: the csv holds those %lld of its %lld events (its lifecycle events "
+                "are in the task timelines and request attempts: export --format chrome-trace "
+                "and plot rebuild them; store the run with --store-events all for every event "
+                "as a row)\n",
+                db_path, (unsigned long long)run_id, (unsigned long long)iteration,
+                (long long)it.events_stored.value, (long long)it.event_count.value);
     if (!strcmp(fmt, "chrome-trace") &&
         !cli_lifecycle_complete("export", r, db_path, (int64_t)run_id, (int64_t)iteration,
                                 allow_incomplete)) {

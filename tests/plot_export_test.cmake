@@ -328,3 +328,15 @@ expect("export --out of a long path leaves another file alone" EXISTS ${cut_name
 file(GLOB left ${long}/*.json.tmp* ${OUT}/outdir*.tmp*)
 list(LENGTH left nleft)
 expect("export --out leaves no temporary file (${left})" ${nleft} EQUAL 0)
+
+# export csv of an iteration stored with its notable events only (run 2, the
+# default) holds those alone: it says so, with how many (it said nothing).
+execute_process(COMMAND ${ADMITSIM} export 2 --db ${db} --format csv OUTPUT_VARIABLE csv2
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(FIND "${err}" "was stored with its notable events only: the csv holds those ${kept2} of its ${made2} events" at)
+expect("export csv of a default run exits 0 and says what it lacks (${rc}: ${err})"
+       "${rc}" STREQUAL "0" AND ${at} GREATER -1)
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv OUTPUT_QUIET
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(LENGTH "${err}" nerr)
+expect("export csv of a run stored with every event says nothing (${err})" ${nerr} EQUAL 0)
