@@ -243,7 +243,7 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
 
 static void csv_text(FILE *out, const char *s) {
     if (!s) return;
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) { /* a bare CR ends a record too (RFC 4180) */
         fputs(s, out);
         return;
     }

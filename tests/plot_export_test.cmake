@@ -340,3 +340,25 @@ execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv OUTPUT_QUIE
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 string(LENGTH "${err}" nerr)
 expect("export csv of a run stored with every event says nothing (${err})" ${nerr} EQUAL 0)
+
+# A column named with a carriage return: the csv of export and of run --out
+# quote it (a bare CR was written as it is, and ended the record there).
+file(READ ${SRC}/scenarios/heavy_root.json scenario)
+string(REPLACE "\"root_slow\"" "\"a\\rb\"" scenario "${scenario}")
+file(WRITE ${OUT}/cr.json "${scenario}")
+execute_process(COMMAND ${ADMITSIM} run ${OUT}/cr.json --db ${OUT}/cr.db --store-events all
+                --out ${OUT}/cr RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run of a column named with a CR exits 0 (${err})" "${rc}" STREQUAL "0")
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/cr.db --format csv
+                OUTPUT_FILE ${OUT}/cr.csv RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export csv of a column named with a CR exits 0 (${err})" "${rc}" STREQUAL "0")
+file(GLOB cr_csvs ${OUT}/cr.csv ${OUT}/cr/*.csv)
+foreach(f IN LISTS cr_csvs)
+  file(READ ${f} text)
+  string(REGEX REPLACE "\"[^\",]*\r[^\",]*\"" "" quoted "${text}")
+  string(FIND "${quoted}" "\r" bare)
+  string(FIND "${text}" "\r" at)
+  expect("${f}: the CR is inside a quoted field only" ${at} GREATER -1 AND ${bare} EQUAL -1)
+endforeach()
+list(LENGTH cr_csvs n)
+expect("three csv files of the CR column (${cr_csvs})" ${n} EQUAL 3)
