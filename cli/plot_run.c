@@ -717,13 +717,20 @@ static bool write_scripts(const char *dir, const char *gp_path, const char *para
 ** '.' or '_': gnuplot reads a file name starting with '<' as a shell
 ** command, writes to one starting with '|' through a shell, takes '$' for
 ** a datablock and '-' for standard input or (as an argument) an option. */
-void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
+bool plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
+    int n;
+    size_t prefix = 0;
     if (!out)
-        snprintf(dir, len, "%s", fallback);
+        n = snprintf(dir, len, "%s", fallback);
     else if (out[0] && !isalnum((unsigned char)out[0]) && !strchr("/._", out[0]))
-        snprintf(dir, len, "./%s", out);
+        n = snprintf(dir, len, "./%s", out), prefix = 2;
     else
-        snprintf(dir, len, "%s", out);
+        n = snprintf(dir, len, "%s", out);
+    if (n >= 0 && (size_t)n < len) return true;
+    /* a cut name is another directory: the pictures went there, exit 0 */
+    fprintf(stderr, "admitsim plot: %.200s...: --out longer than %zu bytes\n", out ? out : fallback,
+            len - 1 - prefix);
+    return false;
 }
 
 /* mkdir -p dir */

@@ -362,3 +362,19 @@ foreach(f IN LISTS cr_csvs)
 endforeach()
 list(LENGTH cr_csvs n)
 expect("three csv files of the CR column (${cr_csvs})" ${n} EQUAL 3)
+
+# plot --out longer than the command's 1,023 bytes: refused, nothing drawn (the
+# name was cut, and the pictures went to that other directory with exit 0).
+set(long_plot ${OUT}/longplot)
+foreach(i RANGE 4)
+  set(long_plot ${long_plot}/${part})
+endforeach()
+set(long_plot ${long_plot}/pictures_here)
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${long_plot} --quiet
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(FIND "${err}" "--out longer than" at)
+expect("plot --out of a path too long exits 1 saying so (${rc}: ${err})" "${rc}" STREQUAL "1"
+       AND ${at} GREATER -1)
+file(GLOB_RECURSE drawn ${OUT}/longplot/*)
+list(LENGTH drawn ndrawn)
+expect("plot --out of a path too long draws nothing anywhere (${ndrawn} files)" ${ndrawn} EQUAL 0)
