@@ -108,6 +108,12 @@ void sweep_value_text(const json_t *v, char *buf, size_t len);
 json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen);
 /* Checks a parameter name (before any point exists). */
 bool sweep_param_name_is_valid(const char *name, char *why, size_t len);
+/* True when two valid parameter names set one override, or one sets a
+** value the other lies within ("capacity.submission" and
+** "capacity.\"submission\"", "policy" and "policy.default",
+** "providers.gen.latency" and "providers.gen/chat.latency.mu"): in one point
+** the last would overwrite the first, whose values would vary nothing. */
+bool sweep_params_overlap(const char *a, const char *b);
 /* The scenario of point; NULL with err set (the point named). */
 sim_scenario *sweep_point_scenario(const sweep_plan *p, size_t point, char *err, size_t errlen);
 

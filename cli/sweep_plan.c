@@ -74,8 +74,34 @@ static bool read_range(const node *n, json_t **out) {
     return true;
 }
 
+static int compare_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* No two values of a parameter alike: a point is known in the store by its
+** values as text (its arm), so two that read the same would make one point
+** twice, its seeds counted twice in its figures. */
+static bool distinct_values(const node *n, const json_t *values) {
+    size_t count = json_array_size(values);
+    char(*text)[256] = calloc(count ? count : 1, sizeof *text);
+    char **sorted = calloc(count ? count : 1, sizeof *sorted);
+    bool ok = text && sorted;
+    for (size_t i = 0; ok && i < count; i++) {
+        sweep_value_text(json_array_get(values, i), text[i], sizeof text[i]);
+        sorted[i] = text[i];
+    }
+    if (ok) qsort(sorted, count, sizeof *sorted, compare_text);
+    for (size_t i = 1; ok && i < count; i++)
+        if (!strcmp(sorted[i - 1], sorted[i]))
+            ok = run_json_fail(n, "expected distinct values, got %.200s more than once", sorted[i]);
+    if (!text || !sorted) run_json_fail(n, "out of memory");
+    free(text);
+    free(sorted);
+    return ok;
+}
+
 static bool read_values(const node *n, json_t **out) {
-    if (json_is_object(n->v)) return read_range(n, out);
+    if (json_is_object(n->v)) return read_range(n, out) && distinct_values(n, *out);
     if (!json_is_array(n->v) || json_array_size(n->v) == 0 ||
         json_array_size(n->v) > SWEEP_MAX_VALUES)
         return run_json_expect(n,
@@ -83,7 +109,7 @@ static bool read_values(const node *n, json_t **out) {
                                "\"step\" or \"count\"}",
                                SWEEP_MAX_VALUES);
     *out = json_deep_copy(n->v);
-    return *out != NULL;
+    return *out != NULL && distinct_values(n, *out);
 }
 
 static bool read_parameters(const node *root, sweep_plan *p) {
@@ -102,6 +128,13 @@ static bool read_parameters(const node *root, sweep_plan *p) {
         if (strlen(name) >= sizeof p->params[0].name ||
             !sweep_param_name_is_valid(name, why, sizeof why))
             return run_json_fail(&n, "expected a parameter an arm overrides (%s)", why);
+        for (size_t i = 0; i < p->nparams; i++)
+            if (sweep_params_overlap(p->params[i].name, name))
+                return run_json_fail(&n,
+                                     "sets what parameter \"%.200s\" sets too (one setting, or "
+                                     "one inside the other): each point would run with only one "
+                                     "of their values; keep one of them",
+                                     p->params[i].name);
         sweep_param *sp = &p->params[p->nparams];
         snprintf(sp->name, sizeof sp->name, "%s", name);
         if (!read_values(&n, &sp->values)) return false;
@@ -111,6 +144,27 @@ static bool read_parameters(const node *root, sweep_plan *p) {
             return run_json_fail(&params, "expected at most %d points", SWEEP_MAX_RUNS);
     }
     return true;
+}
+
+static int compare_seed(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* No seed twice: a seed's run would be counted twice in its point's
+** figures (and stored twice). */
+static bool distinct_seeds(const node *n, const uint64_t *seeds, size_t count) {
+    uint64_t *sorted = malloc((count ? count : 1) * sizeof *sorted);
+    if (!sorted) return run_json_fail(n, "out of memory");
+    memcpy(sorted, seeds, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, compare_seed);
+    bool ok = true;
+    for (size_t i = 1; ok && i < count; i++)
+        if (sorted[i - 1] == sorted[i])
+            ok = run_json_fail(n, "expected distinct seeds, got %llu more than once",
+                               (unsigned long long)sorted[i]);
+    free(sorted);
+    return ok;
 }
 
 static bool read_seeds(const node *root, sweep_plan *p) {
@@ -138,7 +192,7 @@ static bool read_seeds(const node *root, sweep_plan *p) {
             if (!run_json_as_int(&item, 0, INT64_MAX, &s)) return false;
             p->seeds[i] = (uint64_t)s;
         }
-        return p->seeds != NULL;
+        return p->seeds != NULL && distinct_seeds(&n, p->seeds, p->nseeds);
     } else {
         return run_json_expect(&n, "a count of seeds (1..N), an array of seeds or {\"from\", "
                                    "\"to\"}");

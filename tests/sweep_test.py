@@ -94,6 +94,45 @@ check("point 1 (request_admission.resources.gen-a.initial_limit=0)" in p.stderr
       and "$.request_admission.resources[0].initial_limit" in p.stderr,
       f"a request resource's setting reaches the scenario's array entry: {p.stderr}")
 
+
+# Two names of one setting (or one inside the other): each point would run
+# with only the last one's value while its stored parameters name both, so
+# the first parameter's values would vary nothing.  Refused, naming both.
+for name, params in [
+        ("alias_quoted", {"capacity.submission": [6, 12], 'capacity."submission"': [8]}),
+        ("alias_policy", {"policy": ["strict", "bounded"], "policy.default": ["provider_aware"]}),
+        ("alias_domain", {"providers.gen-a.max_concurrent": [1, 8],
+                          "providers.gen-a/chat.max_concurrent": [4]}),
+        ("alias_inside", {"providers.gen-a.latency.mu": [-2, 1],
+                          "providers.gen-a.latency": [{"dist": "lognormal", "mu": -0.75,
+                                                       "sigma": 0.25}]}),
+        ("alias_resource", {"request_admission.resources.gen-a.initial_limit": [2, 4],
+                            "request_admission.resources.gen-a/chat.initial_limit": [3]})]:
+    first, second = list(params)
+    p = run("sweep", bad_sweep(name + ".json", lambda d: d.__setitem__("parameters", params)),
+            "--dry-run", expect=1)
+    check(f'sets what parameter "{first}" sets too' in p.stderr and "$.parameters" in p.stderr
+          and name + ".json" in p.stderr, f"{name}: overlapping parameters are refused: {p.stderr}")
+# A provider entry's model or domain: an arm never changes them.
+p = run("sweep", bad_sweep("endpoint.json", lambda d: d.__setitem__(
+    "parameters", {"providers.gen-a.domain": ["chat", "embed"]})), "--dry-run", expect=1)
+check("names its endpoint" in p.stderr, f"a provider's domain is not a parameter: {p.stderr}")
+# The same value or seed twice: one point (or run) twice, its seeds counted
+# twice in the point's figures (a zero-width interval from one run).
+p = run("sweep", bad_sweep("dup_value.json", lambda d: d["parameters"].__setitem__(
+    "capacity.submission", [6, 12, 6])), "--dry-run", expect=1)
+check('$.parameters["capacity.submission"]: expected distinct values, got 6 more than once'
+      in p.stderr, f"a value twice is refused: {p.stderr}")
+p = run("sweep", bad_sweep("dup_range.json", lambda d: d["parameters"].__setitem__(
+    "request_admission.md_factor", {"from": 0.5, "to": 0.5000000000001, "count": 3})),
+    "--dry-run", expect=1)
+check("expected distinct values, got 0.5 more than once" in p.stderr,
+      f"a range whose values round alike is refused: {p.stderr}")
+p = run("sweep", bad_sweep("dup_seed.json", lambda d: d.__setitem__("seeds", [1, 2, 1])),
+        "--dry-run", expect=1)
+check("$.seeds: expected distinct seeds, got 1 more than once" in p.stderr,
+      f"a seed twice is refused: {p.stderr}")
+
 # 2. --jobs 1 and --jobs 3 store the same rows
 run("sweep", sweep, "--out", out("j1"), "--jobs", "1", "--quiet")
 p = run("sweep", sweep, "--out", out("j3"), "--jobs", "3")
