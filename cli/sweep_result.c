@@ -46,40 +46,73 @@ static json_t *shard_json(const sweep_dir *d, size_t k) {
 
 /* ---- the experiment ------------------------------------------------------------ */
 
+static const char *const KIND_NAMES[] = {[RES_EXPERIMENT_AB] = "ab",
+                                         [RES_EXPERIMENT_SWEEP] = "sweep",
+                                         [RES_EXPERIMENT_SEARCH] = "search"};
+
+static bool same_text(const char *a, const char *b) {
+    return a && b && !strcmp(a, b);
+}
+
 /* The experiment this directory began in the store at db, when it is
-** still there; 0 otherwise. */
-static int64_t earlier_experiment(const sweep_dir *d, const char *db) {
+** still there; 0 otherwise.  "Still there" is the same experiment, not its
+** id: a database made anew at db (removed, or another store moved there)
+** may give that id to another experiment, whose runs and result this
+** directory's must not join or replace. */
+static int64_t earlier_experiment(const sweep_dir *d, const char *db,
+                                  const res_store_experiment_info *info) {
     json_t *journal = sweep_journal_read(d->path);
     int64_t id = 0;
+    const char *created = NULL;
     size_t i;
     json_t *e;
     json_array_foreach(journal, i, e) {
         const char *ev = json_string_value(json_object_get(e, "event"));
         const char *at = json_string_value(json_object_get(e, "db"));
-        if (ev && at && !strcmp(ev, "experiment") && !strcmp(at, db))
+        if (ev && at && !strcmp(ev, "experiment") && !strcmp(at, db)) {
             id = json_integer_value(json_object_get(e, "experiment_id"));
+            created = json_string_value(json_object_get(e, "created_at"));
+        }
     }
-    json_decref(journal);
     res_store_reader *r = NULL;
     res_experiment_row row;
-    if (id > 0 && (res_store_reader_open(db, &r, NULL) != RES_OK ||
-                   res_store_reader_experiment(r, id, &row, NULL) != RES_OK))
+    if (id > 0 &&
+        (res_store_reader_open(db, &r, NULL) != RES_OK ||
+         res_store_reader_experiment(r, id, &row, NULL) != RES_OK ||
+         !same_text(row.kind, KIND_NAMES[info->kind]) || !same_text(row.name, info->name) ||
+         !same_text(row.scenario_id, info->scenario_id) ||
+         (created && !same_text(row.created_at, created))))
         id = 0;
     res_store_reader_close(r);
+    json_decref(journal);
     return id;
+}
+
+/* When experiment id of the store at db was created (for the journal), or
+** NULL; a new reference. */
+static json_t *created_at(const char *db, int64_t id) {
+    res_store_reader *r = NULL;
+    res_experiment_row row;
+    json_t *at = NULL;
+    if (res_store_reader_open(db, &r, NULL) == RES_OK &&
+        res_store_reader_experiment(r, id, &row, NULL) == RES_OK && row.created_at)
+        at = json_string(row.created_at);
+    res_store_reader_close(r);
+    return at ? at : json_null();
 }
 
 int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
                                 const res_store_experiment_info *info, const char *who) {
-    int64_t id = earlier_experiment(d, db);
+    int64_t id = earlier_experiment(d, db, info);
     if (id > 0) return id;
     res_error err;
     if (res_store_begin_experiment(s, info, &id, &err) != RES_OK) {
         fprintf(stderr, "%s: %s\n", who, err.message);
         return 0;
     }
-    sweep_journal(d->path, json_pack("{s:s, s:s, s:I}", "event", "experiment", "db", db,
-                                     "experiment_id", (json_int_t)id));
+    sweep_journal(d->path,
+                  json_pack("{s:s, s:s, s:I, s:o}", "event", "experiment", "db", db,
+                            "experiment_id", (json_int_t)id, "created_at", created_at(db, id)));
     return id;
 }
 

@@ -244,6 +244,30 @@ other = bad_sweep("other.json", lambda d: d.__setitem__("seeds", 2))
 p = run("sweep", other, "--out", out("j1"), "--resume", expect=1)
 check("holds another sweep" in p.stderr, f"another sweep's directory is refused: {p.stderr}")
 
+# A finished sweep merged into a --db that is then made anew (removed)
+# and given another sweep's experiment under the same id: --resume must not
+# take that experiment for its own (its runs would join the other sweep's,
+# and its result replace the other's); it begins one of its own.
+shared = out("shared.db")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--quiet")
+os.remove(shared)
+two = bad_sweep("two.json", lambda d: (d.__setitem__("sweep_id", "two"),
+                                       d.__setitem__("seeds", 1)))
+run("sweep", two, "--out", out("two"), "--db", shared, "--quiet")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--resume", "--quiet")
+con = sqlite3.connect(shared)
+exps = con.execute("SELECT e.experiment_id, e.name, json_extract(e.result_json, '$.sweep_id'),"
+                   " count(r.run_id) FROM experiments e LEFT JOIN runs r USING (experiment_id)"
+                   " GROUP BY 1 ORDER BY 1").fetchall()
+con.close()
+check(exps == [(1, "two", "two", 4), (2, "sweep_test", "sweep_test", 12)],
+      f"a resumed sweep keeps to its own experiment in a database made anew: {exps}")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--resume", "--quiet")
+con = sqlite3.connect(shared)
+n = con.execute("SELECT count(*) FROM experiments").fetchone()[0]
+con.close()
+check(n == 2, f"and reuses that one when resumed again: {n} experiments")
+
 # 7. one shard completed by two processes: the first one's files stay
 first = json.load(open(out("j1/shards/shard-000000.json")))
 p = run("sweep", sweep, "--shard", "0", "--out", out("j1"))
