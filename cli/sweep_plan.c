@@ -269,6 +269,48 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
     return h;
 }
 
+/* h folded with the name and the bytes of a file the scenario reads (an
+** empirical distribution's trace), relative to the scenario's directory. */
+static uint64_t fold_file(uint64_t h, const char *scenario_dir, const char *file) {
+    char path[2 * SWEEP_PATH_MAX + 2];
+    if (file[0] == '/' || !scenario_dir[0])
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%s/%s", scenario_dir, file);
+    h = fnv1a(fnv1a(h, "\nfile:"), file);
+    run_error err = {0}; /* a regular file only: a FIFO would block */
+    FILE *f = run_file_open_regular(path, (size_t)256 << 20, "a latency trace", &err);
+    if (!f) return fnv1a(h, "\nunreadable");
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
+    if (ferror(f)) h = fnv1a(h, "\nunreadable");
+    fclose(f);
+    return h;
+}
+
+/* h folded with every trace file an empirical distribution in v names. */
+static uint64_t fold_traces(uint64_t h, const char *scenario_dir, const json_t *v) {
+    if (json_is_object(v)) {
+        const char *dist = json_string_value(json_object_get(v, "dist"));
+        const char *file = json_string_value(json_object_get(v, "file"));
+        if (dist && file && !strcmp(dist, "empirical")) h = fold_file(h, scenario_dir, file);
+        const char *key;
+        json_t *c;
+        json_object_foreach((json_t *)v, key, c) h = fold_traces(h, scenario_dir, c);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c) h = fold_traces(h, scenario_dir, c);
+    }
+    return h;
+}
+
+/* The digest of what decides the runs: the expanded plan, the scenario as
+** the base arm makes it, the trace files it and the points read (a
+** parameter ending in "file" names one per value), and this build. */
 static void compute_digest(sweep_plan *p) {
     json_t *plan = sweep_plan_json(p);
     json_object_del(plan, "digest");
@@ -277,6 +319,18 @@ static void compute_digest(sweep_plan *p) {
     char *b = json_dumps(p->doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     uint64_t h = 14695981039346656037ull;
     h = fnv1a(fnv1a(fnv1a(h, a ? a : ""), b ? b : ""), RES_HARNESS_VERSION);
+    char dir[SWEEP_PATH_MAX];
+    run_json_dir_of(p->scenario, dir, sizeof dir);
+    h = fold_traces(h, dir, p->doc);
+    for (size_t i = 0; i < p->nparams; i++) {
+        size_t n = strlen(p->params[i].name);
+        if (n < 4 || strcmp(p->params[i].name + n - 4, "file")) continue;
+        size_t k;
+        json_t *v;
+        json_array_foreach(p->params[i].values, k, v) {
+            if (json_is_string(v)) h = fold_file(h, dir, json_string_value(v));
+        }
+    }
     snprintf(p->digest, sizeof p->digest, "%016llx", (unsigned long long)h);
     free(a);
     free(b);

@@ -268,6 +268,30 @@ n = con.execute("SELECT count(*) FROM experiments").fetchone()[0]
 con.close()
 check(n == 2, f"and reuses that one when resumed again: {n} experiments")
 
+# A trace file the scenario reads (an empirical latency) is part of the
+# sweep: changed before --resume, the directory is refused, as for a
+# changed scenario, instead of resuming with runs of the new trace beside
+# runs of the old one; put back, it resumes.
+traced = json.load(open(os.path.join(src, "tests", "data", "sweep_scenario.json")))
+traced["providers"][1]["latency"] = {"dist": "empirical", "file": "trace-b.csv"}
+with open(out("traced.json"), "w") as f:
+    json.dump(traced, f)
+with open(out("trace-b.csv"), "w") as f:
+    f.write("0.3\n0.4\n0.5\n")
+trace_sweep = bad_sweep("trace_sweep.json", lambda d: (
+    d.__setitem__("scenario", out("traced.json")), d.__setitem__("seeds", 1),
+    d.__setitem__("sweep_id", "traced")))
+trace_dir = out("traced")
+run("sweep", trace_sweep, "--out", trace_dir, "--quiet", "--jobs", "2")
+os.remove(os.path.join(trace_dir, "shards", "shard-000003.json"))
+with open(out("trace-b.csv"), "w") as f:
+    f.write("3.0\n")
+p = run("sweep", trace_sweep, "--out", trace_dir, "--resume", "--quiet", expect=1)
+check("holds another sweep" in p.stderr, f"a changed trace file is a changed sweep: {p.stderr}")
+with open(out("trace-b.csv"), "w") as f:
+    f.write("0.3\n0.4\n0.5\n")
+run("sweep", trace_sweep, "--out", trace_dir, "--resume", "--quiet")
+
 # 7. one shard completed by two processes: the first one's files stay
 first = json.load(open(out("j1/shards/shard-000000.json")))
 p = run("sweep", sweep, "--shard", "0", "--out", out("j1"))
