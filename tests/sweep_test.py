@@ -133,6 +133,11 @@ p = run("sweep", bad_sweep("dup_seed.json", lambda d: d.__setitem__("seeds", [1,
 check("$.seeds: expected distinct seeds, got 1 more than once" in p.stderr,
       f"a seed twice is refused: {p.stderr}")
 
+# --jobs 0: a usage error that says so (it said nothing but the hint)
+p = run("sweep", sweep, "--jobs", "0", "--dry-run", expect=2)
+check("--jobs expects an integer from 1 to 100000, got '0'" in p.stderr,
+      f"--jobs 0 is named: {p.stderr}")
+
 # 2. --jobs 1 and --jobs 3 store the same rows
 run("sweep", sweep, "--out", out("j1"), "--jobs", "1", "--quiet")
 p = run("sweep", sweep, "--out", out("j3"), "--jobs", "3")
