@@ -263,15 +263,16 @@ int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_res
 ** true when every shard of d is complete (else says which is not); the
 ** experiment d's journal began in the store s at db (db absolute) when it
 ** is still there, else a new one from info, journaled in d (0 on failure,
-** said); every shard of d merged into experiment id, counting the runs
-** merged and those already there; the result object of d's shards (new
-** reference); r stored as experiment id's result and written to
+** said); every shard of d merged into experiment id of the store s at db,
+** counting the runs merged and those already there (a shard whose every
+** (point, seed) the experiment holds is not merged again); the result
+** object of d's shards (new reference); r stored as experiment id's result and written to
 ** d/result.json. */
 bool sweep_shards_are_complete(const sweep_plan *p, const sweep_dir *d, const char *who);
 int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
                                 const res_store_experiment_info *info, const char *who);
 bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
-                        const char *who, uint64_t *runs, uint64_t *skipped);
+                        const char *db, const char *who, uint64_t *runs, uint64_t *skipped);
 json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id);
 bool sweep_result_store(const sweep_dir *d, res_store *s, int64_t id, json_t *r, const char *who);
 

@@ -273,6 +273,31 @@ n = con.execute("SELECT count(*) FROM experiments").fetchone()[0]
 con.close()
 check(n == 2, f"and reuses that one when resumed again: {n} experiments")
 
+# A finished sweep whose shards/ was removed (to save space), resumed: every
+# shard runs again into a new database; merging those would store each
+# (point, seed) a second time in the experiment.  Not merged again: exactly
+# one run per (point, seed), the same rows.
+run("sweep", sweep, "--out", out("j3-again"), "--quiet", "--jobs", "2")
+shutil.rmtree(os.path.join(out("j3-again"), "shards"))
+run("sweep", sweep, "--out", out("j3-again"), "--resume", "--quiet", "--jobs", "2")
+check(runs_per_point_seed(out("j3-again/sweep.db")) == runs_per_point_seed(out("j1/sweep.db")),
+      "shards run again after their files were removed: one run per (point, seed)")
+d = diff_rows(reference, db_rows(out("j3-again/sweep.db")))
+check(d is None, f"shards run again: the same rows: {d}")
+
+# A --db that holds the sweep's runs already, under no experiment (its
+# database merged there by admitsim merge): every run is skipped as there,
+# the new experiment would hold none of them while its result counts them
+# all.  Refused (exit 1), the experiment marked failed.
+run("merge", out("outside.db"), shared)
+p = run("sweep", sweep, "--out", out("first"), "--db", out("outside.db"), "--resume", "--quiet",
+        expect=1)
+check("holds 0 of the sweep's 12 runs" in p.stderr, f"runs outside the experiment: {p.stderr}")
+con = sqlite3.connect(out("outside.db"))
+st = con.execute("SELECT status FROM experiments").fetchall()
+con.close()
+check(st == [("failed",)], f"the experiment is marked failed: {st}")
+
 # A trace file the scenario reads (an empirical latency) is part of the
 # sweep: changed before --resume, the directory is refused, as for a
 # changed scenario, instead of resuming with runs of the new trace beside
