@@ -142,6 +142,10 @@ void sweep_shard_json_path(const char *dir, size_t shard, char *buf, size_t len)
 /* True when shard is complete: its JSON is in place and names a database
 ** that is there. */
 bool sweep_shard_is_complete(const char *dir, size_t shard);
+/* Removes shard's JSON when the database it names is gone (removed after
+** the sweep): the shard runs again, else every process completing it would
+** lose to that JSON and the shard never complete.  True when it did. */
+bool sweep_shard_forget_broken(const char *dir, size_t shard);
 /* Appends one line to the journal (an object, consumed); adds "time". */
 void sweep_journal(const char *dir, json_t *entry);
 /* The journal's entries, in order (new reference; an empty array when

@@ -285,6 +285,16 @@ check(runs_per_point_seed(out("j3-again/sweep.db")) == runs_per_point_seed(out("
 d = diff_rows(reference, db_rows(out("j3-again/sweep.db")))
 check(d is None, f"shards run again: the same rows: {d}")
 
+# Only the shard databases removed (their JSONs stay): each shard ran again
+# and lost to its own stale JSON ("exited with status 0 but its files are
+# not in place"), so no --resume could ever finish.  The stale JSON goes.
+for f in os.listdir(os.path.join(out("j3-again"), "shards")):
+    if ".db" in f:
+        os.remove(os.path.join(out("j3-again"), "shards", f))
+p = run("sweep", sweep, "--out", out("j3-again"), "--resume", "--quiet", "--jobs", "2")
+check(runs_per_point_seed(out("j3-again/sweep.db")) == runs_per_point_seed(out("j1/sweep.db")),
+      "shard databases removed, resumed: one run per (point, seed)")
+
 # A --db that holds the sweep's runs already, under no experiment (its
 # database merged there by admitsim merge): every run is skipped as there,
 # the new experiment would hold none of them while its result counts them
