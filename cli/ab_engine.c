@@ -94,25 +94,6 @@ static void read_output(ab_job *j, const char *path) {
     json_decref(summary);
 }
 
-/* The last bytes of a file, on one line, into out. */
-static void file_tail(const char *path, char *out, size_t n) {
-    out[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > (long)n - 1)
-            fseek(f, size - (long)(n - 1), SEEK_SET);
-        else
-            rewind(f);
-    }
-    size_t got = fread(out, 1, n - 1, f);
-    out[got] = '\0';
-    for (size_t i = 0; i < got; i++)
-        if (out[i] == '\n') out[i] = i + 1 == got ? '\0' : ' ';
-    fclose(f);
-}
-
 /* Another build: `BIN run SCENARIO --arm|--policy A --seed S --iterations 1 --no-db
 ** --format json`, its summary read back. */
 static void run_there(ab_pool *p, ab_job *j, size_t index) {
@@ -141,7 +122,7 @@ static void run_there(ab_pool *p, ab_job *j, size_t index) {
     if (ok) read_output(j, out);
     if (!ok) {
         char said[400];
-        file_tail(errs, said, sizeof said);
+        cli_file_tail(errs, said, sizeof said);
         j->failed = true;
         snprintf(j->error, sizeof j->error, "%.600s%s%s", why, said[0] ? "; it said: " : "", said);
     }

@@ -54,8 +54,6 @@ typedef struct bench_scale_options {
 
 /* The median of sorted[0..n), n > 0. */
 double bench_median(const double *sorted, uint64_t n);
-/* Sorts v[0..n) ascending. */
-void bench_sort(double *v, uint64_t n);
 /* Makes a new directory $TMPDIR/admitsim-bench-XXXXXX (else under /tmp),
 ** named in dir; false, said on stderr, when it cannot. */
 bool bench_temp_dir(char *dir, size_t len);
@@ -69,7 +67,7 @@ struct json_t;
 int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
                   struct json_t *rows);
 
-/* SIGINT and SIGTERM while bench has temporary files (bench_stop.c):
+/* SIGINT, SIGTERM and SIGPIPE while bench has temporary files (bench_stop.c):
 ** bench_stop_catch records them instead of dying; the loops check
 ** bench_stop_caught() (the signal, or 0) after each run and remove their
 ** files; bench_stop_release restores the former actions and, when a signal

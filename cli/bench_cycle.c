@@ -31,6 +31,7 @@
 ** the case.
 */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,13 +247,8 @@ static double cpu_seconds(long *maxrss_kb) {
 }
 
 static double median_of(double *v, size_t n) {
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is small */
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double x = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = x;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    res_sort_double(v, n);
+    return bench_median(v, n);
 }
 
 /* The values at quantiles q[0] <= q[1] of v[0..n), less the clock's cost. */
@@ -271,6 +267,7 @@ static bool ops_run(const cycle_case *cs, double overhead, cycle_result *out) {
     bool ok = true;
     for (int op = OP_SELECT; op < OP_COUNT; op++)
         ok = (rt.op[op] = malloc(cs->tasks * sizeof *rt.op[op])) && ok;
+    if (!ok) fprintf(stderr, "admitsim bench: out of memory\n");
     ok = ok && one_run(cs, TIME_OPS, &rt, NULL) >= 0;
     for (int op = OP_SELECT; op < OP_COUNT; op++) {
         double m[2] = {0, 0};
@@ -290,6 +287,7 @@ static bool run_case(const cycle_case *cs, uint64_t warmup, uint64_t repeat, dou
     double *v = malloc(4 * repeat * sizeof *v); /* p50, p95, mean, enqueue per run */
     run_times rt = {.cycle = malloc(cs->tasks * sizeof *rt.cycle)};
     bool ok = v && rt.cycle;
+    if (!ok) fprintf(stderr, "admitsim bench: out of memory\n");
     double cpu0 = cpu_seconds(NULL);
     for (uint64_t i = 0; ok && i < repeat; i++) {
         double mean = one_run(cs, TIME_CYCLE, &rt, &v[3 * repeat + i]), pq[2];
@@ -317,10 +315,41 @@ static bool run_case(const cycle_case *cs, uint64_t warmup, uint64_t repeat, dou
     return ok;
 }
 
+/* An operation's median at or below zero once the clock read is taken off
+** is below what the clock resolves: no figure (null; "-" in the table). */
+static bool op_is_measured(double ns) {
+    return isfinite(ns) && ns > 0;
+}
+
+/* Whether a case's cycle figures are measurements: finite and above zero
+** once the clock read is taken off (else said on stderr). */
+static bool cycle_is_measured(const cycle_case *cs, const cycle_result *r, double overhead) {
+    const double v[] = {r->p50_ns,     r->min_ns,     r->max_ns, r->p95_ns,
+                        r->p95_min_ns, r->p95_max_ns, r->mean_ns};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (!isfinite(v[i]) || v[i] <= 0) {
+            fprintf(
+                stderr,
+                "admitsim bench: %s %s, %u groups, %u tasks: a cycle measured %.1f ns (p50; "
+                "fastest run %.1f, mean %.1f) once the clock read (%.1f ns) is taken off, at or "
+                "below what this clock resolves: no figure\n",
+                cs->bounded ? "bounded" : "strict", mix_names[cs->mix], cs->groups, cs->tasks,
+                r->p50_ns, r->min_ns, r->mean_ns, overhead);
+            return false;
+        }
+    return true;
+}
+
 static json_t *case_json(const cycle_case *cs, const cycle_result *r) {
     json_t *ops = json_object();
-    for (int op = 0; op < OP_COUNT; op++)
-        json_object_set_new(ops, op_names[op], json_real(r->op_ns[op]));
+    for (int op = 0; ops && op < OP_COUNT; op++)
+        if (json_object_set_new(ops, op_names[op],
+                                op_is_measured(r->op_ns[op]) ? json_real(r->op_ns[op])
+                                                             : json_null()) != 0) {
+            json_decref(ops);
+            return NULL;
+        }
+    if (!ops) return NULL;
     /* flat names: cycle_p95_ns is the metric of the admission_cycle_p95 gate */
     return json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:f, s:I}",
                      "policy", cs->bounded ? "bounded" : "strict", "mix", mix_names[cs->mix],
@@ -336,7 +365,10 @@ static void case_row(const cycle_case *cs, const cycle_result *r) {
            mix_names[cs->mix], cs->groups, cs->tasks, r->p50_ns, r->min_ns, r->max_ns, r->p95_ns,
            r->mean_ns);
     for (int op = 0; op < OP_COUNT; op++)
-        printf(" %8.1f", r->op_ns[op]);
+        if (op_is_measured(r->op_ns[op]))
+            printf(" %8.1f", r->op_ns[op]);
+        else
+            printf(" %8s", "-");
     printf(" %8.1f\n", r->cpu_ns);
     fflush(stdout);
 }
@@ -350,7 +382,7 @@ static bool in_filter(const bench_cycle_options *o, const cycle_case *cs) {
 ** and returned as a JSON object keyed "<mix>/<tasks>/<groups>". */
 static json_t *ratios(const cycle_case *cs, const cycle_result *r, size_t n, bool table) {
     json_t *out = json_object();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; out && i < n; i++) {
         if (!cs[i].bounded) continue;
         for (size_t j = 0; j < n; j++) {
             if (cs[j].bounded || cs[j].mix != cs[i].mix || cs[j].groups != cs[i].groups ||
@@ -359,7 +391,10 @@ static json_t *ratios(const cycle_case *cs, const cycle_result *r, size_t n, boo
             double x = r[i].p50_ns / r[j].p50_ns;
             char key[64];
             snprintf(key, sizeof key, "%s/%u/%u", mix_names[cs[i].mix], cs[i].tasks, cs[i].groups);
-            json_object_set_new(out, key, json_real(x));
+            if (json_object_set_new(out, key, json_real(x)) != 0) {
+                json_decref(out);
+                return NULL;
+            }
             if (table)
                 printf("bounded / strict (p50) %-9s %7u tasks %4u groups: %.2fx\n",
                        mix_names[cs[i].mix], cs[i].tasks, cs[i].groups, x);
@@ -461,21 +496,23 @@ static int cycle_matrix(const bench_matrix *m, const bench_cycle_options *o) {
         printf(" %8s\n", "cpu_ns");
     }
     json_t *rows = json_array();
-    for (size_t i = 0; i < n; i++) {
-        if (!run_case(&cases[i], o->warmup, o->repeat, overhead, &results[i])) {
-            json_decref(rows);
-            free(cases);
-            free(results);
-            return EXIT_FAILURE_RUN;
-        }
-        if (o->json)
-            json_array_append_new(rows, case_json(&cases[i], &results[i]));
-        else
+    bool ok = rows != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = run_case(&cases[i], o->warmup, o->repeat, overhead, &results[i]) &&
+             cycle_is_measured(&cases[i], &results[i], overhead);
+        if (ok && o->json)
+            ok = json_array_append_new(rows, case_json(&cases[i], &results[i])) == 0;
+        else if (ok)
             case_row(&cases[i], &results[i]);
     }
-    json_t *ratio = ratios(cases, results, n, !o->json);
+    json_t *ratio = ok ? ratios(cases, results, n, !o->json) : NULL;
     free(cases);
     free(results);
+    if (!ratio) {
+        json_decref(rows);
+        if (ok) fprintf(stderr, "admitsim bench: out of memory\n");
+        return EXIT_FAILURE_RUN;
+    }
     if (o->json) {
         json_t *doc = results_json(m, o, overhead, rows, ratio);
         int rc = doc && json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) == 0;

@@ -7,9 +7,14 @@
 ** it as a first run into a new --db does), the store's median over the
 ** run's.  The scaled scenario is written to that temporary directory too;
 ** this binary runs it as a child (posix_spawn with an argument vector, no
-** shell) --repeat times per row. */
+** shell) --repeat times per row; a relative trace file of the scenario
+** ({"dist": "empirical", "file": F}) is named from the scenario's own
+** directory in that copy, and what a failing child said ends bench's
+** message. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +25,40 @@
 #include "cli.h"
 #include "program.h"
 #include "run/config.h"
+#include "run/json_reader.h"
+#include "res/stats.h"
 
 /* Multiplies the integer at obj.key by scale, when there is one. */
 static void scale_key(json_t *obj, const char *key, uint64_t scale) {
     json_t *v = json_object_get(obj, key);
     if (json_is_integer(v)) json_integer_set(v, json_integer_value(v) * (json_int_t)scale);
+}
+
+/* Every relative trace file in v ({"dist": "empirical", "file": F}, F not
+** starting with '/') made absolute: abs_dir/F, abs_dir the directory of the
+** scenario the loader resolved it from.  False when out of memory. */
+static bool rebase_traces(json_t *v, const char *abs_dir) {
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item) if (!rebase_traces(item, abs_dir)) return false;
+        return true;
+    }
+    if (!json_is_object(v)) return true;
+    const char *dist = json_string_value(json_object_get(v, "dist"));
+    const char *file = json_string_value(json_object_get(v, "file"));
+    if (dist && file && !strcmp(dist, "empirical") && file[0] && file[0] != '/') {
+        size_t len = strlen(abs_dir) + strlen(file) + 2;
+        char *path = malloc(len);
+        if (!path) return false;
+        snprintf(path, len, "%s/%s", abs_dir, file);
+        bool ok = json_object_set_new(v, "file", json_string(path)) == 0;
+        free(path);
+        if (!ok) return false;
+    }
+    json_object_foreach(v, key, item) if (!rebase_traces(item, abs_dir)) return false;
+    return true;
 }
 
 /* The scenario at path scaled as bench scales it (records, buffer size,
@@ -34,6 +68,19 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
     json_t *doc = json_load_file(path, 0, &jerr);
     if (!doc) {
         fprintf(stderr, "admitsim bench: %s: %s\n", path, jerr.text);
+        return false;
+    }
+    char src_dir[4096], abs_dir[PATH_MAX];
+    run_json_dir_of(path, src_dir, sizeof src_dir);
+    if (!realpath(src_dir[0] ? src_dir : ".", abs_dir)) {
+        fprintf(stderr, "admitsim bench: %s: cannot resolve its directory: %s\n", path,
+                strerror(errno));
+        json_decref(doc);
+        return false;
+    }
+    if (!rebase_traces(doc, abs_dir)) {
+        fprintf(stderr, "admitsim bench: out of memory\n");
+        json_decref(doc);
         return false;
     }
     scale_key(doc, "records", scale);
@@ -51,15 +98,6 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
     return ok;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-void bench_sort(double *v, uint64_t n) {
-    qsort(v, n, sizeof *v, cmp_double);
-}
-
 bool bench_temp_dir(char *dir, size_t len) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, len, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -73,11 +111,12 @@ double bench_median(const double *sorted, uint64_t n) {
 }
 
 /* warmup, then repeat measured runs of one policy, into the database db
-** (removed after each run) or with --no-db when db is NULL: wall seconds
-** sorted (fastest first) and the largest peak RSS (KiB); false when a run
+** (removed after each run) or with --no-db when db is NULL, each run's
+** errors into the file errs: wall seconds sorted (fastest first) and the
+** largest peak RSS (KiB); false, with what the child said, when a run
 ** failed. */
 static bool run_policy(const char *exe, const char *scenario, const char *policy, const char *db,
-                       const bench_scale_options *o, double *secs, long *rss_kb) {
+                       const char *errs, const bench_scale_options *o, double *secs, long *rss_kb) {
     char seed_text[32];
     snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)o->seed);
     char *argv[12] = {"admitsim", "run",     (char *)scenario, "--policy", (char *)policy,
@@ -96,19 +135,22 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();
-        bool ran = cli_program_run_usage(exe, argv, "/dev/null", "/dev/null", &ru, err, sizeof err);
+        bool ran = cli_program_run_usage(exe, argv, "/dev/null", errs, &ru, err, sizeof err);
         double t1 = cli_monotonic_seconds();
         if (db) cli_remove_db(db);
         if (bench_stop_caught()) return false;
         if (!ran) {
-            fprintf(stderr, "admitsim bench: %s\n", err);
+            char said[600];
+            cli_file_tail(errs, said, sizeof said);
+            fprintf(stderr, "admitsim bench: %s run %s: %s%s%s\n", policy, scenario, err,
+                    said[0] ? "; it said: " : "", said);
             return false;
         }
         if (i < o->warmup) continue;
         secs[i - o->warmup] = t1 - t0;
         if (ru.ru_maxrss > *rss_kb) *rss_kb = ru.ru_maxrss;
     }
-    bench_sort(secs, o->repeat);
+    res_sort_double(secs, o->repeat);
     return true;
 }
 
@@ -140,13 +182,13 @@ static void process_row(const bench_scale_options *o, const char *policy, const 
 
 /* The run row and the store row of one policy. */
 static bool measure_policy(const char *exe, const char *scenario, const char *policy,
-                           const char *db, const bench_scale_options *o, uint64_t tasks,
-                           double *secs, json_t *rows) {
+                           const char *db, const char *errs, const bench_scale_options *o,
+                           uint64_t tasks, double *secs, json_t *rows) {
     long rss;
-    if (!run_policy(exe, scenario, policy, NULL, o, secs, &rss)) return false;
+    if (!run_policy(exe, scenario, policy, NULL, errs, o, secs, &rss)) return false;
     double no_db = bench_median(secs, o->repeat);
     process_row(o, policy, "run", secs, rss, tasks, 0, rows);
-    if (!run_policy(exe, scenario, policy, db, o, secs, &rss)) return false;
+    if (!run_policy(exe, scenario, policy, db, errs, o, secs, &rss)) return false;
     process_row(o, policy, "store", secs, rss, tasks, bench_median(secs, o->repeat) / no_db, rows);
     return true;
 }
@@ -161,13 +203,14 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
         return EXIT_OK;
     }
     exe[n] = '\0';
-    char dir[4096], scenario_file[4200], db[4200];
+    char dir[4096], scenario_file[4200], db[4200], errs[4200];
     bench_stop_catch();
     if (!bench_temp_dir(dir, sizeof dir)) {
         bench_stop_release();
         return EXIT_FAILURE_RUN;
     }
     snprintf(db, sizeof db, "%s/store.db", dir);
+    snprintf(errs, sizeof errs, "%s/run.err", dir);
     if (!write_scaled(scenario, o->scale, dir, scenario_file, sizeof scenario_file)) {
         rmdir(dir);
         bench_stop_release();
@@ -180,10 +223,11 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
                "peak_rss_MiB", "best_s", "median_s", "spread", "best_tasks/s", "median_tasks/s",
                "over_no_db");
     for (int p = 0; p < RUN_POLICY_COUNT && rc == EXIT_OK; p++)
-        if (!measure_policy(exe, scenario_file, run_policy_name((run_policy_kind)p), db, o, tasks,
-                            secs, rows))
+        if (!measure_policy(exe, scenario_file, run_policy_name((run_policy_kind)p), db, errs, o,
+                            tasks, secs, rows))
             rc = EXIT_FAILURE_RUN;
     free(secs);
+    unlink(errs);
     unlink(scenario_file);
     if (rmdir(dir) != 0)
         fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,

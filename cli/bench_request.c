@@ -55,22 +55,33 @@ static double uncontended(admit_request_resolver *rr, bool thread_safe, bool vir
         .resource = 0, .group = ADMIT_REQ_GROUP_DEFAULT, .queue_wait_timeout_ns = 0};
     const uint64_t n = 2000000;
     double best = 1e30;
-    for (uint64_t rep = 0; rep < repeat; rep++) {
+    uint64_t refused = 0; /* none on a free resource: else no measurement */
+    for (uint64_t rep = 0; rep < repeat && !refused; rep++) {
         double t0 = cli_monotonic_seconds();
         for (uint64_t i = 0; i < n; i++) {
             admit_request_result r;
+            bool admitted;
             if (async) {
-                admit_request_admission_acquire_async(c, &item, NULL, NULL, &r, NULL);
+                admitted = admit_request_admission_acquire_async(c, &item, NULL, NULL, &r, NULL) ==
+                           ADMIT_REQ_ADMITTED;
             } else {
                 admit_request_denied d;
-                admit_request_admission_try_acquire(c, &item, &r.lease, &d);
+                admitted = admit_request_admission_try_acquire(c, &item, &r.lease, &d);
             }
-            admit_request_admission_release(c, r.lease, ok_outcome);
+            if (admitted)
+                admit_request_admission_release(c, r.lease, ok_outcome);
+            else
+                refused++;
         }
         double ns = (cli_monotonic_seconds() - t0) * 1e9 / (double)n;
         if (ns < best) best = ns;
     }
     admit_request_admission_destroy(c);
+    if (refused) {
+        fprintf(stderr, "admitsim bench: %llu of %llu acquires refused on a free resource\n",
+                (unsigned long long)refused, (unsigned long long)n);
+        return -1;
+    }
     return best;
 }
 
@@ -169,14 +180,24 @@ static double threaded(admit_request_resolver *rr, uint32_t resources) {
     thread_arg args[THREADS];
     pthread_t th[THREADS];
     double t0 = cli_monotonic_seconds();
-    for (int i = 0; i < THREADS; i++) {
-        args[i] = (thread_arg){.c = c, .resource_count = resources, .attempts = 200000};
-        pthread_create(&th[i], NULL, thread_main, &args[i]);
+    int started = 0;
+    for (; started < THREADS; started++) {
+        args[started] = (thread_arg){.c = c, .resource_count = resources, .attempts = 200000};
+        int e = pthread_create(&th[started], NULL, thread_main, &args[started]);
+        if (e) {
+            fprintf(stderr, "admitsim bench: cannot start thread %d: %s\n", started + 1,
+                    strerror(e));
+            break;
+        }
     }
     uint64_t total = 0;
-    for (int i = 0; i < THREADS; i++) {
+    for (int i = 0; i < started; i++) {
         pthread_join(th[i], NULL);
         total += args[i].admitted;
+    }
+    if (started < THREADS) {
+        admit_request_admission_destroy(c);
+        return -1;
     }
     double secs = cli_monotonic_seconds() - t0;
     admit_request_admission_stats st;
@@ -187,6 +208,19 @@ static double threaded(admit_request_resolver *rr, uint32_t resources) {
         return -1;
     }
     return (double)total / secs;
+}
+
+/* One table row: the figure with decimals digits after the point, or
+** "failed" (said on stderr above) when the case gave none (x < 0); false
+** then. */
+static bool figure_row(const char *name, double x, int decimals) {
+    printf("%-52s ", name);
+    if (x >= 0)
+        printf("%10.*f\n", decimals, x);
+    else
+        printf("%10s\n", "failed");
+    fflush(stdout);
+    return x >= 0;
 }
 
 int bench_request(uint64_t repeat) {
@@ -201,7 +235,12 @@ int bench_request(uint64_t repeat) {
     }
     /* The queue case runs on its own one-slot endpoint. */
     admit_request_resolver *qrr = admit_request_resolver_create(&err);
-    admit_request_resolver_add_alias(qrr, "one", "bench", "one", 1, NULL, &err);
+    if (!qrr || admit_request_resolver_add_alias(qrr, "one", "bench", "one", 1, NULL, &err)) {
+        fprintf(stderr, "admitsim bench: %s\n", err.message);
+        admit_request_resolver_destroy(qrr);
+        admit_request_resolver_destroy(rr);
+        return EXIT_FAILURE_RUN;
+    }
     admit_request_resolver_resource(qrr, 0, ADMIT_DOMAIN_CHAT);
     admit_request_resolver_resource(rr, big, ADMIT_DOMAIN_CHAT);
     admit_request_resolver_resource(rr, other, ADMIT_DOMAIN_CHAT);
@@ -223,17 +262,12 @@ int bench_request(uint64_t repeat) {
     int rc = EXIT_OK;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         double ns = uncontended(rr, cases[i].ts, cases[i].vclock, cases[i].async, repeat);
-        if (ns < 0) rc = EXIT_FAILURE_RUN;
-        printf("%-52s %10.1f\n", cases[i].name, ns);
-        fflush(stdout);
+        if (!figure_row(cases[i].name, ns, 1)) rc = EXIT_FAILURE_RUN;
     }
-    double q = queued(qrr, repeat);
-    if (q < 0) rc = EXIT_FAILURE_RUN;
-    printf("%-52s %10.1f\n", "1,000 waiters / 16 groups, per admitted waiter", q);
-    fflush(stdout);
-    double tput = threaded(rr, 3);
-    if (tput < 0) rc = EXIT_FAILURE_RUN;
-    printf("%-52s %10.0f\n", "8 threads acquire_sync+release, attempts/s", tput);
+    if (!figure_row("1,000 waiters / 16 groups, per admitted waiter", queued(qrr, repeat), 1))
+        rc = EXIT_FAILURE_RUN;
+    if (!figure_row("8 threads acquire_sync+release, attempts/s", threaded(rr, 3), 0))
+        rc = EXIT_FAILURE_RUN;
     admit_request_resolver_destroy(qrr);
     admit_request_resolver_destroy(rr);
     return rc;

@@ -1,8 +1,9 @@
-/* SIGINT and SIGTERM while bench holds temporary files (bench.h): the
-** signal is recorded instead of ending the process at once; the loops stop
-** at the next run's end and remove their files, and bench_stop_release
+/* SIGINT, SIGTERM and SIGPIPE while bench holds temporary files (bench.h):
+** the signal is recorded instead of ending the process at once; the loops
+** stop at the next run's end and remove their files, and bench_stop_release
 ** ends the process by the same signal, so the exit status says it was
-** interrupted.  A child `admitsim run` in the terminal's process group gets
+** interrupted (`admitsim bench | head`: SIGPIPE, quietly, as if at once).  A child `admitsim run`
+*in the terminal's process group gets
 ** a Ctrl-C itself and ends; one signalled alone runs to its end. */
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include "bench.h"
 
 static volatile sig_atomic_t caught;
-static struct sigaction saved_int, saved_term;
+static struct sigaction saved_int, saved_term, saved_pipe;
 
 static void on_stop(int sig) {
     caught = sig;
@@ -29,6 +30,7 @@ static void catch_one(int sig, struct sigaction *saved) {
 void bench_stop_catch(void) {
     catch_one(SIGINT, &saved_int);
     catch_one(SIGTERM, &saved_term);
+    catch_one(SIGPIPE, &saved_pipe);
 }
 
 int bench_stop_caught(void) {
@@ -38,10 +40,13 @@ int bench_stop_caught(void) {
 void bench_stop_release(void) {
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
+    sigaction(SIGPIPE, &saved_pipe, NULL);
     int sig = caught;
     if (!sig) return;
-    fprintf(stderr, "admitsim bench: interrupted (%s); its temporary files are removed\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fflush(NULL);
+    if (sig != SIGPIPE) {
+        fprintf(stderr, "admitsim bench: interrupted (%s); its temporary files are removed\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        fflush(NULL);
+    }
     raise(sig);
 }

@@ -9,6 +9,7 @@
 #include "res/store.h"
 #include "res/summary.h"
 #include "sim/engine.h"
+#include "res/stats.h"
 
 int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all_events) {
     sim_run_options ro = {.seed = seed, .capture_events = true};
@@ -71,10 +72,11 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     }
     if (bench_stop_caught()) rc = EXIT_FAILURE_RUN;
     if (rc == EXIT_OK) {
-        bench_sort(secs, repeat);
+        res_sort_double(secs, repeat);
         printf("%12s %12s %14s %16s\n", "best_s", "median_s", "best_events/s", "median_events/s");
-        printf("%12.4f %12.4f %14.0f %16.0f\n", secs[0], secs[repeat / 2], (double)events / secs[0],
-               (double)events / secs[repeat / 2]);
+        double med = bench_median(secs, repeat);
+        printf("%12.4f %12.4f %14.0f %16.0f\n", secs[0], med, (double)events / secs[0],
+               (double)events / med);
         if (all_events)
             printf("(one transaction: iterations row, the notable events (run/time index, "
                    "also by kind and resource), the lifecycle events packed 4,096 to a row, "

@@ -77,6 +77,10 @@ bool cli_self_path(char *buf, size_t len);
 bool cli_beside_self(const char *rel, char *buf, size_t len);
 /* CPU seconds this process has used (CLOCK_PROCESS_CPUTIME_ID). */
 double cli_cpu_seconds(void);
+/* The last n - 1 bytes of the file at path (all of it when shorter), its
+** newlines made spaces and a final one dropped, into out; "" when it cannot
+** be read. */
+void cli_file_tail(const char *path, char *out, size_t n);
 /* "admitsim ARG ..." as typed, each argument quoted for a POSIX shell when
 ** it needs it (malloc'd; NULL on out of memory).  Call it before getopt,
 ** which reorders argv. */

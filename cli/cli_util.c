@@ -133,6 +133,24 @@ double cli_cpu_seconds(void) {
     return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+void cli_file_tail(const char *path, char *out, size_t n) {
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > (long)n - 1)
+            fseek(f, size - (long)(n - 1), SEEK_SET);
+        else
+            rewind(f);
+    }
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = '\0';
+    for (size_t i = 0; i < got; i++)
+        if (out[i] == '\n') out[i] = i + 1 == got ? '\0' : ' ';
+    fclose(f);
+}
+
 void cli_lock_wait_progress(const char *db_path, double waited_seconds) {
     fprintf(stderr,
             "admitsim run: waiting for the write lock of %s (another writer holds it): %.0f s\n",

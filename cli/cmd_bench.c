@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "sim/engine.h"
 #include "sim/scenario.h"
+#include "res/stats.h"
 
 static void bench_usage(FILE *f) {
     fprintf(f, "usage: admitsim bench [SCENARIO] [options]\n"
@@ -70,8 +71,8 @@ static void bench_usage(FILE *f) {
                "SCENARIO (a file, or a shipped scenario's name) defaults to\n"
                "heavy_root_peer_arrival, found from any directory.  Its temporary files\n"
                "(the scaled scenario, the databases) go under $TMPDIR (else /tmp);\n"
-               "SIGINT or SIGTERM stops it after the run in progress, removes them and\n"
-               "ends it by that signal.\n");
+               "SIGINT or SIGTERM (or SIGPIPE: its output closed, as by `| head`) stops\n"
+               "it after the run in progress, removes them and ends it by that signal.\n");
 }
 
 /* warmup unmeasured runs, then repeat measured runs of one (policy,
@@ -102,8 +103,8 @@ static bool scale_runs(const sim_scenario *sc, const sim_run_options *ro,
         res_run_record_free(run);
         if (!ok) return false;
     }
-    bench_sort(secs, o->repeat);
-    bench_sort(cpu, o->repeat);
+    res_sort_double(secs, o->repeat);
+    res_sort_double(cpu, o->repeat);
     return true;
 }
 
@@ -240,13 +241,14 @@ int cmd_bench(int argc, char **argv) {
     uint64_t scale = 100, repeat = 5, seed = 1;
     bool request = false, store = false, cycle = false, cycle_only = false, scale_or_cycle = false;
     bench_cycle_options co = {.warmup = UINT64_MAX, .mix = -1, .policy = -1};
-    bool repeat_set = false, store_all = true, store_events_set = false;
+    bool repeat_set = false, store_all = true, store_events_set = false, scenario_opt = false;
     optind = 1;
     int ch, v = 0;
     while ((ch = cli_getopt("bench", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'x':
             if (!cli_parse_range("bench", "--scale", optarg, 1, 100000, &scale)) return EXIT_USAGE;
+            scenario_opt = true;
             break;
         case 'r':
             if (!cli_parse_range("bench", "--repeat", optarg, 1, 1000, &repeat)) return EXIT_USAGE;
@@ -254,6 +256,7 @@ int cmd_bench(int argc, char **argv) {
             break;
         case 's':
             if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
+            scenario_opt = true;
             break;
         case 'q': request = true; break;
         case 'S': store = true; break;
@@ -300,6 +303,9 @@ int cmd_bench(int argc, char **argv) {
     if (scale_or_cycle && (request || store))
         return cli_usage_error("bench", "--warmup and --format go with the scale mode or --cycle, "
                                         "not with --request or --store");
+    if (scenario_opt && (request || cycle))
+        return cli_usage_error("bench", "--scale and --seed go with the scale mode or --store "
+                                        "(a scenario's run), not with --request or --cycle");
     if (argc - optind > (request ? 0 : 1))
         return cli_usage_error("bench", "unexpected argument '%s'",
                                argv[optind + (request ? 0 : 1)]);
@@ -324,12 +330,15 @@ int cmd_bench(int argc, char **argv) {
     /* the loader's budgets hold for the scaled scenario too */
     uint64_t scaled_tasks = run_config_task_count(&sc->config);
     uint64_t work = sim_scenario_planned_work(sc);
-    if (scaled_tasks > RUN_MAX_TASKS || work > SIM_MAX_PLANNED_WORK) {
+    if (sc->config.records > RUN_MAX_RECORDS || scaled_tasks > RUN_MAX_TASKS ||
+        work > SIM_MAX_PLANNED_WORK) {
         fprintf(stderr,
-                "admitsim bench: --scale %llu makes %llu tasks and %llu units of planned work; "
-                "a run may have at most %d and %d (scenarios/README.md, \"Limits\")\n",
-                (unsigned long long)scale, (unsigned long long)scaled_tasks,
-                (unsigned long long)work, RUN_MAX_TASKS, SIM_MAX_PLANNED_WORK);
+                "admitsim bench: --scale %llu makes %lld records, %llu tasks and %llu units of "
+                "planned work; a run may have at most %d, %d and %d (scenarios/README.md, "
+                "\"Limits\")\n",
+                (unsigned long long)scale, (long long)sc->config.records,
+                (unsigned long long)scaled_tasks, (unsigned long long)work, RUN_MAX_RECORDS,
+                RUN_MAX_TASKS, SIM_MAX_PLANNED_WORK);
         sim_scenario_free(sc);
         return EXIT_USAGE;
     }

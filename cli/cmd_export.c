@@ -13,11 +13,14 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "res/artifact.h"
+#include "res/atomic_file.h"
 #include "res/store_reader.h"
 
 static void export_usage(FILE *f) {
@@ -28,8 +31,10 @@ static void export_usage(FILE *f) {
                "options:\n"
                "  --format json|csv|chrome-trace\n"
                "                       json: run, iterations, metrics, snapshots, events;\n"
-               "                       csv: every event; chrome-trace: tracks per task lease\n"
-               "                       slot, per group (queue wait, task admission wait) and per\n"
+               "                       csv: every event stored (of a run stored with its\n"
+               "                       notable events only, a note says how many);\n"
+               "                       chrome-trace: tracks per task lease slot, per group\n"
+               "                       (queue wait, task admission wait) and per\n"
                "                       request resource (request wait, provider execution), for\n"
                "                       Perfetto or chrome://tracing (default json)\n"
                "  --iteration N        csv and chrome-trace: which iteration (default 0; one\n"
@@ -238,7 +243,7 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
 
 static void csv_text(FILE *out, const char *s) {
     if (!s) return;
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) { /* a bare CR ends a record too (RFC 4180) */
         fputs(s, out);
         return;
     }
@@ -585,6 +590,35 @@ static int export_trace(res_store_reader *r, int64_t run, int64_t iteration, con
     return ok ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
+/* The temporary file of --out PATH (the directory part, or ".", and the
+** name); false, said, when PATH names no file it can write. */
+static bool open_out(const char *path, res_atomic_file *af) {
+    res_error err = {0};
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    char dir[PATH_MAX];
+    struct stat st;
+    bool ok = true;
+    if (!name[0] || !strcmp(name, ".") || !strcmp(name, "..") ||
+        (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        ok = res_error_set(&err, RES_EINVAL, "%s: is a directory (--out names the file to write)",
+                           path);
+    else if (slash && (size_t)(slash - path) >= sizeof dir)
+        ok = res_error_set(&err, RES_EINVAL, "%.200s...: path longer than %zu bytes", path,
+                           sizeof dir - 1);
+    if (ok) {
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == path)
+            snprintf(dir, sizeof dir, "/");
+        else
+            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        ok = res_atomic_file_open(af, dir, name, &err);
+    }
+    if (!ok) fprintf(stderr, "admitsim export: %s\n", err.message);
+    return ok;
+}
+
 int cmd_export(int argc, char **argv) {
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"out", required_argument, 0, 'o'},
@@ -660,6 +694,18 @@ int cmd_export(int argc, char **argv) {
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
+    /* csv holds the events stored: of an iteration stored with its notable
+    ** events only (the default) that is not every event, and says so */
+    if (!strcmp(fmt, "csv") && it.event_count.set && it.events_stored.set &&
+        it.events_stored.value < it.event_count.value)
+        fprintf(stderr,
+                "admitsim export: note: %s: run %llu iteration %llu was stored with its notable "
+                "events only: the csv holds those %lld of its %lld events (its lifecycle events "
+                "are in the task timelines and request attempts: export --format chrome-trace "
+                "and plot rebuild them; store the run with --store-events all for every event "
+                "as a row)\n",
+                db_path, (unsigned long long)run_id, (unsigned long long)iteration,
+                (long long)it.events_stored.value, (long long)it.event_count.value);
     if (!strcmp(fmt, "chrome-trace") &&
         !cli_lifecycle_complete("export", r, db_path, (int64_t)run_id, (int64_t)iteration,
                                 allow_incomplete)) {
@@ -670,26 +716,25 @@ int cmd_export(int argc, char **argv) {
     snprintf(title, sizeof title, "%s - policy %s - seed %lld - iteration %llu",
              text(run.scenario_id), text(run.policy), (long long)run.seed,
              (unsigned long long)iteration);
-    /* Written to a temporary name and renamed, like every artifact. */
-    char tmp[1200];
+    /* Written to a temporary file beside it and renamed into place, like
+    ** every artifact: a path that does not fit, a directory or a write that
+    ** fails is said, and nothing is left behind. */
+    res_atomic_file af = {0};
     FILE *out = stdout;
-    if (out_path) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-        out = fopen(tmp, "w");
-        if (!out) {
-            fprintf(stderr, "admitsim export: cannot write %s\n", tmp);
-            res_store_reader_close(r);
-            return EXIT_FAILURE_RUN;
-        }
+    if (out_path && !open_out(out_path, &af)) {
+        res_store_reader_close(r);
+        return EXIT_FAILURE_RUN;
     }
+    if (out_path) out = af.f;
     int rc = !strcmp(fmt, "json") ? export_json(r, &run, out)
              : !strcmp(fmt, "csv")
                  ? export_csv(r, (int64_t)run_id, (int64_t)iteration, out)
                  : export_trace(r, (int64_t)run_id, (int64_t)iteration, title, out);
-    if (out_path) {
-        if (fclose(out) != 0) rc = EXIT_FAILURE_RUN;
-        if (rc == EXIT_OK && rename(tmp, out_path) != 0) rc = EXIT_FAILURE_RUN;
-        if (rc != EXIT_OK) remove(tmp);
+    if (out_path && rc != EXIT_OK) {
+        res_atomic_file_abort(&af);
+    } else if (out_path && !res_atomic_file_commit(&af, &err)) {
+        fprintf(stderr, "admitsim export: %s\n", err.message);
+        rc = EXIT_FAILURE_RUN;
     }
     res_store_reader_close(r);
     return rc;

@@ -162,7 +162,10 @@ int cmd_plot(int argc, char **argv) {
     }
     char dir[1024], title[1200], fallback[64];
     snprintf(fallback, sizeof fallback, "out/plots/run-%llu", (unsigned long long)a.run_id);
-    plot_dir_named(dir, sizeof dir, a.out, fallback);
+    if (!plot_dir_named(dir, sizeof dir, a.out, fallback)) {
+        res_store_reader_close(r);
+        return EXIT_FAILURE_RUN;
+    }
     int nreq = 0;
     bool layers = false;
     if (plot_title(r, &a, title, sizeof title) &&

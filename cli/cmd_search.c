@@ -363,7 +363,8 @@ static int finish(search_run *sr, size_t answer, const char *cmdline) {
         sweep_dir pd = {.lock_fd = -1};
         ok = snprintf(pd.path, sizeof pd.path, "%s/probes/probe-%02zu", sr->dir.path, i) <
                  (int)sizeof pd.path &&
-             sweep_result_merge(&sr->plans[i], &pd, st, id, "admitsim search", &runs, &skipped);
+             sweep_result_merge(&sr->plans[i], &pd, st, id, abs_db, "admitsim search", &runs,
+                                &skipped);
     }
     json_t *r = ok ? search_result_json(s, sr->probes, sr->n, answer, id) : NULL;
     ok = ok && r && sweep_result_store(&sr->dir, st, id, r, "admitsim search");

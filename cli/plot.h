@@ -31,8 +31,9 @@ const char *plot_text(const char *s);
 void plot_put_string(FILE *f, const char *var, const char *s);
 
 /* The output directory: out (behind "./" when gnuplot would read its first
-** character as a command, pipe, datablock or option), else fallback. */
-void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback);
+** character as a command, pipe, datablock or option), else fallback;
+** false (said) when it does not fit len. */
+bool plot_dir_named(char *dir, size_t len, const char *out, const char *fallback);
 /* mkdir -p dir; false with the reason on stderr. */
 bool plot_make_dirs(char *dir);
 /* gnuplot DIR/plot.gp without a shell, its messages in DIR/gnuplot.log. */

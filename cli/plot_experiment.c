@@ -286,7 +286,10 @@ int plot_experiment(int argc, char **argv) {
     }
     char dir[1024], fallback[64];
     snprintf(fallback, sizeof fallback, "out/plots/experiment-%llu", (unsigned long long)a.id);
-    plot_dir_named(dir, sizeof dir, a.out, fallback);
+    if (!plot_dir_named(dir, sizeof dir, a.out, fallback)) {
+        res_store_reader_close(x.r);
+        return EXIT_FAILURE_RUN;
+    }
     int kind = sweep_or_search(&x, &a, gnuplot, dir);
     bool ok = kind >= 0
                   ? kind > 0

@@ -32,6 +32,7 @@
 #include "plot.h"
 #include "plot_scripts.h"
 #include "program.h"
+#include "res/stats.h"
 #include "res/store_reader.h"
 
 typedef struct plot_ctx {
@@ -445,11 +446,6 @@ static bool plot_requests(plot_ctx *p, int *count) {
     return ok;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct samples {
     double *v;
     size_t n, cap;
@@ -550,7 +546,7 @@ static int cdf_files(plot_ctx *p, const cdf_pairs *pairs, const char *prefix, na
             ok = false;
             break;
         }
-        qsort(per[g].v, per[g].n, sizeof *per[g].v, cmp_double);
+        res_sort_double(per[g].v, per[g].n);
         char shown[256];
         fprintf(f, "# seconds cumulative_fraction (%s)\n",
                 comment_safe(shown, sizeof shown, groups->v[g]));
@@ -721,13 +717,20 @@ static bool write_scripts(const char *dir, const char *gp_path, const char *para
 ** '.' or '_': gnuplot reads a file name starting with '<' as a shell
 ** command, writes to one starting with '|' through a shell, takes '$' for
 ** a datablock and '-' for standard input or (as an argument) an option. */
-void plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
+bool plot_dir_named(char *dir, size_t len, const char *out, const char *fallback) {
+    int n;
+    size_t prefix = 0;
     if (!out)
-        snprintf(dir, len, "%s", fallback);
+        n = snprintf(dir, len, "%s", fallback);
     else if (out[0] && !isalnum((unsigned char)out[0]) && !strchr("/._", out[0]))
-        snprintf(dir, len, "./%s", out);
+        n = snprintf(dir, len, "./%s", out), prefix = 2;
     else
-        snprintf(dir, len, "%s", out);
+        n = snprintf(dir, len, "%s", out);
+    if (n >= 0 && (size_t)n < len) return true;
+    /* a cut name is another directory: the pictures went there, exit 0 */
+    fprintf(stderr, "admitsim plot: %.200s...: --out longer than %zu bytes\n", out ? out : fallback,
+            len - 1 - prefix);
+    return false;
 }
 
 /* mkdir -p dir */

@@ -108,6 +108,12 @@ void sweep_value_text(const json_t *v, char *buf, size_t len);
 json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen);
 /* Checks a parameter name (before any point exists). */
 bool sweep_param_name_is_valid(const char *name, char *why, size_t len);
+/* True when two valid parameter names set one override, or one sets a
+** value the other lies within ("capacity.submission" and
+** "capacity.\"submission\"", "policy" and "policy.default",
+** "providers.gen.latency" and "providers.gen/chat.latency.mu"): in one point
+** the last would overwrite the first, whose values would vary nothing. */
+bool sweep_params_overlap(const char *a, const char *b);
 /* The scenario of point; NULL with err set (the point named). */
 sim_scenario *sweep_point_scenario(const sweep_plan *p, size_t point, char *err, size_t errlen);
 
@@ -136,6 +142,10 @@ void sweep_shard_json_path(const char *dir, size_t shard, char *buf, size_t len)
 /* True when shard is complete: its JSON is in place and names a database
 ** that is there. */
 bool sweep_shard_is_complete(const char *dir, size_t shard);
+/* Removes shard's JSON when the database it names is gone (removed after
+** the sweep): the shard runs again, else every process completing it would
+** lose to that JSON and the shard never complete.  True when it did. */
+bool sweep_shard_forget_broken(const char *dir, size_t shard);
 /* Appends one line to the journal (an object, consumed); adds "time". */
 void sweep_journal(const char *dir, json_t *entry);
 /* The journal's entries, in order (new reference; an empty array when
@@ -257,15 +267,16 @@ int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_res
 ** true when every shard of d is complete (else says which is not); the
 ** experiment d's journal began in the store s at db (db absolute) when it
 ** is still there, else a new one from info, journaled in d (0 on failure,
-** said); every shard of d merged into experiment id, counting the runs
-** merged and those already there; the result object of d's shards (new
-** reference); r stored as experiment id's result and written to
+** said); every shard of d merged into experiment id of the store s at db,
+** counting the runs merged and those already there (a shard whose every
+** (point, seed) the experiment holds is not merged again); the result
+** object of d's shards (new reference); r stored as experiment id's result and written to
 ** d/result.json. */
 bool sweep_shards_are_complete(const sweep_plan *p, const sweep_dir *d, const char *who);
 int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
                                 const res_store_experiment_info *info, const char *who);
 bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
-                        const char *who, uint64_t *runs, uint64_t *skipped);
+                        const char *db, const char *who, uint64_t *runs, uint64_t *skipped);
 json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id);
 bool sweep_result_store(const sweep_dir *d, res_store *s, int64_t id, json_t *r, const char *who);
 

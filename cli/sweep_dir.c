@@ -165,6 +165,13 @@ bool sweep_shard_is_complete(const char *dir, size_t shard) {
     return access(db, R_OK) == 0;
 }
 
+bool sweep_shard_forget_broken(const char *dir, size_t shard) {
+    char json[SWEEP_PATH_MAX + 64];
+    sweep_shard_json_path(dir, shard, json, sizeof json);
+    if (access(json, F_OK) != 0 || sweep_shard_is_complete(dir, shard)) return false;
+    return unlink(json) == 0;
+}
+
 void sweep_journal(const char *dir, json_t *entry) {
     char path[SWEEP_PATH_MAX + 16], now[32];
     time_t t = time(NULL);

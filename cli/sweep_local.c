@@ -150,7 +150,10 @@ static size_t *missing_shards(const sweep_plan *p, const sweep_dir *d, size_t *n
     size_t *todo = calloc(p->nshards ? p->nshards : 1, sizeof *todo);
     *n = 0;
     for (size_t k = 0; todo && k < p->nshards; k++)
-        if (!sweep_shard_is_complete(d->path, k)) todo[(*n)++] = k;
+        if (!sweep_shard_is_complete(d->path, k)) {
+            sweep_shard_forget_broken(d->path, k);
+            todo[(*n)++] = k;
+        }
     return todo;
 }
 

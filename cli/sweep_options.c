@@ -50,7 +50,7 @@ int sweep_engine_option(int ch, const char *arg, sweep_engine_args *e) {
         e->slurm = !strcmp(arg, "slurm");
         return 1;
     case SWEEP_OPT_JOBS:
-        if (!cli_parse_u64(cmd, "--jobs", arg, 100000, &v) || v == 0) return -1;
+        if (!cli_parse_range(cmd, "--jobs", arg, 1, 100000, &v)) return -1;
         e->o.jobs = v;
         e->o.jobs_given = true;
         return 1;

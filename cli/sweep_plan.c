@@ -74,8 +74,34 @@ static bool read_range(const node *n, json_t **out) {
     return true;
 }
 
+static int compare_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* No two values of a parameter alike: a point is known in the store by its
+** values as text (its arm), so two that read the same would make one point
+** twice, its seeds counted twice in its figures. */
+static bool distinct_values(const node *n, const json_t *values) {
+    size_t count = json_array_size(values);
+    char(*text)[256] = calloc(count ? count : 1, sizeof *text);
+    char **sorted = calloc(count ? count : 1, sizeof *sorted);
+    bool ok = text && sorted;
+    for (size_t i = 0; ok && i < count; i++) {
+        sweep_value_text(json_array_get(values, i), text[i], sizeof text[i]);
+        sorted[i] = text[i];
+    }
+    if (ok) qsort(sorted, count, sizeof *sorted, compare_text);
+    for (size_t i = 1; ok && i < count; i++)
+        if (!strcmp(sorted[i - 1], sorted[i]))
+            ok = run_json_fail(n, "expected distinct values, got %.200s more than once", sorted[i]);
+    if (!text || !sorted) run_json_fail(n, "out of memory");
+    free(text);
+    free(sorted);
+    return ok;
+}
+
 static bool read_values(const node *n, json_t **out) {
-    if (json_is_object(n->v)) return read_range(n, out);
+    if (json_is_object(n->v)) return read_range(n, out) && distinct_values(n, *out);
     if (!json_is_array(n->v) || json_array_size(n->v) == 0 ||
         json_array_size(n->v) > SWEEP_MAX_VALUES)
         return run_json_expect(n,
@@ -83,7 +109,7 @@ static bool read_values(const node *n, json_t **out) {
                                "\"step\" or \"count\"}",
                                SWEEP_MAX_VALUES);
     *out = json_deep_copy(n->v);
-    return *out != NULL;
+    return *out != NULL && distinct_values(n, *out);
 }
 
 static bool read_parameters(const node *root, sweep_plan *p) {
@@ -102,6 +128,13 @@ static bool read_parameters(const node *root, sweep_plan *p) {
         if (strlen(name) >= sizeof p->params[0].name ||
             !sweep_param_name_is_valid(name, why, sizeof why))
             return run_json_fail(&n, "expected a parameter an arm overrides (%s)", why);
+        for (size_t i = 0; i < p->nparams; i++)
+            if (sweep_params_overlap(p->params[i].name, name))
+                return run_json_fail(&n,
+                                     "sets what parameter \"%.200s\" sets too (one setting, or "
+                                     "one inside the other): each point would run with only one "
+                                     "of their values; keep one of them",
+                                     p->params[i].name);
         sweep_param *sp = &p->params[p->nparams];
         snprintf(sp->name, sizeof sp->name, "%s", name);
         if (!read_values(&n, &sp->values)) return false;
@@ -111,6 +144,27 @@ static bool read_parameters(const node *root, sweep_plan *p) {
             return run_json_fail(&params, "expected at most %d points", SWEEP_MAX_RUNS);
     }
     return true;
+}
+
+static int compare_seed(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* No seed twice: a seed's run would be counted twice in its point's
+** figures (and stored twice). */
+static bool distinct_seeds(const node *n, const uint64_t *seeds, size_t count) {
+    uint64_t *sorted = malloc((count ? count : 1) * sizeof *sorted);
+    if (!sorted) return run_json_fail(n, "out of memory");
+    memcpy(sorted, seeds, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, compare_seed);
+    bool ok = true;
+    for (size_t i = 1; ok && i < count; i++)
+        if (sorted[i - 1] == sorted[i])
+            ok = run_json_fail(n, "expected distinct seeds, got %llu more than once",
+                               (unsigned long long)sorted[i]);
+    free(sorted);
+    return ok;
 }
 
 static bool read_seeds(const node *root, sweep_plan *p) {
@@ -138,7 +192,7 @@ static bool read_seeds(const node *root, sweep_plan *p) {
             if (!run_json_as_int(&item, 0, INT64_MAX, &s)) return false;
             p->seeds[i] = (uint64_t)s;
         }
-        return p->seeds != NULL;
+        return p->seeds != NULL && distinct_seeds(&n, p->seeds, p->nseeds);
     } else {
         return run_json_expect(&n, "a count of seeds (1..N), an array of seeds or {\"from\", "
                                    "\"to\"}");
@@ -215,6 +269,48 @@ static uint64_t fnv1a(uint64_t h, const char *s) {
     return h;
 }
 
+/* h folded with the name and the bytes of a file the scenario reads (an
+** empirical distribution's trace), relative to the scenario's directory. */
+static uint64_t fold_file(uint64_t h, const char *scenario_dir, const char *file) {
+    char path[2 * SWEEP_PATH_MAX + 2];
+    if (file[0] == '/' || !scenario_dir[0])
+        snprintf(path, sizeof path, "%s", file);
+    else
+        snprintf(path, sizeof path, "%s/%s", scenario_dir, file);
+    h = fnv1a(fnv1a(h, "\nfile:"), file);
+    run_error err = {0}; /* a regular file only: a FIFO would block */
+    FILE *f = run_file_open_regular(path, (size_t)256 << 20, "a latency trace", &err);
+    if (!f) return fnv1a(h, "\nunreadable");
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ull;
+    if (ferror(f)) h = fnv1a(h, "\nunreadable");
+    fclose(f);
+    return h;
+}
+
+/* h folded with every trace file an empirical distribution in v names. */
+static uint64_t fold_traces(uint64_t h, const char *scenario_dir, const json_t *v) {
+    if (json_is_object(v)) {
+        const char *dist = json_string_value(json_object_get(v, "dist"));
+        const char *file = json_string_value(json_object_get(v, "file"));
+        if (dist && file && !strcmp(dist, "empirical")) h = fold_file(h, scenario_dir, file);
+        const char *key;
+        json_t *c;
+        json_object_foreach((json_t *)v, key, c) h = fold_traces(h, scenario_dir, c);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c) h = fold_traces(h, scenario_dir, c);
+    }
+    return h;
+}
+
+/* The digest of what decides the runs: the expanded plan, the scenario as
+** the base arm makes it, the trace files it and the points read (a
+** parameter ending in "file" names one per value), and this build. */
 static void compute_digest(sweep_plan *p) {
     json_t *plan = sweep_plan_json(p);
     json_object_del(plan, "digest");
@@ -223,6 +319,18 @@ static void compute_digest(sweep_plan *p) {
     char *b = json_dumps(p->doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     uint64_t h = 14695981039346656037ull;
     h = fnv1a(fnv1a(fnv1a(h, a ? a : ""), b ? b : ""), RES_HARNESS_VERSION);
+    char dir[SWEEP_PATH_MAX];
+    run_json_dir_of(p->scenario, dir, sizeof dir);
+    h = fold_traces(h, dir, p->doc);
+    for (size_t i = 0; i < p->nparams; i++) {
+        size_t n = strlen(p->params[i].name);
+        if (n < 4 || strcmp(p->params[i].name + n - 4, "file")) continue;
+        size_t k;
+        json_t *v;
+        json_array_foreach(p->params[i].values, k, v) {
+            if (json_is_string(v)) h = fold_file(h, dir, json_string_value(v));
+        }
+    }
     snprintf(p->digest, sizeof p->digest, "%016llx", (unsigned long long)h);
     free(a);
     free(b);

@@ -109,8 +109,22 @@ static size_t merge_depth(const param_path *p) {
     return 0;
 }
 
+/* A providers entry's "model" and "domain" name the endpoint: an arm never
+** changes them (run_arms_apply drops them), so a parameter there would vary
+** nothing. */
+static bool names_endpoint(const param_path *p) {
+    return !strcmp(p->seg[0], "providers") && p->n == 3 &&
+           (!strcmp(p->seg[2], "model") || !strcmp(p->seg[2], "domain"));
+}
+
 bool sweep_param_name_is_valid(const char *name, char *why, size_t len) {
     param_path p;
+    if (split(name, &p) && names_endpoint(&p)) {
+        snprintf(why, len,
+                 "a provider entry's \"%s\" names its endpoint, which an arm does not change",
+                 p.seg[2]);
+        return false;
+    }
     if (split(name, &p) && merge_depth(&p)) return true;
     snprintf(why, len,
              "policy, policy.KEY, capacity.RESOURCE, request_admission.KEY,"
@@ -128,6 +142,39 @@ static void alias_domain(const char *key, char *alias, size_t alen, char *domain
     snprintf(alias, alen, "%.*s", slash && slash != key ? (int)(slash - key) : (int)strlen(key),
              key);
     snprintf(domain, dlen, "%s", slash && slash != key ? slash + 1 : "chat");
+}
+
+/* The override a parameter sets, in one spelling: quotes gone, "policy" as
+** "policy.default"; *keyed: the segment that is a providers or request
+** resource key (ALIAS[/DOMAIN]), 0 when none. */
+static bool canonical(const char *name, param_path *p, size_t *keyed) {
+    if (!split(name, p) || !merge_depth(p)) return false;
+    if (p->n == 1 && !strcmp(p->seg[0], "policy")) {
+        snprintf(p->seg[1], SEGMENT_MAX, "default");
+        p->n = 2;
+    }
+    *keyed = 0;
+    if (!strcmp(p->seg[0], "providers")) *keyed = 1;
+    if (!strcmp(p->seg[0], "request_admission") && !strcmp(p->seg[1], "resources")) *keyed = 2;
+    return true;
+}
+
+bool sweep_params_overlap(const char *a, const char *b) {
+    param_path x, y;
+    size_t kx, ky;
+    if (!canonical(a, &x, &kx) || !canonical(b, &y, &ky)) return false;
+    size_t n = x.n < y.n ? x.n : y.n;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && i == kx && kx == ky) { /* ALIAS is ALIAS/chat */
+            char ax[SEGMENT_MAX], ay[SEGMENT_MAX], dx[SEGMENT_MAX], dy[SEGMENT_MAX];
+            alias_domain(x.seg[i], ax, sizeof ax, dx, sizeof dx);
+            alias_domain(y.seg[i], ay, sizeof ay, dy, sizeof dy);
+            if (strcmp(ax, ay) || strcmp(dx, dy)) return false;
+        } else if (strcmp(x.seg[i], y.seg[i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* The entry of array (providers, request_admission.resources) for the

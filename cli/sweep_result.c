@@ -46,76 +46,199 @@ static json_t *shard_json(const sweep_dir *d, size_t k) {
 
 /* ---- the experiment ------------------------------------------------------------ */
 
+static const char *const KIND_NAMES[] = {[RES_EXPERIMENT_AB] = "ab",
+                                         [RES_EXPERIMENT_SWEEP] = "sweep",
+                                         [RES_EXPERIMENT_SEARCH] = "search"};
+
+static bool same_text(const char *a, const char *b) {
+    return a && b && !strcmp(a, b);
+}
+
 /* The experiment this directory began in the store at db, when it is
-** still there; 0 otherwise. */
-static int64_t earlier_experiment(const sweep_dir *d, const char *db) {
+** still there; 0 otherwise.  "Still there" is the same experiment, not its
+** id: a database made anew at db (removed, or another store moved there)
+** may give that id to another experiment, whose runs and result this
+** directory's must not join or replace. */
+static int64_t earlier_experiment(const sweep_dir *d, const char *db,
+                                  const res_store_experiment_info *info) {
     json_t *journal = sweep_journal_read(d->path);
     int64_t id = 0;
+    const char *created = NULL;
     size_t i;
     json_t *e;
     json_array_foreach(journal, i, e) {
         const char *ev = json_string_value(json_object_get(e, "event"));
         const char *at = json_string_value(json_object_get(e, "db"));
-        if (ev && at && !strcmp(ev, "experiment") && !strcmp(at, db))
+        if (ev && at && !strcmp(ev, "experiment") && !strcmp(at, db)) {
             id = json_integer_value(json_object_get(e, "experiment_id"));
+            created = json_string_value(json_object_get(e, "created_at"));
+        }
     }
-    json_decref(journal);
     res_store_reader *r = NULL;
     res_experiment_row row;
-    if (id > 0 && (res_store_reader_open(db, &r, NULL) != RES_OK ||
-                   res_store_reader_experiment(r, id, &row, NULL) != RES_OK))
+    if (id > 0 &&
+        (res_store_reader_open(db, &r, NULL) != RES_OK ||
+         res_store_reader_experiment(r, id, &row, NULL) != RES_OK ||
+         !same_text(row.kind, KIND_NAMES[info->kind]) || !same_text(row.name, info->name) ||
+         !same_text(row.scenario_id, info->scenario_id) ||
+         (created && !same_text(row.created_at, created))))
         id = 0;
     res_store_reader_close(r);
+    json_decref(journal);
     return id;
+}
+
+/* When experiment id of the store at db was created (for the journal), or
+** NULL; a new reference. */
+static json_t *created_at(const char *db, int64_t id) {
+    res_store_reader *r = NULL;
+    res_experiment_row row;
+    json_t *at = NULL;
+    if (res_store_reader_open(db, &r, NULL) == RES_OK &&
+        res_store_reader_experiment(r, id, &row, NULL) == RES_OK && row.created_at)
+        at = json_string(row.created_at);
+    res_store_reader_close(r);
+    return at ? at : json_null();
 }
 
 int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db,
                                 const res_store_experiment_info *info, const char *who) {
-    int64_t id = earlier_experiment(d, db);
+    int64_t id = earlier_experiment(d, db, info);
     if (id > 0) return id;
     res_error err;
     if (res_store_begin_experiment(s, info, &id, &err) != RES_OK) {
         fprintf(stderr, "%s: %s\n", who, err.message);
         return 0;
     }
-    sweep_journal(d->path, json_pack("{s:s, s:s, s:I}", "event", "experiment", "db", db,
-                                     "experiment_id", (json_int_t)id));
+    sweep_journal(d->path,
+                  json_pack("{s:s, s:s, s:I, s:o}", "event", "experiment", "db", db,
+                            "experiment_id", (json_int_t)id, "created_at", created_at(db, id)));
     return id;
 }
 
-/* Every shard's database into the experiment, in shard order. */
+/* "arm\nseed" of a run, the key of the set below. */
+static void point_seed_key(const char *arm, long long seed, char *buf, size_t len) {
+    snprintf(buf, len, "%s\n%lld", arm ? arm : "", seed);
+}
+
+/* The (arm, seed) of every run experiment id holds in db, as the keys of
+** an object (new reference); NULL with the reason on stderr. */
+static json_t *held_runs(const char *db, int64_t id, const char *who) {
+    res_store_reader *r = NULL;
+    res_store_cursor *c = NULL;
+    res_error err;
+    json_t *set = json_object();
+    res_status st = res_store_reader_open(db, &r, &err);
+    if (st == RES_OK) st = res_store_reader_experiment_runs(r, id, &c, &err);
+    res_experiment_run_row row;
+    res_cursor_step step = RES_CURSOR_DONE;
+    while (st == RES_OK &&
+           (step = res_store_cursor_next_experiment_run(c, &row, &err)) == RES_CURSOR_ROW) {
+        char key[1200];
+        point_seed_key(row.arm, (long long)row.seed, key, sizeof key);
+        json_object_set_new(set, key, json_true());
+    }
+    if (st == RES_OK && step == RES_CURSOR_ERROR) st = err.code ? err.code : RES_ESTORE;
+    res_store_cursor_close(c);
+    res_store_reader_close(r);
+    if (st == RES_OK) return set;
+    fprintf(stderr, "%s: %s\n", who, err.message);
+    json_decref(set);
+    return NULL;
+}
+
+/* How many of the shard's runs (its JSON's) the experiment holds (their
+** point and seed); with add, they are added to the set. */
+static size_t shard_runs_held(json_t *set, const json_t *shard, bool add) {
+    size_t i, n = 0;
+    json_t *run;
+    json_array_foreach(json_object_get(shard, "runs"), i, run) {
+        char key[1200];
+        point_seed_key(json_string_value(json_object_get(run, "arm")),
+                       (long long)json_integer_value(json_object_get(run, "seed")), key,
+                       sizeof key);
+        n += json_object_get(set, key) != NULL;
+        if (add) json_object_set_new(set, key, json_true());
+    }
+    return n;
+}
+
+/* Every shard's database into the experiment, in shard order.  A shard
+** whose every run (point, seed) the experiment holds already is not merged
+** again: its runs are there, from this database or from an earlier one of
+** the same shard (run again after its files were removed), which merging
+** would store a second time. */
 bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
-                        const char *who, uint64_t *runs, uint64_t *skipped) {
+                        const char *db_path, const char *who, uint64_t *runs, uint64_t *skipped) {
+    json_t *held = held_runs(db_path, id, who);
+    if (!held) return false;
     for (size_t k = 0; k < p->nshards; k++) {
         json_t *j = shard_json(d, k);
         const char *name = json_string_value(json_object_get(j, "db"));
+        size_t count = json_array_size(json_object_get(j, "runs"));
+        if (name && count && shard_runs_held(held, j, false) == count) {
+            *skipped += count;
+            json_decref(j);
+            continue;
+        }
         char db[2 * SWEEP_PATH_MAX];
         snprintf(db, sizeof db, "%s/shards/%s", d->path, name ? name : "?");
         res_store_merge_result out;
         res_error err;
         res_status st = name ? res_store_merge(s, db, id, &out, &err) : RES_ENOTFOUND;
+        if (st == RES_OK) shard_runs_held(held, j, true);
         json_decref(j);
         if (st != RES_OK) {
             fprintf(stderr, "%s: shard %zu: %s\n", who, k,
                     name ? err.message : "its JSON names no database");
+            json_decref(held);
             return false;
         }
         *runs += out.runs;
         *skipped += out.skipped;
     }
+    json_decref(held);
     return true;
 }
 
-/* Every shard of d into the experiment, saying how many runs. */
+/* Every shard of d into the experiment, saying how many runs; then every
+** run of the plan must be the experiment's: a run skipped as already there
+** may be there under no experiment or another one (the shards merged into
+** db by `admitsim merge`, or the sweep's database merged in), and the
+** experiment would then hold fewer runs than its result counts. */
 static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
-                         const sweep_result_options *o) {
+                         const char *db, const sweep_result_options *o) {
     uint64_t runs = 0, skipped = 0;
-    if (!sweep_result_merge(p, d, s, id, o->who, &runs, &skipped)) return false;
+    if (!sweep_result_merge(p, d, s, id, db, o->who, &runs, &skipped)) return false;
     if (!o->quiet)
         fprintf(stderr, "%s: merged %llu run%s into %s%s\n", o->who, (unsigned long long)runs,
                 runs == 1 ? "" : "s", o->db_path,
                 skipped ? " (the others were merged before)" : "");
-    return true;
+    res_store_reader *r = NULL;
+    res_experiment_row row;
+    res_error err;
+    if (res_store_reader_open(db, &r, &err) != RES_OK ||
+        res_store_reader_experiment(r, id, &row, &err) != RES_OK) {
+        fprintf(stderr, "%s: %s\n", o->who, err.message);
+        res_store_reader_close(r);
+        return false;
+    }
+    int64_t held = row.runs;
+    res_store_reader_close(r);
+    if (held == (int64_t)sweep_plan_runs(p)) return true;
+    if (held > (int64_t)sweep_plan_runs(p))
+        fprintf(stderr,
+                "%s: experiment %lld in %s holds %lld runs, more than the sweep's %zu: a "
+                "(point, seed) is stored more than once\n",
+                o->who, (long long)id, o->db_path, (long long)held, sweep_plan_runs(p));
+    else
+        fprintf(
+            stderr,
+            "%s: experiment %lld in %s holds %lld of the sweep's %zu runs: the others were in %s "
+            "before, outside this experiment (its shards or another copy of its runs merged "
+            "there by admitsim merge); merge into another --db\n",
+            o->who, (long long)id, o->db_path, (long long)held, sweep_plan_runs(p), o->db_path);
+    return false;
 }
 
 /* ---- figures ------------------------------------------------------------------- */
@@ -287,7 +410,7 @@ int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_res
                                       .command_line = o->command_line};
     int64_t id = sweep_result_experiment(d, s, db, &info, o->who);
     json_t *r = NULL;
-    bool ok = id > 0 && merge_shards(p, d, s, id, o);
+    bool ok = id > 0 && merge_shards(p, d, s, id, db, o);
     if (ok) r = sweep_result_json(p, d, id);
     ok = ok && r && sweep_result_store(d, s, id, r, o->who);
     if (!ok && id > 0) res_store_finish_experiment(s, id, "failed", NULL, NULL);

@@ -360,7 +360,10 @@ static size_t *missing(const slurm *s, size_t *n) {
     size_t *idx = calloc(s->p->nshards ? s->p->nshards : 1, sizeof *idx);
     *n = 0;
     for (size_t k = 0; idx && k < s->p->nshards; k++)
-        if (!sweep_shard_is_complete(s->d->path, k)) idx[(*n)++] = k;
+        if (!sweep_shard_is_complete(s->d->path, k)) {
+            sweep_shard_forget_broken(s->d->path, k);
+            idx[(*n)++] = k;
+        }
     return idx;
 }
 

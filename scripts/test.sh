@@ -12,16 +12,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
+# Each stage is announced with "==" and ends with its time, so that the
+# 15-minute budget is watched stage by stage.
+stage_name='' stage_start=$SECONDS
+stage() {
+  [ -n "$stage_name" ] && echo "   ($stage_name: $((SECONDS - stage_start)) s)" >&2
+  stage_name=${1:-} stage_start=$SECONDS
+  [ -n "$stage_name" ] && echo "== $stage_name" >&2
+  return 0
+}
 
-echo "== build (RelWithDebInfo) and test" >&2
+stage "build (RelWithDebInfo) and test"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== install the core into a temporary prefix and build the examples against it" >&2
+stage "install the core into a temporary prefix and build the examples against it"
 tests/install_test.sh build
 
-echo "== valgrind over the unit and model tests, $jobs at a time" >&2
+stage "valgrind over the unit and model tests, $jobs at a time"
 # The pthread stress test and the model tests scale themselves down under
 # valgrind (they run in full above and in the sanitizer build).
 valgrind_one() {
@@ -37,8 +46,8 @@ valgrind_one() {
 }
 export -f valgrind_one
 # the slowest under valgrind first, so the lanes end together
-slow=(test_store_merge test_store_concurrency test_check_store test_pipeline test_live_provider
-      test_live_run)
+slow=(test_store_merge test_store_packs test_store_concurrency test_check_store test_pipeline
+      test_live_provider test_live_run)
 {
   for t in "${slow[@]}"; do [ -x "build/tests/$t" ] && echo "build/tests/$t"; done
   for t in build/tests/test_* build/tests/model_*; do
@@ -47,7 +56,7 @@ slow=(test_store_merge test_store_concurrency test_check_store test_pipeline tes
 } | xargs -P "$jobs" -I{} bash -c 'valgrind_one "$1"' _ {}
 echo "valgrind: every unit and model test clean" >&2
 
-echo "== clang build: ASan + UBSan, warnings as errors, with the libFuzzer targets" >&2
+stage "clang build: ASan + UBSan, warnings as errors, with the libFuzzer targets"
 # One clang build serves three stages: the compiler other than the first
 # build's gcc (-Wall -Wextra -Wpedantic -Werror), the sanitizer tests, and
 # the fuzz targets (every library instrumented for libFuzzer's coverage).
@@ -55,17 +64,17 @@ CC=clang CXX=clang++ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DADM
   -DADMIT_FUZZ=ON >/dev/null
 cmake --build build-sanitize -j "$jobs"
 
-echo "== libFuzzer targets, ${FUZZ_SECONDS:-60} s each from their seed corpora, $jobs at a time" >&2
+stage "libFuzzer targets, ${FUZZ_SECONDS:-60} s each from their seed corpora, $jobs at a time"
 FUZZ_BUILD=build-sanitize FUZZ_CONFIGURED=1 FUZZ_PARALLEL="$jobs" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
-echo "== ASan + UBSan: every test but the fidelity runs" >&2
+stage "ASan + UBSan: every test but the fidelity runs"
 # fidelity compares a live run's timing with the simulator's: under the
 # sanitizers the live side is what is slow, so it is judged in the first
 # build only (its code paths run here in live_cli and the live unit tests).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-sanitize --output-on-failure -j "$jobs" -E '^fidelity_'
 
-echo "== ThreadSanitizer build of the request admission tests" >&2
+stage "ThreadSanitizer build of the request admission tests"
 # Only test_request_admission runs threads against the core (the thread_safe
 # controller: the pthread stress test, acquire_sync, cancel tokens).  Any
 # report fails the run (halt_on_error: exit 66).
@@ -89,3 +98,5 @@ if ! tsan_run; then
   fi
 fi
 echo "tsan: request admission tests clean ($(grep -o 'stress: [^,]*' "$tsan_log"))" >&2
+stage
+echo "all tests passed in $SECONDS s" >&2

@@ -87,6 +87,28 @@ v = judge(slow, base, expect=0)
 check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
       "a scenario's threshold replaces the gates file's")
 
+# a gated metric missing from a run is a failure, never a gate that quietly does not
+# apply (it passed: exit 0); likewise a gates file naming a metric no run records
+unrecorded = os.path.join(work, "unrecorded")
+shutil.copytree(same, unrecorded)
+victim = [p for p in artifacts(unrecorded) if "neutral_ready_at_start" in p][0]
+edit(victim, lambda d: d["derived_metrics"]["iterations"][1].pop("wall_time_seconds"))
+v = judge(unrecorded, base, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a candidate without wall_time_seconds fails the neutral gate")
+v = judge(same, unrecorded, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a baseline without wall_time_seconds fails the neutral gate")
+typo_gates = os.path.join(work, "typo_gates.json")
+doc = json.load(open(os.path.join(src, "gates", "gates.json")))
+for g in doc["gates"]:
+    if g["name"] == "neutral_wall_time":
+        g["metric"] = "wall_time_secs"
+json.dump(doc, open(typo_gates, "w"))
+v = judge(same, base, "--gates", typo_gates, expect=1)
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
+      "a gate on a metric no run records fails")
+
 # a lease left at the end, and changed outputs
 leaky = os.path.join(work, "leaky")
 shutil.copytree(same, leaky)
@@ -167,6 +189,40 @@ judge(artifacts(same)[0], base, expect=2)  # one run against many: mismatched
 bad_gates = os.path.join(work, "gates.json")
 json.dump({"gates_version": 1, "gates": [{"name": "x", "kind": "vibes"}]}, open(bad_gates, "w"))
 judge(same, base, "--gates", bad_gates, expect=2)
+# a gates file with a misspelt key, a threshold out of range or a name twice is bad
+# input naming the JSON path (each was read as written, or as a default: exit 0)
+shipped = json.load(open(os.path.join(src, "gates", "gates.json")))
+def gates_edit(name, fn, says):
+    doc = json.loads(json.dumps(shipped))
+    fn(doc, {g["name"]: g for g in doc["gates"]})
+    path = os.path.join(work, name)
+    json.dump(doc, open(path, "w"))
+    p = subprocess.run([admitsim, "check", same, "--baseline", base, "--gates", path],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and path in p.stderr and says in p.stderr,
+          f"gates file {name}: exit {p.returncode}, expected 2 saying {says!r}: {p.stderr.strip()}")
+gates_edit("g_typo.json", lambda d, g: g["neutral_wall_time"].__setitem__(
+    "when_tags", g["neutral_wall_time"].pop("when_tag")), "$.gates[3].when_tags: unknown key")
+gates_edit("g_top.json", lambda d, g: d.__setitem__("gate", []), "$.gate: unknown key")
+gates_edit("g_negative.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", -0.05),
+           "$.gates[3].threshold: expected a number 0 to 1e9")
+gates_edit("g_huge.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", 1e300),
+           "$.gates[3].threshold: expected a number 0 to 1e9")
+gates_edit("g_string.json", lambda d, g: g["neutral_wall_time"].__setitem__("threshold", "NaN"),
+           "$.gates[3].threshold")
+gates_edit("g_twice.json", lambda d, g: d["gates"].append(dict(g["neutral_wall_time"])),
+           "$.gates[7].name")
+gates_edit("g_tag.json", lambda d, g: g["outputs_equal"].__setitem__("when_tag", ["x"]),
+           "$.gates[2].when_tag")
+gates_edit("g_lost.json", lambda d, g: g["final_snapshots_clean"].__setitem__("threshold", 0.1),
+           "$.gates[0].threshold: kind final_snapshots_clean takes no threshold")
+zero = os.path.join(work, "g_zero.json")
+doc = json.loads(json.dumps(shipped))
+[g.__setitem__("threshold", 0) for g in doc["gates"] if g["name"] == "neutral_wall_time"]
+json.dump(doc, open(zero, "w"))
+v = judge(same, base, "--gates", zero, expect=0)  # a threshold of 0: no worse at all
+check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
+      "a threshold of 0 on identical runs passes")
 
 # artifacts missing what the gates read are bad input, not zeros that pass
 def broken(name, fn):
@@ -454,6 +510,21 @@ other = bench_edit("bench_other.json", lambda d: d.__setitem__("scenario_id", "a
 judge(other, bench_a, expect=2)
 no_p95 = bench_edit("bench_no_p95.json", lambda d: d["cases"][1].pop("cycle_p95_ns"))
 judge(no_p95, bench_a, expect=2)
+# a p95 of 0 ns was measured by nobody: bad input, not two zeros that pass
+judge(bench_edit("bench_zero.json", lambda d: [c.__setitem__("cycle_p95_ns", 0.0)
+                                              for c in d["cases"]]),
+      bench_edit("bench_zero_b.json", lambda d: [c.__setitem__("cycle_p95_ns", 0.0)
+                                                 for c in d["cases"]]), expect=2)
+# a gate on a figure the cases lack fails with one row per case (its rows were lost:
+# REGRESSION with no result saying which)
+p99_gates = os.path.join(work, "p99_gates.json")
+doc = json.load(open(os.path.join(src, "gates", "gates.json")))
+[g.__setitem__("metric", "cycle_p99_ns") for g in doc["gates"] if g["kind"] == "bench_not_worse"]
+json.dump(doc, open(p99_gates, "w"))
+v = judge(bench_a, bench_a, "--gates", p99_gates, expect=1)
+rows = [r for r in v["results"] if r["gate"] == "admission_cycle_p95"] if v else []
+check(len(rows) == 8 and all(r["status"] == "fail" and r["candidate"] is None for r in rows),
+      f"a bench gate on an unrecorded figure: one failing row per case: {rows[:1]}")
 judge(bench_a, os.path.join(same), expect=2)  # bench results against runs: mismatched
 truncated = os.path.join(work, "bench_truncated.json")
 open(truncated, "w").write(open(bench_a).read()[:200])

@@ -18,7 +18,10 @@ usage: cli_conventions_test.py ADMITSIM SOURCE_DIR WORK_DIR
 7. bench finds its scenario from any directory, warms up, runs every
    policy, with and without the store as a process, has --format json and
    flags a capture cost within its noise; SIGINT or SIGTERM leaves no
-   temporary file behind and ends it by that signal.
+   temporary file behind and ends it by that signal, and so does its
+   output closed early (SIGPIPE, `bench | head`); a relative trace file
+   of its scenario is found by the children too; a --scale past the
+   records limit is refused before anything runs.
 8. The live commands run in admitsim-live (cli/live_exec.c): admitsim does
    not load libcurl, yet `live --help` works; an admitsim without its
    admitsim-live says where it looked, exit 1."""
@@ -217,6 +220,10 @@ p = run("bench", "--scale", "1", "--repeat", "1", "--warmup", "0", cwd=elsewhere
 check("provider_aware" in p.stdout and "after 0 warm-ups" in p.stdout, p.stdout[:300])
 one_line_and_hint(run("bench", "--request", "--format", "json", expect=2), "bench",
                   "--warmup and --format go with the scale mode or --cycle")
+for mode in ("--request", "--cycle"):  # no scenario to scale or seed: not ignored quietly
+    for opt in (("--scale", "5"), ("--seed", "3")):
+        one_line_and_hint(run("bench", mode, *opt, expect=2), "bench",
+                          "--scale and --seed go with the scale mode or --store")
 # one run each: no spread, so every capture cost is within its noise (0) or not
 for line in p.stdout.splitlines():
     if line.startswith("warning:"):
@@ -233,6 +240,36 @@ for mode in ("all", "notable"):
           f"bench --store --store-events {mode}: {p.stdout[:300]}")
 one_line_and_hint(run("bench", "--store-events", "all", expect=2), "bench",
                   "--store-events goes with --store")
+
+# bench on a scenario whose trace file is relative to it, from elsewhere:
+# the scaled copy in $TMPDIR still finds the trace (the children too)
+traced = os.path.join(work, "traced")
+os.makedirs(os.path.join(traced, "traces"))
+with open(os.path.join(traced, "traces", "draft.csv"), "w") as f:
+    f.write("seconds\n0.05\n0.10\n0.20\n0.15\n")
+sc = json.load(open(os.path.join(src, "scenarios", "narrow_serial.json")))
+sc["scenario_id"] = "narrow_traced"
+sc["columns"][1]["duration"] = {"dist": "empirical", "file": "traces/draft.csv"}
+with open(os.path.join(traced, "traced.json"), "w") as f:
+    json.dump(sc, f)
+p = run("bench", os.path.join("..", "traced", "traced.json"), "--scale", "1", "--repeat", "1",
+        "--warmup", "0", "--format", "json", cwd=elsewhere, expect=0)
+check(p.returncode == 0 and len(json.loads(p.stdout)["process"]) == 6,
+      f"bench of a scenario with a relative trace: {p.stdout[:300]} {p.stderr[-400:]}")
+
+# bench --scale past the records limit: refused before anything runs, as
+# past the tasks and the planned work limits (scenarios/README.md "Limits")
+one_col = {"schema": 1, "scenario_id": "one_full_column", "scenario_version": 1,
+           "records": 100000, "capacity": {"submission": 2, "llm_wait": 2},
+           "columns": [{"name": "all", "strategy": "full_column",
+                        "duration": {"dist": "constant", "seconds": 0.01}}]}
+with open(os.path.join(work, "one_full_column.json"), "w") as f:
+    json.dump(one_col, f)
+for mode in ((), ("--store",)):
+    p = run("bench", os.path.join(work, "one_full_column.json"), *mode, "--scale", "1001",
+            "--repeat", "1", expect=2)
+    check("100100000 records" in p.stderr and "100000000" in p.stderr and p.stdout == "",
+          f"bench {' '.join(mode)} --scale past the records limit: {p.stdout[:200]!r} {p.stderr!r}")
 
 
 def bench_interrupted(sig, *args):
@@ -265,6 +302,34 @@ def bench_interrupted(sig, *args):
 
 bench_interrupted(signal.SIGINT, "--scale", "20", "--repeat", "1000")
 bench_interrupted(signal.SIGTERM, "--store", "--scale", "10", "--repeat", "1000")
+
+
+def bench_output_closed():
+    """`admitsim bench | head -1`: the reader goes after the first line;
+    bench's next write raises SIGPIPE, which ends it as it would have, but
+    only once its temporary files are removed, and without a word."""
+    tmp = os.path.join(work, "bench-tmp-pipe")
+    os.makedirs(tmp)
+    e = dict(os.environ, TMPDIR=tmp)
+    e.pop("ADMITSIM_DB", None)
+    b = subprocess.Popen([admitsim, "bench", "--scale", "1", "--repeat", "30", "--warmup", "0"],
+                         cwd=elsewhere, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    first = b.stdout.readline()  # its first line, flushed with strict's rows
+    b.stdout.close()
+    try:
+        err = b.stderr.read()
+        b.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        b.kill()
+        b.wait()
+    check(first.startswith("bench heavy_root_peer_arrival"), f"bench's first line: {first!r}")
+    check(b.returncode == -signal.SIGPIPE, f"bench | head ended by SIGPIPE: {b.returncode}")
+    check("interrupted" not in err, f"SIGPIPE is not reported: {err!r}")
+    check(os.listdir(tmp) == [], f"bench | head left {os.listdir(tmp)} in its TMPDIR")
+
+
+bench_output_closed()
 
 # 8. the live commands' executable
 ldd = subprocess.run(["ldd", admitsim], capture_output=True, text=True)

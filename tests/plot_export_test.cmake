@@ -299,3 +299,82 @@ execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format xml RESULT_VARI
 expect("bad export format exits 2" ${rc} EQUAL 2)
 execute_process(COMMAND ${ADMITSIM} export 42 --db ${db} RESULT_VARIABLE rc ERROR_VARIABLE err)
 expect("unknown run exits 1" ${rc} EQUAL 1)
+
+# export --out: a directory is said (it failed with exit 1 and no word); a path
+# whose "PATH.tmp" did not fit 1,200 bytes was written to a cut name, another
+# file that was then renamed away; a file neither half-written nor left behind.
+file(MAKE_DIRECTORY ${OUT}/outdir/inside)
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --out ${OUT}/outdir RESULT_VARIABLE rc
+                ERROR_VARIABLE err)
+string(FIND "${err}" "is a directory" at)
+expect("export --out DIRECTORY exits 1 saying so (${rc}: ${err})" "${rc}" STREQUAL "1" AND
+       ${at} GREATER -1)
+set(long ${OUT}/long)
+string(REPEAT "d" 200 part)
+foreach(i RANGE 5)
+  set(long ${long}/${part})
+endforeach()
+file(MAKE_DIRECTORY ${long})
+set(long_out ${long}/${part}.json)
+string(LENGTH "${long_out}.tmp" n)
+expect("the long path is longer than 1,200 bytes (${n})" ${n} GREATER 1200)
+string(SUBSTRING "${long_out}.tmp" 0 1199 cut_name)
+file(WRITE ${cut_name} "someone else's file\n")
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv --out ${long_out}
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export --out of a long path exits 0 (${rc}: ${err})" "${rc}" STREQUAL "0")
+expect("export --out of a long path writes it" EXISTS ${long_out})
+expect("export --out of a long path leaves another file alone" EXISTS ${cut_name})
+file(GLOB left ${long}/*.json.tmp* ${OUT}/outdir*.tmp*)
+list(LENGTH left nleft)
+expect("export --out leaves no temporary file (${left})" ${nleft} EQUAL 0)
+
+# export csv of an iteration stored with its notable events only (run 2, the
+# default) holds those alone: it says so, with how many (it said nothing).
+execute_process(COMMAND ${ADMITSIM} export 2 --db ${db} --format csv OUTPUT_VARIABLE csv2
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(FIND "${err}" "was stored with its notable events only: the csv holds those ${kept2} of its ${made2} events" at)
+expect("export csv of a default run exits 0 and says what it lacks (${rc}: ${err})"
+       "${rc}" STREQUAL "0" AND ${at} GREATER -1)
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${db} --format csv OUTPUT_QUIET
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(LENGTH "${err}" nerr)
+expect("export csv of a run stored with every event says nothing (${err})" ${nerr} EQUAL 0)
+
+# A column named with a carriage return: the csv of export and of run --out
+# quote it (a bare CR was written as it is, and ended the record there).
+file(READ ${SRC}/scenarios/heavy_root.json scenario)
+string(REPLACE "\"root_slow\"" "\"a\\rb\"" scenario "${scenario}")
+file(WRITE ${OUT}/cr.json "${scenario}")
+execute_process(COMMAND ${ADMITSIM} run ${OUT}/cr.json --db ${OUT}/cr.db --store-events all
+                --out ${OUT}/cr RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+expect("run of a column named with a CR exits 0 (${err})" "${rc}" STREQUAL "0")
+execute_process(COMMAND ${ADMITSIM} export 1 --db ${OUT}/cr.db --format csv
+                OUTPUT_FILE ${OUT}/cr.csv RESULT_VARIABLE rc ERROR_VARIABLE err)
+expect("export csv of a column named with a CR exits 0 (${err})" "${rc}" STREQUAL "0")
+file(GLOB cr_csvs ${OUT}/cr.csv ${OUT}/cr/*.csv)
+foreach(f IN LISTS cr_csvs)
+  file(READ ${f} text)
+  string(REGEX REPLACE "\"[^\",]*\r[^\",]*\"" "" quoted "${text}")
+  string(FIND "${quoted}" "\r" bare)
+  string(FIND "${text}" "\r" at)
+  expect("${f}: the CR is inside a quoted field only" ${at} GREATER -1 AND ${bare} EQUAL -1)
+endforeach()
+list(LENGTH cr_csvs n)
+expect("three csv files of the CR column (${cr_csvs})" ${n} EQUAL 3)
+
+# plot --out longer than the command's 1,023 bytes: refused, nothing drawn (the
+# name was cut, and the pictures went to that other directory with exit 0).
+set(long_plot ${OUT}/longplot)
+foreach(i RANGE 4)
+  set(long_plot ${long_plot}/${part})
+endforeach()
+set(long_plot ${long_plot}/pictures_here)
+execute_process(COMMAND ${ADMITSIM} plot 1 --db ${db} --out ${long_plot} --quiet
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+string(FIND "${err}" "--out longer than" at)
+expect("plot --out of a path too long exits 1 saying so (${rc}: ${err})" "${rc}" STREQUAL "1"
+       AND ${at} GREATER -1)
+file(GLOB_RECURSE drawn ${OUT}/longplot/*)
+list(LENGTH drawn ndrawn)
+expect("plot --out of a path too long draws nothing anywhere (${ndrawn} files)" ${ndrawn} EQUAL 0)

@@ -94,6 +94,50 @@ check("point 1 (request_admission.resources.gen-a.initial_limit=0)" in p.stderr
       and "$.request_admission.resources[0].initial_limit" in p.stderr,
       f"a request resource's setting reaches the scenario's array entry: {p.stderr}")
 
+
+# Two names of one setting (or one inside the other): each point would run
+# with only the last one's value while its stored parameters name both, so
+# the first parameter's values would vary nothing.  Refused, naming both.
+for name, params in [
+        ("alias_quoted", {"capacity.submission": [6, 12], 'capacity."submission"': [8]}),
+        ("alias_policy", {"policy": ["strict", "bounded"], "policy.default": ["provider_aware"]}),
+        ("alias_domain", {"providers.gen-a.max_concurrent": [1, 8],
+                          "providers.gen-a/chat.max_concurrent": [4]}),
+        ("alias_inside", {"providers.gen-a.latency.mu": [-2, 1],
+                          "providers.gen-a.latency": [{"dist": "lognormal", "mu": -0.75,
+                                                       "sigma": 0.25}]}),
+        ("alias_resource", {"request_admission.resources.gen-a.initial_limit": [2, 4],
+                            "request_admission.resources.gen-a/chat.initial_limit": [3]})]:
+    first, second = list(params)
+    p = run("sweep", bad_sweep(name + ".json", lambda d: d.__setitem__("parameters", params)),
+            "--dry-run", expect=1)
+    check(f'sets what parameter "{first}" sets too' in p.stderr and "$.parameters" in p.stderr
+          and name + ".json" in p.stderr, f"{name}: overlapping parameters are refused: {p.stderr}")
+# A provider entry's model or domain: an arm never changes them.
+p = run("sweep", bad_sweep("endpoint.json", lambda d: d.__setitem__(
+    "parameters", {"providers.gen-a.domain": ["chat", "embed"]})), "--dry-run", expect=1)
+check("names its endpoint" in p.stderr, f"a provider's domain is not a parameter: {p.stderr}")
+# The same value or seed twice: one point (or run) twice, its seeds counted
+# twice in the point's figures (a zero-width interval from one run).
+p = run("sweep", bad_sweep("dup_value.json", lambda d: d["parameters"].__setitem__(
+    "capacity.submission", [6, 12, 6])), "--dry-run", expect=1)
+check('$.parameters["capacity.submission"]: expected distinct values, got 6 more than once'
+      in p.stderr, f"a value twice is refused: {p.stderr}")
+p = run("sweep", bad_sweep("dup_range.json", lambda d: d["parameters"].__setitem__(
+    "request_admission.md_factor", {"from": 0.5, "to": 0.5000000000001, "count": 3})),
+    "--dry-run", expect=1)
+check("expected distinct values, got 0.5 more than once" in p.stderr,
+      f"a range whose values round alike is refused: {p.stderr}")
+p = run("sweep", bad_sweep("dup_seed.json", lambda d: d.__setitem__("seeds", [1, 2, 1])),
+        "--dry-run", expect=1)
+check("$.seeds: expected distinct seeds, got 1 more than once" in p.stderr,
+      f"a seed twice is refused: {p.stderr}")
+
+# --jobs 0: a usage error that says so (it said nothing but the hint)
+p = run("sweep", sweep, "--jobs", "0", "--dry-run", expect=2)
+check("--jobs expects an integer from 1 to 100000, got '0'" in p.stderr,
+      f"--jobs 0 is named: {p.stderr}")
+
 # 2. --jobs 1 and --jobs 3 store the same rows
 run("sweep", sweep, "--out", out("j1"), "--jobs", "1", "--quiet")
 p = run("sweep", sweep, "--out", out("j3"), "--jobs", "3")
@@ -204,6 +248,89 @@ check(diff_rows(reference, db_rows(out("j1/sweep.db"))) is None,
 other = bad_sweep("other.json", lambda d: d.__setitem__("seeds", 2))
 p = run("sweep", other, "--out", out("j1"), "--resume", expect=1)
 check("holds another sweep" in p.stderr, f"another sweep's directory is refused: {p.stderr}")
+
+# A finished sweep merged into a --db that is then made anew (removed)
+# and given another sweep's experiment under the same id: --resume must not
+# take that experiment for its own (its runs would join the other sweep's,
+# and its result replace the other's); it begins one of its own.
+shared = out("shared.db")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--quiet")
+os.remove(shared)
+two = bad_sweep("two.json", lambda d: (d.__setitem__("sweep_id", "two"),
+                                       d.__setitem__("seeds", 1)))
+run("sweep", two, "--out", out("two"), "--db", shared, "--quiet")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--resume", "--quiet")
+con = sqlite3.connect(shared)
+exps = con.execute("SELECT e.experiment_id, e.name, json_extract(e.result_json, '$.sweep_id'),"
+                   " count(r.run_id) FROM experiments e LEFT JOIN runs r USING (experiment_id)"
+                   " GROUP BY 1 ORDER BY 1").fetchall()
+con.close()
+check(exps == [(1, "two", "two", 4), (2, "sweep_test", "sweep_test", 12)],
+      f"a resumed sweep keeps to its own experiment in a database made anew: {exps}")
+run("sweep", sweep, "--out", out("first"), "--db", shared, "--resume", "--quiet")
+con = sqlite3.connect(shared)
+n = con.execute("SELECT count(*) FROM experiments").fetchone()[0]
+con.close()
+check(n == 2, f"and reuses that one when resumed again: {n} experiments")
+
+# A finished sweep whose shards/ was removed (to save space), resumed: every
+# shard runs again into a new database; merging those would store each
+# (point, seed) a second time in the experiment.  Not merged again: exactly
+# one run per (point, seed), the same rows.
+run("sweep", sweep, "--out", out("j3-again"), "--quiet", "--jobs", "2")
+shutil.rmtree(os.path.join(out("j3-again"), "shards"))
+run("sweep", sweep, "--out", out("j3-again"), "--resume", "--quiet", "--jobs", "2")
+check(runs_per_point_seed(out("j3-again/sweep.db")) == runs_per_point_seed(out("j1/sweep.db")),
+      "shards run again after their files were removed: one run per (point, seed)")
+d = diff_rows(reference, db_rows(out("j3-again/sweep.db")))
+check(d is None, f"shards run again: the same rows: {d}")
+
+# Only the shard databases removed (their JSONs stay): each shard ran again
+# and lost to its own stale JSON ("exited with status 0 but its files are
+# not in place"), so no --resume could ever finish.  The stale JSON goes.
+for f in os.listdir(os.path.join(out("j3-again"), "shards")):
+    if ".db" in f:
+        os.remove(os.path.join(out("j3-again"), "shards", f))
+p = run("sweep", sweep, "--out", out("j3-again"), "--resume", "--quiet", "--jobs", "2")
+check(runs_per_point_seed(out("j3-again/sweep.db")) == runs_per_point_seed(out("j1/sweep.db")),
+      "shard databases removed, resumed: one run per (point, seed)")
+
+# A --db that holds the sweep's runs already, under no experiment (its
+# database merged there by admitsim merge): every run is skipped as there,
+# the new experiment would hold none of them while its result counts them
+# all.  Refused (exit 1), the experiment marked failed.
+run("merge", out("outside.db"), shared)
+p = run("sweep", sweep, "--out", out("first"), "--db", out("outside.db"), "--resume", "--quiet",
+        expect=1)
+check("holds 0 of the sweep's 12 runs" in p.stderr, f"runs outside the experiment: {p.stderr}")
+con = sqlite3.connect(out("outside.db"))
+st = con.execute("SELECT status FROM experiments").fetchall()
+con.close()
+check(st == [("failed",)], f"the experiment is marked failed: {st}")
+
+# A trace file the scenario reads (an empirical latency) is part of the
+# sweep: changed before --resume, the directory is refused, as for a
+# changed scenario, instead of resuming with runs of the new trace beside
+# runs of the old one; put back, it resumes.
+traced = json.load(open(os.path.join(src, "tests", "data", "sweep_scenario.json")))
+traced["providers"][1]["latency"] = {"dist": "empirical", "file": "trace-b.csv"}
+with open(out("traced.json"), "w") as f:
+    json.dump(traced, f)
+with open(out("trace-b.csv"), "w") as f:
+    f.write("0.3\n0.4\n0.5\n")
+trace_sweep = bad_sweep("trace_sweep.json", lambda d: (
+    d.__setitem__("scenario", out("traced.json")), d.__setitem__("seeds", 1),
+    d.__setitem__("sweep_id", "traced")))
+trace_dir = out("traced")
+run("sweep", trace_sweep, "--out", trace_dir, "--quiet", "--jobs", "2")
+os.remove(os.path.join(trace_dir, "shards", "shard-000003.json"))
+with open(out("trace-b.csv"), "w") as f:
+    f.write("3.0\n")
+p = run("sweep", trace_sweep, "--out", trace_dir, "--resume", "--quiet", expect=1)
+check("holds another sweep" in p.stderr, f"a changed trace file is a changed sweep: {p.stderr}")
+with open(out("trace-b.csv"), "w") as f:
+    f.write("0.3\n0.4\n0.5\n")
+run("sweep", trace_sweep, "--out", trace_dir, "--resume", "--quiet")
 
 # 7. one shard completed by two processes: the first one's files stay
 first = json.load(open(out("j1/shards/shard-000000.json")))

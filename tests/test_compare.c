@@ -1,4 +1,5 @@
-/* Experiment statistics (res/compare.h) against values worked out by hand.
+/* Experiment statistics (res/compare.h) against values worked out by hand;
+** what an experiment (res/experiment.h) does with a metric some run lacks.
 ** Student's t quantiles t(0.975, dof) from tables: dof 1 12.7062047361747,
 ** dof 4 2.77644510519780, dof 29 2.04522964213270. */
 #include <math.h>
@@ -6,10 +7,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "res/compare.h"
+#include "res/experiment.h"
 
 static void near(double got, double want) {
     if (!(fabs(got - want) <= 1e-9 * (fabs(want) > 1 ? fabs(want) : 1)))
@@ -159,12 +163,68 @@ static void test_one_seed(void **state) {
     assert_false(p.deterministic);
 }
 
+/* A metric one run lacks (seed 2 of the candidate made no record, so has
+** no time to its first one) is not compared, and the experiment says so:
+** in its JSON ("not_compared", with how many runs of each arm have it),
+** among the headlines when it is a headline metric, and after the table. */
+static void test_metric_missing_in_one_arm(void **state) {
+    (void)state;
+    const uint64_t seeds[] = {1, 2, 3};
+    res_experiment *e = res_experiment_create("s", "baseline", "candidate", seeds, 3);
+    assert_non_null(e);
+    for (int arm = 0; arm < 2; arm++)
+        for (size_t i = 0; i < 3; i++) {
+            res_metric_set m = {0};
+            assert_true(res_metric_set_add(&m, "wall_time_seconds", 10.0 + (double)i + arm));
+            if (!(arm == 1 && i == 1))
+                assert_true(res_metric_set_add(&m, "time_to_first_record_seconds", 1.0 + arm));
+            if (arm == 1) assert_true(res_metric_set_add(&m, "group.extra.tasks", 4));
+            res_experiment_set(e, arm, i, &m);
+        }
+    assert_true(res_experiment_compare(e));
+    assert_int_equal(res_experiment_metric_count(e), 1);
+    assert_string_equal(res_experiment_metric_at(e, 0)->name, "wall_time_seconds");
+    assert_int_equal(res_experiment_missing_count(e), 2);
+    const res_experiment_missing *m = res_experiment_missing_at(e, 0);
+    assert_string_equal(m->name, "time_to_first_record_seconds");
+    assert_int_equal(m->seeds[0], 3);
+    assert_int_equal(m->seeds[1], 2);
+    m = res_experiment_missing_at(e, 1);
+    assert_string_equal(m->name, "group.extra.tasks");
+    assert_int_equal(m->seeds[0], 0);
+    assert_int_equal(m->seeds[1], 3);
+    assert_null(res_experiment_missing_at(e, 2));
+
+    json_t *j = res_experiment_json(e);
+    assert_non_null(j);
+    json_t *nc = json_object_get(j, "not_compared");
+    assert_int_equal(json_object_size(nc), 2);
+    json_t *t = json_object_get(nc, "time_to_first_record_seconds");
+    assert_int_equal(json_integer_value(json_object_get(t, "baseline_seeds")), 3);
+    assert_int_equal(json_integer_value(json_object_get(t, "candidate_seeds")), 2);
+    json_decref(j);
+
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    res_experiment_print(e, f, RES_EXPERIMENT_TABLE);
+    char text[8192];
+    rewind(f);
+    size_t got = fread(text, 1, sizeof text - 1, f);
+    text[got] = '\0';
+    fclose(f);
+    if (!strstr(text, "time_to_first_record_seconds NOT COMPARED: the candidate has it for 2 of 3 "
+                      "seeds") ||
+        !strstr(text, "group.extra.tasks: the baseline has it for 0 of 3 seeds"))
+        fail_msg("the table does not say what was not compared:\n%s", text);
+    res_experiment_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_t_quantiles),  cmocka_unit_test(test_spread),
         cmocka_unit_test(test_two_seeds),    cmocka_unit_test(test_five_seeds),
         cmocka_unit_test(test_thirty_seeds), cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_one_seed),
+        cmocka_unit_test(test_one_seed),     cmocka_unit_test(test_metric_missing_in_one_arm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -488,12 +488,60 @@ static void merging_again_adds_nothing(void **state) {
     sqlite3_close(db);
 }
 
+/* Two copies of one store (cp), each then given a run of its own: the two
+** new runs have one key (the store's identity and the next run id) but are
+** different runs.  Merging the second copy must not take its run for the
+** first's and skip it (a run lost, exit 0): it is refused, saying why,
+** with nothing of that run copied; the runs both copies share are still
+** skipped, and the first copy's again adds nothing. */
+static void copies_written_apart_are_refused(void **state) {
+    fixture *f = *state;
+    res_error err;
+    res_store_merge_result out;
+    char copy[300], sql[400];
+    snprintf(copy, sizeof copy, "%s/shard-a-copy.db", f->dir);
+    sqlite3 *a = raw_open(f->a);
+    snprintf(sql, sizeof sql, "VACUUM INTO '%s'", copy);
+    assert_int_equal(sqlite3_exec(a, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(a);
+    sim_scenario *dyn = load("dynamic_request_count.json");
+    res_store *s = open_store(f->a);
+    assert_int_equal(store_run(s, dyn, RUN_POLICY_STRICT, 11, 1, "fast", NULL), 3);
+    res_store_close(s);
+    s = open_store(copy);
+    assert_int_equal(store_run(s, dyn, RUN_POLICY_STRICT, 12, 1, "fast", NULL), 3);
+    res_store_close(s);
+    sim_scenario_free(dyn);
+
+    assert_int_equal(res_store_merge(f->s, f->a, 0, &out, &err), RES_OK);
+    assert_int_equal(out.runs, 3);
+    sqlite3 *db = raw_open(f->dst);
+    char *before = counts(db, "main");
+    assert_int_equal(res_store_merge(f->s, copy, 0, &out, &err), RES_EINVAL);
+    assert_non_null(strstr(err.message, "copied from one another"));
+    assert_non_null(strstr(err.message, "shard-a-copy.db: run 3"));
+    assert_int_equal(out.runs, 0);
+    assert_int_equal(out.skipped, 2);
+    char *after = counts(db, "main");
+    assert_string_equal(after, before);
+    free(after);
+    assert_int_equal(scalar(db, "SELECT count(*) FROM runs WHERE seed = 12"), 0);
+    assert_int_equal(res_store_merge(f->s, f->a, 0, &out, &err), RES_OK);
+    assert_int_equal(out.skipped, 3);
+    after = counts(db, "main");
+    assert_string_equal(after, before);
+    free(after);
+    free(before);
+    sqlite3_close(db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(merges_two_shards, setup, teardown),
         cmocka_unit_test_setup_teardown(a_run_is_one_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_what_cannot_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(merging_again_adds_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(copies_written_apart_are_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -403,6 +403,52 @@ static void failed_pack_leaves_nothing_behind(void **state) {
     expect_every_event(f);
 }
 
+/* The run's scheduler events again, the first lifecycle one given row
+** group rg; its sequence in *sequence. */
+static res_event_log *events_with_row_group(const res_event_log *from, int64_t rg,
+                                            uint64_t *sequence) {
+    res_event_log *log = res_event_log_create();
+    assert_non_null(log);
+    bool changed = false;
+    for (size_t i = 0; i < res_event_log_count(from); i++) {
+        admit_event ev = res_event_log_at(from, i);
+        if (!changed && res_event_is_lifecycle(&ev)) {
+            ev.corr.row_group = rg;
+            *sequence = ev.sequence;
+            changed = true;
+        }
+        assert_true(res_event_log_append(log, &ev));
+    }
+    assert_true(changed);
+    res_event_log_seal(log);
+    return log;
+}
+
+/* A pack holds a row group + 1 (store_packs.h): 2^63 - 1 cannot be packed,
+** and the write says so and leaves nothing; 2^63 - 2 reads back whole. */
+static void row_group_beyond_the_format_is_refused(void **state) {
+    fixture *f = *state;
+    res_event_log *kept = f->run->events;
+    uint64_t seq = 0;
+    f->run->events = events_with_row_group(kept, INT64_MAX, &seq);
+    res_error err;
+    assert_int_equal(res_store_write_iteration(f->s, f->run_id, f->run, f->sum, &err), RES_EINVAL);
+    if (!strstr(err.message, "a row group of 2^63 - 1")) fail_msg("%s", err.message);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM iterations"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM event_packs"), 0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM task_timelines"), 0);
+    res_event_log_free(f->run->events);
+    f->run->events = events_with_row_group(kept, INT64_MAX - 1, &seq);
+    store_run_fixture_write(f);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT row_group FROM events WHERE stream = 'scheduler' AND sequence = %llu",
+             (unsigned long long)seq);
+    assert_true(scalar(f->db, sql) == INT64_MAX - 1);
+    res_event_log_free(f->run->events);
+    f->run->events = kept;
+}
+
 static void deleting_an_iteration_deletes_its_packs(void **state) {
     fixture *f = *state;
     store_run_fixture_write(f);
@@ -506,6 +552,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(failed_pack_leaves_nothing_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(deleting_an_iteration_deletes_its_packs, setup, teardown),
+        cmocka_unit_test_setup_teardown(row_group_beyond_the_format_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

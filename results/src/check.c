@@ -237,9 +237,11 @@ static outcome mean_not_worse(const group *g, const char *metric, double thresho
     double c = 0, b = 0;
     for (size_t r = 0; r < g->n; r++) {
         double x = run_mean(g->cand[r], metric), y = run_mean(g->base[r], metric);
-        if (!isfinite(x) || !isfinite(y))
-            return verdict("not_applicable", "seed %llu has no %s",
-                           (unsigned long long)g->cand[r]->seed, metric);
+        if (!isfinite(x) || !isfinite(y)) /* a figure missing is no pass */
+            return verdict("fail", "seed %llu: the %s does not record %s (%s)",
+                           (unsigned long long)g->cand[r]->seed,
+                           !isfinite(x) ? "candidate" : "baseline", metric,
+                           !isfinite(x) ? g->cand[r]->path : g->base[r]->path);
         c += x / (double)g->n;
         b += y / (double)g->n;
     }

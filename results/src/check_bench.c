@@ -45,9 +45,11 @@ static bool case_ok(const json_t *c, size_t i, const char *path, res_error *err)
                                  path, i, counts[k]);
     }
     const json_t *p95 = json_object_get(c, "cycle_p95_ns");
-    if (!json_is_number(p95) || !isfinite(json_number_value(p95)) || json_number_value(p95) < 0)
+    if (!json_is_number(p95) || !isfinite(json_number_value(p95)) || json_number_value(p95) <= 0)
         return res_error_set(err, RES_EINVAL,
-                             "%s: $.cases[%zu].cycle_p95_ns: expected a number >= 0", path, i);
+                             "%s: $.cases[%zu].cycle_p95_ns: expected a number > 0 (bench "
+                             "--cycle records no figure it did not measure)",
+                             path, i);
     return true;
 }
 
@@ -187,12 +189,18 @@ static double bench_threshold(const json_t *gate, const json_t *doc) {
                                 : json_number_value(json_object_get(gate, "threshold"));
 }
 
+static json_t *num(double x) {
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* One result; a figure that is none (NAN) is null: json_real() takes no
+** NAN, and the row of a failed case was lost with it. */
 static json_t *row(const json_t *gate, const char *scenario, const char *arm, const char *status,
                    const char *reason, double cand, double base, double threshold) {
-    return json_pack("{s:O, s:s, s:s, s:s, s:s, s:f, s:f, s:f}", "gate",
+    return json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "gate",
                      json_object_get(gate, "name"), "scenario", scenario, "arm", arm, "status",
-                     status, "reason", reason, "candidate", cand, "baseline", base, "threshold",
-                     threshold);
+                     status, "reason", reason, "candidate", num(cand), "baseline", num(base),
+                     "threshold", num(threshold));
 }
 
 bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
@@ -208,8 +216,11 @@ bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
         case_name(c, name, sizeof name);
         const json_t *b = find_case(base->bench, name);
         const json_t *cv = json_object_get(c, metric), *bv = json_object_get(b, metric);
-        if (!json_is_number(cv) || !json_is_number(bv)) {
-            snprintf(reason, sizeof reason, "%s is not recorded for this case", metric);
+        if (!json_is_number(cv) || !json_is_number(bv) || !(json_number_value(cv) > 0) ||
+            !(json_number_value(bv) > 0)) {
+            snprintf(reason, sizeof reason, "%s is not recorded for this case (%s)", metric,
+                     !json_is_number(cv) || !(json_number_value(cv) > 0) ? "candidate"
+                                                                         : "baseline");
             json_array_append_new(results,
                                   row(gate, scenario, name, "fail", reason, NAN, NAN, threshold));
             passed = false;

@@ -232,28 +232,78 @@ int res_check_kind(const char *kind) {
     return -1;
 }
 
-static bool gate_ok(const json_t *g, size_t i, const char *path, res_error *err) {
+static const char *const GATE_KEYS[] = {"name",     "kind",        "metric", "threshold",
+                                        "when_tag", "description", NULL};
+
+static bool known(const char *key, const char *const *keys) {
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(key, keys[i]) == 0) return true;
+    return false;
+}
+
+/* One gate: known keys only (a misspelt one is an error, not a gate that
+** quietly reads its default), a known kind, a name no earlier gate has, a
+** string when_tag, and for the kinds that compare a figure its metric and a
+** finite threshold 0 to 1e9 (a scenario's own thresholds' range). */
+static bool gate_ok(const json_t *gates, size_t i, const char *path, res_error *err) {
+    const json_t *g = json_array_get(gates, i);
+    if (!json_is_object(g))
+        return res_error_set(err, RES_EINVAL, "%s: $.gates[%zu]: expected an object", path, i);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)g, key, v) {
+        if (!known(key, GATE_KEYS))
+            return res_error_set(err, RES_EINVAL,
+                                 "%s: $.gates[%zu].%.100s: unknown key (expected name, kind, "
+                                 "metric, threshold, when_tag, description)",
+                                 path, i, key);
+    }
     const char *name = json_string_value(json_object_get(g, "name"));
     const char *kind = json_string_value(json_object_get(g, "kind"));
-    json_t *metric = json_object_get(g, "metric"), *threshold = json_object_get(g, "threshold");
-    if (!json_is_object(g) || !name || !name[0])
-        return res_error_set(err, RES_EINVAL,
-                             "%s: $.gates[%zu]: expected an object with a "
-                             "\"name\"",
+    json_t *metric = json_object_get(g, "metric"), *threshold = json_object_get(g, "threshold"),
+           *tag = json_object_get(g, "when_tag");
+    if (!name || !name[0])
+        return res_error_set(err, RES_EINVAL, "%s: $.gates[%zu].name: expected a non-empty string",
                              path, i);
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(name, json_string_value(json_object_get(json_array_get(gates, k), "name"))) == 0)
+            return res_error_set(err, RES_EINVAL,
+                                 "%s: $.gates[%zu].name: \"%.100s\" is the name of $.gates[%zu] "
+                                 "too",
+                                 path, i, name, k);
     int k = res_check_kind(kind);
     if (k < 0)
         return res_error_set(err, RES_EINVAL,
-                             "%s: $.gates[%zu].kind: unknown gate kind \"%s\" (expected one of: "
-                             "final_snapshots_clean, output_hashes_equal, mean_not_worse, "
-                             "claims_better, claims_survive_trimming, bench_not_worse)",
+                             "%s: $.gates[%zu].kind: unknown gate kind \"%.100s\" (expected one "
+                             "of: final_snapshots_clean, output_hashes_equal, mean_not_worse, "
+                             "claims_better, claims_survive_trimming, bench_not_worse, "
+                             "request_accounting)",
                              path, i, kind ? kind : "");
-    bool needs = k == RES_GATE_MEAN_NOT_WORSE || k == RES_GATE_BENCH_NOT_WORSE;
-    if (needs && (!json_is_string(metric) || !json_is_number(threshold)))
+    if (tag && !(json_is_string(tag) && json_string_length(tag) > 0))
         return res_error_set(err, RES_EINVAL,
-                             "%s: $.gates[%zu]: kind %s needs a \"metric\" and a numeric "
-                             "\"threshold\"",
+                             "%s: $.gates[%zu].when_tag: expected a non-empty string", path, i);
+    bool needs = k == RES_GATE_MEAN_NOT_WORSE || k == RES_GATE_BENCH_NOT_WORSE;
+    if (needs && !(json_is_string(metric) && json_string_length(metric) > 0))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu].metric: kind %s needs a metric name", path, i, kind);
+    if (!needs && metric)
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu].metric: kind %s reads no metric of the gates "
+                             "file",
                              path, i, kind);
+    if (needs && !threshold)
+        return res_error_set(err, RES_EINVAL, "%s: $.gates[%zu].threshold: kind %s needs one", path,
+                             i, kind);
+    if (threshold && !(json_is_number(threshold) && json_number_value(threshold) >= 0 &&
+                       json_number_value(threshold) <= 1e9))
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu].threshold: expected a number 0 to 1e9 (relative: "
+                             "0.05 is 5%%)",
+                             path, i);
+    if (!needs && threshold)
+        return res_error_set(err, RES_EINVAL,
+                             "%s: $.gates[%zu].threshold: kind %s takes no threshold", path, i,
+                             kind);
     return true;
 }
 
@@ -272,8 +322,18 @@ json_t *res_check_gates_load(const char *path, res_error *err) {
                       "%s: expected {\"gates_version\": 1, \"gates\": [...]}, a gates file this "
                       "build reads",
                       path);
+    static const char *const TOP_KEYS[] = {"gates_version", "description", "gates", NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach(g, key, v) {
+        if (ok && !known(key, TOP_KEYS))
+            ok = res_error_set(err, RES_EINVAL,
+                               "%s: $.%.100s: unknown key (expected gates_version, description, "
+                               "gates)",
+                               path, key);
+    }
     for (size_t i = 0; ok && i < json_array_size(gates); i++)
-        ok = gate_ok(json_array_get(gates, i), i, path, err);
+        ok = gate_ok(gates, i, path, err);
     if (ok) return g;
     json_decref(g);
     return NULL;

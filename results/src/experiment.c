@@ -16,6 +16,8 @@ struct res_experiment {
     bool *hashed[2];         /* [arm][pair]: whether it is known */
     res_experiment_metric *metrics;
     size_t count;
+    res_experiment_missing *missing; /* metrics some run lacks: not compared */
+    size_t nmissing;
     bool deterministic;
 };
 
@@ -56,6 +58,7 @@ void res_experiment_free(res_experiment *e) {
     }
     free(e->seeds);
     free(e->metrics);
+    free(e->missing);
     free(e);
 }
 
@@ -102,6 +105,46 @@ static bool everywhere(const res_experiment *e, const char *name) {
     return true;
 }
 
+/* How many of arm's runs have the metric name. */
+static size_t runs_with(const res_experiment *e, int arm, const char *name) {
+    size_t k = 0;
+    for (size_t i = 0; i < e->n; i++)
+        k += res_metric_find(&e->sets[arm][i], name) != NULL;
+    return k;
+}
+
+/* Every metric some run has and another lacks, once each, in the order
+** they first appear (baseline's runs first).  A name of the first run is
+** asked whether it is everywhere once, at that run; any other name is
+** missing from that run, so it only needs its counts once (runs_with only
+** for the names not compared, which are few): no pass over every run per
+** occurrence of a name. */
+static bool find_missing(res_experiment *e) {
+    size_t cap = 0;
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; i < e->n; i++)
+            cap += e->sets[a][i].count;
+    free(e->missing);
+    e->nmissing = 0;
+    e->missing = calloc(cap ? cap : 1, sizeof *e->missing);
+    if (!e->missing) return false;
+    for (int a = 0; a < 2; a++)
+        for (size_t i = 0; i < e->n; i++)
+            for (size_t k = 0; k < e->sets[a][i].count; k++) {
+                const char *name = e->sets[a][i].m[k].name;
+                bool first_run = a == 0 && i == 0;
+                if (!first_run && res_metric_find(&e->sets[0][0], name)) continue;
+                if (first_run && everywhere(e, name)) continue;
+                bool seen = false;
+                for (size_t j = 0; j < e->nmissing && !seen; j++)
+                    seen = !strcmp(e->missing[j].name, name);
+                if (seen) continue;
+                e->missing[e->nmissing++] =
+                    (res_experiment_missing){name, {runs_with(e, 0, name), runs_with(e, 1, name)}};
+            }
+    return true;
+}
+
 static int by_rank(const void *pa, const void *pb) {
     const res_experiment_metric *a = pa, *b = pb;
     bool ha = res_metric_is_headline(a->name), hb = res_metric_is_headline(b->name);
@@ -130,7 +173,7 @@ bool res_experiment_compare(res_experiment *e) {
     e->metrics = calloc(first && first->count ? first->count : 1, sizeof *e->metrics);
     double *v0 = malloc((e->n ? e->n : 1) * sizeof *v0),
            *v1 = malloc((e->n ? e->n : 1) * sizeof *v1);
-    bool ok = e->metrics && v0 && v1;
+    bool ok = e->metrics && v0 && v1 && find_missing(e);
     for (size_t k = 0; ok && first && k < first->count; k++) {
         const char *name = first->m[k].name;
         if (!everywhere(e, name)) continue;
@@ -156,6 +199,14 @@ size_t res_experiment_metric_count(const res_experiment *e) {
 
 const res_experiment_metric *res_experiment_metric_at(const res_experiment *e, size_t i) {
     return i < e->count ? &e->metrics[i] : NULL;
+}
+
+size_t res_experiment_missing_count(const res_experiment *e) {
+    return e->nmissing;
+}
+
+const res_experiment_missing *res_experiment_missing_at(const res_experiment *e, size_t i) {
+    return i < e->nmissing ? &e->missing[i] : NULL;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -187,7 +238,8 @@ static json_t *metric_json(const res_experiment_metric *m) {
 }
 
 json_t *res_experiment_json(const res_experiment *e) {
-    json_t *seeds = json_array(), *metrics = json_object(), *headline = json_array();
+    json_t *seeds = json_array(), *metrics = json_object(), *headline = json_array(),
+           *missing = json_object();
     for (size_t i = 0; i < e->n; i++)
         json_array_append_new(seeds, json_integer((json_int_t)e->seeds[i]));
     for (size_t i = 0; i < e->count; i++) {
@@ -195,6 +247,11 @@ json_t *res_experiment_json(const res_experiment *e) {
         if (res_metric_is_headline(e->metrics[i].name))
             json_array_append_new(headline, json_string(e->metrics[i].name));
     }
+    for (size_t i = 0; i < e->nmissing; i++)
+        json_object_set_new(missing, e->missing[i].name,
+                            json_pack("{s:I, s:I}", "baseline_seeds",
+                                      (json_int_t)e->missing[i].seeds[0], "candidate_seeds",
+                                      (json_int_t)e->missing[i].seeds[1]));
     json_t *arm[2];
     for (int a = 0; a < 2; a++) {
         arm[a] = json_pack("{s:s}", "arm", e->arm[a]);
@@ -202,11 +259,11 @@ json_t *res_experiment_json(const res_experiment *e) {
             json_object_set_new(arm[a], "description", json_string(e->description[a]));
     }
     int differ = res_experiment_outputs_differ_at(e);
-    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o}", "scenario_id", e->scenario_id,
+    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "scenario_id", e->scenario_id,
                      "baseline", arm[0], "candidate", arm[1], "seeds", seeds, "deterministic",
                      e->deterministic, "outputs_equal",
                      differ < 0 ? json_null() : json_boolean(differ == (int)e->n), "headline",
-                     headline, "metrics", metrics);
+                     headline, "metrics", metrics, "not_compared", missing);
 }
 
 /* ---- for people ------------------------------------------------------------- */
@@ -234,6 +291,17 @@ static void interval(FILE *f, const res_paired *d) {
         fprintf(f, "no interval");
 }
 
+/* "the candidate has it for 4 of 5 seeds" (and the baseline's, when short). */
+static void not_everywhere(const res_experiment *e, const res_experiment_missing *m, FILE *f) {
+    bool first = true;
+    for (int a = 0; a < 2; a++) {
+        if (m->seeds[a] == e->n) continue;
+        fprintf(f, "%sthe %s has it for %zu of %zu seed%s", first ? "" : ", ",
+                a ? "candidate" : "baseline", m->seeds[a], e->n, e->n == 1 ? "" : "s");
+        first = false;
+    }
+}
+
 static void headlines(const res_experiment *e, FILE *f, bool markdown) {
     bool any = false;
     for (size_t i = 0; i < e->count; i++) {
@@ -247,6 +315,13 @@ static void headlines(const res_experiment *e, FILE *f, bool markdown) {
         interval(f, &m->diff);
         fprintf(f, "%s)\n", m->diff.survives_trimming ? "" : "; does not survive trimming");
         any = true;
+    }
+    for (size_t i = 0; i < e->nmissing; i++) {
+        const res_experiment_missing *m = &e->missing[i];
+        if (!res_metric_is_headline(m->name)) continue;
+        fprintf(f, markdown ? "- **%s not compared**: " : "  %s NOT COMPARED: ", m->name);
+        not_everywhere(e, m, f);
+        fprintf(f, "\n");
     }
     if (!any)
         fprintf(f, markdown ? "- no headline metric differs\n" : "  no headline metric differs\n");
@@ -325,6 +400,12 @@ void res_experiment_print(const res_experiment *e, FILE *f, res_experiment_style
         fprintf(f, "\n%-*s %12s %12s %12s %24s %9s %s\n", w, "metric", "baseline", "candidate",
                 "difference", "95% CI", "relative", "verdict");
     print_rows(e, f, markdown, w);
+    if (e->nmissing) fprintf(f, "\nnot compared (not in every run of both arms):\n");
+    for (size_t i = 0; i < e->nmissing; i++) {
+        fprintf(f, markdown ? "- %s: " : "  %s: ", e->missing[i].name);
+        not_everywhere(e, &e->missing[i], f);
+        fprintf(f, "\n");
+    }
     if (style == RES_EXPERIMENT_MARKDOWN_BODY) fprintf(f, "\n</details>\n");
 }
 

@@ -201,7 +201,7 @@ char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summ
 /* CSV fields here are identifiers without quotes or commas except resource
 ** keys and column names, which are quoted when needed. */
 static void csv_field(buf *b, const char *s) {
-    if (!strpbrk(s, ",\"\n")) {
+    if (!strpbrk(s, ",\"\r\n")) { /* a bare CR ends a record too (RFC 4180) */
         bprintf(b, "%s", s);
         return;
     }

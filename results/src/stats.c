@@ -22,12 +22,21 @@ int res_cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+int res_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 void res_sort_i64(int64_t *v, size_t n) {
     if (n > 1) qsort(v, n, sizeof *v, res_cmp_i64);
 }
 
 void res_sort_u64(uint64_t *v, size_t n) {
     if (n > 1) qsort(v, n, sizeof *v, res_cmp_u64);
+}
+
+void res_sort_double(double *v, size_t n) {
+    if (n > 1) qsort(v, n, sizeof *v, res_cmp_double);
 }
 
 static void swap_i64(int64_t *a, int64_t *b) {

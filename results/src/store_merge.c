@@ -57,15 +57,25 @@ static const char KEY_SQL[] =
     "SELECT COALESCE(source, (SELECT uuid FROM merge_src.store_identity LIMIT 1) || '/' ||"
     " run_id) FROM merge_src.runs WHERE run_id = ?1";
 static const char HELD_SQL[] =
-    "SELECT EXISTS (SELECT 1 FROM main.runs WHERE source = ?1) OR EXISTS (SELECT 1 FROM"
+    "SELECT run_id FROM main.runs WHERE source = ?1 UNION ALL SELECT r.run_id FROM"
     " main.store_identity u JOIN main.runs r ON substr(?1, 1, length(u.uuid) + 1) = u.uuid ||"
-    " '/' AND r.run_id = CAST(substr(?1, length(u.uuid) + 2) AS INTEGER))";
+    " '/' AND r.run_id = CAST(substr(?1, length(u.uuid) + 2) AS INTEGER) LIMIT 1";
+/* Whether the destination's run ?1 is the source's run ?2: what a copy
+** keeps of a run (its seed, scenario, when and by which process it was
+** written) is the same.  A key alone is not enough: a store copied (cp) and
+** then written to apart gives each copy's new runs the same keys. */
+static const char SAME_SQL[] =
+    "SELECT d.seed IS s.seed AND d.scenario_id IS s.scenario_id AND d.created_at IS"
+    " s.created_at AND d.writer_host IS s.writer_host AND d.writer_pid IS s.writer_pid AND"
+    " d.writer_instance IS s.writer_instance FROM main.runs d, merge_src.runs s WHERE"
+    " d.run_id = ?1 AND s.run_id = ?2";
 
 typedef struct merge {
     res_store *dst;
     int64_t experiment_id;
     sqlite3_stmt *copy[TABLES];
-    sqlite3_stmt *key, *held;
+    sqlite3_stmt *key, *held, *same;
+    const char *src_path;
     /* the run being copied */
     int64_t src_run, new_run;
     bool abandoned, skipped;
@@ -141,10 +151,27 @@ static res_status find_key(merge *m, const char **key, bool *held, res_error *er
         return res_store_fail_db(err, db, res_store_path(m->dst), "reading the run's source");
     sqlite3_bind_text(m->held, 1, *key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(m->held);
-    *held = rc == SQLITE_ROW && sqlite3_column_int(m->held, 0) != 0;
+    *held = rc == SQLITE_ROW;
+    int64_t there = *held ? sqlite3_column_int64(m->held, 0) : 0;
     sqlite3_reset(m->held);
-    if (rc != SQLITE_ROW)
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return res_store_fail_db(err, db, res_store_path(m->dst), "looking the run up");
+    if (!*held) return RES_OK;
+    sqlite3_bind_int64(m->same, 1, there);
+    sqlite3_bind_int64(m->same, 2, m->src_run);
+    rc = sqlite3_step(m->same);
+    bool same = rc == SQLITE_ROW && sqlite3_column_int(m->same, 0) == 1;
+    sqlite3_reset(m->same);
+    if (rc != SQLITE_ROW)
+        return res_store_fail_db(err, db, res_store_path(m->dst), "comparing the run");
+    if (!same)
+        return res_store_fail(err, RES_EINVAL,
+                              "%s: run %lld has the key %s of another run in %s (run %lld): the "
+                              "two databases were copied from one another and then written to "
+                              "apart, so their runs cannot be told apart by where they were "
+                              "first written; run %lld is not merged (the runs before it are)",
+                              m->src_path, (long long)m->src_run, *key, res_store_path(m->dst),
+                              (long long)there, (long long)m->src_run);
     return RES_OK;
 }
 
@@ -273,7 +300,8 @@ static res_status copy_runs(merge *m, const src_run *runs, size_t n, res_store_m
     for (size_t k = 0; rc == RES_OK && k < TABLES; k++)
         rc = prepare_copy(m, k, err);
     if (rc == RES_OK && (sqlite3_prepare_v2(db, KEY_SQL, -1, &m->key, NULL) != SQLITE_OK ||
-                         sqlite3_prepare_v2(db, HELD_SQL, -1, &m->held, NULL) != SQLITE_OK))
+                         sqlite3_prepare_v2(db, HELD_SQL, -1, &m->held, NULL) != SQLITE_OK ||
+                         sqlite3_prepare_v2(db, SAME_SQL, -1, &m->same, NULL) != SQLITE_OK))
         rc = res_store_fail_db(err, db, res_store_path(m->dst), "preparing the merge");
     for (size_t i = 0; rc == RES_OK && i < n; i++) {
         m->src_run = runs[i].run_id;
@@ -293,6 +321,7 @@ static res_status copy_runs(merge *m, const src_run *runs, size_t n, res_store_m
         sqlite3_finalize(m->copy[k]);
     sqlite3_finalize(m->key);
     sqlite3_finalize(m->held);
+    sqlite3_finalize(m->same);
     return rc;
 }
 
@@ -334,7 +363,7 @@ res_status res_store_merge(res_store *dst, const char *src_path, int64_t experim
     if (rc == RES_OK) rc = list_runs(r, src_path, &runs, &n, err);
     res_store_reader_close(r);
     if (rc == RES_OK) {
-        merge m = {.dst = dst, .experiment_id = experiment_id};
+        merge m = {.dst = dst, .experiment_id = experiment_id, .src_path = src_path};
         rc = merge_attached(&m, src_path, runs, n, out, err);
     }
     free(runs);

@@ -14,8 +14,12 @@
 *"baseline": {mean,
 ** stddev, p50, p95, min, max}, "candidate": {...}, "diff": {"mean",
 ** "ci95_low", "ci95_high", "relative"}, "verdict", "survives_trimming"}},
-** "headline": [NAME, ...]} with null for what is undefined (an interval of
-** a deterministic experiment, a relative change to a zero baseline).
+** "headline": [NAME, ...], "not_compared": {NAME: {"baseline_seeds",
+** "candidate_seeds"}}} with null for what is undefined (an interval of a
+** deterministic experiment, a relative change to a zero baseline);
+** not_compared holds every metric some run lacks, with how many runs of
+** each arm have it (the table and Markdown list them too, a headline one
+** among the headlines).
 */
 #ifndef RES_EXPERIMENT_H
 #define RES_EXPERIMENT_H
@@ -67,6 +71,17 @@ bool res_experiment_is_deterministic(const res_experiment *e);
 size_t res_experiment_metric_count(const res_experiment *e);
 /* Headline metrics first, then the rest by name. */
 const res_experiment_metric *res_experiment_metric_at(const res_experiment *e, size_t i);
+
+/* A metric that some run has and another lacks (a figure with nothing to
+** measure in that run: no record done, no downstream column ready, an arm's
+** own model): not compared, and said so. */
+typedef struct res_experiment_missing {
+    const char *name;
+    size_t seeds[2]; /* how many of the baseline's and of the candidate's runs have it */
+} res_experiment_missing;
+size_t res_experiment_missing_count(const res_experiment *e);
+/* In the order the metrics first appear, the baseline's runs first. */
+const res_experiment_missing *res_experiment_missing_at(const res_experiment *e, size_t i);
 
 json_t *res_experiment_json(const res_experiment *e);
 typedef enum res_experiment_style {

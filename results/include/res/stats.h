@@ -33,10 +33,13 @@ void res_select_i64(int64_t *v, size_t n, const size_t *k, size_t nk, int64_t *o
 /* Sorts v ascending (n may be 0). */
 void res_sort_i64(int64_t *v, size_t n);
 void res_sort_u64(uint64_t *v, size_t n);
+/* (no NaN in v: comparisons with NaN order nothing) */
+void res_sort_double(double *v, size_t n);
 
 /* qsort comparators, ascending. */
 int res_cmp_i64(const void *a, const void *b);
 int res_cmp_u64(const void *a, const void *b);
+int res_cmp_double(const void *a, const void *b);
 
 #ifdef __cplusplus
 }
