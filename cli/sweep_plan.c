@@ -65,7 +65,7 @@ static bool read_range(const node *n, json_t **out) {
     } else {
         by = k > 1 ? (hi - lo) / (double)(k - 1) : 0;
     }
-    *out = json_array();
+    if (!(*out = json_array())) return run_json_fail(n, "out of memory");
     for (int64_t i = 0; i < k; i++) {
         double v = lo + (double)i * by;
         json_array_append_new(*out,
@@ -100,16 +100,24 @@ static bool distinct_values(const node *n, const json_t *values) {
     return ok;
 }
 
+/* The values of parameter n into *out (a new array; NULL when false). */
 static bool read_values(const node *n, json_t **out) {
-    if (json_is_object(n->v)) return read_range(n, out) && distinct_values(n, *out);
-    if (!json_is_array(n->v) || json_array_size(n->v) == 0 ||
-        json_array_size(n->v) > SWEEP_MAX_VALUES)
+    *out = NULL;
+    if (json_is_object(n->v)) {
+        if (!read_range(n, out)) return false;
+    } else if (!json_is_array(n->v) || json_array_size(n->v) == 0 ||
+               json_array_size(n->v) > SWEEP_MAX_VALUES) {
         return run_json_expect(n,
                                "an array of 1 to %d values or a range {\"from\", \"to\", "
                                "\"step\" or \"count\"}",
                                SWEEP_MAX_VALUES);
-    *out = json_deep_copy(n->v);
-    return *out != NULL && distinct_values(n, *out);
+    } else if (!(*out = json_deep_copy(n->v))) {
+        return run_json_fail(n, "out of memory");
+    }
+    if (distinct_values(n, *out)) return true;
+    json_decref(*out); /* not yet the plan's: its parameter is not counted */
+    *out = NULL;
+    return false;
 }
 
 static bool read_parameters(const node *root, sweep_plan *p) {
