@@ -108,6 +108,24 @@ json.dump(doc, open(typo_gates, "w"))
 v = judge(same, base, "--gates", typo_gates, expect=1)
 check(v is not None and status(v, "neutral_wall_time", "neutral_ready_at_start") == "fail",
       "a gate on a metric no run records fails")
+# a reason longer than its 512 bytes is cut whole characters at a time: a
+# metric name of 300 two-byte characters cut mid-character lost the row
+long_gates = os.path.join(work, "long_gates.json")
+for g in doc["gates"]:
+    if g["name"] == "neutral_wall_time":
+        g["metric"] = "\u00e9" * 300
+json.dump(doc, open(long_gates, "w"))
+for extra in ("", "x"):  # either parity of the cut
+    named = long_gates.replace(".json", f"{extra}.json")
+    if extra:
+        g = next(g for g in doc["gates"] if g["name"] == "neutral_wall_time")
+        g["metric"] = "x" + g["metric"]
+        json.dump(doc, open(named, "w"))
+    v = judge(same, base, "--gates", named, expect=1)
+    rows = [r for r in (v or {}).get("results", []) if r["gate"] == "neutral_wall_time"
+            and r["scenario"] == "neutral_ready_at_start"]
+    check(len(rows) == 1 and rows[0]["status"] == "fail" and "\u00e9" * 100 in rows[0]["reason"],
+          f"the row of a gate with a long reason is kept ({extra!r}): {rows}")
 
 # a lease left at the end, and changed outputs
 leaky = os.path.join(work, "leaky")

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "res/artifact.h"
 #include "res/compare.h"
 #include "res/metrics.h"
 
@@ -31,12 +32,22 @@ static outcome verdict(const char *status, const char *fmt, ...)
 #endif
     ;
 
+/* s cut to at most len - 4 bytes at a character's start (a UTF-8
+** sequence whole or not at all), "..." after it. */
+static void cut_whole(char *s, size_t len) {
+    size_t n = len - 4;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character */
+        n--;
+    memcpy(s + n, "...", 4);
+}
+
 static outcome verdict(const char *status, const char *fmt, ...) {
     outcome o = {.status = status, .candidate = NAN, .baseline = NAN, .threshold = NAN};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(o.reason, sizeof o.reason, fmt, ap);
+    int n = vsnprintf(o.reason, sizeof o.reason, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof o.reason) cut_whole(o.reason, sizeof o.reason);
     return o;
 }
 
@@ -439,7 +450,7 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
         return NULL;
     }
     json_t *results = json_array();
-    bool passed = true;
+    bool passed = true, rows_ok = results != NULL;
     json_t *list = json_object_get(gates, "gates");
     for (size_t k = 0; k < ng; k++) {
         char scenario[400];
@@ -454,12 +465,16 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
             if (bench && candidate->bench) continue; /* judged per case below */
             outcome o = judge(gate, &g[k]);
             passed = passed && strcmp(o.status, "fail") != 0;
-            json_array_append_new(results,
-                                  json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "gate",
-                                            json_object_get(gate, "name"), "scenario", scenario,
-                                            "arm", arm, "status", o.status, "reason", o.reason,
-                                            "candidate", num(o.candidate), "baseline",
-                                            num(o.baseline), "threshold", num(o.threshold)));
+            /* (a row JSON cannot hold is no row lost without a word) */
+            rows_ok = json_array_append_new(
+                          results, json_pack("{s:O, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "gate",
+                                             json_object_get(gate, "name"), "scenario",
+                                             res_json_string_lossy(scenario), "arm",
+                                             res_json_string_lossy(arm), "status", o.status,
+                                             "reason", res_json_string_lossy(o.reason), "candidate",
+                                             num(o.candidate), "baseline", num(o.baseline),
+                                             "threshold", num(o.threshold))) == 0 &&
+                      rows_ok;
         }
     }
     free_groups(g, ng);
@@ -469,8 +484,12 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
             RES_GATE_BENCH_NOT_WORSE)
             passed = res_check_bench_judge(gate, candidate, baseline, results) && passed;
     }
-    return json_pack("{s:b, s:O, s:o}", "passed", passed, "gates_version",
-                     json_object_get(gates, "gates_version"), "results", results);
+    json_t *doc = rows_ok ? json_pack("{s:b, s:O, s:O}", "passed", passed, "gates_version",
+                                      json_object_get(gates, "gates_version"), "results", results)
+                          : NULL;
+    json_decref(results);
+    if (!doc) res_error_set(err, RES_ENOMEM, "out of memory building the verdict");
+    return doc;
 }
 
 void res_check_print(const json_t *verdict, FILE *f) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "res/artifact.h"
 
 bool res_check_is_bench(const json_t *doc) {
     const char *b = json_string_value(json_object_get(doc, "bench"));
@@ -193,14 +194,19 @@ static json_t *num(double x) {
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-/* One result; a figure that is none (NAN) is null: json_real() takes no
-** NAN, and the row of a failed case was lost with it. */
-static json_t *row(const json_t *gate, const char *scenario, const char *arm, const char *status,
-                   const char *reason, double cand, double base, double threshold) {
-    return json_pack("{s:O, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "gate",
-                     json_object_get(gate, "name"), "scenario", scenario, "arm", arm, "status",
-                     status, "reason", reason, "candidate", num(cand), "baseline", num(base),
-                     "threshold", num(threshold));
+/* One result appended to results; a figure that is none (NAN) is null:
+** json_real() takes no NAN, and the row of a failed case was lost with it;
+** texts cut mid-character are kept (lossy).  False when it cannot be. */
+static bool row(json_t *results, const json_t *gate, const char *scenario, const char *arm,
+                const char *status, const char *reason, double cand, double base,
+                double threshold) {
+    return json_array_append_new(
+               results, json_pack("{s:O, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "gate",
+                                  json_object_get(gate, "name"), "scenario",
+                                  res_json_string_lossy(scenario ? scenario : ""), "arm",
+                                  res_json_string_lossy(arm), "status", status, "reason",
+                                  res_json_string_lossy(reason), "candidate", num(cand), "baseline",
+                                  num(base), "threshold", num(threshold))) == 0;
 }
 
 bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
@@ -221,8 +227,7 @@ bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
             snprintf(reason, sizeof reason, "%s is not recorded for this case (%s)", metric,
                      !json_is_number(cv) || !(json_number_value(cv) > 0) ? "candidate"
                                                                          : "baseline");
-            json_array_append_new(results,
-                                  row(gate, scenario, name, "fail", reason, NAN, NAN, threshold));
+            row(results, gate, scenario, name, "fail", reason, NAN, NAN, threshold);
             passed = false;
             continue;
         }
@@ -238,8 +243,10 @@ bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,
             snprintf(reason + at, sizeof reason - (size_t)at,
                      ", but the candidate's fastest run is not slower than the baseline's "
                      "median: within the runs' spread");
-        json_array_append_new(results, row(gate, scenario, name, worse && !noise ? "fail" : "pass",
-                                           reason, x, y, threshold));
+        /* a row lost is no pass */
+        if (!row(results, gate, scenario, name, worse && !noise ? "fail" : "pass", reason, x, y,
+                 threshold))
+            passed = false;
     }
     return passed;
 }
