@@ -34,31 +34,18 @@ static void scale_key(json_t *obj, const char *key, uint64_t scale) {
     if (json_is_integer(v)) json_integer_set(v, json_integer_value(v) * (json_int_t)scale);
 }
 
-/* Every relative trace file in v ({"dist": "empirical", "file": F}, F not
-** starting with '/') made absolute: abs_dir/F, abs_dir the directory of the
-** scenario the loader resolved it from.  False when out of memory. */
-static bool rebase_traces(json_t *v, const char *abs_dir) {
-    size_t i;
-    const char *key;
-    json_t *item;
-    if (json_is_array(v)) {
-        json_array_foreach(v, i, item) if (!rebase_traces(item, abs_dir)) return false;
-        return true;
-    }
-    if (!json_is_object(v)) return true;
-    const char *dist = json_string_value(json_object_get(v, "dist"));
-    const char *file = json_string_value(json_object_get(v, "file"));
-    if (dist && file && !strcmp(dist, "empirical") && file[0] && file[0] != '/') {
-        size_t len = strlen(abs_dir) + strlen(file) + 2;
-        char *path = malloc(len);
-        if (!path) return false;
-        snprintf(path, len, "%s/%s", abs_dir, file);
-        bool ok = json_object_set_new(v, "file", json_string(path)) == 0;
-        free(path);
-        if (!ok) return false;
-    }
-    json_object_foreach(v, key, item) if (!rebase_traces(item, abs_dir)) return false;
-    return true;
+/* A relative trace file F made absolute: abs_dir/F, abs_dir (ctx) the
+** directory of the scenario the loader resolved it from.  False when out
+** of memory. */
+static bool rebase_trace(void *abs_dir, json_t *holder, const char *file) {
+    if (!file[0] || file[0] == '/') return true;
+    size_t len = strlen(abs_dir) + strlen(file) + 2;
+    char *path = malloc(len);
+    if (!path) return false;
+    snprintf(path, len, "%s/%s", (const char *)abs_dir, file);
+    bool ok = json_object_set_new(holder, "file", json_string(path)) == 0;
+    free(path);
+    return ok;
 }
 
 /* The scenario at path scaled as bench scales it (records, buffer size,
@@ -78,7 +65,7 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
         json_decref(doc);
         return false;
     }
-    if (!rebase_traces(doc, abs_dir)) {
+    if (!cli_scenario_traces(doc, rebase_trace, abs_dir)) {
         fprintf(stderr, "admitsim bench: out of memory\n");
         json_decref(doc);
         return false;

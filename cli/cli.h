@@ -108,6 +108,14 @@ struct sim_error;
 const char *cli_scenario_path(const char *arg, char *buf, size_t len);
 const char *cli_scenario_dir(void);
 struct sim_scenario *cli_scenario_load(const char *arg, const char *arm, struct sim_error *err);
+/* Every trace file a scenario document names ({"dist": "empirical",
+** "file": F}, anywhere: arms and overrides too), depth first, an object
+** before what it holds: visit(ctx, holder, F) may replace the holder's
+** "file"; the walk stops, false, when visit returns false. */
+struct json_t;
+bool cli_scenario_traces(struct json_t *doc,
+                         bool (*visit)(void *ctx, struct json_t *holder, const char *file),
+                         void *ctx);
 
 /* The calling thread's scheduling: realtime=true puts it at SCHED_FIFO
 ** priority 1 (threads it creates afterwards inherit that), false back to

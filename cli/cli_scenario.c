@@ -6,6 +6,7 @@
 ** the same order as `suite` and `check` use. */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +137,21 @@ sim_scenario *cli_scenario_load(const char *arg, const char *arm, sim_error *err
     sim_scenario *sc = text ? sim_scenario_parse_arm(text, "-", arm, err) : NULL;
     free(text);
     return sc;
+}
+
+bool cli_scenario_traces(json_t *v, bool (*visit)(void *ctx, json_t *holder, const char *file),
+                         void *ctx) {
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item) if (!cli_scenario_traces(item, visit, ctx)) return false;
+        return true;
+    }
+    if (!json_is_object(v)) return true;
+    const char *dist = json_string_value(json_object_get(v, "dist"));
+    const char *file = json_string_value(json_object_get(v, "file"));
+    if (dist && file && !strcmp(dist, "empirical") && !visit(ctx, v, file)) return false;
+    json_object_foreach(v, key, item) if (!cli_scenario_traces(item, visit, ctx)) return false;
+    return true;
 }

@@ -21,7 +21,9 @@
 #include "commands.h"
 #include "res/artifact.h"
 #include "res/atomic_file.h"
+#include "res/report_files.h"
 #include "res/store_reader.h"
+#include "run/json_reader.h"
 
 static void export_usage(FILE *f) {
     fprintf(f, "usage: admitsim export RUN [options]\n"
@@ -243,7 +245,7 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
 
 static void csv_text(FILE *out, const char *s) {
     if (!s) return;
-    if (!strpbrk(s, ",\"\r\n")) { /* a bare CR ends a record too (RFC 4180) */
+    if (!res_csv_needs_quotes(s)) {
         fputs(s, out);
         return;
     }
@@ -607,13 +609,8 @@ static bool open_out(const char *path, res_atomic_file *af) {
         ok = res_error_set(&err, RES_EINVAL, "%.200s...: path longer than %zu bytes", path,
                            sizeof dir - 1);
     if (ok) {
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else if (slash == path)
-            snprintf(dir, sizeof dir, "/");
-        else
-            snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        ok = res_atomic_file_open(af, dir, name, &err);
+        run_json_dir_of(path, dir, sizeof dir);
+        ok = res_atomic_file_open(af, dir[0] ? dir : ".", name, &err);
     }
     if (!ok) fprintf(stderr, "admitsim export: %s\n", err.message);
     return ok;

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "live/scenario_env.h"
+#include "res/artifact.h"
 #include "res/request_report.h"
 #include "res/summary.h"
 #include "sim/engine.h"
@@ -188,21 +189,19 @@ static void print_table(const fid_table *t, const sim_scenario *sc, const res_ru
     printf("%s\n", t->all_within ? "every metric within tolerance" : "OUTSIDE TOLERANCE");
 }
 
-static json_t *num(double v) {
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static void print_json(const fid_table *t, const sim_scenario *sc, const res_run_record *sr,
                        const res_run_record *lr, double scale) {
     json_t *rows = json_array();
     for (uint32_t i = 0; i < t->count; i++) {
         const fid_row *r = &t->rows[i];
-        json_t *row = json_pack("{s:s, s:o, s:o, s:o, s:f, s:b}", "name", r->name, "simulated",
-                                num(r->sim), "live", num(r->live), "relative_error", num(r->error),
-                                "floor", r->floor, "within", r->within);
+        json_t *row = json_pack(
+            "{s:s, s:o, s:o, s:o, s:f, s:b}", "name", r->name, "simulated",
+            res_json_real_or_null(r->sim), "live", res_json_real_or_null(r->live), "relative_error",
+            res_json_real_or_null(r->error), "floor", r->floor, "within", r->within);
         if (r->ranged) {
             json_object_set_new(row, "simulated_range", json_pack("[f, f]", r->lo, r->hi));
-            json_object_set_new(row, "relative_error_to_seed", num(seed_error(r)));
+            json_object_set_new(row, "relative_error_to_seed",
+                                res_json_real_or_null(seed_error(r)));
         }
         json_array_append_new(rows, row);
     }

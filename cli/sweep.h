@@ -142,10 +142,12 @@ void sweep_shard_json_path(const char *dir, size_t shard, char *buf, size_t len)
 /* True when shard is complete: its JSON is in place and names a database
 ** that is there. */
 bool sweep_shard_is_complete(const char *dir, size_t shard);
-/* Removes shard's JSON when the database it names is gone (removed after
-** the sweep): the shard runs again, else every process completing it would
-** lose to that JSON and the shard never complete.  True when it did. */
-bool sweep_shard_forget_broken(const char *dir, size_t shard);
+/* The shards of dir not complete yet, in order, *n of them (malloc'd; NULL
+** on out of memory).  A shard whose JSON names a database that is gone
+** (removed after the sweep) loses that JSON, so that it runs again: else
+** every process completing it would lose to that JSON and the shard never
+** complete. */
+size_t *sweep_missing_shards(const sweep_plan *p, const char *dir, size_t *n);
 /* Appends one line to the journal (an object, consumed); adds "time". */
 void sweep_journal(const char *dir, json_t *entry);
 /* The journal's entries, in order (new reference; an empty array when

@@ -165,11 +165,19 @@ bool sweep_shard_is_complete(const char *dir, size_t shard) {
     return access(db, R_OK) == 0;
 }
 
-bool sweep_shard_forget_broken(const char *dir, size_t shard) {
-    char json[SWEEP_PATH_MAX + 64];
-    sweep_shard_json_path(dir, shard, json, sizeof json);
-    if (access(json, F_OK) != 0 || sweep_shard_is_complete(dir, shard)) return false;
-    return unlink(json) == 0;
+size_t *sweep_missing_shards(const sweep_plan *p, const char *dir, size_t *n) {
+    size_t *idx = calloc(p->nshards ? p->nshards : 1, sizeof *idx);
+    *n = 0;
+    for (size_t k = 0; idx && k < p->nshards; k++) {
+        if (sweep_shard_is_complete(dir, k)) continue;
+        char json[SWEEP_PATH_MAX + 64];
+        sweep_shard_json_path(dir, k, json, sizeof json);
+        /* a JSON without its database; asked again just before, as a shard
+        ** another process completes meanwhile keeps its JSON */
+        if (access(json, F_OK) == 0 && !sweep_shard_is_complete(dir, k)) unlink(json);
+        idx[(*n)++] = k;
+    }
+    return idx;
 }
 
 void sweep_journal(const char *dir, json_t *entry) {

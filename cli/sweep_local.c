@@ -145,21 +145,9 @@ static void run_pool(pool *pl) {
     }
 }
 
-/* The shards not complete yet, in order. */
-static size_t *missing_shards(const sweep_plan *p, const sweep_dir *d, size_t *n) {
-    size_t *todo = calloc(p->nshards ? p->nshards : 1, sizeof *todo);
-    *n = 0;
-    for (size_t k = 0; todo && k < p->nshards; k++)
-        if (!sweep_shard_is_complete(d->path, k)) {
-            sweep_shard_forget_broken(d->path, k);
-            todo[(*n)++] = k;
-        }
-    return todo;
-}
-
 int sweep_local_run(const sweep_plan *p, const sweep_dir *d, const sweep_engine_options *o) {
     pool pl = {.p = p, .d = d, .o = o};
-    pl.todo = missing_shards(p, d, &pl.ntodo);
+    pl.todo = sweep_missing_shards(p, d->path, &pl.ntodo);
     pl.kids = calloc(o->jobs, sizeof *pl.kids);
     if (!pl.todo || !pl.kids) {
         fprintf(stderr, "%s: out of memory\n", o->who);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "res/artifact.h"
+#include "res/stats.h"
 #include "run/arms.h"
 #include "run/json_reader.h"
 #include "sweep.h"
@@ -154,18 +156,13 @@ static bool read_parameters(const node *root, sweep_plan *p) {
     return true;
 }
 
-static int compare_seed(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* No seed twice: a seed's run would be counted twice in its point's
 ** figures (and stored twice). */
 static bool distinct_seeds(const node *n, const uint64_t *seeds, size_t count) {
     uint64_t *sorted = malloc((count ? count : 1) * sizeof *sorted);
     if (!sorted) return run_json_fail(n, "out of memory");
     memcpy(sorted, seeds, count * sizeof *sorted);
-    qsort(sorted, count, sizeof *sorted, compare_seed);
+    res_sort_u64(sorted, count);
     bool ok = true;
     for (size_t i = 1; ok && i < count; i++)
         if (sorted[i - 1] == sorted[i])
@@ -271,10 +268,14 @@ static bool load_scenario(const node *root, sweep_plan *p, char *err, size_t err
 
 /* ---- the plan ---------------------------------------------------------------------- */
 
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+static uint64_t fnv1a_bytes(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
     return h;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    return fnv1a_bytes(h, (const unsigned char *)s, strlen(s));
 }
 
 /* h folded with the name and the bytes of a file the scenario reads (an
@@ -292,28 +293,23 @@ static uint64_t fold_file(uint64_t h, const char *scenario_dir, const char *file
     unsigned char buf[1 << 16];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
-            h = (h ^ buf[i]) * 1099511628211ull;
+        h = fnv1a_bytes(h, buf, n);
     if (ferror(f)) h = fnv1a(h, "\nunreadable");
     fclose(f);
     return h;
 }
 
-/* h folded with every trace file an empirical distribution in v names. */
-static uint64_t fold_traces(uint64_t h, const char *scenario_dir, const json_t *v) {
-    if (json_is_object(v)) {
-        const char *dist = json_string_value(json_object_get(v, "dist"));
-        const char *file = json_string_value(json_object_get(v, "file"));
-        if (dist && file && !strcmp(dist, "empirical")) h = fold_file(h, scenario_dir, file);
-        const char *key;
-        json_t *c;
-        json_object_foreach((json_t *)v, key, c) h = fold_traces(h, scenario_dir, c);
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *c;
-        json_array_foreach(v, i, c) h = fold_traces(h, scenario_dir, c);
-    }
-    return h;
+typedef struct trace_fold {
+    uint64_t h;
+    const char *scenario_dir;
+} trace_fold;
+
+/* One trace file of the scenario into the digest (cli_scenario_traces). */
+static bool fold_trace(void *ctx, json_t *holder, const char *file) {
+    (void)holder;
+    trace_fold *t = ctx;
+    t->h = fold_file(t->h, t->scenario_dir, file);
+    return true;
 }
 
 /* The digest of what decides the runs: the expanded plan, the scenario as
@@ -329,7 +325,9 @@ static void compute_digest(sweep_plan *p) {
     h = fnv1a(fnv1a(fnv1a(h, a ? a : ""), b ? b : ""), RES_HARNESS_VERSION);
     char dir[SWEEP_PATH_MAX];
     run_json_dir_of(p->scenario, dir, sizeof dir);
-    h = fold_traces(h, dir, p->doc);
+    trace_fold traces = {h, dir};
+    cli_scenario_traces(p->doc, fold_trace, &traces);
+    h = traces.h;
     for (size_t i = 0; i < p->nparams; i++) {
         size_t n = strlen(p->params[i].name);
         if (n < 4 || strcmp(p->params[i].name + n - 4, "file")) continue;

@@ -46,10 +46,6 @@ static json_t *shard_json(const sweep_dir *d, size_t k) {
 
 /* ---- the experiment ------------------------------------------------------------ */
 
-static const char *const KIND_NAMES[] = {[RES_EXPERIMENT_AB] = "ab",
-                                         [RES_EXPERIMENT_SWEEP] = "sweep",
-                                         [RES_EXPERIMENT_SEARCH] = "search"};
-
 static bool same_text(const char *a, const char *b) {
     return a && b && !strcmp(a, b);
 }
@@ -79,8 +75,8 @@ static int64_t earlier_experiment(const sweep_dir *d, const char *db,
     if (id > 0 &&
         (res_store_reader_open(db, &r, NULL) != RES_OK ||
          res_store_reader_experiment(r, id, &row, NULL) != RES_OK ||
-         !same_text(row.kind, KIND_NAMES[info->kind]) || !same_text(row.name, info->name) ||
-         !same_text(row.scenario_id, info->scenario_id) ||
+         !same_text(row.kind, res_experiment_kind_name(info->kind)) ||
+         !same_text(row.name, info->name) || !same_text(row.scenario_id, info->scenario_id) ||
          (created && !same_text(row.created_at, created))))
         id = 0;
     res_store_reader_close(r);

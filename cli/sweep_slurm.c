@@ -355,18 +355,6 @@ static void adopt(const slurm *s) {
     json_decref(journal);
 }
 
-/* The missing shards, in order; NULL on out of memory. */
-static size_t *missing(const slurm *s, size_t *n) {
-    size_t *idx = calloc(s->p->nshards ? s->p->nshards : 1, sizeof *idx);
-    *n = 0;
-    for (size_t k = 0; idx && k < s->p->nshards; k++)
-        if (!sweep_shard_is_complete(s->d->path, k)) {
-            sweep_shard_forget_broken(s->d->path, k);
-            idx[(*n)++] = k;
-        }
-    return idx;
-}
-
 static int run_array(const slurm *s, const size_t *idx, size_t n) {
     char script[SWEEP_PATH_MAX + 32], job[64];
     size_t max = max_array_size(s);
@@ -423,7 +411,7 @@ int sweep_slurm_run(const sweep_plan *p, const sweep_dir *d, const sweep_engine_
     adopt(&s);
     if (sweep_signal_caught()) return EXIT_FAILURE_RUN;
     size_t n;
-    size_t *idx = missing(&s, &n);
+    size_t *idx = sweep_missing_shards(s.p, s.d->path, &n);
     if (!idx) {
         fprintf(stderr, "%s: out of memory\n", o->who);
         return EXIT_FAILURE_RUN;

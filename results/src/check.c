@@ -433,10 +433,6 @@ static outcome judge(const json_t *gate, const group *g) {
 
 /* ---- the verdict ------------------------------------------------------------------ */
 
-static json_t *num(double x) {
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 json_t *res_check_run(const res_check_side *candidate, const res_check_side *baseline,
                       const json_t *gates, res_error *err) {
     if (!matched(candidate, baseline, "baseline", err) ||
@@ -472,8 +468,9 @@ json_t *res_check_run(const res_check_side *candidate, const res_check_side *bas
                                              res_json_string_lossy(scenario), "arm",
                                              res_json_string_lossy(arm), "status", o.status,
                                              "reason", res_json_string_lossy(o.reason), "candidate",
-                                             num(o.candidate), "baseline", num(o.baseline),
-                                             "threshold", num(o.threshold))) == 0 &&
+                                             res_json_real_or_null(o.candidate), "baseline",
+                                             res_json_real_or_null(o.baseline), "threshold",
+                                             res_json_real_or_null(o.threshold))) == 0 &&
                       rows_ok;
         }
     }

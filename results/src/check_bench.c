@@ -190,23 +190,21 @@ static double bench_threshold(const json_t *gate, const json_t *doc) {
                                 : json_number_value(json_object_get(gate, "threshold"));
 }
 
-static json_t *num(double x) {
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 /* One result appended to results; a figure that is none (NAN) is null:
 ** json_real() takes no NAN, and the row of a failed case was lost with it;
 ** texts cut mid-character are kept (lossy).  False when it cannot be. */
 static bool row(json_t *results, const json_t *gate, const char *scenario, const char *arm,
                 const char *status, const char *reason, double cand, double base,
                 double threshold) {
-    return json_array_append_new(
-               results, json_pack("{s:O, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "gate",
-                                  json_object_get(gate, "name"), "scenario",
-                                  res_json_string_lossy(scenario ? scenario : ""), "arm",
-                                  res_json_string_lossy(arm), "status", status, "reason",
-                                  res_json_string_lossy(reason), "candidate", num(cand), "baseline",
-                                  num(base), "threshold", num(threshold))) == 0;
+    return json_array_append_new(results,
+                                 json_pack("{s:O, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "gate",
+                                           json_object_get(gate, "name"), "scenario",
+                                           res_json_string_lossy(scenario ? scenario : ""), "arm",
+                                           res_json_string_lossy(arm), "status", status, "reason",
+                                           res_json_string_lossy(reason), "candidate",
+                                           res_json_real_or_null(cand), "baseline",
+                                           res_json_real_or_null(base), "threshold",
+                                           res_json_real_or_null(threshold))) == 0;
 }
 
 bool res_check_bench_judge(const json_t *gate, const res_check_side *cand,

@@ -2,6 +2,7 @@
 ** An A/B experiment's figures and verdicts (res/experiment.h).
 */
 #include "res/experiment.h"
+#include "res/artifact.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -211,14 +212,11 @@ const res_experiment_missing *res_experiment_missing_at(const res_experiment *e,
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static json_t *num(double x) {
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 static json_t *spread_json(const res_spread *s) {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "mean", num(s->mean), "stddev",
-                     num(s->stddev), "p50", num(s->p50), "p95", num(s->p95), "min", num(s->min),
-                     "max", num(s->max));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "mean", res_json_real_or_null(s->mean),
+                     "stddev", res_json_real_or_null(s->stddev), "p50",
+                     res_json_real_or_null(s->p50), "p95", res_json_real_or_null(s->p95), "min",
+                     res_json_real_or_null(s->min), "max", res_json_real_or_null(s->max));
 }
 
 static const char *direction_name(res_direction d) {
@@ -228,13 +226,14 @@ static const char *direction_name(res_direction d) {
 }
 
 static json_t *metric_json(const res_experiment_metric *m) {
-    return json_pack("{s:s, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:s, s:b}", "direction",
-                     direction_name(m->direction), "baseline", spread_json(&m->baseline),
-                     "candidate", spread_json(&m->candidate), "diff", "mean", num(m->diff.mean),
-                     "ci95_low", num(m->diff.ci95_low), "ci95_high", num(m->diff.ci95_high),
-                     "relative", num(m->diff.relative), "verdict",
-                     res_verdict_name(m->diff.verdict), "survives_trimming",
-                     m->diff.survives_trimming);
+    return json_pack(
+        "{s:s, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:s, s:b}", "direction",
+        direction_name(m->direction), "baseline", spread_json(&m->baseline), "candidate",
+        spread_json(&m->candidate), "diff", "mean", res_json_real_or_null(m->diff.mean), "ci95_low",
+        res_json_real_or_null(m->diff.ci95_low), "ci95_high",
+        res_json_real_or_null(m->diff.ci95_high), "relative",
+        res_json_real_or_null(m->diff.relative), "verdict", res_verdict_name(m->diff.verdict),
+        "survives_trimming", m->diff.survives_trimming);
 }
 
 json_t *res_experiment_json(const res_experiment *e) {

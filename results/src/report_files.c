@@ -200,8 +200,12 @@ char *res_markdown_summary(res_run_record *const *runs, res_summary *const *summ
 
 /* CSV fields here are identifiers without quotes or commas except resource
 ** keys and column names, which are quoted when needed. */
+bool res_csv_needs_quotes(const char *s) {
+    return strpbrk(s, ",\"\r\n") != NULL;
+}
+
 static void csv_field(buf *b, const char *s) {
-    if (!strpbrk(s, ",\"\r\n")) { /* a bare CR ends a record too (RFC 4180) */
+    if (!res_csv_needs_quotes(s)) {
         bprintf(b, "%s", s);
         return;
     }

@@ -15,6 +15,10 @@ static const char *const kind_names[] = {[RES_EXPERIMENT_AB] = "ab",
                                          [RES_EXPERIMENT_SWEEP] = "sweep",
                                          [RES_EXPERIMENT_SEARCH] = "search"};
 
+const char *res_experiment_kind_name(res_experiment_kind kind) {
+    return kind_names[kind];
+}
+
 typedef struct new_experiment {
     const res_store_experiment_info *info;
     int64_t experiment_id;

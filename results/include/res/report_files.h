@@ -30,6 +30,10 @@ char *res_metrics_csv(res_run_record *const *runs, res_summary *const *summaries
 char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *summaries,
                              size_t count);
 
+/* Whether s must be quoted as a CSV field (RFC 4180): it holds a comma, a
+** quote, or a line end (a bare CR ends a record too). */
+bool res_csv_needs_quotes(const char *s);
+
 /* DIR/BASE.md, DIR/BASE-metrics.csv and DIR/BASE-tasks.csv. */
 typedef struct res_report_writer res_report_writer;
 res_report_writer *res_report_writer_open(const char *dir, const char *base, res_error *err);

@@ -108,6 +108,8 @@ typedef enum res_experiment_kind {
     RES_EXPERIMENT_SWEEP, /* points of a parameter space, each over the seeds */
     RES_EXPERIMENT_SEARCH /* a capacity search: probes of one parameter (schema 7) */
 } res_experiment_kind;
+/* Its name in the experiments table ("ab", "sweep", "search"). */
+const char *res_experiment_kind_name(res_experiment_kind kind);
 
 typedef struct res_store_experiment_info {
     res_experiment_kind kind;
