@@ -463,9 +463,8 @@ static void empty_run_start(empty_run *e, const char *text) {
     json_error_t jerr;
     e->doc = json_load_file(out.files[0], 0, &jerr);
     assert_non_null(e->doc);
-    e->sum = json_array_get(json_object_get(json_object_get(e->doc, "derived_metrics"),
-                                            "iterations"),
-                            0);
+    e->sum = json_array_get(
+        json_object_get(json_object_get(e->doc, "derived_metrics"), "iterations"), 0);
     assert_true(json_is_object(e->sum));
     e->md = slurp(out.files[1]);
     e->csv = slurp(out.files[2]);
@@ -515,24 +514,27 @@ static void assert_null_keys(const json_t *obj, const char *const *keys) {
 ** .., 4: a's waits 0,0,1,1,..,4,4 (mean 2, p50 at index round(4.5) = 4: 2,
 ** p95 at index round(8.55) = 9: 4).  b has no wait, so no first wait, mean,
 ** percentile or maximum: null in the JSON, "-" in the Markdown, no row in
-** the CSV or the store; its idle time (the whole 5 s) is a figure. */
+** the CSV or the store; its idle time (the whole 5 s) is a figure.  Its
+** name, with a '|' and a line break, is escaped in the Markdown tables. */
 static void test_empty_group_figures_absent(void **state) {
     (void)state;
     empty_run e;
-    empty_run_start(&e,
-                    "{\"schema\":1,\"scenario_id\":\"empty_col\",\"scenario_version\":1,"
-                    "\"records\":10,\"capacity\":{\"submission\":2},"
-                    "\"failures\":{\"shutdown_error_rate\":1},\"columns\":["
-                    "{\"name\":\"a\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
-                    "\"failure\":{\"non_retryable_probability\":1}},"
-                    "{\"name\":\"b|x\",\"depends_on\":[\"a\"],"
-                    "\"duration\":{\"dist\":\"constant\",\"seconds\":1}}]}");
-    static const char *const waits[] = {"first_wait_seconds", "wait_mean_seconds",
-                                        "wait_p50_seconds",   "wait_p95_seconds",
-                                        "wait_p99_seconds",   "wait_max_seconds",
+    empty_run_start(&e, "{\"schema\":1,\"scenario_id\":\"empty_col\",\"scenario_version\":1,"
+                        "\"records\":10,\"capacity\":{\"submission\":2},"
+                        "\"failures\":{\"shutdown_error_rate\":1},\"columns\":["
+                        "{\"name\":\"a\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
+                        "\"failure\":{\"non_retryable_probability\":1}},"
+                        "{\"name\":\"b|x\\ny\",\"depends_on\":[\"a\"],"
+                        "\"duration\":{\"dist\":\"constant\",\"seconds\":1}}]}");
+    static const char *const waits[] = {"first_wait_seconds",
+                                        "wait_mean_seconds",
+                                        "wait_p50_seconds",
+                                        "wait_p95_seconds",
+                                        "wait_p99_seconds",
+                                        "wait_max_seconds",
                                         NULL};
     const json_t *groups = json_object_get(e.sum, "groups");
-    const json_t *a = json_object_get(groups, "a"), *b = json_object_get(groups, "b|x");
+    const json_t *a = json_object_get(groups, "a"), *b = json_object_get(groups, "b|x\ny");
     assert_true(json_number_value(json_object_get(a, "wait_mean_seconds")) == 2.0);
     assert_true(json_number_value(json_object_get(a, "wait_p50_seconds")) == 2.0);
     assert_true(json_number_value(json_object_get(a, "wait_p95_seconds")) == 4.0);
@@ -544,24 +546,25 @@ static void test_empty_group_figures_absent(void **state) {
     const json_t *layers = json_object_get(
         json_object_get(json_object_get(json_object_get(e.sum, "correlated"), "limiting_layers"),
                         "groups"),
-        "local:default|b|x");
+        "local:default|b|x\ny");
     assert_true(json_is_object(layers));
     assert_null_keys(json_object_get(layers, "fractions"),
                      (const char *const[]){"ready_queue", "task_admission", "request_admission",
                                            "cooldown", "provider_execution", "local_other", NULL});
-    assert_true(json_number_value(json_object_get(json_object_get(layers, "seconds"),
-                                                  "ready_queue")) == 0.0);
+    assert_true(json_number_value(
+                    json_object_get(json_object_get(layers, "seconds"), "ready_queue")) == 0.0);
     /* Markdown: "-" for each absent figure, the '|' of the name escaped */
     assert_non_null(strstr(e.md, "| a | 10 | 0.000 | 2.000 | 2.000 | 4.000 | 4.000 | 0.000 |\n"));
-    assert_non_null(strstr(e.md, "| b\\|x | 10 | - | - | - | - | - | 5.000 |\n"));
+    assert_non_null(strstr(e.md, "| b\\|x\\ny | 10 | - | - | - | - | - | 5.000 |\n"));
     assert_null(strstr(e.md, "-1.000"));
-    assert_non_null(strstr(e.md, "| local:default\\|b\\|x | - | - | - | - | - | - |\n"));
+    assert_non_null(strstr(e.md, "| local:default\\|b\\|x\\ny | - | - | - | - | - | - |\n"));
     /* CSV and store: the figures there are, no row for the others */
-    assert_non_null(strstr(e.csv, "0,group:b|x,tasks,10\n0,group:b|x,idle_seconds,5\n"));
-    assert_null(strstr(e.csv, "group:b|x,first_wait"));
-    assert_null(strstr(e.csv, "group:b|x,wait_"));
+    assert_non_null(
+        strstr(e.csv, "0,\"group:b|x\ny\",tasks,10\n0,\"group:b|x\ny\",idle_seconds,5\n"));
+    assert_null(strstr(e.csv, "group:b|x\ny\",first_wait"));
+    assert_null(strstr(e.csv, "group:b|x\ny\",wait_"));
     assert_non_null(strstr(e.csv, "0,group:a,wait_p95_seconds,4\n"));
-    assert_string_equal(stored_names(e.db, "group:b|x"),
+    assert_string_equal(stored_names(e.db, "group:b|x\ny"),
                         "busy_task_seconds,dispatches,idle_seconds,tasks");
     assert_string_equal(stored_names(e.db, "group:a"),
                         "busy_task_seconds,dispatches,first_wait_seconds,idle_seconds,tasks,"
@@ -630,12 +633,12 @@ static void test_zero_wall_time_shares_absent(void **state) {
     const json_t *pa = json_object_get(json_object_get(e.sum, "request_resources"), "pa/ma/chat");
     assert_null_keys(pa, (const char *const[]){"in_flight_mean", NULL});
     assert_true(json_number_value(json_object_get(pa, "request_wait_p95_seconds")) == 0.0);
-    assert_null_keys(json_object_get(json_object_get(e.sum, "correlated"),
-                                     "active_capacity_integral"),
-                     (const char *const[]){"fraction_of_wall", NULL});
-    assert_true(json_number_value(json_object_get(
-                    json_object_get(json_object_get(e.sum, "groups"), "x"), "wait_max_seconds")) ==
-                0.0);
+    assert_null_keys(
+        json_object_get(json_object_get(e.sum, "correlated"), "active_capacity_integral"),
+        (const char *const[]){"fraction_of_wall", NULL});
+    assert_true(
+        json_number_value(json_object_get(json_object_get(json_object_get(e.sum, "groups"), "x"),
+                                          "wait_max_seconds")) == 0.0);
     assert_non_null(strstr(e.md, "| 0 | 5 | completed | 0.000 | - | 0 | 0 | 0 |\n"));
     assert_non_null(strstr(e.md, "| pa | - |\n"));
     assert_non_null(strstr(e.md, "| active capacity (fraction of wall) | - |\n"));
