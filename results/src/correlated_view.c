@@ -67,7 +67,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
-#include "res/artifact.h"
+#include "res/json_real.h"
 #include "res/id_hash.h"
 #include "res/large_alloc.h"
 #include "res/spill.h"

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "res/artifact.h"
+#include "res/json_real.h"
 #include "res/stats.h"
 
 res_wait_quantiles res_request_waits(const res_request_stats *rs) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
-#include "res/artifact.h"
+#include "res/json_real.h"
 #include "res/correlated_view.h"
 #include "res/id_hash.h"
 #include "res/request_report.h"
