@@ -68,7 +68,10 @@ static void run_usage(FILE *f) {
                "cooldown_seconds, utilization_while_others_cooling, limit_timeline),\n"
                "providers (busy_fraction), downstream_ready_to_dispatch_p95_seconds and\n"
                "correlated (the correlated view's waits, ready-idle gaps, fairness, records\n"
-               "and limiting layers; README \"Using admitsim\" names every key).\n"
+               "and limiting layers; README \"Using admitsim\" names every key). A figure\n"
+               "over nothing (the waits of a column that never ran, of a request resource\n"
+               "that admitted no attempt; a share of a run that took no time) is null, and\n"
+               "- in the table.\n"
                "\n"
                "SCENARIO is a file, - for standard input, or a shipped scenario's name\n"
                "(heavy_root), found from any directory.\n");

@@ -10,7 +10,10 @@
 
 #include "res/request_report.h"
 
+/* x into s; an absent figure (NaN) is left out, so s->n counts the
+** iterations that have it. */
 static void spread_add(cli_spread *s, double x) {
+    if (isnan(x)) return;
     s->n++;
     double d = x - s->mean;
     s->mean += d / (double)s->n;
@@ -22,14 +25,28 @@ static double spread_sd(const cli_spread *s) {
     return s->n > 1 ? sqrt(s->m2 / (double)(s->n - 1)) : 0.0;
 }
 
+/* x right-aligned in width with digits decimals, after a space; "-" for an
+** absent figure (NaN: over an empty set, a share of no time). */
+static void num(FILE *f, int width, int digits, double x) {
+    if (isnan(x))
+        fprintf(f, " %*s", width, "-");
+    else
+        fprintf(f, " %*.*f", width, digits, x);
+}
+
 static void print_columns(FILE *f, const res_summary *s) {
     fprintf(f, "%-20s %8s %12s %11s %10s %10s %10s %10s\n", "column", "tasks", "first_wait_s",
             "wait_mean_s", "wait_p50_s", "wait_p95_s", "wait_max_s", "idle_s");
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        fprintf(f, "%-20.20s %8llu %12.3f %11.3f %10.3f %10.3f %10.3f %10.3f\n", cs->column,
-                (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
-                cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
+        fprintf(f, "%-20.20s %8llu", cs->column, (unsigned long long)cs->tasks);
+        num(f, 12, 3, cs->first_wait_seconds);
+        num(f, 11, 3, cs->wait_mean_seconds);
+        num(f, 10, 3, cs->wait_p50_seconds);
+        num(f, 10, 3, cs->wait_p95_seconds);
+        num(f, 10, 3, cs->wait_max_seconds);
+        num(f, 10, 3, cs->idle_seconds);
+        fputc('\n', f);
     }
 }
 
@@ -42,19 +59,25 @@ static void print_requests(FILE *f, const res_summary *s, const res_run_record *
         const res_request_stats *rs = &rep->resources[r];
         const res_request_resource *rr = &run->request[r];
         res_wait_quantiles q = res_request_waits(rs);
-        fprintf(f, "%-28.28s %8llu %8llu %12llu %10.3f %10.3f %10.3f %10.2f %9u %9u %9u %10.2f ",
-                rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
-                (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit, rr->final.min_limit,
-                (double)rs->cooldown_ns / 1e9);
+        fprintf(f, "%-28.28s %8llu %8llu %12llu", rr->key, (unsigned long long)rs->attempts,
+                (unsigned long long)rs->leases,
+                (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
+        num(f, 10, 3, q.p50);
+        num(f, 10, 3, q.p95);
+        num(f, 10, 3, q.max);
+        num(f, 10, 2, rs->in_flight_mean);
+        fprintf(f, " %9u %9u %9u %10.2f ", rs->in_flight_max, rr->final.current_limit,
+                rr->final.min_limit, (double)rs->cooldown_ns / 1e9);
         if (rs->utilization_while_others_cooling >= 0)
             fprintf(f, "%15.3f\n", rs->utilization_while_others_cooling);
         else
             fprintf(f, "%15s\n", "-");
     }
-    for (uint32_t i = 0; i < rep->provider_count; i++)
-        fprintf(f, "provider %s busy %.3f\n", rep->provider_names[i],
-                rep->provider_busy_fraction[i]);
+    for (uint32_t i = 0; i < rep->provider_count; i++) {
+        fprintf(f, "provider %s busy", rep->provider_names[i]);
+        num(f, 0, 3, rep->provider_busy_fraction[i]);
+        fputc('\n', f);
+    }
 }
 
 void cli_print_run_table(FILE *f, const res_summary *s, const res_run_record *run,
@@ -67,13 +90,12 @@ void cli_print_run_table(FILE *f, const res_summary *s, const res_run_record *ru
     else
         fprintf(f, "iterations 1");
     fprintf(f, "  status %s\n", admit_job_status_name(run->status));
-    fprintf(
-        f,
-        "wall time %.3f s  slot utilization %.3f  final task leases %llu  tasks %llu done, %llu "
-        "dropped\n",
-        s->wall_time_seconds, s->slot_utilization, (unsigned long long)s->final_task_leases,
-        (unsigned long long)run->stats.tasks_completed,
-        (unsigned long long)run->stats.tasks_dropped);
+    fprintf(f, "wall time %.3f s  slot utilization", s->wall_time_seconds);
+    num(f, 0, 3, s->slot_utilization);
+    fprintf(f, "  final task leases %llu  tasks %llu done, %llu dropped\n",
+            (unsigned long long)s->final_task_leases,
+            (unsigned long long)run->stats.tasks_completed,
+            (unsigned long long)run->stats.tasks_dropped);
     print_columns(f, s);
     if (run->request_resource_count) print_requests(f, s, run);
     fprintf(f, "legend: seconds are virtual.  wait: ready to task lease; first_wait: the "
@@ -131,9 +153,16 @@ void cli_run_output_render(void *ctx, const res_run_record *r, const res_summary
     if (fclose(f) != 0) o->oom = true;
 }
 
-/* "12.345 +- 0.678" */
-static const char *pm(char *buf, size_t len, const cli_spread *s, int digits) {
-    snprintf(buf, len, "%.*f +- %.*f", digits, s->mean, digits, spread_sd(s));
+/* "12.345 +- 0.678" over the iterations that have the figure, " (k of n)"
+** added when some of the n lack it; "-" when none has it. */
+static const char *pm(char *buf, size_t len, const cli_spread *s, int digits, uint64_t n) {
+    if (!s->n)
+        snprintf(buf, len, "-");
+    else if (s->n < n)
+        snprintf(buf, len, "%.*f +- %.*f (%llu of %llu)", digits, s->mean, digits, spread_sd(s),
+                 (unsigned long long)s->n, (unsigned long long)n);
+    else
+        snprintf(buf, len, "%.*f +- %.*f", digits, s->mean, digits, spread_sd(s));
     return buf;
 }
 
@@ -143,13 +172,14 @@ void cli_run_output_print(FILE *f, const cli_run_output *o) {
     char a[64], b[64];
     fprintf(f, "over all %llu iterations (mean +- sample stddev):\n",
             (unsigned long long)o->wall.n);
-    fprintf(f, "wall time %s s  slot utilization %s\n", pm(a, sizeof a, &o->wall, 3),
-            pm(b, sizeof b, &o->utilization, 3));
+    uint64_t n = o->wall.n; /* every iteration has a wall time */
+    fprintf(f, "wall time %s s  slot utilization %s\n", pm(a, sizeof a, &o->wall, 3, n),
+            pm(b, sizeof b, &o->utilization, 3, n));
     fprintf(f, "%-20s %22s %22s\n", "column", "wait_mean_s", "wait_p95_s");
     for (uint32_t c = 0; c < o->column_count; c++)
         fprintf(f, "%-20.20s %22s %22s\n", o->columns[c].name,
-                pm(a, sizeof a, &o->columns[c].wait_mean, 3),
-                pm(b, sizeof b, &o->columns[c].wait_p95, 3));
+                pm(a, sizeof a, &o->columns[c].wait_mean, 3, n),
+                pm(b, sizeof b, &o->columns[c].wait_p95, 3, n));
 }
 
 void cli_run_output_free(cli_run_output *o) {

@@ -14,7 +14,8 @@
 #include "res/run_record.h"
 #include "res/summary.h"
 
-/* Running mean and variance of one figure over iterations (Welford). */
+/* Running mean and variance of one figure over iterations (Welford); an
+** absent figure (NaN) is left out, so n counts the iterations having it. */
 typedef struct cli_spread {
     uint64_t n;
     double mean, m2;

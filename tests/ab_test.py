@@ -13,7 +13,12 @@
    an unknown arm, is a usage error (exit 2).
 6. The jobs keep the events their outputs need: an artifact's timeline and
    a store keeping every event get every event (the timeline is `run`'s),
-   the default store the notable ones, and the task timelines either way."""
+   the default store the notable ones, and the task timelines either way.
+7. A figure over an empty set is absent, not 0: the candidate (one slot) is
+   cancelled before column b ever runs, so b's waits are not compared (the
+   baseline's 0.5 s against a made-up 0 once read "100.0% better"), whether
+   the figures come from the runs in process or from another build's output,
+   and the store keeps no row for them."""
 import json
 import os
 import shutil
@@ -185,6 +190,44 @@ for path, every in ((db6, True), (db7, False)):
     check(len(rows) == 4 and all(made > 1000 and (kept == made if every else 0 < kept < made)
                                  and timelines > 0 for made, kept, timelines in rows),
           f"{os.path.basename(path)}: events made, stored and task timelines per run: {rows}")
+
+# 7. figures over an empty set are absent: not compared, never a verdict
+abz = os.path.join(work, "abz.json")
+with open(abz, "w") as f:
+    json.dump({"schema": 1, "scenario_id": "abz", "scenario_version": 1, "records": 4,
+               "buffer_size": 4, "capacity": {"submission": 2}, "cancel_at_seconds": 6,
+               "columns": [{"name": "a", "duration": {"dist": "constant", "seconds": 1}},
+                           {"name": "c", "duration": {"dist": "constant", "seconds": 1.5}},
+                           {"name": "b", "strategy": "full_column", "depends_on": ["a"],
+                            "duration": {"dist": "constant", "seconds": 1}}],
+               "arms": {"baseline": {"description": "two slots"},
+                        "candidate": {"description": "one slot",
+                                      "capacity": {"submission": 1}}}}, f)
+db8 = os.path.join(work, "abz.db")
+for extra in (("--no-db",), ("--db", db8), ("--no-db", "--candidate-bin", admitsim)):
+    doc = json.loads(ab(abz, "--seeds", "3", "--format", "json", *extra).stdout)
+    for leaf in ("first_wait_seconds", "wait_mean_seconds", "wait_p50_seconds",
+                 "wait_p95_seconds", "wait_p99_seconds", "wait_max_seconds"):
+        name = f"group.b.{leaf}"
+        check(name not in doc["metrics"] and
+              doc["not_compared"].get(name) == {"baseline_seeds": 3, "candidate_seeds": 0},
+              f"{' '.join(extra)}: {name} not compared: {doc['metrics'].get(name)}")
+    check("group.b.wait_p95_seconds" not in doc["headline"], "an absent metric is no headline")
+    check(doc["metrics"]["group.b.idle_seconds"]["candidate"]["mean"] == 6,
+          "the idle time of a column that never ran is the wall time (6 s)")
+p = ab(abz, "--seeds", "3", "--no-db")
+check("better on group.b" not in p.stdout and
+      "group.b.wait_p95_seconds NOT COMPARED: the candidate has it for 0 of 3 seeds" in p.stdout,
+      f"the table names b's wait p95 as not compared: {p.stdout[:900]}")
+con = sqlite3.connect(db8)
+rows = con.execute("SELECT r.arm, m.name FROM metrics m JOIN runs r USING (run_id)"
+                   " WHERE m.scope = 'group:b' ORDER BY r.arm, m.name").fetchall()
+con.close()
+cand = sorted({n for a, n in rows if a == "candidate"})
+check(cand == ["busy_task_seconds", "dispatches", "idle_seconds", "tasks"],
+      f"the store keeps no wait of a column that never ran: {cand}")
+check(any(a == "baseline" and n == "wait_p95_seconds" for a, n in rows),
+      "the baseline's b waits are stored")
 
 print(f"ab_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -436,6 +436,222 @@ static void test_file_name_not_utf8(void **state) {
     sim_scenario_free(sc);
 }
 
+/* ---- figures over an empty set: absent, not 0 ------------------------------------- */
+
+/* One iteration of text (strict, seed 5) into dir and dir/s.db: the
+** iteration's summary object of the artifact (in *doc, to free), the
+** Markdown and the metrics CSV. */
+typedef struct empty_run {
+    char dir[64], db[96];
+    json_t *doc;
+    const json_t *sum; /* the artifact's derived metrics of iteration 0 */
+    char *md, *csv;
+} empty_run;
+
+static void empty_run_start(empty_run *e, const char *text) {
+    sim_scenario *sc = parse(text);
+    snprintf(e->dir, sizeof e->dir, "/tmp/admitsim-pipeline-XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->db, sizeof e->db, "%s/s.db", e->dir);
+    faulty f = {.leak_at = -1, .fail_at = -1};
+    res_environment env = faulty_env(&f, sc);
+    res_pipeline_options opt = options(sc, &f, e->dir, e->db);
+    opt.iterations = 1;
+    res_pipeline_result out;
+    res_error err;
+    assert_int_equal(res_pipeline_run(&opt, &env, &out, &err), RES_OK);
+    json_error_t jerr;
+    e->doc = json_load_file(out.files[0], 0, &jerr);
+    assert_non_null(e->doc);
+    e->sum = json_array_get(
+        json_object_get(json_object_get(e->doc, "derived_metrics"), "iterations"), 0);
+    assert_true(json_is_object(e->sum));
+    e->md = slurp(out.files[1]);
+    e->csv = slurp(out.files[2]);
+    sim_scenario_free(sc);
+}
+
+static void empty_run_end(empty_run *e) {
+    json_decref(e->doc);
+    free(e->md);
+    free(e->csv);
+    char path[128];
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s%s", e->db, (const char *[]){"", "-wal", "-shm"}[k]);
+        unlink(path);
+    }
+    remove_dir(e->dir);
+}
+
+/* The names the store keeps for scope, comma-separated in name order. */
+static char *stored_names(const char *db, const char *scope) {
+    static char names[1024];
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT coalesce(group_concat(name, ','), '') FROM"
+                                        " (SELECT name FROM metrics WHERE scope = ? ORDER BY name)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(names, sizeof names, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return names;
+}
+
+static void assert_null_keys(const json_t *obj, const char *const *keys) {
+    for (size_t i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(obj, keys[i]);
+        if (!json_is_null(v)) fail_msg("%s: expected null, got %g", keys[i], json_number_value(v));
+    }
+}
+
+/* Column b waits for a, whose every task fails: b never dispatches.  Ten
+** 1 s tasks of a on 2 slots end at 5 s, dispatched two at a time at 0, 1,
+** .., 4: a's waits 0,0,1,1,..,4,4 (mean 2, p50 at index round(4.5) = 4: 2,
+** p95 at index round(8.55) = 9: 4).  b has no wait, so no first wait, mean,
+** percentile or maximum: null in the JSON, "-" in the Markdown, no row in
+** the CSV or the store; its idle time (the whole 5 s) is a figure.  Its
+** name, with a '|' and a line break, is escaped in the Markdown tables. */
+static void test_empty_group_figures_absent(void **state) {
+    (void)state;
+    empty_run e;
+    empty_run_start(&e, "{\"schema\":1,\"scenario_id\":\"empty_col\",\"scenario_version\":1,"
+                        "\"records\":10,\"capacity\":{\"submission\":2},"
+                        "\"failures\":{\"shutdown_error_rate\":1},\"columns\":["
+                        "{\"name\":\"a\",\"duration\":{\"dist\":\"constant\",\"seconds\":1},"
+                        "\"failure\":{\"non_retryable_probability\":1}},"
+                        "{\"name\":\"b|x\\ny\",\"depends_on\":[\"a\"],"
+                        "\"duration\":{\"dist\":\"constant\",\"seconds\":1}}]}");
+    static const char *const waits[] = {"first_wait_seconds",
+                                        "wait_mean_seconds",
+                                        "wait_p50_seconds",
+                                        "wait_p95_seconds",
+                                        "wait_p99_seconds",
+                                        "wait_max_seconds",
+                                        NULL};
+    const json_t *groups = json_object_get(e.sum, "groups");
+    const json_t *a = json_object_get(groups, "a"), *b = json_object_get(groups, "b|x\ny");
+    assert_true(json_number_value(json_object_get(a, "wait_mean_seconds")) == 2.0);
+    assert_true(json_number_value(json_object_get(a, "wait_p50_seconds")) == 2.0);
+    assert_true(json_number_value(json_object_get(a, "wait_p95_seconds")) == 4.0);
+    assert_true(json_number_value(json_object_get(a, "first_wait_seconds")) == 0.0);
+    assert_null_keys(b, waits);
+    assert_int_equal(json_integer_value(json_object_get(b, "tasks")), 10);
+    assert_true(json_number_value(json_object_get(b, "idle_seconds")) == 5.0);
+    /* the correlated view agrees: no execution of b, no fractions of its time */
+    const json_t *layers = json_object_get(
+        json_object_get(json_object_get(json_object_get(e.sum, "correlated"), "limiting_layers"),
+                        "groups"),
+        "local:default|b|x\ny");
+    assert_true(json_is_object(layers));
+    assert_null_keys(json_object_get(layers, "fractions"),
+                     (const char *const[]){"ready_queue", "task_admission", "request_admission",
+                                           "cooldown", "provider_execution", "local_other", NULL});
+    assert_true(json_number_value(
+                    json_object_get(json_object_get(layers, "seconds"), "ready_queue")) == 0.0);
+    /* Markdown: "-" for each absent figure, the '|' of the name escaped */
+    assert_non_null(strstr(e.md, "| a | 10 | 0.000 | 2.000 | 2.000 | 4.000 | 4.000 | 0.000 |\n"));
+    assert_non_null(strstr(e.md, "| b\\|x\\ny | 10 | - | - | - | - | - | 5.000 |\n"));
+    assert_null(strstr(e.md, "-1.000"));
+    assert_non_null(strstr(e.md, "| local:default\\|b\\|x\\ny | - | - | - | - | - | - |\n"));
+    /* CSV and store: the figures there are, no row for the others */
+    assert_non_null(
+        strstr(e.csv, "0,\"group:b|x\ny\",tasks,10\n0,\"group:b|x\ny\",idle_seconds,5\n"));
+    assert_null(strstr(e.csv, "group:b|x\ny\",first_wait"));
+    assert_null(strstr(e.csv, "group:b|x\ny\",wait_"));
+    assert_non_null(strstr(e.csv, "0,group:a,wait_p95_seconds,4\n"));
+    assert_string_equal(stored_names(e.db, "group:b|x\ny"),
+                        "busy_task_seconds,dispatches,idle_seconds,tasks");
+    assert_string_equal(stored_names(e.db, "group:a"),
+                        "busy_task_seconds,dispatches,first_wait_seconds,idle_seconds,tasks,"
+                        "wait_max_seconds,wait_mean_seconds,wait_p50_seconds,wait_p95_seconds");
+    empty_run_end(&e);
+}
+
+/* Model b (provider pb) is never called: its resource has no admitted
+** attempt, so no request wait (null, "-", no row); its in-flight mean over
+** the 3 s run is a real 0.  Five tasks of x on 2 slots, each one 1 s call
+** of a with 2 parallel requests: a's five waits are all 0. */
+static void test_request_resource_without_attempts(void **state) {
+    (void)state;
+    empty_run e;
+    empty_run_start(
+        &e, "{\"schema\":1,\"scenario_id\":\"req\",\"scenario_version\":1,\"records\":5,"
+            "\"capacity\":{\"submission\":2,\"llm_wait\":2},\"models\":["
+            "{\"alias\":\"a\",\"provider\":\"pa\",\"model\":\"ma\",\"max_parallel_requests\":2},"
+            "{\"alias\":\"b\",\"provider\":\"pb\",\"model\":\"mb\",\"max_parallel_requests\":2}],"
+            "\"providers\":[{\"model\":\"a\",\"latency\":{\"dist\":\"constant\",\"seconds\":1}},"
+            "{\"model\":\"b\",\"latency\":{\"dist\":\"constant\",\"seconds\":1}}],"
+            "\"columns\":[{\"name\":\"x\",\"program\":[{\"call\":{\"model\":\"a\"}}],"
+            "\"scheduling\":{\"kind\":\"model\",\"model\":\"a\"}}]}");
+    static const char *const waits[] = {"request_wait_mean_seconds", "request_wait_p50_seconds",
+                                        "request_wait_p95_seconds", "request_wait_max_seconds",
+                                        NULL};
+    const json_t *res = json_object_get(e.sum, "request_resources");
+    const json_t *pa = json_object_get(res, "pa/ma/chat"), *pb = json_object_get(res, "pb/mb/chat");
+    assert_int_equal(json_integer_value(json_object_get(pa, "attempts")), 5);
+    assert_true(json_number_value(json_object_get(pa, "request_wait_p95_seconds")) == 0.0);
+    assert_int_equal(json_integer_value(json_object_get(pb, "attempts")), 0);
+    assert_null_keys(pb, waits);
+    assert_true(json_number_value(json_object_get(pb, "in_flight_mean")) == 0.0);
+    assert_true(json_number_value(json_object_get(
+                    json_object_get(json_object_get(e.sum, "providers"), "pb"), "busy_fraction")) ==
+                0.0);
+    assert_non_null(strstr(e.md, "| pa/ma/chat | 5 | 5 | 0 | 0.000 | 0.000 | 0.000 | "));
+    assert_non_null(strstr(e.md, "| pb/mb/chat | 0 | 0 | 0 | - | - | - | 0.00 / 0 | "));
+    assert_non_null(strstr(e.csv, "0,request:pa/ma/chat,request_wait_p95_seconds,0\n"));
+    assert_null(strstr(e.csv, "request:pb/mb/chat,request_wait"));
+    assert_non_null(strstr(e.csv, "0,request:pb/mb/chat,in_flight_mean,0\n"));
+    char *names = stored_names(e.db, "request:pb/mb/chat");
+    assert_null(strstr(names, "request_wait"));
+    assert_non_null(strstr(names, "in_flight_mean"));
+    assert_non_null(strstr(stored_names(e.db, "request:pa/ma/chat"), "request_wait_p95_seconds"));
+    empty_run_end(&e);
+}
+
+/* Calls that take no time: the run ends at 0 s, so every share of the wall
+** time (slot utilization, busy fraction, active capacity's fraction of wall,
+** the in-flight mean) is 0/0: absent, while the waits (all 0) are figures. */
+static void test_zero_wall_time_shares_absent(void **state) {
+    (void)state;
+    empty_run e;
+    empty_run_start(
+        &e, "{\"schema\":1,\"scenario_id\":\"zw\",\"scenario_version\":1,\"records\":3,"
+            "\"capacity\":{\"submission\":2,\"llm_wait\":2},\"models\":["
+            "{\"alias\":\"a\",\"provider\":\"pa\",\"model\":\"ma\",\"max_parallel_requests\":2}],"
+            "\"providers\":[{\"model\":\"a\",\"latency\":{\"dist\":\"constant\",\"seconds\":0}}],"
+            "\"columns\":[{\"name\":\"x\",\"program\":[{\"call\":{\"model\":\"a\"}}],"
+            "\"scheduling\":{\"kind\":\"model\",\"model\":\"a\"}}]}");
+    assert_true(json_number_value(json_object_get(e.sum, "wall_time_seconds")) == 0.0);
+    assert_null_keys(e.sum, (const char *const[]){"slot_utilization", NULL});
+    assert_null_keys(json_object_get(json_object_get(e.sum, "providers"), "pa"),
+                     (const char *const[]){"busy_fraction", NULL});
+    const json_t *pa = json_object_get(json_object_get(e.sum, "request_resources"), "pa/ma/chat");
+    assert_null_keys(pa, (const char *const[]){"in_flight_mean", NULL});
+    assert_true(json_number_value(json_object_get(pa, "request_wait_p95_seconds")) == 0.0);
+    assert_null_keys(
+        json_object_get(json_object_get(e.sum, "correlated"), "active_capacity_integral"),
+        (const char *const[]){"fraction_of_wall", NULL});
+    assert_true(
+        json_number_value(json_object_get(json_object_get(json_object_get(e.sum, "groups"), "x"),
+                                          "wait_max_seconds")) == 0.0);
+    assert_non_null(strstr(e.md, "| 0 | 5 | completed | 0.000 | - | 0 | 0 | 0 |\n"));
+    assert_non_null(strstr(e.md, "| pa | - |\n"));
+    assert_non_null(strstr(e.md, "| active capacity (fraction of wall) | - |\n"));
+    assert_null(strstr(e.csv, "slot_utilization"));
+    assert_null(strstr(e.csv, "busy_fraction"));
+    assert_null(strstr(e.csv, "in_flight_mean"));
+    assert_string_equal(stored_names(e.db, "provider:pa"), "cooldown_seconds");
+    assert_null(strstr(stored_names(e.db, "run"), "slot_utilization"));
+    assert_null(strstr(stored_names(e.db, "run"), "active_capacity_fraction"));
+    assert_null(strstr(stored_names(e.db, "request:pa/ma/chat"), "in_flight_mean"));
+    empty_run_end(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_what_memory_builds),
@@ -444,6 +660,9 @@ int main(void) {
         cmocka_unit_test(test_failed_iteration_leaves_nothing),
         cmocka_unit_test(test_run_of_an_experiment),
         cmocka_unit_test(test_file_name_not_utf8),
+        cmocka_unit_test(test_empty_group_figures_absent),
+        cmocka_unit_test(test_request_resource_without_attempts),
+        cmocka_unit_test(test_zero_wall_time_shares_absent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

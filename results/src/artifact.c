@@ -34,10 +34,6 @@ static size_t utf8_seq(const unsigned char *s) {
     return n;
 }
 
-json_t *res_json_real_or_null(double x) {
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 json_t *res_json_string_lossy(const char *s) {
     json_t *j = json_string(s);
     if (j) return j;

@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/json_real.h"
 #include "res/id_hash.h"
 #include "res/large_alloc.h"
 #include "res/spill.h"
@@ -1350,7 +1351,7 @@ static void sweep_finish(view_builder *b) {
     m->ready_idle_gap_max = ns_s(b->g_all.max);
     m->ready_idle_gap_total = ns_s(b->g_all.total);
     m->active_capacity_integral = (double)integral / (double)cap / 1e9;
-    m->active_capacity_fraction = wall > 0 ? (double)integral / (double)cap / (double)wall : 0.0;
+    m->active_capacity_fraction = wall > 0 ? (double)integral / (double)cap / (double)wall : NAN;
     m->first_downstream_ready = b->first_ready >= 0 ? ns_s(b->first_ready) : -1;
     m->first_downstream_dispatch = b->first_dispatch >= 0 ? ns_s(b->first_dispatch) : -1;
     m->root_over_admission_debt = b->debt;
@@ -1841,17 +1842,22 @@ static json_t *wait_json(const res_wait_stats *w) {
                      "p50_seconds", w->p50, "p95_seconds", w->p95, "max_seconds", w->max);
 }
 
+/* The fractions are of the layers' total: null when there is no time at
+** all (a group that never ran), as 0/0 is no fraction. */
 static json_t *layers_json(const res_layers *l) {
     double total =
         l->ready_queue + l->task_admission + l->request_admission + l->provider + l->local_other;
-    double d = total > 0 ? total : 1;
-    return json_pack("{s:{s:f, s:f, s:f, s:f, s:f, s:f}, s:{s:f, s:f, s:f, s:f, s:f, s:f}}",
+    double d = total > 0 ? total : NAN;
+    return json_pack("{s:{s:f, s:f, s:f, s:f, s:f, s:f}, s:{s:o, s:o, s:o, s:o, s:o, s:o}}",
                      "seconds", "ready_queue", l->ready_queue, "task_admission", l->task_admission,
                      "request_admission", l->request_admission, "cooldown", l->cooldown,
                      "provider_execution", l->provider, "local_other", l->local_other, "fractions",
-                     "ready_queue", l->ready_queue / d, "task_admission", l->task_admission / d,
-                     "request_admission", l->request_admission / d, "cooldown", l->cooldown / d,
-                     "provider_execution", l->provider / d, "local_other", l->local_other / d);
+                     "ready_queue", res_json_real_or_null(l->ready_queue / d), "task_admission",
+                     res_json_real_or_null(l->task_admission / d), "request_admission",
+                     res_json_real_or_null(l->request_admission / d), "cooldown",
+                     res_json_real_or_null(l->cooldown / d), "provider_execution",
+                     res_json_real_or_null(l->provider / d), "local_other",
+                     res_json_real_or_null(l->local_other / d));
 }
 
 json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_facts *facts) {
@@ -1876,7 +1882,7 @@ json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_fa
     }
     json_t *out = json_pack(
         "{s:I, s:I, s:I, s:{s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o}, s:{s:f, s:f, s:o}, s:{s:f, "
-        "s:f}, s:{s:o, s:f, s:o}, s:o, s:o, s:f}",
+        "s:o}, s:{s:o, s:f, s:o}, s:o, s:o, s:f}",
         "executions", (json_int_t)m->executions, "spawn_failures", (json_int_t)m->spawn_failures,
         "hidden_scheduler_resource_waiters", (json_int_t)m->hidden_scheduler_resource_waiters,
         "ready_queue_wait", "overall", wait_json(&m->ready_queue_wait), "groups", w[0],
@@ -1884,12 +1890,12 @@ json_t *res_correlated_view_json(const res_correlated_view *v, const res_view_fa
         "ready_to_lease_gap", "overall", wait_json(&m->ready_to_lease_gap), "groups", w[2],
         "ready_idle_gap", "max_seconds", m->ready_idle_gap_max, "total_seconds",
         m->ready_idle_gap_total, "groups", idle, "active_capacity_integral", "seconds",
-        m->active_capacity_integral, "fraction_of_wall", m->active_capacity_fraction, "fairness",
-        "jain_index", opt_s(m->jain_fairness_index), "all_backlogged_seconds",
-        m->all_backlogged_seconds, "groups", service, "first_downstream_ready_seconds",
-        opt_s(m->first_downstream_ready), "first_downstream_dispatch_seconds",
-        opt_s(m->first_downstream_dispatch), "root_over_admission_debt_lease_seconds",
-        m->root_over_admission_debt);
+        m->active_capacity_integral, "fraction_of_wall",
+        res_json_real_or_null(m->active_capacity_fraction), "fairness", "jain_index",
+        opt_s(m->jain_fairness_index), "all_backlogged_seconds", m->all_backlogged_seconds,
+        "groups", service, "first_downstream_ready_seconds", opt_s(m->first_downstream_ready),
+        "first_downstream_dispatch_seconds", opt_s(m->first_downstream_dispatch),
+        "root_over_admission_debt_lease_seconds", m->root_over_admission_debt);
     json_t *idle_res = json_object(), *fair_res = json_object();
     for (uint32_t r = 0; r < m->resource_count && r < facts->resource_count; r++) {
         const res_resource_metrics *rm = &m->resources[r];

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,10 +61,25 @@ static char *bdone(buf *b) {
     return b->s ? b->s : calloc(1, 1);
 }
 
-/* A Markdown table cell: group keys contain '|'. */
+/* A Markdown table cell: group keys contain '|', and a column's name may
+** hold a line break, which would end the table's row: "\n", "\r". */
 static void md_cell(buf *b, const char *text) {
-    for (const char *p = text; *p; p++)
-        bprintf(b, *p == '|' ? "\\|" : "%c", *p);
+    for (const char *p = text; *p; p++) {
+        if (*p == '|')
+            bprintf(b, "\\|");
+        else if (*p == '\n' || *p == '\r')
+            bprintf(b, "\\%c", *p == '\n' ? 'n' : 'r');
+        else
+            bprintf(b, "%c", *p);
+    }
+}
+
+/* " x |" with digits decimals, or " - |" for an absent figure (NaN). */
+static void md_num(buf *b, double x, int digits) {
+    if (isnan(x))
+        bprintf(b, " - |");
+    else
+        bprintf(b, " %.*f |", digits, x);
 }
 
 static void opt_seconds(buf *b, json_t *x) {
@@ -119,9 +135,11 @@ static void correlated_markdown(buf *b, const res_summary *sum) {
         bprintf(b, "| ");
         md_cell(b, group);
         bprintf(b, " |");
-        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
-            bprintf(b, " %.3f |",
-                    json_number_value(json_object_get(json_object_get(g, "fractions"), layers[i])));
+        for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+            bprintf(b, " ");
+            opt_seconds(b, json_object_get(json_object_get(g, "fractions"), layers[i]));
+            bprintf(b, " |");
+        }
         bprintf(b, "\n");
     }
     json_decref(cv);
@@ -139,9 +157,10 @@ static void md_head(buf *b, const res_run_record *first) {
 }
 
 static void md_row(buf *b, const res_run_record *r, const res_summary *s) {
-    bprintf(b, "| %u | %llu | %s | %.3f | %.3f | %llu | %llu | %llu |\n", r->iteration,
-            (unsigned long long)r->seed, admit_job_status_name(r->status), s->wall_time_seconds,
-            s->slot_utilization, (unsigned long long)r->final_task_leases,
+    bprintf(b, "| %u | %llu | %s | %.3f |", r->iteration, (unsigned long long)r->seed,
+            admit_job_status_name(r->status), s->wall_time_seconds);
+    md_num(b, s->slot_utilization, 3);
+    bprintf(b, " %llu | %llu | %llu |\n", (unsigned long long)r->final_task_leases,
             (unsigned long long)r->final_request_leases,
             (unsigned long long)r->final_request_waiters);
 }
@@ -156,12 +175,17 @@ static void md_request_resources(buf *b, const res_run_record *first, const res_
         const res_request_stats *rs = &rep->resources[r];
         const res_request_resource *rr = &first->request[r];
         res_wait_quantiles q = res_request_waits(rs);
-        bprintf(b,
-                "| %s | %llu | %llu | %llu | %.3f | %.3f | %.3f | %.2f / %u | %u / %u / %u "
-                "| %.2f | ",
-                rr->key, (unsigned long long)rs->attempts, (unsigned long long)rs->leases,
-                (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED], q.p50, q.p95, q.max,
-                rs->in_flight_mean, rs->in_flight_max, rr->final.current_limit, rr->final.min_limit,
+        bprintf(b, "| %s | %llu | %llu | %llu |", rr->key, (unsigned long long)rs->attempts,
+                (unsigned long long)rs->leases,
+                (unsigned long long)rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
+        md_num(b, q.p50, 3);
+        md_num(b, q.p95, 3);
+        md_num(b, q.max, 3);
+        if (isnan(rs->in_flight_mean))
+            bprintf(b, " - / %u |", rs->in_flight_max);
+        else
+            bprintf(b, " %.2f / %u |", rs->in_flight_mean, rs->in_flight_max);
+        bprintf(b, " %u / %u / %u | %.2f | ", rr->final.current_limit, rr->final.min_limit,
                 rr->final.effective_max, (double)rs->cooldown_ns / 1e9);
         if (rs->utilization_while_others_cooling >= 0)
             bprintf(b, "%.3f |\n", rs->utilization_while_others_cooling);
@@ -169,8 +193,11 @@ static void md_request_resources(buf *b, const res_run_record *first, const res_
             bprintf(b, "- |\n");
     }
     bprintf(b, "\n| provider | busy fraction |\n|---|---|\n");
-    for (uint32_t i = 0; i < rep->provider_count; i++)
-        bprintf(b, "| %s | %.3f |\n", rep->provider_names[i], rep->provider_busy_fraction[i]);
+    for (uint32_t i = 0; i < rep->provider_count; i++) {
+        bprintf(b, "| %s |", rep->provider_names[i]);
+        md_num(b, rep->provider_busy_fraction[i], 3);
+        bprintf(b, "\n");
+    }
 }
 
 /* Iteration 0 in detail: groups, request resources, the correlated view. */
@@ -180,9 +207,15 @@ static void md_details(buf *b, const res_run_record *first, const res_summary *s
                "idle (s) |\n|---|---|---|---|---|---|---|---|\n");
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        bprintf(b, "| %s | %llu | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", cs->column,
-                (unsigned long long)cs->tasks, cs->first_wait_seconds, cs->wait_mean_seconds,
-                cs->wait_p50_seconds, cs->wait_p95_seconds, cs->wait_max_seconds, cs->idle_seconds);
+        bprintf(b, "| ");
+        md_cell(b, cs->column);
+        bprintf(b, " | %llu |", (unsigned long long)cs->tasks);
+        const double figures[] = {cs->first_wait_seconds, cs->wait_mean_seconds,
+                                  cs->wait_p50_seconds,   cs->wait_p95_seconds,
+                                  cs->wait_max_seconds,   cs->idle_seconds};
+        for (size_t k = 0; k < sizeof figures / sizeof *figures; k++)
+            md_num(b, figures[k], 3);
+        bprintf(b, "\n");
     }
     if (first->request_resource_count) md_request_resources(b, first, s);
     correlated_markdown(b, s);
@@ -219,8 +252,11 @@ static void csv_field(buf *b, const char *s) {
     bprintf(b, "\"");
 }
 
+/* One figure's row; none for an absent one (NaN: a figure over an empty
+** set, a share of no time). */
 static void csv_row(buf *b, uint32_t iteration, const char *scope_kind, const char *scope,
                     const char *name, double value) {
+    if (isnan(value)) return;
     bprintf(b, "%u,", iteration);
     char full[512];
     snprintf(full, sizeof full, "%s%s%s", scope_kind, scope[0] ? ":" : "", scope);

@@ -1,26 +1,21 @@
 #include "res/request_report.h"
 
-#include <stdlib.h>
-#include <string.h>
+#include <math.h>
 
+#include "res/json_real.h"
 #include "res/stats.h"
 
 res_wait_quantiles res_request_waits(const res_request_stats *rs) {
-    res_wait_quantiles q = {0};
     size_t n = rs->wait_count;
-    int64_t *v = n ? malloc(n * sizeof *v) : NULL;
-    if (!v) return q;
-    memcpy(v, rs->waits, n * sizeof *v);
-    res_sort_i64(v, n);
+    const int64_t *v = rs->waits; /* ascending */
+    if (!n) return (res_wait_quantiles){NAN, NAN, NAN, NAN};
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += (double)v[i];
-    q.mean = sum / (double)n / 1e9;
-    q.p50 = (double)v[res_quantile_index(n, 0.50)] / 1e9;
-    q.p95 = (double)v[res_quantile_index(n, 0.95)] / 1e9;
-    q.max = (double)v[n - 1] / 1e9;
-    free(v);
-    return q;
+    return (res_wait_quantiles){.mean = sum / (double)n / 1e9,
+                                .p50 = (double)v[res_quantile_index(n, 0.50)] / 1e9,
+                                .p95 = (double)v[res_quantile_index(n, 0.95)] / 1e9,
+                                .max = (double)v[n - 1] / 1e9};
 }
 
 static json_t *outcomes_json(const uint64_t *counts) {
@@ -47,19 +42,21 @@ json_t *res_request_resources_json(const res_run_record *run, const res_request_
                            : json_null();
         json_object_set_new(
             out, rr->key,
-            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:i, "
+            json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:i, "
                       "s:i, s:i, s:I, s:I, s:f, s:o, s:f, s:o}",
                       "provider", rr->provider, "attempts", (json_int_t)rs->attempts, "leases",
                       (json_int_t)rs->leases, "not_admitted", (json_int_t)rs->not_admitted,
                       "rate_limited", (json_int_t)rs->outcomes[ADMIT_REQ_RATE_LIMITED], "outcomes",
-                      outcomes_json(rs->outcomes), "request_wait_mean_seconds", q.mean,
-                      "request_wait_p50_seconds", q.p50, "request_wait_p95_seconds", q.p95,
-                      "request_wait_max_seconds", q.max, "in_flight_mean", rs->in_flight_mean,
-                      "in_flight_max", (int)rs->in_flight_max, "effective_max",
-                      (int)rr->final.effective_max, "initial_limit", (int)rr->initial.initial_limit,
-                      "current_limit_end", (int)rr->final.current_limit, "current_limit_min",
-                      (int)rr->final.min_limit, "limit_decreases",
-                      (json_int_t)rr->final.limit_decreases, "limit_increases",
+                      outcomes_json(rs->outcomes), "request_wait_mean_seconds",
+                      res_json_real_or_null(q.mean), "request_wait_p50_seconds",
+                      res_json_real_or_null(q.p50), "request_wait_p95_seconds",
+                      res_json_real_or_null(q.p95), "request_wait_max_seconds",
+                      res_json_real_or_null(q.max), "in_flight_mean",
+                      res_json_real_or_null(rs->in_flight_mean), "in_flight_max",
+                      (int)rs->in_flight_max, "effective_max", (int)rr->final.effective_max,
+                      "initial_limit", (int)rr->initial.initial_limit, "current_limit_end",
+                      (int)rr->final.current_limit, "current_limit_min", (int)rr->final.min_limit,
+                      "limit_decreases", (json_int_t)rr->final.limit_decreases, "limit_increases",
                       (json_int_t)rr->final.limit_increases, "cooldown_seconds",
                       (double)rs->cooldown_ns / 1e9, "utilization_while_others_cooling", util,
                       "others_cooling_seconds", (double)rs->others_cooling_ns / 1e9,
@@ -72,7 +69,8 @@ json_t *res_providers_json(const res_request_report *rep) {
     json_t *out = json_object();
     for (uint32_t i = 0; i < rep->provider_count; i++)
         json_object_set_new(out, rep->provider_names[i],
-                            json_pack("{s:f}", "busy_fraction", rep->provider_busy_fraction[i]));
+                            json_pack("{s:o}", "busy_fraction",
+                                      res_json_real_or_null(rep->provider_busy_fraction[i])));
     return out;
 }
 

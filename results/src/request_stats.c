@@ -3,9 +3,12 @@
 */
 #include "res/request_stats.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "res/stats.h"
 
 typedef int64_t pair[2];
 
@@ -297,7 +300,8 @@ static void finish(sweep *s) {
         res_request_stats *rs = &s->rep->resources[i];
         resource_acc *acc = &s->acc[i];
         acc->area += (double)acc->in_flight * (double)(wall - acc->since_ns);
-        rs->in_flight_mean = wall > 0 ? acc->area / (double)wall : 0;
+        rs->in_flight_mean = wall > 0 ? acc->area / (double)wall : NAN;
+        res_sort_i64(rs->waits, rs->wait_count);
         for (size_t k = 0; k < acc->cool.n; k++) {
             int64_t end = acc->cool.v[k][1] < wall ? acc->cool.v[k][1] : wall;
             if (end > acc->cool.v[k][0]) rs->cooldown_ns += end - acc->cool.v[k][0];
@@ -311,7 +315,7 @@ static void finish(sweep *s) {
         const provider_acc *pa = &s->prov[p];
         int64_t busy = pa->busy_ns;
         if (pa->active > 0 && wall > pa->since_ns) busy += wall - pa->since_ns;
-        double f = wall > 0 ? (double)busy / (double)wall : 0;
+        double f = wall > 0 ? (double)busy / (double)wall : NAN;
         s->rep->provider_busy_fraction[p] = f > 1 ? 1 : f;
     }
 }

@@ -9,6 +9,7 @@
 #include "res/correlated_view.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1266,8 +1267,13 @@ static res_status write_metrics(res_store *s, const res_run_record *run, const r
     do {                                                                                           \
         if (metric(s, scope, name, (double)(v), err) != RES_OK) return RES_ESTORE;                 \
     } while (0)
+/* A figure that may be absent (NaN: over an empty set, a share of no time): no row then. */
+#define M_OPT(scope, name, v)                                                                      \
+    do {                                                                                           \
+        if (!isnan(v)) M(scope, name, v);                                                          \
+    } while (0)
     M("run", "wall_time_seconds", sum->wall_time_seconds);
-    M("run", "slot_utilization", sum->slot_utilization);
+    M_OPT("run", "slot_utilization", sum->slot_utilization);
     M("run", "task_seconds", sum->task_seconds);
     M("run", "final_task_leases", sum->final_task_leases);
     M("run", "final_request_leases", run->final_request_leases);
@@ -1286,11 +1292,11 @@ static res_status write_metrics(res_store *s, const res_run_record *run, const r
         snprintf(scope, sizeof scope, "group:%s", cs->column);
         M(scope, "tasks", cs->tasks);
         M(scope, "dispatches", cs->dispatches);
-        if (cs->first_wait_seconds >= 0) M(scope, "first_wait_seconds", cs->first_wait_seconds);
-        M(scope, "wait_mean_seconds", cs->wait_mean_seconds);
-        M(scope, "wait_p50_seconds", cs->wait_p50_seconds);
-        M(scope, "wait_p95_seconds", cs->wait_p95_seconds);
-        M(scope, "wait_max_seconds", cs->wait_max_seconds);
+        M_OPT(scope, "first_wait_seconds", cs->first_wait_seconds);
+        M_OPT(scope, "wait_mean_seconds", cs->wait_mean_seconds);
+        M_OPT(scope, "wait_p50_seconds", cs->wait_p50_seconds);
+        M_OPT(scope, "wait_p95_seconds", cs->wait_p95_seconds);
+        M_OPT(scope, "wait_max_seconds", cs->wait_max_seconds);
         M(scope, "idle_seconds", cs->idle_seconds);
         M(scope, "busy_task_seconds", cs->busy_task_seconds);
     }
@@ -1304,11 +1310,11 @@ static res_status write_metrics(res_store *s, const res_run_record *run, const r
         M(scope, "leases", rs->leases);
         M(scope, "not_admitted", rs->not_admitted);
         M(scope, "rate_limited", rs->outcomes[ADMIT_REQ_RATE_LIMITED]);
-        M(scope, "request_wait_mean_seconds", q.mean);
-        M(scope, "request_wait_p50_seconds", q.p50);
-        M(scope, "request_wait_p95_seconds", q.p95);
-        M(scope, "request_wait_max_seconds", q.max);
-        M(scope, "in_flight_mean", rs->in_flight_mean);
+        M_OPT(scope, "request_wait_mean_seconds", q.mean);
+        M_OPT(scope, "request_wait_p50_seconds", q.p50);
+        M_OPT(scope, "request_wait_p95_seconds", q.p95);
+        M_OPT(scope, "request_wait_max_seconds", q.max);
+        M_OPT(scope, "in_flight_mean", rs->in_flight_mean);
         M(scope, "in_flight_max", rs->in_flight_max);
         M(scope, "effective_max", rr->final.effective_max);
         M(scope, "initial_limit", rr->initial.initial_limit);
@@ -1327,9 +1333,10 @@ static res_status write_metrics(res_store *s, const res_run_record *run, const r
         for (uint32_t r = 0; r < run->request_resource_count; r++)
             if (!strcmp(run->request[r].provider, rep->provider_names[p]))
                 cooldown += (double)rep->resources[r].cooldown_ns / 1e9;
-        M(scope, "busy_fraction", rep->provider_busy_fraction[p]);
+        M_OPT(scope, "busy_fraction", rep->provider_busy_fraction[p]);
         M(scope, "cooldown_seconds", cooldown);
     }
+#undef M_OPT
 #undef M
     return write_correlated_metrics(s, sum, err);
 }

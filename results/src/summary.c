@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admit/resources.h"
+#include "res/json_real.h"
 #include "res/correlated_view.h"
 #include "res/id_hash.h"
 #include "res/request_report.h"
@@ -264,8 +265,9 @@ static void column_figures(res_column_summary *cs, column_acc *a, const res_run_
     cs->dispatches = a->count;
     cs->busy_task_seconds = (double)a->task_ns / 1e9;
     cs->idle_seconds = ns_to_s(run->wall_ns - a->busy_total);
-    if (a->count == 0) {
-        cs->first_wait_seconds = -1;
+    if (a->count == 0) { /* no wait: none of the figures over the waits exists */
+        cs->first_wait_seconds = cs->wait_mean_seconds = cs->wait_p50_seconds = NAN;
+        cs->wait_p95_seconds = cs->wait_p99_seconds = cs->wait_max_seconds = NAN;
         return;
     }
     cs->first_wait_seconds = ns_to_s(a->waits[0]);
@@ -302,7 +304,7 @@ static bool summary_finish(res_summary_builder *b, res_summary *s, res_error *er
     s->task_seconds = (double)task_ns / 1e9;
     uint32_t capacity = run->resource_limits[ADMIT_RESOURCE_SUBMISSION];
     s->slot_utilization =
-        run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : 0.0;
+        run->wall_ns > 0 ? (double)task_ns / ((double)run->wall_ns * capacity) : NAN;
     s->final_task_leases = run->final_task_leases;
     s->request = res_request_sweep_finish(b->request);
     b->request = NULL;
@@ -352,22 +354,24 @@ json_t *res_summary_to_json(const res_summary *s, const res_run_record *run) {
     json_t *groups = json_object();
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        json_t *first =
-            cs->first_wait_seconds < 0 ? json_null() : json_real(cs->first_wait_seconds);
         json_object_set_new(
             groups, cs->column,
-            json_pack("{s:I, s:o, s:f, s:f, s:f, s:f, s:f, s:f}", "tasks", (json_int_t)cs->tasks,
-                      "first_wait_seconds", first, "wait_mean_seconds", cs->wait_mean_seconds,
-                      "wait_p50_seconds", cs->wait_p50_seconds, "wait_p95_seconds",
-                      cs->wait_p95_seconds, "wait_p99_seconds", cs->wait_p99_seconds,
-                      "wait_max_seconds", cs->wait_max_seconds, "idle_seconds", cs->idle_seconds));
+            json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:f}", "tasks", (json_int_t)cs->tasks,
+                      "first_wait_seconds", res_json_real_or_null(cs->first_wait_seconds),
+                      "wait_mean_seconds", res_json_real_or_null(cs->wait_mean_seconds),
+                      "wait_p50_seconds", res_json_real_or_null(cs->wait_p50_seconds),
+                      "wait_p95_seconds", res_json_real_or_null(cs->wait_p95_seconds),
+                      "wait_p99_seconds", res_json_real_or_null(cs->wait_p99_seconds),
+                      "wait_max_seconds", res_json_real_or_null(cs->wait_max_seconds),
+                      "idle_seconds", cs->idle_seconds));
     }
     json_t *out = json_pack(
-        "{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
+        "{s:s, s:s, s:I, s:f, s:o, s:I, s:I, s:I, s:o, s:o, s:o}", "scenario_id",
         run->config->scenario_id, "policy", run_policy_name(run->policy), "seed",
         (json_int_t)run->seed, "wall_time_seconds", s->wall_time_seconds, "slot_utilization",
-        s->slot_utilization, "final_task_leases", (json_int_t)s->final_task_leases,
-        "final_request_leases", (json_int_t)run->final_request_leases, "final_request_waiters",
+        res_json_real_or_null(s->slot_utilization), "final_task_leases",
+        (json_int_t)s->final_task_leases, "final_request_leases",
+        (json_int_t)run->final_request_leases, "final_request_waiters",
         (json_int_t)run->final_request_waiters, "groups", groups, "request_resources",
         res_request_resources_json(run, s->request), "providers", res_providers_json(s->request));
     json_object_set_new(out, "correlated",

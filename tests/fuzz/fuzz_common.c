@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "res/request_report.h"
 #include "res/summary.h"
 #include "sim/engine.h"
 
@@ -83,6 +84,16 @@ static void nonnegative(double v, const char *what) {
     FUZZ_CHECK(isfinite(v) && v >= 0, "%s is %g", what, v);
 }
 
+/* A figure that exists exactly when `defined` (a share of a wall time that
+** is not 0, a figure over a set that is not empty): >= 0 then, else NaN
+** (absent), never a made-up 0. */
+static void nonnegative_if(double v, bool defined, const char *what) {
+    if (defined)
+        nonnegative(v, what);
+    else
+        FUZZ_CHECK(isnan(v), "%s is %g where there is no figure", what, v);
+}
+
 /* mean, p50, p95, max of one set of waits, all >= 0 and in order. */
 static void ordered(double mean, double p50, double p95, double max, const char *what) {
     nonnegative(mean, what);
@@ -115,7 +126,7 @@ static void check_view(const res_correlated_view *v) {
     nonnegative(m->ready_idle_gap_total, "ready_idle_gap_total");
     nonnegative(m->wall_seconds, "view wall_seconds");
     nonnegative(m->active_capacity_integral, "active_capacity_integral");
-    nonnegative(m->active_capacity_fraction, "active_capacity_fraction");
+    nonnegative_if(m->active_capacity_fraction, m->wall_seconds > 0, "active_capacity_fraction");
     finite(m->jain_fairness_index, "jain_fairness_index");
     nonnegative(m->all_backlogged_seconds, "all_backlogged_seconds");
     finite(m->first_downstream_ready, "first_downstream_ready");
@@ -147,12 +158,18 @@ static void check_view(const res_correlated_view *v) {
     }
 }
 
-static void check_request(const res_request_report *rep) {
+static void check_request(const res_request_report *rep, bool timed) {
     FUZZ_CHECK(rep->attempt_order_violations == 0, "%llu attempts out of order",
                (unsigned long long)rep->attempt_order_violations);
     for (uint32_t r = 0; r < rep->resource_count; r++) {
         const res_request_stats *rs = &rep->resources[r];
-        nonnegative(rs->in_flight_mean, "in_flight_mean");
+        nonnegative_if(rs->in_flight_mean, timed, "in_flight_mean");
+        res_wait_quantiles q = res_request_waits(rs);
+        if (rs->wait_count)
+            ordered(q.mean, q.p50, q.p95, q.max, "request waits");
+        else
+            FUZZ_CHECK(isnan(q.mean) && isnan(q.p50) && isnan(q.p95) && isnan(q.max),
+                       "request waits without a wait: %g %g %g %g", q.mean, q.p50, q.p95, q.max);
         finite(rs->utilization_while_others_cooling, "utilization_while_others_cooling");
         FUZZ_CHECK(rs->leases <= rs->attempts, "%llu leases of %llu attempts",
                    (unsigned long long)rs->leases, (unsigned long long)rs->attempts);
@@ -161,27 +178,33 @@ static void check_request(const res_request_report *rep) {
             FUZZ_CHECK(rs->waits[i] >= 0, "request wait %lld ns", (long long)rs->waits[i]);
     }
     for (uint32_t p = 0; p < rep->provider_count; p++)
-        FUZZ_CHECK(rep->provider_busy_fraction[p] >= 0 && rep->provider_busy_fraction[p] <= 1,
-                   "busy_fraction of %s is %g", rep->provider_names[p],
-                   rep->provider_busy_fraction[p]);
+        FUZZ_CHECK(
+            timed ? rep->provider_busy_fraction[p] >= 0 && rep->provider_busy_fraction[p] <= 1
+                  : isnan(rep->provider_busy_fraction[p]),
+            "busy_fraction of %s is %g", rep->provider_names[p], rep->provider_busy_fraction[p]);
 }
 
 static void check_summary(const res_summary *s, const res_run_record *run) {
     nonnegative(s->wall_time_seconds, "wall_time_seconds");
-    nonnegative(s->slot_utilization, "slot_utilization");
+    nonnegative_if(s->slot_utilization, run->wall_ns > 0, "slot_utilization");
     nonnegative(s->task_seconds, "task_seconds");
     FUZZ_CHECK(s->final_task_leases == 0, "summary: %llu task leases",
                (unsigned long long)s->final_task_leases);
     for (uint32_t c = 0; c < s->column_count; c++) {
         const res_column_summary *cs = &s->columns[c];
-        finite(cs->first_wait_seconds, "first_wait_seconds");
+        nonnegative_if(cs->first_wait_seconds, cs->dispatches > 0, "first_wait_seconds");
         if (cs->dispatches)
             ordered(cs->wait_mean_seconds, cs->wait_p50_seconds, cs->wait_p95_seconds,
                     cs->wait_max_seconds, cs->column);
+        else
+            FUZZ_CHECK(isnan(cs->wait_mean_seconds) && isnan(cs->wait_p50_seconds) &&
+                           isnan(cs->wait_p95_seconds) && isnan(cs->wait_p99_seconds) &&
+                           isnan(cs->wait_max_seconds),
+                       "%s: waits of a column that never dispatched", cs->column);
         nonnegative(cs->idle_seconds, "idle_seconds");
         nonnegative(cs->busy_task_seconds, "busy_task_seconds");
     }
-    if (s->request) check_request(s->request);
+    if (s->request) check_request(s->request, run->wall_ns > 0);
     if (s->view) check_view(s->view);
     /* The `run --format json` object: a figure jansson refused (NaN,
     ** infinity) would leave its key out or the object NULL. */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "res/error.h"
+#include "res/json_real.h"
 #include "res/summary.h"
 #include "res/run_record.h"
 
@@ -52,10 +53,6 @@ int res_write_json_atomic(const json_t *json, const char *dir, const char *name,
 /* A JSON string of s; bytes that are not UTF-8 (a file name in another
 ** encoding) become U+FFFD.  New reference; NULL on out of memory. */
 json_t *res_json_string_lossy(const char *s);
-/* A JSON real of x, or null when x is not finite (json_real() takes no NaN
-** or infinity, and a NULL value would drop its key or row without a word).
-** New reference; NULL on out of memory. */
-json_t *res_json_real_or_null(double x);
 
 json_t *res_event_to_json(const admit_event *ev, const res_run_record *run);
 

@@ -64,7 +64,8 @@
 **     which one holds work back.  With unit submission amounts and every
 **     group requesting it, the gap of "submission" equals the overall one.
 **   active_capacity_integral = integral of active leases / capacity dt over
-**     the run (seconds), and the same divided by the wall time (fraction).
+**     the run (seconds), and the same divided by the wall time (fraction;
+**     null when the run took no time).
 **   jain_fairness_index: over the time during which every participating
 **     group (one with any ready_enqueued) has queued > 0 ("all backlogged"),
 **     x_g = integral of group leases dt / weight_g; J = (sum x)^2 /
@@ -116,7 +117,8 @@
 **     request_admission - provider, clamped at 0 (concurrent attempts of one
 **     task can overlap).  Summed per group and overall, as seconds and as
 **     fractions of ready_queue + task_admission + request_admission +
-**     provider + local_other (cooldown is part of request_admission).
+**     provider + local_other (cooldown is part of request_admission); the
+**     fractions are null when that sum is 0 (a group that never ran).
 */
 #ifndef RES_CORRELATED_VIEW_H
 #define RES_CORRELATED_VIEW_H
@@ -245,7 +247,7 @@ typedef struct res_view_metrics {
     double ready_idle_gap_max, ready_idle_gap_total;
     double wall_seconds;
     double active_capacity_integral; /* seconds */
-    double active_capacity_fraction; /* / wall */
+    double active_capacity_fraction; /* / wall; NaN (absent) when the wall is 0 */
     double jain_fairness_index;      /* < 0: undefined */
     double all_backlogged_seconds;
     double first_downstream_ready; /* < 0: none */

@@ -20,9 +20,11 @@ json_t *res_providers_json(const res_request_report *rep);
 json_t *res_final_request_snapshot_json(const res_run_record *run, const res_request_report *rep);
 
 typedef struct res_wait_quantiles {
-    double p50, p95, max, mean; /* seconds; 0 when there are no waits */
+    double p50, p95, max, mean; /* seconds; NaN (absent) when there is no wait */
 } res_wait_quantiles;
-/* Sorts a copy of the run's waits for resource r. */
+/* The figures over rs's waits (sorted by the report): no wait, no figure --
+** a resource without an admitted attempt has NaN for each, which the
+** outputs write as null, "-" or no row, never 0.  Allocates nothing. */
 res_wait_quantiles res_request_waits(const res_request_stats *rs);
 
 #endif

@@ -11,7 +11,7 @@
 **   not_admitted    attempts that ended without a lease
 **   outcomes        admitted attempts by the outcome their release carries
 **   waits           request_wait_completed - request_wait_started of each
-**                   admitted attempt
+**                   admitted attempt, sorted ascending
 **   in_flight       the step function the lease events' values give;
 **                   in_flight_mean is its time-weighted mean over [0, wall]
 **   limit_points    (0, the limit at the start), then every
@@ -25,6 +25,8 @@
 **   busy_fraction   per provider name: the share of [0, wall] with at least
 **                   one model call in flight (model_request_started ..
 **                   model_request_completed) on any of its resources
+** A share of the wall time (in_flight_mean, busy_fraction) is NaN, absent,
+** when the run took no time: 0/0 is no figure.
 **   attempt_order_violations
 **                   attempts whose own timestamps go backwards: wait start,
 **                   wait end, call start, call end, release (must be 0)
@@ -48,9 +50,9 @@ typedef struct res_request_stats {
     uint64_t leases;
     uint64_t not_admitted;
     uint64_t outcomes[ADMIT_REQ_OUTCOME_COUNT];
-    int64_t *waits; /* ns, one per admitted attempt */
+    int64_t *waits; /* ns, one per admitted attempt, ascending */
     size_t wait_count;
-    double in_flight_mean;
+    double in_flight_mean; /* NaN (absent) when the wall time is 0 */
     uint32_t in_flight_max;
     int64_t cooldown_ns;
     double utilization_while_others_cooling; /* < 0: no other provider cooled */
@@ -64,7 +66,7 @@ typedef struct res_request_report {
     res_request_stats *resources;
     uint32_t provider_count;
     char (*provider_names)[ADMIT_NAME_MAX];
-    double *provider_busy_fraction;
+    double *provider_busy_fraction; /* NaN (absent) when the wall time is 0 */
     uint64_t attempt_order_violations;
 } res_request_report;
 

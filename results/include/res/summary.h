@@ -21,7 +21,10 @@ typedef struct res_column_summary {
     const char *column;
     uint64_t tasks;
     uint64_t dispatches;
-    double first_wait_seconds; /* < 0: never dispatched */
+    /* The figures over the column's dispatch waits: NaN (absent: null in
+    ** JSON, "-" in tables, no row in the CSV or the store) when the column
+    ** never dispatched, as there is then no wait to take them over. */
+    double first_wait_seconds;
     double wait_mean_seconds;
     double wait_p50_seconds;
     double wait_p95_seconds;
@@ -33,7 +36,7 @@ typedef struct res_column_summary {
 
 typedef struct res_summary {
     double wall_time_seconds;
-    double slot_utilization;
+    double slot_utilization; /* NaN (absent) when the wall time is 0 */
     double task_seconds;
     /* p95 over executions of non-root columns of task_lease_acquired -
     ** ready_enqueued (the heavy-root gate's "downstream ready-to-dispatch
