@@ -124,9 +124,11 @@ int cmd_check(int argc, char **argv) {
     if (rc != EXIT_OK) return rc < 0 ? EXIT_OK : rc;
     res_error err = {0};
     res_check_side *cand = NULL, *base = NULL;
-    json_t *gates = res_check_gates_load(a.gates ? a.gates : default_gates(), &err);
-    json_t *verdict =
-        gates && load_sides(&a, &cand, &base, &err) ? res_check_run(cand, base, gates, &err) : NULL;
+    const char *gates_path = a.gates ? a.gates : default_gates();
+    json_t *gates = res_check_gates_load(gates_path, &err);
+    json_t *verdict = gates && load_sides(&a, &cand, &base, &err)
+                          ? res_check_run(cand, base, gates, gates_path, &err)
+                          : NULL;
     rc = EXIT_USAGE;
     if (!verdict) {
         fprintf(stderr, "admitsim check: %s\n", err.message);

@@ -87,6 +87,58 @@ v = judge(slow, base, expect=0)
 check(status(v, "neutral_wall_time", "neutral_ready_at_start") == "pass",
       "a scenario's threshold replaces the gates file's")
 
+
+# a threshold naming no gate that reads one is bad input naming the artifact, the
+# JSON path, the gates that do and the nearest name (it was ignored: the gates
+# file's 5% judged, exit 1 or 0 by a threshold the scenario did not ask for)
+def refused(cand, base, *args, says):
+    p = subprocess.run([admitsim, "check", cand, "--baseline", base, "--format", "json", *args],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and not p.stdout.strip() and all(s in p.stderr for s in says),
+          f"check {cand}: exit {p.returncode} (expected 2, no verdict), stderr "
+          f"{p.stderr.strip()[:400]!r} should say {says}")
+
+
+def with_thresholds(name, thresholds):
+    d = os.path.join(work, name)
+    shutil.copytree(same, d)
+    for path in artifacts(d):
+        if "neutral_ready_at_start" in path:
+            edit(path, lambda doc: doc["inputs"]["check"].__setitem__("thresholds", thresholds))
+    return d
+
+
+typo = with_thresholds("t_typo", {"neutral_wal_time": 0.10})
+victim = [p for p in artifacts(typo) if "neutral_ready_at_start" in p][0]
+refused(typo, base, says=[victim, "$.inputs.check.thresholds.neutral_wal_time: no such gate",
+                          "gates.json that takes a threshold: neutral_wall_time",
+                          'did you mean "neutral_wall_time"?'])
+refused(with_thresholds("t_none", {"outputs_equal": 0.10}), base,
+        says=["$.inputs.check.thresholds.outputs_equal: a gate of kind output_hashes_equal, "
+              "which takes no threshold", "takes a threshold: neutral_wall_time"])
+refused(with_thresholds("t_bench", {"admission_cycle_p95": 0.10}), base,
+        says=["$.inputs.check.thresholds.admission_cycle_p95: a gate of kind bench_not_worse"])
+refused(with_thresholds("t_value", {"neutral_wall_time": "0.1"}), base,
+        says=["$.inputs.check.thresholds.neutral_wall_time: expected a number 0 to 1e9"])
+# ... by the gates file in use: one without the named gate refuses it, naming that file
+renamed = os.path.join(work, "g_renamed.json")
+doc = json.load(open(os.path.join(src, "gates", "gates.json")))
+for g in doc["gates"]:
+    if g["name"] == "neutral_wall_time":
+        g["name"] = "neutral_walltime"
+json.dump(doc, open(renamed, "w"))
+kept = with_thresholds("t_kept", {"neutral_wall_time": 0.10})
+refused(kept, base, "--gates", renamed,
+        says=[f"expected a gate of {renamed} that takes a threshold: neutral_walltime)",
+              'did you mean "neutral_walltime"?'])
+v = judge(kept, base, expect=0)  # a valid threshold is judged as before
+check(v is not None and [r["threshold"] for r in v["results"] if r["gate"] ==
+      "neutral_wall_time" and r["scenario"] == "neutral_ready_at_start"] == [0.10],
+      "a valid scenario threshold is the one judged")
+# the baseline's check section is not read (the candidate's thresholds are judged)
+v = judge(same, typo, expect=0)
+check(v is not None and v["passed"], "a baseline's unread thresholds are not judged")
+
 # a gated metric missing from a run is a failure, never a gate that quietly does not
 # apply (it passed: exit 0); likewise a gates file naming a metric no run records
 unrecorded = os.path.join(work, "unrecorded")
@@ -439,6 +491,23 @@ for gate in ("neutral_wall_time", "outputs_equal", "claims_hold"):
     check(status(v, gate) == "not_applicable" and f"{gone} is gone" in reason(v, gate),
           f"{gate} with the scenario file gone: {status(v, gate)}: {reason(v, gate)}")
 check(status(v, "final_snapshots_clean") == "pass", "the snapshots are still judged")
+
+# a stored run's thresholds are its scenario file's: a misspelt one is refused there
+typo_file = os.path.join(work, "typo_thresholds.json")
+doc = json.load(open(neutral))
+doc["check"]["thresholds"] = {"neutral_wal_time": 0.10}
+json.dump(doc, open(typo_file, "w"))
+typo_db = os.path.join(work, "typo.db")
+et = ab(typo_file, typo_db, "--seeds", "2")
+judge_err(f"experiment:{et}", "--db", typo_db,
+          says=f"(its scenario file {typo_file}): $.check.thresholds.neutral_wal_time: no such "
+               "gate")
+judge_err(f"experiment:{et}", "--db", typo_db, says='did you mean "neutral_wall_time"?')
+doc["check"]["thresholds"] = {"claims_hold": 0.10}
+json.dump(doc, open(typo_file, "w"))  # the same scenario and version, edited
+judge_err(f"experiment:{et}", "--db", typo_db,
+          says="$.check.thresholds.claims_hold: a gate of kind claims_better, which takes no "
+               "threshold")
 
 # a claim on a figure the store does not keep is not judged, and says why
 claims_file = os.path.join(work, "claims_throughput.json")

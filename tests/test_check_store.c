@@ -99,10 +99,10 @@ static kinds run_both_ways(const char *scenario, const char *const *expect) {
     ** gate comes out the same */
     json_t *gates = res_check_gates_load(ADMIT_GATES_FILE, &err);
     if (!gates) fail_msg("%s", err.message);
-    json_t *by_artifacts = res_check_run(art, art, gates, &err);
+    json_t *by_artifacts = res_check_run(art, art, gates, ADMIT_GATES_FILE, &err);
     const res_check_side *pairs[3][2] = {{st, art}, {art, st}, {st, st}};
     for (int p = 0; p < 3; p++) {
-        json_t *v = res_check_run(pairs[p][0], pairs[p][1], gates, &err);
+        json_t *v = res_check_run(pairs[p][0], pairs[p][1], gates, ADMIT_GATES_FILE, &err);
         if (!v || !by_artifacts) fail_msg("%s", err.message);
         json_t *a = json_object_get(by_artifacts, "results"), *b = json_object_get(v, "results");
         assert_int_equal(json_array_size(a), json_array_size(b));

@@ -434,8 +434,11 @@ static outcome judge(const json_t *gate, const group *g) {
 /* ---- the verdict ------------------------------------------------------------------ */
 
 json_t *res_check_run(const res_check_side *candidate, const res_check_side *baseline,
-                      const json_t *gates, res_error *err) {
-    if (!matched(candidate, baseline, "baseline", err) ||
+                      const json_t *gates, const char *gates_path, res_error *err) {
+    /* the thresholds read are the candidate's (threshold_of): a misspelt
+    ** one is bad input, not a gate judged by the gates file's own */
+    if (!res_check_side_thresholds_ok(candidate, gates, gates_path, err) ||
+        !matched(candidate, baseline, "baseline", err) ||
         !matched(baseline, candidate, "candidate", err) ||
         !res_check_bench_matched(candidate, baseline, err))
         return NULL;

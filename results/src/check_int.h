@@ -67,6 +67,12 @@ res_check_run_in *res_check_side_add(res_check_side *s, json_t *doc, const char 
 bool res_check_run_hidden_ok(const res_check_run_in *r, res_error *err);
 /* False with err set when two runs of s have one key. */
 bool res_check_side_is_unique(const res_check_side *s, res_error *err);
+/* check_thresholds.c: every threshold the check sections of s's runs set ("thresholds": {GATE:
+** VALUE}) names a gate of gates (read from gates_path) that reads one from
+** the scenario, by a number 0 to 1e9; else RES_EINVAL naming the run, the
+** JSON path, the gates that do (and the nearest name, for a typo). */
+bool res_check_side_thresholds_ok(const res_check_side *s, const json_t *gates,
+                                  const char *gates_path, res_error *err);
 /* Adds the stored runs spec names (run:ID, experiment:ID) from the results
 ** database at db_path. */
 bool res_check_store_load(res_check_side *s, const char *spec, const char *db_path, res_error *err);

@@ -29,7 +29,8 @@
 ** Gates come from a versioned gates file (gates/gates.json): each has a name,
 ** a kind, optionally a metric and a threshold, and optionally `when_tag`: it
 ** applies only to scenarios whose "check" lists that tag.  A scenario may
-** replace a threshold ("check": {"thresholds": {GATE: VALUE}}).  Kinds:
+** replace a mean_not_worse gate's threshold ("check": {"thresholds": {GATE:
+** VALUE}}); naming another gate, or none, is an error (res_check_run).  Kinds:
 **   final_snapshots_clean    every candidate iteration ends with zero task
 **                            and request leases, zero waiters, none held per
 **                            resource, no hidden scheduler resource waiter
@@ -106,9 +107,13 @@ json_t *res_check_gates_load(const char *path, res_error *err);
 
 /* The verdict: {"passed", "gates_version", "results": [{"gate", "scenario",
 ** "arm", "status", "reason", "candidate", "baseline", "threshold"}]}.  NULL
-** with err set when the sides do not match (RES_EINVAL). */
+** with err set (RES_EINVAL) when the sides do not match, or when a
+** threshold of the candidate's check sections names no gate of gates (the
+** file gates_path, named in the message) that reads one from a scenario
+** (kind mean_not_worse): a misspelt name would leave the gate at its own
+** threshold.  The baseline's check sections are not read. */
 json_t *res_check_run(const res_check_side *candidate, const res_check_side *baseline,
-                      const json_t *gates, res_error *err);
+                      const json_t *gates, const char *gates_path, res_error *err);
 
 void res_check_print(const json_t *verdict, FILE *f);
 

@@ -6,6 +6,7 @@
 #define RES_ERROR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,11 @@ typedef struct res_error {
 __attribute__((format(printf, 3, 4)))
 #endif
 bool res_error_set(res_error *err, res_status code, const char *fmt, ...);
+
+/* The "did you mean" of an error (nearest.c): the name of names[0..n) at
+** most two edits from word (and fewer edits than it has letters), the
+** nearest first; NULL if none. */
+const char *res_nearest(const char *word, const char *const *names, size_t n);
 
 #ifdef __cplusplus
 }
