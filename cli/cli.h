@@ -41,6 +41,11 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t 
 /* The same for an integer from min to max. */
 bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_t min, uint64_t max,
                      uint64_t *out);
+/* A seed (--seed): an integer from 0 to CLI_SEED_MAX (INT64_MAX, what the
+** JSON outputs and the store hold as a signed 64-bit integer); prints an
+** error stating the range and returns false if invalid. */
+#define CLI_SEED_MAX ((uint64_t)INT64_MAX)
+bool cli_parse_seed(const char *cmd, const char *opt, const char *text, uint64_t *out);
 /* --time-scale: a finite number > 0 (at most 1e6); prints an error and
 ** returns false if invalid. */
 bool cli_parse_time_scale(const char *cmd, const char *text, double *out);
@@ -51,6 +56,15 @@ bool cli_parse_store_events(const char *cmd, const char *text, bool *all);
 ** and not empty, else RES_STORE_DEFAULT_PATH (results/admitsim.db, from
 ** the current directory). */
 const char *cli_db_default(void);
+/* Whether path names a database file: "" and ":memory:" name none (SQLite
+** keeps such a database in a temporary file or in memory, so what a command
+** stores would be lost); else a usage error "admitsim CMD: WHAT '...' names
+** no database file ..." and false.  cli_getopt checks every --db and
+** --baseline-db value with it (and refuses an empty --out), main the
+** environment's ADMITSIM_DB. */
+bool cli_db_name_ok(const char *cmd, const char *what, const char *path);
+/* Whether an --out value is a path (not empty); else a usage error and false. */
+bool cli_out_ok(const char *cmd, const char *path);
 /* Whether the database at path does not exist yet (checked before a run
 ** stores into it), and the line saying that a run created it. */
 bool cli_db_is_new(const char *path);

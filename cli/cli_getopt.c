@@ -91,13 +91,44 @@ static void bad_option(const char *cmd, char kind, const char *arg, const struct
         cli_usage_error(cmd, "unknown option '--%s'", name);
 }
 
+bool cli_db_name_ok(const char *cmd, const char *what, const char *path) {
+    if (*path && strcmp(path, ":memory:") != 0) return true;
+    cli_usage_error(cmd,
+                    "%s '%s' names no database file: SQLite would keep the results in %s and "
+                    "lose them when the command ends; name a file (e.g. %s)",
+                    what, path, *path ? "memory" : "a temporary file", RES_STORE_DEFAULT_PATH);
+    return false;
+}
+
+bool cli_out_ok(const char *cmd, const char *path) {
+    if (*path) return true;
+    cli_usage_error(cmd, "--out expects a path, got ''");
+    return false;
+}
+
+/* Whether the value of the long option o can never be right, whatever the
+** command (said so): an empty --out, and a --db or --baseline-db naming no
+** database file (cli_db_name_ok). */
+static bool bad_value(const char *cmd, const struct option *o, const char *value) {
+    if (!value) return false;
+    if (!strcmp(o->name, "out")) return !cli_out_ok(cmd, value);
+    if (!strcmp(o->name, "db") || !strcmp(o->name, "baseline-db")) {
+        char what[32];
+        snprintf(what, sizeof what, "--%s", o->name);
+        return !cli_db_name_ok(cmd, what, value);
+    }
+    return false;
+}
+
 int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *opts) {
     char spec[64];
     snprintf(spec, sizeof spec, ":%s", shortopts); /* ':' -> a missing value is ':' */
     opterr = 0;
-    int ch = getopt_long(argc, argv, spec, opts, NULL);
-    if (ch != '?' && ch != ':') return ch;
+    int index = -1;
+    int ch = getopt_long(argc, argv, spec, opts, &index);
+    if (ch != '?' && ch != ':')
+        return index >= 0 && bad_value(cmd, &opts[index], optarg) ? '?' : ch;
     /* argv[optind-1] is the word getopt stopped at, unless a short option
     ** was refused inside a cluster (-xh): then name the letter */
     const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";

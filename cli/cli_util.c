@@ -21,8 +21,9 @@ bool cli_parse_range(const char *cmd, const char *opt, const char *text, uint64_
                      uint64_t *out) {
     char *end = NULL;
     if (!text || !*text || *text == '-') goto bad;
+    errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (*end || v < min || v > max) goto bad;
+    if (*end || errno == ERANGE || v < min || v > max) goto bad;
     *out = v;
     return true;
 bad:
@@ -59,6 +60,10 @@ bool cli_beside_self(const char *rel, char *buf, size_t len) {
 bool cli_parse_u64(const char *cmd, const char *opt, const char *text, uint64_t max,
                    uint64_t *out) {
     return cli_parse_range(cmd, opt, text, 0, max, out);
+}
+
+bool cli_parse_seed(const char *cmd, const char *opt, const char *text, uint64_t *out) {
+    return cli_parse_range(cmd, opt, text, 0, CLI_SEED_MAX, out);
 }
 
 bool cli_parse_store_events(const char *cmd, const char *text, bool *all) {

@@ -79,19 +79,13 @@ static int parse_args(int argc, char **argv, ab_args *a) {
         case 'b': sp->arm[0] = optarg; break;
         case 'c': sp->arm[1] = optarg; break;
         case 's':
-            if (!cli_parse_u64("ab", "--seeds", optarg, 10000, &sp->seeds) || !sp->seeds) {
-                if (!sp->seeds) fprintf(stderr, "admitsim ab: --seeds must be at least 1\n");
-                return EXIT_USAGE;
-            }
+            if (!cli_parse_range("ab", "--seeds", optarg, 1, 10000, &sp->seeds)) return EXIT_USAGE;
             break;
         case 'w':
             if (!cli_parse_u64("ab", "--warmups", optarg, 1000, &sp->warmups)) return EXIT_USAGE;
             break;
         case 'j':
-            if (!cli_parse_u64("ab", "--jobs", optarg, 256, &sp->jobs) || !sp->jobs) {
-                if (!sp->jobs) fprintf(stderr, "admitsim ab: --jobs must be at least 1\n");
-                return EXIT_USAGE;
-            }
+            if (!cli_parse_range("ab", "--jobs", optarg, 1, 256, &sp->jobs)) return EXIT_USAGE;
             break;
         case 'f':
             a->format = !strcmp(optarg, "table")      ? 0

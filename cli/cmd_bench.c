@@ -214,7 +214,7 @@ static int parse_name(const char *opt, const char *text, const char *const *name
 
 static bool parse_count(const char *opt, const char *text, uint32_t *out) {
     uint64_t v;
-    if (!cli_parse_u64("bench", opt, text, 1000000, &v) || v == 0) return false;
+    if (!cli_parse_range("bench", opt, text, 1, 1000000, &v)) return false;
     *out = (uint32_t)v;
     return true;
 }
@@ -255,7 +255,7 @@ int cmd_bench(int argc, char **argv) {
             repeat_set = true;
             break;
         case 's':
-            if (!cli_parse_u64("bench", "--seed", optarg, UINT64_MAX, &seed)) return EXIT_USAGE;
+            if (!cli_parse_seed("bench", "--seed", optarg, &seed)) return EXIT_USAGE;
             scenario_opt = true;
             break;
         case 'q': request = true; break;

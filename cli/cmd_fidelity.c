@@ -258,8 +258,7 @@ static int parse_args(int argc, char **argv, fid_args *a) {
             }
             break;
         case 's':
-            if (!cli_parse_u64("fidelity", "--seed", optarg, UINT64_MAX, &a->seed))
-                return EXIT_USAGE;
+            if (!cli_parse_seed("fidelity", "--seed", optarg, &a->seed)) return EXIT_USAGE;
             break;
         case 'p':
             if (!run_policy_parse(optarg, &a->policy)) {

@@ -74,14 +74,11 @@ static int parse_opt(int ch, live_args *a) {
                 "'%s'\n",
                 optarg);
         return EXIT_USAGE;
-    case 's':
-        return cli_parse_u64("live", "--seed", optarg, UINT64_MAX, &a->lo.seed) ? -1 : EXIT_USAGE;
+    case 's': return cli_parse_seed("live", "--seed", optarg, &a->lo.seed) ? -1 : EXIT_USAGE;
     case 'i':
-        if (cli_parse_u64("live", "--iterations", optarg, 4096, &a->iterations) && a->iterations)
-            return -1;
-        if (a->iterations == 0)
-            fprintf(stderr, "admitsim live: --iterations expects an integer from 1 to 4096\n");
-        return EXIT_USAGE;
+        return cli_parse_range("live", "--iterations", optarg, 1, 4096, &a->iterations)
+                   ? -1
+                   : EXIT_USAGE;
     case 'o': a->out_dir = optarg; return -1;
     case 'f':
         if (strcmp(optarg, "json") && strcmp(optarg, "table")) {

@@ -139,6 +139,8 @@ int cmd_merge(int argc, char **argv) {
     const char *dest = argv[optind];
     char **sources = argv + optind + 1;
     int n = argc - optind - 1;
+    for (int i = optind; i < argc; i++)
+        if (!cli_db_name_ok("merge", i == optind ? "DEST" : "SOURCE", argv[i])) return EXIT_USAGE;
     if (!same_versions(dest, sources, n)) return EXIT_FAILURE_RUN;
     return merge_all(dest, sources, n, (int64_t)experiment_id);
 }

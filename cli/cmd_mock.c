@@ -59,8 +59,7 @@ int cmd_mock_provider(int argc, char **argv) {
             if (!cli_parse_time_scale("mock-provider", optarg, &mo.time_scale)) return EXIT_USAGE;
             break;
         case 's':
-            if (!cli_parse_u64("mock-provider", "--seed", optarg, UINT64_MAX, &mo.seed))
-                return EXIT_USAGE;
+            if (!cli_parse_seed("mock-provider", "--seed", optarg, &mo.seed)) return EXIT_USAGE;
             break;
         case 'i':
             if (!cli_parse_u64("mock-provider", "--iteration", optarg, 4095, &v)) return EXIT_USAGE;

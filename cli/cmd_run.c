@@ -127,18 +127,12 @@ static int parse_args(int argc, char **argv, run_args *a) {
                     optarg);
             return EXIT_USAGE;
         case 's':
-            if (!cli_parse_u64("run", "--seed", optarg, UINT64_MAX, &a->ro.seed)) return EXIT_USAGE;
+            if (!cli_parse_seed("run", "--seed", optarg, &a->ro.seed)) return EXIT_USAGE;
             break;
         case 'i':
-            if (cli_parse_u64("run", "--iterations", optarg, 4096, &a->iterations) &&
-                a->iterations > 0)
-                break;
-            if (a->iterations == 0)
-                fprintf(stderr,
-                        "admitsim run: --iterations expects an integer from 1 to 4096, got "
-                        "'%s'\n",
-                        optarg);
-            return EXIT_USAGE;
+            if (!cli_parse_range("run", "--iterations", optarg, 1, 4096, &a->iterations))
+                return EXIT_USAGE;
+            break;
         case 'o': a->out_dir = optarg; break;
         case 'f':
             if (strcmp(optarg, "json") && strcmp(optarg, "table")) {

@@ -95,8 +95,8 @@ static bool take_option(int ch, search_args *a) {
         a->spec.seeds = v;
         break;
     case OPT_ARM: snprintf(a->spec.arm, sizeof a->spec.arm, "%s", optarg); return true;
-    case 'o': a->out = optarg; return true;
-    case 'd': a->db = optarg; return true;
+    case 'o': a->out = optarg; return cli_out_ok("search", optarg);
+    case 'd': a->db = optarg; return cli_db_name_ok("search", "--db", optarg);
     case 'r': a->resume = true; return true;
     case 'q': a->quiet = true; return true;
     case 'f':

@@ -76,18 +76,11 @@ static int parse_args(int argc, char **argv, suite_args *a) {
         switch (ch) {
         case 'S': a->dir = optarg; break;
         case 's':
-            if (!cli_parse_u64("suite", "--seeds", optarg, 10000, &a->seeds)) return EXIT_USAGE;
-            if (!a->seeds) {
-                fprintf(stderr, "admitsim suite: --seeds must be at least 1\n");
+            if (!cli_parse_range("suite", "--seeds", optarg, 1, 10000, &a->seeds))
                 return EXIT_USAGE;
-            }
             break;
         case 'j':
-            if (!cli_parse_u64("suite", "--jobs", optarg, 256, &a->jobs)) return EXIT_USAGE;
-            if (!a->jobs) {
-                fprintf(stderr, "admitsim suite: --jobs must be at least 1\n");
-                return EXIT_USAGE;
-            }
+            if (!cli_parse_range("suite", "--jobs", optarg, 1, 256, &a->jobs)) return EXIT_USAGE;
             break;
         case 'o': a->out = optarg; break;
         case 'd': a->db = optarg; break;

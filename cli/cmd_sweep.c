@@ -63,8 +63,8 @@ static bool take_option(int ch, sweep_args *a) {
     int taken = sweep_engine_option(ch, optarg, &a->engine);
     if (taken) return taken > 0;
     switch (ch) {
-    case 'o': a->out = optarg; return true;
-    case 'd': a->db = optarg; return true;
+    case 'o': a->out = optarg; return cli_out_ok("sweep", optarg);
+    case 'd': a->db = optarg; return cli_db_name_ok("sweep", "--db", optarg);
     case 'r': a->resume = true; return true;
     case 'n': a->dry_run = true; return true;
     case 'f':

@@ -1,5 +1,7 @@
 /* admitsim: dispatches to the subcommand named by argv[1]. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,31 +50,33 @@ static void usage(FILE *f) {
 typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
+    bool db_default; /* its results database defaults to $ADMITSIM_DB (cli_db_default) */
 } command;
 
 static const command commands[] = {
-    {"run", cmd_run},
-    {"ab", cmd_ab},
-    {"check", cmd_check},
-    {"suite", cmd_suite},
-    {"bench", cmd_bench},
-    {"runs", cmd_runs},
-    {"show", cmd_show},
-    {"plot", cmd_plot},
-    {"export", cmd_export},
-    {"experiments", cmd_experiments},
-    {"migrate", cmd_migrate},
+    {"run", cmd_run, true},
+    {"ab", cmd_ab, true},
+    {"check", cmd_check, true},
+    {"suite", cmd_suite, false},
+    {"bench", cmd_bench, false},
+    {"runs", cmd_runs, true},
+    {"show", cmd_show, true},
+    {"plot", cmd_plot, true},
+    {"export", cmd_export, true},
+    {"experiments", cmd_experiments, true},
+    {"migrate", cmd_migrate, true},
 #ifdef ADMITSIM_LIVE_EXEC /* admitsim: in admitsim-live (cli/live_exec.c) */
-    {"live", cli_live_exec},
-    {"mock-provider", cli_live_exec},
-    {"fidelity", cli_live_exec},
+    {"live", cli_live_exec, true},
+    {"mock-provider", cli_live_exec, false},
+    {"fidelity", cli_live_exec, false},
 #else /* admitsim-live */
-    {"live", cmd_live},         {"mock-provider", cmd_mock_provider},
-    {"fidelity", cmd_fidelity},
+    {"live", cmd_live, true},
+    {"mock-provider", cmd_mock_provider, false},
+    {"fidelity", cmd_fidelity, false},
 #endif
-    {"merge", cmd_merge},
-    {"sweep", cmd_sweep},
-    {"search", cmd_search},
+    {"merge", cmd_merge, false},
+    {"sweep", cmd_sweep, false},
+    {"search", cmd_search, false},
 };
 enum { NCOMMANDS = sizeof commands / sizeof *commands };
 
@@ -108,6 +112,9 @@ static int dispatch(int argc, char **argv) {
     const char *cmd = argv[1];
     for (int i = 0; i < NCOMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) {
+            const char *env = getenv("ADMITSIM_DB"); /* "" is unset (cli_db_default) */
+            if (commands[i].db_default && env && *env && !cli_db_name_ok(cmd, "ADMITSIM_DB", env))
+                return EXIT_USAGE;
             int rc = commands[i].run(argc - 1, argv + 1);
             if (rc == EXIT_USAGE && !cli_hint_given()) cli_hint(cmd);
             return rc;

@@ -56,7 +56,7 @@ static int parse_args(int argc, char **argv, xp_args *a) {
             a->fmt = optarg;
             break;
         case 's':
-            if (!cli_parse_u64("plot", "--seed", optarg, UINT64_MAX, &a->seed)) return EXIT_USAGE;
+            if (!cli_parse_seed("plot", "--seed", optarg, &a->seed)) return EXIT_USAGE;
             break;
         case 'i':
             if (!cli_parse_u64("plot", "--iteration", optarg, 1000000, &iteration))

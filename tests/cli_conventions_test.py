@@ -126,6 +126,48 @@ check(os.path.exists(os.path.join(elsewhere, "results", "admitsim.db")),
       "without both: results/admitsim.db")
 check("created the results database results/admitsim.db" in p.stderr, p.stderr)
 
+# 3b. values that can never be right are usage errors (exit 2), nothing run or
+# written: a --db (or ADMITSIM_DB) SQLite would keep in memory or in a
+# temporary file (the run said "stored" and was lost), an empty --out, a seed
+# past INT64_MAX (the JSON and the store said it negative)
+bad = os.path.join(work, "bad")
+os.makedirs(bad)
+for db in ("", ":memory:"):
+    for args in (("run", "heavy_root"), ("ab", "heavy_root"), ("runs",), ("show", "1"),
+                 ("export", "1"), ("experiments",), ("migrate",), ("plot", "1"),
+                 ("check", "run:1"), ("suite", "heavy_root")):
+        cmd = args[0]
+        one_line_and_hint(run(*args, "--db", db, cwd=bad, expect=2), cmd,
+                          f"--db '{db}' names no database file")
+    one_line_and_hint(run("check", "run:1", "--baseline-db", db, cwd=bad, expect=2), "check",
+                      f"--baseline-db '{db}' names no database file")
+    for cmd in ("sweep", "search"):
+        one_line_and_hint(run(cmd, "x.json", "--db", db, cwd=bad, expect=2), cmd,
+                          f"--db '{db}' names no database file")
+    one_line_and_hint(run("merge", db, "x.db", cwd=bad, expect=2), "merge",
+                      f"DEST '{db}' names no database file")
+for cmd in ("run", "runs", "show"):
+    args = (cmd, "heavy_root") if cmd == "run" else (cmd, "1") if cmd == "show" else (cmd,)
+    one_line_and_hint(run(*args, env={"ADMITSIM_DB": ":memory:"}, cwd=bad, expect=2), cmd,
+                      "ADMITSIM_DB ':memory:' names no database file")
+for args in (("run", "heavy_root"), ("ab", "heavy_root"), ("suite", "heavy_root"),
+             ("sweep", "x.json"), ("search", "x.json"), ("export", "1"), ("plot", "1")):
+    one_line_and_hint(run(*args, "--out", "", cwd=bad, expect=2), args[0],
+                      "--out expects a path, got ''")
+for seed in ("9223372036854775808", "18446744073709551615", "99999999999999999999999"):
+    for args in (("run", "heavy_root"), ("bench",), ("plot", "experiment:1"),
+                 ("mock-provider", "x.json")):
+        one_line_and_hint(run(*args, "--seed", seed, cwd=bad, expect=2), args[0],
+                          f"--seed expects an integer from 0 to 9223372036854775807, got '{seed}'")
+check(os.listdir(bad) == [], f"nothing written by the refused commands: {os.listdir(bad)}")
+top = json.loads(run("run", "heavy_root", "--no-db", "--seed", "9223372036854775807", "--format",
+                     "json", expect=0).stdout)
+check(top["seed"] == 9223372036854775807, f"the largest seed as it is: {top['seed']}")
+one_line_and_hint(run("run", "heavy_root", "--iterations", "5000", cwd=bad, expect=2), "run",
+                  "--iterations expects an integer from 1 to 4096, got '5000'")
+one_line_and_hint(run("ab", "heavy_root", "--seeds", "0", cwd=bad, expect=2), "ab",
+                  "--seeds expects an integer from 1 to 10000, got '0'")
+
 # 4. runs and its filters (env.db: run 1 bounded, run 2 strict)
 runs = json.loads(run("runs", "--format", "json", env={"ADMITSIM_DB": env_db}, expect=0).stdout)
 check([r["run_id"] for r in runs] == [1, 2], f"both runs: {runs}")

@@ -288,6 +288,46 @@ static void test_time_past_the_clock_fails(void **state) {
     sim_scenario_free(sc);
 }
 
+/* A draw past the limit of one duration (1e9 s) from an unbounded
+** distribution's tail (the loader takes it: its median, e^20 s, is within
+** the limit) fails the run naming the column and the value: it is never cut
+** to 1e9 s silently. */
+static void test_duration_past_the_limit_fails(void **state) {
+    (void)state;
+    sim_scenario *sc = parse("{\"schema\": 1, \"scenario_id\": \"tail\", \"scenario_version\": 1, "
+                             "\"records\": 100, \"capacity\": {\"submission\": 4}, \"columns\": "
+                             "[{\"name\": \"a\", \"duration\": {\"dist\": \"lognormal\", "
+                             "\"mu\": 20, \"sigma\": 3}}]}");
+    sim_run_options o = {.policy = RUN_POLICY_STRICT, .policy_set = true, .seed = 1};
+    sim_error err = {0};
+    assert_null(sim_run_execute(sc, &o, &err));
+    assert_int_equal(err.code, SIM_ELIMIT);
+    assert_non_null(strstr(err.message, "column \"a\" drew a duration of "));
+    assert_non_null(strstr(err.message, "past the limit of one duration (1000000000 s)"));
+    sim_scenario_free(sc);
+}
+
+/* The same for a provider's latency times a latency window's multiplier:
+** the median, 6.9e6 s x 60, is within the limit, a tail draw is not. */
+static void test_latency_past_the_limit_fails(void **state) {
+    (void)state;
+    sim_scenario *sc = parse(
+        "{\"schema\": 1, \"scenario_id\": \"lat\", \"scenario_version\": 1, \"records\": 3, "
+        "\"capacity\": {\"submission\": 2, \"llm_wait\": 2}, \"models\": [{\"alias\": \"a\", "
+        "\"provider\": \"pa\", \"model\": \"ma\", \"max_parallel_requests\": 2}], "
+        "\"providers\": [{\"model\": \"a\", \"latency\": {\"dist\": \"exponential\", \"mean\": "
+        "1e7}, \"windows\": [{\"kind\": \"latency\", \"start_seconds\": 0, \"end_seconds\": 10, "
+        "\"multiplier\": 60}]}], \"columns\": [{\"name\": \"x\", \"program\": [{\"call\": "
+        "{\"model\": \"a\"}}], \"scheduling\": {\"kind\": \"model\", \"model\": \"a\"}}]}");
+    sim_run_options o = {.policy = RUN_POLICY_STRICT, .policy_set = true, .seed = 1};
+    sim_error err = {0};
+    assert_null(sim_run_execute(sc, &o, &err));
+    assert_int_equal(err.code, SIM_ELIMIT);
+    assert_non_null(strstr(err.message, "provider endpoint \"pa/ma/chat\" drew a latency of "));
+    assert_non_null(strstr(err.message, "past the limit of one duration (1000000000 s)"));
+    sim_scenario_free(sc);
+}
+
 /* 4,000 tasks of 1e6 s one at a time: 4e9 s of virtual time, within range,
 ** but the waits sum to 8e21 ns, past int64.  The mean is exact:
 ** 1e6 s x (0 + 1 + ... + 3999) / 4000 = 1999.5e6 s. */
@@ -350,6 +390,8 @@ int main(void) {
         cmocka_unit_test(test_huge_default_ceiling_saturates),
         cmocka_unit_test(test_quantile_index_rounds_half_even),
         cmocka_unit_test(test_time_past_the_clock_fails),
+        cmocka_unit_test(test_duration_past_the_limit_fails),
+        cmocka_unit_test(test_latency_past_the_limit_fails),
         cmocka_unit_test(test_sums_past_int64_are_exact),
         cmocka_unit_test(test_summary_counts_every_dispatch),
     };

@@ -79,7 +79,48 @@ static const bad_case BAD[] = {
     {"{'schema': 2, 'from_the_future': 1}", "t.json: $.schema: expected 1, got 2", false},
     {HEAD "'columns': [" COL_A ", {'name': 'b', 'duration': {'dist': 'constant', 'seconds': "
           "'fast'}}]}",
-     "t.json: $.columns[1].duration.seconds: expected a number >= 0, got 'fast'", false},
+     "t.json: $.columns[1].duration.seconds: expected a number between 0 and 1000000000, got "
+     "'fast'",
+     false},
+    /* ---- one duration is at most 1e9 s: certain (or, unbounded, more likely
+    ** than not) to pass it is refused here, never cut to it at run time ---- */
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'constant', 'seconds': 1e12}}]}",
+     "t.json: $.columns[0].duration.seconds: expected a number between 0 and 1000000000, got "
+     "1000000000000.0",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'uniform', 'low': 1, 'high': 2e9}}]}",
+     "t.json: $.columns[0].duration.high: expected a number between 1 and 1000000000, got "
+     "2000000000.0",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'lognormal', 'mu': 800, 'sigma': 1}}]}",
+     "t.json: $.columns[0].duration: expected a distribution whose median is at most 1000000000 "
+     "seconds (the limit of one duration), got lognormal with a median of inf s",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'lognormal', 'mu': 21, 'sigma': 0}}]}",
+     "t.json: $.columns[0].duration: expected a distribution whose median is at most 1000000000 "
+     "seconds (the limit of one duration), got lognormal with a median of 1318815734.4832146 s",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'exponential', 'mean': 2e9}}]}",
+     "t.json: $.columns[0].duration: expected a distribution whose median is at most 1000000000 "
+     "seconds (the limit of one duration), got exponential with a median of 1386294361.1198907 s",
+     false},
+    {HEAD "'columns': [{'name': 'a', 'program': [{'local': {'dist': 'gamma', 'shape': 2, 'scale': "
+          "1e9}}]}]}",
+     "t.json: $.columns[0].program[0].local: expected a distribution whose median is at most "
+     "1000000000 seconds (the limit of one duration), got gamma with a median of above "
+     "1666666666.6666667 s",
+     false},
+    {WIN("{'kind': 'latency', 'start_seconds': 0, 'end_seconds': 10, 'multiplier': 2e10}"),
+     "t.json: $.providers[0].windows[0].multiplier: expected at most 10000000000 (the largest "
+     "latency, 0.1 s, times the multipliers of the latency windows covering the start of a call "
+     "must stay within 1000000000 seconds, the limit of one duration), got 20000000000.0",
+     false},
+    {WIN("{'kind': 'latency', 'start_seconds': 0, 'end_seconds': 10, 'multiplier': 1e5}, "
+         "{'kind': 'latency', 'start_seconds': 5, 'end_seconds': 6, 'multiplier': 1e6}"),
+     "t.json: $.providers[0].windows[1].multiplier: expected at most 100000 (the largest "
+     "latency, 0.1 s, times the multipliers of the latency windows covering the start of a call "
+     "must stay within 1000000000 seconds, the limit of one duration), got 1000000.0",
+     false},
     {HEAD "'columns': [" COL_A ", {'name': 'b', " DUR "}, {'name': 'c', 'depends_on': ['zzz'], " DUR
           "}]}",
      "t.json: $.columns[2].depends_on[0]: expected the name of an earlier column, got 'zzz'",
@@ -104,6 +145,22 @@ static const bad_case BAD[] = {
      "t.json: $.scenario_id: expected a non-empty string of at most 95 characters from "
      "[A-Za-z0-9_.-], got 'a b'",
      false},
+    {"{'schema': 1, 'scenario_id': '..', 'scenario_version': 1}",
+     "t.json: $.scenario_id: expected a scenario id not starting with a dot (it names files and "
+     "directories), got '..'",
+     false},
+    {"{'schema': 1, 'scenario_id': '.', 'scenario_version': 1}",
+     "t.json: $.scenario_id: expected a scenario id not starting with a dot (it names files and "
+     "directories), got '.'",
+     false},
+    {"{'schema': 1, 'scenario_id': '.hidden', 'scenario_version': 1}",
+     "t.json: $.scenario_id: expected a scenario id not starting with a dot (it names files and "
+     "directories), got '.hidden'",
+     false},
+    /* a real number reads as one: never "expected 1, got 1" */
+    {"{'schema': 1.0}", "t.json: $.schema: expected 1, got 1.0", false},
+    {"{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, 'records': 10.0}",
+     "t.json: $.records: expected an integer between 1 and 100000000, got 10.0", false},
     {"{'schema': 1, 'scenario_id': 't', 'scenario_version': 0}",
      "t.json: $.scenario_version: expected an integer >= 1, got 0", false},
     {"{'schema': 1, 'scenario_id': 't', 'scenario_version': 1, 'records': 100000001}",
@@ -148,7 +205,9 @@ static const bad_case BAD[] = {
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'constant', 'mean': 1}}]}",
      "t.json: $.columns[0].duration.mean: unknown key (expected one of: dist, seconds)", false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'uniform', 'low': 0.5, 'high': 0.2}}]}",
-     "t.json: $.columns[0].duration.high: expected a number >= 0.5, got 0.2", false},
+     "t.json: $.columns[0].duration.high: expected a number between 0.5 and 1000000000, "
+     "got 0.2",
+     false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'exponential', 'mean': 0}}]}",
      "t.json: $.columns[0].duration.mean: expected a number > 0, got 0", false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'lognormal', 'mu': 0}}]}",
@@ -443,23 +502,27 @@ static const bad_case BAD[] = {
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_negative.csv") "'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: " DATA("trace_negative.csv") ":2: expected a finite "
-                                                                        "number >= 0, got '-0.5'",
+     "t.json: $.providers[0].latency.file: " DATA(
+         "trace_negative.csv") ":2: expected a number between 0 and "
+                               "1000000000 (the limit of one duration), got '-0.5'",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_text.csv") "'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: " DATA("trace_text.csv") ":3: expected a finite number "
-                                                                    ">= 0, got 'fast'",
+     "t.json: $.providers[0].latency.file: " DATA(
+         "trace_text.csv") ":3: expected a number between 0 and "
+                           "1000000000 (the limit of one duration), got 'fast'",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_hex.csv") "'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: " DATA("trace_hex.csv") ":3: expected a finite number "
-                                                                   ">= 0, got '0x10'",
+     "t.json: $.providers[0].latency.file: " DATA(
+         "trace_hex.csv") ":3: expected a number between 0 and "
+                          "1000000000 (the limit of one duration), got '0x10'",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_inf.csv") "'}}], 'columns': [" COL_A "]}",
-     "t.json: $.providers[0].latency.file: " DATA("trace_inf.csv") ":2: expected a finite number "
-                                                                   ">= 0, got 'inf'",
+     "t.json: $.providers[0].latency.file: " DATA(
+         "trace_inf.csv") ":2: expected a number between 0 and "
+                          "1000000000 (the limit of one duration), got 'inf'",
      false},
     {HEAD MODELS "'providers': [{'model': 'm', 'latency': {'dist': 'empirical', "
                  "'file': '" DATA("trace_empty.csv") "'}}], 'columns': [" COL_A "]}",
@@ -490,8 +553,9 @@ static const bad_case BAD[] = {
      false},
     {HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'empirical', 'file': '" DATA(
          "trace_text.csv") "'}}]}",
-     "t.json: $.columns[0].duration.file: " DATA("trace_text.csv") ":3: expected a finite number "
-                                                                   ">= 0, got 'fast'",
+     "t.json: $.columns[0].duration.file: " DATA(
+         "trace_text.csv") ":3: expected a number between 0 and "
+                           "1000000000 (the limit of one duration), got 'fast'",
      false},
     /* ---- programs and retry ---- */
     {HEAD MODELS PROV "'columns': [{'name': 'a', " DUR ", 'program': [" CALL_M "]}]}",
@@ -514,7 +578,9 @@ static const bad_case BAD[] = {
     {HEAD MODELS PROV PCOL("[{'sleep': 1}]"),
      "t.json: $.columns[0].program[0].sleep: unknown key (expected one of: local, call)", false},
     {HEAD MODELS PROV PCOL("[{'local': {'dist': 'constant', 'seconds': -1}}]"),
-     "t.json: $.columns[0].program[0].local.seconds: expected a number >= 0, got -1", false},
+     "t.json: $.columns[0].program[0].local.seconds: expected a number between 0 and 1000000000, "
+     "got -1",
+     false},
     {HEAD MODELS PROV PCOL("[{'local': 0.5}]"),
      "t.json: $.columns[0].program[0].local: expected an object, got 0.5", false},
     {HEAD MODELS PROV PCOL("[{'call': {'count': 1}}]"),
@@ -1248,6 +1314,24 @@ static void test_empirical_paths(void **state) {
     assert_string_equal(err.message,
                         "t.json: $.columns[1].name: expected a name not used by an earlier column, "
                         "got \"a\"");
+
+    /* a trace value past the limit of one duration (1e9 s) is refused */
+    char trace[] = "/tmp/admitsim-trace-XXXXXX";
+    int fd = mkstemp(trace);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "1\n2e9\n", 6), 6);
+    close(fd);
+    char doc[512], want[512];
+    snprintf(doc, sizeof doc,
+             HEAD "'columns': [{'name': 'a', 'duration': {'dist': 'empirical', 'file': '%s'}}]}",
+             trace);
+    assert_null(parse_q(doc, &err));
+    unlink(trace);
+    snprintf(want, sizeof want,
+             "t.json: $.columns[0].duration.file: %s:2: expected a number between 0 and 1000000000 "
+             "(the limit of one duration), got \"2e9\"",
+             trace);
+    assert_string_equal(err.message, want);
 }
 
 static void test_policy_names(void **state) {

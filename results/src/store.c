@@ -690,6 +690,7 @@ static res_status open_store(res_store *s, int flags, int target_version, res_er
 res_status res_store_open_version(const char *path, int flags, int target_version, res_store **out,
                                   res_error *err) {
     *out = NULL;
+    if (!res_store_names_file(path, err)) return RES_EINVAL;
     res_store *s = calloc(1, sizeof *s);
     if (!s) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);

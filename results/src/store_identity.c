@@ -73,3 +73,12 @@ void res_store_uri(char *uri, size_t len, const char *path, const char *query) {
     }
     snprintf(uri + n, len - n, "%s%s", query ? "?" : "", query ? query : "");
 }
+
+bool res_store_names_file(const char *path, res_error *err) {
+    if (*path && strcmp(path, ":memory:") != 0) return true;
+    res_store_fail(err, RES_EINVAL,
+                   "'%s' names no database file: SQLite would keep the results in %s and lose "
+                   "them on close",
+                   path, *path ? "memory" : "a temporary file");
+    return false;
+}

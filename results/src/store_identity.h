@@ -8,6 +8,7 @@
 #define RES_STORE_IDENTITY_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "res/error.h"
@@ -30,5 +31,10 @@ res_status res_store_identify(sqlite3 *db, const char *path, res_store_identity 
 ** "immutable=1" or "mode=ro", for sqlite3_open_v2 with SQLITE_OPEN_URI or
 ** an ATTACH on a connection opened so. */
 void res_store_uri(char *uri, size_t len, const char *path, const char *query);
+
+/* Whether path names a database file: "" and ":memory:" do not (SQLite
+** keeps those in a temporary file or in memory, and what is stored is lost
+** on close); then err says so (RES_EINVAL) and false. */
+bool res_store_names_file(const char *path, res_error *err);
 
 #endif

@@ -113,6 +113,7 @@ static res_status open_reader(res_store_reader *r, res_error *err) {
 
 res_status res_store_reader_open(const char *path, res_store_reader **out, res_error *err) {
     *out = NULL;
+    if (!res_store_names_file(path, err)) return RES_EINVAL;
     res_store_reader *r = calloc(1, sizeof *r);
     if (!r) return res_store_fail(err, RES_ENOMEM, "%s: out of memory", path);
     snprintf(r->path, sizeof r->path, "%s", path);

@@ -652,6 +652,11 @@ static bool parse_identity(const node *root, run_config *s) {
         return run_json_expect(&f,
                                "a non-empty string of at most %zu characters from [A-Za-z0-9_.-]",
                                sizeof s->scenario_id - 1);
+    /* it names files and directories (suite: OUT/<id>): ".", ".." and
+    ** hidden names are refused */
+    if (id[0] == '.')
+        return run_json_expect(&f, "a scenario id not starting with a dot (it names files "
+                                   "and directories)");
     memcpy(s->scenario_id, id, id_len + 1);
     return run_json_get_int(root, "scenario_version", true, 1, INT64_MAX, &s->scenario_version) &&
            run_json_field(root, "description", false, &f) &&

@@ -92,7 +92,11 @@ static void describe(const json_t *v, char *buf, size_t n) {
         break;
     case JSON_STRING: sb_quote(&b, json_string_value(v), 60); break;
     case JSON_INTEGER: sb_printf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: run_json_fmt_num(buf, n, json_real_value(v)); break;
+    case JSON_REAL: /* a whole number keeps its point: "got 1.0", never "got 1" */
+        run_json_fmt_num(buf, n, json_real_value(v));
+        b.len = strlen(buf);
+        if (!strpbrk(buf, ".eEni")) sb_printf(&b, ".0");
+        break;
     case JSON_TRUE: sb_printf(&b, "true"); break;
     case JSON_FALSE: sb_printf(&b, "false"); break;
     case JSON_NULL: sb_printf(&b, "%s", v ? "null" : "nothing"); break;

@@ -134,6 +134,9 @@ static int rt_spawn(void *ctx, admit_worker *w) {
     } else {
         k->outcome = sim_workload_draw_retry(e->workload, w->task->column, k->own_plan);
         k->plan = k->own_plan;
+        uint32_t column;
+        double seconds;
+        if (sim_workload_over_limit(e->workload, &column, &seconds)) e->halted = true;
     }
     run_walkers_begin(e->walkers, k, true);
     if (e->halted) {
@@ -171,6 +174,9 @@ static int provider_call(void *ctx, admit_model_attempt *a) {
     c->resource = admit_model_attempt_resource(a);
     c->token++;
     sim_providers_begin(e->providers, c->resource, e->clock.now_ns, &c->plan);
+    uint32_t resource;
+    double seconds;
+    if (sim_providers_over_limit(e->providers, &resource, &seconds)) e->halted = true;
     admit_model_attempt_set_provider_data(a, (void *)(uintptr_t)slot);
     schedule_in(e, c->plan.duration_ns, EV_CALL_DONE, slot, c->token);
     return 0;
@@ -272,9 +278,36 @@ static bool fail(sim_error *err, sim_status code, const char *fmt, ...) {
     return false;
 }
 
-/* Why the run halted: what the core refused, a spill file that failed,
-** else memory. */
+/* A duration drawn past the limit of one duration (cut to it, so every
+** figure after it would be wrong): the run fails, naming the column or the
+** provider endpoint and the value drawn.  False when none was. */
+static bool past_limit(engine *e, sim_error *err) {
+    uint32_t which;
+    double seconds;
+    if (sim_workload_over_limit(e->workload, &which, &seconds)) {
+        fail(err, SIM_ELIMIT,
+             "%.400s: column \"%.100s\" drew a duration of %.6g s, past the limit of one "
+             "duration (%.0f s): the run cannot be simulated as specified",
+             e->cfg->path, e->cfg->columns[which].name, seconds, SIM_DIST_MAX_SECONDS);
+        return true;
+    }
+    if (sim_providers_over_limit(e->providers, &which, &seconds)) {
+        fail(err, SIM_ELIMIT,
+             "%.400s: provider endpoint \"%.300s\" drew a latency of %.6g s (with its latency "
+             "windows' multiplier), past the limit of one duration (%.0f s): the run cannot be "
+             "simulated as specified",
+             e->cfg->path,
+             admit_request_resolver_resource_key(run_assembly_request_resolver(e->asm_), which),
+             seconds, SIM_DIST_MAX_SECONDS);
+        return true;
+    }
+    return false;
+}
+
+/* Why the run halted: a duration past the limit, what the core refused, a
+** spill file that failed, else memory. */
 static bool oom(engine *e, sim_error *err) {
+    if (past_limit(e, err)) return false;
     const char *spill = e->cap ? res_event_capture_error(e->cap) : NULL;
     if (spill) return fail(err, SIM_EIO, "%.400s: %.500s", e->cfg->path, spill);
     if (e->refusal.code != ADMIT_OK)
@@ -439,6 +472,7 @@ res_run_record *sim_run_execute(const sim_scenario *sc, const sim_run_options *o
     }
     if (ok && !res_event_capture_start(e.cap, run, e.capture)) ok = oom(&e, err);
     if (ok && !draw_first_attempts(&e, opt)) ok = oom(&e, err);
+    if (ok && past_limit(&e, err)) ok = false;
     if (ok && sc->env.cancel_at_ns >= 0) schedule(&e, sc->env.cancel_at_ns, EV_CANCEL, 0, 0);
     ok = ok && run_loop(&e, err);
     if (ok) {

@@ -45,6 +45,9 @@ typedef struct endpoint {
 struct sim_providers {
     endpoint *ep;
     uint32_t ep_count;
+    bool over;              /* a latency passed SIM_DIST_MAX_SECONDS (cut to it): */
+    uint32_t over_resource; /* the first such call's endpoint */
+    double over_seconds;    /* and latency, after its windows' multiplier */
 };
 
 /* rpm >= 1: floor(rpm) starts per 60 s; below 1: one start per 60/rpm s. */
@@ -180,6 +183,28 @@ static int64_t scaled(int64_t ns, double multiplier) {
     return x >= (double)MAX_SPAN_NS ? MAX_SPAN_NS : (int64_t)llround(x);
 }
 
+/* A call's latency: a draw times the active latency windows' multiplier,
+** the first one past the limit (cut to it) remembered. */
+static int64_t latency(sim_providers *p, uint32_t resource, double multiplier) {
+    endpoint *e = &p->ep[resource];
+    double drawn;
+    int64_t ns = sim_dist_draw_ns(&e->spec->latency, e->rng, &drawn);
+    double seconds = drawn * multiplier;
+    if (seconds > SIM_DIST_MAX_SECONDS && !p->over) {
+        p->over = true;
+        p->over_resource = resource;
+        p->over_seconds = seconds;
+    }
+    return scaled(ns, multiplier);
+}
+
+bool sim_providers_over_limit(const sim_providers *p, uint32_t *resource, double *seconds) {
+    if (!p || !p->over) return false;
+    *resource = p->over_resource;
+    *seconds = p->over_seconds;
+    return true;
+}
+
 void sim_providers_begin(sim_providers *p, uint32_t resource, int64_t now_ns, sim_call_plan *out) {
     if (resource >= p->ep_count) { /* the loader and create make this unreachable */
         *out = (sim_call_plan){{ADMIT_REQ_UNEXPECTED_EXCEPTION, 0}, 0, false};
@@ -227,7 +252,7 @@ void sim_providers_begin(sim_providers *p, uint32_t resource, int64_t now_ns, si
     out->outcome.kind = u < ps->timeout_probability + ps->failure_probability
                             ? ADMIT_REQ_PROVIDER_FAILURE
                             : ADMIT_REQ_SUCCESS;
-    out->duration_ns = scaled(sim_dist_sample_ns(&ps->latency, e->rng), multiplier);
+    out->duration_ns = latency(p, resource, multiplier);
 }
 
 void sim_providers_end(sim_providers *p, uint32_t resource, int64_t now_ns,

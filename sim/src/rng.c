@@ -28,6 +28,11 @@ gsl_rng *sim_rng_stream(uint64_t seed, uint32_t iteration, const char *entity) {
 }
 
 int64_t sim_dist_sample_ns(const sim_dist *d, gsl_rng *rng) {
+    double drawn;
+    return sim_dist_draw_ns(d, rng, &drawn);
+}
+
+int64_t sim_dist_draw_ns(const sim_dist *d, gsl_rng *rng, double *drawn) {
     double s;
     switch (d->kind) {
     case SIM_DIST_UNIFORM: s = d->a + (d->b - d->a) * gsl_rng_uniform(rng); break;
@@ -40,8 +45,9 @@ int64_t sim_dist_sample_ns(const sim_dist *d, gsl_rng *rng) {
         break;
     default: s = d->a; break;
     }
+    *drawn = s;
     if (!(s > 0)) return 0;
-    if (s > 1e9) s = 1e9; /* ~31 years: keeps the nanosecond clock far from overflow */
+    if (s > SIM_DIST_MAX_SECONDS) s = SIM_DIST_MAX_SECONDS;
     return (int64_t)llround(s * 1e9);
 }
 
@@ -64,6 +70,21 @@ double sim_dist_mean_seconds(const sim_dist *d) {
             sum += d->samples[i];
         return sum / d->sample_count;
     }
+    default: return d->a;
+    }
+}
+
+double sim_dist_reach_seconds(const sim_dist *d) {
+    double max = 0;
+    switch (d->kind) {
+    case SIM_DIST_UNIFORM: return d->b;
+    case SIM_DIST_EXPONENTIAL: return d->a * log(2.0);
+    case SIM_DIST_LOGNORMAL: return exp(d->a);
+    case SIM_DIST_GAMMA: return d->a > 1.0 / 3 ? d->b * (d->a - 1.0 / 3) : 0;
+    case SIM_DIST_EMPIRICAL:
+        for (uint32_t i = 0; d->samples && i < d->sample_count; i++)
+            if (d->samples[i] > max) max = d->samples[i];
+        return max;
     default: return d->a;
     }
 }

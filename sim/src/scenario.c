@@ -127,9 +127,11 @@ static bool read_trace(const node *f, const char *path, FILE *in, samples *out) 
         }
         seen = true;
         char q[128];
-        if (!number || !isfinite(x) || x < 0)
-            return run_json_fail(f, "%s:%ld: expected a finite number >= 0, got %s", path, lineno,
-                                 run_json_quoted(q, sizeof q, t));
+        if (!number || !isfinite(x) || x < 0 || x > RUN_MAX_SECONDS)
+            return run_json_fail(f,
+                                 "%s:%ld: expected a number between 0 and %.0f (the limit of one "
+                                 "duration), got %s",
+                                 path, lineno, RUN_MAX_SECONDS, run_json_quoted(q, sizeof q, t));
         if (out->n == MAX_SAMPLES)
             return run_json_fail(f, "%s:%ld: expected at most %d samples, got more", path, lineno,
                                  MAX_SAMPLES);
@@ -169,6 +171,22 @@ static bool load_samples(const node *f, sim_dist *d) {
     return true;
 }
 
+/* An unbounded distribution (exponential, lognormal, gamma) whose median
+** passes the limit of one duration: most of its draws would.  (A bounded
+** one's parameters are held to the limit; a tail draw past it fails the
+** run: sim_workload_over_limit, sim_providers_over_limit.) */
+static bool median_within_limit(const node *o, const sim_dist *d) {
+    double median = sim_dist_reach_seconds(d);
+    if (!(median > RUN_MAX_SECONDS)) return true;
+    char m[32];
+    return run_json_fail(o,
+                         "expected a distribution whose median is at most %.0f seconds (the "
+                         "limit of one duration), got %s with a median of %s%s s",
+                         RUN_MAX_SECONDS, sim_dist_kind_name(d->kind),
+                         d->kind == SIM_DIST_GAMMA ? "above " : "",
+                         run_json_fmt_num(m, sizeof m, median));
+}
+
 /* o: a distribution object, {"dist": KIND, ...parameters}. */
 static bool parse_dist(const node *o, sim_dist *d) {
     node f;
@@ -181,11 +199,11 @@ static bool parse_dist(const node *o, sim_dist *d) {
     *d = (sim_dist){SIM_DIST_CONSTANT, 0, 0, NULL, 0};
     switch ((sim_dist_kind)kind) {
     case SIM_DIST_CONSTANT:
-        ok = run_json_get_num(o, "seconds", true, 0, INFINITY, false, &a);
+        ok = run_json_get_num(o, "seconds", true, 0, RUN_MAX_SECONDS, false, &a);
         break;
     case SIM_DIST_UNIFORM:
-        ok = run_json_get_num(o, "low", true, 0, INFINITY, false, &a) &&
-             run_json_get_num(o, "high", true, a, INFINITY, false, &b);
+        ok = run_json_get_num(o, "low", true, 0, RUN_MAX_SECONDS, false, &a) &&
+             run_json_get_num(o, "high", true, a, RUN_MAX_SECONDS, false, &b);
         break;
     case SIM_DIST_EXPONENTIAL: ok = run_json_get_num(o, "mean", true, 0, INFINITY, true, &a); break;
     case SIM_DIST_LOGNORMAL:
@@ -204,7 +222,7 @@ static bool parse_dist(const node *o, sim_dist *d) {
     d->kind = (sim_dist_kind)kind;
     d->a = a;
     d->b = b;
-    return ok;
+    return ok && median_within_limit(o, d);
 }
 
 static bool parse_duration(const node *c, sim_dist *d) {
@@ -243,6 +261,41 @@ static bool parse_window(const node *e, sim_provider_spec *ps, sim_window *w) {
                                 &w->requests_per_minute);
     case SIM_WINDOW_LATENCY:
         return run_json_get_num(e, "multiplier", true, 0, INFINITY, true, &w->latency_multiplier);
+    }
+    return true;
+}
+
+/* A call's latency is a draw times the multipliers of the latency windows
+** covering its start (the product is largest at some window's start): the
+** latency's reach (its largest value, an unbounded one's median) times that
+** product must stay within the limit of one duration. */
+static bool latency_within_limit(const node *windows, const sim_provider_spec *ps) {
+    double reach = sim_dist_reach_seconds(&ps->latency);
+    for (uint32_t i = 0; i < ps->window_count; i++) {
+        const sim_window *w = &ps->windows[i];
+        if (w->kind != SIM_WINDOW_LATENCY) continue;
+        double others = 1; /* the other latency windows covering w's start */
+        for (uint32_t j = 0; j < ps->window_count; j++) {
+            const sim_window *v = &ps->windows[j];
+            if (j != i && v->kind == SIM_WINDOW_LATENCY && v->start_ns <= w->start_ns &&
+                w->start_ns < v->end_ns)
+                others *= v->latency_multiplier;
+        }
+        if (!(reach * others * w->latency_multiplier > RUN_MAX_SECONDS)) continue;
+        node item, f;
+        run_json_item(windows, i, &item);
+        run_json_field(&item, "multiplier", true, &f);
+        char most[32], r[32];
+        return run_json_expect(
+            &f,
+            "at most %s (the %s latency, %s s, times the multipliers of the "
+            "latency windows covering the start of a call must stay within "
+            "%.0f seconds, the limit of one duration)",
+            run_json_fmt_num(most, sizeof most, RUN_MAX_SECONDS / reach / others),
+            ps->latency.kind <= SIM_DIST_UNIFORM || ps->latency.kind == SIM_DIST_EMPIRICAL
+                ? "largest"
+                : "median",
+            run_json_fmt_num(r, sizeof r, reach), RUN_MAX_SECONDS);
     }
     return true;
 }
@@ -295,7 +348,7 @@ static bool parse_provider(const node *e, const run_config *cfg, const sim_envir
         if (!parse_window(&w, ps, &ps->windows[ps->window_count])) return false;
         ps->window_count++;
     }
-    return true;
+    return latency_within_limit(&a, ps);
 }
 
 static bool parse_providers(const node *root, const run_config *cfg, sim_environment *s) {

@@ -4,6 +4,7 @@
 #include "sim/workload.h"
 
 #include <gsl/gsl_rng.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,7 +27,22 @@ struct sim_workload {
     size_t run_count;
     uint8_t *first_outcome; /* [task] */
     uint64_t *column_seed;  /* [column] */
+    bool over;              /* a draw passed SIM_DIST_MAX_SECONDS (cut to it): */
+    uint32_t over_column;   /* the first such draw's column */
+    double over_seconds;    /* and value */
 };
+
+/* One duration of column's, remembering the first that passed the limit. */
+static int64_t draw_duration(sim_workload *w, uint32_t column, const sim_dist *d, gsl_rng *rng) {
+    double drawn;
+    int64_t ns = sim_dist_draw_ns(d, rng, &drawn);
+    if (drawn > SIM_DIST_MAX_SECONDS && !w->over) {
+        w->over = true;
+        w->over_column = column;
+        w->over_seconds = drawn;
+    }
+    return ns;
+}
 
 uint32_t sim_workload_step_count(const run_column *col) {
     return col->step_count ? col->step_count : 1;
@@ -42,18 +58,19 @@ static admit_worker_outcome draw_outcome(const sim_column *col, gsl_rng *rng) {
 
 /* Draws one execution's program values (local durations, call counts) and
 ** its outcome, in step order, from rng. */
-static admit_worker_outcome draw_plan(const sim_scenario *sc, uint32_t column, gsl_rng *rng,
+static admit_worker_outcome draw_plan(sim_workload *w, uint32_t column, gsl_rng *rng,
                                       int64_t *plan) {
+    const sim_scenario *sc = w->sc;
     const run_column *shape = &sc->config.columns[column];
     const sim_column *col = &sc->env.columns[column];
     if (shape->step_count == 0) {
-        plan[0] = sim_dist_sample_ns(&col->duration, rng);
+        plan[0] = draw_duration(w, column, &col->duration, rng);
         return draw_outcome(col, rng);
     }
     for (uint32_t i = 0; i < shape->step_count; i++) {
         const sim_step *st = &col->program[i];
         if (shape->program[i].kind == RUN_STEP_LOCAL) {
-            plan[i] = sim_dist_sample_ns(&st->duration, rng);
+            plan[i] = draw_duration(w, column, &st->duration, rng);
         } else if (st->count_kind == SIM_COUNT_BRANCH) {
             plan[i] = gsl_rng_uniform(rng) < st->probability ? st->count : st->count_else;
         } else if (st->count_kind == SIM_COUNT_UNTIL_VALID) {
@@ -136,7 +153,7 @@ sim_workload *sim_workload_create(const sim_scenario *sc, admit_tracker *tracker
     for (size_t i = 0; i < ntasks; i++) {
         const admit_task *t = admit_tracker_task(tracker, i);
         w->first_outcome[i] =
-            (uint8_t)draw_plan(sc, t->column, w->first_rng[t->column], plan_of(w, i));
+            (uint8_t)draw_plan(w, t->column, w->first_rng[t->column], plan_of(w, i));
     }
     return w;
 }
@@ -163,7 +180,14 @@ const int64_t *sim_workload_first(const sim_workload *w, size_t task_index,
 }
 
 admit_worker_outcome sim_workload_draw_retry(sim_workload *w, uint32_t column, int64_t *plan) {
-    return draw_plan(w->sc, column, w->retry_rng[column], plan);
+    return draw_plan(w, column, w->retry_rng[column], plan);
+}
+
+bool sim_workload_over_limit(const sim_workload *w, uint32_t *column, double *seconds) {
+    if (!w || !w->over) return false;
+    *column = w->over_column;
+    *seconds = w->over_seconds;
+    return true;
 }
 
 const uint64_t *sim_workload_column_seeds(const sim_workload *w) {

@@ -49,6 +49,10 @@ void sim_providers_end(sim_providers *p, uint32_t resource, int64_t now_ns,
                        const sim_call_plan *plan);
 
 /* Server-side accounting, for tests and reports. */
+/* Whether a call's latency so far (a draw times its latency windows'
+** multiplier) passed SIM_DIST_MAX_SECONDS, the limit of one duration, and
+** was cut to it: the first such call's endpoint and latency in seconds. */
+bool sim_providers_over_limit(const sim_providers *p, uint32_t *resource, double *seconds);
 uint32_t sim_providers_in_flight(const sim_providers *p, uint32_t resource);
 uint64_t sim_providers_calls(const sim_providers *p, uint32_t resource);
 uint64_t sim_providers_rate_limited(const sim_providers *p, uint32_t resource);

@@ -36,8 +36,21 @@ typedef struct sim_dist {
     uint32_t sample_count;
 } sim_dist;
 
-/* One draw, rounded to whole nanoseconds once, never negative. */
+/* The limit of one duration, in seconds (~31 years: keeps the nanosecond
+** clock far from overflow; RUN_MAX_SECONDS). */
+#define SIM_DIST_MAX_SECONDS 1e9
+/* One draw, rounded to whole nanoseconds once, never negative, at most
+** SIM_DIST_MAX_SECONDS: the loader refuses a distribution certain (or, for
+** an unbounded one, more likely than not) to pass it, and sim_dist_draw_ns
+** tells the callers when a tail draw does. */
 int64_t sim_dist_sample_ns(const sim_dist *d, gsl_rng *rng);
+/* The same, *drawn set to the value drawn in seconds before the cut (more
+** than SIM_DIST_MAX_SECONDS: the result was cut to the limit). */
+int64_t sim_dist_draw_ns(const sim_dist *d, gsl_rng *rng, double *drawn);
+/* The largest value a draw of d takes for a bounded distribution (constant,
+** uniform, empirical), else its median -- for gamma a lower bound of it,
+** scale x (shape - 1/3) -- in seconds: what the loader holds to the limit. */
+double sim_dist_reach_seconds(const sim_dist *d);
 const char *sim_dist_kind_name(sim_dist_kind k);
 double sim_dist_mean_seconds(const sim_dist *d);
 

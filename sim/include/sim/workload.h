@@ -17,6 +17,7 @@
 #ifndef SIM_WORKLOAD_H
 #define SIM_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,12 @@ const int64_t *sim_workload_first(const sim_workload *w, size_t task_index,
 /* A later execution of a task of column: its step values into
 ** plan[RUN_MAX_STEPS], drawn now from the column's retry stream. */
 admit_worker_outcome sim_workload_draw_retry(sim_workload *w, uint32_t column, int64_t *plan);
+/* Whether a duration drawn so far (first executions and retries) passed
+** SIM_DIST_MAX_SECONDS, the limit of one duration, and was cut to it: the
+** first such draw's column and value in seconds.  The simulator fails the
+** run then (a tail draw of an unbounded distribution; the loader refuses
+** one more likely than not to pass the limit). */
+bool sim_workload_over_limit(const sim_workload *w, uint32_t *column, double *seconds);
 /* The per-column seeds of the output hashes (res_run_record_hash_outputs):
 ** [column_count] values of sim_rng_stream_seed(seed, iteration, column name). */
 const uint64_t *sim_workload_column_seeds(const sim_workload *w);
