@@ -331,6 +331,26 @@ static int run_probe(search_run *sr, size_t k) {
 
 /* ---- the end ---------------------------------------------------------------------- */
 
+/* Every probe's shards into experiment id of the store st at db (shown as
+** shown); then the experiment must hold every probe's runs
+** (sweep_result_holds): a run skipped as already there may be in db
+** outside it (the search's database merged there by admitsim merge, then
+** the search resumed with that --db), and the result would count runs the
+** experiment does not hold. */
+static bool merge_probes(search_run *sr, res_store *st, int64_t id, const char *db,
+                         const char *shown, uint64_t *runs, uint64_t *skipped) {
+    size_t want = 0;
+    for (size_t i = 0; i < sr->n; i++) {
+        sweep_dir pd = {.lock_fd = -1};
+        if (snprintf(pd.path, sizeof pd.path, "%s/probes/probe-%02zu", sr->dir.path, i) >=
+                (int)sizeof pd.path ||
+            !sweep_result_merge(&sr->plans[i], &pd, st, id, db, "admitsim search", runs, skipped))
+            return false;
+        want += sweep_plan_runs(&sr->plans[i]);
+    }
+    return sweep_result_holds(db, shown, id, want, "search", "admitsim search");
+}
+
 /* Every probe's runs into one experiment; the result stored and printed. */
 static int finish(search_run *sr, size_t answer, const char *cmdline) {
     search_args *a = sr->a;
@@ -358,14 +378,7 @@ static int finish(search_run *sr, size_t answer, const char *cmdline) {
                                       .command_line = cmdline};
     int64_t id = sweep_result_experiment(&sr->dir, st, abs_db, &info, "admitsim search");
     uint64_t runs = 0, skipped = 0;
-    bool ok = id > 0;
-    for (size_t i = 0; ok && i < sr->n; i++) {
-        sweep_dir pd = {.lock_fd = -1};
-        ok = snprintf(pd.path, sizeof pd.path, "%s/probes/probe-%02zu", sr->dir.path, i) <
-                 (int)sizeof pd.path &&
-             sweep_result_merge(&sr->plans[i], &pd, st, id, abs_db, "admitsim search", &runs,
-                                &skipped);
-    }
+    bool ok = id > 0 && merge_probes(sr, st, id, abs_db, db, &runs, &skipped);
     json_t *r = ok ? search_result_json(s, sr->probes, sr->n, answer, id) : NULL;
     ok = ok && r && sweep_result_store(&sr->dir, st, id, r, "admitsim search");
     if (!ok && id > 0) res_store_finish_experiment(st, id, "failed", NULL, NULL);

@@ -149,7 +149,7 @@ static void print_plan(const sweep_plan *p, bool json) {
     for (size_t i = 0; i < p->nparams; i++) {
         printf("  %s:", p->params[i].name);
         for (size_t k = 0; k < json_array_size(p->params[i].values); k++) {
-            char v[256];
+            char v[SWEEP_VALUE_TEXT_MAX];
             sweep_value_text(json_array_get(p->params[i].values, k), v, sizeof v);
             printf("%s %s", k ? "," : "", v);
         }
@@ -161,7 +161,7 @@ static void print_plan(const sweep_plan *p, bool json) {
         sweep_shard_runs(p, k, &first, &count);
         printf("%6zu ", k);
         for (size_t r = first; r < first + count; r++) {
-            char label[1024];
+            char label[SWEEP_LABEL_MAX];
             sweep_point_label(p, sweep_run_point(p, r), label, sizeof label);
             printf(" %s%zu: %s, seed %llu", r > first ? "; " : "", sweep_run_point(p, r), label,
                    (unsigned long long)sweep_run_seed(p, r));

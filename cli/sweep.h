@@ -49,6 +49,11 @@
 #define SWEEP_MAX_METRICS 64
 #define SWEEP_ID_MAX      64
 #define SWEEP_PATH_MAX    4096
+/* A point's arm in the store, "NAME=VALUE,NAME=VALUE", and one value as
+** text are at most these less one: a sweep file whose points' arms or
+** values would be longer is refused (cut, two points could read alike). */
+#define SWEEP_LABEL_MAX      1024
+#define SWEEP_VALUE_TEXT_MAX 256
 
 typedef struct sweep_param {
     char name[256];
@@ -99,10 +104,13 @@ json_t *sweep_plan_json(const sweep_plan *p);
 const json_t *sweep_point_value(const sweep_plan *p, size_t point, size_t param);
 /* {NAME: value, ...} of a point (new reference). */
 json_t *sweep_point_values(const sweep_plan *p, size_t point);
-/* "NAME=VALUE,NAME=VALUE" of a point: its arm in the store. */
+/* "NAME=VALUE,NAME=VALUE" of a point: its arm in the store (a loaded
+** plan's fit in SWEEP_LABEL_MAX bytes). */
 void sweep_point_label(const sweep_plan *p, size_t point, char *buf, size_t len);
-/* A value as text: numbers with up to 15 significant digits, strings bare. */
-void sweep_value_text(const json_t *v, char *buf, size_t len);
+/* A value as text: numbers with up to 15 significant digits, strings bare;
+** its whole length, as snprintf (a loaded plan's fit in
+** SWEEP_VALUE_TEXT_MAX bytes). */
+size_t sweep_value_text(const json_t *v, char *buf, size_t len);
 /* The arm overrides that make point (new reference), NULL with err set
 ** when a parameter names nothing an arm overrides. */
 json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen);
@@ -279,6 +287,14 @@ int64_t sweep_result_experiment(const sweep_dir *d, res_store *s, const char *db
                                 const res_store_experiment_info *info, const char *who);
 bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
                         const char *db, const char *who, uint64_t *runs, uint64_t *skipped);
+/* True when experiment id of the store at db (shown as shown) holds
+** exactly want runs; else says so (what: "sweep" or "search") and is
+** false.  After merging: a run skipped as already there may be there
+** under no experiment or another one (the shards merged into db by
+** `admitsim merge`, or the sweep's database merged in), and the experiment
+** would then hold fewer runs than its result counts. */
+bool sweep_result_holds(const char *db, const char *shown, int64_t id, size_t want,
+                        const char *what, const char *who);
 json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id);
 bool sweep_result_store(const sweep_dir *d, res_store *s, int64_t id, json_t *r, const char *who);
 

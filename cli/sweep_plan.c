@@ -82,14 +82,20 @@ static int compare_text(const void *a, const void *b) {
 
 /* No two values of a parameter alike: a point is known in the store by its
 ** values as text (its arm), so two that read the same would make one point
-** twice, its seeds counted twice in its figures. */
+** twice, its seeds counted twice in its figures.  Nor one too long to be
+** read whole (cut, two could read alike and a point's arm be cut). */
 static bool distinct_values(const node *n, const json_t *values) {
     size_t count = json_array_size(values);
-    char(*text)[256] = calloc(count ? count : 1, sizeof *text);
+    char(*text)[SWEEP_VALUE_TEXT_MAX] = calloc(count ? count : 1, sizeof *text);
     char **sorted = calloc(count ? count : 1, sizeof *sorted);
     bool ok = text && sorted;
     for (size_t i = 0; ok && i < count; i++) {
-        sweep_value_text(json_array_get(values, i), text[i], sizeof text[i]);
+        size_t len = sweep_value_text(json_array_get(values, i), text[i], sizeof text[i]);
+        if (len >= sizeof text[i])
+            ok = run_json_fail(n,
+                               "expected values of at most %d characters as text (a point's arm "
+                               "in the store is NAME=VALUE,...), got one of %zu: %.60s...",
+                               SWEEP_VALUE_TEXT_MAX - 1, len, text[i]);
         sorted[i] = text[i];
     }
     if (ok) qsort(sorted, count, sizeof *sorted, compare_text);
@@ -122,6 +128,33 @@ static bool read_values(const node *n, json_t **out) {
     return false;
 }
 
+/* The longest text of a parameter's values. */
+static size_t longest_value(const json_t *values) {
+    size_t longest = 0, i;
+    json_t *v;
+    json_array_foreach(values, i, v) {
+        char text[SWEEP_VALUE_TEXT_MAX];
+        size_t len = sweep_value_text(v, text, sizeof text);
+        if (len > longest) longest = len;
+    }
+    return longest;
+}
+
+/* The longest point's arm, NAME=VALUE,... over the parameters so far
+** (*label: its length before parameter sp), must fit SWEEP_LABEL_MAX: cut,
+** two points' arms could read alike and their runs be taken for one
+** another's. */
+static bool label_fits(const node *n, const sweep_param *sp, size_t *label) {
+    *label += (*label ? 1 : 0) + strlen(sp->name) + 1 + longest_value(sp->values);
+    if (*label < SWEEP_LABEL_MAX) return true;
+    return run_json_fail(n,
+                         "expected a point's arm (NAME=VALUE,... of every parameter, its name in "
+                         "the store) of at most %d characters, got %zu with this parameter: "
+                         "shorten the parameter names (a model's alias) or values, or use fewer "
+                         "parameters",
+                         SWEEP_LABEL_MAX - 1, *label);
+}
+
 static bool read_parameters(const node *root, sweep_plan *p) {
     node params;
     if (!run_json_field(root, "parameters", true, &params) || !run_json_as_object(&params, NULL))
@@ -130,6 +163,7 @@ static bool read_parameters(const node *root, sweep_plan *p) {
         return run_json_expect(&params, "an object of 1 to %d parameters", SWEEP_MAX_PARAMS);
     const char *name;
     json_t *v;
+    size_t label = 0;
     p->npoints = 1;
     json_object_foreach(params.v, name, v) {
         node n;
@@ -149,6 +183,7 @@ static bool read_parameters(const node *root, sweep_plan *p) {
         snprintf(sp->name, sizeof sp->name, "%s", name);
         if (!read_values(&n, &sp->values)) return false;
         p->nparams++;
+        if (!label_fits(&n, sp, &label)) return false;
         p->npoints *= json_array_size(sp->values);
         if (p->npoints > SWEEP_MAX_RUNS)
             return run_json_fail(&params, "expected at most %d points", SWEEP_MAX_RUNS);

@@ -34,25 +34,27 @@ json_t *sweep_point_values(const sweep_plan *p, size_t point) {
     return o;
 }
 
-void sweep_value_text(const json_t *v, char *buf, size_t len) {
+size_t sweep_value_text(const json_t *v, char *buf, size_t len) {
+    int n;
     if (json_is_integer(v)) {
-        snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+        n = snprintf(buf, len, "%lld", (long long)json_integer_value(v));
     } else if (json_is_real(v)) {
-        run_json_fmt_num(buf, len, json_real_value(v));
+        n = (int)strlen(run_json_fmt_num(buf, len, json_real_value(v)));
     } else if (json_is_string(v)) {
-        snprintf(buf, len, "%s", json_string_value(v));
+        n = snprintf(buf, len, "%s", json_string_value(v));
     } else {
         char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        snprintf(buf, len, "%s", t ? t : "?");
+        n = snprintf(buf, len, "%s", t ? t : "?");
         free(t);
     }
+    return n < 0 ? 0 : (size_t)n;
 }
 
 void sweep_point_label(const sweep_plan *p, size_t point, char *buf, size_t len) {
     size_t n = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < p->nparams && n < len; i++) {
-        char v[256];
+        char v[SWEEP_VALUE_TEXT_MAX];
         sweep_value_text(sweep_point_value(p, point, i), v, sizeof v);
         n += (size_t)snprintf(buf + n, len - n, "%s%s=%s", i ? "," : "", p->params[i].name, v);
     }
@@ -278,7 +280,7 @@ json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size
 /* "point N (LABEL): " before msg, with the arm's own name taken out. */
 static void blame_point(const sweep_plan *p, size_t point, const char *msg, char *err,
                         size_t errlen) {
-    char label[512];
+    char label[SWEEP_LABEL_MAX];
     sweep_point_label(p, point, label, sizeof label);
     const char *arm = strstr(msg, "$.arms.sweep_point");
     if (arm)

@@ -197,11 +197,37 @@ bool sweep_result_merge(const sweep_plan *p, const sweep_dir *d, res_store *s, i
     return true;
 }
 
+bool sweep_result_holds(const char *db, const char *shown, int64_t id, size_t want,
+                        const char *what, const char *who) {
+    res_store_reader *r = NULL;
+    res_experiment_row row;
+    res_error err;
+    if (res_store_reader_open(db, &r, &err) != RES_OK ||
+        res_store_reader_experiment(r, id, &row, &err) != RES_OK) {
+        fprintf(stderr, "%s: %s\n", who, err.message);
+        res_store_reader_close(r);
+        return false;
+    }
+    int64_t held = row.runs;
+    res_store_reader_close(r);
+    if (held == (int64_t)want) return true;
+    if (held > (int64_t)want)
+        fprintf(stderr,
+                "%s: experiment %lld in %s holds %lld runs, more than the %s's %zu: a "
+                "(point, seed) is stored more than once\n",
+                who, (long long)id, shown, (long long)held, what, want);
+    else
+        fprintf(stderr,
+                "%s: experiment %lld in %s holds %lld of the %s's %zu runs: the others were in "
+                "%s before, outside this experiment (its shards or another copy of its runs "
+                "merged there by admitsim merge, or the directory copied with its database); "
+                "merge into another --db\n",
+                who, (long long)id, shown, (long long)held, what, want, shown);
+    return false;
+}
+
 /* Every shard of d into the experiment, saying how many runs; then every
-** run of the plan must be the experiment's: a run skipped as already there
-** may be there under no experiment or another one (the shards merged into
-** db by `admitsim merge`, or the sweep's database merged in), and the
-** experiment would then hold fewer runs than its result counts. */
+** run of the plan must be the experiment's (sweep_result_holds). */
 static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, int64_t id,
                          const char *db, const sweep_result_options *o) {
     uint64_t runs = 0, skipped = 0;
@@ -210,31 +236,7 @@ static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, 
         fprintf(stderr, "%s: merged %llu run%s into %s%s\n", o->who, (unsigned long long)runs,
                 runs == 1 ? "" : "s", o->db_path,
                 skipped ? " (the others were merged before)" : "");
-    res_store_reader *r = NULL;
-    res_experiment_row row;
-    res_error err;
-    if (res_store_reader_open(db, &r, &err) != RES_OK ||
-        res_store_reader_experiment(r, id, &row, &err) != RES_OK) {
-        fprintf(stderr, "%s: %s\n", o->who, err.message);
-        res_store_reader_close(r);
-        return false;
-    }
-    int64_t held = row.runs;
-    res_store_reader_close(r);
-    if (held == (int64_t)sweep_plan_runs(p)) return true;
-    if (held > (int64_t)sweep_plan_runs(p))
-        fprintf(stderr,
-                "%s: experiment %lld in %s holds %lld runs, more than the sweep's %zu: a "
-                "(point, seed) is stored more than once\n",
-                o->who, (long long)id, o->db_path, (long long)held, sweep_plan_runs(p));
-    else
-        fprintf(
-            stderr,
-            "%s: experiment %lld in %s holds %lld of the sweep's %zu runs: the others were in %s "
-            "before, outside this experiment (its shards or another copy of its runs merged "
-            "there by admitsim merge); merge into another --db\n",
-            o->who, (long long)id, o->db_path, (long long)held, sweep_plan_runs(p), o->db_path);
-    return false;
+    return sweep_result_holds(db, o->db_path, id, sweep_plan_runs(p), "sweep", o->who);
 }
 
 /* ---- figures ------------------------------------------------------------------- */
@@ -287,7 +289,7 @@ static json_t *point_json(const sweep_plan *p, size_t point, json_t *values, jso
         if (n > runs) runs = n;
         free(v);
     }
-    char label[1024];
+    char label[SWEEP_LABEL_MAX];
     sweep_point_label(p, point, label, sizeof label);
     return json_pack("{s:I, s:s, s:o, s:I, s:o}", "point", (json_int_t)point, "arm", label,
                      "parameters", sweep_point_values(p, point), "runs", (json_int_t)runs,
@@ -346,7 +348,7 @@ static void print_tables(const sweep_plan *p, json_t *r, FILE *f) {
         size_t j;
         json_array_foreach(json_object_get(r, "points"), j, pt) {
             for (size_t k = 0; k < p->nparams; k++) {
-                char v[256];
+                char v[SWEEP_VALUE_TEXT_MAX];
                 sweep_value_text(sweep_point_value(p, j, k), v, sizeof v);
                 fprintf(f, "  %*s", width[k], v);
             }

@@ -93,7 +93,7 @@ static void collect(void *ctx, const res_run_record *r, const res_summary *s) {
 static bool run_one(const sweep_plan *p, size_t r, const char *db, const char *command_line,
                     json_t *runs) {
     size_t point = sweep_run_point(p, r);
-    char err[2048], label[1024];
+    char err[2048], label[SWEEP_LABEL_MAX];
     sim_scenario *sc = sweep_point_scenario(p, point, err, sizeof err);
     if (!sc) {
         fprintf(stderr, "admitsim sweep: %s\n", err);

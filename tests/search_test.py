@@ -22,6 +22,8 @@ up to 6.
 6. A directory holding a search is refused without --resume, and with
    --resume when the search differs; a metric the runs do not record is an
    error naming it.
+7. A --db holding the search's runs outside its experiment (merged there)
+   is refused: the experiment would hold none of the runs it counts.
 """
 import json
 import os
@@ -150,6 +152,20 @@ check("holds another search" in p.stderr, f"another search is refused: {p.stderr
 p = search("--out", out("nometric"), slo="request.nope/x/chat.request_wait_p95_seconds<=3", expect=1)
 check("record no metric named request.nope/x/chat.request_wait_p95_seconds" in p.stderr,
       f"an unknown metric is named: {p.stderr[-300:]}")
+
+# 7. A --db holding the search's runs already, under no experiment (its
+# database merged there by admitsim merge), then the search resumed into it:
+# every run was skipped as there, and the new experiment held none of the
+# runs its result counts (exit 0, "18 runs stored").  Refused (exit 1), the
+# experiment marked failed.
+subprocess.run([admitsim, "merge", out("outside.db"), out("smallest/search.db")],
+               capture_output=True, check=True)
+p = search("--out", out("smallest"), "--resume", "--db", out("outside.db"), "--quiet", expect=1)
+check("holds 0 of the search's 18 runs" in p.stderr, f"runs outside the experiment: {p.stderr}")
+con = sqlite3.connect(out("outside.db"))
+st = con.execute("SELECT kind, status FROM experiments").fetchall()
+con.close()
+check(st == [("search", "failed")], f"the experiment is marked failed: {st}")
 
 if failures:
     print(f"search_test: {len(failures)} failure(s)")

@@ -6,7 +6,8 @@ tests/data/sweep_small.json: 2 submission capacities x 2 AIMD decrease
 factors x 3 seeds of a small cooldown scenario, 12 shards.
 
 1. --dry-run lists the points and 12 shards and runs nothing; a parameter no
-   arm overrides and a value the scenario refuses are errors naming them.
+   arm overrides and a value the scenario refuses are errors naming them, as
+   are a point's arm or a value too long to be stored whole.
 2. --jobs 1 and --jobs 3 store the same rows (host facts aside) and the same
    result.json; every run carries its experiment, point (arm) and values.
 3. A driver killed with SIGKILL halfway resumes with --resume: exactly one
@@ -132,6 +133,41 @@ p = run("sweep", bad_sweep("dup_seed.json", lambda d: d.__setitem__("seeds", [1,
         "--dry-run", expect=1)
 check("$.seeds: expected distinct seeds, got 1 more than once" in p.stderr,
       f"a seed twice is refused: {p.stderr}")
+
+# A point's arm (NAME=VALUE,...) was cut at 1023 bytes and a value's text
+# at 255: two points differing only past the cut shared one arm, and the
+# second's runs were skipped as the first's (the experiment held 2 of 4);
+# a long value (a trace file's path in a latency object) was stored cut
+# mid-JSON with exit 0.  Refused when the file is read, naming the parameter.
+long_a, long_b = "a" * 90 + "-gen", "b" * 90 + "-gen"
+text = open(os.path.join(src, "tests", "data", "sweep_scenario.json")).read()
+with open(out("long_alias.json"), "w") as f:
+    f.write(text.replace('"gen-a"', f'"{long_a}"').replace('"gen-b"', f'"{long_b}"'))
+long_params = {}
+for alias in (long_a, long_b):
+    long_params[f"providers.{alias}/chat.max_concurrent"] = [8]
+    long_params[f"providers.{alias}/chat.retry_after_seconds"] = [2.00000000000001]
+    long_params[f"providers.{alias}/chat.latency.mu"] = [-0.750000000000001]
+long_params[f"models.{long_a}.max_parallel_requests"] = [8]
+long_params[f"models.{long_b}.max_parallel_requests"] = [7, 8]
+p = run("sweep", bad_sweep("long_label.json", lambda d: d.update(
+    scenario=out("long_alias.json"), parameters=long_params)), "--out", out("long_label"),
+    "--quiet", expect=1)
+check("long_label.json" in p.stderr and f'models.{long_b[:30]}' in p.stderr
+      and "expected a point's arm" in p.stderr and "at most 1023 characters, got 1079" in p.stderr,
+      f"a point's arm too long to store whole is refused: {p.stderr}")
+check(not os.path.exists(out("long_label")), "nothing ran")
+deep = out("d" * 120 + "/" + "e" * 120)
+os.makedirs(deep)
+with open(os.path.join(deep, "trace.csv"), "w") as f:
+    f.write("0.3\n0.4\n0.5\n")
+p = run("sweep", bad_sweep("long_value.json", lambda d: d.__setitem__("parameters", {
+    "providers.gen-a.latency": [{"dist": "empirical", "file": os.path.join(deep, "trace.csv")},
+                                {"dist": "lognormal", "mu": -0.75, "sigma": 0.25}]})),
+    "--out", out("long_value"), "--quiet", expect=1)
+check('long_value.json: $.parameters["providers.gen-a.latency"]: expected values of at most 255'
+      in p.stderr, f"a value too long to store whole is refused: {p.stderr}")
+check(not os.path.exists(out("long_value")), "nothing ran")
 
 # --jobs 0: a usage error that says so (it said nothing but the hint)
 p = run("sweep", sweep, "--jobs", "0", "--dry-run", expect=2)
