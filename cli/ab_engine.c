@@ -281,8 +281,10 @@ static int pick_arms(const ab_spec *a, const run_arm_list *arms, const char *arm
         if (a->arm[k])
             fprintf(stderr, "%s: %s has no arm \"%s\" (it has ", a->who, a->scenario, arm[k]);
         else
-            fprintf(stderr, "%s: %s declares no \"%s\" arm; name one with --%s (it has ", a->who,
-                    a->scenario, role[k], role[k]);
+            fprintf(stderr,
+                    "%s: %s declares no \"%s\" arm: add one to its \"arms\", or name one with "
+                    "--%s (it has ",
+                    a->who, a->scenario, role[k], role[k]);
         list_arms(arms);
         fprintf(stderr, ")\n");
         return EXIT_USAGE;

@@ -116,10 +116,14 @@ char *cli_shell_join(size_t n, const char *const *args);
 ** bare name ("heavy_root", ".json" optional) found in the source tree's
 ** scenarios/ or the installed DATADIR/admitsim/scenarios, from any
 ** directory.  cli_scenario_path: the file to read (buf or arg itself).
+** cli_scenario_file: the same, but NULL for a bare name that is neither a
+** file nor a shipped scenario, with the reason (and the shipped scenario
+** it is nearest to) in err; what run, ab and suite resolve names with.
 ** cli_scenario_dir: where the shipped scenarios are. */
 struct sim_scenario;
 struct sim_error;
 const char *cli_scenario_path(const char *arg, char *buf, size_t len);
+const char *cli_scenario_file(const char *arg, char *buf, size_t len, struct sim_error *err);
 const char *cli_scenario_dir(void);
 struct sim_scenario *cli_scenario_load(const char *arg, const char *arm, struct sim_error *err);
 /* Every trace file a scenario document names ({"dist": "empirical",

@@ -3,7 +3,10 @@
 ** optional) is a shipped scenario, found from any directory -- in the
 ** source tree this admitsim was built from while it is there, else under
 ** the data directory it was installed with (DATADIR/admitsim/scenarios),
-** the same order as `suite` and `check` use. */
+** the order `check` finds its gates file in.  Every command that takes a
+** SCENARIO resolves it here: run and the others that read it once through
+** cli_scenario_load, ab and suite (which read the file by path) through
+** cli_scenario_file; suite's default --scenarios is cli_scenario_dir. */
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -124,14 +127,18 @@ static void unknown_scenario(const char *arg, sim_error *err) {
              near ? "did you mean '" : "", near ? near : "", near ? "'? " : "", dir);
 }
 
+const char *cli_scenario_file(const char *arg, char *buf, size_t len, sim_error *err) {
+    const char *path = cli_scenario_path(arg, buf, len);
+    if (path != arg || !strcmp(arg, "-") || strchr(arg, '/') || access(arg, F_OK) == 0) return path;
+    unknown_scenario(arg, err);
+    return NULL;
+}
+
 sim_scenario *cli_scenario_load(const char *arg, const char *arm, sim_error *err) {
     char buf[4096];
     if (strcmp(arg, "-") != 0) {
-        const char *path = cli_scenario_path(arg, buf, sizeof buf);
-        bool bare = path == arg && !strchr(arg, '/') && access(arg, F_OK) != 0;
-        if (!bare) return sim_scenario_load_arm(path, arm, err);
-        unknown_scenario(arg, err);
-        return NULL;
+        const char *path = cli_scenario_file(arg, buf, sizeof buf, err);
+        return path ? sim_scenario_load_arm(path, arm, err) : NULL;
     }
     char *text = read_stdin(err);
     sim_scenario *sc = text ? sim_scenario_parse_arm(text, "-", arm, err) : NULL;

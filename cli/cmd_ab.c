@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "res/experiment.h"
+#include "sim/scenario.h"
 
 typedef struct ab_args {
     ab_spec spec;
@@ -115,7 +116,12 @@ static int parse_args(int argc, char **argv, ab_args *a) {
         return EXIT_USAGE;
     }
     static char found[4096]; /* a shipped scenario's file, for the run of this process */
-    sp->scenario = cli_scenario_path(argv[optind], found, sizeof found);
+    sim_error err;
+    sp->scenario = cli_scenario_file(argv[optind], found, sizeof found, &err);
+    if (!sp->scenario) {
+        fprintf(stderr, "admitsim ab: %s\n", err.message);
+        return EXIT_FAILURE_RUN;
+    }
     return -1;
 }
 

@@ -1,7 +1,8 @@
 /* admitsim suite: the scenario matrix through `ab` (ab.h), one report.
 **
-** For every scenario (the files given, else every *.json of the scenario
-** directory but bad_*): its "baseline" and "candidate" arms for seeds
+** For every scenario (the files or shipped scenarios' names given, else
+** every *.json of the scenario directory but bad_*): its "baseline" and
+** "candidate" arms (or the two --baseline / --candidate name) for seeds
 ** 1..N, stored in one results database, seed 1's artifacts and pictures
 ** written under OUT/<scenario>/, and OUT/report.md: per scenario the arms,
 ** the headline verdicts with their intervals, the pictures and every metric,
@@ -35,9 +36,13 @@ static void suite_usage(FILE *f) {
                "scenario's verdicts, headline figures with their 95%% intervals, pictures and\n"
                "every metric (OUT/suite.json has the same as JSON).\n"
                "\n"
-               "Without SCENARIO: every *.json of --scenarios DIR except bad_*.\n"
+               "SCENARIO is a file or a shipped scenario's name (narrow_serial), as for\n"
+               "`admitsim run`. Without SCENARIO: every *.json of --scenarios DIR except bad_*.\n"
                "\n"
                "options:\n"
+               "  --baseline ARM    compare this arm (a policy or an arm every scenario has)\n"
+               "                    instead of each scenario's \"baseline\" arm, as ab does\n"
+               "  --candidate ARM   likewise for the \"candidate\" arm\n"
                "  --scenarios DIR   where the scenarios are (default: the source tree's\n"
                "                    scenarios/ when it exists, else the installed ones)\n"
                "  --seeds N         seeds 1..N (default 10)\n"
@@ -50,12 +55,14 @@ static void suite_usage(FILE *f) {
                "  -h, --help        this text\n"
                "\n"
                "exit codes: 0 every scenario compared (whatever the verdicts), 1 a scenario\n"
-               "failed or a file could not be written, 2 usage error\n");
+               "failed or is unknown, or a file could not be written, 2 usage error\n");
 }
 
 /* -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, suite_args *a) {
-    static const struct option opts[] = {{"scenarios", required_argument, 0, 'S'},
+    static const struct option opts[] = {{"baseline", required_argument, 0, 'b'},
+                                         {"candidate", required_argument, 0, 'c'},
+                                         {"scenarios", required_argument, 0, 'S'},
                                          {"seeds", required_argument, 0, 's'},
                                          {"jobs", required_argument, 0, 'j'},
                                          {"out", required_argument, 0, 'o'},
@@ -74,6 +81,8 @@ static int parse_args(int argc, char **argv, suite_args *a) {
     int ch;
     while ((ch = cli_getopt("suite", argc, argv, "h", opts)) != -1) {
         switch (ch) {
+        case 'b': a->arm[0] = optarg; break;
+        case 'c': a->arm[1] = optarg; break;
         case 'S': a->dir = optarg; break;
         case 's':
             if (!cli_parse_range("suite", "--seeds", optarg, 1, 10000, &a->seeds))
@@ -149,18 +158,38 @@ static bool list_dir(const char *dir, suite_list *l) {
     return ok;
 }
 
-static bool list_scenarios(const suite_args *a, suite_list *l) {
+/* Each SCENARIO argument's file, resolved as run and ab resolve it: a file
+** that exists, else a shipped scenario's name.  EXIT_OK, else the exit
+** code with every name that is neither on stderr. */
+static int list_args(const suite_args *a, suite_list *l) {
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < a->nfiles; i++) {
+        char buf[4096];
+        sim_error err;
+        const char *path = cli_scenario_file(a->files[i], buf, sizeof buf, &err);
+        if (!path) {
+            fprintf(stderr, "admitsim suite: %s\n", err.message);
+            rc = EXIT_FAILURE_RUN;
+            continue;
+        }
+        if (!(l->path[l->count] = strdup(path))) {
+            fprintf(stderr, "admitsim suite: out of memory\n");
+            return EXIT_FAILURE_RUN;
+        }
+        l->count++;
+    }
+    return rc;
+}
+
+/* EXIT_OK, else the exit code with the reason on stderr. */
+static int list_scenarios(const suite_args *a, suite_list *l) {
     if (a->nfiles > SUITE_MAX_SCENARIOS) {
         fprintf(stderr, "admitsim suite: at most %d scenarios\n", SUITE_MAX_SCENARIOS);
-        return false;
+        return EXIT_USAGE;
     }
-    for (size_t i = 0; i < a->nfiles; i++) {
-        l->path[l->count] = strdup(a->files[i]);
-        if (!l->path[l->count++]) return false;
-    }
-    if (a->nfiles) return true;
+    if (a->nfiles) return list_args(a, l);
     const char *dir = a->dir ? a->dir : cli_scenario_dir();
-    return list_dir(dir, l);
+    return list_dir(dir, l) ? EXIT_OK : EXIT_USAGE;
 }
 
 /* ---- one scenario ------------------------------------------------------------- */
@@ -257,6 +286,7 @@ static void run_scenario(const suite_args *a, suite_progress *pr, suite_entry *s
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/%s", a->out, s->stem);
     ab_spec spec = {.scenario = s->path,
+                    .arm = {a->arm[0], a->arm[1]},
                     .out_dir = dir,
                     .artifact_seeds = 1,
                     .db_path = a->db_path,
@@ -339,10 +369,8 @@ int cmd_suite(int argc, char **argv) {
         return EXIT_USAGE;
     }
     suite_list l = {0};
-    if (!list_scenarios(&a, &l))
-        rc = EXIT_USAGE;
-    else
-        rc = run_all(&a, &l, cmdline);
+    rc = list_scenarios(&a, &l);
+    if (rc == EXIT_OK) rc = run_all(&a, &l, cmdline);
     for (size_t i = 0; i < l.count; i++)
         free(l.path[i]);
     free(cmdline);

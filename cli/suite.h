@@ -13,6 +13,7 @@
 
 typedef struct suite_args {
     const char *dir, *out, *db, *db_path, *fmt;
+    const char *arm[2]; /* --baseline, --candidate; NULL: each scenario's own */
     uint64_t seeds, jobs;
     bool plots;
     const char *const *files;

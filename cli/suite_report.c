@@ -186,13 +186,14 @@ static void report_overview(FILE *f, const suite_args *a, const suite_entry *es,
                             const char *cmdline, double seconds) {
     fprintf(f,
             "# admitsim suite\n\n"
-            "%zu scenarios, each its `baseline` arm against its `candidate` arm over seeds "
+            "%zu scenarios, each its `%s` arm against its `%s` arm over seeds "
             "1..%llu, paired by seed; intervals are 95%% intervals of the paired difference "
             "(Student's t).  %s\n\n"
             "Command: `%s` (%.1f s on this machine).\n\n"
             "| scenario | figures | outputs | candidate better on | worse on | |\n"
             "|---|---|---|---|---|---|\n",
-            n, (unsigned long long)a->seeds,
+            n, a->arm[0] ? a->arm[0] : "baseline", a->arm[1] ? a->arm[1] : "candidate",
+            (unsigned long long)a->seeds,
             a->plots ? "Seed 1's artifacts and pictures are in each scenario's directory; every "
                        "run is in the database."
                      : "Seed 1's artifacts are in each scenario's directory; every run is in "

@@ -108,6 +108,9 @@ check(not os.path.exists(os.path.join(elsewhere, "results")), "--no-db created n
 p = run("run", "heavy_rot", "--no-db", cwd=elsewhere, expect=1)
 check("heavy_rot: no such file, nor a shipped scenario (did you mean 'heavy_root'?" in p.stderr,
       f"a slip of a scenario name: {p.stderr!r}")
+p = run("ab", "heavy_rot", "--no-db", cwd=elsewhere, expect=1)
+check("admitsim ab: heavy_rot: no such file, nor a shipped scenario (did you mean 'heavy_root'?"
+      in p.stderr, f"ab names the nearest too: {p.stderr!r}")
 
 # 3. the database: --db > ADMITSIM_DB > results/admitsim.db, creation said once
 env_db = os.path.join(work, "env.db")

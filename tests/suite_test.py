@@ -8,7 +8,12 @@
    seed 1's artifacts and no other seed's.
 2. The figures are those `ab` prints for the same arms and seeds.
 3. A scenario that fails to load is reported FAILED, the others still run,
-   the exit status is 1; a missing scenario directory is a usage error."""
+   the exit status is 1; a missing scenario directory is a usage error.
+4. SCENARIO is resolved as run and ab resolve it: a shipped scenario's bare
+   name from any directory; a slip of one names the nearest, exit 1,
+   nothing run or written.
+5. --baseline / --candidate compare those arms of every scenario, as ab's
+   do; a scenario without a "baseline" arm says what to do about it."""
 import json
 import re
 import os
@@ -29,8 +34,8 @@ def check(cond, what):
         print("suite_test: FAIL:", what)
 
 
-def suite(*args, expect=0):
-    p = subprocess.run([admitsim, "suite", *args], capture_output=True, text=True)
+def suite(*args, expect=0, cwd=None):
+    p = subprocess.run([admitsim, "suite", *args], capture_output=True, text=True, cwd=cwd)
     check(p.returncode == expect, f"suite {' '.join(args)} exited {p.returncode}: {p.stderr[-600:]}")
     return p
 
@@ -123,6 +128,52 @@ p = subprocess.run([admitsim, "plot", "experiment:9", "--db", db6], capture_outp
                    text=True)
 check(p.returncode == 1 and "no experiment 9" in p.stderr, f"no experiment 9: {p.stderr[-300:]}")
 suite("--scenarios", os.path.join(work, "nosuch"), "--out", os.path.join(work, "out3"), expect=2)
+
+# 4. shipped scenarios by name from another directory, a slip of one
+elsewhere = os.path.join(work, "elsewhere")
+os.makedirs(elsewhere)
+out7 = os.path.join(work, "out7")
+p = suite("narrow_serial", "cancel_midrun.json", "--seeds", "2", "--no-plots", "--out", out7,
+          cwd=elsewhere)
+report = open(os.path.join(out7, "report.md")).read()
+for name in ("narrow_serial", "cancel_midrun"):
+    check(f"| [{name}](#{name}) | deterministic |" in report or
+          f"| [{name}](#{name}) | paired |" in report, f"{name} by name is compared: {p.stderr}")
+doc = json.load(open(os.path.join(out7, "suite.json")))
+shipped = [os.path.join(src, "scenarios", e["scenario"] + ".json") for e in doc["scenarios"]]
+check([os.path.exists(e["file"]) and os.path.samefile(e["file"], f)
+       for e, f in zip(doc["scenarios"], shipped)] == [True, True],
+      f"suite.json names the shipped files: {[e['file'] for e in doc['scenarios']]}")
+out8 = os.path.join(work, "out8")
+p = suite("narow_serial", "cancel_midrun", "--no-plots", "--out", out8, cwd=elsewhere, expect=1)
+check("narow_serial: no such file, nor a shipped scenario (did you mean 'narrow_serial'?"
+      in p.stderr, f"a slip of a scenario name: {p.stderr[-300:]}")
+check("cancel_midrun" not in p.stderr and not os.path.exists(out8),
+      f"nothing run or written: {p.stderr[-300:]}")
+usage = suite("--help").stdout
+check("shipped scenario's name" in usage and "--baseline ARM" in usage and
+      "--candidate ARM" in usage, f"--help says so: {usage}")
+
+# 5. a scenario without "baseline" and "candidate" arms; --baseline / --candidate
+plain = json.load(open(os.path.join(src, "scenarios", "narrow_serial.json")))
+del plain["arms"]
+plain["scenario_id"] = "plain"
+plain_path = os.path.join(work, "plain.json")
+json.dump(plain, open(plain_path, "w"))
+p = suite(plain_path, "--seeds", "2", "--no-plots", "--out", os.path.join(work, "out9"), expect=1)
+check('declares no "baseline" arm: add one to its "arms", or name one with --baseline' in
+      p.stderr, f"what to do about a missing arm: {p.stderr[-300:]}")
+out10 = os.path.join(work, "out10")
+p = suite(plain_path, "--baseline", "strict", "--candidate", "bounded", "--seeds", "2",
+          "--no-plots", "--out", out10)
+report = open(os.path.join(out10, "report.md")).read()
+check("each its `strict` arm against its `bounded` arm" in report, "the arms compared are said")
+check("[every metric](plain/ab-plain-bounded-vs-strict.md)" in report and
+      os.path.exists(os.path.join(out10, "plain", "ab-plain-bounded-vs-strict.md")),
+      "the experiment of those arms")
+p = suite(plain_path, "--baseline", "strict", "--candidate", "nope", "--seeds", "2",
+          "--no-plots", "--out", os.path.join(work, "out11"), expect=1)
+check('has no arm "nope"' in p.stderr, f"an arm the scenario lacks: {p.stderr[-300:]}")
 
 print(f"suite_test: {len(failures)} failures")
 sys.exit(1 if failures else 0)
