@@ -67,13 +67,4 @@ struct json_t;
 int bench_process(const char *scenario, const bench_scale_options *o, uint64_t tasks,
                   struct json_t *rows);
 
-/* SIGINT, SIGTERM and SIGPIPE while bench has temporary files (bench_stop.c):
-** bench_stop_catch records them instead of dying; the loops check
-** bench_stop_caught() (the signal, or 0) after each run and remove their
-** files; bench_stop_release restores the former actions and, when a signal
-** came, says so on stderr and raises it again, ending the process. */
-void bench_stop_catch(void);
-int bench_stop_caught(void);
-void bench_stop_release(void);
-
 #endif

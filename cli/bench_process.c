@@ -118,14 +118,14 @@ static bool run_policy(const char *exe, const char *scenario, const char *policy
     argv[argc] = NULL;
     *rss_kb = 0;
     for (uint64_t i = 0; i < o->warmup + o->repeat; i++) {
-        if (bench_stop_caught()) return false;
+        if (cli_stop_caught()) return false;
         struct rusage ru;
         char err[256];
         double t0 = cli_monotonic_seconds();
         bool ran = cli_program_run_usage(exe, argv, "/dev/null", errs, &ru, err, sizeof err);
         double t1 = cli_monotonic_seconds();
         if (db) cli_remove_db(db);
-        if (bench_stop_caught()) return false;
+        if (cli_stop_caught()) return false;
         if (!ran) {
             char said[600];
             cli_file_tail(errs, said, sizeof said);
@@ -191,16 +191,16 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
     }
     exe[n] = '\0';
     char dir[4096], scenario_file[4200], db[4200], errs[4200];
-    bench_stop_catch();
+    cli_stop_catch();
     if (!bench_temp_dir(dir, sizeof dir)) {
-        bench_stop_release();
+        cli_stop_release("bench");
         return EXIT_FAILURE_RUN;
     }
     snprintf(db, sizeof db, "%s/store.db", dir);
     snprintf(errs, sizeof errs, "%s/run.err", dir);
     if (!write_scaled(scenario, o->scale, dir, scenario_file, sizeof scenario_file)) {
         rmdir(dir);
-        bench_stop_release();
+        cli_stop_release("bench");
         return EXIT_FAILURE_RUN;
     }
     double *secs = calloc(o->repeat, sizeof *secs);
@@ -219,6 +219,6 @@ int bench_process(const char *scenario, const bench_scale_options *o, uint64_t t
     if (rmdir(dir) != 0)
         fprintf(stderr, "admitsim bench: cannot remove the directory %s: %s\n", dir,
                 strerror(errno));
-    bench_stop_release();
+    cli_stop_release("bench");
     return rc;
 }

@@ -23,7 +23,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     char dir[1024];
     double *secs = calloc(repeat, sizeof *secs);
     int rc = EXIT_OK;
-    bench_stop_catch();
+    cli_stop_catch();
     if (!sum || !secs) {
         fprintf(stderr, "admitsim bench: out of memory\n");
         rc = EXIT_FAILURE_RUN;
@@ -44,7 +44,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
            all_events ? "all" : "notable", (unsigned long long)repeat, dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/bench.db", dir);
-    for (uint64_t i = 0; i < repeat && rc == EXIT_OK && !bench_stop_caught(); i++) {
+    for (uint64_t i = 0; i < repeat && rc == EXIT_OK && !cli_stop_caught(); i++) {
         res_store *s = NULL;
         res_error serr;
         int64_t run_id = 0;
@@ -70,7 +70,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
         res_store_close(s);
         cli_remove_db(path);
     }
-    if (bench_stop_caught()) rc = EXIT_FAILURE_RUN;
+    if (cli_stop_caught()) rc = EXIT_FAILURE_RUN;
     if (rc == EXIT_OK) {
         res_sort_double(secs, repeat);
         printf("%12s %12s %14s %16s\n", "best_s", "median_s", "best_events/s", "median_events/s");
@@ -89,7 +89,7 @@ int bench_store(const sim_scenario *sc, uint64_t seed, uint64_t repeat, bool all
     }
     rmdir(dir);
 out:
-    bench_stop_release();
+    cli_stop_release("bench");
     free(secs);
     res_summary_free(sum);
     res_run_record_free(run);

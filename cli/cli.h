@@ -65,10 +65,24 @@ const char *cli_db_default(void);
 bool cli_db_name_ok(const char *cmd, const char *what, const char *path);
 /* Whether an --out value is a path (not empty); else a usage error and false. */
 bool cli_out_ok(const char *cmd, const char *path);
+/* SIGINT, SIGTERM and SIGPIPE while a command (bench, run) has temporary
+** files (cli_stop.c): cli_stop_catch records them instead of dying; the
+** command checks cli_stop_caught() (the signal, or 0) at its stopping
+** points and removes its files; cli_stop_release restores the former
+** actions and, when a signal came, says so on stderr ("admitsim CMD:
+** interrupted ...", not for SIGPIPE) and raises it again, ending the
+** process. */
+void cli_stop_catch(void);
+int cli_stop_caught(void);
+void cli_stop_release(const char *cmd);
 /* Whether the database at path does not exist yet (checked before a run
 ** stores into it), and the line saying that a run created it. */
 bool cli_db_is_new(const char *path);
 void cli_db_created(const char *cmd, const char *path);
+/* Whether paths a and b name one file: the same device and inode when
+** both exist, else the same path once resolved (the existing leading
+** directories through realpath, "." and ".." applied to the rest). */
+bool cli_same_file(const char *a, const char *b);
 /* Whether a reader that rebuilds the lifecycle events (export
 ** --format chrome-trace, plot) may go on with iteration `iteration` of run
 ** `run`: true when the store gives back every event it made; else it says

@@ -1,13 +1,16 @@
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli.h"
 
 #include <stdbool.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +107,55 @@ bool cli_lifecycle_complete(const char *cmd, struct res_store_reader *r, const c
 
 bool cli_db_is_new(const char *path) {
     return path && access(path, F_OK) != 0;
+}
+
+/* Appends path's components to out (an absolute path, PATH_MAX bytes):
+** "." and empty ones skipped, ".." drops the last; false when too long. */
+static bool append_components(char *out, const char *path) {
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/"), len = strlen(out);
+        if (n == 2 && !strncmp(p, "..", 2)) {
+            char *slash = strrchr(out, '/');
+            slash[slash == out] = '\0';
+        } else if (n && !(n == 1 && *p == '.')) {
+            bool root = len == 1;
+            if (len + !root + n >= PATH_MAX) return false;
+            snprintf(out + len, PATH_MAX - len, "%s%.*s", root ? "" : "/", (int)n, p);
+        }
+        p += n + (p[n] == '/');
+    }
+    return true;
+}
+
+/* path made absolute into out (PATH_MAX bytes): its longest leading part
+** that exists resolved (realpath), the rest appended as written. */
+static bool resolve_path(const char *path, char *out) {
+    char head[PATH_MAX];
+    size_t rest = strlen(path); /* path + rest: not resolved yet */
+    if (rest >= sizeof head) return false;
+    memcpy(head, path, rest + 1);
+    while (!realpath(head[0] ? head : ".", out)) {
+        if (errno != ENOENT && errno != ENOTDIR) return false;
+        char *slash = strrchr(head, '/');
+        rest = slash ? (size_t)(slash - head) : 0;
+        if (slash == head)
+            head[1] = '\0'; /* "/" */
+        else if (slash)
+            *slash = '\0';
+        else
+            head[0] = '\0';
+    }
+    return append_components(out, path + rest);
+}
+
+bool cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    /* "dir/../x" with dir yet to be made names x once it is */
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!resolve_path(a, ra) || !resolve_path(b, rb)) return strcmp(a, b) == 0;
+    return strcmp(ra, rb) == 0;
 }
 
 void cli_db_created(const char *cmd, const char *path) {

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "run_output.h"
 #include "res/artifact.h"
+#include "res/atomic_file.h"
 #include "res/report_files.h"
 #include "res/request_report.h"
 #include "res/store.h"
@@ -36,8 +37,10 @@ static void run_usage(FILE *f) {
                "  --out DIR                also write DIR/<scenario>-<policy>-seed<N>.json, the\n"
                "                           full artifact with every event, its .md summary\n"
                "                           and -metrics.csv, -tasks.csv (each file it wrote\n"
-               "                           is named on stderr); --out - writes the artifact\n"
-               "                           to standard output instead of the table\n"
+               "                           is named on stderr), all four or none (a failed\n"
+               "                           run keeps an earlier run's files as they were);\n"
+               "                           --out - writes the artifact to standard output\n"
+               "                           instead of the table\n"
                "  --format table|json      table for people (default), or one JSON object\n"
                "  --db FILE                store the run (inputs, events, task timelines,\n"
                "                           request attempts, metrics, snapshots, capacity\n"
@@ -45,7 +48,7 @@ static void run_usage(FILE *f) {
                "                           database FILE, one transaction per iteration\n"
                "                           (default $ADMITSIM_DB, else results/admitsim.db;\n"
                "                           the directory is created, and the run creating\n"
-               "                           it says so)\n"
+               "                           it says so; one of --out's files is refused)\n"
                "  --store-events all|notable\n"
                "                           store only the events not of the thirteen\n"
                "                           lifecycle kinds (notable, the default: their\n"
@@ -74,7 +77,9 @@ static void run_usage(FILE *f) {
                "- in the table.\n"
                "\n"
                "SCENARIO is a file, - for standard input, or a shipped scenario's name\n"
-               "(heavy_root), found from any directory.\n");
+               "(heavy_root), found from any directory.  SIGINT or SIGTERM stops the run\n"
+               "after the iteration in progress: its temporary files are removed, the\n"
+               "stored run is marked cancelled and run ends by that signal.\n");
 }
 
 static void show_lock_wait(void *ctx, double waited_seconds) {
@@ -172,29 +177,108 @@ static bool out_dir_private(char *dir, size_t len) {
     return false;
 }
 
-static bool out_dir_to_stdout(const char *dir, const res_pipeline_result *result, bool ok) {
-    FILE *f = ok ? fopen(result->files[0], "rb") : NULL;
+static void remove_private(const char *dir, const res_pipeline_result *result) {
     for (int k = 0; k < 4; k++)
         if (result->files[k][0]) remove(result->files[k]);
     rmdir(dir);
-    if (!f) return false;
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = fwrite(buf, 1, n, stdout) == n && ok;
-    ok = !ferror(f) && ok;
-    fclose(f);
-    return ok;
 }
 
-/* Runs the pipeline over the simulator and reports what it wrote. */
+static bool copy_to_stdout(const char *dir, const res_pipeline_result *result, res_error *err) {
+    FILE *f = fopen(result->files[0], "rb");
+    int e = errno;
+    remove_private(dir, result);
+    if (!f) return res_error_set(err, RES_EIO, "cannot read the artifact back: %s", strerror(e));
+    char buf[65536];
+    size_t n;
+    bool ok = true;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        ok = fwrite(buf, 1, n, stdout) == n;
+    e = errno;
+    if (ok && ferror(f)) {
+        fclose(f);
+        return res_error_set(err, RES_EIO, "cannot read the artifact back: %s", strerror(e));
+    }
+    fclose(f);
+    ok = ok && fflush(stdout) == 0;
+    if (ok) return true;
+    e = errno;
+    clearerr(stdout); /* said here, with its reason; not again at exit */
+    return res_error_set(err, RES_EIO, "cannot copy the artifact to standard output: %s",
+                         strerror(e ? e : EIO));
+}
+
+/* The pipeline's context: the output first, for the callbacks that take
+** a cli_run_output. */
+typedef struct run_state {
+    cli_run_output output;
+    const char *private_dir; /* --out -, else NULL */
+} run_state;
+
+/* res_pipeline_options.on_done, before the stored run is final: the
+** artifact copied to standard output (--out -), else the output rendered
+** in full; a failure fails the run. */
+static bool run_done(void *ctx, const res_pipeline_result *result, res_error *err) {
+    run_state *rs = ctx;
+    if (rs->private_dir) return copy_to_stdout(rs->private_dir, result, err);
+    return (rs->output.text && !rs->output.oom) ||
+           res_error_set(err, RES_ENOMEM, "out of memory rendering the output");
+}
+
+/* res_environment.is_interrupted: SIGINT, SIGTERM or SIGPIPE came. */
+static bool run_interrupted(void *ctx) {
+    (void)ctx;
+    return cli_stop_caught() != 0;
+}
+
+/* --db naming one of the files --out writes would be replaced by it. */
+static bool db_is_an_output(const run_args *a, const res_pipeline_options *po) {
+    if (!a->db_path || !a->out_dir || !strcmp(a->out_dir, "-")) return false;
+    static const char *const suffixes[] = {".json", ".md", "-metrics.csv", "-tasks.csv"};
+    char base[400], name[440], path[4096];
+    res_pipeline_base_name(po, base, sizeof base);
+    for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++) {
+        snprintf(name, sizeof name, "%s%s", base, suffixes[k]);
+        if (!res_path_join(path, sizeof path, a->out_dir, name, NULL)) continue;
+        if (cli_same_file(a->db_path, path)) {
+            cli_usage_error("run", "--db %s is %s, a file --out writes; name another database",
+                            a->db_path, path);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the run wrote, its table or JSON, and what became of the stored run. */
+static void report(const run_args *a, run_state *rs, const res_pipeline_result *result,
+                   res_status st, const res_error *perr, bool new_db) {
+    for (int k = 0; k < 4 && !rs->private_dir; k++)
+        if (result->files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result->files[k]);
+    /* --out -: standard output holds the artifact alone */
+    if (!rs->private_dir && (st == RES_OK || st == RES_ELEAK) && rs->output.text && !rs->output.oom)
+        cli_run_output_print(stdout, &rs->output);
+    if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr->message);
+    if (result->lock_waits.count) cli_report_lock_waits(&result->lock_waits, a->db_path);
+    if (result->run_id && new_db) cli_db_created("run", a->db_path);
+    if (result->run_id) /* the pipeline marks a run that failed so */
+        fprintf(stderr, "admitsim run: stored run %lld in %s%s\n", (long long)result->run_id,
+                a->db_path,
+                st == RES_OK             ? ""
+                : st == RES_EINTERRUPTED ? ", marked cancelled"
+                                         : ", marked failed");
+}
+
+/* Runs the pipeline over the simulator and reports what it wrote.  A
+** signal (SIGINT, SIGTERM, SIGPIPE) stops it after the iteration in
+** progress: its temporary files removed and the stored run marked
+** cancelled, it ends by that signal. */
 static int run_scenario(const run_args *a, const sim_scenario *sc, const char *cmdline) {
-    cli_run_output output = {.json = a->json,
-                             .iterations = (uint32_t)a->iterations,
-                             .scenario_id = sc->config.scenario_id,
-                             .db_path = a->db_path};
+    run_state rs = {.output = {.json = a->json,
+                               .iterations = (uint32_t)a->iterations,
+                               .scenario_id = sc->config.scenario_id,
+                               .db_path = a->db_path}};
     sim_runner runner = {.scenario = sc, .options = a->ro};
     res_environment env = sim_runner_environment(&runner);
+    env.is_interrupted = run_interrupted;
     res_pipeline_options po = {.config = &sc->config,
                                .policy =
                                    a->ro.policy_set ? a->ro.policy : sc->config.default_policy,
@@ -208,39 +292,26 @@ static int run_scenario(const run_args *a, const sim_scenario *sc, const char *c
                                .on_iteration = cli_run_output_render,
                                .on_start = show_progress,
                                .on_lock_wait = show_lock_wait,
-                               .ctx = &output};
+                               .on_done = run_done,
+                               .ctx = &rs};
+    if (db_is_an_output(a, &po)) return EXIT_USAGE;
     res_pipeline_result result;
     res_error perr;
     char private_dir[4096];
-    bool to_stdout = a->out_dir && !strcmp(a->out_dir, "-");
-    if (to_stdout && !out_dir_private(private_dir, sizeof private_dir)) return EXIT_FAILURE_RUN;
-    if (to_stdout) po.out_dir = private_dir;
+    cli_stop_catch();
+    if (a->out_dir && !strcmp(a->out_dir, "-")) {
+        if (!out_dir_private(private_dir, sizeof private_dir)) {
+            cli_stop_release("run");
+            return EXIT_FAILURE_RUN;
+        }
+        po.out_dir = rs.private_dir = private_dir;
+    }
     bool new_db = cli_db_is_new(a->db_path);
     res_status st = res_pipeline_run(&po, &env, &result, &perr);
-    if (to_stdout && !out_dir_to_stdout(private_dir, &result, st == RES_OK) && st == RES_OK) {
-        st = RES_EIO;
-        res_error_set(&perr, st, "cannot copy the artifact to standard output");
-    }
-    for (int k = 0; k < 4 && !to_stdout; k++)
-        if (result.files[k][0]) fprintf(stderr, "admitsim run: wrote %s\n", result.files[k]);
-    if (to_stdout) {
-        /* standard output holds the artifact alone */
-    } else if ((st == RES_OK || st == RES_ELEAK) && output.text && !output.oom)
-        cli_run_output_print(stdout, &output);
-    else if (st == RES_OK) {
-        res_error_set(&perr, RES_ENOMEM, "out of memory rendering the output");
-        st = RES_ENOMEM;
-    }
-    if (st != RES_OK) fprintf(stderr, "admitsim run: %s\n", perr.message);
-    if (result.lock_waits.count) cli_report_lock_waits(&result.lock_waits, a->db_path);
-    if (result.run_id && new_db) cli_db_created("run", a->db_path);
-    if (result.run_id) /* the pipeline marks a run that failed so */
-        fprintf(stderr, "admitsim run: stored run %lld in %s%s\n", (long long)result.run_id,
-                a->db_path,
-                st == RES_OK             ? ""
-                : st == RES_EINTERRUPTED ? ", marked cancelled"
-                                         : ", marked failed");
-    cli_run_output_free(&output);
+    if (rs.private_dir) remove_private(rs.private_dir, &result);
+    report(a, &rs, &result, st, &perr, new_db);
+    cli_run_output_free(&rs.output);
+    cli_stop_release("run");
     return st == RES_OK ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "res/atomic_file.h"
 #include "res/event_names.h"
 #include "res/report_files.h"
 #include "res/store.h"
@@ -652,6 +654,90 @@ static void test_zero_wall_time_shares_absent(void **state) {
     empty_run_end(&e);
 }
 
+/* ---- a set of files published together -------------------------------- */
+
+static void put(const char *dir, const char *name, const char *text) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The text of dir/name, or "-" when there is no such file. */
+static char *got(const char *dir, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0 ? slurp(path) : strdup("-");
+}
+
+static void expect(const char *dir, const char *name, const char *text) {
+    char *t = got(dir, name);
+    assert_string_equal(t, text);
+    free(t);
+}
+
+/* Three files a, b, c sealed with "new <name>", the temporary file of
+** `broken` (-1: none) removed so that its rename fails; publishes them. */
+static bool publish_three(const char *dir, int broken, res_error *err) {
+    res_atomic_file f[3], *set[3];
+    static const char *const names[] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++) {
+        assert_true(res_atomic_file_open(&f[k], dir, names[k], err));
+        fprintf(f[k].f, "new %s", names[k]);
+        assert_true(res_atomic_file_seal(&f[k], err));
+        set[k] = &f[k];
+    }
+    if (broken >= 0) unlink(f[broken].tmp);
+    return res_atomic_files_publish(set, 3, err);
+}
+
+/* A rename that fails midway undoes the ones before it: the earlier files
+** back (a), a file that was not there before removed (b); none of the
+** earlier files is lost, no temporary or kept-aside file is left; a set
+** that succeeds replaces every file. */
+static void test_publish_all_or_none(void **state) {
+    (void)state;
+    char dir[] = "/tmp/admitsim-publish-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    res_error err;
+    put(dir, "a", "old a");
+    put(dir, "c", "old c");
+    for (int broken = 0; broken < 3; broken++) {
+        assert_false(publish_three(dir, broken, &err));
+        assert_non_null(strstr(err.message, "cannot rename into place"));
+        if (broken) assert_non_null(strstr(err.message, "renamed before it were put back"));
+        expect(dir, "a", "old a");
+        expect(dir, "b", "-");
+        expect(dir, "c", "old c");
+        assert_int_equal(files_in(dir), 2);
+    }
+    /* a target that is a directory: refused before anything is renamed */
+    char sub[sizeof dir + 8];
+    snprintf(sub, sizeof sub, "%s/c", dir);
+    assert_int_equal(remove(sub), 0);
+    assert_int_equal(mkdir(sub, 0777), 0);
+    res_atomic_file f, g, *set[] = {&f, &g};
+    assert_true(res_atomic_file_open(&f, dir, "a", &err));
+    assert_true(res_atomic_file_open(&g, dir, "b", &err));
+    assert_true(res_atomic_file_seal(&f, &err) && res_atomic_file_seal(&g, &err));
+    assert_int_equal(rename(sub, g.path), 0); /* b becomes a directory after its open */
+    assert_false(res_atomic_files_publish(set, 2, &err));
+    assert_non_null(strstr(err.message, "/b: is a directory, not a file"));
+    expect(dir, "a", "old a");
+    assert_int_equal(files_in(dir), 2);
+    assert_int_equal(rename(g.path, sub), 0);
+    assert_int_equal(rmdir(sub), 0);
+    /* and a set that succeeds */
+    assert_true(publish_three(dir, -1, &err));
+    expect(dir, "a", "new a");
+    expect(dir, "b", "new b");
+    expect(dir, "c", "new c");
+    assert_int_equal(files_in(dir), 3);
+    remove_dir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_what_memory_builds),
@@ -663,6 +749,7 @@ int main(void) {
         cmocka_unit_test(test_empty_group_figures_absent),
         cmocka_unit_test(test_request_resource_without_attempts),
         cmocka_unit_test(test_zero_wall_time_shares_absent),
+        cmocka_unit_test(test_publish_all_or_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -478,7 +478,7 @@ bool res_artifact_writer_add(res_artifact_writer *w, const res_run_record *r, co
     return true;
 }
 
-bool res_artifact_writer_finish(res_artifact_writer *w, const res_host_info *host, res_error *err) {
+bool res_artifact_writer_seal(res_artifact_writer *w, const res_host_info *host, res_error *err) {
     bool ok = false;
     char *after = NULL, *text = NULL;
     if (w->count != w->iterations || w->count == 0) {
@@ -496,11 +496,14 @@ bool res_artifact_writer_finish(res_artifact_writer *w, const res_host_info *hos
         res_error_set(err, RES_EIO, "%s: cannot write: %s", w->file.tmp, strerror(errno));
         goto done;
     }
-    ok = res_atomic_file_commit(&w->file, err);
+    ok = res_atomic_file_seal(&w->file, err);
 done:
     free(text);
-    res_artifact_writer_abort(w);
     return ok;
+}
+
+res_atomic_file *res_artifact_writer_file(res_artifact_writer *w) {
+    return &w->file;
 }
 
 void res_artifact_writer_abort(res_artifact_writer *w) {

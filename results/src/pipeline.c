@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "res/atomic_file.h"
 #include "res/report_files.h"
 
 /* The outputs open for one run. */
@@ -97,31 +98,37 @@ static double seconds_since(const struct timespec *t0) {
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Renames the files into place (all, or none on failure). */
+/* Seals the four files and renames them into place as one set: all, or
+** none on failure (res_atomic_files_publish). */
 static bool finish_files(const res_pipeline_options *opt, outputs *o, clock_t cpu0,
                          const struct timespec *t0, res_pipeline_result *out, res_error *err) {
     res_host_info host = {.command_line = opt->command_line,
                           .cpu_seconds = (double)(clock() - cpu0) / CLOCKS_PER_SEC,
                           .elapsed_seconds = seconds_since(t0)};
-    snprintf(out->files[0], sizeof out->files[0], "%s", res_artifact_writer_path(o->artifact));
+    res_atomic_file *set[4] = {res_artifact_writer_file(o->artifact)};
     for (int k = 0; k < 3; k++)
-        snprintf(out->files[k + 1], sizeof out->files[k + 1], "%s",
-                 res_report_writer_path(o->reports, k));
-    res_artifact_writer *a = o->artifact;
-    res_report_writer *w = o->reports;
-    o->artifact = NULL;
-    o->reports = NULL;
-    if (!res_artifact_writer_finish(a, &host, err)) {
-        res_report_writer_abort(w);
-        memset(out->files, 0, sizeof out->files);
+        set[k + 1] = res_report_writer_file(o->reports, k);
+    if (!res_artifact_writer_seal(o->artifact, &host, err) ||
+        !res_report_writer_seal(o->reports, err) || !res_atomic_files_publish(set, 4, err))
         return false;
-    }
-    if (!res_report_writer_finish(w, err)) {
-        remove(out->files[0]); /* all or none */
-        memset(out->files, 0, sizeof out->files);
-        return false;
-    }
+    for (int k = 0; k < 4; k++)
+        snprintf(out->files[k], sizeof out->files[k], "%s", set[k]->path);
     return true;
+}
+
+/* A run that failed is marked so (cancelled when interrupted) before the
+** store closes. */
+static void close_store(outputs *o, bool ok, res_pipeline_result *out, res_error *err) {
+    const char *status = err->code == RES_EINTERRUPTED ? "cancelled" : "failed";
+    res_error mark;
+    if (!ok && o->run_id &&
+        res_store_set_run_status(o->store, o->run_id, status, &mark) != RES_OK) {
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof err->message - n, "; and marking the run failed: %s",
+                 mark.message);
+    }
+    out->lock_waits = res_store_lock_wait_stats(o->store);
+    res_store_close(o->store);
 }
 
 res_status res_pipeline_run(const res_pipeline_options *opt, const res_environment *env,
@@ -165,17 +172,7 @@ res_status res_pipeline_run(const res_pipeline_options *opt, const res_environme
         }
         ok = false;
     }
-    if (o.store) {
-        const char *status = err->code == RES_EINTERRUPTED ? "cancelled" : "failed";
-        res_error mark;
-        if (!ok && o.run_id &&
-            res_store_set_run_status(o.store, o.run_id, status, &mark) != RES_OK) {
-            size_t n = strlen(err->message);
-            snprintf(err->message + n, sizeof err->message - n, "; and marking the run failed: %s",
-                     mark.message);
-        }
-        out->lock_waits = res_store_lock_wait_stats(o.store);
-        res_store_close(o.store);
-    }
+    if (ok && opt->on_done) ok = opt->on_done(opt->ctx, out, err);
+    if (o.store) close_store(&o, ok, out, err);
     return ok ? RES_OK : err->code;
 }

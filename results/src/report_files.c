@@ -447,12 +447,10 @@ bool res_report_writer_add(res_report_writer *w, const res_run_record *r, const 
     return ok;
 }
 
-bool res_report_writer_finish(res_report_writer *w, res_error *err) {
-    bool ok = flush_to(&w->head, &w->md, err) && flush_to(&w->rows, &w->md, err) &&
-              flush_to(&w->details, &w->md, err) && res_atomic_file_commit(&w->md, err) &&
-              res_atomic_file_commit(&w->metrics, err) && res_atomic_file_commit(&w->tasks, err);
-    res_report_writer_abort(w);
-    return ok;
+bool res_report_writer_seal(res_report_writer *w, res_error *err) {
+    return flush_to(&w->head, &w->md, err) && flush_to(&w->rows, &w->md, err) &&
+           flush_to(&w->details, &w->md, err) && res_atomic_file_seal(&w->md, err) &&
+           res_atomic_file_seal(&w->metrics, err) && res_atomic_file_seal(&w->tasks, err);
 }
 
 void res_report_writer_abort(res_report_writer *w) {
@@ -464,6 +462,10 @@ void res_report_writer_abort(res_report_writer *w) {
     free(w->rows.s);
     free(w->details.s);
     free(w);
+}
+
+res_atomic_file *res_report_writer_file(res_report_writer *w, int which) {
+    return which == 0 ? &w->md : which == 1 ? &w->metrics : &w->tasks;
 }
 
 const char *res_report_writer_path(const res_report_writer *w, int which) {

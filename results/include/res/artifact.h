@@ -2,8 +2,9 @@
 ** The run artifact (SPEC §9 shape).  res_artifact_writer streams it to
 ** "<name>.tmp.<pid>" in the target directory one iteration at a time, and
 ** each iteration's timeline one event at a time (only each iteration's
-** derived metrics stay in memory, and one event's JSON) and renames it into
-** place when the last one is in; res_artifact_build makes the same document
+** derived metrics stay in memory, and one event's JSON) and seals it when
+** the last one is in, for the caller to rename into place with the files
+** that go with it (res/atomic_file.h); res_artifact_build makes the same document
 ** in memory.  Everything except the top-level "host" key is a pure function
 ** of the scenario, policy, seeds and iterations, so two runs with the same
 ** inputs are byte-identical once "host" is removed.
@@ -14,6 +15,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "res/atomic_file.h"
 #include "res/error.h"
 #include "res/json_real.h"
 #include "res/summary.h"
@@ -39,9 +41,12 @@ res_artifact_writer *res_artifact_writer_open(const char *dir, const char *name,
 /* Iterations in order; the first also gives the inputs and capacity plan. */
 bool res_artifact_writer_add(res_artifact_writer *w, const res_run_record *r, const res_summary *s,
                              res_error *err);
-/* Writes the derived metrics and host, renames the file into place and
-** frees w (also on failure). */
-bool res_artifact_writer_finish(res_artifact_writer *w, const res_host_info *host, res_error *err);
+/* Writes the derived metrics and host and seals the temporary file (not
+** yet renamed: res_atomic_files_publish of res_artifact_writer_file(w),
+** with the files that go with it).  False with err set. */
+bool res_artifact_writer_seal(res_artifact_writer *w, const res_host_info *host, res_error *err);
+res_atomic_file *res_artifact_writer_file(res_artifact_writer *w);
+/* Frees w, removing its temporary file unless it was published. */
 void res_artifact_writer_abort(res_artifact_writer *w);
 const char *res_artifact_writer_path(const res_artifact_writer *w);
 

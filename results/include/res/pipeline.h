@@ -21,8 +21,9 @@
 *directory, the artifact
 ** (<base>.json), the Markdown summary (<base>.md) and the CSVs
 ** (<base>-metrics.csv, <base>-tasks.csv) are streamed to temporary files
-** and renamed into place only when every iteration is in: a failed run
-** leaves no file behind (res/atomic_file.h).  <base> is
+** and renamed into place as one set only when every iteration is in: a
+** failed run leaves no file of its own and the earlier files at those
+** names as they were (res_atomic_files_publish).  <base> is
 ** "<scenario>-<policy>-seed<N>", or "<scenario>-<arm>-seed<N>" for an
 ** explicit arm of the scenario.
 */
@@ -59,6 +60,8 @@ typedef struct res_environment {
     void (*keep_events)(void *ctx, res_event_keep keep);
 } res_environment;
 
+typedef struct res_pipeline_result res_pipeline_result;
+
 typedef struct res_pipeline_options {
     const run_config *config;
     run_policy_kind policy;
@@ -85,10 +88,15 @@ typedef struct res_pipeline_options {
     /* Called about every ten seconds while a write waits for the store's
     ** lock (another writer holds it), with the seconds waited so far. */
     void (*on_lock_wait)(void *ctx, double waited_seconds);
+    /* Called (may be NULL) once every output is complete (the files in
+    ** place), before the store's run is final: false, with err set, fails
+    ** the run, which the store then marks failed (`run --out -` copies the
+    ** artifact to standard output here). */
+    bool (*on_done)(void *ctx, const res_pipeline_result *out, res_error *err);
     void *ctx;
 } res_pipeline_options;
 
-typedef struct res_pipeline_result {
+struct res_pipeline_result {
     int64_t run_id; /* the stored run; 0 without a store */
     uint32_t iterations_done;
     uint32_t leaky_iterations; /* iterations that ended with leases or waiters */
@@ -96,7 +104,7 @@ typedef struct res_pipeline_result {
     ** metrics CSV, task timelines CSV. */
     char files[4][4096];
     res_store_lock_waits lock_waits; /* how long writes waited for the store's lock */
-} res_pipeline_result;
+};
 
 /* RES_OK, or the first error (with its message in err).  *out is filled
 ** either way as far as the run got (run_id is set once the run is stored,

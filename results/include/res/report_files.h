@@ -5,8 +5,9 @@
 ** cooldown, provider busy fractions, the correlated view), a CSV of the same
 ** metrics in long form (iteration,scope,name,value) and a CSV of task
 ** timelines.  res_report_writer writes the three files iteration by
-** iteration, so memory does not grow with iterations, and renames them
-** into place only when the last iteration is in (res/atomic_file.h).
+** iteration, so memory does not grow with iterations, and seals them when
+** the last iteration is in, for the caller to rename into place with the
+** artifact as one set (res/atomic_file.h).
 */
 #ifndef RES_REPORT_FILES_H
 #define RES_REPORT_FILES_H
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "res/atomic_file.h"
 #include "res/summary.h"
 #include "res/error.h"
 #include "res/run_record.h"
@@ -40,11 +42,15 @@ res_report_writer *res_report_writer_open(const char *dir, const char *base, res
 /* Iterations in order; the first one also gives the Markdown's title and details. */
 bool res_report_writer_add(res_report_writer *w, const res_run_record *r, const res_summary *s,
                            res_error *err);
-/* Renames the three files into place and frees w (also on failure). */
-bool res_report_writer_finish(res_report_writer *w, res_error *err);
-/* Removes the temporary files and frees w. */
+/* Completes and seals the three temporary files, not yet renamed: the
+** caller publishes them (res_atomic_files_publish of
+** res_report_writer_file(w, 0..2)) with the files that go with them.
+** False with err set. */
+bool res_report_writer_seal(res_report_writer *w, res_error *err);
+/* Removes the temporary files (unless published) and frees w. */
 void res_report_writer_abort(res_report_writer *w);
-/* The final path of file `which`: 0 Markdown, 1 metrics CSV, 2 tasks CSV. */
+/* File `which`: 0 Markdown, 1 metrics CSV, 2 tasks CSV; and its final path. */
+res_atomic_file *res_report_writer_file(res_report_writer *w, int which);
 const char *res_report_writer_path(const res_report_writer *w, int which);
 
 /* Writes dir/name through write(f, ctx) into "<name>.tmp.<pid>", then

@@ -1,14 +1,15 @@
-/* SIGINT, SIGTERM and SIGPIPE while bench holds temporary files (bench.h):
-** the signal is recorded instead of ending the process at once; the loops
-** stop at the next run's end and remove their files, and bench_stop_release
-** ends the process by the same signal, so the exit status says it was
-** interrupted (`admitsim bench | head`: SIGPIPE, quietly, as if at once).  A child `admitsim run`
-*in the terminal's process group gets
-** a Ctrl-C itself and ends; one signalled alone runs to its end. */
+/* SIGINT, SIGTERM and SIGPIPE while a command holds temporary files (cli.h):
+** the signal is recorded instead of ending the process at once; the command
+** stops at its next check (bench: the run's end; run: the iteration's end),
+** removes its files, and cli_stop_release ends the process by the same
+** signal, so the exit status says it was interrupted (`admitsim bench |
+** head`: SIGPIPE, quietly, as if at once).  A child `admitsim run` of bench
+** in the terminal's process group gets a Ctrl-C itself and stops the same
+** way. */
 #include <signal.h>
 #include <stdio.h>
 
-#include "bench.h"
+#include "cli.h"
 
 static volatile sig_atomic_t caught;
 static struct sigaction saved_int, saved_term, saved_pipe;
@@ -27,24 +28,24 @@ static void catch_one(int sig, struct sigaction *saved) {
     if (saved->sa_handler != SIG_IGN) sigaction(sig, &sa, NULL);
 }
 
-void bench_stop_catch(void) {
+void cli_stop_catch(void) {
     catch_one(SIGINT, &saved_int);
     catch_one(SIGTERM, &saved_term);
     catch_one(SIGPIPE, &saved_pipe);
 }
 
-int bench_stop_caught(void) {
+int cli_stop_caught(void) {
     return caught;
 }
 
-void bench_stop_release(void) {
+void cli_stop_release(const char *cmd) {
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
     sigaction(SIGPIPE, &saved_pipe, NULL);
     int sig = caught;
     if (!sig) return;
     if (sig != SIGPIPE) {
-        fprintf(stderr, "admitsim bench: interrupted (%s); its temporary files are removed\n",
+        fprintf(stderr, "admitsim %s: interrupted (%s); its temporary files are removed\n", cmd,
                 sig == SIGINT ? "SIGINT" : "SIGTERM");
         fflush(NULL);
     }
