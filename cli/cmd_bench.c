@@ -27,8 +27,8 @@ static void bench_usage(FILE *f) {
                "the runs ((slowest - fastest) / median), and the cost of capturing an\n"
                "event: (median captured - median counted) / events of both streams, in ns\n"
                "(the event log's allocation included), +- its noise (half of both spreads\n"
-               "per event); a cost below zero or within its noise is flagged as no\n"
-               "measurement.\n"
+               "per event); a cost below zero, within its noise or of --repeat 1 (no\n"
+               "noise estimate) is flagged as no measurement.\n"
                "\n"
                "options:\n"
                "  --scale N     multiply records and column rows by N (default 100)\n"
@@ -137,8 +137,9 @@ static void print_scale_row(json_t *row) {
 ** (median captured - median counted) / events, in ns; its noise is half of
 ** both configurations' spreads (max - min) per event.  A cost below zero
 ** or not above its noise is no measurement: said so (with --format json,
-** "within_noise": true). */
-static json_t *capture_cost(json_t *captured, json_t *counted, uint64_t events) {
+** "within_noise": true), and so is any cost of one run per configuration,
+** whose noise is unknown (0, not a spread of 0). */
+static json_t *capture_cost(json_t *captured, json_t *counted, uint64_t events, uint64_t repeat) {
     double cap = json_real_value(json_object_get(captured, "median_seconds"));
     double cnt = json_real_value(json_object_get(counted, "median_seconds"));
     double range = json_real_value(json_object_get(captured, "max_seconds")) -
@@ -148,7 +149,7 @@ static json_t *capture_cost(json_t *captured, json_t *counted, uint64_t events) 
     double ns = events ? (cap - cnt) * 1e9 / (double)events : 0;
     double noise = events ? range / 2 * 1e9 / (double)events : 0;
     return json_pack("{s:f, s:f, s:b}", "capture_ns_per_event", ns, "noise_ns_per_event", noise,
-                     "within_noise", ns < 0 || ns <= noise);
+                     "within_noise", repeat < 2 || ns < 0 || ns <= noise);
 }
 
 /* The scale mode's simulated runs: each policy with the event streams
@@ -181,7 +182,7 @@ static int bench_scale(const sim_scenario *sc, const bench_scale_options *o, uin
             if (!o->json && capture) printf("\n");
         }
         if (rc == EXIT_OK) {
-            json_t *cost = capture_cost(row[1], row[0], events);
+            json_t *cost = capture_cost(row[1], row[0], events, o->repeat);
             json_object_update(row[0], cost);
             if (!o->json) {
                 double ns = json_real_value(json_object_get(cost, "capture_ns_per_event"));
@@ -191,7 +192,10 @@ static int bench_scale(const sim_scenario *sc, const bench_scale_options *o, uin
                     printf("warning: %s's capture cost %.1f ns/event is %s (+-%.1f): no "
                            "measurement; more --repeat or a quieter machine\n",
                            run_policy_name((run_policy_kind)p), ns,
-                           ns < 0 ? "negative" : "within its noise", noise);
+                           o->repeat < 2 ? "one run's, with no noise estimate"
+                           : ns < 0      ? "negative"
+                                         : "within its noise",
+                           noise);
             }
             json_decref(cost);
         }
