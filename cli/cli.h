@@ -60,9 +60,13 @@ const char *cli_db_default(void);
 ** keeps such a database in a temporary file or in memory, so what a command
 ** stores would be lost); else a usage error "admitsim CMD: WHAT '...' names
 ** no database file ..." and false.  cli_getopt checks every --db and
-** --baseline-db value with it (and refuses an empty --out), main the
-** environment's ADMITSIM_DB. */
+** --baseline-db value with it (and refuses an empty --out), and the
+** environment's ADMITSIM_DB when main deferred it. */
 bool cli_db_name_ok(const char *cmd, const char *what, const char *path);
+/* main: the command's database defaults to $ADMITSIM_DB (env); cli_getopt
+** judges it (cli_db_name_ok) when the command's options end without --db
+** or --no-db, the options that leave the environment's value unused. */
+void cli_db_env_defer(const char *env);
 /* Whether an --out value is a path (not empty); else a usage error and false. */
 bool cli_out_ok(const char *cmd, const char *path);
 /* SIGINT, SIGTERM and SIGPIPE while a command (bench, run) has temporary

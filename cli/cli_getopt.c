@@ -120,6 +120,25 @@ static bool bad_value(const char *cmd, const struct option *o, const char *value
     return false;
 }
 
+/* $ADMITSIM_DB as main saw it (cli_db_env_defer), else NULL; and whether
+** this parse has met an option that names the database or keeps none
+** (--db, --no-db), so that the environment's value is not used. */
+static const char *env_db;
+static bool db_named;
+
+void cli_db_env_defer(const char *env) {
+    env_db = env;
+    db_named = false;
+}
+
+/* Whether ch, returned by getopt_long, is the value of --db or --no-db. */
+static bool names_db(int ch, const struct option *opts) {
+    for (const struct option *o = opts; o->name; o++)
+        if (!o->flag && o->val == ch && (!strcmp(o->name, "db") || !strcmp(o->name, "no-db")))
+            return true;
+    return false;
+}
+
 int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
                const struct option *opts) {
     char spec[64];
@@ -127,8 +146,11 @@ int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
     opterr = 0;
     int index = -1;
     int ch = getopt_long(argc, argv, spec, opts, &index);
-    if (ch != '?' && ch != ':')
+    if (ch == -1 && env_db && !db_named && !cli_db_name_ok(cmd, "ADMITSIM_DB", env_db)) return '?';
+    if (ch != '?' && ch != ':') {
+        db_named = db_named || names_db(ch, opts);
         return index >= 0 && bad_value(cmd, &opts[index], optarg) ? '?' : ch;
+    }
     /* argv[optind-1] is the word getopt stopped at, unless a short option
     ** was refused inside a cluster (-xh): then name the letter */
     const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";

@@ -113,8 +113,8 @@ static int dispatch(int argc, char **argv) {
     for (int i = 0; i < NCOMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) {
             const char *env = getenv("ADMITSIM_DB"); /* "" is unset (cli_db_default) */
-            if (commands[i].db_default && env && *env && !cli_db_name_ok(cmd, "ADMITSIM_DB", env))
-                return EXIT_USAGE;
+            if (commands[i].db_default && env && *env)
+                cli_db_env_defer(env); /* judged unless --db or --no-db is given */
             int rc = commands[i].run(argc - 1, argv + 1);
             if (rc == EXIT_USAGE && !cli_hint_given()) cli_hint(cmd);
             return rc;

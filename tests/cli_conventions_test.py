@@ -163,6 +163,15 @@ for seed in ("9223372036854775808", "18446744073709551615", "9999999999999999999
         one_line_and_hint(run(*args, "--seed", seed, cwd=bad, expect=2), args[0],
                           f"--seed expects an integer from 0 to 9223372036854775807, got '{seed}'")
 check(os.listdir(bad) == [], f"nothing written by the refused commands: {os.listdir(bad)}")
+# ... but the environment's value is used only without --db and --no-db:
+# either one makes a bad ADMITSIM_DB irrelevant, so the command runs
+mem = {"ADMITSIM_DB": ":memory:"}
+given = os.path.join(work, "given.db")
+run("run", "heavy_root", "--db", given, env=mem, expect=0)
+run("run", "heavy_root", "--no-db", env=mem, expect=0)
+listed = json.loads(run("runs", "--db", given, "--format", "json", env=mem, expect=0).stdout)
+check(len(listed) == 1, f"the run stored in --db despite ADMITSIM_DB=:memory:: {listed}")
+run("show", "1", "--db", given, env=mem, expect=0)
 top = json.loads(run("run", "heavy_root", "--no-db", "--seed", "9223372036854775807", "--format",
                      "json", expect=0).stdout)
 check(top["seed"] == 9223372036854775807, f"the largest seed as it is: {top['seed']}")
