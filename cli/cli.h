@@ -143,6 +143,10 @@ struct sim_error;
 const char *cli_scenario_path(const char *arg, char *buf, size_t len);
 const char *cli_scenario_file(const char *arg, char *buf, size_t len, struct sim_error *err);
 const char *cli_scenario_dir(void);
+/* Whether arg can name a scenario for cmd (ab, suite), which read the
+** file once per run: "-" (standard input, run's only) is a usage error,
+** said, and false. */
+bool cli_scenario_is_file_arg(const char *cmd, const char *arg);
 struct sim_scenario *cli_scenario_load(const char *arg, const char *arm, struct sim_error *err);
 /* Every trace file a scenario document names ({"dist": "empirical",
 ** "file": F}, anywhere: arms and overrides too), depth first, an object

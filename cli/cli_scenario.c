@@ -134,6 +134,15 @@ const char *cli_scenario_file(const char *arg, char *buf, size_t len, sim_error 
     return NULL;
 }
 
+bool cli_scenario_is_file_arg(const char *cmd, const char *arg) {
+    if (strcmp(arg, "-") != 0) return true;
+    cli_usage_error(cmd,
+                    "SCENARIO '-' (standard input) is for run only: %s reads the scenario's "
+                    "file once per run and records its path; save it to a file and name that",
+                    cmd);
+    return false;
+}
+
 sim_scenario *cli_scenario_load(const char *arg, const char *arm, sim_error *err) {
     char buf[4096];
     if (strcmp(arg, "-") != 0) {

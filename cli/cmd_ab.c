@@ -115,6 +115,7 @@ static int parse_args(int argc, char **argv, ab_args *a) {
         cli_usage_error("ab", "expected one SCENARIO");
         return EXIT_USAGE;
     }
+    if (!cli_scenario_is_file_arg("ab", argv[optind])) return EXIT_USAGE;
     static char found[4096]; /* a shipped scenario's file, for the run of this process */
     sim_error err;
     sp->scenario = cli_scenario_file(argv[optind], found, sizeof found, &err);

@@ -107,6 +107,8 @@ static int parse_args(int argc, char **argv, suite_args *a) {
     }
     a->files = (const char *const *)argv + optind;
     a->nfiles = (size_t)(argc - optind);
+    for (size_t i = 0; i < a->nfiles; i++)
+        if (!cli_scenario_is_file_arg("suite", a->files[i])) return EXIT_USAGE;
     return -1;
 }
 

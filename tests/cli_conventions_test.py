@@ -162,6 +162,10 @@ for seed in ("9223372036854775808", "18446744073709551615", "9999999999999999999
                  ("mock-provider", "x.json")):
         one_line_and_hint(run(*args, "--seed", seed, cwd=bad, expect=2), args[0],
                           f"--seed expects an integer from 0 to 9223372036854775807, got '{seed}'")
+# standard input is a scenario for run only: ab and suite read the file per run
+for args in (("ab", "-"), ("suite", "heavy_root", "-")):
+    one_line_and_hint(run(*args, cwd=bad, expect=2), args[0],
+                      "SCENARIO '-' (standard input) is for run only")
 check(os.listdir(bad) == [], f"nothing written by the refused commands: {os.listdir(bad)}")
 # ... but the environment's value is used only without --db and --no-db:
 # either one makes a bad ADMITSIM_DB irrelevant, so the command runs
