@@ -50,25 +50,9 @@ static bool version_of(const char *path, int *version) {
     return true;
 }
 
-/* Every database at one schema version, this build's: else the reason on
-** stderr.  dest counts when it exists. */
-static bool same_versions(const char *dest, char **sources, int n) {
-    int versions[n + 1];
-    const char *paths[n + 1];
-    int count = 0;
-    struct stat st;
-    if (stat(dest, &st) == 0) {
-        paths[count] = dest;
-        if (!version_of(dest, &versions[count++])) return false;
-    }
-    for (int i = 0; i < n; i++) {
-        paths[count] = sources[i];
-        if (!version_of(sources[i], &versions[count++])) return false;
-    }
-    bool mixed = false;
-    for (int i = 1; i < count; i++)
-        mixed = mixed || versions[i] != versions[0];
-    if (!mixed && (count == 0 || versions[0] == RES_STORE_SCHEMA_VERSION)) return true;
+/* The databases' schema versions differ, or are not this build's: said on
+** stderr with each path and version (count of them in paths/versions). */
+static void versions_refused(const char **paths, const int *versions, int count, bool mixed) {
     if (mixed)
         fprintf(stderr, "admitsim merge: the databases have mixed schema versions:");
     else
@@ -79,7 +63,36 @@ static bool same_versions(const char *dest, char **sources, int n) {
             "; merging needs them all at version %d: upgrade the older ones first with "
             "'admitsim migrate --db FILE'\n",
             RES_STORE_SCHEMA_VERSION);
-    return false;
+}
+
+/* Every database at one schema version, this build's: else the reason on
+** stderr.  dest counts when it exists.  The paths and versions are on the
+** heap: n is bounded by the command line only. */
+static bool same_versions(const char *dest, char **sources, int n) {
+    int *versions = malloc(((size_t)n + 1) * sizeof *versions);
+    const char **paths = malloc(((size_t)n + 1) * sizeof *paths);
+    int count = 0;
+    bool ok = versions && paths;
+    if (!ok) fprintf(stderr, "admitsim merge: out of memory\n");
+    struct stat st;
+    if (ok && stat(dest, &st) == 0) {
+        paths[count] = dest;
+        ok = version_of(dest, &versions[count++]);
+    }
+    for (int i = 0; ok && i < n; i++) {
+        paths[count] = sources[i];
+        ok = version_of(sources[i], &versions[count++]);
+    }
+    bool mixed = false;
+    for (int i = 1; ok && i < count; i++)
+        mixed = mixed || versions[i] != versions[0];
+    if (ok && (mixed || (count > 0 && versions[0] != RES_STORE_SCHEMA_VERSION))) {
+        versions_refused(paths, versions, count, mixed);
+        ok = false;
+    }
+    free(versions);
+    free(paths);
+    return ok;
 }
 
 static int merge_all(const char *dest, char **sources, int n, int64_t experiment_id) {
@@ -121,21 +134,18 @@ int cmd_merge(int argc, char **argv) {
     uint64_t experiment_id = 0;
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("merge", argc, argv, "h", opts)) != -1) {
         switch (ch) {
         case 'e':
             if (!cli_parse_u64("merge", "--experiment", optarg, INT64_MAX, &experiment_id))
                 return EXIT_USAGE;
             break;
         case 'h': merge_usage(stdout); return EXIT_OK;
-        default: merge_usage(stderr); return EXIT_USAGE;
+        default: return EXIT_USAGE;
         }
     }
-    if (argc - optind < 2) {
-        fprintf(stderr, "admitsim merge: expected DEST and at least one SOURCE database\n\n");
-        merge_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (argc - optind < 2)
+        return cli_usage_error("merge", "expected DEST and at least one SOURCE database");
     const char *dest = argv[optind];
     char **sources = argv + optind + 1;
     int n = argc - optind - 1;

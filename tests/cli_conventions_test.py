@@ -81,6 +81,10 @@ one_line_and_hint(run("export", "1", "--iteratoin", "2", expect=2), "export",
 one_line_and_hint(run("run", "heavy_root", "--policy", "lenient", expect=2), "run",
                   "--policy expects strict, bounded or provider_aware")
 one_line_and_hint(run("show", expect=2), "show", "expected exactly one RUN id")
+one_line_and_hint(run("merge", "only.db", expect=2), "merge",
+                  "expected DEST and at least one SOURCE database")
+one_line_and_hint(run("merge", "--experiement", "1", "a.db", "b.db", expect=2), "merge",
+                  "did you mean '--experiment'?")
 for flag in ("-V", "--version", "version"):
     p = run(flag, expect=0)
     check(p.stdout.startswith("admitsim ") and "(commit " in p.stdout,
