@@ -130,26 +130,20 @@ static int parse_args(int argc, char **argv, search_args *a) {
     sweep_engine_defaults(&a->engine, "admitsim search");
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("search", argc, argv, "h", opts)) != -1) {
         if (ch == 'h') {
             search_usage(stdout);
             return EXIT_OK;
         }
-        if (ch == '?' || !take_option(ch, a)) {
-            if (ch == '?') search_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (ch == '?' || !take_option(ch, a)) return EXIT_USAGE;
     }
     char err[1024];
     const char *missing = optind != argc - 1 ? "expected exactly one SCENARIO file"
                           : !a->vary         ? "--vary PARAM=LO:HI is required"
                           : !a->slo          ? "--slo 'METRIC<=X' is required"
                                              : NULL;
-    if (missing || !search_grid_check(&a->spec, err, sizeof err)) {
-        fprintf(stderr, "admitsim search: %s\n\n", missing ? missing : err);
-        search_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (missing || !search_grid_check(&a->spec, err, sizeof err))
+        return cli_usage_error("search", "%s", missing ? missing : err);
     a->scenario = argv[optind];
     a->engine.o.quiet = a->quiet;
     return -1;

@@ -97,21 +97,14 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
     sweep_engine_defaults(&a->engine, "admitsim sweep");
     optind = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_getopt("sweep", argc, argv, "h", opts)) != -1) {
         if (ch == 'h') {
             sweep_usage(stdout);
             return EXIT_OK;
         }
-        if (ch == '?' || !take_option(ch, a)) {
-            if (ch == '?') sweep_usage(stderr);
-            return EXIT_USAGE;
-        }
+        if (ch == '?' || !take_option(ch, a)) return EXIT_USAGE;
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "admitsim sweep: expected exactly one SWEEP file\n\n");
-        sweep_usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc - 1) return cli_usage_error("sweep", "expected exactly one SWEEP file");
     a->file = argv[optind];
     if (a->shard >= 0 && !a->out) {
         fprintf(stderr, "admitsim sweep: --shard needs --out DIR\n");

@@ -81,6 +81,12 @@ one_line_and_hint(run("export", "1", "--iteratoin", "2", expect=2), "export",
 one_line_and_hint(run("run", "heavy_root", "--policy", "lenient", expect=2), "run",
                   "--policy expects strict, bounded or provider_aware")
 one_line_and_hint(run("show", expect=2), "show", "expected exactly one RUN id")
+one_line_and_hint(run("sweep", "--jbos", "2", "x.json", expect=2), "sweep",
+                  "unknown option '--jbos' (did you mean '--jobs'?)")
+one_line_and_hint(run("sweep", expect=2), "sweep", "expected exactly one SWEEP file")
+one_line_and_hint(run("search", "--slo", "x<=1", "--vary", "policy.a=1:2", "--seds", "2", "s.json",
+                      expect=2), "search", "did you mean '--seeds'?")
+one_line_and_hint(run("search", "s.json", expect=2), "search", "--vary PARAM=LO:HI is required")
 one_line_and_hint(run("merge", "only.db", expect=2), "merge",
                   "expected DEST and at least one SOURCE database")
 one_line_and_hint(run("merge", "--experiement", "1", "a.db", "b.db", expect=2), "merge",
