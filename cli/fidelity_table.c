@@ -2,6 +2,7 @@
 #include "fidelity.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "res/json_real.h"
 
@@ -41,6 +42,15 @@ void fid_judge(fid_table *t) {
     }
 }
 
+/* " x" right-aligned in width with digits decimals and then suffix, or " -"
+** for a figure a run lacks (NaN, and the infinite error of its row). */
+static void figure(FILE *f, int width, int digits, double x, const char *suffix) {
+    if (isfinite(x))
+        fprintf(f, " %*.*f%s", width - (int)strlen(suffix), digits, x, suffix);
+    else
+        fprintf(f, " %*s", width, "-");
+}
+
 void fid_print_rows(FILE *f, const fid_table *t) {
     fprintf(f, "%-58s %12s %12s %9s  %-6s  %s\n", "metric", "simulated", "live", "rel_err",
             "within", "simulated range");
@@ -50,8 +60,11 @@ void fid_print_rows(FILE *f, const fid_table *t) {
         if (r->ranged)
             snprintf(range, sizeof range, "[%.0f, %.0f] over %u (vs the seed's: %.2f%%)", r->lo,
                      r->hi, t->ensemble, 100 * seed_error(r));
-        fprintf(f, "%-58.58s %12.4f %12.4f %8.2f%%  %-6s  %s\n", r->name, r->sim, r->live,
-                r->error * 100, r->within ? "yes" : "NO", range);
+        fprintf(f, "%-58.58s", r->name);
+        figure(f, 12, 4, r->sim, "");
+        figure(f, 12, 4, r->live, "");
+        figure(f, 9, 2, r->error * 100, "%");
+        fprintf(f, "  %-6s  %s\n", r->within ? "yes" : "NO", range);
     }
 }
 
