@@ -54,6 +54,10 @@ typedef struct bench_scale_options {
 
 /* The median of sorted[0..n), n > 0. */
 double bench_median(const double *sorted, uint64_t n);
+/* A rate (tasks/s) as a table shows it, in out: whole units from 100 up,
+** three significant digits below (0.0123, 4.56e-07), so a rate above zero
+** never reads 0; the JSON keeps the exact figure. */
+const char *bench_rate_text(double rate, char *out, size_t len);
 /* Makes a new directory $TMPDIR/admitsim-bench-XXXXXX (else under /tmp),
 ** named in dir; false, said on stderr, when it cannot. */
 bool bench_temp_dir(char *dir, size_t len);

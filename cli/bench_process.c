@@ -85,6 +85,11 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
     return ok;
 }
 
+const char *bench_rate_text(double rate, char *out, size_t len) {
+    snprintf(out, len, rate >= 100 ? "%.0f" : "%.3g", rate);
+    return out;
+}
+
 bool bench_temp_dir(char *dir, size_t len) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, len, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -160,9 +165,11 @@ static void process_row(const bench_scale_options *o, const char *policy, const 
     } else {
         char over[32] = "-";
         if (over_no_db > 0) snprintf(over, sizeof over, "%.2fx", over_no_db);
-        printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13.0f %13.0f %10s\n", policy, process,
-               (double)rss_kb / 1024, secs[0], med, 100 * spread, (double)tasks / secs[0],
-               (double)tasks / med, over);
+        char best[32], median[32];
+        printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13s %13s %10s\n", policy, process,
+               (double)rss_kb / 1024, secs[0], med, 100 * spread,
+               bench_rate_text((double)tasks / secs[0], best, sizeof best),
+               bench_rate_text((double)tasks / med, median, sizeof median), over);
     }
     fflush(stdout);
 }

@@ -121,16 +121,18 @@ static json_t *scale_row(const char *policy, bool capture, uint64_t events, cons
 }
 
 static void print_scale_row(json_t *row) {
-    printf("%-14s %-8s %10lld %10.4f %10.4f %8.1f%% %13.0f %13.0f %13.0f",
+    static const char *const rates[] = {"best_tasks_per_second", "median_tasks_per_second",
+                                        "cpu_tasks_per_second"};
+    char rate[3][32];
+    for (int i = 0; i < 3; i++)
+        bench_rate_text(json_real_value(json_object_get(row, rates[i])), rate[i], sizeof rate[i]);
+    printf("%-14s %-8s %10lld %10.4f %10.4f %8.1f%% %13s %13s %13s",
            json_string_value(json_object_get(row, "policy")),
            json_string_value(json_object_get(row, "events")),
            (long long)json_integer_value(json_object_get(row, "events_per_run")),
            json_real_value(json_object_get(row, "best_seconds")),
            json_real_value(json_object_get(row, "median_seconds")),
-           100 * json_real_value(json_object_get(row, "spread")),
-           json_real_value(json_object_get(row, "best_tasks_per_second")),
-           json_real_value(json_object_get(row, "median_tasks_per_second")),
-           json_real_value(json_object_get(row, "cpu_tasks_per_second")));
+           100 * json_real_value(json_object_get(row, "spread")), rate[0], rate[1], rate[2]);
 }
 
 /* What keeping every event costs, allocation of the log included:

@@ -243,20 +243,6 @@ static int export_json(res_store_reader *r, const res_run_row *run, FILE *out) {
     return ok ? EXIT_OK : EXIT_FAILURE_RUN;
 }
 
-static void csv_text(FILE *out, const char *s) {
-    if (!s) return;
-    if (!res_csv_needs_quotes(s)) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 /* ",<v>", or "," when v is NULL */
 static void csv_int(FILE *out, res_opt_int v) {
     fputc(',', out);
@@ -280,20 +266,20 @@ static int export_csv(res_store_reader *r, int64_t run, int64_t iteration, FILE 
     while ((rc = res_store_cursor_next_event(c, &e, &err)) == RES_CURSOR_ROW) {
         const res_opt_int ids[] = {e.task_id, e.execution_id, e.task_lease_id, e.request_attempt_id,
                                    e.request_lease_id};
-        csv_text(out, e.stream);
+        res_csv_write_field(out, e.stream);
         fprintf(out, ",%lld,", (long long)e.sequence);
-        csv_text(out, e.kind);
+        res_csv_write_field(out, e.kind);
         fprintf(out, ",%lld", (long long)e.captured_at_ns);
         for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
             csv_int(out, ids[i]);
         fputc(',', out);
-        csv_text(out, e.resource);
+        res_csv_write_field(out, e.resource);
         fputc(',', out);
-        csv_text(out, e.reason);
+        res_csv_write_field(out, e.reason);
         csv_int(out, e.value);
         csv_int(out, e.row_group);
         fputc(',', out);
-        csv_text(out, e.column_name);
+        res_csv_write_field(out, e.column_name);
         fputc('\n', out);
     }
     res_store_cursor_close(c);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "fidelity.h"
 #include "live/scenario_env.h"
 #include "res/artifact.h"
 #include "res/request_report.h"
@@ -53,64 +54,6 @@ static void fidelity_usage(FILE *f) {
                "  -h, --help          this text\n");
 }
 
-#define FID_NAME_MAX (ADMIT_REQUEST_KEY_MAX + 64)
-
-typedef struct fid_row {
-    char name[FID_NAME_MAX];
-    double sim, live, floor, error;
-    bool within;
-    bool ranged;   /* a count: judged against [lo, hi], the ensemble's range */
-    double lo, hi; /* with sim inside */
-} fid_row;
-
-typedef struct fid_table {
-    fid_row rows[4 + 5 * 64];
-    uint32_t count;
-    double tolerance;
-    bool all_within;
-    uint32_t ensemble; /* simulated iterations behind a count's range */
-    bool realtime_requested, realtime_applied;
-    char realtime_why[128];
-} fid_table;
-
-/* A row's error against the seed's simulated value alone. */
-static double seed_error(const fid_row *r) {
-    return fabs(r->live - r->sim) / fmax(fabs(r->sim), r->floor);
-}
-
-static fid_row *add_row(fid_table *t, const char *name, double sim, double live, double floor) {
-    if (isnan(sim) && isnan(live)) return NULL; /* neither run has it: not applicable */
-    if (t->count == sizeof t->rows / sizeof t->rows[0]) return NULL;
-    fid_row *r = &t->rows[t->count++];
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->sim = sim;
-    r->live = live;
-    r->floor = floor;
-    r->error = isnan(sim) || isnan(live) ? INFINITY : seed_error(r);
-    return r;
-}
-
-/* A count: its error is its distance outside [min(lo, sim), max(hi, sim)]. */
-static void add_count_row(fid_table *t, const char *name, double sim, double live, double lo,
-                          double hi) {
-    fid_row *r = add_row(t, name, sim, live, 1.0);
-    if (!r || isnan(live) || isnan(sim)) return;
-    r->ranged = true;
-    r->lo = fmin(lo, sim);
-    r->hi = fmax(hi, sim);
-    double out = live < r->lo ? r->lo - live : live > r->hi ? live - r->hi : 0;
-    r->error = out / fmax(fabs(sim), r->floor);
-}
-
-/* Every row against the tolerance. */
-static void judge(fid_table *t) {
-    t->all_within = true;
-    for (uint32_t i = 0; i < t->count; i++) {
-        t->rows[i].within = t->rows[i].error <= t->tolerance;
-        t->all_within = t->all_within && t->rows[i].within;
-    }
-}
-
 /* The first limit decrease, and the first time after it that the limit is
 ** back at its starting value (NaN: none). */
 static void limit_times(const res_request_stats *rs, double *decrease, double *recovery) {
@@ -136,27 +79,27 @@ typedef struct fid_ranges {
 
 static void compare(fid_table *t, const res_run_record *sr, const res_summary *ss,
                     const res_run_record *lr, const res_summary *ls, const fid_ranges *ranges) {
-    add_row(t, "wall_time_seconds", ss->wall_time_seconds, ls->wall_time_seconds, 1.0);
+    fid_add_row(t, "wall_time_seconds", ss->wall_time_seconds, ls->wall_time_seconds, 1.0);
     for (uint32_t r = 0; r < sr->request_resource_count && r < lr->request_resource_count; r++) {
         const res_request_stats *a = &ss->request->resources[r], *b = &ls->request->resources[r];
         const char *key = sr->request[r].key;
         char name[FID_NAME_MAX];
         snprintf(name, sizeof name, "request.%s.request_wait_p95_seconds", key);
-        add_row(t, name, res_request_waits(a).p95, res_request_waits(b).p95, 1.0);
+        fid_add_row(t, name, res_request_waits(a).p95, res_request_waits(b).p95, 1.0);
         snprintf(name, sizeof name, "request.%s.rate_limited", key);
         double sim_count = (double)a->outcomes[ADMIT_REQ_RATE_LIMITED];
-        add_count_row(t, name, sim_count, (double)b->outcomes[ADMIT_REQ_RATE_LIMITED],
-                      r < ranges->count ? ranges->counts[r][0] : sim_count,
-                      r < ranges->count ? ranges->counts[r][1] : sim_count);
+        fid_add_count_row(t, name, sim_count, (double)b->outcomes[ADMIT_REQ_RATE_LIMITED],
+                          r < ranges->count ? ranges->counts[r][0] : sim_count,
+                          r < ranges->count ? ranges->counts[r][1] : sim_count);
         snprintf(name, sizeof name, "request.%s.in_flight_mean", key);
-        add_row(t, name, a->in_flight_mean, b->in_flight_mean, 0.5);
+        fid_add_row(t, name, a->in_flight_mean, b->in_flight_mean, 0.5);
         double sd, srec, ld, lrec;
         limit_times(a, &sd, &srec);
         limit_times(b, &ld, &lrec);
         snprintf(name, sizeof name, "request.%s.limit_first_decrease_seconds", key);
-        add_row(t, name, sd, ld, 1.0);
+        fid_add_row(t, name, sd, ld, 1.0);
         snprintf(name, sizeof name, "request.%s.limit_recovered_seconds", key);
-        add_row(t, name, srec, lrec, 1.0);
+        fid_add_row(t, name, srec, lrec, 1.0);
     }
 }
 
@@ -168,17 +111,7 @@ static void print_table(const fid_table *t, const sim_scenario *sc, const res_ru
            !t->realtime_requested ? "off"
            : t->realtime_applied  ? "SCHED_FIFO 1"
                                   : "not applied");
-    printf("%-58s %12s %12s %9s  %-6s  %s\n", "metric", "simulated", "live", "rel_err", "within",
-           "simulated range");
-    for (uint32_t i = 0; i < t->count; i++) {
-        const fid_row *r = &t->rows[i];
-        char range[96] = "";
-        if (r->ranged)
-            snprintf(range, sizeof range, "[%.0f, %.0f] over %u (vs the seed's: %.2f%%)", r->lo,
-                     r->hi, t->ensemble, 100 * seed_error(r));
-        printf("%-58.58s %12.4f %12.4f %8.2f%%  %-6s  %s\n", r->name, r->sim, r->live,
-               r->error * 100, r->within ? "yes" : "NO", range);
-    }
+    fid_print_rows(stdout, t);
     printf("output hashes %s; leases left: simulated %llu/%llu/%llu, live %llu/%llu/%llu "
            "(task/request/waiters)\n",
            sr->output_hash_all == lr->output_hash_all ? "equal" : "differ",
@@ -191,20 +124,7 @@ static void print_table(const fid_table *t, const sim_scenario *sc, const res_ru
 
 static void print_json(const fid_table *t, const sim_scenario *sc, const res_run_record *sr,
                        const res_run_record *lr, double scale) {
-    json_t *rows = json_array();
-    for (uint32_t i = 0; i < t->count; i++) {
-        const fid_row *r = &t->rows[i];
-        json_t *row = json_pack(
-            "{s:s, s:o, s:o, s:o, s:f, s:b}", "name", r->name, "simulated",
-            res_json_real_or_null(r->sim), "live", res_json_real_or_null(r->live), "relative_error",
-            res_json_real_or_null(r->error), "floor", r->floor, "within", r->within);
-        if (r->ranged) {
-            json_object_set_new(row, "simulated_range", json_pack("[f, f]", r->lo, r->hi));
-            json_object_set_new(row, "relative_error_to_seed",
-                                res_json_real_or_null(seed_error(r)));
-        }
-        json_array_append_new(rows, row);
-    }
+    json_t *rows = fid_rows_json(t);
     json_t *rt =
         json_pack("{s:b, s:b}", "requested", t->realtime_requested, "applied", t->realtime_applied);
     if (t->realtime_requested && !t->realtime_applied)
@@ -385,7 +305,7 @@ static int report(const fid_args *a, const sim_scenario *sc, fid_table *t, const
     t->tolerance = a->tolerance;
     t->ensemble = (uint32_t)a->ensemble;
     compare(t, sr, ss, lr, ls, ranges);
-    judge(t);
+    fid_judge(t);
     if (a->json)
         print_json(t, sc, sr, lr, a->scale);
     else

@@ -7,6 +7,9 @@
 2. With a clock that never moves (tests/frozen_clock.c, LD_PRELOAD), every
    cycle lasts 0 ns less the clock read: bench says it measured nothing,
    exit 1, and prints no JSON document (it printed zeros, exit 0).
+3. With a clock that leaps 100,000 s a read, the scale mode's rates are
+   tiny: its table shows each tasks/s to three significant digits, as its
+   JSON has it, never 0 (it printed 0 for a rate below 0.5).
 
 usage: bench_cycle_clock_test.py ADMITSIM FROZEN_CLOCK_SO
 """
@@ -54,6 +57,28 @@ check(p.returncode == 1, f"frozen clock: exit {p.returncode} (want 1); stdout {p
 check("at or below what this clock resolves" in p.stderr,
       f"frozen clock: says it measured nothing: {p.stderr!r}")
 check(p.stdout.strip() == "", f"frozen clock: no document: {p.stdout[:300]!r}")
+
+# 3. a clock that leaps: tiny rates, shown as figures, not 0
+env = dict(env, FROZEN_CLOCK_STEP_SECONDS="100000")
+scale = ["bench", "--scale", "1", "--repeat", "1", "--warmup", "0"]
+table = subprocess.run([admitsim, *scale], capture_output=True, text=True, env=env, timeout=300)
+p = subprocess.run([admitsim, *scale, "--format", "json"], capture_output=True, text=True,
+                   env=env, timeout=300)
+check(table.returncode == 0 and p.returncode == 0,
+      f"leaping clock: exit {table.returncode}, {p.returncode}: {table.stderr} {p.stderr}")
+if table.returncode == 0 and p.returncode == 0:
+    doc = json.loads(p.stdout)
+    rows = [line.split() for line in table.stdout.splitlines()
+            if line.split()[:1] and line.split()[0] in ("strict", "bounded", "provider_aware")]
+    want = [(r["best_tasks_per_second"], r["median_tasks_per_second"]) for r in doc["process"]]
+    want += [(r["best_tasks_per_second"], r["median_tasks_per_second"],
+              r["cpu_tasks_per_second"]) for r in doc["simulated"]]
+    check(len(rows) == len(want), f"a table row per JSON row: {table.stdout}")
+    for row, rates in zip(rows, want):
+        for shown, exact in zip(row[6:], rates):
+            check(0 < exact < 0.5 and float(shown) > 0
+                  and abs(float(shown) - exact) <= 0.005 * exact,
+                  f"leaping clock: tasks/s {shown!r} in the table, {exact} in JSON: {row}")
 
 if failures:
     print(f"bench_cycle_clock_test: {failures} failure(s)", file=sys.stderr)

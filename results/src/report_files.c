@@ -237,19 +237,39 @@ bool res_csv_needs_quotes(const char *s) {
     return strpbrk(s, ",\"\r\n") != NULL;
 }
 
-static void csv_field(buf *b, const char *s) {
+/* Where a CSV field's bytes go: len bytes of text, in order. */
+typedef void csv_put(void *to, const char *text, size_t len);
+
+/* The one CSV quoting (RFC 4180): s as it is, or in quotes with each quote
+** doubled when res_csv_needs_quotes(s); through put, to to. */
+static void csv_quote(const char *s, csv_put *put, void *to) {
     if (!res_csv_needs_quotes(s)) {
-        bprintf(b, "%s", s);
+        put(to, s, strlen(s));
         return;
     }
-    bprintf(b, "\"");
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            bprintf(b, "\"\"");
-        else
-            bprintf(b, "%c", *p);
+    put(to, "\"", 1);
+    for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1) {
+        put(to, s, (size_t)(q - s) + 1); /* up to and with the quote, */
+        put(to, "\"", 1);                /* doubled */
     }
-    bprintf(b, "\"");
+    put(to, s, strlen(s));
+    put(to, "\"", 1);
+}
+
+static void put_buf(void *to, const char *text, size_t len) {
+    bprintf(to, "%.*s", (int)len, text);
+}
+
+static void put_file(void *to, const char *text, size_t len) {
+    fwrite(text, 1, len, to);
+}
+
+static void csv_field(buf *b, const char *s) {
+    csv_quote(s, put_buf, b);
+}
+
+void res_csv_write_field(FILE *out, const char *s) {
+    if (s) csv_quote(s, put_file, out);
 }
 
 /* One figure's row; none for an absent one (NaN: a figure over an empty

@@ -35,6 +35,11 @@ char *res_task_timelines_csv(res_run_record *const *runs, res_summary *const *su
 /* Whether s must be quoted as a CSV field (RFC 4180): it holds a comma, a
 ** quote, or a line end (a bare CR ends a record too). */
 bool res_csv_needs_quotes(const char *s);
+/* Writes s to out as one CSV field: as it is, or quoted (each quote
+** doubled) when res_csv_needs_quotes(s); nothing for NULL (an empty field).
+** The same quoting as the metrics and tasks CSV files; out's error
+** indicator tells of a failed write. */
+void res_csv_write_field(FILE *out, const char *s);
 
 /* DIR/BASE.md, DIR/BASE-metrics.csv and DIR/BASE-tasks.csv. */
 typedef struct res_report_writer res_report_writer;
