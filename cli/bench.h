@@ -58,6 +58,10 @@ double bench_median(const double *sorted, uint64_t n);
 ** three significant digits below (0.0123, 4.56e-07), so a rate above zero
 ** never reads 0; the JSON keeps the exact figure. */
 const char *bench_rate_text(double rate, char *out, size_t len);
+/* A time in seconds as a table shows it, in out: four decimals from 1 ms
+** up, three significant digits below (2.5e-05), so a time above zero never
+** reads 0.0000. */
+const char *bench_seconds_text(double secs, char *out, size_t len);
 /* Makes a new directory $TMPDIR/admitsim-bench-XXXXXX (else under /tmp),
 ** named in dir; false, said on stderr, when it cannot. */
 bool bench_temp_dir(char *dir, size_t len);

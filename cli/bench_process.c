@@ -90,6 +90,11 @@ const char *bench_rate_text(double rate, char *out, size_t len) {
     return out;
 }
 
+const char *bench_seconds_text(double secs, char *out, size_t len) {
+    snprintf(out, len, secs >= 0.001 ? "%.4f" : "%.3g", secs);
+    return out;
+}
+
 bool bench_temp_dir(char *dir, size_t len) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, len, "%s/admitsim-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -165,9 +170,10 @@ static void process_row(const bench_scale_options *o, const char *policy, const 
     } else {
         char over[32] = "-";
         if (over_no_db > 0) snprintf(over, sizeof over, "%.2fx", over_no_db);
-        char best[32], median[32];
-        printf("%-14s %-8s %12.1f %10.4f %10.4f %8.1f%% %13s %13s %10s\n", policy, process,
-               (double)rss_kb / 1024, secs[0], med, 100 * spread,
+        char best[32], median[32], best_s[32], median_s[32];
+        printf("%-14s %-8s %12.1f %10s %10s %8.1f%% %13s %13s %10s\n", policy, process,
+               (double)rss_kb / 1024, bench_seconds_text(secs[0], best_s, sizeof best_s),
+               bench_seconds_text(med, median_s, sizeof median_s), 100 * spread,
                bench_rate_text((double)tasks / secs[0], best, sizeof best),
                bench_rate_text((double)tasks / med, median, sizeof median), over);
     }

@@ -123,15 +123,17 @@ static json_t *scale_row(const char *policy, bool capture, uint64_t events, cons
 static void print_scale_row(json_t *row) {
     static const char *const rates[] = {"best_tasks_per_second", "median_tasks_per_second",
                                         "cpu_tasks_per_second"};
-    char rate[3][32];
+    char rate[3][32], best[32], median[32];
     for (int i = 0; i < 3; i++)
         bench_rate_text(json_real_value(json_object_get(row, rates[i])), rate[i], sizeof rate[i]);
-    printf("%-14s %-8s %10lld %10.4f %10.4f %8.1f%% %13s %13s %13s",
+    printf("%-14s %-8s %10lld %10s %10s %8.1f%% %13s %13s %13s",
            json_string_value(json_object_get(row, "policy")),
            json_string_value(json_object_get(row, "events")),
            (long long)json_integer_value(json_object_get(row, "events_per_run")),
-           json_real_value(json_object_get(row, "best_seconds")),
-           json_real_value(json_object_get(row, "median_seconds")),
+           bench_seconds_text(json_real_value(json_object_get(row, "best_seconds")), best,
+                              sizeof best),
+           bench_seconds_text(json_real_value(json_object_get(row, "median_seconds")), median,
+                              sizeof median),
            100 * json_real_value(json_object_get(row, "spread")), rate[0], rate[1], rate[2]);
 }
 

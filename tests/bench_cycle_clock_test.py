@@ -80,6 +80,25 @@ if table.returncode == 0 and p.returncode == 0:
                   and abs(float(shown) - exact) <= 0.005 * exact,
                   f"leaping clock: tasks/s {shown!r} in the table, {exact} in JSON: {row}")
 
+# 4. a clock that creeps: tiny times, shown as figures, not 0.0000
+env = dict(env, FROZEN_CLOCK_STEP_SECONDS="0", FROZEN_CLOCK_STEP_NS="1000")
+table = subprocess.run([admitsim, *scale], capture_output=True, text=True, env=env, timeout=300)
+p = subprocess.run([admitsim, *scale, "--format", "json"], capture_output=True, text=True,
+                   env=env, timeout=300)
+check(table.returncode == 0 and p.returncode == 0,
+      f"creeping clock: exit {table.returncode}, {p.returncode}: {table.stderr} {p.stderr}")
+if table.returncode == 0 and p.returncode == 0:
+    doc = json.loads(p.stdout)
+    rows = [line.split() for line in table.stdout.splitlines()
+            if line.split()[:1] and line.split()[0] in ("strict", "bounded", "provider_aware")]
+    want = [(r["best_seconds"], r["median_seconds"]) for r in doc["process"] + doc["simulated"]]
+    check(len(rows) == len(want), f"a table row per JSON row: {table.stdout}")
+    for row, times in zip(rows, want):
+        for shown, exact in zip(row[3:5], times):
+            check(0 < exact < 0.001 and float(shown) > 0
+                  and abs(float(shown) - exact) <= 0.005 * exact,
+                  f"creeping clock: seconds {shown!r} in the table, {exact} in JSON: {row}")
+
 if failures:
     print(f"bench_cycle_clock_test: {failures} failure(s)", file=sys.stderr)
     sys.exit(1)
