@@ -137,24 +137,83 @@ bool cli_program_start(const char *path, char *const argv[], const char *log_pat
     return ok;
 }
 
-/* Appends what fd has to read into buf (len bytes, *used so far; the rest
-** dropped); false at the end of the input. */
-static bool drain(int fd, char *buf, size_t len, size_t *used) {
+/* Where the bytes of a pipe go.  Without fn: into buf (len bytes, kept
+** NUL-terminated; NULL or 0: dropped), over set when more came than it
+** holds.  With fn: a line at a time into buf (grown as needed up to max_line
+** bytes and the NUL), each complete line handed to fn; a longer line sets
+** over and nothing more is handed on.  nomem: buf could not grow. */
+typedef struct sink {
+    char *buf;
+    size_t len, used, max_line;
+    cli_line_fn *fn;
+    void *ctx;
+    bool over, nomem;
+} sink;
+
+/* Room in the line being collected for one more byte and the NUL (the
+** buffer grown when needed); false, over or nomem set, when there is none. */
+static bool sink_room(sink *s) {
+    if (s->used + 1 < s->len) return true;
+    if (s->len >= s->max_line + 1) {
+        s->over = true;
+        return false;
+    }
+    size_t len = s->len < 128 ? 256 : s->len * 2;
+    if (len > s->max_line + 1) len = s->max_line + 1;
+    char *buf = realloc(s->buf, len);
+    if (!buf) {
+        s->nomem = true;
+        return false;
+    }
+    s->buf = buf, s->len = len;
+    return true;
+}
+
+static void sink_put(sink *s, const char *bytes, size_t n) {
+    if (!s->fn) {
+        size_t keep = s->buf && s->len > s->used + 1 ? s->len - 1 - s->used : 0;
+        if (keep > n) keep = n;
+        if (keep) memcpy(s->buf + s->used, bytes, keep);
+        s->used += keep;
+        if (s->buf && s->len && keep < n) s->over = true;
+        return;
+    }
+    for (size_t i = 0; i < n && !s->over && !s->nomem; i++) {
+        if (bytes[i] != '\n') {
+            if (sink_room(s)) s->buf[s->used++] = bytes[i];
+        } else if (s->buf || sink_room(s)) {
+            s->buf[s->used] = '\0';
+            s->fn(s->ctx, s->buf);
+            s->used = 0;
+        }
+    }
+}
+
+/* The end of the input: the buffer NUL-terminated, or the last line (one
+** without '\n') handed on. */
+static void sink_end(sink *s) {
+    if (!s->fn) {
+        if (s->buf && s->len) s->buf[s->used] = '\0';
+        return;
+    }
+    if (s->used && !s->over && !s->nomem) {
+        s->buf[s->used] = '\0';
+        s->fn(s->ctx, s->buf);
+    }
+}
+
+/* Puts what fd has to read into s; false at the end of the input. */
+static bool drain(int fd, sink *s) {
     char chunk[4096];
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) return true;
     if (n <= 0) return false;
-    size_t keep = buf && len > *used + 1 ? len - 1 - *used : 0;
-    if (keep > (size_t)n) keep = (size_t)n;
-    if (keep) memcpy(buf + *used, chunk, keep);
-    *used += keep;
+    sink_put(s, chunk, (size_t)n);
     return true;
 }
 
 /* Reads both pipes to their ends. */
-static void read_both(int out_fd, int err_fd, char *out, size_t out_len, char *errs,
-                      size_t errs_len) {
-    size_t used[2] = {0, 0};
+static void read_both(int out_fd, int err_fd, sink *out, sink *errs) {
     struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
     int open_fds = 2;
     while (open_fds > 0) {
@@ -164,14 +223,14 @@ static void read_both(int out_fd, int err_fd, char *out, size_t out_len, char *e
         }
         for (int i = 0; i < 2; i++) {
             if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            if (!drain(p[i].fd, i ? errs : out, i ? errs_len : out_len, &used[i])) {
+            if (!drain(p[i].fd, i ? errs : out)) {
                 p[i].fd = -1;
                 open_fds--;
             }
         }
     }
-    if (out && out_len) out[used[0]] = '\0';
-    if (errs && errs_len) errs[used[1]] = '\0';
+    sink_end(out);
+    sink_end(errs);
 }
 
 /* A pipe whose ends close on exec (the child gets its copies by dup2). */
@@ -182,8 +241,11 @@ static int cloexec_pipe(int fds[2]) {
     return 0;
 }
 
-bool cli_program_capture(const char *path, char *const argv[], char *out, size_t out_len,
-                         char *errs, size_t errs_len, char *err, size_t errlen) {
+/* Runs the program, its standard output into out and its errors into errs
+** (read to their ends), and waits for it; false with err saying why when it
+** could not be started, did not exit with status 0, or out overflowed. */
+static bool capture(const char *path, char *const argv[], sink *out, sink *errs, char *err,
+                    size_t errlen) {
     int po[2], pe[2];
     if (cloexec_pipe(po) != 0) {
         snprintf(err, errlen, "cannot start %s: %s", path, strerror(errno));
@@ -202,8 +264,32 @@ bool cli_program_capture(const char *path, char *const argv[], char *out, size_t
     if (rc) snprintf(err, errlen, "cannot start %s: %s", path, strerror(rc));
     close(po[1]);
     close(pe[1]);
-    if (started) read_both(po[0], pe[0], out, out_len, errs, errs_len);
+    if (started) read_both(po[0], pe[0], out, errs);
     close(po[0]);
     close(pe[0]);
-    return started && await(path, argv, pid, NULL, err, errlen);
+    if (!started || !await(path, argv, pid, NULL, err, errlen)) return false;
+    if (out->nomem)
+        snprintf(err, errlen, "out of memory reading what %s printed", argv[0]);
+    else if (out->over && out->fn)
+        snprintf(err, errlen, "%s printed a line longer than %zu bytes", argv[0], out->max_line);
+    else if (out->over)
+        snprintf(err, errlen, "%s printed more than %zu bytes", argv[0], out->len - 1);
+    return !out->nomem && !out->over;
+}
+
+bool cli_program_capture(const char *path, char *const argv[], char *out, size_t out_len,
+                         char *errs, size_t errs_len, char *err, size_t errlen) {
+    sink o = {.buf = out, .len = out_len}, e = {.buf = errs, .len = errs_len};
+    if (out && out_len) out[0] = '\0';
+    if (errs && errs_len) errs[0] = '\0';
+    return capture(path, argv, &o, &e, err, errlen);
+}
+
+bool cli_program_lines(const char *path, char *const argv[], size_t max_line, cli_line_fn *fn,
+                       void *ctx, char *errs, size_t errs_len, char *err, size_t errlen) {
+    sink o = {.max_line = max_line, .fn = fn, .ctx = ctx}, e = {.buf = errs, .len = errs_len};
+    if (errs && errs_len) errs[0] = '\0';
+    bool ok = capture(path, argv, &o, &e, err, errlen);
+    free(o.buf);
+    return ok;
 }

@@ -43,10 +43,24 @@ bool cli_program_start(const char *path, char *const argv[], const char *log_pat
 void cli_program_describe(const char *name, int status, char *buf, size_t len);
 
 /* Runs the program and waits for it, its standard output into out (at most
-** out_len - 1 bytes kept, NUL-terminated; the rest is read and dropped) and
-** its errors into errs (the same way; NULL: dropped).  True when it exited
-** with status 0; otherwise err says how it ended (errs holds what it said). */
+** out_len - 1 bytes kept, NUL-terminated; NULL: dropped) and its errors into
+** errs (the same way, the rest read and dropped; NULL: dropped).  True when
+** it exited with status 0 and out held all it printed; otherwise err says
+** why: how it ended (errs holds what it said), or that it printed more than
+** out holds (out then holds the start: a cut output is never a success). */
 bool cli_program_capture(const char *path, char *const argv[], char *out, size_t out_len,
                          char *errs, size_t errs_len, char *err, size_t errlen);
+
+/* One line of a program's standard output, without its '\n' (a last line
+** without one too), NUL-terminated; fn may change it. */
+typedef void cli_line_fn(void *ctx, char *line);
+/* cli_program_capture without a bound on the output: each line is handed to
+** fn(ctx, line) as it is read; only a line is bounded, by max_line bytes.
+** True when the program exited with status 0 and every line was handed on;
+** otherwise err says why: how it ended, a line longer than max_line (the
+** lines before it were handed on, none from it on; the rest is read and
+** dropped), or no memory for a line. */
+bool cli_program_lines(const char *path, char *const argv[], size_t max_line, cli_line_fn *fn,
+                       void *ctx, char *errs, size_t errs_len, char *err, size_t errlen);
 
 #endif

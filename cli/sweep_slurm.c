@@ -11,7 +11,10 @@
 ** waits for its tasks to leave the queue.  --resume first adopts an array a
 ** killed driver left queued (polls it to its end), then submits only the
 ** shards still missing.  Every program runs without a shell
-** (cli_program_capture). */
+** (cli/program.h).  What squeue and scontrol print is read a line at a time
+** (cli_program_lines): no bound on its length (an array of a million tasks
+** lists a million lines), only on a line's, SLURM_LINE_MAX; a longer line
+** fails the command as it would fail, never read cut short. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +27,10 @@
 #include "cli.h"
 #include "program.h"
 #include "sweep.h"
+
+/* The longest line of squeue or scontrol output read (a task's line of
+** `scontrol -o show job` is a few hundred bytes). */
+#define SLURM_LINE_MAX (1 << 20)
 
 typedef struct slurm {
     const sweep_plan *p;
@@ -52,19 +59,38 @@ static bool find_programs(slurm *s) {
     return true;
 }
 
-/* Runs a Slurm command; its output in out, what it said in errs. */
-static bool slurm_cmd(const char *path, char *const argv[], char *out, size_t outlen, char *errs,
-                      size_t errlen) {
-    char why[512];
-    bool ok = cli_program_capture(path, argv, out, outlen, errs, errlen, why, sizeof why);
-    if (!ok && errs && !errs[0]) snprintf(errs, errlen, "%s", why);
-    return ok;
-}
-
 static void trim(char *s) {
     size_t n = strlen(s);
     while (n && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
+}
+
+/* After a failed command: errs (what it said) followed by why it failed
+** (how it ended, or that its output was too long). */
+static void failed_because(char *errs, size_t errlen, const char *why) {
+    trim(errs);
+    size_t n = strlen(errs);
+    if (n + 4 < errlen) snprintf(errs + n, errlen - n, n ? " (%s)" : "%s", why);
+}
+
+/* Runs a Slurm command; its output in out (all of it, or a failure), what
+** it said in errs. */
+static bool slurm_cmd(const char *path, char *const argv[], char *out, size_t outlen, char *errs,
+                      size_t errlen) {
+    char why[512];
+    bool ok = cli_program_capture(path, argv, out, outlen, errs, errlen, why, sizeof why);
+    if (!ok) failed_because(errs, errlen, why);
+    return ok;
+}
+
+/* Runs a Slurm command, each line of its output to fn(ctx, line); what it
+** said in errs. */
+static bool slurm_lines(const char *path, char *const argv[], cli_line_fn *fn, void *ctx,
+                        char *errs, size_t errlen) {
+    char why[512];
+    bool ok = cli_program_lines(path, argv, SLURM_LINE_MAX, fn, ctx, errs, errlen, why, sizeof why);
+    if (!ok) failed_because(errs, errlen, why);
+    return ok;
 }
 
 /* ---- the job script and the array --------------------------------------------- */
@@ -134,15 +160,20 @@ static char *array_spec(const size_t *idx, size_t n, uint64_t throttle) {
     return spec;
 }
 
+/* A line of `scontrol show config`: "MaxArraySize = N" into *(size_t *)ctx. */
+static void config_line(void *ctx, char *line) {
+    line += strspn(line, " \t");
+    const char *at = strchr(line, '=');
+    if (!strncmp(line, "MaxArraySize", 12) && at) *(size_t *)ctx = strtoul(at + 1, NULL, 10);
+}
+
 /* The cluster's MaxArraySize (array indices must be below it); 1001 when
 ** scontrol does not say. */
 static size_t max_array_size(const slurm *s) {
-    char out[1 << 16], errs[512];
+    char errs[512];
     char *argv[] = {"scontrol", "show", "config", NULL};
-    size_t max = 1001;
-    if (!slurm_cmd(s->scontrol, argv, out, sizeof out, errs, sizeof errs)) return max;
-    const char *at = strstr(out, "MaxArraySize");
-    if (at && (at = strchr(at, '='))) max = (size_t)strtoul(at + 1, NULL, 10);
+    size_t max = 0;
+    if (!slurm_lines(s->scontrol, argv, config_line, &max, errs, sizeof errs)) return 1001;
     return max ? max : 1001;
 }
 
@@ -192,33 +223,36 @@ static bool submit(const slurm *s, const char *script, const char *spec, char *j
 
 /* ---- polling --------------------------------------------------------------------- */
 
+/* The tasks squeue lists: [0] pending, [1] the others (running, ...). */
+typedef struct queue_count {
+    size_t tasks[2];
+} queue_count;
+
+/* A line of `squeue -o "%K %T"`: a task and its state. */
+static void queue_line(void *ctx, char *line) {
+    char *task = strtok(line, " \t"), *state = task ? strtok(NULL, " \t") : NULL;
+    if (state) ((queue_count *)ctx)->tasks[strcmp(state, "PENDING") != 0]++;
+}
+
 /* The array's tasks still queued: counts of pending and running; false
-** when the array has left the queue. */
+** when the array has left the queue.  Every line squeue prints is read (no
+** bound on their number); a failed squeue says nothing has left. */
 static bool still_queued(const slurm *s, const char *job, size_t *pending, size_t *running,
                          int *errors) {
-    char out[1 << 16], errs[1024];
+    char errs[1024];
     char *argv[] = {"squeue", "-h", "-r", "-j", (char *)job, "-o", "%K %T", NULL};
+    queue_count q = {{0, 0}};
     *pending = *running = 0;
-    if (!slurm_cmd(s->squeue, argv, out, sizeof out, errs, sizeof errs)) {
+    if (!slurm_lines(s->squeue, argv, queue_line, &q, errs, sizeof errs)) {
         if (strstr(errs, "Invalid job id")) return false; /* gone from the controller */
-        if (++*errors % 30 == 1) {
-            trim(errs);
+        if (++*errors % 30 == 1)
             fprintf(stderr, "%s: squeue failed (%s); trying again\n", s->o->who, errs);
-        }
         return true;
     }
     *errors = 0;
-    bool any = false;
-    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-        char state[64] = "";
-        if (sscanf(line, "%*s %63s", state) != 1) continue;
-        any = true;
-        if (!strcmp(state, "PENDING"))
-            ++*pending;
-        else
-            ++*running;
-    }
-    return any;
+    *pending = q.tasks[0];
+    *running = q.tasks[1];
+    return q.tasks[0] + q.tasks[1] > 0;
 }
 
 static size_t count_complete(const slurm *s, const size_t *idx, size_t n) {
@@ -284,26 +318,66 @@ static bool field(const char *line, const char *key, char *buf, size_t len) {
     return false;
 }
 
-/* Journals every shard of the array: its files, and Slurm's state and
-** exit code when scontrol still knows the task.  The number incomplete. */
-static size_t judge(const slurm *s, const char *job, const size_t *idx, size_t n) {
-    char *out = malloc(1 << 20), errs[512];
+/* What scontrol says of a task: JobState, ExitCode ("" when it does not). */
+typedef struct task_said {
+    char state[32], code[32];
+} task_said;
+
+/* The array's shards (idx, sorted) and what scontrol says of each. */
+typedef struct array_said {
+    const size_t *idx;
+    size_t n;
+    task_said *said;
+} array_said;
+
+static int size_cmp(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A line of `scontrol -o show job`: one task (or a range of pending ones,
+** "ArrayTaskId=5-9", left alone); a later line of a task wins. */
+static void job_line(void *ctx, char *line) {
+    array_said *a = ctx;
+    char id[32], *end;
+    if (!field(line, "ArrayTaskId", id, sizeof id) || !isdigit((unsigned char)id[0])) return;
+    size_t task = (size_t)strtoull(id, &end, 10);
+    const size_t *at = *end ? NULL : bsearch(&task, a->idx, a->n, sizeof *a->idx, size_cmp);
+    if (!at) return;
+    task_said *t = &a->said[at - a->idx];
+    field(line, "JobState", t->state, sizeof t->state);
+    field(line, "ExitCode", t->code, sizeof t->code);
+}
+
+/* What scontrol says of each shard of the array (n entries, to free), every
+** one "unknown" when it says nothing (MinJobAge past: the job forgotten) or
+** fails (then with a warning); NULL when out of memory. */
+static task_said *ask_scontrol(const slurm *s, const char *job, const size_t *idx, size_t n) {
+    array_said a = {idx, n, calloc(n ? n : 1, sizeof(task_said))};
+    char errs[1024];
     char *argv[] = {"scontrol", "-o", "show", "job", (char *)job, NULL};
-    if (out && !slurm_cmd(s->scontrol, argv, out, 1 << 20, errs, sizeof errs)) out[0] = '\0';
+    if (!a.said) return NULL;
+    bool ok = slurm_lines(s->scontrol, argv, job_line, &a, errs, sizeof errs);
+    if (!ok && !strstr(errs, "Invalid job id"))
+        fprintf(stderr, "%s: scontrol show job %s failed (%s): the tasks' states are unknown\n",
+                s->o->who, job, errs);
+    for (size_t i = 0; i < n; i++)
+        if (!ok)
+            a.said[i] = (task_said){"unknown", ""};
+        else if (!a.said[i].state[0])
+            snprintf(a.said[i].state, sizeof a.said[i].state, "unknown");
+    return a.said;
+}
+
+/* Journals every shard of the array (idx sorted): its files, and Slurm's
+** state and exit code when scontrol still knows the task.  The number
+** incomplete. */
+static size_t judge(const slurm *s, const char *job, const size_t *idx, size_t n) {
+    task_said *said = ask_scontrol(s, job, idx, n);
+    if (!said) fprintf(stderr, "%s: out of memory: the tasks' states are unknown\n", s->o->who);
     size_t failed = 0;
     for (size_t i = 0; i < n; i++) {
-        char state[64] = "unknown", code[64] = "", task[32];
-        snprintf(task, sizeof task, "%zu", idx[i]);
-        for (char *line = out; line && *line;) {
-            char *end = strchr(line, '\n'), id[32];
-            if (end) *end = '\0';
-            if (field(line, "ArrayTaskId", id, sizeof id) && !strcmp(id, task)) {
-                field(line, "JobState", state, sizeof state);
-                field(line, "ExitCode", code, sizeof code);
-            }
-            if (end) *end = '\n';
-            line = end ? end + 1 : NULL;
-        }
+        const char *state = said ? said[i].state : "unknown", *code = said ? said[i].code : "";
         int exit_code = -1, sig = 0;
         sscanf(code, "%d:%d", &exit_code, &sig);
         bool complete = sweep_shard_is_complete(s->d->path, idx[i]);
@@ -319,7 +393,7 @@ static size_t judge(const slurm *s, const char *job, const size_t *idx, size_t n
                     "%s/logs/slurm-%s_%zu.log)\n",
                     s->o->who, idx[i], state, code[0] ? code : "unknown", s->d->path, job, idx[i]);
     }
-    free(out);
+    free(said);
     return failed;
 }
 
@@ -343,6 +417,7 @@ static void adopt(const slurm *s) {
         size_t n = json_array_size(shards), *idx = calloc(n ? n : 1, sizeof *idx);
         for (size_t k = 0; idx && k < n; k++)
             idx[k] = (size_t)json_integer_value(json_array_get(shards, k));
+        if (idx) qsort(idx, n, sizeof *idx, size_cmp); /* for judge */
         sweep_progress g;
         sweep_progress_init(&g, s->o->who, s->p->nshards, s->p->nshards - n, s->o->quiet);
         if (idx) {
