@@ -175,6 +175,12 @@ int sweep_shard_main(const char *path, size_t shard, const char *dir, const char
 
 /* ---- engines ---------------------------------------------------------------- */
 
+/* Slurm: --sbatch-arg at most SWEEP_SBATCH_ARGS_MAX times; --partition,
+** --time and --account values at most SWEEP_SBATCH_VALUE_MAX bytes (more
+** is refused, never cut). */
+#define SWEEP_SBATCH_ARGS_MAX  32
+#define SWEEP_SBATCH_VALUE_MAX 400
+
 typedef struct sweep_engine_options {
     const char *self; /* this admitsim binary, absolute */
     uint64_t jobs;    /* local: processes; slurm: the array's %M (0: none) */
@@ -215,7 +221,7 @@ extern const char SWEEP_ENGINE_USAGE[], SWEEP_SLURM_USAGE[];
 typedef struct sweep_engine_args {
     bool slurm;
     sweep_engine_options o;
-    const char *sbatch_args[32];
+    const char *sbatch_args[SWEEP_SBATCH_ARGS_MAX];
 } sweep_engine_args;
 
 /* Defaults: local, --jobs the number of CPUs, poll every second; who is

@@ -54,11 +54,27 @@ int sweep_engine_option(int ch, const char *arg, sweep_engine_args *e) {
         e->o.jobs = v;
         e->o.jobs_given = true;
         return 1;
-    case SWEEP_OPT_PARTITION: e->o.partition = arg; return 1;
-    case SWEEP_OPT_TIME: e->o.time_limit = arg; return 1;
-    case SWEEP_OPT_ACCOUNT: e->o.account = arg; return 1;
+    case SWEEP_OPT_PARTITION:
+    case SWEEP_OPT_TIME:
+    case SWEEP_OPT_ACCOUNT:
+        if (strlen(arg) > SWEEP_SBATCH_VALUE_MAX) {
+            fprintf(stderr, "%s: --%s is at most %d bytes, got %zu\n", e->o.who,
+                    ch == SWEEP_OPT_PARTITION ? "partition"
+                    : ch == SWEEP_OPT_TIME    ? "time"
+                                              : "account",
+                    SWEEP_SBATCH_VALUE_MAX, strlen(arg));
+            return -1;
+        }
+        *(ch == SWEEP_OPT_PARTITION ? &e->o.partition
+          : ch == SWEEP_OPT_TIME    ? &e->o.time_limit
+                                    : &e->o.account) = arg;
+        return 1;
     case SWEEP_OPT_SBATCH_ARG:
-        if (e->o.nsbatch_args == sizeof e->sbatch_args / sizeof *e->sbatch_args) break;
+        if (e->o.nsbatch_args == SWEEP_SBATCH_ARGS_MAX) {
+            fprintf(stderr, "%s: --sbatch-arg is given at most %d times\n", e->o.who,
+                    SWEEP_SBATCH_ARGS_MAX);
+            return -1;
+        }
         e->sbatch_args[e->o.nsbatch_args++] = arg;
         return 1;
     case SWEEP_OPT_POLL: return parse_poll(e->o.who, arg, &e->o.poll_seconds) ? 1 : -1;

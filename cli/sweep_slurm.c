@@ -179,15 +179,15 @@ static size_t max_array_size(const slurm *s) {
 
 /* sbatch; the job id into job.  False with the reason on stderr. */
 static bool submit(const slurm *s, const char *script, const char *spec, char *job, size_t len) {
-    char name[128], array[64 + 1], output[SWEEP_PATH_MAX + 64];
+    char name[128], output[SWEEP_PATH_MAX + 64];
     char *arr = malloc(strlen(spec) + 16);
     if (!arr) return false;
     sprintf(arr, "--array=%s", spec);
-    (void)array;
     snprintf(name, sizeof name, "--job-name=admitsim-%s", s->p->sweep_id);
     snprintf(output, sizeof output, "--output=%s/logs/slurm-%%A_%%a.log", s->d->path);
-    char part[512], time_limit[512], account[512];
-    const char *argv[48];
+    char part[SWEEP_SBATCH_VALUE_MAX + 16], time_limit[SWEEP_SBATCH_VALUE_MAX + 16],
+        account[SWEEP_SBATCH_VALUE_MAX + 16];
+    const char *argv[8 + SWEEP_SBATCH_ARGS_MAX + 2]; /* the fixed ones, the user's, script, NULL */
     size_t n = 0;
     argv[n++] = "sbatch";
     argv[n++] = "--parsable";
@@ -201,7 +201,7 @@ static bool submit(const slurm *s, const char *script, const char *spec, char *j
             argv[n++] = time_limit;
     if (s->o->account)
         snprintf(account, sizeof account, "--account=%s", s->o->account), argv[n++] = account;
-    for (size_t i = 0; i < s->o->nsbatch_args && n < 46; i++)
+    for (size_t i = 0; i < s->o->nsbatch_args; i++)
         argv[n++] = s->o->sbatch_args[i];
     argv[n++] = script;
     argv[n] = NULL;

@@ -84,6 +84,10 @@ one_line_and_hint(run("show", expect=2), "show", "expected exactly one RUN id")
 one_line_and_hint(run("sweep", "--jbos", "2", "x.json", expect=2), "sweep",
                   "unknown option '--jbos' (did you mean '--jobs'?)")
 one_line_and_hint(run("sweep", expect=2), "sweep", "expected exactly one SWEEP file")
+one_line_and_hint(run("sweep", "x.json", *["--sbatch-arg=--x"] * 33, expect=2), "sweep",
+                  "--sbatch-arg is given at most 32 times")
+one_line_and_hint(run("search", "s.json", "--account", "a" * 401, expect=2), "search",
+                  "--account is at most 400 bytes, got 401")
 one_line_and_hint(run("search", "--slo", "x<=1", "--vary", "policy.a=1:2", "--seds", "2", "s.json",
                       expect=2), "search", "did you mean '--seeds'?")
 one_line_and_hint(run("search", "s.json", expect=2), "search", "--vary PARAM=LO:HI is required")
