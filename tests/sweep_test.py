@@ -189,6 +189,48 @@ check(len(r1["points"]) == 4 and all(pt["runs"] == 3 for pt in r1["points"]),
 wall = r1["points"][0]["metrics"]["wall_time_seconds"]
 check(wall["n"] == 3 and wall["ci95_low"] <= wall["mean"] <= wall["ci95_high"],
       f"a point's figures: {wall}")
+check(all(pt.get("n") == 3 for pt in r1["points"]), "each point's n: its 3 runs")
+
+# How many seeds a figure averages: a request resource called by a branch
+# only in some seeds' runs has no wait percentiles in the others, so its
+# mean is over fewer seeds.  The table shows n per point and metric (it did
+# not), the result each point's n (every run) beside each metric's n.
+rare = json.load(open(os.path.join(src, "tests", "data", "sweep_scenario.json")))
+rare["models"].append({"alias": "gen-c", "provider": "provider-c", "model": "gen-c-large",
+                       "max_parallel_requests": 4})
+rare["providers"].append({"model": "gen-c", "max_concurrent": 4, "retry_after_seconds": 2.0,
+                          "latency": {"dist": "lognormal", "mu": -0.75, "sigma": 0.25}})
+rare["columns"].append({"name": "rare", "rows": 4, "scheduling": {"kind": "model",
+                                                                  "model": "gen-c"},
+                        "program": [{"call": {"model": "gen-c", "count": {
+                            "branch": 0.2, "then": 1, "else": 0}}}]})
+with open(out("rare.json"), "w") as f:
+    json.dump(rare, f)
+rare_c = "request.provider-c/gen-c-large/chat.request_wait_p95_seconds"
+p = run("sweep", bad_sweep("rare_sweep.json", lambda d: d.update(
+    scenario=out("rare.json"), sweep_id="rare", metrics=["wall_time_seconds", rare_c])),
+    "--out", out("rare"), "--jobs", "2")
+rr = json.load(open(out("rare/result.json")))
+check(all(pt.get("n") == 3 and pt["metrics"]["wall_time_seconds"]["n"] == 3 for pt in rr["points"]),
+      f"every point has its 3 runs: {[pt.get('n') for pt in rr['points']]}")
+rare_n = [pt["metrics"].get(rare_c, {"n": 0})["n"] for pt in rr["points"]]
+check(any(n < 3 for n in rare_n), f"some seeds' runs lack {rare_c}: {rare_n}")
+
+
+def table_n(text, metric):
+    """The n column of metric's table, a row per point."""
+    block = text.split(f"\n{metric} (")[1].split("\n\n")[0].splitlines()
+    head = block[1].split()
+    if "n" not in head:
+        return None
+    return [int(row.split()[head.index("n")]) for row in block[2:] if not row.startswith("  (")]
+
+
+check(table_n(p.stdout, "wall_time_seconds") == [3] * 4,
+      f"the table's n: 3 for wall time: {p.stdout[:600]}")
+check(table_n(p.stdout, rare_c) == rare_n and "n below 3" in p.stdout,
+      f"and fewer where runs lack the metric, said so: {p.stdout[-900:]}")
+
 con = sqlite3.connect(out("j1/sweep.db"))
 rows = con.execute("SELECT r.arm, json_extract(r.parameters, '$.\"capacity.submission\"'),"
                    " json_extract(r.parameters, '$.\"request_admission.md_factor\"'), r.seed,"
