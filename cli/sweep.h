@@ -105,7 +105,10 @@ const json_t *sweep_point_value(const sweep_plan *p, size_t point, size_t param)
 /* {NAME: value, ...} of a point (new reference). */
 json_t *sweep_point_values(const sweep_plan *p, size_t point);
 /* "NAME=VALUE,NAME=VALUE" of a point: its arm in the store (a loaded
-** plan's fit in SWEEP_LABEL_MAX bytes). */
+** plan's fit in SWEEP_LABEL_MAX bytes and read one way: no name holds ","
+** or "=", no value's text a "," followed by "=" before the next ",", so a
+** "," followed by "=" before the next "," starts a parameter; two points'
+** arms differ). */
 void sweep_point_label(const sweep_plan *p, size_t point, char *buf, size_t len);
 /* A value as text: numbers with up to 15 significant digits, strings bare;
 ** its whole length, as snprintf (a loaded plan's fit in
@@ -114,7 +117,8 @@ size_t sweep_value_text(const json_t *v, char *buf, size_t len);
 /* The arm overrides that make point (new reference), NULL with err set
 ** when a parameter names nothing an arm overrides. */
 json_t *sweep_point_overrides(const sweep_plan *p, size_t point, char *err, size_t errlen);
-/* Checks a parameter name (before any point exists). */
+/* Checks a parameter name (before any point exists): one an arm
+** overrides, without "," or "=" (a point's arm would read otherwise). */
 bool sweep_param_name_is_valid(const char *name, char *why, size_t len);
 /* True when two valid parameter names set one override, or one sets a
 ** value the other lies within ("capacity.submission" and

@@ -76,6 +76,20 @@ static bool read_range(const node *n, json_t **out) {
     return true;
 }
 
+/* True when a value's text has a "," followed by an "=" before the next
+** ",": in a point's arm (NAME=VALUE,...) it would read as another
+** parameter ("a,b=1"), and two points' arms could read alike.  Without one
+** every "," of an arm followed by an "=" before the next "," starts a
+** parameter, and the arm reads one way only (a latency object's
+** {"dist":"lognormal","mu":-0.75} has none). */
+static bool reads_as_parameters(const char *text) {
+    for (const char *c = strchr(text, ','); c; c = strchr(c + 1, ',')) {
+        size_t span = strcspn(c + 1, ",");
+        if (memchr(c + 1, '=', span)) return true;
+    }
+    return false;
+}
+
 static int compare_text(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -83,7 +97,8 @@ static int compare_text(const void *a, const void *b) {
 /* No two values of a parameter alike: a point is known in the store by its
 ** values as text (its arm), so two that read the same would make one point
 ** twice, its seeds counted twice in its figures.  Nor one too long to be
-** read whole (cut, two could read alike and a point's arm be cut). */
+** read whole (cut, two could read alike and a point's arm be cut), nor one
+** that reads as more parameters (reads_as_parameters). */
 static bool distinct_values(const node *n, const json_t *values) {
     size_t count = json_array_size(values);
     char(*text)[SWEEP_VALUE_TEXT_MAX] = calloc(count ? count : 1, sizeof *text);
@@ -96,6 +111,12 @@ static bool distinct_values(const node *n, const json_t *values) {
                                "expected values of at most %d characters as text (a point's arm "
                                "in the store is NAME=VALUE,...), got one of %zu: %.60s...",
                                SWEEP_VALUE_TEXT_MAX - 1, len, text[i]);
+        else if (reads_as_parameters(text[i]))
+            ok = run_json_fail(n,
+                               "expected values without a \",\" followed by \"=\" (a point's "
+                               "arm in the store is NAME=VALUE,...: it would read as another "
+                               "parameter, and two points' arms could read alike), got %s",
+                               text[i]);
         sorted[i] = text[i];
     }
     if (ok) qsort(sorted, count, sizeof *sorted, compare_text);

@@ -121,6 +121,12 @@ static bool names_endpoint(const param_path *p) {
 
 bool sweep_param_name_is_valid(const char *name, char *why, size_t len) {
     param_path p;
+    if (strpbrk(name, ",=")) { /* a point's arm, NAME=VALUE,..., would read otherwise */
+        snprintf(why, len,
+                 "a name without \",\" or \"=\", which a point's arm NAME=VALUE,... "
+                 "would read otherwise");
+        return false;
+    }
     if (split(name, &p) && names_endpoint(&p)) {
         snprintf(why, len,
                  "a provider entry's \"%s\" names its endpoint, which an arm does not change",

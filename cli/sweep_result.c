@@ -241,9 +241,12 @@ static bool merge_shards(const sweep_plan *p, const sweep_dir *d, res_store *s, 
 
 /* ---- figures ------------------------------------------------------------------- */
 
-/* values[point] = {metric: [value per seed]}; names: the metrics in the
-** order first seen. */
-static bool gather(const sweep_plan *p, const sweep_dir *d, json_t *values, json_t *names) {
+/* values[point] = {metric: [value per seed]}; runs[point]: the point's
+** runs (a metric a run does not record, such as a request resource's wait
+** percentiles when it had no requests, has fewer values); names: the
+** metrics in the order first seen. */
+static bool gather(const sweep_plan *p, const sweep_dir *d, json_t *values, size_t *runs,
+                   json_t *names) {
     for (size_t i = 0; i < p->npoints; i++)
         json_array_append_new(values, json_object());
     for (size_t k = 0; k < p->nshards; k++) {
@@ -252,6 +255,7 @@ static bool gather(const sweep_plan *p, const sweep_dir *d, json_t *values, json
         json_array_foreach(json_object_get(j, "runs"), i, run) {
             size_t point = (size_t)json_integer_value(json_object_get(run, "point"));
             json_t *at = json_array_get(values, point);
+            if (point < p->npoints) runs[point]++;
             const char *name;
             json_t *v;
             json_object_foreach(json_object_get(run, "metrics"), name, v) {
@@ -275,8 +279,10 @@ static const char *direction_name(const char *metric) {
     return dir == RES_LOWER_IS_BETTER ? "lower" : dir == RES_HIGHER_IS_BETTER ? "higher" : "none";
 }
 
-/* One point's figures. */
-static json_t *point_json(const sweep_plan *p, size_t point, json_t *values, json_t *names) {
+/* One point's figures: "runs" the most values any metric has (as it
+** always was), "n" the point's runs, each metric's "n" its values. */
+static json_t *point_json(const sweep_plan *p, size_t point, json_t *values, size_t nruns,
+                          json_t *names) {
     json_t *metrics = json_object(), *name;
     size_t i, runs = 0;
     json_array_foreach(names, i, name) {
@@ -291,16 +297,24 @@ static json_t *point_json(const sweep_plan *p, size_t point, json_t *values, jso
     }
     char label[SWEEP_LABEL_MAX];
     sweep_point_label(p, point, label, sizeof label);
-    return json_pack("{s:I, s:s, s:o, s:I, s:o}", "point", (json_int_t)point, "arm", label,
+    return json_pack("{s:I, s:s, s:o, s:I, s:o, s:I}", "point", (json_int_t)point, "arm", label,
                      "parameters", sweep_point_values(p, point), "runs", (json_int_t)runs,
-                     "metrics", metrics);
+                     "metrics", metrics, "n", (json_int_t)nruns);
 }
 
 json_t *sweep_result_json(const sweep_plan *p, const sweep_dir *d, int64_t id) {
     json_t *values = json_array(), *names = json_array(), *points = json_array();
-    gather(p, d, values, names);
+    size_t *runs = calloc(p->npoints ? p->npoints : 1, sizeof *runs);
+    if (!runs) {
+        json_decref(values);
+        json_decref(names);
+        json_decref(points);
+        return NULL;
+    }
+    gather(p, d, values, runs, names);
     for (size_t i = 0; i < p->npoints; i++)
-        json_array_append_new(points, point_json(p, i, json_array_get(values, i), names));
+        json_array_append_new(points, point_json(p, i, json_array_get(values, i), runs[i], names));
+    free(runs);
     json_t *directions = json_object(), *name;
     size_t i;
     json_array_foreach(names, i, name) json_object_set_new(
@@ -325,7 +339,9 @@ static void print_number(FILE *f, const json_t *v, int width) {
         fprintf(f, "  %*s", width, "-");
 }
 
-/* A table per metric: a row per point, its parameters and figures. */
+/* A table per metric: a row per point, its parameters, n (the runs whose
+** figures it averages: fewer than the point's when some runs lack the
+** metric, said below the table) and figures. */
 static void print_tables(const sweep_plan *p, json_t *r, FILE *f) {
     json_t *name;
     size_t i;
@@ -342,10 +358,11 @@ static void print_tables(const sweep_plan *p, json_t *r, FILE *f) {
             width[k] = (int)strlen(p->params[k].name);
             fprintf(f, "%s%s", k ? "  " : "  ", p->params[k].name);
         }
-        fprintf(f, "  %12s  %12s  %12s  %12s  %12s\n", "mean", "ci95_low", "ci95_high", "min",
-                "max");
+        fprintf(f, "  %5s  %12s  %12s  %12s  %12s  %12s\n", "n", "mean", "ci95_low", "ci95_high",
+                "min", "max");
         json_t *pt;
         size_t j;
+        bool fewer = false;
         json_array_foreach(json_object_get(r, "points"), j, pt) {
             for (size_t k = 0; k < p->nparams; k++) {
                 char v[SWEEP_VALUE_TEXT_MAX];
@@ -353,11 +370,17 @@ static void print_tables(const sweep_plan *p, json_t *r, FILE *f) {
                 fprintf(f, "  %*s", width[k], v);
             }
             json_t *fig = json_object_get(json_object_get(pt, "metrics"), m);
+            json_int_t n = json_integer_value(json_object_get(fig, "n"));
+            fewer = fewer || n < json_integer_value(json_object_get(pt, "n"));
+            fprintf(f, "  %5lld", (long long)n);
             static const char *const cols[] = {"mean", "ci95_low", "ci95_high", "min", "max"};
             for (int c = 0; c < 5; c++)
                 print_number(f, json_object_get(fig, cols[c]), 12);
             fputc('\n', f);
         }
+        if (fewer)
+            fprintf(f, "  (n below %zu: the other seeds' runs do not record this metric)\n",
+                    p->nseeds);
     }
 }
 

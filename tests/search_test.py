@@ -72,6 +72,8 @@ for args, slo, vary, says in [
         ((), None, "providers.gen-a.max_concurrent=1:12", "--slo 'METRIC<=X' is required"),
         ((), WAIT + "<3", "providers.gen-a.max_concurrent=1:12", "--slo expects"),
         ((), WAIT + "<=3", "capacity=1:12", "expected a parameter an arm overrides"),
+        # a probe's arm is NAME=VALUE: a name holding "," or "=" reads otherwise
+        ((), WAIT + "<=3", 'capacity."submission,x"=1:12', 'a name without "," or "="'),
         ((), WAIT + "<=3", "providers.gen-a.max_concurrent=12:1", "LO < HI"),
         (("--step", "5"), WAIT + "<=3", "providers.gen-a.max_concurrent=1:12", "divides HI - LO"),
         (("--seeds", "1"), WAIT + "<=3", "providers.gen-a.max_concurrent=1:12", "at least 2")]:

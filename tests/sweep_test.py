@@ -169,6 +169,51 @@ check('long_value.json: $.parameters["providers.gen-a.latency"]: expected values
       in p.stderr, f"a value too long to store whole is refused: {p.stderr}")
 check(not os.path.exists(out("long_value")), "nothing ran")
 
+# A value whose text has a "," followed by "=" (before the next ","): in a
+# point's arm, NAME=VALUE,..., it read as another parameter, and two points
+# could get one arm.  Here points 0 and 3 (trace files whose paths hold
+# ",NAME=") were both A=x,B=y,B=z: point 3's shards were skipped as point
+# 0's runs ("holds 6 of the sweep's 8 runs", exit 1), and with shard_size 4
+# both were stored under one arm with exit 0.  Refused when the file is read,
+# naming the parameter and the value; a "," without "=" (a latency object)
+# stays fine, as does a name without "," or "=".
+file_a, file_b = "providers.gen-a.latency.file", "providers.gen-b.latency.file"
+trace = out("traces")
+paths = [f"{trace}/x,{file_b}={trace}/y", f"{trace}/x", f"{trace}/z", f"{trace}/y,{file_b}={trace}/z"]
+for path in paths:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("0.3\n0.4\n0.5\n")
+empirical = json.load(open(os.path.join(src, "tests", "data", "sweep_scenario.json")))
+for provider in empirical["providers"]:
+    provider["latency"] = {"dist": "empirical", "file": paths[1]}
+with open(out("empirical.json"), "w") as f:
+    json.dump(empirical, f)
+p = run("sweep", bad_sweep("comma_value.json", lambda d: d.update(
+    scenario=out("empirical.json"), seeds=2,
+    parameters={file_a: [paths[0], paths[1]], file_b: [paths[2], paths[3]]})),
+    "--out", out("comma_value"), "--quiet", expect=1)
+check(f'comma_value.json: $.parameters["{file_a}"]: expected values without a "," followed by '
+      f'"="' in p.stderr and f"got {paths[0]}" in p.stderr,
+      f"a value that reads as another parameter in a point's arm is refused: {p.stderr}")
+check(not os.path.exists(out("comma_value")), "nothing ran")
+p = run("sweep", bad_sweep("comma_name.json", lambda d: d.__setitem__(
+    "parameters", {'capacity."submission,x=1"': [6, 12]})), "--dry-run", expect=1)
+check('a name without "," or "="' in p.stderr and "comma_name.json" in p.stderr,
+      f"a parameter name holding , or = is refused: {p.stderr}")
+p = run("sweep", bad_sweep("comma_object.json", lambda d: d.__setitem__("parameters", {
+    "providers.gen-a.latency": [{"dist": "lognormal", "mu": -0.75, "sigma": 0.25},
+                                {"dist": "empirical", "file": f"{trace}/a,b/t.csv"}]})),
+    "--dry-run", expect=1)
+check("a,b/t.csv" in p.stderr and "expected values without" not in p.stderr,
+      f"a value with commas but no = after one is not refused as such: {p.stderr}")
+os.makedirs(f"{trace}/a,b")
+with open(f"{trace}/a,b/t.csv", "w") as f:
+    f.write("0.3\n")
+p = run("sweep", out("comma_object.json"), "--dry-run")
+check('providers.gen-a.latency={"dist":"lognormal","mu":-0.75,"sigma":0.25}' in p.stdout,
+      f"a latency object (commas, no =) is a value: {p.stdout}")
+
 # --jobs 0: a usage error that says so (it said nothing but the hint)
 p = run("sweep", sweep, "--jobs", "0", "--dry-run", expect=2)
 check("--jobs expects an integer from 1 to 100000, got '0'" in p.stderr,
@@ -189,6 +234,48 @@ check(len(r1["points"]) == 4 and all(pt["runs"] == 3 for pt in r1["points"]),
 wall = r1["points"][0]["metrics"]["wall_time_seconds"]
 check(wall["n"] == 3 and wall["ci95_low"] <= wall["mean"] <= wall["ci95_high"],
       f"a point's figures: {wall}")
+check(all(pt.get("n") == 3 for pt in r1["points"]), "each point's n: its 3 runs")
+
+# How many seeds a figure averages: a request resource called by a branch
+# only in some seeds' runs has no wait percentiles in the others, so its
+# mean is over fewer seeds.  The table shows n per point and metric (it did
+# not), the result each point's n (every run) beside each metric's n.
+rare = json.load(open(os.path.join(src, "tests", "data", "sweep_scenario.json")))
+rare["models"].append({"alias": "gen-c", "provider": "provider-c", "model": "gen-c-large",
+                       "max_parallel_requests": 4})
+rare["providers"].append({"model": "gen-c", "max_concurrent": 4, "retry_after_seconds": 2.0,
+                          "latency": {"dist": "lognormal", "mu": -0.75, "sigma": 0.25}})
+rare["columns"].append({"name": "rare", "rows": 4, "scheduling": {"kind": "model",
+                                                                  "model": "gen-c"},
+                        "program": [{"call": {"model": "gen-c", "count": {
+                            "branch": 0.2, "then": 1, "else": 0}}}]})
+with open(out("rare.json"), "w") as f:
+    json.dump(rare, f)
+rare_c = "request.provider-c/gen-c-large/chat.request_wait_p95_seconds"
+p = run("sweep", bad_sweep("rare_sweep.json", lambda d: d.update(
+    scenario=out("rare.json"), sweep_id="rare", metrics=["wall_time_seconds", rare_c])),
+    "--out", out("rare"), "--jobs", "2")
+rr = json.load(open(out("rare/result.json")))
+check(all(pt.get("n") == 3 and pt["metrics"]["wall_time_seconds"]["n"] == 3 for pt in rr["points"]),
+      f"every point has its 3 runs: {[pt.get('n') for pt in rr['points']]}")
+rare_n = [pt["metrics"].get(rare_c, {"n": 0})["n"] for pt in rr["points"]]
+check(any(n < 3 for n in rare_n), f"some seeds' runs lack {rare_c}: {rare_n}")
+
+
+def table_n(text, metric):
+    """The n column of metric's table, a row per point."""
+    block = text.split(f"\n{metric} (")[1].split("\n\n")[0].splitlines()
+    head = block[1].split()
+    if "n" not in head:
+        return None
+    return [int(row.split()[head.index("n")]) for row in block[2:] if not row.startswith("  (")]
+
+
+check(table_n(p.stdout, "wall_time_seconds") == [3] * 4,
+      f"the table's n: 3 for wall time: {p.stdout[:600]}")
+check(table_n(p.stdout, rare_c) == rare_n and "n below 3" in p.stdout,
+      f"and fewer where runs lack the metric, said so: {p.stdout[-900:]}")
+
 con = sqlite3.connect(out("j1/sweep.db"))
 rows = con.execute("SELECT r.arm, json_extract(r.parameters, '$.\"capacity.submission\"'),"
                    " json_extract(r.parameters, '$.\"request_admission.md_factor\"'), r.seed,"
