@@ -88,6 +88,13 @@ p = run("sweep", bad_sweep("bad_value.json",
         "--dry-run", expect=1)
 check("point 2 (capacity.submission=-1,request_admission.md_factor=0.5)" in p.stderr
       and "$.capacity.submission" in p.stderr, f"a refused value names its point: {p.stderr}")
+# a capacity the scenario does not declare (a typo) would add a resource no
+# task uses: every point the same, the sweep measuring nothing
+p = run("sweep", bad_sweep("typo_capacity.json", lambda d: d.__setitem__(
+    "parameters", {"capacity.submision": [2, 4]})), "--dry-run", expect=1)
+check("point 0 (capacity.submision=2)" in p.stderr
+      and 'expected a resource $.capacity declares' in p.stderr and '"submision"' in p.stderr,
+      f"a capacity the scenario lacks is refused: {p.stderr}")
 p = run("sweep", bad_sweep("bad_resource.json", lambda d: d.__setitem__(
     "parameters", {"request_admission.resources.gen-a.initial_limit": [2, 0]})),
     "--dry-run", expect=1)

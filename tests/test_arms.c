@@ -109,6 +109,9 @@ static void test_arm_errors(void **state) {
         {"'x': {'capacity': {'submission': 0}}",
          "t.json: $.arms.x: $.capacity.submission: expected an integer between 1 and 4294967295, "
          "got 0"},
+        {"'x': {'capacity': {'submision': 2}}",
+         "t.json: $.arms.x.capacity: expected a resource $.capacity declares (submission, "
+         "llm_wait), got \"submision\""},
         {"'x': {'providers': {'zz': {'max_concurrent': 1}}}",
          "t.json: $.arms.x.providers: expected a model alias (with an optional /domain) that a "
          "$.providers entry serves, got \"zz\""},

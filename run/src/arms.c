@@ -168,6 +168,32 @@ static bool apply_providers(json_t *doc, json_t *providers, const char *file, co
     return true;
 }
 
+/* An arm's capacities override the scenario's resources: a name $.capacity
+** does not declare (a typo) would add a resource no task uses and change
+** nothing, so it is refused, with the names there are. */
+static bool check_capacity(json_t *doc, json_t *capacity, const char *file, const char *arm,
+                           run_error *err) {
+    json_t *declared = json_object_get(doc, "capacity");
+    const char *name;
+    json_t *v;
+    json_object_foreach(capacity, name, v) {
+        if (json_object_get(declared, name)) continue;
+        char list[400] = "";
+        size_t len = 0;
+        const char *have;
+        json_t *c;
+        json_object_foreach(declared, have, c) {
+            if (len >= sizeof list) break; /* cut: the first names say enough */
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", have);
+        }
+        return run_error_set(err, RUN_EINVAL,
+                             "%.300s: $.arms.%s.capacity: expected a resource $.capacity "
+                             "declares (%s), got \"%.100s\"",
+                             file, arm, len ? list : "none", name);
+    }
+    return true;
+}
+
 static bool apply_explicit(json_t *doc, json_t *over, const char *file, const char *arm,
                            run_error *err) {
     const char *key;
@@ -178,6 +204,9 @@ static bool apply_explicit(json_t *doc, json_t *over, const char *file, const ch
             if (!apply_models(doc, v, file, arm, err)) return false;
         } else if (strcmp(key, "providers") == 0) {
             if (!apply_providers(doc, v, file, arm, err)) return false;
+        } else if (strcmp(key, "capacity") == 0 && json_is_object(v)) {
+            if (!check_capacity(doc, v, file, arm, err)) return false;
+            merge_into(doc, key, v);
         } else {
             merge_into(doc, key, v);
         }
