@@ -225,19 +225,26 @@ void search_print(const search_spec *s, const json_t *r, FILE *f) {
             s->id, s->scenario_id, s->largest ? "largest" : "smallest", s->param, lo, hi, step,
             s->metric, op, th, (unsigned long long)s->seeds, op, th,
             (long long)json_integer_value(json_object_get(r, "experiment_id")));
-    fprintf(f, "%6s  %12s  %12s  %12s  %12s  %s\n", "probe", "value", "mean", "ci95_low",
+    fprintf(f, "%6s  %12s  %5s  %12s  %12s  %12s  %s\n", "probe", "value", "n", "mean", "ci95_low",
             "ci95_high", "meets");
     json_t *p;
     size_t i;
+    bool fewer = false;
     json_array_foreach(json_object_get(r, "probes"), i, p) {
         json_t *fig = json_object_get(p, "figures");
+        json_int_t n = json_integer_value(json_object_get(fig, "n"));
+        fewer = fewer || (uint64_t)n < s->seeds;
         fprintf(f, "%6zu", i);
         print_figure(f, json_object_get(p, "value"));
+        fprintf(f, "  %5lld", (long long)n);
         print_figure(f, json_object_get(fig, "mean"));
         print_figure(f, json_object_get(fig, "ci95_low"));
         print_figure(f, json_object_get(fig, "ci95_high"));
         fprintf(f, "  %s\n", json_is_true(json_object_get(p, "meets")) ? "yes" : "no");
     }
+    if (fewer)
+        fprintf(f, "(n below %llu: the other seeds' runs do not record %s)\n",
+                (unsigned long long)s->seeds, s->metric);
     const json_t *answer = json_object_get(r, "answer");
     if (!json_is_number(answer)) {
         fprintf(f, "answer: none: no value of %s in %s..%s meets it\n", s->param, lo, hi);

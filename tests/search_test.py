@@ -95,6 +95,10 @@ check(answer["ci95_high"] <= 3 < r["neighbour"]["figures"]["ci95_high"],
       "the answer's interval is below 3, its neighbour's is not")
 check("answer: providers.gen-a.max_concurrent = 8 (7, one step below, does not meet it)"
       in p.stdout, f"the answer is printed: {p.stdout[-300:]}")
+rows = [line.split() for line in p.stdout.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+check(rows and p.stdout.count(" n  ") >= 1 and all(row[2] == "3" for row in rows)
+      and len(rows) == len(r["probes"]) and "n below" not in p.stdout,
+      f"each probe's n (3 seeds, each recording the metric) in the table: {p.stdout}")
 con = sqlite3.connect(out("smallest/search.db"))
 exps = con.execute("SELECT experiment_id, kind, seeds, status, result_json FROM experiments").fetchall()
 check(len(exps) == 1 and exps[0][1:4] == ("search", 3, "complete"), f"one search experiment: {exps}")
