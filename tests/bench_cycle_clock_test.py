@@ -10,6 +10,8 @@
 3. With a clock that leaps 100,000 s a read, the scale mode's rates are
    tiny: its table shows each tasks/s to three significant digits, as its
    JSON has it, never 0 (it printed 0 for a rate below 0.5).
+4. With a clock that creeps 1 us a read, the scale mode's times are tiny:
+   its table shows each to three significant digits, never 0.0000.
 
 usage: bench_cycle_clock_test.py ADMITSIM FROZEN_CLOCK_SO
 """
