@@ -265,6 +265,10 @@ typedef struct search_run {
 static bool probe_figures(search_run *sr, const sweep_plan *p, const sweep_dir *pd,
                           search_probe *out) {
     json_t *r = sweep_result_json(p, pd, 0);
+    if (!r) {
+        fprintf(stderr, "admitsim search: out of memory reading a probe's figures\n");
+        return false;
+    }
     json_t *pt = json_array_get(json_object_get(r, "points"), 0);
     json_t *fig = json_object_get(json_object_get(pt, "metrics"), sr->a->spec.metric);
     if (fig) {
