@@ -432,7 +432,8 @@ int sweep_result_finish(const sweep_plan *p, const sweep_dir *d, const sweep_res
     int64_t id = sweep_result_experiment(d, s, db, &info, o->who);
     json_t *r = NULL;
     bool ok = id > 0 && merge_shards(p, d, s, id, db, o);
-    if (ok) r = sweep_result_json(p, d, id);
+    if (ok && !(r = sweep_result_json(p, d, id)))
+        fprintf(stderr, "%s: out of memory building the result\n", o->who);
     ok = ok && r && sweep_result_store(d, s, id, r, o->who);
     if (!ok && id > 0) res_store_finish_experiment(s, id, "failed", NULL, NULL);
     res_store_close(s);
