@@ -65,7 +65,7 @@ const char *cli_db_default(void);
 bool cli_db_name_ok(const char *cmd, const char *what, const char *path);
 /* Whether an --out value is a path (not empty); else a usage error and false. */
 bool cli_out_ok(const char *cmd, const char *path);
-/* SIGINT, SIGTERM and SIGPIPE while a command (bench, run) has temporary
+/* SIGINT, SIGTERM and SIGPIPE while a command (bench, run, plot) has temporary
 ** files (cli_stop.c): cli_stop_catch records them instead of dying; the
 ** command checks cli_stop_caught() (the signal, or 0) at its stopping
 ** points and removes its files; cli_stop_release restores the former

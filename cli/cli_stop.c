@@ -1,6 +1,7 @@
 /* SIGINT, SIGTERM and SIGPIPE while a command holds temporary files (cli.h):
 ** the signal is recorded instead of ending the process at once; the command
-** stops at its next check (bench: the run's end; run: the iteration's end),
+** stops at its next check (bench: the run's end; run: the iteration's end;
+** plot: before its files are in place, or by undoing their moves),
 ** removes its files, and cli_stop_release ends the process by the same
 ** signal, so the exit status says it was interrupted (`admitsim bench |
 ** head`: SIGPIPE, quietly, as if at once).  A child `admitsim run` of bench
