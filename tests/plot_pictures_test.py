@@ -213,6 +213,24 @@ p = subprocess.run([admitsim, "plot", "experiment:1", "--db", os.path.join(work,
                     "suite.db"), "--seed", "2", "--out", xp], capture_output=True, text=True)
 check(p.returncode == 0 and os.path.exists(os.path.join(xp, "candidate", "timeline.dat")),
       f"plot experiment:1: {p.stderr}")
+# a step failing midway (an immutable earlier file, where chattr can make
+# one: root on ext4 and the like): the steps before it are undone
+stuck = os.path.join(xp, "candidate", "timeline.dat")
+if shutil.which("chattr") and subprocess.run(["chattr", "+i", stuck],
+                                              capture_output=True).returncode == 0:
+    try:
+        def ids():
+            st = {k: os.lstat(os.path.join(xp, k))
+                  for k in ("baseline/timeline.dat", "deltas.png", "plot.gp")}
+            return {k: (v.st_ino, v.st_mtime_ns) for k, v in st.items()}
+        inodes = ids()
+        p = subprocess.run([admitsim, "plot", "experiment:1", "--db", os.path.join(
+            work, "suite", "suite.db"), "--seed", "2", "--out", xp], capture_output=True, text=True)
+        check(p.returncode == 1 and "nothing in" in p.stderr, f"a failed step said: {p.stderr}")
+        check(ids() == inodes, "the files moved before the failed step are put back")
+        check(not [f for f in os.listdir(xp) if f.startswith(".plot-")], "no stage left")
+    finally:
+        subprocess.run(["chattr", "-i", stuck])
 open(os.path.join(xp, "baseline", "mine.txt"), "w").write("mine")
 p = plot("2", xp)
 check(p.returncode == 0, f"plot 2 over an experiment's plot: {p.stderr}")
