@@ -234,7 +234,8 @@ if shutil.which("chattr") and subprocess.run(["chattr", "+i", stuck],
 open(os.path.join(xp, "baseline", "mine.txt"), "w").write("mine")
 p = plot("2", xp)
 check(p.returncode == 0, f"plot 2 over an experiment's plot: {p.stderr}")
-check(plot_files(xp) == ["baseline"] + plot_files(alone), f"exactly plot 2's files: {plot_files(xp)}")
+check(plot_files(xp) == ["baseline"] + plot_files(alone),
+      f"exactly plot 2's files: {plot_files(xp)}")
 check(os.listdir(os.path.join(xp, "baseline")) == ["mine.txt"],
       f"only the user's file in baseline: {os.listdir(os.path.join(xp, 'baseline'))}")
 
