@@ -22,10 +22,17 @@
 ** longer a regular file (a directory of a listed subdirectory) is left as
 ** it is, and a name this plot writes that is anything but a regular file
 ** (a directory for a subdirectory) is refused before anything changes.
+** A name is moved aside only while it is a regular file (checked just
+** before), a new file is renamed only onto a free name (RENAME_NOREPLACE),
+** and the stage is removed by unlinking regular files and removing the
+** directories plot made (the arms' and .plot-old's): a directory or link
+** that got into it (made at a name while publishing) stays, and so does
+** the stage (said).
 ** The list is read bounded (lines, entries, line length); a malformed or
 ** overlong line is ignored, never acted on.  Subdirectories nest one
 ** level deep (an experiment's baseline/ and candidate/), each with its
 ** own list. */
+#define _GNU_SOURCE /* renameat2 */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +71,12 @@ static bool plain_name(const char *s) {
     for (; *s; s++)
         if (*s == '/' || (unsigned char)*s < 0x20 || *s == 0x7f) return false;
     return true;
+}
+
+/* A directory admitsim plot makes in a stage: an arm's (an experiment's
+** baseline/ and candidate/). */
+static bool plot_subdir(const char *name) {
+    return !strcmp(name, "baseline") || !strcmp(name, "candidate");
 }
 
 static bool add_entry(entries *e, char type, const char *name) {
@@ -168,7 +181,7 @@ static int by_name(const void *a, const void *b) {
 }
 
 /* What the plot wrote into the stage directory stagefd, sorted: regular
-** files, and (top) directories.  Names starting with '.' are the stage's
+** files, and (top) the arms' directories (plot_subdir).  Names starting with '.' are the stage's
 ** own.  False (said) on anything else. */
 static bool list_stage(int stagefd, bool top, const char *shown, entries *out) {
     int fd = dup(stagefd);
@@ -185,8 +198,8 @@ static bool list_stage(int stagefd, bool top, const char *shown, entries *out) {
         struct stat st;
         ok = plain_name(de->d_name) &&
              fstatat(stagefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-             (S_ISREG(st.st_mode) || (top && S_ISDIR(st.st_mode))) && out->n < MAX_ENTRIES &&
-             add_entry(out, S_ISDIR(st.st_mode) ? 'd' : 'f', de->d_name);
+             (S_ISREG(st.st_mode) || (top && S_ISDIR(st.st_mode) && plot_subdir(de->d_name))) &&
+             out->n < MAX_ENTRIES && add_entry(out, S_ISDIR(st.st_mode) ? 'd' : 'f', de->d_name);
         if (!ok)
             fprintf(stderr, "admitsim plot: %s: unexpected file '%s' drawn\n", shown, de->d_name);
     }
@@ -222,7 +235,31 @@ typedef struct pub {
     size_t nops, cap;
 } pub;
 
-/* Does one step and logs it; false (said) when it failed. */
+/* Renames name in from to name in to, never over a file there (where the
+** file system has no RENAME_NOREPLACE: only when nothing is there just
+** before). */
+static int move(int from, const char *name, int to) {
+    if (renameat2(from, name, to, name, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL) return -1;
+    struct stat st;
+    if (fstatat(to, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return errno == ENOENT ? renameat(from, name, to, name) : -1;
+}
+
+/* 0 when name in dirfd is a regular file (just now), else -1 (errno set). */
+static int still_regular(int dirfd, const char *name) {
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    if (S_ISREG(st.st_mode)) return 0;
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    return -1;
+}
+
+/* Does one step and logs it; false (said) when it failed.  A file moved
+** aside is a regular file when moved (not one made there meanwhile). */
 static bool step(pub *p, int at, op_kind kind, const char *name) {
     if (p->nops == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
@@ -235,8 +272,8 @@ static bool step(pub *p, int at, op_kind kind, const char *name) {
         p->cap = cap;
     }
     const level *l = &p->lv[at];
-    int rc = kind == OP_ASIDE    ? renameat(l->dir, name, l->old, name)
-             : kind == OP_PLACED ? renameat(l->stage, name, l->dir, name)
+    int rc = kind == OP_ASIDE    ? (still_regular(l->dir, name) ? -1 : move(l->dir, name, l->old))
+             : kind == OP_PLACED ? move(l->stage, name, l->dir)
                                  : mkdirat(l->dir, name, 0777);
     if (rc != 0) {
         fprintf(stderr, "admitsim plot: %s/%s: cannot %s: %s\n", l->shown, name,
@@ -252,15 +289,18 @@ static bool step(pub *p, int at, op_kind kind, const char *name) {
     return true;
 }
 
-/* Undoes every step in reverse; false (said) when one could not be. */
+/* Undoes every step in reverse, never over a file made meanwhile nor
+** taking back anything but a regular file; false (said) when one could
+** not be. */
 static bool roll_back(pub *p) {
     bool all = true;
     while (p->nops) {
         const op *o = &p->ops[--p->nops];
         const level *l = &p->lv[o->level];
-        int rc = o->kind == OP_ASIDE    ? renameat(l->old, o->name, l->dir, o->name)
-                 : o->kind == OP_PLACED ? renameat(l->dir, o->name, l->stage, o->name)
-                                        : unlinkat(l->dir, o->name, AT_REMOVEDIR);
+        int rc = o->kind == OP_ASIDE ? move(l->old, o->name, l->dir)
+                 : o->kind == OP_PLACED
+                     ? (still_regular(l->dir, o->name) ? -1 : move(l->dir, o->name, l->stage))
+                     : unlinkat(l->dir, o->name, AT_REMOVEDIR);
         if (rc != 0) {
             fprintf(stderr, "admitsim plot: %s/%s: cannot undo: %s\n", l->shown, o->name,
                     strerror(errno));
@@ -381,9 +421,12 @@ static bool publish_level(pub *p, int at) {
     return ok;
 }
 
-/* Removes the directory name in parent and everything in it, never
-** following a link; false when anything stays. */
-static bool remove_tree(int parent, const char *name, int depth) {
+/* Removes the directory name in parent (shown: its path), made by plot
+** (depth 0: the stage, 1: .plot-old or an arm's, 2: an arm's in
+** .plot-old): its regular files unlinked, the directories plot made in it
+** removed the same way; anything else (a directory or link moved in while
+** publishing) is left (said).  False when anything stays. */
+static bool remove_tree(int parent, const char *name, const char *shown, int depth) {
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return errno == ENOENT;
     DIR *d = fdopendir(fd);
@@ -391,15 +434,27 @@ static bool remove_tree(int parent, const char *name, int depth) {
         close(fd);
         return false;
     }
-    bool ok = true;
+    bool ok = true, in_old = !strcmp(name, OLD_NAME);
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", shown, de->d_name);
         struct stat st;
-        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
-            ok = depth < 4 && remove_tree(fd, de->d_name, depth + 1) && ok;
-        else if (unlinkat(fd, de->d_name, 0) != 0)
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             ok = false;
+        } else if (S_ISREG(st.st_mode)) {
+            ok = unlinkat(fd, de->d_name, 0) == 0 && ok;
+        } else if (S_ISDIR(st.st_mode) &&
+                   ((depth == 0 && (!strcmp(de->d_name, OLD_NAME) || plot_subdir(de->d_name))) ||
+                    (depth == 1 && in_old && plot_subdir(de->d_name)))) {
+            ok = remove_tree(fd, de->d_name, path, depth + 1) && ok;
+        } else {
+            fprintf(stderr,
+                    "admitsim plot: note: %s is %s admitsim plot did not make; left as it is\n",
+                    path, kind_of(st.st_mode));
+            ok = false;
+        }
     }
     closedir(d);
     return unlinkat(parent, name, AT_REMOVEDIR) == 0 && ok;
@@ -469,7 +524,7 @@ bool plot_staged(char *dir, plot_draw_fn *draw, void *ctx) {
         const char *name = stage + strlen(dir) + 1;
         bool keep = false;
         ok = draw(stage, ctx) && !cli_stop_caught() && publish(dirfd, dir, name, &keep);
-        if (!keep && !remove_tree(dirfd, name, 0))
+        if (!keep && !remove_tree(dirfd, name, stage, 0))
             fprintf(stderr, "admitsim plot: note: cannot remove all of %s\n", stage);
         close(dirfd);
     }

@@ -203,6 +203,24 @@ _, err = q.communicate(timeout=60)
 check(q.returncode == -signal.SIGTERM, f"SIGTERM ends the plot by it: {q.returncode} {err}")
 check(snapshot(reuse) == before, "an interrupted plot leaves the earlier files as they were")
 
+# a directory that got into the stage (as one made at a picture's name while
+# publishing would be): left with its files, and the stage kept, never removed
+sneaky = os.path.join(work, "sneakybin")
+os.makedirs(sneaky)
+open(os.path.join(sneaky, "gnuplot"), "w").write(
+    '#!/bin/sh\nd=$(dirname "$3")\nmkdir "$d/keepme" && echo mine > "$d/keepme/f"\nexec ' +
+    shutil.which("gnuplot") + ' "$@"\n')
+os.chmod(os.path.join(sneaky, "gnuplot"), 0o755)
+p = plot("1", reuse, env=dict(os.environ, PATH=sneaky + os.pathsep + os.environ["PATH"]))
+kept = [f for f in os.listdir(reuse) if f.startswith(".plot-")]
+check(p.returncode == 1 and "keepme is a directory admitsim plot did not make" in p.stderr,
+      f"a directory plot did not make is left, said: {p.stderr}")
+check(len(kept) == 1 and open(os.path.join(reuse, kept[0], "keepme", "f")).read() == "mine\n",
+      f"its files stay, in the stage kept: {kept}")
+for k in kept:
+    shutil.rmtree(os.path.join(reuse, k))
+check(snapshot(reuse) == before, "the directory is as it was")
+
 # an experiment's plot, then a run's: the arms' directories lose their files
 p = subprocess.run([admitsim, "suite", os.path.join(src, "scenarios", "hidden_waiter_proof.json"),
                     "--seeds", "2", "--no-plots", "--out", os.path.join(work, "suite")],
