@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -468,6 +469,23 @@ static void close_levels(pub *p) {
     }
 }
 
+/* Waits for DIR's exclusive flock (one plot at a time publishes there),
+** polling so that SIGINT/SIGTERM ends the wait: false then.  A file
+** system without locks: said, and go on. */
+static bool lock_dir(int dirfd, const char *shown) {
+    const struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
+    while (flock(dirfd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            fprintf(stderr, "admitsim plot: note: %s: cannot lock (%s); go on\n", shown,
+                    strerror(errno));
+            return true;
+        }
+        if (cli_stop_caught()) return false;
+        nanosleep(&tick, NULL);
+    }
+    return true;
+}
+
 /* The stage (name in dirfd, DIR shown) into DIR, as the file's head
 ** says.  *keep: the stage holds earlier files that could not be put back
 ** (said), so it must stay. */
@@ -482,10 +500,7 @@ static bool publish(int dirfd, const char *shown, const char *name, bool *keep) 
         top->old = openat(top->stage, OLD_NAME, flags);
     bool ok = top->stage >= 0 && top->old >= 0;
     if (!ok) fprintf(stderr, "admitsim plot: %s/%s: %s\n", shown, name, strerror(errno));
-    if (ok && flock(dirfd, LOCK_EX) != 0) /* one plot at a time publishes here */
-        fprintf(stderr, "admitsim plot: note: %s: cannot lock (%s); go on\n", shown,
-                strerror(errno));
-    ok = ok && publish_level(&p, 0);
+    ok = ok && lock_dir(dirfd, shown) && publish_level(&p, 0);
     if (ok && cli_stop_caught()) ok = false; /* the last moment to stop: undo */
     if (!ok && p.nops) {
         *keep = !roll_back(&p);

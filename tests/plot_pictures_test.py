@@ -221,6 +221,28 @@ for k in kept:
     shutil.rmtree(os.path.join(reuse, k))
 check(snapshot(reuse) == before, "the directory is as it was")
 
+# SIGTERM while waiting for another plot's lock on the directory: ends the wait
+if shutil.which("flock"):
+    holder = subprocess.Popen(["flock", reuse, "sleep", "60"])
+    time.sleep(0.3)
+    q = subprocess.Popen([admitsim, "plot", "1", "--db", db, "--out", reuse],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and not [f for f in os.listdir(reuse) if f.startswith(".plot-")]:
+        time.sleep(0.05)
+    time.sleep(3)  # drawn by now, waiting for the lock
+    q.send_signal(signal.SIGTERM)
+    try:
+        _, err = q.communicate(timeout=2)
+    except subprocess.TimeoutExpired:
+        q.kill()
+        _, err = q.communicate()
+        err = "still waiting 2 s after SIGTERM " + err
+    holder.kill()
+    holder.wait()
+    check(q.returncode == -signal.SIGTERM, f"SIGTERM ends the wait for the lock: {err}")
+    check(snapshot(reuse) == before, "a plot stopped waiting for the lock changes nothing")
+
 # an experiment's plot, then a run's: the arms' directories lose their files
 p = subprocess.run([admitsim, "suite", os.path.join(src, "scenarios", "hidden_waiter_proof.json"),
                     "--seeds", "2", "--no-plots", "--out", os.path.join(work, "suite")],
