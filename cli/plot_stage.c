@@ -109,6 +109,23 @@ static const char *kind_of(mode_t m) {
                          : "a device";
 }
 
+/* The next line of f into line (cap bytes with its '\0', without its
+** '\n'); false at the end of f.  *bad: the line is garbage, too long or
+** holding a NUL byte (read to its end all the same, never into the next). */
+static bool next_line(FILE *f, char *line, size_t cap, bool *bad) {
+    size_t len = 0;
+    int c;
+    *bad = false;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (c == '\0' || len + 1 >= cap)
+            *bad = true;
+        else
+            line[len++] = (char)c;
+    }
+    line[len] = '\0';
+    return c != EOF || len || *bad;
+}
+
 /* The earlier plot's list in dirfd (shown: its path for messages) into
 ** out: its lines "f NAME" and "d NAME" with a plain NAME, at most
 ** MAX_ENTRIES of them within MAX_LINES lines; any other line is ignored.
@@ -132,21 +149,13 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
         return false;
     }
     char line[NAME_MAX + 8];
-    bool ok = true;
-    for (size_t lines = 0; ok && lines < MAX_LINES && out->n < MAX_ENTRIES; lines++) {
-        if (!fgets(line, sizeof line, f)) break;
-        size_t len = strlen(line);
-        if (len && line[len - 1] == '\n') {
-            line[--len] = '\0';
-        } else if (!feof(f)) { /* overlong: the rest of the line is ignored too */
-            int c;
-            while ((c = getc(f)) != EOF && c != '\n')
-                ;
-            continue;
-        }
-        if (len > 2 && (line[0] == 'f' || line[0] == 'd') && line[1] == ' ' && plain_name(line + 2))
+    bool ok = true, bad;
+    for (size_t lines = 0;
+         ok && lines < MAX_LINES && out->n < MAX_ENTRIES && next_line(f, line, sizeof line, &bad);
+         lines++)
+        if (!bad && strlen(line) > 2 && (line[0] == 'f' || line[0] == 'd') && line[1] == ' ' &&
+            plain_name(line + 2))
             ok = add_entry(out, line[0], line + 2);
-    }
     if (ferror(f) || !ok)
         fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", shown, LIST_NAME,
                 ok ? strerror(errno) : "out of memory");

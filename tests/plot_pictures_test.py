@@ -180,6 +180,18 @@ check(p.returncode == 0, f"plot 2 with a list of garbage: {p.stderr}")
 check(open(victim).read() == "outside" and os.path.exists(os.path.join(reuse, "notes.txt")),
       "garbage in the list removes nothing")
 
+# a NUL byte in a line of the list: that line ignored, not the next one
+nul = os.path.join(work, "nul")
+p = plot("1", nul)
+check(p.returncode == 0, f"plot 1 into nul: {p.stderr}")
+nul_list = os.path.join(nul, ".admitsim-plot")
+text = open(nul_list, "rb").read()
+check(b"f request-0.dat\n" in text, "plot 1 lists request-0.dat")
+open(nul_list, "wb").write(text.replace(b"f request-0.dat\n", b"f bogus\0\nf request-0.dat\n"))
+p = plot("2", nul)
+check(p.returncode == 0 and not os.path.exists(os.path.join(nul, "request-0.dat")),
+      f"the line after a NUL is read: {p.stderr} {plot_files(nul)}")
+
 # a failing plot: gnuplot exits 1, or SIGTERM while it draws
 fake = os.path.join(work, "fakebin")
 os.makedirs(fake)
