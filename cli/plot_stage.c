@@ -52,6 +52,7 @@
 #define OLD_NAME    ".plot-old"      /* in the stage: the earlier files moved aside */
 #define MAX_ENTRIES 4096             /* entries of one list (and files of one directory) */
 #define MAX_LINES   65536            /* lines of a list read at the most */
+#define MAX_BYTES   (2L << 20)       /* a list's size at the most (2 MiB) */
 #define MAX_LEVELS  16               /* DIR and its subdirectories published */
 
 typedef struct entry {
@@ -110,26 +111,28 @@ static const char *kind_of(mode_t m) {
 }
 
 /* The next line of f into line (cap bytes with its '\0', without its
-** '\n'); false at the end of f.  *bad: the line is garbage, too long or
-** holding a NUL byte (read to its end all the same, never into the next). */
-static bool next_line(FILE *f, char *line, size_t cap, bool *bad) {
+** '\n'); false at the end of f or of *left, the bytes still to read.
+** *bad: the line is garbage, too long or holding a NUL byte (read to its
+** end all the same, never into the next). */
+static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
     size_t len = 0;
-    int c;
+    int c = EOF;
     *bad = false;
-    while ((c = getc(f)) != EOF && c != '\n') {
+    while (*left > 0 && (--*left, c = getc(f)) != EOF && c != '\n') {
         if (c == '\0' || len + 1 >= cap)
             *bad = true;
         else
             line[len++] = (char)c;
     }
     line[len] = '\0';
-    return c != EOF || len || *bad;
+    return c == '\n' || len || *bad;
 }
 
 /* The earlier plot's list in dirfd (shown: its path for messages) into
 ** out: its lines "f NAME" and "d NAME" with a plain NAME, at most
 ** MAX_ENTRIES of them within MAX_LINES lines; any other line is ignored.
-** No list: no entries.  False (said) when the list is there but is not a
+** No list, or a list larger than MAX_BYTES (not plot's: said): no entries.  False (said) when the
+*list is there but is not a
 ** regular file or cannot be read. */
 static bool read_list(int dirfd, const char *shown, entries *out) {
     int fd = openat(dirfd, LIST_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -143,6 +146,14 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
         if (fd >= 0) close(fd);
         return false;
     }
+    if (st.st_size > MAX_BYTES) {
+        fprintf(stderr,
+                "admitsim plot: note: %s/%s is larger than 2 MiB, not admitsim plot's list; "
+                "ignored (the earlier plot's files stay)\n",
+                shown, LIST_NAME);
+        close(fd);
+        return true;
+    }
     FILE *f = fdopen(fd, "r");
     if (!f) {
         close(fd);
@@ -150,8 +161,9 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
     }
     char line[NAME_MAX + 8];
     bool ok = true, bad;
-    for (size_t lines = 0;
-         ok && lines < MAX_LINES && out->n < MAX_ENTRIES && next_line(f, line, sizeof line, &bad);
+    long left = MAX_BYTES;
+    for (size_t lines = 0; ok && lines < MAX_LINES && out->n < MAX_ENTRIES &&
+                           next_line(f, line, sizeof line, &left, &bad);
          lines++)
         if (!bad && strlen(line) > 2 && (line[0] == 'f' || line[0] == 'd') && line[1] == ' ' &&
             plain_name(line + 2))

@@ -192,6 +192,16 @@ p = plot("2", nul)
 check(p.returncode == 0 and not os.path.exists(os.path.join(nul, "request-0.dat")),
       f"the line after a NUL is read: {p.stderr} {plot_files(nul)}")
 
+# a list larger than 2 MiB (a sparse 4 GiB file): ignored at once, said
+os.truncate(nul_list, 4 << 30)
+start = time.time()
+p = plot("2", nul)
+took = time.time() - start
+check(p.returncode == 0 and "is larger than 2 MiB, not admitsim plot's list; ignored" in p.stderr,
+      f"a huge list is ignored: {p.stderr}")
+check(took < 10, f"a huge list is not read: {took:.1f} s")
+check(os.path.getsize(nul_list) < 4096, "the new list replaces it")
+
 # a failing plot: gnuplot exits 1, or SIGTERM while it draws
 fake = os.path.join(work, "fakebin")
 os.makedirs(fake)
