@@ -101,9 +101,10 @@ static bool has_entry(const entries *e, const char *name) {
     return false;
 }
 
-/* What is at name in dirfd, for messages. */
+/* What a file of mode m is, for messages. */
 static const char *kind_of(mode_t m) {
-    return S_ISDIR(m)    ? "a directory"
+    return S_ISREG(m)    ? "a regular file"
+           : S_ISDIR(m)  ? "a directory"
            : S_ISLNK(m)  ? "a symbolic link"
            : S_ISFIFO(m) ? "a fifo"
            : S_ISSOCK(m) ? "a socket"
@@ -354,8 +355,7 @@ static bool check_targets(const level *l, const entries *made) {
         fprintf(stderr,
                 "admitsim plot: %s/%s is %s, not %s: admitsim plot does not replace it; move it "
                 "away or plot into another directory\n",
-                l->shown, name, dir ? "not a directory" : kind_of(st.st_mode),
-                dir ? "a directory" : "a regular file");
+                l->shown, name, kind_of(st.st_mode), dir ? "a directory" : "a regular file");
         return false;
     }
     return true;

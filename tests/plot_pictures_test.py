@@ -293,6 +293,19 @@ if shutil.which("chattr") and subprocess.run(["chattr", "+i", stuck],
         check(not [f for f in os.listdir(xp) if f.startswith(".plot-")], "no stage left")
     finally:
         subprocess.run(["chattr", "-i", stuck])
+# a link or a file where an arm's directory goes: refused, said plainly
+xpdb = os.path.join(work, "suite", "suite.db")
+os.rename(os.path.join(xp, "baseline"), os.path.join(xp, "baseline.keep"))
+for make, kind in ((lambda: os.symlink("baseline.keep", os.path.join(xp, "baseline")),
+                    "a symbolic link"),
+                   (lambda: open(os.path.join(xp, "baseline"), "w").write("x"), "a regular file")):
+    make()
+    p = subprocess.run([admitsim, "plot", "experiment:1", "--db", xpdb, "--seed", "2", "--out", xp],
+                       capture_output=True, text=True)
+    check(p.returncode == 1 and f"/baseline is {kind}, not a directory: admitsim" in p.stderr,
+          f"{kind} at baseline refused: {p.stderr}")
+    os.unlink(os.path.join(xp, "baseline"))
+os.rename(os.path.join(xp, "baseline.keep"), os.path.join(xp, "baseline"))
 open(os.path.join(xp, "baseline", "mine.txt"), "w").write("mine")
 p = plot("2", xp)
 check(p.returncode == 0, f"plot 2 over an experiment's plot: {p.stderr}")
