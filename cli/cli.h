@@ -74,6 +74,8 @@ bool cli_out_ok(const char *cmd, const char *path);
 ** process. */
 void cli_stop_catch(void);
 int cli_stop_caught(void);
+/* Some temporary files stay (said): cli_stop_release does not claim them removed. */
+void cli_stop_kept(void);
 void cli_stop_release(const char *cmd);
 /* Whether the database at path does not exist yet (checked before a run
 ** stores into it), and the line saying that a run created it. */

@@ -13,6 +13,7 @@
 #include "cli.h"
 
 static volatile sig_atomic_t caught;
+static bool kept; /* some temporary files stay (cli_stop_kept) */
 static struct sigaction saved_int, saved_term, saved_pipe;
 
 static void on_stop(int sig) {
@@ -39,6 +40,10 @@ int cli_stop_caught(void) {
     return caught;
 }
 
+void cli_stop_kept(void) {
+    kept = true;
+}
+
 void cli_stop_release(const char *cmd) {
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
@@ -46,8 +51,10 @@ void cli_stop_release(const char *cmd) {
     int sig = caught;
     if (!sig) return;
     if (sig != SIGPIPE) {
-        fprintf(stderr, "admitsim %s: interrupted (%s); its temporary files are removed\n", cmd,
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        fprintf(stderr, "admitsim %s: interrupted (%s); %s\n", cmd,
+                sig == SIGINT ? "SIGINT" : "SIGTERM",
+                kept ? "some of its files are kept, as said above"
+                     : "its temporary files are removed");
         fflush(NULL);
     }
     raise(sig);

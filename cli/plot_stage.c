@@ -219,12 +219,19 @@ static bool list_stage(int stagefd, bool top, const char *shown, entries *out) {
     while (ok && (de = readdir(d))) {
         if (de->d_name[0] == '.') continue;
         struct stat st;
-        ok = plain_name(de->d_name) &&
-             fstatat(stagefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-             (S_ISREG(st.st_mode) || (top && S_ISDIR(st.st_mode) && plot_subdir(de->d_name))) &&
-             out->n < MAX_ENTRIES && add_entry(out, S_ISDIR(st.st_mode) ? 'd' : 'f', de->d_name);
-        if (!ok)
-            fprintf(stderr, "admitsim plot: %s: unexpected file '%s' drawn\n", shown, de->d_name);
+        const char *why =
+            !plain_name(de->d_name) ? "unexpected file drawn"
+            : fstatat(stagefd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0
+                ? "cannot read what was drawn"
+            : !(S_ISREG(st.st_mode) || (top && S_ISDIR(st.st_mode) && plot_subdir(de->d_name)))
+                ? "unexpected file drawn"
+            : out->n == MAX_ENTRIES ? "more than 4096 files drawn"
+            : !add_entry(out, S_ISDIR(st.st_mode) ? 'd' : 'f', de->d_name) ? "out of memory"
+                                                                           : NULL;
+        if (why) {
+            fprintf(stderr, "admitsim plot: %s: %s: '%s'\n", shown, why, de->d_name);
+            ok = false;
+        }
     }
     closedir(d);
     if (ok && out->n) qsort(out->v, out->n, sizeof *out->v, by_name);
@@ -376,11 +383,13 @@ static int open_level(pub *p, int at, const char *name, bool gone) {
     memcpy(l->shown, shown, sizeof shown);
     snprintf(l->name, sizeof l->name, "%s", name);
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-    l->dir = openat(up->dir, name, flags);
-    if (!gone) l->stage = openat(up->stage, name, flags);
+    int err = 0; /* the first call's failure */
+    if ((l->dir = openat(up->dir, name, flags)) < 0) err = errno;
+    if (!gone && (l->stage = openat(up->stage, name, flags)) < 0 && !err) err = errno;
     if (mkdirat(up->old, name, 0700) == 0) l->old = openat(up->old, name, flags);
+    if (l->old < 0 && !err) err = errno;
     if (l->dir < 0 || (!gone && l->stage < 0) || l->old < 0) {
-        fprintf(stderr, "admitsim plot: %s: cannot open: %s\n", l->shown, strerror(errno));
+        fprintf(stderr, "admitsim plot: %s: cannot open: %s\n", l->shown, strerror(err));
         if (l->dir >= 0) close(l->dir);
         if (l->stage >= 0) close(l->stage);
         if (l->old >= 0) close(l->old);
@@ -560,8 +569,11 @@ bool plot_staged(char *dir, plot_draw_fn *draw, void *ctx) {
         const char *name = stage + strlen(dir) + 1;
         bool keep = false;
         ok = draw(stage, ctx) && !cli_stop_caught() && publish(dirfd, dir, name, &keep);
-        if (!keep && !remove_tree(dirfd, name, stage, 0))
+        if (!keep && !remove_tree(dirfd, name, stage, 0)) {
             fprintf(stderr, "admitsim plot: note: cannot remove all of %s\n", stage);
+            keep = true;
+        }
+        if (keep) cli_stop_kept();
         close(dirfd);
     }
     cli_stop_release("plot");

@@ -230,7 +230,8 @@ check(snapshot(reuse) == before, "an interrupted plot leaves the earlier files a
 sneaky = os.path.join(work, "sneakybin")
 os.makedirs(sneaky)
 open(os.path.join(sneaky, "gnuplot"), "w").write(
-    '#!/bin/sh\nd=$(dirname "$3")\nmkdir "$d/keepme" && echo mine > "$d/keepme/f"\nexec ' +
+    '#!/bin/sh\nd=$(dirname "$3")\nmkdir "$d/keepme" && echo mine > "$d/keepme/f"\n'
+    '[ -z "$SNEAKY_KILL" ] || kill -TERM $PPID\nexec ' +
     shutil.which("gnuplot") + ' "$@"\n')
 os.chmod(os.path.join(sneaky, "gnuplot"), 0o755)
 p = plot("1", reuse, env=dict(os.environ, PATH=sneaky + os.pathsep + os.environ["PATH"]))
@@ -240,6 +241,13 @@ check(p.returncode == 1 and "keepme is a directory admitsim plot did not make" i
 check(len(kept) == 1 and open(os.path.join(reuse, kept[0], "keepme", "f")).read() == "mine\n",
       f"its files stay, in the stage kept: {kept}")
 for k in kept:
+    shutil.rmtree(os.path.join(reuse, k))
+check(snapshot(reuse) == before, "the directory is as it was")
+p = plot("1", reuse, env=dict(os.environ, SNEAKY_KILL="1",
+                              PATH=sneaky + os.pathsep + os.environ["PATH"]))
+check(p.returncode == -signal.SIGTERM and "interrupted (SIGTERM); some of its files are kept"
+      in p.stderr, f"a stopped plot keeping files says so: {p.returncode} {p.stderr}")
+for k in [f for f in os.listdir(reuse) if f.startswith(".plot-")]:
     shutil.rmtree(os.path.join(reuse, k))
 check(snapshot(reuse) == before, "the directory is as it was")
 
