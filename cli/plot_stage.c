@@ -131,7 +131,8 @@ static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
 
 /* The earlier plot's list in dirfd (shown: its path for messages) into
 ** out: its lines "f NAME" and "d NAME" with a plain NAME, at most
-** MAX_ENTRIES of them within MAX_LINES lines; any other line is ignored.
+** MAX_ENTRIES of them within MAX_LINES lines, each name once, "d" only
+** for an arm's directory (plot_subdir); any other line is ignored.
 ** No list, or a list larger than MAX_BYTES (not plot's: said): no entries.  False (said) when the
 *list is there but is not a
 ** regular file or cannot be read. */
@@ -167,7 +168,8 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
                            next_line(f, line, sizeof line, &left, &bad);
          lines++)
         if (!bad && strlen(line) > 2 && (line[0] == 'f' || line[0] == 'd') && line[1] == ' ' &&
-            plain_name(line + 2))
+            plain_name(line + 2) && (line[0] == 'f' || plot_subdir(line + 2)) &&
+            !has_entry(out, line + 2))
             ok = add_entry(out, line[0], line + 2);
     if (ferror(f) || !ok)
         fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", shown, LIST_NAME,

@@ -314,9 +314,16 @@ for make, kind in ((lambda: os.symlink("baseline.keep", os.path.join(xp, "baseli
           f"{kind} at baseline refused: {p.stderr}")
     os.unlink(os.path.join(xp, "baseline"))
 os.rename(os.path.join(xp, "baseline.keep"), os.path.join(xp, "baseline"))
+# a hand-edited list: many "d" lines and repeated ones never block a plot
+open(os.path.join(xp, ".admitsim-plot"), "a").write(
+    "".join(f"d sub{i}\n" for i in range(20)) + "d baseline\nd candidate\nf deltas.png\n")
+for i in range(20):
+    os.mkdir(os.path.join(xp, f"sub{i}"))
 open(os.path.join(xp, "baseline", "mine.txt"), "w").write("mine")
 p = plot("2", xp)
 check(p.returncode == 0, f"plot 2 over an experiment's plot: {p.stderr}")
+for i in range(20):
+    os.rmdir(os.path.join(xp, f"sub{i}"))
 check(plot_files(xp) == ["baseline"] + plot_files(alone),
       f"exactly plot 2's files: {plot_files(xp)}")
 check(os.listdir(os.path.join(xp, "baseline")) == ["mine.txt"],
