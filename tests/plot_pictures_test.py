@@ -253,7 +253,7 @@ check(snapshot(reuse) == before, "the directory is as it was")
 
 # SIGTERM while waiting for another plot's lock on the directory: ends the wait
 if shutil.which("flock"):
-    holder = subprocess.Popen(["flock", reuse, "sleep", "60"])
+    holder = subprocess.Popen(["flock", reuse, "sleep", "60"], start_new_session=True)
     time.sleep(0.3)
     q = subprocess.Popen([admitsim, "plot", "1", "--db", db, "--out", reuse],
                          stderr=subprocess.PIPE, text=True)
@@ -268,7 +268,7 @@ if shutil.which("flock"):
         q.kill()
         _, err = q.communicate()
         err = "still waiting 2 s after SIGTERM " + err
-    holder.kill()
+    os.killpg(holder.pid, signal.SIGKILL)  # flock and its sleep, which holds the lock
     holder.wait()
     check(q.returncode == -signal.SIGTERM, f"SIGTERM ends the wait for the lock: {err}")
     check(snapshot(reuse) == before, "a plot stopped waiting for the lock changes nothing")
