@@ -69,7 +69,7 @@ bool cli_db_name_ok(const char *cmd, const char *what, const char *path);
 void cli_db_env_defer(const char *env);
 /* Whether an --out value is a path (not empty); else a usage error and false. */
 bool cli_out_ok(const char *cmd, const char *path);
-/* SIGINT, SIGTERM and SIGPIPE while a command (bench, run) has temporary
+/* SIGINT, SIGTERM and SIGPIPE while a command (bench, run, plot) has temporary
 ** files (cli_stop.c): cli_stop_catch records them instead of dying; the
 ** command checks cli_stop_caught() (the signal, or 0) at its stopping
 ** points and removes its files; cli_stop_release restores the former
@@ -78,6 +78,8 @@ bool cli_out_ok(const char *cmd, const char *path);
 ** process. */
 void cli_stop_catch(void);
 int cli_stop_caught(void);
+/* Some temporary files stay (said): cli_stop_release does not claim them removed. */
+void cli_stop_kept(void);
 void cli_stop_release(const char *cmd);
 /* Whether the database at path does not exist yet (checked before a run
 ** stores into it), and the line saying that a run created it. */

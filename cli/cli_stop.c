@@ -1,6 +1,7 @@
 /* SIGINT, SIGTERM and SIGPIPE while a command holds temporary files (cli.h):
 ** the signal is recorded instead of ending the process at once; the command
-** stops at its next check (bench: the run's end; run: the iteration's end),
+** stops at its next check (bench: the run's end; run: the iteration's end;
+** plot: before its files are in place, or by undoing their moves),
 ** removes its files, and cli_stop_release ends the process by the same
 ** signal, so the exit status says it was interrupted (`admitsim bench |
 ** head`: SIGPIPE, quietly, as if at once).  A child `admitsim run` of bench
@@ -12,6 +13,7 @@
 #include "cli.h"
 
 static volatile sig_atomic_t caught;
+static bool kept; /* some temporary files stay (cli_stop_kept) */
 static struct sigaction saved_int, saved_term, saved_pipe;
 
 static void on_stop(int sig) {
@@ -38,6 +40,10 @@ int cli_stop_caught(void) {
     return caught;
 }
 
+void cli_stop_kept(void) {
+    kept = true;
+}
+
 void cli_stop_release(const char *cmd) {
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
@@ -45,8 +51,10 @@ void cli_stop_release(const char *cmd) {
     int sig = caught;
     if (!sig) return;
     if (sig != SIGPIPE) {
-        fprintf(stderr, "admitsim %s: interrupted (%s); its temporary files are removed\n", cmd,
-                sig == SIGINT ? "SIGINT" : "SIGTERM");
+        fprintf(stderr, "admitsim %s: interrupted (%s); %s\n", cmd,
+                sig == SIGINT ? "SIGINT" : "SIGTERM",
+                kept ? "some of its files are kept, as said above"
+                     : "its temporary files are removed");
         fflush(NULL);
     }
     raise(sig);

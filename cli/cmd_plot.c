@@ -39,7 +39,9 @@ static void plot_usage(FILE *f) {
                "its own scale, when the run stored layer metrics).  The data files\n"
                "(*.dat), their variables (params.gp) and the gnuplot script (plot.gp: params.gp\n"
                "and the scripts of plots/) are kept beside the pictures; `gnuplot DIR/plot.gp`\n"
-               "draws them again.\n"
+               "draws them again.  A plot replaces an earlier one in its directory whole\n"
+               "(its files not written again are removed; files plot did not write stay);\n"
+               "a plot that fails or is interrupted leaves the directory as it was.\n"
                "\n"
                "experiment:ID draws a stored A/B experiment (admitsim ab, suite): deltas.<fmt>\n"
                "(each headline metric's paired change in percent with its 95%% interval),\n"
@@ -133,6 +135,23 @@ static bool plot_title(res_store_reader *r, const plot_args *a, char *title, siz
     return false;
 }
 
+/* What drawing a run needs, for plot_staged. */
+typedef struct run_draw {
+    res_store_reader *r;
+    const plot_args *a;
+    const char *gnuplot, *dir, *title;
+    int nreq;
+    bool layers;
+} run_draw;
+
+static bool draw_run(const char *stage, void *ctx) {
+    run_draw *d = ctx;
+    res_error err;
+    return plot_run_inputs(d->r, &err, (int64_t)d->a->run_id, (int64_t)d->a->iteration, stage,
+                           d->dir, d->a->fmt, d->title, &d->nreq, &d->layers) &&
+           plot_run_gnuplot(d->gnuplot, stage);
+}
+
 int cmd_plot(int argc, char **argv) {
     static const char *const valued[] = {"--db",        "--out",  "--format",
                                          "--iteration", "--seed", NULL};
@@ -166,20 +185,17 @@ int cmd_plot(int argc, char **argv) {
         res_store_reader_close(r);
         return EXIT_FAILURE_RUN;
     }
-    int nreq = 0;
-    bool layers = false;
+    run_draw d = {.r = r, .a = &a, .gnuplot = gnuplot, .dir = dir, .title = title};
     if (plot_title(r, &a, title, sizeof title) &&
         cli_lifecycle_complete("plot", r, a.db_path, (int64_t)a.run_id, (int64_t)a.iteration,
                                a.allow_incomplete) &&
-        plot_make_dirs(dir) &&
-        plot_run_inputs(r, &err, (int64_t)a.run_id, (int64_t)a.iteration, dir, a.fmt, title, &nreq,
-                        &layers) &&
-        plot_run_gnuplot(gnuplot, dir)) {
+        plot_staged(dir, draw_run, &d)) {
         if (!a.quiet)
             fprintf(stderr,
                     "admitsim plot: wrote timeline.%s, cdf.%s%s%s and %d request-<resource>.%s "
                     "in %s\n",
-                    a.fmt, a.fmt, layers ? ", layers." : "", layers ? a.fmt : "", nreq, a.fmt, dir);
+                    a.fmt, a.fmt, d.layers ? ", layers." : "", d.layers ? a.fmt : "", d.nreq, a.fmt,
+                    dir);
         rc = EXIT_OK;
     } else {
         rc = EXIT_FAILURE_RUN;

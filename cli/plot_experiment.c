@@ -204,8 +204,8 @@ static bool deltas(const xp_store *x, const char *dir, int *count) {
 
 /* ---- the scripts ----------------------------------------------------------------- */
 
-static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, int nreq[2],
-                          int ndeltas) {
+static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, const char *dest,
+                          int nreq[2], int ndeltas) {
     FILE *f = plot_open_in(dir, "plot.gp");
     if (!f) return false;
     char title[600], label[2][80];
@@ -220,7 +220,7 @@ static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, 
              (unsigned long long)a->id, label[1], label[0]);
     fprintf(f, "# written by admitsim plot experiment:%llu; run: gnuplot <this file>\n",
             (unsigned long long)a->id);
-    plot_put_string(f, "dir", dir);
+    plot_put_dir(f, dest);
     plot_put_string(f, "fmt", a->fmt);
     plot_put_string(f, "run_title", title);
     plot_put_string(f, "baseline_label", label[0]);
@@ -235,14 +235,29 @@ static bool write_plot_gp(const xp_store *x, const xp_args *a, const char *dir, 
     return plot_close_ok(f, dir, "plot.gp");
 }
 
+/* What drawing an experiment needs, for plot_staged. */
+typedef struct xp_draw {
+    xp_store *x;
+    const xp_args *a;
+    const char *gnuplot, *dir;
+    int nreq[2];
+} xp_draw;
+
+static bool draw_stage(const char *stage, void *ctx) {
+    xp_draw *d = ctx;
+    int ndeltas = 0;
+    return arm_data(d->x, 0, stage, &d->nreq[0]) && arm_data(d->x, 1, stage, &d->nreq[1]) &&
+           deltas(d->x, stage, &ndeltas) &&
+           write_plot_gp(d->x, d->a, stage, d->dir, d->nreq, ndeltas) &&
+           plot_run_gnuplot(d->gnuplot, stage);
+}
+
 static bool draw(xp_store *x, const xp_args *a, const char *gnuplot, char *dir) {
-    int nreq[2] = {0, 0}, ndeltas = 0;
-    bool ok = plot_make_dirs(dir) && arm_data(x, 0, dir, &nreq[0]) &&
-              arm_data(x, 1, dir, &nreq[1]) && deltas(x, dir, &ndeltas) &&
-              write_plot_gp(x, a, dir, nreq, ndeltas) && plot_run_gnuplot(gnuplot, dir);
+    xp_draw d = {.x = x, .a = a, .gnuplot = gnuplot, .dir = dir};
+    bool ok = plot_staged(dir, draw_stage, &d);
     if (ok && !a->quiet)
         fprintf(stderr, "admitsim plot: wrote deltas.%s, cdf.%s, timeline.%s%s in %s\n", a->fmt,
-                a->fmt, a->fmt, nreq[0] ? " and limits-<n> per request resource" : "", dir);
+                a->fmt, a->fmt, d.nreq[0] ? " and limits-<n> per request resource" : "", dir);
     return ok;
 }
 

@@ -693,23 +693,27 @@ static bool write_gp(const char *path, const char *header, const char *params, b
 }
 
 /* params.gp (the variables alone, for running the scripts of plots/ by hand) and
-** plot.gp (the variables and the scripts: what gnuplot runs). */
-static bool write_scripts(const char *dir, const char *gp_path, const char *params, bool layers,
+** plot.gp (the variables and the scripts: what gnuplot runs), in dir; the
+** comments name them in dest, where they will be. */
+static bool write_scripts(const char *dir, const char *dest, const char *params, bool layers,
                           uint64_t run, uint64_t iteration) {
     char path[1100], header[2400], shown[1100];
-    snprintf(path, sizeof path, "%s/params.gp", dir);
+    snprintf(path, sizeof path, "%s/params.gp", dest);
     snprintf(header, sizeof header,
              "# params.gp: the variables of the scripts in plots/ for run %llu, iteration %llu\n"
              "# (written by admitsim plot). To redraw one picture with a script of your own:\n"
              "#   gnuplot %s plots/common.gp plots/cdf.gp\n",
              (unsigned long long)run, (unsigned long long)iteration,
              comment_safe(shown, sizeof shown, path));
+    snprintf(path, sizeof path, "%s/params.gp", dir);
     if (!write_gp(path, header, params, false, false)) return false;
+    snprintf(path, sizeof path, "%s/plot.gp", dest);
     snprintf(header, sizeof header,
              "# written by admitsim plot; run: gnuplot %s\n"
              "# the variables (as in params.gp), then the scripts of plots/ built into admitsim\n",
-             comment_safe(shown, sizeof shown, gp_path));
-    return write_gp(gp_path, header, params, true, layers);
+             comment_safe(shown, sizeof shown, path));
+    snprintf(path, sizeof path, "%s/plot.gp", dir);
+    return write_gp(path, header, params, true, layers);
 }
 
 /* The output directory: --out as given, or out/plots/run-<RUN>, behind
@@ -780,37 +784,70 @@ void plot_put_string(FILE *f, const char *var, const char *s) {
     put_string(f, var, s);
 }
 
+void plot_put_dir(FILE *f, const char *dest) {
+    fputs("if (!exists(\"dir\")) ", f);
+    put_string(f, "dir", dest);
+}
+
 bool plot_run_inputs(res_store_reader *r, res_error *err, int64_t run, int64_t iteration,
-                     const char *dir, const char *fmt, const char *title, int *nreq, bool *layers) {
-    plot_ctx ctx = {.r = r, .err = err, .run = run, .iteration = iteration, .dir = dir};
-    plot_ctx *p = &ctx;
+                     const char *dir, const char *dest, const char *fmt, const char *title,
+                     int *nreq, bool *layers) {
     char *params = NULL;
     size_t params_len = 0;
-    p->params = open_memstream(&params, &params_len);
-    if (!p->params) {
+    FILE *f = open_memstream(&params, &params_len);
+    if (!f) {
         fprintf(stderr, "admitsim plot: out of memory\n");
         return false;
     }
-    put_string(p->params, "dir", p->dir);
-    put_string(p->params, "fmt", fmt);
-    put_string(p->params, "run_title", title);
-    bool ok = plot_run_data(p->r, p->err, p->run, p->iteration, p->dir, p->params, nreq, layers);
-    if (fclose(p->params) != 0) ok = false;
-    char gp_path[1100];
-    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", p->dir);
-    ok = ok &&
-         write_scripts(p->dir, gp_path, params, *layers, (uint64_t)p->run, (uint64_t)p->iteration);
+    plot_put_dir(f, dest);
+    put_string(f, "fmt", fmt);
+    put_string(f, "run_title", title);
+    bool ok = plot_run_data(r, err, run, iteration, dir, f, nreq, layers);
+    if (fclose(f) != 0) ok = false;
+    ok = ok && write_scripts(dir, dest, params, *layers, (uint64_t)run, (uint64_t)iteration);
     free(params);
     return ok;
 }
 
-/* gnuplot DIR/plot.gp, without a shell, its messages in DIR/gnuplot.log. */
-bool plot_run_gnuplot(const char *gnuplot, const char *dir) {
+/* The end of a log (its last 4 KiB at most) to stderr. */
+static void show_log(const char *path) {
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    size_t n = 0;
+    if (f && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        if (size > (long)sizeof buf)
+            fseek(f, size - (long)sizeof buf, SEEK_SET);
+        else
+            rewind(f);
+        n = fread(buf, 1, sizeof buf, f);
+    }
+    if (f) fclose(f);
+    if (!n) fputs("(gnuplot printed nothing)\n", stderr);
+    fwrite(buf, 1, n, stderr);
+    if (n && buf[n - 1] != '\n') fputc('\n', stderr);
+}
+
+bool plot_run_gnuplot(const char *gnuplot, const char *stage) {
     char gp_path[1100], log_path[1100], err[1400];
-    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", dir);
-    snprintf(log_path, sizeof log_path, "%s/gnuplot.log", dir);
-    char *argv[] = {"gnuplot", gp_path, NULL};
-    if (cli_program_run(gnuplot, argv, log_path, err, sizeof err)) return true;
-    fprintf(stderr, "admitsim plot: %s (its messages are in %s)\n", err, log_path);
+    snprintf(gp_path, sizeof gp_path, "%s/plot.gp", stage);
+    snprintf(log_path, sizeof log_path, "%s/gnuplot.log", stage);
+    char *expr = NULL;
+    size_t expr_len = 0;
+    FILE *e = open_memstream(&expr, &expr_len);
+    if (e) {
+        fputs("dir = ", e);
+        put_gp_string(e, stage);
+    }
+    if (!e || fclose(e) != 0) {
+        fprintf(stderr, "admitsim plot: out of memory\n");
+        return false;
+    }
+    char *argv[] = {"gnuplot", "-e", expr, gp_path, NULL};
+    bool ok = cli_program_run(gnuplot, argv, log_path, err, sizeof err);
+    free(expr);
+    if (ok) return true;
+    fprintf(stderr, "admitsim plot: %s; it said:\n", err);
+    show_log(log_path);
     return false;
 }

@@ -238,15 +238,15 @@ static void put_tics(FILE *f, const char *count, const char *array, const json_t
     }
 }
 
-static bool write_plot_gp(const sw_data *d, const plot_sweep_args *a, char keys[][512],
-                          size_t nseries, bool heat) {
-    FILE *f = plot_open_in(a->dir, "plot.gp");
+static bool write_plot_gp(const sw_data *d, const plot_sweep_args *a, const char *dir,
+                          char keys[][512], size_t nseries, bool heat) {
+    FILE *f = plot_open_in(dir, "plot.gp");
     if (!f) return false;
     char title[600];
     snprintf(title, sizeof title, "%s - %s %lld", a->scenario, a->kind, (long long)a->id);
     fprintf(f, "# written by admitsim plot experiment:%lld; run: gnuplot <this file>\n",
             (long long)a->id);
-    plot_put_string(f, "dir", a->dir);
+    plot_put_dir(f, a->dir);
     plot_put_string(f, "fmt", a->fmt);
     plot_put_string(f, "run_title", title);
     plot_put_string(f, "x_label", param_name(d, d->vary[0]));
@@ -280,23 +280,40 @@ static bool write_plot_gp(const sw_data *d, const plot_sweep_args *a, char keys[
     fwrite(plot_script_common, 1, sizeof plot_script_common, f);
     fputs("\n# ---- plots/sweep.gp, as built into admitsim ----\n", f);
     fwrite(plot_script_sweep, 1, sizeof plot_script_sweep, f);
-    return plot_close_ok(f, a->dir, "plot.gp");
+    return plot_close_ok(f, dir, "plot.gp");
+}
+
+/* What drawing a sweep needs, for plot_staged. */
+typedef struct sw_draw {
+    const plot_sweep_args *a;
+    const sw_data *d;
+    char (*keys)[512];
+    size_t nseries, nm;
+    bool heat;
+} sw_draw;
+
+static bool draw_stage(const char *stage, void *ctx) {
+    const sw_draw *s = ctx;
+    bool ok = true;
+    for (size_t i = 0; ok && i < s->nm; i++)
+        ok = metric_data(s->d, stage, i, s->keys, s->nseries) &&
+             (!s->heat || heatmap_data(s->d, stage, i));
+    return ok && write_plot_gp(s->d, s->a, stage, s->keys, s->nseries, s->heat) &&
+           plot_run_gnuplot(s->a->gnuplot, stage);
 }
 
 bool plot_sweep(const plot_sweep_args *a) {
     sw_data d;
     char(*keys)[512] = calloc(SW_MAX_SERIES, sizeof *keys);
     bool ok = keys && sw_read(&d, a->kind, a->result);
-    size_t nseries = ok ? list_series(&d, keys) : 0;
-    size_t nm = ok ? json_array_size(d.metrics) : 0;
-    bool heat = ok && d.nvary == 2;
-    ok = ok && plot_make_dirs(a->dir);
-    for (size_t i = 0; ok && i < nm; i++)
-        ok = metric_data(&d, a->dir, i, keys, nseries) && (!heat || heatmap_data(&d, a->dir, i));
-    ok = ok && write_plot_gp(&d, a, keys, nseries, heat) && plot_run_gnuplot(a->gnuplot, a->dir);
+    sw_draw s = {.a = a, .d = &d, .keys = keys};
+    s.nseries = ok ? list_series(&d, keys) : 0;
+    s.nm = ok ? json_array_size(d.metrics) : 0;
+    s.heat = ok && d.nvary == 2;
+    ok = ok && plot_staged(a->dir, draw_stage, &s);
     if (ok && !a->quiet)
         fprintf(stderr, "admitsim plot: wrote metric-<i>.%s%s%s for %zu metric%s in %s\n", a->fmt,
-                heat ? " and heatmap-<i>." : "", heat ? a->fmt : "", nm, nm == 1 ? "" : "s",
+                s.heat ? " and heatmap-<i>." : "", s.heat ? a->fmt : "", s.nm, s.nm == 1 ? "" : "s",
                 a->dir);
     if (keys) json_decref(d.doc);
     free(keys);
