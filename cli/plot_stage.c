@@ -113,8 +113,9 @@ static const char *kind_of(mode_t m) {
 
 /* The next line of f into line (cap bytes with its '\0', without its
 ** '\n'); false at the end of f or of *left, the bytes still to read.
-** *bad: the line is garbage, too long or holding a NUL byte (read to its
-** end all the same, never into the next). */
+** *bad: the line is garbage, too long, holding a NUL byte (read to its
+** end all the same, never into the next) or without its '\n' (a list cut
+** short: a cut name may be another file's). */
 static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
     size_t len = 0;
     int c = EOF;
@@ -126,6 +127,7 @@ static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
             line[len++] = (char)c;
     }
     line[len] = '\0';
+    if (c != '\n' && (len || *bad)) *bad = true; /* cut: plot ends every line it writes */
     return c == '\n' || len || *bad;
 }
 
@@ -272,7 +274,7 @@ typedef struct pub {
 ** before). */
 static int move(int from, const char *name, int to) {
     if (renameat2(from, name, to, name, RENAME_NOREPLACE) == 0) return 0;
-    if (errno != EINVAL) return -1;
+    if (errno != EINVAL && errno != ENOSYS) return -1; /* no such flag, or no renameat2 */
     struct stat st;
     if (fstatat(to, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
         errno = EEXIST;

@@ -192,6 +192,16 @@ p = plot("2", nul)
 check(p.returncode == 0 and not os.path.exists(os.path.join(nul, "request-0.dat")),
       f"the line after a NUL is read: {p.stderr} {plot_files(nul)}")
 
+# a list cut short (its last line without '\n'): that line is not plot's
+# ("f notes" cut from "f notes.dat"), so the user's file of that name stays
+with open(os.path.join(nul, "notes"), "w") as f:
+    f.write("mine\n")
+with open(nul_list, "ab") as f:
+    f.write(b"f notes")
+p = plot("2", nul)
+check(p.returncode == 0 and os.path.exists(os.path.join(nul, "notes")),
+      f"a cut last line names nothing to remove: {p.stderr} {plot_files(nul)}")
+
 # a list larger than 2 MiB (a sparse 4 GiB file): ignored at once, said
 os.truncate(nul_list, 4 << 30)
 start = time.time()
