@@ -60,46 +60,42 @@ check("at or below what this clock resolves" in p.stderr,
       f"frozen clock: says it measured nothing: {p.stderr!r}")
 check(p.stdout.strip() == "", f"frozen clock: no document: {p.stdout[:300]!r}")
 
-# 3. a clock that leaps: tiny rates, shown as figures, not 0
-env = dict(env, FROZEN_CLOCK_STEP_SECONDS="100000")
 scale = ["bench", "--scale", "1", "--repeat", "1", "--warmup", "0"]
-table = subprocess.run([admitsim, *scale], capture_output=True, text=True, env=env, timeout=300)
-p = subprocess.run([admitsim, *scale, "--format", "json"], capture_output=True, text=True,
-                   env=env, timeout=300)
-check(table.returncode == 0 and p.returncode == 0,
-      f"leaping clock: exit {table.returncode}, {p.returncode}: {table.stderr} {p.stderr}")
-if table.returncode == 0 and p.returncode == 0:
-    doc = json.loads(p.stdout)
+
+
+def table_matches_json(what, env, columns, figures, limit):
+    """The scale mode's table and JSON under env: each row's figures in
+    columns (a slice) are the JSON's (figures(doc): a tuple per row) to
+    0.5%, above zero, and each JSON figure is below limit (tiny)."""
+    table = subprocess.run([admitsim, *scale], capture_output=True, text=True, env=env, timeout=300)
+    p = subprocess.run([admitsim, *scale, "--format", "json"], capture_output=True, text=True,
+                       env=env, timeout=300)
+    check(table.returncode == 0 and p.returncode == 0,
+          f"{what}: exit {table.returncode}, {p.returncode}: {table.stderr} {p.stderr}")
+    if table.returncode != 0 or p.returncode != 0:
+        return
     rows = [line.split() for line in table.stdout.splitlines()
             if line.split()[:1] and line.split()[0] in ("strict", "bounded", "provider_aware")]
-    want = [(r["best_tasks_per_second"], r["median_tasks_per_second"]) for r in doc["process"]]
-    want += [(r["best_tasks_per_second"], r["median_tasks_per_second"],
-              r["cpu_tasks_per_second"]) for r in doc["simulated"]]
-    check(len(rows) == len(want), f"a table row per JSON row: {table.stdout}")
-    for row, rates in zip(rows, want):
-        for shown, exact in zip(row[6:], rates):
-            check(0 < exact < 0.5 and float(shown) > 0
+    want = figures(json.loads(p.stdout))
+    check(len(rows) == len(want), f"{what}: a table row per JSON row: {table.stdout}")
+    for row, exact_row in zip(rows, want):
+        for shown, exact in zip(row[columns], exact_row):
+            check(0 < exact < limit and float(shown) > 0
                   and abs(float(shown) - exact) <= 0.005 * exact,
-                  f"leaping clock: tasks/s {shown!r} in the table, {exact} in JSON: {row}")
+                  f"{what}: {shown!r} in the table, {exact} in JSON: {row}")
+
+
+# 3. a clock that leaps: tiny rates, shown as figures, not 0
+env = dict(env, FROZEN_CLOCK_STEP_SECONDS="100000")
+table_matches_json("leaping clock, tasks/s", env, slice(6, None), lambda doc: [
+    (r["best_tasks_per_second"], r["median_tasks_per_second"]) for r in doc["process"]] + [
+    (r["best_tasks_per_second"], r["median_tasks_per_second"], r["cpu_tasks_per_second"])
+    for r in doc["simulated"]], 0.5)
 
 # 4. a clock that creeps: tiny times, shown as figures, not 0.0000
 env = dict(env, FROZEN_CLOCK_STEP_SECONDS="0", FROZEN_CLOCK_STEP_NS="1000")
-table = subprocess.run([admitsim, *scale], capture_output=True, text=True, env=env, timeout=300)
-p = subprocess.run([admitsim, *scale, "--format", "json"], capture_output=True, text=True,
-                   env=env, timeout=300)
-check(table.returncode == 0 and p.returncode == 0,
-      f"creeping clock: exit {table.returncode}, {p.returncode}: {table.stderr} {p.stderr}")
-if table.returncode == 0 and p.returncode == 0:
-    doc = json.loads(p.stdout)
-    rows = [line.split() for line in table.stdout.splitlines()
-            if line.split()[:1] and line.split()[0] in ("strict", "bounded", "provider_aware")]
-    want = [(r["best_seconds"], r["median_seconds"]) for r in doc["process"] + doc["simulated"]]
-    check(len(rows) == len(want), f"a table row per JSON row: {table.stdout}")
-    for row, times in zip(rows, want):
-        for shown, exact in zip(row[3:5], times):
-            check(0 < exact < 0.001 and float(shown) > 0
-                  and abs(float(shown) - exact) <= 0.005 * exact,
-                  f"creeping clock: seconds {shown!r} in the table, {exact} in JSON: {row}")
+table_matches_json("creeping clock, seconds", env, slice(3, 5), lambda doc: [
+    (r["best_seconds"], r["median_seconds"]) for r in doc["process"] + doc["simulated"]], 0.001)
 
 if failures:
     print(f"bench_cycle_clock_test: {failures} failure(s)", file=sys.stderr)
