@@ -131,37 +131,36 @@ static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
     return c == '\n' || len || *bad;
 }
 
-/* The earlier plot's list in dirfd (shown: its path for messages) into
-** out: its lines "f NAME" and "d NAME" with a plain NAME, at most
-** MAX_ENTRIES of them within MAX_LINES lines, each name once, "d" only
-** for an arm's directory (plot_subdir); any other line is ignored.
-** No list, or a list larger than MAX_BYTES (not plot's: said): no entries.  False (said) when the
-*list is there but is not a
-** regular file or cannot be read. */
-static bool read_list(int dirfd, const char *shown, entries *out) {
+typedef enum { LIST_READ, LIST_FOREIGN, LIST_FAILED } list_state;
+
+/* The earlier plot's list in dirfd into out: its lines "f NAME" and
+** "d NAME" with a plain NAME, at most MAX_ENTRIES of them within MAX_LINES
+** lines, each name once, "d" only for an arm's directory (plot_subdir);
+** any other line is ignored.  No list: LIST_READ, no entries.  A list
+** that is not a regular file or is larger than MAX_BYTES is not plot's
+** (LIST_FOREIGN), one that cannot be read LIST_FAILED; why (cap bytes)
+** then says so, not said. */
+static list_state read_list(int dirfd, entries *out, char *why, size_t cap) {
     int fd = openat(dirfd, LIST_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return true;
+    if (fd < 0 && errno == ENOENT) return LIST_READ;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "admitsim plot: %s/%s: %s\n", shown, LIST_NAME,
-                fd < 0 && errno == ELOOP ? "is a symbolic link, not admitsim plot's list"
-                : fd < 0                 ? strerror(errno)
-                                         : "is not a regular file, not admitsim plot's list");
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        bool link = fd < 0 && errno == ELOOP;
+        snprintf(why, cap, "%s", link ? "is a symbolic link" : strerror(errno));
         if (fd >= 0) close(fd);
-        return false;
+        return link ? LIST_FOREIGN : LIST_FAILED;
     }
-    if (st.st_size > MAX_BYTES) {
-        fprintf(stderr,
-                "admitsim plot: note: %s/%s is larger than 2 MiB, not admitsim plot's list; "
-                "ignored (the earlier plot's files stay)\n",
-                shown, LIST_NAME);
+    if (!S_ISREG(st.st_mode) || st.st_size > MAX_BYTES) {
+        snprintf(why, cap, "is %s",
+                 S_ISREG(st.st_mode) ? "larger than 2 MiB" : kind_of(st.st_mode));
         close(fd);
-        return true;
+        return LIST_FOREIGN;
     }
     FILE *f = fdopen(fd, "r");
     if (!f) {
+        snprintf(why, cap, "%s", strerror(errno));
         close(fd);
-        return false;
+        return LIST_FAILED;
     }
     char line[NAME_MAX + 8];
     bool ok = true, bad;
@@ -173,12 +172,10 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
             plain_name(line + 2) && (line[0] == 'f' || plot_subdir(line + 2)) &&
             !has_entry(out, line + 2))
             ok = add_entry(out, line[0], line + 2);
-    if (ferror(f) || !ok)
-        fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", shown, LIST_NAME,
-                ok ? strerror(errno) : "out of memory");
+    if (ferror(f) || !ok) snprintf(why, cap, "%s", ok ? strerror(errno) : "out of memory");
     ok = ok && !ferror(f);
     fclose(f);
-    return ok;
+    return ok ? LIST_READ : LIST_FAILED;
 }
 
 /* The new list of made, as LIST_NAME in the stage stagefd (flushed to
@@ -435,21 +432,46 @@ static bool place(pub *p, int at, const entry *e) {
     return (err == ENOENT || step(p, at, OP_ASIDE, e->name)) && step(p, at, OP_PLACED, e->name);
 }
 
+/* The earlier plot's list of l into old.  One that is not plot's (a
+** link, a fifo, a directory, larger than 2 MiB): at a level this plot
+** writes, refused (false, said: plot does not replace it); in an earlier
+** plot's subdirectory, left as it is with that directory's files (*leave,
+** said).  One that cannot be read: false (said). */
+static bool earlier_list(const level *l, entries *old, bool *leave) {
+    char why[128];
+    list_state st = read_list(l->dir, old, why, sizeof why);
+    *leave = l->gone && st == LIST_FOREIGN;
+    if (*leave)
+        fprintf(stderr,
+                "admitsim plot: note: %s/%s %s, not admitsim plot's list; %s, of an earlier "
+                "plot, is left as it is\n",
+                l->shown, LIST_NAME, why, l->shown);
+    else if (st == LIST_FOREIGN)
+        fprintf(stderr,
+                "admitsim plot: %s/%s %s, not admitsim plot's list: admitsim plot does not "
+                "replace it; move it away or plot into another directory\n",
+                l->shown, LIST_NAME, why);
+    else if (st == LIST_FAILED)
+        fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", l->shown, LIST_NAME, why);
+    return st == LIST_READ || *leave;
+}
+
 /* Publishes level at: the earlier entries retired, this plot's placed,
 ** then its list (a gone level's list retired). */
 static bool publish_level(pub *p, int at) {
     const level *l = &p->lv[at];
     entries old = {0}, made = {0};
-    bool ok = read_list(l->dir, l->shown, &old) &&
-              (l->gone || list_stage(l->stage, at == 0, l->shown, &made)) &&
-              check_targets(l, &made);
+    bool leave = false;
+    bool ok =
+        earlier_list(l, &old, &leave) &&
+        (l->gone || (list_stage(l->stage, at == 0, l->shown, &made) && check_targets(l, &made)));
     for (size_t i = 0; ok && i < old.n; i++)
         if (!has_entry(&made, old.v[i].name)) ok = retire(p, at, &old.v[i]);
     for (size_t i = 0; ok && i < made.n; i++)
         ok = place(p, at, &made.v[i]);
     entry list = {.type = 'f', .name = LIST_NAME};
     if (ok)
-        ok = l->gone ? retire(p, at, &list)
+        ok = l->gone ? leave || retire(p, at, &list)
                      : write_list(l->stage, &made, l->shown) && place(p, at, &list);
     free(old.v);
     free(made.v);
