@@ -370,7 +370,8 @@ static bool check_targets(const level *l, const entries *made) {
 }
 
 /* A new level for the subdirectory name of level at; its stage directory
-** is there unless gone.  -1 (said) when it cannot be opened. */
+** is there unless gone.  -1 (said) when it cannot be opened; -2 (said)
+** when it is gone and its directory cannot be opened: left as it is. */
 static int open_level(pub *p, int at, const char *name, bool gone) {
     if (p->nlv == MAX_LEVELS) {
         fprintf(stderr, "admitsim plot: %s: too many subdirectories\n", p->lv[at].shown);
@@ -385,7 +386,14 @@ static int open_level(pub *p, int at, const char *name, bool gone) {
     snprintf(l->name, sizeof l->name, "%s", name);
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int err = 0; /* the first call's failure */
-    if ((l->dir = openat(up->dir, name, flags)) < 0) err = errno;
+    if ((l->dir = openat(up->dir, name, flags)) < 0 && gone) {
+        fprintf(stderr,
+                "admitsim plot: note: %s, of an earlier plot, cannot be opened (%s); "
+                "left as it is\n",
+                l->shown, strerror(errno));
+        return -2;
+    }
+    if (l->dir < 0) err = errno;
     if (!gone && (l->stage = openat(up->stage, name, flags)) < 0 && !err) err = errno;
     if (mkdirat(up->old, name, 0700) == 0) l->old = openat(up->old, name, flags);
     if (l->old < 0 && !err) err = errno;
@@ -411,7 +419,7 @@ static bool retire(pub *p, int at, const entry *e) {
     if (e->type == 'f' && S_ISREG(st.st_mode)) return step(p, at, OP_ASIDE, e->name);
     if (e->type == 'd' && at == 0 && S_ISDIR(st.st_mode)) {
         int sub = open_level(p, at, e->name, true);
-        return sub >= 0 && publish_level(p, sub);
+        return sub == -2 || (sub >= 0 && publish_level(p, sub));
     }
     fprintf(stderr, "admitsim plot: note: %s/%s, of an earlier plot, is now %s; left as it is\n",
             p->lv[at].shown, e->name, kind_of(st.st_mode));
@@ -433,19 +441,19 @@ static bool place(pub *p, int at, const entry *e) {
 }
 
 /* The earlier plot's list of l into old.  One that is not plot's (a
-** link, a fifo, a directory, larger than 2 MiB): at a level this plot
-** writes, refused (false, said: plot does not replace it); in an earlier
-** plot's subdirectory, left as it is with that directory's files (*leave,
-** said).  One that cannot be read: false (said). */
+** link, a fifo, a directory, larger than 2 MiB) or cannot be read: at a
+** level this plot writes, refused (false, said: plot does not replace
+** it); in an earlier plot's subdirectory, left as it is with that
+** directory's files (*leave, said). */
 static bool earlier_list(const level *l, entries *old, bool *leave) {
     char why[128];
     list_state st = read_list(l->dir, old, why, sizeof why);
-    *leave = l->gone && st == LIST_FOREIGN;
+    *leave = l->gone && st != LIST_READ;
     if (*leave)
         fprintf(stderr,
-                "admitsim plot: note: %s/%s %s, not admitsim plot's list; %s, of an earlier "
-                "plot, is left as it is\n",
-                l->shown, LIST_NAME, why, l->shown);
+                "admitsim plot: note: %s/%s %s%s%s; %s, of an earlier plot, is left as it is\n",
+                l->shown, LIST_NAME, st == LIST_FOREIGN ? "" : "cannot be read: ", why,
+                st == LIST_FOREIGN ? ", not admitsim plot's list" : "", l->shown);
     else if (st == LIST_FOREIGN)
         fprintf(stderr,
                 "admitsim plot: %s/%s %s, not admitsim plot's list: admitsim plot does not "

@@ -370,6 +370,22 @@ check(p.returncode == 0 and "/candidate/.admitsim-plot is larger than 2 MiB, not
 check(stats(os.path.join(xp2, "candidate")) == cand, "that arm is as it was")
 check(plot_files(xp2) == sorted(["candidate"] + plot_files(alone)),
       f"the rest is plot 2's: {plot_files(xp2)}")
+# an earlier arm whose list is a directory: left as it is, said
+os.unlink(os.path.join(xp2, ".admitsim-plot"))
+shutil.rmtree(xp2)
+p = subprocess.run([admitsim, "plot", "experiment:1", "--db", xpdb, "--seed", "2", "--out", xp2],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"plot experiment:1 into xp2 again: {p.stderr}")
+os.unlink(os.path.join(xp2, "baseline", ".admitsim-plot"))
+os.mkdir(os.path.join(xp2, "baseline", ".admitsim-plot"))
+base = stats(os.path.join(xp2, "baseline"))
+p = plot("2", xp2)
+check(p.returncode == 0 and "/baseline/.admitsim-plot is a directory, not admitsim plot's list; "
+      in p.stderr and "/baseline, of an earlier plot, is left as it is" in p.stderr,
+      f"a directory as an earlier arm's list: that arm left, said: {p.returncode} {p.stderr}")
+check(stats(os.path.join(xp2, "baseline")) == base, "that arm is as it was")
+check(plot_files(xp2) == sorted(["baseline"] + plot_files(alone)),
+      f"the rest is plot 2's: {plot_files(xp2)}")
 
 if failures:
     sys.exit(f"plot_pictures_test: {len(failures)} failure(s)")
