@@ -534,11 +534,17 @@ static void close_levels(pub *p) {
 }
 
 /* Waits for DIR's exclusive flock (one plot at a time publishes there),
-** polling so that SIGINT/SIGTERM ends the wait: false then.  A file
-** system without locks: said, and go on. */
+** polling so that SIGINT/SIGTERM ends the wait: false then.  A wait is
+** said once.  A file system without locks: said, and go on. */
 static bool lock_dir(int dirfd, const char *shown) {
     const struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
+    bool said = false;
     while (flock(dirfd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK && !said) {
+            fprintf(stderr, "admitsim plot: note: waiting for another admitsim plot in %s\n",
+                    shown);
+            said = true;
+        }
         if (errno != EWOULDBLOCK && errno != EINTR) {
             fprintf(stderr, "admitsim plot: note: %s: cannot lock (%s); go on\n", shown,
                     strerror(errno));

@@ -299,6 +299,15 @@ if shutil.which("flock"):
     check(q.returncode == -signal.SIGTERM, f"SIGTERM ends the wait for the lock: {err}")
     check(snapshot(reuse) == before, "a plot stopped waiting for the lock changes nothing")
 
+# another plot's lock held for 3 s: the wait is said, then the plot goes on
+if shutil.which("flock"):
+    holder = subprocess.Popen(["flock", reuse, "sleep", "3"], start_new_session=True)
+    time.sleep(0.3)
+    p = plot("1", reuse)
+    holder.wait()
+    check(p.returncode == 0 and p.stderr.count("note: waiting for another admitsim plot in ") == 1,
+          f"a wait for the lock is said once, then the plot is made: {p.returncode} {p.stderr}")
+
 # an experiment's plot, then a run's: the arms' directories lose their files
 p = subprocess.run([admitsim, "suite", os.path.join(src, "scenarios", "hidden_waiter_proof.json"),
                     "--seeds", "2", "--no-plots", "--out", os.path.join(work, "suite")],
