@@ -572,6 +572,7 @@ static bool publish(int dirfd, const char *shown, const char *name, bool *keep) 
     if (!ok) fprintf(stderr, "admitsim plot: %s/%s: %s\n", shown, name, strerror(errno));
     ok = ok && lock_dir(dirfd, shown) && publish_level(&p, 0);
     if (ok && cli_stop_caught()) ok = false; /* the last moment to stop: undo */
+    if (ok) cli_stop_done();                 /* a signal from now on: the plot stays */
     if (!ok && p.nops) {
         *keep = !roll_back(&p);
         if (*keep)
