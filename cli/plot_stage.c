@@ -257,6 +257,8 @@ typedef struct op {
     int level;
     op_kind kind;
     char name[NAME_MAX + 1];
+    dev_t dev; /* the file moved (ASIDE, PLACED), just after its move: */
+    ino_t ino; /* undone only while that file is still at its name */
 } op;
 
 typedef struct pub {
@@ -289,6 +291,16 @@ static int still_regular(int dirfd, const char *name) {
     return -1;
 }
 
+/* 0 when o's file is still the one it moved (same device and inode, just
+** now) at its name in dirfd, else -1 (errno set). */
+static int still_moved(int dirfd, const struct op *o) {
+    struct stat st;
+    if (fstatat(dirfd, o->name, &st, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    if (S_ISREG(st.st_mode) && st.st_dev == o->dev && st.st_ino == o->ino) return 0;
+    errno = ESTALE; /* marks: not the file moved */
+    return -1;
+}
+
 /* Does one step and logs it; false (said) when it failed.  A file moved
 ** aside is a regular file when moved (not one made there meanwhile). */
 static bool step(pub *p, int at, op_kind kind, const char *name) {
@@ -314,25 +326,38 @@ static bool step(pub *p, int at, op_kind kind, const char *name) {
                 strerror(errno));
         return false;
     }
-    p->ops[p->nops] = (op){.level = at, .kind = kind};
-    snprintf(p->ops[p->nops].name, sizeof p->ops[0].name, "%s", name);
+    op *o = &p->ops[p->nops];
+    *o = (op){.level = at, .kind = kind};
+    snprintf(o->name, sizeof o->name, "%s", name);
+    struct stat st;
+    if (kind != OP_MADE &&
+        fstatat(kind == OP_ASIDE ? l->old : l->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        o->dev = st.st_dev;
+        o->ino = st.st_ino;
+    }
     p->nops++;
     return true;
 }
 
 /* Undoes every step in reverse, never over a file made meanwhile nor
-** taking back anything but a regular file; false (said) when one could
-** not be. */
+** taking back anything but the very file a step moved (its device and
+** inode); false (said) when one could not be (the stage then stays). */
 static bool roll_back(pub *p) {
     bool all = true;
     while (p->nops) {
         const op *o = &p->ops[--p->nops];
         const level *l = &p->lv[o->level];
-        int rc = o->kind == OP_ASIDE ? move(l->old, o->name, l->dir)
+        int rc = o->kind == OP_ASIDE ? (still_moved(l->old, o) ? -1 : move(l->old, o->name, l->dir))
                  : o->kind == OP_PLACED
-                     ? (still_regular(l->dir, o->name) ? -1 : move(l->dir, o->name, l->stage))
+                     ? (still_moved(l->dir, o) ? -1 : move(l->dir, o->name, l->stage))
                      : unlinkat(l->dir, o->name, AT_REMOVEDIR);
-        if (rc != 0) {
+        if (rc != 0 && errno == ESTALE) {
+            fprintf(stderr,
+                    "admitsim plot: note: %s/%s is no longer the file plot moved%s; left as it "
+                    "is\n",
+                    l->shown, o->name, o->kind == OP_ASIDE ? " aside (in the stage)" : "");
+            all = false;
+        } else if (rc != 0) {
             fprintf(stderr, "admitsim plot: %s/%s: cannot undo: %s\n", l->shown, o->name,
                     strerror(errno));
             all = false;
