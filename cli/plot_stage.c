@@ -10,7 +10,9 @@
 **     that this plot does not write again are moved aside into
 **     STAGE/.plot-old; so is an earlier file at a name this plot writes;
 **   - each file of the stage is renamed into DIR (same file system);
-**   - the new list is written into the stage and renamed over the old one.
+**   - the new list is written into the stage and renamed over the old one
+**     (the directory fsynced before, so a crash never keeps a list naming
+**     renames lost, and after, best effort).
 ** When a step fails or SIGINT/SIGTERM arrived, the steps done are undone in
 ** reverse (DIR is as it was) and the stage is removed; once every step is
 ** done, removing the stage removes the earlier files it holds.
@@ -503,6 +505,7 @@ static bool publish_level(pub *p, int at) {
     for (size_t i = 0; ok && i < made.n; i++)
         ok = place(p, at, &made.v[i]);
     entry list = {.type = 'f', .name = LIST_NAME};
+    if (ok) fsync(l->dir); /* the files' renames on disk before the list names them */
     if (ok)
         ok = l->gone ? leave || retire(p, at, &list)
                      : write_list(l->stage, &made, l->shown) && place(p, at, &list);
@@ -609,6 +612,8 @@ static bool publish(int dirfd, const char *shown, const char *name, bool *keep) 
     }
     for (int i = 1; ok && i < p.nlv; i++) /* an earlier subdirectory left empty */
         if (p.lv[i].gone) unlinkat(dirfd, p.lv[i].name, AT_REMOVEDIR);
+    for (int i = p.nlv - 1; ok && i >= 0; i--) /* the lists' renames on disk (best effort) */
+        fsync(p.lv[i].dir);
     top->dir = -1; /* the caller's */
     close_levels(&p);
     free(p.ops);
