@@ -33,6 +33,7 @@ static void catch_one(int sig, struct sigaction *saved) {
 }
 
 void cli_stop_catch(void) {
+    kept = done = false; /* a new command's files (suite plots again in one process) */
     catch_one(SIGINT, &saved_int);
     catch_one(SIGTERM, &saved_term);
     catch_one(SIGPIPE, &saved_pipe);
