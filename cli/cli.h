@@ -80,6 +80,9 @@ void cli_stop_catch(void);
 int cli_stop_caught(void);
 /* Some temporary files stay (said): cli_stop_release does not claim them removed. */
 void cli_stop_kept(void);
+/* The command's result is in place: a signal from now on no longer undoes
+** it, and cli_stop_release says so (still ending by the signal). */
+void cli_stop_done(void);
 void cli_stop_release(const char *cmd);
 /* Whether the database at path does not exist yet (checked before a run
 ** stores into it), and the line saying that a run created it. */

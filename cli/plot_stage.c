@@ -10,7 +10,9 @@
 **     that this plot does not write again are moved aside into
 **     STAGE/.plot-old; so is an earlier file at a name this plot writes;
 **   - each file of the stage is renamed into DIR (same file system);
-**   - the new list is written into the stage and renamed over the old one.
+**   - the new list is written into the stage and renamed over the old one
+**     (the directory fsynced before, so a crash never keeps a list naming
+**     renames lost, and after, best effort).
 ** When a step fails or SIGINT/SIGTERM arrived, the steps done are undone in
 ** reverse (DIR is as it was) and the stage is removed; once every step is
 ** done, removing the stage removes the earlier files it holds.
@@ -131,37 +133,36 @@ static bool next_line(FILE *f, char *line, size_t cap, long *left, bool *bad) {
     return c == '\n' || len || *bad;
 }
 
-/* The earlier plot's list in dirfd (shown: its path for messages) into
-** out: its lines "f NAME" and "d NAME" with a plain NAME, at most
-** MAX_ENTRIES of them within MAX_LINES lines, each name once, "d" only
-** for an arm's directory (plot_subdir); any other line is ignored.
-** No list, or a list larger than MAX_BYTES (not plot's: said): no entries.  False (said) when the
-*list is there but is not a
-** regular file or cannot be read. */
-static bool read_list(int dirfd, const char *shown, entries *out) {
+typedef enum { LIST_READ, LIST_FOREIGN, LIST_FAILED } list_state;
+
+/* The earlier plot's list in dirfd into out: its lines "f NAME" and
+** "d NAME" with a plain NAME, at most MAX_ENTRIES of them within MAX_LINES
+** lines, each name once, "d" only for an arm's directory (plot_subdir);
+** any other line is ignored.  No list: LIST_READ, no entries.  A list
+** that is not a regular file or is larger than MAX_BYTES is not plot's
+** (LIST_FOREIGN), one that cannot be read LIST_FAILED; why (cap bytes)
+** then says so, not said. */
+static list_state read_list(int dirfd, entries *out, char *why, size_t cap) {
     int fd = openat(dirfd, LIST_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) return true;
+    if (fd < 0 && errno == ENOENT) return LIST_READ;
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fprintf(stderr, "admitsim plot: %s/%s: %s\n", shown, LIST_NAME,
-                fd < 0 && errno == ELOOP ? "is a symbolic link, not admitsim plot's list"
-                : fd < 0                 ? strerror(errno)
-                                         : "is not a regular file, not admitsim plot's list");
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        bool link = fd < 0 && errno == ELOOP;
+        snprintf(why, cap, "%s", link ? "is a symbolic link" : strerror(errno));
         if (fd >= 0) close(fd);
-        return false;
+        return link ? LIST_FOREIGN : LIST_FAILED;
     }
-    if (st.st_size > MAX_BYTES) {
-        fprintf(stderr,
-                "admitsim plot: note: %s/%s is larger than 2 MiB, not admitsim plot's list; "
-                "ignored (the earlier plot's files stay)\n",
-                shown, LIST_NAME);
+    if (!S_ISREG(st.st_mode) || st.st_size > MAX_BYTES) {
+        snprintf(why, cap, "is %s",
+                 S_ISREG(st.st_mode) ? "larger than 2 MiB" : kind_of(st.st_mode));
         close(fd);
-        return true;
+        return LIST_FOREIGN;
     }
     FILE *f = fdopen(fd, "r");
     if (!f) {
+        snprintf(why, cap, "%s", strerror(errno));
         close(fd);
-        return false;
+        return LIST_FAILED;
     }
     char line[NAME_MAX + 8];
     bool ok = true, bad;
@@ -173,12 +174,10 @@ static bool read_list(int dirfd, const char *shown, entries *out) {
             plain_name(line + 2) && (line[0] == 'f' || plot_subdir(line + 2)) &&
             !has_entry(out, line + 2))
             ok = add_entry(out, line[0], line + 2);
-    if (ferror(f) || !ok)
-        fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", shown, LIST_NAME,
-                ok ? strerror(errno) : "out of memory");
+    if (ferror(f) || !ok) snprintf(why, cap, "%s", ok ? strerror(errno) : "out of memory");
     ok = ok && !ferror(f);
     fclose(f);
-    return ok;
+    return ok ? LIST_READ : LIST_FAILED;
 }
 
 /* The new list of made, as LIST_NAME in the stage stagefd (flushed to
@@ -260,6 +259,8 @@ typedef struct op {
     int level;
     op_kind kind;
     char name[NAME_MAX + 1];
+    dev_t dev; /* the file moved (ASIDE, PLACED), just after its move: */
+    ino_t ino; /* undone only while that file is still at its name */
 } op;
 
 typedef struct pub {
@@ -292,6 +293,16 @@ static int still_regular(int dirfd, const char *name) {
     return -1;
 }
 
+/* 0 when o's file is still the one it moved (same device and inode, just
+** now) at its name in dirfd, else -1 (errno set). */
+static int still_moved(int dirfd, const struct op *o) {
+    struct stat st;
+    if (fstatat(dirfd, o->name, &st, AT_SYMLINK_NOFOLLOW) != 0) return -1;
+    if (S_ISREG(st.st_mode) && st.st_dev == o->dev && st.st_ino == o->ino) return 0;
+    errno = ESTALE; /* marks: not the file moved */
+    return -1;
+}
+
 /* Does one step and logs it; false (said) when it failed.  A file moved
 ** aside is a regular file when moved (not one made there meanwhile). */
 static bool step(pub *p, int at, op_kind kind, const char *name) {
@@ -317,25 +328,38 @@ static bool step(pub *p, int at, op_kind kind, const char *name) {
                 strerror(errno));
         return false;
     }
-    p->ops[p->nops] = (op){.level = at, .kind = kind};
-    snprintf(p->ops[p->nops].name, sizeof p->ops[0].name, "%s", name);
+    op *o = &p->ops[p->nops];
+    *o = (op){.level = at, .kind = kind};
+    snprintf(o->name, sizeof o->name, "%s", name);
+    struct stat st;
+    if (kind != OP_MADE &&
+        fstatat(kind == OP_ASIDE ? l->old : l->dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        o->dev = st.st_dev;
+        o->ino = st.st_ino;
+    }
     p->nops++;
     return true;
 }
 
 /* Undoes every step in reverse, never over a file made meanwhile nor
-** taking back anything but a regular file; false (said) when one could
-** not be. */
+** taking back anything but the very file a step moved (its device and
+** inode); false (said) when one could not be (the stage then stays). */
 static bool roll_back(pub *p) {
     bool all = true;
     while (p->nops) {
         const op *o = &p->ops[--p->nops];
         const level *l = &p->lv[o->level];
-        int rc = o->kind == OP_ASIDE ? move(l->old, o->name, l->dir)
+        int rc = o->kind == OP_ASIDE ? (still_moved(l->old, o) ? -1 : move(l->old, o->name, l->dir))
                  : o->kind == OP_PLACED
-                     ? (still_regular(l->dir, o->name) ? -1 : move(l->dir, o->name, l->stage))
+                     ? (still_moved(l->dir, o) ? -1 : move(l->dir, o->name, l->stage))
                      : unlinkat(l->dir, o->name, AT_REMOVEDIR);
-        if (rc != 0) {
+        if (rc != 0 && errno == ESTALE) {
+            fprintf(stderr,
+                    "admitsim plot: note: %s/%s is no longer the file plot moved%s; left as it "
+                    "is\n",
+                    l->shown, o->name, o->kind == OP_ASIDE ? " aside (in the stage)" : "");
+            all = false;
+        } else if (rc != 0) {
             fprintf(stderr, "admitsim plot: %s/%s: cannot undo: %s\n", l->shown, o->name,
                     strerror(errno));
             all = false;
@@ -373,7 +397,8 @@ static bool check_targets(const level *l, const entries *made) {
 }
 
 /* A new level for the subdirectory name of level at; its stage directory
-** is there unless gone.  -1 (said) when it cannot be opened. */
+** is there unless gone.  -1 (said) when it cannot be opened; -2 (said)
+** when it is gone and its directory cannot be opened: left as it is. */
 static int open_level(pub *p, int at, const char *name, bool gone) {
     if (p->nlv == MAX_LEVELS) {
         fprintf(stderr, "admitsim plot: %s: too many subdirectories\n", p->lv[at].shown);
@@ -388,7 +413,14 @@ static int open_level(pub *p, int at, const char *name, bool gone) {
     snprintf(l->name, sizeof l->name, "%s", name);
     int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int err = 0; /* the first call's failure */
-    if ((l->dir = openat(up->dir, name, flags)) < 0) err = errno;
+    if ((l->dir = openat(up->dir, name, flags)) < 0 && gone) {
+        fprintf(stderr,
+                "admitsim plot: note: %s, of an earlier plot, cannot be opened (%s); "
+                "left as it is\n",
+                l->shown, strerror(errno));
+        return -2;
+    }
+    if (l->dir < 0) err = errno;
     if (!gone && (l->stage = openat(up->stage, name, flags)) < 0 && !err) err = errno;
     if (mkdirat(up->old, name, 0700) == 0) l->old = openat(up->old, name, flags);
     if (l->old < 0 && !err) err = errno;
@@ -414,7 +446,7 @@ static bool retire(pub *p, int at, const entry *e) {
     if (e->type == 'f' && S_ISREG(st.st_mode)) return step(p, at, OP_ASIDE, e->name);
     if (e->type == 'd' && at == 0 && S_ISDIR(st.st_mode)) {
         int sub = open_level(p, at, e->name, true);
-        return sub >= 0 && publish_level(p, sub);
+        return sub == -2 || (sub >= 0 && publish_level(p, sub));
     }
     fprintf(stderr, "admitsim plot: note: %s/%s, of an earlier plot, is now %s; left as it is\n",
             p->lv[at].shown, e->name, kind_of(st.st_mode));
@@ -435,21 +467,47 @@ static bool place(pub *p, int at, const entry *e) {
     return (err == ENOENT || step(p, at, OP_ASIDE, e->name)) && step(p, at, OP_PLACED, e->name);
 }
 
+/* The earlier plot's list of l into old.  One that is not plot's (a
+** link, a fifo, a directory, larger than 2 MiB) or cannot be read: at a
+** level this plot writes, refused (false, said: plot does not replace
+** it); in an earlier plot's subdirectory, left as it is with that
+** directory's files (*leave, said). */
+static bool earlier_list(const level *l, entries *old, bool *leave) {
+    char why[128];
+    list_state st = read_list(l->dir, old, why, sizeof why);
+    *leave = l->gone && st != LIST_READ;
+    if (*leave)
+        fprintf(stderr,
+                "admitsim plot: note: %s/%s %s%s%s; %s, of an earlier plot, is left as it is\n",
+                l->shown, LIST_NAME, st == LIST_FOREIGN ? "" : "cannot be read: ", why,
+                st == LIST_FOREIGN ? ", not admitsim plot's list" : "", l->shown);
+    else if (st == LIST_FOREIGN)
+        fprintf(stderr,
+                "admitsim plot: %s/%s %s, not admitsim plot's list: admitsim plot does not "
+                "replace it; move it away or plot into another directory\n",
+                l->shown, LIST_NAME, why);
+    else if (st == LIST_FAILED)
+        fprintf(stderr, "admitsim plot: %s/%s: cannot read: %s\n", l->shown, LIST_NAME, why);
+    return st == LIST_READ || *leave;
+}
+
 /* Publishes level at: the earlier entries retired, this plot's placed,
 ** then its list (a gone level's list retired). */
 static bool publish_level(pub *p, int at) {
     const level *l = &p->lv[at];
     entries old = {0}, made = {0};
-    bool ok = read_list(l->dir, l->shown, &old) &&
-              (l->gone || list_stage(l->stage, at == 0, l->shown, &made)) &&
-              check_targets(l, &made);
+    bool leave = false;
+    bool ok =
+        earlier_list(l, &old, &leave) &&
+        (l->gone || (list_stage(l->stage, at == 0, l->shown, &made) && check_targets(l, &made)));
     for (size_t i = 0; ok && i < old.n; i++)
         if (!has_entry(&made, old.v[i].name)) ok = retire(p, at, &old.v[i]);
     for (size_t i = 0; ok && i < made.n; i++)
         ok = place(p, at, &made.v[i]);
     entry list = {.type = 'f', .name = LIST_NAME};
+    if (ok) fsync(l->dir); /* the files' renames on disk before the list names them */
     if (ok)
-        ok = l->gone ? retire(p, at, &list)
+        ok = l->gone ? leave || retire(p, at, &list)
                      : write_list(l->stage, &made, l->shown) && place(p, at, &list);
     free(old.v);
     free(made.v);
@@ -504,11 +562,17 @@ static void close_levels(pub *p) {
 }
 
 /* Waits for DIR's exclusive flock (one plot at a time publishes there),
-** polling so that SIGINT/SIGTERM ends the wait: false then.  A file
-** system without locks: said, and go on. */
+** polling so that SIGINT/SIGTERM ends the wait: false then.  A wait is
+** said once.  A file system without locks: said, and go on. */
 static bool lock_dir(int dirfd, const char *shown) {
     const struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
+    bool said = false;
     while (flock(dirfd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK && !said) {
+            fprintf(stderr, "admitsim plot: note: waiting for another admitsim plot in %s\n",
+                    shown);
+            said = true;
+        }
         if (errno != EWOULDBLOCK && errno != EINTR) {
             fprintf(stderr, "admitsim plot: note: %s: cannot lock (%s); go on\n", shown,
                     strerror(errno));
@@ -536,6 +600,7 @@ static bool publish(int dirfd, const char *shown, const char *name, bool *keep) 
     if (!ok) fprintf(stderr, "admitsim plot: %s/%s: %s\n", shown, name, strerror(errno));
     ok = ok && lock_dir(dirfd, shown) && publish_level(&p, 0);
     if (ok && cli_stop_caught()) ok = false; /* the last moment to stop: undo */
+    if (ok) cli_stop_done();                 /* a signal from now on: the plot stays */
     if (!ok && p.nops) {
         *keep = !roll_back(&p);
         if (*keep)
@@ -547,6 +612,8 @@ static bool publish(int dirfd, const char *shown, const char *name, bool *keep) 
     }
     for (int i = 1; ok && i < p.nlv; i++) /* an earlier subdirectory left empty */
         if (p.lv[i].gone) unlinkat(dirfd, p.lv[i].name, AT_REMOVEDIR);
+    for (int i = p.nlv - 1; ok && i >= 0; i--) /* the lists' renames on disk (best effort) */
+        fsync(p.lv[i].dir);
     top->dir = -1; /* the caller's */
     close_levels(&p);
     free(p.ops);

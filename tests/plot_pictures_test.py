@@ -202,15 +202,31 @@ p = plot("2", nul)
 check(p.returncode == 0 and os.path.exists(os.path.join(nul, "notes")),
       f"a cut last line names nothing to remove: {p.stderr} {plot_files(nul)}")
 
-# a list larger than 2 MiB (a sparse 4 GiB file): ignored at once, said
+# a list larger than 2 MiB (a sparse 4 GiB file): not plot's, so refused
+# at once before anything changes (never moved aside nor removed), said
+def stats(d):
+    """Every entry below d: its mode, size, inode and time (files not read)."""
+    got = {}
+    for top, dirs, files in os.walk(d):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(top, name))
+            got[os.path.relpath(os.path.join(top, name), d)] = (
+                st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns)
+    return got
+
+
 os.truncate(nul_list, 4 << 30)
+before = stats(nul)
 start = time.time()
 p = plot("2", nul)
 took = time.time() - start
-check(p.returncode == 0 and "is larger than 2 MiB, not admitsim plot's list; ignored" in p.stderr,
-      f"a huge list is ignored: {p.stderr}")
+check(p.returncode == 1 and "/.admitsim-plot is larger than 2 MiB, not admitsim plot's list: "
+      "admitsim plot does not replace it; move it away" in p.stderr,
+      f"a huge list is refused: {p.returncode} {p.stderr}")
 check(took < 10, f"a huge list is not read: {took:.1f} s")
-check(os.path.getsize(nul_list) < 4096, "the new list replaces it")
+check(stats(nul) == before and os.path.getsize(nul_list) == 4 << 30,
+      "a huge list stays, and the directory is as it was")
+os.unlink(nul_list)
 
 # a failing plot: gnuplot exits 1, or SIGTERM while it draws
 fake = os.path.join(work, "fakebin")
@@ -283,6 +299,15 @@ if shutil.which("flock"):
     check(q.returncode == -signal.SIGTERM, f"SIGTERM ends the wait for the lock: {err}")
     check(snapshot(reuse) == before, "a plot stopped waiting for the lock changes nothing")
 
+# another plot's lock held for 3 s: the wait is said, then the plot goes on
+if shutil.which("flock"):
+    holder = subprocess.Popen(["flock", reuse, "sleep", "3"], start_new_session=True)
+    time.sleep(0.3)
+    p = plot("1", reuse)
+    holder.wait()
+    check(p.returncode == 0 and p.stderr.count("note: waiting for another admitsim plot in ") == 1,
+          f"a wait for the lock is said once, then the plot is made: {p.returncode} {p.stderr}")
+
 # an experiment's plot, then a run's: the arms' directories lose their files
 p = subprocess.run([admitsim, "suite", os.path.join(src, "scenarios", "hidden_waiter_proof.json"),
                     "--seeds", "2", "--no-plots", "--out", os.path.join(work, "suite")],
@@ -338,6 +363,38 @@ check(plot_files(xp) == ["baseline"] + plot_files(alone),
       f"exactly plot 2's files: {plot_files(xp)}")
 check(os.listdir(os.path.join(xp, "baseline")) == ["mine.txt"],
       f"only the user's file in baseline: {os.listdir(os.path.join(xp, 'baseline'))}")
+
+# an earlier experiment's arm whose list is not plot's (larger than 2 MiB,
+# a directory): a run's plot over it leaves that arm as it is, said
+xp2 = os.path.join(work, "xp2")
+p = subprocess.run([admitsim, "plot", "experiment:1", "--db", xpdb, "--seed", "2", "--out", xp2],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"plot experiment:1 into xp2: {p.stderr}")
+os.truncate(os.path.join(xp2, "candidate", ".admitsim-plot"), 4 << 30)
+cand = stats(os.path.join(xp2, "candidate"))
+p = plot("2", xp2)
+check(p.returncode == 0 and "/candidate/.admitsim-plot is larger than 2 MiB, not admitsim plot's "
+      "list; " in p.stderr and "/candidate, of an earlier plot, is left as it is" in p.stderr,
+      f"a huge list in an earlier arm is left, said: {p.returncode} {p.stderr}")
+check(stats(os.path.join(xp2, "candidate")) == cand, "that arm is as it was")
+check(plot_files(xp2) == sorted(["candidate"] + plot_files(alone)),
+      f"the rest is plot 2's: {plot_files(xp2)}")
+# an earlier arm whose list is a directory: left as it is, said
+os.unlink(os.path.join(xp2, ".admitsim-plot"))
+shutil.rmtree(xp2)
+p = subprocess.run([admitsim, "plot", "experiment:1", "--db", xpdb, "--seed", "2", "--out", xp2],
+                   capture_output=True, text=True)
+check(p.returncode == 0, f"plot experiment:1 into xp2 again: {p.stderr}")
+os.unlink(os.path.join(xp2, "baseline", ".admitsim-plot"))
+os.mkdir(os.path.join(xp2, "baseline", ".admitsim-plot"))
+base = stats(os.path.join(xp2, "baseline"))
+p = plot("2", xp2)
+check(p.returncode == 0 and "/baseline/.admitsim-plot is a directory, not admitsim plot's list; "
+      in p.stderr and "/baseline, of an earlier plot, is left as it is" in p.stderr,
+      f"a directory as an earlier arm's list: that arm left, said: {p.returncode} {p.stderr}")
+check(stats(os.path.join(xp2, "baseline")) == base, "that arm is as it was")
+check(plot_files(xp2) == sorted(["baseline"] + plot_files(alone)),
+      f"the rest is plot 2's: {plot_files(xp2)}")
 
 if failures:
     sys.exit(f"plot_pictures_test: {len(failures)} failure(s)")
