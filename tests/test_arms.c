@@ -21,13 +21,13 @@ static char *dq(const char *text) {
 }
 
 #define BASE                                                                                       \
-    "{'schema': 1, 'scenario_id': 'arms', 'scenario_version': 1, 'records': 10, "               \
-    "'capacity': {'submission': 4, 'llm_wait': 4}, "                                              \
-    "'models': [{'alias': 'a', 'provider': 'pa', 'model': 'ma', 'max_parallel_requests': 6}, "    \
-    "{'alias': 'b', 'provider': 'pb', 'model': 'mb', 'max_parallel_requests': 6}], "              \
-    "'providers': [{'model': 'a', 'latency': {'dist': 'constant', 'seconds': 0.5}}, "             \
-    "{'model': 'b', 'latency': {'dist': 'constant', 'seconds': 0.5}, 'max_concurrent': 3}], "     \
-    "'columns': [{'name': 'x', 'program': [{'call': {'model': 'a'}}, {'call': {'model': 'b'}}], " \
+    "{'schema': 1, 'scenario_id': 'arms', 'scenario_version': 1, 'records': 10, "                  \
+    "'capacity': {'submission': 4, 'llm_wait': 4}, "                                               \
+    "'models': [{'alias': 'a', 'provider': 'pa', 'model': 'ma', 'max_parallel_requests': 6}, "     \
+    "{'alias': 'b', 'provider': 'pb', 'model': 'mb', 'max_parallel_requests': 6}], "               \
+    "'providers': [{'model': 'a', 'latency': {'dist': 'constant', 'seconds': 0.5}}, "              \
+    "{'model': 'b', 'latency': {'dist': 'constant', 'seconds': 0.5}, 'max_concurrent': 3}], "      \
+    "'columns': [{'name': 'x', 'program': [{'call': {'model': 'a'}}, {'call': {'model': 'b'}}], "  \
     "'scheduling': {'kind': 'model', 'model': 'a'}}]"
 
 static const char ARMS[] =
@@ -125,9 +125,8 @@ static void test_arm_errors(void **state) {
         {"'strict': {}",
          "t.json: $.arms.strict: expected an arm name that is not a policy name (each policy is "
          "already an arm), got \"strict\""},
-        {"'a b': {}",
-         "t.json: $.arms[\"a b\"]: expected an arm name of 1 to 63 characters from "
-         "[A-Za-z0-9_.-], got \"a b\""},
+        {"'a b': {}", "t.json: $.arms[\"a b\"]: expected an arm name of 1 to 63 characters from "
+                      "[A-Za-z0-9_.-], got \"a b\""},
         {"'ok': {}, 'x': 3", "t.json: $.arms.x: expected an object, got 3"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
