@@ -54,14 +54,19 @@ typedef struct bench_scale_options {
 
 /* The median of sorted[0..n), n > 0. */
 double bench_median(const double *sorted, uint64_t n);
-/* A rate (tasks/s) as a table shows it, in out: whole units from 100 up,
-** three significant digits below (0.0123, 4.56e-07), so a rate above zero
-** never reads 0; the JSON keeps the exact figure. */
-const char *bench_rate_text(double rate, char *out, size_t len);
-/* A time in seconds as a table shows it, in out: four decimals from 1 ms
-** up, three significant digits below (2.5e-05), so a time above zero never
-** reads 0.0000. */
-const char *bench_seconds_text(double secs, char *out, size_t len);
+/* A figure as a table shows it, in out: with decimals digits after the
+** point from fixed_from up, three significant digits below (0.0123,
+** 4.56e-07), so a figure above zero never reads 0; the JSON keeps the exact
+** figure. */
+const char *bench_figure_text(double x, double fixed_from, int decimals, char *out, size_t len);
+/* A rate (tasks/s): whole units from 100 up. */
+static inline const char *bench_rate_text(double rate, char *out, size_t len) {
+    return bench_figure_text(rate, 100, 0, out, len);
+}
+/* A time in seconds: four decimals from 1 ms up. */
+static inline const char *bench_seconds_text(double secs, char *out, size_t len) {
+    return bench_figure_text(secs, 0.001, 4, out, len);
+}
 /* Makes a new directory $TMPDIR/admitsim-bench-XXXXXX (else under /tmp),
 ** named in dir; false, said on stderr, when it cannot. */
 bool bench_temp_dir(char *dir, size_t len);

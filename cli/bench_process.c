@@ -85,13 +85,11 @@ static bool write_scaled(const char *path, uint64_t scale, const char *dir, char
     return ok;
 }
 
-const char *bench_rate_text(double rate, char *out, size_t len) {
-    snprintf(out, len, rate >= 100 ? "%.0f" : "%.3g", rate);
-    return out;
-}
-
-const char *bench_seconds_text(double secs, char *out, size_t len) {
-    snprintf(out, len, secs >= 0.001 ? "%.4f" : "%.3g", secs);
+const char *bench_figure_text(double x, double fixed_from, int decimals, char *out, size_t len) {
+    if (x >= fixed_from)
+        snprintf(out, len, "%.*f", decimals, x);
+    else
+        snprintf(out, len, "%.3g", x);
     return out;
 }
 
